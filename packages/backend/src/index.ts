@@ -1,0 +1,2 @@
+/** @lenet/backend public API. */
+export const packageName = '@lenet/backend';

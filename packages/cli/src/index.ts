@@ -1,0 +1,2 @@
+/** @lenet/cli public API. */
+export const packageName = '@lenet/cli';

@@ -1,0 +1,2 @@
+/** @lenet/datasets public API. */
+export const packageName = '@lenet/datasets';

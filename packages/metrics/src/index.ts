@@ -1,0 +1,2 @@
+/** @lenet/metrics public API. */
+export const packageName = '@lenet/metrics';

@@ -1,0 +1,2 @@
+/** @lenet/models public API. */
+export const packageName = '@lenet/models';

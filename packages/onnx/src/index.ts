@@ -1,0 +1,2 @@
+/** @lenet/onnx public API. */
+export const packageName = '@lenet/onnx';

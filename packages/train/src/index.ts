@@ -1,0 +1,2 @@
+/** @lenet/train public API. */
+export const packageName = '@lenet/train';
