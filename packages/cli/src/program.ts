@@ -1,0 +1,60 @@
+import { Command, CommanderError } from 'commander';
+import { registerDatasets } from './commands/datasets.js';
+import { registerModels } from './commands/models.js';
+import { CliFailure, UsageError } from './errors.js';
+import type { CliIo } from './io.js';
+
+const VERSION = '0.1.0';
+
+function buildProgram(io: CliIo): Command {
+  const program = new Command('lenet')
+    .description('Train, evaluate, export and benchmark LeNet-family networks on real data.')
+    .version(VERSION)
+    .option('--verbose', 'print stack traces on failure')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
+  registerDatasets(program, io);
+  registerModels(program, io);
+  for (const cmd of program.commands) applyToTree(cmd, io);
+  return program;
+}
+
+function applyToTree(cmd: Command, io: CliIo): void {
+  cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
+  for (const sub of cmd.commands) applyToTree(sub, io);
+}
+
+/**
+ * Runs the `lenet` command line on `argv` (without the node and script entries) and returns the
+ * exit code: 0 success, 2 bad arguments, 1 failure. Errors are one line on `io.err`.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  const verbose = argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      ) {
+        return 0;
+      }
+      // Commander's own message already starts with "error:".
+      io.err(`lenet: ${e.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    if (e instanceof UsageError) {
+      io.err(`lenet: ${e.message}\n`);
+      return 2;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    io.err(`lenet: ${message.split('\n')[0]}\n`);
+    if (verbose && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+    return e instanceof CliFailure ? 1 : 1;
+  }
+}
