@@ -1,0 +1,227 @@
+import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DatasetError } from './errors.js';
+import { describeFsError, readFully } from './io.js';
+import type { Split } from './mnist.js';
+import type { Dataset } from './types.js';
+
+/**
+ * CIFAR-10 and CIFAR-100 in their "binary version" (cifar-10-binary.tar.gz,
+ * cifar-100-binary.tar.gz): fixed-size records of label byte(s) followed by a 32×32×3 image
+ * stored channel-planar (1024 red, 1024 green, 1024 blue bytes, row-major). Converted to NHWC.
+ */
+
+const SIDE = 32;
+const PIXELS = SIDE * SIDE;
+const IMAGE_BYTES = PIXELS * 3;
+
+/** The CIFAR-10 classes, used when `batches.meta.txt` is absent. */
+export const CIFAR10_CLASSES: readonly string[] = [
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
+];
+
+/** Options of {@link loadCifar10}. */
+export interface Cifar10Options {
+  split: Split;
+  /** Folder with `data_batch_1.bin` … `data_batch_5.bin`, `test_batch.bin` (e.g. `cifar-10-batches-bin`). */
+  dir: string;
+}
+
+/** Options of {@link loadCifar100}. */
+export interface Cifar100Options {
+  split: Split;
+  /** Folder with `train.bin`, `test.bin` and optionally the label-name files (e.g. `cifar-100-binary`). */
+  dir: string;
+  /** Which labels go into `labels`: the 100 fine classes (default) or the 20 coarse superclasses. */
+  label?: 'fine' | 'coarse';
+}
+
+/** A CIFAR-100 split: `labels` follow `label`; both label sets are kept. */
+export interface Cifar100Dataset extends Dataset {
+  fineLabels: Uint8Array;
+  coarseLabels: Uint8Array;
+  fineClassNames: string[];
+  coarseClassNames: string[];
+}
+
+interface RawRecords {
+  images: Uint8Array;
+  /** `labelBytes` arrays, one per label byte of the record. */
+  labels: Uint8Array[];
+  count: number;
+  files: string[];
+}
+
+async function openForRead(file: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw describeFsError(file, error);
+  }
+  const info = await handle.stat();
+  if (!info.isFile()) {
+    await handle.close();
+    throw new DatasetError(file, 'is not a regular file');
+  }
+  return { handle, size: info.size };
+}
+
+/**
+ * Reads fixed-size CIFAR records from `files`, checking each file is a whole, non-zero number of
+ * records before reading, and converts the planar images to NHWC.
+ */
+async function readRecords(files: string[], labelBytes: number): Promise<RawRecords> {
+  const record = labelBytes + IMAGE_BYTES;
+  const opened: { handle: FileHandle; size: number; file: string }[] = [];
+  try {
+    for (const file of files) {
+      const { handle, size } = await openForRead(file);
+      opened.push({ handle, size, file });
+      if (size === 0 || size % record !== 0) {
+        throw new DatasetError(
+          file,
+          `wrong length for a CIFAR file: ${size} bytes is not a whole number of ${record}-byte records (${labelBytes} label byte${labelBytes > 1 ? 's' : ''} + ${IMAGE_BYTES} pixel bytes)`,
+        );
+      }
+    }
+    const count = opened.reduce((sum, f) => sum + f.size / record, 0);
+    const images = new Uint8Array(count * IMAGE_BYTES);
+    const labels = Array.from({ length: labelBytes }, () => new Uint8Array(count));
+    let index = 0;
+    for (const { handle, size, file } of opened) {
+      const raw = new Uint8Array(size);
+      const bytesRead = await readFully(handle, raw, 0);
+      if (bytesRead !== size) throw new DatasetError(file, `truncated: read ${bytesRead} of ${size} bytes`);
+      for (let r = 0; r < size / record; r++, index++) {
+        const base = r * record;
+        for (let k = 0; k < labelBytes; k++) labels[k][index] = raw[base + k];
+        const src = base + labelBytes;
+        const dst = index * IMAGE_BYTES;
+        for (let p = 0; p < PIXELS; p++) {
+          images[dst + 3 * p] = raw[src + p];
+          images[dst + 3 * p + 1] = raw[src + PIXELS + p];
+          images[dst + 3 * p + 2] = raw[src + 2 * PIXELS + p];
+        }
+      }
+    }
+    return { images, labels, count, files };
+  } finally {
+    await Promise.all(opened.map((f) => f.handle.close()));
+  }
+}
+
+/** Reads a class-name file (one name per line; blank lines ignored), or `undefined` if absent. */
+async function readNames(file: string): Promise<string[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DatasetError(file, `cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+}
+
+function checkLabels(labels: Uint8Array, classes: number, files: string[], what: string): void {
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] >= classes) {
+      throw new DatasetError(
+        files.join(', '),
+        `${what} label ${labels[i]} of record ${i} is out of range for ${classes} classes`,
+      );
+    }
+  }
+}
+
+/**
+ * Loads CIFAR-10 (binary version): `data_batch_1..5.bin` for `train` (50,000 images),
+ * `test_batch.bin` for `test` (10,000). Class names come from `batches.meta.txt` when present.
+ */
+export async function loadCifar10(options: Cifar10Options): Promise<Dataset> {
+  const { dir, split } = options;
+  const names =
+    split === 'train'
+      ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`)
+      : split === 'test'
+        ? ['test_batch.bin']
+        : [];
+  if (names.length === 0) throw new RangeError(`split must be 'train' or 'test', got ${String(split)}`);
+  const files = names.map((name) => join(dir, name));
+  const metaFile = join(dir, 'batches.meta.txt');
+  const [raw, meta] = await Promise.all([readRecords(files, 1), readNames(metaFile)]);
+  const classNames = meta ?? [...CIFAR10_CLASSES];
+  if (meta && meta.length !== 10) {
+    throw new DatasetError(metaFile, `expected 10 class names, found ${meta.length}`);
+  }
+  checkLabels(raw.labels[0], classNames.length, files, 'class');
+  return {
+    images: raw.images,
+    labels: raw.labels[0],
+    count: raw.count,
+    height: SIDE,
+    width: SIDE,
+    channels: 3,
+    classNames,
+    source: files.join(', '),
+  };
+}
+
+/**
+ * Loads CIFAR-100 (binary version): `train.bin` (50,000) or `test.bin` (10,000), each record a
+ * coarse label byte, a fine label byte and the image. Class names come from
+ * `fine_label_names.txt` / `coarse_label_names.txt` when present, else they are `'0'`, `'1'`, ….
+ */
+export async function loadCifar100(options: Cifar100Options): Promise<Cifar100Dataset> {
+  const { dir, split } = options;
+  if (split !== 'train' && split !== 'test') {
+    throw new RangeError(`split must be 'train' or 'test', got ${String(split)}`);
+  }
+  const file = join(dir, `${split}.bin`);
+  const fineFile = join(dir, 'fine_label_names.txt');
+  const coarseFile = join(dir, 'coarse_label_names.txt');
+  const [raw, fineNames, coarseNames] = await Promise.all([
+    readRecords([file], 2),
+    readNames(fineFile),
+    readNames(coarseFile),
+  ]);
+  const numbered = (n: number) => Array.from({ length: n }, (_, i) => String(i));
+  const fineClassNames = fineNames ?? numbered(100);
+  const coarseClassNames = coarseNames ?? numbered(20);
+  if (fineClassNames.length !== 100) {
+    throw new DatasetError(fineFile, `expected 100 class names, found ${fineClassNames.length}`);
+  }
+  if (coarseClassNames.length !== 20) {
+    throw new DatasetError(coarseFile, `expected 20 class names, found ${coarseClassNames.length}`);
+  }
+  const [coarseLabels, fineLabels] = raw.labels;
+  checkLabels(coarseLabels, 20, [file], 'coarse');
+  checkLabels(fineLabels, 100, [file], 'fine');
+  const coarse = options.label === 'coarse';
+  return {
+    images: raw.images,
+    labels: coarse ? coarseLabels : fineLabels,
+    count: raw.count,
+    height: SIDE,
+    width: SIDE,
+    channels: 3,
+    classNames: coarse ? coarseClassNames : fineClassNames,
+    source: file,
+    fineLabels,
+    coarseLabels,
+    fineClassNames,
+    coarseClassNames,
+  };
+}
