@@ -1,2 +1,62 @@
 /** @lenet/models public API. */
+
+/** Builds a seeded `tf.LayersModel` from a spec; `countParams()` equals the Keras-style total. */
+export { type BuildOptions, buildModel, followingActivation } from './build.js';
+/** The error thrown for a malformed spec or one that does not fit its input; it names the layer. */
+export { SpecError, type SpecErrorLocation } from './errors.js';
+/** Deterministic layer names (`conv2d_1`, `dense_2`, …) as the builder uses them. */
+export { kerasBaseNames, layerNames } from './names.js';
+/** The preset registry and lookup (`getPreset('lenet5', { input: [32, 32, 3] })`). */
+export {
+  getPreset,
+  type PresetInfo,
+  type PresetName,
+  type PresetOptions,
+  type PresetResult,
+  presetNames,
+  presets,
+} from './presets.js';
+/** Shape and parameter inference over a spec, without TensorFlow. */
+export {
+  type ConvPaddingPlan,
+  convPaddingPlan,
+  inferShapes,
+  type LayerShape,
+  type Shape,
+  type ShapeInference,
+} from './shapes.js';
+/** The spec types: a JSON-serialisable description of a network. */
+export {
+  type ActivationLayer,
+  type ActivationName,
+  activationNames,
+  type BatchNormLayer,
+  type Conv2dLayer,
+  type DenseLayer,
+  type DropoutLayer,
+  type FlattenLayer,
+  type GlobalAvgPoolLayer,
+  type InitializerName,
+  initializerNames,
+  type LayerSpec,
+  type LayerType,
+  layerTypes,
+  type ModelSpec,
+  type Padding,
+  type PoolLayer,
+  type Size2,
+} from './spec.js';
+/** Keras- and torchsummary-style summaries computed from the spec. */
+export {
+  type KerasRow,
+  type ModelSummary,
+  renderKeras,
+  renderTorch,
+  summary,
+  type TorchRow,
+} from './summary.js';
+/** Parsing, validation, loading and saving of specs as JSON. */
+export { loadSpec, parseSpec, saveSpec, specToJson, validateSpec } from './validate.js';
+
+/** The npm package name. */
 export const packageName = '@lenet/models';

@@ -102,4 +102,45 @@ export interface ModelSpec {
   input: [number, number, number];
   classes: number;
   layers: LayerSpec[];
+  /**
+   * What was changed from a preset's published form to fit this input shape and class count
+   * (filled in by `getPreset`; shown under the summaries). Absent or empty when nothing changed.
+   */
+  adaptations?: string[];
 }
+
+/** Every layer `type` a spec may use, in the order the docs list them. */
+export const layerTypes = [
+  'conv2d',
+  'batchNorm',
+  'dropout',
+  'activation',
+  'maxPool',
+  'avgPool',
+  'globalAvgPool',
+  'flatten',
+  'dense',
+] as const satisfies readonly LayerSpec['type'][];
+
+/** The `type` field of a {@link LayerSpec}. */
+export type LayerType = LayerSpec['type'];
+
+/** Every activation name a spec may use. */
+export const activationNames = [
+  'relu',
+  'tanh',
+  'sigmoid',
+  'elu',
+  'swish',
+  'softmax',
+  'linear',
+] as const satisfies readonly ActivationName[];
+
+/** Every initialiser name a spec may use. */
+export const initializerNames = [
+  'heNormal',
+  'heUniform',
+  'glorotUniform',
+  'glorotNormal',
+  'zeros',
+] as const satisfies readonly InitializerName[];
