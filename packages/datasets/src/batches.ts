@@ -156,19 +156,32 @@ function writeTransformed(
   lut: Float32Array,
   t: SampleTransform,
 ): void {
-  const HW = H * W;
-  for (let yy = 0; yy < H; yy++) {
-    const sy = yy - t.dy;
-    const rowInside = sy >= 0 && sy < H;
-    for (let xx = 0; xx < W; xx++) {
-      const shifted = xx - t.dx;
-      const inside = rowInside && shifted >= 0 && shifted < W;
-      const sx = t.flip ? W - 1 - shifted : shifted;
-      const s = so + (sy * W + sx) * C;
-      const p = yy * W + xx;
-      for (let c = 0; c < C; c++) {
-        const v = lut[c * 256 + (inside ? src[s + c] : 0)];
-        dst[layout === 'NHWC' ? o + p * C + c : o + c * HW + p] = v;
+  // Strides in the output: between neighbouring pixels of a row, and between channels.
+  const ps = layout === 'NHWC' ? C : 1;
+  const cs = layout === 'NHWC' ? 1 : H * W;
+  // Output columns that come from inside the image: shifted = xx - dx in [0, W).
+  const x0 = Math.max(0, t.dx);
+  const x1 = Math.min(W, W + t.dx);
+  for (let c = 0; c < C; c++) {
+    const base = c * 256;
+    const fill = lut[base]; // the normalised value of a black (0) pixel
+    for (let yy = 0; yy < H; yy++) {
+      const row = o + c * cs + yy * W * ps;
+      const sy = yy - t.dy;
+      if (sy < 0 || sy >= H || x0 >= x1) {
+        for (let xx = 0; xx < W; xx++) dst[row + xx * ps] = fill;
+        continue;
+      }
+      for (let xx = 0; xx < x0; xx++) dst[row + xx * ps] = fill;
+      for (let xx = x1; xx < W; xx++) dst[row + xx * ps] = fill;
+      const srcRow = so + sy * W * C + c;
+      if (t.flip) {
+        // sx = W - 1 - (xx - dx)
+        const offset = srcRow + (W - 1 + t.dx) * C;
+        for (let xx = x0; xx < x1; xx++) dst[row + xx * ps] = lut[base + src[offset - xx * C]];
+      } else {
+        const offset = srcRow - t.dx * C;
+        for (let xx = x0; xx < x1; xx++) dst[row + xx * ps] = lut[base + src[offset + xx * C]];
       }
     }
   }
