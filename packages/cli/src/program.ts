@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerDatasets } from './commands/datasets.js';
+import { registerExport } from './commands/export.js';
+import { registerInference } from './commands/infer.js';
 import { registerModels } from './commands/models.js';
+import { registerReproduce } from './commands/reproduce.js';
+import { registerTrain } from './commands/train.js';
 import { CliFailure, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -14,8 +18,12 @@ function buildProgram(io: CliIo): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
-  registerDatasets(program, io);
+  registerTrain(program, io);
+  registerInference(program, io);
+  registerExport(program, io);
   registerModels(program, io);
+  registerDatasets(program, io);
+  registerReproduce(program, io);
   for (const cmd of program.commands) applyToTree(cmd, io);
   return program;
 }
