@@ -22,6 +22,38 @@ export { MetricsError } from './errors.js';
 export { formatFixed } from './format.js';
 /** The update / compute / reset / merge interface every metric implements. */
 export type { LabelMetric, Metric } from './metric.js';
+/** Run values and options of `barChart`. */
+export type { BarChartOptions, RunValue } from './plots/bar-chart.js';
+/** Bar chart comparing runs, optionally grouped. */
+export { barChart } from './plots/bar-chart.js';
+/** Options of `confusionHeatmap`. */
+export type { ConfusionHeatmapOptions } from './plots/confusion-heatmap.js';
+/** Confusion-matrix heatmap with class names and counts. */
+export { confusionHeatmap } from './plots/confusion-heatmap.js';
+/** Plot spec, output paths and rendered output types. */
+export type { PlotPaths, PlotSpec, RenderedPlot, WrittenPlot } from './plots/render.js';
+/** A rendered-on-demand plot: spec, size, `svg()`, `png(scale)`, `write(base)`. */
+/** Vega-Lite rendering helpers: spec → SVG (vega headless) → PNG (sharp), atomic file output. */
+export {
+  PLOT_FONT,
+  Plot,
+  plotConfig,
+  renderPlot,
+  renderSvg,
+  svgSize,
+  svgToPng,
+  writePlot,
+} from './plots/render.js';
+/** Image shape and options of `sampleGrid`. */
+export type { ImageShape, SampleGridOptions } from './plots/sample-grid.js';
+/** Grid of sample images with true and predicted labels, mistakes framed in red. */
+export { sampleGrid } from './plots/sample-grid.js';
+/** Counts the items a named Vega mark drew in an SVG (for tests of plots). */
+export { countMarkItems } from './plots/svg-marks.js';
+/** History shape and options of `trainingCurves`. */
+export type { HistoryLike, TrainingCurvesOptions } from './plots/training-curves.js';
+/** Loss/accuracy curves per epoch, train against validation. */
+export { trainingCurves } from './plots/training-curves.js';
 /** Result types of `precisionRecallF1`. */
 export type { AveragedScores, PrecisionRecallF1Result } from './precision-recall-f1.js';
 /** Per-class precision, recall, F1 and support with macro, weighted and micro averages. */

@@ -1,0 +1,102 @@
+import { MetricsError } from '../errors.js';
+import type { PlotSpec } from './render.js';
+import { Plot, plotConfig } from './render.js';
+
+/** One bar: a run's `name`, its `value`, and optionally the `group` it is compared within. */
+export interface RunValue {
+  name: string;
+  value: number;
+  group?: string;
+}
+
+/** Options of {@link barChart}. */
+export interface BarChartOptions {
+  /** Title above the chart. */
+  title?: string;
+  /** Title of the value axis, e.g. `'test accuracy'` or `'images / s'`. */
+  yLabel?: string;
+  /** d3-format of the value written above each bar; default `',.4~r'` (4 significant digits). */
+  format?: string;
+  /** Size of the whole figure in pixels; default 640 × 360. */
+  width?: number;
+  height?: number;
+}
+
+/**
+ * A bar chart comparing runs, the value written above each bar. Without groups there is one bar
+ * per run; when runs carry a `group` (e.g. batch size), bars are grouped by it and coloured by
+ * run name, with a legend. Bars keep the order of `runs`.
+ */
+export function barChart(runs: readonly RunValue[], options: BarChartOptions = {}): Plot {
+  const context = 'barChart';
+  if (runs.length === 0) throw new MetricsError(context, 'no runs to compare');
+  const grouped = runs.some((r) => r.group !== undefined);
+  const seen = new Set<string>();
+  for (const [i, run] of runs.entries()) {
+    if (typeof run.name !== 'string' || run.name === '')
+      throw new MetricsError(context, `runs[${i}] has no name`);
+    if (!Number.isFinite(run.value)) {
+      throw new MetricsError(context, `runs[${i}] (${run.name}) has value ${run.value}, not a finite number`);
+    }
+    if (grouped && run.group === undefined) {
+      throw new MetricsError(context, `runs[${i}] (${run.name}) has no group while other runs have one`);
+    }
+    const key = `${run.group ?? ''}\u0000${run.name}`;
+    if (seen.has(key)) {
+      throw new MetricsError(
+        context,
+        `run '${run.name}'${grouped ? ` in group '${run.group}'` : ''} appears twice`,
+      );
+    }
+    seen.add(key);
+  }
+  const width = options.width ?? 640;
+  const height = options.height ?? 360;
+  if (!(width >= 100 && height >= 80))
+    throw new MetricsError(context, `figure of ${width}×${height} is too small`);
+  const names = [...new Set(runs.map((r) => r.name))];
+  const groups = [...new Set(runs.map((r) => r.group ?? ''))];
+  const longest = Math.max(...(grouped ? groups : names).map((n) => n.length));
+  const slots = grouped ? groups.length * names.length : names.length;
+  const labelAngle = longest * 7 > (width - 80) / (grouped ? groups.length : names.length) ? -35 : 0;
+  const format = options.format ?? ',.4~r';
+  const fontSize = slots > 24 ? 8 : 11;
+
+  const color = {
+    field: 'name',
+    type: 'nominal' as const,
+    sort: names,
+    scale: { scheme: 'tableau10' },
+    legend: grouped ? { title: null } : null,
+  };
+  const spec: PlotSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...(options.title ? { title: options.title } : {}),
+    config: plotConfig,
+    width,
+    height,
+    autosize: { type: 'fit', contains: 'padding' },
+    padding: 5,
+    data: { values: runs.map((r) => ({ name: r.name, value: r.value, group: r.group ?? '' })) },
+    encoding: {
+      x: {
+        field: grouped ? 'group' : 'name',
+        type: 'nominal',
+        sort: grouped ? groups : names,
+        title: null,
+        axis: { labelAngle, labelLimit: 160 },
+      },
+      ...(grouped ? { xOffset: { field: 'name', type: 'nominal' as const, sort: names } } : {}),
+      y: { field: 'value', type: 'quantitative', title: options.yLabel ?? 'value', axis: { format } },
+    },
+    layer: [
+      { name: 'bars', mark: { type: 'bar', cornerRadiusEnd: 2 }, encoding: { color } },
+      {
+        name: 'values',
+        mark: { type: 'text', baseline: 'bottom', dy: -3, fontSize, color: '#333' },
+        encoding: { text: { field: 'value', type: 'quantitative', format } },
+      },
+    ],
+  };
+  return new Plot(spec, { width, height });
+}
