@@ -25,11 +25,11 @@ describe.each(presetNames().filter((n) => n !== 'folder-lenet50'))('buildModel(%
     const model = buildModel(spec, { seed: 1 });
     try {
       expect(model.countParams()).toBe(s.totalParams);
-      expect(model.layers.map((l) => l.name)).toEqual(s.keras.map((r) => r.name));
+      expect(model.layers.map((l) => l.name)).toEqual(s.rows.map((r) => r.name));
       expect(model.layers.map((l) => (l.outputShape as number[]).slice(1))).toEqual(
-        s.keras.map((r) => r.outputShape),
+        s.rows.map((r) => r.outputShape),
       );
-      expect(model.layers.map((l) => l.countParams())).toEqual(s.keras.map((r) => r.params));
+      expect(model.layers.map((l) => l.countParams())).toEqual(s.rows.map((r) => r.params));
       const n = predictBatch(name);
       const before = tf.memory().numTensors;
       const out = tf.tidy(() => {

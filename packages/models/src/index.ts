@@ -4,6 +4,8 @@
 export { type BuildOptions, buildModel, followingActivation } from './build.js';
 /** The error thrown for a malformed spec or one that does not fit its input; it names the layer. */
 export { SpecError, type SpecErrorLocation } from './errors.js';
+/** The same network ending in logits instead of softmax probabilities. */
+export { logitsSpec } from './logits.js';
 /** Deterministic layer names (`conv2d_1`, `dense_2`, …) as the builder uses them. */
 export { kerasBaseNames, layerNames } from './names.js';
 /** The preset registry and lookup (`getPreset('lenet5', { input: [32, 32, 3] })`). */

@@ -35,8 +35,10 @@ export interface ModelSummary {
   name: string;
   input: [number, number, number];
   classes: number;
-  keras: KerasRow[];
-  torch: TorchRow[];
+  /** Keras-style rows, one per layer of the built TensorFlow.js model. */
+  rows: KerasRow[];
+  /** torchsummary-style rows, one per module of the equivalent PyTorch network. */
+  torchRows: TorchRow[];
   /** Keras `Total params` (BatchNorm moving statistics included). */
   totalParams: number;
   trainableParams: number;
@@ -54,9 +56,9 @@ export interface ModelSummary {
   /** What was changed from a preset (from `spec.adaptations`). */
   adaptations: string[];
   /** The Keras 2 `model.summary()`-style table. */
-  kerasTable: string;
+  keras: string;
   /** The torchsummary-style table. */
-  torchTable: string;
+  torch: string;
 }
 
 const kerasClass: Record<LayerSpec['type'], string> = {
@@ -176,8 +178,8 @@ export function summary(spec: ModelSpec): ModelSummary {
     name: s.name,
     input: s.input,
     classes: s.classes,
-    keras,
-    torch,
+    rows: keras,
+    torchRows: torch,
     totalParams: inferred.totalParams,
     trainableParams: inferred.trainableParams,
     nonTrainableParams: inferred.nonTrainableParams,
@@ -188,17 +190,18 @@ export function summary(spec: ModelSpec): ModelSummary {
     totalSizeMB: inputSizeMB + forwardBackwardMB + paramsSizeMB,
     adaptations: s.adaptations ?? [],
   };
-  return { ...partial, kerasTable: renderKeras(partial), torchTable: renderTorch(partial) };
+  return { ...partial, keras: renderKeras(partial), torch: renderTorch(partial) };
 }
 
-type Totals = Omit<ModelSummary, 'kerasTable' | 'torchTable'>;
+/** A summary without its rendered tables: what the renderers need. */
+export type SummaryData = Omit<ModelSummary, 'keras' | 'torch'>;
 
 /** Thousands separators as Python's `'{:,}'`. */
 function commas(n: number): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 }
 
-function adaptationLines(t: Totals): string[] {
+function adaptationLines(t: SummaryData): string[] {
   if (t.adaptations.length === 0) return [];
   return ['Adapted from the published network:', ...t.adaptations.map((a) => `  - ${a}`)];
 }
@@ -216,7 +219,7 @@ function kerasRow(fields: string[], positions: number[]): string {
 }
 
 /** Renders the Keras 2 `model.summary()` table of a sequential model (65 columns). */
-export function renderKeras(t: Totals): string {
+export function renderKeras(t: SummaryData): string {
   const width = 65;
   const positions = [29, 55, 65];
   const lines = [
@@ -225,10 +228,10 @@ export function renderKeras(t: Totals): string {
     kerasRow(['Layer (type)', 'Output Shape', 'Param #'], positions),
   ];
   lines.push('='.repeat(width));
-  t.keras.forEach((r, i) => {
+  t.rows.forEach((r, i) => {
     const shape = `(None, ${r.outputShape.join(', ')})`;
     lines.push(kerasRow([`${r.name} (${r.className})`, shape, String(r.params)], positions));
-    lines.push((i === t.keras.length - 1 ? '=' : '_').repeat(width));
+    lines.push((i === t.rows.length - 1 ? '=' : '_').repeat(width));
   });
   lines.push(
     `Total params: ${commas(t.totalParams)}`,
@@ -241,12 +244,13 @@ export function renderKeras(t: Totals): string {
 }
 
 /** Renders the torchsummary table (`{:>20}  {:>25} {:>15}` columns, sizes for batch 1 in MB). */
-export function renderTorch(t: Totals): string {
+export function renderTorch(t: SummaryData): string {
   const row = (a: string, b: string, c: string): string =>
     `${a.padStart(20)}  ${b.padStart(25)} ${c.padStart(15)}`;
   const dash = '-'.repeat(64);
   const lines = [dash, row('Layer (type)', 'Output Shape', 'Param #'), '='.repeat(64)];
-  for (const r of t.torch) lines.push(row(r.label, `[-1, ${r.outputShape.join(', ')}]`, commas(r.params)));
+  for (const r of t.torchRows)
+    lines.push(row(r.label, `[-1, ${r.outputShape.join(', ')}]`, commas(r.params)));
   lines.push(
     '='.repeat(64),
     `Total params: ${commas(t.torchParams)}`,
