@@ -173,14 +173,20 @@ describe('loadImageFolder', () => {
     await symlink(join(tmp, 'outside.png'), join(dir, 'a', 'escape.png'));
     await symlink(join(dir, 'a', 'real.png'), join(dir, 'a', 'z-inside.png'));
     await symlink(tmp, join(dir, 'outside-class'));
+    await symlink(join(tmp, 'gone.png'), join(dir, 'a', 'broken.png'));
     const error = await loadImageFolder(dir, { size: 2 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatasetError);
     expect((error as DatasetError).message).toMatch(/symlink leads outside the root folder/);
     const ds = await loadImageFolder(dir, { size: 2, onError: 'skip' });
     expect(ds.classNames).toEqual(['a']);
     expect(ds.files).toEqual([join(dir, 'a', 'real.png'), join(dir, 'a', 'z-inside.png')]);
-    expect(ds.skipped.map((s) => s.file)).toEqual([join(dir, 'a', 'escape.png'), join(dir, 'outside-class')]);
-    expect(ds.skipped[0].reason).toContain(
+    expect(ds.skipped.map((s) => s.file)).toEqual([
+      join(dir, 'a', 'broken.png'),
+      join(dir, 'a', 'escape.png'),
+      join(dir, 'outside-class'),
+    ]);
+    expect(ds.skipped[0].reason).toBe('broken symlink: its target does not exist');
+    expect(ds.skipped[1].reason).toContain(
       `symlink leads outside the root folder (to ${join(tmp, 'outside.png')})`,
     );
   });

@@ -152,11 +152,12 @@ async function walkClass(
     let isFile = entry.isFile();
     if (entry.isSymbolicLink()) {
       const info = await stat(path).catch(() => undefined);
-      if (!info || (!info.isDirectory() && !isImageName)) {
-        if (!info && isImageName)
+      if (info === undefined) {
+        if (isImageName)
           listing.refused.push({ file: path, reason: 'broken symlink: its target does not exist' });
         continue;
       }
+      if (!info.isDirectory() && !isImageName) continue; // not something that would be loaded
       const real = await followLink(path, realRoot, listing.refused);
       if (real === undefined) continue;
       target = real;
@@ -295,7 +296,7 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions)
   const key = folderCacheKey({
     ...cacheOptions,
     classNames: listing.classNames,
-    files: listing.candidates.map((c) => [relative(realRoot, c.path), c.label, c.size, c.mtimeMs]),
+    files: listing.candidates.map((c) => [relative(root, c.path), c.label, c.size, c.mtimeMs]),
     refused: listing.refused,
   });
   const cachePath = options.cacheDir ? folderCachePath(options.cacheDir, realRoot, cacheOptions) : undefined;
