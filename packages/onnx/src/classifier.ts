@@ -1,0 +1,436 @@
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { OnnxError } from './errors.js';
+import { METADATA_KEYS, type Normalization } from './export.js';
+import type { InputLayout } from './graph.js';
+import { decodeModel } from './proto/codec.js';
+import { DataType, type ModelProto } from './proto/types.js';
+
+/** Graph optimisation levels of onnxruntime. */
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** Options of {@link OnnxClassifier.load}; the defaults are the ones measured fastest on 2 CPU cores. */
+export interface ClassifierOptions {
+  /** Execution providers tried one after the other; the first that starts is used. Default `['cuda', 'cpu']`. */
+  executionProviders?: string[];
+  /** Intra-op threads. Default 1 (fastest for LeNet-sized models on 2 cores, see docs/onnx.md). */
+  threads?: number;
+  /** Let idle intra-op threads spin. Default false (spinning threads steal the only other core). */
+  spinning?: boolean;
+  /** Default `'all'`. */
+  graphOptimization?: GraphOptimization;
+  /** Default `'sequential'` (a chain gains nothing from parallel execution). */
+  executionMode?: 'sequential' | 'parallel';
+  /** Largest batch sent to one `session.run`. Default 256. */
+  batchSize?: number;
+}
+
+/** A dimension: a fixed size, or the symbolic name of a dynamic one. */
+export type Dim = number | string;
+
+/** What a loaded classifier is. */
+export interface ClassifierInfo {
+  /** The execution provider in use. */
+  executionProvider: string;
+  /** Providers tried before it and why each failed. */
+  providerFailures: { provider: string; reason: string }[];
+  inputName: string;
+  /** Input shape as the model declares it (dynamic dimensions by name). */
+  inputShape: [Dim, Dim, Dim, Dim];
+  /** Layout of the input: from the metadata, or guessed from where the small channel axis is. */
+  inputLayout: InputLayout;
+  /** Fixed input batch size, or null when the batch dimension is dynamic. */
+  fixedBatch: number | null;
+  outputName: string;
+  outputNames: string[];
+  classes: number;
+  classNames: string[];
+  /** Whether the output is probabilities (ends in softmax), logits, or not known (other producers). */
+  output: 'probabilities' | 'logits' | 'unknown';
+  normalization: Normalization | null;
+  preset: string | null;
+  producer: string;
+  opset: number;
+  irVersion: number;
+  metadata: Record<string, string>;
+  session: {
+    threads: number;
+    spinning: boolean;
+    graphOptimization: GraphOptimization;
+    executionMode: 'sequential' | 'parallel';
+  };
+}
+
+/** Result of {@link OnnxClassifier.predict}. */
+export interface Prediction {
+  /** `count × classes` probabilities, row-major. */
+  probabilities: Float32Array;
+  /** Most probable class per sample. */
+  labels: Int32Array;
+  count: number;
+  classes: number;
+}
+
+/** Options of {@link OnnxClassifier.predict}. */
+export interface PredictOptions {
+  /** Layout of `x`; when it differs from the model's the input is transposed. Default: the model's. */
+  layout?: InputLayout;
+  /** Largest batch per run (overrides the load option). */
+  batchSize?: number;
+}
+
+function dimsOf(model: ModelProto, name: string): { dims: Dim[]; elemType: number } | undefined {
+  const v =
+    model.graph?.input?.find((i) => i.name === name) ?? model.graph?.output?.find((o) => o.name === name);
+  const t = v?.type?.tensor_type;
+  if (!t) return undefined;
+  return {
+    elemType: t.elem_type ?? 0,
+    dims: (t.shape?.dim ?? []).map((d, i) => d.dim_value ?? d.dim_param ?? `d${i}`),
+  };
+}
+
+function metadataOf(model: ModelProto): Record<string, string> {
+  return Object.fromEntries((model.metadata_props ?? []).map((p) => [p.key, p.value]));
+}
+
+function parseJson<T>(text: string | undefined, check: (v: unknown) => boolean): T | null {
+  if (text === undefined) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return check(v) ? (v as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+const isSmall = (d: Dim) => typeof d === 'number' && d >= 1 && d <= 4;
+
+function guessLayout(dims: Dim[], declared: string | undefined): InputLayout {
+  if (declared === 'NCHW' || declared === 'NHWC') return declared;
+  if (isSmall(dims[3]) && !isSmall(dims[1])) return 'NHWC';
+  return 'NCHW';
+}
+
+function softmaxRows(x: Float32Array, classes: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < x.length; r += classes) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < classes; j++) max = Math.max(max, x[r + j]);
+    let sum = 0;
+    for (let j = 0; j < classes; j++) sum += out[r + j] = Math.exp(x[r + j] - max);
+    for (let j = 0; j < classes; j++) out[r + j] /= sum;
+  }
+  return out;
+}
+
+function looksLikeProbabilities(x: Float32Array, classes: number): boolean {
+  for (let r = 0; r < x.length; r += classes) {
+    let sum = 0;
+    for (let j = 0; j < classes; j++) {
+      if (x[r + j] < 0) return false;
+      sum += x[r + j];
+    }
+    if (Math.abs(sum - 1) > 1e-3) return false;
+  }
+  return true;
+}
+
+function transposeInput(x: Float32Array, [n, a, b, c]: number[], from: InputLayout): Float32Array {
+  const out = new Float32Array(x.length);
+  if (from === 'NHWC') {
+    // [n, h, w, c] → [n, c, h, w]
+    const [h, w, ch] = [a, b, c];
+    for (let i = 0; i < n; i++)
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++)
+          for (let k = 0; k < ch; k++)
+            out[((i * ch + k) * h + y) * w + xx] = x[((i * h + y) * w + xx) * ch + k];
+  } else {
+    // [n, c, h, w] → [n, h, w, c]
+    const [ch, h, w] = [a, b, c];
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < ch; k++)
+        for (let y = 0; y < h; y++)
+          for (let xx = 0; xx < w; xx++)
+            out[((i * h + y) * w + xx) * ch + k] = x[((i * ch + k) * h + y) * w + xx];
+  }
+  return out;
+}
+
+/** Resolved session options, shared with the benchmark. */
+export function sessionOptions(options: ClassifierOptions): ClassifierInfo['session'] {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 0)
+    throw new OnnxError('INVALID_OPTION', `threads must be a non-negative integer, got ${threads}`);
+  return {
+    threads,
+    spinning: options.spinning ?? false,
+    graphOptimization: options.graphOptimization ?? 'all',
+    executionMode: options.executionMode ?? 'sequential',
+  };
+}
+
+function ortOptions(s: ClassifierInfo['session'], provider: string): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    intraOpNumThreads: s.threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: s.graphOptimization,
+    executionMode: s.executionMode,
+    extra: {
+      session: {
+        intra_op: { allow_spinning: s.spinning ? '1' : '0' },
+        inter_op: { allow_spinning: s.spinning ? '1' : '0' },
+      },
+    },
+  };
+}
+
+/**
+ * An image classifier running an ONNX model in onnxruntime-node. Works with files written by
+ * this package and with other producers' (their input/output names and shapes are read from the
+ * model, not assumed).
+ */
+export class OnnxClassifier {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    /** What the model is and how it runs. */
+    readonly info: ClassifierInfo,
+    private readonly batchSize: number,
+  ) {}
+
+  /** Loads an ONNX model from a file path or its bytes and starts a session. */
+  static async load(source: string | Uint8Array, options: ClassifierOptions = {}): Promise<OnnxClassifier> {
+    const what = typeof source === 'string' ? `ONNX file "${source}"` : 'ONNX model bytes';
+    let bytes: Uint8Array;
+    if (typeof source === 'string') {
+      try {
+        bytes = await readFile(source);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT')
+          throw new OnnxError('FILE_NOT_FOUND', `ONNX model file not found: ${source}`, { cause: err });
+        throw new OnnxError(
+          'INVALID_MODEL_FILE',
+          `cannot read ONNX model file ${source}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    } else {
+      bytes = source;
+    }
+    if (bytes.length === 0)
+      throw new OnnxError('INVALID_MODEL_FILE', `${what} is empty; expected an ONNX ModelProto`);
+    const model = decodeModel(bytes, what);
+    const batchSize = options.batchSize ?? 256;
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new OnnxError('INVALID_OPTION', `batchSize must be a positive integer, got ${batchSize}`);
+    const s = sessionOptions(options);
+
+    const providers = options.executionProviders ?? ['cuda', 'cpu'];
+    if (providers.length === 0)
+      throw new OnnxError('INVALID_OPTION', 'executionProviders must name at least one provider');
+    const failures: { provider: string; reason: string }[] = [];
+    let session: ort.InferenceSession | undefined;
+    let used = '';
+    for (const provider of providers) {
+      try {
+        const opts = ortOptions(s, provider);
+        session = await (typeof source === 'string'
+          ? ort.InferenceSession.create(source, opts)
+          : ort.InferenceSession.create(bytes, opts));
+        used = provider;
+        break;
+      } catch (err) {
+        failures.push({ provider, reason: (err as Error).message });
+      }
+    }
+    if (!session) {
+      throw new OnnxError(
+        'SESSION_FAILED',
+        `${what}: onnxruntime could not start a session: ${failures.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`,
+      );
+    }
+    try {
+      const info = describeSession(session, model, what, used, failures, s);
+      return new OnnxClassifier(session, info, batchSize);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Classifies `count` images given as float32 pixels (already normalised as the model expects)
+   * with `shape` `[count, …]` in the model's layout (or `options.layout`). Large inputs run in
+   * batches. Returns probabilities (softmax applied if the model outputs logits) and labels.
+   */
+  async predict(
+    x: Float32Array,
+    shape: readonly number[],
+    options: PredictOptions = {},
+  ): Promise<Prediction> {
+    const info = this.info;
+    if (!(x instanceof Float32Array))
+      throw new OnnxError('INVALID_INPUT', 'predict expects x to be a Float32Array');
+    if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new OnnxError(
+        'INVALID_INPUT',
+        `shape must be 4 non-negative integers [N, …], got [${shape.join(', ')}]`,
+      );
+    }
+    const needed = shape.reduce((a, b) => a * b, 1);
+    if (x.length !== needed) {
+      throw new OnnxError(
+        'INVALID_INPUT',
+        `input has ${x.length} values but shape [${shape.join(', ')}] needs ${needed}`,
+      );
+    }
+    let data = x;
+    let dims = [...shape];
+    const layout = options.layout ?? info.inputLayout;
+    if (layout !== 'NCHW' && layout !== 'NHWC')
+      throw new OnnxError('INVALID_INPUT', `layout must be 'NCHW' or 'NHWC', got ${String(layout)}`);
+    if (layout !== info.inputLayout) {
+      data = transposeInput(x, dims, layout);
+      dims = layout === 'NHWC' ? [dims[0], dims[3], dims[1], dims[2]] : [dims[0], dims[2], dims[3], dims[1]];
+    }
+    for (let i = 1; i < 4; i++) {
+      const expected = info.inputShape[i];
+      if (typeof expected === 'number' && expected > 0 && expected !== dims[i]) {
+        throw new OnnxError(
+          'INVALID_INPUT',
+          `input shape [${shape.join(', ')}] (${layout}) does not match model input "${info.inputName}" [${info.inputShape.join(', ')}] (${info.inputLayout})`,
+        );
+      }
+    }
+    const count = dims[0];
+    const per = dims[1] * dims[2] * dims[3];
+    const chunk = info.fixedBatch ?? options.batchSize ?? this.batchSize;
+    const raw = new Float32Array(count * info.classes);
+    for (let start = 0; start < count; start += chunk) {
+      const n = Math.min(chunk, count - start);
+      const rows = info.fixedBatch ?? n;
+      const input = new Float32Array(rows * per);
+      input.set(data.subarray(start * per, (start + n) * per));
+      const feeds = { [info.inputName]: new ort.Tensor('float32', input, [rows, dims[1], dims[2], dims[3]]) };
+      const result = await this.session.run(feeds, [info.outputName]);
+      const out = result[info.outputName];
+      const values = out.data as Float32Array;
+      if (values.length !== rows * info.classes) {
+        throw new OnnxError(
+          'INVALID_INPUT',
+          `model output "${info.outputName}" has shape [${out.dims.join(', ')}], expected [${rows}, ${info.classes}]`,
+        );
+      }
+      raw.set(values.subarray(0, n * info.classes), start * info.classes);
+      out.dispose();
+    }
+    const isProb =
+      info.output === 'probabilities' ||
+      (info.output === 'unknown' && looksLikeProbabilities(raw, info.classes));
+    const probabilities = isProb ? raw : softmaxRows(raw, info.classes);
+    const labels = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      let best = 0;
+      for (let j = 1; j < info.classes; j++)
+        if (probabilities[i * info.classes + j] > probabilities[i * info.classes + best]) best = j;
+      labels[i] = best;
+    }
+    return { probabilities, labels, count, classes: info.classes };
+  }
+
+  /** Releases the onnxruntime session. */
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function describeSession(
+  session: ort.InferenceSession,
+  model: ModelProto,
+  what: string,
+  provider: string,
+  failures: { provider: string; reason: string }[],
+  s: ClassifierInfo['session'],
+): ClassifierInfo {
+  const metadata = metadataOf(model);
+  if (session.inputNames.length !== 1) {
+    throw new OnnxError(
+      'NOT_AN_IMAGE_MODEL',
+      `${what} has ${session.inputNames.length} inputs (${session.inputNames.join(', ')}); expected one image input`,
+    );
+  }
+  const inputName = session.inputNames[0];
+  const meta = session.inputMetadata?.[0];
+  const declared = dimsOf(model, inputName);
+  let dims: Dim[] | undefined;
+  let floatInput: boolean;
+  if (meta?.isTensor) {
+    dims = meta.shape.map((d, i) =>
+      typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : `d${i}`,
+    );
+    floatInput = meta.type === 'float32';
+  } else {
+    dims = declared?.dims;
+    floatInput = declared?.elemType === DataType.FLOAT;
+  }
+  if (dims?.length !== 4) {
+    throw new OnnxError(
+      'NOT_AN_IMAGE_MODEL',
+      `${what}: input "${inputName}" has shape [${dims?.join(', ') ?? 'unknown'}]; expected an image tensor of rank 4 ([N, C, H, W] or [N, H, W, C])`,
+    );
+  }
+  if (!floatInput)
+    throw new OnnxError(
+      'NOT_AN_IMAGE_MODEL',
+      `${what}: input "${inputName}" is not float32; expected float32 pixels`,
+    );
+  const outputNames = [...session.outputNames];
+  const outputName = outputNames.find((n) => n === 'probabilities' || n === 'logits') ?? outputNames[0];
+  const outMeta = session.outputMetadata?.find((m) => m.name === outputName);
+  const outDims: Dim[] = outMeta?.isTensor
+    ? outMeta.shape.map((d) => d)
+    : (dimsOf(model, outputName)?.dims ?? []);
+  const classDims = outDims.slice(1);
+  const classes = classDims.every((d) => typeof d === 'number')
+    ? classDims.reduce<number>((a, b) => a * (b as number), 1)
+    : Number.NaN;
+  if (!(classes >= 1)) {
+    throw new OnnxError(
+      'NOT_AN_IMAGE_MODEL',
+      `${what}: output "${outputName}" has shape [${outDims.join(', ')}]; expected [N, classes] with a fixed class count`,
+    );
+  }
+  const names = parseJson<string[]>(
+    metadata[METADATA_KEYS.classNames],
+    (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
+  );
+  const kind = metadata[METADATA_KEYS.output];
+  const fixedBatch = typeof dims[0] === 'number' && dims[0] > 0 ? dims[0] : null;
+  return {
+    executionProvider: provider,
+    providerFailures: failures,
+    inputName,
+    inputShape: dims as ClassifierInfo['inputShape'],
+    inputLayout: guessLayout(dims, metadata[METADATA_KEYS.inputLayout]),
+    fixedBatch,
+    outputName,
+    outputNames,
+    classes,
+    classNames:
+      names && names.length === classes ? names : Array.from({ length: classes }, (_, i) => String(i)),
+    output: kind === 'probabilities' || kind === 'logits' ? kind : 'unknown',
+    normalization: parseJson<Normalization>(
+      metadata[METADATA_KEYS.normalization],
+      (v) => v === 'unit' || (typeof v === 'object' && v !== null && 'mean' in v && 'std' in v),
+    ),
+    preset: metadata[METADATA_KEYS.preset] ?? null,
+    producer: [model.producer_name, model.producer_version].filter(Boolean).join(' ') || 'unknown',
+    opset: model.opset_import?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0,
+    irVersion: model.ir_version ?? 0,
+    metadata,
+    session: s,
+  };
+}
