@@ -148,7 +148,7 @@ export function trainingCurves(history: HistoryLike, options: TrainingCurvesOpti
         layer: [
           {
             name: `line_${i}`,
-            mark: { type: 'line' as const, strokeWidth: 2, interpolate: 'monotone' as const },
+            mark: { type: 'line' as const, strokeWidth: 2 },
             encoding: { x, y, color },
           },
           {
