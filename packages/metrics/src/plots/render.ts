@@ -48,13 +48,13 @@ export function svgSize(svg: string): { width: number; height: number } {
 
 /** Renders a Vega-Lite spec to an SVG string with Vega's headless renderer (no browser, no canvas). */
 export async function renderSvg(spec: PlotSpec): Promise<string> {
-  let vgSpec: ReturnType<typeof compile>['spec'];
+  let runtime: ReturnType<typeof parse>;
   try {
-    vgSpec = compile(spec).spec;
+    runtime = parse(compile(spec).spec);
   } catch (error) {
     throw new MetricsError('renderSvg', `invalid Vega-Lite spec: ${(error as Error).message}`);
   }
-  const view = new View(parse(vgSpec), { renderer: 'none', logLevel: 0 });
+  const view = new View(runtime, { renderer: 'none', logLevel: 0 });
   try {
     return await view.toSVG();
   } finally {
