@@ -1,6 +1,9 @@
 /** Helpers shared by this package's tests (not part of the public API). */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
+import { tensorValueInfo } from './graph.js';
+import { encodeModel } from './proto/codec.js';
+import { AttributeType, DataType, type ModelProto } from './proto/types.js';
 
 /** A small seeded PRNG (mulberry32) so tests are reproducible. */
 export function rng(seed: number): () => number {
@@ -117,4 +120,76 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/**
+ * A model as another producer would write it (a PyTorch-style export): input `input` NCHW
+ * `[batch, 1, 8, 8]` (or a fixed batch), Flatten → Gemm with transB = 1, output `output` logits,
+ * opset 13, no metadata. Returns the bytes and the weights to check predictions by hand.
+ */
+export function foreignModel(batch: number | 'batch' = 'batch'): {
+  bytes: Uint8Array;
+  weight: Float32Array;
+  bias: Float32Array;
+} {
+  const rand = rng(42);
+  const weight = uniform(3 * 64, rand, -1, 1); // [3, 64], used transposed
+  const bias = uniform(3, rand, -1, 1);
+  const model: ModelProto = {
+    ir_version: 7,
+    producer_name: 'pytorch',
+    producer_version: '2.1.0',
+    opset_import: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'main_graph',
+      input: [tensorValueInfo('input', [batch, 1, 8, 8])],
+      output: [tensorValueInfo('output', [batch, 3])],
+      initializer: [
+        {
+          name: 'fc.weight',
+          dims: [3, 64],
+          data_type: DataType.FLOAT,
+          raw_data: new Uint8Array(weight.buffer.slice(0)),
+        },
+        {
+          name: 'fc.bias',
+          dims: [3],
+          data_type: DataType.FLOAT,
+          raw_data: new Uint8Array(bias.buffer.slice(0)),
+        },
+      ],
+      node: [
+        {
+          op_type: 'Flatten',
+          name: '/Flatten',
+          input: ['input'],
+          output: ['/Flatten_output_0'],
+          attribute: [{ name: 'axis', type: AttributeType.INT, i: 1 }],
+        },
+        {
+          op_type: 'Gemm',
+          name: '/fc/Gemm',
+          input: ['/Flatten_output_0', 'fc.weight', 'fc.bias'],
+          output: ['output'],
+          attribute: [{ name: 'transB', type: AttributeType.INT, i: 1 }],
+        },
+      ],
+    },
+  };
+  return { bytes: encodeModel(model), weight, bias };
+}
+
+/** A valid ONNX model whose input is not an image: `[batch, 10]` → MatMul → `[batch, 2]`. */
+export function vectorModel(): Uint8Array {
+  return encodeModel({
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'mlp',
+      input: [tensorValueInfo('features', ['batch', 10])],
+      output: [tensorValueInfo('scores', ['batch', 2])],
+      initializer: [{ name: 'W', dims: [10, 2], data_type: DataType.FLOAT, raw_data: new Uint8Array(80) }],
+      node: [{ op_type: 'MatMul', name: 'mm', input: ['features', 'W'], output: ['scores'] }],
+    },
+  });
 }

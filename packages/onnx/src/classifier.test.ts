@@ -1,0 +1,204 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxClassifier } from './classifier.js';
+import { exportOnnx } from './export.js';
+import {
+  foreignModel,
+  maxAbsDiff,
+  nhwcToNchw,
+  randomizeWeights,
+  rng,
+  tfPredict,
+  uniform,
+  vectorModel,
+} from './test-helpers.js';
+
+let dir: string;
+let model: tf.LayersModel;
+let path: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lenet-onnx-classifier-'));
+  model = tf.sequential({
+    name: 'tiny',
+    layers: [
+      tf.layers.conv2d({ inputShape: [10, 10, 1], filters: 3, kernelSize: 3, activation: 'relu' }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 4, activation: 'softmax' }),
+    ],
+  });
+  randomizeWeights(model, 3);
+  path = join(dir, 'tiny.onnx');
+  await exportOnnx(model, path, {
+    classNames: ['w', 'x', 'y', 'z'],
+    preset: 'tiny',
+    normalization: { mean: [0.5], std: [0.25] },
+  });
+});
+
+afterAll(async () => {
+  model.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('OnnxClassifier on our own export', () => {
+  it('falls back from cuda to cpu, reports why, and describes the model', async () => {
+    const c = await OnnxClassifier.load(path);
+    try {
+      expect(c.info.executionProvider).toBe('cpu');
+      expect(c.info.providerFailures.map((f) => f.provider)).toEqual(['cuda']);
+      expect(c.info.providerFailures[0].reason.length).toBeGreaterThan(0);
+      expect(c.info).toMatchObject({
+        inputName: 'input',
+        inputShape: ['batch', 1, 10, 10],
+        inputLayout: 'NCHW',
+        fixedBatch: null,
+        outputName: 'probabilities',
+        classes: 4,
+        classNames: ['w', 'x', 'y', 'z'],
+        output: 'probabilities',
+        normalization: { mean: [0.5], std: [0.25] },
+        preset: 'tiny',
+        opset: 17,
+        irVersion: 8,
+        session: { threads: 1, spinning: false, graphOptimization: 'all', executionMode: 'sequential' },
+      });
+      expect(c.info.producer).toMatch(/^@lenet\/onnx \d/);
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  it('predicts what TensorFlow.js predicts, in batches, from NCHW or NHWC input', async () => {
+    const c = await OnnxClassifier.load(path, { executionProviders: ['cpu'], batchSize: 64 });
+    try {
+      const n = 150;
+      const x = uniform(n * 100, rng(1));
+      const expected = tfPredict(model, x, [n, 10, 10, 1]);
+      const p = await c.predict(nhwcToNchw(x, [n, 10, 10, 1]), [n, 1, 10, 10]);
+      expect(p.count).toBe(n);
+      expect(p.classes).toBe(4);
+      expect(maxAbsDiff(p.probabilities, expected)).toBeLessThan(1e-5);
+      for (let i = 0; i < n; i++) {
+        const row = Array.from(expected.subarray(i * 4, i * 4 + 4));
+        expect(p.labels[i]).toBe(row.indexOf(Math.max(...row)));
+      }
+      const fromNhwc = await c.predict(x, [n, 10, 10, 1], { layout: 'NHWC', batchSize: 7 });
+      expect(maxAbsDiff(fromNhwc.probabilities, expected)).toBeLessThan(1e-5);
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  it('rejects an input of the wrong length or shape with a clear error', async () => {
+    const c = await OnnxClassifier.load(path, { executionProviders: ['cpu'] });
+    try {
+      await expect(c.predict(new Float32Array(99), [1, 1, 10, 10])).rejects.toThrow(
+        'input has 99 values but shape [1, 1, 10, 10] needs 100',
+      );
+      await expect(c.predict(new Float32Array(2 * 144), [2, 1, 12, 12])).rejects.toThrow(
+        'input shape [2, 1, 12, 12] (NCHW) does not match model input "input" [batch, 1, 10, 10] (NCHW)',
+      );
+      await expect(c.predict(new Float32Array(100), [1, 100])).rejects.toThrow(
+        'shape must be 4 non-negative integers',
+      );
+    } finally {
+      await c.dispose();
+    }
+  });
+});
+
+describe('OnnxClassifier on other producers’ files', () => {
+  it('reads the input/output names and shapes of a PyTorch-style export and applies softmax to its logits', async () => {
+    const { bytes, weight, bias } = foreignModel();
+    const c = await OnnxClassifier.load(bytes, { executionProviders: ['cpu'] });
+    try {
+      expect(c.info).toMatchObject({
+        inputName: 'input',
+        inputShape: ['batch', 1, 8, 8],
+        inputLayout: 'NCHW',
+        outputName: 'output',
+        classes: 3,
+        classNames: ['0', '1', '2'],
+        output: 'unknown',
+        normalization: null,
+        preset: null,
+        producer: 'pytorch 2.1.0',
+        opset: 13,
+      });
+      const x = uniform(5 * 64, rng(8));
+      const p = await c.predict(x, [5, 1, 8, 8]);
+      for (let i = 0; i < 5; i++) {
+        const logits = [0, 1, 2].map(
+          (k) => bias[k] + x.subarray(i * 64, i * 64 + 64).reduce((s, v, j) => s + v * weight[k * 64 + j], 0),
+        );
+        const m = Math.max(...logits);
+        const e = logits.map((l) => Math.exp(l - m));
+        const sum = e.reduce((a, b) => a + b, 0);
+        expect(
+          maxAbsDiff(
+            p.probabilities.subarray(i * 3, i * 3 + 3),
+            e.map((v) => v / sum),
+          ),
+        ).toBeLessThan(1e-5);
+      }
+    } finally {
+      await c.dispose();
+    }
+  });
+
+  it('runs a model with a fixed batch of 1 one sample at a time', async () => {
+    const c = await OnnxClassifier.load(foreignModel(1).bytes, { executionProviders: ['cpu'] });
+    try {
+      expect(c.info.fixedBatch).toBe(1);
+      const x = uniform(3 * 64, rng(2));
+      const all = await c.predict(x, [3, 1, 8, 8]);
+      const second = await c.predict(x.slice(64, 128), [1, 1, 8, 8]);
+      expect(all.count).toBe(3);
+      expect(maxAbsDiff(all.probabilities.subarray(3, 6), second.probabilities)).toBe(0);
+    } finally {
+      await c.dispose();
+    }
+  });
+});
+
+describe('OnnxClassifier bad input', () => {
+  it('a missing file', async () => {
+    await expect(OnnxClassifier.load(join(dir, 'nope.onnx'))).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: `ONNX model file not found: ${join(dir, 'nope.onnx')}`,
+    });
+  });
+
+  it('a corrupt file (random bytes) and a truncated one', async () => {
+    const junk = join(dir, 'junk.onnx');
+    await writeFile(junk, Buffer.from(uniform(512, rng(4)).buffer));
+    await expect(OnnxClassifier.load(junk)).rejects.toMatchObject({ code: 'INVALID_MODEL_FILE' });
+    await expect(OnnxClassifier.load(junk)).rejects.toThrow(`ONNX file "${junk}" is not a valid ONNX model`);
+    const { bytes } = foreignModel();
+    await expect(OnnxClassifier.load(bytes.subarray(0, bytes.length - 9))).rejects.toThrow(
+      /ONNX model bytes is not a valid ONNX model/,
+    );
+    await expect(OnnxClassifier.load(new Uint8Array())).rejects.toThrow(
+      'ONNX model bytes is empty; expected an ONNX ModelProto',
+    );
+  });
+
+  it('a model whose input is not an image tensor', async () => {
+    await expect(OnnxClassifier.load(vectorModel())).rejects.toMatchObject({
+      code: 'NOT_AN_IMAGE_MODEL',
+      message:
+        'ONNX model bytes: input "features" has shape [batch, 10]; expected an image tensor of rank 4 ([N, C, H, W] or [N, H, W, C])',
+    });
+  });
+
+  it('no execution provider that works', async () => {
+    await expect(OnnxClassifier.load(path, { executionProviders: ['tensorrt'] })).rejects.toMatchObject({
+      code: 'SESSION_FAILED',
+    });
+  });
+});
