@@ -49,25 +49,27 @@ describe('summary of torch-bn (reports 000 and 002)', () => {
     // 29,420 output elements (29,410 in the report's table, + 10 for the softmax row).
     expect(s.forwardBackwardMB).toBeCloseTo((2 * 29420 * 4) / 1024 ** 2, 12);
     expect(s.paramsSizeMB).toBeCloseTo((59734 * 4) / 1024 ** 2, 12);
-    expect(s.torch).toContain('Input size (MB): 0.00\n');
-    expect(s.torch).toContain('Forward/backward pass size (MB): 0.22\n');
-    expect(s.torch).toContain('Params size (MB): 0.23\n');
-    expect(s.torch).toContain('Estimated Total Size (MB): 0.46\n');
+    expect(s.torchTable).toContain('Input size (MB): 0.00\n');
+    expect(s.torchTable).toContain('Forward/backward pass size (MB): 0.22\n');
+    expect(s.torchTable).toContain('Params size (MB): 0.23\n');
+    expect(s.torchTable).toContain('Estimated Total Size (MB): 0.46\n');
   });
 
   it('renders the torchsummary table with its column layout', () => {
-    const lines = s.torch.split('\n');
+    const lines = s.torchTable.split('\n');
     expect(lines[0]).toBe('-'.repeat(64));
     expect(lines[1]).toBe('        Layer (type)               Output Shape         Param #');
     expect(lines[2]).toBe('='.repeat(64));
     expect(lines[3]).toBe('            Conv2d-1            [-1, 6, 28, 28]              60');
     expect(lines).toContain('           Conv2d-11             [-1, 24, 4, 4]           2,616');
     expect(lines).toContain('           Linear-15                  [-1, 128]          49,280');
-    expect(s.torch).toContain('Total params: 59,734\nTrainable params: 59,734\nNon-trainable params: 0\n');
+    expect(s.torchTable).toContain(
+      'Total params: 59,734\nTrainable params: 59,734\nNon-trainable params: 0\n',
+    );
   });
 
   it('renders the Keras table with totals in the Keras convention', () => {
-    const lines = s.keras.split('\n');
+    const lines = s.kerasTable.split('\n');
     expect(lines[0]).toBe('Model: "torch-bn"');
     expect(lines[1]).toBe('_'.repeat(65));
     expect(lines[2]).toBe('Layer (type)                 Output Shape              Param #');
@@ -75,10 +77,12 @@ describe('summary of torch-bn (reports 000 and 002)', () => {
     expect(lines[4]).toBe('conv2d_1 (Conv2D)            (None, 28, 28, 6)         60');
     // Keras 2 cuts names to the column, as model.summary() does.
     expect(lines[6]).toBe('batch_normalization_1 (Batch (None, 28, 28, 6)         24');
-    expect(s.keras).toContain(
+    expect(s.kerasTable).toContain(
       `dense_3 (Dense)              (None, 10)                490\n${'='.repeat(65)}`,
     );
-    expect(s.keras).toContain('Total params: 60,170\nTrainable params: 59,734\nNon-trainable params: 436\n');
+    expect(s.kerasTable).toContain(
+      'Total params: 60,170\nTrainable params: 59,734\nNon-trainable params: 436\n',
+    );
   });
 });
 
@@ -90,31 +94,31 @@ describe('summary', () => {
     expect(s.rows.map((r) => r.outputShape)).toEqual(inferred.layers.map((l) => l.outputShape));
     expect(s.rows.reduce((a, r) => a + r.params, 0)).toBe(s.totalParams);
     expect(s.torchRows.reduce((a, r) => a + r.params, 0)).toBe(s.torchParams);
-    expect(s.keras).toContain(`Total params: ${s.totalParams.toLocaleString('en-US')}\n`);
-    expect(s.torch).toContain(`Total params: ${s.torchParams.toLocaleString('en-US')}\n`);
+    expect(s.kerasTable).toContain(`Total params: ${s.totalParams.toLocaleString('en-US')}\n`);
+    expect(s.torchTable).toContain(`Total params: ${s.torchParams.toLocaleString('en-US')}\n`);
     expect(s.torchRows.map((r) => r.label)).toEqual(s.torchRows.map((r, i) => `${r.module}-${i + 1}`));
   });
 
   it('keras-bn: the report 004 totals', () => {
-    expect(summary(getPreset('keras-bn').spec).keras).toContain(
+    expect(summary(getPreset('keras-bn').spec).kerasTable).toContain(
       'Total params: 98,122\nTrainable params: 97,802\nNon-trainable params: 320\n',
     );
   });
 
   it('vgg-cifar10: the rows sum, not the report total line', () => {
     const s = summary(getPreset('vgg-cifar10').spec);
-    expect(s.keras).toContain('Total params: 7,920,518');
-    expect(s.keras).toContain('dense_1 (Dense)              (None, 2500)              5122500');
+    expect(s.kerasTable).toContain('Total params: 7,920,518');
+    expect(s.kerasTable).toContain('dense_1 (Dense)              (None, 2500)              5122500');
   });
 
   it('folder-lenet50: global pooling shows as AdaptiveAvgPool2d and Keras totals match report 001', () => {
     const s = summary(getPreset('folder-lenet50').spec);
-    expect(s.keras).toContain(
+    expect(s.kerasTable).toContain(
       'Total params: 1,760,902\nTrainable params: 1,760,818\nNon-trainable params: 84\n',
     );
     expect(s.torchRows.find((r) => r.module === 'AdaptiveAvgPool2d')?.outputShape).toEqual([50, 1, 1]);
-    expect(s.torch).toContain('Input size (MB): 0.75\n');
-    expect(s.keras).toContain('(None, 254, 254, 6)');
+    expect(s.torchTable).toContain('Input size (MB): 0.75\n');
+    expect(s.kerasTable).toContain('(None, 254, 254, 6)');
   });
 
   it('fused activations become their own torch rows; flatten has none', () => {
@@ -133,8 +137,8 @@ describe('summary', () => {
       'Linear-11',
       'Softmax-12',
     ]);
-    expect(s.torch).toContain('[-1, 16, 5, 5]');
-    expect(s.keras).toContain('flatten_1 (Flatten)          (None, 400)               0');
+    expect(s.torchTable).toContain('[-1, 16, 5, 5]');
+    expect(s.kerasTable).toContain('flatten_1 (Flatten)          (None, 400)               0');
   });
 
   it('shows the ZeroPadding2D the builder inserts for padding that is not same', () => {
@@ -160,11 +164,11 @@ describe('summary', () => {
 
   it('says what an adapted preset changed, under both tables', () => {
     const s = summary(getPreset('lenet5', { input: [32, 32, 3], classes: 100 }).spec);
-    for (const table of [s.keras, s.torch]) {
+    for (const table of [s.kerasTable, s.torchTable]) {
       expect(table).toContain('Adapted from the published network:\n  - input 28x28x1 -> 32x32x3\n');
       expect(table).toContain('  - classes 10 -> 100 (units of the final softmax dense layer)\n');
     }
     expect(s.adaptations.length).toBe(4);
-    expect(summary(getPreset('lenet5').spec).keras).not.toContain('Adapted');
+    expect(summary(getPreset('lenet5').spec).kerasTable).not.toContain('Adapted');
   });
 });

@@ -56,9 +56,9 @@ export interface ModelSummary {
   /** What was changed from a preset (from `spec.adaptations`). */
   adaptations: string[];
   /** The Keras 2 `model.summary()`-style table. */
-  keras: string;
+  kerasTable: string;
   /** The torchsummary-style table. */
-  torch: string;
+  torchTable: string;
 }
 
 const kerasClass: Record<LayerSpec['type'], string> = {
@@ -190,11 +190,11 @@ export function summary(spec: ModelSpec): ModelSummary {
     totalSizeMB: inputSizeMB + forwardBackwardMB + paramsSizeMB,
     adaptations: s.adaptations ?? [],
   };
-  return { ...partial, keras: renderKeras(partial), torch: renderTorch(partial) };
+  return { ...partial, kerasTable: renderKeras(partial), torchTable: renderTorch(partial) };
 }
 
 /** A summary without its rendered tables: what the renderers need. */
-export type SummaryData = Omit<ModelSummary, 'keras' | 'torch'>;
+export type SummaryData = Omit<ModelSummary, 'kerasTable' | 'torchTable'>;
 
 /** Thousands separators as Python's `'{:,}'`. */
 function commas(n: number): string {
