@@ -1,2 +1,32 @@
 /** @lenet/backend public API. */
-export const packageName = '@lenet/backend';
+
+/** Error class of this package, the skip reasons and their list. */
+export { BackendError, SKIP_REASONS, type SkipReason } from './errors.js';
+/** Probing the optional native packages (tfjs-node-gpu, tfjs-node) without side effects. */
+export {
+  classifyLoadError,
+  defaultProbeEnvironment,
+  NATIVE_PACKAGES,
+  type NativeBackendName,
+  type ProbeEnvironment,
+  type ProbeResult,
+  probeNative,
+} from './probe.js';
+/** Registering (and removing) this package's wasm training kernels. */
+export {
+  registerWasmTrainingKernels,
+  unregisterWasmTrainingKernels,
+  wasmTrainingKernelNames,
+} from './register.js';
+/** Switching backends: `useBackend('auto' | name)` and `availableBackends()`. */
+export {
+  AUTO_ORDER,
+  availableBackends,
+  type BackendAvailability,
+  type BackendInfo,
+  type BackendName,
+  type BackendRequest,
+  type SkippedBackend,
+  type UseBackendOptions,
+  useBackend,
+} from './use-backend.js';

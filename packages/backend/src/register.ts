@@ -1,0 +1,69 @@
+import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { BackendError } from './errors.js';
+import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
+import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
+
+/** A kernel this package registers for wasm, given the one it replaces (if any). */
+type KernelFactory = (stock: KernelConfig | undefined) => KernelConfig;
+
+const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
+  ['Conv2DBackpropFilter', () => conv2dBackpropFilterConfig],
+  ['Conv2DBackpropInput', conv2dBackpropInputConfig],
+  ['MaxPoolGrad', () => maxPoolGradConfig],
+];
+
+/** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */
+const stockKernels = new Map<string, KernelConfig | undefined>();
+/** Our kernel configs now registered, by kernel name. */
+const ours = new Map<string, KernelConfig>();
+
+/** Names of the wasm kernels this package provides, in registration order. */
+export function wasmTrainingKernelNames(): string[] {
+  return FACTORIES.map(([name]) => name);
+}
+
+/**
+ * Registers this package's training kernels for the wasm backend (gradients wasm lacks, and
+ * faster or correct replacements of stock ones). Idempotent: a second call changes nothing.
+ * Loads `@tensorflow/tfjs-backend-wasm` first, so its own kernels never overwrite ours later.
+ * `only` limits registration to some kernel names (for measuring one kernel at a time).
+ * Returns the names of the kernels now served by this package.
+ */
+export async function registerWasmTrainingKernels(only?: readonly string[]): Promise<string[]> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  const known = wasmTrainingKernelNames();
+  for (const name of only ?? []) {
+    if (!known.includes(name)) {
+      throw new BackendError(
+        `unknown wasm training kernel '${name}': expected one of ${known.join(', ')}`,
+        'wasm',
+      );
+    }
+  }
+  for (const [name, make] of FACTORIES) {
+    if (only !== undefined && !only.includes(name)) continue;
+    const current = getKernel(name, 'wasm');
+    if (current !== undefined && current === ours.get(name)) continue;
+    stockKernels.set(name, current);
+    const config = make(current);
+    if (current !== undefined) unregisterKernel(name, 'wasm');
+    registerKernel(config);
+    ours.set(name, config);
+  }
+  return [...ours.keys()];
+}
+
+/** Puts the stock wasm kernels back (for before/after measurements). Returns the names restored. */
+export function unregisterWasmTrainingKernels(): string[] {
+  const restored: string[] = [];
+  for (const [name, config] of ours) {
+    if (getKernel(name, 'wasm') === config) unregisterKernel(name, 'wasm');
+    const stock = stockKernels.get(name);
+    if (stock !== undefined) registerKernel(stock);
+    restored.push(name);
+  }
+  ours.clear();
+  stockKernels.clear();
+  return restored;
+}

@@ -1,0 +1,158 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from './register.js';
+import { onBackend, pick, randomArray, relativeError } from './test-util.js';
+
+const TOLERANCE = 1e-3;
+
+interface ConvCase {
+  batch: number;
+  height: number;
+  width: number;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: 1 | 2;
+  pad: 'same' | 'valid' | number;
+}
+
+/** 2 strides × 3 paddings × 2 kernels × 3 draws of batch/size/channels = 36 cases. */
+function convCases(): ConvCase[] {
+  const cases: ConvCase[] = [];
+  let seed = 1;
+  for (const stride of [1, 2] as const) {
+    for (const pad of ['same', 'valid', 1] as const) {
+      for (const kernel of [3, 5]) {
+        for (let draw = 0; draw < 3; draw++) {
+          seed++;
+          cases.push({
+            batch: pick([1, 4], seed),
+            height: pick([7, 8, 11, 12, 16], seed * 3),
+            width: pick([7, 9, 10, 13], seed * 5),
+            inChannels: pick([1, 3, 6, 16], seed * 7 + draw),
+            outChannels: pick([1, 3, 6, 16], seed * 11 + draw),
+            kernel,
+            stride,
+            pad,
+          });
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+function describeCase(c: ConvCase): string {
+  return `x[${c.batch},${c.height},${c.width},${c.inChannels}] k${c.kernel} → ${c.outChannels}, stride ${c.stride}, pad ${c.pad}`;
+}
+
+/** dx and dW of conv2d for a fixed upstream gradient, on the active backend. */
+function convGrads(c: ConvCase, seed: number): tf.Tensor[] {
+  const x = tf.tensor4d(randomArray(c.batch * c.height * c.width * c.inChannels, seed), [
+    c.batch,
+    c.height,
+    c.width,
+    c.inChannels,
+  ]);
+  const w = tf.tensor4d(randomArray(c.kernel * c.kernel * c.inChannels * c.outChannels, seed + 1), [
+    c.kernel,
+    c.kernel,
+    c.inChannels,
+    c.outChannels,
+  ]);
+  const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, c.stride, c.pad);
+  const y = conv(x, w);
+  const dy = tf.tensor(randomArray(y.size, seed + 2), y.shape);
+  return tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], dy);
+}
+
+describe('wasm conv2d gradient kernels match the cpu backend', () => {
+  beforeAll(async () => {
+    const names = await registerWasmTrainingKernels();
+    expect(names).toContain('Conv2DBackpropFilter');
+    expect(names).toContain('Conv2DBackpropInput');
+  });
+
+  convCases().forEach((c, i) => {
+    it(describeCase(c), async () => {
+      const seed = 1000 + 17 * i;
+      const [dxCpu, dwCpu] = await onBackend('cpu', () => convGrads(c, seed));
+      const [dxWasm, dwWasm] = await onBackend('wasm', () => convGrads(c, seed));
+      expect(dxWasm.length).toBe(c.batch * c.height * c.width * c.inChannels);
+      expect(dwWasm.length).toBe(c.kernel * c.kernel * c.inChannels * c.outChannels);
+      expect(relativeError(dxWasm, dxCpu)).toBeLessThan(TOLERANCE);
+      expect(relativeError(dwWasm, dwCpu)).toBeLessThan(TOLERANCE);
+    });
+  });
+});
+
+interface PoolCase {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  size: number;
+  stride: 1 | 2;
+  pad: 'same' | 'valid';
+}
+
+/** 2 pool sizes × 2 strides × 2 paddings × 2 draws = 16 cases per pooling kind. */
+function poolCases(): PoolCase[] {
+  const cases: PoolCase[] = [];
+  let seed = 100;
+  for (const size of [2, 3]) {
+    for (const stride of [1, 2] as const) {
+      for (const pad of ['same', 'valid'] as const) {
+        for (let draw = 0; draw < 2; draw++) {
+          seed++;
+          cases.push({
+            batch: pick([1, 4], seed),
+            height: pick([4, 7, 8, 11], seed * 3),
+            width: pick([5, 6, 9, 12], seed * 5),
+            channels: pick([1, 3, 6, 16], seed * 7 + draw),
+            size,
+            stride,
+            pad,
+          });
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+function poolGrad(kind: 'max' | 'avg', c: PoolCase, seed: number): tf.Tensor[] {
+  const x = tf.tensor4d(randomArray(c.batch * c.height * c.width * c.channels, seed), [
+    c.batch,
+    c.height,
+    c.width,
+    c.channels,
+  ]);
+  const pool = (a: tf.Tensor) =>
+    kind === 'max'
+      ? tf.maxPool(a as tf.Tensor4D, c.size, c.stride, c.pad)
+      : tf.avgPool(a as tf.Tensor4D, c.size, c.stride, c.pad);
+  const y = pool(x);
+  const dy = tf.tensor(randomArray(y.size, seed + 2), y.shape);
+  return [tf.grad(pool)(x, dy)];
+}
+
+for (const kind of ['max', 'avg'] as const) {
+  describe(`wasm ${kind}Pool gradient matches the cpu backend`, () => {
+    beforeAll(async () => {
+      await registerWasmTrainingKernels();
+    });
+
+    poolCases().forEach((c, i) => {
+      it(`x[${c.batch},${c.height},${c.width},${c.channels}] pool ${c.size} stride ${c.stride} ${c.pad}`, async () => {
+        // Run on wasm twice with other work between, so a kernel reading stale memory shows up.
+        const [cpu] = await onBackend('cpu', () => poolGrad(kind, c, 500 + i));
+        const [first] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
+        const [second] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
+        expect(first.length).toBe(c.batch * c.height * c.width * c.channels);
+        expect(relativeError(first, cpu)).toBeLessThan(TOLERANCE);
+        expect(relativeError(second, cpu)).toBeLessThan(TOLERANCE);
+      });
+    });
+  });
+}

@@ -1,0 +1,71 @@
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  type KernelBackend,
+  type KernelConfig,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
+import type { KernelArgs } from './conv-util.js';
+import { type ConvPad, conv2dAttrs, explicitPad, shape4 } from './conv-util.js';
+import { withKernelScope } from './kernel-scope.js';
+
+const NAME = 'Conv2DBackpropFilter';
+
+/**
+ * dW[kh, kw, ci, co] = Σ over n, oh, ow of x[n, oh·s + kh − padTop, ow·s + kw − padLeft, ci] · dy[n, oh, ow, co].
+ *
+ * That is a forward convolution in disguise, run on wasm's fast (XNNPACK) Conv2D:
+ * x transposed to [ci, H, W, N] plays the image (in-channels as batch, batch as channels),
+ * dy transposed to [OH, OW, N, co] plays the filter, dilated by the forward stride, with the
+ * forward pads made explicit. The result [ci, KH', KW', co] (KH' ≥ KH when strided rows at the
+ * bottom/right were never read) is cropped to KH×KW and transposed to [KH, KW, ci, co].
+ */
+export function conv2dBackpropFilterWasm(args: KernelArgs): TensorInfo {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = (args.attrs ?? {}) as unknown as {
+    strides: [number, number] | number;
+    pad: ConvPad;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  const xShape = shape4(x, NAME, 'x');
+  shape4(dy, NAME, 'dy');
+  const channelsLast = attrs.dataFormat !== 'NCHW';
+  const info = backend_util.computeConv2DInfo(
+    xShape,
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'),
+  );
+  const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
+  const { top, left } = info.padInfo;
+  const bottom = Math.max(0, kh + (oh - 1) * sh - h - top);
+  const right = Math.max(0, kw + (ow - 1) * sw - w - left);
+
+  return withKernelScope(args.backend as KernelBackend, 'wasm', (k) => {
+    const image = k.run('Transpose', { x }, { perm: channelsLast ? [3, 1, 2, 0] : [1, 2, 3, 0] });
+    const filter = k.run('Transpose', { x: dy }, { perm: channelsLast ? [1, 2, 0, 3] : [2, 3, 0, 1] });
+    let grad = k.run(
+      'Conv2D',
+      { x: image, filter },
+      conv2dAttrs(explicitPad(top, bottom, left, right), [sh, sw]),
+    );
+    if (grad.shape[1] !== kh || grad.shape[2] !== kw) {
+      grad = k.run('Slice', { x: grad }, { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] });
+    }
+    return k.run('Transpose', { x: grad }, { perm: [1, 2, 0, 3] });
+  });
+}
+
+/** Conv2DBackpropFilter for the wasm backend, which ships none (tfjs-backend-wasm 4.22). */
+export const conv2dBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2dBackpropFilterWasm,
+};
