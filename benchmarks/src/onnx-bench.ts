@@ -1,0 +1,219 @@
+/**
+ * onnxruntime-node inference against TensorFlow.js inference of the same model, in one run:
+ * samples/s at batch 1, 64 and 256 with 1 and 2 intra-op threads, the ratio of each to
+ * TensorFlow.js on the best backend present, and batch-1 latency p50/p99. With `verifyDefaults`
+ * it also measures the session settings `OnnxClassifier` defaults to against their alternatives.
+ * Run directly with `node dist/onnx-bench.js [preset]` (after building the packages).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { useBackend } from '@lenet/backend';
+import { buildModel, getPreset } from '@lenet/models';
+import { type ClassifierOptions, exportOnnx, OnnxClassifier } from '@lenet/onnx';
+import * as tf from '@tensorflow/tfjs';
+import { Bench } from 'tinybench';
+
+/** Options of {@link runOnnxBenchmarks}. */
+export interface OnnxBenchOptions {
+  /** Preset to export and run. Default `'lenet5'`. */
+  preset?: string;
+  /** Batch sizes. Default [1, 64, 256]. */
+  batches?: number[];
+  /** Intra-op thread counts for onnxruntime. Default [1, 2]. */
+  threads?: number[];
+  /** Minimum measuring time per task, in ms. Default 1500. */
+  timeMs?: number;
+  /** Also measure the alternatives to the default session settings. Default false. */
+  verifyDefaults?: boolean;
+}
+
+/** One measured configuration. */
+export interface OnnxBenchRow {
+  runtime: 'onnxruntime' | 'tfjs';
+  /** For onnxruntime: the session settings; for tfjs: the backend. */
+  config: string;
+  batch: number;
+  /** From the mean latency. */
+  samplesPerSec: number;
+  /** From the median latency: steadier than the mean when other processes share the cores. */
+  samplesPerSecP50: number;
+  p50Ms: number;
+  p99Ms: number;
+  iterations: number;
+}
+
+/** Everything one run measured. */
+export interface OnnxBenchReport {
+  preset: string;
+  machine: string;
+  tfjsBackend: string;
+  rows: OnnxBenchRow[];
+  /** 1-minute load average before and after the run (2 cores: above ~2 means contention). */
+  load: [number, number];
+  /** onnxruntime samples/s ÷ TensorFlow.js samples/s at the same batch (median-based), per onnxruntime config. */
+  ratios: { config: string; batch: number; ratio: number }[];
+  /** Settings comparisons (only with `verifyDefaults`). */
+  defaults: OnnxBenchRow[];
+}
+
+async function measure(fn: () => Promise<unknown> | unknown, timeMs: number) {
+  const bench = new Bench({ time: timeMs, iterations: 20, warmupIterations: 5, warmupTime: 100 });
+  bench.add('task', fn);
+  await bench.run();
+  const r = bench.tasks[0].result;
+  if (r.state !== 'completed')
+    throw new Error(`benchmark did not complete: ${r.state === 'errored' ? r.error.message : r.state}`);
+  return {
+    meanMs: r.latency.mean,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    iterations: r.latency.samples?.length ?? 0,
+  };
+}
+
+function describeSettings(o: ClassifierOptions): string {
+  return `threads=${o.threads ?? 1} spin=${o.spinning ? 'on' : 'off'} opt=${o.graphOptimization ?? 'all'} ${o.executionMode ?? 'sequential'}`;
+}
+
+async function ortRow(
+  path: string,
+  settings: ClassifierOptions,
+  batch: number,
+  input: Float32Array,
+  dims: number[],
+  timeMs: number,
+): Promise<OnnxBenchRow> {
+  const c = await OnnxClassifier.load(path, { ...settings, executionProviders: ['cpu'], batchSize: batch });
+  try {
+    const x = input.subarray(0, batch * dims[1] * dims[2] * dims[3]);
+    const shape = [batch, dims[1], dims[2], dims[3]];
+    const m = await measure(() => c.predict(x, shape), timeMs);
+    return {
+      runtime: 'onnxruntime',
+      config: describeSettings(settings),
+      batch,
+      samplesPerSec: (batch * 1000) / m.meanMs,
+      samplesPerSecP50: (batch * 1000) / m.p50Ms,
+      p50Ms: m.p50Ms,
+      p99Ms: m.p99Ms,
+      iterations: m.iterations,
+    };
+  } finally {
+    await c.dispose();
+  }
+}
+
+/** The machine the figures come from. */
+export function machineDescription(): string {
+  return `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, Node ${process.version}`;
+}
+
+/** Runs the comparison; see the module comment. */
+export async function runOnnxBenchmarks(options: OnnxBenchOptions = {}): Promise<OnnxBenchReport> {
+  const presetName = options.preset ?? 'lenet5';
+  const batches = options.batches ?? [1, 64, 256];
+  const threads = options.threads ?? [1, 2];
+  const timeMs = options.timeMs ?? 1500;
+  const loadBefore = loadavg()[0];
+  const backend = await useBackend('auto');
+  const { spec } = getPreset(presetName);
+  const model = buildModel(spec, { seed: 1 });
+  const dir = await mkdtemp(join(tmpdir(), 'lenet-onnx-bench-'));
+  try {
+    const path = join(dir, `${presetName}.onnx`);
+    await exportOnnx(model, path);
+    const [h, w, c] = spec.input;
+    const maxBatch = Math.max(...batches);
+    const input = new Float32Array(maxBatch * h * w * c);
+    for (let i = 0; i < input.length; i++) input[i] = ((i * 2654435761) % 1000) / 1000;
+    const rows: OnnxBenchRow[] = [];
+
+    for (const batch of batches) {
+      const x = tf.tensor4d(input.subarray(0, batch * h * w * c), [batch, h, w, c]);
+      try {
+        const m = await measure(async () => {
+          const y = model.predict(x) as tf.Tensor;
+          await y.data();
+          y.dispose();
+        }, timeMs);
+        rows.push({
+          runtime: 'tfjs',
+          config: backend.name,
+          batch,
+          samplesPerSec: (batch * 1000) / m.meanMs,
+          samplesPerSecP50: (batch * 1000) / m.p50Ms,
+          p50Ms: m.p50Ms,
+          p99Ms: m.p99Ms,
+          iterations: m.iterations,
+        });
+      } finally {
+        x.dispose();
+      }
+    }
+    for (const t of threads) {
+      for (const batch of batches)
+        rows.push(await ortRow(path, { threads: t }, batch, input, [maxBatch, c, h, w], timeMs));
+    }
+    const ratios = rows
+      .filter((r) => r.runtime === 'onnxruntime')
+      .map((r) => {
+        const base = rows.find((b) => b.runtime === 'tfjs' && b.batch === r.batch)!;
+        return { config: r.config, batch: r.batch, ratio: r.samplesPerSecP50 / base.samplesPerSecP50 };
+      });
+
+    const defaults: OnnxBenchRow[] = [];
+    if (options.verifyDefaults) {
+      const alternatives: ClassifierOptions[] = [
+        { threads: 1 },
+        { threads: 2, spinning: false },
+        { threads: 2, spinning: true },
+        { threads: 1, graphOptimization: 'basic' },
+        { threads: 1, graphOptimization: 'disabled' },
+        { threads: 1, executionMode: 'parallel' },
+      ];
+      for (const batch of [1, 64]) {
+        for (const settings of alternatives)
+          defaults.push(await ortRow(path, settings, batch, input, [maxBatch, c, h, w], timeMs));
+      }
+    }
+    return {
+      preset: presetName,
+      machine: machineDescription(),
+      tfjsBackend: backend.name,
+      load: [loadBefore, loadavg()[0]],
+      rows,
+      ratios,
+      defaults,
+    };
+  } finally {
+    model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function table(rows: OnnxBenchRow[]): string {
+  const lines = [
+    '| runtime | config | batch | samples/s | p50 ms | p99 ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.runtime} | ${r.config} | ${r.batch} | ${r.samplesPerSec.toFixed(0)} | ${r.samplesPerSecP50.toFixed(0)} | ${r.p50Ms.toFixed(3)} | ${r.p99Ms.toFixed(3)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const report = await runOnnxBenchmarks({ preset: process.argv[2], verifyDefaults: true });
+  console.log(
+    `${report.preset} on ${report.machine}; TensorFlow.js backend: ${report.tfjsBackend}; load ${report.load.map((l) => l.toFixed(1)).join(' → ')}\n`,
+  );
+  console.log(table(report.rows));
+  console.log('\n| onnxruntime config | batch | ORT / tfjs (p50) |\n| --- | ---: | ---: |');
+  for (const r of report.ratios) console.log(`| ${r.config} | ${r.batch} | ${r.ratio.toFixed(2)}x |`);
+  console.log('\nSession settings (onnxruntime only):\n');
+  console.log(table(report.defaults));
+}
