@@ -1,1 +1,114 @@
-console.log('benchmarks: not yet implemented');
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ParsedArgs, parseBenchArgs, USAGE } from './args.js';
+import { compareResults, readResults, renderComparison } from './compare.js';
+import { BenchUsageError } from './errors.js';
+import { renderMarkdown, writeFileAtomic, writeRunDir } from './report.js';
+import { runBenchmark } from './run.js';
+
+/** Where output goes (tests capture it). */
+export interface MainIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Directory relative paths are resolved against (default: where `pnpm bench` was started). */
+  cwd?: string;
+}
+
+const defaultIo: MainIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+/** The repository root (runs/ goes there by default). */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `runs/bench-<timestamp>` under the repository root. */
+export function defaultRunDir(date = new Date()): string {
+  return join(REPO_ROOT, 'runs', `bench-${date.toISOString().replace(/[:.]/g, '-')}`);
+}
+
+/**
+ * The `pnpm bench` command. Returns the exit code: 0 done, 1 a cell failed or the run crashed,
+ * 2 bad arguments or compare files (reported before anything is written).
+ */
+export async function main(argv: readonly string[], io: MainIo = defaultIo): Promise<number> {
+  // pnpm runs the script inside benchmarks/; INIT_CWD is where the user typed `pnpm bench`.
+  const cwd = io.cwd ?? process.env.INIT_CWD ?? process.cwd();
+  let args: ParsedArgs;
+  try {
+    args = parseBenchArgs(argv, cwd);
+    if (args.mode === 'help') {
+      io.out(`${USAGE}\n`);
+      return 0;
+    }
+    if (args.mode === 'compare') {
+      const [o, n] = await Promise.all([readResults(args.oldFile), readResults(args.newFile)]);
+      const cmp = compareResults(o, n);
+      io.out(renderComparison(cmp, o, n, { old: args.oldFile, new: args.newFile }));
+      return 0;
+    }
+  } catch (err) {
+    if (err instanceof BenchUsageError) {
+      io.err(`pnpm bench: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  try {
+    const result = await runBenchmark(
+      {
+        profile: args.profile,
+        models: args.models,
+        backends: args.backends,
+        batchSizes: args.batchSizes,
+        tasks: args.tasks,
+      },
+      (line) => io.err(`${line}\n`),
+    );
+    const dir = args.outDir ?? defaultRunDir();
+    await writeRunDir(result, dir);
+    if (args.jsonFile) await writeFileAtomic(args.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
+    io.err(
+      `\nresults: ${join(dir, 'results.json')}, ${join(dir, 'results.md')}, charts in ${join(dir, 'charts')}\n`,
+    );
+    if (args.jsonFile) io.err(`results JSON also written to ${args.jsonFile}\n`);
+    io.out(`\n${renderMarkdown(result)}`);
+    const failed =
+      result.cells.filter((c) => c.status === 'failed').length +
+      result.accuracy.filter((a) => a.status === 'failed').length;
+    if (failed > 0) {
+      io.err(`pnpm bench: ${failed} cell(s) failed (see the reasons above)\n`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    io.err(
+      `pnpm bench: the run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(
+        `pnpm bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { parseBenchArgs } from './args.js';
+import { BenchUsageError } from './errors.js';
+import { QUICK, VARIANTS } from './profiles.js';
+
+const parse = (...argv: string[]) => parseBenchArgs(argv, '/home/u/lenet');
+
+function usageError(argv: string[]): BenchUsageError {
+  try {
+    parse(...argv);
+  } catch (err) {
+    expect(err).toBeInstanceOf(BenchUsageError);
+    return err as BenchUsageError;
+  }
+  throw new Error(`expected ${argv.join(' ')} to be rejected`);
+}
+
+describe('parseBenchArgs', () => {
+  it('defaults to the quick profile with every variant, backend and task', () => {
+    const a = parse();
+    if (a.mode !== 'run') throw new Error('not run');
+    expect(a.profile.name).toBe('quick');
+    expect(a.models).toEqual([...VARIANTS]);
+    expect(a.models).toHaveLength(12);
+    expect(a.backends).toEqual(QUICK.backends);
+    expect(a.tasks).toEqual(['train', 'infer', 'accuracy']);
+    expect(a.batchSizes).toBeUndefined();
+    expect(a.outDir).toBeUndefined();
+  });
+
+  it('parses filters, the full profile and resolves paths against the starting directory', () => {
+    const a = parse(
+      '--',
+      '--profile',
+      'full',
+      '--models',
+      'lenet5,torch-bn',
+      '--backends',
+      'wasm,ort-cpu',
+      '--batch-sizes',
+      '1,64',
+      '--tasks',
+      'infer',
+      '--json',
+      'out.json',
+      '--out',
+      '/tmp/r',
+    );
+    if (a.mode !== 'run') throw new Error('not run');
+    expect(a.profile.name).toBe('full');
+    expect(a.models).toEqual(['lenet5', 'torch-bn']);
+    expect(a.backends).toEqual(['wasm', 'ort-cpu']);
+    expect(a.batchSizes).toEqual([1, 64]);
+    expect(a.tasks).toEqual(['infer']);
+    expect(a.jsonFile).toBe('/home/u/lenet/out.json');
+    expect(a.outDir).toBe('/tmp/r');
+  });
+
+  it('parses --compare with two files', () => {
+    expect(parse('--compare', 'a.json', 'b/new.json')).toEqual({
+      mode: 'compare',
+      oldFile: '/home/u/lenet/a.json',
+      newFile: '/home/u/lenet/b/new.json',
+    });
+  });
+
+  it('rejects unknown models and backends, naming them and the known ones', () => {
+    expect(usageError(['--models', 'lenet5,lenet7']).message).toBe(
+      `--models: unknown model 'lenet7' (known: ${[...VARIANTS, 'mlp2'].join(', ')})`,
+    );
+    const e = usageError(['--backends', 'webgl']);
+    expect(e.message).toContain("unknown backend 'webgl'");
+    expect(e.message).toContain('tensorflow-gpu, tensorflow, wasm, cpu, ort-cuda, ort-cpu, pytorch-cpu');
+    expect(e.exitCode).toBe(2);
+  });
+
+  it('rejects batch size 0, negative, fractional, huge and non-numeric sizes', () => {
+    for (const bad of ['0', '-1', '1.5', '99999', 'abc', '64,0']) {
+      expect(usageError([`--batch-sizes=${bad}`]).message).toMatch(
+        /^--batch-sizes: '.+' is not a batch size \(an integer from 1 to 4096\)$/,
+      );
+    }
+  });
+
+  it('rejects unknown profiles, options, stray arguments, empty and duplicate lists', () => {
+    expect(usageError(['--profile', 'medium']).message).toBe(
+      "--profile: unknown profile 'medium' (known: quick, full)",
+    );
+    expect(usageError(['--fast']).message).toMatch(/Unknown option '--fast'/);
+    expect(usageError(['extra']).message).toBe("unexpected argument 'extra' (see --help)");
+    expect(usageError(['--models', ',']).message).toBe('--models: empty list');
+    expect(usageError(['--models', 'lenet5,lenet5']).message).toBe("--models: 'lenet5' is given twice");
+    expect(usageError(['--compare', 'a.json']).message).toContain('--compare needs exactly two files');
+    expect(usageError(['--compare', 'a.json', 'b.json', '--profile', 'full']).message).toContain(
+      '--compare takes two files and no other option',
+    );
+  });
+});

@@ -1,0 +1,42 @@
+import type { ModelSpec } from '@lenet/models';
+import type { MnistPair } from '../data.js';
+import type { Timing } from '../profiles.js';
+import type { BenchBackend, CellResult, CellTask } from '../types.js';
+
+/** What a cell needs: the variant, its spec, the batch size, how long to measure, the data. */
+export interface CellContext {
+  model: string;
+  spec: ModelSpec;
+  backend: BenchBackend;
+  batch: number;
+  timing: Timing;
+  data: MnistPair;
+}
+
+/** The `--compare` key of a cell. */
+export function cellId(task: CellTask, model: string, backend: string, batch: number): string {
+  return `${task}/${model}/${backend}/b${batch}`;
+}
+
+/** A cell that was not run, with the reason. */
+export function skippedCell(
+  task: CellTask,
+  model: string,
+  backend: BenchBackend,
+  batch: number,
+  reason: string,
+): CellResult {
+  return { id: cellId(task, model, backend, batch), task, model, backend, batch, status: 'skipped', reason };
+}
+
+/** A cell that threw: the message becomes its reason. */
+export function failedCell(
+  task: CellTask,
+  model: string,
+  backend: BenchBackend,
+  batch: number,
+  err: unknown,
+): CellResult {
+  const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return { id: cellId(task, model, backend, batch), task, model, backend, batch, status: 'failed', reason };
+}

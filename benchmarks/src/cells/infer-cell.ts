@@ -1,0 +1,127 @@
+import { buildModel } from '@lenet/models';
+import { OnnxClassifier, toOnnxBytes } from '@lenet/onnx';
+import * as tf from '@tensorflow/tfjs';
+import { firstBatches, fitToInput } from '../data.js';
+import { measure, samplesPerSecond } from '../measure.js';
+import { RssSampler } from '../memory.js';
+import type { CellResult, OrtBackend } from '../types.js';
+import { type CellContext, cellId } from './common.js';
+
+/**
+ * One TensorFlow.js inference cell on the active backend: `model.predict` on a real MNIST batch
+ * (inference mode), ending with `await output.data()`.
+ */
+export async function runTfjsInferCell(ctx: CellContext): Promise<CellResult> {
+  const { spec, batch } = ctx;
+  const [b] = firstBatches(fitToInput(ctx.data.test, spec.input), batch, 1);
+  const tensorsBefore = tf.memory().numTensors;
+  const model = buildModel(spec, { seed: 1 });
+  const x = tf.tensor4d(b.x, b.shape);
+  const rss = new RssSampler().start();
+  let maxTensors = 0;
+  const run = async (): Promise<void> => {
+    const out = model.predict(x) as tf.Tensor;
+    await out.data();
+    const n = tf.memory().numTensors;
+    if (n > maxTensors) maxTensors = n;
+    out.dispose();
+    rss.sample();
+  };
+  try {
+    const m = await measure(cellId('infer', ctx.model, ctx.backend, batch), run, ctx.timing);
+    return {
+      id: cellId('infer', ctx.model, ctx.backend, batch),
+      task: 'infer',
+      model: ctx.model,
+      backend: ctx.backend,
+      batch,
+      status: 'ok',
+      samplesPerSec: samplesPerSecond(batch, m.latencyMs.mean),
+      latencyMs: m.latencyMs,
+      rme: m.rme,
+      iterations: m.iterations,
+      memory: { peakRssMb: rss.stop(), numTensors: maxTensors - tensorsBefore },
+    };
+  } finally {
+    rss.stop();
+    x.dispose();
+    model.dispose();
+  }
+}
+
+/** The onnxruntime-node provider name of a benchmark column. */
+export function ortProvider(backend: OrtBackend): 'cuda' | 'cpu' {
+  return backend === 'ort-cuda' ? 'cuda' : 'cpu';
+}
+
+/** An ONNX export of a variant (seeded weights, NCHW input) loaded into an `OnnxClassifier`. */
+export interface OrtModel {
+  classifier: OnnxClassifier;
+  bytes: number;
+}
+
+/**
+ * Exports the variant with `@lenet/onnx` (weights of `buildModel(spec, { seed: 1 })`, or of
+ * `source`) and loads it into an `OnnxClassifier` on exactly one provider: a provider that cannot
+ * load throws (no silent fallback to another one). Session settings are the classifier's defaults.
+ */
+export async function openOrtModel(
+  ctx: Pick<CellContext, 'spec'>,
+  backend: OrtBackend,
+  source?: tf.LayersModel,
+  batchSize = 256,
+): Promise<OrtModel> {
+  const model = source ?? buildModel(ctx.spec, { seed: 1 });
+  let bytes: Uint8Array;
+  try {
+    bytes = toOnnxBytes(model, { preset: ctx.spec.name });
+  } finally {
+    if (!source) model.dispose();
+  }
+  const classifier = await OnnxClassifier.load(bytes, {
+    executionProviders: [ortProvider(backend)],
+    batchSize,
+  });
+  if (classifier.info.executionProvider !== ortProvider(backend)) {
+    await classifier.dispose();
+    throw new Error(
+      `OnnxClassifier ran on '${classifier.info.executionProvider}', not '${ortProvider(backend)}'`,
+    );
+  }
+  return { classifier, bytes: bytes.length };
+}
+
+/** One onnxruntime-node inference cell: `OnnxClassifier.predict` on a real MNIST batch (NCHW). */
+export async function runOrtInferCell(ctx: CellContext & { backend: OrtBackend }): Promise<CellResult> {
+  const { spec, batch } = ctx;
+  const [b] = firstBatches(fitToInput(ctx.data.test, spec.input), batch, 1, 'NCHW');
+  const rss = new RssSampler().start();
+  const m0 = await openOrtModel(ctx, ctx.backend, undefined, batch);
+  const run = async (): Promise<void> => {
+    const out = await m0.classifier.predict(b.x, b.shape);
+    if (out.count !== batch)
+      throw new Error(`OnnxClassifier returned ${out.count} rows for a batch of ${batch}`);
+    rss.sample();
+  };
+  try {
+    const m = await measure(cellId('infer', ctx.model, ctx.backend, batch), run, ctx.timing);
+    const threads = m0.classifier.info.session.threads;
+    return {
+      id: cellId('infer', ctx.model, ctx.backend, batch),
+      task: 'infer',
+      model: ctx.model,
+      backend: ctx.backend,
+      batch,
+      status: 'ok',
+      samplesPerSec: samplesPerSecond(batch, m.latencyMs.mean),
+      latencyMs: m.latencyMs,
+      rme: m.rme,
+      iterations: m.iterations,
+      memory: { peakRssMb: rss.stop() },
+      note: `${(m0.bytes / 1024).toFixed(0)} KiB ONNX, ${threads} intra-op thread${threads === 1 ? '' : 's'}`,
+    };
+  } finally {
+    rss.stop();
+    await m0.classifier.dispose();
+  }
+}

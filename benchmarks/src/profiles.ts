@@ -1,0 +1,137 @@
+import type { BenchBackend } from './types.js';
+
+/** How long a cell is measured: tinybench's minimum iterations, time budget and warm-up. */
+export interface Timing {
+  /** Minimum timed iterations. */
+  iterations: number;
+  /** Time budget per cell, milliseconds (tinybench keeps going until both limits are met). */
+  timeMs: number;
+  /** Untimed iterations first (JIT, kernel compilation, allocator warm-up). */
+  warmupIterations: number;
+}
+
+/** The fixed training budget of the accuracy cells. */
+export interface AccuracyBudget {
+  /** First N images of the MNIST training set (60,000 = all). */
+  trainSamples: number;
+  epochs: number;
+  batch: number;
+  /** First N images of the MNIST test set (10,000 = all). */
+  testSamples: number;
+}
+
+/** A per-model override: heavy variants get fewer batch sizes, or no accuracy cell, in a profile. */
+export interface ModelOverride {
+  trainBatchSizes?: number[];
+  inferBatchSizes?: number[];
+  /** Accuracy budget for this model, or a reason to skip its accuracy cell. */
+  accuracy?: AccuracyBudget | { skip: string };
+  /** Backends this model is not run on in this profile, with the reason. */
+  skipBackends?: Partial<Record<BenchBackend, string>>;
+}
+
+/** One benchmark profile. */
+export interface Profile {
+  name: 'quick' | 'full';
+  models: string[];
+  backends: BenchBackend[];
+  trainBatchSizes: number[];
+  inferBatchSizes: number[];
+  train: Timing;
+  infer: Timing;
+  pytorch: Timing;
+  accuracy: AccuracyBudget;
+  overrides: Record<string, ModelOverride>;
+  /** Backends this profile does not run on, with the reason shown in the table. */
+  skipBackends: Partial<Record<BenchBackend, string>>;
+  /** Slower timing for some backends (tfjs cpu: a conv-net step takes seconds). */
+  backendTiming: Partial<Record<BenchBackend, Partial<Record<'train' | 'infer', Timing>>>>;
+}
+
+/**
+ * The model variants of the matrix: classic LeNet-5 (and its relu/max-pool form), the BN+dropout
+ * 3 conv + 3 FC net, its ablations, the Keras baseline family and the VGG-style CIFAR-10 net.
+ * `torch-bn-nodropout` is made here from `torch-bn` by removing its dropout layers.
+ */
+export const VARIANTS = [
+  'lenet5-classic',
+  'lenet5',
+  'torch-bn',
+  'torch-nobn',
+  'torch-bn-nodropout',
+  'torch-2conv3fc',
+  'torch-2conv2fc',
+  'keras-baseline',
+  'keras-bn',
+  'keras-shallow',
+  'keras-deep',
+  'vgg-cifar10',
+] as const;
+
+/** Names `--models` also accepts besides the variants above. */
+export const EXTRA_MODELS = ['mlp2'] as const;
+
+const DEFAULT_BACKENDS: BenchBackend[] = [
+  'tensorflow-gpu',
+  'tensorflow',
+  'wasm',
+  'cpu',
+  'ort-cuda',
+  'ort-cpu',
+  'pytorch-cpu',
+];
+
+const VGG_SLOW = 'vgg-cifar10 trains at under 10 samples/s on wasm on 2 cores';
+
+/** `pnpm bench`: every variant, fewer iterations, a small accuracy budget; < 10 min on 2 cores. */
+export const QUICK: Profile = {
+  name: 'quick',
+  models: [...VARIANTS],
+  backends: DEFAULT_BACKENDS,
+  trainBatchSizes: [64, 256],
+  inferBatchSizes: [1, 64, 256],
+  train: { iterations: 3, timeMs: 1200, warmupIterations: 1 },
+  infer: { iterations: 5, timeMs: 400, warmupIterations: 2 },
+  pytorch: { iterations: 5, timeMs: 1000, warmupIterations: 2 },
+  accuracy: { trainSamples: 3000, epochs: 1, batch: 64, testSamples: 10000 },
+  overrides: {
+    'vgg-cifar10': {
+      trainBatchSizes: [64],
+      inferBatchSizes: [1, 64],
+      accuracy: { skip: `quick profile (${VGG_SLOW}; run --profile full)` },
+    },
+  },
+  backendTiming: {},
+  skipBackends: {
+    cpu: 'quick profile (the cpu backend is ~100x slower than wasm for conv nets; run --profile full)',
+  },
+};
+
+/** `pnpm bench --profile full`: everything, more iterations, a real accuracy budget. */
+export const FULL: Profile = {
+  name: 'full',
+  models: [...VARIANTS],
+  backends: DEFAULT_BACKENDS,
+  trainBatchSizes: [64, 256],
+  inferBatchSizes: [1, 64, 256],
+  train: { iterations: 10, timeMs: 4000, warmupIterations: 3 },
+  infer: { iterations: 20, timeMs: 2000, warmupIterations: 5 },
+  pytorch: { iterations: 20, timeMs: 3000, warmupIterations: 5 },
+  accuracy: { trainSamples: 60000, epochs: 2, batch: 64, testSamples: 10000 },
+  overrides: {
+    'vgg-cifar10': {
+      accuracy: { trainSamples: 10000, epochs: 1, batch: 64, testSamples: 10000 },
+      skipBackends: { cpu: 'vgg-cifar10 on the tfjs cpu backend would take hours per cell' },
+    },
+  },
+  backendTiming: {
+    cpu: {
+      train: { iterations: 2, timeMs: 0, warmupIterations: 1 },
+      infer: { iterations: 3, timeMs: 500, warmupIterations: 1 },
+    },
+  },
+  skipBackends: {},
+};
+
+/** The profiles by name. */
+export const PROFILES: Record<Profile['name'], Profile> = { quick: QUICK, full: FULL };

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { markdownTable, renderMarkdown } from './report.js';
+import { okCell, syntheticResult } from './test-fixtures.js';
+import type { CellResult } from './types.js';
+
+describe('markdownTable', () => {
+  it('renders a header, a separator and escaped rows', () => {
+    expect(markdownTable(['a', 'b'], [['1', 'x|y']])).toBe('| a | b |\n| --- | --- |\n| 1 | x\\|y |');
+  });
+});
+
+describe('renderMarkdown', () => {
+  const skipped: CellResult = {
+    id: 'train/lenet5-classic/tensorflow/b64',
+    task: 'train',
+    model: 'lenet5-classic',
+    backend: 'tensorflow',
+    batch: 64,
+    status: 'skipped',
+    reason: 'native binary missing',
+  };
+  const r = syntheticResult([
+    skipped,
+    okCell('train', 'lenet5-classic', 'wasm', 64, 2100, 3),
+    okCell('train', 'lenet5-classic', 'pytorch-cpu', 64, 15600, 1),
+    okCell('infer', 'lenet5-classic', 'wasm', 1, 500, 4),
+    okCell('infer', 'lenet5-classic', 'ort-cpu', 1, 8000, 2),
+  ]);
+
+  it('shows samples/s with margins, skipped cells with numbered reasons and the ratio to PyTorch', () => {
+    const md = renderMarkdown(r);
+    expect(md).toContain('| model | batch | tensorflow | wasm | pytorch-cpu | wasm ÷ PyTorch |');
+    expect(md).toContain('| lenet5-classic | 64 | skipped [1] | 2,100 ±3% | 15,600 ±1% | 0.135 |');
+    expect(md).toContain('[1] native binary missing');
+    // batch-1 latency: p50 = 0.95 × mean, p99 = 1.5 × mean (see test-fixtures)
+    expect(md).toContain('| lenet5-classic | 1.90 / 3.00 | 0.12 / 0.19 |');
+    expect(md).toContain('| train/lenet5-classic/wasm/b64 | 300 | 40 | 0.0 |');
+  });
+
+  it('falls back to the published reference figures, marked as such', () => {
+    const pub = syntheticResult([okCell('train', 'torch-bn', 'wasm', 64, 730)], {
+      reference: {
+        kind: 'published',
+        note: 'published',
+        published: [{ model: 'torch-bn', task: 'train', batch: 64, samplesPerSec: 7300, source: 'issue' }],
+      },
+    });
+    expect(renderMarkdown(pub)).toContain('| torch-bn | 64 | 730 ±2% | 0.100 (published ref.) |');
+  });
+
+  it('renders accuracy side by side', () => {
+    const acc = syntheticResult([], {
+      accuracy: [
+        {
+          model: 'torch-bn',
+          status: 'ok',
+          budget: { trainSamples: 3000, epochs: 1, batch: 64, backend: 'wasm', seconds: 12.4 },
+          testSamples: 10000,
+          tfjsAccuracy: 0.9512,
+          onnxAccuracy: 0.9511,
+          disagreement: 0.0001,
+          maxAbsDiff: 2.5e-6,
+          onnxProvider: 'cpu',
+        },
+        { model: 'vgg-cifar10', status: 'skipped', reason: 'quick profile' },
+      ],
+    });
+    const md = renderMarkdown(acc);
+    expect(md).toContain(
+      '| torch-bn | 1 epoch × 3,000 images, batch 64, wasm, 12 s | 95.12% (10,000 test) | 95.11% (cpu) | 0.01% | 2.5e-6 |',
+    );
+    expect(md).toContain('| vgg-cifar10 | skipped [1] |');
+  });
+});

@@ -1,0 +1,69 @@
+import { cellId } from './cells/common.js';
+import {
+  type BenchBackend,
+  type BenchResult,
+  type CellResult,
+  type CellTask,
+  RESULT_FORMAT,
+  RESULT_VERSION,
+} from './types.js';
+
+/** A measured cell for tests. */
+export function okCell(
+  task: CellTask,
+  model: string,
+  backend: BenchBackend,
+  batch: number,
+  samplesPerSec: number,
+  rme = 2,
+): CellResult {
+  const mean = (batch * 1000) / samplesPerSec;
+  return {
+    id: cellId(task, model, backend, batch),
+    task,
+    model,
+    backend,
+    batch,
+    status: 'ok',
+    samplesPerSec,
+    latencyMs: { mean, p50: mean * 0.95, p99: mean * 1.5 },
+    rme,
+    iterations: 10,
+    memory: { peakRssMb: 300, numTensors: 40, leakedTensorsPerIteration: 0 },
+  };
+}
+
+/** A small synthetic results file for tests. */
+export function syntheticResult(cells: CellResult[], overrides: Partial<BenchResult> = {}): BenchResult {
+  return {
+    format: RESULT_FORMAT,
+    version: RESULT_VERSION,
+    options: {
+      profile: 'quick',
+      models: [...new Set(cells.map((c) => c.model))],
+      backends: [...new Set(cells.map((c) => c.backend))],
+      trainBatchSizes: [64],
+      inferBatchSizes: [1, 64],
+    },
+    env: {
+      date: '2025-01-01T00:00:00.000Z',
+      cpuModel: 'Test CPU',
+      cores: 2,
+      totalMemoryMb: 8192,
+      platform: 'linux x64',
+      node: 'v20.0.0',
+      loadAverageStart: [0.5, 0.5, 0.5],
+      loadAverageEnd: [0.6, 0.5, 0.5],
+      packages: { '@tensorflow/tfjs': '4.22.0' },
+      backends: { wasm: 'active' },
+      onnxProviders: { cpu: 'used' },
+      pytorch: 'torch not installed',
+    },
+    cells,
+    accuracy: [],
+    reference: { kind: 'none', note: 'none' },
+    notes: [],
+    durationSec: 1,
+    ...overrides,
+  };
+}

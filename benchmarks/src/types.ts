@@ -1,0 +1,130 @@
+/** The shapes of a benchmark run's results (the JSON file) and of its cells. */
+
+/** Format tag and version written into every results file; `--compare` refuses anything else. */
+export const RESULT_FORMAT = 'lenet-bench-results';
+export const RESULT_VERSION = 1;
+
+/** TensorFlow.js backends, as `@lenet/backend` names them. */
+export const TFJS_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TfjsBackend = (typeof TFJS_BACKENDS)[number];
+/** onnxruntime-node execution providers. */
+export const ORT_BACKENDS = ['ort-cuda', 'ort-cpu'] as const;
+export type OrtBackend = (typeof ORT_BACKENDS)[number];
+/** The PyTorch reference column (CPU). */
+export const PYTORCH_BACKEND = 'pytorch-cpu';
+/** Every column the harness knows, in table order. */
+export const ALL_BACKENDS = [...TFJS_BACKENDS, ...ORT_BACKENDS, PYTORCH_BACKEND] as const;
+export type BenchBackend = (typeof ALL_BACKENDS)[number];
+
+export type CellTask = 'train' | 'infer';
+export type CellStatus = 'ok' | 'skipped' | 'failed';
+
+/** Latency statistics of one cell in milliseconds per iteration (one batch). */
+export interface Latency {
+  mean: number;
+  p50: number;
+  p99: number;
+}
+
+/** Memory seen while a cell ran. */
+export interface CellMemory {
+  /** Highest resident set size sampled during the cell, MiB. */
+  peakRssMb: number;
+  /** `tf.memory().numTensors` at the end of the timed iterations (model + optimizer state included). */
+  numTensors?: number;
+  /** Tensors left behind per iteration (0 when the step disposes everything it makes). */
+  leakedTensorsPerIteration?: number;
+}
+
+/** One measured (or skipped) cell of the matrix: task x model x backend x batch size. */
+export interface CellResult {
+  /** `task/model/backend/b<batch>`: the key `--compare` matches cells by. */
+  id: string;
+  task: CellTask;
+  model: string;
+  backend: BenchBackend;
+  batch: number;
+  status: CellStatus;
+  /** Why the cell was skipped or failed. */
+  reason?: string;
+  /** Samples (images) per second: batch x 1000 / mean latency. */
+  samplesPerSec?: number;
+  latencyMs?: Latency;
+  /** Relative margin of error of the mean latency, percent (95 %). */
+  rme?: number;
+  /** Timed iterations (tinybench samples). */
+  iterations?: number;
+  memory?: CellMemory;
+  /** Anything worth knowing about how it ran (threads, SIMD, provider actually used). */
+  note?: string;
+}
+
+/** Test accuracy of one variant after its training budget, through TensorFlow.js and through ONNX. */
+export interface AccuracyResult {
+  model: string;
+  status: CellStatus;
+  reason?: string;
+  /** What it was trained on: samples per epoch, epochs, batch size, backend. */
+  budget?: { trainSamples: number; epochs: number; batch: number; backend: string; seconds: number };
+  /** Test images evaluated (the real MNIST test set, or its first N in the quick profile). */
+  testSamples?: number;
+  tfjsAccuracy?: number;
+  onnxAccuracy?: number;
+  /** Fraction of test images where the two predicted classes differ. */
+  disagreement?: number;
+  /** Largest absolute difference between the two probability outputs. */
+  maxAbsDiff?: number;
+  onnxProvider?: string;
+}
+
+/** A published reference figure used when PyTorch is not installed. */
+export interface PublishedReference {
+  model: string;
+  task: CellTask;
+  batch: number;
+  samplesPerSec: number;
+  source: string;
+}
+
+/** The environment a run was measured in. */
+export interface BenchEnvironment {
+  date: string;
+  cpuModel: string;
+  cores: number;
+  totalMemoryMb: number;
+  platform: string;
+  node: string;
+  loadAverageStart: number[];
+  loadAverageEnd?: number[];
+  /** name → version of every package that matters. */
+  packages: Record<string, string>;
+  /** Per backend: what `useBackend` reported (threads, SIMD, kernels) or why it was skipped. */
+  backends: Record<string, string>;
+  /** ONNX execution providers: used, or why not. */
+  onnxProviders: Record<string, string>;
+  /** The PyTorch reference: version and threads, or why it is absent. */
+  pytorch: string;
+}
+
+/** Options the run was made with (after the profile filled in defaults). */
+export interface RunOptions {
+  profile: 'quick' | 'full';
+  models: string[];
+  backends: BenchBackend[];
+  trainBatchSizes: number[];
+  inferBatchSizes: number[];
+}
+
+/** A whole results file. */
+export interface BenchResult {
+  format: typeof RESULT_FORMAT;
+  version: typeof RESULT_VERSION;
+  options: RunOptions;
+  env: BenchEnvironment;
+  cells: CellResult[];
+  accuracy: AccuracyResult[];
+  /** Where the ratio column comes from. */
+  reference: { kind: 'measured' | 'published' | 'none'; note: string; published?: PublishedReference[] };
+  notes: string[];
+  durationSec: number;
+}
