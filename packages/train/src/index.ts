@@ -1,2 +1,103 @@
 /** @lenet/train public API. */
-export const packageName = '@lenet/train';
+
+/** Callback hooks, the training context they receive, and per-batch logs. */
+export type {
+  BatchLogs,
+  Callback,
+  HookResult,
+  HookReturn,
+  NonFiniteLoss,
+  RunningMetrics,
+  StopSignal,
+  TrainContext,
+} from './callback.js';
+/** Stop when a monitored metric stops improving, optionally restoring the best weights. */
+export { type EarlyStopping, type EarlyStoppingOptions, earlyStopping } from './callbacks/early-stopping.js';
+/** Write the history to JSON and CSV after every epoch. */
+export {
+  HISTORY_COLUMNS,
+  type HistoryWriterOptions,
+  historyToCsv,
+  historyWriter,
+} from './callbacks/history-writer.js';
+/** Record (and print) the learning rate per epoch or step. */
+export {
+  type LearningRateLogger,
+  type LearningRateLoggerOptions,
+  type LearningRateRecord,
+  learningRateLogger,
+} from './callbacks/lr-logger.js';
+/** Save resumable checkpoints (`last/`, `best/`) atomically. */
+export {
+  type ModelCheckpoint,
+  type ModelCheckpointOptions,
+  modelCheckpoint,
+} from './callbacks/model-checkpoint.js';
+/** Stop on a NaN/Inf loss, naming the epoch and batch. */
+export { type NanGuard, type NanGuardOptions, nanGuard } from './callbacks/nan-guard.js';
+/** Terminal progress bar, or plain lines when not a TTY or on CI. */
+export {
+  epochSummary,
+  type ProgressBarOptions,
+  type ProgressStream,
+  progressBar,
+} from './callbacks/progress-bar.js';
+/** Checkpoint directory format: write, read, check and restore. */
+export {
+  CHECKPOINT_FILES,
+  type CheckpointState,
+  type LoadedCheckpoint,
+  type OptimizerFile,
+  readCheckpoint,
+  specHash,
+} from './checkpoint.js';
+/** Errors: bad options/data, bad model files, bad checkpoints. */
+export { CheckpointError, ModelFileError, TrainError } from './errors.js';
+/** Batched evaluation and prediction returning typed arrays. */
+export {
+  type EvaluateOptions,
+  type EvaluateResult,
+  evaluate,
+  type ImageBatch,
+  type PredictResult,
+  predict,
+} from './evaluate.js';
+/** The training loop. */
+export { DEFAULT_AUGMENT, type FitOptions, type FitResult, fit, type ValidationSplit } from './fit.js';
+/** Gradient clipping helpers. */
+export { type ClipOptions, clipGradients, globalNorm } from './gradients.js';
+/** Per-epoch logs and monitor helpers. */
+export { type EpochLogs, MONITOR_NAMES, type MonitorMode, type MonitorName } from './logs.js';
+/** Cross-entropy (with label smoothing) as used by the loop. */
+export { type CrossEntropyOptions, crossEntropySum } from './loss.js';
+/** TensorFlow.js layers-format save/load that works on every backend. */
+export {
+  loadModel,
+  MODEL_JSON,
+  type ModelMetadata,
+  readModelMetadata,
+  type SavedModelInfo,
+  type SaveModelOptions,
+  saveModel,
+  WEIGHTS_BIN,
+} from './model-io.js';
+/** Optimizers: adam, adamw, sgd (momentum, Nesterov), rmsprop. */
+export {
+  createOptimizer,
+  OPTIMIZER_NAMES,
+  type OptimizerConfig,
+  type OptimizerName,
+  type OptimizerSlot,
+  type ResolvedOptimizerConfig,
+  resolveOptimizerConfig,
+  type TrainOptimizer,
+} from './optimizers.js';
+/** Learning-rate schedules. */
+export {
+  createSchedule,
+  type LearningRateSchedule,
+  type ScheduleConfig,
+  type ScheduleName,
+  type ScheduleRun,
+  type ScheduleState,
+} from './schedules.js';

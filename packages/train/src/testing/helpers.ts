@@ -1,0 +1,92 @@
+/** Shared test fixtures (not part of the published package: excluded from the build). */
+
+import { useBackend } from '@lenet/backend';
+import { type Dataset, loadMnist, subset } from '@lenet/datasets';
+import type { ModelSpec } from '@lenet/models';
+import { buildModel, getPreset } from '@lenet/models';
+import type * as tf from '@tensorflow/tfjs';
+
+const cache = new Map<string, Promise<Dataset>>();
+
+/** The real MNIST split (cached per process). */
+export function mnist(split: 'train' | 'test'): Promise<Dataset> {
+  let ds = cache.get(split);
+  if (!ds) {
+    ds = loadMnist({ split });
+    cache.set(split, ds);
+  }
+  return ds;
+}
+
+/** The first `n` images of a real MNIST split. */
+export async function mnistHead(split: 'train' | 'test', n: number): Promise<Dataset> {
+  const ds = await mnist(split);
+  return subset(
+    ds,
+    Array.from({ length: n }, (_, i) => i),
+  );
+}
+
+let backend: Promise<unknown> | undefined;
+
+/** Switches to the wasm backend (with its training kernels) once per process. */
+export function useWasm(): Promise<unknown> {
+  backend ??= useBackend('wasm');
+  return backend;
+}
+
+/** A small conv net for fast tests: conv 4@5x5 → pool → dense 10. */
+export const tinySpec: ModelSpec = {
+  name: 'tiny',
+  input: [28, 28, 1],
+  classes: 10,
+  layers: [
+    { type: 'conv2d', filters: 4, kernel: 5, activation: 'relu' },
+    { type: 'maxPool', size: 4 },
+    { type: 'flatten' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+
+/** Builds a preset (or the tiny spec) with a fixed seed. */
+export function model(name: string, seed = 1): { model: tf.LayersModel; spec: ModelSpec } {
+  const spec = name === 'tiny' ? tinySpec : name === 'tiny-bn' ? tinyBnSpec : getPreset(name).spec;
+  return { model: buildModel(spec, { seed }), spec };
+}
+
+/** The tiny net with batch norm and dropout, to exercise training-mode layers. */
+export const tinyBnSpec: ModelSpec = {
+  name: 'tiny-bn',
+  input: [28, 28, 1],
+  classes: 10,
+  layers: [
+    { type: 'conv2d', filters: 4, kernel: 5 },
+    { type: 'batchNorm', momentum: 0.9 },
+    { type: 'activation', activation: 'relu' },
+    { type: 'maxPool', size: 4 },
+    { type: 'flatten' },
+    { type: 'dropout', rate: 0.25 },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+
+/** A synthetic data set (for shape and label checks; not learnable). */
+export function synthetic(count: number, options: Partial<Dataset> = {}): Dataset {
+  const height = options.height ?? 28;
+  const width = options.width ?? 28;
+  const channels = options.channels ?? 1;
+  const images = new Uint8Array(count * height * width * channels);
+  for (let i = 0; i < images.length; i++) images[i] = (i * 37) % 256;
+  const labels = options.labels ?? Uint8Array.from({ length: count }, (_, i) => i % 10);
+  return {
+    images,
+    labels,
+    count,
+    height,
+    width,
+    channels,
+    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
+    source: 'synthetic',
+    ...options,
+  };
+}
