@@ -4,7 +4,7 @@
  * `node dist/datasets-bench.js` (after building @lenet/datasets and this package).
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -166,8 +166,10 @@ export function machineDescription(): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const before = loadavg()[0];
   const rows = await runDatasetBenchmarks();
   console.log(machineDescription());
+  console.log(`load average (1 min) before: ${before.toFixed(2)}, after: ${loadavg()[0].toFixed(2)}`);
   console.table(
     rows.map((r) => ({
       task: r.task,
