@@ -195,8 +195,8 @@ export async function runOnnxBenchmarks(options: OnnxBenchOptions = {}): Promise
 
 function table(rows: OnnxBenchRow[]): string {
   const lines = [
-    '| runtime | config | batch | samples/s | p50 ms | p99 ms |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    '| runtime | config | batch | samples/s (mean) | samples/s (p50) | p50 ms | p99 ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     lines.push(
