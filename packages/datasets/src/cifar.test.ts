@@ -109,12 +109,15 @@ describe('loadCifar10', () => {
     );
   });
 
-  it('rejects an out-of-range label', async () => {
+  it('rejects an out-of-range label, naming the file and record', async () => {
     const dir = join(root, 'c10-label');
     await mkdir(dir);
-    await writeFile(join(dir, 'test_batch.bin'), record([10], 0));
-    await expect(loadCifar10({ split: 'test', dir })).rejects.toThrow(
-      /class label 10 of record 0 is out of range for 10 classes/,
+    for (let b = 1; b <= 5; b++) {
+      const labels = b === 4 ? [1, 2, 10] : [1, 2, 3];
+      await writeFile(join(dir, `data_batch_${b}.bin`), concat(labels.map((l) => record([l], 0))));
+    }
+    await expect(loadCifar10({ split: 'train', dir })).rejects.toThrow(
+      `${join(dir, 'data_batch_4.bin')}: class label 10 of record 2 is out of range for 10 classes`,
     );
   });
 });

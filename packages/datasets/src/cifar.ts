@@ -59,6 +59,8 @@ interface RawRecords {
   labels: Uint8Array[];
   count: number;
   files: string[];
+  /** Records in each file, index-aligned with `files`. */
+  perFile: number[];
 }
 
 async function openForRead(file: string): Promise<{ handle: FileHandle; size: number }> {
@@ -114,7 +116,7 @@ async function readRecords(files: string[], labelBytes: number): Promise<RawReco
         }
       }
     }
-    return { images, labels, count, files };
+    return { images, labels, count, files, perFile: opened.map((f) => f.size / record) };
   } finally {
     await Promise.all(opened.map((f) => f.handle.close()));
   }
@@ -135,12 +137,16 @@ async function readNames(file: string): Promise<string[] | undefined> {
     .filter((line) => line.length > 0);
 }
 
-function checkLabels(labels: Uint8Array, classes: number, files: string[], what: string): void {
+function checkLabels(labels: Uint8Array, classes: number, raw: RawRecords, what: string): void {
   for (let i = 0; i < labels.length; i++) {
     if (labels[i] >= classes) {
+      // Name the file the record is in, and its index within that file.
+      let record = i;
+      let f = 0;
+      while (record >= raw.perFile[f]) record -= raw.perFile[f++];
       throw new DatasetError(
-        files.join(', '),
-        `${what} label ${labels[i]} of record ${i} is out of range for ${classes} classes`,
+        raw.files[f],
+        `${what} label ${labels[i]} of record ${record} is out of range for ${classes} classes`,
       );
     }
   }
@@ -166,7 +172,7 @@ export async function loadCifar10(options: Cifar10Options): Promise<Dataset> {
   if (meta && meta.length !== 10) {
     throw new DatasetError(metaFile, `expected 10 class names, found ${meta.length}`);
   }
-  checkLabels(raw.labels[0], classNames.length, files, 'class');
+  checkLabels(raw.labels[0], classNames.length, raw, 'class');
   return {
     images: raw.images,
     labels: raw.labels[0],
@@ -207,8 +213,8 @@ export async function loadCifar100(options: Cifar100Options): Promise<Cifar100Da
     throw new DatasetError(coarseFile, `expected 20 class names, found ${coarseClassNames.length}`);
   }
   const [coarseLabels, fineLabels] = raw.labels;
-  checkLabels(coarseLabels, 20, [file], 'coarse');
-  checkLabels(fineLabels, 100, [file], 'fine');
+  checkLabels(coarseLabels, 20, raw, 'coarse');
+  checkLabels(fineLabels, 100, raw, 'fine');
   const coarse = options.label === 'coarse';
   return {
     images: raw.images,
