@@ -60,8 +60,6 @@ export function registerModels(program: Command, io: CliIo): void {
           const { kerasTable: _k, torchTable: _t, ...rest } = s;
           return printJson(io, rest);
         }
-        if (s.adaptations.length > 0)
-          io.out(`Adapted from the published network:\n  - ${s.adaptations.join('\n  - ')}\n\n`);
         if (opts.style !== 'torch') io.out(`${s.kerasTable}\n`);
         if (opts.style === 'both') io.out('\n');
         if (opts.style !== 'keras') io.out(`${s.torchTable}\n`);
