@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '@lenet/backend';
@@ -77,6 +77,26 @@ describe('layer coverage', () => {
   });
 });
 
+describe('BatchNorm without centre or scale', () => {
+  it('uses γ = 1 and β = 0 and still matches, folded or not', async () => {
+    const m = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3 }),
+        tf.layers.batchNormalization({ center: false, scale: false, epsilon: 0.01 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 4 }),
+        tf.layers.batchNormalization({ center: false }),
+        tf.layers.dense({ units: 2, activation: 'softmax' }),
+      ],
+    });
+    randomizeWeights(m, 8);
+    expect(await parity(m, { foldBatchNorm: false })).toBeLessThan(1e-4);
+    expect(await parity(m, { foldBatchNorm: true })).toBeLessThan(1e-4);
+    expect(toOnnxModel(m, { foldBatchNorm: true }).summary.foldedBatchNorms).toBe(2);
+    m.dispose();
+  });
+});
+
 describe('options', () => {
   const { spec } = getPreset('lenet5');
   const model = buildModel(spec, { seed: 1 });
@@ -125,10 +145,14 @@ describe('options', () => {
       output: 'probabilities',
     });
     expect((await stat(path)).size).toBe(result.bytes);
-    expect(
-      decodeModel(new Uint8Array(await import('node:fs').then((fs) => fs.readFileSync(path)))).graph!.node![0]
-        .op_type,
-    ).toBe('Transpose');
+    expect(decodeModel(await readFile(path)).graph!.node![0].op_type).toBe('Transpose');
+  });
+
+  it('a write that fails (the path is a directory) leaves no temp file behind', async () => {
+    const target = join(dir, 'is-a-dir');
+    await mkdir(join(target, 'inside'), { recursive: true });
+    await expect(exportOnnx(model, target)).rejects.toThrow(/EISDIR|ENOTEMPTY|EEXIST|directory/i);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
 
