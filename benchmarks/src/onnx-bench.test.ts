@@ -3,7 +3,12 @@ import { runOnnxBenchmarks } from './onnx-bench.js';
 
 describe('runOnnxBenchmarks', () => {
   it('measures tfjs and onnxruntime at every batch and thread count and reports their ratios', async () => {
-    const report = await runOnnxBenchmarks({ preset: 'lenet5', batches: [1, 8], threads: [1, 2], timeMs: 30 });
+    const report = await runOnnxBenchmarks({
+      preset: 'lenet5',
+      batches: [1, 8],
+      threads: [1, 2],
+      timeMs: 30,
+    });
     expect(report.rows.map((r) => [r.runtime, r.batch])).toEqual([
       ['tfjs', 1],
       ['tfjs', 8],
