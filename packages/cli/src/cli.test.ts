@@ -37,7 +37,15 @@ describe('lenet: arguments', () => {
   });
 
   it('has --help on every command', async () => {
-    for (const cmd of [['train'], ['eval'], ['predict'], ['export'], ['summary'], ['presets'], ['datasets', 'info']]) {
+    for (const cmd of [
+      ['train'],
+      ['eval'],
+      ['predict'],
+      ['export'],
+      ['summary'],
+      ['presets'],
+      ['datasets', 'info'],
+    ]) {
       const r = await lenet(...cmd, '--help');
       expect(r.code, cmd.join(' ')).toBe(0);
       expect(r.out).toContain('Usage: lenet');
@@ -186,7 +194,9 @@ describe('lenet: train, eval, export, predict end to end on real MNIST', () => {
     const files: string[] = [];
     for (let i = 0; i < 3; i++) {
       const f = join(tmp, `digit-${i}-label-${test.labels[i]}.png`);
-      await sharp(Buffer.from(test.images.subarray(i * 784, (i + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
+      await sharp(Buffer.from(test.images.subarray(i * 784, (i + 1) * 784)), {
+        raw: { width: 28, height: 28, channels: 1 },
+      })
         .png()
         .toFile(f);
       files.push(f);

@@ -244,6 +244,37 @@ interface DecodeSettings {
   background: number;
 }
 
+/** Options of {@link decodeImageFile}: the same decode settings the image-folder loader uses. */
+export interface DecodeImageOptions {
+  /** Target size: `[height, width]`, or one number for a square. */
+  size: number | readonly [number, number];
+  /** 1 (grayscale) or 3 (RGB). Default 3. */
+  channels?: 1 | 3;
+  fit?: FolderFit;
+  kernel?: FolderKernel;
+  background?: number;
+}
+
+/**
+ * Decodes and resizes one image exactly as {@link loadImageFolder} does, so single images (e.g. for
+ * prediction) match the training data. Throws a {@link DatasetError} naming the file.
+ */
+export async function decodeImageFile(file: string, options: DecodeImageOptions): Promise<Uint8Array> {
+  const [height, width] = targetSize(options.size);
+  try {
+    return await decodeImage(file, {
+      height,
+      width,
+      channels: options.channels ?? 3,
+      fit: options.fit ?? 'fill',
+      kernel: options.kernel ?? 'linear',
+      background: options.background ?? 0,
+    });
+  } catch (e) {
+    throw new DatasetError(file, `cannot decode image: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 /** Decodes one image file with sharp into `height × width × channels` uint8 HWC pixels. */
 export async function decodeImage(file: string, settings: DecodeSettings): Promise<Uint8Array> {
   const { height, width, channels, fit, kernel, background } = settings;

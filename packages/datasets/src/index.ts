@@ -21,7 +21,12 @@ export { DatasetError } from './errors.js';
 /** Options and result of the image-folder loader. */
 export type { FolderDataset, FolderFit, FolderKernel, ImageFolderOptions, SkippedFile } from './folder.js';
 /** Image-folder loader (torchvision ImageFolder semantics) and the extensions it looks for. */
-export { defaultImageExtensions, loadImageFolder } from './folder.js';
+export {
+  type DecodeImageOptions,
+  decodeImageFile,
+  defaultImageExtensions,
+  loadImageFolder,
+} from './folder.js';
 /** A decoded IDX array and the limits on reading one. */
 export type { IdxArray, ReadIdxOptions } from './idx.js';
 /** IDX reader (plain or gzip) for the MNIST family. */

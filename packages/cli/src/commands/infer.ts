@@ -119,16 +119,17 @@ export function registerInference(program: Command, io: CliIo): void {
 }
 
 async function predictFiles(classifier: LoadedClassifier, files: string[], k: number) {
-  const { decodeImage } = await import('@lenet/datasets');
+  const { decodeImageFile, DatasetError } = await import('@lenet/datasets');
   const [h, w, c] = classifier.input;
   const pixels = h * w * c;
   const images = new Uint8Array(files.length * pixels);
   for (const [i, file] of files.entries()) {
     try {
       // Resized like training data: the same sharp decode as the image-folder loader.
-      images.set(await decodeImage(file, { height: h, width: w, channels: c === 1 ? 1 : 3 }), i * pixels);
+      images.set(await decodeImageFile(file, { size: [h, w], channels: c === 1 ? 1 : 3 }), i * pixels);
     } catch (e) {
-      throw new CliFailure(`${file}: cannot decode image (${(e as Error).message.split('\n')[0]})`);
+      if (e instanceof DatasetError) throw new CliFailure(e.message);
+      throw e;
     }
   }
   const probs = await classifier.probabilities(images, files.length);
