@@ -49,7 +49,7 @@ export async function loadClassifier(
 
 async function loadOnnx(path: string): Promise<LoadedClassifier> {
   const { OnnxClassifier, OnnxError } = await import('@lenet/onnx');
-  let c: InstanceType<typeof OnnxClassifier>;
+  let c: import('@lenet/onnx').OnnxClassifier;
   try {
     c = await OnnxClassifier.load(path, { executionProviders: ['cpu'] });
   } catch (e) {
