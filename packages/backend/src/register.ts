@@ -1,5 +1,19 @@
-import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import {
+  type GradConfig,
+  getGradient,
+  getKernel,
+  type KernelConfig,
+  registerGradient,
+  registerKernel,
+  unregisterKernel,
+} from '@tensorflow/tfjs';
 import { BackendError } from './errors.js';
+import { avgPoolGradConfig } from './wasm-kernels/avg-pool-grad.js';
+import {
+  FUSED_BATCH_NORM_GRAD,
+  fusedBatchNormGradConfig,
+  fusedBatchNormGradKernelConfig,
+} from './wasm-kernels/batch-norm-grad.js';
 import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
@@ -11,12 +25,25 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['Conv2DBackpropFilter', () => conv2dBackpropFilterConfig],
   ['Conv2DBackpropInput', conv2dBackpropInputConfig],
   ['MaxPoolGrad', () => maxPoolGradConfig],
+  ['AvgPoolGrad', () => avgPoolGradConfig],
+  [FUSED_BATCH_NORM_GRAD, () => fusedBatchNormGradKernelConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */
 const stockKernels = new Map<string, KernelConfig | undefined>();
 /** Our kernel configs now registered, by kernel name. */
 const ours = new Map<string, KernelConfig>();
+/** The FusedBatchNorm gradient tfjs registered, while ours (which dispatches to it) is in place. */
+let originalBatchNormGrad: GradConfig | undefined;
+
+/** Routes FusedBatchNorm's gradient to the fused wasm kernel on wasm (other backends unchanged). */
+function wrapBatchNormGradient(): void {
+  if (originalBatchNormGrad !== undefined) return;
+  const original = getGradient('FusedBatchNorm');
+  if (original === undefined) return;
+  originalBatchNormGrad = original;
+  registerGradient(fusedBatchNormGradConfig(original));
+}
 
 /** Names of the wasm kernels this package provides, in registration order. */
 export function wasmTrainingKernelNames(): string[] {
@@ -51,6 +78,7 @@ export async function registerWasmTrainingKernels(only?: readonly string[]): Pro
     registerKernel(config);
     ours.set(name, config);
   }
+  if (ours.has(FUSED_BATCH_NORM_GRAD)) wrapBatchNormGradient();
   return [...ours.keys()];
 }
 
@@ -65,5 +93,9 @@ export function unregisterWasmTrainingKernels(): string[] {
   }
   ours.clear();
   stockKernels.clear();
+  if (originalBatchNormGrad !== undefined) {
+    registerGradient(originalBatchNormGrad);
+    originalBatchNormGrad = undefined;
+  }
   return restored;
 }

@@ -68,9 +68,13 @@ describe('a LeNet-5 training step on wasm', () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(randomArray(2 * 9 * 9 * 3, 1), [2, 9, 9, 3]);
     const w = tf.tensor4d(randomArray(3 * 3 * 3 * 4, 2), [3, 3, 3, 4]);
-    const gradsOf = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'),
-    );
+    // Every kernel of this package: both conv gradients, MaxPoolGrad, the fused batch-norm gradient.
+    const gradsOf = tf.grads((a: tf.Tensor, b: tf.Tensor) => {
+      const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same');
+      const m = tf.moments(y, [0, 1, 2]);
+      const n = tf.batchNorm(y, m.mean, m.variance, tf.zeros([4]), tf.ones([4]), 1e-3);
+      return tf.maxPool(n as tf.Tensor4D, 2, 1, 'valid');
+    });
     tf.dispose(gradsOf([x, w])); // first call may allocate caches
     const before = { ...tf.memory(), dataIds: tf.engine().backend.numDataIds() };
     for (let i = 0; i < 5; i++) tf.dispose(gradsOf([x, w]));

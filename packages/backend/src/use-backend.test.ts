@@ -19,7 +19,13 @@ describe('useBackend on this machine (tfjs-node packages present without their a
     expect(info.skipped[2].reason).toBe('lower priority');
     expect(info.wasmSimd).toBe(true);
     expect(info.threads).toBe(1);
-    expect(info.kernels).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad']);
+    expect(info.kernels).toEqual([
+      'Conv2DBackpropFilter',
+      'Conv2DBackpropInput',
+      'MaxPoolGrad',
+      'AvgPoolGrad',
+      'LenetFusedBatchNormGrad',
+    ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 

@@ -156,3 +156,76 @@ for (const kind of ['max', 'avg'] as const) {
     });
   });
 }
+
+interface BatchNormCase {
+  shape: number[];
+  epsilon: number;
+}
+
+/**
+ * 4-D (conv) and 2-D (dense) inputs, 1/3/6/16 channels. Always with scale and offset: tfjs 4.22
+ * itself cannot differentiate batchNorm without a scale (it fails saving the absent input).
+ */
+const BATCH_NORM_CASES: BatchNormCase[] = [
+  { shape: [4, 7, 6, 3], epsilon: 1e-3 },
+  { shape: [1, 8, 8, 16], epsilon: 1e-5 },
+  { shape: [4, 5, 9, 1], epsilon: 1e-3 },
+  { shape: [8, 16], epsilon: 1e-3 },
+  { shape: [3, 6], epsilon: 1e-5 },
+];
+
+/** Gradients of batch norm with given statistics, and with batch statistics as layers train it. */
+function batchNormGrads(c: BatchNormCase, seed: number): tf.Tensor[] {
+  const channels = c.shape[c.shape.length - 1];
+  const size = c.shape.reduce((a, b) => a * b, 1);
+  const x = tf.tensor(randomArray(size, seed), c.shape);
+  const mean = tf.tensor1d(randomArray(channels, seed + 1));
+  const variance = tf.add(tf.abs(tf.tensor1d(randomArray(channels, seed + 2))), 0.1) as tf.Tensor1D;
+  const offset = tf.tensor1d(randomArray(channels, seed + 3));
+  const scale = tf.add(tf.tensor1d(randomArray(channels, seed + 4)), 1.5) as tf.Tensor1D;
+  const dy = tf.tensor(randomArray(size, seed + 5), c.shape);
+  const axes = c.shape.slice(0, -1).map((_, i) => i);
+  const given = tf.grads((a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) =>
+    tf.batchNorm(a, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, c.epsilon),
+  )([x, mean, variance, offset, scale], dy);
+  const training = tf.grads((a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+    const m = tf.moments(a, axes);
+    return tf.batchNorm(a, m.mean, m.variance, o as tf.Tensor1D, s as tf.Tensor1D, c.epsilon);
+  })([x, scale, offset], dy);
+  return [...given, ...training];
+}
+
+describe('wasm fused batch-norm gradient matches the cpu backend', () => {
+  beforeAll(async () => {
+    const names = await registerWasmTrainingKernels();
+    expect(names).toContain('LenetFusedBatchNormGrad');
+  });
+
+  BATCH_NORM_CASES.forEach((c, i) => {
+    it(`x[${c.shape.join(',')}] epsilon ${c.epsilon}`, async () => {
+      const cpu = await onBackend('cpu', () => batchNormGrads(c, 900 + 10 * i));
+      let calls = 0;
+      const kernel = tf.getKernel('LenetFusedBatchNormGrad', 'wasm')!;
+      const counting = {
+        ...kernel,
+        kernelFunc: (a: Parameters<typeof kernel.kernelFunc>[0]) => {
+          calls++;
+          return kernel.kernelFunc(a);
+        },
+      };
+      tf.unregisterKernel(kernel.kernelName, 'wasm');
+      tf.registerKernel(counting);
+      try {
+        const wasm = await onBackend('wasm', () => batchNormGrads(c, 900 + 10 * i));
+        expect(calls).toBe(2);
+        expect(wasm.length).toBe(cpu.length);
+        wasm.forEach((g, j) => {
+          expect(relativeError(g, cpu[j]), `gradient ${j}`).toBeLessThan(TOLERANCE);
+        });
+      } finally {
+        tf.unregisterKernel(kernel.kernelName, 'wasm');
+        tf.registerKernel(kernel);
+      }
+    });
+  });
+});
