@@ -23,7 +23,7 @@ describe('parseBenchArgs', () => {
     expect(a.models).toEqual([...VARIANTS]);
     expect(a.models).toHaveLength(12);
     expect(a.backends).toEqual(QUICK.backends);
-    expect(a.tasks).toEqual(['train', 'infer', 'accuracy']);
+    expect(a.tasks).toEqual(['train', 'infer', 'accuracy', 'datasets', 'onnx-threads']);
     expect(a.batchSizes).toBeUndefined();
     expect(a.outDir).toBeUndefined();
   });

@@ -5,7 +5,7 @@ import { EXTRA_MODELS, PROFILES, type Profile, VARIANTS } from './profiles.js';
 import { ALL_BACKENDS, type BenchBackend } from './types.js';
 
 /** The parts of a run `--tasks` can pick. */
-export const TASKS = ['train', 'infer', 'accuracy'] as const;
+export const TASKS = ['train', 'infer', 'accuracy', 'datasets', 'onnx-threads'] as const;
 export type Task = (typeof TASKS)[number];
 
 /** Largest batch size accepted (a bigger one is almost surely a typo and would exhaust memory). */
@@ -36,7 +36,8 @@ export const USAGE = `Usage: pnpm bench [options]
   --models a,b,...         model variants (default: the profile's). Known: ${[...VARIANTS, ...EXTRA_MODELS].join(', ')}
   --backends a,b,...       columns (default: all). Known: ${ALL_BACKENDS.join(', ')}
   --batch-sizes 1,64,...   batch sizes for training and inference (default: train 64,256; infer 1,64,256)
-  --tasks train,infer,accuracy   parts to run (default: all)
+  --tasks a,b,...          parts to run (default: all): train, infer, accuracy, datasets (MNIST
+                           loading/batching/decoding), onnx-threads (onnxruntime 1 vs 2 threads)
   --out DIR                run directory (default: runs/bench-<timestamp> at the repository root)
   --json FILE              also write the results JSON to FILE
   --compare OLD.json NEW.json    print a regression report of two results files and exit

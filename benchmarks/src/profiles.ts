@@ -44,6 +44,8 @@ export interface Profile {
   overrides: Record<string, ModelOverride>;
   /** Backends this profile does not run on, with the reason shown in the table. */
   skipBackends: Partial<Record<BenchBackend, string>>;
+  /** Time per task of the extra suites (datasets-bench, onnx-bench), milliseconds. */
+  extrasTimeMs: number;
   /** Slower timing for some backends (tfjs cpu: a conv-net step takes seconds). */
   backendTiming: Partial<Record<BenchBackend, Partial<Record<'train' | 'infer', Timing>>>>;
 }
@@ -81,7 +83,8 @@ const DEFAULT_BACKENDS: BenchBackend[] = [
   'pytorch-cpu',
 ];
 
-const VGG_SLOW = 'vgg-cifar10 trains at under 10 samples/s on wasm on 2 cores';
+const VGG_SLOW =
+  'vgg-cifar10 trains at about 10-15 samples/s on wasm on 2 cores: 6,000 images would take 7-10 minutes';
 
 /** `pnpm bench`: every variant, fewer iterations, a small accuracy budget; < 10 min on 2 cores. */
 export const QUICK: Profile = {
@@ -90,10 +93,10 @@ export const QUICK: Profile = {
   backends: DEFAULT_BACKENDS,
   trainBatchSizes: [64, 256],
   inferBatchSizes: [1, 64, 256],
-  train: { iterations: 3, timeMs: 1200, warmupIterations: 1 },
+  train: { iterations: 3, timeMs: 1000, warmupIterations: 1 },
   infer: { iterations: 5, timeMs: 400, warmupIterations: 2 },
-  pytorch: { iterations: 5, timeMs: 1000, warmupIterations: 2 },
-  accuracy: { trainSamples: 3000, epochs: 1, batch: 64, testSamples: 10000 },
+  pytorch: { iterations: 3, timeMs: 500, warmupIterations: 1 },
+  accuracy: { trainSamples: 6000, epochs: 1, batch: 64, testSamples: 10000 },
   overrides: {
     'vgg-cifar10': {
       trainBatchSizes: [64],
@@ -101,6 +104,7 @@ export const QUICK: Profile = {
       accuracy: { skip: `quick profile (${VGG_SLOW}; run --profile full)` },
     },
   },
+  extrasTimeMs: 300,
   backendTiming: {},
   skipBackends: {
     cpu: 'quick profile (the cpu backend is ~100x slower than wasm for conv nets; run --profile full)',
@@ -124,6 +128,7 @@ export const FULL: Profile = {
       skipBackends: { cpu: 'vgg-cifar10 on the tfjs cpu backend would take hours per cell' },
     },
   },
+  extrasTimeMs: 1500,
   backendTiming: {
     cpu: {
       train: { iterations: 2, timeMs: 0, warmupIterations: 1 },

@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as metrics from '@lenet/metrics';
+import { barChart } from '@lenet/metrics';
 import {
   ALL_BACKENDS,
   type BenchBackend,
@@ -66,9 +66,34 @@ function cellText(c: CellResult | undefined, notes: Footnotes): string {
   return `${int(c.samplesPerSec ?? 0)} ±${(c.rme ?? 0).toFixed(0)}%`;
 }
 
-/** Backends that have at least one cell of `task`, in table order. */
-function columns(r: BenchResult, task: CellTask): BenchBackend[] {
-  return ALL_BACKENDS.filter((b) => r.cells.some((c) => c.task === task && c.backend === b));
+/** Backends with at least one measured cell of `task` (optionally at one batch size), in table order. */
+function columns(r: BenchResult, task: CellTask, batch?: number): BenchBackend[] {
+  return ALL_BACKENDS.filter((b) =>
+    r.cells.some(
+      (c) =>
+        c.task === task && c.backend === b && c.status === 'ok' && (batch === undefined || c.batch === batch),
+    ),
+  );
+}
+
+/** One line naming the backends left out of a table because none of their cells ran, with the reasons. */
+function leftOut(
+  r: BenchResult,
+  task: CellTask,
+  shown: BenchBackend[],
+  notes: Footnotes,
+): string | undefined {
+  const out = ALL_BACKENDS.filter(
+    (b) => !shown.includes(b) && r.cells.some((c) => c.task === task && c.backend === b),
+  );
+  if (out.length === 0) return undefined;
+  const parts = out.map((b) => {
+    const reasons = [
+      ...new Set(r.cells.filter((c) => c.task === task && c.backend === b).map((c) => c.reason ?? c.status)),
+    ];
+    return `${b} ${reasons.map((x) => `[${notes.ref(x)}]`).join('')}`;
+  });
+  return `Not measured (every cell skipped or failed): ${parts.join(', ')}.`;
 }
 
 /** The reference samples/s a cell is compared with: PyTorch measured in this run, else published. */
@@ -95,6 +120,7 @@ function speedTable(r: BenchResult, task: CellTask, notes: Footnotes): string {
       b !== PYTORCH_BACKEND && r.cells.some((c) => c.task === task && c.backend === b && c.status === 'ok'),
   );
   const header = ['model', 'batch', ...cols, ...ratioCols.map((b) => `${b} ÷ PyTorch`)];
+  const missing = leftOut(r, task, cols, notes);
   const rows: string[][] = [];
   for (const model of r.options.models) {
     for (const batch of batches) {
@@ -112,7 +138,7 @@ function speedTable(r: BenchResult, task: CellTask, notes: Footnotes): string {
       ]);
     }
   }
-  return markdownTable(header, rows);
+  return missing ? `${markdownTable(header, rows)}\n\n${missing}` : markdownTable(header, rows);
 }
 
 function latencyTable(r: BenchResult, notes: Footnotes): string {
@@ -225,6 +251,56 @@ function memoryTable(r: BenchResult): string {
   return markdownTable(['cell', 'peak RSS MiB', 'tensors held', 'tensors leaked / iteration'], rows);
 }
 
+function extrasText(r: BenchResult): string[] {
+  const parts: string[] = [];
+  const d = r.extras?.datasets;
+  if (d) {
+    parts.push('## Data loading and batching (@lenet/datasets, datasets-bench)', '');
+    if (d.status !== 'ok') parts.push(`${d.status}: ${d.reason}`, '');
+    else {
+      parts.push(
+        markdownTable(
+          ['task', 'mean ms', 'p99 ms', 'iterations', 'throughput'],
+          d.result.map((row) => [
+            row.task,
+            ms(row.meanMs),
+            ms(row.p99Ms),
+            String(row.samples),
+            `${int(row.value)} ${row.unit}`,
+          ]),
+        ),
+        '',
+      );
+    }
+  }
+  const o = r.extras?.onnxThreads;
+  if (o) {
+    parts.push('## onnxruntime threads against TensorFlow.js (onnx-bench)', '');
+    if (o.status !== 'ok') parts.push(`${o.status}: ${o.reason}`, '');
+    else {
+      const rep = o.result;
+      parts.push(
+        `Preset ${rep.preset}, TensorFlow.js on ${rep.tfjsBackend}; load average ${rep.load.map((v) => v.toFixed(2)).join(' → ')}.`,
+        '',
+        markdownTable(
+          ['runtime', 'settings', 'batch', 'samples/s (mean)', 'samples/s (median)', 'p50 ms', 'p99 ms'],
+          rep.rows.map((row) => [
+            row.runtime,
+            row.config,
+            String(row.batch),
+            int(row.samplesPerSec),
+            int(row.samplesPerSecP50),
+            ms(row.p50Ms),
+            ms(row.p99Ms),
+          ]),
+        ),
+        '',
+      );
+    }
+  }
+  return parts;
+}
+
 /** The environment block of the report. */
 export function environmentText(r: BenchResult): string {
   const e = r.env;
@@ -248,6 +324,7 @@ export function renderMarkdown(r: BenchResult): string {
   const notes = new Footnotes();
   const parts = [`# LeNet benchmark (${r.options.profile} profile)`, '', environmentText(r), ''];
   if (r.cells.some((c) => c.memory)) parts.push('## Memory per cell', '', memoryTable(r), '');
+  parts.push(...extrasText(r));
   parts.push('## Variants', '');
   parts.push(
     markdownTable(
@@ -284,24 +361,8 @@ export function renderMarkdown(r: BenchResult): string {
   return parts.join('\n');
 }
 
-/** The bar-chart function of @lenet/metrics, when that package exports it. */
-type BarChart = (
-  runs: { name: string; value: number; group?: string }[],
-  options: { title?: string; yLabel?: string; width?: number; height?: number },
-) => { write(paths: { svg: string; png: string }): Promise<unknown> };
-
-function metricsBarChart(): BarChart | undefined {
-  const fn = (metrics as Record<string, unknown>).barChart;
-  return typeof fn === 'function' ? (fn as BarChart) : undefined;
-}
-
 /** Charts of a run: training and inference samples/s at batch 64, and accuracy (SVG + PNG). */
 export async function writeCharts(r: BenchResult, dir: string): Promise<string[]> {
-  const barChart = metricsBarChart();
-  if (!barChart) {
-    r.notes.push('charts not written: @lenet/metrics does not export barChart in this build');
-    return [];
-  }
   const written: string[] = [];
   const speed = async (task: CellTask, batch: number, file: string, title: string): Promise<void> => {
     const runs = r.cells

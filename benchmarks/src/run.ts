@@ -8,9 +8,18 @@ import { failedCell, skippedCell } from './cells/common.js';
 import { openOrtModel, ortProvider, runOrtInferCell, runTfjsInferCell } from './cells/infer-cell.js';
 import { runTrainCell } from './cells/train-cell.js';
 import { loadMnistPair } from './data.js';
+import { machineDescription as datasetsMachine, runDatasetBenchmarks } from './datasets-bench.js';
 import { captureEnvironment, finishEnvironment } from './env.js';
+import { machineDescription as onnxMachine, runOnnxBenchmarks } from './onnx-bench.js';
 import type { AccuracyBudget, Profile, Timing } from './profiles.js';
-import { findTorch, PUBLISHED, PUBLISHED_MACHINE, pytorchSkipped, runPytorchCells } from './pytorch.js';
+import {
+  findTorch,
+  PUBLISHED,
+  PUBLISHED_MACHINE,
+  pytorchSkipped,
+  runPytorchCells,
+  torchThreadCounts,
+} from './pytorch.js';
 import {
   type AccuracyResult,
   type BenchBackend,
@@ -182,7 +191,7 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
       }
       log(`${PYTORCH_BACKEND}: skipped (${torch.reason})`);
     } else {
-      env.pytorch = `torch ${torch.torch} via ${torch.python}`;
+      env.pytorch = `torch ${torch.torch} via ${torch.python}, measured with ${torchThreadCounts().join(' and ')} thread(s), each cell keeps the faster`;
       log(`${PYTORCH_BACKEND}: ${env.pytorch}`);
       for (const model of plan.models) {
         const out = await runPytorchCells(
@@ -252,6 +261,35 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
     }
   }
 
+  // ---- extra suites (datasets-bench.ts and onnx-bench.ts, written with their packages) ----------
+  const extras: NonNullable<BenchResult['extras']> = {};
+  if (want('datasets')) {
+    log('datasets: MNIST loading, batching and image-folder decoding (datasets-bench)…');
+    try {
+      extras.datasets = {
+        status: 'ok',
+        machine: datasetsMachine(),
+        result: await runDatasetBenchmarks({ timeMs: profile.extrasTimeMs }),
+      };
+    } catch (err) {
+      extras.datasets = { status: 'failed', reason: err instanceof Error ? err.message : String(err) };
+      log(`datasets: failed (${extras.datasets.reason})`);
+    }
+  }
+  if (want('onnx-threads')) {
+    log('onnx-threads: onnxruntime at 1 and 2 intra-op threads against TensorFlow.js, lenet5 (onnx-bench)…');
+    try {
+      extras.onnxThreads = {
+        status: 'ok',
+        machine: onnxMachine(),
+        result: await runOnnxBenchmarks({ preset: 'lenet5', timeMs: profile.extrasTimeMs }),
+      };
+    } catch (err) {
+      extras.onnxThreads = { status: 'failed', reason: err instanceof Error ? err.message : String(err) };
+      log(`onnx-threads: failed (${extras.onnxThreads.reason})`);
+    }
+  }
+
   if (specs.has('vgg-cifar10')) {
     notes.push(
       'vgg-cifar10 is fed MNIST zero-padded to 32x32 with the grey channel repeated to 3 (no CIFAR-10 copy on this machine; speed does not depend on the pixels)',
@@ -281,6 +319,7 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
     cells,
     accuracy,
     reference,
+    ...(Object.keys(extras).length > 0 ? { extras } : {}),
     notes,
     durationSec: Math.round((performance.now() - t0) / 100) / 10,
   };

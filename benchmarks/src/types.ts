@@ -1,3 +1,6 @@
+import type { DatasetBenchRow } from './datasets-bench.js';
+import type { OnnxBenchReport } from './onnx-bench.js';
+
 /** The shapes of a benchmark run's results (the JSON file) and of its cells. */
 
 /** Format tag and version written into every results file; `--compare` refuses anything else. */
@@ -115,6 +118,11 @@ export interface RunOptions {
   inferBatchSizes: number[];
 }
 
+/** A suite written by another helper, run as part of the harness: its rows, or why it did not run. */
+export type ExtraSuite<T> =
+  | { status: 'ok'; machine: string; result: T }
+  | { status: 'skipped' | 'failed'; reason: string };
+
 /** A whole results file. */
 export interface BenchResult {
   format: typeof RESULT_FORMAT;
@@ -125,6 +133,11 @@ export interface BenchResult {
   accuracy: AccuracyResult[];
   /** Where the ratio column comes from. */
   reference: { kind: 'measured' | 'published' | 'none'; note: string; published?: PublishedReference[] };
+  /** The extra suites: `datasets-bench` (loading, batching, decoding) and `onnx-bench` (threads). */
+  extras?: {
+    datasets?: ExtraSuite<DatasetBenchRow[]>;
+    onnxThreads?: ExtraSuite<OnnxBenchReport>;
+  };
   notes: string[];
   durationSec: number;
 }

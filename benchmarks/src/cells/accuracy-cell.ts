@@ -1,6 +1,7 @@
 import { batches } from '@lenet/datasets';
 import { Accuracy, argmax } from '@lenet/metrics';
 import { buildModel, type ModelSpec } from '@lenet/models';
+import { fit } from '@lenet/train';
 import * as tf from '@tensorflow/tfjs';
 import { firstN, fitToInput, type MnistPair } from '../data.js';
 import type { AccuracyBudget } from '../profiles.js';
@@ -22,8 +23,8 @@ export interface AccuracyContext {
 const EVAL_BATCH = 250;
 
 /**
- * Trains the variant (seed 1, Adam 1e-3, categorical cross-entropy, shuffled each epoch) on the
- * first `trainSamples` MNIST training images for `epochs`, then scores the real MNIST test set
+ * Trains the variant with `@lenet/train`'s `fit` (seed 1, Adam 1e-3, shuffled each epoch, no
+ * augmentation) on the first `trainSamples` MNIST training images for `epochs`, then scores the real MNIST test set
  * through `model.predict` and through its ONNX export on onnxruntime-node, side by side.
  */
 export async function runAccuracyCell(ctx: AccuracyContext): Promise<AccuracyResult> {
@@ -31,25 +32,18 @@ export async function runAccuracyCell(ctx: AccuracyContext): Promise<AccuracyRes
   const train = fitToInput(firstN(ctx.data.train, budget.trainSamples), spec.input);
   const test = fitToInput(firstN(ctx.data.test, budget.testSamples), spec.input);
   const model = buildModel(spec, { seed: 1 });
-  const optimizer = tf.train.adam(1e-3);
-  const t0 = performance.now();
   try {
-    for (let epoch = 0; epoch < budget.epochs; epoch++) {
-      for (const b of batches(train, { batchSize: budget.batch, shuffle: true, seed: 1, epoch })) {
-        const x = tf.tensor4d(b.x, b.shape);
-        const y = tf.tidy(() => tf.oneHot(tf.tensor1d(b.y, 'int32'), spec.classes).asType('float32'));
-        const loss = optimizer.minimize(() => {
-          const pred = model.apply(x, { training: true }) as tf.Tensor;
-          return tf.mean(tf.metrics.categoricalCrossentropy(y, pred)) as tf.Scalar;
-        }, true);
-        tf.dispose([x, y]);
-        if (!loss) throw new Error('optimizer.minimize returned no loss');
-        const [v] = await loss.data();
-        loss.dispose();
-        if (!Number.isFinite(v)) throw new Error(`training loss became ${v} in epoch ${epoch + 1}`);
-      }
-    }
-    const seconds = (performance.now() - t0) / 1000;
+    const fitted = await fit(model, train, {
+      epochs: budget.epochs,
+      batchSize: budget.batch,
+      optimizer: 'adam',
+      learningRate: 1e-3,
+      shuffle: true,
+      seed: 1,
+      spec,
+    });
+    const seconds = fitted.seconds;
+    if (fitted.stopped) throw new Error(`training stopped early: ${fitted.stopped.reason}`);
     const tfjsAcc = new Accuracy(spec.classes);
     const onnxAcc = new Accuracy(spec.classes);
     let disagree = 0;
@@ -91,7 +85,6 @@ export async function runAccuracyCell(ctx: AccuracyContext): Promise<AccuracyRes
       onnxProvider: ortProvider(ctx.ortBackend),
     };
   } finally {
-    optimizer.dispose();
     model.dispose();
   }
 }
