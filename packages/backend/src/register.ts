@@ -9,6 +9,7 @@ import {
 } from '@tensorflow/tfjs';
 import { BackendError } from './errors.js';
 import { avgPoolGradConfig } from './wasm-kernels/avg-pool-grad.js';
+import { batchMatMulConfig } from './wasm-kernels/batch-mat-mul.js';
 import {
   FUSED_BATCH_NORM_GRAD,
   fusedBatchNormGradConfig,
@@ -27,6 +28,7 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['MaxPoolGrad', () => maxPoolGradConfig],
   ['AvgPoolGrad', () => avgPoolGradConfig],
   [FUSED_BATCH_NORM_GRAD, () => fusedBatchNormGradKernelConfig],
+  ['BatchMatMul', batchMatMulConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */

@@ -25,6 +25,7 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'MaxPoolGrad',
       'AvgPoolGrad',
       'LenetFusedBatchNormGrad',
+      'BatchMatMul',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });

@@ -112,5 +112,7 @@ export function conv2dBackpropInputConfig(stock: KernelConfig | undefined): Kern
     kernelName: Conv2DBackpropInput,
     backendName: 'wasm',
     kernelFunc: makeConv2dBackpropInputWasm(stock?.kernelFunc),
+    // The stock kernel's setup binds its wasm function; without it the fallback cannot run.
+    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
   };
 }
