@@ -126,7 +126,7 @@ export function renderComparison(
     '',
     `- old: ${names.old} (${oldRun.options.profile}, ${oldRun.env.date}, ${oldRun.env.cpuModel}, ${oldRun.env.cores} cores)`,
     `- new: ${names.new} (${newRun.options.profile}, ${newRun.env.date}, ${newRun.env.cpuModel}, ${newRun.env.cores} cores)`,
-    `- ${cmp.faster} faster, ${cmp.slower} slower, ${cmp.withinNoise} within noise (a change counts when |new/old − 1| exceeds the sum of both relative margins of error)`,
+    `- ${cmp.faster} faster, ${cmp.slower} slower, ${cmp.withinNoise} within noise (a change counts when |new/old − 1| exceeds the sum of both relative margins of error); ${cmp.changes.filter((c) => c.verdict === 'not measured').length} cells measured in neither run are left out`,
     '',
   ];
   const flag = (v: CellChange['verdict']): string =>
@@ -134,14 +134,16 @@ export function renderComparison(
   lines.push(
     markdownTable(
       ['cell', 'old samples/s', 'new samples/s', 'new / old', 'noise ±', 'verdict'],
-      cmp.changes.map((c) => [
-        c.id,
-        sps(c.old),
-        sps(c.new),
-        c.ratio !== undefined ? c.ratio.toFixed(3) : '',
-        c.noise !== undefined ? `${(c.noise * 100).toFixed(1)}%` : '',
-        flag(c.verdict),
-      ]),
+      cmp.changes
+        .filter((c) => c.verdict !== 'not measured')
+        .map((c) => [
+          c.id,
+          sps(c.old),
+          sps(c.new),
+          c.ratio !== undefined ? c.ratio.toFixed(3) : '',
+          c.noise !== undefined ? `${(c.noise * 100).toFixed(1)}%` : '',
+          flag(c.verdict),
+        ]),
     ),
   );
   const accRows: string[][] = [];

@@ -142,9 +142,7 @@ function speedTable(r: BenchResult, task: CellTask, notes: Footnotes): string {
 }
 
 function latencyTable(r: BenchResult, notes: Footnotes): string {
-  const cols = ALL_BACKENDS.filter((b) =>
-    r.cells.some((c) => c.task === 'infer' && c.batch === 1 && c.backend === b),
-  );
+  const cols = columns(r, 'infer', 1);
   const rows = r.options.models
     .filter((m) => r.cells.some((c) => c.task === 'infer' && c.batch === 1 && c.model === m))
     .map((model) => [
