@@ -251,7 +251,7 @@ export async function modelFromArtifacts(
 
 /**
  * Loads a model saved by {@link saveModel} (or any TensorFlow.js layers-format directory) on any
- * backend, after {@link readModelFiles} has validated the manifest and weight paths.
+ * backend, after validating the manifest and the weight paths (none may leave `dir`).
  */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
   return modelFromArtifacts(dir, await readModelFiles(dir));
