@@ -39,6 +39,7 @@ import {
   resolveOptimizerConfig,
   type TrainOptimizer,
 } from './optimizers.js';
+import { ParallelTrainer } from './parallel/trainer.js';
 import { createSchedule, type ScheduleConfig } from './schedules.js';
 
 /** Split a validation set off the training data: a seeded, stratified fraction. */
@@ -91,6 +92,13 @@ export interface FitOptions {
   resume?: string;
   /** The spec the model was built from: saved in checkpoints and checked on resume. */
   spec?: ModelSpec;
+  /**
+   * Threads computing gradients, the main thread included (default 1). With N > 1, synchronous
+   * data-parallel training: each batch is split into N shards, N − 1 `worker_threads` (each with
+   * its own backend and a model built from `spec`, which is then required) compute theirs while
+   * the main thread computes the first; gradients are averaged and applied once per step.
+   */
+  workers?: number;
 }
 
 /** What {@link fit} returns. */
@@ -128,6 +136,7 @@ interface Prepared {
   dropLast: boolean;
   stepsPerEpoch: number;
   callbacks: readonly Callback[];
+  workers: number;
 }
 
 function optionalPositive(field: string, value: number | undefined): void {
@@ -210,6 +219,14 @@ function prepare(
     batches(train, { batchSize: 1, augment }).next();
   }
   const normalize = options.normalize ?? 'unit';
+  const workers = options.workers ?? 1;
+  checkPositiveInteger('workers', workers);
+  if (workers > 1 && options.spec === undefined) {
+    throw new TrainError(
+      'workers',
+      `workers: ${workers} needs options.spec (the ModelSpec the model was built from): each worker thread builds its own copy of the model from it`,
+    );
+  }
   return {
     train,
     val,
@@ -226,6 +243,7 @@ function prepare(
     dropLast,
     stepsPerEpoch,
     callbacks,
+    workers,
   };
 }
 
@@ -280,6 +298,7 @@ export async function fit(
   }));
   const dropouts = dropoutLayers(model);
   const savedSeeds = dropouts.map((l) => l.seed);
+  let parallel: ParallelTrainer | undefined;
   try {
     const schedule = createSchedule(options.schedule, {
       baseLearningRate: optimizer.config.learningRate,
@@ -298,6 +317,18 @@ export async function fit(
       step = ckpt.state.step;
       initialEpoch = ckpt.state.epoch;
     }
+    if (p.workers > 1 && options.spec) {
+      parallel = await ParallelTrainer.start({
+        model,
+        spec: options.spec,
+        workers: p.workers,
+        optimizer,
+        clip: p.clip,
+        ce: { classes: info.classes, fromLogits: info.fromLogits, labelSmoothing: p.labelSmoothing },
+        seed: p.seed,
+        sums,
+      });
+    }
     return await runLoop(model, p, {
       info,
       vars,
@@ -311,8 +342,10 @@ export async function fit(
       started,
       spec: options.spec,
       resumedFrom: ckpt ? { dir: ckpt.dir, epoch: ckpt.state.epoch } : null,
+      parallel,
     });
   } finally {
+    await parallel?.dispose();
     optimizer.dispose();
     tf.dispose([sums.loss, sums.correct, sums.firstBad]);
     dropouts.forEach((l, i) => {
@@ -334,6 +367,7 @@ interface LoopState {
   started: number;
   spec: ModelSpec | undefined;
   resumedFrom: { dir: string; epoch: number } | null;
+  parallel?: ParallelTrainer;
 }
 
 async function runLoop(model: tf.LayersModel, p: Prepared, s: LoopState): Promise<FitResult> {
@@ -489,10 +523,14 @@ async function runLoop(model: tf.LayersModel, p: Prepared, s: LoopState): Promis
     });
     for (const batch of stream) {
       lr = schedule.rate(step);
-      s.dropouts.forEach((layer, i) => {
-        layer.seed = mixSeed(p.seed, step, i, 0xd0);
-      });
-      trainStep(batch, lr, step);
+      if (s.parallel) {
+        await s.parallel.step(batch, lr, step);
+      } else {
+        s.dropouts.forEach((layer, i) => {
+          layer.seed = mixSeed(p.seed, step, i, 0xd0);
+        });
+        trainStep(batch, lr, step);
+      }
       epochSamples += batch.y.length;
       step++;
       const logs: BatchLogs = { batch: batchIndex, size: batch.y.length, step: step - 1, lr };

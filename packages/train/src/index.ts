@@ -66,6 +66,8 @@ export {
 export { DEFAULT_AUGMENT, type FitOptions, type FitResult, fit, type ValidationSplit } from './fit.js';
 /** Gradient clipping helpers. */
 export { type ClipOptions, clipGradients, globalNorm } from './gradients.js';
+/** Data-parallel training (`fit`'s `workers` option): gradient worker threads now alive, for leak checks. */
+export { activeGradientWorkers } from './parallel/trainer.js';
 /** Per-epoch logs and monitor helpers. */
 export { type EpochLogs, MONITOR_NAMES, type MonitorMode, type MonitorName } from './logs.js';
 /** Cross-entropy (with label smoothing) as used by the loop. */

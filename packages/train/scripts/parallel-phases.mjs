@@ -1,0 +1,57 @@
+// Where the time of a data-parallel step goes (main thread's view): publish weights, shard 0 on
+// the main thread, waiting for the workers, averaging + optimizer. Build first (see step-bench.mjs).
+//   node packages/train/scripts/parallel-phases.mjs [preset] [batch] [workers] [steps]
+import { useBackend } from '@lenet/backend';
+import { batches, loadMnist, subset } from '@lenet/datasets';
+import { buildModel, getPreset } from '@lenet/models';
+import * as tf from '@tensorflow/tfjs';
+import { createOptimizer } from '../dist/index.js';
+import { ParallelTrainer } from '../dist/parallel/trainer.js';
+
+const [preset = 'lenet5', batch = '64', workers = '2', steps = '30'] = process.argv.slice(2);
+await useBackend('wasm');
+const { spec } = getPreset(preset);
+const model = buildModel(spec, { seed: 1 });
+const data = subset(
+  await loadMnist({ split: 'train' }),
+  Array.from({ length: Number(batch) * Number(steps) }, (_, i) => i),
+);
+const vars = model.trainableWeights.map((w) => w.read());
+const optimizer = createOptimizer({ name: 'adam' }, vars);
+const sums = {
+  loss: tf.variable(tf.scalar(0)),
+  correct: tf.variable(tf.scalar(0)),
+  firstBad: tf.variable(tf.scalar(-1, 'int32')),
+};
+const trainer = await ParallelTrainer.start({
+  model,
+  spec,
+  workers: Number(workers),
+  optimizer,
+  clip: {},
+  ce: { classes: 10, fromLogits: false },
+  seed: 1,
+  sums,
+});
+for (let rep = 0; rep < 2; rep++) {
+  Object.assign(trainer.times, { steps: 0, publish: 0, mainShard: 0, wait: 0, update: 0 });
+  const t0 = performance.now();
+  let i = 0;
+  for (const b of batches(data, {
+    batchSize: Number(batch),
+    layout: 'NHWC',
+    normalize: 'unit',
+    shuffle: true,
+    seed: 1,
+    epoch: rep,
+  })) {
+    await trainer.step(b, 1e-3, i++);
+  }
+  const ms = performance.now() - t0;
+  const t = trainer.times;
+  const per = (x) => (x / t.steps).toFixed(2);
+  console.log(
+    `${preset} batch ${batch} workers ${workers}: ${(ms / t.steps).toFixed(1)} ms/step (${((Number(batch) * t.steps * 1000) / ms).toFixed(0)} samples/s); publish ${per(t.publish)}, main shard ${per(t.mainShard)}, wait ${per(t.wait)}, update ${per(t.update)}`,
+  );
+}
+await trainer.dispose();

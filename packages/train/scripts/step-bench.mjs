@@ -1,0 +1,133 @@
+// Training throughput of `fit` (samples/s) on real MNIST, per preset, batch size and worker count,
+// plus an optional tf.profile breakdown of one single-threaded training step (kernel ms by name).
+// Build first:  pnpm exec turbo run build --filter=@lenet/train...
+//   node packages/train/scripts/step-bench.mjs [--presets lenet5,lenet5-classic,torch-bn]
+//     [--batches 64,256] [--workers 1,2] [--steps 30] [--repeats 3] [--profile] [--backend wasm]
+//     [--json out.json]
+// Each cell runs `fit` for one warm-up epoch and `repeats` timed epochs of `steps` batches each
+// over a fixed MNIST subset, and reports the best and median epoch samples/s (epoch time includes
+// batch preparation, as in real training).
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { useBackend } from '@lenet/backend';
+import { loadMnist, subset } from '@lenet/datasets';
+import { buildModel, getPreset } from '@lenet/models';
+import * as tf from '@tensorflow/tfjs';
+import { createOptimizer, crossEntropySum, fit } from '../dist/index.js';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const list = (name, def) => opt(name, def).split(',').filter(Boolean);
+const presets = list('presets', 'lenet5,lenet5-classic,torch-bn');
+const batchSizes = list('batches', '64,256').map(Number);
+const workerCounts = list('workers', '1').map(Number);
+const steps = Number(opt('steps', '30'));
+const repeats = Number(opt('repeats', '3'));
+const backend = opt('backend', 'wasm');
+const profile = args.includes('--profile');
+const jsonOut = opt('json', '');
+
+const info = await useBackend(backend);
+const train = await loadMnist({ split: 'train' });
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}, backend ${info.name}` +
+    `${info.wasmSimd ? ' (SIMD)' : ''}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = [];
+
+for (const preset of presets) {
+  const { spec } = getPreset(preset);
+  for (const batchSize of batchSizes) {
+    const n = batchSize * steps;
+    const indices = Array.from({ length: n }, (_, i) => i);
+    const data = subset(train, indices);
+    for (const workers of workerCounts) {
+      const model = buildModel(spec, { seed: 1 });
+      const before = tf.memory().numTensors;
+      const res = await fit(model, data, {
+        epochs: repeats + 1,
+        batchSize,
+        optimizer: 'adam',
+        seed: 1,
+        spec,
+        ...(workers > 1 ? { workers } : {}),
+      });
+      const rates = res.history.slice(1).map((h) => h.samplesPerSecond);
+      const row = {
+        preset,
+        batchSize,
+        workers,
+        best: Math.max(...rates),
+        median: median(rates),
+        loss: res.history.at(-1).loss,
+        tensorsLeaked: tf.memory().numTensors - before,
+      };
+      results.push(row);
+      console.log(
+        `${preset.padEnd(15)} batch ${String(batchSize).padStart(3)} workers ${workers}: ` +
+          `best ${row.best.toFixed(0)} samples/s, median ${row.median.toFixed(0)} ` +
+          `(${((1000 * batchSize) / row.median).toFixed(1)} ms/step), loss ${row.loss.toFixed(3)}`,
+      );
+      model.dispose();
+    }
+    if (profile) await profileStep(spec, preset, batchSize, data);
+  }
+}
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ loadavg: loadavg(), results }, null, 2)}\n`);
+
+/** tf.profile of one training step as `fit` does it (variableGrads + Adam), kernel ms by name. */
+async function profileStep(spec, preset, batchSize, data) {
+  const model = buildModel(spec, { seed: 1 });
+  const vars = model.trainableWeights.map((w) => w.read());
+  const optimizer = createOptimizer({ name: 'adam' }, vars);
+  const S = 28 * 28;
+  const xs = new Float32Array(batchSize * S);
+  for (let i = 0; i < xs.length; i++) xs[i] = data.images[i] / 255;
+  const x = tf.tensor4d(xs, [batchSize, 28, 28, 1]);
+  const y = tf.tensor1d(Int32Array.from(data.labels.subarray(0, batchSize)), 'int32');
+  const ce = { classes: 10, fromLogits: false };
+  const step = () =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.div(crossEntropySum(model.apply(x, { training: true }), y, ce), batchSize),
+        vars,
+      );
+      optimizer.apply(
+        vars.map((v) => grads[v.name]),
+        1e-3,
+      );
+      return value;
+    });
+  for (let i = 0; i < 3; i++) step().dataSync();
+  const p = await tf.profile(() => step());
+  const byKernel = new Map();
+  let total = 0;
+  for (const k of p.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    byKernel.set(k.name, e);
+    total += ms;
+  }
+  const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms);
+  console.log(
+    `  profile ${preset} batch ${batchSize}: ${p.kernels.length} kernel calls, ${total.toFixed(1)} ms`,
+  );
+  console.log(
+    `    ${top
+      .slice(0, 16)
+      .map(([name, e]) => `${name} ${e.ms.toFixed(1)} (${e.calls})`)
+      .join(', ')}`,
+  );
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+}

@@ -1,0 +1,142 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+import { batches } from '@lenet/datasets';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluate, fit, TrainError } from '../index.js';
+import { createOptimizer } from '../optimizers.js';
+import { mnistHead, model, useWasm } from '../testing/helpers.js';
+import { activeGradientWorkers, ParallelTrainer } from './trainer.js';
+
+// The worker threads run the built package (dist/parallel/worker.js): build it (turbo: a cache
+// hit when the sources did not change) so they run the same code as these tests.
+beforeAll(() => {
+  const root = fileURLToPath(new URL('../../../../', import.meta.url));
+  execFileSync(
+    'pnpm',
+    ['exec', 'turbo', 'run', 'build', '--filter=@lenet/train', '--output-logs=errors-only'],
+    {
+      cwd: root,
+      stdio: 'pipe',
+    },
+  );
+}, 120_000);
+
+const curve = async (name: string, workers: number, epochs: number, n: number) => {
+  await useWasm();
+  const train = await mnistHead('train', n);
+  const { model: m, spec } = model(name, 3);
+  const r = await fit(m, train, { epochs, batchSize: 64, seed: 5, spec, workers, learningRate: 2e-3 });
+  const test = await mnistHead('test', 1000);
+  const ev = await evaluate(m, test, { batchSize: 500 });
+  m.dispose();
+  return { loss: r.history.map((h) => h.loss), accuracy: ev.accuracy, steps: r.steps };
+};
+
+describe('data-parallel fit (workers: 2)', () => {
+  it('follows the single-worker loss curve for the same seed (LeNet-5: per-epoch loss within 2 %, accuracy within 1 point)', async () => {
+    const before = tf.memory().numTensors;
+    const one = await curve('lenet5', 1, 3, 1536);
+    const two = await curve('lenet5', 2, 3, 1536);
+    console.log(
+      `lenet5 loss 1 worker ${one.loss.map((l) => l.toFixed(4))}, 2 workers ${two.loss.map((l) => l.toFixed(4))}; test acc ${one.accuracy} / ${two.accuracy}`,
+    );
+    expect(two.steps).toBe(one.steps);
+    for (let e = 0; e < 3; e++) expect(Math.abs(two.loss[e] - one.loss[e]) / one.loss[e]).toBeLessThan(0.02);
+    expect(Math.abs(two.accuracy - one.accuracy)).toBeLessThanOrEqual(0.01);
+    expect(two.loss[2]).toBeLessThan(two.loss[0]);
+    // No tensor left behind on the main thread, no worker thread left running.
+    expect(tf.memory().numTensors).toBe(before);
+    expect(activeGradientWorkers()).toBe(0);
+  });
+
+  it('is deterministic for a seed and stays close with batch norm + dropout (torch-bn: per-epoch loss within 5 %; shards normalise with their own statistics and draw their own dropout masks)', async () => {
+    const a = await curve('torch-bn', 2, 2, 1024);
+    const b = await curve('torch-bn', 2, 2, 1024);
+    const one = await curve('torch-bn', 1, 2, 1024);
+    console.log(
+      `torch-bn loss 1 worker ${one.loss.map((l) => l.toFixed(4))}, 2 workers ${a.loss.map((l) => l.toFixed(4))}; test acc ${one.accuracy} / ${a.accuracy}`,
+    );
+    expect(b.loss).toEqual(a.loss);
+    expect(b.accuracy).toBe(a.accuracy);
+    for (let e = 0; e < 2; e++) expect(Math.abs(a.loss[e] - one.loss[e]) / one.loss[e]).toBeLessThan(0.05);
+    expect(a.loss[1]).toBeLessThan(a.loss[0]);
+  });
+
+  it('runs the worker threads during training and ends them after', async () => {
+    await useWasm();
+    const train = await mnistHead('train', 256);
+    const { model: m, spec } = model('lenet5', 1);
+    const seen: number[] = [];
+    const before = tf.memory().numTensors;
+    await fit(m, train, {
+      epochs: 1,
+      batchSize: 64,
+      spec,
+      workers: 3,
+      callbacks: [{ onBatchEnd: () => void seen.push(activeGradientWorkers()) }],
+    });
+    expect(seen).toEqual([2, 2, 2, 2]);
+    expect(activeGradientWorkers()).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    m.dispose();
+  });
+
+  it('refuses workers > 1 without a spec, or with a spec of another model, before training', async () => {
+    await useWasm();
+    const train = await mnistHead('train', 128);
+    const { model: m } = model('lenet5', 1);
+    const { spec: other } = model('torch-bn', 1);
+    const before = tf.memory().numTensors;
+    await expect(fit(m, train, { epochs: 1, workers: 2 })).rejects.toThrow(
+      /workers: 2 needs options.spec \(the ModelSpec the model was built from\)/,
+    );
+    await expect(fit(m, train, { epochs: 1, workers: 0 })).rejects.toThrow(
+      /workers must be a positive integer, got 0/,
+    );
+    await expect(fit(m, train, { epochs: 1, workers: 2, spec: other })).rejects.toThrow(
+      /options.spec does not describe the model being trained/,
+    );
+    await expect(fit(m, train, { epochs: 1, workers: 2, spec: other })).rejects.toBeInstanceOf(TrainError);
+    expect(activeGradientWorkers()).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    m.dispose();
+  });
+
+  it('turns a worker that dies mid-training into a clear error, and cleans up', async () => {
+    await useWasm();
+    const { model: m, spec } = model('lenet5', 1);
+    const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+    const optimizer = createOptimizer({ name: 'adam' }, vars);
+    const sums = tf.tidy(() => ({
+      loss: tf.variable(tf.scalar(0)),
+      correct: tf.variable(tf.scalar(0)),
+      firstBad: tf.variable(tf.scalar(-1, 'int32')),
+    }));
+    const trainer = await ParallelTrainer.start({
+      model: m,
+      spec,
+      workers: 2,
+      optimizer,
+      clip: {},
+      ce: { classes: 10, fromLogits: false },
+      seed: 1,
+      sums,
+    });
+    const train = await mnistHead('train', 64);
+    const [batch] = batches(train, { batchSize: 32, layout: 'NHWC', normalize: 'unit' });
+    await trainer.step(batch, 1e-3, 0);
+    expect(trainer.threadIds).toHaveLength(1);
+    const pool = (trainer as unknown as { pool: Array<{ worker: Worker }> }).pool;
+    await pool[0].worker.terminate();
+    const [next] = batches(train, { batchSize: 32, layout: 'NHWC', normalize: 'unit' });
+    await expect(trainer.step(next, 1e-3, 1)).rejects.toThrow(/worker 1 exited unexpectedly/);
+    await trainer.dispose();
+    expect(trainer.running).toBe(0);
+    expect(activeGradientWorkers()).toBe(0);
+    optimizer.dispose();
+    tf.dispose([sums.loss, sums.correct, sums.firstBad]);
+    m.dispose();
+  });
+});

@@ -1,0 +1,61 @@
+import type { CrossEntropyOptions } from '../loss.js';
+
+/** What the main thread gives every gradient worker when it starts (`workerData`). */
+export interface WorkerInit {
+  /** 1-based index of this worker (shard 0 is the main thread). */
+  index: number;
+  /** The model spec (`@lenet/models` ModelSpec as plain JSON). */
+  spec: unknown;
+  /** `useBackend` name to run on ('wasm', 'cpu', 'tensorflow'). */
+  backend: string;
+  /** Weights broadcast: trainable weights then non-trainable ones, flattened, float32. */
+  weights: SharedArrayBuffer;
+  /** Cross-entropy settings of the run. */
+  ce: CrossEntropyOptions;
+}
+
+/** Main → worker: compute the gradients of one shard. */
+export interface StepRequest {
+  type: 'step';
+  step: number;
+  /** NHWC pixels of the shard. */
+  x: Float32Array;
+  y: Int32Array;
+  shape: [number, number, number, number];
+  /** Dropout seed per dropout layer, in model order. */
+  dropoutSeeds: number[];
+}
+
+/** Worker → main: ready, with the weight shapes of the model it built (to check against the main's). */
+export interface ReadyReply {
+  type: 'ready';
+  trainable: number[][];
+  nonTrainable: number[][];
+  backend: string;
+}
+
+/**
+ * Worker → main: a shard's result. `data` holds the mean-loss gradients of the trainable weights,
+ * then the non-trainable weights after the shard's forward pass (batch-norm moving statistics),
+ * in the broadcast layout.
+ */
+export interface GradsReply {
+  type: 'grads';
+  step: number;
+  data: Float32Array;
+  /** Mean cross-entropy over the shard. */
+  loss: number;
+  correct: number;
+  /** Σ of the model output (NaN/Inf when the output is not finite). */
+  outputSum: number;
+}
+
+/** Worker → main: something failed. */
+export interface ErrorReply {
+  type: 'error';
+  step: number | null;
+  message: string;
+}
+
+/** Every message a worker sends. */
+export type WorkerReply = ReadyReply | GradsReply | ErrorReply;

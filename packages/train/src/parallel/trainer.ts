@@ -1,0 +1,359 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { type Batch, mixSeed } from '@lenet/datasets';
+import type { ModelSpec } from '@lenet/models';
+import * as tf from '@tensorflow/tfjs';
+import { TrainError } from '../errors.js';
+import { type ClipOptions, clipGradients } from '../gradients.js';
+import type { CrossEntropyOptions } from '../loss.js';
+import type { TrainOptimizer } from '../optimizers.js';
+import type { GradsReply, ReadyReply, StepRequest, WorkerInit, WorkerReply } from './protocol.js';
+import {
+  type ModelVariables,
+  modelVariables,
+  readInto,
+  shardGradients,
+  shardRanges,
+  sizeOf,
+  writeFrom,
+} from './shard-step.js';
+
+/** Milliseconds spent per phase of the parallel steps so far (main thread's view). */
+export interface ParallelPhaseTimes {
+  steps: number;
+  /** Copying the main model's weights into the shared buffer. */
+  publish: number;
+  /** Computing shard 0 on the main thread (workers run meanwhile). */
+  mainShard: number;
+  /** Waiting for the workers after shard 0 was done. */
+  wait: number;
+  /** Averaging, the optimizer update and the statistics. */
+  update: number;
+}
+
+/** The running sums `fit` keeps on the device (loss·n, correct, first non-finite step). */
+export interface ParallelSums {
+  loss: tf.Variable;
+  correct: tf.Variable;
+  firstBad: tf.Variable;
+}
+
+/** What {@link ParallelTrainer.start} needs from `fit`. */
+export interface ParallelTrainerOptions {
+  model: tf.LayersModel;
+  spec: ModelSpec;
+  /** Threads computing gradients, the main thread included (≥ 2). */
+  workers: number;
+  optimizer: TrainOptimizer;
+  clip: ClipOptions;
+  ce: CrossEntropyOptions;
+  seed: number;
+  sums: ParallelSums;
+}
+
+/** The worker script: next to this module once built; from `dist` when running from sources. */
+export function workerScript(): URL {
+  const candidates = [
+    new URL('./worker.js', import.meta.url),
+    new URL('../../dist/parallel/worker.js', import.meta.url),
+  ];
+  for (const url of candidates) if (existsSync(fileURLToPath(url))) return url;
+  throw new TrainError(
+    'workers',
+    `the gradient worker script is missing (looked for ${candidates.map((u) => fileURLToPath(u)).join(', ')}): build @lenet/train first (pnpm turbo run build --filter=@lenet/train)`,
+  );
+}
+
+/** The `useBackend` name for the active tfjs backend. */
+function backendName(): string {
+  const name = tf.getBackend();
+  if (name === 'wasm' || name === 'cpu' || name === 'tensorflow') return name;
+  throw new TrainError('workers', `data-parallel training runs on wasm, cpu or tensorflow, not on '${name}'`);
+}
+
+let liveWorkers = 0;
+
+/** Gradient worker threads of this module now alive (0 once every training run has ended). */
+export function activeGradientWorkers(): number {
+  return liveWorkers;
+}
+
+interface Pending<T> {
+  resolve: (reply: T) => void;
+  reject: (error: Error) => void;
+}
+
+/** One gradient worker thread and the reply it owes. */
+class GradientWorker {
+  readonly worker: Worker;
+  pending: Pending<GradsReply> | null = null;
+  failure: Error | null = null;
+  exited = false;
+  /** Set when the trainer terminates the worker on purpose. */
+  closing = false;
+  private readyWait: Pending<ReadyReply> | null = null;
+  readyReply: ReadyReply | null = null;
+
+  constructor(
+    readonly index: number,
+    init: WorkerInit,
+  ) {
+    this.worker = new Worker(workerScript(), { workerData: init });
+    liveWorkers++;
+    this.worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
+    this.worker.on('error', (err) =>
+      this.fail(new TrainError('workers', `worker ${index} crashed: ${err.message}`, { cause: err })),
+    );
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      liveWorkers--;
+      if (!this.closing)
+        this.fail(new TrainError('workers', `worker ${index} exited unexpectedly (code ${code})`));
+    });
+  }
+
+  private onMessage(msg: WorkerReply): void {
+    if (msg.type === 'ready') {
+      this.readyReply = msg;
+      const w = this.readyWait;
+      this.readyWait = null;
+      w?.resolve(msg);
+    } else if (msg.type === 'error') {
+      const where = msg.step === null ? 'while starting' : `at step ${msg.step}`;
+      this.fail(new TrainError('workers', `worker ${this.index} failed ${where}: ${msg.message}`));
+    } else {
+      const p = this.pending;
+      this.pending = null;
+      p?.resolve(msg);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure === null) this.failure = error;
+    for (const p of [this.pending, this.readyWait]) p?.reject(this.failure);
+    this.pending = null;
+    this.readyWait = null;
+  }
+
+  ready(): Promise<ReadyReply> {
+    if (this.readyReply) return Promise.resolve(this.readyReply);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.readyWait = { resolve, reject };
+    });
+  }
+
+  request(msg: StepRequest): Promise<GradsReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(msg, [msg.x.buffer as ArrayBuffer, msg.y.buffer as ArrayBuffer]);
+    });
+  }
+}
+
+const sameShapes = (a: readonly (readonly number[])[], b: readonly (readonly number[])[]): boolean =>
+  a.length === b.length && a.every((s, i) => s.length === b[i].length && s.every((d, j) => d === b[i][j]));
+
+const showShapes = (shapes: readonly (readonly number[])[]): string => shapes.map((s) => `[${s}]`).join(' ');
+
+/**
+ * Synchronous data-parallel training steps: the main thread computes the gradients of the first
+ * shard of each batch with its own model while `workers − 1` worker threads (each with its own
+ * backend instance and model copy built from the spec) compute the others; the main thread then
+ * averages them weighted by shard size, applies the optimizer, and publishes the new weights in
+ * one SharedArrayBuffer that every worker reads at the start of the next step.
+ *
+ * Batch-norm moving statistics: each shard updates them from its own samples; the main thread
+ * keeps the shard-size-weighted average. The moving mean is then exactly the one of the whole
+ * batch; the moving variance averages the per-shard variances (it misses the spread between
+ * shard means). Normalisation in the forward pass uses per-shard statistics (as PyTorch DDP
+ * without SyncBatchNorm).
+ */
+export class ParallelTrainer {
+  private readonly vars: ModelVariables;
+  private readonly weights: Float32Array;
+  private readonly trainableSize: number;
+  private readonly total: number;
+  private readonly dropouts: Array<{ seed?: number }>;
+  private readonly mainGrads: Float32Array;
+  private sawNonFinite = false;
+  /** Time per phase, summed over the steps so far. */
+  readonly times: ParallelPhaseTimes = { steps: 0, publish: 0, mainShard: 0, wait: 0, update: 0 };
+  private closed = false;
+
+  private constructor(
+    private readonly o: ParallelTrainerOptions,
+    private readonly pool: GradientWorker[],
+    buffer: SharedArrayBuffer,
+  ) {
+    this.vars = modelVariables(o.model);
+    this.weights = new Float32Array(buffer);
+    this.trainableSize = sizeOf(this.vars.trainable);
+    this.total = this.weights.length;
+    this.mainGrads = new Float32Array(this.total);
+    this.dropouts = o.model.layers
+      .filter((l) => /Dropout|GaussianNoise/.test(l.getClassName()))
+      .map((l) => l as unknown as { seed?: number });
+  }
+
+  /** Starts `workers − 1` threads and waits until each has built its model and checked its shapes. */
+  static async start(o: ParallelTrainerOptions): Promise<ParallelTrainer> {
+    if (!Number.isInteger(o.workers) || o.workers < 2) {
+      throw new TrainError('workers', `ParallelTrainer needs at least 2 workers, got ${o.workers}`);
+    }
+    const backend = backendName();
+    const vars = modelVariables(o.model);
+    const total = sizeOf(vars.trainable) + sizeOf(vars.nonTrainable);
+    const buffer = new SharedArrayBuffer(total * 4);
+    const pool: GradientWorker[] = [];
+    const trainer = new ParallelTrainer(o, pool, buffer);
+    try {
+      for (let i = 1; i < o.workers; i++) {
+        pool.push(new GradientWorker(i, { index: i, spec: o.spec, backend, weights: buffer, ce: o.ce }));
+      }
+      const replies = await Promise.all(pool.map((w) => w.ready()));
+      const trainable = vars.trainable.map((v) => v.shape);
+      const nonTrainable = vars.nonTrainable.map((v) => v.shape);
+      for (const r of replies) {
+        if (!sameShapes(r.trainable, trainable) || !sameShapes(r.nonTrainable, nonTrainable)) {
+          throw new TrainError(
+            'spec',
+            `options.spec does not describe the model being trained: the model built from it has weights ${showShapes(r.trainable)} / ${showShapes(r.nonTrainable)}, the model has ${showShapes(trainable)} / ${showShapes(nonTrainable)}`,
+          );
+        }
+      }
+    } catch (error) {
+      await trainer.dispose();
+      throw error;
+    }
+    return trainer;
+  }
+
+  /** Thread ids of the worker threads (for tests and logs). */
+  get threadIds(): number[] {
+    return this.pool.map((w) => w.worker.threadId);
+  }
+
+  /** Worker threads still running. */
+  get running(): number {
+    return this.pool.filter((w) => !w.exited).length;
+  }
+
+  /** One synchronous data-parallel step over `batch` at learning rate `lr`; `step` seeds dropout. */
+  async step(batch: Batch, lr: number, step: number): Promise<void> {
+    const n = batch.y.length;
+    const [, h, w, c] = batch.shape;
+    const pixels = h * w * c;
+    const t0 = performance.now();
+    // Publish the main model's weights (callbacks or a resume may have changed them).
+    readInto([...this.vars.trainable, ...this.vars.nonTrainable], this.weights, 0);
+    const ranges = shardRanges(n, this.pool.length + 1);
+    const seedsFor = (shard: number) =>
+      this.dropouts.map((_, i) => mixSeed(this.o.seed, step, i, 0xd0 + shard));
+    const replies = this.pool.map((worker, k) => {
+      const [start, end] = ranges[k + 1];
+      if (end <= start) return null;
+      return worker.request({
+        type: 'step',
+        step,
+        x: batch.x.slice(start * pixels, end * pixels),
+        y: batch.y.slice(start, end),
+        shape: [end - start, h, w, c],
+        dropoutSeeds: seedsFor(k + 1),
+      });
+    });
+    const t1 = performance.now();
+    // Shard 0 on this thread, while the workers compute theirs.
+    const [s0, e0] = ranges[0];
+    let main: { loss: number; correct: number; outputSum: number } | null = null;
+    let mainError: unknown = null;
+    if (e0 > s0) {
+      try {
+        this.dropouts.forEach((l, i) => {
+          l.seed = seedsFor(0)[i];
+        });
+        main = shardGradients(
+          this.o.model,
+          this.vars,
+          {
+            x: batch.x.subarray(s0 * pixels, e0 * pixels),
+            y: batch.y.subarray(s0, e0),
+            shape: [e0 - s0, h, w, c],
+          },
+          this.o.ce,
+          this.mainGrads,
+        );
+      } catch (error) {
+        mainError = error;
+      }
+    }
+    const t2 = performance.now();
+    const settled = await Promise.allSettled(replies.map((r) => r ?? Promise.resolve(null)));
+    if (mainError !== null) throw mainError;
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+
+    const t3 = performance.now();
+    // Average gradients and non-trainable weights, weighted by shard size.
+    const avg = new Float32Array(this.total);
+    let lossSum = 0;
+    let correct = 0;
+    let outputSum = 0;
+    const add = (
+      data: Float32Array,
+      count: number,
+      stats: { loss: number; correct: number; outputSum: number },
+    ) => {
+      const wgt = count / n;
+      for (let j = 0; j < avg.length; j++) avg[j] += wgt * data[j];
+      lossSum += stats.loss * count;
+      correct += stats.correct;
+      outputSum += stats.outputSum;
+    };
+    if (main) add(this.mainGrads, e0 - s0, main);
+    settled.forEach((s, k) => {
+      if (s.status === 'fulfilled' && s.value) {
+        const [start, end] = ranges[k + 1];
+        add(s.value.data, end - start, s.value);
+      }
+    });
+    const trainable = this.vars.trainable;
+    const { optimizer, sums, clip } = this.o;
+    tf.tidy(() => {
+      let off = 0;
+      const grads = trainable.map((v) => {
+        const g = tf.tensor(avg.subarray(off, off + v.size), v.shape, 'float32');
+        off += v.size;
+        return g;
+      });
+      optimizer.apply(clipGradients(grads, clip), lr);
+      const checked = lossSum + 0 * outputSum;
+      sums.loss.assign(tf.add(sums.loss, tf.scalar(checked)));
+      sums.correct.assign(tf.add(sums.correct, tf.scalar(correct)));
+      if (!Number.isFinite(checked) && !this.sawNonFinite) {
+        this.sawNonFinite = true;
+        sums.firstBad.assign(tf.scalar(step, 'int32'));
+      }
+    });
+    writeFrom(this.vars.nonTrainable, avg, this.trainableSize);
+    const t4 = performance.now();
+    this.times.steps++;
+    this.times.publish += t1 - t0;
+    this.times.mainShard += t2 - t1;
+    this.times.wait += t3 - t2;
+    this.times.update += t4 - t3;
+  }
+
+  /** Terminates every worker thread (idempotent) and waits for them to exit. */
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.pool.map(async (w) => {
+        w.closing = true;
+        if (!w.exited) await w.worker.terminate();
+      }),
+    );
+  }
+}
