@@ -143,7 +143,7 @@ export async function predict(
   let count: number;
   let source: Iterable<{ x: Float32Array; n: number }>;
   if ('images' in data) {
-    checkDataset(data, info, 'predict');
+    checkDataset(data, info, 'predict', false);
     count = data.count;
     source = (function* () {
       for (const b of batches(data, { batchSize, normalize: options.normalize ?? 'unit', layout: 'NHWC' })) {

@@ -10,6 +10,7 @@ import {
 } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
+import { hasDropoutBeforeBatchNorm, recalibrateBatchNorm } from './batch-norm.js';
 import type {
   BatchLogs,
   Callback,
@@ -99,6 +100,13 @@ export interface FitOptions {
    * the main thread computes the first; gradients are averaged and applied once per step.
    */
   workers?: number;
+  /**
+   * After each epoch's training steps (before validation), re-estimate batch-norm moving
+   * statistics with dropout off over this many training batches (see `recalibrateBatchNorm`).
+   * `'auto'` (default): 100 batches when a dropout layer precedes a batch-norm layer, else off.
+   * Training itself is unaffected: it uses batch statistics.
+   */
+  recalibrateBatchNorm?: 'auto' | boolean | number;
 }
 
 /** What {@link fit} returns. */
@@ -137,6 +145,8 @@ interface Prepared {
   stepsPerEpoch: number;
   callbacks: readonly Callback[];
   workers: number;
+  /** Batches of batch-norm recalibration after each epoch (0: off). */
+  recalibrate: number;
 }
 
 function optionalPositive(field: string, value: number | undefined): void {
@@ -219,6 +229,14 @@ function prepare(
     batches(train, { batchSize: 1, augment }).next();
   }
   const normalize = options.normalize ?? 'unit';
+  const r = options.recalibrateBatchNorm ?? 'auto';
+  let recalibrate: number;
+  if (r === 'auto') recalibrate = hasDropoutBeforeBatchNorm(model) ? 100 : 0;
+  else if (typeof r === 'boolean') recalibrate = r ? 100 : 0;
+  else {
+    checkPositiveInteger('recalibrateBatchNorm', r);
+    recalibrate = r;
+  }
   const workers = options.workers ?? 1;
   checkPositiveInteger('workers', workers);
   if (workers > 1 && options.spec === undefined) {
@@ -244,6 +262,7 @@ function prepare(
     stepsPerEpoch,
     callbacks,
     workers,
+    recalibrate,
   };
 }
 
@@ -542,6 +561,14 @@ async function runLoop(model: tf.LayersModel, p: Prepared, s: LoopState): Promis
     if (stopReason !== null && batchIndex < p.stepsPerEpoch) break;
     const [lossSum, correct] = await readPair(sums.loss, sums.correct);
     const trainSeconds = (performance.now() - epochStart) / 1000;
+    if (p.recalibrate > 0) {
+      recalibrateBatchNorm(model, p.train, {
+        batches: p.recalibrate,
+        batchSize: p.valBatchSize,
+        normalize: p.normalize,
+        seed: mixSeed(p.seed, epoch, 0xb4),
+      });
+    }
     const logs: EpochLogs = {
       epoch,
       loss: lossSum / epochSamples,

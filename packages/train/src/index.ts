@@ -1,5 +1,7 @@
 /** @lenet/train public API. */
 
+/** Batch-norm statistics re-estimated with dropout off (fixes dropout-before-BN variance shift). */
+export { hasDropoutBeforeBatchNorm, type RecalibrateOptions, recalibrateBatchNorm } from './batch-norm.js';
 /** Callback hooks, the training context they receive, and per-batch logs. */
 export type {
   BatchLogs,
@@ -66,8 +68,6 @@ export {
 export { DEFAULT_AUGMENT, type FitOptions, type FitResult, fit, type ValidationSplit } from './fit.js';
 /** Gradient clipping helpers. */
 export { type ClipOptions, clipGradients, globalNorm } from './gradients.js';
-/** Data-parallel training (`fit`'s `workers` option): gradient worker threads now alive, for leak checks. */
-export { activeGradientWorkers } from './parallel/trainer.js';
 /** Per-epoch logs and monitor helpers. */
 export { type EpochLogs, MONITOR_NAMES, type MonitorMode, type MonitorName } from './logs.js';
 /** Cross-entropy (with label smoothing) as used by the loop. */
@@ -94,6 +94,8 @@ export {
   resolveOptimizerConfig,
   type TrainOptimizer,
 } from './optimizers.js';
+/** Data-parallel training (`fit`'s `workers` option): gradient worker threads now alive, for leak checks. */
+export { activeGradientWorkers } from './parallel/trainer.js';
 /** Learning-rate schedules. */
 export {
   createSchedule,

@@ -50,9 +50,10 @@ function maxLabel(labels: ArrayLike<number>): number {
 
 /**
  * Checks that a data set fits a model before any work starts: not empty, consistent buffer sizes,
- * image shape equal to the model input, every label below the class count.
+ * image shape equal to the model input, every label below the class count (unless `checkLabels`
+ * is false, for prediction, where labels are not used).
  */
-export function checkDataset(ds: Dataset, info: ModelInfo, field: string): void {
+export function checkDataset(ds: Dataset, info: ModelInfo, field: string, checkLabels = true): void {
   const what = `${field} data (${ds.source})`;
   if (!Number.isInteger(ds.count) || ds.count <= 0) {
     throw new TrainError(field, `${what} is empty: it has ${ds.count} samples`);
@@ -67,6 +68,7 @@ export function checkDataset(ds: Dataset, info: ModelInfo, field: string): void 
   if (ds.images.length !== pixels) {
     throw new TrainError(field, `${what} holds ${ds.images.length} pixel bytes, expected ${pixels}`);
   }
+  if (!checkLabels) return;
   if (ds.labels.length !== ds.count) {
     throw new TrainError(field, `${what} has ${ds.labels.length} labels for ${ds.count} images`);
   }

@@ -1,0 +1,86 @@
+import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
+import * as tf from '@tensorflow/tfjs';
+import { checkPositiveInteger } from './model-info.js';
+
+interface BatchNormLayer {
+  momentum: number;
+}
+
+interface DropoutLike {
+  rate: number;
+}
+
+const isBatchNorm = (l: tf.layers.Layer): boolean => l.getClassName() === 'BatchNormalization';
+const isDropout = (l: tf.layers.Layer): boolean => /Dropout/.test(l.getClassName());
+
+/**
+ * True when some dropout layer comes before a batch-norm layer. Such a model's moving statistics,
+ * gathered while dropout is active, do not match its activations in inference, where dropout is
+ * off (the "variance shift" of Li et al. 2019), and inference accuracy can collapse.
+ */
+export function hasDropoutBeforeBatchNorm(model: tf.LayersModel): boolean {
+  const firstDropout = model.layers.findIndex(isDropout);
+  return firstDropout >= 0 && model.layers.slice(firstDropout + 1).some(isBatchNorm);
+}
+
+/** Options of {@link recalibrateBatchNorm}. */
+export interface RecalibrateOptions {
+  /** Batches to average over (default 100). */
+  batches?: number;
+  /** Batch size (default 256). */
+  batchSize?: number;
+  /** Input normalisation; must match training (default `'unit'`). */
+  normalize?: 'unit' | MeanStd;
+  /** Seed of the sample order (default 0). */
+  seed?: number;
+}
+
+/**
+ * Re-estimates every batch-norm layer's moving mean and variance as the plain average over
+ * `batches` batches of `ds`, with dropout switched off and batch norm in training mode (as
+ * PyTorch's `swa_utils.update_bn`), so the statistics match inference. Trainable weights are not
+ * touched. Returns the number of batches used (0 when the model has no batch norm).
+ */
+export function recalibrateBatchNorm(
+  model: tf.LayersModel,
+  ds: Dataset,
+  options: RecalibrateOptions = {},
+): number {
+  const maxBatches = options.batches ?? 100;
+  const batchSize = options.batchSize ?? 256;
+  checkPositiveInteger('batches', maxBatches);
+  checkPositiveInteger('batchSize', batchSize);
+  const norms = model.layers.filter(isBatchNorm) as unknown as BatchNormLayer[];
+  if (norms.length === 0) return 0;
+  const drops = model.layers.filter(isDropout) as unknown as DropoutLike[];
+  const momenta = norms.map((l) => l.momentum);
+  const rates = drops.map((l) => l.rate);
+  let k = 0;
+  try {
+    for (const d of drops) d.rate = 0;
+    const stream = batches(ds, {
+      batchSize,
+      shuffle: true,
+      seed: options.seed ?? 0,
+      normalize: options.normalize ?? 'unit',
+      layout: 'NHWC',
+    });
+    for (const batch of stream) {
+      // momentum k/(k+1) turns the moving average into the running mean of the batch statistics.
+      for (const l of norms) l.momentum = k / (k + 1);
+      tf.tidy(() => {
+        model.apply(tf.tensor4d(batch.x, batch.shape), { training: true });
+      });
+      k++;
+      if (k >= maxBatches) break;
+    }
+  } finally {
+    norms.forEach((l, i) => {
+      l.momentum = momenta[i];
+    });
+    drops.forEach((d, i) => {
+      d.rate = rates[i];
+    });
+  }
+  return k;
+}
