@@ -33,6 +33,7 @@ interface TrainFlags {
   limit?: number;
   valFraction: number;
   onnx: boolean;
+  workers: number;
   json?: boolean;
 }
 
@@ -102,6 +103,12 @@ export function registerTrain(program: Command, io: CliIo): void {
     .option('--seed <n>', 'seed for weights, shuffling and augmentation', nonNegativeInt('--seed'), 0)
     .option('--limit <n>', 'train on the first n images only', positiveInt('--limit'))
     .option('--val-fraction <f>', 'validation fraction split off the training set', Number, 0.1)
+    .option(
+      '--workers <n>',
+      'threads splitting each batch (data-parallel; 1 = this thread only)',
+      positiveInt('--workers'),
+      1,
+    )
     .option('--no-onnx', 'do not export model.onnx')
     .option('--out <dir>', 'run directory', `runs/train-${new Date().toISOString().replace(/[:.]/g, '-')}`)
     .option('--json', 'print the final result as JSON')
@@ -154,6 +161,7 @@ async function runTrain(flags: TrainFlags, io: CliIo): Promise<void> {
       validation: flags.valFraction > 0 ? { fraction: flags.valFraction, seed: flags.seed } : undefined,
       callbacks,
       spec,
+      workers: flags.workers,
     });
   } catch (e) {
     model.dispose();
