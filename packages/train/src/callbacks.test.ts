@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Callback,
   type EpochLogs,
+  earlyDropout,
   earlyStopping,
   fit,
   historyToCsv,
@@ -148,6 +149,25 @@ describe('earlyStopping', () => {
     await expect(
       fit(m, train, { epochs: 1, callbacks: [earlyStopping({ monitor: 'valAccuracy' })] }),
     ).rejects.toThrow(/earlyStopping monitors valAccuracy but fit was given no validation data/);
+    m.dispose();
+  });
+});
+
+describe('earlyDropout', () => {
+  it('keeps dropout for the first epochs only, then restores the rates', async () => {
+    const { model: m } = model('tiny-bn');
+    const drop = m.layers.find((l) => l.getClassName() === 'Dropout') as unknown as { rate: number };
+    const seen: number[] = [];
+    const probe: Callback = {
+      onBatchEnd: (b) => {
+        if (b === 0) seen.push(drop.rate);
+        return undefined;
+      },
+    };
+    await fit(m, train, { epochs: 3, batchSize: 128, callbacks: [earlyDropout({ epochs: 2 }), probe] });
+    expect(seen).toEqual([0.25, 0.25, 0]);
+    expect(drop.rate).toBe(0.25);
+    expect(() => earlyDropout({ epochs: -1 })).toThrow(/earlyDropout epochs must be a non-negative integer/);
     m.dispose();
   });
 });

@@ -13,6 +13,8 @@ export type {
   StopSignal,
   TrainContext,
 } from './callback.js';
+/** Dropout only for the first epochs ("early dropout"). */
+export { type EarlyDropoutOptions, earlyDropout } from './callbacks/early-dropout.js';
 /** Stop when a monitored metric stops improving, optionally restoring the best weights. */
 export { type EarlyStopping, type EarlyStoppingOptions, earlyStopping } from './callbacks/early-stopping.js';
 /** Write the history to JSON and CSV after every epoch. */
