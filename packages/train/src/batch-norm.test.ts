@@ -43,7 +43,13 @@ describe('batch-norm recalibration', () => {
     const train = await mnistHead('train', 1500);
     const test = await mnistHead('test', 1000);
     const m = buildModel(dropoutFirst, { seed: 2 });
-    await fit(m, train, { epochs: 2, batchSize: 32, learningRate: 3e-3, seed: 1, recalibrateBatchNorm: false });
+    await fit(m, train, {
+      epochs: 2,
+      batchSize: 32,
+      learningRate: 3e-3,
+      seed: 1,
+      recalibrateBatchNorm: false,
+    });
     const stale = await evaluate(m, test);
     const bn = m.layers.find((l) => l.getClassName() === 'BatchNormalization')!;
     const drop = m.layers.find((l) => l.getClassName() === 'Dropout')!;
@@ -55,7 +61,9 @@ describe('batch-norm recalibration', () => {
     expect(Array.from(m.getWeights()[0].dataSync())).toEqual(kernel);
     expect(Array.from(bn.getWeights()[2].dataSync())).not.toEqual(meanBefore);
     const fixed = await evaluate(m, test);
-    console.log(`dropout before BN: test accuracy ${stale.accuracy} with training-time statistics, ${fixed.accuracy} recalibrated`);
+    console.log(
+      `dropout before BN: test accuracy ${stale.accuracy} with training-time statistics, ${fixed.accuracy} recalibrated`,
+    );
     expect(fixed.accuracy).toBeGreaterThan(stale.accuracy + 0.05);
     expect(fixed.accuracy).toBeGreaterThan(0.75);
     m.dispose();
@@ -66,7 +74,13 @@ describe('batch-norm recalibration', () => {
     const train = await mnistHead('train', 1500);
     const m = buildModel(dropoutFirst, { seed: 2 });
     const before = tf.memory().numTensors;
-    const r = await fit(m, train, { epochs: 2, batchSize: 32, learningRate: 3e-3, seed: 1, validation: { fraction: 0.2 } });
+    const r = await fit(m, train, {
+      epochs: 2,
+      batchSize: 32,
+      learningRate: 3e-3,
+      seed: 1,
+      validation: { fraction: 0.2 },
+    });
     expect(tf.memory().numTensors).toBe(before);
     expect(r.history[1].valAccuracy).toBeGreaterThan(0.8);
     m.dispose();
