@@ -31,7 +31,17 @@ describe('lenet: arguments', () => {
   it('prints help with exit code 0', async () => {
     const r = await lenet('--help');
     expect(r.code).toBe(0);
-    for (const cmd of ['train', 'eval', 'predict', 'export', 'summary', 'presets', 'datasets', 'reproduce']) {
+    for (const cmd of [
+      'train',
+      'eval',
+      'predict',
+      'export',
+      'summary',
+      'presets',
+      'datasets',
+      'reproduce',
+      'bench',
+    ]) {
       expect(r.out).toContain(cmd);
     }
   });
@@ -94,6 +104,12 @@ describe('lenet: arguments', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
   });
+});
+
+it('passes bench arguments to the harness and keeps its exit code 2 for a bad model name', async () => {
+  const r = await lenet('bench', '--models', 'nope');
+  expect(r.code).toBe(2);
+  expect(r.err).toMatch(/unknown model 'nope'/);
 });
 
 describe('lenet: models and data', () => {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerDatasets } from './commands/datasets.js';
 import { registerExport } from './commands/export.js';
 import { registerInference } from './commands/infer.js';
@@ -10,7 +11,7 @@ import type { CliIo } from './io.js';
 
 const VERSION = '0.1.0';
 
-function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('lenet')
     .description('Train, evaluate, export and benchmark LeNet-family networks on real data.')
     .version(VERSION)
@@ -24,6 +25,7 @@ function buildProgram(io: CliIo): Command {
   registerModels(program, io);
   registerDatasets(program, io);
   registerReproduce(program, io);
+  registerBench(program, io, setExitCode);
   for (const cmd of program.commands) applyToTree(cmd, io);
   return program;
 }
@@ -38,11 +40,14 @@ function applyToTree(cmd: Command, io: CliIo): void {
  * exit code: 0 success, 2 bad arguments, 1 failure. Errors are one line on `io.err`.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  let exitCode = 0;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
   const verbose = argv.includes('--verbose');
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (
