@@ -89,11 +89,18 @@ describe('progressBar', () => {
   it('draws a bar on a TTY, and falls back to lines when CI is set', async () => {
     const tty = sink(true);
     const { model: m } = model('tiny');
-    await fit(m, train, {
-      epochs: 1,
-      batchSize: 64,
-      callbacks: [progressBar({ stream: tty, refreshSeconds: 0 })],
-    });
+    // The bar is what a developer's terminal gets: CI itself sets CI=true, so clear it here.
+    const savedCi = process.env.CI;
+    delete process.env.CI;
+    try {
+      await fit(m, train, {
+        epochs: 1,
+        batchSize: 64,
+        callbacks: [progressBar({ stream: tty, refreshSeconds: 0 })],
+      });
+    } finally {
+      if (savedCi !== undefined) process.env.CI = savedCi;
+    }
     expect(tty.text()).toMatch(
       /epoch 1\/1 .* 4\/4 \| loss \d\.\d{4} \| acc \d\.\d{4} \| \d+ samples\/s \| ETA/,
     );
