@@ -49,6 +49,13 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
       throw error;
     }
   }
-  await rename(tmp, dir);
+  try {
+    await rename(tmp, dir);
+  } catch (error) {
+    // Put the previous version back rather than leave no directory at all.
+    if (moved) await rename(old, dir).catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
   if (moved) await rm(old, { recursive: true, force: true });
 }
