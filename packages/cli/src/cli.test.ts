@@ -71,6 +71,8 @@ describe('lenet: arguments', () => {
       [['train', '--optimizer', 'adagrad'], /--optimizer must be one of adam, adamw, sgd, rmsprop/],
       [['train', '--dataset', 'imagenet'], /--dataset must be one of/],
       [['train', '--model', 'lenet7'], /unknown model 'lenet7'/],
+      [['train', '--label-smoothing', '1'], /--label-smoothing must be in \[0, 1\), got 1/],
+      [['train', '--normalize', 'zscore'], /--normalize must be one of unit, standard/],
       [['summary', 'lenet5', '--style', 'fancy'], /--style must be one of keras, torch, both/],
       [['summary', 'lenet5', '--input', '32x32'], /--input must look like HxWxC/],
       [['reproduce', '999'], /unknown report '999'/],
@@ -185,6 +187,11 @@ describe('lenet: train, eval, export, predict end to end on real MNIST', () => {
       expect(existsSync(join(run, f)), f).toBe(true);
     }
     expect(readFileSync(join(run, 'report.md'), 'utf8')).toContain('![confusion matrix](confusion.png)');
+    // Trained with standardised inputs: the statistics travel with the model for eval and predict.
+    const meta = JSON.parse(readFileSync(join(run, 'model/model.json'), 'utf8')) as {
+      userDefinedMetadata?: { normalize?: { mean: number[]; std: number[] } };
+    };
+    expect(meta.userDefinedMetadata?.normalize?.mean[0]).toBeCloseTo(0.1307, 2);
   });
 
   it('evaluates the TensorFlow.js model and the ONNX file to the same accuracy', async () => {

@@ -60,8 +60,7 @@ async function loadOnnx(path: string): Promise<LoadedClassifier> {
   const dims = info.inputShape.map(Number);
   const input: [number, number, number] =
     info.inputLayout === 'NCHW' ? [dims[2], dims[3], dims[1]] : [dims[1], dims[2], dims[3]];
-  const normalize: 'unit' | MeanStd =
-    info.normalization && typeof info.normalization === 'object' ? (info.normalization as MeanStd) : 'unit';
+  const normalize = normalizationOf(info.normalization);
   const probabilities = async (images: Uint8Array, n: number) => {
     const x = toFloat(images, input[2], normalize);
     const p = await c.predict(x, [n, input[0], input[1], input[2]], { layout: 'NHWC' });
@@ -95,8 +94,9 @@ async function loadTfjs(dir: string, activate: () => Promise<{ name: string }>):
   const classes = Number(model.outputs[0].shape[1]);
   const names = Array.isArray(meta.classNames) ? (meta.classNames as string[]) : [];
   const classNames = names.length === classes ? names : Array.from({ length: classes }, (_, i) => String(i));
+  const normalize = normalizationOf(meta.normalize);
   const probabilities = async (images: Uint8Array, n: number) => {
-    const x = toFloat(images, input[2], 'unit');
+    const x = toFloat(images, input[2], normalize);
     const out = tf.tidy(
       () => model.predict(tf.tensor4d(x, [n, ...input])) as import('@tensorflow/tfjs').Tensor,
     );
@@ -114,6 +114,15 @@ async function loadTfjs(dir: string, activate: () => Promise<{ name: string }>):
       model.dispose();
     },
   };
+}
+
+/** The `normalize` a model was trained with, from its metadata; `'unit'` when absent. */
+export function normalizationOf(value: unknown): 'unit' | MeanStd {
+  if (value && typeof value === 'object') {
+    const { mean, std } = value as { mean?: unknown; std?: unknown };
+    if (Array.isArray(mean) && Array.isArray(std)) return { mean: mean.map(Number), std: std.map(Number) };
+  }
+  return 'unit';
 }
 
 async function evaluateWith(

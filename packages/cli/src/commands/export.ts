@@ -5,6 +5,7 @@ import { activateBackend } from '../backend-arg.js';
 import { CliFailure, UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
+import { normalizationOf } from '../predictor.js';
 
 interface ExportFlags {
   format: 'onnx';
@@ -60,6 +61,7 @@ export function registerExport(program: Command, io: CliIo): void {
           foldBatchNorm: flags.fold,
           preset: spec?.name,
           classNames: Array.isArray(meta.classNames) ? (meta.classNames as string[]) : undefined,
+          normalization: normalizationOf(meta.normalize),
         });
         model.dispose();
         if (flags.json) return printJson(io, result);

@@ -6,7 +6,7 @@ import type { Callback, EpochLogs, FitResult, ScheduleConfig } from '@lenet/trai
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
-import { CliFailure } from '../errors.js';
+import { CliFailure, UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { resolveModel } from '../model-arg.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js';
@@ -26,6 +26,8 @@ interface TrainFlags {
   lr: number;
   schedule: (typeof SCHEDULES)[number];
   warmup: number;
+  labelSmoothing: number;
+  normalize: 'unit' | 'standard';
   augment?: boolean;
   backend: CliBackend;
   seed: number;
@@ -95,8 +97,15 @@ export function registerTrain(program: Command, io: CliIo): void {
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 3)
     .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), 64)
     .option('--optimizer <name>', OPTIMIZERS.join(' | '), oneOf('--optimizer', OPTIMIZERS), 'adam')
-    .option('--lr <rate>', 'learning rate', positiveNumber('--lr'), 1e-3)
-    .option('--schedule <name>', SCHEDULES.join(' | '), oneOf('--schedule', SCHEDULES), 'constant')
+    .option('--lr <rate>', 'learning rate (the peak for one-cycle)', positiveNumber('--lr'), 4e-3)
+    .option('--schedule <name>', SCHEDULES.join(' | '), oneOf('--schedule', SCHEDULES), 'one-cycle')
+    .option('--label-smoothing <eps>', 'label smoothing in [0, 1)', Number, 0.1)
+    .option(
+      '--normalize <mode>',
+      'unit (pixel/255) or standard (per-channel mean/std of the training set)',
+      oneOf('--normalize', ['unit', 'standard'] as const),
+      'standard',
+    )
     .option('--warmup <epochs>', 'linear warm-up epochs', nonNegativeInt('--warmup'), 0)
     .option('--augment', 'random crops (and flips for CIFAR) on training batches')
     .option('--backend <name>', CLI_BACKENDS.join(' | '), oneOf('--backend', CLI_BACKENDS), 'auto')
@@ -114,7 +123,10 @@ export function registerTrain(program: Command, io: CliIo): void {
     .option('--json', 'print the final result as JSON')
     .action(async (flags: TrainFlags) => {
       if (!(flags.valFraction >= 0 && flags.valFraction < 1)) {
-        throw new CliFailure(`--val-fraction must be in [0, 1), got ${flags.valFraction}`);
+        throw new UsageError(`--val-fraction must be in [0, 1), got ${flags.valFraction}`);
+      }
+      if (!(flags.labelSmoothing >= 0 && flags.labelSmoothing < 1)) {
+        throw new UsageError(`--label-smoothing must be in [0, 1), got ${flags.labelSmoothing}`);
       }
       await runTrain(flags, io);
     });
@@ -139,6 +151,10 @@ async function runTrain(flags: TrainFlags, io: CliIo): Promise<void> {
   await mkdir(out, { recursive: true });
   models.saveSpec(join(out, 'spec.json'), spec);
 
+  const { meanStd } = await import('@lenet/datasets');
+  // Statistics of the training images, kept with the model so eval/predict/ONNX normalise the same way.
+  const normalize: 'unit' | { mean: number[]; std: number[] } =
+    flags.normalize === 'standard' ? (({ mean, std }) => ({ mean, std }))(meanStd(train)) : 'unit';
   const model = models.buildModel(spec, { seed: flags.seed });
   const stop = interruptStop(io);
   let result: FitResult;
@@ -157,6 +173,8 @@ async function runTrain(flags: TrainFlags, io: CliIo): Promise<void> {
       learningRate: flags.lr,
       schedule: scheduleConfig(flags),
       augment: flags.augment ?? false,
+      labelSmoothing: flags.labelSmoothing,
+      normalize,
       seed: flags.seed,
       validation: flags.valFraction > 0 ? { fraction: flags.valFraction, seed: flags.seed } : undefined,
       callbacks,
@@ -171,10 +189,12 @@ async function runTrain(flags: TrainFlags, io: CliIo): Promise<void> {
     stop.dispose();
   }
 
-  const evalResult = await trainPkg.evaluate(model, test, { batchSize: 256 });
-  await trainPkg.saveModel(model, join(out, 'model'), { metadata: { spec, classNames: test.classNames } });
+  const evalResult = await trainPkg.evaluate(model, test, { batchSize: 256, normalize });
+  await trainPkg.saveModel(model, join(out, 'model'), {
+    metadata: { spec, classNames: test.classNames, normalize },
+  });
   let onnx: { path: string; accuracy: number } | undefined;
-  if (flags.onnx) onnx = await exportAndCheck(model, spec, test, out);
+  if (flags.onnx) onnx = await exportAndCheck(model, spec, test, out, normalize);
   model.dispose();
 
   await writeRunReport(out, {
@@ -223,10 +243,11 @@ async function exportAndCheck(
   spec: ModelSpec,
   test: Dataset,
   out: string,
+  normalization: 'unit' | { mean: number[]; std: number[] },
 ): Promise<{ path: string; accuracy: number }> {
   const onnx = await import('@lenet/onnx');
   const path = join(out, 'model.onnx');
-  await onnx.exportOnnx(model, path, { preset: spec.name, classNames: test.classNames });
+  await onnx.exportOnnx(model, path, { preset: spec.name, classNames: test.classNames, normalization });
   const classifier = await loadClassifier(path, async () => ({ name: 'onnx' }));
   try {
     const { accuracy } = await classifier.evaluate(test, 256);
