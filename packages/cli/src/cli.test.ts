@@ -145,6 +145,42 @@ describe('lenet: models and data', () => {
   });
 });
 
+describe('lenet train: Ctrl-C', () => {
+  it('stops after the current batch, keeps the last checkpoint whole and exits 130', async () => {
+    const dir = join(tmp, 'interrupted');
+    const running = lenet(
+      'train',
+      '--epochs',
+      '50',
+      '--limit',
+      '1000',
+      '--val-fraction',
+      '0',
+      '--backend',
+      'wasm',
+      '--no-onnx',
+      '--out',
+      dir,
+      '--json',
+    );
+    const state = join(dir, 'checkpoints', 'last', 'state.json');
+    const started = Date.now();
+    while (!existsSync(state) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(state)).toBe(true);
+    process.emit('SIGINT');
+    const r = await running;
+    expect(r.code).toBe(130);
+    expect(r.err).toContain('interrupted: stopping after this batch');
+    const result = JSON.parse(r.out) as { epochs: number; stopped: { reason: string } };
+    expect(result.stopped.reason).toBe('interrupted (Ctrl-C)');
+    expect(result.epochs).toBeLessThan(50);
+    const { readCheckpoint } = await import('@lenet/train');
+    const checkpoint = await readCheckpoint(join(dir, 'checkpoints', 'last'));
+    expect(checkpoint.state.epoch).toBeGreaterThanOrEqual(1);
+    expect(process.listenerCount('SIGINT')).toBe(0);
+  });
+});
+
 describe('lenet: train, eval, export, predict end to end on real MNIST', () => {
   const run = join(tmp, 'run');
 

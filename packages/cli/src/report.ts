@@ -34,9 +34,12 @@ export async function writeRunReport(dir: string, r: RunReportInput): Promise<vo
     history.val_loss = r.history.map((h) => h.valLoss ?? Number.NaN);
     history.val_accuracy = r.history.map((h) => h.valAccuracy ?? Number.NaN);
   }
-  await metrics
-    .trainingCurves(history, { title: `${r.spec.name}: training curves` })
-    .write(join(dir, 'curves'));
+  // A run interrupted during its first epoch has no finished epoch to draw.
+  if (r.history.length > 0) {
+    await metrics
+      .trainingCurves(history, { title: `${r.spec.name}: training curves` })
+      .write(join(dir, 'curves'));
+  }
 
   const cm = new metrics.ConfusionMatrix(r.test.classNames.length);
   cm.updateLabels(r.predictions, r.test.labels);

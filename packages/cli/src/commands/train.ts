@@ -67,6 +67,8 @@ function take(ds: Dataset, limit: number | undefined): Dataset {
   };
 }
 
+const INTERRUPTED = 'interrupted (Ctrl-C)';
+
 /** Stops training at the next batch end after Ctrl-C, so the last checkpoint is written whole. */
 function interruptStop(io: CliIo): { callback: Callback; dispose: () => void } {
   let interrupted = false;
@@ -85,7 +87,7 @@ function interruptStop(io: CliIo): { callback: Callback; dispose: () => void } {
 }
 
 /** `lenet train`: trains a preset or spec on a data set and fills a run directory. */
-export function registerTrain(program: Command, io: CliIo): void {
+export function registerTrain(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command('train')
     .description(
@@ -128,11 +130,11 @@ export function registerTrain(program: Command, io: CliIo): void {
       if (!(flags.labelSmoothing >= 0 && flags.labelSmoothing < 1)) {
         throw new UsageError(`--label-smoothing must be in [0, 1), got ${flags.labelSmoothing}`);
       }
-      await runTrain(flags, io);
+      await runTrain(flags, io, setExitCode);
     });
 }
 
-async function runTrain(flags: TrainFlags, io: CliIo): Promise<void> {
+async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
   const out = resolve(flags.out);
   const train = take(
     await loadRequested({ name: flags.dataset, dir: flags.data, split: 'train' }),
@@ -224,6 +226,8 @@ async function runTrain(flags: TrainFlags, io: CliIo): Promise<void> {
     samplesPerSecond: lastRate(result.history),
   };
   await writeFile(join(out, 'result.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  // 130 = 128 + SIGINT, as a shell reports a Ctrl-C; the run directory is complete all the same.
+  if (result.stopped?.reason === INTERRUPTED) setExitCode(130);
   if (flags.json) return printJson(io, summary);
   io.out(
     `test accuracy ${(evalResult.accuracy * 100).toFixed(2)}% (${test.count.toLocaleString('en-US')} images)` +
