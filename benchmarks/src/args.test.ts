@@ -56,6 +56,14 @@ describe('parseBenchArgs', () => {
     expect(a.outDir).toBe('/tmp/r');
   });
 
+  it('accepts the data-parallel column wasm-2w, and the default backends include it', () => {
+    const a = parse('--backends', 'wasm,wasm-2w,pytorch-cpu', '--tasks', 'train');
+    if (a.mode !== 'run') throw new Error('not run');
+    expect(a.backends).toEqual(['wasm', 'wasm-2w', 'pytorch-cpu']);
+    expect(QUICK.backends).toContain('wasm-2w');
+    expect(usageError(['--backends', 'wasm-3w']).message).toContain("unknown backend 'wasm-3w'");
+  });
+
   it('parses --compare with two files', () => {
     expect(parse('--compare', 'a.json', 'b/new.json')).toEqual({
       mode: 'compare',
@@ -70,7 +78,9 @@ describe('parseBenchArgs', () => {
     );
     const e = usageError(['--backends', 'webgl']);
     expect(e.message).toContain("unknown backend 'webgl'");
-    expect(e.message).toContain('tensorflow-gpu, tensorflow, wasm, cpu, ort-cuda, ort-cpu, pytorch-cpu');
+    expect(e.message).toContain(
+      'tensorflow-gpu, tensorflow, wasm, cpu, wasm-2w, ort-cuda, ort-cpu, pytorch-cpu',
+    );
     expect(e.exitCode).toBe(2);
   });
 

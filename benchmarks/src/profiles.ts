@@ -10,6 +10,17 @@ export interface Timing {
   warmupIterations: number;
 }
 
+/**
+ * Budget of the data-parallel training cells (`wasm-2w`): `fit` runs one warm-up epoch and
+ * `measuredEpochs` timed epochs, each of `batchesPerEpoch` batches of real MNIST images.
+ */
+export interface ParallelBudget {
+  batchesPerEpoch: number;
+  measuredEpochs: number;
+  /** The variants measured (undefined = every variant of the run). */
+  models?: string[];
+}
+
 /** The fixed training budget of the accuracy cells. */
 export interface AccuracyBudget {
   /** First N images of the MNIST training set (60,000 = all). */
@@ -28,6 +39,8 @@ export interface ModelOverride {
   accuracy?: AccuracyBudget | { skip: string };
   /** Backends this model is not run on in this profile, with the reason. */
   skipBackends?: Partial<Record<BenchBackend, string>>;
+  /** A smaller data-parallel budget for a heavy variant. */
+  parallel?: Pick<ParallelBudget, 'batchesPerEpoch' | 'measuredEpochs'>;
 }
 
 /** One benchmark profile. */
@@ -41,6 +54,7 @@ export interface Profile {
   infer: Timing;
   pytorch: Timing;
   accuracy: AccuracyBudget;
+  parallel: ParallelBudget;
   overrides: Record<string, ModelOverride>;
   /** Backends this profile does not run on, with the reason shown in the table. */
   skipBackends: Partial<Record<BenchBackend, string>>;
@@ -78,6 +92,7 @@ const DEFAULT_BACKENDS: BenchBackend[] = [
   'tensorflow',
   'wasm',
   'cpu',
+  'wasm-2w',
   'ort-cuda',
   'ort-cpu',
   'pytorch-cpu',
@@ -97,6 +112,7 @@ export const QUICK: Profile = {
   infer: { iterations: 5, timeMs: 400, warmupIterations: 2 },
   pytorch: { iterations: 3, timeMs: 500, warmupIterations: 1 },
   accuracy: { trainSamples: 6000, epochs: 1, batch: 64, testSamples: 10000 },
+  parallel: { batchesPerEpoch: 8, measuredEpochs: 3, models: ['lenet5-classic', 'lenet5', 'torch-bn'] },
   overrides: {
     'vgg-cifar10': {
       trainBatchSizes: [64],
@@ -122,9 +138,11 @@ export const FULL: Profile = {
   infer: { iterations: 20, timeMs: 2000, warmupIterations: 5 },
   pytorch: { iterations: 20, timeMs: 3000, warmupIterations: 5 },
   accuracy: { trainSamples: 60000, epochs: 2, batch: 64, testSamples: 10000 },
+  parallel: { batchesPerEpoch: 20, measuredEpochs: 5 },
   overrides: {
     'vgg-cifar10': {
       accuracy: { trainSamples: 10000, epochs: 1, batch: 64, testSamples: 10000 },
+      parallel: { batchesPerEpoch: 3, measuredEpochs: 2 },
       skipBackends: { cpu: 'vgg-cifar10 on the tfjs cpu backend would take hours per cell' },
     },
   },

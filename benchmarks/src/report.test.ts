@@ -38,6 +38,20 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| train/lenet5-classic/wasm/b64 | 300 | 40 | 0.0 |');
   });
 
+  it('shows the data-parallel column wasm-2w between wasm and PyTorch, with its own ratio', () => {
+    const md = renderMarkdown(
+      syntheticResult([
+        okCell('train', 'torch-bn', 'wasm', 256, 1500, 4),
+        okCell('train', 'torch-bn', 'wasm-2w', 256, 2400, 3),
+        okCell('train', 'torch-bn', 'pytorch-cpu', 256, 3000, 2),
+      ]),
+    );
+    expect(md).toContain(
+      '| model | batch | wasm | wasm-2w | pytorch-cpu | wasm ÷ PyTorch | wasm-2w ÷ PyTorch |',
+    );
+    expect(md).toContain('| torch-bn | 256 | 1,500 ±4% | 2,400 ±3% | 3,000 ±2% | 0.500 | 0.800 |');
+  });
+
   it('falls back to the published reference figures, marked as such', () => {
     const pub = syntheticResult([okCell('train', 'torch-bn', 'wasm', 64, 730)], {
       reference: {

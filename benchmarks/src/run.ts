@@ -6,6 +6,7 @@ import type { Task } from './args.js';
 import { runAccuracyCell } from './cells/accuracy-cell.js';
 import { failedCell, skippedCell } from './cells/common.js';
 import { openOrtModel, ortProvider, runOrtInferCell, runTfjsInferCell } from './cells/infer-cell.js';
+import { runParallelTrainCell } from './cells/parallel-train-cell.js';
 import { runTrainCell } from './cells/train-cell.js';
 import { loadMnistPair } from './data.js';
 import { machineDescription as datasetsMachine, runDatasetBenchmarks } from './datasets-bench.js';
@@ -27,6 +28,8 @@ import {
   type CellResult,
   ORT_BACKENDS,
   type OrtBackend,
+  PARALLEL_BACKEND,
+  PARALLEL_WORKERS,
   PYTORCH_BACKEND,
   RESULT_FORMAT,
   RESULT_VERSION,
@@ -88,10 +91,12 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
   };
   const skipAll = (backend: BenchBackend, reason: string): void => {
     const trains = !(ORT_BACKENDS as readonly string[]).includes(backend);
+    const infers = backend !== PARALLEL_BACKEND;
     for (const model of plan.models) {
       if (trains)
         for (const b of trainBatches(model)) cells.push(skippedCell('train', model, backend, b, reason));
-      for (const b of inferBatches(model)) cells.push(skippedCell('infer', model, backend, b, reason));
+      if (infers)
+        for (const b of inferBatches(model)) cells.push(skippedCell('infer', model, backend, b, reason));
     }
     log(`${backend}: skipped (${reason})`);
   };
@@ -139,6 +144,48 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
     }
     const left = tf.memory().numTensors;
     if (left > 0) notes.push(`${backend}: ${left} tensors were still allocated after its cells`);
+  }
+
+  // ---- data-parallel training: fit with worker threads on wasm --------------------------------
+  if (plan.backends.includes(PARALLEL_BACKEND) && want('train')) {
+    const whole = profile.skipBackends[PARALLEL_BACKEND];
+    let ready: string | undefined;
+    try {
+      const info = await useBackend('wasm');
+      env.backends[PARALLEL_BACKEND] =
+        `fit with ${PARALLEL_WORKERS} workers (worker_threads, the main thread counts); main thread: ${describeBackend(info)}`;
+    } catch (err) {
+      ready = `not available: ${err instanceof Error ? err.message : String(err)}`;
+      env.backends[PARALLEL_BACKEND] = ready;
+    }
+    if (ready) skipAll(PARALLEL_BACKEND, ready);
+    else if (whole) skipAll(PARALLEL_BACKEND, whole);
+    else {
+      log(`${PARALLEL_BACKEND}: ${env.backends[PARALLEL_BACKEND]}`);
+      const picked = profile.parallel.models;
+      for (const model of plan.models) {
+        const skip =
+          skipReason(model, PARALLEL_BACKEND) ??
+          (picked && !picked.includes(model)
+            ? `${profile.name} profile measures ${PARALLEL_BACKEND} on ${picked.join(', ')} only (run --profile full)`
+            : undefined);
+        const budget = { ...profile.parallel, ...profile.overrides[model]?.parallel };
+        for (const batch of trainBatches(model)) {
+          if (skip) push(skippedCell('train', model, PARALLEL_BACKEND, batch, skip));
+          else {
+            const ctx = { model, spec: specs.get(model)!, batch, budget, data };
+            push(
+              await runParallelTrainCell(ctx).catch((e) =>
+                failedCell('train', model, PARALLEL_BACKEND, batch, e),
+              ),
+            );
+          }
+        }
+      }
+      notes.push(
+        `${PARALLEL_BACKEND}: \`fit(..., { workers: ${PARALLEL_WORKERS} })\` on wasm, Adam, on the first ${profile.parallel.batchesPerEpoch} batches of MNIST training images: 1 warm-up epoch, then ${profile.parallel.measuredEpochs} measured epochs; samples/s is the mean of the measured epochs (training steps only, as fit counts them) and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval)`,
+      );
+    }
   }
 
   // ---- onnxruntime-node execution providers ---------------------------------------------------

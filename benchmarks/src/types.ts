@@ -10,13 +10,20 @@ export const RESULT_VERSION = 1;
 /** TensorFlow.js backends, as `@lenet/backend` names them. */
 export const TFJS_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type TfjsBackend = (typeof TFJS_BACKENDS)[number];
+/**
+ * Data-parallel training through `@lenet/train`'s `fit(..., { workers: 2 })` on the wasm backend
+ * (the main thread plus one worker thread, each stepping half of every batch): training only.
+ */
+export const PARALLEL_BACKEND = 'wasm-2w';
+/** Worker count of the {@link PARALLEL_BACKEND} column (N counts the main thread). */
+export const PARALLEL_WORKERS = 2;
 /** onnxruntime-node execution providers. */
 export const ORT_BACKENDS = ['ort-cuda', 'ort-cpu'] as const;
 export type OrtBackend = (typeof ORT_BACKENDS)[number];
 /** The PyTorch reference column (CPU). */
 export const PYTORCH_BACKEND = 'pytorch-cpu';
 /** Every column the harness knows, in table order. */
-export const ALL_BACKENDS = [...TFJS_BACKENDS, ...ORT_BACKENDS, PYTORCH_BACKEND] as const;
+export const ALL_BACKENDS = [...TFJS_BACKENDS, PARALLEL_BACKEND, ...ORT_BACKENDS, PYTORCH_BACKEND] as const;
 export type BenchBackend = (typeof ALL_BACKENDS)[number];
 
 export type CellTask = 'train' | 'infer';

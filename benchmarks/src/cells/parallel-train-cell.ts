@@ -1,0 +1,74 @@
+import { buildModel, type ModelSpec } from '@lenet/models';
+import { fit } from '@lenet/train';
+import { firstN, fitToInput, type MnistPair } from '../data.js';
+import { RssSampler } from '../memory.js';
+import type { ParallelBudget } from '../profiles.js';
+import { type CellResult, PARALLEL_BACKEND, PARALLEL_WORKERS } from '../types.js';
+import { cellId } from './common.js';
+
+/** What a data-parallel training cell needs. */
+export interface ParallelCellContext {
+  model: string;
+  spec: ModelSpec;
+  batch: number;
+  budget: Pick<ParallelBudget, 'batchesPerEpoch' | 'measuredEpochs'>;
+  data: MnistPair;
+}
+
+/**
+ * Mean samples/s of the measured epochs and their relative spread: half the range (max - min) as
+ * a percentage of the mean (0 for one epoch).
+ */
+export function epochStats(rates: readonly number[]): { mean: number; spreadPct: number } {
+  if (rates.length === 0) throw new Error('no measured epoch');
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const spreadPct = mean > 0 ? ((Math.max(...rates) - Math.min(...rates)) / 2 / mean) * 100 : 0;
+  return { mean, spreadPct };
+}
+
+/**
+ * One data-parallel training cell (`wasm-2w`): `fit(model, data, { workers: 2, spec, ... })` with
+ * Adam on the first `batchesPerEpoch × batch` real MNIST training images, one warm-up epoch (worker
+ * start-up, wasm compilation) and `measuredEpochs` timed epochs. Reports the mean of the measured
+ * epochs' `samplesPerSecond` (training steps only, as `fit` counts them) with the relative spread
+ * as the margin. The wasm backend must be active, and `@lenet/train` built (workers load its dist).
+ */
+export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<CellResult> {
+  const { spec, batch, budget } = ctx;
+  const id = cellId('train', ctx.model, PARALLEL_BACKEND, batch);
+  const ds = firstN(fitToInput(ctx.data.train, spec.input), budget.batchesPerEpoch * batch);
+  const steps = Math.floor(ds.count / batch);
+  if (steps < 1) throw new Error(`${id}: ${ds.count} images make no full batch of ${batch}`);
+  const model = buildModel(spec, { seed: 1 });
+  const rss = new RssSampler().start();
+  try {
+    const res = await fit(model, ds, {
+      epochs: 1 + budget.measuredEpochs,
+      batchSize: batch,
+      optimizer: 'adam',
+      seed: 1,
+      spec,
+      workers: PARALLEL_WORKERS,
+    });
+    const rates = res.history.slice(1).map((h) => h.samplesPerSecond);
+    const { mean, spreadPct } = epochStats(rates);
+    const stepMs = (batch * 1000) / mean;
+    return {
+      id,
+      task: 'train',
+      model: ctx.model,
+      backend: PARALLEL_BACKEND,
+      batch,
+      status: 'ok',
+      samplesPerSec: mean,
+      latencyMs: { mean: stepMs, p50: stepMs, p99: stepMs },
+      rme: spreadPct,
+      iterations: rates.length * steps,
+      memory: { peakRssMb: rss.stop() },
+      note: `fit with ${PARALLEL_WORKERS} workers: 1 warm-up + ${rates.length} measured epochs of ${steps} batches; margin = half the range of the epochs' samples/s`,
+    };
+  } finally {
+    rss.stop();
+    model.dispose();
+  }
+}
