@@ -1,7 +1,8 @@
 import type { ModelSpec } from '@lenet/models';
 import type { MnistPair } from '../data.js';
+import { measure, samplesPerSecond } from '../measure.js';
 import type { Timing } from '../profiles.js';
-import type { BenchBackend, CellResult, CellTask } from '../types.js';
+import type { BenchBackend, CellMemory, CellResult, CellTask } from '../types.js';
 
 /** What a cell needs: the variant, its spec, the batch size, how long to measure, the data. */
 export interface CellContext {
@@ -39,4 +40,32 @@ export function failedCell(
 ): CellResult {
   const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
   return { id: cellId(task, model, backend, batch), task, model, backend, batch, status: 'failed', reason };
+}
+
+/**
+ * Times `fn` (one iteration = one batch) with tinybench under the context's timing and returns the
+ * `ok` cell; `extras` runs after measuring and adds the memory figures and a note.
+ */
+export async function measuredCell(
+  task: CellTask,
+  ctx: CellContext,
+  fn: () => Promise<void>,
+  extras: () => { memory: CellMemory; note?: string },
+): Promise<CellResult> {
+  const { model, backend, batch } = ctx;
+  const id = cellId(task, model, backend, batch);
+  const m = await measure(id, fn, ctx.timing);
+  return {
+    id,
+    task,
+    model,
+    backend,
+    batch,
+    status: 'ok',
+    samplesPerSec: samplesPerSecond(batch, m.latencyMs.mean),
+    latencyMs: m.latencyMs,
+    rme: m.rme,
+    iterations: m.iterations,
+    ...extras(),
+  };
 }

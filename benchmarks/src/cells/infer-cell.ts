@@ -2,10 +2,9 @@ import { buildModel } from '@lenet/models';
 import { OnnxClassifier, toOnnxBytes } from '@lenet/onnx';
 import * as tf from '@tensorflow/tfjs';
 import { firstBatches, fitToInput } from '../data.js';
-import { measure, samplesPerSecond } from '../measure.js';
 import { RssSampler } from '../memory.js';
 import type { CellResult, OrtBackend } from '../types.js';
-import { type CellContext, cellId } from './common.js';
+import { type CellContext, measuredCell } from './common.js';
 
 /**
  * One TensorFlow.js inference cell on the active backend: `model.predict` on a real MNIST batch
@@ -28,20 +27,9 @@ export async function runTfjsInferCell(ctx: CellContext): Promise<CellResult> {
     rss.sample();
   };
   try {
-    const m = await measure(cellId('infer', ctx.model, ctx.backend, batch), run, ctx.timing);
-    return {
-      id: cellId('infer', ctx.model, ctx.backend, batch),
-      task: 'infer',
-      model: ctx.model,
-      backend: ctx.backend,
-      batch,
-      status: 'ok',
-      samplesPerSec: samplesPerSecond(batch, m.latencyMs.mean),
-      latencyMs: m.latencyMs,
-      rme: m.rme,
-      iterations: m.iterations,
+    return await measuredCell('infer', ctx, run, () => ({
       memory: { peakRssMb: rss.stop(), numTensors: maxTensors - tensorsBefore },
-    };
+    }));
   } finally {
     rss.stop();
     x.dispose();
@@ -104,22 +92,13 @@ export async function runOrtInferCell(ctx: CellContext & { backend: OrtBackend }
     rss.sample();
   };
   try {
-    const m = await measure(cellId('infer', ctx.model, ctx.backend, batch), run, ctx.timing);
-    const threads = m0.classifier.info.session.threads;
-    return {
-      id: cellId('infer', ctx.model, ctx.backend, batch),
-      task: 'infer',
-      model: ctx.model,
-      backend: ctx.backend,
-      batch,
-      status: 'ok',
-      samplesPerSec: samplesPerSecond(batch, m.latencyMs.mean),
-      latencyMs: m.latencyMs,
-      rme: m.rme,
-      iterations: m.iterations,
-      memory: { peakRssMb: rss.stop() },
-      note: `${(m0.bytes / 1024).toFixed(0)} KiB ONNX, ${threads} intra-op thread${threads === 1 ? '' : 's'}`,
-    };
+    return await measuredCell('infer', ctx, run, () => {
+      const threads = m0.classifier.info.session.threads;
+      return {
+        memory: { peakRssMb: rss.stop() },
+        note: `${(m0.bytes / 1024).toFixed(0)} KiB ONNX, ${threads} intra-op thread${threads === 1 ? '' : 's'}`,
+      };
+    });
   } finally {
     rss.stop();
     await m0.classifier.dispose();

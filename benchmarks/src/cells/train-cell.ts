@@ -1,10 +1,9 @@
 import { buildModel } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
 import { firstBatches, fitToInput } from '../data.js';
-import { measure, samplesPerSecond } from '../measure.js';
 import { RssSampler } from '../memory.js';
 import type { CellResult } from '../types.js';
-import { type CellContext, cellId } from './common.js';
+import { type CellContext, measuredCell } from './common.js';
 
 /** Real MNIST batches each training cell cycles through. */
 const BATCHES_PER_CELL = 4;
@@ -47,25 +46,16 @@ export async function runTrainCell(ctx: CellContext): Promise<CellResult> {
     if (calls === 1) afterFirst = n;
   };
   try {
-    const m = await measure(cellId('train', ctx.model, ctx.backend, batch), step, ctx.timing);
-    const end = tf.memory().numTensors;
-    return {
-      id: cellId('train', ctx.model, ctx.backend, batch),
-      task: 'train',
-      model: ctx.model,
-      backend: ctx.backend,
-      batch,
-      status: 'ok',
-      samplesPerSec: samplesPerSecond(batch, m.latencyMs.mean),
-      latencyMs: m.latencyMs,
-      rme: m.rme,
-      iterations: m.iterations,
-      memory: {
-        peakRssMb: rss.stop(),
-        numTensors: maxTensors - tensorsBefore,
-        leakedTensorsPerIteration: calls > 1 ? (end - afterFirst) / (calls - 1) : 0,
-      },
-    };
+    return await measuredCell('train', ctx, step, () => {
+      const end = tf.memory().numTensors;
+      return {
+        memory: {
+          peakRssMb: rss.stop(),
+          numTensors: maxTensors - tensorsBefore,
+          leakedTensorsPerIteration: calls > 1 ? (end - afterFirst) / (calls - 1) : 0,
+        },
+      };
+    });
   } finally {
     rss.stop();
     tf.dispose([...xs, ...ys]);

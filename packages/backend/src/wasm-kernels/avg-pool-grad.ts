@@ -1,7 +1,6 @@
-import { AvgPoolGrad, backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.js';
-import { type KernelArgs, shape4 } from './conv-util.js';
+import { AvgPoolGrad, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import type { KernelArgs } from './conv-util.js';
+import { poolGradSetup } from './pool-util.js';
 
 const NAME = 'AvgPoolGrad';
 
@@ -14,24 +13,10 @@ const NAME = 'AvgPoolGrad';
  * wasm and cpu agree (see docs/backends.md).
  */
 export function avgPoolGradWasm(args: KernelArgs): TensorInfo {
-  const backend = args.backend as BackendWasm;
-  const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
-  const attrs = (args.attrs ?? {}) as unknown as {
-    filterSize: [number, number] | number;
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  };
-  const xShape = shape4(input, NAME, 'input');
-  const info = backend_util.computePool2DInfo(xShape, attrs.filterSize, attrs.strides, 1, attrs.pad);
+  const { backend, dy, xShape, info } = poolGradSetup(args, NAME);
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const { top, left } = info.padInfo;
-  if (dy.shape.join() !== [batchSize, outHeight, outWidth, c].join()) {
-    throw new BackendError(
-      `${NAME}: dy has shape [${dy.shape.join(', ')}], expected [${[batchSize, outHeight, outWidth, c].join(', ')}]`,
-      'wasm',
-    );
-  }
   // Allocate first: growing the wasm heap would detach views taken before.
   const out = backend.makeOutput(xShape, 'float32');
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
