@@ -16,7 +16,76 @@ const run = promisify(execFile);
 export const PYTORCH_SCRIPT = fileURLToPath(new URL('../src/pytorch_ref.py', import.meta.url));
 
 /** A Python that can `import torch`, or why there is none. */
-export type PythonProbe = { ok: true; python: string; torch: string } | { ok: false; reason: string };
+export type PythonProbe =
+  | { ok: true; python: string; torch: string; blas: BlasInfo }
+  | { ok: false; reason: string };
+
+/**
+ * The BLAS library torch's dense layers run on. Debian's `python3-torch` is built against the
+ * generic `libblas.so.3`, which is netlib's reference BLAS unless an optimised one (OpenBLAS,
+ * BLIS, MKL) is installed: with the reference BLAS, `addmm`/`mm` take over half of a LeNet-5
+ * step and PyTorch trains ~2.5× slower, which would make every ratio to it flatter us.
+ */
+export interface BlasInfo {
+  /** `openblas`, `mkl`, `blis`, `reference` (netlib) or `unknown`. */
+  kind: 'openblas' | 'mkl' | 'blis' | 'reference' | 'unknown';
+  /** The shared library actually mapped into the Python process (real path), if one was found. */
+  library?: string;
+}
+
+// Loads torch, runs one matmul so that the BLAS library is mapped, and reports which one it is.
+const PROBE = `
+import json, os, torch
+torch.ones(8, 8) @ torch.ones(8, 8)
+libs = set()
+with open('/proc/self/maps') as f:
+    for line in f:
+        p = line.split()[-1]
+        n = os.path.basename(p).lower()
+        if p.startswith('/') and ('blas' in n or 'mkl' in n or 'blis' in n):
+            libs.add(os.path.realpath(p))
+print(json.dumps({'torch': torch.__version__, 'blas': sorted(libs)}))
+`;
+
+/** Classifies the BLAS libraries a Python process mapped (real paths). */
+export function classifyBlas(libraries: string[]): BlasInfo {
+  const pick = (re: RegExp) => libraries.find((l) => re.test(l.toLowerCase()));
+  const openblas = pick(/openblas/);
+  if (openblas) return { kind: 'openblas', library: openblas };
+  const mkl = pick(/mkl/);
+  if (mkl) return { kind: 'mkl', library: mkl };
+  const blis = pick(/blis/);
+  if (blis) return { kind: 'blis', library: blis };
+  // Debian's netlib BLAS lives at .../blas/libblas.so.3 (the alternatives' default).
+  const reference = pick(/\/blas\/libblas\.so/);
+  if (reference) return { kind: 'reference', library: reference };
+  return libraries[0] ? { kind: 'unknown', library: libraries[0] } : { kind: 'unknown' };
+}
+
+/** One line on the BLAS for the environment list, with a warning where it slows PyTorch down. */
+export function describeBlas(blas: BlasInfo): string {
+  const where = blas.library ? ` (${blas.library})` : '';
+  if (blas.kind === 'reference') {
+    return `reference (netlib) BLAS${where}: PyTorch's dense layers run several times slower than with OpenBLAS, so ratios to it flatter TensorFlow.js; install an optimised BLAS (Debian: apt install libopenblas0-pthread)`;
+  }
+  return `${blas.kind} BLAS${where}`;
+}
+
+/**
+ * Environment of the reference script: BLAS libraries keep to one thread, because torch already
+ * runs its intra-op thread pool and a second, OpenBLAS's own, fights it for the same cores (on 2
+ * cores, torch at 2 threads with OpenBLAS at 2 threads trained LeNet-5 at 4,400 samples/s; with
+ * OpenBLAS at 1 thread at 14,200).
+ */
+export function torchEnv(threads: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
+    BLIS_NUM_THREADS: '1',
+  };
+}
 
 /**
  * Looks for a Python with torch: `$LENET_PYTHON`, then `python3` on PATH, then `/usr/bin/python3`
@@ -28,10 +97,9 @@ export async function findTorch(): Promise<PythonProbe> {
   );
   for (const python of [...new Set(candidates)]) {
     try {
-      const { stdout } = await run(python, ['-c', 'import torch; print(torch.__version__)'], {
-        timeout: 60_000,
-      });
-      return { ok: true, python, torch: stdout.trim() };
+      const { stdout } = await run(python, ['-c', PROBE], { timeout: 60_000, env: torchEnv(1) });
+      const out = JSON.parse(stdout) as { torch: string; blas: string[] };
+      return { ok: true, python, torch: out.torch, blas: classifyBlas(out.blas) };
     } catch {
       // try the next one
     }
@@ -107,7 +175,11 @@ export async function runPytorchCells(
         '--threads',
         String(threads),
       ];
-      const { stdout } = await run(python, args, { timeout: 30 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run(python, args, {
+        timeout: 30 * 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+        env: torchEnv(threads),
+      });
       runs.push(JSON.parse(stdout) as PyOutput);
     }
     return all.map(({ task, b }) => {

@@ -14,6 +14,7 @@ import { captureEnvironment, finishEnvironment } from './env.js';
 import { machineDescription as onnxMachine, runOnnxBenchmarks } from './onnx-bench.js';
 import type { AccuracyBudget, Profile, Timing } from './profiles.js';
 import {
+  describeBlas,
   findTorch,
   PUBLISHED,
   PUBLISHED_MACHINE,
@@ -238,7 +239,7 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
       }
       log(`${PYTORCH_BACKEND}: skipped (${torch.reason})`);
     } else {
-      env.pytorch = `torch ${torch.torch} via ${torch.python}, measured with ${torchThreadCounts().join(' and ')} thread(s), each cell keeps the faster`;
+      env.pytorch = `torch ${torch.torch} via ${torch.python}, ${describeBlas(torch.blas)}, measured with ${torchThreadCounts().join(' and ')} thread(s) (BLAS itself on 1), each cell keeps the faster`;
       log(`${PYTORCH_BACKEND}: ${env.pytorch}`);
       for (const model of plan.models) {
         const out = await runPytorchCells(
