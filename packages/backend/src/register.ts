@@ -8,6 +8,11 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs';
 import { BackendError } from './errors.js';
+import {
+  installConvInputGradientPruning,
+  convInputGradientPruningInstalled as pruning,
+  uninstallConvInputGradientPruning,
+} from './fused-conv-grad.js';
 import { avgPoolGradConfig } from './wasm-kernels/avg-pool-grad.js';
 import { batchMatMulConfig } from './wasm-kernels/batch-mat-mul.js';
 import {
@@ -47,9 +52,16 @@ function wrapBatchNormGradient(): void {
   registerGradient(fusedBatchNormGradConfig(original));
 }
 
+/**
+ * Not a kernel: tfjs-layers' fused conv2d taking the unfused route while gradients are recorded,
+ * so that the first layer's input gradient is not computed (see fused-conv-grad.ts). Listed and
+ * selectable with the kernels so that `only` can measure it on its own.
+ */
+const CONV_INPUT_GRAD_PRUNING = 'ConvInputGradPruning';
+
 /** Names of the wasm kernels this package provides, in registration order. */
 export function wasmTrainingKernelNames(): string[] {
-  return FACTORIES.map(([name]) => name);
+  return [...FACTORIES.map(([name]) => name), CONV_INPUT_GRAD_PRUNING];
 }
 
 /**
@@ -81,7 +93,8 @@ export async function registerWasmTrainingKernels(only?: readonly string[]): Pro
     ours.set(name, config);
   }
   if (ours.has(FUSED_BATCH_NORM_GRAD)) wrapBatchNormGradient();
-  return [...ours.keys()];
+  if (only === undefined || only.includes(CONV_INPUT_GRAD_PRUNING)) installConvInputGradientPruning();
+  return [...ours.keys(), ...(pruning() ? [CONV_INPUT_GRAD_PRUNING] : [])];
 }
 
 /** Puts the stock wasm kernels back (for before/after measurements). Returns the names restored. */
@@ -95,6 +108,7 @@ export function unregisterWasmTrainingKernels(): string[] {
   }
   ours.clear();
   stockKernels.clear();
+  if (uninstallConvInputGradientPruning()) restored.push(CONV_INPUT_GRAD_PRUNING);
   if (originalBatchNormGrad !== undefined) {
     registerGradient(originalBatchNormGrad);
     originalBatchNormGrad = undefined;
