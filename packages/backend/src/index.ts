@@ -14,6 +14,7 @@ export {
 } from './probe.js';
 /** Registering (and removing) this package's wasm training kernels. */
 export {
+  registerFusedOptimizerKernels,
   registerWasmTrainingKernels,
   unregisterWasmTrainingKernels,
   wasmTrainingKernelNames,
@@ -30,3 +31,5 @@ export {
   type UseBackendOptions,
   useBackend,
 } from './use-backend.js';
+/** The fused Adam/AdamW update kernel: its name (for `runKernel`) and attributes. */
+export { type AdamUpdateAttrs, LENET_ADAM_UPDATE } from './wasm-kernels/adam.js';

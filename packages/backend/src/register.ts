@@ -13,6 +13,7 @@ import {
   convInputGradientPruningInstalled as pruning,
   uninstallConvInputGradientPruning,
 } from './fused-conv-grad.js';
+import { adamUpdateCpuConfig, adamUpdateWasmConfig, LENET_ADAM_UPDATE } from './wasm-kernels/adam.js';
 import { avgPoolGradConfig } from './wasm-kernels/avg-pool-grad.js';
 import { batchMatMulConfig } from './wasm-kernels/batch-mat-mul.js';
 import {
@@ -34,6 +35,7 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['AvgPoolGrad', () => avgPoolGradConfig],
   [FUSED_BATCH_NORM_GRAD, () => fusedBatchNormGradKernelConfig],
   ['BatchMatMul', batchMatMulConfig],
+  [LENET_ADAM_UPDATE, () => adamUpdateWasmConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */
@@ -114,4 +116,13 @@ export function unregisterWasmTrainingKernels(): string[] {
     originalBatchNormGrad = undefined;
   }
   return restored;
+}
+
+/**
+ * Registers the fused optimizer kernels for the cpu backend ({@link LENET_ADAM_UPDATE}; on wasm
+ * it comes with {@link registerWasmTrainingKernels}). Idempotent. Returns the kernel names.
+ */
+export function registerFusedOptimizerKernels(): string[] {
+  if (getKernel(LENET_ADAM_UPDATE, 'cpu') === undefined) registerKernel(adamUpdateCpuConfig);
+  return [LENET_ADAM_UPDATE];
 }

@@ -26,6 +26,7 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'AvgPoolGrad',
       'LenetFusedBatchNormGrad',
       'BatchMatMul',
+      'LenetAdamUpdate',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

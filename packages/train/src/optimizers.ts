@@ -1,3 +1,4 @@
+import { type AdamUpdateAttrs, LENET_ADAM_UPDATE } from '@lenet/backend';
 import * as tf from '@tensorflow/tfjs';
 import { TrainError } from './errors.js';
 
@@ -119,14 +120,33 @@ function slotsFor(vars: readonly tf.Variable[], suffixes: readonly string[]): Op
   return slots;
 }
 
+/** Internal switches of {@link createOptimizerWith} (not part of the package's API). */
+export interface OptimizerInternals {
+  /**
+   * Use the fused Adam kernel ({@link LENET_ADAM_UPDATE}) when the active backend has it
+   * (default true); false forces the op-by-op path, for comparing the two.
+   */
+  fusedAdam?: boolean;
+}
+
 /**
  * Creates the optimizer for `vars` (a model's trainable weights, in a fixed order). The update
  * rules follow PyTorch: SGD with (Nesterov) momentum `buf ← μ·buf + g`, Adam/AdamW with bias
- * correction, RMSprop with optional momentum.
+ * correction, RMSprop with optional momentum. Adam/AdamW run one fused kernel per variable where
+ * the active backend has one (wasm with @lenet/backend's training kernels), else tfjs ops.
  */
 export function createOptimizer(
   config: OptimizerName | OptimizerConfig,
   vars: readonly tf.Variable[],
+): TrainOptimizer {
+  return createOptimizerWith(config, vars, {});
+}
+
+/** {@link createOptimizer} with internal switches (for tests and measurements). */
+export function createOptimizerWith(
+  config: OptimizerName | OptimizerConfig,
+  vars: readonly tf.Variable[],
+  internals: OptimizerInternals,
 ): TrainOptimizer {
   const cfg = resolveOptimizerConfig(config);
   const decays = vars.map((v) => v.rank >= 2);
@@ -153,9 +173,53 @@ export function createOptimizer(
       ? tf.add(g, tf.mul(vars[i], cfg.weightDecay))
       : g;
 
+  /**
+   * One Adam/AdamW step of every variable with the fused kernel: w, m and v each take the kernel's
+   * new tensor (the old data is released by `assign`; the handles are disposed right away).
+   */
+  const applyFusedAdam = (grads: readonly tf.Tensor[], lr: number, t: number): void => {
+    const coupled = cfg.name === 'adamw' ? 0 : cfg.weightDecay;
+    const decoupled = cfg.name === 'adamw' ? cfg.weightDecay : 0;
+    for (let i = 0; i < n; i++) {
+      const attrs: AdamUpdateAttrs = {
+        lr,
+        beta1: cfg.beta1,
+        beta2: cfg.beta2,
+        epsilon: cfg.epsilon,
+        bc1: 1 - cfg.beta1 ** t,
+        bc2: 1 - cfg.beta2 ** t,
+        decoupledDecay: decays[i] ? decoupled : 0,
+        coupledDecay: decays[i] ? coupled : 0,
+      };
+      const w = vars[i];
+      const m = slot(0, i);
+      const v = slot(1, i);
+      const outs = tf
+        .engine()
+        .runKernel(LENET_ADAM_UPDATE, { w, g: grads[i], m, v }, { ...attrs }) as tf.Tensor[];
+      try {
+        w.assign(outs[0]);
+        m.assign(outs[1]);
+        v.assign(outs[2]);
+      } finally {
+        tf.dispose(outs);
+      }
+    }
+  };
+
+  const fusedAdam =
+    internals.fusedAdam !== false && (cfg.name === 'adam' || cfg.name === 'adamw')
+      ? () => tf.getKernel(LENET_ADAM_UPDATE, tf.getBackend()) !== undefined
+      : () => false;
+
   const apply = (grads: readonly tf.Tensor[], lr: number): void => {
     if (grads.length !== n) throw new TrainError('gradients', `expected ${n} gradients, got ${grads.length}`);
     const t = iterations + 1;
+    if (fusedAdam()) {
+      applyFusedAdam(grads, lr, t);
+      iterations = t;
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const w = vars[i];
       const g = coupledDecay(grads[i], i);

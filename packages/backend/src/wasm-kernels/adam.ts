@@ -1,0 +1,173 @@
+import type { BackendValues, DataId, DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
+import type { KernelArgs } from './conv-util.js';
+
+/** Name of this package's fused Adam/AdamW update kernel (wasm; cpu on request). */
+export const LENET_ADAM_UPDATE = 'LenetAdamUpdate';
+
+const NAME = LENET_ADAM_UPDATE;
+
+/** The attributes of {@link LENET_ADAM_UPDATE}. */
+export interface AdamUpdateAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Bias corrections 1 − β1ᵗ and 1 − β2ᵗ. */
+  bc1: number;
+  bc2: number;
+  /** AdamW's decoupled decay factor (w ← w·(1 − lr·decoupledDecay)); 0 = none. */
+  decoupledDecay: number;
+  /** L2 penalty added to the gradient (g ← g + coupledDecay·w); 0 = none. */
+  coupledDecay: number;
+}
+
+const ATTR_NAMES: ReadonlyArray<keyof AdamUpdateAttrs> = [
+  'lr',
+  'beta1',
+  'beta2',
+  'epsilon',
+  'bc1',
+  'bc2',
+  'decoupledDecay',
+  'coupledDecay',
+];
+
+interface AdamInputs {
+  w: TensorInfo;
+  g: TensorInfo;
+  m: TensorInfo;
+  v: TensorInfo;
+}
+
+/** Checks inputs (float32, same size) and attributes (finite numbers), naming what is wrong. */
+function checkArgs(args: KernelArgs, backend: string): { inputs: AdamInputs; attrs: AdamUpdateAttrs } {
+  const raw = args.inputs as Partial<Record<keyof AdamInputs, TensorInfo>>;
+  const { w, g, m, v } = raw;
+  if (w === undefined || g === undefined || m === undefined || v === undefined) {
+    throw new BackendError(`${NAME}: inputs w, g, m and v are required`, backend);
+  }
+  const size = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+  for (const [label, t] of Object.entries({ w, g, m, v })) {
+    if (t.dtype !== 'float32') {
+      throw new BackendError(`${NAME}: input ${label} must be float32, got ${t.dtype}`, backend);
+    }
+    if (size(t) !== size(w)) {
+      throw new BackendError(
+        `${NAME}: input ${label} has shape [${t.shape.join(', ')}], expected ${size(w)} elements like w [${w.shape.join(', ')}]`,
+        backend,
+      );
+    }
+  }
+  const given = (args.attrs ?? {}) as Record<string, unknown>;
+  const attrs = {} as AdamUpdateAttrs;
+  for (const key of ATTR_NAMES) {
+    const value = given[key];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new BackendError(
+        `${NAME}: attribute ${key} must be a finite number, got ${String(value)}`,
+        backend,
+      );
+    }
+    attrs[key] = value;
+  }
+  if (attrs.bc1 === 0 || attrs.bc2 <= 0) {
+    throw new BackendError(
+      `${NAME}: bias corrections must be positive, got bc1 ${attrs.bc1}, bc2 ${attrs.bc2}`,
+      backend,
+    );
+  }
+  return { inputs: { w, g, m, v }, attrs };
+}
+
+/**
+ * One Adam/AdamW step over flat arrays, PyTorch's rule (in float64, stored as float32):
+ *   g' = g + coupledDecay·w;  m' = β1·m + (1−β1)·g';  v' = β2·v + (1−β2)·g'²
+ *   w' = w·(1 − lr·decoupledDecay) − (lr/bc1)·m' / (√v'/√bc2 + ε)
+ * Outputs may not alias inputs.
+ */
+export function adamUpdateArrays(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  outW: Float32Array,
+  outM: Float32Array,
+  outV: Float32Array,
+  a: AdamUpdateAttrs,
+): void {
+  const { beta1, beta2, epsilon, coupledDecay } = a;
+  const oneMinusB1 = 1 - beta1;
+  const oneMinusB2 = 1 - beta2;
+  const sqrtBc2 = Math.sqrt(a.bc2);
+  const stepSize = a.lr / a.bc1;
+  const keep = 1 - a.lr * a.decoupledDecay;
+  const n = w.length;
+  for (let i = 0; i < n; i++) {
+    const wi = w[i];
+    const gi = g[i] + coupledDecay * wi;
+    const mi = beta1 * m[i] + oneMinusB1 * gi;
+    const vi = beta2 * v[i] + oneMinusB2 * gi * gi;
+    outM[i] = mi;
+    outV[i] = vi;
+    outW[i] = wi * keep - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + epsilon);
+  }
+}
+
+/** {@link LENET_ADAM_UPDATE} for wasm: one JS pass over the wasm heap, three new outputs. */
+export function adamUpdateWasm(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as BackendWasm;
+  const { inputs, attrs } = checkArgs(args, 'wasm');
+  const { w, g, m, v } = inputs;
+  // Allocate every output first: growing the wasm heap would detach views taken before.
+  const outs = [w, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
+  const [outW, outM, outV] = outs.map((o) => backend.typedArrayFromHeap(o) as Float32Array);
+  const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+  adamUpdateArrays(view(w), view(g), view(m), view(v), outW, outM, outV, attrs);
+  return outs;
+}
+
+/** The parts of tfjs's cpu backend this kernel uses (the package does not depend on its types). */
+interface CpuBackendLike {
+  data: { get(dataId: DataId): { values?: BackendValues } };
+  makeTensorInfo(shape: number[], dtype: DataType, values?: BackendValues): TensorInfo;
+}
+
+/** {@link LENET_ADAM_UPDATE} for the cpu backend (same loop over its typed arrays). */
+export function adamUpdateCpu(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as unknown as CpuBackendLike;
+  const { inputs, attrs } = checkArgs(args, 'cpu');
+  const { w, g, m, v } = inputs;
+  const view = (t: TensorInfo): Float32Array => {
+    const values = backend.data.get(t.dataId).values;
+    if (!(values instanceof Float32Array)) {
+      throw new BackendError(`${NAME}: cpu data of an input is not a Float32Array`, 'cpu');
+    }
+    return values;
+  };
+  const size = view(w).length;
+  const outW = new Float32Array(size);
+  const outM = new Float32Array(size);
+  const outV = new Float32Array(size);
+  adamUpdateArrays(view(w), view(g), view(m), view(v), outW, outM, outV, attrs);
+  return [
+    backend.makeTensorInfo(w.shape, 'float32', outW),
+    backend.makeTensorInfo(m.shape, 'float32', outM),
+    backend.makeTensorInfo(v.shape, 'float32', outV),
+  ];
+}
+
+/** The fused Adam update kernel for wasm. */
+export const adamUpdateWasmConfig: KernelConfig = {
+  kernelName: LENET_ADAM_UPDATE,
+  backendName: 'wasm',
+  kernelFunc: adamUpdateWasm,
+};
+
+/** The fused Adam update kernel for the cpu backend. */
+export const adamUpdateCpuConfig: KernelConfig = {
+  kernelName: LENET_ADAM_UPDATE,
+  backendName: 'cpu',
+  kernelFunc: adamUpdateCpu,
+};
