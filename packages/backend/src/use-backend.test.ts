@@ -27,6 +27,8 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'LenetFusedBatchNormGrad',
       'BatchMatMul',
       'LenetAdamUpdate',
+      'Tanh',
+      'LenetTanhGrad',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
