@@ -1,0 +1,70 @@
+// A/B of issue 8's levers on one wasm training step (fit's step: variableGrads + @lenet/train's
+// Adam), interleaved so that load from other processes hits every set alike: all of
+// @lenet/backend's training kernels, then all but one lever (conv input-gradient pruning, the
+// fused Adam update, the Tanh kernels). Prints best and median ms/step per set. Build first:
+//   pnpm exec turbo run build --filter=@lenet/train...
+//   node packages/train/scripts/ab-levers.mjs <preset> <batch>
+
+import {
+  registerWasmTrainingKernels,
+  unregisterWasmTrainingKernels,
+  useBackend,
+  wasmTrainingKernelNames,
+} from '@lenet/backend';
+import { buildModel, getPreset } from '@lenet/models';
+import * as tf from '@tensorflow/tfjs';
+import { createOptimizer, crossEntropySum } from '../dist/index.js';
+
+const [name, b] = [process.argv[2], Number(process.argv[3])];
+await useBackend('wasm');
+const all = wasmTrainingKernelNames();
+const sets = {
+  all,
+  noPrune: all.filter((n) => n !== 'ConvInputGradPruning'),
+  noAdam: all.filter((n) => n !== 'LenetAdamUpdate'),
+  noTanh: all.filter((n) => n !== 'Tanh' && n !== 'LenetTanhGrad'),
+};
+const r = getPreset(name);
+const spec = r.spec ?? r;
+const model = buildModel(spec, { seed: 1 });
+const vars = model.trainableWeights.map((w) => w.read());
+const x = tf.randomNormal([b, 28, 28, 1]);
+const y = tf.tensor1d(
+  Array.from({ length: b }, (_, i) => i % 10),
+  'int32',
+);
+const times = Object.fromEntries(Object.keys(sets).map((k) => [k, []]));
+for (let round = 0; round < 6; round++)
+  for (const [k, set] of Object.entries(sets)) {
+    unregisterWasmTrainingKernels();
+    await registerWasmTrainingKernels(set);
+    const opt = createOptimizer('adam', vars);
+    const step = () =>
+      tf
+        .tidy(() => {
+          const { value, grads } = tf.variableGrads(
+            () =>
+              tf.div(
+                crossEntropySum(model.apply(x, { training: true }), y, { classes: 10, fromLogits: false }),
+                b,
+              ),
+            vars,
+          );
+          opt.apply(
+            vars.map((v) => grads[v.name]),
+            1e-3,
+          );
+          return value;
+        })
+        .dataSync();
+    for (let i = 0; i < 3; i++) step();
+    const t0 = performance.now();
+    for (let i = 0; i < 10; i++) step();
+    times[k].push((performance.now() - t0) / 10);
+    opt.dispose();
+  }
+for (const [k, t] of Object.entries(times)) {
+  t.sort((a, b) => a - b);
+  console.log(name, b, k.padEnd(8), 'best', t[0].toFixed(2), 'median', t[3].toFixed(2), 'ms/step');
+}
+process.exit(0);
