@@ -92,8 +92,10 @@ interface PoolCase {
   width: number;
   channels: number;
   size: number;
-  stride: 1 | 2;
+  stride: number;
   pad: 'same' | 'valid';
+  /** Inputs rounded to halves, so windows hold equal maxima (the first one must win). */
+  ties?: boolean;
 }
 
 /** 2 pool sizes × 2 strides × 2 paddings × 2 draws = 16 cases per pooling kind. */
@@ -118,16 +120,22 @@ function poolCases(): PoolCase[] {
       }
     }
   }
+  // Disjoint windows (stride = size, nothing read outside): the kernels' store-only fast path.
+  cases.push(
+    { batch: 3, height: 28, width: 28, channels: 6, size: 2, stride: 2, pad: 'valid' },
+    { batch: 2, height: 10, width: 10, channels: 16, size: 2, stride: 2, pad: 'same', ties: true },
+    { batch: 2, height: 9, width: 11, channels: 3, size: 3, stride: 3, pad: 'valid', ties: true },
+    { batch: 1, height: 7, width: 5, channels: 4, size: 2, stride: 2, pad: 'valid' },
+    // 'same' that pads the bottom/right: not disjoint-inside, the general path.
+    { batch: 2, height: 7, width: 7, channels: 2, size: 2, stride: 2, pad: 'same', ties: true },
+  );
   return cases;
 }
 
 function poolGrad(kind: 'max' | 'avg', c: PoolCase, seed: number): tf.Tensor[] {
-  const x = tf.tensor4d(randomArray(c.batch * c.height * c.width * c.channels, seed), [
-    c.batch,
-    c.height,
-    c.width,
-    c.channels,
-  ]);
+  const raw = randomArray(c.batch * c.height * c.width * c.channels, seed);
+  const values = c.ties ? raw.map((v) => Math.round(v * 2) / 2) : raw;
+  const x = tf.tensor4d(values, [c.batch, c.height, c.width, c.channels]);
   const pool = (a: tf.Tensor) =>
     kind === 'max'
       ? tf.maxPool(a as tf.Tensor4D, c.size, c.stride, c.pad)
@@ -144,7 +152,7 @@ for (const kind of ['max', 'avg'] as const) {
     });
 
     poolCases().forEach((c, i) => {
-      it(`x[${c.batch},${c.height},${c.width},${c.channels}] pool ${c.size} stride ${c.stride} ${c.pad}`, async () => {
+      it(`x[${c.batch},${c.height},${c.width},${c.channels}] pool ${c.size} stride ${c.stride} ${c.pad}${c.ties ? ' ties' : ''}`, async () => {
         // Run on wasm twice with other work between, so a kernel reading stale memory shows up.
         const [cpu] = await onBackend('cpu', () => poolGrad(kind, c, 500 + i));
         const [first] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
