@@ -158,10 +158,10 @@ async function loadMnistLike(
   if (options.split !== 'train' && options.split !== 'test') {
     throw new RangeError(`split must be 'train' or 'test', got ${String(options.split)}`);
   }
-  const [images, labels] = await Promise.all([
-    findIdxFile(dir, options.split, 'images'),
-    findIdxFile(dir, options.split, 'labels'),
-  ]);
+  // One after the other, so that when both are missing the error always names the images file
+  // (in parallel, whichever lookup failed first won, and the message depended on timing).
+  const images = await findIdxFile(dir, options.split, 'images');
+  const labels = await findIdxFile(dir, options.split, 'labels');
   return loadIdxPair(images, labels, classNames, options);
 }
 
