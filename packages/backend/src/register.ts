@@ -25,12 +25,6 @@ import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filte
 import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
 import { tanhConfig } from './wasm-kernels/tanh.js';
-import {
-  installTanhGradient,
-  LENET_TANH_GRAD,
-  restoreTanhGradient,
-  tanhGradWasmConfig,
-} from './wasm-kernels/tanh-grad.js';
 
 /** A kernel this package registers for wasm, given the one it replaces (if any). */
 type KernelFactory = (stock: KernelConfig | undefined) => KernelConfig;
@@ -44,7 +38,6 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['BatchMatMul', batchMatMulConfig],
   [LENET_ADAM_UPDATE, () => adamUpdateWasmConfig],
   ['Tanh', tanhConfig],
-  [LENET_TANH_GRAD, () => tanhGradWasmConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */
@@ -104,8 +97,6 @@ export async function registerWasmTrainingKernels(only?: readonly string[]): Pro
     ours.set(name, config);
   }
   if (ours.has(FUSED_BATCH_NORM_GRAD)) wrapBatchNormGradient();
-  // Tanh's gradient goes to the fused kernel (also registered for cpu, to compare gradients).
-  if (ours.has(LENET_TANH_GRAD)) installTanhGradient();
   if (only === undefined || only.includes(CONV_INPUT_GRAD_PRUNING)) installConvInputGradientPruning();
   return [...ours.keys(), ...(pruning() ? [CONV_INPUT_GRAD_PRUNING] : [])];
 }
@@ -126,7 +117,6 @@ export function unregisterWasmTrainingKernels(): string[] {
     registerGradient(originalBatchNormGrad);
     originalBatchNormGrad = undefined;
   }
-  restoreTanhGradient();
   return restored;
 }
 

@@ -28,7 +28,6 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'BatchMatMul',
       'LenetAdamUpdate',
       'Tanh',
-      'LenetTanhGrad',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

@@ -22,7 +22,7 @@ const sets = {
   all,
   noPrune: all.filter((n) => n !== 'ConvInputGradPruning'),
   noAdam: all.filter((n) => n !== 'LenetAdamUpdate'),
-  noTanh: all.filter((n) => n !== 'Tanh' && n !== 'LenetTanhGrad'),
+  noTanh: all.filter((n) => n !== 'Tanh'),
 };
 const r = getPreset(name);
 const spec = r.spec ?? r;

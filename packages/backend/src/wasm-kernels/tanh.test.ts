@@ -1,7 +1,8 @@
+import { buildModel, getPreset } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registerWasmTrainingKernels } from '../register.js';
-import { onBackend, randomArray } from '../test-util.js';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../register.js';
+import { onBackend, randomArray, relativeError } from '../test-util.js';
 import { tanhApprox, tanhInto } from './tanh.js';
 
 const TOLERANCE = 2e-6;
@@ -126,5 +127,53 @@ describe('the wasm Tanh kernel', () => {
     expect(tf.memory().numTensors).toBe(before.numTensors);
     expect(tf.engine().backend.numDataIds()).toBe(before.dataIds);
     x.dispose();
+  });
+});
+
+/** Kernel names and call counts of `fn`, run under tf.profile on the active backend. */
+async function kernelCalls(fn: () => tf.Tensor | tf.Tensor[]): Promise<Map<string, number>> {
+  const info = await tf.profile(() => fn());
+  const calls = new Map<string, number>();
+  for (const k of info.kernels) calls.set(k.name, (calls.get(k.name) ?? 0) + 1);
+  return calls;
+}
+
+/** Loss and the gradient of every trainable weight after one forward/backward pass of a preset. */
+function presetGradients(name: string, batch: number): tf.Tensor[] {
+  const { spec } = getPreset(name);
+  const model = buildModel(spec, { seed: 3 });
+  const [h, w, c] = spec.input;
+  const x = tf.tensor4d(randomArray(batch * h * w * c, 8), [batch, h, w, c]);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => (i * 3) % spec.classes),
+      'int32',
+    ),
+    spec.classes,
+  );
+  const { value, grads } = tf.variableGrads(
+    () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+  );
+  const ordered = model.trainableWeights.map((v) => grads[v.name]);
+  model.dispose();
+  return [value, ...ordered];
+}
+
+describe('a lenet5-classic training step with the Tanh kernel', () => {
+  it('gives the cpu backend’s stock gradients within 1e-3 on wasm, through our Tanh', async () => {
+    unregisterWasmTrainingKernels(); // the reference: stock cpu kernels and tfjs's tanh gradient
+    const cpu = await onBackend('cpu', () => presetGradients('lenet5-classic', 4));
+    const names = await registerWasmTrainingKernels();
+    expect(names).toContain('Tanh');
+    await tf.setBackend('wasm');
+    const calls = await kernelCalls(() => presetGradients('lenet5-classic', 4));
+    expect(calls.get('Tanh')).toBe(4);
+    const wasm = await onBackend('wasm', () => presetGradients('lenet5-classic', 4));
+    expect(wasm.length).toBe(cpu.length);
+    expect(Math.abs(wasm[0][0] - cpu[0][0]) / cpu[0][0]).toBeLessThan(1e-5);
+    wasm.slice(1).forEach((g, i) => {
+      expect(g.length).toBe(cpu[i + 1].length);
+      expect(relativeError(g, cpu[i + 1])).toBeLessThan(1e-3);
+    });
   });
 });
