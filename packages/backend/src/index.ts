@@ -33,3 +33,5 @@ export {
 } from './use-backend.js';
 /** The fused Adam/AdamW update kernel: its name (for `runKernel`) and attributes. */
 export { type AdamUpdateAttrs, LENET_ADAM_UPDATE } from './wasm-kernels/adam.js';
+/** Switching the SIMD training kernels off and on (for A/B measurements), and whether they can run. */
+export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

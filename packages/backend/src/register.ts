@@ -13,6 +13,14 @@ import {
   convInputGradientPruningInstalled as pruning,
   uninstallConvInputGradientPruning,
 } from './fused-conv-grad.js';
+import {
+  installActivationGradients,
+  LENET_RELU_GRAD,
+  LENET_TANH_GRAD,
+  reluGradWasmConfig,
+  restoreActivationGradients,
+  tanhGradWasmConfig,
+} from './wasm-kernels/activation-grad.js';
 import { adamUpdateCpuConfig, adamUpdateWasmConfig, LENET_ADAM_UPDATE } from './wasm-kernels/adam.js';
 import { avgPoolGradConfig } from './wasm-kernels/avg-pool-grad.js';
 import { batchMatMulConfig } from './wasm-kernels/batch-mat-mul.js';
@@ -38,6 +46,8 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['BatchMatMul', batchMatMulConfig],
   [LENET_ADAM_UPDATE, () => adamUpdateWasmConfig],
   ['Tanh', tanhConfig],
+  [LENET_TANH_GRAD, () => tanhGradWasmConfig],
+  [LENET_RELU_GRAD, () => reluGradWasmConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */
@@ -97,6 +107,9 @@ export async function registerWasmTrainingKernels(only?: readonly string[]): Pro
     ours.set(name, config);
   }
   if (ours.has(FUSED_BATCH_NORM_GRAD)) wrapBatchNormGradient();
+  // Both fused gradients are registered together with the gradient routing (tanh's and relu's
+  // share one routing module); on runtimes without the SIMD kernels the routing keeps tfjs's own.
+  if (ours.has(LENET_TANH_GRAD) || ours.has(LENET_RELU_GRAD)) installActivationGradients();
   if (only === undefined || only.includes(CONV_INPUT_GRAD_PRUNING)) installConvInputGradientPruning();
   return [...ours.keys(), ...(pruning() ? [CONV_INPUT_GRAD_PRUNING] : [])];
 }
@@ -113,6 +126,7 @@ export function unregisterWasmTrainingKernels(): string[] {
   ours.clear();
   stockKernels.clear();
   if (uninstallConvInputGradientPruning()) restored.push(CONV_INPUT_GRAD_PRUNING);
+  restoreActivationGradients();
   if (originalBatchNormGrad !== undefined) {
     registerGradient(originalBatchNormGrad);
     originalBatchNormGrad = undefined;

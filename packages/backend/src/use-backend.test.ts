@@ -28,6 +28,8 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'BatchMatMul',
       'LenetAdamUpdate',
       'Tanh',
+      'LenetTanhGrad',
+      'LenetReluGrad',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

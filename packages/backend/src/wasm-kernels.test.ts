@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from './register.js';
 import { onBackend, pick, randomArray, relativeError } from './test-util.js';
+import { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';
 
 const TOLERANCE = 1e-3;
 
@@ -29,8 +30,10 @@ function convCases(): ConvCase[] {
             batch: pick([1, 4], seed),
             height: pick([7, 8, 11, 12, 16], seed * 3),
             width: pick([7, 9, 10, 13], seed * 5),
+            // 24 output channels: the SIMD filter gradient's second block of 16 channels;
+            // 16 input channels × k3: the SIMD input gradient's 8-vector runs.
             inChannels: pick([1, 3, 6, 16], seed * 7 + draw),
-            outChannels: pick([1, 3, 6, 16], seed * 11 + draw),
+            outChannels: pick([1, 3, 6, 16, 24], seed * 11 + draw),
             kernel,
             stride,
             pad,
@@ -66,13 +69,22 @@ function convGrads(c: ConvCase, seed: number): tf.Tensor[] {
   return tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], dy);
 }
 
-describe('wasm conv2d gradient kernels match the cpu backend', () => {
-  beforeAll(async () => {
-    const names = await registerWasmTrainingKernels();
-    expect(names).toContain('Conv2DBackpropFilter');
-    expect(names).toContain('Conv2DBackpropInput');
-  });
+/** Runs a group of tests with the SIMD kernels on, then again with them off (the JS/composite paths). */
+function withAndWithoutSimd(title: string, body: () => void): void {
+  for (const simd of [true, false]) {
+    describe(`${title} (SIMD kernels ${simd ? 'on' : 'off'})`, () => {
+      beforeAll(async () => {
+        await registerWasmTrainingKernels();
+        setSimdKernelsEnabled(simd);
+        expect(simdKernelsSupported()).toBe(simd);
+      });
+      afterAll(() => setSimdKernelsEnabled(true));
+      body();
+    });
+  }
+}
 
+withAndWithoutSimd('wasm conv2d gradient kernels match the cpu backend', () => {
   convCases().forEach((c, i) => {
     it(describeCase(c), async () => {
       const seed = 1000 + 17 * i;
@@ -146,11 +158,7 @@ function poolGrad(kind: 'max' | 'avg', c: PoolCase, seed: number): tf.Tensor[] {
 }
 
 for (const kind of ['max', 'avg'] as const) {
-  describe(`wasm ${kind}Pool gradient matches the cpu backend`, () => {
-    beforeAll(async () => {
-      await registerWasmTrainingKernels();
-    });
-
+  withAndWithoutSimd(`wasm ${kind}Pool gradient matches the cpu backend`, () => {
     poolCases().forEach((c, i) => {
       it(`x[${c.batch},${c.height},${c.width},${c.channels}] pool ${c.size} stride ${c.stride} ${c.pad}${c.ties ? ' ties' : ''}`, async () => {
         // Run on wasm twice with other work between, so a kernel reading stale memory shows up.

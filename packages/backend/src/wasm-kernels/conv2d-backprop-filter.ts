@@ -5,9 +5,11 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvPad, conv2dAttrs, explicitPad, shape4 } from './conv-util.js';
 import { withKernelScope } from './kernel-scope.js';
+import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 
 const NAME = 'Conv2DBackpropFilter';
 
@@ -48,6 +50,10 @@ export function conv2dBackpropFilterWasm(args: KernelArgs): TensorInfo {
   const bottom = Math.max(0, kh + (oh - 1) * sh - h - top);
   const right = Math.max(0, kw + (ow - 1) * sw - w - left);
 
+  const simd = channelsLast ? simdKernels(args.backend as BackendWasm) : undefined;
+  if (simd !== undefined) {
+    return filterGradSimd(simd, args.backend as BackendWasm, x, dy, info, bottom, right);
+  }
   return withKernelScope(args.backend as KernelBackend, 'wasm', (k) => {
     const image = k.run('Transpose', { x }, { perm: channelsLast ? [3, 1, 2, 0] : [1, 2, 3, 0] });
     const filter = k.run('Transpose', { x: dy }, { perm: channelsLast ? [1, 2, 0, 3] : [2, 3, 0, 1] });
@@ -61,6 +67,61 @@ export function conv2dBackpropFilterWasm(args: KernelArgs): TensorInfo {
     }
     return k.run('Transpose', { x: grad }, { perm: [1, 2, 0, 3] });
   });
+}
+
+/**
+ * The same gradient as one SIMD pass over x and dy (csrc/lenet-kernels.c), without the
+ * transposes: x zero-padded when the conv pads, dy's channels padded to a multiple of 4.
+ */
+function filterGradSimd(
+  simd: SimdKernels,
+  backend: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  bottom: number,
+  right: number,
+): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const hp = h + top + bottom;
+  const wp = w + left + right;
+  const co4 = roundUp4(co);
+  const padX = hp !== h || wp !== w;
+  const pixels = n * oh * ow;
+  const rows = kh * kw * ci;
+  const out = backend.makeOutput([kh, kw, ci, co], 'float32');
+  if (rows * co === 0) return out;
+  const f = simd.fn;
+  simd.withScratch(
+    [padX ? n * hp * wp * ci : 0, co4 !== co ? pixels * co4 : 0, co4 !== co ? rows * co4 : 0],
+    (s) => {
+      const xp = padX ? s[0] : simd.ptr(x);
+      if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
+      const dyp = co4 !== co ? s[1] : simd.ptr(dy);
+      if (co4 !== co) f.lenet_copy_rows(simd.ptr(dy), co, dyp, co4, pixels, co, pixels * co4);
+      const dw = co4 !== co ? s[2] : simd.ptr(out);
+      f.lenet_conv_filter_grad(
+        xp,
+        dyp,
+        dw,
+        n,
+        hp,
+        wp,
+        ci,
+        oh,
+        ow,
+        co4,
+        kh,
+        kw,
+        info.strideHeight,
+        info.strideWidth,
+      );
+      if (co4 !== co) f.lenet_copy_rows(dw, co4, simd.ptr(out), co, rows, co, 0);
+    },
+  );
+  return out;
 }
 
 /** Conv2DBackpropFilter for the wasm backend, which ships none (tfjs-backend-wasm 4.22). */

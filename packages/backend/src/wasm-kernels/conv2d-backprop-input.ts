@@ -6,10 +6,12 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvPad, conv2dAttrs, explicitPad, shape4 } from './conv-util.js';
 import { withKernelScope } from './kernel-scope.js';
+import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 
 const NAME = 'Conv2DBackpropInput';
 
@@ -48,6 +50,10 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
     );
     const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
     const { strideHeight: sh, strideWidth: sw, outChannels: co } = info;
+    if (info.dataFormat === 'channelsLast') {
+      const simd = simdKernels(args.backend as BackendWasm);
+      if (simd !== undefined) return inputGradSimd(simd, args.backend as BackendWasm, dy, filter, info);
+    }
     const top = kh - 1 - info.padInfo.top;
     const left = kw - 1 - info.padInfo.left;
     if (info.dataFormat !== 'channelsLast' || top < 0 || left < 0) {
@@ -104,6 +110,38 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
       );
     });
   };
+}
+
+/**
+ * The same gradient as one SIMD scatter pass (csrc/lenet-kernels.c): each dy pixel adds its
+ * filter-weighted values to the input pixels it was computed from, in a zero-padded buffer that
+ * is then cropped (written straight into the output when the conv did not pad).
+ */
+function inputGradSimd(
+  simd: SimdKernels,
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const hp = Math.max(h + top, (oh - 1) * sh + kh);
+  const wp = Math.max(w + left, (ow - 1) * sw + kw);
+  const padded = hp !== h || wp !== w || top !== 0 || left !== 0;
+  const l4 = roundUp4(kw * ci);
+  const out = backend.makeOutput([n, h, w, ci], 'float32');
+  if (n * h * w * ci === 0) return out;
+  const f = simd.fn;
+  simd.withScratch([kh * co * l4, padded ? n * hp * wp * ci : 0], ([wt, scratch]) => {
+    f.lenet_input_grad_filter(simd.ptr(filter), wt, kh, kw, ci, co, l4);
+    const dxp = padded ? scratch : simd.ptr(out);
+    f.lenet_conv_input_grad(simd.ptr(dy), wt, dxp, n, oh, ow, co, hp, wp, ci, kh, kw, sh, sw, l4);
+    if (padded) f.lenet_crop_nhwc(dxp, simd.ptr(out), n, h, w, ci, hp, wp, top, left);
+  });
+  return out;
 }
 
 /** Conv2DBackpropInput for wasm built on wasm's Conv2D; `stock` is the kernel it replaces. */

@@ -1,6 +1,7 @@
 import { type KernelConfig, MaxPoolGrad, type TensorInfo } from '@tensorflow/tfjs';
 import type { KernelArgs } from './conv-util.js';
 import { poolGradSetup } from './pool-util.js';
+import { simdKernels } from './simd.js';
 
 const NAME = 'MaxPoolGrad';
 
@@ -19,6 +20,27 @@ export function maxPoolGradWasm(args: KernelArgs): TensorInfo {
   const { top, left } = info.padInfo;
   // Allocate first: growing the wasm heap would detach views taken before.
   const out = backend.makeOutput(xShape, 'float32');
+  const simd = simdKernels(backend);
+  if (simd !== undefined) {
+    simd.fn.lenet_max_pool_grad(
+      simd.ptr(dy),
+      simd.ptr(input),
+      simd.ptr(out),
+      batchSize,
+      inHeight,
+      inWidth,
+      c,
+      outHeight,
+      outWidth,
+      strideHeight,
+      strideWidth,
+      filterHeight,
+      filterWidth,
+      top,
+      left,
+    );
+    return out;
+  }
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   const x = backend.typedArrayFromHeap(input) as Float32Array;
   const g = backend.typedArrayFromHeap(dy) as Float32Array;

@@ -2,6 +2,7 @@ import { type KernelConfig, type KernelFunc, Tanh, type TensorInfo } from '@tens
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
+import { simdKernels } from './simd.js';
 
 // Rational minimax approximation of tanh that XNNPACK uses for float32 ("rational-9-6"):
 // tanh(x) ≈ x·P(x²)/Q(x²) for |x| ≤ CLAMP, P of degree 4 and Q of degree 3 in x², and
@@ -65,7 +66,14 @@ export function makeTanhWasm(stock: KernelFunc | undefined): KernelFunc {
     }
     // Allocate first: growing the wasm heap detaches views taken before.
     const out = backend.makeOutput(x.shape, 'float32');
-    if (x.shape.reduce((a, b) => a * b, 1) === 0) return out;
+    const size = x.shape.reduce((a, b) => a * b, 1);
+    if (size === 0) return out;
+    const simd = simdKernels(backend);
+    if (simd !== undefined) {
+      // The same approximation in float32 SIMD arithmetic (csrc/lenet-kernels.c).
+      simd.fn.lenet_tanh(simd.ptr(x), simd.ptr(out), size, A1, A3, A5, A7, A9);
+      return out;
+    }
     tanhInto(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array);
     return out;
   };

@@ -1,0 +1,354 @@
+// SIMD training kernels for tfjs-backend-wasm, compiled to a small wasm module that imports the
+// tfjs module's own memory, so they read and write tfjs tensors in place (pointers are byte
+// offsets into that memory). Build: `node packages/backend/scripts/build-simd.mjs` (clang + lld).
+//
+// Rules this file keeps, because the module shares memory it does not own:
+// - no static data and no arrays on the C stack (the module has no stack region of its own: the
+//   build checks that no code touches the stack pointer and that there is no data segment);
+// - every write stays inside the output buffer the caller passes (partial vectors are written
+//   lane by lane), every read inside the input buffers.
+// All tensors are float32, NHWC; filters are [KH, KW, CI, CO] as in TensorFlow.
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef float f32;
+typedef int32_t i32;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define INLINE static inline __attribute__((always_inline))
+
+// ---------------------------------------------------------------------------------------------
+// Copies
+
+// dst[r * dstStride + i] = src[r * srcStride + i] for i < len; when zeroLen > 0 the first zeroLen
+// floats of dst are cleared first (to pad rows with zeros).
+EXPORT(lenet_copy_rows)
+void lenet_copy_rows(const f32 *src, i32 srcStride, f32 *dst, i32 dstStride, i32 rows, i32 len, i32 zeroLen) {
+  if (zeroLen > 0) __builtin_memset(dst, 0, (uint32_t)zeroLen * 4u);
+  for (i32 r = 0; r < rows; r++) __builtin_memcpy(dst + r * dstStride, src + r * srcStride, (uint32_t)len * 4u);
+}
+
+// Zero-pads src [n, h, w, c] into dst [n, hp, wp, c] at (top, left).
+EXPORT(lenet_pad_nhwc)
+void lenet_pad_nhwc(const f32 *src, f32 *dst, i32 n, i32 h, i32 w, i32 c, i32 hp, i32 wp, i32 top, i32 left) {
+  __builtin_memset(dst, 0, (uint32_t)(n * hp * wp * c) * 4u);
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < h; y++)
+      __builtin_memcpy(dst + ((b * hp + y + top) * wp + left) * c, src + (b * h + y) * w * c, (uint32_t)(w * c) * 4u);
+}
+
+// The inverse: dst [n, h, w, c] = src [n, hp, wp, c] at (top, left).
+EXPORT(lenet_crop_nhwc)
+void lenet_crop_nhwc(const f32 *src, f32 *dst, i32 n, i32 h, i32 w, i32 c, i32 hp, i32 wp, i32 top, i32 left) {
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < h; y++)
+      __builtin_memcpy(dst + (b * h + y) * w * c, src + ((b * hp + y + top) * wp + left) * c, (uint32_t)(w * c) * 4u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2D filter gradient:  dW[r, co] = Σ_p X[p, r] · dY[p, co]
+// over pixels p = (n, oh, ow) and patch rows r = (kh, kw, ci). X[p, r] is read straight from the
+// padded input (no im2col): xp[pixel base of p + offset of r]. dY has co4 (a multiple of 4)
+// floats per pixel; dW has co4 floats per row. R patch rows × V vectors of 4 output channels
+// are accumulated in registers over every pixel, then stored.
+
+#define FILTER_GRAD(R, V)                                                                                  \
+  static void filter_grad_##R##x##V(const f32 *xp, const f32 *dy, f32 *dw, i32 o0, i32 o1, i32 o2, i32 o3, \
+                                    i32 n, i32 oh, i32 ow, i32 imageStride, i32 rowStep, i32 colStep,    \
+                                    i32 co4) {                                                           \
+    const i32 off[4] = {o0, o1, o2, o3};                                                                 \
+    v128_t acc[R][V];                                                                                    \
+    for (i32 r = 0; r < R; r++)                                                                          \
+      for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_splat(0.0f);                                    \
+    const f32 *d = dy;                                                                                   \
+    for (i32 b = 0; b < n; b++) {                                                                        \
+      const f32 *image = xp + b * imageStride;                                                           \
+      for (i32 y = 0; y < oh; y++) {                                                                     \
+        const f32 *px = image + y * rowStep;                                                             \
+        for (i32 x = 0; x < ow; x++, px += colStep, d += co4) {                                          \
+          v128_t g[V];                                                                                   \
+          for (i32 v = 0; v < V; v++) g[v] = wasm_v128_load(d + 4 * v);                                  \
+          for (i32 r = 0; r < R; r++) {                                                                  \
+            const v128_t s = wasm_v128_load32_splat(px + off[r]);                                        \
+            for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(s, g[v]));  \
+          }                                                                                              \
+        }                                                                                                \
+      }                                                                                                  \
+    }                                                                                                    \
+    for (i32 r = 0; r < R; r++)                                                                          \
+      for (i32 v = 0; v < V; v++) wasm_v128_store(dw + r * co4 + 4 * v, acc[r][v]);                      \
+  }
+
+FILTER_GRAD(4, 1)
+FILTER_GRAD(4, 2)
+FILTER_GRAD(3, 3)
+FILTER_GRAD(2, 4)
+FILTER_GRAD(1, 1)
+FILTER_GRAD(1, 2)
+FILTER_GRAD(1, 3)
+FILTER_GRAD(1, 4)
+
+// Offset in xp of patch row r = (kh, kw, ci), for a stride-1 walk inside one image row.
+INLINE i32 patch_offset(i32 r, i32 kwci, i32 wpci) { return (r / kwci) * wpci + r % kwci; }
+
+// xp: the input padded to [n, hp, wp, ci]; dy: [n, oh, ow, co4]; dw: [kh, kw, ci, co4].
+EXPORT(lenet_conv_filter_grad)
+void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                            i32 co4, i32 kh, i32 kw, i32 sh, i32 sw) {
+  const i32 rows = kh * kw * ci;
+  const i32 kwci = kw * ci;
+  const i32 wpci = wp * ci;
+  const i32 imageStride = hp * wpci;
+  const i32 rowStep = sh * wpci;
+  const i32 colStep = sw * ci;
+  for (i32 cb = 0; cb < co4; cb += 16) {
+    const i32 vecs = (co4 - cb) / 4 < 4 ? (co4 - cb) / 4 : 4;
+    const i32 block = vecs == 4 ? 2 : vecs == 3 ? 3 : 4;
+    i32 r = 0;
+    for (; r + block <= rows; r += block) {
+      const i32 o0 = patch_offset(r, kwci, wpci);
+      const i32 o1 = patch_offset(r + 1, kwci, wpci);
+      const i32 o2 = block > 2 ? patch_offset(r + 2, kwci, wpci) : 0;
+      const i32 o3 = block > 3 ? patch_offset(r + 3, kwci, wpci) : 0;
+      f32 *out = dw + r * co4 + cb;
+      const f32 *g = dy + cb;
+      switch (vecs) {
+        case 1: filter_grad_4x1(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+        case 2: filter_grad_4x2(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+        case 3: filter_grad_3x3(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+        default: filter_grad_2x4(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+      }
+    }
+    for (; r < rows; r++) {
+      const i32 o0 = patch_offset(r, kwci, wpci);
+      f32 *out = dw + r * co4 + cb;
+      const f32 *g = dy + cb;
+      switch (vecs) {
+        case 1: filter_grad_1x1(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+        case 2: filter_grad_1x2(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+        case 3: filter_grad_1x3(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+        default: filter_grad_1x4(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2D input gradient, scatter form: for every output pixel p and filter row kh, the run of
+// kw·ci input-gradient floats under that filter row gets Σ_co dY[p, co] · Wt[kh, co, ·].
+
+// Wt [kh, co, l4] (l4 = kw·ci rounded up to 4, zero tail) from W [kh, kw, ci, co].
+EXPORT(lenet_input_grad_filter)
+void lenet_input_grad_filter(const f32 *w, f32 *wt, i32 kh, i32 kw, i32 ci, i32 co, i32 l4) {
+  __builtin_memset(wt, 0, (uint32_t)(kh * co * l4) * 4u);
+  for (i32 a = 0; a < kh; a++)
+    for (i32 j = 0; j < kw * ci; j++)
+      for (i32 o = 0; o < co; o++) wt[(a * co + o) * l4 + j] = w[(a * kw * ci + j) * co + o];
+}
+
+INLINE void scatter_8(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4) {
+  v128_t a0 = wasm_v128_load(dst), a1 = wasm_v128_load(dst + 4), a2 = wasm_v128_load(dst + 8),
+         a3 = wasm_v128_load(dst + 12), a4 = wasm_v128_load(dst + 16), a5 = wasm_v128_load(dst + 20),
+         a6 = wasm_v128_load(dst + 24), a7 = wasm_v128_load(dst + 28);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
+    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
+    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
+    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(s, wasm_v128_load(w + 24)));
+    a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(s, wasm_v128_load(w + 28)));
+  }
+  wasm_v128_store(dst, a0);
+  wasm_v128_store(dst + 4, a1);
+  wasm_v128_store(dst + 8, a2);
+  wasm_v128_store(dst + 12, a3);
+  wasm_v128_store(dst + 16, a4);
+  wasm_v128_store(dst + 20, a5);
+  wasm_v128_store(dst + 24, a6);
+  wasm_v128_store(dst + 28, a7);
+}
+
+INLINE void scatter_1(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4) {
+  v128_t a = wasm_v128_load(dst);
+  for (i32 o = 0; o < co; o++, w += l4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(g + o), wasm_v128_load(w)));
+  wasm_v128_store(dst, a);
+}
+
+// The last 1–3 floats of a run: exact-width loads and stores, never past the run. One function
+// per width, so that every lane index is a constant (a variable lane would go through the stack).
+#define SCATTER_TAIL(NAME, LOAD, STORE)                                                                   \
+  INLINE void NAME(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4) {                               \
+    v128_t a = LOAD;                                                                                      \
+    for (i32 o = 0; o < co; o++, w += l4)                                                                 \
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(g + o), wasm_v128_load(w)));           \
+    STORE;                                                                                                \
+  }
+
+SCATTER_TAIL(scatter_tail1, wasm_v128_load32_zero(dst), wasm_v128_store32_lane(dst, a, 0))
+SCATTER_TAIL(scatter_tail2, wasm_v128_load64_zero(dst), wasm_v128_store64_lane(dst, a, 0))
+SCATTER_TAIL(scatter_tail3, wasm_v128_load32_lane(dst + 2, wasm_v128_load64_zero(dst), 2),
+             (wasm_v128_store64_lane(dst, a, 0), wasm_v128_store32_lane(dst + 2, a, 2)))
+
+// dy [n, oh, ow, co]; wt from lenet_input_grad_filter; dxp [n, hp, wp, ci] (the padded input
+// gradient, overwritten).
+EXPORT(lenet_conv_input_grad)
+void lenet_conv_input_grad(const f32 *dy, const f32 *wt, f32 *dxp, i32 n, i32 oh, i32 ow, i32 co, i32 hp, i32 wp,
+                           i32 ci, i32 kh, i32 kw, i32 sh, i32 sw, i32 l4) {
+  __builtin_memset(dxp, 0, (uint32_t)(n * hp * wp * ci) * 4u);
+  const i32 run = kw * ci;
+  const i32 full = run / 4;
+  const i32 rem = run % 4;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++)
+      for (i32 x = 0; x < ow; x++) {
+        const f32 *g = dy + ((b * oh + y) * ow + x) * co;
+        for (i32 a = 0; a < kh; a++) {
+          f32 *dst = dxp + ((b * hp + y * sh + a) * wp + x * sw) * ci;
+          const f32 *w = wt + a * co * l4;
+          i32 j = 0;
+          for (; j + 8 <= full; j += 8) scatter_8(dst + 4 * j, g, w + 4 * j, co, l4);
+          for (; j < full; j++) scatter_1(dst + 4 * j, g, w + 4 * j, co, l4);
+          if (rem == 1) scatter_tail1(dst + 4 * full, g, w + 4 * full, co, l4);
+          else if (rem == 2) scatter_tail2(dst + 4 * full, g, w + 4 * full, co, l4);
+          else if (rem == 3) scatter_tail3(dst + 4 * full, g, w + 4 * full, co, l4);
+        }
+      }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations and their gradients
+
+// XNNPACK's float32 rational tanh ("rational-9-6") with the numerator scaled so that the clamped
+// input gives exactly ±1 (see tanh.ts for the constants' derivation).
+#define TANH_CLAMP 7.646893501282f
+
+INLINE f32 tanh_scalar(f32 v, f32 a1, f32 a3, f32 a5, f32 a7, f32 a9) {
+  const f32 c = v > TANH_CLAMP ? TANH_CLAMP : v < -TANH_CLAMP ? -TANH_CLAMP : v;
+  const f32 z = c * c;
+  const f32 p = c * (a1 + z * (a3 + z * (a5 + z * (a7 + z * a9))));
+  const f32 q = -9.023001417518e-3f + z * (-4.154618829489e-3f + z * (-2.061512641376e-4f + z * -1.774490101525e-6f));
+  const f32 t = p / q;
+  return t > 1.0f ? 1.0f : t < -1.0f ? -1.0f : t;
+}
+
+// y = tanh(x); a1…a9 are the scaled numerator coefficients (passed in: no static data here).
+EXPORT(lenet_tanh)
+void lenet_tanh(const f32 *x, f32 *y, i32 len, f32 a1, f32 a3, f32 a5, f32 a7, f32 a9) {
+  const v128_t hi = wasm_f32x4_splat(TANH_CLAMP), lo = wasm_f32x4_splat(-TANH_CLAMP);
+  const v128_t one = wasm_f32x4_splat(1.0f), minusOne = wasm_f32x4_splat(-1.0f);
+  const v128_t va1 = wasm_f32x4_splat(a1), va3 = wasm_f32x4_splat(a3), va5 = wasm_f32x4_splat(a5),
+               va7 = wasm_f32x4_splat(a7), va9 = wasm_f32x4_splat(a9);
+  const v128_t b0 = wasm_f32x4_splat(-9.023001417518e-3f), b2 = wasm_f32x4_splat(-4.154618829489e-3f),
+               b4 = wasm_f32x4_splat(-2.061512641376e-4f), b6 = wasm_f32x4_splat(-1.774490101525e-6f);
+  i32 i = 0;
+  for (; i + 4 <= len; i += 4) {
+    // pmin(v, hi) = hi < v ? hi : v and pmax(c, lo) = c < lo ? lo : c keep a NaN v (both compares
+    // are false), and map to single SSE instructions (min/max with NaN rules take ~8 each in V8).
+    const v128_t c = wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_v128_load(x + i), hi), lo);
+    const v128_t z = wasm_f32x4_mul(c, c);
+    v128_t p = wasm_f32x4_add(va7, wasm_f32x4_mul(z, va9));
+    p = wasm_f32x4_add(va5, wasm_f32x4_mul(z, p));
+    p = wasm_f32x4_add(va3, wasm_f32x4_mul(z, p));
+    p = wasm_f32x4_add(va1, wasm_f32x4_mul(z, p));
+    p = wasm_f32x4_mul(c, p);
+    v128_t q = wasm_f32x4_add(b4, wasm_f32x4_mul(z, b6));
+    q = wasm_f32x4_add(b2, wasm_f32x4_mul(z, q));
+    q = wasm_f32x4_add(b0, wasm_f32x4_mul(z, q));
+    wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_f32x4_div(p, q), one), minusOne));
+  }
+  for (; i < len; i++) y[i] = tanh_scalar(x[i], a1, a3, a5, a7, a9);
+}
+
+// dx = dy · (1 − y²), y = tanh(x).
+EXPORT(lenet_tanh_grad)
+void lenet_tanh_grad(const f32 *y, const f32 *dy, f32 *dx, i32 len) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  i32 i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v128_t v = wasm_v128_load(y + i);
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), wasm_f32x4_sub(one, wasm_f32x4_mul(v, v))));
+  }
+  for (; i < len; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+// dx = dy · step(x) with step(x) = 1 for x > 0, 0 otherwise and NaN for NaN (tfjs's Relu gradient).
+EXPORT(lenet_relu_grad)
+void lenet_relu_grad(const f32 *x, const f32 *dy, f32 *dx, i32 len) {
+  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
+  i32 i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    v128_t step = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(v, zero));
+    step = wasm_v128_bitselect(v, step, wasm_f32x4_ne(v, v));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), step));
+  }
+  for (; i < len; i++) {
+    const f32 v = x[i];
+    dx[i] = dy[i] * (v != v ? v : v > 0.0f ? 1.0f : 0.0f);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling gradients (scalar: each is one pass over dx, a small part of a step)
+
+// AvgPoolGrad: every dy value times scale added to each input pixel of its window.
+EXPORT(lenet_avg_pool_grad)
+void lenet_avg_pool_grad(const f32 *dy, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 sh, i32 sw, i32 fh,
+                         i32 fw, i32 top, i32 left, f32 scale) {
+  __builtin_memset(dx, 0, (uint32_t)(n * ih * iw * c) * 4u);
+  const f32 *g = dy;
+  for (i32 b = 0; b < n; b++) {
+    f32 *image = dx + b * ih * iw * c;
+    for (i32 y = 0; y < oh; y++) {
+      const i32 h0 = y * sh - top;
+      const i32 hs = h0 < 0 ? 0 : h0, he = h0 + fh > ih ? ih : h0 + fh;
+      for (i32 x = 0; x < ow; x++, g += c) {
+        const i32 w0 = x * sw - left;
+        const i32 ws = w0 < 0 ? 0 : w0, we = w0 + fw > iw ? iw : w0 + fw;
+        for (i32 h = hs; h < he; h++)
+          for (i32 w = ws; w < we; w++) {
+            f32 *d = image + (h * iw + w) * c;
+            for (i32 ch = 0; ch < c; ch++) d[ch] += g[ch] * scale;
+          }
+      }
+    }
+  }
+}
+
+// MaxPoolGrad: every dy value goes to the first maximum of its window (row-major), as tfjs's cpu.
+EXPORT(lenet_max_pool_grad)
+void lenet_max_pool_grad(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 sh,
+                         i32 sw, i32 fh, i32 fw, i32 top, i32 left) {
+  __builtin_memset(dx, 0, (uint32_t)(n * ih * iw * c) * 4u);
+  const f32 *g = dy;
+  for (i32 b = 0; b < n; b++) {
+    const i32 base = b * ih * iw * c;
+    for (i32 y = 0; y < oh; y++) {
+      const i32 h0 = y * sh - top;
+      const i32 hs = h0 < 0 ? 0 : h0, he = h0 + fh > ih ? ih : h0 + fh;
+      for (i32 x = 0; x < ow; x++) {
+        const i32 w0 = x * sw - left;
+        const i32 ws = w0 < 0 ? 0 : w0, we = w0 + fw > iw ? iw : w0 + fw;
+        for (i32 ch = 0; ch < c; ch++, g++) {
+          i32 best = -1;
+          f32 bestValue = 0.0f;
+          for (i32 h = hs; h < he; h++) {
+            i32 idx = base + (h * iw + ws) * c + ch;
+            for (i32 w = ws; w < we; w++, idx += c) {
+              const f32 v = xin[idx];
+              if (best < 0 || v > bestValue) {
+                bestValue = v;
+                best = idx;
+              }
+            }
+          }
+          if (best >= 0) dx[best] += *g;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,247 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from '../register.js';
+import { onBackend, randomArray, relativeError } from '../test-util.js';
+import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
+import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
+
+/** Section ids of a wasm binary, in order (LEB128 sizes skipped over). */
+function sectionIds(bytes: Uint8Array): number[] {
+  const ids: number[] = [];
+  let i = 8;
+  while (i < bytes.length) {
+    ids.push(bytes[i++]);
+    let size = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[i++];
+      size |= (b & 0x7f) << shift;
+      shift += 7;
+      if ((b & 0x80) === 0) break;
+    }
+    i += size;
+  }
+  return ids;
+}
+
+/** The part of the WebAssembly global used here (this package compiles without the DOM lib). */
+interface ModuleDescriptor {
+  module?: string;
+  name: string;
+  kind: string;
+}
+const wasmApi = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: {
+        new (bytes: Uint8Array): object;
+        imports(m: object): ModuleDescriptor[];
+        exports(m: object): ModuleDescriptor[];
+      };
+    };
+  }
+).WebAssembly;
+
+describe('the SIMD kernels module', () => {
+  const bytes = Buffer.from(LENET_SIMD_WASM_BASE64, 'base64');
+
+  it('imports only a memory and owns none of it (no data section), so it can run inside tfjs memory', () => {
+    const module = new wasmApi.Module(bytes);
+    expect(wasmApi.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    const ids = sectionIds(bytes);
+    expect(ids).toContain(10); // code
+    expect(ids).not.toContain(11); // data
+    const names = wasmApi.Module.exports(module).map((e) => e.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'lenet_conv_filter_grad',
+        'lenet_conv_input_grad',
+        'lenet_tanh',
+        'lenet_max_pool_grad',
+      ]),
+    );
+  });
+});
+
+const GUARD = 37; // floats of sentinel on each side of an output
+const SENTINEL = -12345.5;
+
+/**
+ * Runs `body` with `floats.length` buffers on the wasm heap, each with GUARD sentinel floats on
+ * both sides; `fill` gives their initial contents. Returns the buffers after `body`, and
+ * whether every guard float is untouched.
+ */
+function guarded(
+  simd: SimdKernels,
+  backend: BackendWasm,
+  contents: Float32Array[],
+  body: (ptrs: number[]) => void,
+): { out: Float32Array[]; guardsIntact: boolean } {
+  return simd.withScratch(
+    contents.map((c) => c.length + 2 * GUARD),
+    (ptrs) => {
+      const heap = () => (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
+      ptrs.forEach((p, i) => {
+        const all = heap().subarray(p / 4, p / 4 + contents[i].length + 2 * GUARD);
+        all.fill(SENTINEL);
+        all.set(contents[i], GUARD);
+      });
+      body(ptrs.map((p) => p + GUARD * 4));
+      let guardsIntact = true;
+      const out = ptrs.map((p, i) => {
+        const all = heap().subarray(p / 4, p / 4 + contents[i].length + 2 * GUARD);
+        for (let j = 0; j < GUARD; j++) {
+          if (all[j] !== SENTINEL || all[all.length - 1 - j] !== SENTINEL) guardsIntact = false;
+        }
+        return all.slice(GUARD, GUARD + contents[i].length);
+      });
+      return { out, guardsIntact };
+    },
+  );
+}
+
+describe('SIMD kernels called directly', () => {
+  let simd: SimdKernels;
+  let backend: BackendWasm;
+  beforeAll(async () => {
+    await registerWasmTrainingKernels();
+    await tf.setBackend('wasm');
+    backend = tf.backend() as BackendWasm;
+    const k = simdKernels(backend);
+    if (k === undefined) throw new Error('wasm SIMD is not available on this runtime');
+    simd = k;
+  });
+
+  // Runs of kw·ci floats with 1, 2 and 3 floats past the last full vector, and 8-vector runs.
+  for (const [kh, kw, ci, co] of [
+    [5, 5, 1, 6],
+    [3, 3, 2, 5],
+    [2, 3, 1, 3],
+    [3, 3, 16, 4],
+    [5, 5, 3, 16],
+  ]) {
+    it(`conv input gradient k${kh}×${kw}, ${ci}→${co} channels: equals a direct loop, writes only its output`, () => {
+      const [n, oh, ow] = [2, 3, 4];
+      const [hp, wp] = [oh + kh - 1, ow + kw - 1];
+      const l4 = roundUp4(kw * ci);
+      const dy = randomArray(n * oh * ow * co, 3);
+      const w = randomArray(kh * kw * ci * co, 4);
+      const expected = new Float32Array(n * hp * wp * ci);
+      for (let b = 0; b < n; b++)
+        for (let y = 0; y < oh; y++)
+          for (let x = 0; x < ow; x++)
+            for (let a = 0; a < kh; a++)
+              for (let c = 0; c < kw; c++)
+                for (let i = 0; i < ci; i++)
+                  for (let o = 0; o < co; o++) {
+                    expected[((b * hp + y + a) * wp + x + c) * ci + i] +=
+                      dy[((b * oh + y) * ow + x) * co + o] * w[((a * kw + c) * ci + i) * co + o];
+                  }
+      const { out, guardsIntact } = guarded(
+        simd,
+        backend,
+        [dy, w, new Float32Array(kh * co * l4), new Float32Array(expected.length).fill(7)],
+        ([pdy, pw, pwt, pdx]) => {
+          simd.fn.lenet_input_grad_filter(pw, pwt, kh, kw, ci, co, l4);
+          simd.fn.lenet_conv_input_grad(pdy, pwt, pdx, n, oh, ow, co, hp, wp, ci, kh, kw, 1, 1, l4);
+        },
+      );
+      expect(guardsIntact).toBe(true);
+      expect(relativeError(out[3], expected)).toBeLessThan(1e-5);
+    });
+  }
+
+  it('conv filter gradient over 2 blocks of output channels equals a direct loop, writes only its output', () => {
+    const [n, h, w, ci, co4, k] = [2, 6, 7, 3, 36, 3];
+    const [oh, ow] = [h - k + 1, w - k + 1];
+    const x = randomArray(n * h * w * ci, 5);
+    const dy = randomArray(n * oh * ow * co4, 6);
+    const expected = new Float32Array(k * k * ci * co4);
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < oh; y++)
+        for (let xx = 0; xx < ow; xx++)
+          for (let a = 0; a < k; a++)
+            for (let c = 0; c < k; c++)
+              for (let i = 0; i < ci; i++)
+                for (let o = 0; o < co4; o++) {
+                  expected[((a * k + c) * ci + i) * co4 + o] +=
+                    x[((b * h + y + a) * w + xx + c) * ci + i] * dy[((b * oh + y) * ow + xx) * co4 + o];
+                }
+    const { out, guardsIntact } = guarded(
+      simd,
+      backend,
+      [x, dy, new Float32Array(expected.length)],
+      ([px, pdy, pdw]) => simd.fn.lenet_conv_filter_grad(px, pdy, pdw, n, h, w, ci, oh, ow, co4, k, k, 1, 1),
+    );
+    expect(guardsIntact).toBe(true);
+    expect(relativeError(out[2], expected)).toBeLessThan(1e-5);
+  });
+
+  it('elementwise kernels handle lengths that are not a multiple of 4 and stay inside their output', () => {
+    const len = 4 * 9 + 3;
+    const x = randomArray(len, 7).map((v) => v * 4);
+    const dy = randomArray(len, 8);
+    const { out, guardsIntact } = guarded(
+      simd,
+      backend,
+      [x, dy, new Float32Array(len), new Float32Array(len), new Float32Array(len)],
+      ([px, pdy, py, pt, pr]) => {
+        simd.fn.lenet_tanh(px, py, len, 1, 0, 0, 0, 0);
+        simd.fn.lenet_tanh_grad(px, pdy, pt, len);
+        simd.fn.lenet_relu_grad(px, pdy, pr, len);
+      },
+    );
+    expect(guardsIntact).toBe(true);
+    for (let i = 0; i < len; i++) {
+      expect(out[3][i]).toBeCloseTo(dy[i] * (1 - x[i] * x[i]), 5);
+      expect(out[4][i] === (x[i] > 0 ? dy[i] : 0), `relu gradient at ${x[i]}`).toBe(true);
+    }
+  });
+});
+
+describe('SIMD activations and their gradients on wasm', () => {
+  beforeAll(async () => {
+    await registerWasmTrainingKernels();
+  });
+
+  // Evaluated in float32 (the JS path evaluates in float64: within 5.2e-7); 6.6e-7 measured.
+  it('tanh stays within 1e-6 of Math.tanh on a dense sweep of [-20, 20] and keeps special values', async () => {
+    const step = 1e-4;
+    const x = new Float32Array(Math.round(40 / step) + 1).map((_, i) => -20 + i * step);
+    const [y] = await onBackend('wasm', () => [tf.tanh(tf.tensor1d(x))]);
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(y[i] - Math.tanh(x[i])));
+    expect(worst).toBeLessThan(1e-6);
+    const special = new Float32Array([0, -0, Infinity, -Infinity, 8, -8, 1e30, Number.NaN, 0.5]);
+    const [s] = await onBackend('wasm', () => [tf.tanh(tf.tensor1d(special))]);
+    expect(Object.is(s[0], 0)).toBe(true);
+    expect(Object.is(s[1], -0)).toBe(true);
+    expect(Array.from(s.subarray(2, 7))).toEqual([1, -1, 1, -1, 1]);
+    expect(Number.isNaN(s[7])).toBe(true);
+    expect(s[8]).toBeCloseTo(Math.tanh(0.5), 6);
+  });
+
+  it('tanh and relu gradients equal the cpu backend’s, NaN and odd lengths included, through the fused kernels', async () => {
+    const x = randomArray(3 * 7 * 5, 9).map((v, i) => (i === 4 ? Number.NaN : i === 5 ? 0 : v * 3));
+    const dy = randomArray(x.length, 10);
+    const grads = () => {
+      const t = tf.tensor3d(x, [3, 7, 5]);
+      const g = tf.tensor3d(dy, [3, 7, 5]);
+      return [tf.grad((a: tf.Tensor) => tf.tanh(a))(t, g), tf.grad((a: tf.Tensor) => tf.relu(a))(t, g)];
+    };
+    const cpu = await onBackend('cpu', grads);
+    await tf.setBackend('wasm');
+    const profile = await tf.profile(() => tf.tidy(grads));
+    const names = profile.kernelNames;
+    expect(names).toContain('LenetTanhGrad');
+    expect(names).toContain('LenetReluGrad');
+    const wasm = await onBackend('wasm', grads);
+    for (const [i, g] of wasm.entries()) {
+      expect(Number.isNaN(g[4]), `gradient ${i} at NaN input`).toBe(true);
+      const finite = (a: Float32Array) => a.filter((_, j) => j !== 4);
+      // Tanh's gradient differs by the forward tanh's rounding (y = our tanh vs Math.tanh on cpu).
+      expect(relativeError(finite(g), finite(cpu[i])), `gradient ${i}`).toBeLessThan(i === 0 ? 1e-5 : 1e-7);
+    }
+  });
+});

@@ -1,0 +1,241 @@
+import type { TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
+import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
+
+/**
+ * The functions of csrc/lenet-kernels.c. Every pointer is a byte offset into tfjs-backend-wasm's
+ * own memory, which the module imports, so the kernels read and write tensors in place.
+ */
+export interface SimdExports {
+  lenet_copy_rows(
+    src: number,
+    srcStride: number,
+    dst: number,
+    dstStride: number,
+    rows: number,
+    len: number,
+    zeroLen: number,
+  ): void;
+  lenet_pad_nhwc(
+    src: number,
+    dst: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    hp: number,
+    wp: number,
+    top: number,
+    left: number,
+  ): void;
+  lenet_crop_nhwc(
+    src: number,
+    dst: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    hp: number,
+    wp: number,
+    top: number,
+    left: number,
+  ): void;
+  lenet_conv_filter_grad(
+    xp: number,
+    dy: number,
+    dw: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co4: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+  ): void;
+  lenet_input_grad_filter(
+    w: number,
+    wt: number,
+    kh: number,
+    kw: number,
+    ci: number,
+    co: number,
+    l4: number,
+  ): void;
+  lenet_conv_input_grad(
+    dy: number,
+    wt: number,
+    dxp: number,
+    n: number,
+    oh: number,
+    ow: number,
+    co: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    l4: number,
+  ): void;
+  lenet_tanh(
+    x: number,
+    y: number,
+    len: number,
+    a1: number,
+    a3: number,
+    a5: number,
+    a7: number,
+    a9: number,
+  ): void;
+  lenet_tanh_grad(y: number, dy: number, dx: number, len: number): void;
+  lenet_relu_grad(x: number, dy: number, dx: number, len: number): void;
+  lenet_avg_pool_grad(
+    dy: number,
+    dx: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+    sh: number,
+    sw: number,
+    fh: number,
+    fw: number,
+    top: number,
+    left: number,
+    scale: number,
+  ): void;
+  lenet_max_pool_grad(
+    dy: number,
+    x: number,
+    dx: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+    sh: number,
+    sw: number,
+    fh: number,
+    fw: number,
+    top: number,
+    left: number,
+  ): void;
+}
+
+/** What the loader needs of tfjs-backend-wasm's Emscripten module. */
+interface EmscriptenParts {
+  asm?: { memory?: unknown };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+/** The kernels bound to one backend instance's memory, with scratch allocation on its heap. */
+export class SimdKernels {
+  constructor(
+    private readonly backend: BackendWasm,
+    /** The module's functions. */
+    readonly fn: SimdExports,
+  ) {}
+
+  /** Byte offset of a tensor's data in the wasm memory. */
+  ptr(t: TensorInfo): number {
+    const data = this.backend.dataIdMap.get(t.dataId);
+    if (data === undefined)
+      throw new BackendError('SIMD kernel: tensor data is not on this wasm backend', 'wasm');
+    return data.memoryOffset;
+  }
+
+  /**
+   * Runs `body` with scratch buffers of the given float counts on the wasm heap (freed afterwards,
+   * also when it throws). Offsets, unlike typed-array views, stay valid when the heap grows.
+   */
+  withScratch<T>(floats: readonly number[], body: (ptrs: number[]) => T): T {
+    const wasm = this.backend.wasm as unknown as EmscriptenParts;
+    const ptrs: number[] = [];
+    try {
+      for (const count of floats) {
+        const p = count > 0 ? wasm._malloc(count * 4) : 0;
+        if (count > 0 && p === 0)
+          throw new BackendError(`SIMD kernel: could not allocate ${count * 4} bytes`, 'wasm');
+        ptrs.push(p);
+      }
+      return body(ptrs);
+    } finally {
+      for (const p of ptrs) if (p !== 0) wasm._free(p);
+    }
+  }
+}
+
+/** The part of the WebAssembly global used here (this package compiles without the DOM lib). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  Memory: abstract new (...args: never[]) => object;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let compiled: object | null | undefined;
+/** Per tfjs Emscripten module (one per backend instance): its kernels, or null when unavailable. */
+const bound = new WeakMap<object, SimdKernels | null>();
+/** Set by tests and measurements to run the JS fallbacks instead. */
+let disabled = false;
+
+function compiledModule(): object | null {
+  if (compiled === undefined) {
+    const bytes = Buffer.from(LENET_SIMD_WASM_BASE64, 'base64');
+    // Runtimes without wasm SIMD reject the module; the kernels then take their JS paths.
+    compiled = wasmApi.validate(bytes) ? new wasmApi.Module(bytes) : null;
+  }
+  return compiled ?? null;
+}
+
+/**
+ * The SIMD kernels bound to `backend`'s memory, or undefined when they cannot run there (no wasm
+ * SIMD, or a tfjs build that does not expose its memory), in which case callers use their JS path.
+ */
+export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
+  if (disabled) return undefined;
+  const wasm = backend.wasm as unknown as EmscriptenParts;
+  let kernels = bound.get(wasm);
+  if (kernels === undefined) {
+    const module = compiledModule();
+    const memory = wasm.asm?.memory;
+    if (module === null || !(memory instanceof wasmApi.Memory)) {
+      kernels = null;
+    } else {
+      const instance = new wasmApi.Instance(module, { env: { memory } });
+      kernels = new SimdKernels(backend, instance.exports as unknown as SimdExports);
+    }
+    bound.set(wasm, kernels);
+  }
+  return kernels ?? undefined;
+}
+
+/**
+ * Switches the SIMD kernels (csrc/lenet-kernels.c) off or on again. Off, the wasm training
+ * kernels take their previous paths (composites of tfjs's own kernels, JS loops): for A/B
+ * measurements and for runtimes where a SIMD kernel misbehaves. On by default.
+ */
+export function setSimdKernelsEnabled(enabled: boolean): void {
+  disabled = !enabled;
+}
+
+/** True when the SIMD kernels are enabled and this runtime can compile them (wasm SIMD). */
+export function simdKernelsSupported(): boolean {
+  return !disabled && compiledModule() !== null;
+}
+
+/** n rounded up to a multiple of 4. */
+export function roundUp4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
