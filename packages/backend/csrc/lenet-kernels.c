@@ -352,3 +352,74 @@ void lenet_max_pool_grad(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32 ih, 
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Broadcasting along the last axis, and reductions over the leading axes. Both walk the data in
+// tiles of t = lcm(c, 4) floats (t / c rows), so that every vector lines up with the channel
+// pattern; `tile` is a caller-provided buffer of t floats.
+
+// tile = b repeated t / c times.
+EXPORT(lenet_fill_tile)
+void lenet_fill_tile(const f32 *b, f32 *tile, i32 c, i32 t) {
+  for (i32 i = 0; i < t; i++) tile[i] = b[i % c];
+}
+
+#define BINARY_ROWS(NAME, VOP, SOP)                                                                       \
+  static void NAME(const f32 *a, const f32 *tile, const f32 *b, f32 *out, i32 total, i32 c, i32 t) {   \
+    i32 i = 0;                                                                                            \
+    for (; i + t <= total; i += t)                                                                        \
+      for (i32 k = 0; k < t; k += 4) {                                                                    \
+        const v128_t x = wasm_v128_load(a + i + k), y = wasm_v128_load(tile + k);                        \
+        wasm_v128_store(out + i + k, VOP);                                                                \
+      }                                                                                                   \
+    for (; i < total; i++) {                                                                              \
+      const f32 x = a[i], y = b[i % c];                                                                   \
+      out[i] = SOP;                                                                                       \
+    }                                                                                                     \
+  }
+
+BINARY_ROWS(rows_add, wasm_f32x4_add(x, y), x + y)
+BINARY_ROWS(rows_sub, wasm_f32x4_sub(x, y), x - y)
+BINARY_ROWS(rows_rsub, wasm_f32x4_sub(y, x), y - x)
+BINARY_ROWS(rows_mul, wasm_f32x4_mul(x, y), x * y)
+BINARY_ROWS(rows_div, wasm_f32x4_div(x, y), x / y)
+BINARY_ROWS(rows_rdiv, wasm_f32x4_div(y, x), y / x)
+
+// out = a OP b with a [total / c, c] and b [c] broadcast over rows; op: 0 a+b, 1 a−b, 2 b−a,
+// 3 a·b, 4 a/b, 5 b/a. tile: b repeated (lenet_fill_tile).
+EXPORT(lenet_binary_rows)
+void lenet_binary_rows(const f32 *a, const f32 *tile, const f32 *b, f32 *out, i32 total, i32 c, i32 t, i32 op) {
+  switch (op) {
+    case 0: rows_add(a, tile, b, out, total, c, t); break;
+    case 1: rows_sub(a, tile, b, out, total, c, t); break;
+    case 2: rows_rsub(a, tile, b, out, total, c, t); break;
+    case 3: rows_mul(a, tile, b, out, total, c, t); break;
+    case 4: rows_div(a, tile, b, out, total, c, t); break;
+    default: rows_rdiv(a, tile, b, out, total, c, t); break;
+  }
+}
+
+// out[j] = (Σ_r src[r·c + j]) / divisor for src [rows, c]. Sums blocks of rows into `tile`
+// (t floats) and the blocks into `acc` (t floats), which bounds float32 rounding to about
+// (block + rows / block) ulps instead of rows.
+EXPORT(lenet_sum_rows)
+void lenet_sum_rows(const f32 *src, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *tile, f32 *acc) {
+  const i32 total = rows * c;
+  const i32 blockFloats = t * 64;
+  __builtin_memset(acc, 0, (uint32_t)t * 4u);
+  i32 i = 0;
+  while (i + t <= total) {
+    __builtin_memset(tile, 0, (uint32_t)t * 4u);
+    const i32 end = i + blockFloats < total ? i + blockFloats : total;
+    for (; i + t <= end; i += t)
+      for (i32 k = 0; k < t; k += 4)
+        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), wasm_v128_load(src + i + k)));
+    for (i32 k = 0; k < t; k += 4)
+      wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
+  }
+  for (i32 j = 0; j < c; j++) out[j] = 0.0f;
+  for (i32 k = 0; k < t; k++) out[k % c] += acc[k];
+  for (; i < total; i++) out[i % c] += src[i];
+  if (divisor != 1.0f)
+    for (i32 j = 0; j < c; j++) out[j] /= divisor;
+}

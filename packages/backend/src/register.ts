@@ -29,6 +29,7 @@ import {
   fusedBatchNormGradConfig,
   fusedBatchNormGradKernelConfig,
 } from './wasm-kernels/batch-norm-grad.js';
+import { broadcastBinaryConfig, leadingReductionConfig } from './wasm-kernels/broadcast-ops.js';
 import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
@@ -48,6 +49,12 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['Tanh', tanhConfig],
   [LENET_TANH_GRAD, () => tanhGradWasmConfig],
   [LENET_RELU_GRAD, () => reluGradWasmConfig],
+  ['Add', broadcastBinaryConfig('Add')],
+  ['Sub', broadcastBinaryConfig('Sub')],
+  ['Multiply', broadcastBinaryConfig('Multiply')],
+  ['RealDiv', broadcastBinaryConfig('RealDiv')],
+  ['Sum', leadingReductionConfig('Sum')],
+  ['Mean', leadingReductionConfig('Mean')],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */

@@ -30,6 +30,12 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'Tanh',
       'LenetTanhGrad',
       'LenetReluGrad',
+      'Add',
+      'Sub',
+      'Multiply',
+      'RealDiv',
+      'Sum',
+      'Mean',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

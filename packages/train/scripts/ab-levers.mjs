@@ -1,12 +1,15 @@
 // A/B of issue 8's levers on one wasm training step (fit's step: variableGrads + @lenet/train's
 // Adam), interleaved so that load from other processes hits every set alike: all of
-// @lenet/backend's training kernels, then all but one lever (conv input-gradient pruning, the
-// fused Adam update, the Tanh kernels). Prints best and median ms/step per set. Build first:
+// @lenet/backend's training kernels, then all but one lever. Prints best and median ms/step per
+// set. Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
-//   node packages/train/scripts/ab-levers.mjs <preset> <batch>
+//   node packages/train/scripts/ab-levers.mjs <preset> <batch> [set,set,…]
+// Sets: all, noPrune, noAdam, noTanh, noBroadcast (the last-axis broadcast and leading-axes
+// reduction kernels), noSimd (every kernel, the SIMD module switched off: the JS paths).
 
 import {
   registerWasmTrainingKernels,
+  setSimdKernelsEnabled,
   unregisterWasmTrainingKernels,
   useBackend,
   wasmTrainingKernelNames,
@@ -18,12 +21,17 @@ import { createOptimizer, crossEntropySum } from '../dist/index.js';
 const [name, b] = [process.argv[2], Number(process.argv[3])];
 await useBackend('wasm');
 const all = wasmTrainingKernelNames();
-const sets = {
+const BROADCAST = ['Add', 'Sub', 'Multiply', 'RealDiv', 'Sum', 'Mean'];
+const allSets = {
   all,
   noPrune: all.filter((n) => n !== 'ConvInputGradPruning'),
   noAdam: all.filter((n) => n !== 'LenetAdamUpdate'),
   noTanh: all.filter((n) => n !== 'Tanh'),
+  noBroadcast: all.filter((n) => !BROADCAST.includes(n)),
+  noSimd: all,
 };
+const chosen = (process.argv[4] ?? 'all,noPrune,noAdam,noTanh').split(',');
+const sets = Object.fromEntries(chosen.map((k) => [k, allSets[k]]));
 const r = getPreset(name);
 const spec = r.spec ?? r;
 const model = buildModel(spec, { seed: 1 });
@@ -38,6 +46,7 @@ for (let round = 0; round < 6; round++)
   for (const [k, set] of Object.entries(sets)) {
     unregisterWasmTrainingKernels();
     await registerWasmTrainingKernels(set);
+    setSimdKernelsEnabled(k !== 'noSimd');
     const opt = createOptimizer('adam', vars);
     const step = () =>
       tf
@@ -57,7 +66,7 @@ for (let round = 0; round < 6; round++)
           return value;
         })
         .dataSync();
-    for (let i = 0; i < 3; i++) step();
+    for (let i = 0; i < 10; i++) step();
     const t0 = performance.now();
     for (let i = 0; i < 10; i++) step();
     times[k].push((performance.now() - t0) / 10);

@@ -105,7 +105,8 @@ async function profileStep(spec, preset, batchSize, data) {
       );
       return value;
     });
-  for (let i = 0; i < 3; i++) step().dataSync();
+  // Enough steps for V8 to optimise tfjs's JS and tier up the wasm kernels.
+  for (let i = 0; i < 40; i++) step().dataSync();
   const p = await tf.profile(() => step());
   const byKernel = new Map();
   let total = 0;
@@ -127,6 +128,13 @@ async function profileStep(spec, preset, batchSize, data) {
       .map(([name, e]) => `${name} ${e.ms.toFixed(1)} (${e.calls})`)
       .join(', ')}`,
   );
+  if (args.includes('--profile-calls')) {
+    for (const k of p.kernels) {
+      if (k.kernelTimeMs >= 0.1) {
+        console.log(`      ${k.name} ${k.kernelTimeMs.toFixed(2)} ms  in ${k.inputShapes.map((s) => `[${s}]`).join(' ')}`);
+      }
+    }
+  }
   tf.dispose([x, y]);
   optimizer.dispose();
   model.dispose();

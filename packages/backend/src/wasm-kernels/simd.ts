@@ -83,6 +83,27 @@ export interface SimdExports {
     sw: number,
     l4: number,
   ): void;
+  lenet_fill_tile(b: number, tile: number, c: number, t: number): void;
+  lenet_binary_rows(
+    a: number,
+    tile: number,
+    b: number,
+    out: number,
+    total: number,
+    c: number,
+    t: number,
+    op: number,
+  ): void;
+  lenet_sum_rows(
+    src: number,
+    out: number,
+    rows: number,
+    c: number,
+    t: number,
+    divisor: number,
+    tile: number,
+    acc: number,
+  ): void;
   lenet_tanh(
     x: number,
     y: number,
@@ -233,6 +254,11 @@ export function setSimdKernelsEnabled(enabled: boolean): void {
 /** True when the SIMD kernels are enabled and this runtime can compile them (wasm SIMD). */
 export function simdKernelsSupported(): boolean {
   return !disabled && compiledModule() !== null;
+}
+
+/** lcm(c, 4): the floats of a tile that lines rows of c channels up with 4-float vectors. */
+export function tileFloats(c: number): number {
+  return c % 4 === 0 ? c : c % 2 === 0 ? 2 * c : 4 * c;
 }
 
 /** n rounded up to a multiple of 4. */
