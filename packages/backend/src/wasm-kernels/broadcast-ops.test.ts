@@ -1,0 +1,127 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from '../register.js';
+import { onBackend, randomArray, relativeError } from '../test-util.js';
+
+/** [full shape, broadcast shape]: biases, per-channel statistics, scalars, odd channel counts. */
+const BROADCASTS: Array<[number[], number[]]> = [
+  [[4, 7, 7, 6], [6]],
+  [
+    [4, 7, 7, 6],
+    [1, 1, 1, 6],
+  ],
+  [[3, 5, 5, 16], [16]],
+  [[2, 9, 3], [3]],
+  [[5, 10], [10]],
+  [
+    [5, 7],
+    [1, 7],
+  ],
+  [[3, 4, 5, 1], [1]],
+  [[4, 6, 6, 12], []],
+  [[7], [7]],
+  [
+    [2, 3, 5, 24],
+    [1, 24],
+  ],
+];
+
+const OPS: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [
+  ['add', tf.add],
+  ['sub', tf.sub],
+  ['mul', tf.mul],
+  ['div', tf.div],
+];
+
+describe('wasm last-axis broadcast kernels match the cpu backend', () => {
+  beforeAll(async () => {
+    await registerWasmTrainingKernels();
+  });
+
+  BROADCASTS.forEach(([full, small], i) => {
+    for (const [name, op] of OPS) {
+      it(`${name} [${full}] with [${small}], both orders`, async () => {
+        const run = () => {
+          const a = tf.tensor(
+            randomArray(
+              full.reduce((x, y) => x * y, 1),
+              10 + i,
+            ),
+            full,
+          );
+          // Away from zero so that division is well conditioned.
+          const b = tf.add(
+            tf.tensor(
+              randomArray(
+                small.reduce((x, y) => x * y, 1),
+                50 + i,
+              ),
+              small,
+            ),
+            2,
+          );
+          return [op(a, b), op(b, a)];
+        };
+        const cpu = await onBackend('cpu', run);
+        const wasm = await onBackend('wasm', run);
+        for (const [j, w] of wasm.entries()) {
+          expect(w.length).toBe(cpu[j].length);
+          // Same float32 operation per element: equal up to the division's rounding.
+          expect(relativeError(w, cpu[j]), `${name} order ${j}`).toBeLessThan(1e-6);
+        }
+      });
+    }
+  });
+
+  it('keeps the result shape, and leaves int32 and equal-shape operands to the stock kernels', async () => {
+    await tf.setBackend('wasm');
+    const y = tf.add(tf.zeros([2, 3, 4]), tf.ones([4]));
+    expect(y.shape).toEqual([2, 3, 4]);
+    expect(Array.from(await tf.add(tf.tensor1d([1, 2], 'int32'), tf.scalar(3, 'int32')).data())).toEqual([
+      4, 5,
+    ]);
+    expect(Array.from(await tf.sub(tf.tensor1d([1, 2]), tf.tensor1d([3, 5])).data())).toEqual([-2, -3]);
+  });
+});
+
+/** [shape, axis, keepDims]. */
+const REDUCTIONS: Array<[number[], number | number[] | undefined, boolean]> = [
+  [[64, 28, 28, 6], [0, 1, 2], false],
+  [[4, 7, 7, 6], [0, 1, 2], true],
+  [[5, 10], 0, false],
+  [[3, 5, 5, 16], [2, 1, 0], false],
+  [[3, 5, 5, 16], [-4, -3], true],
+  [[6, 7], undefined, false],
+  [[3, 5, 7], [1, 2], false], // not leading: the stock kernel
+  [[9, 3], [0], false],
+];
+
+describe('wasm leading-axes Sum and Mean match the cpu backend', () => {
+  beforeAll(async () => {
+    await registerWasmTrainingKernels();
+  });
+
+  REDUCTIONS.forEach(([shape, axis, keepDims], i) => {
+    it(`sum and mean of [${shape}] over ${JSON.stringify(axis)}${keepDims ? ', keepDims' : ''}`, async () => {
+      const run = () => {
+        const x = tf.tensor(
+          randomArray(
+            shape.reduce((a, b) => a * b, 1),
+            70 + i,
+          ),
+          shape,
+        );
+        return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims)];
+      };
+      await tf.setBackend('cpu');
+      const cpuShapes = tf.tidy(() => run().map((t) => t.shape));
+      const cpu = await onBackend('cpu', run);
+      const wasm = await onBackend('wasm', run);
+      await tf.setBackend('wasm');
+      expect(tf.tidy(() => run().map((t) => t.shape))).toEqual(cpuShapes);
+      for (const [j, w] of wasm.entries()) {
+        expect(relativeError(w, cpu[j]), j === 0 ? 'sum' : 'mean').toBeLessThan(1e-5);
+      }
+    });
+  });
+});
