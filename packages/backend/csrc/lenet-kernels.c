@@ -300,6 +300,27 @@ EXPORT(lenet_avg_pool_grad)
 void lenet_avg_pool_grad(const f32 *dy, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 sh, i32 sw, i32 fh,
                          i32 fw, i32 top, i32 left, f32 scale) {
   __builtin_memset(dx, 0, (uint32_t)(n * ih * iw * c) * 4u);
+  if (fh == 2 && fw == 2 && sh == 2 && sw == 2 && top == 0 && left == 0 && 2 * oh <= ih && 2 * ow <= iw) {
+    // LeNet's 2×2/2 pooling: disjoint windows, each input pixel gets one scaled dy value.
+    const v128_t sv = wasm_f32x4_splat(scale);
+    const i32 row = iw * c;
+    const f32 *g = dy;
+    for (i32 b = 0; b < n; b++)
+      for (i32 y = 0; y < oh; y++)
+        for (i32 x = 0; x < ow; x++, g += c) {
+          f32 *d = dx + ((b * ih + 2 * y) * iw + 2 * x) * c;
+          i32 k = 0;
+          for (; k + 4 <= c; k += 4) {
+            const v128_t v = wasm_f32x4_mul(wasm_v128_load(g + k), sv);
+            wasm_v128_store(d + k, v);
+            wasm_v128_store(d + c + k, v);
+            wasm_v128_store(d + row + k, v);
+            wasm_v128_store(d + row + c + k, v);
+          }
+          for (; k < c; k++) d[k] = d[c + k] = d[row + k] = d[row + c + k] = g[k] * scale;
+        }
+    return;
+  }
   const f32 *g = dy;
   for (i32 b = 0; b < n; b++) {
     f32 *image = dx + b * ih * iw * c;
@@ -319,34 +340,82 @@ void lenet_avg_pool_grad(const f32 *dy, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i
   }
 }
 
+// Picks the later candidate where it is strictly greater (so the first maximum wins; NaN never
+// wins), on the bits: V8 compiles a float select to a branch, which mispredicts on activations.
+INLINE void keep_max(f32 v, i32 idx, f32 *bestValue, i32 *best) {
+  const i32 mask = -(i32)(v > *bestValue);
+  *best = (idx & mask) | (*best & ~mask);
+  const i32 bits = (__builtin_bit_cast(i32, v) & mask) | (__builtin_bit_cast(i32, *bestValue) & ~mask);
+  *bestValue = __builtin_bit_cast(f32, bits);
+}
+
+// 2×2 windows with stride 2 and no padding (LeNet's pooling): 4 channels at a time, dx written
+// once per window position (the windows do not overlap), rows/columns outside any window stay 0.
+static void max_pool_grad_2x2(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow) {
+  const i32 row = iw * c;
+  const f32 *g = dy;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++)
+      for (i32 x = 0; x < ow; x++, g += c) {
+        const i32 p0 = ((b * ih + 2 * y) * iw + 2 * x) * c;
+        const i32 p1 = p0 + c, p2 = p0 + row, p3 = p0 + row + c;
+        i32 k = 0;
+        for (; k + 4 <= c; k += 4) {
+          const v128_t a0 = wasm_v128_load(xin + p0 + k), a1 = wasm_v128_load(xin + p1 + k);
+          const v128_t a2 = wasm_v128_load(xin + p2 + k), a3 = wasm_v128_load(xin + p3 + k);
+          const v128_t w1 = wasm_f32x4_gt(a1, a0);
+          const v128_t m1 = wasm_v128_bitselect(a1, a0, w1);
+          const v128_t w2 = wasm_f32x4_gt(a2, m1);
+          const v128_t m2 = wasm_v128_bitselect(a2, m1, w2);
+          const v128_t w3 = wasm_f32x4_gt(a3, m2);
+          // Position j takes the gradient when it won and no later position beat it.
+          const v128_t t3 = w3, t2 = wasm_v128_andnot(w2, w3), t1 = wasm_v128_andnot(wasm_v128_andnot(w1, w2), w3);
+          const v128_t t0 = wasm_v128_not(wasm_v128_or(wasm_v128_or(w1, w2), w3));
+          const v128_t gv = wasm_v128_load(g + k);
+          wasm_v128_store(dx + p0 + k, wasm_v128_and(gv, t0));
+          wasm_v128_store(dx + p1 + k, wasm_v128_and(gv, t1));
+          wasm_v128_store(dx + p2 + k, wasm_v128_and(gv, t2));
+          wasm_v128_store(dx + p3 + k, wasm_v128_and(gv, t3));
+        }
+        for (; k < c; k++) {
+          i32 best = p0 + k;
+          f32 bestValue = xin[best];
+          keep_max(xin[p1 + k], p1 + k, &bestValue, &best);
+          keep_max(xin[p2 + k], p2 + k, &bestValue, &best);
+          keep_max(xin[p3 + k], p3 + k, &bestValue, &best);
+          dx[p0 + k] = dx[p1 + k] = dx[p2 + k] = dx[p3 + k] = 0.0f;
+          dx[best] = g[k];
+        }
+      }
+}
+
 // MaxPoolGrad: every dy value goes to the first maximum of its window (row-major), as tfjs's cpu.
 EXPORT(lenet_max_pool_grad)
 void lenet_max_pool_grad(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 sh,
                          i32 sw, i32 fh, i32 fw, i32 top, i32 left) {
   __builtin_memset(dx, 0, (uint32_t)(n * ih * iw * c) * 4u);
+  if (fh == 2 && fw == 2 && sh == 2 && sw == 2 && top == 0 && left == 0 && 2 * oh <= ih && 2 * ow <= iw) {
+    max_pool_grad_2x2(dy, xin, dx, n, ih, iw, c, oh, ow);
+    return;
+  }
   const f32 *g = dy;
   for (i32 b = 0; b < n; b++) {
     const i32 base = b * ih * iw * c;
     for (i32 y = 0; y < oh; y++) {
       const i32 h0 = y * sh - top;
       const i32 hs = h0 < 0 ? 0 : h0, he = h0 + fh > ih ? ih : h0 + fh;
-      for (i32 x = 0; x < ow; x++) {
+      for (i32 x = 0; x < ow; x++, g += c) {
         const i32 w0 = x * sw - left;
         const i32 ws = w0 < 0 ? 0 : w0, we = w0 + fw > iw ? iw : w0 + fw;
-        for (i32 ch = 0; ch < c; ch++, g++) {
-          i32 best = -1;
-          f32 bestValue = 0.0f;
+        if (hs >= he || ws >= we) continue;
+        for (i32 ch = 0; ch < c; ch++) {
+          i32 best = base + (hs * iw + ws) * c + ch;
+          f32 bestValue = xin[best];
           for (i32 h = hs; h < he; h++) {
             i32 idx = base + (h * iw + ws) * c + ch;
-            for (i32 w = ws; w < we; w++, idx += c) {
-              const f32 v = xin[idx];
-              if (best < 0 || v > bestValue) {
-                bestValue = v;
-                best = idx;
-              }
-            }
+            for (i32 w = ws; w < we; w++, idx += c) keep_max(xin[idx], idx, &bestValue, &best);
           }
-          if (best >= 0) dx[best] += *g;
+          dx[best] += g[ch];
         }
       }
     }
@@ -422,4 +491,64 @@ void lenet_sum_rows(const f32 *src, f32 *out, i32 rows, i32 c, i32 t, f32 diviso
   for (; i < total; i++) out[i % c] += src[i];
   if (divisor != 1.0f)
     for (i32 j = 0; j < c; j++) out[j] /= divisor;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm over the last axis (c channels), tiles of t = lcm(c, 4) floats as above.
+
+// out = (x − mean)·gr + offset with gr = scale / √(variance + ε) precomputed per channel;
+// meanTile, grTile, offsetTile: those per-channel values repeated over a tile.
+EXPORT(lenet_batch_norm)
+void lenet_batch_norm(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile, f32 *out,
+                      i32 total, i32 c, i32 t) {
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t v = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+      wasm_v128_store(out + i + k,
+                      wasm_f32x4_add(wasm_f32x4_mul(v, wasm_v128_load(grTile + k)), wasm_v128_load(offsetTile + k)));
+    }
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    out[i] = (x[i] - meanTile[k]) * grTile[k] + offsetTile[k];
+  }
+}
+
+// The batch-norm gradient's one pass: dx = dy·gr, and per channel sumDy[j] = Σ dy and
+// sumDyXm[j] = Σ dy·(x − mean) (blocked sums, as lenet_sum_rows). work: 4·t floats of scratch.
+EXPORT(lenet_batch_norm_grad)
+void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, f32 *dx, f32 *sumDy,
+                           f32 *sumDyXm, i32 total, i32 c, i32 t, f32 *work) {
+  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t, *accDyXm = work + 3 * t;
+  const i32 blockFloats = t * 64;
+  __builtin_memset(accDy, 0, (uint32_t)(2 * t) * 4u);
+  i32 i = 0;
+  while (i + t <= total) {
+    __builtin_memset(blockDy, 0, (uint32_t)(2 * t) * 4u);
+    const i32 end = i + blockFloats < total ? i + blockFloats : total;
+    for (; i + t <= end; i += t)
+      for (i32 k = 0; k < t; k += 4) {
+        const v128_t g = wasm_v128_load(dy + i + k);
+        const v128_t xm = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+        wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
+        wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
+        wasm_v128_store(dx + i + k, wasm_f32x4_mul(g, wasm_v128_load(grTile + k)));
+      }
+    for (i32 k = 0; k < t; k += 4) {
+      wasm_v128_store(accDy + k, wasm_f32x4_add(wasm_v128_load(accDy + k), wasm_v128_load(blockDy + k)));
+      wasm_v128_store(accDyXm + k, wasm_f32x4_add(wasm_v128_load(accDyXm + k), wasm_v128_load(blockDyXm + k)));
+    }
+  }
+  for (i32 j = 0; j < c; j++) sumDy[j] = sumDyXm[j] = 0.0f;
+  for (i32 k = 0; k < t; k++) {
+    sumDy[k % c] += accDy[k];
+    sumDyXm[k % c] += accDyXm[k];
+  }
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    const f32 g = dy[i];
+    sumDy[k] += g;
+    sumDyXm[k] += g * (x[i] - meanTile[k]);
+    dx[i] = g * grTile[k];
+  }
 }

@@ -24,6 +24,7 @@ import {
 import { adamUpdateCpuConfig, adamUpdateWasmConfig, LENET_ADAM_UPDATE } from './wasm-kernels/adam.js';
 import { avgPoolGradConfig } from './wasm-kernels/avg-pool-grad.js';
 import { batchMatMulConfig } from './wasm-kernels/batch-mat-mul.js';
+import { batchNormConfig } from './wasm-kernels/batch-norm.js';
 import {
   FUSED_BATCH_NORM_GRAD,
   fusedBatchNormGradConfig,
@@ -32,6 +33,7 @@ import {
 import { broadcastBinaryConfig, leadingReductionConfig } from './wasm-kernels/broadcast-ops.js';
 import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
+import { identityConfig } from './wasm-kernels/identity.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
 import { tanhConfig } from './wasm-kernels/tanh.js';
 
@@ -55,6 +57,8 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['RealDiv', broadcastBinaryConfig('RealDiv')],
   ['Sum', leadingReductionConfig('Sum')],
   ['Mean', leadingReductionConfig('Mean')],
+  ['FusedBatchNorm', batchNormConfig],
+  ['Identity', identityConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */

@@ -36,6 +36,8 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'RealDiv',
       'Sum',
       'Mean',
+      'FusedBatchNorm',
+      'Identity',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

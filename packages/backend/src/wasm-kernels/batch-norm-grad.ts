@@ -12,6 +12,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
+import { type SimdKernels, simdKernels, tileFloats } from './simd.js';
 
 /** Name of this package's fused batch-norm gradient kernel (registered for wasm only). */
 export const FUSED_BATCH_NORM_GRAD = 'LenetFusedBatchNormGrad';
@@ -48,6 +49,11 @@ export function fusedBatchNormGradWasm(args: KernelArgs): TensorInfo[] {
     backend.makeOutput(x.shape, 'float32'),
     ...[0, 1, 2, 3].map(() => backend.makeOutput([channels], 'float32')),
   ];
+  const simd = simdKernels(backend);
+  if (simd !== undefined) {
+    gradSimd(simd, backend, { x, mean, variance, dy, scale }, eps, outs);
+    return outs;
+  }
   const [dxV, dMeanV, dVarV, dScaleV, dOffsetV] = outs.map(
     (o) => backend.typedArrayFromHeap(o) as Float32Array,
   );
@@ -82,6 +88,66 @@ export function fusedBatchNormGradWasm(args: KernelArgs): TensorInfo[] {
     dOffsetV[c] = sumDy[c];
   }
   return outs;
+}
+
+/** Per-channel values repeated over a tile of t floats (channels·k = t). */
+export function channelTile(values: ArrayLike<number>, t: number): Float32Array {
+  const tile = new Float32Array(t);
+  for (let k = 0; k < t; k++) tile[k] = values[k % values.length];
+  return tile;
+}
+
+/**
+ * The SIMD version of the pass above (csrc/lenet-kernels.c: dx and the two per-channel sums in
+ * one pass over x and dy); the per-channel outputs are then formed here in float64 as before.
+ */
+function gradSimd(
+  simd: SimdKernels,
+  backend: BackendWasm,
+  t: { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; dy: TensorInfo; scale: TensorInfo | undefined },
+  eps: number,
+  outs: TensorInfo[],
+): void {
+  const channels = t.x.shape[t.x.shape.length - 1];
+  const total = t.x.shape.reduce((a, b) => a * b, 1);
+  const heap = () => backend.typedArrayFromHeap(t.mean) as Float32Array;
+  const meanV = Float64Array.from(heap());
+  const varV = Float64Array.from(backend.typedArrayFromHeap(t.variance) as Float32Array);
+  const scaleV =
+    t.scale === undefined ? null : Float64Array.from(backend.typedArrayFromHeap(t.scale) as Float32Array);
+  const r = varV.map((v) => 1 / Math.sqrt(v + eps));
+  const gr = r.map((v, c) => (scaleV === null ? 1 : scaleV[c]) * v);
+  const tf = tileFloats(channels);
+  simd.withScratch([tf, tf, channels, channels, 4 * tf], ([meanTile, grTile, sumDy, sumDyXm, work]) => {
+    const f32 = (ptr: number, n: number) => new Float32Array(heap().buffer, ptr, n);
+    f32(meanTile, tf).set(channelTile(meanV, tf));
+    f32(grTile, tf).set(channelTile(gr, tf));
+    simd.fn.lenet_batch_norm_grad(
+      simd.ptr(t.x),
+      simd.ptr(t.dy),
+      meanTile,
+      grTile,
+      simd.ptr(outs[0]),
+      sumDy,
+      sumDyXm,
+      total,
+      channels,
+      tf,
+      work,
+    );
+    const sDy = f32(sumDy, channels);
+    const sDyXm = f32(sumDyXm, channels);
+    const [dMeanV, dVarV, dScaleV, dOffsetV] = outs
+      .slice(1)
+      .map((o) => backend.typedArrayFromHeap(o) as Float32Array);
+    for (let c = 0; c < channels; c++) {
+      const g = scaleV === null ? 1 : scaleV[c];
+      dMeanV[c] = -g * r[c] * sDy[c];
+      dVarV[c] = -0.5 * g * r[c] * r[c] * r[c] * sDyXm[c];
+      dScaleV[c] = r[c] * sDyXm[c];
+      dOffsetV[c] = sDy[c];
+    }
+  });
 }
 
 /** The fused batch-norm gradient kernel for wasm. */

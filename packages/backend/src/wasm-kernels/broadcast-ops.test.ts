@@ -125,3 +125,39 @@ describe('wasm leading-axes Sum and Mean match the cpu backend', () => {
     });
   });
 });
+
+describe('wasm FusedBatchNorm (given statistics) matches the cpu backend', () => {
+  beforeAll(async () => {
+    await registerWasmTrainingKernels();
+  });
+
+  const CASES: Array<[number[], boolean, boolean]> = [
+    [[4, 7, 7, 6], true, true],
+    [[2, 5, 5, 16], false, true],
+    [[3, 4, 4, 3], true, false],
+    [[8, 10], true, true],
+    [[5, 1], false, false],
+  ];
+  CASES.forEach(([shape, withOffset, withScale], i) => {
+    it(`x [${shape}]${withOffset ? ' + offset' : ''}${withScale ? ' · scale' : ''}`, async () => {
+      const c = shape[shape.length - 1];
+      const run = () => {
+        const x = tf.tensor(
+          randomArray(
+            shape.reduce((a, b) => a * b, 1),
+            200 + i,
+          ),
+          shape,
+        );
+        const mean = tf.tensor1d(randomArray(c, 210 + i));
+        const variance = tf.add(tf.abs(tf.tensor1d(randomArray(c, 220 + i))), 0.05) as tf.Tensor1D;
+        const offset = withOffset ? tf.tensor1d(randomArray(c, 230 + i)) : undefined;
+        const scale = withScale ? tf.tensor1d(randomArray(c, 240 + i)) : undefined;
+        return [tf.batchNorm(x, mean, variance, offset, scale, 1e-3)];
+      };
+      const [cpu] = await onBackend('cpu', run);
+      const [wasm] = await onBackend('wasm', run);
+      expect(relativeError(wasm, cpu)).toBeLessThan(1e-5);
+    });
+  });
+});

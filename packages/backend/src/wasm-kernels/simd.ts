@@ -104,6 +104,29 @@ export interface SimdExports {
     tile: number,
     acc: number,
   ): void;
+  lenet_batch_norm(
+    x: number,
+    meanTile: number,
+    grTile: number,
+    offsetTile: number,
+    out: number,
+    total: number,
+    c: number,
+    t: number,
+  ): void;
+  lenet_batch_norm_grad(
+    x: number,
+    dy: number,
+    meanTile: number,
+    grTile: number,
+    dx: number,
+    sumDy: number,
+    sumDyXm: number,
+    total: number,
+    c: number,
+    t: number,
+    work: number,
+  ): void;
   lenet_tanh(
     x: number,
     y: number,
