@@ -552,3 +552,121 @@ void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, con
     dx[i] = g * grTile[k];
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Conv2D forward, direct:  out[p, co] = Σ_r X[p, r] · W[r, co]  with r = (kh, kw, ci), which
+// is W's own layout. PB neighbouring output pixels of a row × V vectors of 4 output channels are
+// accumulated in registers over every r; X[p, r] is read from the (padded) input.
+
+// Stores n (1–4) lanes of v at p.
+INLINE void store_lanes(f32 *p, v128_t v, i32 n) {
+  switch (n) {
+    case 4: wasm_v128_store(p, v); break;
+    case 3: wasm_v128_store64_lane(p, v, 0); wasm_v128_store32_lane(p + 2, v, 2); break;
+    case 2: wasm_v128_store64_lane(p, v, 0); break;
+    default: wasm_v128_store32_lane(p, v, 0); break;
+  }
+}
+
+#define CONV_FORWARD(PB, V)                                                                               \
+  static void conv_forward_##PB##x##V(const f32 *in, i32 colStep, const f32 *w, i32 co4, i32 kh, i32 kwci, \
+                                      i32 wpci, f32 *out, i32 co, i32 lastLanes) {                        \
+    v128_t acc[PB][V];                                                                                    \
+    for (i32 p = 0; p < PB; p++)                                                                          \
+      for (i32 v = 0; v < V; v++) acc[p][v] = wasm_f32x4_splat(0.0f);                                     \
+    const f32 *wr = w;                                                                                    \
+    for (i32 a = 0; a < kh; a++) {                                                                        \
+      const f32 *row = in + a * wpci;                                                                     \
+      for (i32 j = 0; j < kwci; j++, wr += co4) {                                                         \
+        v128_t wv[V];                                                                                     \
+        for (i32 v = 0; v < V; v++) wv[v] = wasm_v128_load(wr + 4 * v);                                  \
+        for (i32 p = 0; p < PB; p++) {                                                                    \
+          const v128_t s = wasm_v128_load32_splat(row + p * colStep + j);                                 \
+          for (i32 v = 0; v < V; v++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(s, wv[v]));    \
+        }                                                                                                 \
+      }                                                                                                   \
+    }                                                                                                     \
+    for (i32 p = 0; p < PB; p++) {                                                                        \
+      for (i32 v = 0; v < V - 1; v++) wasm_v128_store(out + p * co + 4 * v, acc[p][v]);                   \
+      store_lanes(out + p * co + 4 * (V - 1), acc[p][V - 1], lastLanes);                                  \
+    }                                                                                                     \
+  }
+
+CONV_FORWARD(4, 1)
+CONV_FORWARD(4, 2)
+CONV_FORWARD(2, 3)
+CONV_FORWARD(2, 4)
+CONV_FORWARD(1, 1)
+CONV_FORWARD(1, 2)
+CONV_FORWARD(1, 3)
+CONV_FORWARD(1, 4)
+
+// xp: input padded to [n, hp, wp, ci]; w: [kh, kw, ci, co4] (channels padded to a multiple of 4
+// with zeros); out: [n, oh, ow, co] (exact: partial vectors stored lane by lane).
+EXPORT(lenet_conv_forward)
+void lenet_conv_forward(const f32 *xp, const f32 *w, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow, i32 co,
+                        i32 co4, i32 kh, i32 kw, i32 sh, i32 sw) {
+  const i32 wpci = wp * ci, kwci = kw * ci, colStep = sw * ci;
+  for (i32 cb = 0; cb < co4; cb += 16) {
+    const i32 vecs = (co4 - cb) / 4 < 4 ? (co4 - cb) / 4 : 4;
+    const i32 lanes = co - cb - 4 * (vecs - 1) < 4 ? co - cb - 4 * (vecs - 1) : 4;
+    const i32 block = vecs <= 2 ? 4 : 2;
+    const f32 *wb = w + cb;
+    for (i32 b = 0; b < n; b++)
+      for (i32 y = 0; y < oh; y++) {
+        const f32 *in = xp + (b * hp + y * sh) * wpci;
+        f32 *o = out + ((b * oh + y) * ow) * co + cb;
+        i32 x = 0;
+        for (; x + block <= ow; x += block, in += block * colStep, o += block * co) {
+          switch (vecs) {
+            case 1: conv_forward_4x1(in, colStep, wb, co4, kh, kwci, wpci, o, co, lanes); break;
+            case 2: conv_forward_4x2(in, colStep, wb, co4, kh, kwci, wpci, o, co, lanes); break;
+            case 3: conv_forward_2x3(in, colStep, wb, co4, kh, kwci, wpci, o, co, lanes); break;
+            default: conv_forward_2x4(in, colStep, wb, co4, kh, kwci, wpci, o, co, lanes); break;
+          }
+        }
+        for (; x < ow; x++, in += colStep, o += co) {
+          switch (vecs) {
+            case 1: conv_forward_1x1(in, colStep, wb, co4, kh, kwci, wpci, o, co, lanes); break;
+            case 2: conv_forward_1x2(in, colStep, wb, co4, kh, kwci, wpci, o, co, lanes); break;
+            case 3: conv_forward_1x3(in, colStep, wb, co4, kh, kwci, wpci, o, co, lanes); break;
+            default: conv_forward_1x4(in, colStep, wb, co4, kh, kwci, wpci, o, co, lanes); break;
+          }
+        }
+      }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2×2 pooling with stride 2 and no padding, forward: 4 channels at a time.
+
+// kind 0: max (NaN wins as in tfjs's max: a NaN input gives NaN), 1: average.
+EXPORT(lenet_pool_2x2)
+void lenet_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 kind) {
+  const i32 row = iw * c;
+  const v128_t quarter = wasm_f32x4_splat(0.25f);
+  f32 *o = out;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++)
+      for (i32 xx = 0; xx < ow; xx++, o += c) {
+        const f32 *p = x + ((b * ih + 2 * y) * iw + 2 * xx) * c;
+        i32 k = 0;
+        for (; k + 4 <= c; k += 4) {
+          const v128_t a0 = wasm_v128_load(p + k), a1 = wasm_v128_load(p + c + k);
+          const v128_t a2 = wasm_v128_load(p + row + k), a3 = wasm_v128_load(p + row + c + k);
+          const v128_t r = kind == 0 ? wasm_f32x4_max(wasm_f32x4_max(a0, a1), wasm_f32x4_max(a2, a3))
+                                     : wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)), quarter);
+          wasm_v128_store(o + k, r);
+        }
+        for (; k < c; k++) {
+          const f32 a0 = p[k], a1 = p[c + k], a2 = p[row + k], a3 = p[row + c + k];
+          if (kind == 0) {
+            const f32 m01 = a0 != a0 ? a0 : a1 != a1 ? a1 : a0 > a1 ? a0 : a1;
+            const f32 m23 = a2 != a2 ? a2 : a3 != a3 ? a3 : a2 > a3 ? a2 : a3;
+            o[k] = m01 != m01 ? m01 : m23 != m23 ? m23 : m01 > m23 ? m01 : m23;
+          } else {
+            o[k] = ((a0 + a1) + (a2 + a3)) * 0.25f;
+          }
+        }
+      }
+}

@@ -49,6 +49,36 @@ const CASES = [
     () => [tf.randomNormal([64, 16, 16, 64]), tf.randomNormal([3, 3, 32, 64])],
     ([dy, w]) => derInput([64, 16, 16, 32], dy, w, 'same'),
   ],
+  [
+    'conv C1 x[64,28,28,1] k5 same → 6',
+    () => [tf.randomNormal([64, 28, 28, 1]), tf.randomNormal([5, 5, 1, 6])],
+    ([x, w]) => tf.conv2d(x, w, 1, 'same'),
+  ],
+  [
+    'conv C3 x[64,14,14,6] k5 valid → 16',
+    () => [tf.randomNormal([64, 14, 14, 6]), tf.randomNormal([5, 5, 6, 16])],
+    ([x, w]) => tf.conv2d(x, w, 1, 'valid'),
+  ],
+  [
+    'conv torch1 x[64,28,28,1] k3 pad1 → 6',
+    () => [tf.randomNormal([64, 28, 28, 1]), tf.randomNormal([3, 3, 1, 6])],
+    ([x, w]) => tf.conv2d(x, w, 1, 1),
+  ],
+  [
+    'conv torch2 x[64,14,14,6] k3 → 12',
+    () => [tf.randomNormal([64, 14, 14, 6]), tf.randomNormal([3, 3, 6, 12])],
+    ([x, w]) => tf.conv2d(x, w, 1, 'valid'),
+  ],
+  [
+    'conv x[64,16,16,16] k3 same → 16',
+    () => [tf.randomNormal([64, 16, 16, 16]), tf.randomNormal([3, 3, 16, 16])],
+    ([x, w]) => tf.conv2d(x, w, 1, 'same'),
+  ],
+  [
+    'conv x[64,16,16,32] k3 same → 32',
+    () => [tf.randomNormal([64, 16, 16, 32]), tf.randomNormal([3, 3, 32, 32])],
+    ([x, w]) => tf.conv2d(x, w, 1, 'same'),
+  ],
   ['Tanh [64,28,28,6]', () => [tf.randomNormal([64, 28, 28, 6])], ([x]) => tf.tanh(x)],
   ['Tanh grad [64,28,28,6]', () => [tf.randomNormal([64, 28, 28, 6])], ([x]) => grad((a) => tf.tanh(a))(x)],
   ['Relu grad [64,28,28,6]', () => [tf.randomNormal([64, 28, 28, 6])], ([x]) => grad((a) => tf.relu(a))(x)],

@@ -31,10 +31,12 @@ import {
   fusedBatchNormGradKernelConfig,
 } from './wasm-kernels/batch-norm-grad.js';
 import { broadcastBinaryConfig, leadingReductionConfig } from './wasm-kernels/broadcast-ops.js';
+import { conv2dConfig } from './wasm-kernels/conv2d.js';
 import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
 import { identityConfig } from './wasm-kernels/identity.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
+import { poolConfig } from './wasm-kernels/pool.js';
 import { tanhConfig } from './wasm-kernels/tanh.js';
 
 /** A kernel this package registers for wasm, given the one it replaces (if any). */
@@ -59,6 +61,9 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['Mean', leadingReductionConfig('Mean')],
   ['FusedBatchNorm', batchNormConfig],
   ['Identity', identityConfig],
+  ['Conv2D', conv2dConfig],
+  ['MaxPool', poolConfig('max')],
+  ['AvgPool', poolConfig('avg')],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */

@@ -38,6 +38,9 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'Mean',
       'FusedBatchNorm',
       'Identity',
+      'Conv2D',
+      'MaxPool',
+      'AvgPool',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

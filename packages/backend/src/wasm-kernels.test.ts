@@ -49,7 +49,7 @@ function describeCase(c: ConvCase): string {
   return `x[${c.batch},${c.height},${c.width},${c.inChannels}] k${c.kernel} → ${c.outChannels}, stride ${c.stride}, pad ${c.pad}`;
 }
 
-/** dx and dW of conv2d for a fixed upstream gradient, on the active backend. */
+/** dx and dW of conv2d for a fixed upstream gradient, and the forward result y, on the active backend. */
 function convGrads(c: ConvCase, seed: number): tf.Tensor[] {
   const x = tf.tensor4d(randomArray(c.batch * c.height * c.width * c.inChannels, seed), [
     c.batch,
@@ -66,7 +66,10 @@ function convGrads(c: ConvCase, seed: number): tf.Tensor[] {
   const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, c.stride, c.pad);
   const y = conv(x, w);
   const dy = tf.tensor(randomArray(y.size, seed + 2), y.shape);
-  return tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], dy);
+  return [
+    ...tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], dy),
+    y,
+  ];
 }
 
 /** Runs a group of tests with the SIMD kernels on, then again with them off (the JS/composite paths). */
@@ -84,12 +87,13 @@ function withAndWithoutSimd(title: string, body: () => void): void {
   }
 }
 
-withAndWithoutSimd('wasm conv2d gradient kernels match the cpu backend', () => {
+withAndWithoutSimd('wasm conv2d and its gradient kernels match the cpu backend', () => {
   convCases().forEach((c, i) => {
     it(describeCase(c), async () => {
       const seed = 1000 + 17 * i;
-      const [dxCpu, dwCpu] = await onBackend('cpu', () => convGrads(c, seed));
-      const [dxWasm, dwWasm] = await onBackend('wasm', () => convGrads(c, seed));
+      const [dxCpu, dwCpu, yCpu] = await onBackend('cpu', () => convGrads(c, seed));
+      const [dxWasm, dwWasm, yWasm] = await onBackend('wasm', () => convGrads(c, seed));
+      expect(relativeError(yWasm, yCpu)).toBeLessThan(TOLERANCE);
       expect(dxWasm.length).toBe(c.batch * c.height * c.width * c.inChannels);
       expect(dwWasm.length).toBe(c.kernel * c.kernel * c.inChannels * c.outChannels);
       expect(relativeError(dxWasm, dxCpu)).toBeLessThan(TOLERANCE);
@@ -154,16 +158,17 @@ function poolGrad(kind: 'max' | 'avg', c: PoolCase, seed: number): tf.Tensor[] {
       : tf.avgPool(a as tf.Tensor4D, c.size, c.stride, c.pad);
   const y = pool(x);
   const dy = tf.tensor(randomArray(y.size, seed + 2), y.shape);
-  return [tf.grad(pool)(x, dy)];
+  return [tf.grad(pool)(x, dy), y];
 }
 
 for (const kind of ['max', 'avg'] as const) {
-  withAndWithoutSimd(`wasm ${kind}Pool gradient matches the cpu backend`, () => {
+  withAndWithoutSimd(`wasm ${kind}Pool and its gradient match the cpu backend`, () => {
     poolCases().forEach((c, i) => {
       it(`x[${c.batch},${c.height},${c.width},${c.channels}] pool ${c.size} stride ${c.stride} ${c.pad}${c.ties ? ' ties' : ''}`, async () => {
         // Run on wasm twice with other work between, so a kernel reading stale memory shows up.
-        const [cpu] = await onBackend('cpu', () => poolGrad(kind, c, 500 + i));
-        const [first] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
+        const [cpu, yCpu] = await onBackend('cpu', () => poolGrad(kind, c, 500 + i));
+        const [first, yWasm] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
+        expect(relativeError(yWasm, yCpu), 'forward').toBeLessThan(TOLERANCE);
         const [second] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
         expect(first.length).toBe(c.batch * c.height * c.width * c.channels);
         expect(relativeError(first, cpu)).toBeLessThan(TOLERANCE);

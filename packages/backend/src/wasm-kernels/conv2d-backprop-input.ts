@@ -10,6 +10,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvPad, conv2dAttrs, explicitPad, shape4 } from './conv-util.js';
+import { DIRECT_CONV_MAX_OUT_CHANNELS } from './conv2d.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 
@@ -50,7 +51,8 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
     );
     const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
     const { strideHeight: sh, strideWidth: sw, outChannels: co } = info;
-    if (info.dataFormat === 'channelsLast') {
+    // Above 16 output channels XNNPACK's convolution (the stock path below) is faster.
+    if (info.dataFormat === 'channelsLast' && info.outChannels <= DIRECT_CONV_MAX_OUT_CHANNELS) {
       const simd = simdKernels(args.backend as BackendWasm);
       if (simd !== undefined) return inputGradSimd(simd, args.backend as BackendWasm, dy, filter, info);
     }

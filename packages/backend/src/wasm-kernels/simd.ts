@@ -127,6 +127,34 @@ export interface SimdExports {
     t: number,
     work: number,
   ): void;
+  lenet_conv_forward(
+    xp: number,
+    w: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    co4: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+  ): void;
+  lenet_pool_2x2(
+    x: number,
+    out: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kind: number,
+  ): void;
   lenet_tanh(
     x: number,
     y: number,

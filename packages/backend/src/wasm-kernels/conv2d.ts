@@ -1,0 +1,83 @@
+import { backend_util, Conv2D, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { KernelArgs } from './conv-util.js';
+import { type ConvPad, shape4 } from './conv-util.js';
+import { roundUp4, simdKernels } from './simd.js';
+
+const NAME = 'Conv2D';
+
+/** Output channels up to which the direct SIMD kernel beats XNNPACK here (measured: see docs/performance.md). */
+export const DIRECT_CONV_MAX_OUT_CHANNELS = 16;
+
+/**
+ * Conv2D for wasm: a direct SIMD convolution (csrc/lenet-kernels.c) for LeNet-sized layers —
+ * up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, no dilation — where XNNPACK, which
+ * tfjs-backend-wasm uses, is slow (one input channel) and repacks the filter on every call
+ * because training changes it each step. Other convolutions go to `stock` (XNNPACK).
+ */
+export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
+  return (args: KernelArgs): TensorInfo => {
+    const backend = args.backend as BackendWasm;
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    const attrs = (args.attrs ?? {}) as unknown as {
+      strides: [number, number] | number;
+      pad: ConvPad;
+      dataFormat?: 'NHWC' | 'NCHW';
+      dilations?: [number, number] | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    const info = backend_util.computeConv2DInfo(
+      shape4(x, NAME, 'x'),
+      shape4(filter, NAME, 'filter'),
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'),
+    );
+    const simd =
+      info.dataFormat === 'channelsLast' &&
+      info.dilationHeight === 1 &&
+      info.dilationWidth === 1 &&
+      info.outChannels <= DIRECT_CONV_MAX_OUT_CHANNELS &&
+      x.dtype === 'float32' &&
+      filter.dtype === 'float32'
+        ? simdKernels(backend)
+        : undefined;
+    if (simd === undefined) {
+      if (stock === undefined) throw new Error(`${NAME}: no stock wasm kernel for this case`);
+      return stock(args) as TensorInfo;
+    }
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+    const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+    const { strideHeight: sh, strideWidth: sw } = info;
+    const { top, left } = info.padInfo;
+    const hp = Math.max(h + top, (oh - 1) * sh + kh);
+    const wp = Math.max(w + left, (ow - 1) * sw + kw);
+    const padX = hp !== h || wp !== w || top !== 0 || left !== 0;
+    const co4 = roundUp4(co);
+    const out = backend.makeOutput(info.outShape, 'float32');
+    if (n * oh * ow * co === 0) return out;
+    const f = simd.fn;
+    const rows = kh * kw * ci;
+    simd.withScratch([padX ? n * hp * wp * ci : 0, co4 !== co ? rows * co4 : 0], ([xs, ws]) => {
+      const xp = padX ? xs : simd.ptr(x);
+      if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
+      const wt = co4 !== co ? ws : simd.ptr(filter);
+      if (co4 !== co) f.lenet_copy_rows(simd.ptr(filter), co, wt, co4, rows, co, rows * co4);
+      f.lenet_conv_forward(xp, wt, simd.ptr(out), n, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw);
+    });
+    return out;
+  };
+}
+
+/** Conv2D for wasm; `stock` (XNNPACK) is kept for the other cases, with its setup. */
+export function conv2dConfig(stock: KernelConfig | undefined): KernelConfig {
+  return {
+    kernelName: Conv2D,
+    backendName: 'wasm',
+    kernelFunc: makeConv2dWasm(stock?.kernelFunc),
+    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
+  };
+}
