@@ -670,3 +670,17 @@ void lenet_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh
         }
       }
 }
+
+// out = src (len floats) repeated until total floats (total a multiple of len): copies doubling
+// in size, so a small src costs O(log) memcpy calls.
+EXPORT(lenet_repeat)
+void lenet_repeat(const f32 *src, f32 *out, i32 len, i32 total) {
+  if (len <= 0) return;
+  __builtin_memcpy(out, src, (uint32_t)len * 4u);
+  i32 done = len;
+  while (done < total) {
+    const i32 chunk = done < total - done ? done : total - done;
+    __builtin_memcpy(out + done, out, (uint32_t)chunk * 4u);
+    done += chunk;
+  }
+}

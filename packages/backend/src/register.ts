@@ -34,10 +34,12 @@ import { broadcastBinaryConfig, leadingReductionConfig } from './wasm-kernels/br
 import { conv2dConfig } from './wasm-kernels/conv2d.js';
 import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
-import { identityConfig } from './wasm-kernels/identity.js';
+import { castConfig, identityConfig } from './wasm-kernels/identity.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
 import { poolConfig } from './wasm-kernels/pool.js';
+import { installReductionGradients, restoreReductionGradients } from './wasm-kernels/reduce-grad.js';
 import { tanhConfig } from './wasm-kernels/tanh.js';
+import { tileConfig } from './wasm-kernels/tile.js';
 
 /** A kernel this package registers for wasm, given the one it replaces (if any). */
 type KernelFactory = (stock: KernelConfig | undefined) => KernelConfig;
@@ -64,6 +66,8 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['Conv2D', conv2dConfig],
   ['MaxPool', poolConfig('max')],
   ['AvgPool', poolConfig('avg')],
+  ['Tile', tileConfig],
+  ['Cast', castConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */
@@ -126,6 +130,8 @@ export async function registerWasmTrainingKernels(only?: readonly string[]): Pro
   // Both fused gradients are registered together with the gradient routing (tanh's and relu's
   // share one routing module); on runtimes without the SIMD kernels the routing keeps tfjs's own.
   if (ours.has(LENET_TANH_GRAD) || ours.has(LENET_RELU_GRAD)) installActivationGradients();
+  // Mean's and Sum's gradients broadcast dy instead of multiplying by a JS-filled ones tensor.
+  if (ours.has('Mean') || ours.has('Sum')) installReductionGradients();
   if (only === undefined || only.includes(CONV_INPUT_GRAD_PRUNING)) installConvInputGradientPruning();
   return [...ours.keys(), ...(pruning() ? [CONV_INPUT_GRAD_PRUNING] : [])];
 }
@@ -143,6 +149,7 @@ export function unregisterWasmTrainingKernels(): string[] {
   stockKernels.clear();
   if (uninstallConvInputGradientPruning()) restored.push(CONV_INPUT_GRAD_PRUNING);
   restoreActivationGradients();
+  restoreReductionGradients();
   if (originalBatchNormGrad !== undefined) {
     registerGradient(originalBatchNormGrad);
     originalBatchNormGrad = undefined;

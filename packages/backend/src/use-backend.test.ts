@@ -41,6 +41,8 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'Conv2D',
       'MaxPool',
       'AvgPool',
+      'Tile',
+      'Cast',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

@@ -161,3 +161,84 @@ describe('wasm FusedBatchNorm (given statistics) matches the cpu backend', () =>
     });
   });
 });
+
+describe('wasm Tile, Cast and the Mean/Sum gradients match the cpu backend', () => {
+  beforeAll(async () => {
+    await registerWasmTrainingKernels();
+  });
+
+  const TILES: Array<[number[], number[], 'float32' | 'int32']> = [
+    [[1, 1, 1, 6], [4, 3, 3, 1], 'float32'], // whole repeats: the fast path
+    [[1, 5], [7, 1], 'int32'],
+    [[2, 3], [2, 2], 'float32'], // interleaved: the stock kernel
+    [[3, 1], [1, 4], 'float32'],
+  ];
+  TILES.forEach(([shape, reps, dtype], i) => {
+    it(`tile [${shape}] ${dtype} by [${reps}]`, async () => {
+      const run = () => [
+        tf.tile(
+          tf.tensor(
+            randomArray(
+              shape.reduce((a, b) => a * b, 1),
+              300 + i,
+            ),
+            shape,
+            dtype,
+          ),
+          reps,
+        ),
+      ];
+      const [cpu] = await onBackend('cpu', run);
+      const [wasm] = await onBackend('wasm', run);
+      expect(Array.from(wasm)).toEqual(Array.from(cpu));
+    });
+  });
+
+  it('casts to the same dtype without copying, and converts int32 to float32 as before', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor1d([1.5, -2, 3]);
+    const before = tf.memory().numDataBuffers;
+    const y = tf.cast(x, 'float32');
+    expect(tf.memory().numDataBuffers).toBe(before);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1.5, -2, 3]);
+    y.dispose();
+    expect(Array.from(await tf.cast(tf.tensor1d([1, 2], 'int32'), 'float32').data())).toEqual([1, 2]);
+  });
+
+  const GRADS: Array<[number[], number | number[], boolean]> = [
+    [[4, 5, 5, 6], [0, 1, 2], false],
+    [[4, 5, 5, 6], [0, 1, 2], true],
+    [[3, 7], 1, false],
+    [[2, 3, 4], [0, 2], true],
+  ];
+  GRADS.forEach(([shape, axis, keepDims], i) => {
+    it(`gradients of mean and sum of [${shape}] over ${JSON.stringify(axis)}${keepDims ? ', keepDims' : ''}`, async () => {
+      const run = () => {
+        const x = tf.tensor(
+          randomArray(
+            shape.reduce((a, b) => a * b, 1),
+            400 + i,
+          ),
+          shape,
+        );
+        const outShape = tf.tidy(() => tf.sum(x, axis, keepDims).shape);
+        const dy = tf.tensor(
+          randomArray(
+            outShape.reduce((a, b) => a * b, 1),
+            410 + i,
+          ),
+          outShape,
+        );
+        return [
+          tf.grad((a: tf.Tensor) => tf.mean(a, axis, keepDims))(x, dy),
+          tf.grad((a: tf.Tensor) => tf.sum(a, axis, keepDims))(x, dy),
+        ];
+      };
+      const cpu = await onBackend('cpu', run);
+      const wasm = await onBackend('wasm', run);
+      expect(relativeError(wasm[0], cpu[0]), 'mean').toBeLessThan(1e-6);
+      expect(relativeError(wasm[1], cpu[1]), 'sum').toBeLessThan(1e-6);
+    });
+  });
+});

@@ -1,4 +1,4 @@
-import { Identity, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { Cast, Identity, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs } from './conv-util.js';
 
@@ -21,4 +21,30 @@ export function makeIdentityWasm(stock: KernelFunc | undefined): KernelFunc {
 /** Identity for wasm (see {@link makeIdentityWasm}); `stock` is the copying kernel. */
 export function identityConfig(stock: KernelConfig | undefined): KernelConfig {
   return { kernelName: Identity, backendName: 'wasm', kernelFunc: makeIdentityWasm(stock?.kernelFunc) };
+}
+
+/**
+ * Cast for wasm that shares the input's memory when the dtype does not change (tfjs's
+ * `tf.moments` and others cast float32 to float32; the stock kernel copies). Real conversions go
+ * to `stock`.
+ */
+export function makeCastWasm(stock: KernelFunc | undefined): KernelFunc {
+  const share = makeIdentityWasm(stock);
+  return (args: KernelArgs): TensorInfo => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { dtype } = (args.attrs ?? {}) as { dtype?: string };
+    if (dtype === x.dtype && x.dtype !== 'string') return share(args) as TensorInfo;
+    if (stock === undefined) throw new Error(`Cast: no stock wasm kernel to cast ${x.dtype} to ${dtype}`);
+    return stock(args) as TensorInfo;
+  };
+}
+
+/** Cast for wasm (see {@link makeCastWasm}); `stock` is kept for real conversions, with its setup. */
+export function castConfig(stock: KernelConfig | undefined): KernelConfig {
+  return {
+    kernelName: Cast,
+    backendName: 'wasm',
+    kernelFunc: makeCastWasm(stock?.kernelFunc),
+    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
+  };
 }

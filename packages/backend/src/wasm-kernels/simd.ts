@@ -155,6 +155,7 @@ export interface SimdExports {
     ow: number,
     kind: number,
   ): void;
+  lenet_repeat(src: number, out: number, len: number, total: number): void;
   lenet_tanh(
     x: number,
     y: number,
