@@ -34,6 +34,12 @@ import { broadcastBinaryConfig, leadingReductionConfig } from './wasm-kernels/br
 import { conv2dConfig } from './wasm-kernels/conv2d.js';
 import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
+import {
+  dropoutMaskConfig,
+  installFastDropout,
+  LENET_DROPOUT_MASK,
+  uninstallFastDropout,
+} from './wasm-kernels/dropout.js';
 import { castConfig, identityConfig } from './wasm-kernels/identity.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
 import { poolConfig } from './wasm-kernels/pool.js';
@@ -68,6 +74,7 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['AvgPool', poolConfig('avg')],
   ['Tile', tileConfig],
   ['Cast', castConfig],
+  [LENET_DROPOUT_MASK, () => dropoutMaskConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */
@@ -132,6 +139,8 @@ export async function registerWasmTrainingKernels(only?: readonly string[]): Pro
   if (ours.has(LENET_TANH_GRAD) || ours.has(LENET_RELU_GRAD)) installActivationGradients();
   // Mean's and Sum's gradients broadcast dy instead of multiplying by a JS-filled ones tensor.
   if (ours.has('Mean') || ours.has('Sum')) installReductionGradients();
+  // tfjs-layers' Dropout draws its mask with the kernel instead of JS random numbers.
+  if (ours.has(LENET_DROPOUT_MASK)) installFastDropout();
   if (only === undefined || only.includes(CONV_INPUT_GRAD_PRUNING)) installConvInputGradientPruning();
   return [...ours.keys(), ...(pruning() ? [CONV_INPUT_GRAD_PRUNING] : [])];
 }
@@ -150,6 +159,7 @@ export function unregisterWasmTrainingKernels(): string[] {
   if (uninstallConvInputGradientPruning()) restored.push(CONV_INPUT_GRAD_PRUNING);
   restoreActivationGradients();
   restoreReductionGradients();
+  uninstallFastDropout();
   if (originalBatchNormGrad !== undefined) {
     registerGradient(originalBatchNormGrad);
     originalBatchNormGrad = undefined;

@@ -43,6 +43,7 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'AvgPool',
       'Tile',
       'Cast',
+      'LenetDropoutMask',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

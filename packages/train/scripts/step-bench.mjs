@@ -131,7 +131,9 @@ async function profileStep(spec, preset, batchSize, data) {
   if (args.includes('--profile-calls')) {
     for (const k of p.kernels) {
       if (k.kernelTimeMs >= 0.1) {
-        console.log(`      ${k.name} ${k.kernelTimeMs.toFixed(2)} ms  in ${k.inputShapes.map((s) => `[${s}]`).join(' ')}`);
+        console.log(
+          `      ${k.name} ${k.kernelTimeMs.toFixed(2)} ms  in ${k.inputShapes.map((s) => `[${s}]`).join(' ')}`,
+        );
       }
     }
   }

@@ -156,6 +156,14 @@ export interface SimdExports {
     kind: number,
   ): void;
   lenet_repeat(src: number, out: number, len: number, total: number): void;
+  lenet_dropout_mask(
+    out: number,
+    len: number,
+    threshold: number,
+    scale: number,
+    seedLo: number,
+    seedHi: number,
+  ): void;
   lenet_tanh(
     x: number,
     y: number,
