@@ -26,6 +26,12 @@ typedef int32_t i32;
 EXPORT(lenet_copy_rows)
 void lenet_copy_rows(const f32 *src, i32 srcStride, f32 *dst, i32 dstStride, i32 rows, i32 len, i32 zeroLen) {
   if (zeroLen > 0) __builtin_memset(dst, 0, (uint32_t)zeroLen * 4u);
+  if (len < 16) {
+    // Short rows (a dy with 6 channels): a memory.copy per row costs more than the copy.
+    for (i32 r = 0; r < rows; r++)
+      for (i32 i = 0; i < len; i++) dst[r * dstStride + i] = src[r * srcStride + i];
+    return;
+  }
   for (i32 r = 0; r < rows; r++) __builtin_memcpy(dst + r * dstStride, src + r * srcStride, (uint32_t)len * 4u);
 }
 
@@ -147,13 +153,193 @@ void lenet_input_grad_filter(const f32 *w, f32 *wt, i32 kh, i32 kw, i32 ci, i32 
       for (i32 o = 0; o < co; o++) wt[(a * co + o) * l4 + j] = w[(a * kw * ci + j) * co + o];
 }
 
-INLINE void scatter_8(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4) {
-  v128_t a0 = wasm_v128_load(dst), a1 = wasm_v128_load(dst + 4), a2 = wasm_v128_load(dst + 8),
-         a3 = wasm_v128_load(dst + 12), a4 = wasm_v128_load(dst + 16), a5 = wasm_v128_load(dst + 20),
-         a6 = wasm_v128_load(dst + 24), a7 = wasm_v128_load(dst + 28);
+// Loads / stores the first n (1–3) floats of a vector, never touching the others.
+INLINE v128_t load_lanes(const f32 *p, i32 n) {
+  if (n == 1) return wasm_v128_load32_zero(p);
+  const v128_t v = wasm_v128_load64_zero(p);
+  return n == 3 ? wasm_v128_load32_lane(p + 2, v, 2) : v;
+}
+
+INLINE void store_lanes_partial(f32 *p, v128_t v, i32 n) {
+  // Scalar stores of constant lanes: written as lane stores, clang merged the two 32-bit cases
+  // into one store with a variable lane, which goes through the stack.
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (n > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (n > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+// dst[0 .. 4·NV + rem) += Σ_o g[o] · w[o·l4 + ·]: NV full vectors and a partial one of rem
+// (0–3) floats, all in registers across the output channels, each dy value splatted once.
+// Written out per NV (generated): arrays of vectors, even in unrolled loops, ended up on the stack.
+static void scatter_run_0(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t t = rem ? load_lanes(dst + 0, rem) : wasm_f32x4_splat(0.0f);
   for (i32 o = 0; o < co; o++, w += l4) {
     const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+  }
+  if (rem) store_lanes_partial(dst + 0, t, rem);
+}
+
+static void scatter_run_1(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t a0 = wasm_v128_load(dst + 0);
+  v128_t t = rem ? load_lanes(dst + 4, rem) : wasm_f32x4_splat(0.0f);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+  }
+  wasm_v128_store(dst + 0, a0);
+  if (rem) store_lanes_partial(dst + 4, t, rem);
+}
+
+static void scatter_run_2(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t a0 = wasm_v128_load(dst + 0);
+  v128_t a1 = wasm_v128_load(dst + 4);
+  v128_t t = rem ? load_lanes(dst + 8, rem) : wasm_f32x4_splat(0.0f);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
+  }
+  wasm_v128_store(dst + 0, a0);
+  wasm_v128_store(dst + 4, a1);
+  if (rem) store_lanes_partial(dst + 8, t, rem);
+}
+
+static void scatter_run_3(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t a0 = wasm_v128_load(dst + 0);
+  v128_t a1 = wasm_v128_load(dst + 4);
+  v128_t a2 = wasm_v128_load(dst + 8);
+  v128_t t = rem ? load_lanes(dst + 12, rem) : wasm_f32x4_splat(0.0f);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
+  }
+  wasm_v128_store(dst + 0, a0);
+  wasm_v128_store(dst + 4, a1);
+  wasm_v128_store(dst + 8, a2);
+  if (rem) store_lanes_partial(dst + 12, t, rem);
+}
+
+static void scatter_run_4(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t a0 = wasm_v128_load(dst + 0);
+  v128_t a1 = wasm_v128_load(dst + 4);
+  v128_t a2 = wasm_v128_load(dst + 8);
+  v128_t a3 = wasm_v128_load(dst + 12);
+  v128_t t = rem ? load_lanes(dst + 16, rem) : wasm_f32x4_splat(0.0f);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
+  }
+  wasm_v128_store(dst + 0, a0);
+  wasm_v128_store(dst + 4, a1);
+  wasm_v128_store(dst + 8, a2);
+  wasm_v128_store(dst + 12, a3);
+  if (rem) store_lanes_partial(dst + 16, t, rem);
+}
+
+static void scatter_run_5(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t a0 = wasm_v128_load(dst + 0);
+  v128_t a1 = wasm_v128_load(dst + 4);
+  v128_t a2 = wasm_v128_load(dst + 8);
+  v128_t a3 = wasm_v128_load(dst + 12);
+  v128_t a4 = wasm_v128_load(dst + 16);
+  v128_t t = rem ? load_lanes(dst + 20, rem) : wasm_f32x4_splat(0.0f);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
+    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
+  }
+  wasm_v128_store(dst + 0, a0);
+  wasm_v128_store(dst + 4, a1);
+  wasm_v128_store(dst + 8, a2);
+  wasm_v128_store(dst + 12, a3);
+  wasm_v128_store(dst + 16, a4);
+  if (rem) store_lanes_partial(dst + 20, t, rem);
+}
+
+static void scatter_run_6(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t a0 = wasm_v128_load(dst + 0);
+  v128_t a1 = wasm_v128_load(dst + 4);
+  v128_t a2 = wasm_v128_load(dst + 8);
+  v128_t a3 = wasm_v128_load(dst + 12);
+  v128_t a4 = wasm_v128_load(dst + 16);
+  v128_t a5 = wasm_v128_load(dst + 20);
+  v128_t t = rem ? load_lanes(dst + 24, rem) : wasm_f32x4_splat(0.0f);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
+    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
+    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 24)));
+  }
+  wasm_v128_store(dst + 0, a0);
+  wasm_v128_store(dst + 4, a1);
+  wasm_v128_store(dst + 8, a2);
+  wasm_v128_store(dst + 12, a3);
+  wasm_v128_store(dst + 16, a4);
+  wasm_v128_store(dst + 20, a5);
+  if (rem) store_lanes_partial(dst + 24, t, rem);
+}
+
+static void scatter_run_7(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t a0 = wasm_v128_load(dst + 0);
+  v128_t a1 = wasm_v128_load(dst + 4);
+  v128_t a2 = wasm_v128_load(dst + 8);
+  v128_t a3 = wasm_v128_load(dst + 12);
+  v128_t a4 = wasm_v128_load(dst + 16);
+  v128_t a5 = wasm_v128_load(dst + 20);
+  v128_t a6 = wasm_v128_load(dst + 24);
+  v128_t t = rem ? load_lanes(dst + 28, rem) : wasm_f32x4_splat(0.0f);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
+    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
+    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
+    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(s, wasm_v128_load(w + 24)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 28)));
+  }
+  wasm_v128_store(dst + 0, a0);
+  wasm_v128_store(dst + 4, a1);
+  wasm_v128_store(dst + 8, a2);
+  wasm_v128_store(dst + 12, a3);
+  wasm_v128_store(dst + 16, a4);
+  wasm_v128_store(dst + 20, a5);
+  wasm_v128_store(dst + 24, a6);
+  if (rem) store_lanes_partial(dst + 28, t, rem);
+}
+
+static void scatter_run_8(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
+  v128_t a0 = wasm_v128_load(dst + 0);
+  v128_t a1 = wasm_v128_load(dst + 4);
+  v128_t a2 = wasm_v128_load(dst + 8);
+  v128_t a3 = wasm_v128_load(dst + 12);
+  v128_t a4 = wasm_v128_load(dst + 16);
+  v128_t a5 = wasm_v128_load(dst + 20);
+  v128_t a6 = wasm_v128_load(dst + 24);
+  v128_t a7 = wasm_v128_load(dst + 28);
+  v128_t t = rem ? load_lanes(dst + 32, rem) : wasm_f32x4_splat(0.0f);
+  for (i32 o = 0; o < co; o++, w += l4) {
+    const v128_t s = wasm_v128_load32_splat(g + o);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
     a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
     a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
     a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
@@ -161,8 +347,9 @@ INLINE void scatter_8(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4) {
     a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
     a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(s, wasm_v128_load(w + 24)));
     a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(s, wasm_v128_load(w + 28)));
+    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 32)));
   }
-  wasm_v128_store(dst, a0);
+  wasm_v128_store(dst + 0, a0);
   wasm_v128_store(dst + 4, a1);
   wasm_v128_store(dst + 8, a2);
   wasm_v128_store(dst + 12, a3);
@@ -170,28 +357,30 @@ INLINE void scatter_8(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4) {
   wasm_v128_store(dst + 20, a5);
   wasm_v128_store(dst + 24, a6);
   wasm_v128_store(dst + 28, a7);
+  if (rem) store_lanes_partial(dst + 32, t, rem);
 }
 
-INLINE void scatter_1(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4) {
-  v128_t a = wasm_v128_load(dst);
-  for (i32 o = 0; o < co; o++, w += l4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(g + o), wasm_v128_load(w)));
-  wasm_v128_store(dst, a);
-}
-
-// The last 1–3 floats of a run: exact-width loads and stores, never past the run. One function
-// per width, so that every lane index is a constant (a variable lane would go through the stack).
-#define SCATTER_TAIL(NAME, LOAD, STORE)                                                                   \
-  INLINE void NAME(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4) {                               \
-    v128_t a = LOAD;                                                                                      \
-    for (i32 o = 0; o < co; o++, w += l4)                                                                 \
-      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(g + o), wasm_v128_load(w)));           \
-    STORE;                                                                                                \
+// One run of len floats: chunks of 8 vectors, then the rest with its partial vector.
+static void scatter_run(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 len) {
+  while (len > 32) {
+    scatter_run_8(dst, g, w, co, l4, 0);
+    dst += 32;
+    w += 32;
+    len -= 32;
   }
-
-SCATTER_TAIL(scatter_tail1, wasm_v128_load32_zero(dst), wasm_v128_store32_lane(dst, a, 0))
-SCATTER_TAIL(scatter_tail2, wasm_v128_load64_zero(dst), wasm_v128_store64_lane(dst, a, 0))
-SCATTER_TAIL(scatter_tail3, wasm_v128_load32_lane(dst + 2, wasm_v128_load64_zero(dst), 2),
-             (wasm_v128_store64_lane(dst, a, 0), wasm_v128_store32_lane(dst + 2, a, 2)))
+  const i32 nv = len / 4, rem = len % 4;
+  switch (nv) {
+    case 0: scatter_run_0(dst, g, w, co, l4, rem); break;
+    case 1: scatter_run_1(dst, g, w, co, l4, rem); break;
+    case 2: scatter_run_2(dst, g, w, co, l4, rem); break;
+    case 3: scatter_run_3(dst, g, w, co, l4, rem); break;
+    case 4: scatter_run_4(dst, g, w, co, l4, rem); break;
+    case 5: scatter_run_5(dst, g, w, co, l4, rem); break;
+    case 6: scatter_run_6(dst, g, w, co, l4, rem); break;
+    case 7: scatter_run_7(dst, g, w, co, l4, rem); break;
+    default: scatter_run_8(dst, g, w, co, l4, rem); break;
+  }
+}
 
 // dy [n, oh, ow, co]; wt from lenet_input_grad_filter; dxp [n, hp, wp, ci] (the padded input
 // gradient, overwritten).
@@ -200,22 +389,12 @@ void lenet_conv_input_grad(const f32 *dy, const f32 *wt, f32 *dxp, i32 n, i32 oh
                            i32 ci, i32 kh, i32 kw, i32 sh, i32 sw, i32 l4) {
   __builtin_memset(dxp, 0, (uint32_t)(n * hp * wp * ci) * 4u);
   const i32 run = kw * ci;
-  const i32 full = run / 4;
-  const i32 rem = run % 4;
   for (i32 b = 0; b < n; b++)
     for (i32 y = 0; y < oh; y++)
       for (i32 x = 0; x < ow; x++) {
         const f32 *g = dy + ((b * oh + y) * ow + x) * co;
-        for (i32 a = 0; a < kh; a++) {
-          f32 *dst = dxp + ((b * hp + y * sh + a) * wp + x * sw) * ci;
-          const f32 *w = wt + a * co * l4;
-          i32 j = 0;
-          for (; j + 8 <= full; j += 8) scatter_8(dst + 4 * j, g, w + 4 * j, co, l4);
-          for (; j < full; j++) scatter_1(dst + 4 * j, g, w + 4 * j, co, l4);
-          if (rem == 1) scatter_tail1(dst + 4 * full, g, w + 4 * full, co, l4);
-          else if (rem == 2) scatter_tail2(dst + 4 * full, g, w + 4 * full, co, l4);
-          else if (rem == 3) scatter_tail3(dst + 4 * full, g, w + 4 * full, co, l4);
-        }
+        for (i32 a = 0; a < kh; a++)
+          scatter_run(dxp + ((b * hp + y * sh + a) * wp + x * sw) * ci, g, wt + a * co * l4, co, l4, run);
       }
 }
 
