@@ -902,3 +902,81 @@ void lenet_dropout_mask(f32 *out, i32 len, i32 threshold, f32 scale, i32 seedLo,
     out[i] = (i32)(h >> 8) < threshold ? scale : 0.0f;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Matrix product for the dense layers: C[m, n] = Σ_k A[m, k] · B[k, n] (+ bias[n], then relu
+// when asked). A is read through strides (a transposed A is just other strides); B is [k, n4]
+// with n4 = n rounded up to 4, zero-padded; bias has n4 floats. R rows × V vectors of 4 columns
+// accumulate in registers over k.
+
+#define GEMM_KERNEL(R, V)                                                                                 \
+  static void gemm_##R##x##V(const f32 *a, i32 aRow, i32 aCol, const f32 *b, i32 n4, i32 k, const f32 *bias, \
+                             i32 relu, f32 *c, i32 n, i32 lastLanes) {                                    \
+    v128_t acc[R][V];                                                                                     \
+    for (i32 r = 0; r < R; r++)                                                                           \
+      for (i32 v = 0; v < V; v++) acc[r][v] = bias ? wasm_v128_load(bias + 4 * v) : wasm_f32x4_splat(0.0f); \
+    for (i32 kk = 0; kk < k; kk++) {                                                                      \
+      v128_t bv[V];                                                                                       \
+      for (i32 v = 0; v < V; v++) bv[v] = wasm_v128_load(b + kk * n4 + 4 * v);                            \
+      for (i32 r = 0; r < R; r++) {                                                                       \
+        const v128_t s = wasm_v128_load32_splat(a + r * aRow + kk * aCol);                                \
+        for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(s, bv[v]));      \
+      }                                                                                                   \
+    }                                                                                                     \
+    for (i32 r = 0; r < R; r++) {                                                                         \
+      if (relu)                                                                                           \
+        for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_pmax(acc[r][v], wasm_f32x4_splat(0.0f));       \
+      for (i32 v = 0; v < V - 1; v++) wasm_v128_store(c + r * n + 4 * v, acc[r][v]);                      \
+      store_lanes(c + r * n + 4 * (V - 1), acc[r][V - 1], lastLanes);                                     \
+    }                                                                                                     \
+  }
+
+GEMM_KERNEL(4, 1)
+GEMM_KERNEL(4, 2)
+GEMM_KERNEL(2, 3)
+GEMM_KERNEL(2, 4)
+GEMM_KERNEL(1, 1)
+GEMM_KERNEL(1, 2)
+GEMM_KERNEL(1, 3)
+GEMM_KERNEL(1, 4)
+
+EXPORT(lenet_gemm)
+void lenet_gemm(const f32 *a, i32 aRow, i32 aCol, const f32 *b, f32 *c, i32 m, i32 n, i32 n4, i32 k, const f32 *bias,
+                i32 relu) {
+  for (i32 jb = 0; jb < n4; jb += 16) {
+    const i32 vecs = (n4 - jb) / 4 < 4 ? (n4 - jb) / 4 : 4;
+    const i32 lanes = n - jb - 4 * (vecs - 1) < 4 ? n - jb - 4 * (vecs - 1) : 4;
+    const i32 block = vecs <= 2 ? 4 : 2;
+    const f32 *bb = b + jb;
+    const f32 *bias_b = bias ? bias + jb : 0;
+    i32 i = 0;
+    for (; i + block <= m; i += block) {
+      const f32 *ai = a + i * aRow;
+      f32 *ci = c + i * n + jb;
+      switch (vecs) {
+        case 1: gemm_4x1(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+        case 2: gemm_4x2(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+        case 3: gemm_2x3(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+        default: gemm_2x4(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+      }
+    }
+    for (; i < m; i++) {
+      const f32 *ai = a + i * aRow;
+      f32 *ci = c + i * n + jb;
+      switch (vecs) {
+        case 1: gemm_1x1(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+        case 2: gemm_1x2(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+        case 3: gemm_1x3(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+        default: gemm_1x4(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+      }
+    }
+  }
+}
+
+// dst [cols, rows] = transpose of src [rows, cols], rows of dst padded to dstStride floats
+// (the padding is left as it is: callers clear it).
+EXPORT(lenet_transpose)
+void lenet_transpose(const f32 *src, f32 *dst, i32 rows, i32 cols, i32 dstStride) {
+  for (i32 i = 0; i < rows; i++)
+    for (i32 j = 0; j < cols; j++) dst[j * dstStride + i] = src[i * cols + j];
+}

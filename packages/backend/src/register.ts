@@ -41,6 +41,7 @@ import {
   uninstallFastDropout,
 } from './wasm-kernels/dropout.js';
 import { castConfig, identityConfig } from './wasm-kernels/identity.js';
+import { fusedMatMulConfig } from './wasm-kernels/matmul.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
 import { poolConfig } from './wasm-kernels/pool.js';
 import { installReductionGradients, restoreReductionGradients } from './wasm-kernels/reduce-grad.js';
@@ -75,6 +76,7 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['Tile', tileConfig],
   ['Cast', castConfig],
   [LENET_DROPOUT_MASK, () => dropoutMaskConfig],
+  ['_FusedMatMul', fusedMatMulConfig],
 ];
 
 /** The kernels tfjs-backend-wasm shipped before we replaced them, to restore on unregister. */

@@ -44,6 +44,7 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'Tile',
       'Cast',
       'LenetDropoutMask',
+      '_FusedMatMul',
       'ConvInputGradPruning',
     ]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();

@@ -8,6 +8,7 @@ import {
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
 import { withKernelScope } from './kernel-scope.js';
+import { makeSimdBatchMatMul } from './matmul.js';
 
 interface BatchMatMulAttrs {
   transposeA: boolean;
@@ -54,7 +55,8 @@ export function batchMatMulConfig(stock: KernelConfig | undefined): KernelConfig
   return {
     kernelName: BatchMatMul,
     backendName: 'wasm',
-    kernelFunc: makeBatchMatMulWasm(stock?.kernelFunc),
+    // The SIMD product first; the transposing composite where it cannot run.
+    kernelFunc: makeSimdBatchMatMul(makeBatchMatMulWasm(stock?.kernelFunc)),
     // The stock kernel's setup binds its wasm function, which the plain products still call.
     ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
   };

@@ -164,6 +164,20 @@ export interface SimdExports {
     seedLo: number,
     seedHi: number,
   ): void;
+  lenet_gemm(
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    n4: number,
+    k: number,
+    bias: number,
+    relu: number,
+  ): void;
+  lenet_transpose(src: number, dst: number, rows: number, cols: number, dstStride: number): void;
   lenet_tanh(
     x: number,
     y: number,

@@ -1,0 +1,145 @@
+import { _FusedMatMul, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
+import type { KernelArgs } from './conv-util.js';
+import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
+
+interface MatMulAttrs {
+  transposeA?: boolean;
+  transposeB?: boolean;
+  activation?: string;
+}
+
+/** Rank-3 operands of one float32 product, with the batch broadcast rule of BatchMatMul. */
+function productShape(
+  a: TensorInfo,
+  b: TensorInfo,
+  attrs: MatMulAttrs,
+): { batch: number; m: number; k: number; n: number } | null {
+  if (a.shape.length !== 3 || b.shape.length !== 3 || a.dtype !== 'float32' || b.dtype !== 'float32')
+    return null;
+  const [ba, a1, a2] = a.shape;
+  const [bb, b1, b2] = b.shape;
+  const [m, k] = attrs.transposeA ? [a2, a1] : [a1, a2];
+  const [k2, n] = attrs.transposeB ? [b2, b1] : [b1, b2];
+  if (k !== k2 || (ba !== bb && ba !== 1 && bb !== 1)) return null;
+  return { batch: Math.max(ba, bb), m, k, n };
+}
+
+/**
+ * C = A·B (+ bias, relu) for rank-3 float32 operands with the SIMD kernel (csrc/lenet-kernels.c):
+ * a transposed A is read through strides; B is brought to [k, n4] (transposed and/or padded to
+ * a multiple of 4 columns) in scratch when it is not already so.
+ */
+function simdProduct(
+  simd: SimdKernels,
+  backend: BackendWasm,
+  a: TensorInfo,
+  b: TensorInfo,
+  attrs: MatMulAttrs,
+  dims: { batch: number; m: number; k: number; n: number },
+  bias: TensorInfo | undefined,
+  relu: boolean,
+): TensorInfo {
+  const { batch, m, k, n } = dims;
+  const out = backend.makeOutput([batch, m, n], 'float32');
+  if (batch * m * n === 0) return out;
+  const n4 = roundUp4(n);
+  const copyB = attrs.transposeB === true || n4 !== n;
+  const f = simd.fn;
+  const [ba, bb] = [a.shape[0], b.shape[0]];
+  simd.withScratch([copyB ? k * n4 : 0, bias ? n4 : 0], ([bs, biasPtr]) => {
+    const heap = (backend.typedArrayFromHeap(out) as Float32Array).buffer;
+    if (bias) {
+      const padded = new Float32Array(heap, biasPtr, n4);
+      padded.fill(0);
+      padded.set(backend.typedArrayFromHeap(bias) as Float32Array);
+    }
+    for (let i = 0; i < batch; i++) {
+      const aPtr = simd.ptr(a) + (ba === 1 ? 0 : i) * m * k * 4;
+      const bSrc = simd.ptr(b) + (bb === 1 ? 0 : i) * k * n * 4;
+      let bPtr = bSrc;
+      // A broadcast B is prepared once.
+      if (copyB && (i === 0 || bb !== 1)) {
+        if (attrs.transposeB) {
+          new Float32Array(heap, bs, k * n4).fill(0);
+          f.lenet_transpose(bSrc, bs, n, k, n4);
+        } else {
+          f.lenet_copy_rows(bSrc, n, bs, n4, k, n, k * n4);
+        }
+      }
+      if (copyB) bPtr = bs;
+      const [aRow, aCol] = attrs.transposeA ? [1, m] : [k, 1];
+      f.lenet_gemm(
+        aPtr,
+        aRow,
+        aCol,
+        bPtr,
+        simd.ptr(out) + i * m * n * 4,
+        m,
+        n,
+        n4,
+        k,
+        bias ? biasPtr : 0,
+        relu ? 1 : 0,
+      );
+    }
+  });
+  return out;
+}
+
+/**
+ * BatchMatMul for wasm with the SIMD product (the dense layers' forward and both backward
+ * products); `fallback` (the transposing composite, or stock) for anything else.
+ */
+export function makeSimdBatchMatMul(fallback: KernelFunc): KernelFunc {
+  return (args: KernelArgs): TensorInfo => {
+    const backend = args.backend as BackendWasm;
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const attrs = (args.attrs ?? {}) as MatMulAttrs;
+    const dims = productShape(a, b, attrs);
+    const simd = dims ? simdKernels(backend) : undefined;
+    if (dims === null || simd === undefined) return fallback(args) as TensorInfo;
+    return simdProduct(simd, backend, a, b, attrs, dims, undefined, false);
+  };
+}
+
+/**
+ * _FusedMatMul (tfjs-layers' dense layer: product + bias + activation) for wasm with the SIMD
+ * product for linear and relu activations and a rank-1 bias; other cases go to `stock`.
+ */
+export function makeFusedMatMulWasm(stock: KernelFunc | undefined): KernelFunc {
+  return (args: KernelArgs): TensorInfo => {
+    const backend = args.backend as BackendWasm;
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const attrs = (args.attrs ?? {}) as MatMulAttrs;
+    const activation = attrs.activation ?? 'linear';
+    const dims = a && b ? productShape(a, b, attrs) : null;
+    const biasOk =
+      bias === undefined ||
+      (bias.dtype === 'float32' && bias.shape.length === 1 && dims !== null && bias.shape[0] === dims.n);
+    const simd =
+      dims &&
+      biasOk &&
+      preluActivationWeights === undefined &&
+      (activation === 'linear' || activation === 'relu')
+        ? simdKernels(backend)
+        : undefined;
+    if (dims === null || simd === undefined || a === undefined || b === undefined) {
+      if (stock === undefined)
+        throw new BackendError('_FusedMatMul: no stock wasm kernel for this case', 'wasm');
+      return stock(args) as TensorInfo;
+    }
+    return simdProduct(simd, backend, a, b, attrs, dims, bias, activation === 'relu');
+  };
+}
+
+/** _FusedMatMul for wasm; `stock` is kept for the other cases, with its setup. */
+export function fusedMatMulConfig(stock: KernelConfig | undefined): KernelConfig {
+  return {
+    kernelName: _FusedMatMul,
+    backendName: 'wasm',
+    kernelFunc: makeFusedMatMulWasm(stock?.kernelFunc),
+    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
+  };
+}
