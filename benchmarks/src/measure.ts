@@ -12,7 +12,8 @@ export interface Measured {
 
 /**
  * Times `fn` (one iteration = one batch; it must end with a host sync so the time is real) with
- * tinybench: `timing.warmupIterations` untimed calls, then at least `timing.iterations` timed ones
+ * tinybench: `timing.warmupIterations` untimed calls (and until `timing.warmupTimeMs` has passed),
+ * then at least `timing.iterations` timed ones
  * and until `timing.timeMs` has passed.
  */
 export async function measure(name: string, fn: () => Promise<void>, timing: Timing): Promise<Measured> {
@@ -20,9 +21,9 @@ export async function measure(name: string, fn: () => Promise<void>, timing: Tim
     name,
     iterations: timing.iterations,
     time: timing.timeMs,
-    warmup: timing.warmupIterations > 0,
+    warmup: timing.warmupIterations > 0 || (timing.warmupTimeMs ?? 0) > 0,
     warmupIterations: timing.warmupIterations,
-    warmupTime: 0,
+    warmupTime: timing.warmupTimeMs ?? 0,
     throws: true,
   });
   bench.add(name, fn);

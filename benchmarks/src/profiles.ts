@@ -8,15 +8,23 @@ export interface Timing {
   timeMs: number;
   /** Untimed iterations first (JIT, kernel compilation, allocator warm-up). */
   warmupIterations: number;
+  /**
+   * Untimed time first, ms, on top of `warmupIterations` (warm-up runs until both are met):
+   * V8 optimises tfjs's JavaScript and tiers the wasm kernels up only after many calls, so a
+   * training step reaches its steady-state speed after ~1–2 s, not after one call.
+   */
+  warmupTimeMs?: number;
 }
 
 /**
- * Budget of the data-parallel training cells (`wasm-2w`): `fit` runs one warm-up epoch and
+ * Budget of the data-parallel training cells (`wasm-2w`): `fit` runs `warmupEpochs` warm-up epochs and
  * `measuredEpochs` timed epochs, each of `batchesPerEpoch` batches of real MNIST images.
  */
 export interface ParallelBudget {
   batchesPerEpoch: number;
   measuredEpochs: number;
+  /** Untimed epochs first (worker start-up, JIT and wasm tier-up in every thread); default 1. */
+  warmupEpochs?: number;
   /** The variants measured (undefined = every variant of the run). */
   models?: string[];
 }
@@ -40,7 +48,7 @@ export interface ModelOverride {
   /** Backends this model is not run on in this profile, with the reason. */
   skipBackends?: Partial<Record<BenchBackend, string>>;
   /** A smaller data-parallel budget for a heavy variant. */
-  parallel?: Pick<ParallelBudget, 'batchesPerEpoch' | 'measuredEpochs'>;
+  parallel?: Pick<ParallelBudget, 'batchesPerEpoch' | 'measuredEpochs' | 'warmupEpochs'>;
 }
 
 /** One benchmark profile. */
@@ -108,11 +116,16 @@ export const QUICK: Profile = {
   backends: DEFAULT_BACKENDS,
   trainBatchSizes: [64, 256],
   inferBatchSizes: [1, 64, 256],
-  train: { iterations: 3, timeMs: 1000, warmupIterations: 1 },
-  infer: { iterations: 5, timeMs: 400, warmupIterations: 2 },
+  train: { iterations: 3, timeMs: 1000, warmupIterations: 1, warmupTimeMs: 1500 },
+  infer: { iterations: 5, timeMs: 400, warmupIterations: 2, warmupTimeMs: 200 },
   pytorch: { iterations: 3, timeMs: 500, warmupIterations: 1 },
   accuracy: { trainSamples: 6000, epochs: 1, batch: 64, testSamples: 10000 },
-  parallel: { batchesPerEpoch: 8, measuredEpochs: 3, models: ['lenet5-classic', 'lenet5', 'torch-bn'] },
+  parallel: {
+    batchesPerEpoch: 10,
+    warmupEpochs: 3,
+    measuredEpochs: 3,
+    models: ['lenet5-classic', 'lenet5', 'torch-bn'],
+  },
   overrides: {
     'vgg-cifar10': {
       trainBatchSizes: [64],
@@ -143,11 +156,11 @@ export const FULL: Profile = {
   backends: DEFAULT_BACKENDS,
   trainBatchSizes: [64, 256],
   inferBatchSizes: [1, 64, 256],
-  train: { iterations: 10, timeMs: 4000, warmupIterations: 3 },
-  infer: { iterations: 20, timeMs: 2000, warmupIterations: 5 },
+  train: { iterations: 10, timeMs: 4000, warmupIterations: 3, warmupTimeMs: 3000 },
+  infer: { iterations: 20, timeMs: 2000, warmupIterations: 5, warmupTimeMs: 500 },
   pytorch: { iterations: 20, timeMs: 3000, warmupIterations: 5 },
   accuracy: { trainSamples: 60000, epochs: 1, batch: 64, testSamples: 10000 },
-  parallel: { batchesPerEpoch: 20, measuredEpochs: 5 },
+  parallel: { batchesPerEpoch: 20, warmupEpochs: 3, measuredEpochs: 5 },
   overrides: {
     'keras-baseline': { skipBackends: { cpu: CPU_TOO_SLOW } },
     'keras-bn': { skipBackends: { cpu: CPU_TOO_SLOW } },
@@ -155,7 +168,7 @@ export const FULL: Profile = {
     'keras-deep': { skipBackends: { cpu: CPU_TOO_SLOW } },
     'vgg-cifar10': {
       accuracy: { trainSamples: 5000, epochs: 1, batch: 64, testSamples: 10000 },
-      parallel: { batchesPerEpoch: 3, measuredEpochs: 2 },
+      parallel: { batchesPerEpoch: 3, warmupEpochs: 1, measuredEpochs: 2 },
       skipBackends: { cpu: CPU_TOO_SLOW },
     },
   },

@@ -184,7 +184,7 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
         }
       }
       notes.push(
-        `${PARALLEL_BACKEND}: \`fit(..., { workers: ${PARALLEL_WORKERS} })\` on wasm, Adam, on the first ${profile.parallel.batchesPerEpoch} batches of MNIST training images: 1 warm-up epoch, then ${profile.parallel.measuredEpochs} measured epochs; samples/s is the mean of the measured epochs (training steps only, as fit counts them) and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval)`,
+        `${PARALLEL_BACKEND}: \`fit(..., { workers: ${PARALLEL_WORKERS} })\` on wasm, Adam, on the first ${profile.parallel.batchesPerEpoch} batches of MNIST training images: ${profile.parallel.warmupEpochs ?? 1} warm-up epoch(s), then ${profile.parallel.measuredEpochs} measured epochs; samples/s is the mean of the measured epochs (training steps only, as fit counts them) and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval)`,
       );
     }
   }
@@ -344,7 +344,7 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
     );
   }
   notes.push(
-    `profile '${profile.name}': train cells ≥ ${profile.train.iterations} iterations / ${profile.train.timeMs} ms after ${profile.train.warmupIterations} warm-up; infer cells ≥ ${profile.infer.iterations} / ${profile.infer.timeMs} ms after ${profile.infer.warmupIterations}`,
+    `profile '${profile.name}': train cells ≥ ${profile.train.iterations} iterations / ${profile.train.timeMs} ms after ${profile.train.warmupIterations} warm-up (and ≥ ${profile.train.warmupTimeMs ?? 0} ms); infer cells ≥ ${profile.infer.iterations} / ${profile.infer.timeMs} ms after ${profile.infer.warmupIterations} (and ≥ ${profile.infer.warmupTimeMs ?? 0} ms)`,
   );
   finishEnvironment(env);
   const busy = Math.max(...env.loadAverageStart.slice(0, 1), ...(env.loadAverageEnd ?? []).slice(0, 1));

@@ -11,7 +11,7 @@ export interface ParallelCellContext {
   model: string;
   spec: ModelSpec;
   batch: number;
-  budget: Pick<ParallelBudget, 'batchesPerEpoch' | 'measuredEpochs'>;
+  budget: Pick<ParallelBudget, 'batchesPerEpoch' | 'measuredEpochs' | 'warmupEpochs'>;
   data: MnistPair;
 }
 
@@ -28,8 +28,8 @@ export function epochStats(rates: readonly number[]): { mean: number; spreadPct:
 
 /**
  * One data-parallel training cell (`wasm-2w`): `fit(model, data, { workers: 2, spec, ... })` with
- * Adam on the first `batchesPerEpoch × batch` real MNIST training images, one warm-up epoch (worker
- * start-up, wasm compilation) and `measuredEpochs` timed epochs. Reports the mean of the measured
+ * Adam on the first `batchesPerEpoch × batch` real MNIST training images, `warmupEpochs` warm-up
+ * epochs (worker start-up, JIT and wasm tier-up) and `measuredEpochs` timed epochs. Reports the mean of the measured
  * epochs' `samplesPerSecond` (training steps only, as `fit` counts them) with the relative spread
  * as the margin. The wasm backend must be active, and `@lenet/train` built (workers load its dist).
  */
@@ -40,17 +40,18 @@ export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<Ce
   const steps = Math.floor(ds.count / batch);
   if (steps < 1) throw new Error(`${id}: ${ds.count} images make no full batch of ${batch}`);
   const model = buildModel(spec, { seed: 1 });
+  const warmup = budget.warmupEpochs ?? 1;
   const rss = new RssSampler().start();
   try {
     const res = await fit(model, ds, {
-      epochs: 1 + budget.measuredEpochs,
+      epochs: warmup + budget.measuredEpochs,
       batchSize: batch,
       optimizer: 'adam',
       seed: 1,
       spec,
       workers: PARALLEL_WORKERS,
     });
-    const rates = res.history.slice(1).map((h) => h.samplesPerSecond);
+    const rates = res.history.slice(warmup).map((h) => h.samplesPerSecond);
     const { mean, spreadPct } = epochStats(rates);
     const stepMs = (batch * 1000) / mean;
     return {
@@ -65,7 +66,7 @@ export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<Ce
       rme: spreadPct,
       iterations: rates.length * steps,
       memory: { peakRssMb: rss.stop() },
-      note: `fit with ${PARALLEL_WORKERS} workers: 1 warm-up + ${rates.length} measured epochs of ${steps} batches; margin = half the range of the epochs' samples/s`,
+      note: `fit with ${PARALLEL_WORKERS} workers: ${warmup} warm-up + ${rates.length} measured epochs of ${steps} batches; margin = half the range of the epochs' samples/s`,
     };
   } finally {
     rss.stop();
