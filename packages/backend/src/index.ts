@@ -33,5 +33,7 @@ export {
 } from './use-backend.js';
 /** The fused Adam/AdamW update kernel: its name (for `runKernel`) and attributes. */
 export { type AdamUpdateAttrs, LENET_ADAM_UPDATE } from './wasm-kernels/adam.js';
+/** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers). */
+export { setWasmKernelThreads, wasmKernelThreads } from './wasm-kernels/kernel-threads.js';
 /** Switching the SIMD training kernels off and on (for A/B measurements), and whether they can run. */
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

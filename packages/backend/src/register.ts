@@ -41,6 +41,7 @@ import {
   uninstallFastDropout,
 } from './wasm-kernels/dropout.js';
 import { castConfig, identityConfig } from './wasm-kernels/identity.js';
+import { startDefaultWasmKernelThreads } from './wasm-kernels/kernel-threads.js';
 import { fusedMatMulConfig } from './wasm-kernels/matmul.js';
 import { maxPoolGradConfig } from './wasm-kernels/max-pool-grad.js';
 import { poolConfig } from './wasm-kernels/pool.js';
@@ -144,6 +145,8 @@ export async function registerWasmTrainingKernels(only?: readonly string[]): Pro
   // tfjs-layers' Dropout draws its mask with the kernel instead of JS random numbers.
   if (ours.has(LENET_DROPOUT_MASK)) installFastDropout();
   if (only === undefined || only.includes(CONV_INPUT_GRAD_PRUNING)) installConvInputGradientPruning();
+  // The convolution and matrix kernels split big calls over the cores (see kernel-threads.ts).
+  await startDefaultWasmKernelThreads();
   return [...ours.keys(), ...(pruning() ? [CONV_INPUT_GRAD_PRUNING] : [])];
 }
 

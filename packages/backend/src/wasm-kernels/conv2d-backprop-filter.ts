@@ -10,6 +10,7 @@ import type { KernelArgs } from './conv-util.js';
 import { type ConvPad, conv2dAttrs, explicitPad, shape4 } from './conv-util.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
+import { runSplit } from './split.js';
 
 const NAME = 'Conv2DBackpropFilter';
 
@@ -102,22 +103,35 @@ function filterGradSimd(
       const dyp = co4 !== co ? s[1] : simd.ptr(dy);
       if (co4 !== co) f.lenet_copy_rows(simd.ptr(dy), co, dyp, co4, pixels, co, pixels * co4);
       const dw = co4 !== co ? s[2] : simd.ptr(out);
-      f.lenet_conv_filter_grad(
-        xp,
-        dyp,
-        dw,
-        n,
-        hp,
-        wp,
-        ci,
-        oh,
-        ow,
-        co4,
-        kh,
-        kw,
-        info.strideHeight,
-        info.strideWidth,
-      );
+      const [sh, sw] = [info.strideHeight, info.strideWidth];
+      runSplit(simd, backend, {
+        fn: 'lenet_conv_filter_grad',
+        macs: pixels * co * rows,
+        items: n,
+        perItem: [
+          { ptr: xp, floats: hp * wp * ci },
+          { ptr: dyp, floats: oh * ow * co4 },
+        ],
+        whole: [],
+        // Each thread sums over its images; the partial gradients are added up.
+        out: { ptr: dw, floats: rows * co4, sum: true },
+        args: (p, count) => [
+          p.perItem[0],
+          p.perItem[1],
+          p.out,
+          count,
+          hp,
+          wp,
+          ci,
+          oh,
+          ow,
+          co4,
+          kh,
+          kw,
+          sh,
+          sw,
+        ],
+      });
       if (co4 !== co) f.lenet_copy_rows(dw, co4, simd.ptr(out), co, rows, co, 0);
     },
   );

@@ -13,6 +13,7 @@ import { type ConvPad, conv2dAttrs, explicitPad, shape4 } from './conv-util.js';
 import { DIRECT_CONV_MAX_OUT_CHANNELS } from './conv2d.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
+import { runSplit } from './split.js';
 
 const NAME = 'Conv2DBackpropInput';
 
@@ -140,7 +141,31 @@ function inputGradSimd(
   simd.withScratch([kh * co * l4, padded ? n * hp * wp * ci : 0], ([wt, scratch]) => {
     f.lenet_input_grad_filter(simd.ptr(filter), wt, kh, kw, ci, co, l4);
     const dxp = padded ? scratch : simd.ptr(out);
-    f.lenet_conv_input_grad(simd.ptr(dy), wt, dxp, n, oh, ow, co, hp, wp, ci, kh, kw, sh, sw, l4);
+    runSplit(simd, backend, {
+      fn: 'lenet_conv_input_grad',
+      macs: n * oh * ow * co * kh * kw * ci,
+      items: n,
+      perItem: [{ ptr: simd.ptr(dy), floats: oh * ow * co }],
+      whole: [{ ptr: wt, floats: kh * co * l4 }],
+      out: { ptr: dxp, floats: hp * wp * ci },
+      args: (p, count) => [
+        p.perItem[0],
+        p.whole[0],
+        p.out,
+        count,
+        oh,
+        ow,
+        co,
+        hp,
+        wp,
+        ci,
+        kh,
+        kw,
+        sh,
+        sw,
+        l4,
+      ],
+    });
     if (padded) f.lenet_crop_nhwc(dxp, simd.ptr(out), n, h, w, ci, hp, wp, top, left);
   });
   return out;

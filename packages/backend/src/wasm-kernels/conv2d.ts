@@ -3,6 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvPad, shape4 } from './conv-util.js';
 import { roundUp4, simdKernels } from './simd.js';
+import { runSplit } from './split.js';
 
 const NAME = 'Conv2D';
 
@@ -66,7 +67,31 @@ export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
       if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
       const wt = co4 !== co ? ws : simd.ptr(filter);
       if (co4 !== co) f.lenet_copy_rows(simd.ptr(filter), co, wt, co4, rows, co, rows * co4);
-      f.lenet_conv_forward(xp, wt, simd.ptr(out), n, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw);
+      runSplit(simd, backend, {
+        fn: 'lenet_conv_forward',
+        macs: n * oh * ow * co * rows,
+        items: n,
+        perItem: [{ ptr: xp, floats: hp * wp * ci }],
+        whole: [{ ptr: wt, floats: rows * co4 }],
+        out: { ptr: simd.ptr(out), floats: oh * ow * co },
+        args: (p, count) => [
+          p.perItem[0],
+          p.whole[0],
+          p.out,
+          count,
+          hp,
+          wp,
+          ci,
+          oh,
+          ow,
+          co,
+          co4,
+          kh,
+          kw,
+          sh,
+          sw,
+        ],
+      });
     });
     return out;
   };

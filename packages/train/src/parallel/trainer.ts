@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { setWasmKernelThreads, wasmKernelThreads } from '@lenet/backend';
 import { type Batch, mixSeed } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
@@ -182,6 +183,8 @@ export class ParallelTrainer {
   /** Time per phase, summed over the steps so far. */
   readonly times: ParallelPhaseTimes = { steps: 0, publish: 0, mainShard: 0, wait: 0, update: 0 };
   private closed = false;
+  /** The wasm kernels' thread count before training, restored by dispose. */
+  private kernelThreads = 1;
 
   private constructor(
     private readonly o: ParallelTrainerOptions,
@@ -209,6 +212,9 @@ export class ParallelTrainer {
     const buffer = new SharedArrayBuffer(total * 4);
     const pool: GradientWorker[] = [];
     const trainer = new ParallelTrainer(o, pool, buffer);
+    // The workers use every core between them: the main thread's kernels stay on one thread.
+    trainer.kernelThreads = wasmKernelThreads();
+    await setWasmKernelThreads(1);
     try {
       for (let i = 1; i < o.workers; i++) {
         pool.push(new GradientWorker(i, { index: i, spec: o.spec, backend, weights: buffer, ce: o.ce }));
@@ -349,6 +355,7 @@ export class ParallelTrainer {
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await setWasmKernelThreads(this.kernelThreads);
     await Promise.all(
       this.pool.map(async (w) => {
         w.closing = true;

@@ -1,7 +1,7 @@
 // Entry point of a data-parallel gradient worker (a `worker_threads` Worker): builds the model
 // from the spec on its own backend instance, then answers one `step` message per training step.
 import { parentPort, workerData } from 'node:worker_threads';
-import { type BackendName, useBackend } from '@lenet/backend';
+import { type BackendName, setWasmKernelThreads, useBackend } from '@lenet/backend';
 import { buildModel, type ModelSpec } from '@lenet/models';
 import type { ErrorReply, GradsReply, ReadyReply, StepRequest, WorkerInit } from './protocol.js';
 import { modelVariables, shardGradients, sizeOf, writeFrom } from './shard-step.js';
@@ -17,6 +17,8 @@ function fail(step: number | null, error: unknown): void {
 
 async function main(): Promise<void> {
   if (!port) throw new Error('the @lenet/train gradient worker must run in a worker thread');
+  // One thread per worker: the workers already use every core between them.
+  await setWasmKernelThreads(1);
   const info = await useBackend(init.backend as BackendName);
   const model = buildModel(init.spec as ModelSpec, { seed: 0 });
   const vars = modelVariables(model);

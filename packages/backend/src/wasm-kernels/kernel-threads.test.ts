@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from '../register.js';
+import { onBackend, randomArray, relativeError } from '../test-util.js';
+import { setWasmKernelThreads, wasmKernelThreads } from './kernel-threads.js';
+import { splitCalls } from './split.js';
+
+/** Convolution and dense products big enough to be split between threads, with their gradients. */
+function work(): tf.Tensor[] {
+  const x = tf.tensor4d(randomArray(64 * 14 * 14 * 6, 1), [64, 14, 14, 6]);
+  const w = tf.tensor4d(randomArray(5 * 5 * 6 * 16, 2), [5, 5, 6, 16]);
+  const x1 = tf.tensor4d(randomArray(33 * 28 * 28, 3), [33, 28, 28, 1]); // odd batch: uneven shares
+  const w1 = tf.tensor4d(randomArray(5 * 5 * 6, 4), [5, 5, 1, 6]);
+  const a = tf.tensor2d(randomArray(129 * 800, 5), [129, 800]);
+  const b = tf.tensor2d(randomArray(800 * 130, 6), [800, 130]);
+  const bias = tf.tensor1d(randomArray(130, 7));
+  const conv = (p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'valid');
+  const conv1 = (p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'same');
+  const y = conv(x, w);
+  const y1 = conv1(x1, w1);
+  const dense = tf.fused.matMul({ a, b, bias, activation: 'relu' });
+  return [
+    y,
+    ...tf.grads(conv)([x, w], tf.tensor(randomArray(y.size, 8), y.shape)),
+    y1,
+    ...tf.grads(conv1)([x1, w1], tf.tensor(randomArray(y1.size, 9), y1.shape)),
+    dense,
+  ];
+}
+
+describe('the SIMD kernels split over helper threads', () => {
+  beforeAll(async () => {
+    await registerWasmTrainingKernels();
+  });
+  afterAll(async () => {
+    await setWasmKernelThreads(1);
+  });
+
+  it('give the single-thread results (same sums, other order: within 1e-5)', async () => {
+    await setWasmKernelThreads(1);
+    expect(wasmKernelThreads()).toBe(1);
+    const one = await onBackend('wasm', work);
+    await setWasmKernelThreads(2);
+    expect(wasmKernelThreads()).toBe(2);
+    const before = tf.memory().numTensors;
+    const splitsBefore = splitCalls();
+    const two = await onBackend('wasm', work);
+    expect(tf.memory().numTensors).toBe(before);
+    // Two convolutions (each run again inside tf.grads), their input and filter gradients and
+    // the dense product: 9 calls, each big enough to be split.
+    expect(splitCalls() - splitsBefore).toBe(9);
+    expect(two.length).toBe(one.length);
+    two.forEach((t, i) => {
+      expect(relativeError(t, one[i]), `output ${i}`).toBeLessThan(1e-5);
+    });
+    // And both agree with the cpu backend.
+    const cpu = await onBackend('cpu', work);
+    two.forEach((t, i) => {
+      expect(relativeError(t, cpu[i]), `output ${i} vs cpu`).toBeLessThan(1e-3);
+    });
+  });
+
+  it('start and stop on request, and reject a bad count', async () => {
+    await setWasmKernelThreads(3);
+    expect(wasmKernelThreads()).toBe(3);
+    await setWasmKernelThreads(1);
+    expect(wasmKernelThreads()).toBe(1);
+    await expect(setWasmKernelThreads(0)).rejects.toThrow(/positive integer, got 0/);
+    await expect(setWasmKernelThreads(1.5)).rejects.toThrow(/positive integer/);
+  });
+});

@@ -1,0 +1,243 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { BackendError } from '../errors.js';
+import type { SimdExports } from './simd.js';
+import { LENET_SIMD_SHARED_WASM_BASE64 } from './simd-binary.js';
+
+/** The part of the WebAssembly global used here (this package compiles without the DOM lib). */
+interface SharedMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => SharedMemory;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const PAGE = 65536;
+const MAX_PAGES = 32768; // 2 GiB, the build's --max-memory
+/** Int32 slots of one helper's control block: state, function, argument count, error, done. */
+const CTL = { state: 0, fn: 1, argc: 2, error: 3, done: 4 } as const;
+const CTL_INTS = 16;
+const MAX_ARGS = 24;
+const IDLE = 0;
+const RUN = 1;
+const STOP = 2;
+
+/**
+ * The helper thread's whole program (evaluated as CommonJS in a worker): instantiate the shared
+ * kernels module, then sleep on the control block, run the requested function, signal done.
+ * It never returns to its event loop while running, so it answers in microseconds.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { module, memory, control, names } = workerData;
+const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const ctl = new Int32Array(control, 0, ${CTL_INTS});
+const args = new Float64Array(control, ${CTL_INTS * 4}, ${MAX_ARGS});
+parentPort.postMessage('ready');
+for (;;) {
+  Atomics.wait(ctl, ${CTL.state}, ${IDLE});
+  const state = Atomics.load(ctl, ${CTL.state});
+  if (state === ${STOP}) break;
+  if (state !== ${RUN}) continue;
+  let error = 0;
+  try {
+    exports[names[ctl[${CTL.fn}]]](...Array.from(args.subarray(0, ctl[${CTL.argc}])));
+  } catch (e) {
+    error = 1;
+  }
+  ctl[${CTL.error}] = error;
+  Atomics.store(ctl, ${CTL.state}, ${IDLE});
+  Atomics.store(ctl, ${CTL.done}, 1);
+  Atomics.notify(ctl, ${CTL.done});
+}
+`;
+
+/** Names of the functions a helper may run (indices travel through the control block). */
+const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
+  'lenet_conv_forward',
+  'lenet_conv_input_grad',
+  'lenet_conv_filter_grad',
+  'lenet_gemm',
+];
+
+/** One helper thread and its control block. */
+interface Helper {
+  worker: Worker;
+  ctl: Int32Array;
+  args: Float64Array;
+  busy: boolean;
+}
+
+/**
+ * Helper threads for the SIMD kernels: each runs the kernels module on a shared memory, so the
+ * main thread can hand one of them part of a kernel (its share of the batch, copied in) and
+ * compute its own share in tfjs's memory meanwhile. Used by the convolution and matrix kernels
+ * when a call is big enough to pay for the copies.
+ */
+export class KernelThreads {
+  private readonly memory: SharedMemory;
+  private readonly helpers: Helper[] = [];
+  private closed = false;
+
+  private constructor(count: number) {
+    this.memory = new wasmApi.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    const module = new wasmApi.Module(Buffer.from(LENET_SIMD_SHARED_WASM_BASE64, 'base64'));
+    for (let i = 0; i < count; i++) {
+      const control = new SharedArrayBuffer(CTL_INTS * 4 + MAX_ARGS * 8);
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { module, memory: this.memory, control, names: FUNCTIONS },
+      });
+      // An idle helper sleeps in Atomics.wait; it must not keep the process alive.
+      worker.unref();
+      this.helpers.push({
+        worker,
+        ctl: new Int32Array(control, 0, CTL_INTS),
+        args: new Float64Array(control, CTL_INTS * 4, MAX_ARGS),
+        busy: false,
+      });
+    }
+  }
+
+  /** Starts `count` helper threads and waits until each has its kernels instantiated. */
+  static async start(count: number): Promise<KernelThreads> {
+    const threads = new KernelThreads(count);
+    try {
+      await Promise.all(
+        threads.helpers.map(
+          (h, i) =>
+            new Promise<void>((resolve, reject) => {
+              h.worker.once('message', () => resolve());
+              h.worker.once('error', (e) =>
+                reject(new BackendError(`kernel thread ${i + 1} failed to start: ${e.message}`, 'wasm')),
+              );
+            }),
+        ),
+      );
+    } catch (error) {
+      await threads.stop();
+      throw error;
+    }
+    return threads;
+  }
+
+  /** Number of helper threads (the main thread not counted). */
+  get count(): number {
+    return this.helpers.length;
+  }
+
+  /** Float32 view of the shared memory (taken anew: growing replaces the buffer's length). */
+  view(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  /** Makes the shared memory at least `bytes` long (it only grows). */
+  reserve(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return;
+    const pages = Math.ceil((bytes - have) / PAGE);
+    if (have / PAGE + pages > MAX_PAGES) {
+      throw new BackendError(`kernel threads: ${bytes} bytes exceed the shared memory's 2 GiB`, 'wasm');
+    }
+    this.memory.grow(pages);
+  }
+
+  /** Starts `fn(args)` on helper `index` (byte offsets into the shared memory). */
+  run(index: number, fn: keyof SimdExports, args: readonly number[]): void {
+    const h = this.helpers[index];
+    if (h === undefined || this.closed)
+      throw new BackendError(`kernel thread ${index + 1} is not running`, 'wasm');
+    if (h.busy) throw new BackendError(`kernel thread ${index + 1} is busy`, 'wasm');
+    const fnIndex = FUNCTIONS.indexOf(fn);
+    if (fnIndex < 0 || args.length > MAX_ARGS)
+      throw new BackendError(`kernel threads cannot run ${fn}`, 'wasm');
+    h.args.set(args);
+    h.ctl[CTL.fn] = fnIndex;
+    h.ctl[CTL.argc] = args.length;
+    h.ctl[CTL.error] = 0;
+    Atomics.store(h.ctl, CTL.done, 0);
+    Atomics.store(h.ctl, CTL.state, RUN);
+    Atomics.notify(h.ctl, CTL.state);
+    h.busy = true;
+  }
+
+  /** Waits until helper `index` has finished what `run` gave it. */
+  wait(index: number): void {
+    const h = this.helpers[index];
+    if (h === undefined || !h.busy) return;
+    while (Atomics.load(h.ctl, CTL.done) === 0) Atomics.wait(h.ctl, CTL.done, 0, 10_000);
+    h.busy = false;
+    if (h.ctl[CTL.error] !== 0)
+      throw new BackendError(`kernel thread ${index + 1}: the kernel trapped`, 'wasm');
+  }
+
+  /** Stops every helper thread and waits for them to exit. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.helpers.map(async (h) => {
+        Atomics.store(h.ctl, CTL.state, STOP);
+        Atomics.notify(h.ctl, CTL.state);
+        await h.worker.terminate();
+      }),
+    );
+  }
+}
+
+let active: KernelThreads | undefined;
+let starting: Promise<KernelThreads | undefined> | undefined;
+/** Whether a thread count was chosen (by a call of {@link setWasmKernelThreads}). */
+let configured = false;
+
+/** The running helper threads, if any (the kernels use them when a call is big enough). */
+export function kernelThreads(): KernelThreads | undefined {
+  return active;
+}
+
+/**
+ * Sets how many threads the wasm SIMD kernels use, the calling thread included: 1 turns the
+ * helper threads off. Returns the number now in use. Default when the training kernels are
+ * registered: the machine's cores (`os.availableParallelism()`), at most 4.
+ */
+export async function setWasmKernelThreads(threads: number): Promise<number> {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new BackendError(`wasm kernel threads must be a positive integer, got ${threads}`, 'wasm');
+  }
+  configured = true;
+  await starting;
+  const helpers = threads - 1;
+  if ((active?.count ?? 0) === helpers) return threads;
+  const old = active;
+  active = undefined;
+  await old?.stop();
+  if (helpers > 0) {
+    starting = KernelThreads.start(helpers);
+    try {
+      active = await starting;
+    } finally {
+      starting = undefined;
+    }
+  }
+  return threads;
+}
+
+/** Threads the kernels use now (the calling thread included). */
+export function wasmKernelThreads(): number {
+  return (active?.count ?? 0) + 1;
+}
+
+/** The default thread count: the machine's cores, at most 4. */
+export function defaultWasmKernelThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/** Starts the default helper threads unless a thread count was set before. */
+export async function startDefaultWasmKernelThreads(): Promise<void> {
+  if (configured) return;
+  await setWasmKernelThreads(defaultWasmKernelThreads());
+}

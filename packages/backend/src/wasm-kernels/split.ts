@@ -1,0 +1,145 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { type KernelThreads, kernelThreads } from './kernel-threads.js';
+import type { SimdExports, SimdKernels } from './simd.js';
+
+/** Work (multiply-adds) below which a kernel call stays on one thread: the copies would not pay. */
+export const SPLIT_MIN_MACS = 1_500_000;
+
+let splitCount = 0;
+
+/** Kernel calls split between threads so far (for tests). */
+export function splitCalls(): number {
+  return splitCount;
+}
+
+/** A region of tfjs's wasm memory: byte offset of item 0 and floats per item (or in all). */
+export interface Region {
+  ptr: number;
+  floats: number;
+}
+
+/** One kernel call split over items (images or matrix rows) between the threads. */
+export interface SplitCall {
+  fn: keyof SimdExports;
+  /** Multiply-adds of the whole call: below `minMacs` (default {@link SPLIT_MIN_MACS}) it is not split. */
+  macs: number;
+  minMacs?: number;
+  /** Items to split. */
+  items: number;
+  /** Inputs with `floats` per item (each thread gets its items' share). */
+  perItem: Region[];
+  /** Inputs every thread reads whole (`floats` in all): weights, a staged B, a bias. */
+  whole: Region[];
+  /**
+   * The output: per item (each thread writes its items'), or, with `sum`, one output of
+   * `floats` that every thread computes a partial sum of, added up at the end.
+   */
+  out: Region & { sum?: boolean };
+  /**
+   * Arguments of `fn` for `count` items, given pointers to those items' share of each
+   * `perItem` input, to each `whole` input and to the output.
+   */
+  args(p: { perItem: number[]; whole: number[]; out: number }, count: number): number[];
+}
+
+/**
+ * Runs `call` split between the calling thread (items from 0, in tfjs's memory) and the helper
+ * threads (their items copied into the shared memory, results copied back), when helpers run
+ * and there are enough items; otherwise on this thread alone. Returns whether it was split.
+ */
+export function runSplit(simd: SimdKernels, backend: BackendWasm, call: SplitCall): boolean {
+  const threads = kernelThreads();
+  const parts = (threads?.count ?? 0) + 1;
+  const run = simd.fn[call.fn] as (...a: number[]) => void;
+  if (threads === undefined || call.items < parts || call.macs < (call.minMacs ?? SPLIT_MIN_MACS)) {
+    run(
+      ...call.args(
+        { perItem: call.perItem.map((r) => r.ptr), whole: call.whole.map((r) => r.ptr), out: call.out.ptr },
+        call.items,
+      ),
+    );
+    return false;
+  }
+  splitAcross(threads, simd, backend, call, parts, run);
+  splitCount++;
+  return true;
+}
+
+function splitAcross(
+  threads: KernelThreads,
+  simd: SimdKernels,
+  backend: BackendWasm,
+  call: SplitCall,
+  parts: number,
+  run: (...a: number[]) => void,
+): void {
+  const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.floor((k * call.items) / parts));
+  // Shared-memory layout: the whole inputs once, then per helper its items' inputs and output.
+  let offset = 64;
+  const place = (floats: number) => {
+    const at = offset;
+    offset += Math.ceil((floats * 4) / 16) * 16;
+    return at;
+  };
+  const wholeAt = call.whole.map((r) => place(r.floats));
+  const helperAt = Array.from({ length: parts - 1 }, (_, h) => {
+    const count = bounds[h + 2] - bounds[h + 1];
+    return {
+      perItem: call.perItem.map((r) => place(r.floats * count)),
+      out: place(call.out.sum ? call.out.floats : call.out.floats * count),
+      count,
+      first: bounds[h + 1],
+    };
+  });
+  threads.reserve(offset);
+  const shared = threads.view();
+  const tfjs = heapOf(backend);
+  call.whole.forEach((r, i) => {
+    shared.set(tfjs.subarray(r.ptr / 4, r.ptr / 4 + r.floats), wholeAt[i] / 4);
+  });
+  helperAt.forEach((h, k) => {
+    call.perItem.forEach((r, i) => {
+      const from = r.ptr / 4 + h.first * r.floats;
+      shared.set(tfjs.subarray(from, from + h.count * r.floats), h.perItem[i] / 4);
+    });
+    threads.run(k, call.fn, call.args({ perItem: h.perItem, whole: wholeAt, out: h.out }, h.count));
+  });
+  let failure: unknown = null;
+  try {
+    run(
+      ...call.args(
+        { perItem: call.perItem.map((r) => r.ptr), whole: call.whole.map((r) => r.ptr), out: call.out.ptr },
+        bounds[1],
+      ),
+    );
+  } catch (error) {
+    failure = error;
+  }
+  helperAt.forEach((_, k) => {
+    try {
+      threads.wait(k);
+    } catch (error) {
+      failure ??= error;
+    }
+  });
+  if (failure !== null) throw failure;
+  const mem = heapOf(backend);
+  const view = threads.view();
+  for (const h of helperAt) {
+    if (call.out.sum) {
+      const base = call.out.ptr / 4;
+      const src = h.out / 4;
+      for (let i = 0; i < call.out.floats; i++) mem[base + i] += view[src + i];
+    } else {
+      mem.set(
+        view.subarray(h.out / 4, h.out / 4 + h.count * call.out.floats),
+        call.out.ptr / 4 + h.first * call.out.floats,
+      );
+    }
+  }
+}
+
+/** A float32 view of the whole of tfjs's wasm memory, as it is now (growth replaces the buffer). */
+function heapOf(backend: BackendWasm): Float32Array {
+  return new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+}
