@@ -62,7 +62,7 @@ void lenet_crop_nhwc(const f32 *src, f32 *dst, i32 n, i32 h, i32 w, i32 c, i32 h
 #define FILTER_GRAD(R, V)                                                                                  \
   static void filter_grad_##R##x##V(const f32 *xp, const f32 *dy, f32 *dw, i32 o0, i32 o1, i32 o2, i32 o3, \
                                     i32 n, i32 oh, i32 ow, i32 imageStride, i32 rowStep, i32 colStep,    \
-                                    i32 co4) {                                                           \
+                                    i32 co4, i32 dyStride) {                                             \
     const i32 off[4] = {o0, o1, o2, o3};                                                                 \
     v128_t acc[R][V];                                                                                    \
     for (i32 r = 0; r < R; r++)                                                                          \
@@ -72,7 +72,7 @@ void lenet_crop_nhwc(const f32 *src, f32 *dst, i32 n, i32 h, i32 w, i32 c, i32 h
       const f32 *image = xp + b * imageStride;                                                           \
       for (i32 y = 0; y < oh; y++) {                                                                     \
         const f32 *px = image + y * rowStep;                                                             \
-        for (i32 x = 0; x < ow; x++, px += colStep, d += co4) {                                          \
+        for (i32 x = 0; x < ow; x++, px += colStep, d += dyStride) {                                     \
           v128_t g[V];                                                                                   \
           for (i32 v = 0; v < V; v++) g[v] = wasm_v128_load(d + 4 * v);                                  \
           for (i32 r = 0; r < R; r++) {                                                                  \
@@ -98,10 +98,13 @@ FILTER_GRAD(1, 4)
 // Offset in xp of patch row r = (kh, kw, ci), for a stride-1 walk inside one image row.
 INLINE i32 patch_offset(i32 r, i32 kwci, i32 wpci) { return (r / kwci) * wpci + r % kwci; }
 
-// xp: the input padded to [n, hp, wp, ci]; dy: [n, oh, ow, co4]; dw: [kh, kw, ci, co4].
+// xp: the input padded to [n, hp, wp, ci]; dy: [n, oh, ow, ·] with dyStride floats per pixel;
+// dw: [kh, kw, ci, co4]. With dyStride < co4 (co not a multiple of 4) the last vector of a pixel
+// reads into the next pixel's values, which only feed the lanes past co that the caller drops;
+// the caller makes sure 16 bytes past dy are readable.
 EXPORT(lenet_conv_filter_grad)
 void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
-                            i32 co4, i32 kh, i32 kw, i32 sh, i32 sw) {
+                            i32 co4, i32 kh, i32 kw, i32 sh, i32 sw, i32 dyStride) {
   const i32 rows = kh * kw * ci;
   const i32 kwci = kw * ci;
   const i32 wpci = wp * ci;
@@ -120,10 +123,10 @@ void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp
       f32 *out = dw + r * co4 + cb;
       const f32 *g = dy + cb;
       switch (vecs) {
-        case 1: filter_grad_4x1(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4); break;
-        case 2: filter_grad_4x2(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4); break;
-        case 3: filter_grad_3x3(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4); break;
-        default: filter_grad_2x4(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+        case 1: filter_grad_4x1(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
+        case 2: filter_grad_4x2(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
+        case 3: filter_grad_3x3(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
+        default: filter_grad_2x4(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
       }
     }
     for (; r < rows; r++) {
@@ -131,10 +134,10 @@ void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp
       f32 *out = dw + r * co4 + cb;
       const f32 *g = dy + cb;
       switch (vecs) {
-        case 1: filter_grad_1x1(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4); break;
-        case 2: filter_grad_1x2(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4); break;
-        case 3: filter_grad_1x3(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4); break;
-        default: filter_grad_1x4(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4); break;
+        case 1: filter_grad_1x1(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
+        case 2: filter_grad_1x2(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
+        case 3: filter_grad_1x3(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
+        default: filter_grad_1x4(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
       }
     }
   }

@@ -95,13 +95,18 @@ function filterGradSimd(
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');
   if (rows * co === 0) return out;
   const f = simd.fn;
+  // dy's channels padded to a multiple of 4 only when reading 16 bytes past it could leave the
+  // wasm memory: otherwise the kernel reads it in place (see lenet_conv_filter_grad).
+  const heapBytes = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
+  const padDy = co4 !== co && simd.ptr(dy) + pixels * co * 4 + 16 > heapBytes;
+  const dyStride = padDy ? co4 : co;
   simd.withScratch(
-    [padX ? n * hp * wp * ci : 0, co4 !== co ? pixels * co4 : 0, co4 !== co ? rows * co4 : 0],
+    [padX ? n * hp * wp * ci : 0, padDy ? pixels * co4 : 0, co4 !== co ? rows * co4 : 0],
     (s) => {
       const xp = padX ? s[0] : simd.ptr(x);
       if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
-      const dyp = co4 !== co ? s[1] : simd.ptr(dy);
-      if (co4 !== co) f.lenet_copy_rows(simd.ptr(dy), co, dyp, co4, pixels, co, pixels * co4);
+      const dyp = padDy ? s[1] : simd.ptr(dy);
+      if (padDy) f.lenet_copy_rows(simd.ptr(dy), co, dyp, co4, pixels, co, pixels * co4);
       const dw = co4 !== co ? s[2] : simd.ptr(out);
       const [sh, sw] = [info.strideHeight, info.strideWidth];
       runSplit(simd, backend, {
@@ -110,7 +115,7 @@ function filterGradSimd(
         items: n,
         perItem: [
           { ptr: xp, floats: hp * wp * ci },
-          { ptr: dyp, floats: oh * ow * co4 },
+          { ptr: dyp, floats: oh * ow * dyStride },
         ],
         whole: [],
         // Each thread sums over its images; the partial gradients are added up.
@@ -130,6 +135,7 @@ function filterGradSimd(
           kw,
           sh,
           sw,
+          dyStride,
         ],
       });
       if (co4 !== co) f.lenet_copy_rows(dw, co4, simd.ptr(out), co, rows, co, 0);

@@ -172,7 +172,8 @@ describe('SIMD kernels called directly', () => {
       simd,
       backend,
       [x, dy, new Float32Array(expected.length)],
-      ([px, pdy, pdw]) => simd.fn.lenet_conv_filter_grad(px, pdy, pdw, n, h, w, ci, oh, ow, co4, k, k, 1, 1),
+      ([px, pdy, pdw]) =>
+        simd.fn.lenet_conv_filter_grad(px, pdy, pdw, n, h, w, ci, oh, ow, co4, k, k, 1, 1, co4),
     );
     expect(guardsIntact).toBe(true);
     expect(relativeError(out[2], expected)).toBeLessThan(1e-5);

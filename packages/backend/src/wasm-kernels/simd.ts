@@ -56,6 +56,7 @@ export interface SimdExports {
     kw: number,
     sh: number,
     sw: number,
+    dyStride: number,
   ): void;
   lenet_input_grad_filter(
     w: number,

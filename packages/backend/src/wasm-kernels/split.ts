@@ -76,9 +76,11 @@ function splitAcross(
   const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.floor((k * call.items) / parts));
   // Shared-memory layout: the whole inputs once, then per helper its items' inputs and output.
   let offset = 64;
+  // 64 bytes after each region: kernels may read a vector past their input (see
+  // lenet_conv_filter_grad), never past that.
   const place = (floats: number) => {
     const at = offset;
-    offset += Math.ceil((floats * 4) / 16) * 16;
+    offset += Math.ceil((floats * 4) / 16) * 16 + 64;
     return at;
   };
   const wholeAt = call.whole.map((r) => place(r.floats));
