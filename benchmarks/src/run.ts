@@ -56,6 +56,9 @@ function describeBackend(info: BackendInfo): string {
   const parts = [`active (tf backend '${info.tfBackend}')`];
   if (info.threads !== undefined) parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
   if (info.wasmSimd !== undefined) parts.push(info.wasmSimd ? 'SIMD' : 'no SIMD');
+  if (info.kernelThreads !== undefined) {
+    parts.push(`SIMD training kernels on ${info.kernelThreads} thread${info.kernelThreads === 1 ? '' : 's'}`);
+  }
   if (info.kernels?.length) parts.push(`training kernels: ${info.kernels.join(', ')}`);
   return parts.join(', ');
 }
@@ -154,7 +157,7 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
     try {
       const info = await useBackend('wasm');
       env.backends[PARALLEL_BACKEND] =
-        `fit with ${PARALLEL_WORKERS} workers (worker_threads, the main thread counts); main thread: ${describeBackend(info)}`;
+        `fit with ${PARALLEL_WORKERS} workers (worker_threads, the main thread counts; each runs the SIMD kernels on 1 thread); main thread: ${describeBackend(info)}`;
     } catch (err) {
       ready = `not available: ${err instanceof Error ? err.message : String(err)}`;
       env.backends[PARALLEL_BACKEND] = ready;

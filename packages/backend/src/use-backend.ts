@@ -9,6 +9,7 @@ import {
   probeNative,
 } from './probe.js';
 import { registerWasmTrainingKernels } from './register.js';
+import { wasmKernelThreads } from './wasm-kernels/kernel-threads.js';
 
 /** The backends this package can switch to, fastest first. */
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -39,8 +40,13 @@ export interface BackendInfo {
   skipped: SkippedBackend[];
   /** wasm only: whether the SIMD build was loaded. */
   wasmSimd?: boolean;
-  /** wasm and cpu: the number of threads kernels run on (tfjs turns wasm threads off under Node). */
+  /** wasm and cpu: the number of threads tfjs's kernels run on (tfjs turns wasm threads off under Node). */
   threads?: number;
+  /**
+   * wasm only: the threads this package's SIMD kernels split big convolution and dense calls
+   * over, the calling thread included (see `setWasmKernelThreads`).
+   */
+  kernelThreads?: number;
   /** wasm only: the training kernels this package registered. */
   kernels?: string[];
 }
@@ -144,7 +150,10 @@ async function describeActive(
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     info.wasmSimd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     info.threads = wasm.getThreadsCount();
-    if (kernels !== undefined) info.kernels = kernels;
+    if (kernels !== undefined) {
+      info.kernels = kernels;
+      info.kernelThreads = wasmKernelThreads();
+    }
   } else if (name === 'cpu') {
     info.threads = 1;
   }

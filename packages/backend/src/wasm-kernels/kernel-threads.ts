@@ -239,5 +239,18 @@ export function defaultWasmKernelThreads(): number {
 /** Starts the default helper threads unless a thread count was set before. */
 export async function startDefaultWasmKernelThreads(): Promise<void> {
   if (configured) return;
-  await setWasmKernelThreads(defaultWasmKernelThreads());
+  try {
+    await setWasmKernelThreads(defaultWasmKernelThreads());
+  } catch (error) {
+    // A runtime without worker threads or shared wasm memory: the kernels stay on one thread.
+    configured = true;
+    startFailure = (error as Error).message;
+  }
+}
+
+let startFailure: string | undefined;
+
+/** Why the default helper threads could not start, if they could not. */
+export function wasmKernelThreadsFailure(): string | undefined {
+  return startFailure;
 }
