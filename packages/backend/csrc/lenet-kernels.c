@@ -868,41 +868,21 @@ void lenet_repeat(const f32 *src, f32 *out, i32 len, i32 total) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dropout mask: out[i] = scale where a hash of (seed, i) falls below keep·2²⁴, else 0. A
-// counter-based generator (two murmur3 finalisers), so any element's draw depends only on the
-// seed and its index: deterministic for a seed, and 4 lanes at a time.
-
-INLINE v128_t fmix32(v128_t h) {
-  h = wasm_v128_xor(h, wasm_u32x4_shr(h, 16));
-  h = wasm_i32x4_mul(h, wasm_i32x4_splat((int32_t)0x85ebca6bu));
-  h = wasm_v128_xor(h, wasm_u32x4_shr(h, 13));
-  h = wasm_i32x4_mul(h, wasm_i32x4_splat((int32_t)0xc2b2ae35u));
-  return wasm_v128_xor(h, wasm_u32x4_shr(h, 16));
-}
-
-INLINE uint32_t fmix32_scalar(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x85ebca6bu;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35u;
-  return h ^ (h >> 16);
-}
-
+// Dropout mask, the numbers tfjs's own dropout draws: seedrandom's Alea generator (state s0, s1,
+// s2, c, seeded in JS from the seed string exactly as seedrandom does) gives u per element in
+// order; tfjs stores u as float32, adds keep in float32, floors, and divides by keep. Done here
+// with the same double and float32 operations, the mask is bit for bit tfjs's (the build turns
+// off floating-point contraction so that no operation is fused).
 EXPORT(lenet_dropout_mask)
-void lenet_dropout_mask(f32 *out, i32 len, i32 threshold, f32 scale, i32 seedLo, i32 seedHi) {
-  const v128_t lo = wasm_i32x4_splat(seedLo), hi = wasm_i32x4_splat(seedHi);
-  const v128_t limit = wasm_i32x4_splat(threshold), sv = wasm_f32x4_splat(scale), zero = wasm_f32x4_splat(0.0f);
-  v128_t idx = wasm_i32x4_make(0, 1, 2, 3);
-  const v128_t four = wasm_i32x4_splat(4);
-  i32 i = 0;
-  for (; i + 4 <= len; i += 4, idx = wasm_i32x4_add(idx, four)) {
-    const v128_t h = fmix32(wasm_i32x4_add(fmix32(wasm_v128_xor(idx, lo)), hi));
-    const v128_t keep = wasm_i32x4_lt(wasm_u32x4_shr(h, 8), limit);
-    wasm_v128_store(out + i, wasm_v128_bitselect(sv, zero, keep));
-  }
-  for (; i < len; i++) {
-    const uint32_t h = fmix32_scalar(fmix32_scalar((uint32_t)i ^ (uint32_t)seedLo) + (uint32_t)seedHi);
-    out[i] = (i32)(h >> 8) < threshold ? scale : 0.0f;
+void lenet_dropout_mask(f32 *out, i32 len, double s0, double s1, double s2, double c, f32 keep) {
+  for (i32 i = 0; i < len; i++) {
+    const double t = 2091639.0 * s0 + c * 2.3283064365386963e-10;
+    s0 = s1;
+    s1 = s2;
+    c = (double)(i32)t;
+    s2 = t - c;
+    const f32 u = (f32)s2;
+    out[i] = __builtin_floorf(u + keep) / keep;
   }
 }
 

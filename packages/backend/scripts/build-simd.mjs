@@ -33,6 +33,7 @@ try {
       [
         '--target=wasm32',
         '-O3',
+        '-ffp-contract=off',
         '-msimd128',
         '-mbulk-memory',
         ...build.flags,

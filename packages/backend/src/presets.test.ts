@@ -1,11 +1,7 @@
 import { buildModel, getPreset, type PresetOptions, presetNames } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  registerWasmTrainingKernels,
-  unregisterWasmTrainingKernels,
-  wasmTrainingKernelNames,
-} from './register.js';
+import { registerWasmTrainingKernels } from './register.js';
 import { onBackend, randomArray } from './test-util.js';
 
 /** folder-lenet50 is published at 256×256; one step at 64×64 exercises the same layers. */
@@ -99,14 +95,7 @@ describe('one training step of every preset on wasm', () => {
   for (const name of COMPARED_WITH_CPU) {
     it(`${name}: same losses and gradients as the cpu backend`, async () => {
       const cpu = await onBackend('cpu', () => trainingStep(name).tensors);
-      // Every kernel but the dropout mask, whose random numbers differ from tfjs's by design
-      // (dropout.test.ts checks it): the same seeded masks on both backends.
-      unregisterWasmTrainingKernels();
-      await registerWasmTrainingKernels(wasmTrainingKernelNames().filter((k) => k !== 'LenetDropoutMask'));
-      const wasm = await onBackend('wasm', () => trainingStep(name).tensors).finally(async () => {
-        unregisterWasmTrainingKernels();
-        await registerWasmTrainingKernels();
-      });
+      const wasm = await onBackend('wasm', () => trainingStep(name).tensors);
       expect(Math.abs(wasm[0][0] - cpu[0][0]) / cpu[0][0]).toBeLessThan(1e-5);
       expect(Math.abs(wasm[1][0] - cpu[1][0]) / cpu[1][0]).toBeLessThan(1e-3);
       expect(globalRelativeError(wasm.slice(2), cpu.slice(2))).toBeLessThan(1e-3);

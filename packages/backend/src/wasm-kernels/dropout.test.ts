@@ -32,7 +32,7 @@ describe('the wasm dropout mask kernel and tfjs-layers Dropout on wasm', () => {
       // Independent masks agree on keep² + rate² of the elements.
       expect(Math.abs(same - (keep * keep + rate * rate))).toBeLessThan(0.01);
     }
-    // Odd sizes take the scalar tail; neighbouring elements are not correlated.
+    // Odd sizes work too.
     const odd = mask([7], 0.5, 1);
     expect(odd.length).toBe(7);
     expect(() => mask([3], 1, 1)).toThrow(/0 < rate < 1/);
@@ -63,13 +63,22 @@ describe('the wasm dropout mask kernel and tfjs-layers Dropout on wasm', () => {
     tf.dispose([x, inference]);
   });
 
-  it('leaves Dropout on the cpu backend to tfjs (its own random numbers)', async () => {
-    await tf.setBackend('cpu');
-    const layer = tf.layers.dropout({ rate: 0.5, seed: 7 });
-    const y = tf.tidy(() => (layer.apply(tf.ones([1000]), { training: true }) as tf.Tensor).dataSync());
-    await tf.setBackend('wasm');
-    const w = tf.tidy(() => (layer.apply(tf.ones([1000]), { training: true }) as tf.Tensor).dataSync());
-    expect(Array.from(y).every((v) => v === 0 || v === 2)).toBe(true);
-    expect(Array.from(y)).not.toEqual(Array.from(w));
+  it('draws exactly the mask tfjs draws for the same seed (its Alea numbers, its float32 arithmetic)', async () => {
+    const x = randomArray(64 * 13 * 13 * 6 + 3, 21);
+    for (const [rate, seed] of [
+      [0.75, 1771494937],
+      [0.5, 12345],
+      [0.3, 7],
+      [0.1, 4294967295],
+    ]) {
+      await tf.setBackend('cpu');
+      const cpu = tf.tidy(() => tf.dropout(tf.tensor1d(x), rate, undefined, seed).dataSync());
+      await tf.setBackend('wasm');
+      const layer = tf.layers.dropout({ rate, seed });
+      const wasm = tf.tidy(() => (layer.apply(tf.tensor1d(x), { training: true }) as tf.Tensor).dataSync());
+      let differ = 0;
+      for (let i = 0; i < x.length; i++) if (!Object.is(cpu[i], wasm[i])) differ++;
+      expect(differ, `rate ${rate} seed ${seed}`).toBe(0);
+    }
   });
 });

@@ -10,15 +10,47 @@ import { simdKernels } from './simd.js';
  */
 export const LENET_DROPOUT_MASK = 'LenetDropoutMask';
 
-/** A seed as the two 32-bit words the mask generator takes. */
-function seedWords(seed: number): [number, number] {
-  const s = Math.abs(Math.floor(seed));
-  return [(s >>> 0) | 0, (Math.floor(s / 2 ** 32) >>> 0) | 0];
+/**
+ * seedrandom's `Mash` (the hash seedrandom.alea seeds its state with), as in seedrandom 3.0.5,
+ * which tfjs-core's `randomUniform` uses: the same state gives the same numbers.
+ */
+function mash(): (data: string) => number {
+  let n = 0xefc8249d;
+  return (data: string) => {
+    for (let i = 0; i < data.length; i++) {
+      n += data.charCodeAt(i);
+      let h = 0.02519603282416938 * n;
+      n = h >>> 0;
+      h -= n;
+      h *= n;
+      n = h >>> 0;
+      h -= n;
+      n += h * 0x100000000;
+    }
+    return (n >>> 0) * 2.3283064365386963e-10;
+  };
+}
+
+/** The Alea generator's initial state for `seed`, as `seedrandom.alea(seed)` sets it up. */
+export function aleaState(seed: string): [number, number, number, number] {
+  const m = mash();
+  let s0 = m(' ');
+  let s1 = m(' ');
+  let s2 = m(' ');
+  s0 -= m(seed);
+  if (s0 < 0) s0 += 1;
+  s1 -= m(seed);
+  if (s1 < 0) s1 += 1;
+  s2 -= m(seed);
+  if (s2 < 0) s2 += 1;
+  return [s0, s1, s2, 1];
 }
 
 /**
- * The dropout mask in one SIMD pass (csrc/lenet-kernels.c): element i is kept with probability
- * 1 − rate by a counter-based hash of (seed, i), so the mask depends on the seed only.
+ * The dropout mask as tfjs's `dropout` makes it, in one wasm pass (csrc/lenet-kernels.c): the
+ * same Alea numbers from the same seed, the same float32 arithmetic, so the mask is bit for bit
+ * the one tfjs would use (on every backend), only without tfjs drawing each number in JS and
+ * running four kernels on them.
  */
 function dropoutMaskWasm(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -45,9 +77,10 @@ function dropoutMaskWasm(args: KernelArgs): tf.TensorInfo {
     throw new BackendError(`${LENET_DROPOUT_MASK}: the SIMD kernels are not available`, 'wasm');
   const out = backend.makeOutput(shape, 'float32');
   const size = shape.reduce((a: number, b: number) => a * b, 1);
-  const keep = 1 - rate;
-  const [lo, hi] = seedWords(seed);
-  if (size > 0) simd.fn.lenet_dropout_mask(simd.ptr(out), size, Math.round(keep * 2 ** 24), 1 / keep, lo, hi);
+  // tfjs: keepProb = 1 − rate, added to the uniform numbers as a float32 scalar.
+  const keep = Math.fround(1 - rate);
+  const [s0, s1, s2, c] = aleaState(seed.toString());
+  if (size > 0) simd.fn.lenet_dropout_mask(simd.ptr(out), size, s0, s1, s2, c, keep);
   return out;
 }
 
@@ -79,9 +112,9 @@ let stockCall: DropoutCall | undefined;
 /**
  * tfjs-layers' Dropout in training on wasm: x · mask from {@link LENET_DROPOUT_MASK} (2 kernels)
  * instead of tfjs's dropout, which draws every random number in JS (`randomUniform`: ~3 ms per
- * torch-bn step at batch 64) and runs 4 kernels. Same distribution, other random numbers; a set
- * seed still gives the same mask every time. Anything else (other backends, inference, noise
- * shapes, subclasses) takes tfjs's own path.
+ * torch-bn step at batch 64) and runs 4 kernels. The mask is the one tfjs would draw for the same
+ * seed (same generator, same float32 arithmetic). Anything else (other backends, inference,
+ * noise shapes, subclasses) takes tfjs's own path.
  */
 function fastDropoutCall(
   this: DropoutLayer,
@@ -104,7 +137,8 @@ function fastDropoutCall(
   }
   return tf.tidy(() => {
     this.invokeCallHook(inputs, kwargs);
-    const seed = this.seed ?? Math.floor(Math.random() * 2 ** 32);
+    // tfjs seeds an unseeded dropout with Math.random().
+    const seed = this.seed ?? Math.random();
     const attrs = { shape: input.shape, rate: this.rate, seed } as unknown as tf.NamedAttrMap;
     const mask = tf.engine().runKernel(LENET_DROPOUT_MASK, {}, attrs) as tf.Tensor;
     return tf.mul(input, mask);

@@ -160,10 +160,11 @@ export interface SimdExports {
   lenet_dropout_mask(
     out: number,
     len: number,
-    threshold: number,
-    scale: number,
-    seedLo: number,
-    seedHi: number,
+    s0: number,
+    s1: number,
+    s2: number,
+    c: number,
+    keep: number,
   ): void;
   lenet_gemm(
     a: number,
