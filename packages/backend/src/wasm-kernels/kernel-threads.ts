@@ -241,16 +241,8 @@ export async function startDefaultWasmKernelThreads(): Promise<void> {
   if (configured) return;
   try {
     await setWasmKernelThreads(defaultWasmKernelThreads());
-  } catch (error) {
+  } catch {
     // A runtime without worker threads or shared wasm memory: the kernels stay on one thread.
     configured = true;
-    startFailure = (error as Error).message;
   }
-}
-
-let startFailure: string | undefined;
-
-/** Why the default helper threads could not start, if they could not. */
-export function wasmKernelThreadsFailure(): string | undefined {
-  return startFailure;
 }

@@ -60,14 +60,13 @@ export function runSplit(simd: SimdKernels, backend: BackendWasm, call: SplitCal
     );
     return false;
   }
-  splitAcross(threads, simd, backend, call, parts, run);
+  splitAcross(threads, backend, call, parts, run);
   splitCount++;
   return true;
 }
 
 function splitAcross(
   threads: KernelThreads,
-  simd: SimdKernels,
   backend: BackendWasm,
   call: SplitCall,
   parts: number,
