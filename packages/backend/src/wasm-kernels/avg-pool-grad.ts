@@ -1,6 +1,6 @@
 import { AvgPoolGrad, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
 import type { KernelArgs } from './conv-util.js';
-import { poolGradSetup } from './pool-util.js';
+import { poolGeometryArgs, poolGradSetup } from './pool-util.js';
 import { simdKernels } from './simd.js';
 
 const NAME = 'AvgPoolGrad';
@@ -22,22 +22,23 @@ export function avgPoolGradWasm(args: KernelArgs): TensorInfo {
   const out = backend.makeOutput(xShape, 'float32');
   const simd = simdKernels(backend);
   if (simd !== undefined) {
+    const [n, ih, iw, c2, oh, ow, sh, sw, fh, fw, t, l] = poolGeometryArgs(info);
     simd.fn.lenet_avg_pool_grad(
       simd.ptr(dy),
       simd.ptr(out),
-      batchSize,
-      inHeight,
-      inWidth,
-      c,
-      outHeight,
-      outWidth,
-      strideHeight,
-      strideWidth,
-      filterHeight,
-      filterWidth,
-      top,
-      left,
-      1 / (filterHeight * filterWidth),
+      n,
+      ih,
+      iw,
+      c2,
+      oh,
+      ow,
+      sh,
+      sw,
+      fh,
+      fw,
+      t,
+      l,
+      1 / (fh * fw),
     );
     return out;
   }

@@ -35,3 +35,37 @@ export function conv2dAttrs(pad: number[][], dilations: [number, number] = [1, 1
 
 /** The argument every kernel function receives. */
 export type KernelArgs = Parameters<KernelFunc>[0];
+
+/** A stride-1-dilation convolution's sizes, with the zero-padded input the SIMD kernels read. */
+export interface ConvGeometry {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number;
+  sh: number;
+  sw: number;
+  top: number;
+  left: number;
+  /** Rows and columns of the padded input: every window inside, the input at (top, left). */
+  hp: number;
+  wp: number;
+  /** Whether the padded input differs from the input (a copy is needed). */
+  padded: boolean;
+}
+
+/** {@link ConvGeometry} of a tfjs conv info. */
+export function convGeometry(info: backend_util.Conv2DInfo): ConvGeometry {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const hp = Math.max(h + top, (oh - 1) * sh + kh);
+  const wp = Math.max(w + left, (ow - 1) * sw + kw);
+  const padded = hp !== h || wp !== w || top !== 0 || left !== 0;
+  return { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded };
+}

@@ -7,7 +7,7 @@ import {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvPad, conv2dAttrs, explicitPad, shape4 } from './conv-util.js';
+import { type ConvPad, conv2dAttrs, convGeometry, explicitPad, shape4 } from './conv-util.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
@@ -53,7 +53,7 @@ export function conv2dBackpropFilterWasm(args: KernelArgs): TensorInfo {
 
   const simd = channelsLast ? simdKernels(args.backend as BackendWasm) : undefined;
   if (simd !== undefined) {
-    return filterGradSimd(simd, args.backend as BackendWasm, x, dy, info, bottom, right);
+    return filterGradSimd(simd, args.backend as BackendWasm, x, dy, info);
   }
   return withKernelScope(args.backend as KernelBackend, 'wasm', (k) => {
     const image = k.run('Transpose', { x }, { perm: channelsLast ? [3, 1, 2, 0] : [1, 2, 3, 0] });
@@ -80,16 +80,9 @@ function filterGradSimd(
   x: TensorInfo,
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
-  bottom: number,
-  right: number,
 ): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
-  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
-  const { top, left } = info.padInfo;
-  const hp = h + top + bottom;
-  const wp = w + left + right;
+  const { n, h, w, ci, co, kh, kw, oh, ow, top, left, hp, wp, padded: padX } = convGeometry(info);
   const co4 = roundUp4(co);
-  const padX = hp !== h || wp !== w;
   const pixels = n * oh * ow;
   const rows = kh * kw * ci;
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');

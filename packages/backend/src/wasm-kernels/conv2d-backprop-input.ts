@@ -9,7 +9,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvPad, conv2dAttrs, explicitPad, shape4 } from './conv-util.js';
+import { type ConvPad, conv2dAttrs, convGeometry, explicitPad, shape4 } from './conv-util.js';
 import { DIRECT_CONV_MAX_OUT_CHANNELS } from './conv2d.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
@@ -127,13 +127,7 @@ function inputGradSimd(
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
-  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
-  const { strideHeight: sh, strideWidth: sw } = info;
-  const { top, left } = info.padInfo;
-  const hp = Math.max(h + top, (oh - 1) * sh + kh);
-  const wp = Math.max(w + left, (ow - 1) * sw + kw);
-  const padded = hp !== h || wp !== w || top !== 0 || left !== 0;
+  const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = convGeometry(info);
   const l4 = roundUp4(kw * ci);
   const out = backend.makeOutput([n, h, w, ci], 'float32');
   if (n * h * w * ci === 0) return out;

@@ -1,7 +1,7 @@
 import { backend_util, Conv2D, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvPad, shape4 } from './conv-util.js';
+import { type ConvPad, convGeometry, shape4 } from './conv-util.js';
 import { roundUp4, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
 
@@ -50,13 +50,7 @@ export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
       if (stock === undefined) throw new Error(`${NAME}: no stock wasm kernel for this case`);
       return stock(args) as TensorInfo;
     }
-    const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
-    const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
-    const { strideHeight: sh, strideWidth: sw } = info;
-    const { top, left } = info.padInfo;
-    const hp = Math.max(h + top, (oh - 1) * sh + kh);
-    const wp = Math.max(w + left, (ow - 1) * sw + kw);
-    const padX = hp !== h || wp !== w || top !== 0 || left !== 0;
+    const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded: padX } = convGeometry(info);
     const co4 = roundUp4(co);
     const out = backend.makeOutput(info.outShape, 'float32');
     if (n * oh * ow * co === 0) return out;

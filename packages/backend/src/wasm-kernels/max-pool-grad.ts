@@ -1,6 +1,6 @@
 import { type KernelConfig, MaxPoolGrad, type TensorInfo } from '@tensorflow/tfjs';
 import type { KernelArgs } from './conv-util.js';
-import { poolGradSetup } from './pool-util.js';
+import { poolGeometryArgs, poolGradSetup } from './pool-util.js';
 import { simdKernels } from './simd.js';
 
 const NAME = 'MaxPoolGrad';
@@ -22,22 +22,23 @@ export function maxPoolGradWasm(args: KernelArgs): TensorInfo {
   const out = backend.makeOutput(xShape, 'float32');
   const simd = simdKernels(backend);
   if (simd !== undefined) {
+    const [n, ih, iw, c2, oh, ow, sh, sw, fh, fw, t, l] = poolGeometryArgs(info);
     simd.fn.lenet_max_pool_grad(
       simd.ptr(dy),
       simd.ptr(input),
       simd.ptr(out),
-      batchSize,
-      inHeight,
-      inWidth,
-      c,
-      outHeight,
-      outWidth,
-      strideHeight,
-      strideWidth,
-      filterHeight,
-      filterWidth,
-      top,
-      left,
+      n,
+      ih,
+      iw,
+      c2,
+      oh,
+      ow,
+      sh,
+      sw,
+      fh,
+      fw,
+      t,
+      l,
     );
     return out;
   }

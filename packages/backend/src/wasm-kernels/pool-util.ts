@@ -40,3 +40,26 @@ export function poolGradSetup(args: KernelArgs, kernel: string): PoolGradSetup {
   }
   return { backend, dy, input, xShape, info };
 }
+
+/**
+ * The pool geometry as the SIMD pooling-gradient kernels take it: n, ih, iw, c, oh, ow, sh, sw,
+ * fh, fw, top, left.
+ */
+export function poolGeometryArgs(info: backend_util.Conv2DInfo): number[] {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  return [
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
