@@ -60,6 +60,12 @@ describe('the SIMD kernels split over helper threads', () => {
     });
   });
 
+  it('are not started again by registering the kernels again', async () => {
+    await setWasmKernelThreads(2);
+    for (let i = 0; i < 3; i++) await registerWasmTrainingKernels();
+    expect(wasmKernelThreads()).toBe(2);
+  });
+
   it('start and stop on request, and reject a bad count', async () => {
     await setWasmKernelThreads(3);
     expect(wasmKernelThreads()).toBe(3);

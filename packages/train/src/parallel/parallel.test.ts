@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
+import { setWasmKernelThreads, wasmKernelThreads } from '@lenet/backend';
 import { batches } from '@lenet/datasets';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -66,20 +67,32 @@ describe('data-parallel fit (workers: 2)', () => {
 
   it('runs the worker threads during training and ends them after', async () => {
     await useWasm();
+    await setWasmKernelThreads(2);
     const train = await mnistHead('train', 256);
     const { model: m, spec } = model('lenet5', 1);
     const seen: number[] = [];
+    const kernelThreads: number[] = [];
     const before = tf.memory().numTensors;
     await fit(m, train, {
       epochs: 1,
       batchSize: 64,
       spec,
       workers: 3,
-      callbacks: [{ onBatchEnd: () => void seen.push(activeGradientWorkers()) }],
+      callbacks: [
+        {
+          onBatchEnd: () => {
+            seen.push(activeGradientWorkers());
+            kernelThreads.push(wasmKernelThreads());
+          },
+        },
+      ],
     });
     expect(seen).toEqual([2, 2, 2, 2]);
     expect(activeGradientWorkers()).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
+    // The SIMD kernels' helper threads: off while the workers use the cores, back after.
+    expect(kernelThreads).toEqual([1, 1, 1, 1]);
+    expect(wasmKernelThreads()).toBe(2);
     m.dispose();
   });
 
