@@ -110,18 +110,16 @@ function gradSimd(
 ): void {
   const channels = t.x.shape[t.x.shape.length - 1];
   const total = t.x.shape.reduce((a, b) => a * b, 1);
-  const heap = () => backend.typedArrayFromHeap(t.mean) as Float32Array;
-  const meanV = Float64Array.from(heap());
+  const meanV = Float64Array.from(backend.typedArrayFromHeap(t.mean) as Float32Array);
   const varV = Float64Array.from(backend.typedArrayFromHeap(t.variance) as Float32Array);
   const scaleV =
     t.scale === undefined ? null : Float64Array.from(backend.typedArrayFromHeap(t.scale) as Float32Array);
   const r = varV.map((v) => 1 / Math.sqrt(v + eps));
   const gr = r.map((v, c) => (scaleV === null ? 1 : scaleV[c]) * v);
-  const tf = tileFloats(channels);
-  simd.withScratch([tf, tf, channels, channels, 4 * tf], ([meanTile, grTile, sumDy, sumDyXm, work]) => {
-    const f32 = (ptr: number, n: number) => new Float32Array(heap().buffer, ptr, n);
-    f32(meanTile, tf).set(channelTile(meanV, tf));
-    f32(grTile, tf).set(channelTile(gr, tf));
+  const tile = tileFloats(channels);
+  simd.withScratch([tile, tile, channels, channels, 4 * tile], ([meanTile, grTile, sumDy, sumDyXm, work]) => {
+    simd.floats(meanTile, tile).set(channelTile(meanV, tile));
+    simd.floats(grTile, tile).set(channelTile(gr, tile));
     simd.fn.lenet_batch_norm_grad(
       simd.ptr(t.x),
       simd.ptr(t.dy),
@@ -132,11 +130,11 @@ function gradSimd(
       sumDyXm,
       total,
       channels,
-      tf,
+      tile,
       work,
     );
-    const sDy = f32(sumDy, channels);
-    const sDyXm = f32(sumDyXm, channels);
+    const sDy = simd.floats(sumDy, channels);
+    const sDyXm = simd.floats(sumDyXm, channels);
     const [dMeanV, dVarV, dScaleV, dOffsetV] = outs
       .slice(1)
       .map((o) => backend.typedArrayFromHeap(o) as Float32Array);

@@ -45,10 +45,9 @@ export function makeBatchNormWasm(stock: KernelFunc | undefined): KernelFunc {
     const gr = varV.map((v, k) => scaleV[k] / Math.sqrt(v + eps));
     const t = tileFloats(c);
     simd.withScratch([t, t, t], ([meanTile, grTile, offsetTile]) => {
-      const heap = (backend.typedArrayFromHeap(out) as Float32Array).buffer;
-      new Float32Array(heap, meanTile, t).set(channelTile(meanV, t));
-      new Float32Array(heap, grTile, t).set(channelTile(gr, t));
-      new Float32Array(heap, offsetTile, t).set(channelTile(offsetV, t));
+      simd.floats(meanTile, t).set(channelTile(meanV, t));
+      simd.floats(grTile, t).set(channelTile(gr, t));
+      simd.floats(offsetTile, t).set(channelTile(offsetV, t));
       simd.fn.lenet_batch_norm(simd.ptr(x), meanTile, grTile, offsetTile, simd.ptr(out), total, c, t);
     });
     return out;

@@ -90,8 +90,7 @@ function filterGradSimd(
   const f = simd.fn;
   // dy's channels padded to a multiple of 4 only when reading 16 bytes past it could leave the
   // wasm memory: otherwise the kernel reads it in place (see lenet_conv_filter_grad).
-  const heapBytes = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
-  const padDy = co4 !== co && simd.ptr(dy) + pixels * co * 4 + 16 > heapBytes;
+  const padDy = co4 !== co && simd.ptr(dy) + pixels * co * 4 + 16 > simd.heap().byteLength;
   const dyStride = padDy ? co4 : co;
   simd.withScratch(
     [padX ? n * hp * wp * ci : 0, padDy ? pixels * co4 : 0, co4 !== co ? rows * co4 : 0],
@@ -102,7 +101,7 @@ function filterGradSimd(
       if (padDy) f.lenet_copy_rows(simd.ptr(dy), co, dyp, co4, pixels, co, pixels * co4);
       const dw = co4 !== co ? s[2] : simd.ptr(out);
       const [sh, sw] = [info.strideHeight, info.strideWidth];
-      runSplit(simd, backend, {
+      runSplit(simd, {
         fn: 'lenet_conv_filter_grad',
         macs: pixels * co * rows,
         items: n,

@@ -135,7 +135,7 @@ function inputGradSimd(
   simd.withScratch([kh * co * l4, padded ? n * hp * wp * ci : 0], ([wt, scratch]) => {
     f.lenet_input_grad_filter(simd.ptr(filter), wt, kh, kw, ci, co, l4);
     const dxp = padded ? scratch : simd.ptr(out);
-    runSplit(simd, backend, {
+    runSplit(simd, {
       fn: 'lenet_conv_input_grad',
       macs: n * oh * ow * co * kh * kw * ci,
       items: n,

@@ -61,7 +61,7 @@ export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
       if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
       const wt = co4 !== co ? ws : simd.ptr(filter);
       if (co4 !== co) f.lenet_copy_rows(simd.ptr(filter), co, wt, co4, rows, co, rows * co4);
-      runSplit(simd, backend, {
+      runSplit(simd, {
         fn: 'lenet_conv_forward',
         macs: n * oh * ow * co * rows,
         items: n,

@@ -32,7 +32,7 @@ function mash(): (data: string) => number {
 }
 
 /** The Alea generator's initial state for `seed`, as `seedrandom.alea(seed)` sets it up. */
-export function aleaState(seed: string): [number, number, number, number] {
+function aleaState(seed: string): [number, number, number, number] {
   const m = mash();
   let s0 = m(' ');
   let s1 = m(' ');

@@ -232,7 +232,7 @@ export function wasmKernelThreads(): number {
 }
 
 /** The default thread count: the machine's cores, at most 4. */
-export function defaultWasmKernelThreads(): number {
+function defaultWasmKernelThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 

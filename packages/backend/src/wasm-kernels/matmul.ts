@@ -50,9 +50,8 @@ function simdProduct(
   const f = simd.fn;
   const [ba, bb] = [a.shape[0], b.shape[0]];
   simd.withScratch([copyB ? k * n4 : 0, bias ? n4 : 0], ([bs, biasPtr]) => {
-    const heap = (backend.typedArrayFromHeap(out) as Float32Array).buffer;
     if (bias) {
-      const padded = new Float32Array(heap, biasPtr, n4);
+      const padded = simd.floats(biasPtr, n4);
       padded.fill(0);
       padded.set(backend.typedArrayFromHeap(bias) as Float32Array);
     }
@@ -63,7 +62,7 @@ function simdProduct(
       // A broadcast B is prepared once.
       if (copyB && (i === 0 || bb !== 1)) {
         if (attrs.transposeB) {
-          new Float32Array(heap, bs, k * n4).fill(0);
+          simd.floats(bs, k * n4).fill(0);
           f.lenet_transpose(bSrc, bs, n, k, n4);
         } else {
           f.lenet_copy_rows(bSrc, n, bs, n4, k, n, k * n4);
@@ -76,7 +75,7 @@ function simdProduct(
         f.lenet_gemm(aPtr, 1, m, bPtr, cPtr, m, n, n4, k, bias ? biasPtr : 0, relu ? 1 : 0);
         continue;
       }
-      runSplit(simd, backend, {
+      runSplit(simd, {
         fn: 'lenet_gemm',
         macs: m * n * k,
         // Every helper gets a copy of B: measured slower below ~8M multiply-adds (a 64×400·400×120

@@ -251,6 +251,16 @@ export class SimdKernels {
     return data.memoryOffset;
   }
 
+  /** A float32 view of all of tfjs's wasm memory, as it is now (growing it replaces the buffer). */
+  heap(): Float32Array {
+    return new Float32Array((this.backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+  }
+
+  /** A float32 view of `count` floats at byte offset `ptr` (a scratch buffer, say). */
+  floats(ptr: number, count: number): Float32Array {
+    return this.heap().subarray(ptr / 4, ptr / 4 + count);
+  }
+
   /**
    * Runs `body` with scratch buffers of the given float counts on the wasm heap (freed afterwards,
    * also when it throws). Offsets, unlike typed-array views, stay valid when the heap grows.

@@ -1,4 +1,3 @@
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type KernelThreads, kernelThreads } from './kernel-threads.js';
 import type { SimdExports, SimdKernels } from './simd.js';
 
@@ -47,7 +46,7 @@ export interface SplitCall {
  * threads (their items copied into the shared memory, results copied back), when helpers run
  * and there are enough items; otherwise on this thread alone. Returns whether it was split.
  */
-export function runSplit(simd: SimdKernels, backend: BackendWasm, call: SplitCall): boolean {
+export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
   const threads = kernelThreads();
   const parts = (threads?.count ?? 0) + 1;
   const run = simd.fn[call.fn] as (...a: number[]) => void;
@@ -60,14 +59,14 @@ export function runSplit(simd: SimdKernels, backend: BackendWasm, call: SplitCal
     );
     return false;
   }
-  splitAcross(threads, backend, call, parts, run);
+  splitAcross(threads, simd, call, parts, run);
   splitCount++;
   return true;
 }
 
 function splitAcross(
   threads: KernelThreads,
-  backend: BackendWasm,
+  simd: SimdKernels,
   call: SplitCall,
   parts: number,
   run: (...a: number[]) => void,
@@ -94,7 +93,7 @@ function splitAcross(
   });
   threads.reserve(offset);
   const shared = threads.view();
-  const tfjs = heapOf(backend);
+  const tfjs = simd.heap();
   call.whole.forEach((r, i) => {
     shared.set(tfjs.subarray(r.ptr / 4, r.ptr / 4 + r.floats), wholeAt[i] / 4);
   });
@@ -124,7 +123,7 @@ function splitAcross(
     }
   });
   if (failure !== null) throw failure;
-  const mem = heapOf(backend);
+  const mem = simd.heap();
   const view = threads.view();
   for (const h of helperAt) {
     if (call.out.sum) {
@@ -138,9 +137,4 @@ function splitAcross(
       );
     }
   }
-}
-
-/** A float32 view of the whole of tfjs's wasm memory, as it is now (growth replaces the buffer). */
-function heapOf(backend: BackendWasm): Float32Array {
-  return new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
 }
