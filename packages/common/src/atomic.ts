@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** The temporary name beside `target`: `.<name>.<tag>-<pid>-<random>`, hidden and unique. */
+function tempName(target: string, tag: 'tmp' | 'old'): string {
+  return join(
+    dirname(target),
+    `.${basename(target)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
+}
+
+/**
+ * Writes `data` to `file` atomically: to a temporary file in the same folder, flushed to disk
+ * (fsync), then renamed over `file`. On any failure the temporary file is removed and `file` is
+ * left as it was, so a reader never sees a half-written file.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = tempName(file, 'tmp');
+  try {
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Writes a whole folder atomically: `fill` writes into a fresh temporary sibling folder, which then
+ * replaces `dir` by rename. Until the final rename the old folder is untouched; a crash in the
+ * instant between the two renames leaves the previous version beside it as `.<name>.old-*`
+ * (see {@link staleTempEntries}).
+ */
+export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = tempName(dir, 'tmp');
+  await mkdir(tmp);
+  try {
+    await fill(tmp);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  const old = tempName(dir, 'old');
+  let moved = false;
+  try {
+    await rename(dir, old);
+    moved = true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      await rm(tmp, { recursive: true, force: true });
+      throw error;
+    }
+  }
+  try {
+    await rename(tmp, dir);
+  } catch (error) {
+    // Put the previous version back rather than leave no folder at all.
+    if (moved) await rename(old, dir).catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  if (moved) await rm(old, { recursive: true, force: true });
+}
+
+/** Names in `folder` that {@link writeFileAtomic} / {@link writeDirAtomic} leave behind when killed. */
+export async function staleTempEntries(folder: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => /^\..+\.(tmp|old)-\d+-[0-9a-f]{8}$/.test(n));
+}

@@ -1,0 +1,74 @@
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  argmax,
+  isLenetError,
+  LenetError,
+  staleTempEntries,
+  writeDirAtomic,
+  writeFileAtomic,
+} from './index.js';
+
+describe('argmax', () => {
+  it('picks the largest score per row, ties to the lowest index', () => {
+    expect([...argmax([0.1, 0.7, 0.2, 0.5, 0.5, 0], 3)]).toEqual([1, 0]);
+  });
+  it('rejects a score count that is not a multiple of the classes', () => {
+    expect(() => argmax([1, 2, 3], 2)).toThrow(/not a multiple of 2 classes/);
+    expect(() => argmax([1], 0)).toThrow(/positive integer/);
+  });
+});
+
+describe('LenetError', () => {
+  it('carries a code and a kind, and is recognised by isLenetError', () => {
+    const e = new LenetError('X_BAD', 'bad', { kind: 'failure' });
+    expect(e.code).toBe('X_BAD');
+    expect(e.kind).toBe('failure');
+    expect(new LenetError('Y', 'y').kind).toBe('input');
+    expect(isLenetError(e)).toBe(true);
+    expect(isLenetError(new Error('plain'))).toBe(false);
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('writes the whole file and leaves no temp file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));
+    await writeFileAtomic(join(dir, 'sub', 'a.txt'), 'hello');
+    expect(await readFile(join(dir, 'sub', 'a.txt'), 'utf8')).toBe('hello');
+    expect(await readdir(join(dir, 'sub'))).toEqual(['a.txt']);
+  });
+  it('removes the temp file and keeps the old file when the rename fails', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));
+    await writeFile(join(dir, 'keep.txt'), 'old');
+    // A folder in the way: rename of a file over a non-empty folder fails.
+    await writeDirAtomic(join(dir, 'target'), async (tmp) => writeFile(join(tmp, 'x'), 'x'));
+    await expect(writeFileAtomic(join(dir, 'target'), 'new')).rejects.toThrow();
+    expect((await readdir(dir)).sort()).toEqual(['keep.txt', 'target']);
+    expect(await staleTempEntries(dir)).toEqual([]);
+  });
+});
+
+describe('writeDirAtomic', () => {
+  it('replaces a folder whole, and a failing fill leaves the old one and no leftovers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));
+    const target = join(dir, 'ckpt');
+    await writeDirAtomic(target, async (tmp) => writeFile(join(tmp, 'v'), '1'));
+    await expect(
+      writeDirAtomic(target, async (tmp) => {
+        await writeFile(join(tmp, 'v'), '2');
+        throw new Error('disk full');
+      }),
+    ).rejects.toThrow('disk full');
+    expect(await readFile(join(target, 'v'), 'utf8')).toBe('1');
+    expect(await readdir(dir)).toEqual(['ckpt']);
+  });
+  it('staleTempEntries names leftovers of killed writes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));
+    await writeFile(join(dir, '.last.tmp-123-0a1b2c3d'), '');
+    await writeFile(join(dir, '.last.old-9-ffffffff'), '');
+    await writeFile(join(dir, 'keep'), '');
+    expect((await staleTempEntries(dir)).sort()).toEqual(['.last.old-9-ffffffff', '.last.tmp-123-0a1b2c3d']);
+  });
+});

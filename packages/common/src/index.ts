@@ -1,0 +1,19 @@
+// What every @lenet package shares. No dependencies, no TensorFlow.
+
+/** Arg-max of each row of a row-major score matrix. */
+export { argmax } from './argmax.js';
+/** Atomic writes of files and folders, and the leftovers of interrupted ones. */
+export { staleTempEntries, writeDirAtomic, writeFileAtomic } from './atomic.js';
+/** The classifier interface every model kind implements. */
+export type {
+  ChannelNormalization,
+  Classifier,
+  ImageBatchInput,
+  ImageLayout,
+  PixelNormalization,
+} from './classifier.js';
+/** The error base with a stable code. */
+export { type ErrorKind, isLenetError, LenetError, type LenetErrorOptions } from './errors.js';
+
+/** This package's name. */
+export const packageName = '@lenet/common';
