@@ -98,6 +98,23 @@ export {
 } from './optimizers.js';
 /** Data-parallel training (`fit`'s `workers` option): gradient worker threads now alive, for leak checks. */
 export { activeGradientWorkers } from './parallel/trainer.js';
+/** A recipe as `fit` options (callbacks, spec, workers… added by the caller). */
+export { type RecipeExtras, type RecipeFitOptions, recipeToFitOptions } from './recipe-fit.js';
+/**
+ * Training recipes as plain JSON: the CLI's defaults, the reference reports' and the accuracy
+ * table's (also importable without TensorFlow.js from `@lenet/train/recipes`).
+ */
+export {
+  DEFAULT_RECIPE,
+  getRecipe,
+  isRecipeName,
+  RECIPE_SCHEDULES,
+  RECIPES,
+  type Recipe,
+  type RecipeName,
+  type RecipeSchedule,
+  validateRecipe,
+} from './recipes.js';
 /** Learning-rate schedules. */
 export {
   createSchedule,

@@ -2,11 +2,9 @@ import { type AdamUpdateAttrs, LENET_ADAM_UPDATE } from '@lenet/backend';
 import * as tf from '@tensorflow/tfjs';
 import { TrainError } from './errors.js';
 
-/** The optimizers `fit` knows by name. */
-export type OptimizerName = 'adam' | 'adamw' | 'sgd' | 'rmsprop';
+import { OPTIMIZER_NAMES, type OptimizerName } from './optimizer-names.js';
 
-/** Every optimizer name, for help texts and validation. */
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['adam', 'adamw', 'sgd', 'rmsprop'];
+export { OPTIMIZER_NAMES, type OptimizerName };
 
 /**
  * An optimizer and its hyper-parameters. Unset fields take PyTorch's defaults, except `epsilon`
