@@ -4,10 +4,15 @@ import { defineConfig } from 'vitest/config';
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 
-// Tests import sibling packages from their sources, so `pnpm test` needs no build first.
-const alias = Object.fromEntries(
-  readdirSync(packagesDir).map((name) => [`@lenet/${name}`, `${packagesDir}${name}/src/index.ts`]),
-);
+// Tests import sibling packages from their sources, so `pnpm test` needs no build first; a subpath
+// entry `@lenet/<pkg>/<name>` is `src/<name>.ts`.
+const alias = [
+  { find: /^@lenet\/([\w-]+)\/([\w-]+)$/, replacement: `${packagesDir}$1/src/$2.ts` },
+  ...readdirSync(packagesDir).map((name) => ({
+    find: `@lenet/${name}`,
+    replacement: `${packagesDir}${name}/src/index.ts`,
+  })),
+];
 
 export default defineConfig({
   resolve: { alias },

@@ -24,87 +24,12 @@ const [{ useBackend }, { loadMnist, subset }, { buildModel, getPreset }, train] 
   pkg('train'),
 ]);
 
-/** MNIST training-set pixel mean and standard deviation (0..1 units), as torchvision examples use. */
-const MNIST_MEAN_STD = { mean: [0.1307], std: [0.3081] };
-
-/** The table rows. Each is a complete, seeded recipe. */
-const ROWS = {
-  lenet5: {
-    what: 'classic LeNet-5 (relu, max pooling)',
-    preset: 'lenet5',
-    epochs: 3,
-    batchSize: 64,
-    optimizer: 'adam',
-    learningRate: 4e-3,
-    schedule: { type: 'oneCycle' },
-    labelSmoothing: 0.1,
-    normalize: MNIST_MEAN_STD,
-    augment: false,
-  },
-  'keras-baseline': {
-    what: 'Keras baseline of report 004 (97,482 params)',
-    preset: 'keras-baseline',
-    epochs: 3,
-    batchSize: 64,
-    optimizer: 'adam',
-    learningRate: 4e-3,
-    schedule: { type: 'oneCycle' },
-    labelSmoothing: 0.1,
-    normalize: MNIST_MEAN_STD,
-    augment: false,
-  },
-  'torch-bn': {
-    what: 'PyTorch BN + Dropout(0.75) preset of reports 000/002 (59,734 params)',
-    preset: 'torch-bn',
-    epochs: 3,
-    batchSize: 64,
-    optimizer: 'adam',
-    learningRate: 4e-3,
-    schedule: { type: 'oneCycle' },
-    labelSmoothing: 0.1,
-    normalize: MNIST_MEAN_STD,
-    augment: false,
-  },
-  'torch-bn-early-dropout': {
-    what: 'torch-bn with early dropout: dropout in epoch 1, off in epochs 2-3 (Liu et al. 2023)',
-    preset: 'torch-bn',
-    epochs: 3,
-    batchSize: 32,
-    optimizer: 'adam',
-    learningRate: 4e-3,
-    schedule: { type: 'oneCycle' },
-    labelSmoothing: 0.1,
-    normalize: MNIST_MEAN_STD,
-    augment: false,
-    earlyDropoutEpochs: 1,
-  },
-  'lenet5-augment': {
-    what: 'LeNet-5 with ±2 px crop augmentation, AdamW, one-cycle, label smoothing, 15 epochs',
-    preset: 'lenet5',
-    epochs: 15,
-    batchSize: 64,
-    optimizer: 'adamw',
-    learningRate: 4e-3,
-    weightDecay: 0.01,
-    schedule: { type: 'oneCycle' },
-    labelSmoothing: 0.1,
-    normalize: MNIST_MEAN_STD,
-    augment: true,
-  },
-  best: {
-    what: 'best LeNet-family configuration: the keras-baseline of report 004 with ±2 px crop augmentation, AdamW, one-cycle, label smoothing',
-    preset: 'keras-baseline',
-    epochs: 5,
-    batchSize: 64,
-    optimizer: 'adamw',
-    learningRate: 4e-3,
-    weightDecay: 0.01,
-    schedule: { type: 'oneCycle' },
-    labelSmoothing: 0.1,
-    normalize: MNIST_MEAN_STD,
-    augment: true,
-  },
-};
+/** The table rows: the `accuracy-<row>` recipes of @lenet/train, each complete and seeded. */
+const ROWS = Object.fromEntries(
+  Object.keys(train.RECIPES)
+    .filter((name) => name.startsWith('accuracy-'))
+    .map((name) => [name.slice('accuracy-'.length), name]),
+);
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -113,7 +38,7 @@ const { values, positionals } = parseArgs({
     epochs: { type: 'string' },
     'batch-size': { type: 'string' },
     lr: { type: 'string' },
-    seed: { type: 'string', default: '1' },
+    seed: { type: 'string' },
     subset: { type: 'string' },
     backend: { type: 'string', default: 'wasm' },
     out: { type: 'string', default: join(root, 'runs', 'accuracy') },
@@ -124,16 +49,25 @@ if (values.list || positionals.length !== 1 || !(positionals[0] in ROWS)) {
   console.log(
     `usage: node scripts/accuracy/run.mjs <row> [--epochs N] [--batch-size N] [--lr X] [--seed N] [--subset N] [--backend wasm|cpu|auto]\nrows:`,
   );
-  for (const [name, row] of Object.entries(ROWS)) console.log(`  ${name.padEnd(15)} ${row.what}`);
+  for (const [name, recipe] of Object.entries(ROWS)) {
+    console.log(`  ${name.padEnd(15)} ${train.RECIPES[recipe].description}`);
+  }
   process.exit(values.list ? 0 : 2);
 }
 
 const name = positionals[0];
-const row = { ...ROWS[name] };
+const row = train.getRecipe(ROWS[name]);
 if (values.epochs) row.epochs = Number(values.epochs);
 if (values['batch-size']) row.batchSize = Number(values['batch-size']);
 if (values.lr) row.learningRate = Number(values.lr);
-const seed = Number(values.seed);
+if (values.seed) row.seed = Number(values.seed);
+try {
+  train.validateRecipe(row);
+} catch (e) {
+  console.error(`run.mjs: ${e.message}`);
+  process.exit(2);
+}
+const seed = row.seed;
 
 const backend = await useBackend(values.backend);
 let trainSet = await loadMnist({ split: 'train' });
@@ -144,53 +78,44 @@ if (values.subset)
     Array.from({ length: Number(values.subset) }, (_, i) => i),
   );
 
-const { spec } = getPreset(row.preset);
+const { spec } = getPreset(row.model);
 const model = buildModel(spec, { seed });
 const runDir = join(values.out, name);
 console.log(
-  `${name}: ${row.what}\n  ${model.countParams()} params, ${trainSet.count} training images, backend ${backend.name}, seed ${seed}`,
+  `${name}: ${row.description}\n  ${model.countParams()} params, ${trainSet.count} training images, backend ${backend.name}, seed ${seed}`,
 );
-console.log(`  ${JSON.stringify({ ...row, what: undefined })}`);
+console.log(`  ${JSON.stringify({ ...row, description: undefined })}`);
 
 const started = performance.now();
-const result = await train.fit(model, trainSet, {
-  epochs: row.epochs,
-  batchSize: row.batchSize,
-  optimizer: row.optimizer,
-  learningRate: row.learningRate,
-  weightDecay: row.weightDecay,
-  labelSmoothing: row.labelSmoothing,
-  normalize: row.normalize,
-  schedule: row.schedule,
-  augment: row.augment,
-  seed,
+const options = train.recipeToFitOptions(row, {
+  train: trainSet,
   spec,
   callbacks: [
     train.progressBar({ intervalSeconds: 30 }),
     train.historyWriter(runDir),
     train.modelCheckpoint({ dir: join(runDir, 'checkpoint'), save: 'last' }),
     train.nanGuard(),
-    ...(row.earlyDropoutEpochs === undefined ? [] : [train.earlyDropout({ epochs: row.earlyDropoutEpochs })]),
   ],
 });
+const result = await train.fit(model, trainSet, options);
 const trainSeconds = (performance.now() - started) / 1000;
 const evalStart = performance.now();
-const ev = await train.evaluate(model, testSet, { batchSize: 500, normalize: row.normalize });
+const ev = await train.evaluate(model, testSet, { batchSize: 500, normalize: options.normalize });
 const evalSeconds = (performance.now() - evalStart) / 1000;
 
 const report = {
   row: name,
-  what: row.what,
-  preset: row.preset,
+  what: row.description,
+  preset: row.model,
   params: model.countParams(),
   epochs: result.epochsCompleted,
   batchSize: row.batchSize,
   optimizer: row.optimizer,
   learningRate: row.learningRate,
   weightDecay: row.weightDecay ?? 0,
-  labelSmoothing: row.labelSmoothing ?? 0,
-  normalize: row.normalize ?? 'unit',
-  schedule: row.schedule,
+  labelSmoothing: row.labelSmoothing,
+  normalize: options.normalize,
+  schedule: options.schedule,
   augment: row.augment,
   earlyDropoutEpochs: row.earlyDropoutEpochs ?? null,
   seed,

@@ -278,3 +278,42 @@ describe('lenet: train, eval, export, predict end to end on real MNIST', () => {
     expect(bad.err).toMatch(/broken\.png: cannot decode image/);
   });
 });
+
+describe('lenet reproduce', () => {
+  it('rejects a bad override with exit code 2 before training', async () => {
+    const r = await lenet('reproduce', '000', '--epochs', '0');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--epochs must be a positive integer, got '0'/);
+  });
+
+  it("trains the report's recipe in-process and prints our figure beside the report's", async () => {
+    const parent = join(tmp, 'reproduce');
+    const r = await lenet(
+      'reproduce',
+      '000',
+      '--epochs',
+      '1',
+      '--limit',
+      '500',
+      '--backend',
+      'wasm',
+      '--out',
+      parent,
+    );
+    expect(r.err).not.toMatch(/lenet: /);
+    expect(r.code).toBe(0);
+    const dir = join(parent, 'reproduce-000-torch-bn');
+    const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as {
+      model: string;
+      epochs: number;
+      testAccuracy: number;
+    };
+    expect(result.model).toBe('torch-bn');
+    expect(result.epochs).toBe(1);
+    expect(r.out).toContain('Report 000: PyTorch 3 conv + 3 FC with BatchNorm and Dropout on MNIST');
+    expect(r.out).toMatch(
+      new RegExp(`torch-bn +${(result.testAccuracy * 100).toFixed(2)}% +98\\.17% test, 59,734 params`),
+    );
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('"name":"report-000-torch-bn"');
+  });
+});

@@ -1,4 +1,4 @@
-import { type Dataset, type MeanStd, meanStd } from '@lenet/datasets';
+import { type Dataset, meanStd } from '@lenet/datasets';
 import { earlyDropout } from './callbacks/early-dropout.js';
 import { TrainError } from './errors.js';
 import type { FitOptions } from './fit.js';
@@ -26,7 +26,7 @@ export type RecipeExtras = Omit<FitOptions, RecipeFitKey> & {
 };
 
 /** `fit` options with the normalisation resolved, to evaluate and save the model the same way. */
-export type RecipeFitOptions = FitOptions & { normalize: 'unit' | MeanStd };
+export type RecipeFitOptions = FitOptions & { normalize: 'unit' | { mean: number[]; std: number[] } };
 
 function scheduleConfig(recipe: Recipe): ScheduleConfig {
   const warm = recipe.warmupEpochs > 0 ? { warmupEpochs: recipe.warmupEpochs } : {};
@@ -44,8 +44,10 @@ function scheduleConfig(recipe: Recipe): ScheduleConfig {
   }
 }
 
-function resolveNormalize(recipe: Recipe, train: Dataset | undefined): 'unit' | MeanStd {
-  if (recipe.normalize !== 'standard') return recipe.normalize;
+function resolveNormalize(recipe: Recipe, train: Dataset | undefined): RecipeFitOptions['normalize'] {
+  if (recipe.normalize === 'unit') return 'unit';
+  if (recipe.normalize !== 'standard')
+    return { mean: [...recipe.normalize.mean], std: [...recipe.normalize.std] };
   if (!train) {
     throw new TrainError(
       'normalize',

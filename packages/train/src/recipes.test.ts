@@ -231,7 +231,7 @@ it('@lenet/train/recipes loads neither TensorFlow.js nor the data set loaders', 
     seen.add(file);
     // Value imports only: `import type` and `export type` are erased from the build.
     for (const m of readFileSync(join(src, file), 'utf8').matchAll(
-      /^import (?!type )[^;]*? from '([^']+)';/gms,
+      /^(?:import|export) (?!type )[^;]*? from '([^']+)';/gms,
     )) {
       const target = m[1];
       if (target.startsWith('./')) visit(target.slice(2).replace(/\.js$/, '.ts'));

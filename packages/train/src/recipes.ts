@@ -5,6 +5,9 @@ import { TrainError } from './errors.js';
 import { checkPositiveInteger } from './model-info.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from './optimizer-names.js';
 
+/** The optimizer names a recipe takes (the same list as the main entry's). */
+export { OPTIMIZER_NAMES } from './optimizer-names.js';
+
 /** Learning-rate schedules a recipe names (the CLI's `--schedule` values). */
 export const RECIPE_SCHEDULES = ['constant', 'step', 'cosine', 'one-cycle', 'plateau'] as const;
 

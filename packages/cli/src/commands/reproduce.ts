@@ -1,54 +1,37 @@
+import { getRecipe, RECIPES, type RecipeName } from '@lenet/train/recipes';
 import type { Command } from 'commander';
+import { CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CliFailure, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
-import { runCli } from '../program.js';
+import { oneOf, positiveInt } from '../parse.js';
+import { runTraining, wasInterrupted } from './train.js';
 
-/** One reference report's experiment as `lenet train` runs, with the report's own figures. */
-interface Recipe {
+/** One reference report's experiment: its networks' recipes, with the report's own figures. */
+interface Report {
   report: string;
   title: string;
-  /** Each run: a label, the `lenet train` flags, and the report's figure for it. */
-  runs: { label: string; args: string[]; reported: string }[];
-  /** Needs `--data <dir>` (the report's own image folder, which is not bundled). */
-  needsData?: boolean;
+  /** Each run: a label, its recipe in `@lenet/train`'s `RECIPES`, and the report's figure for it. */
+  runs: { label: string; recipe: RecipeName; reported: string }[];
 }
 
-const RECIPES: Recipe[] = [
+const REPORTS: Report[] = [
   {
     report: '000',
     title: 'PyTorch 3 conv + 3 FC with BatchNorm and Dropout on MNIST',
-    runs: [
-      {
-        label: 'torch-bn',
-        args: ['--model', 'torch-bn', '--epochs', '3'],
-        reported: '98.17% test, 59,734 params',
-      },
-    ],
+    runs: [{ label: 'torch-bn', recipe: 'report-000-torch-bn', reported: '98.17% test, 59,734 params' }],
   },
   {
     report: '002',
     title: 'the same net with and without BatchNorm, and with 2 conv + 3 FC / 2 conv + 2 FC',
     runs: [
-      {
-        label: 'with BN',
-        args: ['--model', 'torch-bn', '--epochs', '3'],
-        reported: 'BN helps: higher accuracy, lower loss',
-      },
-      {
-        label: 'without BN',
-        args: ['--model', 'torch-nobn', '--epochs', '3'],
-        reported: '59,298 params, below BN',
-      },
+      { label: 'with BN', recipe: 'report-002-torch-bn', reported: 'BN helps: higher accuracy, lower loss' },
+      { label: 'without BN', recipe: 'report-002-torch-nobn', reported: '59,298 params, below BN' },
       {
         label: '2 conv + 3 FC',
-        args: ['--model', 'torch-2conv3fc', '--epochs', '3'],
+        recipe: 'report-002-torch-2conv3fc',
         reported: '63,214 params, better than 3 conv',
       },
-      {
-        label: '2 conv + 2 FC',
-        args: ['--model', 'torch-2conv2fc', '--epochs', '3'],
-        reported: '57,726 params',
-      },
+      { label: '2 conv + 2 FC', recipe: 'report-002-torch-2conv2fc', reported: '57,726 params' },
     ],
   },
   {
@@ -57,22 +40,21 @@ const RECIPES: Recipe[] = [
     runs: [
       {
         label: 'baseline',
-        args: ['--model', 'keras-baseline', '--epochs', '3'],
+        recipe: 'report-004-keras-baseline',
         reported: '97,482 params, 98.57-98.96% test',
       },
-      { label: 'with BN', args: ['--model', 'keras-bn', '--epochs', '3'], reported: '98,122 params' },
-      { label: 'shallower', args: ['--model', 'keras-shallow', '--epochs', '3'], reported: '224,394 params' },
-      { label: 'deeper', args: ['--model', 'keras-deep', '--epochs', '3'], reported: '101,642 params' },
+      { label: 'with BN', recipe: 'report-004-keras-bn', reported: '98,122 params' },
+      { label: 'shallower', recipe: 'report-004-keras-shallow', reported: '224,394 params' },
+      { label: 'deeper', recipe: 'report-004-keras-deep', reported: '101,642 params' },
     ],
   },
   {
     report: '001',
     title: 'Keras "LeNet" on a 50-class animal image folder (256x256x3)',
-    needsData: true,
     runs: [
       {
         label: 'folder-lenet50',
-        args: ['--model', 'folder-lenet50', '--dataset', 'folder', '--epochs', '30'],
+        recipe: 'report-001-folder-lenet50',
         reported: '1,760,902 params, about 27-32% accuracy after 300 epochs',
       },
     ],
@@ -80,80 +62,79 @@ const RECIPES: Recipe[] = [
   {
     report: '003',
     title: 'two-layer net, LeNet-5 and an improved LeNet-5 on the same 50-class folder',
-    needsData: true,
     runs: [
-      {
-        label: 'mlp2',
-        args: ['--model', 'mlp2', '--dataset', 'folder', '--epochs', '10'],
-        reported: 'baseline',
-      },
-      {
-        label: 'lenet5',
-        args: ['--model', 'lenet5', '--dataset', 'folder', '--epochs', '10'],
-        reported: 'above the MLP',
-      },
+      { label: 'mlp2', recipe: 'report-003-mlp2', reported: 'baseline' },
+      { label: 'lenet5', recipe: 'report-003-lenet5', reported: 'above the MLP' },
     ],
   },
 ];
+
+/** The report's own image folder is not bundled: its runs need `--data <dir>`. */
+function needsData(report: Report): boolean {
+  return report.runs.some((run) => RECIPES[run.recipe].dataset === 'folder');
+}
+
+interface ReproduceFlags {
+  data?: string;
+  epochs?: number;
+  limit?: number;
+  out: string;
+  backend: CliBackend;
+}
 
 /** `lenet reproduce <report>`: runs a reference report's experiment and prints its figures beside ours. */
 export function registerReproduce(program: Command, io: CliIo): void {
   program
     .command('reproduce')
-    .description(`rerun a reference report's experiment (${RECIPES.map((r) => r.report).join(', ')})`)
+    .description(`rerun a reference report's experiment (${REPORTS.map((r) => r.report).join(', ')})`)
     .argument('<report>', 'report number')
     .option('--data <dir>', 'image folder for reports 001 and 003')
-    .option('--epochs <n>', 'override the epochs of every run')
-    .option('--limit <n>', 'train on the first n images (a quick look)')
+    .option('--epochs <n>', 'override the epochs of every run', positiveInt('--epochs'))
+    .option('--limit <n>', 'train on the first n images (a quick look)', positiveInt('--limit'))
     .option('--out <dir>', 'parent directory of the runs', 'runs')
-    .option('--backend <name>', 'backend', 'auto')
-    .action(
-      async (
-        report: string,
-        opts: { data?: string; epochs?: string; limit?: string; out: string; backend: string },
-      ) => {
-        const recipe = RECIPES.find((r) => r.report === report.padStart(3, '0'));
-        if (!recipe)
-          throw new UsageError(
-            `unknown report '${report}'; known: ${RECIPES.map((r) => r.report).join(', ')}`,
-          );
-        if (recipe.needsData && !opts.data) {
-          throw new UsageError(
-            `report ${recipe.report} trains on its own image folder: pass --data <dir> (one sub-folder per class)`,
-          );
-        }
-        io.out(`Report ${recipe.report}: ${recipe.title}\n`);
-        const results: { label: string; accuracy: string; reported: string }[] = [];
-        for (const run of recipe.runs) {
-          const args = [
-            'train',
-            ...run.args,
-            '--out',
-            `${opts.out}/reproduce-${recipe.report}-${run.label.replace(/\W+/g, '-')}`,
-          ];
-          if (opts.data) args.push('--data', opts.data);
-          if (opts.epochs) replaceFlag(args, '--epochs', opts.epochs);
-          if (opts.limit) args.push('--limit', opts.limit);
-          args.push('--backend', opts.backend, '--json');
-          let captured = '';
-          const code = await runCli(args, { out: (t) => (captured += t), err: io.err, interactive: false });
-          if (code !== 0) throw new CliFailure(`run '${run.label}' failed (exit ${code})`);
-          const result = JSON.parse(captured) as { testAccuracy: number };
-          results.push({
-            label: run.label,
-            accuracy: `${(result.testAccuracy * 100).toFixed(2)}%`,
-            reported: run.reported,
-          });
-        }
-        const w = Math.max(...results.map((r) => r.label.length), 5);
-        io.out(`\n${'run'.padEnd(w)}  ours (test)  report\n`);
-        for (const r of results) io.out(`${r.label.padEnd(w)}  ${r.accuracy.padStart(11)}  ${r.reported}\n`);
-      },
-    );
-}
-
-function replaceFlag(args: string[], flag: string, value: string): void {
-  const i = args.indexOf(flag);
-  if (i >= 0) args[i + 1] = value;
-  else args.push(flag, value);
+    .option('--backend <name>', 'backend', oneOf('--backend', CLI_BACKENDS), 'auto')
+    .action(async (number: string, flags: ReproduceFlags) => {
+      const report = REPORTS.find((r) => r.report === number.padStart(3, '0'));
+      if (!report)
+        throw new UsageError(`unknown report '${number}'; known: ${REPORTS.map((r) => r.report).join(', ')}`);
+      if (needsData(report) && !flags.data) {
+        throw new UsageError(
+          `report ${report.report} trains on its own image folder: pass --data <dir> (one sub-folder per class)`,
+        );
+      }
+      io.out(`Report ${report.report}: ${report.title}\n`);
+      const results: { label: string; accuracy: string; reported: string }[] = [];
+      for (const run of report.runs) {
+        const recipe = getRecipe(run.recipe);
+        if (flags.epochs) recipe.epochs = flags.epochs;
+        const summary = await runTraining(
+          {
+            recipe,
+            data: flags.data,
+            limit: flags.limit,
+            backend: flags.backend,
+            workers: 1,
+            onnx: true,
+            out: `${flags.out}/reproduce-${report.report}-${run.label.replace(/\W+/g, '-')}`,
+            output: 'none',
+            reportFlags: {
+              reproduce: report.report,
+              run: run.label,
+              ...flags,
+              recipe: { name: run.recipe, ...recipe },
+            },
+          },
+          io,
+        );
+        if (wasInterrupted(summary)) throw new CliFailure(`run '${run.label}' interrupted (Ctrl-C)`);
+        results.push({
+          label: run.label,
+          accuracy: `${(summary.testAccuracy * 100).toFixed(2)}%`,
+          reported: run.reported,
+        });
+      }
+      const w = Math.max(...results.map((r) => r.label.length), 5);
+      io.out(`\n${'run'.padEnd(w)}  ours (test)  report\n`);
+      for (const r of results) io.out(`${r.label.padEnd(w)}  ${r.accuracy.padStart(11)}  ${r.reported}\n`);
+    });
 }

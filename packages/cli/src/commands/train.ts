@@ -2,7 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Dataset } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import type { Callback, EpochLogs, FitResult, ScheduleConfig } from '@lenet/train';
+import type { Callback, EpochLogs, FitResult } from '@lenet/train';
+import { DEFAULT_RECIPE, OPTIMIZER_NAMES, RECIPE_SCHEDULES, type Recipe } from '@lenet/train/recipes';
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
@@ -13,18 +14,15 @@ import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js'
 import { loadClassifier } from '../predictor.js';
 import { writeRunReport } from '../report.js';
 
-const OPTIMIZERS = ['adam', 'adamw', 'sgd', 'rmsprop'] as const;
-const SCHEDULES = ['constant', 'step', 'cosine', 'one-cycle', 'plateau'] as const;
-
 interface TrainFlags {
   model: string;
   dataset: CliDatasetName;
   data?: string;
   epochs: number;
   batchSize: number;
-  optimizer: (typeof OPTIMIZERS)[number];
+  optimizer: Recipe['optimizer'];
   lr: number;
-  schedule: (typeof SCHEDULES)[number];
+  schedule: Recipe['schedule'];
   warmup: number;
   labelSmoothing: number;
   normalize: 'unit' | 'standard';
@@ -39,20 +37,23 @@ interface TrainFlags {
   json?: boolean;
 }
 
-function scheduleConfig(flags: TrainFlags): ScheduleConfig {
-  const warm = flags.warmup > 0 ? { warmupEpochs: flags.warmup } : {};
-  switch (flags.schedule) {
-    case 'constant':
-      return { type: 'constant', ...warm };
-    case 'step':
-      return { type: 'step', stepEpochs: Math.max(1, Math.floor(flags.epochs / 3)), gamma: 0.1, ...warm };
-    case 'cosine':
-      return { type: 'cosine', ...warm };
-    case 'one-cycle':
-      return { type: 'oneCycle' };
-    case 'plateau':
-      return { type: 'reduceOnPlateau', ...warm } as ScheduleConfig;
-  }
+/** The recipe the flags describe (each flag defaults to {@link DEFAULT_RECIPE}'s field). */
+function flagsRecipe(flags: TrainFlags): Recipe {
+  return {
+    model: flags.model,
+    dataset: flags.dataset,
+    epochs: flags.epochs,
+    batchSize: flags.batchSize,
+    optimizer: flags.optimizer,
+    learningRate: flags.lr,
+    schedule: flags.schedule,
+    warmupEpochs: flags.warmup,
+    labelSmoothing: flags.labelSmoothing,
+    normalize: flags.normalize,
+    augment: flags.augment ?? false,
+    validationFraction: flags.valFraction,
+    seed: flags.seed,
+  };
 }
 
 function take(ds: Dataset, limit: number | undefined): Dataset {
@@ -93,27 +94,62 @@ export function registerTrain(program: Command, io: CliIo, setExitCode: (code: n
     .description(
       'train a model and write a run directory (spec, history, checkpoints, model, ONNX, plots, report)',
     )
-    .option('--model <preset|spec.json>', 'preset name or spec file', 'lenet5')
-    .option('--dataset <name>', CLI_DATASETS.join(' | '), oneOf('--dataset', CLI_DATASETS), 'mnist')
+    .option('--model <preset|spec.json>', 'preset name or spec file', DEFAULT_RECIPE.model)
+    .option(
+      '--dataset <name>',
+      CLI_DATASETS.join(' | '),
+      oneOf('--dataset', CLI_DATASETS),
+      DEFAULT_RECIPE.dataset,
+    )
     .option('--data <dir>', 'data directory (default for mnist: the bundled real MNIST)')
-    .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 3)
-    .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), 64)
-    .option('--optimizer <name>', OPTIMIZERS.join(' | '), oneOf('--optimizer', OPTIMIZERS), 'adam')
-    .option('--lr <rate>', 'learning rate (the peak for one-cycle)', positiveNumber('--lr'), 4e-3)
-    .option('--schedule <name>', SCHEDULES.join(' | '), oneOf('--schedule', SCHEDULES), 'one-cycle')
-    .option('--label-smoothing <eps>', 'label smoothing in [0, 1)', Number, 0.1)
+    .option('--epochs <n>', 'epochs', positiveInt('--epochs'), DEFAULT_RECIPE.epochs)
+    .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), DEFAULT_RECIPE.batchSize)
+    .option(
+      '--optimizer <name>',
+      OPTIMIZER_NAMES.join(' | '),
+      oneOf('--optimizer', OPTIMIZER_NAMES),
+      DEFAULT_RECIPE.optimizer,
+    )
+    .option(
+      '--lr <rate>',
+      'learning rate (the peak for one-cycle)',
+      positiveNumber('--lr'),
+      DEFAULT_RECIPE.learningRate,
+    )
+    .option(
+      '--schedule <name>',
+      RECIPE_SCHEDULES.join(' | '),
+      oneOf('--schedule', RECIPE_SCHEDULES),
+      DEFAULT_RECIPE.schedule,
+    )
+    .option('--label-smoothing <eps>', 'label smoothing in [0, 1)', Number, DEFAULT_RECIPE.labelSmoothing)
     .option(
       '--normalize <mode>',
       'unit (pixel/255) or standard (per-channel mean/std of the training set)',
       oneOf('--normalize', ['unit', 'standard'] as const),
-      'standard',
+      DEFAULT_RECIPE.normalize,
     )
-    .option('--warmup <epochs>', 'linear warm-up epochs', nonNegativeInt('--warmup'), 0)
+    .option(
+      '--warmup <epochs>',
+      'linear warm-up epochs',
+      nonNegativeInt('--warmup'),
+      DEFAULT_RECIPE.warmupEpochs,
+    )
     .option('--augment', 'random crops (and flips for CIFAR) on training batches')
     .option('--backend <name>', CLI_BACKENDS.join(' | '), oneOf('--backend', CLI_BACKENDS), 'auto')
-    .option('--seed <n>', 'seed for weights, shuffling and augmentation', nonNegativeInt('--seed'), 0)
+    .option(
+      '--seed <n>',
+      'seed for weights, shuffling and augmentation',
+      nonNegativeInt('--seed'),
+      DEFAULT_RECIPE.seed,
+    )
     .option('--limit <n>', 'train on the first n images only', positiveInt('--limit'))
-    .option('--val-fraction <f>', 'validation fraction split off the training set', Number, 0.1)
+    .option(
+      '--val-fraction <f>',
+      'validation fraction split off the training set',
+      Number,
+      DEFAULT_RECIPE.validationFraction,
+    )
     .option(
       '--workers <n>',
       'threads splitting each batch (data-parallel; 1 = this thread only)',
@@ -130,36 +166,89 @@ export function registerTrain(program: Command, io: CliIo, setExitCode: (code: n
       if (!(flags.labelSmoothing >= 0 && flags.labelSmoothing < 1)) {
         throw new UsageError(`--label-smoothing must be in [0, 1), got ${flags.labelSmoothing}`);
       }
-      await runTrain(flags, io, setExitCode);
+      const summary = await runTraining(
+        {
+          recipe: flagsRecipe(flags),
+          data: flags.data,
+          limit: flags.limit,
+          backend: flags.backend,
+          workers: flags.workers,
+          onnx: flags.onnx,
+          out: flags.out,
+          output: flags.json ? 'json' : 'text',
+          reportFlags: { ...flags },
+        },
+        io,
+      );
+      // 130 = 128 + SIGINT, as a shell reports a Ctrl-C; the run directory is complete all the same.
+      if (wasInterrupted(summary)) setExitCode(130);
     });
 }
 
-async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
-  const out = resolve(flags.out);
-  const train = take(
-    await loadRequested({ name: flags.dataset, dir: flags.data, split: 'train' }),
-    flags.limit,
-  );
-  const test = await loadRequested({ name: flags.dataset, dir: flags.data, split: 'test' });
-  const { spec, adaptations } = await resolveModel(flags.model, {
+/** One training run: a recipe, and where and how to run it. */
+export interface TrainingRun {
+  recipe: Recipe;
+  /** Data directory (`--data`). */
+  data?: string;
+  /** Train on the first `limit` images only. */
+  limit?: number;
+  backend: CliBackend;
+  workers: number;
+  /** Export and check `model.onnx`. */
+  onnx: boolean;
+  /** Run directory. */
+  out: string;
+  /** `json`: the summary as JSON; `text`: progress and a two-line summary; `none`: print nothing. */
+  output: 'json' | 'text' | 'none';
+  /** The options report.md records. */
+  reportFlags: Record<string, unknown>;
+}
+
+/** What a run prints with `--json` (and writes to result.json). */
+export interface TrainingSummary {
+  out: string;
+  model: string;
+  backend: string;
+  epochs: number;
+  stopped: FitResult['stopped'];
+  seconds: number;
+  testAccuracy: number;
+  testLoss: number;
+  onnxTestAccuracy: number | undefined;
+  samplesPerSecond: number | undefined;
+}
+
+/** Whether a run ended early on Ctrl-C (its summary's `stopped.reason`). */
+export function wasInterrupted(summary: TrainingSummary): boolean {
+  return summary.stopped?.reason === INTERRUPTED;
+}
+
+/**
+ * Trains `run.recipe` and fills the run directory (spec, history, checkpoints, model, ONNX, plots,
+ * report, result.json): what `lenet train` and `lenet reproduce` run.
+ */
+export async function runTraining(run: TrainingRun, io: CliIo): Promise<TrainingSummary> {
+  const { recipe } = run;
+  const out = resolve(run.out);
+  const train = take(await loadRequested({ name: recipe.dataset, dir: run.data, split: 'train' }), run.limit);
+  const test = await loadRequested({ name: recipe.dataset, dir: run.data, split: 'test' });
+  const { spec, adaptations } = await resolveModel(recipe.model, {
     input: [train.height, train.width, train.channels],
     classes: train.classNames.length,
   });
   for (const a of adaptations) io.err(`model adapted: ${a}\n`);
-  const backend = await activateBackend(flags.backend, io, Boolean(flags.json));
+  const backend = await activateBackend(run.backend, io, run.output !== 'text');
 
   const models = await import('@lenet/models');
   const trainPkg = await import('@lenet/train');
   await mkdir(out, { recursive: true });
   models.saveSpec(join(out, 'spec.json'), spec);
 
-  const { meanStd } = await import('@lenet/datasets');
-  // Statistics of the training images, kept with the model so eval/predict/ONNX normalise the same way.
-  const normalize: 'unit' | { mean: number[]; std: number[] } =
-    flags.normalize === 'standard' ? (({ mean, std }) => ({ mean, std }))(meanStd(train)) : 'unit';
-  const model = models.buildModel(spec, { seed: flags.seed });
+  const model = models.buildModel(spec, { seed: recipe.seed });
   const stop = interruptStop(io);
   let result: FitResult;
+  // Statistics of the training images ('standard'), kept with the model so eval/predict/ONNX normalise the same way.
+  let normalize: 'unit' | { mean: number[]; std: number[] };
   try {
     const callbacks: Callback[] = [
       stop.callback,
@@ -167,22 +256,11 @@ async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number
       trainPkg.historyWriter(out),
       trainPkg.modelCheckpoint({ dir: join(out, 'checkpoints'), save: 'both' }),
     ];
-    if (!flags.json) callbacks.push(trainPkg.progressBar({ mode: io.interactive ? 'bar' : 'lines' }));
-    result = await trainPkg.fit(model, train, {
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      optimizer: flags.optimizer,
-      learningRate: flags.lr,
-      schedule: scheduleConfig(flags),
-      augment: flags.augment ?? false,
-      labelSmoothing: flags.labelSmoothing,
-      normalize,
-      seed: flags.seed,
-      validation: flags.valFraction > 0 ? { fraction: flags.valFraction, seed: flags.seed } : undefined,
-      callbacks,
-      spec,
-      workers: flags.workers,
-    });
+    if (run.output === 'text')
+      callbacks.push(trainPkg.progressBar({ mode: io.interactive ? 'bar' : 'lines' }));
+    const options = trainPkg.recipeToFitOptions(recipe, { train, callbacks, spec, workers: run.workers });
+    normalize = options.normalize;
+    result = await trainPkg.fit(model, train, options);
   } catch (e) {
     model.dispose();
     if (e instanceof trainPkg.TrainError) throw new CliFailure(e.message);
@@ -196,14 +274,14 @@ async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number
     metadata: { spec, classNames: test.classNames, normalize },
   });
   let onnx: { path: string; accuracy: number } | undefined;
-  if (flags.onnx) onnx = await exportAndCheck(model, spec, test, out, normalize);
+  if (run.onnx) onnx = await exportAndCheck(model, spec, test, out, normalize);
   model.dispose();
 
   await writeRunReport(out, {
     spec,
     adaptations,
     backend: backend.name,
-    flags: { ...flags },
+    flags: run.reportFlags,
     history: result.history,
     stopped: result.stopped,
     seconds: result.seconds,
@@ -213,7 +291,7 @@ async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number
     predictions: evalResult.predictions,
     onnxAccuracy: onnx?.accuracy,
   });
-  const summary = {
+  const summary: TrainingSummary = {
     out,
     model: spec.name,
     backend: backend.name,
@@ -226,15 +304,15 @@ async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number
     samplesPerSecond: lastRate(result.history),
   };
   await writeFile(join(out, 'result.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  // 130 = 128 + SIGINT, as a shell reports a Ctrl-C; the run directory is complete all the same.
-  if (result.stopped?.reason === INTERRUPTED) setExitCode(130);
-  if (flags.json) return printJson(io, summary);
+  if (run.output === 'json') printJson(io, summary);
+  if (run.output !== 'text') return summary;
   io.out(
     `test accuracy ${(evalResult.accuracy * 100).toFixed(2)}% (${test.count.toLocaleString('en-US')} images)` +
       (onnx ? `, ONNX ${(onnx.accuracy * 100).toFixed(2)}%` : '') +
       ` after ${result.epochsCompleted} epochs in ${result.seconds.toFixed(1)} s on ${backend.name}\n`,
   );
   io.out(`run directory: ${out} (report.md)\n`);
+  return summary;
 }
 
 function lastRate(history: readonly EpochLogs[]): number | undefined {
