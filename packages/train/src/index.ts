@@ -98,6 +98,8 @@ export {
 } from './optimizers.js';
 /** Data-parallel training (`fit`'s `workers` option): gradient worker threads now alive, for leak checks. */
 export { activeGradientWorkers } from './parallel/trainer.js';
+/** Running loss, accuracy and non-finite-step sums of training steps, kept on the device. */
+export type { SumsRead, TrainSums } from './running-sums.js';
 /** Learning-rate schedules. */
 export {
   createSchedule,
@@ -107,3 +109,5 @@ export {
   type ScheduleRun,
   type ScheduleState,
 } from './schedules.js';
+/** `fit`'s training step on its own (forward, loss, gradients, non-finite check, clipping, update, dropout seeds). */
+export { createTrainStep, type TrainStep, type TrainStepOptions } from './step.js';
