@@ -1,5 +1,5 @@
 import { buildModel } from '@lenet/models';
-import { createOptimizer, crossEntropySum } from '@lenet/train';
+import { createTrainStep } from '@lenet/train';
 import * as tf from '@tensorflow/tfjs';
 import { firstBatches, fitToInput } from '../data.js';
 import { RssSampler } from '../memory.js';
@@ -11,10 +11,11 @@ const BATCHES_PER_CELL = 4;
 
 /**
  * One TensorFlow.js training cell on the active backend: builds the variant (seeded), and times
- * one Adam step per iteration as `@lenet/train`'s `fit` takes it — forward in training mode
- * (dropout and BatchNorm active), cross-entropy, `tf.variableGrads`, `@lenet/train`'s Adam
- * update (the fused kernel where the backend has one) — on real MNIST batches. Each iteration
- * ends with `await loss.data()`, so the time includes all the work the backend queued.
+ * one Adam step per iteration with `@lenet/train`'s `createTrainStep`, the step `fit` takes —
+ * batch upload, forward in training mode (dropout and BatchNorm active), cross-entropy,
+ * gradients, non-finite check, the Adam update (the fused kernel where the backend has one) — on
+ * real MNIST batches. Each iteration ends with a read of the step's running sums, so the time
+ * includes all the work the backend queued.
  */
 export async function runTrainCell(ctx: CellContext): Promise<CellResult> {
   const { spec, batch } = ctx;
@@ -22,33 +23,16 @@ export async function runTrainCell(ctx: CellContext): Promise<CellResult> {
   const host = firstBatches(ds, batch, BATCHES_PER_CELL);
   const tensorsBefore = tf.memory().numTensors;
   const model = buildModel(spec, { seed: 1 });
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const optimizer = createOptimizer('adam', vars);
-  const xs = host.map((b) => tf.tensor4d(b.x, b.shape));
-  const ys = host.map((b) => tf.tensor1d(b.y, 'int32'));
-  // A final softmax (every preset has one) means the loss takes probabilities, as in fit.
-  const last = spec.layers[spec.layers.length - 1] as { activation?: string } | undefined;
-  const ce = { classes: spec.classes, fromLogits: last?.activation !== 'softmax' };
+  const trainStep = createTrainStep(model, { optimizer: 'adam', seed: 1 });
   const rss = new RssSampler().start();
   let i = 0;
   let maxTensors = 0;
   let afterFirst = 0;
   let calls = 0;
   const step = async (): Promise<void> => {
-    const k = i++ % xs.length;
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const pred = model.apply(xs[k], { training: true }) as tf.Tensor;
-        return tf.div(crossEntropySum(pred, ys[k], ce), xs[k].shape[0]) as tf.Scalar;
-      }, vars);
-      optimizer.apply(
-        vars.map((v) => grads[v.name] ?? tf.zerosLike(v)),
-        1e-3,
-      );
-      return value;
-    });
-    await loss.data();
-    loss.dispose();
+    trainStep.run(host[i % host.length], 1e-3, i);
+    i++;
+    await trainStep.sums.read();
     rss.sample();
     const n = tf.memory().numTensors;
     if (n > maxTensors) maxTensors = n;
@@ -68,8 +52,7 @@ export async function runTrainCell(ctx: CellContext): Promise<CellResult> {
     });
   } finally {
     rss.stop();
-    tf.dispose([...xs, ...ys]);
-    optimizer.dispose();
+    trainStep.dispose();
     model.dispose();
   }
 }

@@ -31,9 +31,21 @@ export {
   type UseBackendOptions,
   useBackend,
 } from './use-backend.js';
-/** The fused Adam/AdamW update kernel: its name (for `runKernel`) and attributes. */
-export { type AdamUpdateAttrs, LENET_ADAM_UPDATE } from './wasm-kernels/adam.js';
-/** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers). */
-export { setWasmKernelThreads, wasmKernelThreads } from './wasm-kernels/kernel-threads.js';
+/** The fused Adam/AdamW update: the typed step for the active backend (or null), its name and types. */
+export {
+  type AdamUpdateAttrs,
+  type AdamUpdateInputs,
+  type AdamUpdateOutputs,
+  type FusedAdamUpdate,
+  fusedAdamUpdate,
+  LENET_ADAM_UPDATE,
+} from './wasm-kernels/adam.js';
+/** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
+export {
+  overrideWasmKernelThreads,
+  setWasmKernelThreads,
+  type WasmKernelThreadsOverride,
+  wasmKernelThreads,
+} from './wasm-kernels/kernel-threads.js';
 /** Switching the SIMD training kernels off and on (for A/B measurements), and whether they can run. */
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

@@ -1,5 +1,5 @@
-// A/B of issue 8's levers on one wasm training step (fit's step: variableGrads + @lenet/train's
-// Adam), interleaved so that load from other processes hits every set alike: all of
+// A/B of issue 8's levers on one wasm training step (fit's step: @lenet/train's createTrainStep
+// with Adam), interleaved so that load from other processes hits every set alike: all of
 // @lenet/backend's training kernels, then all but one lever. Prints best and median ms/step per
 // set. Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
@@ -16,7 +16,7 @@ import {
 } from '@lenet/backend';
 import { buildModel, getPreset } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
-import { createOptimizer, crossEntropySum } from '../dist/index.js';
+import { createTrainStep } from '../dist/index.js';
 
 const [name, b] = [process.argv[2], Number(process.argv[3])];
 await useBackend('wasm');
@@ -35,42 +35,29 @@ const sets = Object.fromEntries(chosen.map((k) => [k, allSets[k]]));
 const r = getPreset(name);
 const spec = r.spec ?? r;
 const model = buildModel(spec, { seed: 1 });
-const vars = model.trainableWeights.map((w) => w.read());
 const x = tf.randomNormal([b, 28, 28, 1]);
-const y = tf.tensor1d(
-  Array.from({ length: b }, (_, i) => i % 10),
-  'int32',
-);
+const batch = {
+  x: x.dataSync(),
+  y: Int32Array.from({ length: b }, (_, i) => i % 10),
+  shape: [b, 28, 28, 1],
+};
+x.dispose();
 const times = Object.fromEntries(Object.keys(sets).map((k) => [k, []]));
 for (let round = 0; round < 6; round++)
   for (const [k, set] of Object.entries(sets)) {
     unregisterWasmTrainingKernels();
     await registerWasmTrainingKernels(set);
     setSimdKernelsEnabled(k !== 'noSimd');
-    const opt = createOptimizer('adam', vars);
-    const step = () =>
-      tf
-        .tidy(() => {
-          const { value, grads } = tf.variableGrads(
-            () =>
-              tf.div(
-                crossEntropySum(model.apply(x, { training: true }), y, { classes: 10, fromLogits: false }),
-                b,
-              ),
-            vars,
-          );
-          opt.apply(
-            vars.map((v) => grads[v.name]),
-            1e-3,
-          );
-          return value;
-        })
-        .dataSync();
-    for (let i = 0; i < 10; i++) step();
+    const trainStep = createTrainStep(model, { optimizer: 'adam' });
+    let i = 0;
+    const step = () => trainStep.run(batch, 1e-3, i++);
+    for (let w = 0; w < 10; w++) step();
+    await trainStep.sums.read();
     const t0 = performance.now();
-    for (let i = 0; i < 10; i++) step();
+    for (let w = 0; w < 10; w++) step();
+    await trainStep.sums.read();
     times[k].push((performance.now() - t0) / 10);
-    opt.dispose();
+    trainStep.dispose();
   }
 for (const [k, t] of Object.entries(times)) {
   t.sort((a, b) => a - b);

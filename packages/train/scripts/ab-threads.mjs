@@ -1,48 +1,28 @@
-// A/B of the SIMD kernels' helper threads on fit's step (variableGrads + @lenet/train's Adam) on
+// A/B of the SIMD kernels' helper threads on fit's step (@lenet/train's createTrainStep, Adam) on
 // wasm, in one process: rounds of 40 steps alternating 1 thread and N threads, on real MNIST.
 // Build first: pnpm exec turbo run build --filter=@lenet/train...
 //   node packages/train/scripts/ab-threads.mjs [preset] [batch] [threads]
 import { setWasmKernelThreads, useBackend } from '@lenet/backend';
 import { loadMnist } from '@lenet/datasets';
 import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
-import { createOptimizer, crossEntropySum } from '../dist/index.js';
+import { createTrainStep } from '../dist/index.js';
 
 const preset = process.argv[2] ?? 'lenet5-classic';
 const batch = Number(process.argv[3] ?? 64);
 const threads = Number(process.argv[4] ?? 2);
 await useBackend('wasm');
 const model = buildModel(getPreset(preset).spec, { seed: 1 });
-const vars = model.trainableWeights.map((w) => w.read());
-const opt = createOptimizer('adam', vars);
+const trainStep = createTrainStep(model, { optimizer: 'adam' });
 const ds = await loadMnist({ split: 'train' });
-const xs = [0, 1, 2, 3].map((j) =>
-  tf.tensor4d(
-    Float32Array.from(ds.images.subarray(j * batch * 784, (j + 1) * batch * 784), (v) => v / 255),
-    [batch, 28, 28, 1],
-  ),
-);
-const ys = [0, 1, 2, 3].map((j) =>
-  tf.tensor1d(Int32Array.from(ds.labels.subarray(j * batch, (j + 1) * batch)), 'int32'),
-);
+const batches = [0, 1, 2, 3].map((j) => ({
+  x: Float32Array.from(ds.images.subarray(j * batch * 784, (j + 1) * batch * 784), (v) => v / 255),
+  y: Int32Array.from(ds.labels.subarray(j * batch, (j + 1) * batch)),
+  shape: [batch, 28, 28, 1],
+}));
 let i = 0;
 const step = () => {
-  const k = i++ % 4;
-  tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(
-      () =>
-        tf.div(
-          crossEntropySum(model.apply(xs[k], { training: true }), ys[k], { classes: 10, fromLogits: false }),
-          batch,
-        ),
-      vars,
-    );
-    opt.apply(
-      vars.map((v) => grads[v.name]),
-      1e-3,
-    );
-    return value;
-  }).dataSync();
+  trainStep.run(batches[i % 4], 1e-3, i);
+  i++;
 };
 for (let w = 0; w < 60; w++) step();
 const times = { 1: [], [threads]: [] };

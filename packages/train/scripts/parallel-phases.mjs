@@ -4,8 +4,7 @@
 import { useBackend } from '@lenet/backend';
 import { batches, loadMnist, subset } from '@lenet/datasets';
 import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
-import { createOptimizer } from '../dist/index.js';
+import { createTrainStep } from '../dist/index.js';
 import { ParallelTrainer } from '../dist/parallel/trainer.js';
 
 const [preset = 'lenet5', batch = '64', workers = '2', steps = '30'] = process.argv.slice(2);
@@ -16,23 +15,8 @@ const data = subset(
   await loadMnist({ split: 'train' }),
   Array.from({ length: Number(batch) * Number(steps) }, (_, i) => i),
 );
-const vars = model.trainableWeights.map((w) => w.read());
-const optimizer = createOptimizer({ name: 'adam' }, vars);
-const sums = {
-  loss: tf.variable(tf.scalar(0)),
-  correct: tf.variable(tf.scalar(0)),
-  firstBad: tf.variable(tf.scalar(-1, 'int32')),
-};
-const trainer = await ParallelTrainer.start({
-  model,
-  spec,
-  workers: Number(workers),
-  optimizer,
-  clip: {},
-  ce: { classes: 10, fromLogits: false },
-  seed: 1,
-  sums,
-});
+const trainStep = createTrainStep(model, { optimizer: 'adam', seed: 1 });
+const trainer = await ParallelTrainer.start({ trainStep, spec, workers: Number(workers) });
 for (let rep = 0; rep < 2; rep++) {
   Object.assign(trainer.times, { steps: 0, publish: 0, mainShard: 0, wait: 0, update: 0 });
   const t0 = performance.now();
@@ -55,3 +39,4 @@ for (let rep = 0; rep < 2; rep++) {
   );
 }
 await trainer.dispose();
+trainStep.dispose();

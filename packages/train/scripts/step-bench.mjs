@@ -13,7 +13,7 @@ import { useBackend } from '@lenet/backend';
 import { loadMnist, subset } from '@lenet/datasets';
 import { buildModel, getPreset } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
-import { createOptimizer, crossEntropySum, fit } from '../dist/index.js';
+import { createTrainStep, fit } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -82,31 +82,23 @@ for (const preset of presets) {
 }
 if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ loadavg: loadavg(), results }, null, 2)}\n`);
 
-/** tf.profile of one training step as `fit` does it (variableGrads + Adam), kernel ms by name. */
+/** tf.profile of one training step as `fit` takes it (createTrainStep, Adam), kernel ms by name. */
 async function profileStep(spec, preset, batchSize, data) {
   const model = buildModel(spec, { seed: 1 });
-  const vars = model.trainableWeights.map((w) => w.read());
-  const optimizer = createOptimizer({ name: 'adam' }, vars);
+  const trainStep = createTrainStep(model, { optimizer: 'adam' });
   const S = 28 * 28;
   const xs = new Float32Array(batchSize * S);
   for (let i = 0; i < xs.length; i++) xs[i] = data.images[i] / 255;
-  const x = tf.tensor4d(xs, [batchSize, 28, 28, 1]);
-  const y = tf.tensor1d(Int32Array.from(data.labels.subarray(0, batchSize)), 'int32');
-  const ce = { classes: 10, fromLogits: false };
-  const step = () =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () => tf.div(crossEntropySum(model.apply(x, { training: true }), y, ce), batchSize),
-        vars,
-      );
-      optimizer.apply(
-        vars.map((v) => grads[v.name]),
-        1e-3,
-      );
-      return value;
-    });
+  const batch = {
+    x: xs,
+    y: Int32Array.from(data.labels.subarray(0, batchSize)),
+    shape: [batchSize, 28, 28, 1],
+  };
+  let i = 0;
+  const step = () => trainStep.run(batch, 1e-3, i++);
   // Enough steps for V8 to optimise tfjs's JS and tier up the wasm kernels.
-  for (let i = 0; i < 40; i++) step().dataSync();
+  for (let k = 0; k < 40; k++) step();
+  await trainStep.sums.read();
   const p = await tf.profile(() => step());
   const byKernel = new Map();
   let total = 0;
@@ -137,7 +129,6 @@ async function profileStep(spec, preset, batchSize, data) {
       }
     }
   }
-  tf.dispose([x, y]);
-  optimizer.dispose();
+  trainStep.dispose();
   model.dispose();
 }

@@ -1,17 +1,14 @@
 import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
 import * as tf from '@tensorflow/tfjs';
+import { dropoutLayers, isDropoutLayer } from './dropout.js';
 import { checkPositiveInteger } from './model-info.js';
 
 interface BatchNormLayer {
   momentum: number;
 }
 
-interface DropoutLike {
-  rate: number;
-}
-
 const isBatchNorm = (l: tf.layers.Layer): boolean => l.getClassName() === 'BatchNormalization';
-const isDropout = (l: tf.layers.Layer): boolean => /Dropout/.test(l.getClassName());
+const isDropout = (l: tf.layers.Layer): boolean => isDropoutLayer(l, { withRate: true });
 
 /**
  * True when some dropout layer comes before a batch-norm layer. Such a model's moving statistics,
@@ -52,7 +49,7 @@ export function recalibrateBatchNorm(
   checkPositiveInteger('batchSize', batchSize);
   const norms = model.layers.filter(isBatchNorm) as unknown as BatchNormLayer[];
   if (norms.length === 0) return 0;
-  const drops = model.layers.filter(isDropout) as unknown as DropoutLike[];
+  const drops = dropoutLayers(model, { withRate: true });
   const momenta = norms.map((l) => l.momentum);
   const rates = drops.map((l) => l.rate);
   let k = 0;

@@ -115,6 +115,8 @@ export {
   type RecipeSchedule,
   validateRecipe,
 } from './recipes.js';
+/** Running loss, accuracy and non-finite-step sums of training steps, kept on the device. */
+export type { SumsRead, TrainSums } from './running-sums.js';
 /** Learning-rate schedules. */
 export {
   createSchedule,
@@ -124,3 +126,5 @@ export {
   type ScheduleRun,
   type ScheduleState,
 } from './schedules.js';
+/** `fit`'s training step on its own (forward, loss, gradients, non-finite check, clipping, update, dropout seeds). */
+export { createTrainStep, type TrainStep, type TrainStepOptions } from './step.js';

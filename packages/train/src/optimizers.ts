@@ -1,4 +1,4 @@
-import { type AdamUpdateAttrs, LENET_ADAM_UPDATE } from '@lenet/backend';
+import { type FusedAdamUpdate, fusedAdamUpdate } from '@lenet/backend';
 import * as tf from '@tensorflow/tfjs';
 import { TrainError } from './errors.js';
 
@@ -121,7 +121,7 @@ function slotsFor(vars: readonly tf.Variable[], suffixes: readonly string[]): Op
 /** Internal switches of {@link createOptimizerWith} (not part of the package's API). */
 export interface OptimizerInternals {
   /**
-   * Use the fused Adam kernel ({@link LENET_ADAM_UPDATE}) when the active backend has it
+   * Use `@lenet/backend`'s fused Adam update ({@link fusedAdamUpdate}) when the active backend has it
    * (default true); false forces the op-by-op path, for comparing the two.
    */
   fusedAdam?: boolean;
@@ -175,46 +175,53 @@ export function createOptimizerWith(
    * One Adam/AdamW step of every variable with the fused kernel: w, m and v each take the kernel's
    * new tensor (the old data is released by `assign`; the handles are disposed right away).
    */
-  const applyFusedAdam = (grads: readonly tf.Tensor[], lr: number, t: number): void => {
+  const applyFusedAdam = (
+    update: FusedAdamUpdate,
+    grads: readonly tf.Tensor[],
+    lr: number,
+    t: number,
+  ): void => {
     const coupled = cfg.name === 'adamw' ? 0 : cfg.weightDecay;
     const decoupled = cfg.name === 'adamw' ? cfg.weightDecay : 0;
     for (let i = 0; i < n; i++) {
-      const attrs: AdamUpdateAttrs = {
-        lr,
-        beta1: cfg.beta1,
-        beta2: cfg.beta2,
-        epsilon: cfg.epsilon,
-        bc1: 1 - cfg.beta1 ** t,
-        bc2: 1 - cfg.beta2 ** t,
-        decoupledDecay: decays[i] ? decoupled : 0,
-        coupledDecay: decays[i] ? coupled : 0,
-      };
       const w = vars[i];
       const m = slot(0, i);
       const v = slot(1, i);
-      const outs = tf
-        .engine()
-        .runKernel(LENET_ADAM_UPDATE, { w, g: grads[i], m, v }, { ...attrs }) as tf.Tensor[];
+      const out = update(
+        { w, g: grads[i], m, v },
+        {
+          lr,
+          beta1: cfg.beta1,
+          beta2: cfg.beta2,
+          epsilon: cfg.epsilon,
+          bc1: 1 - cfg.beta1 ** t,
+          bc2: 1 - cfg.beta2 ** t,
+          decoupledDecay: decays[i] ? decoupled : 0,
+          coupledDecay: decays[i] ? coupled : 0,
+        },
+      );
       try {
-        w.assign(outs[0]);
-        m.assign(outs[1]);
-        v.assign(outs[2]);
+        w.assign(out.w);
+        m.assign(out.m);
+        v.assign(out.v);
       } finally {
-        tf.dispose(outs);
+        tf.dispose([out.w, out.m, out.v]);
       }
     }
   };
 
+  // Asked at every update: the backend may be switched between two steps.
   const fusedAdam =
     internals.fusedAdam !== false && (cfg.name === 'adam' || cfg.name === 'adamw')
-      ? () => tf.getKernel(LENET_ADAM_UPDATE, tf.getBackend()) !== undefined
-      : () => false;
+      ? fusedAdamUpdate
+      : () => null;
 
   const apply = (grads: readonly tf.Tensor[], lr: number): void => {
     if (grads.length !== n) throw new TrainError('gradients', `expected ${n} gradients, got ${grads.length}`);
     const t = iterations + 1;
-    if (fusedAdam()) {
-      applyFusedAdam(grads, lr, t);
+    const update = fusedAdam();
+    if (update) {
+      applyFusedAdam(update, grads, lr, t);
       iterations = t;
       return;
     }

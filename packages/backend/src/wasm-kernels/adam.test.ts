@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerFusedOptimizerKernels, registerWasmTrainingKernels } from '../register.js';
 import { randomArray, relativeError } from '../test-util.js';
-import { type AdamUpdateAttrs, LENET_ADAM_UPDATE } from './adam.js';
+import { type AdamUpdateAttrs, fusedAdamUpdate, LENET_ADAM_UPDATE } from './adam.js';
 
 /** The update rule on plain numbers (float64), written out independently of the kernel. */
 function reference(
@@ -130,6 +130,35 @@ describe(`${LENET_ADAM_UPDATE} kernel`, () => {
     const c = makeCase(10, 3);
     await runOn('wasm', [10], c, attrsAt(1, 0, 0));
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('fusedAdamUpdate: the kernel of the active backend as a typed function, null where there is none', async () => {
+    const c = makeCase(12, 5);
+    const attrs = attrsAt(3, 0.05, 0.1);
+    const want = await runOn('wasm', [3, 4], c, attrs);
+    const update = fusedAdamUpdate();
+    if (update === null) throw new Error('wasm has no fused Adam update');
+    const inputs = {
+      w: tf.tensor(c.w, [3, 4]),
+      g: tf.tensor(c.g, [3, 4]),
+      m: tf.tensor(c.m, [3, 4]),
+      v: tf.tensor(c.v, [3, 4]),
+    };
+    const before = tf.memory().numTensors;
+    const out = update(inputs, attrs);
+    expect(tf.memory().numTensors).toBe(before + 3);
+    [out.w, out.m, out.v].forEach((t, k) => {
+      expect(Array.from(t.dataSync()), `output ${k}`).toEqual(Array.from(want[k]));
+    });
+    tf.dispose([...Object.values(inputs), out.w, out.m, out.v]);
+    tf.unregisterKernel(LENET_ADAM_UPDATE, 'cpu');
+    try {
+      await tf.setBackend('cpu');
+      expect(fusedAdamUpdate()).toBeNull();
+    } finally {
+      registerFusedOptimizerKernels();
+      await tf.setBackend('wasm');
+    }
   });
 
   for (const backend of ['wasm', 'cpu']) {

@@ -1,9 +1,23 @@
-import type { BackendValues, DataId, DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import {
+  type BackendValues,
+  type DataId,
+  type DataType,
+  engine,
+  getBackend,
+  getKernel,
+  type KernelConfig,
+  type NamedTensorMap,
+  type Tensor,
+  type TensorInfo,
+} from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
 
-/** Name of this package's fused Adam/AdamW update kernel (wasm; cpu on request). */
+/**
+ * Name of this package's fused Adam/AdamW update kernel (wasm; cpu on request), as `tf.profile`
+ * and `wasmTrainingKernelNames()` list it. Run it through {@link fusedAdamUpdate}.
+ */
 export const LENET_ADAM_UPDATE = 'LenetAdamUpdate';
 
 const NAME = LENET_ADAM_UPDATE;
@@ -171,3 +185,40 @@ export const adamUpdateCpuConfig: KernelConfig = {
   backendName: 'cpu',
   kernelFunc: adamUpdateCpu,
 };
+
+/** The tensors one fused Adam/AdamW step reads: weights, gradient, first and second moment. */
+export interface AdamUpdateInputs {
+  w: Tensor;
+  g: Tensor;
+  m: Tensor;
+  v: Tensor;
+}
+
+/** What one fused Adam/AdamW step returns: new tensors for the weights and both moments. */
+export interface AdamUpdateOutputs {
+  w: Tensor;
+  m: Tensor;
+  v: Tensor;
+}
+
+/**
+ * One fused Adam/AdamW step of one variable. The inputs are not changed; the caller owns the
+ * three new tensors (assign them, then dispose them).
+ */
+export type FusedAdamUpdate = (inputs: AdamUpdateInputs, attrs: AdamUpdateAttrs) => AdamUpdateOutputs;
+
+const runFusedAdam: FusedAdamUpdate = (inputs, attrs) => {
+  const { w, g, m, v } = inputs;
+  const named: NamedTensorMap = { w, g, m, v };
+  const [outW, outM, outV] = engine().runKernel(NAME, named, { ...attrs }) as Tensor[];
+  return { w: outW, m: outM, v: outV };
+};
+
+/**
+ * The fused Adam/AdamW update on the active backend, or null where that backend has none (wasm
+ * has it once the training kernels are registered, cpu after `registerFusedOptimizerKernels`).
+ * Ask again after switching backends.
+ */
+export function fusedAdamUpdate(): FusedAdamUpdate | null {
+  return getKernel(NAME, getBackend()) === undefined ? null : runFusedAdam;
+}

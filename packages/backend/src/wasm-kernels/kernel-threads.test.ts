@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../test-util.js';
-import { setWasmKernelThreads, wasmKernelThreads } from './kernel-threads.js';
+import { overrideWasmKernelThreads, setWasmKernelThreads, wasmKernelThreads } from './kernel-threads.js';
 import { splitCalls } from './split.js';
 
 /** Convolution and dense products big enough to be split between threads, with their gradients. */
@@ -64,6 +64,20 @@ describe('the SIMD kernels split over helper threads', () => {
     await setWasmKernelThreads(2);
     for (let i = 0; i < 3; i++) await registerWasmTrainingKernels();
     expect(wasmKernelThreads()).toBe(2);
+  });
+
+  it('are set for a while by an override, which puts the count before back once', async () => {
+    await setWasmKernelThreads(2);
+    const override = await overrideWasmKernelThreads(1);
+    expect(override.previous).toBe(2);
+    expect(wasmKernelThreads()).toBe(1);
+    await override.restore();
+    expect(wasmKernelThreads()).toBe(2);
+    await setWasmKernelThreads(3);
+    await override.restore();
+    expect(wasmKernelThreads()).toBe(3);
+    await expect(overrideWasmKernelThreads(0)).rejects.toThrow(/positive integer, got 0/);
+    expect(wasmKernelThreads()).toBe(3);
   });
 
   it('start and stop on request, and reject a bad count', async () => {

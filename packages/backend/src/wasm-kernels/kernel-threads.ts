@@ -231,6 +231,33 @@ export function wasmKernelThreads(): number {
   return (active?.count ?? 0) + 1;
 }
 
+/** A thread count set for a while; {@link WasmKernelThreadsOverride.restore} puts the old one back. */
+export interface WasmKernelThreadsOverride {
+  /** Threads the kernels used before the override (the calling thread included). */
+  readonly previous: number;
+  /** Sets the thread count back to {@link previous}. Idempotent. */
+  restore(): Promise<void>;
+}
+
+/**
+ * Sets how many threads the wasm SIMD kernels use (as {@link setWasmKernelThreads}) until the
+ * returned handle's `restore()`: for a caller that needs the cores for a while, such as
+ * data-parallel training, whose worker threads use them all.
+ */
+export async function overrideWasmKernelThreads(threads: number): Promise<WasmKernelThreadsOverride> {
+  const previous = wasmKernelThreads();
+  await setWasmKernelThreads(threads);
+  let restored = false;
+  return {
+    previous,
+    async restore() {
+      if (restored) return;
+      restored = true;
+      await setWasmKernelThreads(previous);
+    },
+  };
+}
+
 /** The default thread count: the machine's cores, at most 4. */
 function defaultWasmKernelThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));

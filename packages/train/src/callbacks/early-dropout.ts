@@ -1,14 +1,11 @@
 import type { Callback, TrainContext } from '../callback.js';
+import { type DropoutLayer, dropoutLayers } from '../dropout.js';
 import { TrainError } from '../errors.js';
 
 /** Options of {@link earlyDropout}. */
 export interface EarlyDropoutOptions {
   /** Epochs (from the start of training, resumed ones included) during which dropout is active. */
   epochs: number;
-}
-
-interface DropoutLike {
-  rate: number;
 }
 
 /**
@@ -23,14 +20,12 @@ export function earlyDropout(options: EarlyDropoutOptions): Callback {
   if (!Number.isInteger(until) || until < 0) {
     throw new TrainError('epochs', `earlyDropout epochs must be a non-negative integer, got ${until}`);
   }
-  let layers: DropoutLike[] = [];
-  let rates: number[] = [];
+  let layers: DropoutLayer[] = [];
+  let rates: (number | undefined)[] = [];
   return {
     name: 'earlyDropout',
     onTrainBegin(ctx: TrainContext) {
-      layers = ctx.model.layers
-        .filter((l) => /Dropout/.test(l.getClassName()))
-        .map((l) => l as unknown as DropoutLike);
+      layers = dropoutLayers(ctx.model, { withRate: true });
       rates = layers.map((l) => l.rate);
       return undefined;
     },

@@ -6,7 +6,7 @@ import { batches } from '@lenet/datasets';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, TrainError } from '../index.js';
-import { createOptimizer } from '../optimizers.js';
+import { StepRunner } from '../step.js';
 import { mnistHead, model, useWasm } from '../testing/helpers.js';
 import { activeGradientWorkers, ParallelTrainer } from './trainer.js';
 
@@ -120,23 +120,8 @@ describe('data-parallel fit (workers: 2)', () => {
   it('turns a worker that dies mid-training into a clear error, and cleans up', async () => {
     await useWasm();
     const { model: m, spec } = model('lenet5', 1);
-    const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-    const optimizer = createOptimizer({ name: 'adam' }, vars);
-    const sums = tf.tidy(() => ({
-      loss: tf.variable(tf.scalar(0)),
-      correct: tf.variable(tf.scalar(0)),
-      firstBad: tf.variable(tf.scalar(-1, 'int32')),
-    }));
-    const trainer = await ParallelTrainer.start({
-      model: m,
-      spec,
-      workers: 2,
-      optimizer,
-      clip: {},
-      ce: { classes: 10, fromLogits: false },
-      seed: 1,
-      sums,
-    });
+    const trainStep = new StepRunner(m, { optimizer: { name: 'adam' }, seed: 1 });
+    const trainer = await ParallelTrainer.start({ trainStep, spec, workers: 2 });
     const train = await mnistHead('train', 64);
     const [batch] = batches(train, { batchSize: 32, layout: 'NHWC', normalize: 'unit' });
     await trainer.step(batch, 1e-3, 0);
@@ -148,8 +133,7 @@ describe('data-parallel fit (workers: 2)', () => {
     await trainer.dispose();
     expect(trainer.running).toBe(0);
     expect(activeGradientWorkers()).toBe(0);
-    optimizer.dispose();
-    tf.dispose([sums.loss, sums.correct, sums.firstBad]);
+    trainStep.dispose();
     m.dispose();
   });
 });

@@ -1,22 +1,7 @@
+import type { Batch } from '@lenet/datasets';
 import * as tf from '@tensorflow/tfjs';
-import { type CrossEntropyOptions, correctCount, crossEntropySum } from '../loss.js';
-
-/** The trainable and non-trainable variables of a model, in weight order. */
-export interface ModelVariables {
-  trainable: tf.Variable[];
-  nonTrainable: tf.Variable[];
-}
-
-/** Reads the variables behind a model's weights (trainable, then non-trainable). */
-export function modelVariables(model: tf.LayersModel): ModelVariables {
-  const read = (ws: tf.LayersModel['weights']) =>
-    ws.map((w) => {
-      const v = w.read();
-      if (!(v instanceof tf.Variable)) throw new Error(`weight ${w.name} is not a variable`);
-      return v;
-    });
-  return { trainable: read(model.trainableWeights), nonTrainable: read(model.nonTrainableWeights) };
-}
+import type { CrossEntropyOptions } from '../loss.js';
+import { batchGradients, type ModelVariables } from '../step.js';
 
 /** Total float count of a list of variables. */
 export function sizeOf(vars: readonly tf.Variable[]): number {
@@ -54,32 +39,21 @@ export interface ShardStats {
 }
 
 /**
- * One shard's training pass: the gradients of the mean cross-entropy over the shard (as `fit`'s
- * single-threaded step computes them), written into `out` in trainable-weight order, followed by
+ * One shard's training pass: the gradients of the mean cross-entropy over the shard (the step's
+ * {@link batchGradients}), written into `out` in trainable-weight order, followed by
  * the non-trainable weights as the forward pass left them (batch-norm moving statistics updated
  * from this shard). No weight is changed apart from those statistics.
  */
 export function shardGradients(
   model: tf.LayersModel,
   vars: ModelVariables,
-  batch: { x: Float32Array; y: Int32Array; shape: [number, number, number, number] },
+  batch: Batch,
   ce: CrossEntropyOptions,
   out: Float32Array,
 ): ShardStats {
-  const n = batch.y.length;
   const outs = tf.tidy(() => {
-    const x = tf.tensor4d(batch.x, batch.shape);
-    const y = tf.tensor1d(batch.y, 'int32');
-    let correct: tf.Scalar | undefined;
-    let outputSum: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const o = model.apply(x, { training: true }) as tf.Tensor;
-      correct = tf.keep(correctCount(o, y));
-      outputSum = tf.keep(tf.sum(o) as tf.Scalar);
-      return tf.div(crossEntropySum(o, y, ce), n) as tf.Scalar;
-    }, vars.trainable);
-    const g = vars.trainable.map((v) => grads[v.name] ?? tf.zerosLike(v));
-    return [value, correct ?? tf.scalar(0), outputSum ?? tf.scalar(0), ...g];
+    const { value, grads, correct, outputSum } = batchGradients(model, vars.trainable, batch, ce);
+    return [value, correct, outputSum, ...grads];
   });
   try {
     let off = 0;

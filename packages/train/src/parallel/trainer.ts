@@ -1,24 +1,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { setWasmKernelThreads, wasmKernelThreads } from '@lenet/backend';
-import { type Batch, mixSeed } from '@lenet/datasets';
+import { overrideWasmKernelThreads, type WasmKernelThreadsOverride } from '@lenet/backend';
+import type { Batch } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
 import { TrainError } from '../errors.js';
-import { type ClipOptions, clipGradients } from '../gradients.js';
-import type { CrossEntropyOptions } from '../loss.js';
-import type { TrainOptimizer } from '../optimizers.js';
+import type { StepRunner } from '../step.js';
 import type { GradsReply, ReadyReply, StepRequest, WorkerInit, WorkerReply } from './protocol.js';
-import {
-  type ModelVariables,
-  modelVariables,
-  readInto,
-  shardGradients,
-  shardRanges,
-  sizeOf,
-  writeFrom,
-} from './shard-step.js';
+import { readInto, shardGradients, shardRanges, sizeOf, writeFrom } from './shard-step.js';
 
 /** Milliseconds spent per phase of the parallel steps so far (main thread's view). */
 export interface ParallelPhaseTimes {
@@ -33,24 +23,13 @@ export interface ParallelPhaseTimes {
   update: number;
 }
 
-/** The running sums `fit` keeps on the device (loss·n, correct, first non-finite step). */
-export interface ParallelSums {
-  loss: tf.Variable;
-  correct: tf.Variable;
-  firstBad: tf.Variable;
-}
-
 /** What {@link ParallelTrainer.start} needs from `fit`. */
 export interface ParallelTrainerOptions {
-  model: tf.LayersModel;
+  /** The training step of the main model: its optimizer, clipping, loss, dropout seeds and sums. */
+  trainStep: StepRunner;
   spec: ModelSpec;
   /** Threads computing gradients, the main thread included (≥ 2). */
   workers: number;
-  optimizer: TrainOptimizer;
-  clip: ClipOptions;
-  ce: CrossEntropyOptions;
-  seed: number;
-  sums: ParallelSums;
 }
 
 /** The worker script: next to this module once built; from `dist` when running from sources. */
@@ -173,32 +152,25 @@ const showShapes = (shapes: readonly (readonly number[])[]): string => shapes.ma
  * without SyncBatchNorm).
  */
 export class ParallelTrainer {
-  private readonly vars: ModelVariables;
   private readonly weights: Float32Array;
   private readonly trainableSize: number;
   private readonly total: number;
-  private readonly dropouts: Array<{ seed?: number }>;
   private readonly mainGrads: Float32Array;
-  private sawNonFinite = false;
   /** Time per phase, summed over the steps so far. */
   readonly times: ParallelPhaseTimes = { steps: 0, publish: 0, mainShard: 0, wait: 0, update: 0 };
   private closed = false;
-  /** The wasm kernels' thread count before training, restored by dispose. */
-  private kernelThreads = 1;
+  /** The wasm kernels' thread count from before training, put back by dispose. */
+  private kernelThreads: WasmKernelThreadsOverride | undefined;
 
   private constructor(
     private readonly o: ParallelTrainerOptions,
     private readonly pool: GradientWorker[],
     buffer: SharedArrayBuffer,
   ) {
-    this.vars = modelVariables(o.model);
     this.weights = new Float32Array(buffer);
-    this.trainableSize = sizeOf(this.vars.trainable);
+    this.trainableSize = sizeOf(o.trainStep.vars.trainable);
     this.total = this.weights.length;
     this.mainGrads = new Float32Array(this.total);
-    this.dropouts = o.model.layers
-      .filter((l) => /Dropout|GaussianNoise/.test(l.getClassName()))
-      .map((l) => l as unknown as { seed?: number });
   }
 
   /** Starts `workers − 1` threads and waits until each has built its model and checked its shapes. */
@@ -207,17 +179,18 @@ export class ParallelTrainer {
       throw new TrainError('workers', `ParallelTrainer needs at least 2 workers, got ${o.workers}`);
     }
     const backend = backendName();
-    const vars = modelVariables(o.model);
+    const { vars } = o.trainStep;
     const total = sizeOf(vars.trainable) + sizeOf(vars.nonTrainable);
     const buffer = new SharedArrayBuffer(total * 4);
     const pool: GradientWorker[] = [];
     const trainer = new ParallelTrainer(o, pool, buffer);
     // The workers use every core between them: the main thread's kernels stay on one thread.
-    trainer.kernelThreads = wasmKernelThreads();
-    await setWasmKernelThreads(1);
+    trainer.kernelThreads = await overrideWasmKernelThreads(1);
     try {
       for (let i = 1; i < o.workers; i++) {
-        pool.push(new GradientWorker(i, { index: i, spec: o.spec, backend, weights: buffer, ce: o.ce }));
+        pool.push(
+          new GradientWorker(i, { index: i, spec: o.spec, backend, weights: buffer, ce: o.trainStep.ce }),
+        );
       }
       const replies = await Promise.all(pool.map((w) => w.ready()));
       const trainable = vars.trainable.map((v) => v.shape);
@@ -254,10 +227,10 @@ export class ParallelTrainer {
     const pixels = h * w * c;
     const t0 = performance.now();
     // Publish the main model's weights (callbacks or a resume may have changed them).
-    readInto([...this.vars.trainable, ...this.vars.nonTrainable], this.weights, 0);
+    const runner = this.o.trainStep;
+    const { vars } = runner;
+    readInto([...vars.trainable, ...vars.nonTrainable], this.weights, 0);
     const ranges = shardRanges(n, this.pool.length + 1);
-    const seedsFor = (shard: number) =>
-      this.dropouts.map((_, i) => mixSeed(this.o.seed, step, i, 0xd0 + shard));
     const replies = this.pool.map((worker, k) => {
       const [start, end] = ranges[k + 1];
       if (end <= start) return null;
@@ -267,7 +240,7 @@ export class ParallelTrainer {
         x: batch.x.slice(start * pixels, end * pixels),
         y: batch.y.slice(start, end),
         shape: [end - start, h, w, c],
-        dropoutSeeds: seedsFor(k + 1),
+        dropoutSeeds: runner.dropoutSeeds(step, k + 1),
       });
     });
     const t1 = performance.now();
@@ -277,18 +250,16 @@ export class ParallelTrainer {
     let mainError: unknown = null;
     if (e0 > s0) {
       try {
-        this.dropouts.forEach((l, i) => {
-          l.seed = seedsFor(0)[i];
-        });
+        runner.seedDropout(step, 0);
         main = shardGradients(
-          this.o.model,
-          this.vars,
+          runner.model,
+          vars,
           {
             x: batch.x.subarray(s0 * pixels, e0 * pixels),
             y: batch.y.subarray(s0, e0),
             shape: [e0 - s0, h, w, c],
           },
-          this.o.ce,
+          runner.ce,
           this.mainGrads,
         );
       } catch (error) {
@@ -324,25 +295,17 @@ export class ParallelTrainer {
         add(s.value.data, end - start, s.value);
       }
     });
-    const trainable = this.vars.trainable;
-    const { optimizer, sums, clip } = this.o;
     tf.tidy(() => {
       let off = 0;
-      const grads = trainable.map((v) => {
+      const grads = vars.trainable.map((v) => {
         const g = tf.tensor(avg.subarray(off, off + v.size), v.shape, 'float32');
         off += v.size;
         return g;
       });
-      optimizer.apply(clipGradients(grads, clip), lr);
-      const checked = lossSum + 0 * outputSum;
-      sums.loss.assign(tf.add(sums.loss, tf.scalar(checked)));
-      sums.correct.assign(tf.add(sums.correct, tf.scalar(correct)));
-      if (!Number.isFinite(checked) && !this.sawNonFinite) {
-        this.sawNonFinite = true;
-        sums.firstBad.assign(tf.scalar(step, 'int32'));
-      }
+      runner.update(grads, lr);
+      runner.sums.addOnHost(lossSum, outputSum, correct, step);
     });
-    writeFrom(this.vars.nonTrainable, avg, this.trainableSize);
+    writeFrom(vars.nonTrainable, avg, this.trainableSize);
     const t4 = performance.now();
     this.times.steps++;
     this.times.publish += t1 - t0;
@@ -355,7 +318,7 @@ export class ParallelTrainer {
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await setWasmKernelThreads(this.kernelThreads);
+    await this.kernelThreads?.restore();
     await Promise.all(
       this.pool.map(async (w) => {
         w.closing = true;

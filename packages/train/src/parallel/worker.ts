@@ -3,8 +3,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BackendName, setWasmKernelThreads, useBackend } from '@lenet/backend';
 import { buildModel, type ModelSpec } from '@lenet/models';
+import { dropoutLayers, setDropoutSeeds } from '../dropout.js';
+import { modelVariables } from '../step.js';
 import type { ErrorReply, GradsReply, ReadyReply, StepRequest, WorkerInit } from './protocol.js';
-import { modelVariables, shardGradients, sizeOf, writeFrom } from './shard-step.js';
+import { shardGradients, sizeOf, writeFrom } from './shard-step.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -22,9 +24,7 @@ async function main(): Promise<void> {
   const info = await useBackend(init.backend as BackendName);
   const model = buildModel(init.spec as ModelSpec, { seed: 0 });
   const vars = modelVariables(model);
-  const dropouts = model.layers
-    .filter((l) => /Dropout|GaussianNoise/.test(l.getClassName()))
-    .map((l) => l as unknown as { seed?: number });
+  const dropouts = dropoutLayers(model);
   const weights = new Float32Array(init.weights);
   const gradSize = sizeOf(vars.trainable) + sizeOf(vars.nonTrainable);
   const ready: ReadyReply = {
@@ -39,9 +39,7 @@ async function main(): Promise<void> {
     try {
       // The main thread wrote the current weights before sending this step.
       writeFrom([...vars.trainable, ...vars.nonTrainable], weights, 0);
-      dropouts.forEach((l, i) => {
-        l.seed = msg.dropoutSeeds[i];
-      });
+      setDropoutSeeds(dropouts, msg.dropoutSeeds);
       const data = new Float32Array(gradSize);
       const stats = shardGradients(model, vars, msg, init.ce, data);
       const reply: GradsReply = { type: 'grads', step: msg.step, data, ...stats };

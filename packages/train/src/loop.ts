@@ -1,0 +1,223 @@
+import {
+  type AugmentOptions,
+  type Batch,
+  batches,
+  type Dataset,
+  type MeanStd,
+  mixSeed,
+} from '@lenet/datasets';
+import type { ModelSpec } from '@lenet/models';
+import type * as tf from '@tensorflow/tfjs';
+import { recalibrateBatchNorm } from './batch-norm.js';
+import type { BatchLogs, Callback, HookResult, HookReturn, TrainContext } from './callback.js';
+import { evaluateSums } from './evaluate.js';
+import type { EpochLogs } from './logs.js';
+import type { ModelInfo } from './model-info.js';
+import type { ParallelTrainer } from './parallel/trainer.js';
+import type { LearningRateSchedule } from './schedules.js';
+import type { StepRunner } from './step.js';
+import { createTrainContext, type LoopState } from './train-context.js';
+
+/** The checked options the loop runs with (what `fit` prepared). */
+export interface LoopConfig {
+  train: Dataset;
+  val: Dataset | undefined;
+  epochs: number;
+  batchSize: number;
+  valBatchSize: number;
+  seed: number;
+  augment: AugmentOptions | undefined;
+  normalize: 'unit' | MeanStd;
+  shuffle: boolean;
+  dropLast: boolean;
+  stepsPerEpoch: number;
+  callbacks: readonly Callback[];
+  /** Batches of batch-norm recalibration after each epoch (0: off). */
+  recalibrate: number;
+}
+
+/** What the loop drives, and where it starts (a resumed run starts past 0). */
+export interface LoopSetup {
+  model: tf.LayersModel;
+  info: ModelInfo;
+  config: LoopConfig;
+  trainStep: StepRunner;
+  /** Takes the steps instead of `trainStep.run` when training is data-parallel. */
+  parallel: ParallelTrainer | undefined;
+  schedule: LearningRateSchedule;
+  /** Finished epochs (a resumed run's included); the loop appends to it. */
+  history: EpochLogs[];
+  step: number;
+  initialEpoch: number;
+  spec: ModelSpec | undefined;
+}
+
+/** How a run ended. */
+export interface LoopOutcome {
+  /** Steps done in total. */
+  steps: number;
+  /** Why training ended early, or null if it ran all epochs. */
+  stopped: { reason: string; epoch: number } | null;
+}
+
+/**
+ * `fit`'s loop, in phases: the run (train begin and end), an epoch (its steps, then its logs),
+ * a step, the end-of-epoch evaluation (recalibration and validation), and the callbacks.
+ */
+class TrainingLoop {
+  private readonly state: LoopState;
+  private readonly ctx: TrainContext;
+
+  constructor(private readonly setup: LoopSetup) {
+    const { config } = setup;
+    this.state = {
+      epoch: setup.initialEpoch,
+      step: setup.step,
+      lr: setup.schedule.rate(setup.step),
+      stopReason: null,
+      stoppedAt: -1,
+      atBoundary: true,
+      epochStart: performance.now(),
+      epochSamples: 0,
+      epochFirstStep: new Map(),
+    };
+    this.ctx = createTrainContext(
+      {
+        model: setup.model,
+        trainStep: setup.trainStep,
+        schedule: setup.schedule,
+        history: setup.history,
+        epochs: config.epochs,
+        initialEpoch: setup.initialEpoch,
+        stepsPerEpoch: config.stepsPerEpoch,
+        batchSize: config.batchSize,
+        trainSamples: config.train.count,
+        valSamples: config.val?.count ?? 0,
+        seed: config.seed,
+        normalize: config.normalize,
+        spec: setup.spec,
+      },
+      this.state,
+    );
+  }
+
+  async run(): Promise<LoopOutcome> {
+    const s = this.state;
+    await this.callbacks((cb) => cb.onTrainBegin?.(this.ctx));
+    for (; s.epoch < this.setup.config.epochs && s.stopReason === null; s.epoch++) {
+      if (!(await this.epoch())) break;
+    }
+    // onTrainEnd cannot stop anything any more: its result is not looked at.
+    for (const cb of this.setup.config.callbacks) await cb.onTrainEnd?.(this.ctx);
+    return {
+      steps: s.step,
+      stopped: s.stopReason === null ? null : { reason: s.stopReason, epoch: s.stoppedAt },
+    };
+  }
+
+  /** Runs the calls of one hook over every callback in order; a returned stop request stops. */
+  private async callbacks(call: (cb: Callback) => HookReturn): Promise<void> {
+    for (const cb of this.setup.config.callbacks) {
+      const result = (await call(cb)) as HookResult;
+      if (result?.stop) this.ctx.stop(result.reason);
+    }
+  }
+
+  /** One epoch; false when a stop request ended it before its last batch (it is not logged). */
+  private async epoch(): Promise<boolean> {
+    const s = this.state;
+    const { config, schedule, history } = this.setup;
+    const epoch = s.epoch;
+    await this.callbacks((cb) => cb.onEpochBegin?.(epoch, this.ctx));
+    if (s.stopReason !== null) return false;
+    s.atBoundary = false;
+    s.epochFirstStep.set(epoch, s.step);
+    this.setup.trainStep.sums.reset();
+    s.epochStart = performance.now();
+    s.epochSamples = 0;
+    const done = await this.steps();
+    if (s.stopReason !== null && done < config.stepsPerEpoch) return false;
+    const logs = await this.epochLogs();
+    schedule.epochEnd(logs);
+    history.push(logs);
+    s.atBoundary = true;
+    await this.callbacks((cb) => cb.onEpochEnd?.(epoch, logs, this.ctx));
+    return true;
+  }
+
+  /** The epoch's batches, one step and one `onBatchEnd` each; returns the batches done. */
+  private async steps(): Promise<number> {
+    const s = this.state;
+    const { config } = this.setup;
+    let batchIndex = 0;
+    const stream = batches(config.train, {
+      batchSize: config.batchSize,
+      shuffle: config.shuffle,
+      seed: config.seed,
+      epoch: s.epoch,
+      dropLast: config.dropLast,
+      layout: 'NHWC',
+      normalize: config.normalize,
+      augment: config.augment,
+    });
+    for (const batch of stream) {
+      await this.step(batch);
+      const logs: BatchLogs = { batch: batchIndex, size: batch.y.length, step: s.step - 1, lr: s.lr };
+      const b = batchIndex;
+      await this.callbacks((cb) => cb.onBatchEnd?.(b, logs, this.ctx));
+      batchIndex++;
+      if (s.stopReason !== null) break;
+    }
+    return batchIndex;
+  }
+
+  /** One training step at the schedule's rate, on this thread or data-parallel. */
+  private async step(batch: Batch): Promise<void> {
+    const s = this.state;
+    const { schedule, parallel, trainStep } = this.setup;
+    s.lr = schedule.rate(s.step);
+    if (parallel) await parallel.step(batch, s.lr, s.step);
+    else trainStep.run(batch, s.lr, s.step);
+    s.epochSamples += batch.y.length;
+    s.step++;
+  }
+
+  /**
+   * The finished epoch's logs: training loss and accuracy (one device read), then batch-norm
+   * recalibration and validation where asked for.
+   */
+  private async epochLogs(): Promise<EpochLogs> {
+    const s = this.state;
+    const { config, model, info } = this.setup;
+    const { loss: lossSum, correct } = await this.setup.trainStep.sums.read();
+    const trainSeconds = (performance.now() - s.epochStart) / 1000;
+    if (config.recalibrate > 0) {
+      recalibrateBatchNorm(model, config.train, {
+        batches: config.recalibrate,
+        batchSize: config.valBatchSize,
+        normalize: config.normalize,
+        seed: mixSeed(config.seed, s.epoch, 0xb4),
+      });
+    }
+    const logs: EpochLogs = {
+      epoch: s.epoch,
+      loss: lossSum / s.epochSamples,
+      accuracy: correct / s.epochSamples,
+      lr: s.lr,
+      samplesPerSecond: s.epochSamples / Math.max(trainSeconds, 1e-9),
+      epochSeconds: trainSeconds,
+    };
+    if (config.val) {
+      const v = await evaluateSums(model, config.val, info, config.valBatchSize, config.normalize);
+      logs.valLoss = v.loss / config.val.count;
+      logs.valAccuracy = v.correct / config.val.count;
+    }
+    logs.epochSeconds = (performance.now() - s.epochStart) / 1000;
+    return logs;
+  }
+}
+
+/** Runs `fit`'s epochs from where `setup` starts, calling the callbacks; returns how it ended. */
+export function runLoop(setup: LoopSetup): Promise<LoopOutcome> {
+  return new TrainingLoop(setup).run();
+}

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** The loss and accuracy sums a {@link TrainSums} read back. */
+export interface SumsRead {
+  /** Σ per-sample loss since the last reset (NaN or ±Inf once a step was not finite). */
+  loss: number;
+  /** Samples classified right since the last reset. */
+  correct: number;
+}
+
+/** Running sums of training steps, kept on the device so that a step reads nothing back. */
+export interface TrainSums {
+  /** Reads the loss and correct sums (one device read). */
+  read(): Promise<SumsRead>;
+  /** Sets the loss and correct sums to 0 (the first non-finite step is kept). */
+  reset(): void;
+  /** The first step whose loss or model output was NaN or ±Inf, or null (one device read). */
+  firstNonFiniteStep(): Promise<number | null>;
+}
+
+/**
+ * The sums behind {@link TrainSums}, and their one non-finite rule: a step's loss counts as
+ * `loss + 0·Σoutput`, so NaN/Inf in the model output shows even where the loss clips it away
+ * (cross-entropy on probabilities does), and the first step where that is not finite is kept.
+ */
+export class RunningSums implements TrainSums {
+  private readonly loss: tf.Variable;
+  private readonly correct: tf.Variable;
+  private readonly firstBad: tf.Variable;
+  /** The host-side adder's record of a non-finite step (it does not read `firstBad` back). */
+  private sawNonFiniteOnHost = false;
+
+  constructor() {
+    [this.loss, this.correct, this.firstBad] = tf.tidy(() => [
+      tf.variable(tf.scalar(0), false),
+      tf.variable(tf.scalar(0), false),
+      tf.variable(tf.scalar(-1, 'int32'), false),
+    ]);
+  }
+
+  async read(): Promise<SumsRead> {
+    const both = tf.stack([this.loss, this.correct]);
+    const [loss, correct] = await both.data();
+    both.dispose();
+    return { loss, correct };
+  }
+
+  reset(): void {
+    tf.tidy(() => {
+      this.loss.assign(tf.scalar(0));
+      this.correct.assign(tf.scalar(0));
+    });
+  }
+
+  async firstNonFiniteStep(): Promise<number | null> {
+    const bad = (await this.firstBad.data())[0];
+    return bad < 0 ? null : bad;
+  }
+
+  /**
+   * Adds one step computed on the device: `meanLoss` over `n` samples, the sum of the model
+   * output, and the correct count. Call inside `tf.tidy`.
+   */
+  addOnDevice(meanLoss: tf.Scalar, outputSum: tf.Scalar, correct: tf.Scalar, n: number, step: number): void {
+    const checked = tf.add(meanLoss, tf.mul(outputSum, 0));
+    this.loss.assign(tf.add(this.loss, tf.mul(checked, n)));
+    this.correct.assign(tf.add(this.correct, correct));
+    const bad = tf.logicalAnd(tf.notEqual(tf.sub(checked, checked), 0), tf.less(this.firstBad, 0));
+    this.firstBad.assign(tf.where<tf.Tensor>(bad, tf.scalar(step, 'int32'), this.firstBad));
+  }
+
+  /**
+   * Adds one step whose scalars are already on the host (a data-parallel step sums its shards in
+   * float64): Σ per-sample loss, Σ output and the correct count. Call inside `tf.tidy`.
+   */
+  addOnHost(lossSum: number, outputSum: number, correct: number, step: number): void {
+    const checked = lossSum + 0 * outputSum;
+    this.loss.assign(tf.add(this.loss, tf.scalar(checked)));
+    this.correct.assign(tf.add(this.correct, tf.scalar(correct)));
+    if (!Number.isFinite(checked) && !this.sawNonFiniteOnHost) {
+      this.sawNonFiniteOnHost = true;
+      this.firstBad.assign(tf.scalar(step, 'int32'));
+    }
+  }
+
+  /** Frees the variables. */
+  dispose(): void {
+    tf.dispose([this.loss, this.correct, this.firstBad]);
+  }
+}
