@@ -6,7 +6,7 @@ import type { Callback, EpochLogs, FitResult, ScheduleConfig } from '@lenet/trai
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { resolveModel } from '../model-arg.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js';
@@ -185,7 +185,6 @@ async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number
     });
   } catch (e) {
     model.dispose();
-    if (e instanceof trainPkg.TrainError) throw new CliFailure(e.message);
     throw e;
   } finally {
     stop.dispose();
