@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareResults, readResults, renderComparison, validateResults } from './compare.js';
 import { BenchUsageError } from './errors.js';
-import { okCell, syntheticResult } from './test-fixtures.js';
+import { okCell, syntheticResult } from './testing/fixtures.js';
 
 describe('compareResults', () => {
   const old = syntheticResult([

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from './main.js';
-import { okCell, syntheticResult } from './test-fixtures.js';
+import { okCell, syntheticResult } from './testing/fixtures.js';
 
 async function call(argv: string[], cwd?: string) {
   let out = '';

@@ -1,10 +1,11 @@
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '@lenet/common';
 import { type ParsedArgs, parseBenchArgs, USAGE } from './args.js';
 import { compareResults, readResults, renderComparison } from './compare.js';
 import { BenchUsageError } from './errors.js';
-import { renderMarkdown, writeFileAtomic, writeRunDir } from './report.js';
+import { renderMarkdown, writeRunDir } from './report.js';
 import { runBenchmark } from './run.js';
 
 /** Where output goes (tests capture it). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { markdownTable, renderMarkdown } from './report.js';
-import { okCell, syntheticResult } from './test-fixtures.js';
+import { okCell, syntheticResult } from './testing/fixtures.js';
 import type { CellResult } from './types.js';
 
 describe('markdownTable', () => {
@@ -33,7 +33,7 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| lenet5-classic | 64 | 2,100 ±3% | 15,600 ±1% | 0.135 |');
     expect(md).toContain('Not measured (every cell skipped or failed): tensorflow [1].');
     expect(md).toContain('[1] native binary missing');
-    // batch-1 latency: p50 = 0.95 × mean, p99 = 1.5 × mean (see test-fixtures)
+    // batch-1 latency: p50 = 0.95 × mean, p99 = 1.5 × mean (see testing/fixtures)
     expect(md).toContain('| lenet5-classic | 1.90 / 3.00 | 0.12 / 0.19 |');
     expect(md).toContain('| train/lenet5-classic/wasm/b64 | 300 | 40 | 0.0 |');
   });

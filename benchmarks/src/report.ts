@@ -1,5 +1,6 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@lenet/common';
 import { barChart } from '@lenet/metrics';
 import {
   ALL_BACKENDS,
@@ -11,14 +12,6 @@ import {
   TFJS_BACKENDS,
 } from './types.js';
 import { variantDescription } from './variants.js';
-
-/** Writes a file atomically: a temporary name in the same folder, then a rename. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
 
 const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 const pct = (v: number, digits = 2): string => `${(v * 100).toFixed(digits)}%`;

@@ -6,7 +6,7 @@ import {
   uninstallConvInputGradientPruning,
 } from './fused-conv-grad.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './register.js';
-import { randomArray, relativeError } from './test-util.js';
+import { randomArray, relativeError } from './testing/helpers.js';
 
 /** Two conv layers with bias and a dense head, as tfjs-layers builds LeNet-style nets. */
 function convNet(): tf.Sequential {

@@ -1,10 +1,15 @@
 /** @lenet/backend public API. */
 
 /** Error class of this package, the skip reasons and their list. */
-export { BackendError, SKIP_REASONS, type SkipReason } from './errors.js';
+export {
+  BackendError,
+  type BackendErrorCode,
+  type BackendErrorOptions,
+  SKIP_REASONS,
+  type SkipReason,
+} from './errors.js';
 /** Probing the optional native packages (tfjs-node-gpu, tfjs-node) without side effects. */
 export {
-  classifyLoadError,
   defaultProbeEnvironment,
   NATIVE_PACKAGES,
   type NativeBackendName,

@@ -2,7 +2,7 @@ import { buildModel, getPreset, type PresetOptions, presetNames } from '@lenet/m
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from './register.js';
-import { onBackend, randomArray } from './test-util.js';
+import { onBackend, randomArray } from './testing/helpers.js';
 
 /** folder-lenet50 is published at 256×256; one step at 64×64 exercises the same layers. */
 const SMALLER: Partial<Record<string, PresetOptions>> = {

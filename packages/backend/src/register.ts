@@ -123,6 +123,8 @@ export async function registerWasmTrainingKernels(only?: readonly string[]): Pro
       throw new BackendError(
         `unknown wasm training kernel '${name}': expected one of ${known.join(', ')}`,
         'wasm',
+        undefined,
+        { code: 'BACKEND_UNKNOWN' },
       );
     }
   }

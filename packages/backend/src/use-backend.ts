@@ -174,6 +174,8 @@ export async function useBackend(
     throw new BackendError(
       `unknown backend '${String(request)}': expected one of 'auto', ${AUTO_ORDER.map((n) => `'${n}'`).join(', ')}`,
       String(request),
+      undefined,
+      { code: 'BACKEND_UNKNOWN' },
     );
   }
   const order = request === 'auto' ? AUTO_ORDER : [request];
@@ -199,6 +201,9 @@ export async function useBackend(
   throw new BackendError(
     `no backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
     'auto',
+    undefined,
+    // Nothing the caller named is at fault: this machine runs no backend at all.
+    { code: 'BACKEND_UNAVAILABLE', kind: 'failure' },
   );
 }
 

@@ -1,5 +1,4 @@
 import type { BackendInfo } from '@lenet/backend';
-import { CliFailure } from './errors.js';
 import type { CliIo } from './io.js';
 
 /** Backend names `--backend` accepts. */
@@ -8,19 +7,14 @@ export type CliBackend = (typeof CLI_BACKENDS)[number];
 
 /** Activates the requested backend and says on stderr which one runs and why others do not. */
 export async function activateBackend(name: CliBackend, io: CliIo, quiet = false): Promise<BackendInfo> {
-  const { useBackend, BackendError } = await import('@lenet/backend');
-  try {
-    const info = await useBackend(name);
-    if (!quiet) {
-      const skipped = info.skipped
-        .filter((s) => s.reason !== 'lower priority')
-        .map((s) => `${s.name}: ${s.reason}`)
-        .join('; ');
-      io.err(`backend: ${info.name}${skipped ? ` (not used: ${skipped})` : ''}\n`);
-    }
-    return info;
-  } catch (e) {
-    if (e instanceof BackendError) throw new CliFailure(e.message);
-    throw e;
+  const { useBackend } = await import('@lenet/backend');
+  const info = await useBackend(name);
+  if (!quiet) {
+    const skipped = info.skipped
+      .filter((s) => s.reason !== 'lower priority')
+      .map((s) => `${s.name}: ${s.reason}`)
+      .join('; ');
+    io.err(`backend: ${info.name}${skipped ? ` (not used: ${skipped})` : ''}\n`);
   }
+  return info;
 }

@@ -32,33 +32,28 @@ export async function detectFormat(dir: string): Promise<CliDatasetName> {
   return 'folder';
 }
 
-/** Loads the requested split, turning loader errors into one-line CLI failures. */
+/** Loads the requested split; a loader's `DatasetError` names the bad file (exit code 1). */
 export async function loadRequested(req: DatasetRequest): Promise<Dataset> {
   const datasets = await import('@lenet/datasets');
   const { name, dir, split } = req;
   if ((name === 'cifar10' || name === 'cifar100' || name === 'folder' || name === 'kmnist') && !dir) {
     throw new UsageError(`--data <dir> is required for --dataset ${name}`);
   }
-  try {
-    switch (name) {
-      case 'mnist':
-        return await datasets.loadMnist({ split, dir });
-      case 'fashion-mnist':
-        return await datasets.loadFashionMnist({ split, dir: dir ?? datasets.DEBIAN_FASHION_MNIST_DIR });
-      case 'kmnist':
-        return await datasets.loadKmnist({ split, dir: dir as string });
-      case 'cifar10':
-        return await datasets.loadCifar10({ split, dir: dir as string });
-      case 'cifar100':
-        return await datasets.loadCifar100({ split, dir: dir as string });
-      case 'folder':
-        return await datasets.loadImageFolder(dir as string, {
-          size: req.size ?? [28, 28],
-          channels: req.channels ?? 3,
-        });
-    }
-  } catch (e) {
-    if (e instanceof datasets.DatasetError) throw new CliFailure(e.message);
-    throw e;
+  switch (name) {
+    case 'mnist':
+      return await datasets.loadMnist({ split, dir });
+    case 'fashion-mnist':
+      return await datasets.loadFashionMnist({ split, dir: dir ?? datasets.DEBIAN_FASHION_MNIST_DIR });
+    case 'kmnist':
+      return await datasets.loadKmnist({ split, dir: dir as string });
+    case 'cifar10':
+      return await datasets.loadCifar10({ split, dir: dir as string });
+    case 'cifar100':
+      return await datasets.loadCifar100({ split, dir: dir as string });
+    case 'folder':
+      return await datasets.loadImageFolder(dir as string, {
+        size: req.size ?? [28, 28],
+        channels: req.channels ?? 3,
+      });
   }
 }

@@ -11,21 +11,12 @@ export async function resolveModel(
   const looksLikeFile = model.endsWith('.json') || model.includes('/');
   if (looksLikeFile) {
     if (!existsSync(model)) throw new CliFailure(`${model}: model spec file not found`);
-    try {
-      return { spec: await models.loadSpec(model), adaptations: [] };
-    } catch (e) {
-      throw new CliFailure((e as Error).message);
-    }
+    return { spec: await models.loadSpec(model), adaptations: [] };
   }
   if (!(models.presetNames() as string[]).includes(model)) {
     throw new UsageError(
       `unknown model '${model}'; presets: ${models.presetNames().join(', ')} (or a spec .json file)`,
     );
   }
-  try {
-    return models.getPreset(model, fit ?? {});
-  } catch (e) {
-    if (e instanceof models.SpecError) throw new CliFailure(e.message);
-    throw e;
-  }
+  return models.getPreset(model, fit ?? {});
 }

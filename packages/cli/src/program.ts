@@ -6,7 +6,7 @@ import { registerInference } from './commands/infer.js';
 import { registerModels } from './commands/models.js';
 import { registerReproduce } from './commands/reproduce.js';
 import { registerTrain } from './commands/train.js';
-import { CliFailure, UsageError } from './errors.js';
+import { exitCodeOf } from './errors.js';
 import type { CliIo } from './io.js';
 
 const VERSION = '0.1.0';
@@ -37,7 +37,7 @@ function applyToTree(cmd: Command, io: CliIo): void {
 
 /**
  * Runs the `lenet` command line on `argv` (without the node and script entries) and returns the
- * exit code: 0 success, 2 bad arguments, 1 failure. Errors are one line on `io.err`.
+ * exit code: 0 success, 2 bad arguments, 1 failure (see `exitCodeOf`). Errors are one line on `io.err`.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0;
@@ -61,13 +61,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`lenet: ${e.message.replace(/^error: /, '')}\n`);
       return 2;
     }
-    if (e instanceof UsageError) {
-      io.err(`lenet: ${e.message}\n`);
-      return 2;
-    }
     const message = e instanceof Error ? e.message : String(e);
     io.err(`lenet: ${message.split('\n')[0]}\n`);
     if (verbose && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
-    return e instanceof CliFailure ? 1 : 1;
+    return exitCodeOf(e);
   }
 }

@@ -1,5 +1,5 @@
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@lenet/common';
 import type { Dataset } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import type { EpochLogs } from '@lenet/train';
@@ -110,7 +110,5 @@ ${report}
 ${s.kerasTable}
 \`\`\`
 `;
-  const tmp = join(dir, `.report.md.${process.pid}.tmp`);
-  await writeFile(tmp, md);
-  await rename(tmp, join(dir, 'report.md'));
+  await writeFileAtomic(join(dir, 'report.md'), md);
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -11,17 +12,26 @@ function tempName(target: string, tag: 'tmp' | 'old'): string {
 }
 
 /**
+ * What {@link writeFileAtomic} writes: text, bytes, or a list of byte parts written one after
+ * another (so a large file need not be copied into one buffer first).
+ */
+export type AtomicFileData = string | Uint8Array | readonly Uint8Array[];
+
+/**
  * Writes `data` to `file` atomically: to a temporary file in the same folder, flushed to disk
  * (fsync), then renamed over `file`. On any failure the temporary file is removed and `file` is
  * left as it was, so a reader never sees a half-written file.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: AtomicFileData): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const tmp = tempName(file, 'tmp');
   try {
     const handle = await open(tmp, 'w');
     try {
-      await handle.writeFile(data);
+      // A handle's writeFile writes from the current position, so the parts follow each other.
+      for (const part of typeof data === 'string' || data instanceof Uint8Array ? [data] : data) {
+        await handle.writeFile(part);
+      }
       await handle.sync();
     } finally {
       await handle.close();
@@ -29,6 +39,25 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** {@link writeFileAtomic} for synchronous callers. */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = tempName(file, 'tmp');
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (error) {
+    rmSync(tmp, { force: true });
     throw error;
   }
 }

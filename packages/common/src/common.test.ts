@@ -9,6 +9,7 @@ import {
   staleTempEntries,
   writeDirAtomic,
   writeFileAtomic,
+  writeFileAtomicSync,
 } from './index.js';
 
 describe('argmax', () => {
@@ -38,6 +39,24 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(join(dir, 'sub', 'a.txt'), 'hello');
     expect(await readFile(join(dir, 'sub', 'a.txt'), 'utf8')).toBe('hello');
     expect(await readdir(join(dir, 'sub'))).toEqual(['a.txt']);
+  });
+  it('writes a list of byte parts one after another', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));
+    await writeFileAtomic(join(dir, 'b.bin'), [
+      new Uint8Array([1, 2]),
+      new Uint8Array(0),
+      new Uint8Array([3]),
+    ]);
+    expect([...(await readFile(join(dir, 'b.bin')))]).toEqual([1, 2, 3]);
+  });
+  it('has a synchronous form with the same guarantees', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));
+    writeFileAtomicSync(join(dir, 'sub', 'c.txt'), 'sync');
+    expect(await readFile(join(dir, 'sub', 'c.txt'), 'utf8')).toBe('sync');
+    expect(await readdir(join(dir, 'sub'))).toEqual(['c.txt']);
+    await writeDirAtomic(join(dir, 'target'), async (tmp) => writeFile(join(tmp, 'x'), 'x'));
+    expect(() => writeFileAtomicSync(join(dir, 'target'), 'new')).toThrow();
+    expect(await staleTempEntries(dir)).toEqual([]);
   });
   it('removes the temp file and keeps the old file when the rename fails', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));

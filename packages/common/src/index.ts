@@ -3,7 +3,13 @@
 /** Arg-max of each row of a row-major score matrix. */
 export { argmax } from './argmax.js';
 /** Atomic writes of files and folders, and the leftovers of interrupted ones. */
-export { staleTempEntries, writeDirAtomic, writeFileAtomic } from './atomic.js';
+export {
+  type AtomicFileData,
+  staleTempEntries,
+  writeDirAtomic,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './atomic.js';
 /** The classifier interface every model kind implements. */
 export type {
   ChannelNormalization,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyTransform, sampleTransform } from './augment.js';
 import { batchCount, batches, normalizationTable } from './batches.js';
 import { createRng } from './random.js';
-import { syntheticDataset } from './test-data.js';
+import { syntheticDataset } from './testing/synthetic.js';
 
 /** Recovers each sample's index from its first pixel: pixel (0,0,0) of sample i is 3i % 256. */
 function sampleIds(ds: ReturnType<typeof syntheticDataset>, opts: Parameters<typeof batches>[1]): number[] {

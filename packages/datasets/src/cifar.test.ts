@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR10_CLASSES, loadCifar10, loadCifar100 } from './cifar.js';
 import { DatasetError } from './errors.js';
-import { tempDir } from './test-fixtures.js';
+import { tempDir } from './testing/fixtures.js';
 
 /** One CIFAR record: label byte(s), then R, G, B planes where pixel p of plane k is (seed + k*7 + p) % 256. */
 function record(labels: number[], seed: number): Uint8Array {

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@lenet/common';
 import { DatasetError } from './errors.js';
 import type { Labels } from './types.js';
 
@@ -78,42 +79,20 @@ export async function readFolderCache(path: string, key: string): Promise<Folder
   return { header, images, labels };
 }
 
-/** Writes a cache file atomically (temporary file in the same folder, then rename). */
+/** Writes a cache file atomically (temporary file in the same folder, fsync, then rename). */
 export async function writeFolderCache(
   path: string,
   header: FolderCacheHeader,
   labels: Labels,
   images: Uint8Array,
 ): Promise<void> {
-  const dir = join(path, '..');
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(json.length, 0);
+  const labelBytes = new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength);
   try {
-    await mkdir(dir, { recursive: true });
-    const json = Buffer.from(JSON.stringify(header), 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(json.length, 0);
-    const handle = await open(tmp, 'w');
-    try {
-      for (const part of [
-        MAGIC,
-        length,
-        json,
-        new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength),
-        images,
-      ]) {
-        let done = 0;
-        while (done < part.length) {
-          const { bytesWritten } = await handle.write(part, done, part.length - done);
-          done += bytesWritten;
-        }
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, [MAGIC, length, json, labelBytes, images]);
   } catch (error) {
-    await unlink(tmp).catch(() => undefined);
     const message = error instanceof Error ? error.message : String(error);
     throw new DatasetError(path, `cannot write the image-folder cache: ${message}`, { cause: error });
   }

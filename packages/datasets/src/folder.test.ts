@@ -1,10 +1,11 @@
 import { mkdir, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { staleTempEntries } from '@lenet/common';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError } from './errors.js';
 import { loadImageFolder } from './folder.js';
-import { tempDir } from './test-fixtures.js';
+import { tempDir } from './testing/fixtures.js';
 
 type Rgb = [number, number, number];
 
@@ -245,7 +246,7 @@ describe('loadImageFolder', () => {
     const fifth = await loadImageFolder(dir, { size: 3, cacheDir });
     expect(fifth.fromCache).toBe(false);
     expect(fifth.count).toBe(3);
-    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(await staleTempEntries(cacheDir)).toEqual([]);
   });
 
   it('ignores a corrupt cache file and rewrites it', async () => {

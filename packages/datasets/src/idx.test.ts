@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError } from './errors.js';
 import { parseIdx, readIdx } from './idx.js';
-import { idxBytes, put, tempDir } from './test-fixtures.js';
+import { idxBytes, put, tempDir } from './testing/fixtures.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -6,8 +6,8 @@ export type { AugmentOptions, SampleTransform } from './augment.js';
 export { applyTransform, sampleTransform } from './augment.js';
 /** Options of `batches` and per-channel normalisation. */
 export type { BatchOptions, MeanStd } from './batches.js';
-/** Float32 batches (NHWC or NCHW) one at a time; how many there will be; the byte → float table. */
-export { batchCount, batches, normalizationTable } from './batches.js';
+/** Float32 batches (NHWC or NCHW) one at a time, and how many there will be. */
+export { batchCount, batches } from './batches.js';
 /** Options and data sets of the CIFAR loaders. */
 export type { Cifar10Options, Cifar100Dataset, Cifar100Options } from './cifar.js';
 /** CIFAR-10/100 binary-batch loaders and the default CIFAR-10 class names. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDataset } from './describe.js';
 import * as api from './index.js';
 import { isDatasetName, loadDataset } from './load.js';
-import { tempDir } from './test-fixtures.js';
+import { tempDir } from './testing/fixtures.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

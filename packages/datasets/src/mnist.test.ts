@@ -11,7 +11,7 @@ import {
   loadMnist,
   mnistDataDir,
 } from './mnist.js';
-import { idxBytes, put, tempDir } from './test-fixtures.js';
+import { idxBytes, put, tempDir } from './testing/fixtures.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

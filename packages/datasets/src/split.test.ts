@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeDataset } from './describe.js';
 import { classCounts, meanStd, split, subset } from './split.js';
-import { syntheticDataset } from './test-data.js';
+import { syntheticDataset } from './testing/synthetic.js';
 
 describe('subset', () => {
   it('copies the chosen samples in the given order', () => {

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  argmax,
   ConfusionMatrix,
   CrossEntropy,
   classificationReport,
@@ -108,12 +109,7 @@ await confusionHeatmap(test.cm, names, {
 }).write({
   png: join(outDir, 'confusion-heatmap.png'),
 });
-const pred = new Int32Array(10000);
-for (let j = 0; j < 10000; j++) {
-  let best = 0;
-  for (let k = 1; k < K; k++) if (test.probs[j * K + k] > test.probs[j * K + best]) best = k;
-  pred[j] = best;
-}
+const pred = argmax(test.probs, K);
 const grid = await sampleGrid(
   testX.subarray(0, 40 * D),
   { height: 28, width: 28, channels: 1 },

@@ -1,33 +1,19 @@
+import { argmax as argmaxRows, isLenetError } from '@lenet/common';
 import { MetricsError } from './errors.js';
 import type { Scores } from './validate.js';
 import { checkClassCount } from './validate.js';
 
 /**
  * The index of the largest score in each row of a row-major `[n, classes]` matrix. Ties go to the
- * lowest index, as in `numpy.argmax` and `tf.argMax`.
+ * lowest index, as in `numpy.argmax` and `tf.argMax`. `@lenet/common`'s argmax, with bad input
+ * reported as a {@link MetricsError} like everywhere else in this package.
  */
 export function argmax(scores: Scores, classes: number): Int32Array {
   checkClassCount('argmax', classes);
-  if (scores.length % classes !== 0) {
-    throw new MetricsError(
-      'argmax',
-      `scores has ${scores.length} values, not a multiple of ${classes} classes (row-major [n, classes])`,
-    );
+  try {
+    return argmaxRows(scores, classes);
+  } catch (error) {
+    if (!isLenetError(error)) throw error;
+    throw new MetricsError('argmax', error.message.replace(/^argmax: /, ''));
   }
-  const n = scores.length / classes;
-  const out = new Int32Array(n);
-  for (let row = 0; row < n; row++) {
-    const base = row * classes;
-    let best = 0;
-    let bestScore = scores[base];
-    for (let c = 1; c < classes; c++) {
-      const s = scores[base + c];
-      if (s > bestScore) {
-        bestScore = s;
-        best = c;
-      }
-    }
-    out[row] = best;
-  }
-  return out;
 }

@@ -1,13 +1,15 @@
+import { LenetError } from '@lenet/common';
+
 /**
  * The error every `@lenet/metrics` function throws for bad input: the message names the metric or
- * plot (`context`) and says what was wrong.
+ * plot (`context`) and says what was wrong. Its code is always `METRICS_INPUT`, its kind `'input'`.
  */
-export class MetricsError extends Error {
+export class MetricsError extends LenetError<'METRICS_INPUT'> {
   /** Which metric, function or plot rejected the input, e.g. `ConfusionMatrix.update`. */
   readonly context: string;
 
   constructor(context: string, message: string) {
-    super(`${context}: ${message}`);
+    super('METRICS_INPUT', `${context}: ${message}`);
     this.name = 'MetricsError';
     this.context = context;
   }

@@ -18,8 +18,6 @@ export type { CrossEntropyOptions } from './cross-entropy.js';
 export { CrossEntropy } from './cross-entropy.js';
 /** Error thrown for bad input, naming the metric or plot and what was wrong. */
 export { MetricsError } from './errors.js';
-/** Python-style fixed-point formatting (exact ties to even). */
-export { formatFixed } from './format.js';
 /** The update / compute / reset / merge interface every metric implements. */
 export type { LabelMetric, Metric } from './metric.js';
 /** Run values and options of `barChart`. */
@@ -40,7 +38,6 @@ export {
   plotConfig,
   renderPlot,
   renderSvg,
-  svgSize,
   svgToPng,
   writePlot,
 } from './plots/render.js';

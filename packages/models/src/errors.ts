@@ -1,3 +1,5 @@
+import { LenetError } from '@lenet/common';
+
 /** Where in a spec a {@link SpecError} was found. All parts are optional. */
 export interface SpecErrorLocation {
   /** The file the spec was read from. */
@@ -13,8 +15,9 @@ export interface SpecErrorLocation {
 /**
  * The error for a spec that is malformed or does not fit its input. The message names the place,
  * e.g. `spec "keras-deep": layers[7] (maxPool): output height 0 <= 0 (input 1x1x64, size 2, stride 2, padding 'valid')`.
+ * Its code is always `SPEC_INVALID`, its kind `'input'`.
  */
-export class SpecError extends Error {
+export class SpecError extends LenetError<'SPEC_INVALID'> {
   /** The problem alone, without the location prefix. */
   readonly reason: string;
   readonly file?: string;
@@ -27,7 +30,7 @@ export class SpecError extends Error {
     location: SpecErrorLocation & { specName?: string } = {},
     options?: { cause?: unknown },
   ) {
-    super(SpecError.format(reason, location), options);
+    super('SPEC_INVALID', SpecError.format(reason, location), options);
     this.name = 'SpecError';
     this.reason = reason;
     this.file = location.file;

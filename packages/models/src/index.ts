@@ -1,7 +1,7 @@
 /** @lenet/models public API. */
 
 /** Builds a seeded `tf.LayersModel` from a spec; `countParams()` equals the Keras-style total. */
-export { type BuildOptions, buildModel, followingActivation } from './build.js';
+export { type BuildOptions, buildModel } from './build.js';
 /** The error thrown for a malformed spec or one that does not fit its input; it names the layer. */
 export { SpecError, type SpecErrorLocation } from './errors.js';
 /** The same network ending in logits instead of softmax probabilities. */
@@ -20,8 +20,6 @@ export {
 } from './presets.js';
 /** Shape and parameter inference over a spec, without TensorFlow. */
 export {
-  type ConvPaddingPlan,
-  convPaddingPlan,
   inferShapes,
   type LayerShape,
   type Shape,

@@ -1,6 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { staleTempEntries } from '@lenet/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpecError } from './errors.js';
 import { layerNames } from './names.js';
@@ -47,12 +48,12 @@ describe('JSON round trip', () => {
     expect(parseSpec(specToJson(spec)).adaptations).toEqual(spec.adaptations);
   });
 
-  it('saves atomically and loads from a file', () => {
+  it('saves atomically and loads from a file', async () => {
     const path = join(dir, 'spec.json');
     saveSpec(path, small);
     expect(readFileSync(path, 'utf8')).toBe(specToJson(small));
     expect(loadSpec(path)).toEqual(small);
-    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(await staleTempEntries(dir)).toEqual([]);
   });
 
   it('names the file for unreadable, non-JSON and malformed files', () => {

@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '@lenet/common';
 import { SpecError, type SpecErrorLocation } from './errors.js';
 import { layerNames } from './names.js';
 import {
@@ -345,10 +346,7 @@ export function specToJson(spec: ModelSpec): string {
   return `${JSON.stringify(spec, null, 2)}\n`;
 }
 
-/** Validates a spec and writes it as JSON to `path` atomically (temporary file, then rename). */
+/** Validates a spec and writes it as JSON to `path` atomically (temporary file, fsync, then rename). */
 export function saveSpec(path: string, spec: ModelSpec): void {
-  const clean = validateSpec(spec);
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, specToJson(clean));
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, specToJson(validateSpec(spec)));
 }

@@ -14,7 +14,7 @@ import {
   tfPredict,
   uniform,
   vectorModel,
-} from './test-helpers.js';
+} from './testing/helpers.js';
 
 let dir: string;
 let model: tf.LayersModel;

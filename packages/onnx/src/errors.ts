@@ -1,10 +1,13 @@
-/** Base class of every error this package throws on bad input; `code` says which kind. */
-export class OnnxError extends Error {
-  readonly code: OnnxErrorCode;
+import { LenetError } from '@lenet/common';
+
+/**
+ * Base class of every error this package throws; `code` says which kind. All are bad input (kind
+ * `'input'`) except `SESSION_FAILED`, onnxruntime failing on a model it accepted (kind `'failure'`).
+ */
+export class OnnxError extends LenetError<OnnxErrorCode> {
   constructor(code: OnnxErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, { cause: options?.cause, kind: code === 'SESSION_FAILED' ? 'failure' : 'input' });
     this.name = 'OnnxError';
-    this.code = code;
   }
 }
 

@@ -2,13 +2,22 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '@lenet/backend';
+import { staleTempEntries } from '@lenet/common';
 import { buildModel, getPreset } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOnnxModel } from './check.js';
 import { exportOnnx, toOnnxBytes, toOnnxModel } from './export.js';
 import { decodeModel } from './proto/codec.js';
-import { maxAbsDiff, nhwcToNchw, randomizeWeights, rng, runOrt, tfOutputs, uniform } from './test-helpers.js';
+import {
+  maxAbsDiff,
+  nhwcToNchw,
+  randomizeWeights,
+  rng,
+  runOrt,
+  tfOutputs,
+  uniform,
+} from './testing/helpers.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -152,7 +161,7 @@ describe('options', () => {
     const target = join(dir, 'is-a-dir');
     await mkdir(join(target, 'inside'), { recursive: true });
     await expect(exportOnnx(model, target)).rejects.toThrow(/EISDIR|ENOTEMPTY|EEXIST|directory/i);
-    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(await staleTempEntries(dir)).toEqual([]);
   });
 });
 

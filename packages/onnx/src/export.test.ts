@@ -10,7 +10,7 @@ import {
   tfOutputs,
   tfPredict,
   uniform,
-} from './test-helpers.js';
+} from './testing/helpers.js';
 
 function smallCnn(): tf.LayersModel {
   const m = tf.sequential({ name: 'small_cnn' });

@@ -1,7 +1,7 @@
+import { writeFileAtomic } from '@lenet/common';
 import type { MeanStd } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import type * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from './atomic.js';
 import { OnnxError } from './errors.js';
 import { dropFinalSoftmax, foldBatchNorms, fusePadIntoConv } from './fold.js';
 import { type InputLayout, irToGraph } from './graph.js';

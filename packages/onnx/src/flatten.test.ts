@@ -4,7 +4,15 @@ import { toOnnxBytes, toOnnxModel } from './export.js';
 import { irToGraph } from './graph.js';
 import { flattenPermutation, modelToIr } from './layers.js';
 import { encodeModel } from './proto/codec.js';
-import { maxAbsDiff, nhwcToNchw, randomizeWeights, rng, runOrt, tfOutputs, uniform } from './test-helpers.js';
+import {
+  maxAbsDiff,
+  nhwcToNchw,
+  randomizeWeights,
+  rng,
+  runOrt,
+  tfOutputs,
+  uniform,
+} from './testing/helpers.js';
 
 /** conv → flatten → dense: 3 channels on a 4x5 map, so NHWC and NCHW flatten orders differ. */
 function convFlattenDense(): tf.LayersModel {

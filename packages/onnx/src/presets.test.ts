@@ -3,7 +3,15 @@ import { buildModel, getPreset, presetNames } from '@lenet/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkOnnxModel } from './check.js';
 import { toOnnxBytes } from './export.js';
-import { maxAbsDiff, nhwcToNchw, randomizeWeights, rng, runOrt, tfOutputs, uniform } from './test-helpers.js';
+import {
+  maxAbsDiff,
+  nhwcToNchw,
+  randomizeWeights,
+  rng,
+  runOrt,
+  tfOutputs,
+  uniform,
+} from './testing/helpers.js';
 
 beforeAll(async () => {
   // The wasm backend runs the TensorFlow.js side ~15x faster than cpu (VGG: 1.4 s instead of 22 s).

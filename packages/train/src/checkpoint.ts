@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeDirAtomic, writeFileAtomic } from '@lenet/common';
 import type { MeanStd } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
-import { writeDirAtomic, writeFileAtomic } from './atomic.js';
 import { CheckpointError, ModelFileError } from './errors.js';
 import type { EpochLogs } from './logs.js';
 import {

@@ -2,32 +2,45 @@
  * Errors thrown by @lenet/train. Every message says what was wrong and, where there is one, which
  * file, option or layer it is about, e.g. `batchSize must be a positive integer, got 0`.
  */
+import { type ErrorKind, LenetError } from '@lenet/common';
 
-/** Bad options or data given to `fit`, `evaluate` or `predict`, found before any training starts. */
-export class TrainError extends Error {
+/** What a {@link TrainError} is about: bad options or data (`TRAIN_INVALID`), or training that failed. */
+export type TrainErrorCode = 'TRAIN_INVALID' | 'TRAIN_FAILED';
+
+/**
+ * Bad options or data given to `fit`, `evaluate` or `predict`, found before any training starts
+ * (code `TRAIN_INVALID`, kind `'input'`); with `kind: 'failure'`, training that failed on its own
+ * (code `TRAIN_FAILED`), e.g. a crashed worker thread.
+ */
+export class TrainError extends LenetError<TrainErrorCode> {
   override readonly name: string = 'TrainError';
   /** The option or input the problem is in (`batchSize`, `optimizer`, `labels`, …). */
   readonly field: string;
 
-  constructor(field: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(field: string, message: string, options?: { cause?: unknown; kind?: ErrorKind }) {
+    const kind = options?.kind ?? 'input';
+    super(kind === 'input' ? 'TRAIN_INVALID' : 'TRAIN_FAILED', message, { cause: options?.cause, kind });
     this.field = field;
   }
 }
 
-/** A model directory (`model.json` + weight files) that cannot be written or read. */
-export class ModelFileError extends Error {
+/** What a {@link ModelFileError} is about: a model directory or a training checkpoint. */
+export type ModelFileErrorCode = 'MODEL_FILE_INVALID' | 'CHECKPOINT_INVALID';
+
+/** A model directory (`model.json` + weight files) that cannot be written or read (code `MODEL_FILE_INVALID`). */
+export class ModelFileError extends LenetError<ModelFileErrorCode> {
   override readonly name: string = 'ModelFileError';
   /** The file or directory the problem is in. */
   readonly file: string;
 
   constructor(file: string, reason: string, options?: { cause?: unknown }) {
-    super(`${file}: ${reason}`, options);
+    super('MODEL_FILE_INVALID', `${file}: ${reason}`, options);
     this.file = file;
   }
 }
 
-/** A training checkpoint directory that is incomplete, corrupt or saved for another model. */
+/** A training checkpoint directory that is incomplete, corrupt or saved for another model (code `CHECKPOINT_INVALID`). */
 export class CheckpointError extends ModelFileError {
   override readonly name: string = 'CheckpointError';
+  override readonly code: ModelFileErrorCode = 'CHECKPOINT_INVALID';
 }

@@ -56,7 +56,13 @@ export {
   specHash,
 } from './checkpoint.js';
 /** Errors: bad options/data, bad model files, bad checkpoints. */
-export { CheckpointError, ModelFileError, TrainError } from './errors.js';
+export {
+  CheckpointError,
+  ModelFileError,
+  type ModelFileErrorCode,
+  TrainError,
+  type TrainErrorCode,
+} from './errors.js';
 /** Batched evaluation and prediction returning typed arrays. */
 export {
   type EvaluateOptions,
@@ -93,7 +99,6 @@ export {
   type OptimizerName,
   type OptimizerSlot,
   type ResolvedOptimizerConfig,
-  resolveOptimizerConfig,
   type TrainOptimizer,
 } from './optimizers.js';
 /** Data-parallel training (`fit`'s `workers` option): gradient worker threads now alive, for leak checks. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
-import { onBackend, randomArray, relativeError } from '../test-util.js';
+import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
 

@@ -2,7 +2,7 @@ import { buildModel, getPreset } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../register.js';
-import { onBackend, randomArray, relativeError } from '../test-util.js';
+import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import { tanhApprox, tanhInto } from './tanh.js';
 
 const TOLERANCE = 2e-6;

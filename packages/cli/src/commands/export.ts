@@ -47,30 +47,25 @@ export function registerExport(program: Command, io: CliIo): void {
       const output = flags.output ?? join(modelPath, 'model.onnx');
       if (!output.endsWith('.onnx')) throw new UsageError(`--output must end in .onnx, got '${output}'`);
       await activateBackend('auto', io, true);
-      const { loadModel, readModelMetadata, ModelFileError } = await import('@lenet/train');
+      const { loadModel, readModelMetadata } = await import('@lenet/train');
       const onnx = await import('@lenet/onnx');
-      try {
-        const model = await loadModel(dir);
-        const meta = (await readModelMetadata(dir)) ?? {};
-        const spec = meta.spec as { name?: string } | undefined;
-        const result = await onnx.exportOnnx(model, output, {
-          opset: flags.opset,
-          inputLayout: flags.layout,
-          weightType: flags.fp16 ? 'float16' : 'float32',
-          logits: Boolean(flags.logits),
-          foldBatchNorm: flags.fold,
-          preset: spec?.name,
-          classNames: Array.isArray(meta.classNames) ? (meta.classNames as string[]) : undefined,
-          normalization: normalizationOf(meta.normalize),
-        });
-        model.dispose();
-        if (flags.json) return printJson(io, result);
-        io.out(
-          `wrote ${result.path} (${result.bytes.toLocaleString('en-US')} bytes, opset ${flags.opset}, ${flags.layout})\n`,
-        );
-      } catch (e) {
-        if (e instanceof onnx.OnnxError || e instanceof ModelFileError) throw new CliFailure(e.message);
-        throw e;
-      }
+      const model = await loadModel(dir);
+      const meta = (await readModelMetadata(dir)) ?? {};
+      const spec = meta.spec as { name?: string } | undefined;
+      const result = await onnx.exportOnnx(model, output, {
+        opset: flags.opset,
+        inputLayout: flags.layout,
+        weightType: flags.fp16 ? 'float16' : 'float32',
+        logits: Boolean(flags.logits),
+        foldBatchNorm: flags.fold,
+        preset: spec?.name,
+        classNames: Array.isArray(meta.classNames) ? (meta.classNames as string[]) : undefined,
+        normalization: normalizationOf(meta.normalize),
+      });
+      model.dispose();
+      if (flags.json) return printJson(io, result);
+      io.out(
+        `wrote ${result.path} (${result.bytes.toLocaleString('en-US')} bytes, opset ${flags.opset}, ${flags.layout})\n`,
+      );
     });
 }

@@ -7,7 +7,7 @@ import { DEFAULT_RECIPE, OPTIMIZER_NAMES, RECIPE_SCHEDULES, type Recipe } from '
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { resolveModel } from '../model-arg.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js';
@@ -263,7 +263,6 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
     result = await trainPkg.fit(model, train, options);
   } catch (e) {
     model.dispose();
-    if (e instanceof trainPkg.TrainError) throw new CliFailure(e.message);
     throw e;
   } finally {
     stop.dispose();

@@ -1,9 +1,9 @@
+import { writeFileAtomic } from '@lenet/common';
 import sharp from 'sharp';
 import { parse, View } from 'vega';
 import type { Config, TopLevelSpec } from 'vega-lite';
 import { compile } from 'vega-lite';
 import { MetricsError } from '../errors.js';
-import { writeFileAtomic } from '../write-file.js';
 
 /** A Vega-Lite specification (JSON), as accepted by the Vega editor. */
 export type PlotSpec = TopLevelSpec;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '@lenet/common';
 import type { Callback, TrainContext } from '../callback.js';
 import { TrainError } from '../errors.js';
 import type { EpochLogs } from '../logs.js';

@@ -83,13 +83,19 @@ class GradientWorker {
     liveWorkers++;
     this.worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
     this.worker.on('error', (err) =>
-      this.fail(new TrainError('workers', `worker ${index} crashed: ${err.message}`, { cause: err })),
+      this.fail(
+        new TrainError('workers', `worker ${index} crashed: ${err.message}`, { cause: err, kind: 'failure' }),
+      ),
     );
     this.worker.on('exit', (code) => {
       this.exited = true;
       liveWorkers--;
       if (!this.closing)
-        this.fail(new TrainError('workers', `worker ${index} exited unexpectedly (code ${code})`));
+        this.fail(
+          new TrainError('workers', `worker ${index} exited unexpectedly (code ${code})`, {
+            kind: 'failure',
+          }),
+        );
     });
   }
 
@@ -101,7 +107,11 @@ class GradientWorker {
       w?.resolve(msg);
     } else if (msg.type === 'error') {
       const where = msg.step === null ? 'while starting' : `at step ${msg.step}`;
-      this.fail(new TrainError('workers', `worker ${this.index} failed ${where}: ${msg.message}`));
+      this.fail(
+        new TrainError('workers', `worker ${this.index} failed ${where}: ${msg.message}`, {
+          kind: 'failure',
+        }),
+      );
     } else {
       const p = this.pending;
       this.pending = null;

@@ -1,4 +1,4 @@
-import { cellId } from './cells/common.js';
+import { cellId } from '../cells/common.js';
 import {
   type BenchBackend,
   type BenchResult,
@@ -6,7 +6,7 @@ import {
   type CellTask,
   RESULT_FORMAT,
   RESULT_VERSION,
-} from './types.js';
+} from '../types.js';
 
 /** A measured cell for tests. */
 export function okCell(

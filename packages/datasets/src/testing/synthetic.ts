@@ -1,5 +1,5 @@
 // Tiny in-memory data sets for the tests. Not exported by the package.
-import type { Dataset } from './types.js';
+import type { Dataset } from '../types.js';
 
 /** `count` images of `h×w×c` whose every pixel of sample i, channel k is (i * 3 + k * 50 + y * w + x) % 256. */
 export function syntheticDataset(count: number, h: number, w: number, c: number, classes = 3): Dataset {
