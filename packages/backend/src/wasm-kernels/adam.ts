@@ -1,6 +1,7 @@
-import type { BackendValues, DataId, DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { cpuBackend } from '../tfjs-internals.js';
 import type { KernelArgs } from './conv-util.js';
 
 /** Name of this package's fused Adam/AdamW update kernel (wasm; cpu on request). */
@@ -128,15 +129,9 @@ export function adamUpdateWasm(args: KernelArgs): TensorInfo[] {
   return outs;
 }
 
-/** The parts of tfjs's cpu backend this kernel uses (the package does not depend on its types). */
-interface CpuBackendLike {
-  data: { get(dataId: DataId): { values?: BackendValues } };
-  makeTensorInfo(shape: number[], dtype: DataType, values?: BackendValues): TensorInfo;
-}
-
 /** {@link LENET_ADAM_UPDATE} for the cpu backend (same loop over its typed arrays). */
 export function adamUpdateCpu(args: KernelArgs): TensorInfo[] {
-  const backend = args.backend as unknown as CpuBackendLike;
+  const backend = cpuBackend(args.backend);
   const { inputs, attrs } = checkArgs(args, 'cpu');
   const { w, g, m, v } = inputs;
   const view = (t: TensorInfo): Float32Array => {
