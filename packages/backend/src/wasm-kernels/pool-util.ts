@@ -2,7 +2,7 @@ import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import { type KernelArgs, shape4 } from './conv-util.js';
-import { type SimdKernels, simdKernels } from './simd.js';
+import { type SimdExports, type SimdKernels, simdKernels } from './simd.js';
 
 /** What both pooling-gradient kernels start from: their tensors, the pool geometry, dy checked against it. */
 export interface PoolGradSetup {
@@ -42,21 +42,12 @@ export function poolGradSetup(args: KernelArgs, kernel: string): PoolGradSetup {
   return { backend, dy, input, xShape, info };
 }
 
-/** The pool geometry as the SIMD pooling-gradient kernels take it. */
-type PoolGeometryArgs = [
-  n: number,
-  ih: number,
-  iw: number,
-  c: number,
-  oh: number,
-  ow: number,
-  sh: number,
-  sw: number,
-  fh: number,
-  fw: number,
-  top: number,
-  left: number,
-];
+/**
+ * The pool geometry as the SIMD pooling-gradient kernels take it after their tensor pointers: n,
+ * ih, iw, c, oh, ow, sh, sw, fh, fw, top, left.
+ */
+type PoolGeometryArgs =
+  Parameters<SimdExports['lenet_max_pool_grad']> extends [number, number, number, ...infer G] ? G : never;
 
 /** {@link PoolGeometryArgs} of a tfjs pool info. */
 export function poolGeometryArgs(info: backend_util.Conv2DInfo): PoolGeometryArgs {
