@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { type FusedConv2D, fusedOps, gradientDepth } from './tfjs-internals.js';
 
-type FusedConv2D = typeof tf.fused.conv2d;
 type FusedConv2DArgs = Parameters<FusedConv2D>[0];
 
 /** tfjs's own `fused.conv2d`, while ours is in place. */
 let stockFusedConv2d: FusedConv2D | undefined;
-
-/** The object tfjs-layers reads `fused.conv2d` from at every call (shared with tfjs-core). */
-const fusedOps = tf.fused as { conv2d: FusedConv2D };
 
 /**
  * `fused.conv2d` as tfjs-layers' Conv2D calls it, except while gradients are being recorded with
@@ -22,7 +19,7 @@ function trainingFusedConv2d(args: FusedConv2DArgs): ReturnType<FusedConv2D> {
   const activation = args.activation ?? 'linear';
   const layout = args.dataFormat ?? 'NHWC';
   if (
-    tf.engine().state.gradientDepth === 0 ||
+    gradientDepth() === 0 ||
     activation !== 'linear' ||
     layout !== 'NHWC' ||
     args.preluActivationWeights !== undefined
@@ -49,14 +46,14 @@ function trainingFusedConv2d(args: FusedConv2DArgs): ReturnType<FusedConv2D> {
  */
 export function installConvInputGradientPruning(): void {
   if (stockFusedConv2d !== undefined) return;
-  stockFusedConv2d = fusedOps.conv2d;
-  fusedOps.conv2d = trainingFusedConv2d as FusedConv2D;
+  stockFusedConv2d = fusedOps().conv2d;
+  fusedOps().conv2d = trainingFusedConv2d as FusedConv2D;
 }
 
 /** Puts tfjs's `fused.conv2d` back. Returns whether ours was installed. */
 export function uninstallConvInputGradientPruning(): boolean {
   if (stockFusedConv2d === undefined) return false;
-  fusedOps.conv2d = stockFusedConv2d;
+  fusedOps().conv2d = stockFusedConv2d;
   stockFusedConv2d = undefined;
   return true;
 }

@@ -13,6 +13,7 @@ import {
   convInputGradientPruningInstalled as pruning,
   uninstallConvInputGradientPruning,
 } from './fused-conv-grad.js';
+import { checkLayerInternals } from './tfjs-internals.js';
 import {
   installActivationGradients,
   LENET_RELU_GRAD,
@@ -117,6 +118,8 @@ export function wasmTrainingKernelNames(): string[] {
  */
 export async function registerWasmTrainingKernels(only?: readonly string[]): Promise<string[]> {
   await import('@tensorflow/tfjs-backend-wasm');
+  // Fail here, before anything is patched, when tfjs moved what the patches rely on.
+  checkLayerInternals();
   const known = wasmTrainingKernelNames();
   for (const name of only ?? []) {
     if (!known.includes(name)) {

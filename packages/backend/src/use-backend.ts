@@ -9,6 +9,7 @@ import {
   probeNative,
 } from './probe.js';
 import { registerWasmTrainingKernels } from './register.js';
+import { wasmHeap } from './tfjs-internals.js';
 import { wasmKernelThreads } from './wasm-kernels/kernel-threads.js';
 
 /** The backends this package can switch to, fastest first. */
@@ -121,7 +122,10 @@ async function tryWasm(options: UseBackendOptions): Promise<ProbeResult & { kern
     };
   }
   const result = await activate('wasm');
-  return result.ok ? { ok: true, kernels } : result;
+  if (!result.ok) return result;
+  // The SIMD kernels read tfjs-backend-wasm's internals: a tfjs without them fails here, loudly.
+  if (kernels !== undefined) wasmHeap(tf.backend());
+  return { ok: true, kernels };
 }
 
 async function tryBackend(

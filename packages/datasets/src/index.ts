@@ -19,14 +19,19 @@ export { describeDataset } from './describe.js';
 /** The error every loader throws for bad input; it names the file. */
 export { DatasetError } from './errors.js';
 /** Options and result of the image-folder loader. */
-export type { FolderDataset, FolderFit, FolderKernel, ImageFolderOptions, SkippedFile } from './folder.js';
-/** Image-folder loader (torchvision ImageFolder semantics) and the extensions it looks for. */
+export type { FolderDataset, ImageFolderOptions } from './folder.js';
+/** Image-folder loader (torchvision ImageFolder semantics). */
+export { loadImageFolder } from './folder.js';
+/** How folder images are fitted and resampled, decoding one image the same way, the extensions looked for. */
 export {
   type DecodeImageOptions,
   decodeImageFile,
   defaultImageExtensions,
-  loadImageFolder,
-} from './folder.js';
+  type FolderFit,
+  type FolderKernel,
+} from './folder-decode.js';
+/** A file the image-folder loader left out, and why. */
+export type { SkippedFile } from './folder-walk.js';
 /** A decoded IDX array and the limits on reading one. */
 export type { IdxArray, ReadIdxOptions } from './idx.js';
 /** IDX reader (plain or gzip) for the MNIST family. */

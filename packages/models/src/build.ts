@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { layerNames } from './names.js';
 import { convPaddingPlan, inferShapes, pair } from './shapes.js';
-import type { ActivationName, InitializerName, ModelSpec } from './spec.js';
+import type { ActivationName, Conv2dLayer, DenseLayer, InitializerName, ModelSpec } from './spec.js';
 import { validateSpec } from './validate.js';
 
 /** Options of {@link buildModel}. */
@@ -87,6 +87,22 @@ export function buildModel(spec: ModelSpec, options: BuildOptions = {}): tf.Laye
     options.seed === undefined ? undefined : layerSeed(Math.trunc(options.seed), i);
   const layers: tf.layers.Layer[] = [];
   const first = (): { inputShape?: number[] } => (layers.length === 0 ? { inputShape: [...s.input] } : {});
+  /** What conv2d and dense layers share: bias, activation, kernel initialiser (He before rectifiers), name. */
+  const weighted = (layer: Conv2dLayer | DenseLayer, i: number, name: string) => {
+    const init =
+      layer.kernelInitializer ??
+      (RECTIFIERS.has(followingActivation(s, i))
+        ? (options.reluInitializer ?? 'heNormal')
+        : (options.otherInitializer ?? 'glorotUniform'));
+    return {
+      useBias: layer.useBias ?? true,
+      activation: layer.activation ?? 'linear',
+      kernelInitializer: initializer(init, seedFor(i)),
+      biasInitializer: 'zeros' as const,
+      name,
+      ...first(),
+    };
+  };
   s.layers.forEach((layer, i) => {
     const name = names[i];
     switch (layer.type) {
@@ -95,46 +111,19 @@ export function buildModel(spec: ModelSpec, options: BuildOptions = {}): tf.Laye
         if (plan.zeroPad > 0) {
           layers.push(tf.layers.zeroPadding2d({ padding: plan.zeroPad, name: `${name}_pad`, ...first() }));
         }
-        const act = followingActivation(s, i);
-        const init =
-          layer.kernelInitializer ??
-          (RECTIFIERS.has(act)
-            ? (options.reluInitializer ?? 'heNormal')
-            : (options.otherInitializer ?? 'glorotUniform'));
         layers.push(
           tf.layers.conv2d({
             filters: layer.filters,
             kernelSize: pair(layer.kernel),
             strides: pair(layer.stride ?? 1),
             padding: plan.padding,
-            useBias: layer.useBias ?? true,
-            activation: layer.activation ?? 'linear',
-            kernelInitializer: initializer(init, seedFor(i)),
-            biasInitializer: 'zeros',
-            name,
-            ...first(),
+            ...weighted(layer, i, name),
           }),
         );
         break;
       }
       case 'dense': {
-        const act = followingActivation(s, i);
-        const init =
-          layer.kernelInitializer ??
-          (RECTIFIERS.has(act)
-            ? (options.reluInitializer ?? 'heNormal')
-            : (options.otherInitializer ?? 'glorotUniform'));
-        layers.push(
-          tf.layers.dense({
-            units: layer.units,
-            useBias: layer.useBias ?? true,
-            activation: layer.activation ?? 'linear',
-            kernelInitializer: initializer(init, seedFor(i)),
-            biasInitializer: 'zeros',
-            name,
-            ...first(),
-          }),
-        );
+        layers.push(tf.layers.dense({ units: layer.units, ...weighted(layer, i, name) }));
         break;
       }
       case 'batchNorm':

@@ -61,13 +61,8 @@ interface Built {
   notes: string[];
 }
 
-interface Definition {
-  name: PresetName;
-  description: string;
-  source: string;
-  defaultInput: [number, number, number];
-  defaultClasses: number;
-  options: readonly (keyof PresetOptions)[];
+/** A registry entry as defined here: its builder instead of `create`. */
+interface Definition extends Omit<PresetInfo, 'create'> {
   build(o: Required<Pick<PresetOptions, 'input' | 'classes'>> & PresetOptions): Built;
 }
 
@@ -220,6 +215,21 @@ function folderLenet50(input: [number, number, number], classes: number): Built 
   throw new Error('unreachable');
 }
 
+/**
+ * The defaults and builder of a 28x28x1, 10-class preset without options whose layers depend only
+ * on the class count.
+ */
+function mnistFixed(
+  layers: (classes: number) => LayerSpec[],
+): Pick<Definition, 'defaultInput' | 'defaultClasses' | 'options' | 'build'> {
+  return {
+    defaultInput: [28, 28, 1],
+    defaultClasses: 10,
+    options: [],
+    build: (o) => ({ layers: layers(o.classes), notes: [] }),
+  };
+}
+
 const definitions: Definition[] = [
   {
     name: 'lenet5',
@@ -245,75 +255,51 @@ const definitions: Definition[] = [
     description:
       'PyTorch 3 conv + 3 FC with BatchNorm and Dropout(0.75) for 1x28x28 (59,734 params in torchsummary)',
     source: 'reports 000 and 002',
-    defaultInput: [28, 28, 1],
-    defaultClasses: 10,
-    options: [],
-    build: (o) => ({ layers: torchNet(3, 3, true, o.classes), notes: [] }),
+    ...mnistFixed((classes) => torchNet(3, 3, true, classes)),
   },
   {
     name: 'torch-nobn',
     description: 'torch-bn without its BatchNorm layers (59,298 params)',
     source: 'report 002 (w/o BN)',
-    defaultInput: [28, 28, 1],
-    defaultClasses: 10,
-    options: [],
-    build: (o) => ({ layers: torchNet(3, 3, false, o.classes), notes: [] }),
+    ...mnistFixed((classes) => torchNet(3, 3, false, classes)),
   },
   {
     name: 'torch-2conv3fc',
     description:
       'torch-bn with the third conv block removed: flatten 12x6x6 = 432 (63,214 params in torchsummary)',
     source: 'report 002 (2CNN+3NN)',
-    defaultInput: [28, 28, 1],
-    defaultClasses: 10,
-    options: [],
-    build: (o) => ({ layers: torchNet(2, 3, true, o.classes), notes: [] }),
+    ...mnistFixed((classes) => torchNet(2, 3, true, classes)),
   },
   {
     name: 'torch-2conv2fc',
     description: 'torch-2conv3fc without the 48-unit layer (57,726 params in torchsummary)',
     source: 'report 002 (2CNN+2NN)',
-    defaultInput: [28, 28, 1],
-    defaultClasses: 10,
-    options: [],
-    build: (o) => ({ layers: torchNet(2, 2, true, o.classes), notes: [] }),
+    ...mnistFixed((classes) => torchNet(2, 2, true, classes)),
   },
   {
     name: 'keras-baseline',
     description:
       'Keras MNIST baseline: conv 32, 64, 64 (3x3 same relu) each + maxpool 2, dense 64, 64, classes (97,482)',
     source: 'report 004 (Baseline_Model)',
-    defaultInput: [28, 28, 1],
-    defaultClasses: 10,
-    options: [],
-    build: (o) => ({ layers: kerasMnist(3, false, o.classes), notes: [] }),
+    ...mnistFixed((classes) => kerasMnist(3, false, classes)),
   },
   {
     name: 'keras-bn',
     description: 'keras-baseline with BatchNorm after each conv (98,122; 320 non-trainable)',
     source: 'report 004 (Model_with_BN)',
-    defaultInput: [28, 28, 1],
-    defaultClasses: 10,
-    options: [],
-    build: (o) => ({ layers: kerasMnist(3, true, o.classes), notes: [] }),
+    ...mnistFixed((classes) => kerasMnist(3, true, classes)),
   },
   {
     name: 'keras-shallow',
     description: 'keras-baseline with two convs: flatten 7x7x64 = 3136 (224,394)',
     source: 'report 004 (Model_with_shallower_layer)',
-    defaultInput: [28, 28, 1],
-    defaultClasses: 10,
-    options: [],
-    build: (o) => ({ layers: kerasMnist(2, false, o.classes), notes: [] }),
+    ...mnistFixed((classes) => kerasMnist(2, false, classes)),
   },
   {
     name: 'keras-deep',
     description: 'keras-baseline with four convs: the last pool gives 1x1, flatten 64 (101,642)',
     source: 'report 004 (Model_with_deeper_layer)',
-    defaultInput: [28, 28, 1],
-    defaultClasses: 10,
-    options: [],
-    build: (o) => ({ layers: kerasMnist(4, false, o.classes), notes: [] }),
+    ...mnistFixed((classes) => kerasMnist(4, false, classes)),
   },
   {
     name: 'vgg-cifar10',

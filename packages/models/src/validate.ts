@@ -144,6 +144,21 @@ class Checker {
   }
 }
 
+/** The optional fields conv2d and dense layers share, checked in this order. */
+function weightFields(c: Checker): {
+  useBias?: boolean;
+  activation?: ActivationName;
+  kernelInitializer?: InitializerName;
+} {
+  return {
+    ...(c.has('useBias') ? { useBias: c.boolean('useBias') } : {}),
+    ...(c.has('activation') ? { activation: c.oneOf<ActivationName>('activation', activationNames) } : {}),
+    ...(c.has('kernelInitializer')
+      ? { kernelInitializer: c.oneOf<InitializerName>('kernelInitializer', initializerNames) }
+      : {}),
+  };
+}
+
 function validateLayer(raw: unknown, index: number, specName: string): LayerSpec {
   if (!isObject(raw)) {
     throw new SpecError(`must be an object, got ${describe(raw)}`, { specName, layerIndex: index });
@@ -181,13 +196,7 @@ function validateLayer(raw: unknown, index: number, specName: string): LayerSpec
         kernel: c.size2('kernel'),
         ...(c.has('stride') ? { stride: c.size2('stride') } : {}),
         ...(c.has('padding') ? { padding: c.convPadding('padding') } : {}),
-        ...(c.has('useBias') ? { useBias: c.boolean('useBias') } : {}),
-        ...(c.has('activation')
-          ? { activation: c.oneOf<ActivationName>('activation', activationNames) }
-          : {}),
-        ...(c.has('kernelInitializer')
-          ? { kernelInitializer: c.oneOf<InitializerName>('kernelInitializer', initializerNames) }
-          : {}),
+        ...weightFields(c),
         ...name,
       };
     case 'batchNorm':
@@ -217,13 +226,7 @@ function validateLayer(raw: unknown, index: number, specName: string): LayerSpec
       return {
         type: t,
         units: c.positiveInt('units'),
-        ...(c.has('useBias') ? { useBias: c.boolean('useBias') } : {}),
-        ...(c.has('activation')
-          ? { activation: c.oneOf<ActivationName>('activation', activationNames) }
-          : {}),
-        ...(c.has('kernelInitializer')
-          ? { kernelInitializer: c.oneOf<InitializerName>('kernelInitializer', initializerNames) }
-          : {}),
+        ...weightFields(c),
         ...name,
       };
   }

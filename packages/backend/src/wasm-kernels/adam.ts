@@ -1,7 +1,4 @@
 import {
-  type BackendValues,
-  type DataId,
-  type DataType,
   engine,
   getBackend,
   getKernel,
@@ -12,6 +9,7 @@ import {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { cpuBackend } from '../tfjs-internals.js';
 import type { KernelArgs } from './conv-util.js';
 
 /**
@@ -142,15 +140,9 @@ export function adamUpdateWasm(args: KernelArgs): TensorInfo[] {
   return outs;
 }
 
-/** The parts of tfjs's cpu backend this kernel uses (the package does not depend on its types). */
-interface CpuBackendLike {
-  data: { get(dataId: DataId): { values?: BackendValues } };
-  makeTensorInfo(shape: number[], dtype: DataType, values?: BackendValues): TensorInfo;
-}
-
 /** {@link LENET_ADAM_UPDATE} for the cpu backend (same loop over its typed arrays). */
 export function adamUpdateCpu(args: KernelArgs): TensorInfo[] {
-  const backend = args.backend as unknown as CpuBackendLike;
+  const backend = cpuBackend(args.backend);
   const { inputs, attrs } = checkArgs(args, 'cpu');
   const { w, g, m, v } = inputs;
   const view = (t: TensorInfo): Float32Array => {

@@ -1,12 +1,7 @@
-import {
-  BatchMatMul,
-  type KernelBackend,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from '@tensorflow/tfjs';
+import { BatchMatMul, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 import { withKernelScope } from './kernel-scope.js';
 import { makeSimdBatchMatMul } from './matmul.js';
 
@@ -51,13 +46,7 @@ export function makeBatchMatMulWasm(stock: KernelFunc | undefined): KernelFunc {
 }
 
 /** BatchMatMul for wasm: transposed operands made explicit (see {@link makeBatchMatMulWasm}). */
-export function batchMatMulConfig(stock: KernelConfig | undefined): KernelConfig {
-  return {
-    kernelName: BatchMatMul,
-    backendName: 'wasm',
-    // The SIMD product first; the transposing composite where it cannot run.
-    kernelFunc: makeSimdBatchMatMul(makeBatchMatMulWasm(stock?.kernelFunc)),
-    // The stock kernel's setup binds its wasm function, which the plain products still call.
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  };
-}
+export const batchMatMulConfig = replacingKernel(BatchMatMul, (stock) =>
+  // The SIMD product first; the transposing composite (which calls the stock one) where it cannot run.
+  makeSimdBatchMatMul(makeBatchMatMulWasm(stock)),
+);

@@ -1,8 +1,9 @@
-import { FusedBatchNorm, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { FusedBatchNorm, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import { channelTile } from './batch-norm-grad.js';
 import type { KernelArgs } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 import { simdKernels, tileFloats } from './simd.js';
 
 /**
@@ -55,11 +56,4 @@ export function makeBatchNormWasm(stock: KernelFunc | undefined): KernelFunc {
 }
 
 /** FusedBatchNorm for wasm; `stock` is the kernel it falls back to (its setup kept). */
-export function batchNormConfig(stock: KernelConfig | undefined): KernelConfig {
-  return {
-    kernelName: FusedBatchNorm,
-    backendName: 'wasm',
-    kernelFunc: makeBatchNormWasm(stock?.kernelFunc),
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  };
-}
+export const batchNormConfig = replacingKernel(FusedBatchNorm, makeBatchNormWasm);

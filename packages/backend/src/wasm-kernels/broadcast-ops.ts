@@ -2,6 +2,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 import { simdKernels, tileFloats } from './simd.js';
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -105,27 +106,14 @@ export function makeLeadingReduction(name: 'Sum' | 'Mean', stock: KernelFunc | u
   };
 }
 
-function withStockSetup(config: KernelConfig, stock: KernelConfig | undefined): KernelConfig {
-  // The stock kernel's setup binds its wasm function; without it the fallback cannot run.
-  return stock?.setupFunc ? { ...config, setupFunc: stock.setupFunc } : config;
-}
-
 /** One of the broadcasting binary kernels for wasm; `stock` is the kernel it falls back to. */
 export function broadcastBinaryConfig(name: string): (stock: KernelConfig | undefined) => KernelConfig {
-  return (stock) =>
-    withStockSetup(
-      { kernelName: name, backendName: 'wasm', kernelFunc: makeBroadcastBinary(name, stock?.kernelFunc) },
-      stock,
-    );
+  return replacingKernel(name, (stock) => makeBroadcastBinary(name, stock));
 }
 
 /** Sum or Mean for wasm with the leading-axes fast path; `stock` is the kernel it falls back to. */
 export function leadingReductionConfig(
   name: 'Sum' | 'Mean',
 ): (stock: KernelConfig | undefined) => KernelConfig {
-  return (stock) =>
-    withStockSetup(
-      { kernelName: name, backendName: 'wasm', kernelFunc: makeLeadingReduction(name, stock?.kernelFunc) },
-      stock,
-    );
+  return replacingKernel(name, (stock) => makeLeadingReduction(name, stock));
 }

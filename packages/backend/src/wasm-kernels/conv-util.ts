@@ -1,8 +1,35 @@
-import type { backend_util, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
 
 /** The padding attributes tfjs passes to its conv kernels. */
 export type ConvPad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+
+/** The attributes tfjs passes to Conv2D and its two gradients (which have no dilations). */
+export interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: ConvPad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** tfjs's geometry of a convolution of `xShape` by `filterShape` with these attributes. */
+export function convInfo(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: ConvAttrs,
+  dilations: [number, number] | number = 1,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs.strides,
+    dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'),
+  );
+}
 
 /** Explicit NHWC padding in the form the Conv2D kernel accepts. */
 export function explicitPad(top: number, bottom: number, left: number, right: number): number[][] {

@@ -1,5 +1,5 @@
 import {
-  backend_util,
+  type backend_util,
   Conv2DBackpropFilter,
   type KernelBackend,
   type KernelConfig,
@@ -7,7 +7,7 @@ import {
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvPad, conv2dAttrs, convGeometry, explicitPad, shape4 } from './conv-util.js';
+import { type ConvAttrs, conv2dAttrs, convGeometry, convInfo, explicitPad, shape4 } from './conv-util.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
@@ -25,26 +25,13 @@ const NAME = 'Conv2DBackpropFilter';
  */
 export function conv2dBackpropFilterWasm(args: KernelArgs): TensorInfo {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
-  const attrs = (args.attrs ?? {}) as unknown as {
-    strides: [number, number] | number;
-    pad: ConvPad;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  const attrs = (args.attrs ?? {}) as unknown as ConvAttrs & {
     filterShape: [number, number, number, number];
   };
   const xShape = shape4(x, NAME, 'x');
   shape4(dy, NAME, 'dy');
   const channelsLast = attrs.dataFormat !== 'NCHW';
-  const info = backend_util.computeConv2DInfo(
-    xShape,
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'),
-  );
+  const info = convInfo(xShape, attrs.filterShape, attrs);
   const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, inChannels: ci, outChannels: co } = info;
   const { top, left } = info.padInfo;

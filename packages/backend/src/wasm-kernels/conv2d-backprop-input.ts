@@ -1,27 +1,23 @@
 import {
-  backend_util,
+  type backend_util,
   Conv2DBackpropInput,
   type KernelBackend,
-  type KernelConfig,
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvPad, conv2dAttrs, convGeometry, explicitPad, shape4 } from './conv-util.js';
+import { type ConvAttrs, conv2dAttrs, convGeometry, convInfo, explicitPad, shape4 } from './conv-util.js';
 import { DIRECT_CONV_MAX_OUT_CHANNELS } from './conv2d.js';
+import { replacingKernel } from './kernel-config.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
 
 const NAME = 'Conv2DBackpropInput';
 
-interface BackpropInputAttrs {
-  strides: [number, number] | number;
-  pad: ConvPad;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface BackpropInputAttrs extends ConvAttrs {
   inputShape: [number, number, number, number];
 }
 
@@ -40,16 +36,7 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
     const attrs = (args.attrs ?? {}) as unknown as BackpropInputAttrs;
     const filterShape = shape4(filter, NAME, 'filter');
     const [n] = shape4(dy, NAME, 'dy');
-    const info = backend_util.computeConv2DInfo(
-      attrs.inputShape,
-      filterShape,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'),
-    );
+    const info = convInfo(attrs.inputShape, filterShape, attrs);
     const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
     const { strideHeight: sh, strideWidth: sw, outChannels: co } = info;
     // Above 16 output channels XNNPACK's convolution (the stock path below) is faster.
@@ -166,12 +153,4 @@ function inputGradSimd(
 }
 
 /** Conv2DBackpropInput for wasm built on wasm's Conv2D; `stock` is the kernel it replaces. */
-export function conv2dBackpropInputConfig(stock: KernelConfig | undefined): KernelConfig {
-  return {
-    kernelName: Conv2DBackpropInput,
-    backendName: 'wasm',
-    kernelFunc: makeConv2dBackpropInputWasm(stock?.kernelFunc),
-    // The stock kernel's setup binds its wasm function; without it the fallback cannot run.
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  };
-}
+export const conv2dBackpropInputConfig = replacingKernel(Conv2DBackpropInput, makeConv2dBackpropInputWasm);

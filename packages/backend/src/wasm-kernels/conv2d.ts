@@ -1,7 +1,8 @@
-import { backend_util, Conv2D, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { Conv2D, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvPad, convGeometry, shape4 } from './conv-util.js';
+import { type ConvAttrs, convGeometry, convInfo, shape4 } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 import { roundUp4, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
 
@@ -20,23 +21,8 @@ export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
   return (args: KernelArgs): TensorInfo => {
     const backend = args.backend as BackendWasm;
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-    const attrs = (args.attrs ?? {}) as unknown as {
-      strides: [number, number] | number;
-      pad: ConvPad;
-      dataFormat?: 'NHWC' | 'NCHW';
-      dilations?: [number, number] | number;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    };
-    const info = backend_util.computeConv2DInfo(
-      shape4(x, NAME, 'x'),
-      shape4(filter, NAME, 'filter'),
-      attrs.strides,
-      attrs.dilations ?? 1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC'),
-    );
+    const attrs = (args.attrs ?? {}) as unknown as ConvAttrs & { dilations?: [number, number] | number };
+    const info = convInfo(shape4(x, NAME, 'x'), shape4(filter, NAME, 'filter'), attrs, attrs.dilations ?? 1);
     const simd =
       info.dataFormat === 'channelsLast' &&
       info.dilationHeight === 1 &&
@@ -92,11 +78,4 @@ export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
 }
 
 /** Conv2D for wasm; `stock` (XNNPACK) is kept for the other cases, with its setup. */
-export function conv2dConfig(stock: KernelConfig | undefined): KernelConfig {
-  return {
-    kernelName: Conv2D,
-    backendName: 'wasm',
-    kernelFunc: makeConv2dWasm(stock?.kernelFunc),
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  };
-}
+export const conv2dConfig = replacingKernel(Conv2D, makeConv2dWasm);

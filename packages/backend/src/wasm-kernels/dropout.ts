@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { type DropoutCall, type DropoutLayer, dropoutPrototype } from '../tfjs-internals.js';
 import type { KernelArgs } from './conv-util.js';
 import { simdKernels } from './simd.js';
 
@@ -91,21 +92,6 @@ export const dropoutMaskConfig: tf.KernelConfig = {
   kernelFunc: dropoutMaskWasm,
 };
 
-/** What the patch reads of tfjs-layers' Dropout layer. */
-interface DropoutLayer {
-  rate: number;
-  seed?: number;
-  noiseShape?: unknown;
-  getClassName(): string;
-  invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): void;
-}
-type DropoutCall = (
-  this: DropoutLayer,
-  inputs: tf.Tensor | tf.Tensor[],
-  kwargs: Record<string, unknown>,
-) => tf.Tensor | tf.Tensor[];
-
-const dropoutPrototype = Object.getPrototypeOf(tf.layers.dropout({ rate: 0.5 })) as { call: DropoutCall };
 /** tfjs-layers' Dropout.call, while ours is in place. */
 let stockCall: DropoutCall | undefined;
 
@@ -148,14 +134,14 @@ function fastDropoutCall(
 /** Routes tfjs-layers' Dropout (training, wasm) to the mask kernel. Idempotent. */
 export function installFastDropout(): void {
   if (stockCall !== undefined) return;
-  stockCall = dropoutPrototype.call;
-  dropoutPrototype.call = fastDropoutCall;
+  stockCall = dropoutPrototype().call;
+  dropoutPrototype().call = fastDropoutCall;
 }
 
 /** Puts tfjs-layers' Dropout.call back. Returns whether ours was installed. */
 export function uninstallFastDropout(): boolean {
   if (stockCall === undefined) return false;
-  dropoutPrototype.call = stockCall;
+  dropoutPrototype().call = stockCall;
   stockCall = undefined;
   return true;
 }

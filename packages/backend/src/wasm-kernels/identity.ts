@@ -1,6 +1,7 @@
 import { Cast, Identity, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelArgs } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 
 /**
  * Identity for wasm that shares the input's memory (reference-counted, as the cpu backend's
@@ -40,11 +41,4 @@ export function makeCastWasm(stock: KernelFunc | undefined): KernelFunc {
 }
 
 /** Cast for wasm (see {@link makeCastWasm}); `stock` is kept for real conversions, with its setup. */
-export function castConfig(stock: KernelConfig | undefined): KernelConfig {
-  return {
-    kernelName: Cast,
-    backendName: 'wasm',
-    kernelFunc: makeCastWasm(stock?.kernelFunc),
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  };
-}
+export const castConfig = replacingKernel(Cast, makeCastWasm);

@@ -1,7 +1,8 @@
-import { _FusedMatMul, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { _FusedMatMul, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
 
@@ -156,11 +157,4 @@ export function makeFusedMatMulWasm(stock: KernelFunc | undefined): KernelFunc {
 }
 
 /** _FusedMatMul for wasm; `stock` is kept for the other cases, with its setup. */
-export function fusedMatMulConfig(stock: KernelConfig | undefined): KernelConfig {
-  return {
-    kernelName: _FusedMatMul,
-    backendName: 'wasm',
-    kernelFunc: makeFusedMatMulWasm(stock?.kernelFunc),
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  };
-}
+export const fusedMatMulConfig = replacingKernel(_FusedMatMul, makeFusedMatMulWasm);

@@ -1,9 +1,6 @@
 import { type KernelConfig, MaxPoolGrad, type TensorInfo } from '@tensorflow/tfjs';
 import type { KernelArgs } from './conv-util.js';
-import { poolGeometryArgs, poolGradSetup } from './pool-util.js';
-import { simdKernels } from './simd.js';
-
-const NAME = 'MaxPoolGrad';
+import { forEachPoolWindow, poolGeometryArgs, runPoolGrad } from './pool-util.js';
 
 /**
  * MaxPoolGrad for wasm: each dy value goes to the first maximum of its window in the input
@@ -14,52 +11,19 @@ const NAME = 'MaxPoolGrad';
  * memory). This one clears dx and runs as one tight JS loop over the wasm heap, O(dy · window).
  */
 export function maxPoolGradWasm(args: KernelArgs): TensorInfo {
-  const { backend, dy, input, xShape, info } = poolGradSetup(args, NAME);
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
-  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const { top, left } = info.padInfo;
-  // Allocate first: growing the wasm heap would detach views taken before.
-  const out = backend.makeOutput(xShape, 'float32');
-  const simd = simdKernels(backend);
-  if (simd !== undefined) {
-    const [n, ih, iw, c2, oh, ow, sh, sw, fh, fw, t, l] = poolGeometryArgs(info);
-    simd.fn.lenet_max_pool_grad(
-      simd.ptr(dy),
-      simd.ptr(input),
-      simd.ptr(out),
-      n,
-      ih,
-      iw,
-      c2,
-      oh,
-      ow,
-      sh,
-      sw,
-      fh,
-      fw,
-      t,
-      l,
-    );
-    return out;
-  }
-  const dx = backend.typedArrayFromHeap(out) as Float32Array;
-  const x = backend.typedArrayFromHeap(input) as Float32Array;
-  const g = backend.typedArrayFromHeap(dy) as Float32Array;
-  dx.fill(0);
-  const rowStride = inWidth * c;
-  const imageStride = inHeight * rowStride;
-  let gi = 0;
-  for (let n = 0; n < batchSize; n++) {
-    const base = n * imageStride;
-    for (let oh = 0; oh < outHeight; oh++) {
-      const h0 = oh * strideHeight - top;
-      const hStart = Math.max(0, h0);
-      const hEnd = Math.min(inHeight, h0 + filterHeight);
-      for (let ow = 0; ow < outWidth; ow++) {
-        const w0 = ow * strideWidth - left;
-        const wStart = Math.max(0, w0);
-        const wEnd = Math.min(inWidth, w0 + filterWidth);
-        for (let ch = 0; ch < c; ch++, gi++) {
+  return runPoolGrad(
+    args,
+    'MaxPoolGrad',
+    (simd, { dy, input, info }, out) => {
+      simd.fn.lenet_max_pool_grad(simd.ptr(dy), simd.ptr(input), simd.ptr(out), ...poolGeometryArgs(info));
+    },
+    ({ backend, dy, input, info }, dx) => {
+      const x = backend.typedArrayFromHeap(input) as Float32Array;
+      const g = backend.typedArrayFromHeap(dy) as Float32Array;
+      const c = info.inChannels;
+      const rowStride = info.inWidth * c;
+      forEachPoolWindow(info, (base, hStart, hEnd, wStart, wEnd, gi) => {
+        for (let ch = 0; ch < c; ch++) {
           let best = -1;
           let bestValue = Number.NEGATIVE_INFINITY;
           for (let h = hStart; h < hEnd; h++) {
@@ -72,12 +36,11 @@ export function maxPoolGradWasm(args: KernelArgs): TensorInfo {
               }
             }
           }
-          if (best >= 0) dx[best] += g[gi];
+          if (best >= 0) dx[best] += g[gi + ch];
         }
-      }
-    }
-  }
-  return out;
+      });
+    },
+  );
 }
 
 /** MaxPoolGrad for wasm that replaces the stock (incorrect) one. */

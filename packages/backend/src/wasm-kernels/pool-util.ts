@@ -2,6 +2,7 @@ import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import { type KernelArgs, shape4 } from './conv-util.js';
+import { type SimdExports, type SimdKernels, simdKernels } from './simd.js';
 
 /** What both pooling-gradient kernels start from: their tensors, the pool geometry, dy checked against it. */
 export interface PoolGradSetup {
@@ -42,10 +43,14 @@ export function poolGradSetup(args: KernelArgs, kernel: string): PoolGradSetup {
 }
 
 /**
- * The pool geometry as the SIMD pooling-gradient kernels take it: n, ih, iw, c, oh, ow, sh, sw,
- * fh, fw, top, left.
+ * The pool geometry as the SIMD pooling-gradient kernels take it after their tensor pointers: n,
+ * ih, iw, c, oh, ow, sh, sw, fh, fw, top, left.
  */
-export function poolGeometryArgs(info: backend_util.Conv2DInfo): number[] {
+type PoolGeometryArgs =
+  Parameters<SimdExports['lenet_max_pool_grad']> extends [number, number, number, ...infer G] ? G : never;
+
+/** {@link PoolGeometryArgs} of a tfjs pool info. */
+export function poolGeometryArgs(info: backend_util.Conv2DInfo): PoolGeometryArgs {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
   const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
   return [
@@ -62,4 +67,55 @@ export function poolGeometryArgs(info: backend_util.Conv2DInfo): number[] {
     info.padInfo.top,
     info.padInfo.left,
   ];
+}
+
+/**
+ * Runs a pooling gradient: dx allocated first (growing the wasm heap would detach views taken
+ * before), then the SIMD kernel where it can run, else the JS loop on dx cleared to zero.
+ */
+export function runPoolGrad(
+  args: KernelArgs,
+  kernel: string,
+  simdGrad: (simd: SimdKernels, setup: PoolGradSetup, out: TensorInfo) => void,
+  jsGrad: (setup: PoolGradSetup, dx: Float32Array) => void,
+): TensorInfo {
+  const setup = poolGradSetup(args, kernel);
+  const out = setup.backend.makeOutput(setup.xShape, 'float32');
+  const simd = simdKernels(setup.backend);
+  if (simd !== undefined) {
+    simdGrad(simd, setup, out);
+    return out;
+  }
+  const dx = setup.backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  jsGrad(setup, dx);
+  return out;
+}
+
+/**
+ * Calls `visit` for every output position (batch, row, column, in that order) with its window
+ * clamped to the input: the offset of its image in the input, the rows [hStart, hEnd) and
+ * columns [wStart, wEnd) it covers, and the offset of its channels in dy.
+ */
+export function forEachPoolWindow(
+  info: backend_util.Conv2DInfo,
+  visit: (base: number, hStart: number, hEnd: number, wStart: number, wEnd: number, dyOffset: number) => void,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const imageStride = inHeight * inWidth * c;
+  let gi = 0;
+  for (let n = 0; n < batchSize; n++) {
+    const base = n * imageStride;
+    for (let oh = 0; oh < outHeight; oh++) {
+      const h0 = oh * strideHeight - top;
+      const hStart = Math.max(0, h0);
+      const hEnd = Math.min(inHeight, h0 + filterHeight);
+      for (let ow = 0; ow < outWidth; ow++, gi += c) {
+        const w0 = ow * strideWidth - left;
+        visit(base, hStart, hEnd, Math.max(0, w0), Math.min(inWidth, w0 + filterWidth), gi);
+      }
+    }
+  }
 }

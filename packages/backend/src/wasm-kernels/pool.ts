@@ -9,6 +9,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import { type KernelArgs, shape4 } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 import { simdKernels } from './simd.js';
 
 /**
@@ -69,10 +70,5 @@ export function makePoolWasm(kind: 'max' | 'avg', stock: KernelFunc | undefined)
 
 /** MaxPool or AvgPool for wasm; `stock` (XNNPACK) is kept for the other cases, with its setup. */
 export function poolConfig(kind: 'max' | 'avg'): (stock: KernelConfig | undefined) => KernelConfig {
-  return (stock) => ({
-    kernelName: kind === 'max' ? MaxPool : AvgPool,
-    backendName: 'wasm',
-    kernelFunc: makePoolWasm(kind, stock?.kernelFunc),
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  });
+  return replacingKernel(kind === 'max' ? MaxPool : AvgPool, (stock) => makePoolWasm(kind, stock));
 }

@@ -74,23 +74,21 @@ const SENTINEL = -12345.5;
  */
 function guarded(
   simd: SimdKernels,
-  backend: BackendWasm,
   contents: Float32Array[],
   body: (ptrs: number[]) => void,
 ): { out: Float32Array[]; guardsIntact: boolean } {
   return simd.withScratch(
     contents.map((c) => c.length + 2 * GUARD),
     (ptrs) => {
-      const heap = () => (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
       ptrs.forEach((p, i) => {
-        const all = heap().subarray(p / 4, p / 4 + contents[i].length + 2 * GUARD);
+        const all = simd.heap().subarray(p / 4, p / 4 + contents[i].length + 2 * GUARD);
         all.fill(SENTINEL);
         all.set(contents[i], GUARD);
       });
       body(ptrs.map((p) => p + GUARD * 4));
       let guardsIntact = true;
       const out = ptrs.map((p, i) => {
-        const all = heap().subarray(p / 4, p / 4 + contents[i].length + 2 * GUARD);
+        const all = simd.heap().subarray(p / 4, p / 4 + contents[i].length + 2 * GUARD);
         for (let j = 0; j < GUARD; j++) {
           if (all[j] !== SENTINEL || all[all.length - 1 - j] !== SENTINEL) guardsIntact = false;
         }
@@ -140,7 +138,6 @@ describe('SIMD kernels called directly', () => {
                   }
       const { out, guardsIntact } = guarded(
         simd,
-        backend,
         [dy, w, new Float32Array(kh * co * l4), new Float32Array(expected.length).fill(7)],
         ([pdy, pw, pwt, pdx]) => {
           simd.fn.lenet_input_grad_filter(pw, pwt, kh, kw, ci, co, l4);
@@ -170,7 +167,6 @@ describe('SIMD kernels called directly', () => {
                 }
     const { out, guardsIntact } = guarded(
       simd,
-      backend,
       [x, dy, new Float32Array(expected.length)],
       ([px, pdy, pdw]) =>
         simd.fn.lenet_conv_filter_grad(px, pdy, pdw, n, h, w, ci, oh, ow, co4, k, k, 1, 1, co4),
@@ -185,7 +181,6 @@ describe('SIMD kernels called directly', () => {
     const dy = randomArray(len, 8);
     const { out, guardsIntact } = guarded(
       simd,
-      backend,
       [x, dy, new Float32Array(len), new Float32Array(len), new Float32Array(len)],
       ([px, pdy, py, pt, pr]) => {
         simd.fn.lenet_tanh(px, py, len, 1, 0, 0, 0, 0);

@@ -1,6 +1,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { type WasmHeap, wasmHeap } from '../tfjs-internals.js';
 import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
 
 /**
@@ -228,32 +229,25 @@ export interface SimdExports {
   ): void;
 }
 
-/** What the loader needs of tfjs-backend-wasm's Emscripten module. */
-interface EmscriptenParts {
-  asm?: { memory?: unknown };
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-}
-
 /** The kernels bound to one backend instance's memory, with scratch allocation on its heap. */
 export class SimdKernels {
   constructor(
-    private readonly backend: BackendWasm,
+    private readonly wasm: WasmHeap,
     /** The module's functions. */
     readonly fn: SimdExports,
   ) {}
 
   /** Byte offset of a tensor's data in the wasm memory. */
   ptr(t: TensorInfo): number {
-    const data = this.backend.dataIdMap.get(t.dataId);
-    if (data === undefined)
+    const offset = this.wasm.offset(t.dataId);
+    if (offset === undefined)
       throw new BackendError('SIMD kernel: tensor data is not on this wasm backend', 'wasm');
-    return data.memoryOffset;
+    return offset;
   }
 
   /** A float32 view of all of tfjs's wasm memory, as it is now (growing it replaces the buffer). */
   heap(): Float32Array {
-    return new Float32Array((this.backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+    return new Float32Array(this.wasm.buffer());
   }
 
   /** A float32 view of `count` floats at byte offset `ptr` (a scratch buffer, say). */
@@ -266,18 +260,17 @@ export class SimdKernels {
    * also when it throws). Offsets, unlike typed-array views, stay valid when the heap grows.
    */
   withScratch<T>(floats: readonly number[], body: (ptrs: number[]) => T): T {
-    const wasm = this.backend.wasm as unknown as EmscriptenParts;
     const ptrs: number[] = [];
     try {
       for (const count of floats) {
-        const p = count > 0 ? wasm._malloc(count * 4) : 0;
+        const p = count > 0 ? this.wasm.malloc(count * 4) : 0;
         if (count > 0 && p === 0)
           throw new BackendError(`SIMD kernel: could not allocate ${count * 4} bytes`, 'wasm');
         ptrs.push(p);
       }
       return body(ptrs);
     } finally {
-      for (const p of ptrs) if (p !== 0) wasm._free(p);
+      for (const p of ptrs) if (p !== 0) this.wasm.free(p);
     }
   }
 }
@@ -287,13 +280,12 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: object };
-  Memory: abstract new (...args: never[]) => object;
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: object | null | undefined;
-/** Per tfjs Emscripten module (one per backend instance): its kernels, or null when unavailable. */
-const bound = new WeakMap<object, SimdKernels | null>();
+/** Per tfjs wasm heap (one per backend instance): its kernels. */
+const bound = new WeakMap<WasmHeap, SimdKernels>();
 /** Set by tests and measurements to run the JS fallbacks instead. */
 let disabled = false;
 
@@ -307,25 +299,22 @@ function compiledModule(): object | null {
 }
 
 /**
- * The SIMD kernels bound to `backend`'s memory, or undefined when they cannot run there (no wasm
- * SIMD, or a tfjs build that does not expose its memory), in which case callers use their JS path.
+ * The SIMD kernels bound to `backend`'s memory, or undefined when they cannot run here (no wasm
+ * SIMD, or switched off), in which case callers use their JS path. A tfjs whose wasm internals
+ * changed throws (see tfjs-internals.ts) rather than quietly taking the slow path.
  */
 export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (disabled) return undefined;
-  const wasm = backend.wasm as unknown as EmscriptenParts;
+  const module = compiledModule();
+  if (module === null) return undefined;
+  const wasm = wasmHeap(backend);
   let kernels = bound.get(wasm);
   if (kernels === undefined) {
-    const module = compiledModule();
-    const memory = wasm.asm?.memory;
-    if (module === null || !(memory instanceof wasmApi.Memory)) {
-      kernels = null;
-    } else {
-      const instance = new wasmApi.Instance(module, { env: { memory } });
-      kernels = new SimdKernels(backend, instance.exports as unknown as SimdExports);
-    }
+    const instance = new wasmApi.Instance(module, { env: { memory: wasm.memory } });
+    kernels = new SimdKernels(wasm, instance.exports as unknown as SimdExports);
     bound.set(wasm, kernels);
   }
-  return kernels ?? undefined;
+  return kernels;
 }
 
 /**

@@ -1,7 +1,8 @@
-import { type KernelConfig, type KernelFunc, Tanh, type TensorInfo } from '@tensorflow/tfjs';
+import { type KernelFunc, Tanh, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 import { simdKernels } from './simd.js';
 
 // Rational minimax approximation of tanh that XNNPACK uses for float32 ("rational-9-6"):
@@ -80,11 +81,4 @@ export function makeTanhWasm(stock: KernelFunc | undefined): KernelFunc {
 }
 
 /** Tanh for wasm (see {@link makeTanhWasm}); keeps the stock kernel's setup for its fallback. */
-export function tanhConfig(stock: KernelConfig | undefined): KernelConfig {
-  return {
-    kernelName: Tanh,
-    backendName: 'wasm',
-    kernelFunc: makeTanhWasm(stock?.kernelFunc),
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  };
-}
+export const tanhConfig = replacingKernel(Tanh, makeTanhWasm);

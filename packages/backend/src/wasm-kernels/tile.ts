@@ -1,7 +1,8 @@
-import { type KernelConfig, type KernelFunc, type TensorInfo, Tile } from '@tensorflow/tfjs';
+import { type KernelFunc, type TensorInfo, Tile } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { KernelArgs } from './conv-util.js';
+import { replacingKernel } from './kernel-config.js';
 import { simdKernels } from './simd.js';
 
 /**
@@ -42,11 +43,4 @@ export function makeTileWasm(stock: KernelFunc | undefined): KernelFunc {
 }
 
 /** Tile for wasm; `stock` is kept for the other cases, with its setup. */
-export function tileConfig(stock: KernelConfig | undefined): KernelConfig {
-  return {
-    kernelName: Tile,
-    backendName: 'wasm',
-    kernelFunc: makeTileWasm(stock?.kernelFunc),
-    ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-  };
-}
+export const tileConfig = replacingKernel(Tile, makeTileWasm);
