@@ -55,18 +55,6 @@ function scheduleConfig(flags: TrainFlags): ScheduleConfig {
   }
 }
 
-function take(ds: Dataset, limit: number | undefined): Dataset {
-  if (!limit || limit >= ds.count) return ds;
-  const pixels = ds.height * ds.width * ds.channels;
-  return {
-    ...ds,
-    count: limit,
-    images: ds.images.subarray(0, limit * pixels),
-    labels: ds.labels.subarray(0, limit),
-    source: `${ds.source} (first ${limit})`,
-  };
-}
-
 const INTERRUPTED = 'interrupted (Ctrl-C)';
 
 /** Stops training at the next batch end after Ctrl-C, so the last checkpoint is written whole. */
@@ -136,10 +124,9 @@ export function registerTrain(program: Command, io: CliIo, setExitCode: (code: n
 
 async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number) => void): Promise<void> {
   const out = resolve(flags.out);
-  const train = take(
-    await loadRequested({ name: flags.dataset, dir: flags.data, split: 'train' }),
-    flags.limit,
-  );
+  const { head } = await import('@lenet/datasets');
+  const all = await loadRequested({ name: flags.dataset, dir: flags.data, split: 'train' });
+  const train = flags.limit ? head(all, flags.limit) : all;
   const test = await loadRequested({ name: flags.dataset, dir: flags.data, split: 'test' });
   const { spec, adaptations } = await resolveModel(flags.model, {
     input: [train.height, train.width, train.channels],
@@ -254,7 +241,8 @@ async function exportAndCheck(
   await onnx.exportOnnx(model, path, { preset: spec.name, classNames: test.classNames, normalization });
   const classifier = await loadClassifier(path, async () => ({ name: 'onnx' }));
   try {
-    const { accuracy } = await classifier.evaluate(test, 256);
+    const { evaluate } = await import('@lenet/train');
+    const { accuracy } = await evaluate(classifier.classifier, test, { batchSize: 256 });
     return { path, accuracy };
   } finally {
     await classifier.dispose();
