@@ -70,7 +70,7 @@ export async function evaluateSums(
   return { loss, correct };
 }
 
-/** The classifier behind a model or a {@link Classifier}, with the normalisation to feed it. */
+/** The classifier behind a model or a `Classifier`, with the normalisation to feed it. */
 function resolve(
   source: Classifier | tf.LayersModel,
   normalize: 'unit' | MeanStd | undefined,
@@ -133,7 +133,8 @@ function* imageBatches(images: ImageBatch, batchSize: number): Generator<ImageBa
 /**
  * Class probabilities and arg-max labels for a data set (labels ignored) or for raw normalised
  * images in the classifier's layout (NHWC for a TensorFlow.js model), in batches. Takes any
- * {@link Classifier} (an ONNX session, {@link modelClassifier}) or a TensorFlow.js model.
+ * `Classifier` of `@lenet/common` (an ONNX session, {@link modelClassifier}) or a TensorFlow.js
+ * model.
  */
 export async function predict(
   source: Classifier | tf.LayersModel,
@@ -175,8 +176,9 @@ export async function predict(
 /**
  * Evaluates a classifier on a labelled data set in batches: mean cross-entropy (from the
  * probabilities, clipped to `[1e-7, 1 − 1e-7]` as Keras does), accuracy and the predicted class of
- * every sample. Takes any {@link Classifier} (an ONNX session, {@link modelClassifier}) or a
- * TensorFlow.js model (run in inference mode: dropout off, batch norm on moving statistics).
+ * every sample. Takes any `Classifier` of `@lenet/common` (an ONNX session,
+ * {@link modelClassifier}) or a TensorFlow.js model (run in inference mode: dropout off, batch
+ * norm on moving statistics).
  */
 export async function evaluate(
   source: Classifier | tf.LayersModel,

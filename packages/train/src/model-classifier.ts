@@ -10,9 +10,9 @@ export interface ModelClassifierOptions {
 }
 
 /**
- * A TensorFlow.js classifier behind the {@link Classifier} interface: NHWC batches, probabilities
- * (softmax applied when the model ends in logits), in inference mode (dropout off, batch norm on
- * its moving statistics).
+ * A TensorFlow.js classifier behind the `Classifier` interface of `@lenet/common`: NHWC batches,
+ * probabilities (softmax applied when the model ends in logits), in inference mode (dropout off,
+ * batch norm on its moving statistics).
  */
 export function modelClassifier(model: tf.LayersModel, options: ModelClassifierOptions = {}): Classifier {
   const info = modelInfo(model);
@@ -35,7 +35,7 @@ export function modelClassifier(model: tf.LayersModel, options: ModelClassifierO
   };
 }
 
-/** True for a {@link Classifier}, false for a TensorFlow.js model (which has no `probabilities`). */
+/** True for a `Classifier`, false for a TensorFlow.js model (which has no `probabilities`). */
 export function isClassifier(value: Classifier | tf.LayersModel): value is Classifier {
   return typeof (value as Partial<Classifier>).probabilities === 'function';
 }
