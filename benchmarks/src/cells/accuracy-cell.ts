@@ -1,9 +1,7 @@
-import { batches } from '@lenet/datasets';
-import { Accuracy, argmax } from '@lenet/metrics';
+import { head } from '@lenet/datasets';
 import { buildModel, type ModelSpec } from '@lenet/models';
-import { fit } from '@lenet/train';
-import * as tf from '@tensorflow/tfjs';
-import { firstN, fitToInput, type MnistPair } from '../data.js';
+import { evaluate, fit } from '@lenet/train';
+import { fitToInput, type MnistPair } from '../data.js';
 import type { AccuracyBudget } from '../profiles.js';
 import type { AccuracyResult, OrtBackend } from '../types.js';
 import { openOrtModel, ortProvider } from './infer-cell.js';
@@ -25,12 +23,12 @@ const EVAL_BATCH = 250;
 /**
  * Trains the variant with `@lenet/train`'s `fit` (seed 1, Adam 1e-3, shuffled each epoch, no
  * augmentation) on the first `trainSamples` MNIST training images for `epochs`, then scores the real MNIST test set
- * through `model.predict` and through its ONNX export on onnxruntime-node, side by side.
+ * with the model and with its ONNX export on onnxruntime-node, side by side.
  */
 export async function runAccuracyCell(ctx: AccuracyContext): Promise<AccuracyResult> {
   const { spec, budget } = ctx;
-  const train = fitToInput(firstN(ctx.data.train, budget.trainSamples), spec.input);
-  const test = fitToInput(firstN(ctx.data.test, budget.testSamples), spec.input);
+  const train = fitToInput(head(ctx.data.train, budget.trainSamples), spec.input);
+  const test = fitToInput(head(ctx.data.test, budget.testSamples), spec.input);
   const model = buildModel(spec, { seed: 1 });
   try {
     const fitted = await fit(model, train, {
@@ -44,29 +42,18 @@ export async function runAccuracyCell(ctx: AccuracyContext): Promise<AccuracyRes
     });
     const seconds = fitted.seconds;
     if (fitted.stopped) throw new Error(`training stopped early: ${fitted.stopped.reason}`);
-    const tfjsAcc = new Accuracy(spec.classes);
-    const onnxAcc = new Accuracy(spec.classes);
-    let disagree = 0;
-    let maxAbsDiff = 0;
+    // Both through @lenet/train's one evaluate: the model on NHWC batches, its export on NCHW ones.
+    const tfjs = await evaluate(model, test, { batchSize: EVAL_BATCH, probabilities: true });
     const onnx = await openOrtModel({ spec }, ctx.ortBackend, model, EVAL_BATCH);
-    try {
-      for (const b of batches(test, { batchSize: EVAL_BATCH })) {
-        const xt = tf.tensor4d(b.x, b.shape);
-        const out = model.predict(xt) as tf.Tensor;
-        const p = (await out.data()) as Float32Array;
-        tf.dispose([xt, out]);
-        // The same NHWC batch: the classifier transposes it to the exported graph's NCHW input.
-        const q = (await onnx.classifier.predict(b.x, b.shape, { layout: 'NHWC' })).probabilities;
-        tfjsAcc.update(p, b.y);
-        onnxAcc.update(q, b.y);
-        const pa = argmax(p, spec.classes);
-        const qa = argmax(q, spec.classes);
-        for (let i = 0; i < pa.length; i++) if (pa[i] !== qa[i]) disagree++;
-        for (let i = 0; i < p.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(p[i] - q[i]));
-      }
-    } finally {
-      await onnx.classifier.dispose();
-    }
+    const ort = await evaluate(onnx.classifier, test, { batchSize: EVAL_BATCH, probabilities: true }).finally(
+      () => onnx.classifier.dispose(),
+    );
+    let disagree = 0;
+    for (let i = 0; i < test.count; i++) if (tfjs.predictions[i] !== ort.predictions[i]) disagree++;
+    const p = tfjs.probabilities ?? new Float32Array();
+    const q = ort.probabilities ?? new Float32Array();
+    let maxAbsDiff = 0;
+    for (let i = 0; i < p.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(p[i] - q[i]));
     return {
       model: ctx.model,
       status: 'ok',
@@ -78,8 +65,8 @@ export async function runAccuracyCell(ctx: AccuracyContext): Promise<AccuracyRes
         seconds,
       },
       testSamples: test.count,
-      tfjsAccuracy: tfjsAcc.compute(),
-      onnxAccuracy: onnxAcc.compute(),
+      tfjsAccuracy: tfjs.accuracy,
+      onnxAccuracy: ort.accuracy,
       disagreement: disagree / test.count,
       maxAbsDiff,
       onnxProvider: ortProvider(ctx.ortBackend),

@@ -1,6 +1,7 @@
+import { head } from '@lenet/datasets';
 import { buildModel, type ModelSpec } from '@lenet/models';
 import { fit } from '@lenet/train';
-import { firstN, fitToInput, type MnistPair } from '../data.js';
+import { fitToInput, type MnistPair } from '../data.js';
 import { RssSampler } from '../memory.js';
 import type { ParallelBudget } from '../profiles.js';
 import { type CellResult, PARALLEL_BACKEND, PARALLEL_WORKERS } from '../types.js';
@@ -36,7 +37,7 @@ export function epochStats(rates: readonly number[]): { mean: number; spreadPct:
 export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<CellResult> {
   const { spec, batch, budget } = ctx;
   const id = cellId('train', ctx.model, PARALLEL_BACKEND, batch);
-  const ds = firstN(fitToInput(ctx.data.train, spec.input), budget.batchesPerEpoch * batch);
+  const ds = head(fitToInput(ctx.data.train, spec.input), budget.batchesPerEpoch * batch);
   const steps = Math.floor(ds.count / batch);
   if (steps < 1) throw new Error(`${id}: ${ds.count} images make no full batch of ${batch}`);
   const model = buildModel(spec, { seed: 1 });

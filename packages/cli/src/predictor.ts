@@ -1,31 +1,25 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dataset, MeanStd } from '@lenet/datasets';
+import type { Classifier } from '@lenet/common';
+import type { MeanStd } from '@lenet/datasets';
 import { CliFailure } from './errors.js';
 
-/** A saved model of either runtime, behind one interface for `eval` and `predict`. */
+/** A saved model of either runtime, behind the one `Classifier` interface for `eval` and `predict`. */
 export interface LoadedClassifier {
   /** `TensorFlow.js (<backend>)` or `ONNX Runtime (<provider>)`. */
   runtime: string;
-  /** `[height, width, channels]` the model takes. */
+  /** What `@lenet/train`'s `evaluate` and `predict` run. */
+  classifier: Classifier;
+  /** `[height, width, channels]` the model takes (NaN where the model accepts any size). */
   input: [number, number, number];
   classNames: string[];
-  /** Accuracy and arg-max predictions over a data set. */
-  evaluate(ds: Dataset, batchSize: number): Promise<{ accuracy: number; predictions: Int32Array }>;
-  /** Class probabilities (`n × classes`) of `n` uint8 NHWC images. */
-  probabilities(images: Uint8Array, n: number): Promise<Float32Array>;
   dispose(): Promise<void>;
 }
 
-function toFloat(images: Uint8Array, channels: number, normalize: 'unit' | MeanStd): Float32Array {
-  const x = new Float32Array(images.length);
-  for (let i = 0; i < images.length; i++) {
-    const v = images[i] / 255;
-    x[i] = normalize === 'unit' ? v : (v - normalize.mean[i % channels]) / normalize.std[i % channels];
-  }
-  return x;
+function inputOf(classifier: Classifier): [number, number, number] {
+  const [h, w, c] = classifier.inputSize;
+  return [h ?? Number.NaN, w ?? Number.NaN, c ?? Number.NaN];
 }
-
 /** Loads `path`: a `.onnx` file, a TensorFlow.js model directory, or a run directory holding `model/`. */
 export async function loadClassifier(
   path: string,
@@ -56,30 +50,19 @@ async function loadOnnx(path: string): Promise<LoadedClassifier> {
     if (e instanceof OnnxError) throw new CliFailure(e.message);
     throw e;
   }
-  const info = c.info;
-  const dims = info.inputShape.map(Number);
-  const input: [number, number, number] =
-    info.inputLayout === 'NCHW' ? [dims[2], dims[3], dims[1]] : [dims[1], dims[2], dims[3]];
-  const normalize = normalizationOf(info.normalization);
-  const probabilities = async (images: Uint8Array, n: number) => {
-    const x = toFloat(images, input[2], normalize);
-    const p = await c.predict(x, [n, input[0], input[1], input[2]], { layout: 'NHWC' });
-    return p.probabilities;
-  };
+  // The classifier normalises as the file's metadata says (pixel / 255 when it says nothing).
   return {
-    runtime: `ONNX Runtime (${info.executionProvider})`,
-    input,
-    classNames: info.classNames,
-    probabilities,
-    evaluate: (ds, batchSize) => evaluateWith(ds, batchSize, probabilities, info.classNames.length),
+    runtime: `ONNX Runtime (${c.info.executionProvider})`,
+    classifier: c,
+    input: inputOf(c),
+    classNames: c.info.classNames,
     dispose: () => c.dispose(),
   };
 }
 
 async function loadTfjs(dir: string, activate: () => Promise<{ name: string }>): Promise<LoadedClassifier> {
   const backend = await activate();
-  const tf = await import('@tensorflow/tfjs');
-  const { loadModel, readModelMetadata, ModelFileError } = await import('@lenet/train');
+  const { loadModel, readModelMetadata, ModelFileError, modelClassifier } = await import('@lenet/train');
   let model: import('@tensorflow/tfjs').LayersModel;
   let meta: Record<string, unknown>;
   try {
@@ -89,27 +72,16 @@ async function loadTfjs(dir: string, activate: () => Promise<{ name: string }>):
     if (e instanceof ModelFileError) throw new CliFailure(e.message);
     throw e;
   }
-  const shape = model.inputs[0].shape;
-  const input: [number, number, number] = [Number(shape[1]), Number(shape[2]), Number(shape[3])];
-  const classes = Number(model.outputs[0].shape[1]);
+  // Fed as it was trained: the statistics saved with the model, else pixel / 255.
+  const classifier = modelClassifier(model, { normalize: normalizationOf(meta.normalize) });
+  const { classes } = classifier;
   const names = Array.isArray(meta.classNames) ? (meta.classNames as string[]) : [];
   const classNames = names.length === classes ? names : Array.from({ length: classes }, (_, i) => String(i));
-  const normalize = normalizationOf(meta.normalize);
-  const probabilities = async (images: Uint8Array, n: number) => {
-    const x = toFloat(images, input[2], normalize);
-    const out = tf.tidy(
-      () => model.predict(tf.tensor4d(x, [n, ...input])) as import('@tensorflow/tfjs').Tensor,
-    );
-    const data = (await out.data()) as Float32Array;
-    out.dispose();
-    return data;
-  };
   return {
     runtime: `TensorFlow.js (${backend.name})`,
-    input,
+    classifier,
+    input: inputOf(classifier),
     classNames,
-    probabilities,
-    evaluate: (ds, batchSize) => evaluateWith(ds, batchSize, probabilities, classes),
     dispose: async () => {
       model.dispose();
     },
@@ -123,26 +95,4 @@ export function normalizationOf(value: unknown): 'unit' | MeanStd {
     if (Array.isArray(mean) && Array.isArray(std)) return { mean: mean.map(Number), std: std.map(Number) };
   }
   return 'unit';
-}
-
-async function evaluateWith(
-  ds: Dataset,
-  batchSize: number,
-  probabilities: (images: Uint8Array, n: number) => Promise<Float32Array>,
-  classes: number,
-): Promise<{ accuracy: number; predictions: Int32Array }> {
-  const per = ds.height * ds.width * ds.channels;
-  const predictions = new Int32Array(ds.count);
-  let correct = 0;
-  for (let start = 0; start < ds.count; start += batchSize) {
-    const n = Math.min(batchSize, ds.count - start);
-    const p = await probabilities(ds.images.subarray(start * per, (start + n) * per), n);
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let j = 1; j < classes; j++) if (p[i * classes + j] > p[i * classes + best]) best = j;
-      predictions[start + i] = best;
-      if (best === ds.labels[start + i]) correct++;
-    }
-  }
-  return { accuracy: ds.count ? correct / ds.count : 0, predictions };
 }

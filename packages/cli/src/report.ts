@@ -47,14 +47,14 @@ export async function writeRunReport(dir: string, r: RunReportInput): Promise<vo
   await metrics.confusionHeatmap(cmResult, r.test.classNames).write(join(dir, 'confusion'));
 
   // The first 32 test images, with wrong predictions framed in red.
-  const n = Math.min(32, r.test.count);
-  const pixels = r.test.height * r.test.width * r.test.channels;
+  const { head } = await import('@lenet/datasets');
+  const first = head(r.test, 32);
   const grid = await metrics.sampleGrid(
-    r.test.images.subarray(0, n * pixels),
-    { height: r.test.height, width: r.test.width, channels: r.test.channels },
-    r.test.labels.subarray(0, n),
-    r.predictions.subarray(0, n),
-    r.test.classNames,
+    first.images,
+    { height: first.height, width: first.width, channels: first.channels },
+    first.labels,
+    r.predictions.subarray(0, first.count),
+    first.classNames,
   );
   await grid.write(join(dir, 'samples'));
 
@@ -100,7 +100,7 @@ ${rows}
 ${report}
 \`\`\`
 
-## Sample predictions (first ${n} test images; wrong ones framed in red)
+## Sample predictions (first ${first.count} test images; wrong ones framed in red)
 
 ![samples](samples.png)
 

@@ -3,8 +3,8 @@ export type ImageLayout = 'NHWC' | 'NCHW';
 
 /** Per-channel normalisation: `(pixel / 255 − mean) / std`. */
 export interface ChannelNormalization {
-  mean: number[];
-  std: number[];
+  mean: readonly number[];
+  std: readonly number[];
 }
 
 /** Pixel normalisation a model expects: `'unit'` (pixel / 255) or per-channel mean/std. */

@@ -60,8 +60,8 @@ export type { Rng } from './random.js';
 export { createRng, mixSeed, permutation, shuffleInPlace } from './random.js';
 /** Options of `split` and per-channel statistics. */
 export type { ChannelStats, SplitOptions } from './split.js';
-/** Train/validation split, subsets, class counts and per-channel mean/std. */
-export { classCounts, meanStd, split, subset } from './split.js';
+/** Train/validation split, subsets, the first N samples, class counts and per-channel mean/std. */
+export { classCounts, head, meanStd, split, subset } from './split.js';
 /** The shared types: data set, batch, layout, labels. */
 export type { Batch, Dataset, Labels, Layout } from './types.js';
 /** The package name. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeDataset } from './describe.js';
-import { classCounts, meanStd, split, subset } from './split.js';
+import { classCounts, head, meanStd, split, subset } from './split.js';
 import { syntheticDataset } from './testing/synthetic.js';
 
 describe('subset', () => {
@@ -12,6 +12,25 @@ describe('subset', () => {
     expect(Array.from(s.images.subarray(0, 4))).toEqual(Array.from(ds.images.subarray(36, 40)));
     expect(Array.from(s.images.subarray(8, 12))).toEqual(Array.from(ds.images.subarray(12, 16)));
     expect(() => subset(ds, [10])).toThrow('subset index 10 at position 0 is outside 0..9');
+  });
+});
+
+describe('head', () => {
+  it('views the first n samples without copying, and returns the set itself when n covers it', () => {
+    const ds = syntheticDataset(10, 2, 2, 1);
+    const h = head(ds, 3);
+    expect(h.count).toBe(3);
+    expect(h.images).toHaveLength(12);
+    expect(h.labels).toHaveLength(3);
+    expect(h.images.buffer).toBe(ds.images.buffer);
+    expect(Array.from(h.images)).toEqual(Array.from(ds.images.subarray(0, 12)));
+    expect(Array.from(h.labels)).toEqual(Array.from(ds.labels.subarray(0, 3)));
+    expect(h.source).toBe(`${ds.source} (first 3)`);
+    expect(head(ds, 0).count).toBe(0);
+    expect(head(ds, 10)).toBe(ds);
+    expect(head(ds, 99)).toBe(ds);
+    expect(() => head(ds, -1)).toThrow('head: n must be a non-negative integer, got -1');
+    expect(() => head(ds, 1.5)).toThrow(RangeError);
   });
 });
 

@@ -46,6 +46,27 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
   };
 }
 
+/**
+ * The first `n` samples of a data set as a view sharing its pixel and label buffers (no copy), or
+ * the data set itself when `n` is at least its size. Throws a RangeError unless `n` is a
+ * non-negative integer.
+ */
+export function head(ds: Dataset, n: number): Dataset {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`head: n must be a non-negative integer, got ${n}`);
+  if (n >= ds.count) return ds;
+  const S = ds.height * ds.width * ds.channels;
+  return {
+    images: ds.images.subarray(0, n * S),
+    labels: ds.labels.subarray(0, n),
+    count: n,
+    height: ds.height,
+    width: ds.width,
+    channels: ds.channels,
+    classNames: [...ds.classNames],
+    source: `${ds.source} (first ${n})`,
+  };
+}
+
 /** Number of samples of each class, index-aligned with `classNames`. */
 export function classCounts(ds: Dataset): number[] {
   const counts = new Array<number>(ds.classNames.length).fill(0);

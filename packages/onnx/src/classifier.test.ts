@@ -68,6 +68,13 @@ describe('OnnxClassifier on our own export', () => {
         session: { threads: 1, spinning: false, graphOptimization: 'all', executionMode: 'sequential' },
       });
       expect(c.info.producer).toMatch(/^@lenet\/onnx \d/);
+      // The Classifier interface of @lenet/common, read from the same metadata.
+      expect(c).toMatchObject({
+        classes: 4,
+        inputSize: [10, 10, 1],
+        layout: 'NCHW',
+        normalization: { mean: [0.5], std: [0.25] },
+      });
     } finally {
       await c.dispose();
     }
@@ -89,6 +96,8 @@ describe('OnnxClassifier on our own export', () => {
       }
       const fromNhwc = await c.predict(x, [n, 10, 10, 1], { layout: 'NHWC', batchSize: 7 });
       expect(maxAbsDiff(fromNhwc.probabilities, expected)).toBeLessThan(1e-5);
+      const viaInterface = await c.probabilities({ x: nhwcToNchw(x, [n, 10, 10, 1]), shape: [n, 1, 10, 10] });
+      expect(maxAbsDiff(viaInterface, expected)).toBeLessThan(1e-5);
     } finally {
       await c.dispose();
     }
@@ -130,6 +139,8 @@ describe('OnnxClassifier on other producers’ files', () => {
         producer: 'pytorch 2.1.0',
         opset: 13,
       });
+      // No metadata: pixels / 255, in the layout the input shape shows.
+      expect(c).toMatchObject({ classes: 3, inputSize: [8, 8, 1], layout: 'NCHW', normalization: 'unit' });
       const x = uniform(5 * 64, rng(8));
       const p = await c.predict(x, [5, 1, 8, 8]);
       for (let i = 0; i < 5; i++) {

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import { argmax, type Classifier, type ImageBatchInput } from '@lenet/common';
+import type * as Ort from 'onnxruntime-node';
 import { OnnxError } from './errors.js';
-import { METADATA_KEYS, type Normalization } from './export.js';
-import type { InputLayout } from './graph.js';
+import { type InputLayout, type Normalization, readMetadata } from './metadata.js';
 import { decodeModel } from './proto/codec.js';
 import { DataType, type ModelProto } from './proto/types.js';
+import { loadOnnxRuntime, type OnnxRuntime } from './runtime.js';
 
 /** Graph optimisation levels of onnxruntime. */
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
@@ -90,24 +91,10 @@ function dimsOf(model: ModelProto, name: string): { dims: Dim[]; elemType: numbe
   };
 }
 
-function metadataOf(model: ModelProto): Record<string, string> {
-  return Object.fromEntries((model.metadata_props ?? []).map((p) => [p.key, p.value]));
-}
-
-function parseJson<T>(text: string | undefined, check: (v: unknown) => boolean): T | null {
-  if (text === undefined) return null;
-  try {
-    const v = JSON.parse(text) as unknown;
-    return check(v) ? (v as T) : null;
-  } catch {
-    return null;
-  }
-}
-
 const isSmall = (d: Dim) => typeof d === 'number' && d >= 1 && d <= 4;
 
-function guessLayout(dims: Dim[], declared: string | undefined): InputLayout {
-  if (declared === 'NCHW' || declared === 'NHWC') return declared;
+function guessLayout(dims: Dim[], declared: InputLayout | null): InputLayout {
+  if (declared) return declared;
   if (isSmall(dims[3]) && !isSmall(dims[1])) return 'NHWC';
   return 'NCHW';
 }
@@ -171,7 +158,7 @@ export function sessionOptions(options: ClassifierOptions): ClassifierInfo['sess
   };
 }
 
-function ortOptions(s: ClassifierInfo['session'], provider: string): ort.InferenceSession.SessionOptions {
+function ortOptions(s: ClassifierInfo['session'], provider: string): Ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
     intraOpNumThreads: s.threads,
@@ -187,20 +174,43 @@ function ortOptions(s: ClassifierInfo['session'], provider: string): ort.Inferen
   };
 }
 
+/** `[height, width, channels]` of an input shape; sizes that are not fixed are `undefined`. */
+function inputSizeOf(info: ClassifierInfo): Classifier['inputSize'] {
+  const [, a, b, c] = info.inputShape;
+  const fixed = (d: Dim) => (typeof d === 'number' && d > 0 ? d : undefined);
+  return info.inputLayout === 'NCHW' ? [fixed(b), fixed(c), fixed(a)] : [fixed(a), fixed(b), fixed(c)];
+}
+
 /**
- * An image classifier running an ONNX model in onnxruntime-node. Works with files written by
- * this package and with other producers' (their input/output names and shapes are read from the
- * model, not assumed).
+ * An image classifier running an ONNX model in onnxruntime-node (an optional peer dependency,
+ * loaded by {@link OnnxClassifier.load}). Works with files written by this package and with other
+ * producers' (their input/output names and shapes are read from the model, not assumed). As a
+ * `Classifier` it takes batches in the model's layout, normalised as its metadata says (`'unit'`
+ * when it says nothing).
  */
-export class OnnxClassifier {
+export class OnnxClassifier implements Classifier {
+  readonly classes: number;
+  readonly inputSize: Classifier['inputSize'];
+  readonly layout: InputLayout;
+  readonly normalization: Normalization;
+
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly ort: OnnxRuntime,
+    private readonly session: Ort.InferenceSession,
     /** What the model is and how it runs. */
     readonly info: ClassifierInfo,
     private readonly batchSize: number,
-  ) {}
+  ) {
+    this.classes = info.classes;
+    this.inputSize = inputSizeOf(info);
+    this.layout = info.inputLayout;
+    this.normalization = info.normalization ?? 'unit';
+  }
 
-  /** Loads an ONNX model from a file path or its bytes and starts a session. */
+  /**
+   * Loads an ONNX model from a file path or its bytes and starts a session. Throws an
+   * {@link OnnxError} `RUNTIME_MISSING` when onnxruntime-node is not installed.
+   */
   static async load(source: string | Uint8Array, options: ClassifierOptions = {}): Promise<OnnxClassifier> {
     const what = typeof source === 'string' ? `ONNX file "${source}"` : 'ONNX model bytes';
     let bytes: Uint8Array;
@@ -231,8 +241,9 @@ export class OnnxClassifier {
     const providers = options.executionProviders ?? ['cuda', 'cpu'];
     if (providers.length === 0)
       throw new OnnxError('INVALID_OPTION', 'executionProviders must name at least one provider');
+    const ort = await loadOnnxRuntime();
     const failures: { provider: string; reason: string }[] = [];
-    let session: ort.InferenceSession | undefined;
+    let session: Ort.InferenceSession | undefined;
     let used = '';
     for (const provider of providers) {
       try {
@@ -254,7 +265,7 @@ export class OnnxClassifier {
     }
     try {
       const info = describeSession(session, model, what, used, failures, s);
-      return new OnnxClassifier(session, info, batchSize);
+      return new OnnxClassifier(ort, session, info, batchSize);
     } catch (err) {
       await session.release();
       throw err;
@@ -314,7 +325,9 @@ export class OnnxClassifier {
       const rows = info.fixedBatch ?? n;
       const input = new Float32Array(rows * per);
       input.set(data.subarray(start * per, (start + n) * per));
-      const feeds = { [info.inputName]: new ort.Tensor('float32', input, [rows, dims[1], dims[2], dims[3]]) };
+      const feeds = {
+        [info.inputName]: new this.ort.Tensor('float32', input, [rows, dims[1], dims[2], dims[3]]),
+      };
       const result = await this.session.run(feeds, [info.outputName]);
       const out = result[info.outputName];
       const values = out.data as Float32Array;
@@ -331,14 +344,12 @@ export class OnnxClassifier {
       info.output === 'probabilities' ||
       (info.output === 'unknown' && looksLikeProbabilities(raw, info.classes));
     const probabilities = isProb ? raw : softmaxRows(raw, info.classes);
-    const labels = new Int32Array(count);
-    for (let i = 0; i < count; i++) {
-      let best = 0;
-      for (let j = 1; j < info.classes; j++)
-        if (probabilities[i * info.classes + j] > probabilities[i * info.classes + best]) best = j;
-      labels[i] = best;
-    }
-    return { probabilities, labels, count, classes: info.classes };
+    return { probabilities, labels: argmax(probabilities, info.classes), count, classes: info.classes };
+  }
+
+  /** Class probabilities of a batch in the model's layout (the `Classifier` interface). */
+  async probabilities(batch: ImageBatchInput): Promise<Float32Array> {
+    return (await this.predict(batch.x, batch.shape)).probabilities;
   }
 
   /** Releases the onnxruntime session. */
@@ -348,14 +359,14 @@ export class OnnxClassifier {
 }
 
 function describeSession(
-  session: ort.InferenceSession,
+  session: Ort.InferenceSession,
   model: ModelProto,
   what: string,
   provider: string,
   failures: { provider: string; reason: string }[],
   s: ClassifierInfo['session'],
 ): ClassifierInfo {
-  const metadata = metadataOf(model);
+  const metadata = readMetadata(model);
   if (session.inputNames.length !== 1) {
     throw new OnnxError(
       'NOT_AN_IMAGE_MODEL',
@@ -403,34 +414,27 @@ function describeSession(
       `${what}: output "${outputName}" has shape [${outDims.join(', ')}]; expected [N, classes] with a fixed class count`,
     );
   }
-  const names = parseJson<string[]>(
-    metadata[METADATA_KEYS.classNames],
-    (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
-  );
-  const kind = metadata[METADATA_KEYS.output];
+  const names = metadata.classNames;
   const fixedBatch = typeof dims[0] === 'number' && dims[0] > 0 ? dims[0] : null;
   return {
     executionProvider: provider,
     providerFailures: failures,
     inputName,
     inputShape: dims as ClassifierInfo['inputShape'],
-    inputLayout: guessLayout(dims, metadata[METADATA_KEYS.inputLayout]),
+    inputLayout: guessLayout(dims, metadata.inputLayout),
     fixedBatch,
     outputName,
     outputNames,
     classes,
     classNames:
       names && names.length === classes ? names : Array.from({ length: classes }, (_, i) => String(i)),
-    output: kind === 'probabilities' || kind === 'logits' ? kind : 'unknown',
-    normalization: parseJson<Normalization>(
-      metadata[METADATA_KEYS.normalization],
-      (v) => v === 'unit' || (typeof v === 'object' && v !== null && 'mean' in v && 'std' in v),
-    ),
-    preset: metadata[METADATA_KEYS.preset] ?? null,
+    output: metadata.output ?? 'unknown',
+    normalization: metadata.normalization,
+    preset: metadata.preset,
     producer: [model.producer_name, model.producer_version].filter(Boolean).join(' ') || 'unknown',
     opset: model.opset_import?.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0,
     irVersion: model.ir_version ?? 0,
-    metadata,
+    metadata: metadata.all,
     session: s,
   };
 }

@@ -20,4 +20,5 @@ export type OnnxErrorCode =
   | 'INVALID_MODEL_FILE'
   | 'NOT_AN_IMAGE_MODEL'
   | 'INVALID_INPUT'
-  | 'SESSION_FAILED';
+  | 'SESSION_FAILED'
+  | 'RUNTIME_MISSING';

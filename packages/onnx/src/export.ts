@@ -1,18 +1,16 @@
 import { writeFileAtomic } from '@lenet/common';
-import type { MeanStd } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import type * as tf from '@tensorflow/tfjs';
 import { OnnxError } from './errors.js';
 import { dropFinalSoftmax, foldBatchNorms, fusePadIntoConv } from './fold.js';
-import { type InputLayout, irToGraph } from './graph.js';
-import { type FlattenStrategy, modelToIr } from './layers.js';
+import { irToGraph } from './graph.js';
+import type { FlattenStrategy } from './layers/flatten.js';
+import { modelToIr } from './layers.js';
+import { type InputLayout, metadataProps, type Normalization } from './metadata.js';
 import { encodeModel } from './proto/codec.js';
 import type { ModelProto } from './proto/types.js';
 import { modelFromSpec } from './spec-model.js';
 import { PRODUCER_NAME, PRODUCER_VERSION } from './version.js';
-
-/** Input normalisation the model was trained with, as `@lenet/datasets` `batches({ normalize })`. */
-export type Normalization = 'unit' | MeanStd;
 
 /** A spec from `@lenet/models` plus its weights, in `model.getWeights()` order or by weight name. */
 export interface SpecWithWeights {
@@ -67,18 +65,6 @@ export interface ExportResult {
   /** BatchNorm layers folded into the preceding Conv/Dense. */
   foldedBatchNorms: number;
 }
-
-/** Metadata keys written by the exporter (and read by {@link OnnxClassifier}). */
-export const METADATA_KEYS = {
-  preset: 'lenet.preset',
-  classNames: 'lenet.class_names',
-  inputLayout: 'lenet.input_layout',
-  inputShape: 'lenet.input_shape',
-  normalization: 'lenet.normalization',
-  output: 'lenet.output',
-  weightType: 'lenet.weight_type',
-  batchNormFolded: 'lenet.batchnorm_folded',
-} as const;
 
 /** Lowest and highest opset the exporter writes. */
 export const MIN_OPSET = 13;
@@ -184,16 +170,6 @@ export function toOnnxModel(
     const [h, w, c] = ir.inputHwc;
     const inputShape: (number | string)[] = inputLayout === 'NCHW' ? ['batch', c, h, w] : ['batch', h, w, c];
     const irVersion = irVersionForOpset(opset);
-    const metadata: Record<string, string> = {
-      [METADATA_KEYS.preset]: name,
-      [METADATA_KEYS.classNames]: JSON.stringify(classNames),
-      [METADATA_KEYS.inputLayout]: inputLayout,
-      [METADATA_KEYS.inputShape]: JSON.stringify(inputShape),
-      [METADATA_KEYS.normalization]: JSON.stringify(options.normalization ?? 'unit'),
-      [METADATA_KEYS.output]: output,
-      [METADATA_KEYS.weightType]: options.weightType ?? 'float32',
-      [METADATA_KEYS.batchNormFolded]: String(fold),
-    };
     const model: ModelProto = {
       ir_version: irVersion,
       opset_import: [{ domain: '', version: opset }],
@@ -203,7 +179,16 @@ export function toOnnxModel(
       doc_string:
         options.docString ?? `${name} exported from TensorFlow.js by ${PRODUCER_NAME} ${PRODUCER_VERSION}`,
       graph,
-      metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+      metadata_props: metadataProps({
+        preset: name,
+        classNames,
+        inputLayout,
+        inputShape,
+        normalization: options.normalization ?? 'unit',
+        output,
+        weightType: options.weightType ?? 'float32',
+        batchNormFolded: fold,
+      }),
     };
     return {
       model,

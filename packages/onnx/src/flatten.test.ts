@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { toOnnxBytes, toOnnxModel } from './export.js';
 import { irToGraph } from './graph.js';
-import { flattenPermutation, modelToIr } from './layers.js';
+import { flattenPermutation } from './layers/flatten.js';
+import { modelToIr } from './layers.js';
 import { encodeModel } from './proto/codec.js';
 import {
   maxAbsDiff,

@@ -1,6 +1,7 @@
 import { OnnxError } from './errors.js';
 import { toFloat16Array } from './float16.js';
 import type { ActivationOp, IrGraph, IrOp } from './ir.js';
+import type { InputLayout } from './metadata.js';
 import {
   type AttributeProto,
   AttributeType,
@@ -10,9 +11,6 @@ import {
   type TensorProto,
   type ValueInfoProto,
 } from './proto/types.js';
-
-/** Memory layout of the graph input. */
-export type InputLayout = 'NCHW' | 'NHWC';
 
 /** Options of {@link irToGraph}. */
 export interface EmitOptions {

@@ -2,7 +2,10 @@
 
 /** Structural checks on an ONNX model, after `onnx.checker`. */
 export { checkOnnxModel, type OnnxCheckReport } from './check.js';
-/** onnxruntime-node inference: `OnnxClassifier.load(path)`, `predict`, `info`, `dispose`. */
+/**
+ * onnxruntime-node inference (an optional peer dependency): `OnnxClassifier.load(path)`, `predict`,
+ * `info`, `dispose`; a `Classifier` for `@lenet/train`'s `evaluate` and `predict`.
+ */
 export {
   type ClassifierInfo,
   type ClassifierOptions,
@@ -12,13 +15,6 @@ export {
   type Prediction,
   type PredictOptions,
 } from './classifier.js';
-/** Whole-data-set prediction and accuracy over `@lenet/datasets`. */
-export {
-  type DatasetAccuracy,
-  datasetAccuracy,
-  type PredictDatasetOptions,
-  predictDataset,
-} from './dataset.js';
 /** The error class thrown on bad input, and its codes. */
 export { OnnxError, type OnnxErrorCode } from './errors.js';
 /** The exporter: TensorFlow.js LayersModel (or spec + weights) → ONNX file, bytes or proto. */
@@ -30,19 +26,17 @@ export {
   exportOnnx,
   irVersionForOpset,
   MAX_OPSET,
-  METADATA_KEYS,
   MIN_OPSET,
-  type Normalization,
   type SpecWithWeights,
   toOnnxBytes,
   toOnnxModel,
 } from './export.js';
 /** Float16 conversion used for `weightType: 'float16'`. */
 export { fromFloat16Bits, toFloat16Bits } from './float16.js';
-/** Graph input layouts. */
-export type { InputLayout } from './graph.js';
 /** How the Keras Flatten order is kept. */
-export type { FlattenStrategy } from './layers.js';
+export type { FlattenStrategy } from './layers/flatten.js';
+/** The `lenet.*` metadata keys of an exported model, its input layouts and normalisations. */
+export { type InputLayout, METADATA_KEYS, type Normalization } from './metadata.js';
 /** Reading and writing ONNX protobuf bytes with the embedded `onnx.proto` subset. */
 export { decodeModel, encodeModel } from './proto/codec.js';
 /** Plain-object ONNX proto types (official snake_case field names). */

@@ -1,14 +1,16 @@
+import { argmax, type Classifier, type ImageBatchInput, type ImageLayout } from '@lenet/common';
 import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
 import * as tf from '@tensorflow/tfjs';
 import { TrainError } from './errors.js';
-import { correctCount, crossEntropySum } from './loss.js';
-import { checkDataset, checkPositiveInteger, type ModelInfo, modelInfo } from './model-info.js';
+import { correctCount, crossEntropySum, PROBABILITY_EPSILON } from './loss.js';
+import { isClassifier, modelClassifier } from './model-classifier.js';
+import { checkDataset, checkPositiveInteger, type ModelInfo } from './model-info.js';
 
 /** Options of {@link evaluate} and {@link predict}. */
 export interface EvaluateOptions {
   /** Samples per forward pass (default 256). */
   batchSize?: number;
-  /** Input normalisation; must match training (default `'unit'`: pixel / 255). */
+  /** Input normalisation; must match training (default: the classifier's; a TensorFlow.js model: `'unit'`, pixel / 255). */
   normalize?: 'unit' | MeanStd;
   /** Also return every sample's class probabilities (`count × classes`). Default false. */
   probabilities?: boolean;
@@ -36,11 +38,8 @@ export interface PredictResult {
   classes: number;
 }
 
-/** Raw images for {@link predict}: normalised float32 pixels in NHWC order. */
-export interface ImageBatch {
-  x: Float32Array;
-  shape: [number, number, number, number];
-}
+/** Raw images for {@link predict}: normalised float32 pixels in the classifier's layout (NHWC for a TensorFlow.js model). */
+export type ImageBatch = ImageBatchInput;
 
 /** Loss and correct-count sums over a data set, accumulated on the device and read once. */
 export async function evaluateSums(
@@ -71,116 +70,144 @@ export async function evaluateSums(
   return { loss, correct };
 }
 
-/** Converts model outputs (probabilities or logits) to probabilities. */
-function toProbabilities(out: tf.Tensor, info: ModelInfo): tf.Tensor {
-  return info.fromLogits ? tf.softmax(out) : out;
+/** The classifier behind a model or a `Classifier`, with the normalisation to feed it. */
+function resolve(
+  source: Classifier | tf.LayersModel,
+  normalize: 'unit' | MeanStd | undefined,
+): { classifier: Classifier; normalize: 'unit' | MeanStd } {
+  const classifier = isClassifier(source) ? source : modelClassifier(source);
+  return { classifier, normalize: normalize ?? classifier.normalization };
+}
+
+/** Checks a data set against what the classifier takes; `undefined` input sizes accept any. */
+function checkFits(classifier: Classifier, ds: Dataset, field: string, checkLabels: boolean): void {
+  const [height, width, channels] = classifier.inputSize;
+  checkDataset(
+    ds,
+    {
+      height: height ?? ds.height,
+      width: width ?? ds.width,
+      channels: channels ?? ds.channels,
+      classes: classifier.classes,
+    },
+    field,
+    checkLabels,
+  );
+}
+
+/** Height, width and channels of a batch shape in the given layout. */
+function hwcOf(shape: ImageBatch['shape'], layout: ImageLayout): [number, number, number] {
+  const [, a, b, c] = shape;
+  return layout === 'NHWC' ? [a, b, c] : [b, c, a];
+}
+
+function checkImages(images: ImageBatch, classifier: Classifier): void {
+  const [h, w, c] = hwcOf(images.shape, classifier.layout);
+  const want = classifier.inputSize;
+  if ([h, w, c].some((d, i) => want[i] !== undefined && want[i] !== d)) {
+    throw new TrainError(
+      'predict',
+      `images are ${h}x${w}x${c} but the model expects ${want.map((d) => d ?? 'any').join('x')}`,
+    );
+  }
+  const n = images.shape[0];
+  if (!Number.isInteger(n) || n < 1)
+    throw new TrainError('predict', `no images to predict (shape [${images.shape}])`);
+  if (images.x.length !== n * h * w * c) {
+    throw new TrainError(
+      'predict',
+      `x holds ${images.x.length} floats, shape [${images.shape}] needs ${n * h * w * c}`,
+    );
+  }
+}
+
+function* imageBatches(images: ImageBatch, batchSize: number): Generator<ImageBatch> {
+  const [count, a, b, c] = images.shape;
+  const size = a * b * c;
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    yield { x: images.x.subarray(start * size, (start + n) * size), shape: [n, a, b, c] };
+  }
 }
 
 /**
- * Evaluates a classifier on a labelled data set in batches (inference mode: dropout off, batch
- * norm on moving statistics): mean loss, accuracy and the predicted class of every sample.
+ * Class probabilities and arg-max labels for a data set (labels ignored) or for raw normalised
+ * images in the classifier's layout (NHWC for a TensorFlow.js model), in batches. Takes any
+ * `Classifier` of `@lenet/common` (an ONNX session, {@link modelClassifier}) or a TensorFlow.js
+ * model.
+ */
+export async function predict(
+  source: Classifier | tf.LayersModel,
+  data: Dataset | ImageBatch,
+  options: Omit<EvaluateOptions, 'probabilities'> = {},
+): Promise<PredictResult> {
+  const { classifier, normalize } = resolve(source, options.normalize);
+  const batchSize = options.batchSize ?? 256;
+  checkPositiveInteger('batchSize', batchSize);
+  let chunks: Iterable<ImageBatch>;
+  let count: number;
+  if ('images' in data) {
+    checkFits(classifier, data, 'predict', false);
+    count = data.count;
+    chunks = batches(data, { batchSize, normalize, layout: classifier.layout });
+  } else {
+    checkImages(data, classifier);
+    count = data.shape[0];
+    chunks = imageBatches(data, batchSize);
+  }
+  const { classes } = classifier;
+  const probabilities = new Float32Array(count * classes);
+  let offset = 0;
+  for (const batch of chunks) {
+    const n = batch.shape[0];
+    const p = await classifier.probabilities({ x: batch.x, shape: batch.shape });
+    if (p.length !== n * classes) {
+      throw new TrainError(
+        'predict',
+        `the classifier returned ${p.length} probabilities for ${n} images of ${classes} classes`,
+      );
+    }
+    probabilities.set(p, offset * classes);
+    offset += n;
+  }
+  return { probabilities, labels: argmax(probabilities, classes), classes };
+}
+
+/**
+ * Evaluates a classifier on a labelled data set in batches: mean cross-entropy (from the
+ * probabilities, clipped to `[1e-7, 1 − 1e-7]` as Keras does), accuracy and the predicted class of
+ * every sample. Takes any `Classifier` of `@lenet/common` (an ONNX session,
+ * {@link modelClassifier}) or a TensorFlow.js model (run in inference mode: dropout off, batch
+ * norm on moving statistics).
  */
 export async function evaluate(
-  model: tf.LayersModel,
+  source: Classifier | tf.LayersModel,
   ds: Dataset,
   options: EvaluateOptions = {},
 ): Promise<EvaluateResult> {
-  const info = modelInfo(model);
-  checkDataset(ds, info, 'evaluate');
-  const batchSize = options.batchSize ?? 256;
-  checkPositiveInteger('batchSize', batchSize);
-  const predictions = new Int32Array(ds.count);
-  const probabilities = options.probabilities ? new Float32Array(ds.count * info.classes) : undefined;
+  const { classifier, normalize } = resolve(source, options.normalize);
+  checkFits(classifier, ds, 'evaluate', true);
+  const {
+    probabilities,
+    labels: predictions,
+    classes,
+  } = await predict(classifier, ds, {
+    batchSize: options.batchSize,
+    normalize,
+  });
   let lossSum = 0;
   let correct = 0;
-  let offset = 0;
-  for (const batch of batches(ds, { batchSize, normalize: options.normalize ?? 'unit', layout: 'NHWC' })) {
-    const [ce, argmax, probs] = tf.tidy(() => {
-      const x = tf.tensor4d(batch.x, batch.shape);
-      const y = tf.tensor1d(batch.y, 'int32');
-      const out = model.predict(x) as tf.Tensor;
-      const loss = crossEntropySum(out, y, { classes: info.classes, fromLogits: info.fromLogits });
-      return [loss, tf.argMax(out, 1), probabilities ? toProbabilities(out, info) : undefined];
-    });
-    lossSum += (await ce.data())[0];
-    const pred = (await argmax.data()) as Int32Array;
-    predictions.set(pred, offset);
-    for (let i = 0; i < pred.length; i++) if (pred[i] === batch.y[i]) correct++;
-    if (probs && probabilities) probabilities.set(await probs.data(), offset * info.classes);
-    offset += pred.length;
-    tf.dispose([ce, argmax, probs]);
+  for (let i = 0; i < ds.count; i++) {
+    const label = ds.labels[i];
+    if (predictions[i] === label) correct++;
+    const p = probabilities[i * classes + label];
+    lossSum -= Math.log(Math.min(1 - PROBABILITY_EPSILON, Math.max(PROBABILITY_EPSILON, p)));
   }
   return {
     loss: lossSum / ds.count,
     accuracy: correct / ds.count,
     count: ds.count,
     predictions,
-    ...(probabilities ? { probabilities } : {}),
+    ...(options.probabilities ? { probabilities } : {}),
   };
-}
-
-function* imageBatches(images: ImageBatch, batchSize: number): Generator<{ x: Float32Array; n: number }> {
-  const [count, h, w, c] = images.shape;
-  const size = h * w * c;
-  for (let start = 0; start < count; start += batchSize) {
-    const n = Math.min(batchSize, count - start);
-    yield { x: images.x.subarray(start * size, (start + n) * size), n };
-  }
-}
-
-/**
- * Class probabilities and arg-max labels for a data set (labels ignored) or for raw normalised
- * NHWC float images, in batches.
- */
-export async function predict(
-  model: tf.LayersModel,
-  data: Dataset | ImageBatch,
-  options: Omit<EvaluateOptions, 'probabilities'> = {},
-): Promise<PredictResult> {
-  const info = modelInfo(model);
-  const batchSize = options.batchSize ?? 256;
-  checkPositiveInteger('batchSize', batchSize);
-  let count: number;
-  let source: Iterable<{ x: Float32Array; n: number }>;
-  if ('images' in data) {
-    checkDataset(data, info, 'predict', false);
-    count = data.count;
-    source = (function* () {
-      for (const b of batches(data, { batchSize, normalize: options.normalize ?? 'unit', layout: 'NHWC' })) {
-        yield { x: b.x, n: b.y.length };
-      }
-    })();
-  } else {
-    const [n, h, w, c] = data.shape;
-    if (h !== info.height || w !== info.width || c !== info.channels) {
-      throw new TrainError(
-        'predict',
-        `images are ${h}x${w}x${c} but the model expects ${info.height}x${info.width}x${info.channels}`,
-      );
-    }
-    if (!Number.isInteger(n) || n < 1)
-      throw new TrainError('predict', `no images to predict (shape [${data.shape}])`);
-    if (data.x.length !== n * h * w * c) {
-      throw new TrainError(
-        'predict',
-        `x holds ${data.x.length} floats, shape [${data.shape}] needs ${n * h * w * c}`,
-      );
-    }
-    count = n;
-    source = imageBatches(data, batchSize);
-  }
-  const probabilities = new Float32Array(count * info.classes);
-  const labels = new Int32Array(count);
-  let offset = 0;
-  for (const { x, n } of source) {
-    const [probs, argmax] = tf.tidy(() => {
-      const out = model.predict(tf.tensor4d(x, [n, info.height, info.width, info.channels])) as tf.Tensor;
-      return [toProbabilities(out, info), tf.argMax(out, 1)];
-    });
-    probabilities.set(await probs.data(), offset * info.classes);
-    labels.set((await argmax.data()) as Int32Array, offset);
-    offset += n;
-    tf.dispose([probs, argmax]);
-  }
-  return { probabilities, labels, classes: info.classes };
 }

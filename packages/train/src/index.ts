@@ -63,7 +63,7 @@ export {
   TrainError,
   type TrainErrorCode,
 } from './errors.js';
-/** Batched evaluation and prediction returning typed arrays. */
+/** The one evaluation and prediction over any `Classifier` (or a TensorFlow.js model), returning typed arrays. */
 export {
   type EvaluateOptions,
   type EvaluateResult,
@@ -80,6 +80,8 @@ export { type ClipOptions, clipGradients, globalNorm } from './gradients.js';
 export { type EpochLogs, MONITOR_NAMES, type MonitorMode, type MonitorName } from './logs.js';
 /** Cross-entropy (with label smoothing) as used by the loop. */
 export { type CrossEntropyOptions, crossEntropySum } from './loss.js';
+/** A TensorFlow.js model behind the `Classifier` interface of `@lenet/common`. */
+export { type ModelClassifierOptions, modelClassifier } from './model-classifier.js';
 /** TensorFlow.js layers-format save/load that works on every backend. */
 export {
   loadModel,

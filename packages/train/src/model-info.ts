@@ -53,7 +53,12 @@ function maxLabel(labels: ArrayLike<number>): number {
  * image shape equal to the model input, every label below the class count (unless `checkLabels`
  * is false, for prediction, where labels are not used).
  */
-export function checkDataset(ds: Dataset, info: ModelInfo, field: string, checkLabels = true): void {
+export function checkDataset(
+  ds: Dataset,
+  info: Pick<ModelInfo, 'height' | 'width' | 'channels' | 'classes'>,
+  field: string,
+  checkLabels = true,
+): void {
   const what = `${field} data (${ds.source})`;
   if (!Number.isInteger(ds.count) || ds.count <= 0) {
     throw new TrainError(field, `${what} is empty: it has ${ds.count} samples`);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import type { Dataset } from '@lenet/datasets';
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
@@ -63,7 +64,8 @@ export function registerInference(program: Command, io: CliIo): void {
             size: [h, w],
             channels: c === 1 ? 1 : 3,
           });
-          const result = await classifier.evaluate(ds, opts.batchSize);
+          const { evaluate } = await import('@lenet/train');
+          const result = await evaluate(classifier.classifier, ds, { batchSize: opts.batchSize });
           const metrics = await import('@lenet/metrics');
           const cm = new metrics.ConfusionMatrix(ds.classNames.length);
           cm.updateLabels(result.predictions, ds.labels);
@@ -121,18 +123,30 @@ export function registerInference(program: Command, io: CliIo): void {
 async function predictFiles(classifier: LoadedClassifier, files: string[], k: number) {
   const { decodeImageFile, DatasetError } = await import('@lenet/datasets');
   const [h, w, c] = classifier.input;
-  const pixels = h * w * c;
+  const channels = c === 1 ? 1 : 3;
+  const pixels = h * w * channels;
   const images = new Uint8Array(files.length * pixels);
   for (const [i, file] of files.entries()) {
     try {
       // Resized like training data: the same sharp decode as the image-folder loader.
-      images.set(await decodeImageFile(file, { size: [h, w], channels: c === 1 ? 1 : 3 }), i * pixels);
+      images.set(await decodeImageFile(file, { size: [h, w], channels }), i * pixels);
     } catch (e) {
       if (e instanceof DatasetError) throw new CliFailure(e.message);
       throw e;
     }
   }
-  const probs = await classifier.probabilities(images, files.length);
+  const { predict } = await import('@lenet/train');
+  const unlabelled: Dataset = {
+    images,
+    labels: new Uint8Array(files.length),
+    count: files.length,
+    height: h,
+    width: w,
+    channels,
+    classNames: classifier.classNames,
+    source: 'the image files',
+  };
+  const probs = (await predict(classifier.classifier, unlabelled)).probabilities;
   const classes = classifier.classNames.length;
   return files.map((file, i) => {
     const row = Array.from(probs.subarray(i * classes, (i + 1) * classes));

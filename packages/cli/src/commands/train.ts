@@ -56,18 +56,6 @@ function flagsRecipe(flags: TrainFlags): Recipe {
   };
 }
 
-function take(ds: Dataset, limit: number | undefined): Dataset {
-  if (!limit || limit >= ds.count) return ds;
-  const pixels = ds.height * ds.width * ds.channels;
-  return {
-    ...ds,
-    count: limit,
-    images: ds.images.subarray(0, limit * pixels),
-    labels: ds.labels.subarray(0, limit),
-    source: `${ds.source} (first ${limit})`,
-  };
-}
-
 const INTERRUPTED = 'interrupted (Ctrl-C)';
 
 /** Stops training at the next batch end after Ctrl-C, so the last checkpoint is written whole. */
@@ -230,7 +218,9 @@ export function wasInterrupted(summary: TrainingSummary): boolean {
 export async function runTraining(run: TrainingRun, io: CliIo): Promise<TrainingSummary> {
   const { recipe } = run;
   const out = resolve(run.out);
-  const train = take(await loadRequested({ name: recipe.dataset, dir: run.data, split: 'train' }), run.limit);
+  const { head } = await import('@lenet/datasets');
+  const all = await loadRequested({ name: recipe.dataset, dir: run.data, split: 'train' });
+  const train = run.limit ? head(all, run.limit) : all;
   const test = await loadRequested({ name: recipe.dataset, dir: run.data, split: 'test' });
   const { spec, adaptations } = await resolveModel(recipe.model, {
     input: [train.height, train.width, train.channels],
@@ -331,7 +321,8 @@ async function exportAndCheck(
   await onnx.exportOnnx(model, path, { preset: spec.name, classNames: test.classNames, normalization });
   const classifier = await loadClassifier(path, async () => ({ name: 'onnx' }));
   try {
-    const { accuracy } = await classifier.evaluate(test, 256);
+    const { evaluate } = await import('@lenet/train');
+    const { accuracy } = await evaluate(classifier.classifier, test, { batchSize: 256 });
     return { path, accuracy };
   } finally {
     await classifier.dispose();

@@ -1,7 +1,7 @@
 /** Shared test fixtures (not part of the published package: excluded from the build). */
 
 import { useBackend } from '@lenet/backend';
-import { type Dataset, loadMnist, subset } from '@lenet/datasets';
+import { type Dataset, head, loadMnist } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import { buildModel, getPreset } from '@lenet/models';
 import type * as tf from '@tensorflow/tfjs';
@@ -20,11 +20,7 @@ export function mnist(split: 'train' | 'test'): Promise<Dataset> {
 
 /** The first `n` images of a real MNIST split. */
 export async function mnistHead(split: 'train' | 'test', n: number): Promise<Dataset> {
-  const ds = await mnist(split);
-  return subset(
-    ds,
-    Array.from({ length: n }, (_, i) => i),
-  );
+  return head(await mnist(split), n);
 }
 
 let backend: Promise<unknown> | undefined;

@@ -2,13 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '@lenet/backend';
-import { batches, type Dataset, loadMnist } from '@lenet/datasets';
+import { batches, type Dataset, head, loadMnist } from '@lenet/datasets';
 import { buildModel, getPreset } from '@lenet/models';
+import { exportOnnx, OnnxClassifier } from '@lenet/onnx';
+import { evaluate, predict } from '@lenet/train';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnnxClassifier } from './classifier.js';
-import { datasetAccuracy, predictDataset } from './dataset.js';
-import { exportOnnx } from './export.js';
+
+// The ONNX export of a trained network, run by onnxruntime through @lenet/train's one `evaluate`
+// (here, where both packages meet, since neither depends on the other).
 
 const TRAIN_IMAGES = 6000;
 const BATCH = 64;
@@ -24,30 +26,12 @@ afterAll(async () => {
 
 async function trainBriefly(model: tf.LayersModel, train: Dataset): Promise<void> {
   model.compile({ optimizer: tf.train.adam(2e-3), loss: 'categoricalCrossentropy' });
-  const view: Dataset = { ...train, count: TRAIN_IMAGES };
-  for (const batch of batches(view, { batchSize: BATCH, shuffle: true, seed: 1 })) {
+  for (const batch of batches(head(train, TRAIN_IMAGES), { batchSize: BATCH, shuffle: true, seed: 1 })) {
     const xs = tf.tensor4d(batch.x, batch.shape);
     const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(batch.y, 'int32'), 10));
     await model.trainOnBatch(xs, ys);
     tf.dispose([xs, ys]);
   }
-}
-
-function tfAccuracy(model: tf.LayersModel, test: Dataset): { accuracy: number; predictions: Int32Array } {
-  const predictions = new Int32Array(test.count);
-  let offset = 0;
-  let correct = 0;
-  for (const batch of batches(test, { batchSize: 1000 })) {
-    const labels = tf.tidy(() =>
-      (model.predict(tf.tensor4d(batch.x, batch.shape)) as tf.Tensor).argMax(-1).dataSync(),
-    );
-    for (let i = 0; i < labels.length; i++) {
-      predictions[offset + i] = labels[i];
-      if (labels[i] === batch.y[i]) correct++;
-    }
-    offset += labels.length;
-  }
-  return { accuracy: correct / test.count, predictions };
 }
 
 describe('a LeNet-5 trained on real MNIST keeps its accuracy after export', () => {
@@ -58,21 +42,21 @@ describe('a LeNet-5 trained on real MNIST keeps its accuracy after export', () =
     const model = buildModel(spec, { seed: 1 });
     try {
       await trainBriefly(model, train);
-      const tfResult = tfAccuracy(model, test);
+      const tfResult = await evaluate(model, test, { batchSize: 1000 });
       expect(tfResult.accuracy).toBeGreaterThan(0.9); // it really learned something
 
       const path = join(dir, 'lenet5-mnist.onnx');
       await exportOnnx(model, path, { classNames: [...test.classNames], normalization: 'unit' });
       const onnx = await OnnxClassifier.load(path, { executionProviders: ['cpu'] });
       try {
-        const ort = await datasetAccuracy(onnx, test);
+        const ort = await evaluate(onnx, test);
         expect(ort.count).toBe(10_000);
         expect(Math.abs(ort.accuracy - tfResult.accuracy) * 100).toBeLessThanOrEqual(0.05);
         let disagree = 0;
         for (let i = 0; i < test.count; i++) if (ort.predictions[i] !== tfResult.predictions[i]) disagree++;
         expect(disagree).toBeLessThanOrEqual(5);
-        const some = await predictDataset(onnx, test, { limit: 10 });
-        expect(some.count).toBe(10);
+        const some = await predict(onnx, head(test, 10));
+        expect(some.labels).toHaveLength(10);
         expect(Array.from(some.labels)).toEqual(Array.from(ort.predictions.subarray(0, 10)));
         console.log(
           `MNIST test accuracy: tfjs ${(tfResult.accuracy * 100).toFixed(2)}%, onnxruntime ${(ort.accuracy * 100).toFixed(2)}%, ${disagree} predictions differ`,
@@ -101,8 +85,8 @@ describe('a LeNet-5 trained on real MNIST keeps its accuracy after export', () =
       classNames: ['a', 'b'],
       source: 'test',
     };
-    await expect(datasetAccuracy(onnx, wrong)).rejects.toThrow(
-      'data set images are 32x32x3 (HxWxC) but model input "input" is [batch, 1, 28, 28] (NCHW)',
+    await expect(evaluate(onnx, wrong)).rejects.toThrow(
+      'evaluate data (test) has images of 32x32x3 but the model expects 28x28x1',
     );
     await onnx.dispose();
   });
