@@ -73,6 +73,25 @@ async function measure(fn: () => Promise<unknown> | unknown, timeMs: number) {
   };
 }
 
+/** A table row from one measurement of `batch` images per call. */
+function throughputRow(
+  runtime: OnnxBenchRow['runtime'],
+  config: string,
+  batch: number,
+  m: Awaited<ReturnType<typeof measure>>,
+): OnnxBenchRow {
+  return {
+    runtime,
+    config,
+    batch,
+    samplesPerSec: (batch * 1000) / m.meanMs,
+    samplesPerSecP50: (batch * 1000) / m.p50Ms,
+    p50Ms: m.p50Ms,
+    p99Ms: m.p99Ms,
+    iterations: m.iterations,
+  };
+}
+
 function describeSettings(o: ClassifierOptions): string {
   return `threads=${o.threads ?? 1} spin=${o.spinning ? 'on' : 'off'} opt=${o.graphOptimization ?? 'all'} ${o.executionMode ?? 'sequential'}`;
 }
@@ -90,16 +109,7 @@ async function ortRow(
     const x = input.subarray(0, batch * dims[1] * dims[2] * dims[3]);
     const shape = [batch, dims[1], dims[2], dims[3]];
     const m = await measure(() => c.predict(x, shape), timeMs);
-    return {
-      runtime: 'onnxruntime',
-      config: describeSettings(settings),
-      batch,
-      samplesPerSec: (batch * 1000) / m.meanMs,
-      samplesPerSecP50: (batch * 1000) / m.p50Ms,
-      p50Ms: m.p50Ms,
-      p99Ms: m.p99Ms,
-      iterations: m.iterations,
-    };
+    return throughputRow('onnxruntime', describeSettings(settings), batch, m);
   } finally {
     await c.dispose();
   }
@@ -138,16 +148,7 @@ export async function runOnnxBenchmarks(options: OnnxBenchOptions = {}): Promise
           await y.data();
           y.dispose();
         }, timeMs);
-        rows.push({
-          runtime: 'tfjs',
-          config: backend.name,
-          batch,
-          samplesPerSec: (batch * 1000) / m.meanMs,
-          samplesPerSecP50: (batch * 1000) / m.p50Ms,
-          p50Ms: m.p50Ms,
-          p99Ms: m.p99Ms,
-          iterations: m.iterations,
-        });
+        rows.push(throughputRow('tfjs', backend.name, batch, m));
       } finally {
         x.dispose();
       }

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const pkg = (name) => import(join(root, 'packages', name, 'dist', 'index.js'));
-const [{ useBackend }, { loadMnist, subset }, { buildModel, getPreset }, train] = await Promise.all([
+const [{ useBackend }, { head, loadMnist }, { buildModel, getPreset }, train] = await Promise.all([
   pkg('backend'),
   pkg('datasets'),
   pkg('models'),
@@ -72,11 +72,7 @@ const seed = row.seed;
 const backend = await useBackend(values.backend);
 let trainSet = await loadMnist({ split: 'train' });
 const testSet = await loadMnist({ split: 'test' });
-if (values.subset)
-  trainSet = subset(
-    trainSet,
-    Array.from({ length: Number(values.subset) }, (_, i) => i),
-  );
+if (values.subset) trainSet = head(trainSet, Number(values.subset));
 
 const { spec } = getPreset(row.model);
 const model = buildModel(spec, { seed });

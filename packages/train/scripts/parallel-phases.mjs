@@ -2,7 +2,7 @@
 // the main thread, waiting for the workers, averaging + optimizer. Build first (see step-bench.mjs).
 //   node packages/train/scripts/parallel-phases.mjs [preset] [batch] [workers] [steps]
 import { useBackend } from '@lenet/backend';
-import { batches, loadMnist, subset } from '@lenet/datasets';
+import { batches, head, loadMnist } from '@lenet/datasets';
 import { buildModel, getPreset } from '@lenet/models';
 import { createTrainStep } from '../dist/index.js';
 import { ParallelTrainer } from '../dist/parallel/trainer.js';
@@ -11,10 +11,7 @@ const [preset = 'lenet5', batch = '64', workers = '2', steps = '30'] = process.a
 await useBackend('wasm');
 const { spec } = getPreset(preset);
 const model = buildModel(spec, { seed: 1 });
-const data = subset(
-  await loadMnist({ split: 'train' }),
-  Array.from({ length: Number(batch) * Number(steps) }, (_, i) => i),
-);
+const data = head(await loadMnist({ split: 'train' }), Number(batch) * Number(steps));
 const trainStep = createTrainStep(model, { optimizer: 'adam', seed: 1 });
 const trainer = await ParallelTrainer.start({ trainStep, spec, workers: Number(workers) });
 for (let rep = 0; rep < 2; rep++) {

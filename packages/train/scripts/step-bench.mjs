@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { useBackend } from '@lenet/backend';
-import { loadMnist, subset } from '@lenet/datasets';
+import { head, loadMnist } from '@lenet/datasets';
 import { buildModel, getPreset } from '@lenet/models';
 import * as tf from '@tensorflow/tfjs';
 import { createTrainStep, fit } from '../dist/index.js';
@@ -46,8 +46,7 @@ for (const preset of presets) {
   const { spec } = getPreset(preset);
   for (const batchSize of batchSizes) {
     const n = batchSize * steps;
-    const indices = Array.from({ length: n }, (_, i) => i);
-    const data = subset(train, indices);
+    const data = head(train, n);
     for (const workers of workerCounts) {
       const model = buildModel(spec, { seed: 1 });
       const before = tf.memory().numTensors;

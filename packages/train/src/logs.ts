@@ -1,3 +1,5 @@
+import { TrainError } from './errors.js';
+
 /** What `fit` records for each finished epoch (one row of the history). */
 export interface EpochLogs {
   /** 0-based epoch index. */
@@ -38,6 +40,24 @@ export function improves(value: number, best: number, mode: 'min' | 'max', minDe
   if (!Number.isFinite(value)) return false;
   if (!Number.isFinite(best)) return true;
   return mode === 'min' ? value < best - minDelta : value > best + minDelta;
+}
+
+/**
+ * The metric a monitoring callback watches: the one asked for, else `valLoss` when there is
+ * validation data and `loss` otherwise. Throws when a validation metric is required without
+ * validation data.
+ */
+export function chooseMonitor(
+  who: string,
+  asked: MonitorName | undefined,
+  valSamples: number,
+  requireData = true,
+): MonitorName {
+  const monitor = asked ?? (valSamples > 0 ? 'valLoss' : 'loss');
+  if (requireData && monitor.startsWith('val') && valSamples === 0) {
+    throw new TrainError('monitor', `${who} monitors ${monitor} but fit was given no validation data`);
+  }
+  return monitor;
 }
 
 /** Reads a monitored value from an epoch's logs; `undefined` when absent (no validation set). */

@@ -2,7 +2,14 @@ import type * as tf from '@tensorflow/tfjs';
 import * as tfc from '@tensorflow/tfjs';
 import type { Callback, HookResult, TrainContext } from '../callback.js';
 import { TrainError } from '../errors.js';
-import { type EpochLogs, improves, type MonitorMode, type MonitorName, resolveMode } from '../logs.js';
+import {
+  chooseMonitor,
+  type EpochLogs,
+  improves,
+  type MonitorMode,
+  type MonitorName,
+  resolveMode,
+} from '../logs.js';
 
 /** Options of {@link earlyStopping}. */
 export interface EarlyStoppingOptions {
@@ -76,13 +83,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
       return stoppedEpoch;
     },
     onTrainBegin(ctx: TrainContext): HookResult {
-      monitor = options.monitor ?? (ctx.valSamples > 0 ? 'valLoss' : 'loss');
-      if (monitor.startsWith('val') && ctx.valSamples === 0) {
-        throw new TrainError(
-          'monitor',
-          `earlyStopping monitors ${monitor} but fit was given no validation data`,
-        );
-      }
+      monitor = chooseMonitor('earlyStopping', options.monitor, ctx.valSamples);
       mode = resolveMode(monitor, options.mode);
       best = Number.NaN;
       bestEpoch = -1;

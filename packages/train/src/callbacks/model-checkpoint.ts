@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import type { Callback, HookResult, TrainContext } from '../callback.js';
 import { TrainError } from '../errors.js';
-import { type EpochLogs, improves, type MonitorMode, type MonitorName, resolveMode } from '../logs.js';
+import {
+  chooseMonitor,
+  type EpochLogs,
+  improves,
+  type MonitorMode,
+  type MonitorName,
+  resolveMode,
+} from '../logs.js';
 
 /** Options of {@link modelCheckpoint}. */
 export interface ModelCheckpointOptions {
@@ -53,13 +60,7 @@ export function modelCheckpoint(options: ModelCheckpointOptions): ModelCheckpoin
       return bestEpoch;
     },
     onTrainBegin(ctx: TrainContext): HookResult {
-      monitor = options.monitor ?? (ctx.valSamples > 0 ? 'valLoss' : 'loss');
-      if (save !== 'last' && monitor.startsWith('val') && ctx.valSamples === 0) {
-        throw new TrainError(
-          'monitor',
-          `modelCheckpoint monitors ${monitor} but fit was given no validation data`,
-        );
-      }
+      monitor = chooseMonitor('modelCheckpoint', options.monitor, ctx.valSamples, save !== 'last');
       mode = resolveMode(monitor, options.mode);
       best = Number.NaN;
       bestEpoch = -1;
