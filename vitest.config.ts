@@ -4,10 +4,16 @@ import { defineConfig } from 'vitest/config';
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 
-// Tests import sibling packages from their sources, so `pnpm test` needs no build first.
-const alias = Object.fromEntries(
-  readdirSync(packagesDir).map((name) => [`@lenet/${name}`, `${packagesDir}${name}/src/index.ts`]),
-);
+// Tests import sibling packages from their sources, so `pnpm test` needs no build first. An alias
+// also matches the ids below it (`@lenet/models` matches `@lenet/models/tf`), and the first match
+// wins, so the subpath entries come first.
+const alias = [
+  { find: '@lenet/models/tf', replacement: `${packagesDir}models/src/tf/index.ts` },
+  ...readdirSync(packagesDir).map((name) => ({
+    find: `@lenet/${name}`,
+    replacement: `${packagesDir}${name}/src/index.ts`,
+  })),
+];
 
 export default defineConfig({
   resolve: { alias },

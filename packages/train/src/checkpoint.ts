@@ -3,17 +3,18 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MeanStd } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
-import { writeDirAtomic, writeFileAtomic } from './atomic.js';
-import { CheckpointError, ModelFileError } from './errors.js';
-import type { EpochLogs } from './logs.js';
 import {
   MODEL_JSON,
   type ModelArtifactsOnDisk,
+  ModelFileError,
   modelArtifacts,
   readModelFiles,
   writeModelFiles,
-} from './model-io.js';
+} from '@lenet/models/tf';
+import * as tf from '@tensorflow/tfjs';
+import { writeDirAtomic, writeFileAtomic } from './atomic.js';
+import { CheckpointError } from './errors.js';
+import type { EpochLogs } from './logs.js';
 import type { ResolvedOptimizerConfig, TrainOptimizer } from './optimizers.js';
 import type { ScheduleState } from './schedules.js';
 

@@ -3,6 +3,8 @@
  * file, option or layer it is about, e.g. `batchSize must be a positive integer, got 0`.
  */
 
+import { ModelFileError } from '@lenet/models/tf';
+
 /** Bad options or data given to `fit`, `evaluate` or `predict`, found before any training starts. */
 export class TrainError extends Error {
   override readonly name: string = 'TrainError';
@@ -12,18 +14,6 @@ export class TrainError extends Error {
   constructor(field: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.field = field;
-  }
-}
-
-/** A model directory (`model.json` + weight files) that cannot be written or read. */
-export class ModelFileError extends Error {
-  override readonly name: string = 'ModelFileError';
-  /** The file or directory the problem is in. */
-  readonly file: string;
-
-  constructor(file: string, reason: string, options?: { cause?: unknown }) {
-    super(`${file}: ${reason}`, options);
-    this.file = file;
   }
 }
 

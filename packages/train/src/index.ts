@@ -55,8 +55,8 @@ export {
   readCheckpoint,
   specHash,
 } from './checkpoint.js';
-/** Errors: bad options/data, bad model files, bad checkpoints. */
-export { CheckpointError, ModelFileError, TrainError } from './errors.js';
+/** Errors: bad options/data, bad checkpoints (a `ModelFileError` of `@lenet/models/tf`). */
+export { CheckpointError, TrainError } from './errors.js';
 /** Batched evaluation and prediction returning typed arrays. */
 export {
   type EvaluateOptions,
@@ -74,17 +74,6 @@ export { type ClipOptions, clipGradients, globalNorm } from './gradients.js';
 export { type EpochLogs, MONITOR_NAMES, type MonitorMode, type MonitorName } from './logs.js';
 /** Cross-entropy (with label smoothing) as used by the loop. */
 export { type CrossEntropyOptions, crossEntropySum } from './loss.js';
-/** TensorFlow.js layers-format save/load that works on every backend. */
-export {
-  loadModel,
-  MODEL_JSON,
-  type ModelMetadata,
-  readModelMetadata,
-  type SavedModelInfo,
-  type SaveModelOptions,
-  saveModel,
-  WEIGHTS_BIN,
-} from './model-io.js';
 /** Optimizers: adam, adamw, sgd (momentum, Nesterov), rmsprop. */
 export {
   createOptimizer,

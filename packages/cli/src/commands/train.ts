@@ -149,6 +149,7 @@ async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number
   const backend = await activateBackend(flags.backend, io, Boolean(flags.json));
 
   const models = await import('@lenet/models');
+  const { buildModel, saveModel } = await import('@lenet/models/tf');
   const trainPkg = await import('@lenet/train');
   await mkdir(out, { recursive: true });
   models.saveSpec(join(out, 'spec.json'), spec);
@@ -157,7 +158,7 @@ async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number
   // Statistics of the training images, kept with the model so eval/predict/ONNX normalise the same way.
   const normalize: 'unit' | { mean: number[]; std: number[] } =
     flags.normalize === 'standard' ? (({ mean, std }) => ({ mean, std }))(meanStd(train)) : 'unit';
-  const model = models.buildModel(spec, { seed: flags.seed });
+  const model = buildModel(spec, { seed: flags.seed });
   const stop = interruptStop(io);
   let result: FitResult;
   try {
@@ -192,7 +193,7 @@ async function runTrain(flags: TrainFlags, io: CliIo, setExitCode: (code: number
   }
 
   const evalResult = await trainPkg.evaluate(model, test, { batchSize: 256, normalize });
-  await trainPkg.saveModel(model, join(out, 'model'), {
+  await saveModel(model, join(out, 'model'), {
     metadata: { spec, classNames: test.classNames, normalize },
   });
   let onnx: { path: string; accuracy: number } | undefined;

@@ -1,7 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { writeFileAtomic } from '@lenet/common';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from './atomic.js';
 import { ModelFileError } from './errors.js';
 
 /** Name of the topology + manifest file in a model directory. */
@@ -76,7 +76,7 @@ export async function writeModelFiles(
   const json: tf.io.ModelJSON = {
     modelTopology: artifacts.modelTopology as object,
     format: artifacts.format ?? 'layers-model',
-    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
     convertedBy: artifacts.convertedBy ?? null,
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
   };
