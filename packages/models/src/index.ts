@@ -1,7 +1,8 @@
-/** @lenet/models public API. */
+/**
+ * @lenet/models public API: specs, presets, shapes and summaries, without TensorFlow.js. The
+ * builder and model save/load are in `@lenet/models/tf`.
+ */
 
-/** Builds a seeded `tf.LayersModel` from a spec; `countParams()` equals the Keras-style total. */
-export { type BuildOptions, buildModel } from './build.js';
 /** The error thrown for a malformed spec or one that does not fit its input; it names the layer. */
 export { SpecError, type SpecErrorLocation } from './errors.js';
 /** The same network ending in logits instead of softmax probabilities. */

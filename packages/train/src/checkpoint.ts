@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '@lenet/common';
 import type { MeanStd } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
-import { CheckpointError, ModelFileError } from './errors.js';
-import type { EpochLogs } from './logs.js';
 import {
   MODEL_JSON,
   type ModelArtifactsOnDisk,
+  ModelFileError,
   modelArtifacts,
   readModelFiles,
   writeModelFiles,
-} from './model-io.js';
+} from '@lenet/models/tf';
+import * as tf from '@tensorflow/tfjs';
+import { CheckpointError } from './checkpoint-error.js';
+import type { EpochLogs } from './logs.js';
 import type { ResolvedOptimizerConfig, TrainOptimizer } from './optimizers.js';
 import type { ScheduleState } from './schedules.js';
 

@@ -55,14 +55,9 @@ export {
   readCheckpoint,
   specHash,
 } from './checkpoint.js';
-/** Errors: bad options/data, bad model files, bad checkpoints. */
-export {
-  CheckpointError,
-  ModelFileError,
-  type ModelFileErrorCode,
-  TrainError,
-  type TrainErrorCode,
-} from './errors.js';
+/** Errors: bad options/data, bad checkpoints (a `ModelFileError` of `@lenet/models/tf`). */
+export { CheckpointError } from './checkpoint-error.js';
+export { TrainError, type TrainErrorCode } from './errors.js';
 /** The one evaluation and prediction over any `Classifier` (or a TensorFlow.js model), returning typed arrays. */
 export {
   type EvaluateOptions,
@@ -82,17 +77,6 @@ export { type EpochLogs, MONITOR_NAMES, type MonitorMode, type MonitorName } fro
 export { type CrossEntropyOptions, crossEntropySum } from './loss.js';
 /** A TensorFlow.js model behind the `Classifier` interface of `@lenet/common`. */
 export { type ModelClassifierOptions, modelClassifier } from './model-classifier.js';
-/** TensorFlow.js layers-format save/load that works on every backend. */
-export {
-  loadModel,
-  MODEL_JSON,
-  type ModelMetadata,
-  readModelMetadata,
-  type SavedModelInfo,
-  type SaveModelOptions,
-  saveModel,
-  WEIGHTS_BIN,
-} from './model-io.js';
 /** Optimizers: adam, adamw, sgd (momentum, Nesterov), rmsprop. */
 export {
   createOptimizer,

@@ -230,11 +230,12 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
   const backend = await activateBackend(run.backend, io, run.output !== 'text');
 
   const models = await import('@lenet/models');
+  const { buildModel, saveModel } = await import('@lenet/models/tf');
   const trainPkg = await import('@lenet/train');
   await mkdir(out, { recursive: true });
   models.saveSpec(join(out, 'spec.json'), spec);
 
-  const model = models.buildModel(spec, { seed: recipe.seed });
+  const model = buildModel(spec, { seed: recipe.seed });
   const stop = interruptStop(io);
   let result: FitResult;
   // Statistics of the training images ('standard'), kept with the model so eval/predict/ONNX normalise the same way.
@@ -259,7 +260,7 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
   }
 
   const evalResult = await trainPkg.evaluate(model, test, { batchSize: 256, normalize });
-  await trainPkg.saveModel(model, join(out, 'model'), {
+  await saveModel(model, join(out, 'model'), {
     metadata: { spec, classNames: test.classNames, normalize },
   });
   let onnx: { path: string; accuracy: number } | undefined;

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { SpecError } from '../errors.js';
+import { getPreset, type PresetName, presetNames } from '../presets.js';
+import { inferShapes } from '../shapes.js';
+import type { ModelSpec } from '../spec.js';
+import { summary } from '../summary.js';
 import { buildModel, followingActivation } from './build.js';
-import { SpecError } from './errors.js';
-import { getPreset, type PresetName, presetNames } from './presets.js';
-import { inferShapes } from './shapes.js';
-import type { ModelSpec } from './spec.js';
-import { summary } from './summary.js';
 
 /** Batch size for the predict check: 1 for the big nets, 2 for the rest. */
 const predictBatch = (name: PresetName): number => (name === 'vgg-cifar10' ? 1 : 2);

@@ -76,7 +76,7 @@ export async function writeModelFiles(
   const json: tf.io.ModelJSON = {
     modelTopology: artifacts.modelTopology as object,
     format: artifacts.format ?? 'layers-model',
-    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
     convertedBy: artifacts.convertedBy ?? null,
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
   };

@@ -1,16 +1,43 @@
 import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useBackend } from '@lenet/backend';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getPreset } from '../presets.js';
+import type { ModelSpec } from '../spec.js';
+import { buildModel } from './build.js';
 import { ModelFileError } from './errors.js';
 import { loadModel, readModelMetadata, saveModel } from './model-io.js';
-import { model } from './testing/helpers.js';
+
+/** A small conv net for fast tests: conv 4@5x5 → pool → dense 10. */
+const tinySpec: ModelSpec = {
+  name: 'tiny',
+  input: [28, 28, 1],
+  classes: 10,
+  layers: [
+    { type: 'conv2d', filters: 4, kernel: 5, activation: 'relu' },
+    { type: 'maxPool', size: 4 },
+    { type: 'flatten' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+
+/** Builds a preset (or the tiny spec) with a fixed seed. */
+function model(name: string, seed = 1): { model: tf.LayersModel; spec: ModelSpec } {
+  const spec = name === 'tiny' ? tinySpec : getPreset(name).spec;
+  return { model: buildModel(spec, { seed }), spec };
+}
+
+/** Plain TensorFlow.js backends: @lenet/backend sits above this package. */
+async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend(name);
+  await tf.ready();
+}
 
 let root: string;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'lenet-train-io-'));
+  root = await mkdtemp(join(tmpdir(), 'lenet-models-io-'));
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
