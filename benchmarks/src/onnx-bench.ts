@@ -10,10 +10,11 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { useBackend } from '@lenet/backend';
-import { buildModel, getPreset } from '@lenet/models';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { type ClassifierOptions, exportOnnx, OnnxClassifier } from '@lenet/onnx';
-import * as tf from '@tensorflow/tfjs';
 import { Bench } from 'tinybench';
+import * as tf from './tfjs.js';
 
 /** Options of {@link runOnnxBenchmarks}. */
 export interface OnnxBenchOptions {

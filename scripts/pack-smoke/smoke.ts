@@ -2,7 +2,8 @@
 // batches on the wasm backend, export ONNX and predict with onnxruntime-node.
 import { useBackend } from '@lenet/backend';
 import { head, loadMnist } from '@lenet/datasets';
-import { buildModel, getPreset, summary } from '@lenet/models';
+import { getPreset, summary } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { exportOnnx, OnnxClassifier } from '@lenet/onnx';
 import { evaluate, fit } from '@lenet/train';
 

@@ -1,8 +1,8 @@
-import { buildModel } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { OnnxClassifier, toOnnxBytes } from '@lenet/onnx';
-import * as tf from '@tensorflow/tfjs';
 import { firstBatches, fitToInput } from '../data.js';
 import { RssSampler } from '../memory.js';
+import * as tf from '../tfjs.js';
 import type { CellResult, OrtBackend } from '../types.js';
 import { type CellContext, measuredCell } from './common.js';
 

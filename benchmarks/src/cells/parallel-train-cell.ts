@@ -1,5 +1,6 @@
 import { head } from '@lenet/datasets';
-import { buildModel, type ModelSpec } from '@lenet/models';
+import type { ModelSpec } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { fit } from '@lenet/train';
 import { fitToInput, type MnistPair } from '../data.js';
 import { RssSampler } from '../memory.js';

@@ -1,8 +1,8 @@
-import { buildModel } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '@lenet/train';
-import * as tf from '@tensorflow/tfjs';
 import { firstBatches, fitToInput } from '../data.js';
 import { RssSampler } from '../memory.js';
+import * as tf from '../tfjs.js';
 import type { CellResult } from '../types.js';
 import { type CellContext, measuredCell } from './common.js';
 

@@ -1,7 +1,7 @@
 import { useBackend } from '@lenet/backend';
-import * as tf from '@tensorflow/tfjs';
 import { runAccuracyCell } from '../cells/accuracy-cell.js';
 import type { AccuracyBudget } from '../profiles.js';
+import * as tf from '../tfjs.js';
 import type { AccuracyResult, OrtBackend, TfjsBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
 

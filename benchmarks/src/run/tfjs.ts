@@ -1,7 +1,7 @@
 import { type BackendInfo, useBackend } from '@lenet/backend';
-import * as tf from '@tensorflow/tfjs';
 import { runTfjsInferCell } from '../cells/infer-cell.js';
 import { runTrainCell } from '../cells/train-cell.js';
+import * as tf from '../tfjs.js';
 import { TFJS_BACKENDS, type TfjsBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
 

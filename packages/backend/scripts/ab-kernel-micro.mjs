@@ -2,8 +2,8 @@
 // (stock, ours, stock, ours, …) so load from other processes hits both alike. Build first:
 //   pnpm turbo run build --filter=@lenet/backend && node packages/backend/scripts/ab-kernel-micro.mjs [reps]
 import os from 'node:os';
-import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '../dist/index.js';
+import * as tf from '../dist/tfjs.js';
 
 const reps = Number(process.argv[2] ?? 15);
 await useBackend('wasm', { registerWasmKernels: false });

@@ -6,9 +6,10 @@
 // Sets: "min" = stock wasm + our Conv2DBackpropFilter (the least that trains), then each of our
 // kernels added in turn.
 import os from 'node:os';
-import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '../dist/index.js';
+import * as tf from '../dist/tfjs.js';
 
 const [name = 'lenet5', batchArg = '64', roundsArg = '8'] = process.argv.slice(2);
 const batch = Number(batchArg);

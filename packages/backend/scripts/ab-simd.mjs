@@ -1,8 +1,9 @@
 // Times single wasm kernels with the SIMD kernels (csrc/lenet-kernels.c) on and off, interleaved
 // (off, on, off, on, …) so load from other processes hits both alike. Build first:
 //   pnpm turbo run build --filter=@lenet/backend && node packages/backend/scripts/ab-simd.mjs [reps]
-import * as tf from '@tensorflow/tfjs';
+
 import { setSimdKernelsEnabled, simdKernelsSupported, useBackend } from '../dist/index.js';
+import * as tf from '../dist/tfjs.js';
 
 const reps = Number(process.argv[2] ?? 15);
 await useBackend('wasm');

@@ -3,8 +3,8 @@
 // Run after `pnpm turbo run build --filter=@lenet/backend`:
 //   node packages/backend/scripts/bench-train-step.mjs [batch] [steps]
 import os from 'node:os';
-import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '../dist/index.js';
+import * as tf from '../dist/tfjs.js';
 
 const batch = Number(process.argv[2] ?? 64);
 const steps = Number(process.argv[3] ?? 10);

@@ -2,9 +2,10 @@
 // package's kernels and prints where the time goes. Build first:
 //   pnpm turbo run build --filter=@lenet/backend --filter=@lenet/models
 //   node packages/backend/scripts/profile-presets.mjs [batch] [preset ...]
-import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '../dist/index.js';
+import * as tf from '../dist/tfjs.js';
 
 const batch = Number(process.argv[2] ?? 64);
 const names = process.argv.slice(3).length > 0 ? process.argv.slice(3) : ['lenet5', 'keras-bn', 'torch-bn'];

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   convInputGradientPruningInstalled,
@@ -7,6 +6,7 @@ import {
 } from './fused-conv-grad.js';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from './register.js';
 import { randomArray, relativeError } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 /** Two conv layers with bias and a dense head, as tfjs-layers builds LeNet-style nets. */
 function convNet(): tf.Sequential {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 import { type FusedConv2D, fusedOps, gradientDepth } from './tfjs-internals.js';
 
 type FusedConv2DArgs = Parameters<FusedConv2D>[0];

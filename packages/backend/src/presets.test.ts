@@ -1,8 +1,9 @@
-import { buildModel, getPreset, type PresetOptions, presetNames } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset, type PresetOptions, presetNames } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from './register.js';
 import { onBackend, randomArray } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 /** folder-lenet50 is published at 256×256; one step at 64×64 exercises the same layers. */
 const SMALLER: Partial<Record<string, PresetOptions>> = {

@@ -1,3 +1,9 @@
+import { BackendError } from './errors.js';
+import {
+  installConvInputGradientPruning,
+  convInputGradientPruningInstalled as pruning,
+  uninstallConvInputGradientPruning,
+} from './fused-conv-grad.js';
 import {
   type GradConfig,
   getGradient,
@@ -6,13 +12,7 @@ import {
   registerGradient,
   registerKernel,
   unregisterKernel,
-} from '@tensorflow/tfjs';
-import { BackendError } from './errors.js';
-import {
-  installConvInputGradientPruning,
-  convInputGradientPruningInstalled as pruning,
-  uninstallConvInputGradientPruning,
-} from './fused-conv-grad.js';
+} from './tfjs.js';
 import { checkLayerInternals } from './tfjs-internals.js';
 import {
   installActivationGradients,

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { BackendError } from './errors.js';
+import * as tf from './tfjs.js';
 import {
   checkLayerInternals,
   cpuBackend,

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import type { BackendValues, DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
-import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './errors.js';
+import type { BackendValues, DataId, DataType, TensorInfo } from './tfjs.js';
+import * as tf from './tfjs.js';
 
 /**
  * The one place this package reaches into TensorFlow.js beyond its public API: tfjs-backend-wasm's

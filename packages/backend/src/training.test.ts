@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from './register.js';
 import { randomArray, relativeError } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 /** LeNet-5 (tanh, average pooling) as in LeCun et al. 1998, for 28×28×1 input padded 'same'. */
 function lenet5(seed: number): tf.Sequential {

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { BackendError, SKIP_REASONS } from './errors.js';
+import * as tf from './tfjs.js';
 import { availableBackends, useBackend } from './use-backend.js';
 
 describe('useBackend on this machine (tfjs-node packages present without their addon)', () => {

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { BackendError, type SkipReason } from './errors.js';
 import {
   defaultProbeEnvironment,
@@ -9,6 +8,7 @@ import {
   probeNative,
 } from './probe.js';
 import { registerWasmTrainingKernels } from './register.js';
+import * as tf from './tfjs.js';
 import { wasmHeap } from './tfjs-internals.js';
 import { wasmKernelThreads } from './wasm-kernels/kernel-threads.js';
 

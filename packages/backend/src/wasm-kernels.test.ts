@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from './register.js';
 import { onBackend, pick, randomArray, relativeError } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 import { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';
 
 const TOLERANCE = 1e-3;

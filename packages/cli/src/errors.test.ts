@@ -3,8 +3,9 @@ import { isLenetError, LenetError } from '@lenet/common';
 import { DatasetError } from '@lenet/datasets';
 import { MetricsError } from '@lenet/metrics';
 import { SpecError } from '@lenet/models';
+import { ModelFileError } from '@lenet/models/tf';
 import { OnnxError } from '@lenet/onnx';
-import { CheckpointError, ModelFileError, TrainError } from '@lenet/train';
+import { CheckpointError, TrainError } from '@lenet/train';
 import { describe, expect, it } from 'vitest';
 import { CliFailure, exitCodeOf, UsageError } from './errors.js';
 

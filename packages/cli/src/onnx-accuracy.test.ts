@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '@lenet/backend';
 import { batches, type Dataset, head, loadMnist } from '@lenet/datasets';
-import { buildModel, getPreset } from '@lenet/models';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { exportOnnx, OnnxClassifier } from '@lenet/onnx';
 import { evaluate, predict } from '@lenet/train';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from './tfjs.js';
 
 // The ONNX export of a trained network, run by onnxruntime through @lenet/train's one `evaluate`
 // (here, where both packages meet, since neither depends on the other).

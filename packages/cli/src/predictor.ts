@@ -62,8 +62,9 @@ async function loadOnnx(path: string): Promise<LoadedClassifier> {
 
 async function loadTfjs(dir: string, activate: () => Promise<{ name: string }>): Promise<LoadedClassifier> {
   const backend = await activate();
-  const { loadModel, readModelMetadata, ModelFileError, modelClassifier } = await import('@lenet/train');
-  let model: import('@tensorflow/tfjs').LayersModel;
+  const { modelClassifier } = await import('@lenet/train');
+  const { loadModel, readModelMetadata, ModelFileError } = await import('@lenet/models/tf');
+  let model: import('./tfjs.js').LayersModel;
   let meta: Record<string, unknown>;
   try {
     model = await loadModel(dir);

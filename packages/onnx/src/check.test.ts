@@ -1,9 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { checkOnnxModel } from './check.js';
 import { toOnnxBytes } from './export.js';
 import { decodeModel } from './proto/codec.js';
 import type { ModelProto } from './proto/types.js';
+import * as tf from './tfjs.js';
 
 function lenetLike(): tf.LayersModel {
   const m = tf.sequential({ name: 'check_me' });

@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxClassifier } from './classifier.js';
 import { exportOnnx } from './export.js';
@@ -15,6 +14,7 @@ import {
   uniform,
   vectorModel,
 } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 let dir: string;
 let model: tf.LayersModel;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '@lenet/backend';
 import { staleTempEntries } from '@lenet/common';
-import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkOnnxModel } from './check.js';
 import { exportOnnx, toOnnxBytes, toOnnxModel } from './export.js';
@@ -18,6 +18,7 @@ import {
   tfOutputs,
   uniform,
 } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 let dir: string;
 beforeAll(async () => {

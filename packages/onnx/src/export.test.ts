@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { toOnnxBytes } from './export.js';
 import {
@@ -11,6 +10,7 @@ import {
   tfPredict,
   uniform,
 } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 function smallCnn(): tf.LayersModel {
   const m = tf.sequential({ name: 'small_cnn' });

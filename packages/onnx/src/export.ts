@@ -1,6 +1,5 @@
 import { writeFileAtomic } from '@lenet/common';
 import type { ModelSpec } from '@lenet/models';
-import type * as tf from '@tensorflow/tfjs';
 import { OnnxError } from './errors.js';
 import { dropFinalSoftmax, foldBatchNorms, fusePadIntoConv } from './fold.js';
 import { irToGraph } from './graph.js';
@@ -10,6 +9,7 @@ import { type InputLayout, metadataProps, type Normalization } from './metadata.
 import { encodeModel } from './proto/codec.js';
 import type { ModelProto } from './proto/types.js';
 import { modelFromSpec } from './spec-model.js';
+import type * as tf from './tfjs.js';
 import { PRODUCER_NAME, PRODUCER_VERSION } from './version.js';
 
 /** A spec from `@lenet/models` plus its weights, in `model.getWeights()` order or by weight name. */

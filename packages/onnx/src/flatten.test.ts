@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { toOnnxBytes, toOnnxModel } from './export.js';
 import { irToGraph } from './graph.js';
@@ -14,6 +13,7 @@ import {
   tfOutputs,
   uniform,
 } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 /** conv → flatten → dense: 3 channels on a 4x5 map, so NHWC and NCHW flatten orders differ. */
 function convFlattenDense(): tf.LayersModel {

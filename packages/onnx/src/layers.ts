@@ -2,7 +2,7 @@
  * TensorFlow.js LayersModel → the exporter's intermediate form: checks the model is a linear
  * chain, then hands each layer to the converter of its class (`layers/*.ts`).
  */
-import type * as tf from '@tensorflow/tfjs';
+
 import { OnnxError } from './errors.js';
 import type { IrGraph, IrOp, ValueShape } from './ir.js';
 import {
@@ -26,6 +26,7 @@ import {
   type LayerConverter,
   type LayerOutput,
 } from './layers/shared.js';
+import type * as tf from './tfjs.js';
 
 /** Options of {@link modelToIr}. `'unsafe-nchw'` exists only to prove, in tests, that order matters. */
 export interface ModelToIrOptions {

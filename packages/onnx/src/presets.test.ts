@@ -1,5 +1,6 @@
 import { useBackend } from '@lenet/backend';
-import { buildModel, getPreset, presetNames } from '@lenet/models';
+import { getPreset, presetNames } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkOnnxModel } from './check.js';
 import { toOnnxBytes } from './export.js';

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadOnnxRuntime, type OnnxRuntime } from './runtime.js';
+import * as tf from './tfjs.js';
 
 // A package that is not installed anywhere: importing it fails the way a missing onnxruntime-node does.
 const ABSENT = 'onnxruntime-node-is-not-installed';

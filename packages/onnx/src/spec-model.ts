@@ -1,7 +1,7 @@
-import { buildModel } from '@lenet/models';
-import type * as tf from '@tensorflow/tfjs';
+import { buildModel } from '@lenet/models/tf';
 import { OnnxError } from './errors.js';
 import type { SpecWithWeights } from './export.js';
+import type * as tf from './tfjs.js';
 
 /**
  * Builds the LayersModel of `{ spec, weights }` with `@lenet/models` and loads the weights into

@@ -14,9 +14,10 @@ import {
   useBackend,
   wasmTrainingKernelNames,
 } from '@lenet/backend';
-import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
+import * as tf from '../dist/tfjs.js';
 
 const [name, b] = [process.argv[2], Number(process.argv[3])];
 await useBackend('wasm');

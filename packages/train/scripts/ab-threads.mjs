@@ -4,7 +4,8 @@
 //   node packages/train/scripts/ab-threads.mjs [preset] [batch] [threads]
 import { setWasmKernelThreads, useBackend } from '@lenet/backend';
 import { loadMnist } from '@lenet/datasets';
-import { buildModel, getPreset } from '@lenet/models';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
 
 const preset = process.argv[2] ?? 'lenet5-classic';

@@ -2,7 +2,8 @@
 // layer shapes), forward FLOPs (2 per MAC) and training FLOPs (≈ 3× forward: forward, input
 // gradient, weight gradient). Build first (see step-bench.mjs).
 //   node packages/train/scripts/flops.mjs [preset ...]
-import { buildModel, getPreset } from '@lenet/models';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 
 const names =
   process.argv.slice(2).length > 0

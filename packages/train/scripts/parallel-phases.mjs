@@ -3,7 +3,8 @@
 //   node packages/train/scripts/parallel-phases.mjs [preset] [batch] [workers] [steps]
 import { useBackend } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
-import { buildModel, getPreset } from '@lenet/models';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
 import { ParallelTrainer } from '../dist/parallel/trainer.js';
 

@@ -11,9 +11,10 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { useBackend } from '@lenet/backend';
 import { head, loadMnist } from '@lenet/datasets';
-import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { createTrainStep, fit } from '../dist/index.js';
+import * as tf from '../dist/tfjs.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {

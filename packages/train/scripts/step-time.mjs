@@ -3,9 +3,10 @@
 // (node --cpu-prof). Build first: pnpm exec turbo run build --filter=@lenet/train...
 //   node packages/train/scripts/step-time.mjs [preset] [batch] [--mnist] [--threads N]
 import { useBackend } from '@lenet/backend';
-import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
+import * as tf from '../dist/tfjs.js';
 
 await useBackend('wasm');
 // --threads N: threads of the SIMD kernels (default: the machine's cores).

@@ -2,7 +2,7 @@
 // forward Conv2D (XNNPACK) and MatMul, in GFLOP/s (2 FLOPs per multiply-accumulate), best of 20.
 //   node packages/train/scripts/wasm-gflops.mjs
 import { useBackend } from '@lenet/backend';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../dist/tfjs.js';
 
 await useBackend('wasm');
 const best = (f, n = 20) => {

@@ -1,9 +1,10 @@
 import type { ModelSpec } from '@lenet/models';
-import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { describe, expect, it } from 'vitest';
 import { evaluate, fit, hasDropoutBeforeBatchNorm, recalibrateBatchNorm } from './index.js';
 import { mnistHead, tinyBnSpec, tinySpec, useWasm } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 /** Dropout before batch norm (and max pooling), as in the torch-bn preset, but small. */
 const dropoutFirst: ModelSpec = {

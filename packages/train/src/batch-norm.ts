@@ -1,7 +1,7 @@
 import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
-import * as tf from '@tensorflow/tfjs';
 import { dropoutLayers, isDropoutLayer } from './dropout.js';
 import { checkPositiveInteger } from './model-info.js';
+import * as tf from './tfjs.js';
 
 interface BatchNormLayer {
   momentum: number;

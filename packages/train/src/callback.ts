@@ -1,5 +1,5 @@
-import type * as tf from '@tensorflow/tfjs';
 import type { EpochLogs } from './logs.js';
+import type * as tf from './tfjs.js';
 
 /** What `onBatchEnd` receives. Cheap: nothing here needs to read back from the device. */
 export interface BatchLogs {

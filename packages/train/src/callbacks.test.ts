@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset } from '@lenet/datasets';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Callback,
@@ -19,6 +18,7 @@ import {
   readCheckpoint,
 } from './index.js';
 import { mnistHead, model, useWasm } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 let root: string;
 let train: Dataset;

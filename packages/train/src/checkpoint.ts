@@ -12,11 +12,11 @@ import {
   readModelFiles,
   writeModelFiles,
 } from '@lenet/models/tf';
-import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from './checkpoint-error.js';
 import type { EpochLogs } from './logs.js';
 import type { ResolvedOptimizerConfig, TrainOptimizer } from './optimizers.js';
 import type { ScheduleState } from './schedules.js';
+import * as tf from './tfjs.js';
 
 /** File names inside a checkpoint directory. */
 export const CHECKPOINT_FILES = {

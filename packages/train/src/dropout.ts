@@ -1,5 +1,5 @@
 import { mixSeed } from '@lenet/datasets';
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from './tfjs.js';
 
 /**
  * Class names of the layers that draw a random mask in training: Dropout and its variants

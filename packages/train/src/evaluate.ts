@@ -1,10 +1,10 @@
 import { argmax, type Classifier, type ImageBatchInput, type ImageLayout } from '@lenet/common';
 import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
-import * as tf from '@tensorflow/tfjs';
 import { TrainError } from './errors.js';
 import { correctCount, crossEntropySum, PROBABILITY_EPSILON } from './loss.js';
 import { isClassifier, modelClassifier } from './model-classifier.js';
 import { checkDataset, checkPositiveInteger, type ModelInfo } from './model-info.js';
+import * as tf from './tfjs.js';
 
 /** Options of {@link evaluate} and {@link predict}. */
 export interface EvaluateOptions {

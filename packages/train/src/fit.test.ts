@@ -1,8 +1,8 @@
 import { useBackend } from '@lenet/backend';
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { type Callback, CheckpointError, evaluate, fit, predict, TrainError } from './index.js';
 import { mnistHead, model, synthetic, useWasm } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 async function weightsOf(m: tf.LayersModel): Promise<Float32Array[]> {
   return Promise.all(m.getWeights().map(async (w) => Float32Array.from(await w.data())));

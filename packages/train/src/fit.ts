@@ -1,6 +1,5 @@
 import { type AugmentOptions, batchCount, batches, type Dataset, type MeanStd, split } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import type * as tf from '@tensorflow/tfjs';
 import { hasDropoutBeforeBatchNorm } from './batch-norm.js';
 import type { Callback } from './callback.js';
 import {
@@ -18,6 +17,7 @@ import type { OptimizerConfig, OptimizerName } from './optimizers.js';
 import { ParallelTrainer } from './parallel/trainer.js';
 import { createSchedule, type ScheduleConfig } from './schedules.js';
 import { checkTrainStepOptions, StepRunner } from './step.js';
+import type * as tf from './tfjs.js';
 
 /** Split a validation set off the training data: a seeded, stratified fraction. */
 export interface ValidationSplit {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 
 /** The global L2 norm of a list of tensors: `sqrt(Σ ‖g_i‖²)`, as a scalar tensor. */
 export function globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {

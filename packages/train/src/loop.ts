@@ -7,7 +7,6 @@ import {
   mixSeed,
 } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import type * as tf from '@tensorflow/tfjs';
 import { recalibrateBatchNorm } from './batch-norm.js';
 import type { BatchLogs, Callback, HookResult, HookReturn, TrainContext } from './callback.js';
 import { evaluateSums } from './evaluate.js';
@@ -16,6 +15,7 @@ import type { ModelInfo } from './model-info.js';
 import type { ParallelTrainer } from './parallel/trainer.js';
 import type { LearningRateSchedule } from './schedules.js';
 import type { StepRunner } from './step.js';
+import type * as tf from './tfjs.js';
 import { createTrainContext, type LoopState } from './train-context.js';
 
 /** The checked options the loop runs with (what `fit` prepared). */

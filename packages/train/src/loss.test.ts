@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { correctCount, crossEntropySum } from './loss.js';
+import * as tf from './tfjs.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 
 /** Probability floor used when the model outputs probabilities, as Keras (`epsilon()`). */
 export const PROBABILITY_EPSILON = 1e-7;

@@ -1,7 +1,7 @@
 import type { Classifier, ImageBatchInput } from '@lenet/common';
 import type { MeanStd } from '@lenet/datasets';
-import * as tf from '@tensorflow/tfjs';
 import { modelInfo } from './model-info.js';
+import * as tf from './tfjs.js';
 
 /** Options of {@link modelClassifier}. */
 export interface ModelClassifierOptions {

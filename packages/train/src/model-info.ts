@@ -1,6 +1,6 @@
 import type { Dataset } from '@lenet/datasets';
-import type * as tf from '@tensorflow/tfjs';
 import { TrainError } from './errors.js';
+import type * as tf from './tfjs.js';
 
 /** What training needs to know about a model: its input image shape, classes and output kind. */
 export interface ModelInfo {

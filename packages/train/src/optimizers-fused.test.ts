@@ -1,8 +1,8 @@
 import { LENET_ADAM_UPDATE, registerFusedOptimizerKernels } from '@lenet/backend';
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createOptimizer, createOptimizerWith, type OptimizerConfig } from './optimizers.js';
 import { useWasm } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 /** LeNet-5-like variable shapes: kernels (decayed) and biases (not), plus odd and size-1 ones. */
 const SHAPES: number[][] = [[5, 5, 1, 6], [6], [5, 5, 6, 16], [16], [400, 120], [120], [7, 3], [1], [1, 1]];

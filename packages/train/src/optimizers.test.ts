@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TrainError } from './errors.js';
 import { clipGradients, globalNorm } from './gradients.js';
 import { createOptimizer, type OptimizerConfig, resolveOptimizerConfig } from './optimizers.js';
+import * as tf from './tfjs.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,8 +1,7 @@
 import { type FusedAdamUpdate, fusedAdamUpdate } from '@lenet/backend';
-import * as tf from '@tensorflow/tfjs';
 import { TrainError } from './errors.js';
-
 import { OPTIMIZER_NAMES, type OptimizerName } from './optimizer-names.js';
+import * as tf from './tfjs.js';
 
 export { OPTIMIZER_NAMES, type OptimizerName };
 

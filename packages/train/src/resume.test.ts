@@ -2,7 +2,6 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset } from '@lenet/datasets';
-import type * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CheckpointError,
@@ -13,6 +12,7 @@ import {
   readCheckpoint,
 } from './index.js';
 import { mnistHead, model, tinyBnSpec, tinySpec, useWasm } from './testing/helpers.js';
+import type * as tf from './tfjs.js';
 
 let root: string;
 let train: Dataset;

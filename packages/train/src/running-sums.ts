@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs.js';
 
 /** The loss and accuracy sums a {@link TrainSums} read back. */
 export interface SumsRead {

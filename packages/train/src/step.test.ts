@@ -1,9 +1,9 @@
 import { batches } from '@lenet/datasets';
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { dropoutLayers, dropoutSeeds, isDropoutLayer } from './dropout.js';
 import { createTrainStep, fit, TrainError } from './index.js';
 import { mnistHead, model, useWasm } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 const weightsOf = (m: tf.LayersModel): Float32Array[] =>
   m.getWeights().map((w) => Float32Array.from(w.dataSync()));

@@ -1,5 +1,4 @@
 import type { Batch } from '@lenet/datasets';
-import * as tf from '@tensorflow/tfjs';
 import { type DropoutLayer, dropoutLayers, dropoutSeeds, setDropoutSeeds } from './dropout.js';
 import { TrainError } from './errors.js';
 import { type ClipOptions, clipGradients } from './gradients.js';
@@ -13,6 +12,7 @@ import {
   type TrainOptimizer,
 } from './optimizers.js';
 import { RunningSums, type TrainSums } from './running-sums.js';
+import * as tf from './tfjs.js';
 
 /** Options of {@link createTrainStep}. Every field is optional. */
 export interface TrainStepOptions {

@@ -1,12 +1,12 @@
 import type { MeanStd } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import type * as tf from '@tensorflow/tfjs';
 import type { NonFiniteLoss, RunningMetrics, TrainContext } from './callback.js';
 import { writeCheckpoint } from './checkpoint.js';
 import { TrainError } from './errors.js';
 import type { EpochLogs } from './logs.js';
 import type { LearningRateSchedule } from './schedules.js';
 import type { StepRunner } from './step.js';
+import type * as tf from './tfjs.js';
 
 /** Where a run is: written by the loop's phases, read by the callbacks through the context. */
 export interface LoopState {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 
 /** Deterministic uniform [-1, 1) numbers (mulberry32), so failures reproduce. */
 export function randomArray(length: number, seed: number): Float32Array {

@@ -1,3 +1,5 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
 import {
   backend as activeBackend,
   engine,
@@ -10,9 +12,7 @@ import {
   registerGradient,
   type Tensor,
   type TensorInfo,
-} from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.js';
+} from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { simdKernels } from './simd.js';
 

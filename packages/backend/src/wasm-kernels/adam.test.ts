@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerFusedOptimizerKernels, registerWasmTrainingKernels } from '../register.js';
 import { randomArray, relativeError } from '../testing/helpers.js';
+import * as tf from '../tfjs.js';
 import { type AdamUpdateAttrs, fusedAdamUpdate, LENET_ADAM_UPDATE } from './adam.js';
 
 /** The update rule on plain numbers (float64), written out independently of the kernel. */

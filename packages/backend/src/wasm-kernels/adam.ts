@@ -1,3 +1,5 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
 import {
   engine,
   getBackend,
@@ -6,9 +8,7 @@ import {
   type NamedTensorMap,
   type Tensor,
   type TensorInfo,
-} from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.js';
+} from '../tfjs.js';
 import { cpuBackend } from '../tfjs-internals.js';
 import type { KernelArgs } from './conv-util.js';
 

@@ -1,4 +1,4 @@
-import { AvgPoolGrad, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs';
+import { AvgPoolGrad, type KernelConfig, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { forEachPoolWindow, poolGeometryArgs, runPoolGrad } from './pool-util.js';
 

@@ -1,5 +1,5 @@
-import { BatchMatMul, type KernelBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
+import { BatchMatMul, type KernelBackend, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
 import { withKernelScope } from './kernel-scope.js';

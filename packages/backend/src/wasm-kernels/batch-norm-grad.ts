@@ -1,3 +1,5 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
 import {
   engine,
   type GradConfig,
@@ -8,9 +10,7 @@ import {
   type NamedTensorMap,
   type Tensor,
   type TensorInfo,
-} from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.js';
+} from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { type SimdKernels, simdKernels, tileFloats } from './simd.js';
 

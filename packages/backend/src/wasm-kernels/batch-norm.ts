@@ -1,6 +1,6 @@
-import { FusedBatchNorm, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { FusedBatchNorm, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import { channelTile } from './batch-norm-grad.js';
 import type { KernelArgs } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';

@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
+import * as tf from '../tfjs.js';
 
 /** [full shape, broadcast shape]: biases, per-channel statistics, scalars, odd channel counts. */
 const BROADCASTS: Array<[number[], number[]]> = [

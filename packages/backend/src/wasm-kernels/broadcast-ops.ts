@@ -1,6 +1,6 @@
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import type { KernelConfig, KernelFunc, TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
 import { simdKernels, tileFloats } from './simd.js';

@@ -1,5 +1,5 @@
-import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import { BackendError } from '../errors.js';
+import { backend_util, type KernelFunc, type NamedAttrMap, type TensorInfo } from '../tfjs.js';
 
 /** The padding attributes tfjs passes to its conv kernels. */
 export type ConvPad = 'valid' | 'same' | number | backend_util.ExplicitPadding;

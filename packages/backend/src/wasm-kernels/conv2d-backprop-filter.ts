@@ -1,11 +1,11 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
   type backend_util,
   Conv2DBackpropFilter,
   type KernelBackend,
   type KernelConfig,
   type TensorInfo,
-} from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+} from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvAttrs, conv2dAttrs, convGeometry, convInfo, explicitPad, shape4 } from './conv-util.js';
 import { withKernelScope } from './kernel-scope.js';

@@ -1,12 +1,12 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
 import {
   type backend_util,
   Conv2DBackpropInput,
   type KernelBackend,
   type KernelFunc,
   type TensorInfo,
-} from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.js';
+} from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvAttrs, conv2dAttrs, convGeometry, convInfo, explicitPad, shape4 } from './conv-util.js';
 import { DIRECT_CONV_MAX_OUT_CHANNELS } from './conv2d.js';

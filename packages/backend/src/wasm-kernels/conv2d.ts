@@ -1,5 +1,5 @@
-import { Conv2D, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { Conv2D, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvAttrs, convGeometry, convInfo, shape4 } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';

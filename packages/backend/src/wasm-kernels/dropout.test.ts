@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { randomArray } from '../testing/helpers.js';
+import * as tf from '../tfjs.js';
 import { LENET_DROPOUT_MASK } from './dropout.js';
 
 function mask(shape: number[], rate: number, seed: number): Float32Array {

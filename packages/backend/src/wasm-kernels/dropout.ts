@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import * as tf from '../tfjs.js';
 import { type DropoutCall, type DropoutLayer, dropoutPrototype } from '../tfjs-internals.js';
 import type { KernelArgs } from './conv-util.js';
 import { simdKernels } from './simd.js';

@@ -1,4 +1,4 @@
-import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc } from '../tfjs.js';
 
 /**
  * The config of a wasm kernel that replaces a stock one and falls back to it: `make` gets the

@@ -1,11 +1,11 @@
+import { BackendError } from '../errors.js';
 import {
   getKernel,
   type KernelBackend,
   type NamedAttrMap,
   type NamedTensorInfoMap,
   type TensorInfo,
-} from '@tensorflow/tfjs';
-import { BackendError } from '../errors.js';
+} from '../tfjs.js';
 
 /**
  * Runs other kernels of one backend from inside a kernel function, and frees every

@@ -1,6 +1,6 @@
-import { _FusedMatMul, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { _FusedMatMul, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';

@@ -1,4 +1,4 @@
-import { type KernelConfig, MaxPoolGrad, type TensorInfo } from '@tensorflow/tfjs';
+import { type KernelConfig, MaxPoolGrad, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { forEachPoolWindow, poolGeometryArgs, runPoolGrad } from './pool-util.js';
 

@@ -1,6 +1,6 @@
-import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { backend_util, type TensorInfo } from '../tfjs.js';
 import { type KernelArgs, shape4 } from './conv-util.js';
 import { type SimdExports, type SimdKernels, simdKernels } from './simd.js';
 

@@ -1,3 +1,5 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
 import {
   AvgPool,
   backend_util,
@@ -5,9 +7,7 @@ import {
   type KernelFunc,
   MaxPool,
   type TensorInfo,
-} from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.js';
+} from '../tfjs.js';
 import { type KernelArgs, shape4 } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
 import { simdKernels } from './simd.js';

@@ -10,7 +10,7 @@ import {
   reshape,
   type Tensor,
   util,
-} from '@tensorflow/tfjs';
+} from '../tfjs.js';
 
 /**
  * Mean's and Sum's gradient as a broadcast of dy to x's shape. tfjs's own multiplies dy by

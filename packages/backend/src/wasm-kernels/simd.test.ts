@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
+import * as tf from '../tfjs.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
 

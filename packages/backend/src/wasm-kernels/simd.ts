@@ -1,6 +1,6 @@
-import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import type { TensorInfo } from '../tfjs.js';
 import { type WasmHeap, wasmHeap } from '../tfjs-internals.js';
 import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
 

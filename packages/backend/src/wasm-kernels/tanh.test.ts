@@ -1,8 +1,9 @@
-import { buildModel, getPreset } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
+import * as tf from '../tfjs.js';
 import { tanhApprox, tanhInto } from './tanh.js';
 
 const TOLERANCE = 2e-6;

@@ -1,6 +1,6 @@
-import { type KernelFunc, type TensorInfo, Tile } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
+import { type KernelFunc, type TensorInfo, Tile } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
 import { simdKernels } from './simd.js';

@@ -47,7 +47,7 @@ export function registerExport(program: Command, io: CliIo): void {
       const output = flags.output ?? join(modelPath, 'model.onnx');
       if (!output.endsWith('.onnx')) throw new UsageError(`--output must end in .onnx, got '${output}'`);
       await activateBackend('auto', io, true);
-      const { loadModel, readModelMetadata } = await import('@lenet/train');
+      const { loadModel, readModelMetadata } = await import('@lenet/models/tf');
       const onnx = await import('@lenet/onnx');
       const model = await loadModel(dir);
       const meta = (await readModelMetadata(dir)) ?? {};

@@ -311,7 +311,7 @@ function lastRate(history: readonly EpochLogs[]): number | undefined {
 }
 
 async function exportAndCheck(
-  model: import('@tensorflow/tfjs').LayersModel,
+  model: import('../tfjs.js').LayersModel,
   spec: ModelSpec,
   test: Dataset,
   out: string,

@@ -1,10 +1,10 @@
-import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { SpecError } from '../errors.js';
 import { getPreset, type PresetName, presetNames } from '../presets.js';
 import { inferShapes } from '../shapes.js';
 import type { ModelSpec } from '../spec.js';
 import { summary } from '../summary.js';
+import * as tf from '../tfjs.js';
 import { buildModel, followingActivation } from './build.js';
 
 /** Batch size for the predict check: 1 for the big nets, 2 for the rest. */

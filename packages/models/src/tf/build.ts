@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { layerNames } from '../names.js';
 import { convPaddingPlan, inferShapes, pair } from '../shapes.js';
 import type { ActivationName, Conv2dLayer, DenseLayer, InitializerName, ModelSpec } from '../spec.js';
+import * as tf from '../tfjs.js';
 import { validateSpec } from '../validate.js';
 
 /** Options of {@link buildModel}. */

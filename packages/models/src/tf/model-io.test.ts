@@ -1,10 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPreset } from '../presets.js';
 import type { ModelSpec } from '../spec.js';
+import * as tf from '../tfjs.js';
 import { buildModel } from './build.js';
 import { ModelFileError } from './errors.js';
 import { loadModel, readModelMetadata, saveModel } from './model-io.js';

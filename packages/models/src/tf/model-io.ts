@@ -1,7 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '@lenet/common';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../tfjs.js';
 import { ModelFileError } from './errors.js';
 
 /** Name of the topology + manifest file in a model directory. */

@@ -1,7 +1,8 @@
 /** What every layer converter shares: its input and output, and reading a layer's config and weights. */
-import type * as tf from '@tensorflow/tfjs';
+
 import { OnnxError } from '../errors.js';
 import type { IrOp, ValueShape } from '../ir.js';
+import type * as tf from '../tfjs.js';
 import type { FlattenStrategy } from './flatten.js';
 
 /** A TensorFlow.js layer. */

@@ -1,9 +1,10 @@
 /** Helpers shared by this package's tests (not part of the public API). */
-import * as tf from '@tensorflow/tfjs';
+
 import * as ort from 'onnxruntime-node';
 import { tensorValueInfo } from '../graph.js';
 import { encodeModel } from '../proto/codec.js';
 import { AttributeType, DataType, type ModelProto } from '../proto/types.js';
+import * as tf from '../tfjs.js';
 
 /** A small seeded PRNG (mulberry32) so tests are reproducible. */
 export function rng(seed: number): () => number {

@@ -1,5 +1,3 @@
-import type * as tf from '@tensorflow/tfjs';
-import * as tfc from '@tensorflow/tfjs';
 import type { Callback, HookResult, TrainContext } from '../callback.js';
 import { TrainError } from '../errors.js';
 import {
@@ -10,6 +8,8 @@ import {
   type MonitorName,
   resolveMode,
 } from '../logs.js';
+import type * as tf from '../tfjs.js';
+import * as tfc from '../tfjs.js';
 
 /** Options of {@link earlyStopping}. */
 export interface EarlyStoppingOptions {

@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { setWasmKernelThreads, wasmKernelThreads } from '@lenet/backend';
 import { batches } from '@lenet/datasets';
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, TrainError } from '../index.js';
 import { StepRunner } from '../step.js';
 import { mnistHead, model, useWasm } from '../testing/helpers.js';
+import * as tf from '../tfjs.js';
 import { activeGradientWorkers, ParallelTrainer } from './trainer.js';
 
 // The worker threads run the built package (dist/parallel/worker.js): build it (turbo: a cache

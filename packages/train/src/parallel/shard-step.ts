@@ -1,7 +1,7 @@
 import type { Batch } from '@lenet/datasets';
-import * as tf from '@tensorflow/tfjs';
 import type { CrossEntropyOptions } from '../loss.js';
 import { batchGradients, type ModelVariables } from '../step.js';
+import * as tf from '../tfjs.js';
 
 /** Total float count of a list of variables. */
 export function sizeOf(vars: readonly tf.Variable[]): number {

@@ -4,9 +4,9 @@ import { Worker } from 'node:worker_threads';
 import { overrideWasmKernelThreads, type WasmKernelThreadsOverride } from '@lenet/backend';
 import type { Batch } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import * as tf from '@tensorflow/tfjs';
 import { TrainError } from '../errors.js';
 import type { StepRunner } from '../step.js';
+import * as tf from '../tfjs.js';
 import type { GradsReply, ReadyReply, StepRequest, WorkerInit, WorkerReply } from './protocol.js';
 import { readInto, shardGradients, shardRanges, sizeOf, writeFrom } from './shard-step.js';
 

@@ -2,7 +2,8 @@
 // from the spec on its own backend instance, then answers one `step` message per training step.
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BackendName, setWasmKernelThreads, useBackend } from '@lenet/backend';
-import { buildModel, type ModelSpec } from '@lenet/models';
+import type { ModelSpec } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { dropoutLayers, setDropoutSeeds } from '../dropout.js';
 import { modelVariables } from '../step.js';
 import type { ErrorReply, GradsReply, ReadyReply, StepRequest, WorkerInit } from './protocol.js';

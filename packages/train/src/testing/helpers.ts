@@ -3,8 +3,9 @@
 import { useBackend } from '@lenet/backend';
 import { type Dataset, head, loadMnist } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import { buildModel, getPreset } from '@lenet/models';
-import type * as tf from '@tensorflow/tfjs';
+import { getPreset } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
+import type * as tf from '../tfjs.js';
 
 const cache = new Map<string, Promise<Dataset>>();
 
