@@ -24,7 +24,7 @@ export function crossEntropySum(
 ): tf.Scalar {
   return tf.tidy(() => {
     const eps = options.labelSmoothing ?? 0;
-    let target: tf.Tensor = tf.oneHot(labels as tf.Tensor1D, options.classes).toFloat();
+    let target: tf.Tensor = tf.cast(tf.oneHot(labels as tf.Tensor1D, options.classes), 'float32');
     if (eps > 0) target = tf.add(tf.mul(target, 1 - eps), eps / options.classes);
     const logP = options.fromLogits
       ? tf.logSoftmax(output)
