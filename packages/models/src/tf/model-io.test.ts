@@ -9,22 +9,9 @@ import { buildModel } from './build.js';
 import { ModelFileError } from './errors.js';
 import { loadModel, readModelMetadata, saveModel } from './model-io.js';
 
-/** A small conv net for fast tests: conv 4@5x5 → pool → dense 10. */
-const tinySpec: ModelSpec = {
-  name: 'tiny',
-  input: [28, 28, 1],
-  classes: 10,
-  layers: [
-    { type: 'conv2d', filters: 4, kernel: 5, activation: 'relu' },
-    { type: 'maxPool', size: 4 },
-    { type: 'flatten' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-};
-
-/** Builds a preset (or the tiny spec) with a fixed seed. */
+/** A preset built with a fixed seed. */
 function model(name: string, seed = 1): { model: tf.LayersModel; spec: ModelSpec } {
-  const spec = name === 'tiny' ? tinySpec : getPreset(name).spec;
+  const { spec } = getPreset(name);
   return { model: buildModel(spec, { seed }), spec };
 }
 
@@ -71,7 +58,7 @@ describe('saveModel / loadModel', () => {
 
   it('refuses weight paths that leave the model directory', async () => {
     await useBackend('cpu');
-    const { model: m } = model('tiny');
+    const { model: m } = model('lenet5');
     const dir = join(root, 'evil');
     await saveModel(m, dir);
     const file = join(dir, 'model.json');
@@ -94,7 +81,7 @@ describe('saveModel / loadModel', () => {
 
   it('checks the manifest against the weight bytes', async () => {
     await useBackend('cpu');
-    const { model: m } = model('tiny');
+    const { model: m } = model('lenet5');
     const dir = join(root, 'short');
     await saveModel(m, dir);
     const bin = join(dir, 'weights.bin');
@@ -113,8 +100,8 @@ describe('saveModel / loadModel', () => {
 
   it('overwrites atomically, leaving no temporary files', async () => {
     await useBackend('cpu');
-    const { model: m } = model('tiny', 1);
-    const { model: m2 } = model('tiny', 2);
+    const { model: m } = model('lenet5', 1);
+    const { model: m2 } = model('lenet5', 2);
     const dir = join(root, 'over');
     await saveModel(m, dir);
     await saveModel(m2, dir);
