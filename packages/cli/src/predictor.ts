@@ -42,14 +42,9 @@ export async function loadClassifier(
 }
 
 async function loadOnnx(path: string): Promise<LoadedClassifier> {
-  const { OnnxClassifier, OnnxError } = await import('@lenet/onnx');
-  let c: import('@lenet/onnx').OnnxClassifier;
-  try {
-    c = await OnnxClassifier.load(path, { executionProviders: ['cpu'] });
-  } catch (e) {
-    if (e instanceof OnnxError) throw new CliFailure(e.message);
-    throw e;
-  }
+  const { OnnxClassifier } = await import('@lenet/onnx');
+  // An OnnxError reaches the CLI's one exit-code mapping as it is.
+  const c = await OnnxClassifier.load(path, { executionProviders: ['cpu'] });
   // The classifier normalises as the file's metadata says (pixel / 255 when it says nothing).
   return {
     runtime: `ONNX Runtime (${c.info.executionProvider})`,
