@@ -47,6 +47,16 @@ const CASES = [
   },
 ];
 
+const publicPackages = readdirSync(join(root, 'packages')).filter((d) => {
+  try {
+    return manifest(d).private !== true;
+  } catch {
+    return false;
+  }
+});
+const uncovered = publicPackages.filter((d) => !CASES.some((c) => c.pkg === d));
+if (uncovered.length > 0) throw new Error(`no install-alone case for @lenet/${uncovered.join(', @lenet/')}`);
+
 /** The @lenet packages `dir` needs installed beside it (its dependencies, transitively), itself first. */
 function lenetClosure(dir) {
   const seen = [dir];
