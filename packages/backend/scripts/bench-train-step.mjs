@@ -3,33 +3,17 @@
 // Run after `pnpm turbo run build --filter=@lenet/backend`:
 //   node packages/backend/scripts/bench-train-step.mjs [batch] [steps]
 import os from 'node:os';
+import { getPreset, logitsSpec } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useBackend } from '../dist/index.js';
 import * as tf from '../dist/tfjs.js';
 
 const batch = Number(process.argv[2] ?? 64);
 const steps = Number(process.argv[3] ?? 10);
 
+/** LeNet-5 as in 1998 (tanh, average pooling) from the presets, ending in logits. */
 function lenet5() {
-  const init = (k) => tf.initializers.glorotUniform({ seed: k });
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters: 6,
-        kernelSize: 5,
-        padding: 'same',
-        activation: 'tanh',
-        kernelInitializer: init(1),
-      }),
-      tf.layers.averagePooling2d({ poolSize: 2, strides: 2 }),
-      tf.layers.conv2d({ filters: 16, kernelSize: 5, activation: 'tanh', kernelInitializer: init(2) }),
-      tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 120, activation: 'tanh', kernelInitializer: init(3) }),
-      tf.layers.dense({ units: 84, activation: 'tanh', kernelInitializer: init(4) }),
-      tf.layers.dense({ units: 10, kernelInitializer: init(5) }),
-    ],
-  });
+  return buildModel(logitsSpec(getPreset('lenet5-classic').spec), { seed: 1 });
 }
 
 async function measure(label, nSteps = steps) {
