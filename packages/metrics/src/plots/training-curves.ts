@@ -18,6 +18,8 @@ export interface TrainingCurvesOptions {
   title?: string;
   /** Panels per row; default `min(panels, 2)`. */
   columns?: number;
+  /** Mark and label each panel's best value (default true); off for a series such as a learning rate. */
+  markBest?: boolean;
   /** Size of the whole figure in pixels; default 800 × 320 (taller with more rows). */
   width?: number;
   height?: number;
@@ -97,7 +99,7 @@ export function trainingCurves(history: HistoryLike, options: TrainingCurvesOpti
         if (best === undefined || (lowerIsBetter(metric) ? v < best : v > best)) bestIndex = rows.length - 1;
       }
       if (rows.length > start) splits.add(split);
-      if (split === bestSplit && bestIndex >= 0) {
+      if (options.markBest !== false && split === bestSplit && bestIndex >= 0) {
         const best = rows[bestIndex];
         best.best = true;
         best.label = `best ${formatValue(best.value)} (epoch ${best.epoch})`;
