@@ -78,7 +78,7 @@ export async function writeRunReport(dir: string, r: RunReportInput): Promise<vo
 - seed: ${recipe.seed} (weights, shuffling, augmentation, dropout and the validation split)
 - command: \`${reproduceCommand(r.run, r.backend)}\`${reproduce}
 - recipe: \`${JSON.stringify(reportedRecipe(r.run))}\`
-- wall time: ${r.seconds.toFixed(1)} s${r.stopped ? `; stopped early: ${r.stopped.reason}` : ''}
+- wall time: ${r.seconds.toFixed(1)} s${r.stopped ? `; stopped early in epoch ${r.stopped.epoch + 1}: ${r.stopped.reason}` : ''}
 
 ## Result
 

@@ -293,7 +293,8 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
     model: spec.name,
     backend: backend.name,
     epochs: result.epochsCompleted,
-    stopped: result.stopped,
+    // Epochs count from 1 in every file a user reads (fit's are 0-based).
+    stopped: result.stopped && { ...result.stopped, epoch: result.stopped.epoch + 1 },
     seconds: Number(result.seconds.toFixed(1)),
     testAccuracy: evalResult.accuracy,
     testLoss: evalResult.loss,

@@ -61,6 +61,7 @@ describe('trainingCurves', () => {
     expect(countMarkItems(svg, 'line_0_marks')).toBe(1);
     expect(countMarkItems(svg, 'best_0_marks')).toBe(0);
     expect(svg).not.toContain('>best ');
+    expect(svg).not.toContain('>train</text>'); // one split: no legend
     expect(svgSize(svg)).toEqual({ width: 800, height: 240 });
   });
 

@@ -140,7 +140,11 @@ export function trainingCurves(history: HistoryLike, options: TrainingCurvesOpti
         field: 'split',
         type: 'nominal' as const,
         scale: { domain, range: domain.map((s) => SPLIT_COLORS[s]) },
-        legend: { title: null, orient: 'bottom' as const, direction: 'horizontal' as const },
+        // One split (a learning rate, a run without validation) needs no key.
+        legend:
+          domain.length > 1
+            ? { title: null, orient: 'bottom' as const, direction: 'horizontal' as const }
+            : null,
       };
       return {
         title: { text: metric, anchor: 'middle' as const, fontSize: 13 },
