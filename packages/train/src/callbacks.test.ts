@@ -213,8 +213,17 @@ describe('history, learning-rate log and checkpoints', () => {
       callbacks: [historyWriter(dir), perEpoch, perStep, ckpt],
     });
     const json = JSON.parse(await readFile(join(dir, 'history.json'), 'utf8')) as EpochLogs[];
-    expect(json).toEqual(r.history);
-    expect(await readFile(join(dir, 'history.csv'), 'utf8')).toBe(historyToCsv(r.history));
+    // The files number epochs from 1, as the progress bar and the run report do.
+    expect(json).toEqual(r.history.map((h) => ({ ...h, epoch: h.epoch + 1 })));
+    const csv = await readFile(join(dir, 'history.csv'), 'utf8');
+    expect(csv).toBe(historyToCsv(r.history));
+    expect(
+      csv
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((row) => row.split(',')[0]),
+    ).toEqual(['1', '2', '3']);
     expect(perEpoch.records.map((x) => x.lr)).toEqual([1e-3, 1e-4, expect.closeTo(1e-5, 12)]);
     expect(perStep.records).toHaveLength(9);
     expect(printed[0]).toBe('lr epoch 1 step 1: 1.0000e-3');

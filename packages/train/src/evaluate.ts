@@ -41,33 +41,37 @@ export interface PredictResult {
 /** Raw images for {@link predict}: normalised float32 pixels in the classifier's layout (NHWC for a TensorFlow.js model). */
 export type ImageBatch = ImageBatchInput;
 
-/** Loss and correct-count sums over a data set, accumulated on the device and read once. */
+/**
+ * Loss, plain cross-entropy and correct-count sums over a data set, accumulated on the device and
+ * read once. `loss` is the training loss (label smoothing included) so that validation is measured
+ * the way training is; `crossEntropy` is without smoothing (the number `evaluate` reports).
+ */
 export async function evaluateSums(
   model: tf.LayersModel,
   ds: Dataset,
   info: ModelInfo,
   batchSize: number,
   normalize: 'unit' | MeanStd,
-): Promise<{ loss: number; correct: number }> {
-  let lossSum: tf.Tensor = tf.scalar(0);
-  let correctSum: tf.Tensor = tf.scalar(0);
+  labelSmoothing = 0,
+): Promise<{ loss: number; crossEntropy: number; correct: number }> {
+  const lossOptions = { classes: info.classes, fromLogits: info.fromLogits };
+  // [smoothed loss, plain cross-entropy, correct]; without smoothing the first two are one number.
+  let sums: tf.Tensor = tf.zeros([3]);
   for (const batch of batches(ds, { batchSize, normalize, layout: 'NHWC' })) {
-    const [nextLoss, nextCorrect] = tf.tidy(() => {
+    const next = tf.tidy(() => {
       const x = tf.tensor4d(batch.x, batch.shape);
       const y = tf.tensor1d(batch.y, 'int32');
       const out = model.predict(x) as tf.Tensor;
-      const ce = crossEntropySum(out, y, { classes: info.classes, fromLogits: info.fromLogits });
-      return [tf.add(lossSum, ce), tf.add(correctSum, correctCount(out, y))];
+      const ce = crossEntropySum(out, y, lossOptions);
+      const loss = labelSmoothing > 0 ? crossEntropySum(out, y, { ...lossOptions, labelSmoothing }) : ce;
+      return tf.add(sums, tf.stack([loss, ce, correctCount(out, y)]));
     });
-    lossSum.dispose();
-    correctSum.dispose();
-    lossSum = nextLoss;
-    correctSum = nextCorrect;
+    sums.dispose();
+    sums = next;
   }
-  const both = tf.stack([lossSum, correctSum]);
-  const [loss, correct] = await both.data();
-  tf.dispose([both, lossSum, correctSum]);
-  return { loss, correct };
+  const [loss, crossEntropy, correct] = await sums.data();
+  sums.dispose();
+  return { loss, crossEntropy, correct };
 }
 
 /** The classifier behind a model or a `Classifier`, with the normalisation to feed it. */

@@ -131,6 +131,29 @@ describe('fit on the wasm backend', () => {
     m.dispose();
   });
 
+  it('measures validation with the training loss (smoothing included) and logs plain cross-entropy beside it', async () => {
+    await useWasm();
+    const train = await mnistHead('train', 600);
+    const val = await mnistHead('test', 200);
+    const { model: m } = model('tiny');
+    const eps = 0.2;
+    const r = await fit(m, train, { epochs: 1, batchSize: 50, validation: val, labelSmoothing: eps });
+    const last = r.history[0];
+    const { loss, probabilities } = await evaluate(m, val, { normalize: 'unit', probabilities: true });
+    expect(last.valCrossEntropy).toBeCloseTo(loss, 4);
+    // The smoothed loss from the same probabilities: −Σ_k ((1−ε)·onehot + ε/K)·log p_k, clipped as in training.
+    let smoothed = 0;
+    for (let i = 0; i < val.count; i++) {
+      for (let k = 0; k < 10; k++) {
+        const p = Math.min(1 - 1e-7, Math.max(1e-7, probabilities![i * 10 + k]));
+        smoothed -= ((k === val.labels[i] ? 1 - eps : 0) + eps / 10) * Math.log(p);
+      }
+    }
+    expect(last.valLoss).toBeCloseTo(smoothed / val.count, 4);
+    expect(last.valLoss).not.toBeCloseTo(last.valCrossEntropy!, 2);
+    m.dispose();
+  });
+
   it('updates batch-norm moving statistics, so inference after training is sane', async () => {
     await useWasm();
     const train = await mnistHead('train', 2000);

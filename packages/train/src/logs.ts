@@ -8,10 +8,15 @@ export interface EpochLogs {
   loss: number;
   /** Training accuracy over the epoch (computed in training mode: dropout on). */
   accuracy: number;
-  /** Validation loss, when there is a validation set. */
+  /** Validation loss, when there is a validation set: the training loss (label smoothing included). */
   valLoss?: number;
   /** Validation accuracy, when there is a validation set. */
   valAccuracy?: number;
+  /**
+   * Validation cross-entropy without label smoothing, when there is a validation set: the number
+   * `evaluate` and PyTorch's `CrossEntropyLoss()` give (equals `valLoss` when smoothing is 0).
+   */
+  valCrossEntropy?: number;
   /** Learning rate of the epoch's last step. */
   lr: number;
   /** Training throughput: images of the epoch divided by the seconds spent in training steps. */

@@ -28,6 +28,8 @@ export interface LoopConfig {
   seed: number;
   augment: AugmentOptions | undefined;
   normalize: 'unit' | MeanStd;
+  /** Label smoothing ε of the training loss; validation loss uses it too. */
+  labelSmoothing: number;
   shuffle: boolean;
   dropLast: boolean;
   stepsPerEpoch: number;
@@ -208,8 +210,16 @@ class TrainingLoop {
       epochSeconds: trainSeconds,
     };
     if (config.val) {
-      const v = await evaluateSums(model, config.val, info, config.valBatchSize, config.normalize);
+      const v = await evaluateSums(
+        model,
+        config.val,
+        info,
+        config.valBatchSize,
+        config.normalize,
+        config.labelSmoothing,
+      );
       logs.valLoss = v.loss / config.val.count;
+      logs.valCrossEntropy = v.crossEntropy / config.val.count;
       logs.valAccuracy = v.correct / config.val.count;
     }
     logs.epochSeconds = (performance.now() - s.epochStart) / 1000;

@@ -96,7 +96,9 @@ describe('resume', () => {
     expect(maxDiff).toBeLessThan(1e-5);
     const csv = (await readFile(join(dir, 'history.csv'), 'utf8')).trim().split('\n');
     expect(csv).toHaveLength(5);
-    expect(csv[0]).toBe('epoch,loss,accuracy,valLoss,valAccuracy,lr,samplesPerSecond,epochSeconds');
+    expect(csv[0]).toBe(
+      'epoch,loss,accuracy,valLoss,valAccuracy,valCrossEntropy,lr,samplesPerSecond,epochSeconds',
+    );
     straight.dispose();
     first.dispose();
     resumed.dispose();

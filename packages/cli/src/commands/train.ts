@@ -241,12 +241,14 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
   let result: FitResult;
   // Statistics of the training images ('standard'), kept with the model so eval/predict/ONNX normalise the same way.
   let normalize: 'unit' | { mean: number[]; std: number[] };
+  const learningRates = trainPkg.learningRateLogger({ every: 'step' });
   try {
     const callbacks: Callback[] = [
       stop.callback,
       trainPkg.nanGuard(),
       trainPkg.historyWriter(out),
       trainPkg.modelCheckpoint({ dir: join(out, 'checkpoints'), save: 'both' }),
+      learningRates,
     ];
     if (run.output === 'text')
       callbacks.push(trainPkg.progressBar({ mode: io.interactive ? 'bar' : 'lines' }));
@@ -260,7 +262,7 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
     stop.dispose();
   }
 
-  const evalResult = await trainPkg.evaluate(model, test, { batchSize: 256, normalize });
+  const evalResult = await trainPkg.evaluate(model, test, { batchSize: 256, normalize, probabilities: true });
   await saveModel(model, join(out, 'model'), {
     metadata: { spec, classNames: test.classNames, normalize },
   });
@@ -272,14 +274,18 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
     spec,
     adaptations,
     backend: backend.name,
-    flags: run.reportFlags,
+    run,
     history: result.history,
+    learningRates: learningRates.records,
     stopped: result.stopped,
     seconds: result.seconds,
+    train,
+    trainTotal: all.count,
     test,
     testAccuracy: evalResult.accuracy,
     testLoss: evalResult.loss,
     predictions: evalResult.predictions,
+    probabilities: evalResult.probabilities!,
     onnxAccuracy: onnx?.accuracy,
   });
   const summary: TrainingSummary = {
@@ -287,7 +293,8 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
     model: spec.name,
     backend: backend.name,
     epochs: result.epochsCompleted,
-    stopped: result.stopped,
+    // Epochs count from 1 in every file a user reads (fit's are 0-based).
+    stopped: result.stopped && { ...result.stopped, epoch: result.stopped.epoch + 1 },
     seconds: Number(result.seconds.toFixed(1)),
     testAccuracy: evalResult.accuracy,
     testLoss: evalResult.loss,

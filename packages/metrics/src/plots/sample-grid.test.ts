@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { mistakesFirst } from './mistakes-first.js';
 import { svgSize } from './render.js';
 import { sampleGrid } from './sample-grid.js';
 import { countMarkItems } from './svg-marks.js';
@@ -77,6 +78,85 @@ describe('sampleGrid', () => {
     expect(svg.includes('>dog → ship</text>')).toBe(true);
     const meta = await sharp(await plot.png(2)).metadata();
     expect([meta.width, meta.height]).toEqual([2 * plot.width, 2 * plot.height]);
+  });
+
+  it('puts the most confident mistakes first, framed in red and labelled with their probability', async () => {
+    // 20 samples; wrong: 3 (p 0.60), 7 (p 0.95), 12 (p 0.80), 18 (p 0.95: a tie with 7, kept in data order).
+    const truth = Array.from({ length: 20 }, (_, i) => i % 10);
+    const pred = truth.map((t, i) => ([3, 7, 12, 18].includes(i) ? (t + 1) % 10 : t));
+    const confidence = truth.map((_, i) => ({ 3: 0.6, 7: 0.95, 12: 0.8, 18: 0.95 })[i] ?? 0.999);
+    const picked = mistakesFirst(truth, pred, confidence, { count: 8 });
+    expect(picked).toEqual({ indices: [7, 18, 12, 3, 0, 1, 2, 4], shownWrong: 4, wrong: 4 });
+
+    const all = images(20);
+    const shown = new Uint8Array(8 * 784);
+    for (const [i, j] of picked.indices.entries()) shown.set(all.subarray(j * 784, (j + 1) * 784), i * 784);
+    const plot = await sampleGrid(
+      shown,
+      { height: 28, width: 28, channels: 1 },
+      picked.indices.map((j) => truth[j]),
+      picked.indices.map((j) => pred[j]),
+      undefined,
+      { columns: 4, probabilities: picked.indices.map((j) => confidence[j]) },
+    );
+    const svg = await plot.svg();
+    expect(countMarkItems(svg, 'frames_marks')).toBe(4);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).slice(1);
+    expect(texts).toEqual([
+      '7 → 8 95%',
+      '8 → 9 95%',
+      '2 → 3 80%',
+      '3 → 4 60%',
+      '0 99%',
+      '1 99%',
+      '2 99%',
+      '4 99%',
+    ]);
+
+    const { data, info } = await sharp(await plot.png())
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) =>
+      Array.from(
+        data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3),
+      );
+    // Label '7 → 8 95%' (9 characters × 7 px) makes each slot 63 px wide, cells 73 px apart.
+    const slot = 63;
+    const frameLeft = (column: number) => Math.round(8 + column * (slot + 10) + (slot - 56) / 2 - 2);
+    const rowTop = (row: number) => 30 + row * 84;
+    // Row 0 holds the four mistakes, every one framed; row 1 the correct ones, none framed.
+    for (let c = 0; c < 4; c++) {
+      expect(at(frameLeft(c), rowTop(0) + 28), `column ${c}`).toEqual([214, 39, 40]);
+      expect(at(frameLeft(c), rowTop(1) + 28), `column ${c}`).toEqual([255, 255, 255]);
+    }
+  });
+
+  it('fills the grid with mistakes only when there are too few correct predictions, and keeps a row for correct ones otherwise', () => {
+    const truth = Array.from({ length: 40 }, () => 0);
+    const wrong40 = mistakesFirst(
+      truth,
+      truth.map(() => 1),
+      truth.map(() => 0.5),
+    );
+    expect(wrong40).toMatchObject({ shownWrong: 32, wrong: 40 });
+    expect(wrong40.indices).toHaveLength(32);
+    const pred = truth.map((_, i) => (i < 36 ? 1 : 0));
+    const mostlyWrong = mistakesFirst(
+      truth,
+      pred,
+      truth.map(() => 0.5),
+    );
+    expect(mostlyWrong).toMatchObject({ shownWrong: 28, wrong: 36 });
+    expect(mostlyWrong.indices.slice(28)).toEqual([36, 37, 38, 39]);
+    const fewWrong = mistakesFirst(
+      truth.slice(0, 12),
+      pred.slice(0, 12).map((_, i) => (i < 9 ? 1 : 0)),
+      truth.slice(0, 12).map(() => 0.5),
+      { count: 10, maxWrong: 2 },
+    );
+    expect(fewWrong).toEqual({ indices: [0, 1, 2, 3, 4, 5, 6, 9, 10, 11], shownWrong: 7, wrong: 9 });
+    expect(() => mistakesFirst([0, 1], [0], [1, 1])).toThrow(/length mismatch/);
+    expect(() => mistakesFirst([0, 1], [0, 1], [1])).toThrow(/1 confidences but 2 samples/);
   });
 
   it('rejects shape, length and label errors clearly', async () => {

@@ -21,6 +21,11 @@ export interface SampleGridOptions {
   imageSize?: number;
   /** Title line; default `'Predictions: k of n wrong'`. */
   title?: string;
+  /**
+   * The probability the model gave its predicted class, one per image: each label then ends with
+   * it as a percentage (`3 → 5 97%`, `7 99%`).
+   */
+  probabilities?: ArrayLike<number>;
 }
 
 const MAX_IMAGES = 1000;
@@ -33,8 +38,10 @@ const CHAR_WIDTH = 7;
 
 /**
  * A grid of sample images, each with its label underneath; where the prediction is wrong the
- * image gets a red frame and the label reads `true → predicted` in red. Images are embedded as
- * PNG data URIs (Vega `image` marks). The size follows from the images: see `plot.width/height`.
+ * image gets a red frame and the label reads `true → predicted` in red, followed by the predicted
+ * class's probability when `options.probabilities` gives it. Images are drawn in the order given
+ * (`mistakesFirst` picks and orders them). Images are embedded as PNG data URIs (Vega `image`
+ * marks). The size follows from the images: see `plot.width/height`.
  */
 export async function sampleGrid(
   images: Uint8Array,
@@ -70,7 +77,22 @@ export async function sampleGrid(
   const classes = classNames?.length ?? Number.MAX_SAFE_INTEGER;
   checkLabels(context, 'trueLabels', trueLabels, classes);
   checkLabels(context, 'predLabels', predLabels, classes);
+  const probabilities = options.probabilities;
+  if (probabilities) {
+    if (probabilities.length !== n) {
+      throw new MetricsError(
+        context,
+        `length mismatch: ${probabilities.length} probabilities but ${n} images`,
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      if (!(probabilities[i] >= 0 && probabilities[i] <= 1))
+        throw new MetricsError(context, `probabilities[${i}] = ${probabilities[i]} is not in [0, 1]`);
+    }
+  }
   const nameOf = (label: number) => classNames?.[label] ?? String(label);
+  // Rounded down, so that a prediction short of certain never reads 100 %.
+  const percent = (i: number) => (probabilities ? ` ${Math.floor(probabilities[i] * 100)}%` : '');
 
   const columns = options.columns ?? Math.min(n, 8);
   if (!Number.isInteger(columns) || columns < 1) {
@@ -79,10 +101,12 @@ export async function sampleGrid(
   const size = Math.round(options.imageSize ?? Math.min(128, Math.max(48, 2 * Math.max(h, w))));
   if (!(size >= 8 && size <= 512))
     throw new MetricsError(context, `imageSize must be in [8, 512], got ${size}`);
-  const labels = Array.from({ length: n }, (_, i) =>
-    trueLabels[i] === predLabels[i]
-      ? nameOf(trueLabels[i])
-      : `${nameOf(trueLabels[i])} → ${nameOf(predLabels[i])}`,
+  const labels = Array.from(
+    { length: n },
+    (_, i) =>
+      (trueLabels[i] === predLabels[i]
+        ? nameOf(trueLabels[i])
+        : `${nameOf(trueLabels[i])} → ${nameOf(predLabels[i])}`) + percent(i),
   );
   // Columns wide enough for the longest label (DejaVu Sans 11 px averages under 7 px a character).
   const slot = Math.max(size, Math.ceil(Math.max(...labels.map((l) => l.length)) * CHAR_WIDTH));

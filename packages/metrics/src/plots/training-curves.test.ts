@@ -48,6 +48,23 @@ describe('trainingCurves', () => {
     expect([meta.width, meta.height]).toEqual([500, 420]);
   });
 
+  it('draws a per-step series over fractional epochs without a best mark when asked', async () => {
+    const steps = 30;
+    const plot = trainingCurves(
+      {
+        epoch: Array.from({ length: steps }, (_, i) => (i + 1) / 10),
+        lr: Array.from({ length: steps }, (_, i) => 1e-3 * Math.sin((Math.PI * (i + 1)) / (steps + 1))),
+      },
+      { markBest: false, height: 240 },
+    );
+    const svg = await plot.svg();
+    expect(countMarkItems(svg, 'line_0_marks')).toBe(1);
+    expect(countMarkItems(svg, 'best_0_marks')).toBe(0);
+    expect(svg).not.toContain('>best ');
+    expect(svg).not.toContain('>train</text>'); // one split: no legend
+    expect(svgSize(svg)).toEqual({ width: 800, height: 240 });
+  });
+
   it('leaves missing values out of the line', async () => {
     const svg = await trainingCurves({ loss: [1, Number.NaN, 0.5], val_loss: [null, 0.9, 0.7] }).svg();
     expect(countMarkItems(svg, 'line_0_marks')).toBe(2);

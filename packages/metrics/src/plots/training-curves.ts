@@ -18,6 +18,8 @@ export interface TrainingCurvesOptions {
   title?: string;
   /** Panels per row; default `min(panels, 2)`. */
   columns?: number;
+  /** Mark and label each panel's best value (default true); off for a series such as a learning rate. */
+  markBest?: boolean;
   /** Size of the whole figure in pixels; default 800 × 320 (taller with more rows). */
   width?: number;
   height?: number;
@@ -97,7 +99,7 @@ export function trainingCurves(history: HistoryLike, options: TrainingCurvesOpti
         if (best === undefined || (lowerIsBetter(metric) ? v < best : v > best)) bestIndex = rows.length - 1;
       }
       if (rows.length > start) splits.add(split);
-      if (split === bestSplit && bestIndex >= 0) {
+      if (options.markBest !== false && split === bestSplit && bestIndex >= 0) {
         const best = rows[bestIndex];
         best.best = true;
         best.label = `best ${formatValue(best.value)} (epoch ${best.epoch})`;
@@ -138,7 +140,11 @@ export function trainingCurves(history: HistoryLike, options: TrainingCurvesOpti
         field: 'split',
         type: 'nominal' as const,
         scale: { domain, range: domain.map((s) => SPLIT_COLORS[s]) },
-        legend: { title: null, orient: 'bottom' as const, direction: 'horizontal' as const },
+        // One split (a learning rate, a run without validation) needs no key.
+        legend:
+          domain.length > 1
+            ? { title: null, orient: 'bottom' as const, direction: 'horizontal' as const }
+            : null,
       };
       return {
         title: { text: metric, anchor: 'middle' as const, fontSize: 13 },

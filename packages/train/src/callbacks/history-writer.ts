@@ -11,17 +11,34 @@ export const HISTORY_COLUMNS: readonly (keyof EpochLogs)[] = [
   'accuracy',
   'valLoss',
   'valAccuracy',
+  'valCrossEntropy',
   'lr',
   'samplesPerSecond',
   'epochSeconds',
 ];
 
-/** The history as CSV: a header row of {@link HISTORY_COLUMNS}, one row per epoch, empty cells for absent values. */
+/**
+ * The history as the files show it: `epoch` counts from 1, as the progress bar and the run report
+ * do (in {@link EpochLogs} it is a 0-based index).
+ */
+function numberedFromOne(history: readonly EpochLogs[]): EpochLogs[] {
+  return history.map((logs) => ({ ...logs, epoch: logs.epoch + 1 }));
+}
+
+/**
+ * The history as CSV: a header row of {@link HISTORY_COLUMNS}, one row per epoch numbered from 1,
+ * empty cells for absent values.
+ */
 export function historyToCsv(history: readonly EpochLogs[]): string {
   const rows = [HISTORY_COLUMNS.join(',')];
-  for (const logs of history)
+  for (const logs of numberedFromOne(history))
     rows.push(HISTORY_COLUMNS.map((c) => (logs[c] === undefined ? '' : String(logs[c]))).join(','));
   return `${rows.join('\n')}\n`;
+}
+
+/** The history as JSON: one object per epoch, `epoch` numbered from 1 as in the CSV. */
+function historyToJson(history: readonly EpochLogs[]): string {
+  return `${JSON.stringify(numberedFromOne(history), null, 2)}\n`;
 }
 
 /** Options of {@link historyWriter}. */
@@ -34,7 +51,7 @@ export interface HistoryWriterOptions {
 
 /**
  * Writes the whole history (resumed epochs included) to `dir/history.json` and `dir/history.csv`
- * after every epoch, each file atomically.
+ * after every epoch, each file atomically; both number epochs from 1.
  */
 export function historyWriter(dir: string, options: HistoryWriterOptions = {}): Callback {
   if (typeof dir !== 'string' || dir.length === 0)
@@ -44,7 +61,7 @@ export function historyWriter(dir: string, options: HistoryWriterOptions = {}): 
   return {
     name: 'historyWriter',
     async onEpochEnd(_epoch: number, _logs: EpochLogs, ctx: TrainContext) {
-      await writeFileAtomic(jsonFile, `${JSON.stringify(ctx.history, null, 2)}\n`);
+      await writeFileAtomic(jsonFile, historyToJson(ctx.history));
       await writeFileAtomic(csvFile, historyToCsv(ctx.history));
       return undefined;
     },
