@@ -243,7 +243,7 @@ describe('lenet: train, eval, export, predict end to end on real MNIST', () => {
 
   it('exports again with options and predicts PNG files with top-3', async () => {
     const out = join(tmp, 'nhwc.onnx');
-    const e = await lenet('export', run, '--layout', 'NHWC', '--output', out);
+    const e = await lenet('export', run, '--layout', 'NHWC', '--out', out);
     expect(e.code).toBe(0);
     expect(existsSync(out)).toBe(true);
 

@@ -4,6 +4,19 @@ export interface CliIo {
   err: (text: string) => void;
   /** Whether progress bars may be drawn (a TTY and not CI). */
   interactive: boolean;
+  /**
+   * Whether ANSI colour may reach the terminal: not when `NO_COLOR` is set to anything but the
+   * empty string (no-color.org). The CLI writes no colour of its own; this keeps onnxruntime's
+   * coloured log lines off even with `--verbose`. Default true.
+   */
+  color?: boolean;
+  /** `--verbose`: stack traces on failure, and onnxruntime's own warnings. Set by `runCli`. */
+  verbose?: boolean;
+}
+
+/** Whether `env` allows ANSI colour (`NO_COLOR` unset or empty). */
+export function colorAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !env.NO_COLOR;
 }
 
 /** The process's own stdout and stderr. */
@@ -12,6 +25,7 @@ export function processIo(): CliIo {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     interactive: Boolean(process.stdout.isTTY) && !process.env.CI,
+    color: colorAllowed(),
   };
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Classifier } from '@lenet/common';
 import type { MeanStd } from '@lenet/datasets';
 import { CliFailure } from './errors.js';
+import type { CliIo } from './io.js';
 
 /** A saved model of either runtime, behind the one `Classifier` interface for `eval` and `predict`. */
 export interface LoadedClassifier {
@@ -20,13 +21,17 @@ function inputOf(classifier: Classifier): [number, number, number] {
   const [h, w, c] = classifier.inputSize;
   return [h ?? Number.NaN, w ?? Number.NaN, c ?? Number.NaN];
 }
-/** Loads `path`: a `.onnx` file, a TensorFlow.js model directory, or a run directory holding `model/`. */
+/**
+ * Loads `path`: a `.onnx` file, a TensorFlow.js model directory, or a run directory holding
+ * `model/`. onnxruntime's own log lines reach the terminal only with `--verbose` (and colour allowed).
+ */
 export async function loadClassifier(
   path: string,
   activate: () => Promise<{ name: string }>,
+  io?: Pick<CliIo, 'verbose' | 'color'>,
 ): Promise<LoadedClassifier> {
   if (!existsSync(path)) throw new CliFailure(`${path}: model file or directory not found`);
-  if (path.endsWith('.onnx')) return loadOnnx(path);
+  if (path.endsWith('.onnx')) return loadOnnx(path, io?.verbose && io.color !== false ? 'warning' : 'error');
   let dir = path;
   if (
     statSync(path).isDirectory() &&
@@ -41,10 +46,10 @@ export async function loadClassifier(
   return loadTfjs(dir, activate);
 }
 
-async function loadOnnx(path: string): Promise<LoadedClassifier> {
+async function loadOnnx(path: string, logLevel: 'warning' | 'error'): Promise<LoadedClassifier> {
   const { OnnxClassifier } = await import('@lenet/onnx');
   // An OnnxError reaches the CLI's one exit-code mapping as it is.
-  const c = await OnnxClassifier.load(path, { executionProviders: ['cpu'] });
+  const c = await OnnxClassifier.load(path, { executionProviders: ['cpu'], logLevel });
   // The classifier normalises as the file's metadata says (pixel / 255 when it says nothing).
   return {
     runtime: `ONNX Runtime (${c.info.executionProvider})`,

@@ -31,32 +31,36 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
 }
 
 function applyToTree(cmd: Command, io: CliIo): void {
-  cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
+  // `lenet <command> --version` answers too, as instantly as `lenet --version`.
+  cmd
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
   for (const sub of cmd.commands) applyToTree(sub, io);
 }
 
 /**
  * Runs the `lenet` command line on `argv` (without the node and script entries) and returns the
- * exit code: 0 success, 2 bad arguments, 1 failure (see `exitCodeOf`). Errors are one line on `io.err`.
+ * exit code: 0 success, 2 bad arguments (and a bare `lenet`, which prints the usage), 1 failure
+ * (see `exitCodeOf`). Errors are one line on `io.err`. Help and version load no command's
+ * libraries: every command imports what it runs when it runs.
  */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], cliIo: CliIo): Promise<number> {
   let exitCode = 0;
+  const verbose = argv.includes('--verbose');
+  const io: CliIo = { ...cliIo, verbose };
   const program = buildProgram(io, (code) => {
     exitCode = code;
   });
-  const verbose = argv.includes('--verbose');
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (
-        e.code === 'commander.helpDisplayed' ||
-        e.code === 'commander.version' ||
-        e.code === 'commander.help'
-      ) {
-        return 0;
-      }
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // `lenet help` asked for it (0); a bare `lenet` or `lenet datasets` is a command line
+      // without a command: the usage went to stderr, and it is a usage error.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
       // Commander's own message already starts with "error:".
       io.err(`lenet: ${e.message.replace(/^error: /, '')}\n`);
       return 2;

@@ -36,6 +36,14 @@ export type { SkippedFile } from './folder-walk.js';
 export type { IdxArray, ReadIdxOptions } from './idx.js';
 /** IDX reader (plain or gzip) for the MNIST family. */
 export { IDX_DEFAULT_MAX_BYTES, parseIdx, readIdx } from './idx.js';
+/** Options of `exportImages` and the files it wrote. */
+export type { ExportedImage, ExportImagesOptions } from './image-export.js';
+/** PNG encoding of one image, and a data set's images written as `<index>-<label>.png` files. */
+export { encodePng, exportImages } from './image-export.js';
+/** Height, width and channels of one image. */
+export type { ImageShape } from './image-polarity.js';
+/** Whether an image is dark ink on a light background (unlike MNIST), and its negative. */
+export { invertPixels, isDarkOnLight } from './image-polarity.js';
 /** Names and options of the `loadDataset` dispatcher. */
 export type { DatasetName, LoadDatasetOptions } from './load.js';
 /** Loads a data set by name (used by the CLI). */

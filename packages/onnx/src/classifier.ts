@@ -10,6 +10,17 @@ import { loadOnnxRuntime, type OnnxRuntime } from './runtime.js';
 /** Graph optimisation levels of onnxruntime. */
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 
+/** onnxruntime's log severities, from the most to the least talkative. */
+export type OnnxLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
+
+const LOG_SEVERITY: Record<OnnxLogLevel, 0 | 1 | 2 | 3 | 4> = {
+  verbose: 0,
+  info: 1,
+  warning: 2,
+  error: 3,
+  fatal: 4,
+};
+
 /** Options of {@link OnnxClassifier.load}; the defaults are the ones measured fastest on 2 CPU cores. */
 export interface ClassifierOptions {
   /** Execution providers tried one after the other; the first that starts is used. Default `['cuda', 'cpu']`. */
@@ -24,6 +35,15 @@ export interface ClassifierOptions {
   executionMode?: 'sequential' | 'parallel';
   /** Largest batch sent to one `session.run`. Default 256. */
   batchSize?: number;
+  /**
+   * What onnxruntime itself writes to stderr. Default `'error'`: a session's errors, but not a
+   * failed execution-provider probe (CUDA's missing libraries on a machine without them, already
+   * recorded in `info.providerFailures`), which onnxruntime logs in red at error level through its
+   * process-wide logger; that logger is set to `'fatal'` unless a level below `'error'` is asked
+   * for. onnxruntime fixes the process-wide level at its first session, so the first `load`'s
+   * `logLevel` decides it for the whole process.
+   */
+  logLevel?: OnnxLogLevel;
 }
 
 /** A dimension: a fixed size, or the symbolic name of a dynamic one. */
@@ -158,9 +178,14 @@ export function sessionOptions(options: ClassifierOptions): ClassifierInfo['sess
   };
 }
 
-function ortOptions(s: ClassifierInfo['session'], provider: string): Ort.InferenceSession.SessionOptions {
+function ortOptions(
+  s: ClassifierInfo['session'],
+  provider: string,
+  logLevel: OnnxLogLevel,
+): Ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
+    logSeverityLevel: LOG_SEVERITY[logLevel],
     intraOpNumThreads: s.threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: s.graphOptimization,
@@ -241,13 +266,22 @@ export class OnnxClassifier implements Classifier {
     const providers = options.executionProviders ?? ['cuda', 'cpu'];
     if (providers.length === 0)
       throw new OnnxError('INVALID_OPTION', 'executionProviders must name at least one provider');
+    const logLevel = options.logLevel ?? 'error';
+    if (!(logLevel in LOG_SEVERITY)) {
+      throw new OnnxError(
+        'INVALID_OPTION',
+        `logLevel must be one of ${Object.keys(LOG_SEVERITY).join(', ')}, got ${String(logLevel)}`,
+      );
+    }
     const ort = await loadOnnxRuntime();
+    // Read once, at the first session: the provider probe below logs through this logger.
+    ort.env.logLevel = logLevel === 'error' ? 'fatal' : logLevel;
     const failures: { provider: string; reason: string }[] = [];
     let session: Ort.InferenceSession | undefined;
     let used = '';
     for (const provider of providers) {
       try {
-        const opts = ortOptions(s, provider);
+        const opts = ortOptions(s, provider, logLevel);
         session = await (typeof source === 'string'
           ? ort.InferenceSession.create(source, opts)
           : ort.InferenceSession.create(bytes, opts));

@@ -12,6 +12,7 @@ export {
   type Dim,
   type GraphOptimization,
   OnnxClassifier,
+  type OnnxLogLevel,
   type Prediction,
   type PredictOptions,
 } from './classifier.js';

@@ -75,7 +75,7 @@ export async function evaluateSums(
 }
 
 /** The classifier behind a model or a `Classifier`, with the normalisation to feed it. */
-function resolve(
+export function resolve(
   source: Classifier | tf.LayersModel,
   normalize: 'unit' | MeanStd | undefined,
 ): { classifier: Classifier; normalize: 'unit' | MeanStd } {

@@ -89,6 +89,8 @@ export {
 } from './optimizers.js';
 /** Data-parallel training (`fit`'s `workers` option): gradient worker threads now alive, for leak checks. */
 export { activeGradientWorkers } from './parallel/trainer.js';
+/** Image files (PNG, JPEG, …) decoded, resized, inverted when dark-on-light and classified. */
+export { type PredictImagesOptions, type PredictImagesResult, predictImages } from './predict-images.js';
 /** A recipe as `fit` options (callbacks, spec, workers… added by the caller). */
 export { type RecipeExtras, type RecipeFitOptions, recipeToFitOptions } from './recipe-fit.js';
 /**

@@ -1,14 +1,17 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { Dataset } from '@lenet/datasets';
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { CliFailure } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
+import { plural } from '../plural.js';
 import { type LoadedClassifier, loadClassifier } from '../predictor.js';
+
+const INVERT = ['auto', 'yes', 'no'] as const;
+type InvertFlag = (typeof INVERT)[number];
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp', '.tif', '.tiff']);
 
@@ -52,8 +55,10 @@ export function registerInference(program: Command, io: CliIo): void {
           json?: boolean;
         },
       ) => {
-        const classifier = await loadClassifier(modelPath, () =>
-          activateBackend(opts.backend, io, opts.json),
+        const classifier = await loadClassifier(
+          modelPath,
+          () => activateBackend(opts.backend, io, opts.json),
+          io,
         );
         try {
           const [h, w, c] = classifier.input;
@@ -79,7 +84,7 @@ export function registerInference(program: Command, io: CliIo): void {
             });
           }
           io.out(
-            `${classifier.runtime}: accuracy ${(result.accuracy * 100).toFixed(2)}% on ${ds.count.toLocaleString('en-US')} ${opts.dataset} ${opts.split} images\n\n`,
+            `${classifier.runtime}: accuracy ${(result.accuracy * 100).toFixed(2)}% on ${plural(ds.count, `${opts.dataset} ${opts.split} image`)}\n\n`,
           );
           io.out(`${metrics.classificationReport(cm, ds.classNames, { digits: 4 })}\n`);
         } finally {
@@ -90,28 +95,38 @@ export function registerInference(program: Command, io: CliIo): void {
 
   program
     .command('predict')
-    .description('classify image files (PNG/JPEG/…) or a folder of them; prints label and top-3')
+    .description(
+      'classify image files (PNG/JPEG/…) or a folder of them; prints label and top-3 (digits to try: `lenet datasets export-images mnist`)',
+    )
     .argument('<model>', 'a run directory, its model/ folder, or a .onnx file')
     .argument('<images...>', 'image files or folders')
     .option('--backend <name>', CLI_BACKENDS.join(' | '), oneOf('--backend', CLI_BACKENDS), 'auto')
     .option('--top <k>', 'how many classes to show', positiveInt('--top'), 3)
+    .option(
+      '--invert <when>',
+      'invert dark-on-light images (a digit drawn on paper) to the light-on-dark of MNIST: auto (when the border is brighter than the centre), yes or no',
+      oneOf('--invert', INVERT),
+      'auto',
+    )
     .option('--json', 'print JSON')
     .action(
       async (
         modelPath: string,
         images: string[],
-        opts: { backend: CliBackend; top: number; json?: boolean },
+        opts: { backend: CliBackend; top: number; invert: InvertFlag; json?: boolean },
       ) => {
         const files = await expandImages(images);
-        const classifier = await loadClassifier(modelPath, () =>
-          activateBackend(opts.backend, io, opts.json),
+        const classifier = await loadClassifier(
+          modelPath,
+          () => activateBackend(opts.backend, io, opts.json),
+          io,
         );
         try {
-          const rows = await predictFiles(classifier, files, opts.top);
+          const rows = await predictFiles(classifier, files, opts.top, opts.invert);
           if (opts.json) return printJson(io, rows);
           for (const r of rows) {
             const top = r.top.map((t) => `${t.label} ${(t.probability * 100).toFixed(1)}%`).join(', ');
-            io.out(`${r.file}: ${r.label}   (top-${opts.top}: ${top})\n`);
+            io.out(`${r.file}: ${r.label}   (top-${opts.top}: ${top})${r.inverted ? '  [inverted]' : ''}\n`);
           }
         } finally {
           await classifier.dispose();
@@ -120,45 +135,22 @@ export function registerInference(program: Command, io: CliIo): void {
     );
 }
 
-async function predictFiles(classifier: LoadedClassifier, files: string[], k: number) {
-  const { decodeImageFile, DatasetError } = await import('@lenet/datasets');
-  const [h, w, c] = classifier.input;
-  const channels = c === 1 ? 1 : 3;
-  const pixels = h * w * channels;
-  const images = new Uint8Array(files.length * pixels);
-  for (const [i, file] of files.entries()) {
-    try {
-      // Resized like training data: the same sharp decode as the image-folder loader.
-      images.set(await decodeImageFile(file, { size: [h, w], channels }), i * pixels);
-    } catch (e) {
-      if (e instanceof DatasetError) throw new CliFailure(e.message);
-      throw e;
-    }
-  }
-  const { predict } = await import('@lenet/train');
-  const unlabelled: Dataset = {
-    images,
-    labels: new Uint8Array(files.length),
-    count: files.length,
-    height: h,
-    width: w,
-    channels,
-    classNames: classifier.classNames,
-    source: 'the image files',
-  };
-  const probs = (await predict(classifier.classifier, unlabelled)).probabilities;
-  const classes = classifier.classNames.length;
+async function predictFiles(classifier: LoadedClassifier, files: string[], k: number, invert: InvertFlag) {
+  const { predictImages } = await import('@lenet/train');
+  // Decoded and resized like training data, inverted when dark-on-light, normalised and laid
+  // out as the model's metadata says: all in the library's one image predictor.
+  const result = await predictImages(classifier.classifier, files, {
+    invert: invert === 'auto' ? 'auto' : invert === 'yes',
+  });
+  const { classes } = result;
   return files.map((file, i) => {
-    const row = Array.from(probs.subarray(i * classes, (i + 1) * classes));
+    const row = Array.from(result.probabilities.subarray(i * classes, (i + 1) * classes));
     const order = row.map((p, j) => [p, j] as const).sort((a, b) => b[0] - a[0]);
     return {
       file,
       label: classifier.classNames[order[0][1]],
+      inverted: result.inverted[i],
       top: order.slice(0, k).map(([p, j]) => ({ label: classifier.classNames[j], probability: p })),
     };
   });
-}
-
-export function assertOnnxPath(path: string): void {
-  if (!path.endsWith('.onnx')) throw new UsageError(`--output must end in .onnx, got '${path}'`);
 }

@@ -12,6 +12,7 @@ import { UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { resolveModel } from '../model-arg.js';
 import { nonNegativeInt, oneOf, positiveInt, positiveNumber } from '../parse.js';
+import { plural } from '../plural.js';
 import { loadClassifier } from '../predictor.js';
 import { writeRunReport } from '../report.js';
 
@@ -305,9 +306,9 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
   if (run.output === 'json') printJson(io, summary);
   if (run.output !== 'text') return summary;
   io.out(
-    `test accuracy ${(evalResult.accuracy * 100).toFixed(2)}% (${test.count.toLocaleString('en-US')} images)` +
+    `test accuracy ${(evalResult.accuracy * 100).toFixed(2)}% (${plural(test.count, 'image')})` +
       (onnx?.accuracy !== undefined ? `, ONNX ${(onnx.accuracy * 100).toFixed(2)}%` : '') +
-      ` after ${result.epochsCompleted} epochs in ${result.seconds.toFixed(1)} s on ${backend.name}\n`,
+      ` after ${plural(result.epochsCompleted, 'epoch')} in ${result.seconds.toFixed(1)} s on ${backend.name}\n`,
   );
   io.out(`run directory: ${out} (report.md)\n`);
   return summary;
