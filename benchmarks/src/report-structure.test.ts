@@ -259,6 +259,8 @@ describe('the benchmark report', () => {
     // wasm, ort-cpu and pytorch-cpu at batch 64: one bar and one whisker each
     expect(countMarkItems(svg, 'bars_marks')).toBe(3);
     expect(countMarkItems(svg, 'errors_layer_2_marks')).toBe(3);
+    // bar labels are the tables' figures, not rounded to 4 significant digits
+    expect(svg).toContain('>13,573</text>');
     const train = await readFile(join(dir, 'charts', 'train-b64.svg'), 'utf8');
     // the fit-measured columns are not mixed into the per-step chart
     expect(countMarkItems(train, 'bars_marks')).toBe(4);

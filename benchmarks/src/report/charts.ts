@@ -39,6 +39,8 @@ export async function writeCharts(r: BenchResult, dir: string): Promise<string[]
     await barChart(runs, {
       title: `${title} (${r.options.profile} profile; error bars: 95 % margin of error)`,
       yLabel: 'samples / s',
+      // whole samples/s, as the tables write them (the default 4 significant digits would not be)
+      format: ',.0f',
       width,
       height: 400,
     }).write({

@@ -132,7 +132,7 @@ export function summaryLines(r: BenchResult): string[] {
     add(
       'Tensor leaks',
       leaking.length === 0
-        ? `none (0 tensors left per step in all ${trainMem.length} training cells)`
+        ? `none (0 tensors left per step in ${trainMem.length === 1 ? 'the training cell' : `all ${trainMem.length} training cells`})`
         : `${leaking.length} of ${trainMem.length} training cells leave tensors behind: ${leaking.map((c) => c.id).join(', ')}`,
     );
   }
