@@ -35,7 +35,8 @@ export async function writeCharts(r: BenchResult, dir: string): Promise<string[]
   const speed = async (task: CellTask, batch: number, file: string, title: string): Promise<void> => {
     const runs = speedBars(r, task, batch);
     if (runs.length === 0) return;
-    const width = Math.max(640, 60 * new Set(runs.map((x) => x.group)).size + 160);
+    // Room for each bar's label (whole samples/s, above its error bar) without touching the next.
+    const width = Math.max(640, 60 * new Set(runs.map((x) => x.group)).size + 160, 44 * runs.length + 160);
     await barChart(runs, {
       title: `${title} (${r.options.profile} profile; error bars: 95 % margin of error)`,
       yLabel: 'samples / s',
@@ -62,7 +63,9 @@ export async function writeCharts(r: BenchResult, dir: string): Promise<string[]
     await barChart(acc, {
       title: `Test accuracy after the ${r.options.profile} profile's training budget`,
       yLabel: 'test accuracy',
-      width: Math.max(640, 60 * (acc.length / 2) + 160),
+      // percentages to 2 decimals, as the accuracy table writes them
+      format: '.2%',
+      width: Math.max(640, 60 * acc.length + 160),
       height: 400,
     }).write({ svg: join(dir, 'accuracy.svg'), png: join(dir, 'accuracy.png') });
     written.push('accuracy.svg', 'accuracy.png');
