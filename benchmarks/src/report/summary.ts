@@ -56,7 +56,7 @@ function toPytorch(r: BenchResult, task: CellTask, backend: BenchBackend): strin
     return ref?.value;
   });
   if (!line) return undefined;
-  return published ? `${line} (to the published PyTorch figures, another machine)` : line;
+  return published ? `${line}; against the issue's published PyTorch figures (another machine)` : line;
 }
 
 /**
@@ -89,9 +89,12 @@ export function summaryLines(r: BenchResult): string[] {
   if (acc.length > 0) {
     const worst = acc.reduce((a, b) => (b.disagreement! > a.disagreement! ? b : a));
     const diff = Math.max(...acc.map((a) => a.maxAbsDiff!));
+    const n = `${acc.length} variant${acc.length > 1 ? 's' : ''}`;
     add(
       'ONNX export against TensorFlow.js',
-      `predictions differ on at most ${pct(worst.disagreement!)} of the test images (${worst.model}) over ${acc.length} variant${acc.length > 1 ? 's' : ''}; probabilities within ${diff.toExponential(1)}`,
+      worst.disagreement === 0
+        ? `the same predicted class on every test image for ${acc.length === 1 ? acc[0].model : `all ${n}`}; probabilities within ${diff.toExponential(1)}`
+        : `predictions differ on at most ${pct(worst.disagreement!)} of the test images (${worst.model}) over ${n}; probabilities within ${diff.toExponential(1)}`,
     );
     const lo = acc.reduce((a, b) => (b.tfjsAccuracy! < a.tfjsAccuracy! ? b : a));
     const hi = acc.reduce((a, b) => (b.tfjsAccuracy! > a.tfjsAccuracy! ? b : a));
