@@ -17,9 +17,6 @@ import { accuracyTable, fitTable, latencyTable, reproductionTable, speedTable } 
 import type { BenchResult } from './types.js';
 
 export { markdownTable } from './report/format.js';
-export { withoutMachinePaths } from './report/paths.js';
-export { REPRODUCTIONS } from './report/tables.js';
-export { environmentText };
 
 /** The heading of every section that leads the report. */
 export const SUMMARY_HEADING = '## Summary';
