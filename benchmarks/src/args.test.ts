@@ -79,7 +79,7 @@ describe('parseBenchArgs', () => {
     const e = usageError(['--backends', 'webgl']);
     expect(e.message).toContain("unknown backend 'webgl'");
     expect(e.message).toContain(
-      'tensorflow-gpu, tensorflow, wasm, cpu, wasm-2w, ort-cuda, ort-cpu, pytorch-cpu',
+      'tensorflow-gpu, tensorflow, wasm, cpu, wasm-1w, wasm-2w, ort-cuda, ort-cpu, pytorch-cpu',
     );
     expect(e.exitCode).toBe(2);
   });

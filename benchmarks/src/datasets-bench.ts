@@ -3,7 +3,7 @@
  * decode + resize throughput at concurrency 1 and 2. Run directly with
  * `node dist/datasets-bench.js` (after building @lenet/datasets and this package).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,7 +30,7 @@ export interface DatasetBenchRow {
   p99Ms: number;
   /** Iterations measured. */
   samples: number;
-  /** The headline figure, in `unit`. */
+  /** Throughput from the mean time, in `unit` (a rate: images/s, MB/s, batches/s). */
   value: number;
   unit: string;
 }
@@ -93,19 +93,26 @@ export async function runDatasetBenchmarks(options: DatasetBenchOptions = {}): P
   const rows: DatasetBenchRow[] = [];
 
   // 1. Loading: all 60,000 MNIST training images (+ labels) from the raw IDX files.
+  const mnist = await loadMnist({ split: 'train' });
+  const trainCount = mnist.count;
   const load = await measure('loadMnist train', () => loadMnist({ split: 'train' }), timeMs, 10);
   rows.push({
-    task: 'loadMnist({ split: "train" }): 60,000 images + labels',
+    task: `loadMnist({ split: "train" }): ${trainCount.toLocaleString('en-US')} images + labels`,
     ...load,
-    value: load.meanMs,
-    unit: 'ms',
+    value: trainCount / (load.meanMs / 1000),
+    unit: 'images/s',
   });
   const images = join(mnistDataDir(), 'train-images-idx3-ubyte');
+  const megabytes = (await stat(images)).size / 1e6;
   const idx = await measure('readIdx train images', () => readIdx(images), timeMs, 10);
-  rows.push({ task: 'readIdx(train-images-idx3-ubyte): 47 MB', ...idx, value: idx.meanMs, unit: 'ms' });
+  rows.push({
+    task: `readIdx(train-images-idx3-ubyte): ${megabytes.toFixed(0)} MB`,
+    ...idx,
+    value: megabytes / (idx.meanMs / 1000),
+    unit: 'MB/s',
+  });
 
   // 2. Batching: one epoch of MNIST train at batch 64, normalised, shuffled.
-  const mnist = await loadMnist({ split: 'train' });
   const { mean, std } = meanStd(mnist);
   const variants: { label: string; opts: Parameters<typeof batches>[1] }[] = [
     { label: 'NHWC, mean/std', opts: { batchSize: 64, shuffle: true, seed: 1, normalize: { mean, std } } },
@@ -173,7 +180,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.table(
     rows.map((r) => ({
       task: r.task,
-      value: `${r.value.toFixed(r.unit === 'ms' ? 1 : 0)} ${r.unit}`,
+      throughput: `${r.value.toFixed(0)} ${r.unit}`,
       'mean ms': r.meanMs.toFixed(2),
       'p99 ms': r.p99Ms.toFixed(2),
       samples: r.samples,

@@ -6,6 +6,9 @@ import type { BenchEnvironment } from './types.js';
 
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
+/** The repository root (runs/ goes there by default; the report names paths relative to it). */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
 /** The packages whose versions go into every results file. */
 export const REPORTED_PACKAGES = [
   '@lenet/backend',

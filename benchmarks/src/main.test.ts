@@ -88,6 +88,11 @@ describe('main', () => {
     expect(md).toMatch(/\| mlp2 \| 2 \| [\d,]+ ±\d+% \|/);
     expect(md).toContain('Not measured (every cell skipped or failed): cpu [1].');
     expect(md).toContain('[1] quick profile (the cpu backend is ~100x slower');
-    expect(r.out.trimEnd().length).toBeGreaterThan(0);
+    // stdout: the summary and where the full report is, not the report itself
+    expect(r.out).toContain('## Summary');
+    expect(r.out).toContain('- nothing was measured that answers a question (see the tables)');
+    expect(r.out).toContain(`Full report: ${join('run', 'results.md')}`);
+    expect(r.out).not.toContain('## Inference: samples/s');
+    expect(md.startsWith(r.out.trim().split('\nFull report:')[0])).toBe(true);
   });
 });

@@ -1,14 +1,15 @@
 import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@lenet/common';
 import { type ParsedArgs, parseBenchArgs, USAGE } from './args.js';
 import { compareResults, readResults, renderComparison } from './compare.js';
+import { REPO_ROOT } from './env.js';
 import { BenchUsageError } from './errors.js';
-import { renderMarkdown, writeRunDir } from './report.js';
+import { renderSummary, writeRunDir } from './report.js';
 import { runBenchmark } from './run.js';
 
-/** Where output goes (tests capture it). */
+/** Where output goes (tests capture it): progress on `err`, the summary and the report's path on `out`. */
 export interface MainIo {
   out: (text: string) => void;
   err: (text: string) => void;
@@ -20,9 +21,6 @@ const defaultIo: MainIo = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
 };
-
-/** The repository root (runs/ goes there by default). */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** `runs/bench-<timestamp>` under the repository root. */
 export function defaultRunDir(date = new Date()): string {
@@ -70,11 +68,15 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     const dir = args.outDir ?? defaultRunDir();
     await writeRunDir(result, dir);
     if (args.jsonFile) await writeFileAtomic(args.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
-    io.err(
-      `\nresults: ${join(dir, 'results.json')}, ${join(dir, 'results.md')}, charts in ${join(dir, 'charts')}\n`,
-    );
     if (args.jsonFile) io.err(`results JSON also written to ${args.jsonFile}\n`);
-    io.out(`\n${renderMarkdown(result)}`);
+    // stdout ends with the summary and where the full report is, not the whole report.
+    const shown = (p: string): string => {
+      const rel = relative(cwd, p);
+      return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? p : rel;
+    };
+    io.out(
+      `\n${renderSummary(result)}\nFull report: ${shown(join(dir, 'results.md'))} (data: results.json, charts: charts/)\n`,
+    );
     const failed =
       result.cells.filter((c) => c.status === 'failed').length +
       result.accuracy.filter((a) => a.status === 'failed').length;

@@ -1,38 +1,66 @@
-/** Peak resident set size sampled while a cell runs. */
+/**
+ * What one cell allocates: the growth of the resident set size across the cell and, for
+ * TensorFlow.js cells, the tensor bytes it holds and its peak within one iteration. The process's
+ * own peak RSS is not reported: it only grows over a run, so each cell would show the high-water
+ * mark of every cell before it.
+ */
+import * as tf from './tfjs.js';
 
 const MB = 1024 * 1024;
+const mb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
 
 /**
  * Samples `process.memoryUsage.rss()` every `intervalMs` (and whenever `sample()` is called, e.g.
- * after each iteration) and keeps the highest value. The timer is unref'd so it never keeps the
- * process alive. Note: WebAssembly memory never shrinks, so under wasm the RSS of a cell includes
- * the high-water mark of earlier cells in the same process.
+ * after each iteration) from `start()` on, and reports the highest value minus the value at
+ * `start()`. The timer is unref'd so it never keeps the process alive. Memory that earlier cells
+ * grew and released (the wasm heap never shrinks) is reused before RSS grows, so the growth is a
+ * lower bound of what the cell allocated.
  */
-export class RssSampler {
-  private peak = 0;
+export class CellMemoryProbe {
+  private startRss = 0;
+  private peakRss = 0;
+  private startBytes = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly intervalMs = 20) {}
 
-  /** Starts sampling (resets the peak to the current RSS). */
+  /** Starts sampling; call before the cell builds anything. */
   start(): this {
-    this.peak = process.memoryUsage.rss();
+    this.startRss = process.memoryUsage.rss();
+    this.peakRss = this.startRss;
+    this.startBytes = tf.memory().numBytes;
     this.timer = setInterval(() => this.sample(), this.intervalMs);
     this.timer.unref();
     return this;
   }
 
-  /** Takes one sample now. */
+  /** Takes one RSS sample now. */
   sample(): void {
     const rss = process.memoryUsage.rss();
-    if (rss > this.peak) this.peak = rss;
+    if (rss > this.peakRss) this.peakRss = rss;
   }
 
-  /** Stops sampling and returns the peak in MiB. */
+  /** Tensor bytes held now beyond those held at `start()`, MiB. */
+  tensorMb(): number {
+    return mb(tf.memory().numBytes - this.startBytes);
+  }
+
+  /**
+   * Runs one iteration under `tf.profile` and returns its peak tensor bytes beyond those held at
+   * `start()`, MiB (undefined when the iteration ran no TensorFlow.js kernel).
+   */
+  async peakTensorMb(iteration: () => Promise<void>): Promise<number | undefined> {
+    const info = await tf.profile(async () => {
+      await iteration();
+    });
+    return Number.isFinite(info.peakBytes) ? mb(info.peakBytes - this.startBytes) : undefined;
+  }
+
+  /** Stops sampling and returns the RSS growth across the cell, MiB. */
   stop(): number {
     this.sample();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    return Math.round((this.peak / MB) * 10) / 10;
+    return mb(Math.max(0, this.peakRss - this.startRss));
   }
 }

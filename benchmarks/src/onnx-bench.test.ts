@@ -23,4 +23,21 @@ describe('runOnnxBenchmarks', () => {
     expect(report.defaults).toEqual([]);
     expect(report.machine).toMatch(/cores, Node v\d+/);
   });
+
+  it('measures only what it is asked for: no tfjs rows, and no configuration the caller already has', async () => {
+    const report = await runOnnxBenchmarks({
+      batches: [1, 8],
+      threads: [1, 2],
+      timing: { iterations: 3, timeMs: 10, warmupIterations: 1 },
+      tfjs: false,
+      skip: (threads) => threads === 1,
+    });
+    expect(report.rows.map((r) => [r.runtime, r.threads, r.batch])).toEqual([
+      ['onnxruntime', 2, 1],
+      ['onnxruntime', 2, 8],
+    ]);
+    expect(report.rows.every((r) => r.iterations >= 3 && Number.isFinite(r.rme))).toBe(true);
+    expect(report.tfjsBackend).toBeUndefined();
+    expect(report.ratios).toEqual([]);
+  });
 });

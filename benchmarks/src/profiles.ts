@@ -17,7 +17,7 @@ export interface Timing {
 }
 
 /**
- * Budget of the data-parallel training cells (`wasm-2w`): `fit` runs `warmupEpochs` warm-up epochs and
+ * Budget of the training cells measured in `fit` epochs (`wasm-1w`, `wasm-2w`): `fit` runs `warmupEpochs` warm-up epochs and
  * `measuredEpochs` timed epochs, each of `batchesPerEpoch` batches of real MNIST images.
  */
 export interface ParallelBudget {
@@ -100,6 +100,7 @@ const DEFAULT_BACKENDS: BenchBackend[] = [
   'tensorflow',
   'wasm',
   'cpu',
+  'wasm-1w',
   'wasm-2w',
   'ort-cuda',
   'ort-cpu',

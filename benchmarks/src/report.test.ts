@@ -35,21 +35,29 @@ describe('renderMarkdown', () => {
     expect(md).toContain('[1] native binary missing');
     // batch-1 latency: p50 = 0.95 × mean, p99 = 1.5 × mean (see testing/fixtures)
     expect(md).toContain('| lenet5-classic | 1.90 / 3.00 | 0.12 / 0.19 |');
-    expect(md).toContain('| train/lenet5-classic/wasm/b64 | 300 | 40 | 0.0 |');
+    // memory: tensors held, tensor peak, RSS growth (see testing/fixtures), leaked per iteration
+    expect(md).toContain('| train/lenet5-classic/wasm/b64 | 0.5 | 3.2 | 12.0 | 0.0 |');
   });
 
-  it('shows the data-parallel column wasm-2w between wasm and PyTorch, with its own ratio', () => {
+  it('puts the fit-measured columns wasm-1w and wasm-2w in their own table, with their ratio', () => {
     const md = renderMarkdown(
       syntheticResult([
         okCell('train', 'torch-bn', 'wasm', 256, 1500, 4),
+        okCell('train', 'torch-bn', 'wasm-1w', 256, 2000, 5),
         okCell('train', 'torch-bn', 'wasm-2w', 256, 2400, 3),
         okCell('train', 'torch-bn', 'pytorch-cpu', 256, 3000, 2),
       ]),
     );
+    expect(md).toContain('| model | batch | wasm | pytorch-cpu | wasm ÷ PyTorch |');
+    expect(md).toContain('| torch-bn | 256 | 1,500 ±4% | 3,000 ±2% | 0.500 |');
     expect(md).toContain(
-      '| model | batch | wasm | wasm-2w | pytorch-cpu | wasm ÷ PyTorch | wasm-2w ÷ PyTorch |',
+      '## Data-parallel training: samples/s (epochs of `fit` on wasm: mean of the measured epochs ± half their range)',
     );
-    expect(md).toContain('| torch-bn | 256 | 1,500 ±4% | 2,400 ±3% | 3,000 ±2% | 0.500 | 0.800 |');
+    expect(md).toContain('| model | batch | wasm-1w | wasm-2w | wasm-2w ÷ wasm-1w |');
+    expect(md).toContain('| torch-bn | 256 | 2,000 ±5% | 2,400 ±3% | 1.200 |');
+    expect(md).toContain(
+      '- **Data-parallel training, wasm-2w ÷ wasm-1w (fit epochs, 2 workers vs 1)**: batch 256: 1.200',
+    );
   });
 
   it('falls back to the published reference figures, marked as such', () => {

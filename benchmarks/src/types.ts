@@ -12,18 +12,33 @@ export const TFJS_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as 
 export type TfjsBackend = (typeof TFJS_BACKENDS)[number];
 /**
  * Data-parallel training through `@lenet/train`'s `fit(..., { workers: 2 })` on the wasm backend
- * (the main thread plus one worker thread, each stepping half of every batch): training only.
+ * (the main thread plus one worker thread, each stepping half of every batch): training only,
+ * measured in epochs of `fit`, not in tinybench steps, so it has its own table.
  */
 export const PARALLEL_BACKEND = 'wasm-2w';
 /** Worker count of the {@link PARALLEL_BACKEND} column (N counts the main thread). */
 export const PARALLEL_WORKERS = 2;
+/**
+ * The baseline of {@link PARALLEL_BACKEND}: the same `fit` epochs on wasm with one worker (the
+ * main thread alone), so that the two columns of the data-parallel table share one method.
+ */
+export const FIT_BASELINE_BACKEND = 'wasm-1w';
+/** Columns measured in epochs of `fit` (the data-parallel table), with their worker counts. */
+export const FIT_BACKENDS = { 'wasm-1w': 1, 'wasm-2w': PARALLEL_WORKERS } as const;
+export type FitBackend = keyof typeof FIT_BACKENDS;
 /** onnxruntime-node execution providers. */
 export const ORT_BACKENDS = ['ort-cuda', 'ort-cpu'] as const;
 export type OrtBackend = (typeof ORT_BACKENDS)[number];
 /** The PyTorch reference column (CPU). */
 export const PYTORCH_BACKEND = 'pytorch-cpu';
 /** Every column the harness knows, in table order. */
-export const ALL_BACKENDS = [...TFJS_BACKENDS, PARALLEL_BACKEND, ...ORT_BACKENDS, PYTORCH_BACKEND] as const;
+export const ALL_BACKENDS = [
+  ...TFJS_BACKENDS,
+  FIT_BASELINE_BACKEND,
+  PARALLEL_BACKEND,
+  ...ORT_BACKENDS,
+  PYTORCH_BACKEND,
+] as const;
 export type BenchBackend = (typeof ALL_BACKENDS)[number];
 
 export type CellTask = 'train' | 'infer';
@@ -36,11 +51,21 @@ export interface Latency {
   p99: number;
 }
 
-/** Memory seen while a cell ran. */
+/**
+ * What a cell itself allocated, measured across the cell (not the whole process's high-water
+ * mark, which only grows over a run).
+ */
 export interface CellMemory {
-  /** Highest resident set size sampled during the cell, MiB. */
-  peakRssMb: number;
-  /** `tf.memory().numTensors` at the end of the timed iterations (model + optimizer state included). */
+  /**
+   * Highest resident set size sampled during the cell minus the RSS when it started, MiB. A lower
+   * bound: memory that earlier cells grew and freed (the wasm heap never shrinks) is reused first.
+   */
+  rssGrowthMb: number;
+  /** Tensor bytes the cell still held after its timed iterations (weights, optimizer state), MiB. */
+  tensorMb?: number;
+  /** Highest tensor bytes during one profiled iteration (`tf.profile`'s peak), above the cell's start, MiB. */
+  peakTensorMb?: number;
+  /** Tensors the cell held at most between iterations (model + optimizer state included). */
   numTensors?: number;
   /** Tensors left behind per iteration (0 when the step disposes everything it makes). */
   leakedTensorsPerIteration?: number;
@@ -60,7 +85,10 @@ export interface CellResult {
   /** Samples (images) per second: batch x 1000 / mean latency. */
   samplesPerSec?: number;
   latencyMs?: Latency;
-  /** Relative margin of error of the mean latency, percent (95 %). */
+  /**
+   * Relative margin of the mean, percent: tinybench's 95 % margin of error, or for the `fit`
+   * columns ({@link FIT_BACKENDS}) half the range of the measured epochs.
+   */
   rme?: number;
   /** Timed iterations (tinybench samples). */
   iterations?: number;

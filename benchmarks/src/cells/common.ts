@@ -44,13 +44,13 @@ export function failedCell(
 
 /**
  * Times `fn` (one iteration = one batch) with tinybench under the context's timing and returns the
- * `ok` cell; `extras` runs after measuring and adds the memory figures and a note.
+ * `ok` cell; `extras` runs after measuring (outside the timing) and adds the memory figures and a note.
  */
 export async function measuredCell(
   task: CellTask,
   ctx: CellContext,
   fn: () => Promise<void>,
-  extras: () => { memory: CellMemory; note?: string },
+  extras: () => Promise<{ memory: CellMemory; note?: string }>,
 ): Promise<CellResult> {
   const { model, backend, batch } = ctx;
   const id = cellId(task, model, backend, batch);
@@ -66,6 +66,6 @@ export async function measuredCell(
     latencyMs: m.latencyMs,
     rme: m.rme,
     iterations: m.iterations,
-    ...extras(),
+    ...(await extras()),
   };
 }

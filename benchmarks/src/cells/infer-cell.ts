@@ -1,7 +1,7 @@
 import { buildModel } from '@lenet/models/tf';
 import { OnnxClassifier, toOnnxBytes } from '@lenet/onnx';
 import { firstBatches, fitToInput } from '../data.js';
-import { RssSampler } from '../memory.js';
+import { CellMemoryProbe } from '../memory.js';
 import * as tf from '../tfjs.js';
 import type { CellResult, OrtBackend } from '../types.js';
 import { type CellContext, measuredCell } from './common.js';
@@ -14,9 +14,9 @@ export async function runTfjsInferCell(ctx: CellContext): Promise<CellResult> {
   const { spec, batch } = ctx;
   const [b] = firstBatches(fitToInput(ctx.data.test, spec.input), batch, 1);
   const tensorsBefore = tf.memory().numTensors;
+  const probe = new CellMemoryProbe().start();
   const model = buildModel(spec, { seed: 1 });
   const x = tf.tensor4d(b.x, b.shape);
-  const rss = new RssSampler().start();
   let maxTensors = 0;
   const run = async (): Promise<void> => {
     const out = model.predict(x) as tf.Tensor;
@@ -24,14 +24,18 @@ export async function runTfjsInferCell(ctx: CellContext): Promise<CellResult> {
     const n = tf.memory().numTensors;
     if (n > maxTensors) maxTensors = n;
     out.dispose();
-    rss.sample();
+    probe.sample();
   };
   try {
-    return await measuredCell('infer', ctx, run, () => ({
-      memory: { peakRssMb: rss.stop(), numTensors: maxTensors - tensorsBefore },
-    }));
+    return await measuredCell('infer', ctx, run, async () => {
+      const tensorMb = probe.tensorMb();
+      const peakTensorMb = await probe.peakTensorMb(run);
+      return {
+        memory: { rssGrowthMb: probe.stop(), tensorMb, peakTensorMb, numTensors: maxTensors - tensorsBefore },
+      };
+    });
   } finally {
-    rss.stop();
+    probe.stop();
     x.dispose();
     model.dispose();
   }
@@ -83,24 +87,24 @@ export async function openOrtModel(
 export async function runOrtInferCell(ctx: CellContext & { backend: OrtBackend }): Promise<CellResult> {
   const { spec, batch } = ctx;
   const [b] = firstBatches(fitToInput(ctx.data.test, spec.input), batch, 1, 'NCHW');
-  const rss = new RssSampler().start();
+  const probe = new CellMemoryProbe().start();
   const m0 = await openOrtModel(ctx, ctx.backend, undefined, batch);
   const run = async (): Promise<void> => {
     const out = await m0.classifier.predict(b.x, b.shape);
     if (out.count !== batch)
       throw new Error(`OnnxClassifier returned ${out.count} rows for a batch of ${batch}`);
-    rss.sample();
+    probe.sample();
   };
   try {
-    return await measuredCell('infer', ctx, run, () => {
+    return await measuredCell('infer', ctx, run, async () => {
       const threads = m0.classifier.info.session.threads;
       return {
-        memory: { peakRssMb: rss.stop() },
+        memory: { rssGrowthMb: probe.stop() },
         note: `${(m0.bytes / 1024).toFixed(0)} KiB ONNX, ${threads} intra-op thread${threads === 1 ? '' : 's'}`,
       };
     });
   } finally {
-    rss.stop();
+    probe.stop();
     await m0.classifier.dispose();
   }
 }

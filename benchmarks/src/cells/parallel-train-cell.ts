@@ -3,14 +3,16 @@ import type { ModelSpec } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { fit } from '@lenet/train';
 import { fitToInput, type MnistPair } from '../data.js';
-import { RssSampler } from '../memory.js';
+import { CellMemoryProbe } from '../memory.js';
 import type { ParallelBudget } from '../profiles.js';
-import { type CellResult, PARALLEL_BACKEND, PARALLEL_WORKERS } from '../types.js';
+import { type CellResult, FIT_BACKENDS, type FitBackend } from '../types.js';
 import { cellId } from './common.js';
 
 /** What a data-parallel training cell needs. */
 export interface ParallelCellContext {
   model: string;
+  /** The column: its worker count is {@link FIT_BACKENDS}[backend]. */
+  backend: FitBackend;
   spec: ModelSpec;
   batch: number;
   budget: Pick<ParallelBudget, 'batchesPerEpoch' | 'measuredEpochs' | 'warmupEpochs'>;
@@ -29,21 +31,24 @@ export function epochStats(rates: readonly number[]): { mean: number; spreadPct:
 }
 
 /**
- * One data-parallel training cell (`wasm-2w`): `fit(model, data, { workers: 2, spec, ... })` with
- * Adam on the first `batchesPerEpoch × batch` real MNIST training images, `warmupEpochs` warm-up
- * epochs (worker start-up, JIT and wasm tier-up) and `measuredEpochs` timed epochs. Reports the mean of the measured
- * epochs' `samplesPerSecond` (training steps only, as `fit` counts them) with the relative spread
- * as the margin. The wasm backend must be active, and `@lenet/train` built (workers load its dist).
+ * One training cell measured in epochs of `fit` (`wasm-1w`, `wasm-2w`): `fit(model, data, {
+ * workers, spec, ... })` with Adam on the first `batchesPerEpoch × batch` real MNIST training
+ * images, `warmupEpochs` warm-up epochs (worker start-up, JIT and wasm tier-up) and
+ * `measuredEpochs` timed epochs. Reports the mean of the measured epochs' `samplesPerSecond`
+ * (training steps only, as `fit` counts them) with the relative spread as the margin; no
+ * per-step latency (fit times epochs, not steps). The wasm backend must be active, and
+ * `@lenet/train` built (workers load its dist).
  */
 export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<CellResult> {
   const { spec, batch, budget } = ctx;
-  const id = cellId('train', ctx.model, PARALLEL_BACKEND, batch);
+  const workers = FIT_BACKENDS[ctx.backend];
+  const id = cellId('train', ctx.model, ctx.backend, batch);
   const ds = head(fitToInput(ctx.data.train, spec.input), budget.batchesPerEpoch * batch);
   const steps = Math.floor(ds.count / batch);
   if (steps < 1) throw new Error(`${id}: ${ds.count} images make no full batch of ${batch}`);
-  const model = buildModel(spec, { seed: 1 });
   const warmup = budget.warmupEpochs ?? 1;
-  const rss = new RssSampler().start();
+  const probe = new CellMemoryProbe().start();
+  const model = buildModel(spec, { seed: 1 });
   try {
     const res = await fit(model, ds, {
       epochs: warmup + budget.measuredEpochs,
@@ -51,27 +56,25 @@ export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<Ce
       optimizer: 'adam',
       seed: 1,
       spec,
-      workers: PARALLEL_WORKERS,
+      workers,
     });
     const rates = res.history.slice(warmup).map((h) => h.samplesPerSecond);
     const { mean, spreadPct } = epochStats(rates);
-    const stepMs = (batch * 1000) / mean;
     return {
       id,
       task: 'train',
       model: ctx.model,
-      backend: PARALLEL_BACKEND,
+      backend: ctx.backend,
       batch,
       status: 'ok',
       samplesPerSec: mean,
-      latencyMs: { mean: stepMs, p50: stepMs, p99: stepMs },
       rme: spreadPct,
       iterations: rates.length * steps,
-      memory: { peakRssMb: rss.stop() },
-      note: `fit with ${PARALLEL_WORKERS} workers: ${warmup} warm-up + ${rates.length} measured epochs of ${steps} batches; margin = half the range of the epochs' samples/s`,
+      memory: { rssGrowthMb: probe.stop() },
+      note: `fit with ${workers} worker${workers === 1 ? '' : 's'}: ${warmup} warm-up + ${rates.length} measured epochs of ${steps} batches; margin = half the range of the epochs' samples/s`,
     };
   } finally {
-    rss.stop();
+    probe.stop();
     model.dispose();
   }
 }

@@ -1,7 +1,7 @@
 import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '@lenet/train';
 import { firstBatches, fitToInput } from '../data.js';
-import { RssSampler } from '../memory.js';
+import { CellMemoryProbe } from '../memory.js';
 import * as tf from '../tfjs.js';
 import type { CellResult } from '../types.js';
 import { type CellContext, measuredCell } from './common.js';
@@ -22,9 +22,9 @@ export async function runTrainCell(ctx: CellContext): Promise<CellResult> {
   const ds = fitToInput(ctx.data.train, spec.input);
   const host = firstBatches(ds, batch, BATCHES_PER_CELL);
   const tensorsBefore = tf.memory().numTensors;
+  const probe = new CellMemoryProbe().start();
   const model = buildModel(spec, { seed: 1 });
   const trainStep = createTrainStep(model, { optimizer: 'adam', seed: 1 });
-  const rss = new RssSampler().start();
   let i = 0;
   let maxTensors = 0;
   let afterFirst = 0;
@@ -33,25 +33,31 @@ export async function runTrainCell(ctx: CellContext): Promise<CellResult> {
     trainStep.run(host[i % host.length], 1e-3, i);
     i++;
     await trainStep.sums.read();
-    rss.sample();
+    probe.sample();
     const n = tf.memory().numTensors;
     if (n > maxTensors) maxTensors = n;
     calls++;
     if (calls === 1) afterFirst = n;
   };
   try {
-    return await measuredCell('train', ctx, step, () => {
+    return await measuredCell('train', ctx, step, async () => {
       const end = tf.memory().numTensors;
+      const leakedTensorsPerIteration = calls > 1 ? (end - afterFirst) / (calls - 1) : 0;
+      const tensorMb = probe.tensorMb();
+      // One more step, untimed, under tf.profile: its peak includes the activations and gradients.
+      const peakTensorMb = await probe.peakTensorMb(step);
       return {
         memory: {
-          peakRssMb: rss.stop(),
+          rssGrowthMb: probe.stop(),
+          tensorMb,
+          peakTensorMb,
           numTensors: maxTensors - tensorsBefore,
-          leakedTensorsPerIteration: calls > 1 ? (end - afterFirst) / (calls - 1) : 0,
+          leakedTensorsPerIteration,
         },
       };
     });
   } finally {
-    rss.stop();
+    probe.stop();
     trainStep.dispose();
     model.dispose();
   }

@@ -8,8 +8,8 @@ import {
   type BenchEnvironment,
   type CellResult,
   type CellTask,
+  FIT_BACKENDS,
   ORT_BACKENDS,
-  PARALLEL_BACKEND,
 } from '../types.js';
 
 /** What to run: the profile and the command line's filters. */
@@ -102,7 +102,7 @@ export class BenchRun {
   /** Records every cell of `backend` as skipped for `reason` (logged once). */
   skipAll(backend: BenchBackend, reason: string): void {
     const trains = !(ORT_BACKENDS as readonly string[]).includes(backend);
-    const infers = backend !== PARALLEL_BACKEND;
+    const infers = !(backend in FIT_BACKENDS);
     for (const model of this.plan.models) {
       if (trains)
         for (const b of this.trainBatches(model))

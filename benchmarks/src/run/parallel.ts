@@ -1,39 +1,61 @@
 import { useBackend } from '@lenet/backend';
 import { runParallelTrainCell } from '../cells/parallel-train-cell.js';
-import { PARALLEL_BACKEND, PARALLEL_WORKERS } from '../types.js';
+import { FIT_BACKENDS, type FitBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
 import { describeBackend } from './tfjs.js';
 
-/** Data-parallel training: `fit` with worker threads on wasm, when asked for. */
+const FIT_COLUMNS = Object.keys(FIT_BACKENDS) as FitBackend[];
+
+/**
+ * Training measured in epochs of `fit` on wasm, with 1 and with 2 workers (the data-parallel
+ * table): both columns share one method, so their ratio is the data-parallel speed-up.
+ */
 export async function runParallelTraining(run: BenchRun): Promise<void> {
   const { plan, profile, env } = run;
-  if (!plan.backends.includes(PARALLEL_BACKEND) || !run.want('train')) return;
-  const whole = profile.skipBackends[PARALLEL_BACKEND];
+  const asked = FIT_COLUMNS.filter((b) => plan.backends.includes(b));
+  if (asked.length === 0 || !run.want('train')) return;
   let ready: string | undefined;
+  let mainThread = '';
   try {
-    const info = await useBackend('wasm');
-    env.backends[PARALLEL_BACKEND] =
-      `fit with ${PARALLEL_WORKERS} workers (worker_threads, the main thread counts; each runs the SIMD kernels on 1 thread); main thread: ${describeBackend(info)}`;
+    // The kernel list is on the wasm line already.
+    mainThread = describeBackend({ ...(await useBackend('wasm')), kernels: undefined });
   } catch (err) {
     ready = `not available: ${errorMessage(err)}`;
-    env.backends[PARALLEL_BACKEND] = ready;
   }
-  if (ready) return run.skipAll(PARALLEL_BACKEND, ready);
-  if (whole) return run.skipAll(PARALLEL_BACKEND, whole);
-  run.log(`${PARALLEL_BACKEND}: ${env.backends[PARALLEL_BACKEND]}`);
+  if (ready) {
+    for (const backend of asked) {
+      env.backends[backend] = ready;
+      run.skipAll(backend, ready);
+    }
+    return;
+  }
   const picked = profile.parallel.models;
-  for (const model of plan.models) {
-    const skip =
-      run.skipReason(model, PARALLEL_BACKEND) ??
-      (picked && !picked.includes(model)
-        ? `${profile.name} profile measures ${PARALLEL_BACKEND} on ${picked.join(', ')} only (run --profile full)`
-        : undefined);
-    const budget = { ...profile.parallel, ...profile.overrides[model]?.parallel };
-    await run.runCells('train', model, PARALLEL_BACKEND, run.trainBatches(model), skip, (batch) =>
-      runParallelTrainCell({ model, spec: run.spec(model), batch, budget, data: run.data }),
-    );
+  for (const backend of asked) {
+    const workers = FIT_BACKENDS[backend];
+    env.backends[backend] =
+      workers === 1
+        ? `fit on the main thread alone: ${mainThread}`
+        : `fit with ${workers} workers (worker_threads, the main thread counts; each runs the SIMD kernels on 1 thread); main thread: ${mainThread}`;
+    const whole = profile.skipBackends[backend];
+    if (whole) {
+      run.skipAll(backend, whole);
+      continue;
+    }
+    run.log(`${backend}: ${env.backends[backend]}`);
+    for (const model of plan.models) {
+      const skip =
+        run.skipReason(model, backend) ??
+        (picked && !picked.includes(model)
+          ? `${profile.name} profile measures ${asked.join(' and ')} on ${picked.join(', ')} only (run --profile full)`
+          : undefined);
+      const budget = { ...profile.parallel, ...profile.overrides[model]?.parallel };
+      await run.runCells('train', model, backend, run.trainBatches(model), skip, (batch) =>
+        runParallelTrainCell({ model, backend, spec: run.spec(model), batch, budget, data: run.data }),
+      );
+    }
   }
+  const p = profile.parallel;
   run.notes.push(
-    `${PARALLEL_BACKEND}: \`fit(..., { workers: ${PARALLEL_WORKERS} })\` on wasm, Adam, on the first ${profile.parallel.batchesPerEpoch} batches of MNIST training images: ${profile.parallel.warmupEpochs ?? 1} warm-up epoch(s), then ${profile.parallel.measuredEpochs} measured epochs; samples/s is the mean of the measured epochs (training steps only, as fit counts them) and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval)`,
+    `${asked.join(', ')}: \`fit\` on wasm, Adam, on the first ${p.batchesPerEpoch} batches of MNIST training images: ${p.warmupEpochs ?? 1} warm-up epoch(s), then ${p.measuredEpochs} measured epochs; samples/s is the mean of the measured epochs (training steps only, as fit counts them) and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval)`,
   );
 }

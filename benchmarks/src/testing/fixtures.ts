@@ -29,7 +29,13 @@ export function okCell(
     latencyMs: { mean, p50: mean * 0.95, p99: mean * 1.5 },
     rme,
     iterations: 10,
-    memory: { peakRssMb: 300, numTensors: 40, leakedTensorsPerIteration: 0 },
+    memory: {
+      rssGrowthMb: 12,
+      tensorMb: 0.5,
+      peakTensorMb: 3.2,
+      numTensors: 40,
+      leakedTensorsPerIteration: 0,
+    },
   };
 }
 

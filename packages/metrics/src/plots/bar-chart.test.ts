@@ -34,7 +34,26 @@ describe('barChart', () => {
     expect(svg.includes('>6,000</text>')).toBe(true);
   });
 
+  it('draws an error bar from low to high where a run has one, its value label above it', async () => {
+    const svg = await barChart([
+      { name: 'wasm', value: 1000, low: 900, high: 1100 },
+      { name: 'ort-cpu', value: 4000, low: 3000, high: 5000 },
+      { name: 'pytorch-cpu', value: 2000 },
+    ]).svg();
+    expect(countMarkItems(svg, 'bars_marks')).toBe(3);
+    // errorbar: one rule (the whisker) and two ticks (the caps) per run that has bounds
+    expect(countMarkItems(svg, 'errors_layer_2_marks')).toBe(2);
+    expect(countMarkItems(svg, 'errors_layer_0_marks') + countMarkItems(svg, 'errors_layer_1_marks')).toBe(4);
+    expect(countMarkItems(svg, 'values_marks')).toBe(3);
+    // without bounds there is no error-bar layer at all
+    expect(countMarkItems(await barChart([{ name: 'a', value: 1 }]).svg(), 'errors_layer_2_marks')).toBe(0);
+  });
+
   it('rejects empty input, non-finite values, duplicates and half-grouped runs', () => {
+    expect(() => barChart([{ name: 'a', value: 1, low: 2, high: 1 }])).toThrow(
+      'runs[0] (a) has error bar 2..1, not finite numbers with low <= high',
+    );
+    expect(() => barChart([{ name: 'a', value: 1, low: 0 }])).toThrow('has only one of low and high');
     expect(() => barChart([])).toThrow('barChart: no runs to compare');
     expect(() => barChart([{ name: 'a', value: Number.NaN }])).toThrow('runs[0] (a) has value NaN');
     expect(() =>

@@ -2,11 +2,17 @@ import { MetricsError } from '../errors.js';
 import type { PlotSpec } from './render.js';
 import { Plot, plotConfig } from './render.js';
 
-/** One bar: a run's `name`, its `value`, and optionally the `group` it is compared within. */
+/**
+ * One bar: a run's `name`, its `value`, optionally the `group` it is compared within, and
+ * optionally an error bar from `low` to `high` (both or neither; the caller says what they are,
+ * e.g. a 95 % margin of error or the p25–p75 spread).
+ */
 export interface RunValue {
   name: string;
   value: number;
   group?: string;
+  low?: number;
+  high?: number;
 }
 
 /** Options of {@link barChart}. */
@@ -23,9 +29,9 @@ export interface BarChartOptions {
 }
 
 /**
- * A bar chart comparing runs, the value written above each bar. Without groups there is one bar
- * per run; when runs carry a `group` (e.g. batch size), bars are grouped by it and coloured by
- * run name, with a legend. Bars keep the order of `runs`.
+ * A bar chart comparing runs, the value written above each bar (above its error bar when it has
+ * one). Without groups there is one bar per run; when runs carry a `group` (e.g. batch size), bars
+ * are grouped by it and coloured by run name, with a legend. Bars keep the order of `runs`.
  */
 export function barChart(runs: readonly RunValue[], options: BarChartOptions = {}): Plot {
   const context = 'barChart';
@@ -37,6 +43,18 @@ export function barChart(runs: readonly RunValue[], options: BarChartOptions = {
       throw new MetricsError(context, `runs[${i}] has no name`);
     if (!Number.isFinite(run.value)) {
       throw new MetricsError(context, `runs[${i}] (${run.name}) has value ${run.value}, not a finite number`);
+    }
+    if ((run.low === undefined) !== (run.high === undefined)) {
+      throw new MetricsError(context, `runs[${i}] (${run.name}) has only one of low and high`);
+    }
+    if (
+      run.low !== undefined &&
+      !(Number.isFinite(run.low) && Number.isFinite(run.high) && run.low <= run.high!)
+    ) {
+      throw new MetricsError(
+        context,
+        `runs[${i}] (${run.name}) has error bar ${run.low}..${run.high}, not finite numbers with low <= high`,
+      );
     }
     if (grouped && run.group === undefined) {
       throw new MetricsError(context, `runs[${i}] (${run.name}) has no group while other runs have one`);
@@ -60,6 +78,7 @@ export function barChart(runs: readonly RunValue[], options: BarChartOptions = {
   const slots = grouped ? groups.length * names.length : names.length;
   const labelAngle = longest * 7 > (width - 80) / (grouped ? groups.length : names.length) ? -35 : 0;
   const format = options.format ?? ',.4~r';
+  const withErrors = runs.some((r) => r.low !== undefined);
   const fontSize = slots > 24 ? 8 : 11;
 
   const color = {
@@ -77,7 +96,16 @@ export function barChart(runs: readonly RunValue[], options: BarChartOptions = {
     height,
     autosize: { type: 'fit', contains: 'padding' },
     padding: 5,
-    data: { values: runs.map((r) => ({ name: r.name, value: r.value, group: r.group ?? '' })) },
+    data: {
+      values: runs.map((r) => ({
+        name: r.name,
+        value: r.value,
+        group: r.group ?? '',
+        low: r.low ?? null,
+        high: r.high ?? null,
+        top: Math.max(r.value, r.high ?? r.value),
+      })),
+    },
     encoding: {
       x: {
         field: grouped ? 'group' : 'name',
@@ -91,10 +119,26 @@ export function barChart(runs: readonly RunValue[], options: BarChartOptions = {
     },
     layer: [
       { name: 'bars', mark: { type: 'bar', cornerRadiusEnd: 2 }, encoding: { color } },
+      ...(withErrors
+        ? [
+            {
+              name: 'errors',
+              transform: [{ filter: 'isValid(datum.low)' }],
+              mark: { type: 'errorbar' as const, ticks: { size: 6 }, color: '#333', thickness: 1.2 },
+              encoding: {
+                y: { field: 'low', type: 'quantitative' as const },
+                y2: { field: 'high' },
+              },
+            },
+          ]
+        : []),
       {
         name: 'values',
         mark: { type: 'text', baseline: 'bottom', dy: -3, fontSize, color: '#333' },
-        encoding: { text: { field: 'value', type: 'quantitative', format } },
+        encoding: {
+          y: { field: 'top', type: 'quantitative' },
+          text: { field: 'value', type: 'quantitative', format },
+        },
       },
     ],
   };
