@@ -8,7 +8,7 @@ import { DatasetError } from './errors.js';
 import { loadImageFolder } from './folder.js';
 import { readIdx } from './idx.js';
 import { loadMnist } from './mnist.js';
-import { tempDir } from './testing/fixtures.js';
+import { idxBytes, tempDir } from './testing/fixtures.js';
 import { mutations, settle } from './testing/hostile.js';
 
 /**
@@ -31,17 +31,6 @@ beforeAll(async () => {
   labels = mnist.labels.subarray(0, 100) as Uint8Array;
 });
 afterAll(() => cleanup());
-
-/** IDX bytes of unsigned bytes with these dimensions (here: real MNIST samples, cut to 100). */
-function idx(dims: number[], data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + 4 * dims.length + data.length);
-  const view = new DataView(out.buffer);
-  out[2] = 0x08;
-  out[3] = dims.length;
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
-  out.set(data, 4 + 4 * dims.length);
-  return out;
-}
 
 /** Runs `load` on each mutation written to `path`, checking what it settles to. */
 async function fuzz(
@@ -71,8 +60,8 @@ async function fuzz(
 
 describe('hostile files: truncations and byte flips', () => {
   it('IDX images and labels, plain and gzip', async () => {
-    const imageFile = idx([100, 28, 28], images);
-    const labelFile = idx([100], labels);
+    const imageFile = idxBytes([100, 28, 28], images);
+    const labelFile = idxBytes([100], labels);
     const cases: [string, Uint8Array, number][] = [
       ['images-idx3-ubyte', imageFile, 1],
       ['labels-idx1-ubyte', labelFile, 2],
@@ -89,9 +78,9 @@ describe('hostile files: truncations and byte flips', () => {
   it('MNIST loaded through loadMnist (image/label pairs that disagree)', async () => {
     const mnistDir = join(dir, 'mnist');
     await mkdir(mnistDir);
-    await writeFile(join(mnistDir, 't10k-images-idx3-ubyte'), idx([100, 28, 28], images));
+    await writeFile(join(mnistDir, 't10k-images-idx3-ubyte'), idxBytes([100, 28, 28], images));
     const path = join(mnistDir, 't10k-labels-idx1-ubyte');
-    await fuzz(idx([100], labels), 5, 16, path, () => loadMnist({ split: 'test', dir: mnistDir }));
+    await fuzz(idxBytes([100], labels), 5, 16, path, () => loadMnist({ split: 'test', dir: mnistDir }));
   });
 
   it('CIFAR-10 batches', async () => {
