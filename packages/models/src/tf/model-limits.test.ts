@@ -31,10 +31,7 @@ afterAll(async () => {
 });
 
 /** A copy of the saved lenet5 directory with `model.json` changed by `edit` (or given as text). */
-async function variant(
-  name: string,
-  edit: (json: Record<string, unknown>) => void | string,
-): Promise<string> {
+async function variant(name: string, edit: (json: Record<string, unknown>) => unknown): Promise<string> {
   const dir = join(root, name);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'weights.bin'), await readFile(join(saved, 'weights.bin')));
