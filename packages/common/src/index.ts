@@ -20,6 +20,31 @@ export type {
 } from './classifier.js';
 /** The error base with a stable code. */
 export { type ErrorKind, isLenetError, LenetError, type LenetErrorOptions } from './errors.js';
+/** Reading data files: regular files only, within a size limit checked before reading. */
+export {
+  type FileErrorFactory,
+  fileErrorReason,
+  type OpenRegularFile,
+  openRegularFile,
+  type RegularFileOptions,
+  readFully,
+  readRegularFile,
+  readRegularFileSync,
+} from './files.js';
+/** Where the first NaN or ±Infinity is in a list of numbers. */
+export { nonFiniteIndex } from './finite.js';
+/** Why a pixel normalisation cannot be used (non-finite values, std 0, wrong lengths). */
+export { normalizationProblem } from './normalization.js';
+/** Option checks with the valid range in the message, and their error. */
+export {
+  checkInteger,
+  checkNumber,
+  checkOneOf,
+  describeValue,
+  type IntegerRange,
+  type NumberRange,
+  OptionError,
+} from './options.js';
 
 /** This package's name. */
 export const packageName = '@lenet/common';

@@ -28,22 +28,6 @@ export interface SampleTransform {
   flip: boolean;
 }
 
-/** Checks augmentation options, throwing a RangeError for out-of-range values. */
-export function validateAugment(options: AugmentOptions): void {
-  if (options.crop) {
-    const p = options.crop.padding;
-    if (!Number.isInteger(p) || p < 0)
-      throw new RangeError(`augment.crop.padding must be an integer ≥ 0, got ${p}`);
-  }
-  if (options.translate !== undefined) {
-    const t = typeof options.translate === 'number' ? [options.translate] : options.translate;
-    for (const f of t) {
-      if (!(f >= 0 && f < 1))
-        throw new RangeError(`augment.translate must be a fraction in [0, 1), got ${f}`);
-    }
-  }
-}
-
 /** Draws the transform of one `height × width` sample from `rng`. */
 export function sampleTransform(
   rng: Rng,

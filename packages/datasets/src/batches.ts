@@ -1,4 +1,7 @@
-import { type AugmentOptions, type SampleTransform, sampleTransform, validateAugment } from './augment.js';
+import { nonFiniteIndex, normalizationProblem } from '@lenet/common';
+import { type AugmentOptions, type SampleTransform, sampleTransform } from './augment.js';
+import { DatasetError } from './errors.js';
+import { checkBatchOptions, checkBatchSize } from './options.js';
 import { createRng, mixSeed, permutation } from './random.js';
 import type { Batch, Dataset, Layout } from './types.js';
 
@@ -38,35 +41,34 @@ export function batchCount(
   return options.dropLast ? Math.floor(count / options.batchSize) : Math.ceil(count / options.batchSize);
 }
 
-function checkBatchSize(batchSize: number): void {
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
-  }
-}
-
-/** Lookup table `byte → normalised float`, 256 entries per channel. */
-export function normalizationTable(channels: number, normalize: 'unit' | MeanStd = 'unit'): Float32Array {
+/**
+ * Lookup table `byte → normalised float`, 256 entries per channel. Statistics that cannot be
+ * used (std 0, a NaN or infinite value, the wrong count) throw a {@link DatasetError} naming
+ * `source`: standardising by a std of 0 would turn every pixel into NaN.
+ */
+export function normalizationTable(
+  channels: number,
+  normalize: 'unit' | MeanStd = 'unit',
+  source = 'the data set',
+): Float32Array {
+  const problem = normalizationProblem(normalize, channels);
+  if (problem !== undefined) throw new DatasetError(source, problem);
   const lut = new Float32Array(256 * channels);
   let mean: readonly number[] = [0];
   let std: readonly number[] = [1];
-  if (normalize !== 'unit') {
-    ({ mean, std } = normalize);
-    for (const [name, v] of [
-      ['mean', mean],
-      ['std', std],
-    ] as const) {
-      if (v.length !== 1 && v.length !== channels) {
-        throw new RangeError(
-          `normalize.${name} has ${v.length} values, expected 1 or ${channels} (channels)`,
-        );
-      }
-    }
-    if (std.some((s) => !(s > 0))) throw new RangeError(`normalize.std must be > 0, got [${std.join(', ')}]`);
-  }
+  if (normalize !== 'unit') ({ mean, std } = normalize);
   for (let c = 0; c < channels; c++) {
     const m = mean.length === 1 ? mean[0] : mean[c];
     const s = std.length === 1 ? std[0] : std[c];
     for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - m) / s;
+  }
+  const overflow = nonFiniteIndex(lut);
+  if (overflow >= 0) {
+    const c = Math.floor(overflow / 256);
+    throw new DatasetError(
+      source,
+      `normalize: channel ${c} maps pixel ${overflow % 256} to ${lut[overflow]} (mean ${mean.length === 1 ? mean[0] : mean[c]}, std ${std.length === 1 ? std[0] : std[c]}): the std is too small for float32`,
+    );
   }
   return lut;
 }
@@ -79,17 +81,14 @@ export function normalizationTable(channels: number, normalize: 'unit' | MeanStd
  */
 export function* batches(ds: Dataset, options: BatchOptions): Generator<Batch, void, undefined> {
   const { batchSize } = options;
+  const layout = checkBatchOptions(options);
   const total = batchCount(ds, options);
-  const layout = options.layout ?? 'NHWC';
-  if (layout !== 'NHWC' && layout !== 'NCHW')
-    throw new RangeError(`layout must be 'NHWC' or 'NCHW', got ${layout}`);
   const { height: H, width: W, channels: C, images, labels } = ds;
-  const lut = normalizationTable(C, options.normalize ?? 'unit');
+  const lut = normalizationTable(C, options.normalize ?? 'unit', ds.source);
   const seed = options.seed ?? 0;
   const epoch = options.epoch ?? 0;
   const order = options.shuffle ? permutation(ds.count, mixSeed(seed, epoch)) : undefined;
   const augment = options.augment;
-  if (augment) validateAugment(augment);
   const augmentRng = augment ? createRng(mixSeed(augment.seed ?? seed, epoch, 0x6175)) : undefined;
   const HW = H * W;
   const S = HW * C;

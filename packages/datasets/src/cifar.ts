@@ -1,8 +1,10 @@
-import { type FileHandle, open, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFully } from '@lenet/common';
 import { DatasetError } from './errors.js';
-import { describeFsError, readFully } from './io.js';
+import { openDataFile, readDataFile } from './io.js';
 import type { Split } from './mnist.js';
+import { checkCifarOptions } from './options.js';
 import type { Dataset } from './types.js';
 
 /**
@@ -14,6 +16,11 @@ import type { Dataset } from './types.js';
 const SIDE = 32;
 const PIXELS = SIDE * SIDE;
 const IMAGE_BYTES = PIXELS * 3;
+
+/** Default cap on the bytes of one split's files: 1 GiB, above CIFAR's 150 MB training set. */
+export const CIFAR_DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
+/** Cap on a class-name file (`batches.meta.txt`, …): 1 MiB. */
+const NAMES_MAX_BYTES = 1024 * 1024;
 
 /** The CIFAR-10 classes, used when `batches.meta.txt` is absent. */
 export const CIFAR10_CLASSES: readonly string[] = [
@@ -34,6 +41,8 @@ export interface Cifar10Options {
   split: Split;
   /** Folder with `data_batch_1.bin` … `data_batch_5.bin`, `test_batch.bin` (e.g. `cifar-10-batches-bin`). */
   dir: string;
+  /** Largest total size of the split's files, checked before reading. Default {@link CIFAR_DEFAULT_MAX_BYTES}. */
+  maxBytes?: number;
 }
 
 /** Options of {@link loadCifar100}. */
@@ -43,6 +52,8 @@ export interface Cifar100Options {
   dir: string;
   /** Which labels go into `labels`: the 100 fine classes (default) or the 20 coarse superclasses. */
   label?: 'fine' | 'coarse';
+  /** Largest size of the split's file, checked before reading. Default {@link CIFAR_DEFAULT_MAX_BYTES}. */
+  maxBytes?: number;
 }
 
 /** A CIFAR-100 split: `labels` follow `label`; both label sets are kept. */
@@ -63,36 +74,29 @@ interface RawRecords {
   perFile: number[];
 }
 
-async function openForRead(file: string): Promise<{ handle: FileHandle; size: number }> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    throw describeFsError(file, error);
-  }
-  const info = await handle.stat();
-  if (!info.isFile()) {
-    await handle.close();
-    throw new DatasetError(file, 'is not a regular file');
-  }
-  return { handle, size: info.size };
-}
-
 /**
  * Reads fixed-size CIFAR records from `files`, checking each file is a whole, non-zero number of
  * records before reading, and converts the planar images to NHWC.
  */
-async function readRecords(files: string[], labelBytes: number): Promise<RawRecords> {
+async function readRecords(files: string[], labelBytes: number, maxBytes: number): Promise<RawRecords> {
   const record = labelBytes + IMAGE_BYTES;
   const opened: { handle: FileHandle; size: number; file: string }[] = [];
   try {
+    let total = 0;
     for (const file of files) {
-      const { handle, size } = await openForRead(file);
+      const { handle, size } = await openDataFile(file);
       opened.push({ handle, size, file });
       if (size === 0 || size % record !== 0) {
         throw new DatasetError(
           file,
           `wrong length for a CIFAR file: ${size} bytes is not a whole number of ${record}-byte records (${labelBytes} label byte${labelBytes > 1 ? 's' : ''} + ${IMAGE_BYTES} pixel bytes)`,
+        );
+      }
+      total += size;
+      if (total > maxBytes) {
+        throw new DatasetError(
+          file,
+          `the split's files hold ${total} bytes so far, more than the ${maxBytes}-byte limit (raise it with the maxBytes option)`,
         );
       }
     }
@@ -126,10 +130,10 @@ async function readRecords(files: string[], labelBytes: number): Promise<RawReco
 async function readNames(file: string): Promise<string[] | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readDataFile(file, { maxBytes: NAMES_MAX_BYTES })).toString('utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DatasetError(file, `cannot be read: ${(error as Error).message}`, { cause: error });
+    if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    throw error;
   }
   return text
     .split(/\r?\n/)
@@ -157,17 +161,12 @@ function checkLabels(labels: Uint8Array, classes: number, raw: RawRecords, what:
  * `test_batch.bin` for `test` (10,000). Class names come from `batches.meta.txt` when present.
  */
 export async function loadCifar10(options: Cifar10Options): Promise<Dataset> {
-  const { dir, split } = options;
-  const names =
-    split === 'train'
-      ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`)
-      : split === 'test'
-        ? ['test_batch.bin']
-        : [];
-  if (names.length === 0) throw new RangeError(`split must be 'train' or 'test', got ${String(split)}`);
+  const { dir } = options;
+  const { split, maxBytes } = checkCifarOptions(options, CIFAR_DEFAULT_MAX_BYTES);
+  const names = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
   const files = names.map((name) => join(dir, name));
   const metaFile = join(dir, 'batches.meta.txt');
-  const [raw, meta] = await Promise.all([readRecords(files, 1), readNames(metaFile)]);
+  const [raw, meta] = await Promise.all([readRecords(files, 1, maxBytes), readNames(metaFile)]);
   const classNames = meta ?? [...CIFAR10_CLASSES];
   if (meta && meta.length !== 10) {
     throw new DatasetError(metaFile, `expected 10 class names, found ${meta.length}`);
@@ -191,15 +190,13 @@ export async function loadCifar10(options: Cifar10Options): Promise<Dataset> {
  * `fine_label_names.txt` / `coarse_label_names.txt` when present, else they are `'0'`, `'1'`, ….
  */
 export async function loadCifar100(options: Cifar100Options): Promise<Cifar100Dataset> {
-  const { dir, split } = options;
-  if (split !== 'train' && split !== 'test') {
-    throw new RangeError(`split must be 'train' or 'test', got ${String(split)}`);
-  }
+  const { dir } = options;
+  const { split, maxBytes } = checkCifarOptions(options, CIFAR_DEFAULT_MAX_BYTES);
   const file = join(dir, `${split}.bin`);
   const fineFile = join(dir, 'fine_label_names.txt');
   const coarseFile = join(dir, 'coarse_label_names.txt');
   const [raw, fineNames, coarseNames] = await Promise.all([
-    readRecords([file], 2),
+    readRecords([file], 2, maxBytes),
     readNames(fineFile),
     readNames(coarseFile),
   ]);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@lenet/common';
 import { DatasetError } from './errors.js';
+import { readDataFile } from './io.js';
 import type { Labels } from './types.js';
 
 /**
@@ -53,7 +53,8 @@ export function folderCachePath(cacheDir: string, root: string, options: unknown
 export async function readFolderCache(path: string, key: string): Promise<FolderCacheEntry | undefined> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    // A regular file only: anything else at the cache path is treated as no cache (and replaced).
+    bytes = await readDataFile(path);
   } catch {
     return undefined;
   }

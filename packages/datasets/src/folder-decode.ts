@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import { DatasetError } from './errors.js';
 import type { SkippedFile } from './folder-walk.js';
+import { openDataFile } from './io.js';
+import { checkDecodeOptions } from './options.js';
 
 /**
  * Decoding with sharp: one image to `height × width × channels` uint8 HWC pixels, fitted and
@@ -57,15 +59,9 @@ export interface DecodeImageOptions {
   background?: number;
 }
 
-/** The settings `options` ask for, with the defaults filled in; throws a RangeError for a bad size. */
+/** The settings `options` ask for, with the defaults filled in; throws an `OptionError` for a bad one. */
 export function decodeSettings(options: DecodeImageOptions): DecodeSettings {
-  const { size } = options;
-  const [height, width] = typeof size === 'number' ? [size, size] : size;
-  for (const v of [height, width]) {
-    if (!Number.isInteger(v) || v < 1 || v > 16384) {
-      throw new RangeError(`size must be positive integers up to 16384, got ${JSON.stringify(size)}`);
-    }
-  }
+  const [height, width] = checkDecodeOptions(options);
   return {
     height,
     width,
@@ -82,6 +78,9 @@ export function decodeSettings(options: DecodeImageOptions): DecodeSettings {
  */
 export async function decodeImageFile(file: string, options: DecodeImageOptions): Promise<Uint8Array> {
   const settings = decodeSettings(options);
+  // sharp opens the path itself: a FIFO or device would block it, so only a regular file goes in.
+  const { handle } = await openDataFile(file);
+  await handle.close();
   try {
     return await decodeImage(file, settings);
   } catch (e) {

@@ -106,6 +106,12 @@ async function walkClass(
     } else if (isFile && isImageName) {
       const info = await stat(target);
       listing.candidates.push({ path, label, size: info.size, mtimeMs: info.mtimeMs });
+    } else if (isImageName) {
+      // A FIFO, socket or device with an image's name: decoding it would block or never end.
+      listing.refused.push({
+        file: path,
+        reason: 'is not a regular file (a FIFO, socket or device); refused',
+      });
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   type FolderKernel,
 } from './folder-decode.js';
 import { byCodePoint, listFolder, type SkippedFile } from './folder-walk.js';
+import { checkFolderOptions } from './options.js';
 import type { Dataset, Labels } from './types.js';
 
 /**
@@ -42,7 +43,15 @@ export interface ImageFolderOptions {
   extensions?: readonly string[];
   /** Folder for an on-disk cache of the decoded set; off when not given. */
   cacheDir?: string;
+  /**
+   * Largest size of the decoded set (images × height × width × channels bytes), checked after
+   * listing the files and before decoding any. Default {@link FOLDER_DEFAULT_MAX_BYTES}.
+   */
+  maxBytes?: number;
 }
+
+/** Default cap on a decoded image folder: 2 GiB (e.g. 40,000 RGB images of 128×128). */
+export const FOLDER_DEFAULT_MAX_BYTES = 2 * 1024 * 1024 * 1024;
 
 /** An image folder as a {@link Dataset}, with the file of every image and what was left out. */
 export interface FolderDataset extends Dataset {
@@ -95,15 +104,11 @@ function keptImages(pixels: Uint8Array, ok: Uint8Array, count: number, sampleByt
  * files are left out and listed in `skipped`, otherwise the first one throws a {@link DatasetError}.
  */
 export async function loadImageFolder(root: string, options: ImageFolderOptions): Promise<FolderDataset> {
+  checkFolderOptions(options);
   const settings = decodeSettings(options);
   const { height, width, channels } = settings;
-  if (channels !== 1 && channels !== 3)
-    throw new RangeError(`channels must be 1 or 3, got ${String(channels)}`);
   const onError = options.onError ?? 'error';
   const concurrency = options.concurrency ?? Math.min(4, availableParallelism());
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
-  }
 
   const listing = await listFolder(root, options.classes, options.extensions ?? defaultImageExtensions());
   if (onError === 'error' && listing.refused.length > 0) {
@@ -126,6 +131,14 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions)
   }
 
   const total = listing.candidates.length;
+  const maxBytes = options.maxBytes ?? FOLDER_DEFAULT_MAX_BYTES;
+  const sampleBytes = height * width * channels;
+  if (total * sampleBytes > maxBytes) {
+    throw new DatasetError(
+      root,
+      `${total} images of ${height}×${width}×${channels} would take ${total * sampleBytes} bytes decoded, more than the ${maxBytes}-byte limit (raise it with the maxBytes option, or use a smaller size)`,
+    );
+  }
   const { pixels, ok, failed } = await decodeAll(
     listing.candidates.map((c) => c.path),
     settings,

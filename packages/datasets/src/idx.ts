@@ -1,8 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
+import { readFully } from '@lenet/common';
 import { DatasetError } from './errors.js';
-import { describeFsError, readFully } from './io.js';
+import { describeFsError, openDataFile } from './io.js';
+import { checkReadIdxOptions } from './options.js';
 
 /**
  * Reader for IDX files, the format of MNIST, Fashion-MNIST, KMNIST and EMNIST: a 4-byte magic
@@ -128,6 +129,7 @@ function lengthError(file: string, header: IdxHeader, have: number): DatasetErro
 
 /** Parses an IDX file already in memory (plain, not gzip). The result's `data` is a view into `bytes`. */
 export function parseIdx(bytes: Uint8Array, file: string, options: ReadIdxOptions = {}): IdxArray {
+  checkReadIdxOptions(options);
   if (bytes.length >= 2 && bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1) {
     throw new DatasetError(file, 'is gzip-compressed: use readIdx, which decompresses it');
   }
@@ -159,9 +161,10 @@ async function readPlain(
   return { dims: header.dims, data, file, gzip: false };
 }
 
-async function readGzip(file: string, options: ReadIdxOptions): Promise<IdxArray> {
+async function readGzip(file: string, handle: FileHandle, options: ReadIdxOptions): Promise<IdxArray> {
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
-  const source = createReadStream(file);
+  // From the handle already opened (and checked to be a regular file), not by name again.
+  const source = handle.createReadStream({ start: 0, autoClose: false });
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
   let head = new Uint8Array(0);
@@ -216,20 +219,13 @@ async function readGzip(file: string, options: ReadIdxOptions): Promise<IdxArray
  * the file's length — before the payload is allocated. Throws {@link DatasetError} naming the file.
  */
 export async function readIdx(file: string, options: ReadIdxOptions = {}): Promise<IdxArray> {
-  let handle: FileHandle;
+  checkReadIdxOptions(options);
+  const { handle, size } = await openDataFile(file);
   try {
-    const info = await stat(file);
-    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    handle = await open(file, 'r');
-  } catch (error) {
-    throw describeFsError(file, error);
-  }
-  try {
-    const { size } = await handle.stat();
     const magic = new Uint8Array(Math.min(size, 2));
     await readFully(handle, magic, 0);
     if (magic.length === 2 && magic[0] === GZIP_MAGIC_0 && magic[1] === GZIP_MAGIC_1) {
-      return await readGzip(file, options);
+      return await readGzip(file, handle, options);
     }
     return await readPlain(file, handle, size, options);
   } finally {

@@ -10,8 +10,8 @@ export type { BatchOptions, MeanStd } from './batches.js';
 export { batchCount, batches } from './batches.js';
 /** Options and data sets of the CIFAR loaders. */
 export type { Cifar10Options, Cifar100Dataset, Cifar100Options } from './cifar.js';
-/** CIFAR-10/100 binary-batch loaders and the default CIFAR-10 class names. */
-export { CIFAR10_CLASSES, loadCifar10, loadCifar100 } from './cifar.js';
+/** CIFAR-10/100 binary-batch loaders, their default size limit and the default CIFAR-10 class names. */
+export { CIFAR_DEFAULT_MAX_BYTES, CIFAR10_CLASSES, loadCifar10, loadCifar100 } from './cifar.js';
 /** A printable summary of a data set. */
 export type { DatasetSummary } from './describe.js';
 /** Summarises a data set: count, shape, classes and counts, pixel mean/std. */
@@ -20,8 +20,8 @@ export { describeDataset } from './describe.js';
 export { DatasetError } from './errors.js';
 /** Options and result of the image-folder loader. */
 export type { FolderDataset, ImageFolderOptions } from './folder.js';
-/** Image-folder loader (torchvision ImageFolder semantics). */
-export { loadImageFolder } from './folder.js';
+/** Image-folder loader (torchvision ImageFolder semantics) and its default size limit. */
+export { FOLDER_DEFAULT_MAX_BYTES, loadImageFolder } from './folder.js';
 /** How folder images are fitted and resampled, decoding one image the same way, the extensions looked for. */
 export {
   type DecodeImageOptions,

@@ -1,31 +1,32 @@
-import type { FileHandle } from 'node:fs/promises';
+import {
+  type FileErrorFactory,
+  fileErrorReason,
+  type OpenRegularFile,
+  openRegularFile,
+  type RegularFileOptions,
+  readRegularFile,
+} from '@lenet/common';
 import { DatasetError } from './errors.js';
 
-/** Reads into `into` from `position` until it is full or the file ends; returns the bytes read. */
-export async function readFully(handle: FileHandle, into: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  while (done < into.length) {
-    // One read is capped (2 GiB by libuv); loop until full or end of file.
-    const { bytesRead } = await handle.read(
-      into,
-      done,
-      Math.min(into.length - done, 1 << 30),
-      position + done,
-    );
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
+/** Makes {@link DatasetError}s about `file`. */
+export function datasetFail(file: string): FileErrorFactory {
+  return (reason, cause) => new DatasetError(file, reason, cause === undefined ? undefined : { cause });
 }
 
 /** Turns a file-system error into a {@link DatasetError} that says what was wrong in words. */
 export function describeFsError(file: string, error: unknown): DatasetError {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT') return new DatasetError(file, 'missing: no such file', { cause: error });
-  if (code === 'EISDIR') return new DatasetError(file, 'is a directory, expected a file', { cause: error });
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new DatasetError(file, 'unreadable: permission denied', { cause: error });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new DatasetError(file, `cannot be read: ${message}`, { cause: error });
+  return new DatasetError(file, fileErrorReason(error), { cause: error });
+}
+
+/**
+ * Opens a data file for reading: a regular file only (a FIFO or device is refused at once, never
+ * waited on), within `maxBytes` when given. Throws a {@link DatasetError} naming the file.
+ */
+export function openDataFile(file: string, options: RegularFileOptions = {}): Promise<OpenRegularFile> {
+  return openRegularFile(file, datasetFail(file), options);
+}
+
+/** Reads a whole (small) data file such as a class-name list; regular files only. */
+export function readDataFile(file: string, options: RegularFileOptions = {}): Promise<Buffer> {
+  return readRegularFile(file, datasetFail(file), options);
 }

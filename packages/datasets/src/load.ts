@@ -1,3 +1,4 @@
+import { OptionError } from '@lenet/common';
 import { type Cifar10Options, type Cifar100Options, loadCifar10, loadCifar100 } from './cifar.js';
 import { type ImageFolderOptions, loadImageFolder } from './folder.js';
 import { loadFashionMnist, loadKmnist, loadMnist, type MnistOptions } from './mnist.js';
@@ -47,7 +48,10 @@ export function loadDataset<N extends DatasetName>(
     }
     default:
       return Promise.reject(
-        new RangeError(`unknown data set '${String(name)}'; expected one of ${DATASET_NAMES.join(', ')}`),
+        new OptionError(
+          'name',
+          `unknown data set '${String(name)}'; expected one of ${DATASET_NAMES.join(', ')}`,
+        ),
       );
   }
 }

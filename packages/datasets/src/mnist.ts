@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DatasetError } from './errors.js';
 import { type ReadIdxOptions, readIdx } from './idx.js';
+import { checkSplit } from './options.js';
 import type { Dataset, Labels } from './types.js';
 
 /** Which half of a data set: the training or the test split. */
@@ -155,9 +156,7 @@ async function loadMnistLike(
   dir: string,
   classNames: readonly string[],
 ): Promise<Dataset> {
-  if (options.split !== 'train' && options.split !== 'test') {
-    throw new RangeError(`split must be 'train' or 'test', got ${String(options.split)}`);
-  }
+  checkSplit(options.split);
   // One after the other, so that when both are missing the error always names the images file
   // (in parallel, whichever lookup failed first won, and the message depended on timing).
   const images = await findIdxFile(dir, options.split, 'images');

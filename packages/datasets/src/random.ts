@@ -1,3 +1,4 @@
+import { checkSeed } from './options.js';
 /**
  * A small, fast, seeded pseudo-random generator (mulberry32) so shuffles, splits and augmentation
  * are reproducible from one integer seed, on any platform and Node version.
@@ -30,7 +31,7 @@ export function mixSeed(...parts: number[]): number {
 
 /** Creates a mulberry32 generator; the same seed always yields the same sequence. */
 export function createRng(seed: number): Rng {
-  if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
+  checkSeed(seed);
   let state = mixSeed(seed);
   const uint32 = (): number => {
     state = (state + 0x6d2b79f5) | 0;

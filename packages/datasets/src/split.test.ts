@@ -1,3 +1,4 @@
+import { OptionError } from '@lenet/common';
 import { describe, expect, it } from 'vitest';
 import { describeDataset } from './describe.js';
 import { classCounts, head, meanStd, split, subset } from './split.js';
@@ -30,7 +31,7 @@ describe('head', () => {
     expect(head(ds, 10)).toBe(ds);
     expect(head(ds, 99)).toBe(ds);
     expect(() => head(ds, -1)).toThrow('head: n must be a non-negative integer, got -1');
-    expect(() => head(ds, 1.5)).toThrow(RangeError);
+    expect(() => head(ds, 1.5)).toThrow(OptionError);
   });
 });
 

@@ -1,3 +1,5 @@
+import { OptionError } from '@lenet/common';
+import { checkHeadCount, checkSplitOptions } from './options.js';
 import { createRng, shuffleInPlace } from './random.js';
 import type { Dataset, Labels } from './types.js';
 
@@ -19,7 +21,7 @@ export interface ChannelStats {
 
 /**
  * A new data set of the samples at `indices`, in that order (pixels and labels are copied).
- * Throws a RangeError for an index outside `0 .. count-1`.
+ * Throws an `OptionError` for an index outside `0 .. count-1`.
  */
 export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
   const S = ds.height * ds.width * ds.channels;
@@ -29,7 +31,7 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
   for (let i = 0; i < n; i++) {
     const j = indices[i];
     if (!Number.isInteger(j) || j < 0 || j >= ds.count) {
-      throw new RangeError(`subset index ${j} at position ${i} is outside 0..${ds.count - 1}`);
+      throw new OptionError('indices', `subset index ${j} at position ${i} is outside 0..${ds.count - 1}`);
     }
     images.set(ds.images.subarray(j * S, (j + 1) * S), i * S);
     labels[i] = ds.labels[j];
@@ -48,11 +50,11 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
 
 /**
  * The first `n` samples of a data set as a view sharing its pixel and label buffers (no copy), or
- * the data set itself when `n` is at least its size. Throws a RangeError unless `n` is a
+ * the data set itself when `n` is at least its size. Throws an `OptionError` unless `n` is a
  * non-negative integer.
  */
 export function head(ds: Dataset, n: number): Dataset {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`head: n must be a non-negative integer, got ${n}`);
+  checkHeadCount(n);
   if (n >= ds.count) return ds;
   const S = ds.height * ds.width * ds.channels;
   return {
@@ -80,13 +82,12 @@ export function classCounts(ds: Dataset): number[] {
  * Both parts keep the original sample order.
  */
 export function split(ds: Dataset, options: SplitOptions): { train: Dataset; val: Dataset } {
+  checkSplitOptions(options);
   const { valFraction } = options;
-  if (!(valFraction > 0 && valFraction < 1)) {
-    throw new RangeError(`valFraction must be strictly between 0 and 1, got ${valFraction}`);
-  }
   const nVal = Math.round(ds.count * valFraction);
   if (nVal === 0 || nVal === ds.count) {
-    throw new RangeError(
+    throw new OptionError(
+      'valFraction',
       `valFraction ${valFraction} of ${ds.count} samples leaves ${nVal === 0 ? 'no validation' : 'no training'} samples`,
     );
   }

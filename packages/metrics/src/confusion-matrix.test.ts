@@ -77,4 +77,11 @@ describe('ConfusionMatrix', () => {
     );
     expect(cm.count).toBe(0);
   });
+
+  it('names both class counts when predictions come from a model with more classes', () => {
+    const cm = new ConfusionMatrix(5);
+    expect(() => cm.updateLabels([6, 0], [1, 0])).toThrow(
+      'ConfusionMatrix.updateLabels: pred[0] = 6 is out of range: labels must be integers in [0, 4]; pred uses at least 7 classes but the metric was made for 5 (do the model and the data set have the same classes?)',
+    );
+  });
 });

@@ -18,9 +18,15 @@ export function checkLabels(context: string, what: string, labels: Labels, class
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
+      // A label past the end usually means two class counts disagree (a 10-class model's
+      // predictions scored against a 5-class data set): say so with both counts.
+      const counts =
+        Number.isInteger(label) && label >= classes
+          ? `; ${what} uses at least ${label + 1} classes but the metric was made for ${classes} (do the model and the data set have the same classes?)`
+          : '';
       throw new MetricsError(
         context,
-        `${what}[${i}] = ${label} is out of range: labels must be integers in [0, ${classes - 1}]`,
+        `${what}[${i}] = ${label} is out of range: labels must be integers in [0, ${classes - 1}]${counts}`,
       );
     }
   }

@@ -5,6 +5,10 @@
 
 /** The error thrown for a malformed spec or one that does not fit its input; it names the layer. */
 export { SpecError, type SpecErrorLocation } from './errors.js';
+/** How deeply spec files and model.json may nest. */
+export { MAX_JSON_DEPTH } from './json-depth.js';
+/** Size limits of a network (parameters, activations, layers), checked from its shapes before building. */
+export { checkSpecLimits, DEFAULT_SPEC_LIMITS, type SpecLimits } from './limits.js';
 /** The same network ending in logits instead of softmax probabilities. */
 export { logitsSpec } from './logits.js';
 /** Deterministic layer names (`conv2d_1`, `dense_2`, …) as the builder uses them. */
@@ -57,7 +61,15 @@ export {
   type TorchRow,
 } from './summary.js';
 /** Parsing, validation, loading and saving of specs as JSON. */
-export { loadSpec, parseSpec, saveSpec, specToJson, validateSpec } from './validate.js';
+export {
+  type LoadSpecOptions,
+  loadSpec,
+  parseSpec,
+  SPEC_MAX_BYTES,
+  saveSpec,
+  specToJson,
+  validateSpec,
+} from './validate.js';
 
 /** The npm package name. */
 export const packageName = '@lenet/models';

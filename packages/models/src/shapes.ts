@@ -88,6 +88,31 @@ function spatialOut(
  */
 export function inferShapes(spec: ModelSpec | unknown): ShapeInference {
   const s = validateSpec(spec);
+  const { layers, output: shape } = propagateShapes(s);
+  if (shape.length !== 1 || shape[0] !== s.classes) {
+    const last = s.layers.length - 1;
+    throw new SpecError(
+      `the model's output is [${shape.join(', ')}] but the spec has ${s.classes} classes; end with a dense layer of ${s.classes} units`,
+      { specName: s.name, layerIndex: last, layerType: s.layers[last].type },
+    );
+  }
+  const sum = (f: (l: LayerShape) => number): number => layers.reduce((a, l) => a + f(l), 0);
+  return {
+    input: [...s.input],
+    output: shape,
+    layers,
+    totalParams: sum((l) => l.params),
+    trainableParams: sum((l) => l.trainableParams),
+    nonTrainableParams: sum((l) => l.nonTrainableParams),
+    torchParams: sum((l) => l.torchParams),
+  };
+}
+
+/**
+ * Every layer's shapes and parameter counts of a validated spec, and the output shape, without
+ * checking the output against `classes`.
+ */
+export function propagateShapes(s: ModelSpec): { layers: LayerShape[]; output: Shape } {
   const names = layerNames(s);
   let shape: Shape = [...s.input];
   const layers: LayerShape[] = [];
@@ -188,21 +213,5 @@ export function inferShapes(spec: ModelSpec | unknown): ShapeInference {
     });
     shape = out;
   });
-  if (shape.length !== 1 || shape[0] !== s.classes) {
-    const last = s.layers.length - 1;
-    throw new SpecError(
-      `the model's output is [${shape.join(', ')}] but the spec has ${s.classes} classes; end with a dense layer of ${s.classes} units`,
-      { specName: s.name, layerIndex: last, layerType: s.layers[last].type },
-    );
-  }
-  const sum = (f: (l: LayerShape) => number): number => layers.reduce((a, l) => a + f(l), 0);
-  return {
-    input: [...s.input],
-    output: shape,
-    layers,
-    totalParams: sum((l) => l.params),
-    trainableParams: sum((l) => l.trainableParams),
-    nonTrainableParams: sum((l) => l.nonTrainableParams),
-    torchParams: sum((l) => l.torchParams),
-  };
+  return { layers, output: shape };
 }

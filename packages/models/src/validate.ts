@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { writeFileAtomicSync } from '@lenet/common';
+import { describeValue, readRegularFileSync, writeFileAtomicSync } from '@lenet/common';
 import { SpecError, type SpecErrorLocation } from './errors.js';
+import { jsonTextDepth, MAX_JSON_DEPTH, valueDepth } from './json-depth.js';
 import { layerNames } from './names.js';
+import { checkLimit } from './options.js';
 import {
   type ActivationName,
   activationNames,
@@ -48,15 +49,19 @@ function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'string') return JSON.stringify(v);
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
+/** A value for a message, cut short when long. */
+const describe = describeValue;
+
+/** The refusal of a spec nested deeper than {@link MAX_JSON_DEPTH}. */
+function tooDeep(file: string | undefined): SpecError {
+  return new SpecError(
+    `nested more than ${MAX_JSON_DEPTH} levels deep (a spec nests 4); refused before it is read further`,
+    file === undefined ? {} : { file },
+  );
 }
+
+/** Largest spec file {@link loadSpec} reads: 4 MiB (a spec of 1000 layers is about 100 KB). */
+export const SPEC_MAX_BYTES = 4 * 1024 * 1024;
 
 class Checker {
   constructor(
@@ -240,6 +245,7 @@ function validateLayer(raw: unknown, index: number, specName: string): LayerSpec
  */
 export function validateSpec(value: unknown, file?: string): ModelSpec {
   const at = file === undefined ? {} : { file };
+  if (valueDepth(value) > MAX_JSON_DEPTH) throw tooDeep(file);
   if (!isObject(value)) throw new SpecError(`a spec must be a JSON object, got ${describe(value)}`, at);
   const specName = typeof value.name === 'string' ? value.name : undefined;
   const c: Checker = new Checker({ ...at, specName }, value);
@@ -319,6 +325,7 @@ function locationOf(e: SpecError): SpecErrorLocation {
 export function parseSpec(json: string | unknown, file?: string): ModelSpec {
   let value: unknown = json;
   if (typeof json === 'string') {
+    if (jsonTextDepth(json) > MAX_JSON_DEPTH) throw tooDeep(file);
     try {
       value = JSON.parse(json);
     } catch (e) {
@@ -330,17 +337,29 @@ export function parseSpec(json: string | unknown, file?: string): ModelSpec {
   return validateSpec(value, file);
 }
 
+/** Options of {@link loadSpec}. */
+export interface LoadSpecOptions {
+  /** Largest file read, checked before reading. Default {@link SPEC_MAX_BYTES}. */
+  maxBytes?: number;
+}
+
 /**
- * Reads and validates a spec from a JSON file.
+ * Reads and validates a spec from a JSON file: a regular file (a FIFO or device is refused at
+ * once) of at most `maxBytes`, nested at most 64 levels.
  * @throws SpecError naming the file (and the layer, for a malformed spec).
  */
-export function loadSpec(path: string): ModelSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new SpecError(`cannot read spec file: ${(e as Error).message}`, { file: path }, { cause: e });
-  }
+export function loadSpec(path: string, options: LoadSpecOptions = {}): ModelSpec {
+  const maxBytes = options.maxBytes === undefined ? SPEC_MAX_BYTES : checkLimit('maxBytes', options.maxBytes);
+  const text = readRegularFileSync(
+    path,
+    (reason, cause) =>
+      new SpecError(
+        `cannot read spec file: ${reason}`,
+        { file: path },
+        cause === undefined ? undefined : { cause },
+      ),
+    { maxBytes },
+  ).toString('utf8');
   return parseSpec(text, path);
 }
 

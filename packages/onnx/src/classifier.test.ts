@@ -1,9 +1,12 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxClassifier } from './classifier.js';
 import { exportOnnx } from './export.js';
+import { tensorValueInfo } from './graph.js';
+import { decodeModel, encodeModel } from './proto/codec.js';
 import {
   foreignModel,
   maxAbsDiff,
@@ -211,5 +214,113 @@ describe('OnnxClassifier bad input', () => {
     await expect(OnnxClassifier.load(path, { executionProviders: ['tensorrt'] })).rejects.toMatchObject({
       code: 'SESSION_FAILED',
     });
+  });
+});
+
+describe('OnnxClassifier hostile input (classes 1, 2, 3, 7)', () => {
+  /** foreignModel() with its graph changed by `edit`. */
+  const edited = (edit: (m: ReturnType<typeof decodeModel>) => void): Uint8Array => {
+    const m = decodeModel(foreignModel().bytes);
+    edit(m);
+    return encodeModel(m);
+  };
+
+  it.runIf(process.platform !== 'win32')(
+    'refuses a FIFO at once instead of waiting for a writer',
+    async () => {
+      const pipe = join(dir, 'pipe.onnx');
+      execFileSync('mkfifo', [pipe]);
+      const writer = spawn('sh', ['-c', `sleep 2; exec 3>"${pipe}"`], { stdio: 'ignore' });
+      try {
+        const started = Date.now();
+        await expect(OnnxClassifier.load(pipe)).rejects.toMatchObject({
+          code: 'INVALID_MODEL_FILE',
+          message: `cannot read ONNX model file ${pipe}: is a FIFO (named pipe), not a regular file: only regular files are read as data`,
+        });
+        expect(Date.now() - started).toBeLessThan(1500);
+      } finally {
+        writer.kill();
+      }
+    },
+  );
+
+  it('refuses a declared input too large for one run, naming maxInputBytes', async () => {
+    await expect(
+      OnnxClassifier.load(foreignModel(1_000_000_000).bytes, { executionProviders: ['cpu'] }),
+    ).rejects.toMatchObject({
+      code: 'NOT_AN_IMAGE_MODEL',
+      message:
+        'ONNX model bytes: input "input" is declared [1000000000, 1, 8, 8], 256000000000 bytes of float32 per run, more than the 536870912-byte limit (raise it with the maxInputBytes option)',
+    });
+    const c = await OnnxClassifier.load(foreignModel().bytes, {
+      executionProviders: ['cpu'],
+      maxInputBytes: 256 * 3,
+    });
+    try {
+      // 3 images per run at most: 10 images still come back, in runs of 3.
+      const p = await c.predict(uniform(10 * 64, rng(1)), [10, 1, 8, 8]);
+      expect(p.count).toBe(10);
+    } finally {
+      await c.dispose();
+    }
+    await expect(OnnxClassifier.load(foreignModel().bytes, { maxInputBytes: 0 })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+      message: 'maxInputBytes must be a positive integer, got 0',
+    });
+  });
+
+  it('refuses NaN input and NaN weights instead of labelling them 0', async () => {
+    const c = await OnnxClassifier.load(foreignModel().bytes, { executionProviders: ['cpu'] });
+    try {
+      const x = uniform(64, rng(2));
+      x[10] = Number.NaN;
+      await expect(c.predict(x, [1, 1, 8, 8])).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        message: 'input value 10 is NaN: images must hold finite numbers',
+      });
+    } finally {
+      await c.dispose();
+    }
+    const nanWeights = edited((m) => {
+      const w = m.graph!.initializer![0];
+      w.raw_data = new Uint8Array(new Float32Array(3 * 64).fill(Number.NaN).buffer);
+    });
+    const broken = await OnnxClassifier.load(nanWeights, { executionProviders: ['cpu'] });
+    try {
+      await expect(broken.predict(uniform(64, rng(3)), [1, 1, 8, 8])).rejects.toMatchObject({
+        code: 'INVALID_MODEL_FILE',
+        message: `model output "output" is NaN for image 0, class 0: the model's weights hold non-finite values`,
+      });
+    } finally {
+      await broken.dispose();
+    }
+  });
+
+  it('refuses a non-finite normalisation in the metadata', async () => {
+    const bytes = edited((m) => {
+      m.metadata_props = [{ key: 'lenet.normalization', value: '{"mean":[1e999],"std":[1]}' }];
+    });
+    await expect(OnnxClassifier.load(bytes, { executionProviders: ['cpu'] })).rejects.toMatchObject({
+      code: 'INVALID_MODEL_FILE',
+      message:
+        'ONNX model bytes: metadata lenet.normalization: normalize.mean[0] is Infinity, not a finite number',
+    });
+  });
+
+  it('names both shapes when onnxruntime refuses a batch', async () => {
+    const dynamic = edited((m) => {
+      m.graph!.input = [tensorValueInfo('input', ['batch', 1, 'height', 'width'])];
+    });
+    const c = await OnnxClassifier.load(dynamic, { executionProviders: ['cpu'] });
+    try {
+      await expect(c.predict(new Float32Array(100), [1, 1, 10, 10])).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        message: expect.stringMatching(
+          /^onnxruntime refused a batch of shape \[1, 1, 10, 10\] \(NCHW\) for input "input", which the model declares as \[batch, 1, height, width\]: /,
+        ),
+      });
+    } finally {
+      await c.dispose();
+    }
   });
 });

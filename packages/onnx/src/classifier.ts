@@ -1,5 +1,13 @@
-import { readFile } from 'node:fs/promises';
-import { argmax, type Classifier, type ImageBatchInput } from '@lenet/common';
+import {
+  argmax,
+  type Classifier,
+  checkInteger,
+  checkOneOf,
+  type ImageBatchInput,
+  nonFiniteIndex,
+  normalizationProblem,
+  readRegularFile,
+} from '@lenet/common';
 import type * as Ort from 'onnxruntime-node';
 import { OnnxError } from './errors.js';
 import { type InputLayout, type Normalization, readMetadata } from './metadata.js';
@@ -44,7 +52,17 @@ export interface ClassifierOptions {
    * `logLevel` decides it for the whole process.
    */
   logLevel?: OnnxLogLevel;
+   * Largest float32 input of one `session.run`, in bytes; checked at load against the input the
+   * model declares (a fixed batch of a billion images is refused there) and used to cap a batch.
+   * Default {@link ONNX_MAX_INPUT_BYTES}.
+   */
+  maxInputBytes?: number;
 }
+
+/** Default cap on one `session.run`'s input: 512 MiB (256 RGB images of 256×256 take 192 MiB). */
+export const ONNX_MAX_INPUT_BYTES = 512 * 1024 * 1024;
+/** protobuf cannot hold a model over 2 GiB; a larger file is refused from its length. */
+const ONNX_MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024;
 
 /** A dimension: a fixed size, or the symbolic name of a dynamic one. */
 export type Dim = number | string;
@@ -165,17 +183,37 @@ function transposeInput(x: Float32Array, [n, a, b, c]: number[], from: InputLayo
   return out;
 }
 
+function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new OnnxError('INVALID_OPTION', `${name} must be true or false, got ${String(value)}`);
+  return value;
+}
+
+/** Runs an option check, turning its `OptionError` into the package's `INVALID_OPTION`. */
+function option<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw new OnnxError('INVALID_OPTION', (err as Error).message, { cause: err });
+  }
+}
+
 /** Resolved session options, shared with the benchmark. */
 export function sessionOptions(options: ClassifierOptions): ClassifierInfo['session'] {
-  const threads = options.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 0)
-    throw new OnnxError('INVALID_OPTION', `threads must be a non-negative integer, got ${threads}`);
-  return {
-    threads,
-    spinning: options.spinning ?? false,
-    graphOptimization: options.graphOptimization ?? 'all',
-    executionMode: options.executionMode ?? 'sequential',
-  };
+  return option(() => ({
+    threads: checkInteger('threads', options.threads ?? 1, { min: 0 }),
+    spinning: checkBoolean('spinning', options.spinning ?? false),
+    graphOptimization: checkOneOf('graphOptimization', options.graphOptimization ?? 'all', [
+      'disabled',
+      'basic',
+      'extended',
+      'all',
+    ] as const),
+    executionMode: checkOneOf('executionMode', options.executionMode ?? 'sequential', [
+      'sequential',
+      'parallel',
+    ] as const),
+  }));
 }
 
 function ortOptions(
@@ -225,6 +263,7 @@ export class OnnxClassifier implements Classifier {
     /** What the model is and how it runs. */
     readonly info: ClassifierInfo,
     private readonly batchSize: number,
+    private readonly maxInputBytes: number,
   ) {
     this.classes = info.classes;
     this.inputSize = inputSizeOf(info);
@@ -238,30 +277,30 @@ export class OnnxClassifier implements Classifier {
    */
   static async load(source: string | Uint8Array, options: ClassifierOptions = {}): Promise<OnnxClassifier> {
     const what = typeof source === 'string' ? `ONNX file "${source}"` : 'ONNX model bytes';
+    const batchSize = option(() => checkInteger('batchSize', options.batchSize ?? 256, { min: 1 }));
+    const maxInputBytes = option(() =>
+      checkInteger('maxInputBytes', options.maxInputBytes ?? ONNX_MAX_INPUT_BYTES, { min: 1 }),
+    );
+    const s = sessionOptions(options);
     let bytes: Uint8Array;
     if (typeof source === 'string') {
-      try {
-        bytes = await readFile(source);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT')
-          throw new OnnxError('FILE_NOT_FOUND', `ONNX model file not found: ${source}`, { cause: err });
-        throw new OnnxError(
-          'INVALID_MODEL_FILE',
-          `cannot read ONNX model file ${source}: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
+      // A regular file only: onnxruntime opens the path again, and a FIFO would block it.
+      bytes = await readRegularFile(
+        source,
+        (reason, cause) =>
+          (cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+            ? new OnnxError('FILE_NOT_FOUND', `ONNX model file not found: ${source}`, { cause })
+            : new OnnxError('INVALID_MODEL_FILE', `cannot read ONNX model file ${source}: ${reason}`, {
+                cause,
+              }),
+        { maxBytes: ONNX_MAX_FILE_BYTES },
+      );
     } else {
       bytes = source;
     }
     if (bytes.length === 0)
       throw new OnnxError('INVALID_MODEL_FILE', `${what} is empty; expected an ONNX ModelProto`);
     const model = decodeModel(bytes, what);
-    const batchSize = options.batchSize ?? 256;
-    if (!Number.isInteger(batchSize) || batchSize < 1)
-      throw new OnnxError('INVALID_OPTION', `batchSize must be a positive integer, got ${batchSize}`);
-    const s = sessionOptions(options);
 
     const providers = options.executionProviders ?? ['cuda', 'cpu'];
     if (providers.length === 0)
@@ -299,7 +338,8 @@ export class OnnxClassifier implements Classifier {
     }
     try {
       const info = describeSession(session, model, what, used, failures, s);
-      return new OnnxClassifier(ort, session, info, batchSize);
+      checkInputSize(info, what, maxInputBytes);
+      return new OnnxClassifier(ort, session, info, batchSize, maxInputBytes);
     } catch (err) {
       await session.release();
       throw err;
@@ -332,6 +372,14 @@ export class OnnxClassifier implements Classifier {
         `input has ${x.length} values but shape [${shape.join(', ')}] needs ${needed}`,
       );
     }
+    // A NaN pixel gives a NaN row of probabilities, whose arg-max is class 0: a label from nothing.
+    const bad = nonFiniteIndex(x);
+    if (bad >= 0) {
+      throw new OnnxError(
+        'INVALID_INPUT',
+        `input value ${bad} is ${x[bad]}: images must hold finite numbers`,
+      );
+    }
     let data = x;
     let dims = [...shape];
     const layout = options.layout ?? info.inputLayout;
@@ -352,7 +400,17 @@ export class OnnxClassifier implements Classifier {
     }
     const count = dims[0];
     const per = dims[1] * dims[2] * dims[3];
-    const chunk = info.fixedBatch ?? options.batchSize ?? this.batchSize;
+    const perBytes = 4 * per;
+    if ((info.fixedBatch ?? 1) * perBytes > this.maxInputBytes) {
+      throw new OnnxError(
+        'INVALID_INPUT',
+        `one image of ${dims.slice(1).join('×')} floats takes ${perBytes} bytes, more than the ${this.maxInputBytes}-byte limit of one run (raise it with the maxInputBytes option)`,
+      );
+    }
+    const batchSize = option(() =>
+      checkInteger('batchSize', options.batchSize ?? this.batchSize, { min: 1 }),
+    );
+    const chunk = info.fixedBatch ?? Math.min(batchSize, Math.floor(this.maxInputBytes / perBytes));
     const raw = new Float32Array(count * info.classes);
     for (let start = 0; start < count; start += chunk) {
       const n = Math.min(chunk, count - start);
@@ -362,7 +420,16 @@ export class OnnxClassifier implements Classifier {
       const feeds = {
         [info.inputName]: new this.ort.Tensor('float32', input, [rows, dims[1], dims[2], dims[3]]),
       };
-      const result = await this.session.run(feeds, [info.outputName]);
+      let result: Ort.InferenceSession.OnnxValueMapType;
+      try {
+        result = await this.session.run(feeds, [info.outputName]);
+      } catch (err) {
+        throw new OnnxError(
+          'INVALID_INPUT',
+          `onnxruntime refused a batch of shape [${rows}, ${dims.slice(1).join(', ')}] (${info.inputLayout}) for input "${info.inputName}", which the model declares as [${info.inputShape.join(', ')}]: ${(err as Error).message.split('\n')[0]}`,
+          { cause: err },
+        );
+      }
       const out = result[info.outputName];
       const values = out.data as Float32Array;
       if (values.length !== rows * info.classes) {
@@ -377,6 +444,13 @@ export class OnnxClassifier implements Classifier {
     const isProb =
       info.output === 'probabilities' ||
       (info.output === 'unknown' && looksLikeProbabilities(raw, info.classes));
+    const nonFinite = nonFiniteIndex(raw);
+    if (nonFinite >= 0) {
+      throw new OnnxError(
+        'INVALID_MODEL_FILE',
+        `model output "${info.outputName}" is ${raw[nonFinite]} for image ${Math.floor(nonFinite / info.classes)}, class ${nonFinite % info.classes}: the model's weights hold non-finite values`,
+      );
+    }
     const probabilities = isProb ? raw : softmaxRows(raw, info.classes);
     return { probabilities, labels: argmax(probabilities, info.classes), count, classes: info.classes };
   }
@@ -389,6 +463,21 @@ export class OnnxClassifier implements Classifier {
   /** Releases the onnxruntime session. */
   async dispose(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * Refuses a model whose declared input is too large for one run: the fixed dimensions times a
+ * fixed batch (or one image) must fit in `maxInputBytes`, before any input is allocated.
+ */
+function checkInputSize(info: ClassifierInfo, what: string, maxInputBytes: number): void {
+  const fixed = info.inputShape.slice(1).filter((d): d is number => typeof d === 'number' && d > 0);
+  const bytes = 4 * (info.fixedBatch ?? 1) * fixed.reduce((a, b) => a * b, 1);
+  if (bytes > maxInputBytes) {
+    throw new OnnxError(
+      'NOT_AN_IMAGE_MODEL',
+      `${what}: input "${info.inputName}" is declared [${info.inputShape.join(', ')}], ${bytes} bytes of float32 per run, more than the ${maxInputBytes}-byte limit (raise it with the maxInputBytes option)`,
+    );
   }
 }
 
@@ -449,6 +538,10 @@ function describeSession(
     );
   }
   const names = metadata.classNames;
+  const problem = metadata.normalization === null ? undefined : normalizationProblem(metadata.normalization);
+  if (problem !== undefined) {
+    throw new OnnxError('INVALID_MODEL_FILE', `${what}: metadata lenet.normalization: ${problem}`);
+  }
   const fixedBatch = typeof dims[0] === 'number' && dims[0] > 0 ? dims[0] : null;
   return {
     executionProvider: provider,

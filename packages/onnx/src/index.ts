@@ -11,6 +11,7 @@ export {
   type ClassifierOptions,
   type Dim,
   type GraphOptimization,
+  ONNX_MAX_INPUT_BYTES,
   OnnxClassifier,
   type OnnxLogLevel,
   type Prediction,

@@ -4,6 +4,7 @@ import { evaluateSums } from './evaluate.js';
 import { evaluate, modelClassifier, predict, TrainError } from './index.js';
 import { modelInfo } from './model-info.js';
 import { mnistHead, model, synthetic, useWasm } from './testing/helpers.js';
+import * as tf from './tfjs.js';
 
 /**
  * A classifier that needs no model: class scores from the first value of each image (NCHW, as an
@@ -95,6 +96,56 @@ describe('evaluate of a TensorFlow.js model', () => {
         layout: 'NHWC',
         normalization: 'unit',
       });
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
+describe('evaluate and predict refuse what would give a wrong number', () => {
+  const ds = synthetic(4, { height: 1, width: 2, channels: 2, labels: Uint8Array.from([0, 1, 0, 1]) });
+
+  it('names both class counts when the data set has other classes than the model (class 7)', async () => {
+    const twoClasses = { ...ds, classNames: ['a', 'b'], source: 'two.idx' };
+    const error = await evaluate(firstPixelClassifier([]), twoClasses).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainError);
+    expect((error as TrainError).message).toBe(
+      'evaluate data (two.idx) has 2 classes but the model has 3: a model can only be evaluated on data of the classes it was trained for',
+    );
+  });
+
+  it('refuses NaN or infinite pixels given to predict instead of labelling them 0 (class 1)', async () => {
+    const x = Float32Array.from([-1, 0, 0, 0, 1, Number.NaN, 0, 0]);
+    await expect(predict(firstPixelClassifier([]), { x, shape: [2, 2, 1, 2] })).rejects.toThrow(
+      'x[5] (image 1) is NaN: images must hold finite numbers',
+    );
+  });
+
+  it('refuses NaN probabilities, as a failure of the model (class 1)', async () => {
+    const broken: Classifier = {
+      ...firstPixelClassifier([]),
+      probabilities: async (batch) => new Float32Array(batch.shape[0] * 3).fill(Number.NaN),
+    };
+    const error = await evaluate(broken, { ...ds, classNames: ['a', 'b', 'c'] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainError);
+    expect((error as TrainError).kind).toBe('failure');
+    expect((error as TrainError).message).toMatch(
+      /^the model gave NaN as the probability of class 0 for image 0: its weights hold non-finite values/,
+    );
+  });
+
+  it('refuses a TensorFlow.js model whose weights hold NaN', async () => {
+    await useWasm();
+    const test = await mnistHead('test', 8);
+    const { model: m } = model('tiny');
+    try {
+      const weights = m.getWeights();
+      const nan = weights.map((w) => tf.fill(w.shape, Number.NaN));
+      m.setWeights(nan);
+      await expect(predict(m, test)).rejects.toThrow(
+        /the model gave NaN as the probability of class 0 for image 0/,
+      );
+      for (const t of nan) t.dispose();
     } finally {
       m.dispose();
     }

@@ -1,4 +1,10 @@
-import { argmax, type Classifier, type ImageBatchInput, type ImageLayout } from '@lenet/common';
+import {
+  argmax,
+  type Classifier,
+  type ImageBatchInput,
+  type ImageLayout,
+  nonFiniteIndex,
+} from '@lenet/common';
 import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
 import { TrainError } from './errors.js';
 import { correctCount, crossEntropySum, PROBABILITY_EPSILON } from './loss.js';
@@ -123,6 +129,42 @@ function checkImages(images: ImageBatch, classifier: Classifier): void {
       `x holds ${images.x.length} floats, shape [${images.shape}] needs ${n * h * w * c}`,
     );
   }
+  // A NaN pixel makes a NaN row of probabilities, whose arg-max is class 0: a label from nothing.
+  const bad = nonFiniteIndex(images.x);
+  if (bad >= 0) {
+    throw new TrainError(
+      'predict',
+      `x[${bad}] (image ${Math.floor(bad / (h * w * c))}) is ${images.x[bad]}: images must hold finite numbers`,
+    );
+  }
+}
+
+/**
+ * Checks the classifier's probabilities for a batch: NaN or infinite ones come from non-finite
+ * weights (a model saved after training diverged), and would give every such image label 0.
+ */
+function checkProbabilities(p: Float32Array, classes: number, first: number): void {
+  const bad = nonFiniteIndex(p);
+  if (bad >= 0) {
+    throw new TrainError(
+      'predict',
+      `the model gave ${p[bad]} as the probability of class ${bad % classes} for image ${first + Math.floor(bad / classes)}: its weights hold non-finite values (did training diverge?)`,
+      { kind: 'failure' },
+    );
+  }
+}
+
+/**
+ * Checks that the data set has as many classes as the classifier: a model for 10 classes scored
+ * on a 5-class set predicts classes the set has no name for (and a confusion matrix cannot hold).
+ */
+function checkClassCount(classifier: Classifier, ds: Dataset): void {
+  if (ds.classNames.length !== classifier.classes) {
+    throw new TrainError(
+      'classes',
+      `evaluate data (${ds.source}) has ${ds.classNames.length} classes but the model has ${classifier.classes}: a model can only be evaluated on data of the classes it was trained for`,
+    );
+  }
 }
 
 function* imageBatches(images: ImageBatch, batchSize: number): Generator<ImageBatch> {
@@ -171,6 +213,7 @@ export async function predict(
         `the classifier returned ${p.length} probabilities for ${n} images of ${classes} classes`,
       );
     }
+    checkProbabilities(p, classes, offset);
     probabilities.set(p, offset * classes);
     offset += n;
   }
@@ -191,6 +234,7 @@ export async function evaluate(
 ): Promise<EvaluateResult> {
   const { classifier, normalize } = resolve(source, options.normalize);
   checkFits(classifier, ds, 'evaluate', true);
+  checkClassCount(classifier, ds);
   const {
     probabilities,
     labels: predictions,

@@ -1,11 +1,16 @@
+import { checkSpecLimits, type SpecLimits } from '../limits.js';
 import { layerNames } from '../names.js';
-import { convPaddingPlan, inferShapes, pair } from '../shapes.js';
+import { checkBuildOptions } from '../options.js';
+import { convPaddingPlan, pair } from '../shapes.js';
 import type { ActivationName, Conv2dLayer, DenseLayer, InitializerName, ModelSpec } from '../spec.js';
 import * as tf from '../tfjs.js';
 import { validateSpec } from '../validate.js';
 
-/** Options of {@link buildModel}. */
-export interface BuildOptions {
+/**
+ * Options of {@link buildModel}. The limits (`maxParams`, `maxActivations`, `maxLayers`) are
+ * checked from the spec's shapes before any weight is allocated; see `DEFAULT_SPEC_LIMITS`.
+ */
+export interface BuildOptions extends SpecLimits {
   /**
    * Seed for every initialiser and dropout mask: the same seed gives the same weights. Each layer
    * gets its own seed derived from this one and its index. Unseeded (random) when absent.
@@ -71,17 +76,16 @@ function initializer(
 
 /**
  * Builds a `tf.Sequential` model from a spec. Shape inference runs first, so a spec that does not
- * fit its input fails with a `SpecError` naming the layer before any tensor is made. Layer names
+ * fit its input, or is over a size limit (`maxParams`, `maxActivations`, `maxLayers`), fails with
+ * a `SpecError` naming the layer before any tensor is made. Layer names
  * come from {@link layerNames}; `countParams()` equals the Keras-style total of `summary(spec)`.
  * Numeric conv padding follows `convPaddingPlan`: `'same'` where exactly equivalent, otherwise a
  * `zeroPadding2d` layer (named `<conv>_pad`) before a `'valid'` conv.
  */
 export function buildModel(spec: ModelSpec, options: BuildOptions = {}): tf.LayersModel {
+  checkBuildOptions(options);
   const s = validateSpec(spec);
-  inferShapes(s);
-  if (options.seed !== undefined && !Number.isFinite(options.seed)) {
-    throw new RangeError(`buildModel: seed must be a finite number, got ${options.seed}`);
-  }
+  checkSpecLimits(s, options);
   const names = layerNames(s);
   const seedFor = (i: number): number | undefined =>
     options.seed === undefined ? undefined : layerSeed(Math.trunc(options.seed), i);

@@ -12,9 +12,12 @@ export { ModelFileError, type ModelFileErrorCode } from './errors.js';
 export {
   loadModel,
   MODEL_JSON,
+  MODEL_JSON_MAX_BYTES,
+  MODEL_MAX_WEIGHT_BYTES,
   type ModelArtifactsOnDisk,
   type ModelMetadata,
   modelArtifacts,
+  type ReadModelOptions,
   readModelFiles,
   readModelMetadata,
   type SavedModelInfo,
