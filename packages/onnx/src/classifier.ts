@@ -52,6 +52,7 @@ export interface ClassifierOptions {
    * `logLevel` decides it for the whole process.
    */
   logLevel?: OnnxLogLevel;
+  /**
    * Largest float32 input of one `session.run`, in bytes; checked at load against the input the
    * model declares (a fixed batch of a billion images is refused there) and used to cap a batch.
    * Default {@link ONNX_MAX_INPUT_BYTES}.
