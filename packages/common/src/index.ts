@@ -5,6 +5,7 @@ export { argmax } from './argmax.js';
 /** Atomic writes of files and folders, and the leftovers of interrupted ones. */
 export {
   type AtomicFileData,
+  removeStaleTemps,
   staleTempEntries,
   writeDirAtomic,
   writeFileAtomic,
@@ -20,6 +21,8 @@ export type {
 } from './classifier.js';
 /** The error base with a stable code. */
 export { type ErrorKind, isLenetError, LenetError, type LenetErrorOptions } from './errors.js';
+/** Whether a process id is alive on this machine (stale locks and temp files). */
+export { isProcessAlive } from './process.js';
 
 /** This package's name. */
 export const packageName = '@lenet/common';
