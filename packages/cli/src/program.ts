@@ -19,7 +19,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
-  registerTrain(program, io, setExitCode);
+  registerTrain(program, io);
   registerInference(program, io);
   registerExport(program, io);
   registerModels(program, io);

@@ -5,7 +5,7 @@ import type { Dataset } from '@lenet/datasets';
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { BadInputError, UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
 import { type LoadedClassifier, loadClassifier } from '../predictor.js';
@@ -15,11 +15,11 @@ const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bm
 async function expandImages(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const p of paths) {
-    if (!existsSync(p)) throw new CliFailure(`${p}: no such file or directory`);
+    if (!existsSync(p)) throw new BadInputError(`${p}: no such file or directory`);
     if ((await stat(p)).isDirectory()) {
       const names = (await readdir(p)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
       if (names.length === 0)
-        throw new CliFailure(`${p}: no image files (png, jpg, webp, gif, bmp, tif) in folder`);
+        throw new BadInputError(`${p}: no image files (png, jpg, webp, gif, bmp, tif) in folder`);
       files.push(...names.map((n) => join(p, n)));
     } else {
       files.push(p);
@@ -131,7 +131,7 @@ async function predictFiles(classifier: LoadedClassifier, files: string[], k: nu
       // Resized like training data: the same sharp decode as the image-folder loader.
       images.set(await decodeImageFile(file, { size: [h, w], channels }), i * pixels);
     } catch (e) {
-      if (e instanceof DatasetError) throw new CliFailure(e.message);
+      if (e instanceof DatasetError) throw new BadInputError(e.message);
       throw e;
     }
   }
