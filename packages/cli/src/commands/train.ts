@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { isLenetError } from '@lenet/common';
 import type { Dataset } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
-import type { Callback, EpochLogs, FitResult } from '@lenet/train';
+import type { Callback, CheckpointState, EpochLogs, FitResult } from '@lenet/train';
 import { DEFAULT_RECIPE, OPTIMIZER_NAMES, RECIPE_SCHEDULES, type Recipe } from '@lenet/train/recipes';
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
@@ -313,9 +313,14 @@ async function trainInto(
   const checkpoints = join(out, 'checkpoints');
   if (run.resume) {
     // Before the clean-up: a checkpoint left between its two renames is recovered from its old copy.
-    await trainPkg.readCheckpoint(checkpoints, { onNotice: (m) => io.err(`${m}\n`) }).catch((e: unknown) => {
-      throw isLenetError(e) ? new BadInputError(`${out}: nothing to resume (${e.message})`, { cause: e }) : e;
-    });
+    const ckpt = await trainPkg
+      .readCheckpoint(checkpoints, { onNotice: (m) => io.err(`${m}\n`) })
+      .catch((e: unknown) => {
+        throw isLenetError(e)
+          ? new BadInputError(`${out}: nothing to resume (${e.message})`, { cause: e })
+          : e;
+      });
+    if (run.output === 'text') io.err(`resuming ${out} ${checkpointPlace(ckpt.state)}\n`);
   }
   const removed = await removeLeftovers(out);
   if (removed.length > 0) io.err(`removed what an interrupted run left in ${out}: ${removed.join(', ')}\n`);
@@ -375,7 +380,7 @@ async function trainInto(
     await stopIfInterrupted();
     if (guard.message !== null && !run.exportAnyway) {
       throw new CliFailure(
-        `${guard.message}; nothing exported (pass --export-anyway to export the model all the same); checkpoints/last keeps the last state with a finite loss, if there was one`,
+        `${guard.message}; nothing exported (--export-anyway exports it all the same); checkpoints/last keeps the last state with a finite loss, if any`,
       );
     }
 
@@ -430,6 +435,14 @@ async function trainInto(
   }
 }
 
+/** Where a checkpoint was taken, e.g. `in epoch 3 after batch 17/94` or `after epoch 2`. */
+function checkpointPlace(state: CheckpointState): string {
+  const p = state.position;
+  return p
+    ? `in epoch ${state.epoch + 1} after batch ${p.batch}/${p.stepsPerEpoch}`
+    : `after epoch ${state.epoch}`;
+}
+
 /**
  * Ends a run stopped by Ctrl-C: says where its checkpoint is and how to continue (JSON with
  * `--json`), then throws {@link InterruptedError} (exit 130). Nothing is evaluated or exported.
@@ -445,13 +458,8 @@ async function interrupted(
   const resume = `lenet train --resume ${summary.out}`;
   let message: string;
   if (!ckpt) message = 'interrupted before the first checkpoint: nothing to resume';
-  else {
-    const p = ckpt.state.position;
-    const at = p
-      ? `in epoch ${ckpt.state.epoch + 1} after batch ${p.batch}/${p.stepsPerEpoch}`
-      : `after epoch ${ckpt.state.epoch}`;
-    message = `interrupted ${at}: resumable checkpoint in ${ckpt.dir}; continue with: ${resume}`;
-  }
+  else
+    message = `interrupted ${checkpointPlace(ckpt.state)}: resumable checkpoint in ${ckpt.dir}; continue with: ${resume}`;
   if (run.output === 'json') {
     printJson(io, {
       ...summary,
