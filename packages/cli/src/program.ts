@@ -37,7 +37,8 @@ function applyToTree(cmd: Command, io: CliIo): void {
 
 /**
  * Runs the `lenet` command line on `argv` (without the node and script entries) and returns the
- * exit code: 0 success, 2 bad arguments, 1 failure (see `exitCodeOf`). Errors are one line on `io.err`.
+ * exit code: 0 success, 2 bad arguments or input files, 1 failure, 130 interrupted (see `exitCodeOf`).
+ * Errors are one line on `io.err`.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0;
