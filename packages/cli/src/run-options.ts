@@ -3,27 +3,21 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@lenet/common';
 import { type Recipe, validateRecipe } from '@lenet/train/recipes';
-import type { CliBackend } from './backend-arg.js';
+import type { TrainingRun } from './commands/train.js';
 import { BadInputError, UsageError } from './errors.js';
 
 /** The file in a run directory that records how the run was started, for `--resume`. */
 export const RUN_OPTIONS_FILE = 'run.json';
 
-/** What `run.json` holds: everything that decides what a run computes, and how it ran. */
-export interface SavedRunOptions {
-  format: 'lenet-run-options';
-  version: 1;
-  recipe: Recipe;
-  /** Data directory, absolute; absent for the bundled data. */
-  data?: string;
-  limit?: number;
-  backend: CliBackend;
-  workers: number;
-  onnx: boolean;
-  exportAnyway: boolean;
-  /** The options report.md records. */
-  reportFlags: Record<string, unknown>;
-}
+/**
+ * What `run.json` holds: the parts of a {@link TrainingRun} that decide what it computes and how
+ * it ran (paths absolute: `data` is absent for the bundled data).
+ */
+export type SavedRunOptions = { format: 'lenet-run-options'; version: 1 } & Pick<
+  TrainingRun,
+  'recipe' | 'data' | 'limit' | 'backend' | 'workers' | 'onnx' | 'reportFlags'
+> &
+  Required<Pick<TrainingRun, 'exportAnyway'>>;
 
 /** Paths in the recipe and options made absolute, so that a resume from elsewhere reads the same files. */
 export function absolutePaths(recipe: Recipe, data: string | undefined): { recipe: Recipe; data?: string } {
