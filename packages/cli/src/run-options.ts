@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@lenet/common';
 import { type Recipe, validateRecipe } from '@lenet/train/recipes';
-import type { TrainingRun } from './commands/train.js';
 import { BadInputError, UsageError } from './errors.js';
+import type { TrainingRun } from './training-run.js';
 
 /** The file in a run directory that records how the run was started, for `--resume`. */
 export const RUN_OPTIONS_FILE = 'run.json';

@@ -4,7 +4,7 @@ import { CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
-import { runTraining } from './train.js';
+import { runTraining } from '../training-run.js';
 
 /** One reference report's experiment: its networks' recipes, with the report's own figures. */
 interface Report {
