@@ -28,7 +28,14 @@ interface Ended {
   err: string;
 }
 
-function start(args: string[]): { child: ChildProcess; ended: Promise<Ended>; err: () => string } {
+interface Started {
+  child: ChildProcess;
+  ended: Promise<Ended>;
+  err: () => string;
+  exited: () => boolean;
+}
+
+function start(args: string[]): Started {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: tmp,
     env: { ...process.env, CI: 'true' },
@@ -38,16 +45,25 @@ function start(args: string[]): { child: ChildProcess; ended: Promise<Ended>; er
   let err = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (err += d));
-  const ended = new Promise<Ended>((resolve) => child.on('close', (code) => resolve({ code, out, err })));
-  return { child, ended, err: () => err };
+  let exited = false;
+  const ended = new Promise<Ended>((resolve) =>
+    child.on('close', (code, signal) => {
+      exited = true;
+      resolve({ code, out, err: signal ? `${err}(killed by ${signal})` : err });
+    }),
+  );
+  return { child, ended, err: () => err, exited: () => exited };
 }
 
 const lenet = (...args: string[]) => start(args).ended;
 
-async function until(what: string, ready: () => boolean, ms = 120_000): Promise<void> {
+/** Waits until `ready`, failing at once with the child's stderr if it ended first. */
+async function until(what: string, p: Started, ready: () => boolean, ms = 100_000): Promise<void> {
   const started = Date.now();
   while (!ready()) {
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+    if (p.exited() || Date.now() - started > ms) {
+      throw new Error(`${p.exited() ? 'ended' : 'timed out'} before ${what}; stderr: ${p.err()}`);
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -80,7 +96,7 @@ describe('lenet train: Ctrl-C in a real process', () => {
     expect(full.code).toBe(0);
 
     const p = start(['train', ...quick, '--epochs', '2', '--out', run, '--json']);
-    await until('the first epoch', () => existsSync(join(run, 'checkpoints', 'last', 'state.json')));
+    await until('the first epoch', p, () => existsSync(join(run, 'checkpoints', 'last', 'state.json')));
     await new Promise((r) => setTimeout(r, 100));
     p.child.kill('SIGINT');
     const stopped = await p.ended;
@@ -127,9 +143,9 @@ describe('lenet train: Ctrl-C in a real process', () => {
     const run = join(tmp, 'twice');
     const p = start(['train', ...quick, '--epochs', '20', '--out', run]);
     // While the data loads: the first Ctrl-C can only be acted on once training starts.
-    await until('the run lock', () => existsSync(join(run, 'run.lock')));
+    await until('the run lock', p, () => existsSync(join(run, 'run.lock')));
     p.child.kill('SIGINT');
-    await until('the first Ctrl-C', () => p.err().includes('Ctrl-C again to quit now'));
+    await until('the first Ctrl-C', p, () => p.err().includes('Ctrl-C again to quit now'));
     p.child.kill('SIGINT');
     const r = await p.ended;
     expect(r.code).toBe(130);

@@ -15,7 +15,7 @@ import { resolveModel } from './model-arg.js';
 import { loadClassifier } from './predictor.js';
 import { writeRunReport } from './report.js';
 import { removeLeftovers } from './run-dir.js';
-import { lockRunDir } from './run-lock.js';
+import { lockRunDir, type RunLock } from './run-lock.js';
 import { absolutePaths, writeRunOptions } from './run-options.js';
 
 /** One training run: a recipe, and where and how to run it. */
@@ -72,13 +72,15 @@ export async function runTraining(run: TrainingRun, io: CliIo): Promise<Training
       cause: e,
     });
   }
-  const lock = await lockRunDir(out, run.resume ? 'lenet train --resume' : 'lenet train', io.err);
-  const interrupt = listenForInterrupt(io, () => lock.release());
+  // Listening first: whenever the lock file exists, a Ctrl-C is handled (and releases it).
+  let lock: RunLock | undefined;
+  const interrupt = listenForInterrupt(io, () => lock?.release());
   try {
+    lock = await lockRunDir(out, run.resume ? 'lenet train --resume' : 'lenet train', io.err);
     return await trainInto(out, run, interrupt, io);
   } finally {
     interrupt.dispose();
-    lock.release();
+    lock?.release();
   }
 }
 
