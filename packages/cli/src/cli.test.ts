@@ -87,7 +87,7 @@ describe('lenet: arguments', () => {
     }
   });
 
-  it('fails with exit code 1 and a one-line reason for missing files and bad data', async () => {
+  it('fails with exit code 2 and a one-line reason for missing files and bad data', async () => {
     const notADataset = join(tmp, 'cifar-bad');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(notADataset);
@@ -101,7 +101,8 @@ describe('lenet: arguments', () => {
     ];
     for (const [argv, message] of cases) {
       const r = await lenet(...argv);
-      expect(r.code, argv.join(' ')).toBe(1);
+      // Bad input files exit 2 like bad arguments (issue 14: "2 bad arguments or bad input files").
+      expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err, argv.join(' ')).toMatch(message);
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
@@ -274,7 +275,7 @@ describe('lenet: train, eval, export, predict end to end on real MNIST', () => {
 
     writeFileSync(join(tmp, 'broken.png'), 'not an image');
     const bad = await lenet('predict', out, join(tmp, 'broken.png'));
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/broken\.png: cannot decode image/);
   });
 });

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import type { Dataset } from '@lenet/datasets';
-import { CliFailure, UsageError } from './errors.js';
+import { BadInputError, UsageError } from './errors.js';
 
 /** Data set names the CLI accepts for `--dataset`. */
 export const CLI_DATASETS = ['mnist', 'fashion-mnist', 'kmnist', 'cifar10', 'cifar100', 'folder'] as const;
@@ -20,11 +20,11 @@ export interface DatasetRequest {
 export async function detectFormat(dir: string): Promise<CliDatasetName> {
   let names: string[];
   try {
-    if (!(await stat(dir)).isDirectory()) throw new CliFailure(`${dir}: not a directory`);
+    if (!(await stat(dir)).isDirectory()) throw new BadInputError(`${dir}: not a directory`);
     names = await readdir(dir);
   } catch (e) {
-    if (e instanceof CliFailure) throw e;
-    throw new CliFailure(`${dir}: cannot read the data directory (${(e as Error).message})`);
+    if (e instanceof BadInputError) throw e;
+    throw new BadInputError(`${dir}: cannot read the data directory (${(e as Error).message})`);
   }
   if (names.some((n) => /^(train|t10k)-images-idx3-ubyte(\.gz)?$/.test(n))) return 'mnist';
   if (names.some((n) => /^(data_batch_\d|test_batch)\.bin$/.test(n))) return 'cifar10';
@@ -32,7 +32,7 @@ export async function detectFormat(dir: string): Promise<CliDatasetName> {
   return 'folder';
 }
 
-/** Loads the requested split; a loader's `DatasetError` names the bad file (exit code 1). */
+/** Loads the requested split; a loader's `DatasetError` names the bad file (exit code 2). */
 export async function loadRequested(req: DatasetRequest): Promise<Dataset> {
   const datasets = await import('@lenet/datasets');
   const { name, dir, split } = req;
@@ -51,9 +51,11 @@ export async function loadRequested(req: DatasetRequest): Promise<Dataset> {
     case 'cifar100':
       return await datasets.loadCifar100({ split, dir: dir as string });
     case 'folder':
+      // An image folder has no test set of its own: a seeded held-out part (or its test/ folder).
       return await datasets.loadImageFolder(dir as string, {
         size: req.size ?? [28, 28],
         channels: req.channels ?? 3,
+        split: { part: split },
       });
   }
 }

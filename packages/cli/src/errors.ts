@@ -9,7 +9,19 @@ export class UsageError extends LenetError<'USAGE'> {
   }
 }
 
-/** The command was well formed but failed (bad data, missing model file, …). Code `CLI_FAILED`, exit code 1. */
+/**
+ * A file or folder the user named is missing or cannot be used (not a model, no images…). Code
+ * `CLI_BAD_INPUT`, exit code 2, as for any bad input file.
+ */
+export class BadInputError extends LenetError<'CLI_BAD_INPUT'> {
+  override name = 'BadInputError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CLI_BAD_INPUT', message, options);
+  }
+}
+
+/** The command was well formed but failed. Code `CLI_FAILED`, exit code 1. */
 export class CliFailure extends LenetError<'CLI_FAILED'> {
   override name = 'CliFailure';
 
@@ -18,31 +30,23 @@ export class CliFailure extends LenetError<'CLI_FAILED'> {
   }
 }
 
-/**
- * Codes of errors about a file the user named that is missing or corrupt. The libraries call them
- * bad input, but the CLI's contract (README) is exit 1 for "missing or corrupt file, data in the
- * wrong format" and 2 for a bad command line only.
- */
-const FILE_CODES: ReadonlySet<string> = new Set([
-  'DATASET_INVALID',
-  'MODEL_FILE_INVALID',
-  'CHECKPOINT_INVALID',
-  'FILE_NOT_FOUND',
-  'INVALID_MODEL_FILE',
-  'NOT_AN_IMAGE_MODEL',
-]);
+/** The command stopped on Ctrl-C (after saving what resuming needs). Code `INTERRUPTED`, exit code 130. */
+export class InterruptedError extends LenetError<'INTERRUPTED'> {
+  override name = 'InterruptedError';
 
-/** A spec read from a file names that file; a preset that does not fit its input does not. */
-function isSpecFileError(error: LenetError): boolean {
-  return error.code === 'SPEC_INVALID' && typeof (error as { file?: unknown }).file === 'string';
+  constructor(message: string) {
+    super('INTERRUPTED', message, { kind: 'failure' });
+  }
 }
 
 /**
- * The one place that turns an error a command threw into the process exit code: 2 for bad input
- * (a `LenetError` of kind `'input'`: a bad flag, value, model name or option combination), 1 for a
- * failure (kind `'failure'`, a missing or corrupt file, and any error that is not a `LenetError`).
+ * The one place that turns an error a command threw into the process exit code: 130 for an
+ * interrupt, 2 for bad input (a `LenetError` of kind `'input'`: a bad flag or value, a missing or
+ * corrupt file the user named, a run directory in use), 1 for a failure (kind `'failure'`, and
+ * any error that is not a `LenetError`).
  */
-export function exitCodeOf(error: unknown): 1 | 2 {
-  if (!isLenetError(error) || error.kind === 'failure') return 1;
-  return FILE_CODES.has(error.code) || isSpecFileError(error) ? 1 : 2;
+export function exitCodeOf(error: unknown): 1 | 2 | 130 {
+  if (!isLenetError(error)) return 1;
+  if (error.code === 'INTERRUPTED') return 130;
+  return error.kind === 'input' ? 2 : 1;
 }

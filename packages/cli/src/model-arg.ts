@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { ModelSpec } from '@lenet/models';
-import { CliFailure, UsageError } from './errors.js';
+import { BadInputError, UsageError } from './errors.js';
 
 /** Resolves `--model <preset|spec.json>` to a spec, adapted to `input`/`classes` when given. */
 export async function resolveModel(
@@ -10,7 +10,7 @@ export async function resolveModel(
   const models = await import('@lenet/models');
   const looksLikeFile = model.endsWith('.json') || model.includes('/');
   if (looksLikeFile) {
-    if (!existsSync(model)) throw new CliFailure(`${model}: model spec file not found`);
+    if (!existsSync(model)) throw new BadInputError(`${model}: model spec file not found`);
     return { spec: await models.loadSpec(model), adaptations: [] };
   }
   if (!(models.presetNames() as string[]).includes(model)) {

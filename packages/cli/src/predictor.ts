@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Classifier } from '@lenet/common';
 import type { MeanStd } from '@lenet/datasets';
-import { CliFailure } from './errors.js';
+import { BadInputError } from './errors.js';
 import type { CliIo } from './io.js';
 
 /** A saved model of either runtime, behind the one `Classifier` interface for `eval` and `predict`. */
@@ -30,7 +30,7 @@ export async function loadClassifier(
   activate: () => Promise<{ name: string }>,
   io?: Pick<CliIo, 'verbose' | 'color'>,
 ): Promise<LoadedClassifier> {
-  if (!existsSync(path)) throw new CliFailure(`${path}: model file or directory not found`);
+  if (!existsSync(path)) throw new BadInputError(`${path}: model file or directory not found`);
   if (path.endsWith('.onnx')) return loadOnnx(path, io?.verbose && io.color !== false ? 'warning' : 'error');
   let dir = path;
   if (
@@ -41,7 +41,7 @@ export async function loadClassifier(
     dir = join(path, 'model');
   }
   if (!existsSync(join(dir, 'model.json'))) {
-    throw new CliFailure(`${path}: not a model (expected a .onnx file or a directory with model.json)`);
+    throw new BadInputError(`${path}: not a model (expected a .onnx file or a directory with model.json)`);
   }
   return loadTfjs(dir, activate);
 }
@@ -70,7 +70,7 @@ async function loadTfjs(dir: string, activate: () => Promise<{ name: string }>):
     model = await loadModel(dir);
     meta = (await readModelMetadata(dir)) ?? {};
   } catch (e) {
-    if (e instanceof ModelFileError) throw new CliFailure(e.message);
+    if (e instanceof ModelFileError) throw new BadInputError(e.message);
     throw e;
   }
   // Fed as it was trained: the statistics saved with the model, else pixel / 255.

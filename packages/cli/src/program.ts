@@ -19,7 +19,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => {} });
-  registerTrain(program, io, setExitCode);
+  registerTrain(program, io);
   registerInference(program, io);
   registerExport(program, io);
   registerModels(program, io);
@@ -41,9 +41,9 @@ function applyToTree(cmd: Command, io: CliIo): void {
 
 /**
  * Runs the `lenet` command line on `argv` (without the node and script entries) and returns the
- * exit code: 0 success, 2 bad arguments (and a bare `lenet`, which prints the usage), 1 failure
- * (see `exitCodeOf`). Errors are one line on `io.err`. Help and version load no command's
- * libraries: every command imports what it runs when it runs.
+ * exit code: 0 success, 2 bad arguments or input files (and a bare `lenet`, which prints the usage),
+ * 1 failure, 130 interrupted (see `exitCodeOf`). Errors are one line on `io.err`. Help and version
+ * load no command's libraries: every command imports what it runs when it runs.
  */
 export async function runCli(argv: string[], cliIo: CliIo): Promise<number> {
   let exitCode = 0;

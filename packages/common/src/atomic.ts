@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { isProcessAlive } from './process.js';
 
 /** The temporary name beside `target`: `.<name>.<tag>-<pid>-<random>`, hidden and unique. */
 function tempName(target: string, tag: 'tmp' | 'old'): string {
@@ -100,6 +101,9 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
   if (moved) await rm(old, { recursive: true, force: true });
 }
 
+/** `.<name>.<tmp|old>-<pid>-<8 hex>`: the names {@link tempName} gives. */
+const TEMP_ENTRY = /^\..+\.(tmp|old)-(\d+)-[0-9a-f]{8}$/;
+
 /** Names in `folder` that {@link writeFileAtomic} / {@link writeDirAtomic} leave behind when killed. */
 export async function staleTempEntries(folder: string): Promise<string[]> {
   let names: string[];
@@ -108,5 +112,20 @@ export async function staleTempEntries(folder: string): Promise<string[]> {
   } catch {
     return [];
   }
-  return names.filter((n) => /^\..+\.(tmp|old)-\d+-[0-9a-f]{8}$/.test(n));
+  return names.filter((n) => TEMP_ENTRY.test(n));
+}
+
+/**
+ * Removes the {@link staleTempEntries} of `folder` whose writing process is no longer alive on this
+ * machine (a live writer's temp files are its work in progress); returns the names removed.
+ */
+export async function removeStaleTemps(folder: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await staleTempEntries(folder)) {
+    const pid = Number(TEMP_ENTRY.exec(name)?.[2]);
+    if (isProcessAlive(pid)) continue;
+    await rm(join(folder, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -1,11 +1,13 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   argmax,
   isLenetError,
+  isProcessAlive,
   LenetError,
+  removeStaleTemps,
   staleTempEntries,
   writeDirAtomic,
   writeFileAtomic,
@@ -89,5 +91,22 @@ describe('writeDirAtomic', () => {
     await writeFile(join(dir, '.last.old-9-ffffffff'), '');
     await writeFile(join(dir, 'keep'), '');
     expect((await staleTempEntries(dir)).sort()).toEqual(['.last.old-9-ffffffff', '.last.tmp-123-0a1b2c3d']);
+  });
+  it('removeStaleTemps removes the leftovers of dead writers only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));
+    // A pid far above any pid_max: no such process.
+    const dead = 2 ** 30 + 7;
+    await writeFile(join(dir, `.model.onnx.tmp-${dead}-0a1b2c3d`), 'partial');
+    await mkdir(join(dir, `.last.old-${dead}-ffffffff`));
+    await writeFile(join(dir, `.last.old-${dead}-ffffffff`, 'state.json'), '{}');
+    await writeFile(join(dir, `.report.md.tmp-${process.pid}-00000000`), 'mine, in progress');
+    await writeFile(join(dir, 'keep'), '');
+    expect((await removeStaleTemps(dir)).sort()).toEqual([
+      `.last.old-${dead}-ffffffff`,
+      `.model.onnx.tmp-${dead}-0a1b2c3d`,
+    ]);
+    expect((await readdir(dir)).sort()).toEqual([`.report.md.tmp-${process.pid}-00000000`, 'keep']);
+    expect(isProcessAlive(process.pid)).toBe(true);
+    expect(isProcessAlive(dead)).toBe(false);
   });
 });

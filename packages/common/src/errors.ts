@@ -6,8 +6,8 @@ export class LenetError<Code extends string = string> extends Error {
   /** A stable, machine-readable name of what went wrong, e.g. `DATASET_INVALID`. */
   readonly code: Code;
   /**
-   * `'input'`: the caller's options or files are wrong (the CLI exits 2, or 1 for a missing or
-   * corrupt file); `'failure'`: the input was acceptable but the work failed (exit 1).
+   * `'input'`: the caller's options or files are wrong (the CLI exits 2, a missing or corrupt
+   * file included); `'failure'`: the input was acceptable but the work failed (exit 1).
    */
   readonly kind: ErrorKind;
 

@@ -5,6 +5,7 @@ export { argmax } from './argmax.js';
 /** Atomic writes of files and folders, and the leftovers of interrupted ones. */
 export {
   type AtomicFileData,
+  removeStaleTemps,
   staleTempEntries,
   writeDirAtomic,
   writeFileAtomic,
@@ -45,6 +46,8 @@ export {
   type NumberRange,
   OptionError,
 } from './options.js';
+/** Whether a process id is alive on this machine (stale locks and temp files). */
+export { isProcessAlive } from './process.js';
 
 /** This package's name. */
 export const packageName = '@lenet/common';

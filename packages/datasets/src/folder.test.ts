@@ -263,3 +263,78 @@ describe('loadImageFolder', () => {
     expect((await loadImageFolder(dir, { size: 3, cacheDir })).fromCache).toBe(true);
   });
 });
+
+describe('loadImageFolder: train/test split', () => {
+  let flat: string;
+  let presplit: string;
+  beforeAll(async () => {
+    flat = join(tmp, 'flat');
+    for (const [c, n] of [
+      ['a', 10],
+      ['b', 5],
+    ] as const) {
+      await mkdir(join(flat, c), { recursive: true });
+      for (let i = 0; i < n; i++) await png(join(flat, c, `${i}.png`), 2, 2, [c === 'a' ? i : 100 + i, 0, 0]);
+    }
+    presplit = join(tmp, 'presplit');
+    for (const [part, c, v] of [
+      ['train', 'x', 1],
+      ['train', 'y', 2],
+      ['test', 'y', 3],
+      ['test', 'x', 4],
+      ['test', 'x', 5],
+    ] as const) {
+      await mkdir(join(presplit, part, c), { recursive: true });
+      await png(join(presplit, part, c, `${v}.png`), 2, 2, [v, v, v]);
+    }
+  });
+
+  it('holds out a seeded, stratified test part that the training part never contains', async () => {
+    const all = await loadImageFolder(flat, { size: 2 });
+    const train = await loadImageFolder(flat, { size: 2, split: { part: 'train' } });
+    const test = await loadImageFolder(flat, { size: 2, split: { part: 'test' } });
+    expect([train.count, test.count]).toEqual([12, 3]);
+    expect(Array.from(test.labels).sort()).toEqual([0, 0, 1]);
+    expect(new Set([...train.files, ...test.files]).size).toBe(all.count);
+    expect(train.files.filter((f) => test.files.includes(f))).toEqual([]);
+    // Pixels and labels stay with their files.
+    for (const ds of [train, test]) {
+      for (const [i, f] of ds.files.entries()) {
+        const j = all.files.indexOf(f);
+        expect(ds.labels[i]).toBe(all.labels[j]);
+        expect(pixel(ds, i)).toEqual(pixel(all, j));
+      }
+    }
+    expect(test.source).toBe(`${flat} (test part: 20%, seed 0)`);
+    const again = await loadImageFolder(flat, { size: 2, split: { part: 'test' } });
+    expect(again.files).toEqual(test.files);
+    const other = await loadImageFolder(flat, { size: 2, split: { part: 'test', seed: 1 } });
+    expect(other.files).not.toEqual(test.files);
+    const half = await loadImageFolder(flat, { size: 2, split: { part: 'test', testFraction: 0.4 } });
+    expect(half.count).toBe(6);
+  });
+
+  it('uses train/ and test/ sub-folders as the parts, with the classes of train/', async () => {
+    const train = await loadImageFolder(presplit, { size: 2, channels: 1, split: { part: 'train' } });
+    const test = await loadImageFolder(presplit, { size: 2, channels: 1, split: { part: 'test' } });
+    expect(train.classNames).toEqual(['x', 'y']);
+    expect(test.classNames).toEqual(['x', 'y']);
+    expect(Array.from(train.images.filter((_, i) => i % 4 === 0))).toEqual([1, 2]);
+    expect(Array.from(test.labels)).toEqual([0, 0, 1]);
+    expect(Array.from(test.images.filter((_, i) => i % 4 === 0))).toEqual([4, 5, 3]);
+  });
+
+  it('names the folder when it is too small to hold out a test part, and checks the options', async () => {
+    const tiny = join(tmp, 'tiny-split');
+    await mkdir(join(tiny, 'a'), { recursive: true });
+    await png(join(tiny, 'a', '0.png'), 2, 2, [0, 0, 0]);
+    await expect(loadImageFolder(tiny, { size: 2, split: { part: 'test' } })).rejects.toThrow(
+      new RegExp(
+        `^${tiny}: cannot hold out 20% of 1 images as the test part .*train/ and test/ sub-folders$`,
+      ),
+    );
+    await expect(
+      loadImageFolder(flat, { size: 2, split: { part: 'test', testFraction: 1 } }),
+    ).rejects.toThrow(/split.testFraction must be in \(0, 1\), got 1/);
+  });
+});

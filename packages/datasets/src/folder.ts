@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { DatasetError } from './errors.js';
@@ -12,6 +12,7 @@ import {
 } from './folder-decode.js';
 import { byCodePoint, listFolder, type SkippedFile } from './folder-walk.js';
 import { checkFolderOptions } from './options.js';
+import { splitIndices, subset } from './split.js';
 import type { Dataset, Labels } from './types.js';
 
 /**
@@ -48,6 +49,22 @@ export interface ImageFolderOptions {
    * listing the files and before decoding any. Default {@link FOLDER_DEFAULT_MAX_BYTES}.
    */
   maxBytes?: number;
+  /** Load only the training or the test part (see {@link FolderSplit}); default: every image. */
+  split?: FolderSplit;
+}
+
+/**
+ * A train/test split of an image folder. A folder whose only sub-folders are `train/` and `test/`
+ * (each `<class>/...`) is split already: the part is that sub-folder, with the classes of
+ * `train/`. Any other folder is split by a seeded, stratified selection of `testFraction` of each
+ * class's images as the test part, the same images on every call with the same seed.
+ */
+export interface FolderSplit {
+  part: 'train' | 'test';
+  /** Fraction of the images held out as the test part, in (0, 1). Default 0.2. */
+  testFraction?: number;
+  /** Seed of the selection. Default 0, so that every run tests on the same images. */
+  seed?: number;
 }
 
 /** Default cap on a decoded image folder: 2 GiB (e.g. 40,000 RGB images of 128×128). */
@@ -102,9 +119,57 @@ function keptImages(pixels: Uint8Array, ok: Uint8Array, count: number, sampleByt
  * given in `classes`), every image decoded and resized with sharp, `concurrency` at a time.
  * Symlinks that lead outside `root` are refused; with `onError: 'skip'` undecodable or refused
  * files are left out and listed in `skipped`, otherwise the first one throws a {@link DatasetError}.
+ * With `split`, only the training or the test part (see {@link FolderSplit}).
  */
 export async function loadImageFolder(root: string, options: ImageFolderOptions): Promise<FolderDataset> {
   checkFolderOptions(options);
+  const { split, ...rest } = options;
+  if (split === undefined) return loadWhole(root, rest);
+  const { part } = split;
+  const testFraction = split.testFraction ?? 0.2;
+  const seed = split.seed ?? 0;
+  if (await isSplitAlready(root)) {
+    const classes =
+      rest.classes ??
+      (await listFolder(join(root, 'train'), undefined, rest.extensions ?? defaultImageExtensions()))
+        .classNames;
+    return loadWhole(join(root, part), { ...rest, classes });
+  }
+  const whole = await loadWhole(root, rest);
+  let indices: { train: number[]; val: number[] };
+  try {
+    indices = splitIndices(whole, { valFraction: testFraction, seed, stratified: true });
+  } catch (error) {
+    throw new DatasetError(
+      root,
+      `cannot hold out ${Number((testFraction * 100).toFixed(2))}% of ${whole.count} images as the test part (${(error as Error).message}): add images, or give the folder train/ and test/ sub-folders`,
+    );
+  }
+  const picked = part === 'test' ? indices.val : indices.train;
+  const percent = Number(((part === 'test' ? testFraction : 1 - testFraction) * 100).toFixed(2));
+  return {
+    ...subset(whole, picked),
+    source: `${root} (${part} part: ${percent}%, seed ${seed})`,
+    files: picked.map((i) => whole.files[i]),
+    skipped: whole.skipped,
+    emptyClasses: whole.emptyClasses,
+    fromCache: whole.fromCache,
+  };
+}
+
+/** Whether the only (non-hidden) sub-folders of `root` are `train/` and `test/`. */
+async function isSplitAlready(root: string): Promise<boolean> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch {
+    return false; // the loader names the problem
+  }
+  const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+  return dirs.length === 2 && dirs.includes('train') && dirs.includes('test');
+}
+
+async function loadWhole(root: string, options: Omit<ImageFolderOptions, 'split'>): Promise<FolderDataset> {
   const settings = decodeSettings(options);
   const { height, width, channels } = settings;
   const onError = options.onError ?? 'error';

@@ -19,7 +19,7 @@ export { describeDataset } from './describe.js';
 /** The error every loader throws for bad input; it names the file. */
 export { DatasetError } from './errors.js';
 /** Options and result of the image-folder loader. */
-export type { FolderDataset, ImageFolderOptions } from './folder.js';
+export type { FolderDataset, FolderSplit, ImageFolderOptions } from './folder.js';
 /** Image-folder loader (torchvision ImageFolder semantics) and its default size limit. */
 export { FOLDER_DEFAULT_MAX_BYTES, loadImageFolder } from './folder.js';
 /** How folder images are fitted and resampled, decoding one image the same way, the extensions looked for. */

@@ -123,6 +123,12 @@ export function checkFolderOptions(options: ImageFolderOptions): void {
     checkInteger('concurrency', options.concurrency, { min: 1, max: 1024 });
   if (options.onError !== undefined) checkOneOf('onError', options.onError, ['error', 'skip']);
   if (options.maxBytes !== undefined) checkMaxBytes(options.maxBytes);
+  if (options.split !== undefined) {
+    checkOneOf('split.part', options.split.part, ['train', 'test']);
+    if (options.split.testFraction !== undefined)
+      checkNumber('split.testFraction', options.split.testFraction, { above: 0, below: 1 });
+    if (options.split.seed !== undefined) checkInteger('split.seed', options.split.seed, { min: 0 });
+  }
   if (options.extensions !== undefined) {
     if (
       !Array.isArray(options.extensions) ||

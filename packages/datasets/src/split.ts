@@ -82,6 +82,12 @@ export function classCounts(ds: Dataset): number[] {
  * Both parts keep the original sample order.
  */
 export function split(ds: Dataset, options: SplitOptions): { train: Dataset; val: Dataset } {
+  const { train, val } = splitIndices(ds, options);
+  return { train: subset(ds, train), val: subset(ds, val) };
+}
+
+/** The indices {@link split} puts in each part, in order. */
+export function splitIndices(ds: Dataset, options: SplitOptions): { train: number[]; val: number[] } {
   checkSplitOptions(options);
   const { valFraction } = options;
   const nVal = Math.round(ds.count * valFraction);
@@ -123,7 +129,7 @@ export function split(ds: Dataset, options: SplitOptions): { train: Dataset; val
   const trainIdx: number[] = [];
   const valIdx: number[] = [];
   for (let i = 0; i < ds.count; i++) (isVal[i] ? valIdx : trainIdx).push(i);
-  return { train: subset(ds, trainIdx), val: subset(ds, valIdx) };
+  return { train: trainIdx, val: valIdx };
 }
 
 /** Per-channel mean and (population) standard deviation of all pixels, in 0..1 units. Exact. */

@@ -58,7 +58,7 @@ export interface TrainContext {
   readonly step: number;
   /** Learning rate of the most recent step. */
   readonly learningRate: number;
-  /** True between epochs (where checkpoints can be saved), false while an epoch runs. */
+  /** True between epochs, false while an epoch runs (in `onBatchEnd`, and after a stop between batches). */
   readonly betweenEpochs: boolean;
   /** The reason given by the first stop request, or null. */
   readonly stopReason: string | null;
@@ -70,7 +70,10 @@ export interface TrainContext {
   firstNonFinite(): Promise<NonFiniteLoss | null>;
   /**
    * Writes a full training checkpoint (weights, optimizer state, epoch, step, schedule state,
-   * history) to `dir`, atomically; `fit({ resume: dir })` continues from it.
+   * history) to `dir`, atomically; `fit({ resume: dir })` continues from it. Between batches
+   * (`onBatchEnd`, or `onTrainEnd` after a stop between batches) it also records the place in the
+   * epoch and the epoch's running sums, so a resume continues inside the epoch. Refused (a
+   * `TrainError`) between batches once the epoch's loss is not finite.
    */
   saveCheckpoint(dir: string): Promise<void>;
 }

@@ -13,6 +13,7 @@ import {
   writeModelFiles,
 } from '@lenet/models/tf';
 import { CheckpointError } from './checkpoint-error.js';
+import { recoverBetweenRenames } from './checkpoint-recover.js';
 import type { EpochLogs } from './logs.js';
 import type { ResolvedOptimizerConfig, TrainOptimizer } from './optimizers.js';
 import type { ScheduleState } from './schedules.js';
@@ -26,10 +27,29 @@ export const CHECKPOINT_FILES = {
   state: 'state.json',
 } as const;
 
+/**
+ * Where inside an epoch a checkpoint saved between batches was taken: resuming skips the epoch's
+ * first `batch` batches (same seeded order and augmentation) and carries on with its sums, so the
+ * epoch's logs and the weights come out as in an uninterrupted run.
+ */
+export interface EpochPosition {
+  /** Batches of the epoch done. */
+  batch: number;
+  /** Batches per epoch of the run that saved it (resuming with another count is refused). */
+  stepsPerEpoch: number;
+  /** Samples of the epoch done. */
+  samples: number;
+  /** Σ per-sample loss over those samples (the device-side sum, float32). */
+  lossSum: number;
+  /** Samples of those classified right. */
+  correct: number;
+}
+
 /** `state.json` of a checkpoint: everything besides weights that resuming needs. */
 export interface CheckpointState {
   format: 'lenet-train-checkpoint';
-  version: 1;
+  /** 1: saved between epochs; 2: saved between batches, with a `position` (older readers refuse it). */
+  version: 1 | 2;
   /** Epochs completed. */
   epoch: number;
   /** Steps (batches) completed. */
@@ -46,6 +66,8 @@ export interface CheckpointState {
   spec?: ModelSpec;
   specHash?: string;
   savedAt: string;
+  /** Only in a checkpoint saved between batches: where in epoch `epoch` it was taken. */
+  position?: EpochPosition;
 }
 
 /** `optimizer.json` of a checkpoint; the slot values are float32 in `optimizer.bin`, in order. */
@@ -116,7 +138,7 @@ export async function writeCheckpoint(dir: string, parts: CheckpointParts): Prom
   };
   const state: CheckpointState = {
     format: 'lenet-train-checkpoint',
-    version: 1,
+    version: parts.state.position ? 2 : 1,
     ...parts.state,
     weightShapes: model.weights.map((w) => w.shape.map((d) => d ?? -1)),
     ...(parts.state.spec ? { specHash: specHash(parts.state.spec) } : {}),
@@ -145,14 +167,56 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+/** Options of {@link readCheckpoint}. */
+export interface ReadCheckpointOptions {
+  /** Where a recovery notice goes (default `console.error`). */
+  onNotice?: (message: string) => void;
+}
+
 /**
  * Finds the checkpoint in `dir`: `dir` itself when it holds `state.json`, else `dir/last` (the
- * layout `modelCheckpoint` writes).
+ * layout `modelCheckpoint` writes). A `last/` (or `dir`) left missing by a write killed between
+ * its two renames is first put back from its previous version, with a notice.
  */
-export async function resolveCheckpointDir(dir: string): Promise<string> {
+async function resolveCheckpointDir(dir: string, onNotice: (message: string) => void): Promise<string> {
   if (await exists(join(dir, CHECKPOINT_FILES.state))) return dir;
   if (await exists(join(dir, 'last', CHECKPOINT_FILES.state))) return join(dir, 'last');
+  for (const target of [join(dir, 'last'), dir]) {
+    const notice = await recoverBetweenRenames(target, CHECKPOINT_FILES.state);
+    if (notice !== null) {
+      onNotice(notice);
+      return target;
+    }
+  }
   return dir;
+}
+
+function checkPosition(state: CheckpointState, stateFile: string): void {
+  const p = state.position;
+  if (state.version === 1) {
+    if (p !== undefined) throw new CheckpointError(stateFile, 'a version 1 checkpoint has no position');
+    return;
+  }
+  if (typeof p !== 'object' || p === null) {
+    throw new CheckpointError(stateFile, 'a version 2 checkpoint (saved between batches) needs its position');
+  }
+  for (const key of ['batch', 'stepsPerEpoch', 'samples', 'correct'] as const) {
+    if (!Number.isInteger(p[key]) || p[key] < 0) {
+      throw new CheckpointError(
+        stateFile,
+        `position.${key} must be a non-negative integer, got ${JSON.stringify(p[key])}`,
+      );
+    }
+  }
+  if (!Number.isFinite(p.lossSum)) {
+    throw new CheckpointError(stateFile, `position.lossSum must be finite, got ${JSON.stringify(p.lossSum)}`);
+  }
+  if (p.batch > p.stepsPerEpoch) {
+    throw new CheckpointError(
+      stateFile,
+      `position.batch ${p.batch} is past the epoch's ${p.stepsPerEpoch} batches`,
+    );
+  }
 }
 
 async function readJson(file: string): Promise<Record<string, unknown>> {
@@ -168,9 +232,15 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   return value as Record<string, unknown>;
 }
 
-/** Reads and checks a checkpoint directory; names every missing file in one error. */
-export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
-  const resolved = await resolveCheckpointDir(dir);
+/**
+ * Reads and checks a checkpoint directory; names every missing file in one error. A checkpoint
+ * left between the two renames of its write is recovered first (see {@link ReadCheckpointOptions}).
+ */
+export async function readCheckpoint(
+  dir: string,
+  options: ReadCheckpointOptions = {},
+): Promise<LoadedCheckpoint> {
+  const resolved = await resolveCheckpointDir(dir, options.onNotice ?? ((m) => console.error(m)));
   const required = Object.values(CHECKPOINT_FILES);
   const missing: string[] = [];
   for (const name of required) if (!(await exists(join(resolved, name)))) missing.push(name);
@@ -182,7 +252,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
 
   const stateFile = join(resolved, CHECKPOINT_FILES.state);
   const state = (await readJson(stateFile)) as unknown as CheckpointState;
-  if (state.format !== 'lenet-train-checkpoint' || state.version !== 1) {
+  if (state.format !== 'lenet-train-checkpoint' || (state.version !== 1 && state.version !== 2)) {
     throw new CheckpointError(
       stateFile,
       `not a lenet training checkpoint (format ${JSON.stringify(state.format)})`,
@@ -199,6 +269,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   if (!Array.isArray(state.history) || !Array.isArray(state.weightShapes)) {
     throw new CheckpointError(stateFile, 'history and weightShapes must be lists');
   }
+  checkPosition(state, stateFile);
 
   const optFile = join(resolved, CHECKPOINT_FILES.optimizer);
   const optimizer = (await readJson(optFile)) as unknown as OptimizerFile;

@@ -8,6 +8,7 @@ import {
   readCheckpoint,
   restoreCheckpoint,
 } from './checkpoint.js';
+import { CheckpointError } from './checkpoint-error.js';
 import { TrainError } from './errors.js';
 import type { ClipOptions } from './gradients.js';
 import type { EpochLogs } from './logs.js';
@@ -65,8 +66,18 @@ export interface FitOptions {
   seed?: number;
   /** Callbacks, called in order. */
   callbacks?: readonly Callback[];
-  /** Continue from a checkpoint directory written by `modelCheckpoint` or `ctx.saveCheckpoint`. */
+  /**
+   * Continue from a checkpoint directory written by `modelCheckpoint` or `ctx.saveCheckpoint`. A
+   * checkpoint saved between batches continues inside its epoch, in the same order, to the same
+   * result as an uninterrupted run.
+   */
   resume?: string;
+  /**
+   * Stops training after the current batch once aborted (`FitResult.stopped.reason` is the abort
+   * reason when it is a string or an Error). The loop then yields to the event loop after every
+   * step, so that signal handlers (Ctrl-C) run while it trains.
+   */
+  signal?: AbortSignal;
   /** The spec the model was built from: saved in checkpoints and checked on resume. */
   spec?: ModelSpec;
   /**
@@ -97,8 +108,8 @@ export interface FitResult {
   stopped: { reason: string; epoch: number } | null;
   /** Wall time of this call. */
   seconds: number;
-  /** The checkpoint this run continued from, if any. */
-  resumedFrom: { dir: string; epoch: number } | null;
+  /** The checkpoint this run continued from, if any: its epochs done, and batches done in the next one. */
+  resumedFrom: { dir: string; epoch: number; batch: number } | null;
 }
 
 /** Augmentation used for `augment: true`: random crops with 2 px zero padding (±2 px shifts). */
@@ -110,6 +121,7 @@ interface Prepared extends LoopConfig {
   clip: ClipOptions;
   optimizer: OptimizerConfig;
   workers: number;
+  signal: AbortSignal | undefined;
 }
 
 /** Checks every option and the data against the model; throws {@link TrainError} before any work. */
@@ -192,6 +204,10 @@ function prepare(
   }
   const workers = options.workers ?? 1;
   checkPositiveInteger('workers', workers);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TrainError('signal', 'signal must be an AbortSignal');
+  }
   if (workers > 1 && options.spec === undefined) {
     throw new TrainError(
       'workers',
@@ -216,7 +232,23 @@ function prepare(
     callbacks,
     workers,
     recalibrate,
+    signal,
   };
+}
+
+/**
+ * A checkpoint saved between batches names a place in an epoch of its run's batches: this run
+ * must cut its epochs the same way.
+ */
+function checkPositionFits(ckpt: LoadedCheckpoint, p: Prepared): void {
+  const { position, batchSize } = ckpt.state;
+  if (!position) return;
+  if (batchSize !== p.batchSize || position.stepsPerEpoch !== p.stepsPerEpoch) {
+    throw new CheckpointError(
+      ckpt.dir,
+      `checkpoint was saved inside epoch ${ckpt.state.epoch + 1} at batch ${position.batch} of ${position.stepsPerEpoch} (batch size ${batchSize}); this run has ${p.stepsPerEpoch} batches of ${p.batchSize} per epoch: resume with the same data and batch size`,
+    );
+  }
 }
 
 /**
@@ -261,6 +293,7 @@ export async function fit(
     let initialEpoch = 0;
     if (ckpt) {
       checkCheckpointFits(ckpt, model, optimizer, options.spec);
+      checkPositionFits(ckpt, p);
       restoreCheckpoint(ckpt, model, optimizer);
       schedule.restore(ckpt.state.schedule);
       history.push(...ckpt.state.history);
@@ -280,7 +313,9 @@ export async function fit(
       history,
       step,
       initialEpoch,
+      position: ckpt?.state.position,
       spec: options.spec,
+      signal: p.signal,
     });
     return {
       history,
@@ -288,7 +323,9 @@ export async function fit(
       steps: outcome.steps,
       stopped: outcome.stopped,
       seconds: (performance.now() - started) / 1000,
-      resumedFrom: ckpt ? { dir: ckpt.dir, epoch: ckpt.state.epoch } : null,
+      resumedFrom: ckpt
+        ? { dir: ckpt.dir, epoch: ckpt.state.epoch, batch: ckpt.state.position?.batch ?? 0 }
+        : null,
     };
   } finally {
     await parallel?.dispose();

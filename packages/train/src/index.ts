@@ -50,8 +50,10 @@ export {
 export {
   CHECKPOINT_FILES,
   type CheckpointState,
+  type EpochPosition,
   type LoadedCheckpoint,
   type OptimizerFile,
+  type ReadCheckpointOptions,
   readCheckpoint,
   specHash,
 } from './checkpoint.js';

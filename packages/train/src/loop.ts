@@ -9,6 +9,7 @@ import {
 import type { ModelSpec } from '@lenet/models';
 import { recalibrateBatchNorm } from './batch-norm.js';
 import type { BatchLogs, Callback, HookResult, HookReturn, TrainContext } from './callback.js';
+import type { EpochPosition } from './checkpoint.js';
 import { evaluateSums } from './evaluate.js';
 import type { EpochLogs } from './logs.js';
 import type { ModelInfo } from './model-info.js';
@@ -51,7 +52,11 @@ export interface LoopSetup {
   history: EpochLogs[];
   step: number;
   initialEpoch: number;
+  /** Where inside `initialEpoch` a checkpoint saved between batches left off. */
+  position: EpochPosition | undefined;
   spec: ModelSpec | undefined;
+  /** Aborting it stops training after the current batch; the loop yields to the event loop between batches to see it. */
+  signal: AbortSignal | undefined;
 }
 
 /** How a run ended. */
@@ -75,12 +80,15 @@ class TrainingLoop {
     this.state = {
       epoch: setup.initialEpoch,
       step: setup.step,
-      lr: setup.schedule.rate(setup.step),
+      // Inside an epoch the rate on record is the last step's, as it would be without the resume.
+      lr: setup.schedule.rate(setup.position && setup.step > 0 ? setup.step - 1 : setup.step),
       stopReason: null,
       stoppedAt: -1,
       atBoundary: true,
+      batch: 0,
       epochStart: performance.now(),
       epochSamples: 0,
+      epochSamplesBefore: 0,
       epochFirstStep: new Map(),
     };
     this.ctx = createTrainContext(
@@ -106,8 +114,9 @@ class TrainingLoop {
   async run(): Promise<LoopOutcome> {
     const s = this.state;
     await this.callbacks((cb) => cb.onTrainBegin?.(this.ctx));
-    for (; s.epoch < this.setup.config.epochs && s.stopReason === null; s.epoch++) {
-      if (!(await this.epoch())) break;
+    for (; s.epoch < this.setup.config.epochs; s.epoch++) {
+      this.checkAbort();
+      if (s.stopReason !== null || !(await this.epoch())) break;
     }
     // onTrainEnd cannot stop anything any more: its result is not looked at.
     for (const cb of this.setup.config.callbacks) await cb.onTrainEnd?.(this.ctx);
@@ -115,6 +124,14 @@ class TrainingLoop {
       steps: s.step,
       stopped: s.stopReason === null ? null : { reason: s.stopReason, epoch: s.stoppedAt },
     };
+  }
+
+  /** Turns an aborted `signal` into a stop request. */
+  private checkAbort(): void {
+    const { signal } = this.setup;
+    if (!signal?.aborted) return;
+    const r: unknown = signal.reason;
+    this.ctx.stop(typeof r === 'string' ? r : r instanceof Error ? r.message : 'aborted');
   }
 
   /** Runs the calls of one hook over every callback in order; a returned stop request stops. */
@@ -132,11 +149,15 @@ class TrainingLoop {
     const epoch = s.epoch;
     await this.callbacks((cb) => cb.onEpochBegin?.(epoch, this.ctx));
     if (s.stopReason !== null) return false;
+    const resumed = epoch === this.setup.initialEpoch ? this.setup.position : undefined;
     s.atBoundary = false;
-    s.epochFirstStep.set(epoch, s.step);
-    this.setup.trainStep.sums.reset();
+    s.batch = resumed?.batch ?? 0;
+    s.epochFirstStep.set(epoch, s.step - s.batch);
+    if (resumed) this.setup.trainStep.sums.restore(resumed.lossSum, resumed.correct);
+    else this.setup.trainStep.sums.reset();
     s.epochStart = performance.now();
-    s.epochSamples = 0;
+    s.epochSamples = resumed?.samples ?? 0;
+    s.epochSamplesBefore = s.epochSamples;
     const done = await this.steps();
     if (s.stopReason !== null && done < config.stepsPerEpoch) return false;
     const logs = await this.epochLogs();
@@ -147,11 +168,15 @@ class TrainingLoop {
     return true;
   }
 
-  /** The epoch's batches, one step and one `onBatchEnd` each; returns the batches done. */
+  /**
+   * The epoch's batches from `state.batch` on, one step and one `onBatchEnd` each; returns the
+   * batches of the epoch done. With a signal, the loop yields to the event loop after each step, so
+   * that a signal handler runs and the stop it asks for is seen after the current batch.
+   */
   private async steps(): Promise<number> {
     const s = this.state;
-    const { config } = this.setup;
-    let batchIndex = 0;
+    const { config, signal } = this.setup;
+    let batchIndex = s.batch;
     const stream = batches(config.train, {
       batchSize: config.batchSize,
       shuffle: config.shuffle,
@@ -162,8 +187,16 @@ class TrainingLoop {
       normalize: config.normalize,
       augment: config.augment,
     });
+    // A resumed epoch draws the batches it already trained too: the order and the augmentation
+    // of the rest come out as in an uninterrupted run.
+    for (let b = 0; b < batchIndex; b++) stream.next();
     for (const batch of stream) {
       await this.step(batch);
+      s.batch = batchIndex + 1;
+      if (signal) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.checkAbort();
+      }
       const logs: BatchLogs = { batch: batchIndex, size: batch.y.length, step: s.step - 1, lr: s.lr };
       const b = batchIndex;
       await this.callbacks((cb) => cb.onBatchEnd?.(b, logs, this.ctx));
@@ -206,7 +239,7 @@ class TrainingLoop {
       loss: lossSum / s.epochSamples,
       accuracy: correct / s.epochSamples,
       lr: s.lr,
-      samplesPerSecond: s.epochSamples / Math.max(trainSeconds, 1e-9),
+      samplesPerSecond: (s.epochSamples - s.epochSamplesBefore) / Math.max(trainSeconds, 1e-9),
       epochSeconds: trainSeconds,
     };
     if (config.val) {

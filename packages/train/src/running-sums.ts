@@ -52,6 +52,14 @@ export class RunningSums implements TrainSums {
     });
   }
 
+  /** Sets the loss and correct sums to values read before (resuming an epoch mid-way). */
+  restore(loss: number, correct: number): void {
+    tf.tidy(() => {
+      this.loss.assign(tf.scalar(loss));
+      this.correct.assign(tf.scalar(correct));
+    });
+  }
+
   async firstNonFiniteStep(): Promise<number | null> {
     const bad = (await this.firstBad.data())[0];
     return bad < 0 ? null : bad;

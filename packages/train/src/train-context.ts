@@ -1,7 +1,7 @@
 import type { MeanStd } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import type { NonFiniteLoss, RunningMetrics, TrainContext } from './callback.js';
-import { writeCheckpoint } from './checkpoint.js';
+import { type EpochPosition, writeCheckpoint } from './checkpoint.js';
 import { TrainError } from './errors.js';
 import type { EpochLogs } from './logs.js';
 import type { LearningRateSchedule } from './schedules.js';
@@ -18,12 +18,16 @@ export interface LoopState {
   stopReason: string | null;
   /** The epoch the first stop request came in. */
   stoppedAt: number;
-  /** True between epochs, where checkpoints can be saved. */
+  /** True between epochs; false while an epoch's batches run. */
   atBoundary: boolean;
-  /** `performance.now()` at the start of the current epoch. */
+  /** Batches of the current epoch done (a resumed epoch counts those before the resume). */
+  batch: number;
+  /** `performance.now()` at the start of the current epoch (or of its resumed part). */
   epochStart: number;
-  /** Samples trained in the current epoch so far. */
+  /** Samples trained in the current epoch so far (a resumed epoch counts those before the resume). */
   epochSamples: number;
+  /** Samples of the current epoch trained before a resume: not part of this call's timing. */
+  epochSamplesBefore: number;
   /** The global step each epoch of this call started at. */
   readonly epochFirstStep: Map<number, number>;
 }
@@ -96,11 +100,24 @@ export function createTrainContext(facts: RunFacts, state: LoopState): TrainCont
       return { epoch: e, batch: bad - (state.epochFirstStep.get(e) ?? 0), step: bad };
     },
     async saveCheckpoint(dir: string): Promise<void> {
+      let position: EpochPosition | undefined;
       if (!state.atBoundary) {
-        throw new TrainError(
-          'saveCheckpoint',
-          'checkpoints can only be saved between epochs (onEpochEnd, onTrainEnd)',
-        );
+        // Between batches: resuming needs where in the epoch, and the epoch's sums so far.
+        const { loss, correct } = await trainStep.sums.read();
+        if (!Number.isFinite(loss)) {
+          throw new TrainError(
+            'saveCheckpoint',
+            `the loss of epoch ${state.epoch + 1} is not finite: its state is not worth resuming`,
+            { kind: 'failure' },
+          );
+        }
+        position = {
+          batch: state.batch,
+          stepsPerEpoch: facts.stepsPerEpoch,
+          samples: state.epochSamples,
+          lossSum: loss,
+          correct,
+        };
       }
       await writeCheckpoint(dir, {
         model,
@@ -115,6 +132,7 @@ export function createTrainContext(facts: RunFacts, state: LoopState): TrainCont
           schedule: schedule.state(),
           history: [...history],
           ...(facts.spec ? { spec: facts.spec } : {}),
+          ...(position ? { position } : {}),
         },
       });
     },

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CLI_DATASETS, type CliDatasetName, detectFormat, loadRequested } from '../data.js';
 import { UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
-import { nonNegativeInt, oneOf, positiveInt } from '../parse.js';
+import { nonNegativeInt, oneOf, oneOfInts, positiveInt } from '../parse.js';
 import { plural } from '../plural.js';
 
 interface InfoOptions {
@@ -43,7 +43,7 @@ export function registerDatasets(program: Command, io: CliIo): void {
     .option('--data <dir>', 'directory of the named data set (default for mnist: the bundled real MNIST)')
     .option('--split <split>', 'train or test', oneOf('--split', ['train', 'test'] as const), 'train')
     .option('--size <n>', 'image-folder target size (square)', positiveInt('--size'))
-    .option('--channels <n>', 'image-folder channels (1 or 3)', positiveInt('--channels'))
+    .option('--channels <n>', 'image-folder channels (1 or 3)', oneOfInts('--channels', [1, 3] as const))
     .option('--json', 'print JSON')
     .action(async (target: string, opts: InfoOptions) => {
       let name: CliDatasetName;

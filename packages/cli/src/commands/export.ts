@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { activateBackend } from '../backend-arg.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { BadInputError, UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
 import { plural } from '../plural.js';
@@ -70,7 +70,7 @@ export function registerExport(program: Command, io: CliIo): void {
       if (!existsSync(join(dir, 'model.json')) && existsSync(join(dir, 'model', 'model.json')))
         dir = join(dir, 'model');
       if (!existsSync(join(dir, 'model.json'))) {
-        throw new CliFailure(`${modelPath}: not a TensorFlow.js model directory (no model.json)`);
+        throw new BadInputError(`${modelPath}: not a TensorFlow.js model directory (no model.json)`);
       }
       const output = flags.out ?? flags.output ?? defaultOnnxPath(modelPath, dir);
       if (!output.endsWith('.onnx')) throw new UsageError(`--out must end in .onnx, got '${output}'`);

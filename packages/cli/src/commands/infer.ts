@@ -4,7 +4,7 @@ import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
-import { CliFailure } from '../errors.js';
+import { BadInputError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
 import { plural } from '../plural.js';
@@ -18,11 +18,11 @@ const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bm
 async function expandImages(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const p of paths) {
-    if (!existsSync(p)) throw new CliFailure(`${p}: no such file or directory`);
+    if (!existsSync(p)) throw new BadInputError(`${p}: no such file or directory`);
     if ((await stat(p)).isDirectory()) {
       const names = (await readdir(p)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
       if (names.length === 0)
-        throw new CliFailure(`${p}: no image files (png, jpg, webp, gif, bmp, tif) in folder`);
+        throw new BadInputError(`${p}: no image files (png, jpg, webp, gif, bmp, tif) in folder`);
       files.push(...names.map((n) => join(p, n)));
     } else {
       files.push(p);

@@ -1,10 +1,10 @@
 import { getRecipe, RECIPES, type RecipeName } from '@lenet/train/recipes';
 import type { Command } from 'commander';
 import { CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
-import { runTraining, wasInterrupted } from './train.js';
+import { runTraining } from '../training-run.js';
 
 /** One reference report's experiment: its networks' recipes, with the report's own figures. */
 interface Report {
@@ -126,7 +126,6 @@ export function registerReproduce(program: Command, io: CliIo): void {
           },
           io,
         );
-        if (wasInterrupted(summary)) throw new CliFailure(`run '${run.label}' interrupted (Ctrl-C)`);
         results.push({
           label: run.label,
           accuracy: `${(summary.testAccuracy * 100).toFixed(2)}%`,

@@ -30,9 +30,11 @@ export interface ModelCheckpoint extends Callback {
 
 /**
  * Saves resumable checkpoints (weights, optimizer state, epoch, step, schedule, history) at the
- * end of epochs: `dir/last` every `every` epochs and `dir/best` when `monitor` improves. Each is
- * written to a temporary directory and swapped in by rename, so a crash never leaves a half-written
- * checkpoint. Resume with `fit(model, data, { resume: dir })`.
+ * end of epochs: `dir/last` every `every` epochs and `dir/best` when `monitor` improves; and
+ * `dir/last` where a stop request ended training between batches (a Ctrl-C), with its place in
+ * the epoch. An epoch or a stop whose loss is NaN or infinite is not saved: `last/` keeps the
+ * previous, usable state. Each is written to a temporary directory and swapped in by rename, so a
+ * crash never leaves a half-written checkpoint. Resume with `fit(model, data, { resume: dir })`.
  */
 export function modelCheckpoint(options: ModelCheckpointOptions): ModelCheckpoint {
   if (typeof options?.dir !== 'string' || options.dir.length === 0) {
@@ -76,6 +78,7 @@ export function modelCheckpoint(options: ModelCheckpointOptions): ModelCheckpoin
     },
     async onEpochEnd(epoch: number, logs: EpochLogs, ctx: TrainContext): Promise<HookResult> {
       const final = epoch === ctx.epochs - 1 || ctx.stopReason !== null;
+      if (!Number.isFinite(logs.loss)) return undefined;
       if (save !== 'best' && ((epoch + 1) % every === 0 || final)) {
         await ctx.saveCheckpoint(join(options.dir, 'last'));
         lastSaved = epoch;
@@ -97,10 +100,16 @@ export function modelCheckpoint(options: ModelCheckpointOptions): ModelCheckpoin
       return undefined;
     },
     async onTrainEnd(ctx: TrainContext): Promise<void> {
+      if (save === 'best') return;
       const last = ctx.history.length - 1;
-      if (save !== 'best' && last > lastSaved && ctx.betweenEpochs) {
+      if (ctx.betweenEpochs) {
+        if (last > lastSaved && Number.isFinite(ctx.history[last].loss)) {
+          await ctx.saveCheckpoint(join(options.dir, 'last'));
+          lastSaved = last;
+        }
+      } else if ((await ctx.firstNonFinite()) === null) {
+        // Stopped between batches: save where, so that a resume continues inside the epoch.
         await ctx.saveCheckpoint(join(options.dir, 'last'));
-        lastSaved = last;
       }
     },
   };
