@@ -2,7 +2,6 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { plural } from './plural.js';
 import { runCli } from './program.js';
 
 async function lenet(...argv: string[]) {
@@ -27,17 +26,6 @@ describe('lenet without a command', () => {
     const help = await lenet('help');
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/^Usage: lenet/);
-  });
-});
-
-describe('plural', () => {
-  it('agrees the noun with the number', () => {
-    expect(plural(1, 'epoch')).toBe('1 epoch');
-    expect(plural(0, 'epoch')).toBe('0 epochs');
-    expect(plural(3, 'epoch')).toBe('3 epochs');
-    expect(plural(10_000, 'image')).toBe('10,000 images');
-    expect(plural(1, 'batch', 'batches')).toBe('1 batch');
-    expect(plural(2, 'batch', 'batches')).toBe('2 batches');
   });
 });
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '@lenet/common';
+import { plural, writeFileAtomic } from '@lenet/common';
 import type { Dataset } from '@lenet/datasets';
 import type { PrecisionRecallF1Result } from '@lenet/metrics';
 import type { ModelSpec } from '@lenet/models';
@@ -213,8 +213,8 @@ async function writeSamples(dir: string, r: RunReportInput): Promise<string> {
   const right = pick.indices.length - pick.shownWrong;
   const title =
     pick.wrong === 0
-      ? `No mistakes: the first ${right} test images`
-      : `${pick.shownWrong === pick.wrong ? `All ${pick.wrong}` : `The ${pick.shownWrong} most confident of ${pick.wrong.toLocaleString('en-US')}`} mistakes${right ? `, then ${right} correct predictions` : ''}`;
+      ? `No mistakes: the first ${plural(right, 'test image')}`
+      : `${pick.shownWrong === pick.wrong ? `All ${plural(pick.wrong, 'mistake')}` : `The ${pick.shownWrong} most confident of ${plural(pick.wrong, 'mistake')}`}${right ? `, then ${plural(right, 'correct prediction')}` : ''}`;
   const grid = await metrics.sampleGrid(
     shown.images,
     { height: shown.height, width: shown.width, channels: shown.channels },

@@ -1,7 +1,7 @@
 // One `lenet train` run in its run directory: what `lenet train` and `lenet reproduce` run.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isLenetError } from '@lenet/common';
+import { isLenetError, plural } from '@lenet/common';
 import type { Dataset } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import type { Callback, CheckpointState, EpochLogs, FitResult } from '@lenet/train';
@@ -12,7 +12,6 @@ import { BadInputError, CliFailure, InterruptedError } from './errors.js';
 import { type Interrupt, listenForInterrupt } from './interrupt.js';
 import { type CliIo, printJson } from './io.js';
 import { resolveModel } from './model-arg.js';
-import { plural } from './plural.js';
 import { loadClassifier } from './predictor.js';
 import { writeRunReport } from './report.js';
 import { removeLeftovers } from './run-dir.js';

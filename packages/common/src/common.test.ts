@@ -110,3 +110,15 @@ describe('writeDirAtomic', () => {
     expect(isProcessAlive(dead)).toBe(false);
   });
 });
+
+describe('plural', () => {
+  it('puts the noun in the number of the count, with thousands separators', async () => {
+    const { plural } = await import('./index.js');
+    expect(plural(1, 'epoch')).toBe('1 epoch');
+    expect(plural(3, 'epoch')).toBe('3 epochs');
+    expect(plural(10000, 'image')).toBe('10,000 images');
+    expect(plural(1, 'batch', 'batches')).toBe('1 batch');
+    expect(plural(2, 'batch', 'batches')).toBe('2 batches');
+    expect(plural(0, 'mistake')).toBe('0 mistakes');
+  });
+});

@@ -1,4 +1,4 @@
-import { OptionError } from '@lenet/common';
+import { OptionError, plural } from '@lenet/common';
 import { checkHeadCount, checkSplitOptions } from './options.js';
 import { createRng, shuffleInPlace } from './random.js';
 import type { Dataset, Labels } from './types.js';
@@ -94,7 +94,7 @@ export function splitIndices(ds: Dataset, options: SplitOptions): { train: numbe
   if (nVal === 0 || nVal === ds.count) {
     throw new OptionError(
       'valFraction',
-      `valFraction ${valFraction} of ${ds.count} samples leaves ${nVal === 0 ? 'no validation' : 'no training'} samples`,
+      `valFraction ${valFraction} of ${plural(ds.count, 'sample')} leaves ${nVal === 0 ? 'no validation' : 'no training'} samples`,
     );
   }
   const rng = createRng(options.seed ?? 0);

@@ -1,10 +1,10 @@
 import { basename } from 'node:path';
+import { plural } from '@lenet/common';
 import type { Command } from 'commander';
 import { CLI_DATASETS, type CliDatasetName, detectFormat, loadRequested } from '../data.js';
 import { UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { nonNegativeInt, oneOf, oneOfInts, positiveInt } from '../parse.js';
-import { plural } from '../plural.js';
 
 interface InfoOptions {
   data?: string;

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { plural } from '@lenet/common';
 import { type Command, Option } from 'commander';
 import { activateBackend } from '../backend-arg.js';
 import { BadInputError, UsageError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
-import { plural } from '../plural.js';
 import { normalizationOf } from '../predictor.js';
 
 interface ExportFlags {

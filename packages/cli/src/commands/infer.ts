@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { plural } from '@lenet/common';
 import type { Command } from 'commander';
 import { activateBackend, CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import { CLI_DATASETS, type CliDatasetName, loadRequested } from '../data.js';
 import { BadInputError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
-import { plural } from '../plural.js';
 import { type LoadedClassifier, loadClassifier } from '../predictor.js';
 
 const INVERT = ['auto', 'yes', 'no'] as const;

@@ -1,3 +1,4 @@
+import { plural } from '@lenet/common';
 import type { Callback, HookResult, TrainContext } from '../callback.js';
 import { TrainError } from '../errors.js';
 import {
@@ -110,7 +111,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping
         const delta = minDelta > 0 ? ` by more than ${minDelta}` : '';
         return {
           stop: true,
-          reason: `early stopping: ${monitor} has not improved${delta} for ${wait} epochs (best ${best.toPrecision(5)} at epoch ${bestEpoch + 1})`,
+          reason: `early stopping: ${monitor} has not improved${delta} for ${plural(wait, 'epoch')} (best ${best.toPrecision(5)} at epoch ${bestEpoch + 1})`,
         };
       }
       return undefined;
