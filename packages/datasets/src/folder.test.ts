@@ -335,6 +335,6 @@ describe('loadImageFolder: train/test split', () => {
     );
     await expect(
       loadImageFolder(flat, { size: 2, split: { part: 'test', testFraction: 1 } }),
-    ).rejects.toThrow(/split.testFraction must be in \(0, 1\), got 1/);
+    ).rejects.toThrow(/split\.testFraction must be strictly between 0 and 1, got 1/);
   });
 });

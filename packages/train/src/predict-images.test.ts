@@ -97,7 +97,7 @@ describe('predictImages feeds the classifier as it says', () => {
     await expect(predictImages(c, [])).rejects.toThrow(TrainError);
     await expect(predictImages(c, [join(tmp, 'grey.png')])).rejects.toThrow(/pass size: \[height, width\]/);
     await expect(predictImages(recording([], [8, 8, 1]), [join(tmp, 'missing.png')])).rejects.toThrow(
-      /missing\.png: cannot decode image/,
+      /missing\.png: .*no such file/,
     );
   });
 });
