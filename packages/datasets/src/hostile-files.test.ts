@@ -9,7 +9,7 @@ import { loadImageFolder } from './folder.js';
 import { readIdx } from './idx.js';
 import { loadMnist } from './mnist.js';
 import { idxBytes, tempDir } from './testing/fixtures.js';
-import { mutations, settle } from './testing/hostile.js';
+import { mutations, settle } from '@lenet/testing';
 
 /**
  * Property-style tests over the loaders: seeded random truncations and byte flips of real files

@@ -11,7 +11,7 @@ import { decodeImageFile } from './folder-decode.js';
 import { readIdx } from './idx.js';
 import { meanStd } from './split.js';
 import { idxBytes, put, tempDir } from './testing/fixtures.js';
-import { fifo, fifoWriters, settle } from './testing/hostile.js';
+import { fifo, fifoWriters, settle } from '@lenet/testing';
 import { syntheticDataset } from './testing/synthetic.js';
 
 const posix = process.platform !== 'win32';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SpecError } from './errors.js';
 import { checkSpecLimits } from './limits.js';
 import { getPreset } from './presets.js';
-import { mutations } from './testing/hostile.js';
+import { mutations } from '@lenet/testing';
 import { loadSpec, specToJson } from './validate.js';
 
 /**

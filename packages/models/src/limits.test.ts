@@ -7,7 +7,7 @@ import { SpecError } from './errors.js';
 import { checkSpecLimits, DEFAULT_SPEC_LIMITS } from './limits.js';
 import { getPreset, presetNames } from './presets.js';
 import type { LayerSpec, ModelSpec } from './spec.js';
-import { fifo, fifoWriters } from './testing/hostile.js';
+import { fifo, fifoWriters } from '@lenet/testing';
 import { loadSpec, parseSpec } from './validate.js';
 
 const posix = process.platform !== 'win32';

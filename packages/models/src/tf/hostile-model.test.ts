@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPreset } from '../presets.js';
-import { mutations, settle } from '../testing/hostile.js';
+import { mutations, settle } from '@lenet/testing';
 import * as tf from '../tfjs.js';
 import { buildModel } from './build.js';
 import { ModelFileError } from './errors.js';

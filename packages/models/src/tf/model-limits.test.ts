@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from '../errors.js';
 import { getPreset, presetNames } from '../presets.js';
 import type { ModelSpec } from '../spec.js';
-import { fifo, fifoWriters, settle } from '../testing/hostile.js';
+import { fifo, fifoWriters, settle } from '@lenet/testing';
 import * as tf from '../tfjs.js';
 import { buildModel } from './build.js';
 import { ModelFileError } from './errors.js';

@@ -1,7 +1,6 @@
-// Helpers for the hostile-input tests: FIFOs, time bounds, seeded mutations. Not exported.
+// Helpers for the hostile-input tests of several packages: FIFOs, time bounds, seeded mutations.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createRng } from '../random.js';
 
 /** Processes started by {@link fifo}; the test file kills them when it ends. */
 export const fifoWriters: ChildProcess[] = [];
@@ -39,6 +38,18 @@ export async function settle<T>(
   }
 }
 
+/** A seeded generator of integers below `n` (mulberry32), for reproducible mutations. */
+function seeded(seed: number): (n: number) => number {
+  let state = seed | 0;
+  return (n) => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
+  };
+}
+
 /** One mutated copy of a file and how it was made. */
 export interface Mutation {
   bytes: Uint8Array;
@@ -55,20 +66,20 @@ export function* mutations(
   seed: number,
   headBytes = 64,
 ): Generator<Mutation> {
-  const rng = createRng(seed);
+  const int = seeded(seed);
   for (let i = 0; i < count; i++) {
     if (i % 3 === 0) {
-      const length = rng.int(original.length);
+      const length = int(original.length);
       yield { bytes: original.slice(0, length), what: `truncated to ${length} bytes` };
       continue;
     }
     const bytes = original.slice();
-    const flips = 1 + rng.int(4);
+    const flips = 1 + int(4);
     const where: string[] = [];
     for (let k = 0; k < flips; k++) {
-      const range = rng.next() < 0.5 ? Math.min(headBytes, bytes.length) : bytes.length;
-      const at = rng.int(range);
-      bytes[at] = rng.int(256);
+      const range = int(2) === 0 ? Math.min(headBytes, bytes.length) : bytes.length;
+      const at = int(range);
+      bytes[at] = int(256);
       where.push(`${at}=${bytes[at]}`);
     }
     yield { bytes, what: `bytes set ${where.join(', ')}` };
