@@ -1,6 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { mutations, settle } from '@lenet/testing';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCifar10 } from './cifar.js';
@@ -9,7 +10,6 @@ import { loadImageFolder } from './folder.js';
 import { readIdx } from './idx.js';
 import { loadMnist } from './mnist.js';
 import { idxBytes, tempDir } from './testing/fixtures.js';
-import { mutations, settle } from '@lenet/testing';
 
 /**
  * Property-style tests over the loaders: seeded random truncations and byte flips of real files

@@ -1,6 +1,7 @@
 import { mkdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OptionError } from '@lenet/common';
+import { fifo, fifoWriters, settle } from '@lenet/testing';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batches } from './batches.js';
@@ -11,7 +12,6 @@ import { decodeImageFile } from './folder-decode.js';
 import { readIdx } from './idx.js';
 import { meanStd } from './split.js';
 import { idxBytes, put, tempDir } from './testing/fixtures.js';
-import { fifo, fifoWriters, settle } from '@lenet/testing';
 import { syntheticDataset } from './testing/synthetic.js';
 
 const posix = process.platform !== 'win32';

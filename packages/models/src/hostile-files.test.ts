@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mutations } from '@lenet/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpecError } from './errors.js';
 import { checkSpecLimits } from './limits.js';
 import { getPreset } from './presets.js';
-import { mutations } from '@lenet/testing';
 import { loadSpec, specToJson } from './validate.js';
 
 /**

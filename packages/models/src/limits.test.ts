@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OptionError } from '@lenet/common';
+import { fifo, fifoWriters } from '@lenet/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpecError } from './errors.js';
 import { checkSpecLimits, DEFAULT_SPEC_LIMITS } from './limits.js';
 import { getPreset, presetNames } from './presets.js';
 import type { LayerSpec, ModelSpec } from './spec.js';
-import { fifo, fifoWriters } from '@lenet/testing';
 import { loadSpec, parseSpec } from './validate.js';
 
 const posix = process.platform !== 'win32';
