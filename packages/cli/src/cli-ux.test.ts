@@ -2,15 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './program.js';
-
-async function lenet(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io = { out: (t: string) => (out += t), err: (t: string) => (err += t), interactive: false };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
+import { lenet } from './testing/helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lenet-cli-ux-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -2,27 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './program.js';
-
-function capture() {
-  let out = '';
-  let err = '';
-  return {
-    io: { out: (t: string) => (out += t), err: (t: string) => (err += t), interactive: false },
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-  };
-}
-
-async function lenet(...argv: string[]) {
-  const c = capture();
-  const code = await runCli(argv, c.io);
-  return { code, out: c.out, err: c.err };
-}
+import { lenet } from './testing/helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lenet-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

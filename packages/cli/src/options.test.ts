@@ -3,15 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RECIPE } from '@lenet/train/recipes';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './program.js';
 import { writeRunOptions } from './run-options.js';
-
-async function lenet(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), interactive: false });
-  return { code, out, err };
-}
+import { lenet } from './testing/helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lenet-cli-options-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -2,18 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './program.js';
+import { lenet } from './testing/helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lenet-report-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function lenet(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io = { out: (t: string) => (out += t), err: (t: string) => (err += t), interactive: false };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
 
 const run = join(tmp, 'run');
 const read = (file: string, dir = run) => readFileSync(join(dir, file), 'utf8');

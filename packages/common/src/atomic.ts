@@ -102,7 +102,7 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
 }
 
 /** `.<name>.<tmp|old>-<pid>-<8 hex>`: the names {@link tempName} gives. */
-const TEMP_ENTRY = /^\..+\.(tmp|old)-(\d+)-[0-9a-f]{8}$/;
+const TEMP_ENTRY = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8}$/;
 
 /** Names in `folder` that {@link writeFileAtomic} / {@link writeDirAtomic} leave behind when killed. */
 export async function staleTempEntries(folder: string): Promise<string[]> {
@@ -122,10 +122,23 @@ export async function staleTempEntries(folder: string): Promise<string[]> {
 export async function removeStaleTemps(folder: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await staleTempEntries(folder)) {
-    const pid = Number(TEMP_ENTRY.exec(name)?.[2]);
+    const pid = Number(TEMP_ENTRY.exec(name)?.[3]);
     if (isProcessAlive(pid)) continue;
     await rm(join(folder, name), { recursive: true, force: true });
     removed.push(name);
   }
   return removed;
+}
+
+/**
+ * The previous versions of `dir` that {@link writeDirAtomic} moved aside (`.<name>.old-*`, beside
+ * it) and whose writer is no longer alive: what a writer killed between its two renames left
+ * instead of `dir`. Names only, in the parent folder.
+ */
+export async function abandonedOldVersions(dir: string): Promise<string[]> {
+  const name = basename(dir);
+  return (await staleTempEntries(dirname(dir))).filter((entry) => {
+    const m = TEMP_ENTRY.exec(entry);
+    return m !== null && m[1] === name && m[2] === 'old' && !isProcessAlive(Number(m[3]));
+  });
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  abandonedOldVersions,
   argmax,
   isLenetError,
   isProcessAlive,
@@ -108,6 +109,19 @@ describe('writeDirAtomic', () => {
     expect((await readdir(dir)).sort()).toEqual([`.report.md.tmp-${process.pid}-00000000`, 'keep']);
     expect(isProcessAlive(process.pid)).toBe(true);
     expect(isProcessAlive(dead)).toBe(false);
+  });
+
+  it('abandonedOldVersions names the moved-aside copies of one folder whose writer is dead', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-common-'));
+    const dead = 2 ** 30 + 7;
+    for (const name of [
+      `.last.old-${dead}-ffffffff`,
+      `.last.old-${process.pid}-00000000`,
+      `.last.tmp-${dead}-0a1b2c3d`,
+      `.best.old-${dead}-0a1b2c3d`,
+    ])
+      await mkdir(join(dir, name));
+    expect(await abandonedOldVersions(join(dir, 'last'))).toEqual([`.last.old-${dead}-ffffffff`]);
   });
 });
 

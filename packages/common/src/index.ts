@@ -5,6 +5,7 @@ export { argmax } from './argmax.js';
 /** Atomic writes of files and folders, and the leftovers of interrupted ones. */
 export {
   type AtomicFileData,
+  abandonedOldVersions,
   removeStaleTemps,
   staleTempEntries,
   writeDirAtomic,

@@ -1,11 +1,6 @@
-import { readdir, rename, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { isProcessAlive } from '@lenet/common';
-
-/** `.<name>.old-<pid>-<8 hex>`: the previous version `writeDirAtomic` moves aside before its second rename. */
-function oldVersions(name: string): RegExp {
-  return new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.old-(\\d+)-[0-9a-f]{8}$`);
-}
+import { rename, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { abandonedOldVersions } from '@lenet/common';
 
 async function isDir(path: string): Promise<boolean> {
   try {
@@ -24,11 +19,8 @@ async function isDir(path: string): Promise<boolean> {
 export async function recoverBetweenRenames(target: string, stateFile: string): Promise<string | null> {
   const parent = dirname(target);
   if ((await isDir(target)) || !(await isDir(parent))) return null;
-  const pattern = oldVersions(basename(target));
   const found: { name: string; mtimeMs: number }[] = [];
-  for (const name of await readdir(parent)) {
-    const match = pattern.exec(name);
-    if (!match || isProcessAlive(Number(match[1]))) continue;
+  for (const name of await abandonedOldVersions(target)) {
     try {
       found.push({ name, mtimeMs: (await stat(join(parent, name, stateFile))).mtimeMs });
     } catch {
