@@ -39,6 +39,7 @@ export { nonFiniteIndex } from './finite.js';
 export { normalizationProblem } from './normalization.js';
 /** Option checks with the valid range in the message, and their error. */
 export {
+  checkBoolean,
   checkInteger,
   checkNumber,
   checkOneOf,

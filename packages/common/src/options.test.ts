@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkBoolean,
   checkInteger,
   checkNumber,
   checkOneOf,
@@ -82,5 +83,16 @@ describe('normalizationProblem', () => {
     );
     expect(normalizationProblem({ mean: [0, 0, 0], std: [1] })).toBeUndefined();
     expect(normalizationProblem('standard')).toMatch(/must be 'unit' or \{ mean, std \}/);
+  });
+});
+
+describe('checkBoolean', () => {
+  it('accepts true and false only, naming the option and the value otherwise', () => {
+    expect(checkBoolean('flip', true)).toBe(true);
+    expect(checkBoolean('flip', false)).toBe(false);
+    expect(() => checkBoolean('augment.flip', 'yes')).toThrow(
+      /augment\.flip must be true or false, got "yes"/,
+    );
+    expect(() => checkBoolean('spinning', 1)).toThrow(OptionError);
   });
 });

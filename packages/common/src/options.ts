@@ -111,3 +111,11 @@ export function checkOneOf<T extends string | number>(
   }
   return value as T;
 }
+
+/** A boolean option: `true` or `false`, nothing else (no truthy strings or numbers). */
+export function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new OptionError(option, `${option} must be true or false, got ${describeValue(value)}`);
+  }
+  return value;
+}

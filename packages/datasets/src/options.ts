@@ -1,4 +1,4 @@
-import { checkInteger, checkNumber, checkOneOf, describeValue, OptionError } from '@lenet/common';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, OptionError } from '@lenet/common';
 import type { AugmentOptions } from './augment.js';
 import type { BatchOptions } from './batches.js';
 import type { ImageFolderOptions } from './folder.js';
@@ -55,12 +55,7 @@ export function checkAugment(options: AugmentOptions): void {
     }
     for (const f of t) checkNumber('augment.translate', f, { min: 0, below: 1, noun: 'a fraction' });
   }
-  if (options.flip !== undefined && typeof options.flip !== 'boolean') {
-    throw new OptionError(
-      'augment.flip',
-      `augment.flip must be true or false, got ${describeValue(options.flip)}`,
-    );
-  }
+  if (options.flip !== undefined) checkBoolean('augment.flip', options.flip);
   if (options.seed !== undefined) checkNumber('augment.seed', options.seed);
 }
 

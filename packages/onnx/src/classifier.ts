@@ -1,6 +1,7 @@
 import {
   argmax,
   type Classifier,
+  checkBoolean,
   checkInteger,
   checkOneOf,
   type ImageBatchInput,
@@ -182,12 +183,6 @@ function transposeInput(x: Float32Array, [n, a, b, c]: number[], from: InputLayo
             out[((i * h + y) * w + xx) * ch + k] = x[((i * ch + k) * h + y) * w + xx];
   }
   return out;
-}
-
-function checkBoolean(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean')
-    throw new OnnxError('INVALID_OPTION', `${name} must be true or false, got ${String(value)}`);
-  return value;
 }
 
 /** Runs an option check, turning its `OptionError` into the package's `INVALID_OPTION`. */
