@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { basename, isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { plural, writeFileAtomic } from '@lenet/common';
 import { type ParsedArgs, parseBenchArgs, USAGE } from './args.js';
@@ -8,6 +8,7 @@ import { REPO_ROOT } from './env.js';
 import { BenchUsageError } from './errors.js';
 import { mergeResults } from './merge/merge.js';
 import { writeMergedReport } from './merge/render.js';
+import { sourceNames } from './merge/sources.js';
 import { renderSummary, writeRunDir } from './report.js';
 import { readResults } from './results-file.js';
 import { runBenchmark } from './run.js';
@@ -37,15 +38,6 @@ function shownPath(p: string, cwd: string): string {
   return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? p : rel;
 }
 
-/**
- * A result file as a merged report names it: relative to `cwd` when inside it, else its own
- * name (the report names no absolute path of this machine).
- */
-function sourceName(p: string, cwd: string): string {
-  const shown = shownPath(p, cwd);
-  return isAbsolute(shown) ? basename(shown) : shown;
-}
-
 /** `--merge`: reads and checks every file first, then writes the merged report. */
 async function mergeFiles(
   files: string[],
@@ -53,7 +45,7 @@ async function mergeFiles(
   cwd: string,
   io: MainIo,
 ): Promise<number> {
-  const sources = files.map((f) => sourceName(f, cwd));
+  const sources = sourceNames(files, cwd);
   const results: BenchResult[] = [];
   // One file after the other, so that the first bad file is the one reported.
   for (const f of files) results.push(await readResults(f, shownPath(f, cwd)));
