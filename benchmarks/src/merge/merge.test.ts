@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { failedCell } from '../cells/common.js';
 import { BenchUsageError } from '../errors.js';
 import { hasMachinePath } from '../report/paths.js';
 import { renderMarkdown } from '../report.js';
@@ -59,15 +60,7 @@ function runB(): BenchResult {
         okCell('train', 'lenet5', 'tensorflow-gpu', 64, 40000, 1),
         okCell('train', 'lenet5', 'pytorch-cpu', 64, 15000, 2),
         okCell('infer', 'lenet5', 'ort-cuda', 1, 30000, 5),
-        {
-          id: 'infer/lenet5/ort-cpu/b1',
-          task: 'infer',
-          model: 'lenet5',
-          backend: 'ort-cpu',
-          batch: 1,
-          status: 'failed',
-          reason: 'session crashed',
-        },
+        failedCell('infer', 'lenet5', 'ort-cpu', 1, new Error('session crashed')),
       ],
       { accuracy: [accuracy('lenet5', 0.9701, 0.97, 60000)] },
     ),
