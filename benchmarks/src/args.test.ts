@@ -72,6 +72,37 @@ describe('parseBenchArgs', () => {
     });
   });
 
+  it('parses --merge with two or more files and an optional --out', () => {
+    expect(parse('--merge', 'a.json', 'b/results.json', '/srv/c.json')).toEqual({
+      mode: 'merge',
+      files: ['/home/u/lenet/a.json', '/home/u/lenet/b/results.json', '/srv/c.json'],
+      outDir: undefined,
+    });
+    expect(parse('--out', 'merged', '--merge', 'a.json', 'b.json')).toEqual({
+      mode: 'merge',
+      files: ['/home/u/lenet/a.json', '/home/u/lenet/b.json'],
+      outDir: '/home/u/lenet/merged',
+    });
+  });
+
+  it('rejects --merge with fewer than two files, a file twice, or run options', () => {
+    expect(usageError(['--merge', 'a.json']).message).toBe(
+      '--merge needs at least two result files: --merge A.json B.json ... (got 1)',
+    );
+    expect(usageError(['--merge']).message).toContain('(got 0)');
+    expect(usageError(['--merge', 'a.json', './a.json']).message).toBe("--merge: './a.json' is given twice");
+    expect(usageError(['--merge', '--profile', 'quick', 'a.json', 'b.json']).message).toBe(
+      '--merge does not mix with --profile: a merge runs nothing, it reads result files (only --out goes with it)',
+    );
+    expect(
+      usageError(['--merge', 'a.json', 'b.json', '--models', 'lenet5', '--json', 'x.json']).message,
+    ).toContain('--merge does not mix with --models, --json');
+    expect(usageError(['--merge', 'a.json', 'b.json', '--out', '']).message).toBe('--out: empty path');
+    expect(usageError(['--merge', '--compare', 'a.json', 'b.json']).message).toContain(
+      '--compare takes two files and no other option (got --merge)',
+    );
+  });
+
   it('rejects unknown models and backends, naming them and the known ones', () => {
     expect(usageError(['--models', 'lenet5,lenet7']).message).toBe(
       `--models: unknown model 'lenet7' (known: ${[...VARIANTS, 'mlp2'].join(', ')})`,

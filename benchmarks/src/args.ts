@@ -15,6 +15,8 @@ export const MAX_BATCH = 4096;
 export type ParsedArgs =
   | { mode: 'help' }
   | { mode: 'compare'; oldFile: string; newFile: string }
+  /** Result files (absolute) to merge into one report, and the directory it goes to (absolute). */
+  | { mode: 'merge'; files: string[]; outDir?: string }
   | {
       mode: 'run';
       profile: Profile;
@@ -41,9 +43,12 @@ export const USAGE = `Usage: pnpm bench [options]
   --out DIR                run directory (default: runs/bench-<timestamp> at the repository root)
   --json FILE              also write the results JSON to FILE
   --compare OLD.json NEW.json    print a regression report of two results files and exit
+  --merge A.json B.json ...      merge results of separate runs (other machines too) into one
+                           report: one section per machine, absolute figures side by side
+                           (only --out goes with it; default runs/bench-merge-<timestamp>)
   --help                   this text
 
-Exit codes: 0 done, 1 a run failed, 2 bad arguments or a bad compare file (nothing written).`;
+Exit codes: 0 done, 1 a run failed, 2 bad arguments or a bad compare or merge file (nothing written).`;
 
 function list(flag: string, value: string): string[] {
   const items = value
@@ -109,6 +114,26 @@ export function parseBenchArgs(argv: readonly string[], cwd: string): ParsedArgs
     }
     return { mode: 'compare', oldFile: abs(values.compare), newFile: abs(positionals[0]) };
   }
+  if (values.merge) {
+    const others = Object.keys(values).filter(
+      (k) => k !== 'merge' && k !== 'out' && values[k as keyof typeof values] !== undefined,
+    );
+    if (others.length > 0) {
+      throw new BenchUsageError(
+        `--merge does not mix with --${others.join(', --')}: a merge runs nothing, it reads result files (only --out goes with it)`,
+      );
+    }
+    if (positionals.length < 2) {
+      throw new BenchUsageError(
+        `--merge needs at least two result files: --merge A.json B.json ... (got ${positionals.length})`,
+      );
+    }
+    const files = positionals.map(abs);
+    const dup = files.findIndex((f, i) => files.indexOf(f) !== i);
+    if (dup >= 0) throw new BenchUsageError(`--merge: '${positionals[dup]}' is given twice`);
+    if (values.out === '') throw new BenchUsageError('--out: empty path');
+    return { mode: 'merge', files, outDir: values.out !== undefined ? abs(values.out) : undefined };
+  }
   if (positionals.length > 0) {
     throw new BenchUsageError(`unexpected argument '${positionals[0]}' (see --help)`);
   }
@@ -154,6 +179,7 @@ function parseArgsStrict(args: string[]) {
       out: { type: 'string' },
       json: { type: 'string' },
       compare: { type: 'string' },
+      merge: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

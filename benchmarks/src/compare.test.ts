@@ -1,9 +1,5 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareResults, readResults, renderComparison, validateResults } from './compare.js';
-import { BenchUsageError } from './errors.js';
+import { compareResults, renderComparison } from './compare.js';
 import { okCell, syntheticResult } from './testing/fixtures.js';
 
 describe('compareResults', () => {
@@ -46,21 +42,5 @@ describe('compareResults', () => {
     expect(text).toContain('- 1 faster, 1 slower, 1 within noise');
     expect(text).toContain('| train/lenet5/wasm/b64 | 1,000 | 1,100 | 1.100 | 5.0% | **faster** |');
     expect(text).toContain('| infer/lenet5/ort-cpu/b64 | 10,000 | 9,000 | 0.900 | 2.0% | **SLOWER** |');
-  });
-});
-
-describe('validateResults / readResults', () => {
-  it('rejects files of another format or version, naming the file', async () => {
-    expect(() => validateResults({ format: 'vitest', version: 1, cells: [] }, 'x.json')).toThrow(
-      /^x\.json: not a lenet-bench-results v1 file \(format "vitest", version 1\)/,
-    );
-    expect(() => validateResults({ ...syntheticResult([]), version: 2 }, 'y.json')).toThrow(BenchUsageError);
-    expect(() => validateResults([], 'z.json')).toThrow('z.json: not a benchmark results file');
-    const dir = await mkdtemp(join(tmpdir(), 'bench-cmp-'));
-    await writeFile(join(dir, 'bad.json'), '{ nope');
-    await expect(readResults(join(dir, 'bad.json'))).rejects.toThrow(/bad\.json: not JSON/);
-    await expect(readResults(join(dir, 'missing.json'))).rejects.toThrow(
-      /missing\.json: cannot read \(ENOENT\)/,
-    );
   });
 });

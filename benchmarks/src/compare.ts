@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { BenchUsageError } from './errors.js';
 import { markdownTable } from './report.js';
-import { type BenchResult, type CellResult, RESULT_FORMAT, RESULT_VERSION } from './types.js';
+import type { BenchResult, CellResult } from './types.js';
 
 /** How one cell changed between two runs. */
 export interface CellChange {
@@ -28,48 +26,6 @@ export interface Comparison {
   faster: number;
   slower: number;
   withinNoise: number;
-}
-
-/**
- * Checks that `value` is a results file of this format and version.
- * @throws BenchUsageError naming the file and what is wrong.
- */
-export function validateResults(value: unknown, file: string): BenchResult {
-  const v = value as Partial<BenchResult> | null;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new BenchUsageError(`${file}: not a benchmark results file (expected a JSON object)`);
-  }
-  if (v.format !== RESULT_FORMAT || v.version !== RESULT_VERSION) {
-    throw new BenchUsageError(
-      `${file}: not a ${RESULT_FORMAT} v${RESULT_VERSION} file (format ${JSON.stringify(v.format)}, version ${JSON.stringify(v.version)}); compare only results written by this version of pnpm bench`,
-    );
-  }
-  if (!Array.isArray(v.cells) || !Array.isArray(v.accuracy)) {
-    throw new BenchUsageError(`${file}: 'cells' and 'accuracy' must be arrays`);
-  }
-  for (const [i, c] of v.cells.entries()) {
-    if (typeof c?.id !== 'string' || typeof c.status !== 'string') {
-      throw new BenchUsageError(`${file}: cells[${i}] has no id or status`);
-    }
-  }
-  return v as BenchResult;
-}
-
-/** Reads and validates a results file. @throws BenchUsageError for a missing, non-JSON or foreign file. */
-export async function readResults(file: string): Promise<BenchResult> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new BenchUsageError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new BenchUsageError(`${file}: not JSON (${err instanceof Error ? err.message : String(err)})`);
-  }
-  return validateResults(json, file);
 }
 
 /**

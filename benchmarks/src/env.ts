@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { availableParallelism, cpus, hostname, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchEnvironment } from './types.js';
@@ -45,6 +45,8 @@ export function captureEnvironment(): BenchEnvironment {
   for (const name of REPORTED_PACKAGES) packages[name] = installedVersion(name);
   return {
     date: new Date().toISOString(),
+    hostname: hostname(),
+    os: `${type()} ${release()}`,
     cpuModel: cpus()[0]?.model?.trim() || 'unknown',
     cores: availableParallelism(),
     totalMemoryMb: Math.round(totalmem() / 1024 / 1024),

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from './main.js';
-import { okCell, syntheticResult } from './testing/fixtures.js';
+import { readResults } from './results-file.js';
+import { okCell, onMachine, syntheticResult } from './testing/fixtures.js';
 
 async function call(argv: string[], cwd?: string) {
   let out = '';
@@ -51,6 +52,47 @@ describe('main', () => {
     expect(bad.out).toBe('');
   });
 
+  it('merges result files into one report, and exits 2 naming a bad file before writing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-main-'));
+    const run = (hostname: string, cpuModel: string, sps: number) =>
+      JSON.stringify(
+        onMachine(syntheticResult([okCell('train', 'lenet5', 'wasm', 64, sps)]), {
+          hostname,
+          cpuModel,
+          cores: 4,
+          date: '2026-12-01T09:00:00.000Z',
+        }),
+      );
+    await mkdir(join(dir, 'runs'));
+    await writeFile(join(dir, 'runs', 'a.json'), run('host-a', 'CPU A', 1000));
+    await writeFile(join(dir, 'b.json'), run('host-b', 'CPU B', 2500));
+    await writeFile(join(dir, 'broken.json'), '{"format": "lenet-bench-results", "vers');
+    const ok = await call(['--merge', 'runs/a.json', 'b.json', '--out', 'merged'], dir);
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toBe(
+      [
+        'Merged 2 runs from 2 machines:',
+        '- host-a: CPU A, 4 cores; wasm (runs/a.json)',
+        '- host-b: CPU B, 4 cores; wasm (b.json)',
+        `Merged report: ${join('merged', 'results.md')}`,
+        '',
+      ].join('\n'),
+    );
+    const md = await readFile(join(dir, 'merged', 'results.md'), 'utf8');
+    expect(md).toContain('| train | lenet5 | wasm | 64 | 1,000 ±2% | 2,500 ±2% |');
+    expect(md).not.toContain(dir);
+
+    const bad = await call(['--merge', 'runs/a.json', 'broken.json', '--out', 'never'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^pnpm bench: broken\.json: not JSON \(/);
+    expect(bad.out).toBe('');
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+    const one = await call(['--merge', 'b.json'], dir);
+    expect(one.code).toBe(2);
+    expect(one.err).toContain('--merge needs at least two result files');
+  });
+
   it('runs a tiny matrix for real and writes JSON and markdown', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bench-main-'));
     const out = join(dir, 'run');
@@ -82,6 +124,10 @@ describe('main', () => {
     expect(cells['infer/mlp2/ort-cpu/b2'].status).toBe('ok');
     expect(cells['infer/mlp2/ort-cpu/b2'].samplesPerSec).toBeGreaterThan(0);
     expect(json.env.cores).toBeGreaterThan(0);
+    // what --merge names the machine by, and a file --merge and --compare accept as it is
+    expect(json.env.hostname).toBe(hostname());
+    expect(json.env.os).toMatch(/^\w+ \S+$/);
+    expect((await readResults(join(out, 'results.json'))).cells).toHaveLength(json.cells.length);
     expect(json.env.packages['onnxruntime-node']).toMatch(/^\d+\.\d+\.\d+/);
     expect(await readFile(join(dir, 'copy.json'), 'utf8')).toContain('"lenet-bench-results"');
     const md = await readFile(join(out, 'results.md'), 'utf8');

@@ -1,13 +1,18 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '@lenet/common';
+import { plural, writeFileAtomic } from '@lenet/common';
 import { type ParsedArgs, parseBenchArgs, USAGE } from './args.js';
-import { compareResults, readResults, renderComparison } from './compare.js';
+import { compareResults, renderComparison } from './compare.js';
 import { REPO_ROOT } from './env.js';
 import { BenchUsageError } from './errors.js';
+import { mergeResults } from './merge/merge.js';
+import { writeMergedReport } from './merge/render.js';
+import { sourceNames } from './merge/sources.js';
 import { renderSummary, writeRunDir } from './report.js';
+import { readResults } from './results-file.js';
 import { runBenchmark } from './run.js';
+import type { BenchResult } from './types.js';
 
 /** Where output goes (tests capture it): progress on `err`, the summary and the report's path on `out`. */
 export interface MainIo {
@@ -22,14 +27,47 @@ const defaultIo: MainIo = {
   err: (t) => process.stderr.write(t),
 };
 
-/** `runs/bench-<timestamp>` under the repository root. */
-export function defaultRunDir(date = new Date()): string {
-  return join(REPO_ROOT, 'runs', `bench-${date.toISOString().replace(/[:.]/g, '-')}`);
+/** `runs/<prefix>-<timestamp>` under the repository root (`bench-merge` for a merged report). */
+export function defaultRunDir(date = new Date(), prefix = 'bench'): string {
+  return join(REPO_ROOT, 'runs', `${prefix}-${date.toISOString().replace(/[:.]/g, '-')}`);
+}
+
+/** `p` relative to `cwd` when it lies inside it, else as given: how output names a path. */
+function shownPath(p: string, cwd: string): string {
+  const rel = relative(cwd, p);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? p : rel;
+}
+
+/** `--merge`: reads and checks every file first, then writes the merged report. */
+async function mergeFiles(
+  files: string[],
+  outDir: string | undefined,
+  cwd: string,
+  io: MainIo,
+): Promise<number> {
+  const sources = sourceNames(files, cwd);
+  const results: BenchResult[] = [];
+  // One file after the other, so that the first bad file is the one reported.
+  for (const f of files) results.push(await readResults(f, shownPath(f, cwd)));
+  const merged = mergeResults(results, sources);
+  let file: string;
+  try {
+    file = await writeMergedReport(merged, outDir ?? defaultRunDir(new Date(), 'bench-merge'));
+  } catch (err) {
+    io.err(
+      `pnpm bench: the merged report could not be written: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 1;
+  }
+  io.out(
+    `Merged ${plural(merged.runs.length, 'run')} from ${plural(merged.machines, 'machine')}:\n${merged.runs.map((r) => `- ${r.label} (${r.source})`).join('\n')}\nMerged report: ${shownPath(file, cwd)}\n`,
+  );
+  return 0;
 }
 
 /**
  * The `pnpm bench` command. Returns the exit code: 0 done, 1 a cell failed or the run crashed,
- * 2 bad arguments or compare files (reported before anything is written).
+ * 2 bad arguments or compare or merge files (reported before anything is written).
  */
 export async function main(argv: readonly string[], io: MainIo = defaultIo): Promise<number> {
   // pnpm runs the script inside benchmarks/; INIT_CWD is where the user typed `pnpm bench`.
@@ -41,8 +79,12 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
       io.out(`${USAGE}\n`);
       return 0;
     }
+    if (args.mode === 'merge') return await mergeFiles(args.files, args.outDir, cwd, io);
     if (args.mode === 'compare') {
-      const [o, n] = await Promise.all([readResults(args.oldFile), readResults(args.newFile)]);
+      const [o, n] = await Promise.all([
+        readResults(args.oldFile, shownPath(args.oldFile, cwd)),
+        readResults(args.newFile, shownPath(args.newFile, cwd)),
+      ]);
       const cmp = compareResults(o, n);
       io.out(renderComparison(cmp, o, n, { old: args.oldFile, new: args.newFile }));
       return 0;
@@ -70,10 +112,7 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     if (args.jsonFile) await writeFileAtomic(args.jsonFile, `${JSON.stringify(result, null, 2)}\n`);
     if (args.jsonFile) io.err(`results JSON also written to ${args.jsonFile}\n`);
     // stdout ends with the summary and where the full report is, not the whole report.
-    const shown = (p: string): string => {
-      const rel = relative(cwd, p);
-      return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? p : rel;
-    };
+    const shown = (p: string): string => shownPath(p, cwd);
     io.out(
       `\n${renderSummary(result)}\nFull report: ${shown(join(dir, 'results.md'))} (data: results.json, charts: charts/)\n`,
     );

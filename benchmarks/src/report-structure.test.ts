@@ -5,6 +5,7 @@ import { countMarkItems } from '@lenet/metrics';
 import { describe, expect, it } from 'vitest';
 import { hasMachinePath, withoutMachinePaths } from './report/paths.js';
 import { renderMarkdown, renderSummary, SUMMARY_HEADING, writeRunDir } from './report.js';
+import { validateResults } from './results-file.js';
 import { okCell, syntheticResult } from './testing/fixtures.js';
 import { ALL_BACKENDS, type BenchResult, type CellResult } from './types.js';
 
@@ -240,6 +241,11 @@ describe('the benchmark report', () => {
       'throughput (from the mean)',
     ]);
     for (const row of loading.rows) expect(row[4]).toMatch(/^[\d,]+ \w+\/s$/);
+  });
+
+  it('is a results file that --compare and --merge read back (extras included)', () => {
+    const r = fullRun();
+    expect(validateResults(JSON.parse(JSON.stringify(r)), 'full.json')).toEqual(r);
   });
 
   it('prints the summary alone for stdout, without the tables', () => {

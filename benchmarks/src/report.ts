@@ -22,7 +22,7 @@ export { markdownTable } from './report/format.js';
 export const SUMMARY_HEADING = '## Summary';
 
 /** One line on where and when: the date, the machine, whether a GPU ran, and how busy it was. */
-function measuredOn(r: BenchResult): string {
+export function measuredOn(r: BenchResult): string {
   const e = r.env;
   const gpu = r.cells.some(
     (c) => (c.backend === 'tensorflow-gpu' || c.backend === 'ort-cuda') && c.status === 'ok',
@@ -51,6 +51,58 @@ export function renderSummary(r: BenchResult): string {
   return withoutMachinePaths(md, REPO_ROOT);
 }
 
+/** A part of a report: its heading (without the `#`s) and its paragraphs (undefined ones left out). */
+export interface ReportSection {
+  title: string;
+  body: (string | undefined)[];
+}
+
+/**
+ * The main tables of one run, in report order: training, data-parallel training, inference,
+ * latency, accuracy, the reference reports' questions. Every ratio in them is between two cells
+ * of this run. `notes` collects the reasons of skipped cells.
+ */
+export function tableSections(r: BenchResult, notes: Footnotes): ReportSection[] {
+  const out: ReportSection[] = [];
+  if (r.cells.some((c) => c.task === 'train')) {
+    out.push({
+      title: 'Training: samples/s (tinybench: mean time of one training step ± 95 % margin of error)',
+      body: [speedTable(r, 'train', notes)],
+    });
+  }
+  out.push({
+    title:
+      'Data-parallel training: samples/s (epochs of `fit` on wasm: mean of the measured epochs ± half their range)',
+    body: [fitTable(r, notes)],
+  });
+  if (r.cells.some((c) => c.task === 'infer')) {
+    out.push({
+      title: 'Inference: samples/s (tinybench: mean time of one `predict` call ± 95 % margin of error)',
+      body: [speedTable(r, 'infer', notes)],
+    });
+    if (r.cells.some((c) => c.task === 'infer' && c.batch === 1)) {
+      out.push({
+        title: 'Inference latency at batch 1 (tinybench: p50 / p99 of one call, ms)',
+        body: [latencyTable(r, notes)],
+      });
+    }
+  }
+  if (r.accuracy.length > 0) {
+    out.push({ title: 'Test accuracy on the MNIST test set', body: [accuracyTable(r, notes)] });
+  }
+  out.push({
+    title: "The reference reports' questions (the figures of the tables above)",
+    body: [reproductionTable(r)],
+  });
+  return out;
+}
+
+/** Appends `heading` and the defined paragraphs of `body` to `parts`, or nothing when none is. */
+export function pushSection(parts: string[], heading: string, body: (string | undefined)[]): void {
+  const text = body.filter((b) => b !== undefined);
+  if (text.length > 0) parts.push(heading, '', ...text.flatMap((t) => [t, '']));
+}
+
 /**
  * The whole markdown report: the summary first, then the main tables (training, data-parallel
  * training, inference, latency, accuracy, the reference reports' questions), the charts, and the
@@ -61,36 +113,9 @@ export function renderSummary(r: BenchResult): string {
 export function renderMarkdown(r: BenchResult, charts: readonly string[] = []): string {
   const notes = new Footnotes();
   const parts = [renderSummary(r)];
-  const section = (heading: string, ...body: (string | undefined)[]): void => {
-    const text = body.filter((b) => b !== undefined);
-    if (text.length > 0) parts.push(heading, '', ...text.flatMap((t) => [t, '']));
-  };
-  if (r.cells.some((c) => c.task === 'train')) {
-    section(
-      '## Training: samples/s (tinybench: mean time of one training step ± 95 % margin of error)',
-      speedTable(r, 'train', notes),
-    );
-  }
-  section(
-    '## Data-parallel training: samples/s (epochs of `fit` on wasm: mean of the measured epochs ± half their range)',
-    fitTable(r, notes),
-  );
-  if (r.cells.some((c) => c.task === 'infer')) {
-    section(
-      '## Inference: samples/s (tinybench: mean time of one `predict` call ± 95 % margin of error)',
-      speedTable(r, 'infer', notes),
-    );
-    if (r.cells.some((c) => c.task === 'infer' && c.batch === 1)) {
-      section(
-        '## Inference latency at batch 1 (tinybench: p50 / p99 of one call, ms)',
-        latencyTable(r, notes),
-      );
-    }
-  }
-  if (r.accuracy.length > 0) {
-    section('## Test accuracy on the MNIST test set', accuracyTable(r, notes));
-  }
-  section("## The reference reports' questions (the figures of the tables above)", reproductionTable(r));
+  const section = (heading: string, ...body: (string | undefined)[]): void =>
+    pushSection(parts, heading, body);
+  for (const s of tableSections(r, notes)) section(`## ${s.title}`, ...s.body);
   const svgs = charts.filter((c) => c.endsWith('.svg'));
   if (svgs.length > 0) {
     section('## Charts', `Error bars: ${ERROR_BARS}.`, ...svgs.map((c) => `![${c}](charts/${c})`));

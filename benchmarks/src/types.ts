@@ -124,9 +124,17 @@ export interface PublishedReference {
   source: string;
 }
 
-/** The environment a run was measured in. */
+/**
+ * The environment a run was measured in. `--merge` names each column by the machine it describes
+ * (hostname, CPU, cores, memory, OS, Node, the backends with measured cells, `date`).
+ */
 export interface BenchEnvironment {
+  /** When the run started (ISO 8601, UTC). */
   date: string;
+  /** The machine's hostname (absent in files written before `--merge` existed). */
+  hostname?: string;
+  /** Operating system and kernel release, e.g. `Linux 6.1.0-18-amd64` (absent in older files). */
+  os?: string;
   cpuModel: string;
   cores: number;
   totalMemoryMb: number;

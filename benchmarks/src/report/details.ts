@@ -19,7 +19,7 @@ export function environmentText(r: BenchResult): string {
   const e = r.env;
   const lines = [
     `- date: ${e.date}; profile: **${r.options.profile}**; duration ${r.durationSec} s`,
-    `- machine: ${e.cpuModel}, ${e.cores} cores, ${(e.totalMemoryMb / 1024).toFixed(1)} GiB, ${e.platform}; Node ${e.node}`,
+    `- machine: ${e.hostname ? `${e.hostname}: ` : ''}${e.cpuModel}, ${e.cores} cores, ${(e.totalMemoryMb / 1024).toFixed(1)} GiB, ${e.platform}${e.os ? ` (${e.os})` : ''}; Node ${e.node}`,
     `- load average (1/5/15 min): ${e.loadAverageStart.join(' / ')} at start, ${e.loadAverageEnd?.join(' / ') ?? '?'} at end`,
     `- packages: ${Object.entries(e.packages)
       .map(([k, v]) => (/^\d/.test(v) ? `${k}@${v}` : `${k} (${v})`))

@@ -73,3 +73,18 @@ export function syntheticResult(cells: CellResult[], overrides: Partial<BenchRes
     ...overrides,
   };
 }
+
+/** The machine fields of a results file's environment (what `--merge` names columns by). */
+export interface MachineFields {
+  hostname?: string;
+  cpuModel: string;
+  cores: number;
+  date: string;
+  totalMemoryMb?: number;
+  os?: string;
+}
+
+/** `r` as if measured on another machine (or at another time). */
+export function onMachine(r: BenchResult, m: MachineFields): BenchResult {
+  return { ...r, env: { ...r.env, os: 'Linux 6.1.0-test', ...m } };
+}
