@@ -51,7 +51,9 @@ describe('pairedTest', () => {
   });
 
   it('refuses arms of different lengths and values that are not finite', () => {
-    expect(() => pairedTest([1, 2], [1])).toThrow('pairedTest: a has 2 values but b has 1; they pair by index');
+    expect(() => pairedTest([1, 2], [1])).toThrow(
+      'pairedTest: a has 2 values but b has 1; they pair by index',
+    );
     expect(() => pairedTest([1, Number.NaN], [1, 2])).toThrow('pairedTest: a[1] is NaN, not a finite number');
     expect(() => pairedTest([1, 2], [1, Number.POSITIVE_INFINITY])).toThrow('b[1] is Infinity');
   });
@@ -87,8 +89,17 @@ describe('describeSample', () => {
       ci95: null,
       note: 'one value: no spread, so no confidence interval',
     });
-    expect(describeSample([])).toEqual({ n: 0, mean: null, sd: null, se: null, ci95: null, note: 'no values' });
+    expect(describeSample([])).toEqual({
+      n: 0,
+      mean: null,
+      sd: null,
+      se: null,
+      ci95: null,
+      note: 'no values',
+    });
     expect(describeSample([0.5, 0.5])).toEqual({ n: 2, mean: 0.5, sd: 0, se: 0, ci95: [0.5, 0.5] });
-    expect(() => describeSample([1, Number.NaN])).toThrow('describeSample: xs[1] is NaN, not a finite number');
+    expect(() => describeSample([1, Number.NaN])).toThrow(
+      'describeSample: xs[1] is NaN, not a finite number',
+    );
   });
 });
