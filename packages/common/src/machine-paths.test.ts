@@ -8,6 +8,8 @@ describe('withoutMachinePaths', () => {
     const clean = withoutMachinePaths(message);
     expect(clean).toBe("cannot read 'data_batch_1.bin': no such file");
     expect(hasMachinePath(clean)).toBe(false);
-    expect(withoutMachinePaths('wrote /srv/runs/study-1/study.md', '/srv/runs/')).toBe('wrote study-1/study.md');
+    expect(withoutMachinePaths('wrote /srv/runs/study-1/study.md', '/srv/runs/')).toBe(
+      'wrote study-1/study.md',
+    );
   });
 });
