@@ -1,6 +1,7 @@
 import { MetricsError } from '../errors.js';
+import { checkInterval, type FigureOptions, figureSize, fixedSizeView } from './figure.js';
 import type { PlotSpec } from './render.js';
-import { Plot, plotConfig } from './render.js';
+import { Plot } from './render.js';
 
 /** One point of a {@link BandSeries}: `y` at `x`, and optionally a band from `low` to `high`. */
 export interface BandPoint {
@@ -17,17 +18,13 @@ export interface BandSeries {
 }
 
 /** Options of {@link bandChart}. */
-export interface BandChartOptions {
-  title?: string;
+export interface BandChartOptions extends FigureOptions {
   /** Title of the x axis; default `'x'`. */
   xLabel?: string;
   /** Title of the y axis; default `'value'`. */
   yLabel?: string;
   /** Integer ticks on the x axis (epochs); default false. */
   integerX?: boolean;
-  /** Size of the whole figure in pixels; default 640 × 360. */
-  width?: number;
-  height?: number;
 }
 
 function checkSeries(context: string, series: BandSeries, i: number): void {
@@ -41,13 +38,7 @@ function checkSeries(context: string, series: BandSeries, i: number): void {
       throw new MetricsError(context, `${label} points[${j}] is (${p.x}, ${p.y}), not finite numbers`);
     if (xs.has(p.x)) throw new MetricsError(context, `${label} has two points at x = ${p.x}`);
     xs.add(p.x);
-    if ((p.low === undefined) !== (p.high === undefined))
-      throw new MetricsError(context, `${label} points[${j}] has only one of low and high`);
-    if (p.low !== undefined && !(Number.isFinite(p.low) && Number.isFinite(p.high) && p.low <= p.high!))
-      throw new MetricsError(
-        context,
-        `${label} points[${j}] has band ${p.low}..${p.high}, not finite numbers with low <= high`,
-      );
+    checkInterval(context, `${label} points[${j}]`, 'band', p.low, p.high);
   }
 }
 
@@ -66,10 +57,7 @@ export function bandChart(series: readonly BandSeries[], options: BandChartOptio
     if (names.has(s.name)) throw new MetricsError(context, `series '${s.name}' appears twice`);
     names.add(s.name);
   }
-  const width = options.width ?? 640;
-  const height = options.height ?? 360;
-  if (!(width >= 100 && height >= 80))
-    throw new MetricsError(context, `figure of ${width}×${height} is too small`);
+  const { width, height } = figureSize(context, options, { width: 640, height: 360 });
   const order = series.map((s) => s.name);
   const rows = series.flatMap((s) =>
     [...s.points]
@@ -115,13 +103,7 @@ export function bandChart(series: readonly BandSeries[], options: BandChartOptio
   };
   const withBand = 'isValid(datum.low)';
   const spec: PlotSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(options.title ? { title: options.title } : {}),
-    config: plotConfig,
-    width,
-    height,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 5,
+    ...fixedSizeView(options.title, { width, height }),
     data: { values: rows },
     layer: [
       {

@@ -1,6 +1,7 @@
 import { MetricsError } from '../errors.js';
+import { checkInterval, type FigureOptions, figureSize, fixedSizeView } from './figure.js';
 import type { PlotSpec } from './render.js';
-import { Plot, plotConfig } from './render.js';
+import { Plot } from './render.js';
 
 /**
  * One group of repeated measurements (e.g. one arm's test accuracy over seeds): every `values`
@@ -16,15 +17,11 @@ export interface PointGroup {
 }
 
 /** Options of {@link pointIntervalChart}. */
-export interface PointIntervalChartOptions {
-  title?: string;
+export interface PointIntervalChartOptions extends FigureOptions {
   /** Title of the value axis, e.g. `'test accuracy (%)'`. */
   yLabel?: string;
   /** d3-format of the centre's label; default `',.4~r'`. */
   format?: string;
-  /** Size of the whole figure in pixels; default 640 × 360. */
-  width?: number;
-  height?: number;
 }
 
 function checkGroup(context: string, group: PointGroup, i: number): void {
@@ -37,16 +34,9 @@ function checkGroup(context: string, group: PointGroup, i: number): void {
   }
   if (group.center !== undefined && !Number.isFinite(group.center))
     throw new MetricsError(context, `${label} has center ${group.center}, not a finite number`);
-  if ((group.low === undefined) !== (group.high === undefined))
-    throw new MetricsError(context, `${label} has only one of low and high`);
-  if (group.low !== undefined) {
-    if (group.center === undefined) throw new MetricsError(context, `${label} has an interval but no center`);
-    if (!(Number.isFinite(group.low) && Number.isFinite(group.high) && group.low <= group.high!))
-      throw new MetricsError(
-        context,
-        `${label} has interval ${group.low}..${group.high}, not finite numbers with low <= high`,
-      );
-  }
+  checkInterval(context, label, 'interval', group.low, group.high);
+  if (group.low !== undefined && group.center === undefined)
+    throw new MetricsError(context, `${label} has an interval but no center`);
 }
 
 /**
@@ -70,10 +60,7 @@ export function pointIntervalChart(
   }
   if (groups.every((g) => g.values.length === 0 && g.center === undefined))
     throw new MetricsError(context, 'no values to draw');
-  const width = options.width ?? 640;
-  const height = options.height ?? 360;
-  if (!(width >= 100 && height >= 80))
-    throw new MetricsError(context, `figure of ${width}×${height} is too small`);
+  const { width, height } = figureSize(context, options, { width: 640, height: 360 });
   const format = options.format ?? ',.4~r';
   const order = groups.map((g) => g.name);
 
@@ -114,13 +101,7 @@ export function pointIntervalChart(
   };
 
   const spec: PlotSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(options.title ? { title: options.title } : {}),
-    config: plotConfig,
-    width,
-    height,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 5,
+    ...fixedSizeView(options.title, { width, height }),
     layer: [
       {
         name: 'points',
