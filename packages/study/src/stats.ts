@@ -160,7 +160,7 @@ export function pairedTest(a: readonly number[], b: readonly number[]): PairedTe
       sdDiff,
       ...none,
       df,
-      note: `every pair differs by the same amount (${meanDiff}): no spread, so the t-test is undefined`,
+      note: `every pair differs by the same amount (${Number(meanDiff.toPrecision(6))}): no spread, so the t-test is undefined`,
       degenerate: 'constant-difference',
     };
   const t = meanDiff / se;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { summarizeStudy } from './summary.js';
-import { results, study } from './testing/study-results.js';
+import { done, results, study } from './testing/study-results.js';
 
 describe('summarizeStudy', () => {
   const summary = summarizeStudy(study, results);
@@ -135,5 +135,24 @@ describe('summarizeStudy', () => {
     expect(s.comparisons[3].verdict).toBe('no seed finished in both tiny and with-bn: nothing to compare');
     expect(s.arms[3].testAccuracy).toMatchObject({ n: 0, mean: null, note: 'no values' });
     expect(s.arms[3].curves).toEqual([]);
+  });
+
+  it('words the verdict of identical arms and of a difference that never varies', () => {
+    const s = summarizeStudy(study, [
+      ...[0.95, 0.85, 0.75].map((acc, i) => done('with-bn', i + 1, acc)),
+      ...[0.9, 0.8, 0.7].map((acc, i) => done('no-bn', i + 1, acc)),
+      ...[0.9, 0.8, 0.7].map((acc, i) => done('dropout', i + 1, acc)),
+    ]);
+    const [constant, , identical] = s.comparisons;
+    expect(constant.outcome).toBe('a-better');
+    expect(constant.ci95).toBeNull();
+    expect(constant.verdict).toBe(
+      'with-bn is 5.0 points above no-bn on every one of the 3 seeds, by the same amount each time (no spread: no interval and no test)',
+    );
+    expect(identical.outcome).toBe('no-difference');
+    expect([identical.test.p, identical.ci95]).toEqual([1, [0, 0]]);
+    expect(identical.verdict).toBe(
+      'no difference: dropout and no-bn have the same test accuracy on each of the 3 seeds',
+    );
   });
 });
