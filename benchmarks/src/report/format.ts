@@ -11,13 +11,8 @@ export const ratio = (v: number): string => v.toFixed(3);
 /** MiB to one decimal. */
 export const mib = (v: number | undefined): string => (v === undefined ? '' : v.toFixed(1));
 
-/** Formats a table in GitHub markdown. */
-export function markdownTable(header: string[], rows: string[][]): string {
-  const esc = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const lines = [`| ${header.map(esc).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
-  for (const r of rows) lines.push(`| ${r.map(esc).join(' | ')} |`);
-  return lines.join('\n');
-}
+/** Formats a table in GitHub markdown (one owner: @lenet/common). */
+export { markdownTable } from '@lenet/common';
 
 /** Numbers skip/fail reasons so tables can show `skipped [1]` and list the reasons once. */
 export class Footnotes {

@@ -35,6 +35,10 @@ export {
 } from './files.js';
 /** Where the first NaN or ±Infinity is in a list of numbers. */
 export { nonFiniteIndex } from './finite.js';
+/** Rewrites absolute machine paths in report text (package-relative, root-relative or the last segment). */
+export { hasMachinePath, withoutMachinePaths } from './machine-paths.js';
+/** A GitHub markdown table with escaped cells. */
+export { markdownTable } from './markdown.js';
 /** Why a pixel normalisation cannot be used (non-finite values, std 0, wrong lengths). */
 export { normalizationProblem } from './normalization.js';
 /** Option checks with the valid range in the message, and their error. */

@@ -20,6 +20,10 @@ export { CrossEntropy } from './cross-entropy.js';
 export { MetricsError } from './errors.js';
 /** The update / compute / reset / merge interface every metric implements. */
 export type { LabelMetric, Metric } from './metric.js';
+/** Series, points and options of `bandChart`. */
+export type { BandChartOptions, BandPoint, BandSeries } from './plots/band-chart.js';
+/** Lines over x, each with a shaded band (e.g. mean ± sd over seeds per epoch). */
+export { bandChart } from './plots/band-chart.js';
 /** Run values and options of `barChart`. */
 export type { BarChartOptions, RunValue } from './plots/bar-chart.js';
 /** Bar chart comparing runs, optionally grouped. */
@@ -32,6 +36,10 @@ export { confusionHeatmap } from './plots/confusion-heatmap.js';
 export type { MistakesFirstOptions, SampleSelection } from './plots/mistakes-first.js';
 /** Picks samples for a grid: the most confident mistakes first, then correct predictions. */
 export { mistakesFirst } from './plots/mistakes-first.js';
+/** Groups and options of `pointIntervalChart`. */
+export type { PointGroup, PointIntervalChartOptions } from './plots/point-interval-chart.js';
+/** Every value of each group as a point, with the group's centre and interval (e.g. mean and 95 % CI). */
+export { pointIntervalChart } from './plots/point-interval-chart.js';
 /** Plot spec, output paths and rendered output types. */
 export type { PlotPaths, PlotSpec, RenderedPlot, WrittenPlot } from './plots/render.js';
 /** A rendered-on-demand plot: spec, size, `svg()`, `png(scale)`, `write(base)`. */

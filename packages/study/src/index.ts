@@ -10,6 +10,22 @@ export { JobProcess, type JobProcessOptions } from './job-process.js';
 export { machineInfo } from './machine.js';
 /** Trains and evaluates one job in this process. */
 export { type RunJobOptions, runJob } from './run-job.js';
+/** Student-t summary of a sample (mean, sd, 95 % CI) and the paired t-test, never NaN. */
+export { describeSample, type PairedTestResult, pairedTest, type SampleStats } from './stats.js';
+/** Writes a study run's results.json, study.md and plots, atomically. */
+export { writeStudyReport } from './study-report.js';
+/** A study's results summarised: per arm counts, CIs and curves; per comparison the paired test and verdict. */
+export {
+  type ArmSummary,
+  type ComparisonOutcome,
+  type ComparisonSummary,
+  type EpochSummary,
+  type FailedJob,
+  type JobCounts,
+  type MeanSd,
+  type StudySummary,
+  summarizeStudy,
+} from './summary.js';
 /** Study files, jobs and job results: the types every part of a study shares. */
 export {
   type ExecuteOptions,

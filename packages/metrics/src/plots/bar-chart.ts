@@ -1,6 +1,7 @@
 import { MetricsError } from '../errors.js';
+import { checkInterval, figureSize, fixedSizeView } from './figure.js';
 import type { PlotSpec } from './render.js';
-import { Plot, plotConfig } from './render.js';
+import { Plot } from './render.js';
 
 /**
  * One bar: a run's `name`, its `value`, optionally the `group` it is compared within, and
@@ -44,18 +45,7 @@ export function barChart(runs: readonly RunValue[], options: BarChartOptions = {
     if (!Number.isFinite(run.value)) {
       throw new MetricsError(context, `runs[${i}] (${run.name}) has value ${run.value}, not a finite number`);
     }
-    if ((run.low === undefined) !== (run.high === undefined)) {
-      throw new MetricsError(context, `runs[${i}] (${run.name}) has only one of low and high`);
-    }
-    if (
-      run.low !== undefined &&
-      !(Number.isFinite(run.low) && Number.isFinite(run.high) && run.low <= run.high!)
-    ) {
-      throw new MetricsError(
-        context,
-        `runs[${i}] (${run.name}) has error bar ${run.low}..${run.high}, not finite numbers with low <= high`,
-      );
-    }
+    checkInterval(context, `runs[${i}] (${run.name})`, 'error bar', run.low, run.high);
     if (grouped && run.group === undefined) {
       throw new MetricsError(context, `runs[${i}] (${run.name}) has no group while other runs have one`);
     }
@@ -68,10 +58,7 @@ export function barChart(runs: readonly RunValue[], options: BarChartOptions = {
     }
     seen.add(key);
   }
-  const width = options.width ?? 640;
-  const height = options.height ?? 360;
-  if (!(width >= 100 && height >= 80))
-    throw new MetricsError(context, `figure of ${width}×${height} is too small`);
+  const { width, height } = figureSize(context, options, { width: 640, height: 360 });
   const names = [...new Set(runs.map((r) => r.name))];
   const groups = [...new Set(runs.map((r) => r.group ?? ''))];
   const longest = Math.max(...(grouped ? groups : names).map((n) => n.length));
@@ -89,13 +76,7 @@ export function barChart(runs: readonly RunValue[], options: BarChartOptions = {
     legend: grouped ? { title: null } : null,
   };
   const spec: PlotSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(options.title ? { title: options.title } : {}),
-    config: plotConfig,
-    width,
-    height,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 5,
+    ...fixedSizeView(options.title, { width, height }),
     data: {
       values: runs.map((r) => ({
         name: r.name,

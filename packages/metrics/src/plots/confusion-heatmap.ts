@@ -1,8 +1,9 @@
 import type { ConfusionMatrixResult, Normalization } from '../confusion-matrix.js';
 import { ConfusionMatrix, normalizeConfusionMatrix } from '../confusion-matrix.js';
 import { MetricsError } from '../errors.js';
+import { figureSize, fixedSizeView } from './figure.js';
 import type { PlotSpec } from './render.js';
-import { Plot, plotConfig } from './render.js';
+import { Plot } from './render.js';
 
 /** Options of {@link confusionHeatmap}. */
 export interface ConfusionHeatmapOptions {
@@ -40,10 +41,12 @@ export function confusionHeatmap(
   if (names.length !== classes)
     throw new MetricsError(context, `${names.length} class names for ${classes} classes`);
   if (new Set(names).size !== names.length) throw new MetricsError(context, 'class names must be unique');
-  const width = options.width ?? 560;
-  const height = options.height ?? 500;
-  if (!(width >= 100 && height >= 100))
-    throw new MetricsError(context, `figure of ${width}×${height} is too small`);
+  const { width, height } = figureSize(
+    context,
+    options,
+    { width: 560, height: 500 },
+    { width: 100, height: 100 },
+  );
 
   const values = options.normalize ? normalizeConfusionMatrix(matrix, classes, options.normalize) : matrix;
   let max = 0;
@@ -59,13 +62,7 @@ export function confusionHeatmap(
   const cellSize = Math.min(width, height) / (classes + 2);
   const fontSize = Math.max(7, Math.min(13, Math.round(cellSize * 0.32)));
   const spec: PlotSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: options.title ?? 'Confusion matrix',
-    config: plotConfig,
-    width,
-    height,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 5,
+    ...fixedSizeView(options.title ?? 'Confusion matrix', { width, height }),
     data: { values: cells },
     encoding: {
       x: {
