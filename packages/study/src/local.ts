@@ -85,6 +85,12 @@ export async function runJobsLocally(
     else todo.push(job);
   }
   const total = unique.size;
+  const interrupted = () =>
+    new StudyError(
+      'JOB_INTERRUPTED',
+      `stopped after ${results.size} of ${total} jobs (the results so far are stored: run again to resume)`,
+    );
+  if (todo.length > 0 && signal?.aborted) throw interrupted();
   if (todo.length > 0) {
     const workers = Math.max(1, Math.min(options.workers, todo.length));
     const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
@@ -140,11 +146,7 @@ export async function runJobsLocally(
       await Promise.all(procs.map((p) => p.stop()));
     }
     if (fatal !== undefined) throw fatal;
-    if (results.size < total)
-      throw new StudyError(
-        'JOB_INTERRUPTED',
-        `stopped after ${results.size} of ${total} jobs (the results so far are stored: run again to resume)`,
-      );
+    if (results.size < total) throw interrupted();
   }
   return jobs.map((job) => results.get(job.id) as JobResult);
 }
