@@ -11,7 +11,6 @@ import { listenForInterrupt } from '../interrupt.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
 import { lockRunDir, type RunLock } from '../run-lock.js';
-import { studyProgress } from '../study-progress.js';
 
 interface RunFlags {
   out?: string;
@@ -153,6 +152,8 @@ export function registerStudy(program: Command, io: CliIo): void {
             `study ${effective.name}: ${plural(jobs.length, 'job')} (${effective.arms.length} arms x ${plural(effective.seeds.length, 'seed')})${reused > 0 ? `, ${reused} done in an earlier run` : ''}; ${plural(Math.min(workers, Math.max(1, jobs.length - reused)), 'job process', 'job processes')}, backend ${flags.backend}; ${out}\n`,
           );
         }
+        // Loaded here: help and version load no progress-bar code.
+        const { studyProgress } = await import('../study-progress.js');
         const progress = flags.json ? undefined : studyProgress(io, jobs.length, reused);
         const started = performance.now();
         let results: JobResult[];
