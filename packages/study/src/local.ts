@@ -127,7 +127,7 @@ export async function runJobsLocally(
           } catch (e) {
             result = failedResult(job, e, worker, procs[k].backend, since);
             // A process that died is replaced; one that refused a payload is still serving.
-            if (!(isLenetError(e) && e.code === 'JOB_INVALID')) {
+            if (!(isLenetError(e) && e.code === 'JOB_INVALID') && !stopped()) {
               await procs[k].stop();
               procs[k] = await start(k + 1);
             }

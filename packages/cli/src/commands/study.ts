@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { isLenetError, plural } from '@lenet/common';
 import type { ExecuteOptions, JobResult, StudyDefinition, StudyJob } from '@lenet/study';
 import type { Command } from 'commander';
 import { CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
-import { BadInputError, CliFailure, InterruptedError } from '../errors.js';
-import { listenForInterrupt } from '../interrupt.js';
+import { CliFailure, InterruptedError } from '../errors.js';
 import { type CliIo, printJson } from '../io.js';
 import { oneOf, positiveInt } from '../parse.js';
-import { lockRunDir, type RunLock } from '../run-lock.js';
+import { inLockedRunDir } from '../run-lock.js';
 
 interface RunFlags {
   out?: string;
@@ -129,17 +127,7 @@ export function registerStudy(program: Command, io: CliIo): void {
       const effective = lib.withOverrides(base, overrides);
       const jobs = await lib.planJobs(effective);
       const out = resolve(flags.out ?? `runs/study-${effective.name}`);
-      try {
-        await mkdir(out, { recursive: true });
-      } catch (e) {
-        throw new BadInputError(`${out}: cannot create the run directory (${(e as Error).message})`, {
-          cause: e,
-        });
-      }
-      let lock: RunLock | undefined;
-      const interrupt = listenForInterrupt(io, () => lock?.release());
-      try {
-        lock = await lockRunDir(out, 'lenet study run', io.err);
+      await inLockedRunDir(out, 'lenet study run', io, async (interrupt) => {
         const store = lib.openResultStore(out, { onProblem: (m) => io.err(`${m}\n`) });
         let reused = 0;
         for (const job of jobs) {
@@ -201,10 +189,7 @@ export function registerStudy(program: Command, io: CliIo): void {
             `${failed.length} of ${plural(jobs.length, 'job')} failed (listed above); the others are in the report`,
           );
         }
-      } finally {
-        interrupt.dispose();
-        lock?.release();
-      }
+      });
 
       /** Where the jobs run: this machine's pool of job processes. */
       async function execute(
