@@ -163,13 +163,15 @@ export async function lockRunDir(
 /**
  * Runs `work` in run directory `out` (created if missing) while holding its lock, with Ctrl-C
  * handling: `work` gets the {@link Interrupt} (a first Ctrl-C aborts its signal), a second Ctrl-C
- * releases the lock and exits. The lock is released when `work` ends, however it ends.
+ * releases the lock and exits. The lock is released when `work` ends, however it ends. `stopping`
+ * says what the first Ctrl-C does.
  */
 export async function inLockedRunDir<T>(
   out: string,
   command: string,
   io: CliIo,
   work: (interrupt: Interrupt) => Promise<T>,
+  stopping?: string,
 ): Promise<T> {
   try {
     await mkdir(out, { recursive: true });
@@ -180,7 +182,7 @@ export async function inLockedRunDir<T>(
   }
   // Listening first: whenever the lock file exists, a Ctrl-C is handled (and releases it).
   let lock: RunLock | undefined;
-  const interrupt = listenForInterrupt(io, () => lock?.release());
+  const interrupt = listenForInterrupt(io, () => lock?.release(), stopping);
   try {
     lock = await lockRunDir(out, command, io.err);
     return await work(interrupt);

@@ -127,69 +127,75 @@ export function registerStudy(program: Command, io: CliIo): void {
       const effective = lib.withOverrides(base, overrides);
       const jobs = await lib.planJobs(effective);
       const out = resolve(flags.out ?? `runs/study-${effective.name}`);
-      await inLockedRunDir(out, 'lenet study run', io, async (interrupt) => {
-        const store = lib.openResultStore(out, { onProblem: (m) => io.err(`${m}\n`) });
-        let reused = 0;
-        for (const job of jobs) {
-          const r = await store.get(job.id);
-          if (r && lib.isFinalResult(r)) reused++;
-        }
-        const workers = flags.workers ?? lib.defaultLocalWorkers();
-        if (!flags.json) {
-          io.out(
-            `study ${effective.name}: ${plural(jobs.length, 'job')} (${effective.arms.length} arms x ${plural(effective.seeds.length, 'seed')})${reused > 0 ? `, ${reused} done in an earlier run` : ''}; ${plural(Math.min(workers, Math.max(1, jobs.length - reused)), 'job process', 'job processes')}, backend ${flags.backend}; ${out}\n`,
-          );
-        }
-        // Loaded here: help and version load no progress-bar code.
-        const { studyProgress } = await import('../study-progress.js');
-        const progress = flags.json ? undefined : studyProgress(io, jobs.length, reused);
-        const started = performance.now();
-        let results: JobResult[];
-        try {
-          results = await execute(jobs, workers, {
-            store,
-            signal: interrupt.signal,
-            onResult: (r, done, total) => progress?.update(r, done, total),
-          });
-        } catch (e) {
-          if (interrupt.requested && isLenetError(e) && e.code === 'JOB_INTERRUPTED')
-            throw new InterruptedError(`interrupted: ${e.message}`);
-          throw e;
-        } finally {
-          progress?.stop();
-        }
-        const wallSeconds = Math.round((performance.now() - started) / 10) / 100;
-        const { files } = await lib.writeStudyReport(out, effective, results, {
-          wallSeconds,
-          command: commandLine(cmd),
-        });
-        const failed = results.filter((r) => r.status === 'failed');
-        if (flags.json) {
-          printJson(io, {
-            study: effective.name,
-            out,
-            jobs: jobs.length,
-            trained: jobs.length - reused,
-            reused,
-            failed: failed.map((r) => ({ arm: r.arm, seed: r.seed, id: r.id, error: r.error })),
-            wallSeconds,
-            files,
-          });
-        } else {
-          io.out(
-            `${plural(jobs.length - reused, 'job')} trained${reused > 0 ? `, ${reused} reused` : ''} in ${seconds(wallSeconds)}; wrote ${files.join(', ')}\n`,
-          );
-        }
-        if (failed.length > 0) {
-          for (const r of failed)
-            io.err(
-              `failed: ${r.arm} seed ${r.seed} (job ${r.id.slice(0, 12)}): ${r.error?.code}: ${r.error?.message}\n`,
+      await inLockedRunDir(
+        out,
+        'lenet study run',
+        io,
+        async (interrupt) => {
+          const store = lib.openResultStore(out, { onProblem: (m) => io.err(`${m}\n`) });
+          let reused = 0;
+          for (const job of jobs) {
+            const r = await store.get(job.id);
+            if (r && lib.isFinalResult(r)) reused++;
+          }
+          const workers = flags.workers ?? lib.defaultLocalWorkers();
+          if (!flags.json) {
+            io.out(
+              `study ${effective.name}: ${plural(jobs.length, 'job')} (${effective.arms.length} arms x ${plural(effective.seeds.length, 'seed')})${reused > 0 ? `, ${reused} done in an earlier run` : ''}; ${plural(Math.min(workers, Math.max(1, jobs.length - reused)), 'job process', 'job processes')}, backend ${flags.backend}; ${out}\n`,
             );
-          throw new CliFailure(
-            `${failed.length} of ${plural(jobs.length, 'job')} failed (listed above); the others are in the report`,
-          );
-        }
-      });
+          }
+          // Loaded here: help and version load no progress-bar code.
+          const { studyProgress } = await import('../study-progress.js');
+          const progress = flags.json ? undefined : studyProgress(io, jobs.length, reused);
+          const started = performance.now();
+          let results: JobResult[];
+          try {
+            results = await execute(jobs, workers, {
+              store,
+              signal: interrupt.signal,
+              onResult: (r, done, total) => progress?.update(r, done, total),
+            });
+          } catch (e) {
+            if (interrupt.requested && isLenetError(e) && e.code === 'JOB_INTERRUPTED')
+              throw new InterruptedError(`interrupted: ${e.message}`);
+            throw e;
+          } finally {
+            progress?.stop();
+          }
+          const wallSeconds = Math.round((performance.now() - started) / 10) / 100;
+          const { files } = await lib.writeStudyReport(out, effective, results, {
+            wallSeconds,
+            command: commandLine(cmd),
+          });
+          const failed = results.filter((r) => r.status === 'failed');
+          if (flags.json) {
+            printJson(io, {
+              study: effective.name,
+              out,
+              jobs: jobs.length,
+              trained: jobs.length - reused,
+              reused,
+              failed: failed.map((r) => ({ arm: r.arm, seed: r.seed, id: r.id, error: r.error })),
+              wallSeconds,
+              files,
+            });
+          } else {
+            io.out(
+              `${plural(jobs.length - reused, 'job')} trained${reused > 0 ? `, ${reused} reused` : ''} in ${seconds(wallSeconds)}; wrote ${files.join(', ')}\n`,
+            );
+          }
+          if (failed.length > 0) {
+            for (const r of failed)
+              io.err(
+                `failed: ${r.arm} seed ${r.seed} (job ${r.id.slice(0, 12)}): ${r.error?.code}: ${r.error?.message}\n`,
+              );
+            throw new CliFailure(
+              `${failed.length} of ${plural(jobs.length, 'job')} failed (listed above); the others are in the report`,
+            );
+          }
+        },
+        'taking no new job; the running ones finish and are kept',
+      );
 
       /** Where the jobs run: this machine's pool of job processes. */
       async function execute(
