@@ -9,8 +9,10 @@ import type { StudyBudget, StudyDefinition } from './types.js';
 const SEEDS = [0, 1, 2, 3, 4];
 
 // MNIST studies: one epoch on the first 12,000 training images, tested on all 10,000 test images.
-// `lenet study run report-002-batchnorm` (10 jobs) takes about N minutes on 2 cores (measured; see
-// the package README).
+// `lenet study run report-002-batchnorm` (10 jobs, 2 processes) took 34-42 s on the 2-core
+// development machine; report-004's larger Keras nets about 19 s a job. At this budget torch-nobn
+// (Dropout 0.75 and no BatchNorm) stays at chance for every seed: --epochs and --train-limit
+// give it the time to learn.
 const MNIST_BUDGET: StudyBudget = { epochs: 1, trainLimit: 12_000 };
 
 // Image-folder studies train at the reports' 256x256 on the user's own folder (its size is not

@@ -20,10 +20,12 @@ export interface LocalRunOptions extends ExecuteOptions {
 
 /**
  * The pool size `lenet study run` uses: one process per core, each with one wasm kernel thread.
- * Measured on the 2-core machine this was written on, with report-002-batchnorm's jobs (wasm, one
- * epoch of 2,000 images, full test set, 8 jobs): 2 processes × 1 thread ran them in N s, 1 process ×
- * 2 threads in M s. Small nets keep a kernel thread busy for too short a time to pay for splitting
- * one convolution between two threads; two independent trainings keep both cores busy all the time.
+ * Measured on the 2-core development machine (shared, 1-minute load 1-5 during the runs), wasm,
+ * alternating the two layouts: report-002-batchnorm's 10 jobs (1 epoch of 12,000 images, 10,000
+ * test images) took 38.2, 42.3 and 33.7 s with 2 processes x 1 thread against 46.3, 44.3 and
+ * 45.5 s with 1 process x 2 threads; report-004-batchnorm's 4 jobs of the larger Keras nets 77.1 s
+ * against 88.3 s. One process per core keeps both cores busy through the single-threaded parts of
+ * a job (data loading, batching, optimizer steps, evaluation), where a second kernel thread idles.
  */
 export function defaultLocalWorkers(cores: number = availableParallelism()): number {
   return Math.max(1, cores);

@@ -21,14 +21,12 @@ interface RunFlags {
   json?: boolean;
 }
 
-/** A study argument that names a file rather than a built-in study. */
-function isStudyFile(target: string): boolean {
-  return target.endsWith('.json') || target.includes('/') || target.includes('\\') || existsSync(target);
-}
-
+/** A built-in study by name, or a study file: a name with `.json` or a path, or one that exists. */
 async function resolveStudy(target: string): Promise<StudyDefinition> {
-  const study = await import('@lenet/study');
-  return isStudyFile(target) ? await study.loadStudy(target) : study.getStudy(target);
+  const lib = await import('@lenet/study');
+  const path = target.endsWith('.json') || target.includes('/') || target.includes('\\');
+  const builtin = lib.listStudies().some((s) => s.name === target);
+  return path || (!builtin && existsSync(target)) ? await lib.loadStudy(target) : lib.getStudy(target);
 }
 
 /** The command that ran, for the report: the arguments and the options given on the command line. */
