@@ -73,6 +73,10 @@ const COMMANDS = [
   ['datasets', 'info'],
   ['datasets', 'export-images'],
   ['reproduce'],
+  ['study'],
+  ['study', 'list'],
+  ['study', 'show'],
+  ['study', 'run'],
   ['bench'],
 ];
 

@@ -20,6 +20,7 @@ describe('lenet: arguments', () => {
       'presets',
       'datasets',
       'reproduce',
+      'study',
       'bench',
     ]) {
       expect(r.out).toContain(cmd);

@@ -16,14 +16,18 @@ export interface Interrupt {
  * The first Ctrl-C aborts `signal` (training stops after the current batch and saves a resumable
  * checkpoint); the second runs `beforeExit` (releasing the run lock) and exits with 130 at once.
  */
-export function listenForInterrupt(io: CliIo, beforeExit: () => void): Interrupt {
+export function listenForInterrupt(
+  io: CliIo,
+  beforeExit: () => void,
+  stopping = 'stopping after this batch',
+): Interrupt {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) {
       beforeExit();
       process.exit(130);
     }
-    io.err('\ninterrupted: stopping after this batch (Ctrl-C again to quit now)\n');
+    io.err(`\ninterrupted: ${stopping} (Ctrl-C again to quit now)\n`);
     controller.abort(INTERRUPTED);
   };
   process.on('SIGINT', onSigint);

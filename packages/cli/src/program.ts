@@ -5,6 +5,7 @@ import { registerExport } from './commands/export.js';
 import { registerInference } from './commands/infer.js';
 import { registerModels } from './commands/models.js';
 import { registerReproduce } from './commands/reproduce.js';
+import { registerStudy } from './commands/study.js';
 import { registerTrain } from './commands/train.js';
 import { exitCodeOf } from './errors.js';
 import type { CliIo } from './io.js';
@@ -25,6 +26,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   registerModels(program, io);
   registerDatasets(program, io);
   registerReproduce(program, io);
+  registerStudy(program, io);
   registerBench(program, io, setExitCode);
   for (const cmd of program.commands) applyToTree(cmd, io);
   return program;

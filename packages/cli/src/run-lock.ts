@@ -1,8 +1,12 @@
 import { closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isProcessAlive, LenetError } from '@lenet/common';
+import { BadInputError } from './errors.js';
+import { type Interrupt, listenForInterrupt } from './interrupt.js';
+import type { CliIo } from './io.js';
 
 /** The lock file in a run directory. */
 export const LOCK_FILE = 'run.lock';
@@ -154,4 +158,36 @@ export async function lockRunDir(
   throw new RunDirLockedError(
     `${dir}: could not take the lock ${file} (other runs keep taking it); try again`,
   );
+}
+
+/**
+ * Runs `work` in run directory `out` (created if missing) while holding its lock, with Ctrl-C
+ * handling: `work` gets the {@link Interrupt} (a first Ctrl-C aborts its signal), a second Ctrl-C
+ * releases the lock and exits. The lock is released when `work` ends, however it ends. `stopping`
+ * says what the first Ctrl-C does.
+ */
+export async function inLockedRunDir<T>(
+  out: string,
+  command: string,
+  io: CliIo,
+  work: (interrupt: Interrupt) => Promise<T>,
+  stopping?: string,
+): Promise<T> {
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (e) {
+    throw new BadInputError(`${out}: cannot create the run directory (${(e as Error).message})`, {
+      cause: e,
+    });
+  }
+  // Listening first: whenever the lock file exists, a Ctrl-C is handled (and releases it).
+  let lock: RunLock | undefined;
+  const interrupt = listenForInterrupt(io, () => lock?.release(), stopping);
+  try {
+    lock = await lockRunDir(out, command, io.err);
+    return await work(interrupt);
+  } finally {
+    interrupt.dispose();
+    lock?.release();
+  }
 }

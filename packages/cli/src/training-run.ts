@@ -1,5 +1,5 @@
 // One `lenet train` run in its run directory: what `lenet train` and `lenet reproduce` run.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isLenetError, plural } from '@lenet/common';
 import type { Dataset } from '@lenet/datasets';
@@ -9,13 +9,13 @@ import type { Recipe } from '@lenet/train/recipes';
 import { activateBackend, type CliBackend } from './backend-arg.js';
 import { loadRequested } from './data.js';
 import { BadInputError, CliFailure, InterruptedError } from './errors.js';
-import { type Interrupt, listenForInterrupt } from './interrupt.js';
+import type { Interrupt } from './interrupt.js';
 import { type CliIo, printJson } from './io.js';
 import { resolveModel } from './model-arg.js';
 import { loadClassifier } from './predictor.js';
 import { writeRunReport } from './report.js';
 import { removeLeftovers } from './run-dir.js';
-import { lockRunDir, type RunLock } from './run-lock.js';
+import { inLockedRunDir } from './run-lock.js';
 import { absolutePaths, writeRunOptions } from './run-options.js';
 
 /** One training run: a recipe, and where and how to run it. */
@@ -65,23 +65,9 @@ export interface TrainingSummary {
  */
 export async function runTraining(run: TrainingRun, io: CliIo): Promise<TrainingSummary> {
   const out = resolve(run.out);
-  try {
-    await mkdir(out, { recursive: true });
-  } catch (e) {
-    throw new BadInputError(`${out}: cannot create the run directory (${(e as Error).message})`, {
-      cause: e,
-    });
-  }
-  // Listening first: whenever the lock file exists, a Ctrl-C is handled (and releases it).
-  let lock: RunLock | undefined;
-  const interrupt = listenForInterrupt(io, () => lock?.release());
-  try {
-    lock = await lockRunDir(out, run.resume ? 'lenet train --resume' : 'lenet train', io.err);
-    return await trainInto(out, run, interrupt, io);
-  } finally {
-    interrupt.dispose();
-    lock?.release();
-  }
+  return inLockedRunDir(out, run.resume ? 'lenet train --resume' : 'lenet train', io, (interrupt) =>
+    trainInto(out, run, interrupt, io),
+  );
 }
 
 async function trainInto(

@@ -4,7 +4,7 @@ import { staleTempEntries } from '@lenet/common';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError } from './errors.js';
-import { loadImageFolder } from './folder.js';
+import { imageFolderClasses, loadImageFolder } from './folder.js';
 import { tempDir } from './testing/fixtures.js';
 
 type Rgb = [number, number, number];
@@ -322,6 +322,15 @@ describe('loadImageFolder: train/test split', () => {
     expect(Array.from(train.images.filter((_, i) => i % 4 === 0))).toEqual([1, 2]);
     expect(Array.from(test.labels)).toEqual([0, 0, 1]);
     expect(Array.from(test.images.filter((_, i) => i % 4 === 0))).toEqual([4, 5, 3]);
+  });
+
+  it('lists the classes the loader finds without decoding: those of train/ in a split folder', async () => {
+    expect(await imageFolderClasses(root)).toEqual(['cat', 'dog', 'empty']);
+    expect(await imageFolderClasses(flat)).toEqual(['a', 'b']);
+    expect(await imageFolderClasses(presplit)).toEqual(['x', 'y']);
+    await expect(imageFolderClasses(join(tmp, 'nowhere'))).rejects.toThrow(
+      /nowhere.*missing: no such folder/,
+    );
   });
 
   it('names the folder when it is too small to hold out a test part, and checks the options', async () => {

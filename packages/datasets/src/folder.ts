@@ -157,6 +157,18 @@ export async function loadImageFolder(root: string, options: ImageFolderOptions)
   };
 }
 
+/**
+ * The class names {@link loadImageFolder} finds in `root` (those of `train/` in a folder split
+ * already), in label order, from listing the folder alone: no image is decoded.
+ */
+export async function imageFolderClasses(
+  root: string,
+  extensions: readonly string[] = defaultImageExtensions(),
+): Promise<string[]> {
+  const dir = (await isSplitAlready(root)) ? join(root, 'train') : root;
+  return (await listFolder(dir, undefined, extensions)).classNames;
+}
+
 /** Whether the only (non-hidden) sub-folders of `root` are `train/` and `test/`. */
 async function isSplitAlready(root: string): Promise<boolean> {
   let entries: import('node:fs').Dirent[];

@@ -20,8 +20,8 @@ export { describeDataset } from './describe.js';
 export { DatasetError } from './errors.js';
 /** Options and result of the image-folder loader. */
 export type { FolderDataset, FolderSplit, ImageFolderOptions } from './folder.js';
-/** Image-folder loader (torchvision ImageFolder semantics) and its default size limit. */
-export { FOLDER_DEFAULT_MAX_BYTES, loadImageFolder } from './folder.js';
+/** Image-folder loader (torchvision ImageFolder semantics), its default size limit, and its classes without loading. */
+export { FOLDER_DEFAULT_MAX_BYTES, imageFolderClasses, loadImageFolder } from './folder.js';
 /** How folder images are fitted and resampled, decoding one image the same way, the extensions looked for. */
 export {
   type DecodeImageOptions,

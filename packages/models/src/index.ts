@@ -5,8 +5,8 @@
 
 /** The error thrown for a malformed spec or one that does not fit its input; it names the layer. */
 export { SpecError, type SpecErrorLocation } from './errors.js';
-/** How deeply spec files and model.json may nest. */
-export { MAX_JSON_DEPTH } from './json-depth.js';
+/** How deeply spec files and model.json may nest, and the check of JSON text before it is parsed. */
+export { jsonTextDepth, MAX_JSON_DEPTH } from './json-depth.js';
 /** Size limits of a network (parameters, activations, layers), checked from its shapes before building. */
 export { checkSpecLimits, DEFAULT_SPEC_LIMITS, type SpecLimits } from './limits.js';
 /** The same network ending in logits instead of softmax probabilities. */

@@ -1,19 +1,31 @@
 /** @lenet/study public API. */
 
+/** The built-in studies: one per comparative question of the reference reports. */
+export { getStudy, listStudies } from './builtins.js';
+/** Study files: validation, parsing and loading, with errors naming the file and the field. */
+export { loadStudy, MAX_STUDY_JOBS, parseStudy, STUDY_MAX_BYTES, validateStudy } from './definition.js';
 /** The error of this package, with its stable codes. */
 export { StudyError, type StudyErrorCode } from './errors.js';
 /** A job's content-hash id, and the parser every worker runs on a payload first. */
 export { jobId, MAX_JOB_BYTES, parseJob } from './job.js';
 /** A child process that runs jobs one at a time (what the local pool and queue workers use). */
 export { JobProcess, type JobProcessOptions } from './job-process.js';
+/** The local pool: a study's jobs in N job processes on this machine, and its measured default size. */
+export { defaultLocalWorkers, type LocalRunOptions, runJobsLocally } from './local.js';
 /** This machine, as job results record it. */
 export { machineInfo } from './machine.js';
+/** A study as jobs (arm × seed), with run-time overrides, and the code version jobs record. */
+export { planJobs, type StudyOverrides, studyCodeVersion, withOverrides } from './plan.js';
+/** Checks of a job result read back, and whether a result stands or its job runs again. */
+export { isFinalResult, jobResultProblem } from './result.js';
 /** Trains and evaluates one job in this process. */
 export { type RunJobOptions, runJob } from './run-job.js';
 /** Student-t summary of a sample (mean, sd, 95 % CI) and the paired t-test, never NaN. */
 export { describeSample, type PairedTestResult, pairedTest, type SampleStats } from './stats.js';
+/** The result store of a run directory: one atomically written file per job. */
+export { type LocalResultStore, openResultStore, type ResultStoreOptions } from './store.js';
 /** Writes a study run's results.json, study.md and plots, atomically. */
-export { writeStudyReport } from './study-report.js';
+export { type StudyRunMeta, writeStudyReport } from './study-report.js';
 /** A study's results summarised: per arm counts, CIs and curves; per comparison the paired test and verdict. */
 export {
   type ArmSummary,

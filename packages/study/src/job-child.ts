@@ -46,3 +46,6 @@ process.on('message', (message: ToChild) => {
   work.catch((e: unknown) => send(errorMessage(e)));
 });
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal reaches the whole process group: the parent decides (its first Ctrl-C lets
+// the running jobs finish), and this process ends when the parent does (the channel closes).
+process.on('SIGINT', () => {});

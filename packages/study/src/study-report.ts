@@ -35,9 +35,9 @@ export interface StudyRunMeta {
 export async function writeStudyReport(
   dir: string,
   study: StudyDefinition,
-  results: JobResult[],
-  meta: { wallSeconds: number; command: string },
-): Promise<{ files: string[] }> {
+  results: readonly JobResult[],
+  meta: StudyRunMeta,
+): Promise<{ files: string[]; summary: StudySummary }> {
   const summary = summarizeStudy(study, results);
   const files: string[] = [];
   const plots: { file: string; alt: string }[] = [];
@@ -75,7 +75,7 @@ export async function writeStudyReport(
   const mdPath = join(dir, 'study.md');
   await writeFileAtomic(mdPath, studyMarkdown(study, summary, jobs, meta, plots));
   files.push(mdPath);
-  return { files };
+  return { files, summary };
 }
 
 /** Percent with 2 decimals, for accuracies given as fractions. */

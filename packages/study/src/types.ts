@@ -46,6 +46,11 @@ export interface StudyDefinition {
   dataset: DatasetName;
   /** Data directory, for data sets that are not bundled (cifar10, folder…). */
   data?: string;
+  /**
+   * Image folders only: the size `[height, width, channels]` the images are resized to and the
+   * presets adapted to. Unset: each preset's own height and width, with 3 channels.
+   */
+  input?: [number, number, number];
   /** Base recipe: a name in `RECIPES` or a partial recipe over the `default` one. */
   recipe: string | Partial<Omit<Recipe, 'seed' | 'model' | 'dataset'>>;
   budget: StudyBudget;
