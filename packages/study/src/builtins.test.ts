@@ -87,13 +87,17 @@ describe('built-in studies', () => {
       'bn/4',
       'no-bn/4',
     ]);
-    expect(jobs[0].data).toEqual({ dataset: 'mnist', trainLimit: 12_000 });
+    expect(jobs[0].data).toEqual({ dataset: 'mnist' });
     expect(jobs[3].recipe).toMatchObject({
       model: 'torch-nobn',
       epochs: 1,
       seed: 1,
       validationFraction: 0,
-      learningRate: 4e-3,
+      optimizer: 'adam',
+      learningRate: 1e-3,
+      schedule: 'constant',
+      labelSmoothing: 0,
+      normalize: 'unit',
     });
   });
 
