@@ -6,6 +6,7 @@ import { registerInference } from './commands/infer.js';
 import { registerModels } from './commands/models.js';
 import { registerReproduce } from './commands/reproduce.js';
 import { registerTrain } from './commands/train.js';
+import { registerWorker } from './commands/worker.js';
 import { exitCodeOf } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -26,6 +27,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   registerDatasets(program, io);
   registerReproduce(program, io);
   registerBench(program, io, setExitCode);
+  registerWorker(program, io);
   for (const cmd of program.commands) applyToTree(cmd, io);
   return program;
 }
