@@ -74,6 +74,7 @@ const COMMANDS = [
   ['datasets', 'export-images'],
   ['reproduce'],
   ['bench'],
+  ['worker'],
 ];
 
 /** What may not load for help or version: TensorFlow.js, onnxruntime, sharp, the plotting stack. */

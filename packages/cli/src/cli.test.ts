@@ -21,6 +21,7 @@ describe('lenet: arguments', () => {
       'datasets',
       'reproduce',
       'bench',
+      'worker',
     ]) {
       expect(r.out).toContain(cmd);
     }

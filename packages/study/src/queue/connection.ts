@@ -43,8 +43,8 @@ export function redactUrl(url: string): string {
     parsed.password = '***';
     return parsed.href;
   } catch {
-    // Not a URL: whatever sits between the scheme and an '@' may be credentials.
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
+    // Not a URL: whatever comes before the last '@' (after a scheme) may be credentials.
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1***@');
   }
 }
 

@@ -139,7 +139,7 @@ async function collect(
     await queue.addBulk(missing.map((job) => queueEntry(job, attempts)));
     log(
       `queue ${connection.redacted}: ${plural(missing.length, 'job')} queued, ${queued - collected} already queued, ` +
-        `${collected} finished in Redis, ${results.size - collected} in the store`,
+        `${collected} finished in Redis, ${total - pending.length} in the store`,
     );
     if (waiting.size === 0) settle();
     // A job removed from Redis while awaited (by hand, or aged out) is queued again.
