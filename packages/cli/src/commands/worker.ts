@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
 import type { CliIo } from '../io.js';
-import { oneOf, positiveInt, positiveNumber } from '../parse.js';
+import { oneOf, positiveInt } from '../parse.js';
 
 interface WorkerFlags {
   queue: string;
@@ -48,7 +48,8 @@ export function registerWorker(program: Command, io: CliIo): void {
     .option(
       '--lock-seconds <s>',
       'a job whose worker stops answering for this long is handed to another worker',
-      positiveNumber('--lock-seconds'),
+      positiveInt('--lock-seconds'),
+      // @lenet/study's DEFAULT_LOCK_SECONDS; not imported here, so that --help loads no queue client.
       30,
     )
     .action(async (flags: WorkerFlags) => {
