@@ -23,8 +23,8 @@ export class Proc {
   private waiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     for (const stream of [this.child.stdout, this.child.stderr]) {
       let rest = '';
       stream?.on('data', (d: Buffer) => {
@@ -109,25 +109,26 @@ export class Proc {
 }
 
 /** `lenet worker --queue <url> --backend wasm --threads 1 --name <name> …` from the built CLI. */
-export async function startWorker(queue: string, name: string, extra: string[] = []): Promise<Proc> {
-  const worker = new Proc([
-    CLI,
-    'worker',
-    '--queue',
-    queue,
-    '--backend',
-    'wasm',
-    '--threads',
-    '1',
-    '--name',
-    name,
-    ...extra,
-  ]);
+export async function startWorker(
+  queue: string,
+  name: string,
+  extra: string[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<Proc> {
+  const worker = new Proc(
+    [CLI, 'worker', '--queue', queue, '--backend', 'wasm', '--threads', '1', '--name', name, ...extra],
+    env,
+  );
   await worker.waitFor(/ worker \S+ on .*: backend /);
   return worker;
 }
 
 /** A coordinator process running `jobsFile`'s jobs on `queue`, keeping results in `storeDir`. */
-export function startCoordinator(queue: string, jobsFile: string, storeDir: string): Proc {
-  return new Proc([COORDINATOR, queue, jobsFile, storeDir]);
+export function startCoordinator(
+  queue: string,
+  jobsFile: string,
+  storeDir: string,
+  env?: NodeJS.ProcessEnv,
+): Proc {
+  return new Proc([COORDINATOR, queue, jobsFile, storeDir], env);
 }

@@ -37,7 +37,7 @@ export function redisAvailable(suite: string): boolean {
 /** A running redis-server. */
 export interface RedisServer {
   port: number;
-  /** `redis://[:password@]127.0.0.1:port`. */
+  /** `redis://[:password@]127.0.0.1:port`, or `rediss://localhost:port` with TLS. */
   url: string;
   /** Everything it printed (for a failing test's message). */
   output(): string;
@@ -53,10 +53,20 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function launch(path: string, port: number, dir: string, password?: string): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  args.push('--dir', dir, '--daemonize', 'no');
-  if (password !== undefined) args.push('--requirepass', password);
+/** How the test server is set up: a password (`--requirepass`), TLS only with this certificate. */
+export interface RedisServerOptions {
+  password?: string;
+  tls?: { cert: string; key: string };
+}
+
+function launch(path: string, port: number, dir: string, options: RedisServerOptions): Promise<ChildProcess> {
+  const args = options.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.cert]
+    : ['--port', String(port)];
+  if (options.tls) args.push('--tls-key-file', options.tls.key, '--tls-ca-cert-file', options.tls.cert);
+  if (options.tls) args.push('--tls-auth-clients', 'no');
+  args.push('--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no');
+  if (options.password !== undefined) args.push('--requirepass', options.password);
   const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   return new Promise((resolve, reject) => {
@@ -80,8 +90,11 @@ function launch(path: string, port: number, dir: string, password?: string): Pro
   });
 }
 
-/** Starts redis-server on a free loopback port (with `--requirepass` when `password` is given). */
-export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
+/**
+ * Starts redis-server on a free loopback port, with `--requirepass` when a password is given, and
+ * speaking TLS only when a certificate is (its URL is then `rediss://localhost:port`).
+ */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
   const path = findRedisServer();
   if (!path) throw new Error(`redis-server is not installed: ${REDIS_INSTALL}`);
   const dir = mkdtempSync(join(tmpdir(), 'lenet-redis-'));
@@ -90,14 +103,16 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      const child = await launch(path, port, dir, options.password);
+      const child = await launch(path, port, dir, options);
       let output = '';
       child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       const kill = () => child.kill('SIGKILL');
       process.once('exit', kill);
       return {
         port,
-        url: `redis://${options.password === undefined ? '' : `:${options.password}@`}127.0.0.1:${port}`,
+        url: options.tls
+          ? `rediss://localhost:${port}`
+          : `redis://${options.password === undefined ? '' : `:${options.password}@`}127.0.0.1:${port}`,
         output: () => output,
         async stop() {
           process.off('exit', kill);
