@@ -158,5 +158,13 @@ describe.skipIf(!available)('a study on a BullMQ queue', () => {
     const [result] = printedResults(coordinator);
     expect(result?.status).toBe('done');
     expect(result?.worker).toBe('worker-u');
+
+    // With Redis gone, stopping does not wait for it (BullMQ's own close would, forever).
+    await redis.stop();
+    const stopping = Date.now();
+    second.kill('SIGTERM');
+    expect((await second.exited).code, second.text()).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(15_000);
+    expect(second.text()).toMatch(/worker worker-u stopped: 1 done, 0 failed, 0 rejected, 0 handed back/);
   });
 });

@@ -58,6 +58,18 @@ export const DEFAULT_LOCK_SECONDS = 30;
  */
 const MAX_STALLED = 2;
 
+/** How long stopping waits for Redis (handing jobs back, closing) before it stops without it. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/** `promise`'s value, or `'timed out'` if it takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timed out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** A few processes that run jobs, started ahead (they report the backend) and replaced when one dies. */
 class ProcessPool {
   private readonly idle: JobProcess[] = [];
@@ -131,7 +143,23 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
     throw new UnrecoverableError(reason);
   };
 
-  const processJob = async (job: Job, token: string | undefined, signal: AbortSignal | undefined) => {
+  const stopping = () => options.signal?.aborted === true;
+  // Gives a job back to the queue for another worker, at once (no lock to wait out).
+  const handBack = async (job: Job, parsed: StudyJob, token: string | undefined): Promise<never> => {
+    // With Redis away this would wait for it forever; the job's lock then runs out instead.
+    const moved = token === undefined ? 'timed out' : await within(job.moveToWait(token), STOP_TIMEOUT_MS);
+    if (moved === 'timed out') {
+      log(
+        `${label(parsed)}: not handed back (no answer from the queue); another worker takes it when its lock runs out`,
+      );
+    } else {
+      summary.handedBack += 1;
+      log(`${label(parsed)}: handed back to the queue (worker stopping)`);
+    }
+    throw new WaitingError();
+  };
+
+  const runOne = async (job: Job, token: string | undefined, signal: AbortSignal | undefined) => {
     if (job.name !== STUDY_JOB_TYPE)
       return reject(job, `unknown job name '${job.name}'; this worker runs '${STUDY_JOB_TYPE}' only`);
     let parsed: StudyJob;
@@ -141,6 +169,8 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
       return reject(job, message(e));
     }
     if (parsed.id !== job.id) return reject(job, `queued as ${job.id} but its payload is job ${parsed.id}`);
+    // Taken just as the worker stops: not started at all.
+    if (stopping()) return handBack(job, parsed, token);
     const tries = job.opts.attempts ?? 1;
     log(`${label(parsed)}: started, attempt ${job.attemptsMade + 1} of ${tries}`);
     const proc = await pool.take();
@@ -151,12 +181,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
       result = await proc.run(parsed);
     } catch (e) {
       pool.give(proc, false);
-      if (signal?.aborted && token !== undefined) {
-        await job.moveToWait(token);
-        summary.handedBack += 1;
-        log(`${label(parsed)}: handed back to the queue (worker stopping)`);
-        throw new WaitingError();
-      }
+      if (signal?.aborted || stopping()) return handBack(job, parsed, token);
       summary.failed += 1;
       log(`${label(parsed)}: failed: the job process died: ${message(e)}`);
       throw e;
@@ -182,6 +207,34 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
     throw input ? new UnrecoverableError(error.message) : new Error(error.message);
   };
 
+  // Jobs taken and not yet recorded in Redis (completed, failed or handed back): stopping waits
+  // for them, and then closes without BullMQ's own wait, which hangs while Redis is away.
+  const inFlight = new Map<string, { recorded: Promise<void>; settle: () => void }>();
+  const settle = (id: string | undefined) => {
+    if (id !== undefined) inFlight.get(id)?.settle();
+  };
+  // Three parameters: BullMQ passes the abort signal to a processor that declares it.
+  const processJob = async (job: Job, token: string | undefined, signal: AbortSignal | undefined) => {
+    const id = job.id ?? '';
+    let resolve = () => {};
+    const recorded = new Promise<void>((r) => {
+      resolve = r;
+    });
+    inFlight.set(id, {
+      recorded,
+      settle: () => {
+        inFlight.delete(id);
+        resolve();
+      },
+    });
+    try {
+      return await runOne(job, token, signal);
+    } catch (e) {
+      if (e instanceof WaitingError) settle(id);
+      throw e;
+    }
+  };
+
   let worker: Worker;
   try {
     worker = new Worker(STUDY_QUEUE_NAME, processJob, {
@@ -201,19 +254,27 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
     // BullMQ reports a job's failure here too when it cannot record it; both are worth a line.
     log(`queue ${connection.redacted}: ${isLenetError(e) ? e.message : message(e)}`);
   });
+  worker.on('completed', (job) => settle(job.id));
+  worker.on('failed', (job) => settle(job?.id));
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       log('stopping: jobs in progress go back to the queue');
+      // No more jobs taken (a job taken meanwhile is handed back unstarted), those running stopped.
+      void worker.pause(true);
       worker.cancelAllJobs('worker stopping');
       resolve();
     };
     if (options.signal?.aborted) stop();
     else options.signal?.addEventListener('abort', stop, { once: true });
   });
-  const running = worker.run().catch((e: unknown) => log(`worker ${name}: ${message(e)}`));
+  void worker.run().catch((e: unknown) => log(`worker ${name}: ${message(e)}`));
   await stopped;
-  await worker.close();
-  await running;
+  const recorded = async () => {
+    while (inFlight.size > 0) await Promise.all([...inFlight.values()].map((f) => f.recorded));
+  };
+  if ((await within(recorded(), STOP_TIMEOUT_MS)) === 'timed out')
+    log(`queue ${connection.redacted} does not answer: stopping without it`);
+  await within(worker.close(true), STOP_TIMEOUT_MS);
   await pool.stop();
   log(
     `worker ${name} stopped: ${summary.done} done, ${summary.failed} failed, ${summary.rejected} rejected, ${summary.handedBack} handed back`,
