@@ -52,7 +52,8 @@ export async function runJobsOnQueue(
   }
   const pending = [...byId.values()].filter((job) => !results.has(job.id));
   if (pending.length > 0) {
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted)
+      throw new StudyError('JOB_INTERRUPTED', `stopped before queuing ${plural(pending.length, 'job')}`);
     await probeQueue(connection);
     await collect(pending, connection, attempts, results, byId.size, options);
   }

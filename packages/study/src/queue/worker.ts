@@ -116,16 +116,11 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
   const log = (line: string) => options.log(connection.scrub(line));
   const concurrency = checkInteger('concurrency', options.concurrency ?? 1, { min: 1 });
   const name = options.name ?? `${hostname()}-${process.pid}`;
-  const threads = checkInteger(
-    'threads',
-    options.threads ?? Math.max(1, Math.floor(cpus().length / concurrency)),
-    {
-      min: 1,
-    },
-  );
+  const coresEach = Math.max(1, Math.floor(cpus().length / concurrency));
+  const threads = checkInteger('threads', options.threads ?? coresEach, { min: 1 });
   const lockMs = 1000 * checkNumber('lockSeconds', options.lockSeconds ?? DEFAULT_LOCK_SECONDS, { min: 1 });
   const summary: QueueWorkerSummary = { done: 0, failed: 0, rejected: 0, handedBack: 0 };
-  options.signal?.throwIfAborted();
+  if (options.signal?.aborted) return summary;
   await probeQueue(connection);
   const pool = new ProcessPool({ backend: options.backend, threads, worker: name });
   const backend = await pool.start(concurrency);
