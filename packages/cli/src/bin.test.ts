@@ -78,6 +78,7 @@ const COMMANDS = [
   ['study', 'show'],
   ['study', 'run'],
   ['bench'],
+  ['worker'],
 ];
 
 /** What may not load for help or version: TensorFlow.js, onnxruntime, sharp, the plotting stack. */

@@ -22,6 +22,7 @@ describe('lenet: arguments', () => {
       'reproduce',
       'study',
       'bench',
+      'worker',
     ]) {
       expect(r.out).toContain(cmd);
     }

@@ -7,6 +7,7 @@ import { registerModels } from './commands/models.js';
 import { registerReproduce } from './commands/reproduce.js';
 import { registerStudy } from './commands/study.js';
 import { registerTrain } from './commands/train.js';
+import { registerWorker } from './commands/worker.js';
 import { exitCodeOf } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -28,6 +29,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   registerReproduce(program, io);
   registerStudy(program, io);
   registerBench(program, io, setExitCode);
+  registerWorker(program, io);
   for (const cmd of program.commands) applyToTree(cmd, io);
   return program;
 }

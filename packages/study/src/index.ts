@@ -16,6 +16,17 @@ export { defaultLocalWorkers, type LocalRunOptions, runJobsLocally } from './loc
 export { machineInfo } from './machine.js';
 /** A study as jobs (arm × seed), with run-time overrides, and the code version jobs record. */
 export { planJobs, type StudyOverrides, studyCodeVersion, withOverrides } from './plan.js';
+/** A queue's Redis URL with its password hidden, the only form of it fit for messages. */
+export { redactUrl, STUDY_QUEUE_NAME } from './queue/connection.js';
+/** A study's jobs run through a BullMQ queue on Redis: the coordinator's side. */
+export { DEFAULT_ATTEMPTS, type QueueExecuteOptions, runJobsOnQueue } from './queue/coordinator.js';
+/** A queue worker: takes study jobs from Redis and trains them in child processes. */
+export {
+  DEFAULT_LOCK_SECONDS,
+  type QueueWorkerOptions,
+  type QueueWorkerSummary,
+  runQueueWorker,
+} from './queue/worker.js';
 /** Checks of a job result read back, and whether a result stands or its job runs again. */
 export { isFinalResult, jobResultProblem } from './result.js';
 /** Trains and evaluates one job in this process. */
