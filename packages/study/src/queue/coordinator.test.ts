@@ -109,6 +109,37 @@ describe.skipIf(!available)('runJobsOnQueue', () => {
     );
   });
 
+  it('runs a job again whose stored result failed for a reason not in its input, as the local pool does', async () => {
+    const [died, bad] = tinyJobs([1, 2]);
+    if (!died || !bad) throw new Error('no jobs');
+    const failed = (job: typeof died, kind: 'input' | 'failure'): JobResult => ({
+      ...fakeResult(job),
+      status: 'failed',
+      error: { code: kind === 'input' ? 'DATASET_INVALID' : 'STUDY_FAILED', message: 'x', kind },
+      testAccuracy: undefined,
+      testLoss: undefined,
+    });
+    const store = memoryStore([failed(died, 'failure'), failed(bad, 'input')]);
+    // The earlier attempt is still in Redis as a failed BullMQ job: it is retried, not collected.
+    const connection = parseQueueUrl(redis.url).options;
+    const failing = new Worker(
+      STUDY_QUEUE_NAME,
+      async () => {
+        throw new Error('job process exited (SIGKILL)');
+      },
+      { connection },
+    );
+    const failedOnce = new Promise((resolve) => failing.once('failed', resolve));
+    await queue.add('lenet.study.train', died, { jobId: died.id });
+    await failedOnce;
+    await failing.close();
+    expect(await (await queue.getJob(died.id))?.getState()).toBe('failed');
+    workers.push(new Worker(STUDY_QUEUE_NAME, async () => fakeResult(died), { connection }));
+    const results = await runJobsOnQueue([died, bad], { queue: redis.url, store });
+    expect(results.map((r) => `${r.status}/${r.worker}`)).toEqual(['done/stored', 'failed/stored']);
+    expect(store.puts.map((r) => r.id)).toEqual([died.id]);
+  });
+
   it("turns a worker's odd return value and a job out of attempts into failed results with the reason", async () => {
     const [odd, failing] = tinyJobs([1, 2]);
     if (!odd || !failing) throw new Error('no jobs');

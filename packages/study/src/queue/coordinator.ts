@@ -4,6 +4,7 @@
 import { checkInteger, plural } from '@lenet/common';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { StudyError } from '../errors.js';
+import { isFinalResult } from '../result.js';
 import { type ExecuteOptions, type JobResult, STUDY_JOB_TYPE, type StudyJob } from '../types.js';
 import { parseQueueUrl, probeQueue, type QueueConnection, STUDY_QUEUE_NAME } from './connection.js';
 import { failedAttempt, failedResult, resultProblem } from './outcome.js';
@@ -46,22 +47,26 @@ export async function runJobsOnQueue(
   const connection = parseQueueUrl(options.queue);
   const byId = new Map(jobs.map((job) => [job.id, job]));
   const results = new Map<string, JobResult>();
+  // A stored failure that was not the input's fault (a job process died…) runs again, as locally.
+  const retry = new Set<string>();
   for (const job of byId.values()) {
     const stored = await options.store.get(job.id);
-    if (stored) results.set(job.id, stored);
+    if (stored && isFinalResult(stored)) results.set(job.id, stored);
+    else if (stored) retry.add(job.id);
   }
   const pending = [...byId.values()].filter((job) => !results.has(job.id));
   if (pending.length > 0) {
     if (options.signal?.aborted)
       throw new StudyError('JOB_INTERRUPTED', `stopped before queuing ${plural(pending.length, 'job')}`);
     await probeQueue(connection);
-    await collect(pending, connection, attempts, results, byId.size, options);
+    await collect(pending, retry, connection, attempts, results, byId.size, options);
   }
   return jobs.map((job) => results.get(job.id) as JobResult);
 }
 
 async function collect(
   pending: StudyJob[],
+  retry: ReadonlySet<string>,
   connection: QueueConnection,
   attempts: number,
   results: Map<string, JobResult>,
@@ -133,6 +138,10 @@ async function collect(
     const missing: StudyJob[] = [];
     let queued = 0;
     for (const job of pending) {
+      if (retry.has(job.id)) {
+        const found = await queue.getJob(job.id);
+        if (found && (await found.getState()) === 'failed') await found.retry('failed');
+      }
       if ((await examine(job)) === 'missing') missing.push(job);
       else queued += 1;
     }
