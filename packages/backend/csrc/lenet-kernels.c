@@ -965,3 +965,118 @@ void lenet_transpose(const f32 *src, f32 *dst, i32 rows, i32 cols, i32 dstStride
   for (i32 i = 0; i < rows; i++)
     for (i32 j = 0; j < cols; j++) dst[j * dstStride + i] = src[i * cols + j];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise passes of the compiled training step (src/compiled): what tfjs runs as separate
+// kernels (bias add then relu, x − mean then square, x · mask) in one pass each.
+
+// out = x + b (b broadcast over rows of c channels; tile: b repeated, lenet_fill_tile), then
+// relu when asked: v < 0 ? 0 : v (pmax, one instruction in V8), so a NaN stays NaN and reaches
+// the non-finite check.
+EXPORT(lenet_bias_act)
+void lenet_bias_act(const f32 *x, const f32 *tile, const f32 *b, f32 *out, i32 total, i32 c, i32 t, i32 relu) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      v128_t v = wasm_f32x4_add(wasm_v128_load(x + i + k), wasm_v128_load(tile + k));
+      if (relu) v = wasm_f32x4_pmax(v, zero);
+      wasm_v128_store(out + i + k, v);
+    }
+  for (; i < total; i++) {
+    const f32 v = x[i] + b[i % c];
+    out[i] = relu && v < 0.0f ? 0.0f : v;
+  }
+}
+
+// y = relu(x) as lenet_bias_act's, NaN kept.
+EXPORT(lenet_relu)
+void lenet_relu(const f32 *x, f32 *y, i32 len) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  i32 i = 0;
+  for (; i + 4 <= len; i += 4) {
+    wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_v128_load(x + i), zero));
+  }
+  for (; i < len; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+// out = (x − mean)² per channel (meanTile: the mean repeated over a tile), in float32 as tfjs's
+// Sub then Square.
+EXPORT(lenet_sq_dev)
+void lenet_sq_dev(const f32 *x, const f32 *meanTile, f32 *out, i32 total, i32 c, i32 t) {
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+      wasm_v128_store(out + i + k, wasm_f32x4_mul(d, d));
+    }
+  for (; i < total; i++) {
+    const f32 d = x[i] - meanTile[i % c];
+    out[i] = d * d;
+  }
+}
+
+// out = a · b elementwise.
+EXPORT(lenet_mul)
+void lenet_mul(const f32 *a, const f32 *b, f32 *out, i32 len) {
+  i32 i = 0;
+  for (; i + 4 <= len; i += 4)
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  for (; i < len; i++) out[i] = a[i] * b[i];
+}
+
+// The batch-norm input gradient as tfjs's tape forms it through tf.moments (see
+// src/compiled/batch-norm-stage.ts), each step rounded to float32 as its kernels round it:
+// the variance path: out = dvar · ((x − mean)·2), dvar per channel (Mean's, Square's gradient).
+EXPORT(lenet_bn_var_grad)
+void lenet_bn_var_grad(const f32 *x, const f32 *meanTile, const f32 *dvarTile, f32 *out, i32 total, i32 c, i32 t) {
+  const v128_t two = wasm_f32x4_splat(2.0f);
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+      wasm_v128_store(out + i + k, wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two)));
+    }
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    out[i] = dvarTile[k] * ((x[i] - meanTile[k]) * 2.0f);
+  }
+}
+
+// ... and the sum of the three paths in the tape's order: out = (dxp + dvarPath) + dmean per channel.
+EXPORT(lenet_bn_dx_sum)
+void lenet_bn_dx_sum(const f32 *dxp, const f32 *dvarPath, const f32 *dmeanTile, f32 *out, i32 total, i32 c, i32 t) {
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t s = wasm_f32x4_add(wasm_v128_load(dxp + i + k), wasm_v128_load(dvarPath + i + k));
+      wasm_v128_store(out + i + k, wasm_f32x4_add(s, wasm_v128_load(dmeanTile + k)));
+    }
+  for (; i < total; i++) out[i] = (dxp[i] + dvarPath[i]) + dmeanTile[i % c];
+}
+
+// Max (kind 0; the first maximum's value, NaN wins) or average (kind 1, over the window's pixels
+// inside the input) pooling of any window and stride without padding (the 2×2/2 case has
+// lenet_pool_2x2).
+EXPORT(lenet_pool)
+void lenet_pool(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 sh, i32 sw, i32 fh, i32 fw,
+                i32 kind) {
+  f32 *o = out;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++)
+      for (i32 xx = 0; xx < ow; xx++, o += c) {
+        const i32 h0 = y * sh, w0 = xx * sw;
+        const i32 he = h0 + fh > ih ? ih : h0 + fh, we = w0 + fw > iw ? iw : w0 + fw;
+        const f32 count = (f32)((he - h0) * (we - w0));
+        for (i32 k = 0; k < c; k++) {
+          f32 acc = kind == 0 ? x[((b * ih + h0) * iw + w0) * c + k] : 0.0f;
+          for (i32 h = h0; h < he; h++)
+            for (i32 w = w0; w < we; w++) {
+              const f32 v = x[((b * ih + h) * iw + w) * c + k];
+              if (kind == 0) acc = acc != acc ? acc : v != v ? v : v > acc ? v : acc;
+              else acc += v;
+            }
+          o[k] = kind == 0 ? acc : acc / count;
+        }
+      }
+}

@@ -97,7 +97,7 @@ function checkArgs(args: KernelArgs, backend: string): { inputs: AdamInputs; att
  * One Adam/AdamW step over flat arrays, PyTorch's rule (in float64, stored as float32):
  *   g' = g + coupledDecay·w;  m' = β1·m + (1−β1)·g';  v' = β2·v + (1−β2)·g'²
  *   w' = w·(1 − lr·decoupledDecay) − (lr/bc1)·m' / (√v'/√bc2 + ε)
- * Outputs may not alias inputs.
+ * Each element is read before it is written, so outW, outM and outV may be w, m and v themselves.
  */
 export function adamUpdateArrays(
   w: Float32Array,

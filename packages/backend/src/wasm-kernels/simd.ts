@@ -227,6 +227,52 @@ export interface SimdExports {
     top: number,
     left: number,
   ): void;
+  lenet_bias_act(
+    x: number,
+    tile: number,
+    b: number,
+    out: number,
+    total: number,
+    c: number,
+    t: number,
+    relu: number,
+  ): void;
+  lenet_relu(x: number, y: number, len: number): void;
+  lenet_sq_dev(x: number, meanTile: number, out: number, total: number, c: number, t: number): void;
+  lenet_mul(a: number, b: number, out: number, len: number): void;
+  lenet_bn_var_grad(
+    x: number,
+    meanTile: number,
+    dvarTile: number,
+    out: number,
+    total: number,
+    c: number,
+    t: number,
+  ): void;
+  lenet_bn_dx_sum(
+    dxp: number,
+    dvarPath: number,
+    dmeanTile: number,
+    out: number,
+    total: number,
+    c: number,
+    t: number,
+  ): void;
+  lenet_pool(
+    x: number,
+    out: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+    sh: number,
+    sw: number,
+    fh: number,
+    fw: number,
+    kind: number,
+  ): void;
 }
 
 /** The kernels bound to one backend instance's memory, with scratch allocation on its heap. */
@@ -253,6 +299,21 @@ export class SimdKernels {
   /** A float32 view of `count` floats at byte offset `ptr` (a scratch buffer, say). */
   floats(ptr: number, count: number): Float32Array {
     return this.heap().subarray(ptr / 4, ptr / 4 + count);
+  }
+
+  /**
+   * Allocates `floats` floats on the wasm heap for a caller that keeps them (free with
+   * {@link release}); throws when the heap is full.
+   */
+  allocate(floats: number): number {
+    const p = this.wasm.malloc(Math.max(floats, 1) * 4);
+    if (p === 0) throw new BackendError(`SIMD kernel: could not allocate ${floats * 4} bytes`, 'wasm');
+    return p;
+  }
+
+  /** Frees memory from {@link allocate}. */
+  release(ptr: number): void {
+    if (ptr !== 0) this.wasm.free(ptr);
   }
 
   /**
