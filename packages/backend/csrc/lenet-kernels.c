@@ -1087,3 +1087,39 @@ void lenet_pool(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i3
         }
       }
 }
+
+// ---------------------------------------------------------------------------------------------
+// One Adam/AdamW step (src/wasm-kernels/adam.ts, adamUpdateArrays): the same float64 operations
+// in the same order as its JS loop, two elements per vector, so the results are bit for bit the
+// same. Outputs may be the inputs (each element is read before it is written).
+EXPORT(lenet_adam)
+void lenet_adam(const f32 *w, const f32 *g, const f32 *m, const f32 *v, f32 *outW, f32 *outM, f32 *outV, i32 len,
+                double beta1, double beta2, double oneMinusB1, double oneMinusB2, double sqrtBc2, double stepSize,
+                double keep, double epsilon, double coupledDecay) {
+  const v128_t b1 = wasm_f64x2_splat(beta1), b2 = wasm_f64x2_splat(beta2), c1 = wasm_f64x2_splat(oneMinusB1),
+               c2 = wasm_f64x2_splat(oneMinusB2), sb = wasm_f64x2_splat(sqrtBc2), ss = wasm_f64x2_splat(stepSize),
+               kp = wasm_f64x2_splat(keep), ep = wasm_f64x2_splat(epsilon), cd = wasm_f64x2_splat(coupledDecay);
+  i32 i = 0;
+  for (; i + 2 <= len; i += 2) {
+    const v128_t wi = wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(w + i));
+    const v128_t gi = wasm_f64x2_add(wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(g + i)), wasm_f64x2_mul(cd, wi));
+    const v128_t mi = wasm_f64x2_add(wasm_f64x2_mul(b1, wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(m + i))),
+                                     wasm_f64x2_mul(c1, gi));
+    const v128_t vi = wasm_f64x2_add(wasm_f64x2_mul(b2, wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(v + i))),
+                                     wasm_f64x2_mul(wasm_f64x2_mul(c2, gi), gi));
+    const v128_t den = wasm_f64x2_add(wasm_f64x2_div(wasm_f64x2_sqrt(vi), sb), ep);
+    const v128_t nw = wasm_f64x2_sub(wasm_f64x2_mul(wi, kp), wasm_f64x2_div(wasm_f64x2_mul(ss, mi), den));
+    wasm_v128_store64_lane(outM + i, wasm_f32x4_demote_f64x2_zero(mi), 0);
+    wasm_v128_store64_lane(outV + i, wasm_f32x4_demote_f64x2_zero(vi), 0);
+    wasm_v128_store64_lane(outW + i, wasm_f32x4_demote_f64x2_zero(nw), 0);
+  }
+  for (; i < len; i++) {
+    const double wi = w[i];
+    const double gi = g[i] + coupledDecay * wi;
+    const double mi = beta1 * m[i] + oneMinusB1 * gi;
+    const double vi = beta2 * v[i] + oneMinusB2 * gi * gi;
+    outM[i] = (f32)mi;
+    outV[i] = (f32)vi;
+    outW[i] = (f32)(wi * keep - (stepSize * mi) / (__builtin_sqrt(vi) / sqrtBc2 + epsilon));
+  }
+}

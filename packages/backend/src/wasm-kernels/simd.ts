@@ -258,6 +258,25 @@ export interface SimdExports {
     c: number,
     t: number,
   ): void;
+  lenet_adam(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    outW: number,
+    outM: number,
+    outV: number,
+    len: number,
+    beta1: number,
+    beta2: number,
+    oneMinusB1: number,
+    oneMinusB2: number,
+    sqrtBc2: number,
+    stepSize: number,
+    keep: number,
+    epsilon: number,
+    coupledDecay: number,
+  ): void;
   lenet_pool(
     x: number,
     out: number,
@@ -289,6 +308,11 @@ export class SimdKernels {
     if (offset === undefined)
       throw new BackendError('SIMD kernel: tensor data is not on this wasm backend', 'wasm');
     return offset;
+  }
+
+  /** Whether `view` is a view of this heap as it is now (so its byteOffset is a pointer here). */
+  views(view: Float32Array): boolean {
+    return view.buffer === this.wasm.buffer();
   }
 
   /** A float32 view of all of tfjs's wasm memory, as it is now (growing it replaces the buffer). */
