@@ -2,10 +2,11 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '../tfjs.js';
 import type { NamedAttrMap, TensorInfo } from '../tfjs.js';
 import { type ConvGeometry, convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
-import { DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
+import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
+import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
+import { inputGradient } from '../wasm-kernels/conv2d-backprop-input.js';
 import { withKernelScope } from '../wasm-kernels/kernel-scope.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
-import { runSplit } from '../wasm-kernels/split.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
 import type { Stage, StageIO, StepInfo, Take } from './stage.js';
@@ -85,126 +86,46 @@ export class ConvStage implements Stage {
     this.gBias = this.bias ? take(co) : 0;
   }
 
+  /** The geometry at this step's batch size. */
+  private at(n: number): ConvGeometry {
+    return { ...this.g, n };
+  }
+
   forward(io: StageIO, step: StepInfo): void {
-    const { simd, co4, rows } = this;
-    const { h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = this.g;
-    const { n } = step;
-    const f = simd.fn;
-    const xp = padded ? this.xp : io.x;
-    // The padded input also feeds the filter gradient.
-    if (padded) f.lenet_pad_nhwc(io.x, xp, n, h, w, ci, hp, wp, top, left);
+    const { simd } = this;
+    const g = this.at(step.n);
+    const { n, h, w, ci, co, oh, ow, top, left, hp, wp, padded } = g;
     if (this.xnnpack) {
+      // The padded input still feeds the filter gradient.
+      if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
       this.registered('Conv2D', { x: io.xInfo, filter: this.kernel }, { dilations: [1, 1] }, io.y);
-      const bias = this.bias ? simd.ptr(this.bias) : 0;
-      biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
-      return;
+    } else {
+      convForward(simd, g, io.x, simd.ptr(this.kernel), io.y, { xp: this.xp, w4: this.w4 });
     }
-    const kernel = simd.ptr(this.kernel);
-    const wk = co4 !== co ? this.w4 : kernel;
-    if (co4 !== co) f.lenet_copy_rows(kernel, co, wk, co4, rows, co, rows * co4);
-    runSplit(simd, {
-      fn: 'lenet_conv_forward',
-      macs: n * oh * ow * co * rows,
-      items: n,
-      perItem: [{ ptr: xp, floats: hp * wp * ci }],
-      whole: [{ ptr: wk, floats: rows * co4 }],
-      out: { ptr: io.y, floats: oh * ow * co },
-      args: (p, count) => [
-        p.perItem[0],
-        p.whole[0],
-        p.out,
-        count,
-        hp,
-        wp,
-        ci,
-        oh,
-        ow,
-        co,
-        co4,
-        kh,
-        kw,
-        sh,
-        sw,
-      ],
-    });
     const bias = this.bias ? simd.ptr(this.bias) : 0;
     biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
   }
 
   backward(io: StageIO, step: StepInfo, needDx: boolean): void {
-    const { simd, co4, rows, l4 } = this;
-    const { ci, co, kh, kw, oh, ow, sh, sw, top, left, h, w, hp, wp, padded } = this.g;
-    const { n } = step;
-    const f = simd.fn;
+    const { simd } = this;
+    const g = this.at(step.n);
+    const { n, h, w, ci, co, oh, ow, padded } = g;
     const pixels = n * oh * ow;
     activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
-    if (this.bias) f.lenet_sum_rows(io.dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
-    const xp = padded ? this.xp : io.x;
-    const dw = co4 !== co ? this.dw4 : this.gKernel;
-    // dy is read with its own stride; the heap block leaves room for the vector read past it.
-    runSplit(simd, {
-      fn: 'lenet_conv_filter_grad',
-      macs: pixels * co * rows,
-      items: n,
-      perItem: [
-        { ptr: xp, floats: hp * wp * ci },
-        { ptr: io.dy, floats: oh * ow * co },
-      ],
-      whole: [],
-      out: { ptr: dw, floats: rows * co4, sum: true },
-      args: (p, count) => [
-        p.perItem[0],
-        p.perItem[1],
-        p.out,
-        count,
-        hp,
-        wp,
-        ci,
-        oh,
-        ow,
-        co4,
-        kh,
-        kw,
-        sh,
-        sw,
-        co,
-      ],
-    });
-    if (co4 !== co) f.lenet_copy_rows(dw, co4, this.gKernel, co, rows, co, 0);
+    if (this.bias) simd.fn.lenet_sum_rows(io.dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
+    // dy read with its own stride: the buffers leave room for the vector read past it.
+    filterGradient(simd, g, padded ? this.xp : io.x, io.dy, co, this.gKernel, this.dw4);
     if (!needDx) return;
     if (this.xnnpack) {
-      const inputShape = [n, h, w, ci];
-      this.registered('Conv2DBackpropInput', { dy: io.dyInfo, filter: this.kernel }, { inputShape }, io.dx);
-      return;
+      this.registered(
+        'Conv2DBackpropInput',
+        { dy: io.dyInfo, filter: this.kernel },
+        { inputShape: [n, h, w, ci] },
+        io.dx,
+      );
+    } else {
+      inputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { wt: this.wt, dxp: this.dxp });
     }
-    f.lenet_input_grad_filter(simd.ptr(this.kernel), this.wt, kh, kw, ci, co, l4);
-    const dxp = padded ? this.dxp : io.dx;
-    runSplit(simd, {
-      fn: 'lenet_conv_input_grad',
-      macs: pixels * co * kh * kw * ci,
-      items: n,
-      perItem: [{ ptr: io.dy, floats: oh * ow * co }],
-      whole: [{ ptr: this.wt, floats: kh * co * l4 }],
-      out: { ptr: dxp, floats: hp * wp * ci },
-      args: (p, count) => [
-        p.perItem[0],
-        p.whole[0],
-        p.out,
-        count,
-        oh,
-        ow,
-        co,
-        hp,
-        wp,
-        ci,
-        kh,
-        kw,
-        sh,
-        sw,
-        l4,
-      ],
-    });
-    if (padded) f.lenet_crop_nhwc(dxp, io.dx, n, h, w, ci, hp, wp, top, left);
   }
 
   /**

@@ -1,12 +1,9 @@
 import type * as tf from '../tfjs.js';
+import { gemmRows } from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
-import { runSplit } from '../wasm-kernels/split.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
 import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
-
-/** Multiply-adds below which a product stays on one thread (as the registered matrix kernels). */
-const GEMM_SPLIT_MIN_MACS = 8_000_000;
 
 /**
  * A Dense layer as tfjs-layers trains it: a linear layer is one product with the bias in its
@@ -79,46 +76,6 @@ export class DenseStage implements Stage {
     return this.w4;
   }
 
-  /** C[m, ·] = A·B with rows of A split over the helper threads when the product is big enough. */
-  private product(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    cols: number,
-    cols4: number,
-    inner: number,
-    bias: number,
-  ): void {
-    runSplit(this.simd, {
-      fn: 'lenet_gemm',
-      macs: m * cols * inner,
-      minMacs: GEMM_SPLIT_MIN_MACS,
-      items: m,
-      perItem: [{ ptr: a, floats: inner }],
-      whole: bias
-        ? [
-            { ptr: b, floats: inner * cols4 },
-            { ptr: bias, floats: cols4 },
-          ]
-        : [{ ptr: b, floats: inner * cols4 }],
-      out: { ptr: c, floats: cols },
-      args: (p, count) => [
-        p.perItem[0],
-        inner,
-        1,
-        p.whole[0],
-        p.out,
-        count,
-        cols,
-        cols4,
-        inner,
-        bias ? p.whole[1] : 0,
-        0,
-      ],
-    });
-  }
-
   forward(io: StageIO, step: StepInfo): void {
     const { simd, k, u, u4, act } = this;
     const { n } = step;
@@ -126,10 +83,10 @@ export class DenseStage implements Stage {
     if (this.fusedBias && this.bias) {
       // The bias in a buffer of u4 floats whose tail stays 0 (the net clears its block once).
       simd.floats(this.bias4, u4).set(simd.floats(simd.ptr(this.bias), u));
-      this.product(io.x, b, io.y, n, u, u4, k, this.bias4);
+      gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, this.bias4, false);
       return;
     }
-    this.product(io.x, b, io.y, n, u, u4, k, 0);
+    gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, 0, false);
     biasActivation(simd, io.y, this.bias ? simd.ptr(this.bias) : 0, this.tile, n * u, u, this.t, act);
   }
 
@@ -146,7 +103,7 @@ export class DenseStage implements Stage {
     if (!needDx) return;
     // dx [n, k] = dy·Wᵀ with Wᵀ [u, k4] (its padding columns stay as the cleared block left them).
     f.lenet_transpose(simd.ptr(this.kernel), this.wT, k, u, k4);
-    this.product(io.dy, this.wT, io.dx, n, k, k4, u, 0);
+    gemmRows(simd, io.dy, this.wT, io.dx, { m: n, n: k, n4: k4, k: u }, 0, false);
   }
 
   gradients(): number[] {
