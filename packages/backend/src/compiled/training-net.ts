@@ -141,10 +141,11 @@ class TrainingNet implements CompiledTrainingNet {
   private readonly dropoutCount: number;
   /** The batch size the buffers are laid out for (0: none yet). */
   private n = 0;
-  /** The heap block of the layers' scratch buffers. */
-  private block = 0;
-  /** The backend tensors holding the input and every layer's output and output gradient. */
-  private tensors: TensorInfo[] = [];
+  /**
+   * Every buffer, as tensors (so that `tf.memory()` counts them): the input, each layer's output
+   * and output gradient, and one block for the layers' scratch.
+   */
+  private tensors: tf.Tensor[] = [];
   private io: StageIO[] = [];
   private input: TensorInfo | null = null;
   private probs = 0;
@@ -198,14 +199,17 @@ class TrainingNet implements CompiledTrainingNet {
 
   /**
    * Lays the buffers out for batches of `n`: the input and each layer's output and output
-   * gradient as backend tensors, the layers' scratch in one heap block cleared to 0.
+   * gradient as tensors, the layers' scratch in one more, cleared to 0.
    */
   private layout(n: number): void {
     this.release();
     const make = (shape: number[]): TensorInfo => {
-      const info = this.backend.makeOutput(shape, 'float32');
-      this.tensors.push(info);
-      return info;
+      // Room for a vector read past the end (lenet_conv_filter_grad reads dy so); the tensor
+      // handed to kernels has the exact shape. Kept: a step run in tf.tidy must not free it.
+      const floats = shape.reduce((a, b) => a * b, 1);
+      const info = this.backend.makeOutput([floats + SLACK_BYTES / 4], 'float32');
+      this.tensors.push(tf.keep(tf.engine().makeTensorFromTensorInfo(info)));
+      return { dataId: info.dataId, shape, dtype: 'float32' };
     };
     const input = make([n, ...this.inputShape]);
     this.input = input;
@@ -257,8 +261,7 @@ class TrainingNet implements CompiledTrainingNet {
     for (const stage of this.stages) stage.layout(n, sizing.take);
     sizing.take(n * this.outputs);
     const bytes = sizing.bytes();
-    this.block = this.simd.allocate(bytes / 4 + 4);
-    const base = Math.ceil(this.block / 16) * 16;
+    const base = Math.ceil(this.simd.ptr(make([bytes / 4 + 4])) / 16) * 16;
     const placing = offsets();
     for (const stage of this.stages) stage.layout(n, (floats) => base + placing.take(floats));
     this.probs = base + placing.take(n * this.outputs);
@@ -267,12 +270,10 @@ class TrainingNet implements CompiledTrainingNet {
   }
 
   private release(): void {
-    for (const info of this.tensors) this.backend.disposeData(info.dataId);
+    tf.dispose(this.tensors);
     this.tensors = [];
     this.io = [];
     this.input = null;
-    if (this.block !== 0) this.simd.release(this.block);
-    this.block = 0;
     this.n = 0;
     this.ran = 'none';
   }

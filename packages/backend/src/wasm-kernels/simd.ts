@@ -326,21 +326,6 @@ export class SimdKernels {
   }
 
   /**
-   * Allocates `floats` floats on the wasm heap for a caller that keeps them (free with
-   * {@link release}); throws when the heap is full.
-   */
-  allocate(floats: number): number {
-    const p = this.wasm.malloc(Math.max(floats, 1) * 4);
-    if (p === 0) throw new BackendError(`SIMD kernel: could not allocate ${floats * 4} bytes`, 'wasm');
-    return p;
-  }
-
-  /** Frees memory from {@link allocate}. */
-  release(ptr: number): void {
-    if (ptr !== 0) this.wasm.free(ptr);
-  }
-
-  /**
    * Runs `body` with scratch buffers of the given float counts on the wasm heap (freed afterwards,
    * also when it throws). Offsets, unlike typed-array views, stay valid when the heap grows.
    */
