@@ -13,12 +13,12 @@ import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
 
 const rounds = Number(process.argv[2] ?? 30);
-const cells = (process.argv.length > 3 ? process.argv.slice(3) : ['lenet5:64', 'lenet5:256', 'torch-bn:64', 'torch-bn:256']).map(
-  (c) => {
-    const [preset, batch] = c.split(':');
-    return { preset, batch: Number(batch) };
-  },
-);
+const cells = (
+  process.argv.length > 3 ? process.argv.slice(3) : ['lenet5:64', 'lenet5:256', 'torch-bn:64', 'torch-bn:256']
+).map((c) => {
+  const [preset, batch] = c.split(':');
+  return { preset, batch: Number(batch) };
+});
 const STEPS_PER_ROUND = 5;
 
 /** Multiply-adds per sample of the conv and dense layers. */
@@ -46,7 +46,13 @@ for (const { preset, batch } of cells) {
   const list = [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];
   const arms = [true, false].map((compiled) => {
     const model = buildModel(spec, { seed: 1 });
-    return { compiled, model, step: createTrainStep(model, { optimizer: 'adam', seed: 1, compiled }), times: [], i: 0 };
+    return {
+      compiled,
+      model,
+      step: createTrainStep(model, { optimizer: 'adam', seed: 1, compiled }),
+      times: [],
+      i: 0,
+    };
   });
   const run = async (arm, steps) => {
     const t0 = performance.now();
@@ -56,10 +62,15 @@ for (const { preset, batch } of cells) {
   };
   for (const arm of arms) await run(arm, 5);
   for (let r = 0; r < rounds; r++) {
-    for (const arm of r % 2 === 0 ? arms : [...arms].reverse()) arm.times.push(await run(arm, STEPS_PER_ROUND));
+    for (const arm of r % 2 === 0 ? arms : [...arms].reverse())
+      arm.times.push(await run(arm, STEPS_PER_ROUND));
   }
   const flops = 6 * macsPerSample(arms[0].model) * batch;
-  const [c, a] = arms.map((arm) => ({ med: median(arm.times), best: Math.min(...arm.times), path: arm.step.path.kind }));
+  const [c, a] = arms.map((arm) => ({
+    med: median(arm.times),
+    best: Math.min(...arm.times),
+    path: arm.step.path.kind,
+  }));
   const gflops = (ms) => (flops / (ms * 1e6)).toFixed(1);
   console.log(
     `${preset} b${batch}: compiled (${c.path}) median ${c.med.toFixed(2)} ms best ${c.best.toFixed(2)} ms = ${gflops(c.med)} GFLOP/s` +
