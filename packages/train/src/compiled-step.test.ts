@@ -5,7 +5,7 @@ import { buildModel } from '@lenet/models/tf';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPILED_STEP_ENV, modelNetSpec } from './compiled-step.js';
 import { dropoutLayers, setDropoutSeeds } from './dropout.js';
-import { createTrainStep, fit, type TrainStepOptions } from './index.js';
+import { createTrainStep, earlyDropout, fit, type TrainStepOptions } from './index.js';
 import { crossEntropyHost } from './loss.js';
 import { modelInfo } from './model-info.js';
 import { RunningSums } from './running-sums.js';
@@ -151,6 +151,41 @@ describe('the compiled step against TensorFlow.js autodiff (wasm)', () => {
       b.dispose();
     },
   );
+
+  it('follows dropout rates and batch-norm momenta changed between steps (earlyDropout)', async () => {
+    const data = await mnistHead('train', 96);
+    const weights = [];
+    for (const compiled of [true, false]) {
+      const m = model('torch-bn', 6).model;
+      const r = await fit(m, data, {
+        epochs: 2,
+        batchSize: 32,
+        seed: 1,
+        compiled,
+        callbacks: [earlyDropout({ epochs: 1 })],
+        recalibrateBatchNorm: false,
+      });
+      expect(r.steps).toBe(6);
+      weights.push(weightsOf(m));
+      m.dispose();
+    }
+    for (const [k, d] of relativeDiffs(weights[0], weights[1]).entries()) {
+      expect(d, `weight ${k}`).toBeLessThanOrEqual(1e-4);
+    }
+    // A momentum set on the layer between steps is the one the next step uses.
+    const [a, b] = [model('torch-bn', 2).model, model('torch-bn', 2).model];
+    const [sa, sb] = [createTrainStep(a, { seed: 1 }), createTrainStep(b, { seed: 1, compiled: false })];
+    const [batch] = batchList(train, 16);
+    for (const m of [a, b]) {
+      for (const l of m.layers.filter((x) => x.getClassName() === 'BatchNormalization')) {
+        (l as unknown as { momentum: number }).momentum = 0.5;
+      }
+    }
+    sa.run(batch, 1e-3, 0);
+    sb.run(batch, 1e-3, 0);
+    expect(relativeDiffs(weightsOf(a), weightsOf(b)).every((d) => d <= 1e-5)).toBe(true);
+    for (const x of [sa, sb, a, b]) x.dispose();
+  });
 
   it('gives fit the same accuracy after a small budget', async () => {
     const data = await mnistHead('train', 1024);

@@ -7,7 +7,7 @@ import {
   netTrainableVariables,
 } from '@lenet/backend';
 import type { Batch } from '@lenet/datasets';
-import { isDropoutLayer } from './dropout.js';
+import type { DropoutLayer } from './dropout.js';
 import { type ClipOptions, clipGradientsHost } from './gradients.js';
 import { type CrossEntropyOptions, crossEntropyHost } from './loss.js';
 import type { HostUpdate, StepOptimizer } from './optimizers.js';
@@ -124,13 +124,24 @@ function netLayer(layer: tf.layers.Layer, last: boolean): NetLayer | null {
         beta: weight(w, 'beta'),
         movingMean: weight(w, 'moving_mean'),
         movingVariance: weight(w, 'moving_variance'),
-        momentum: Number(config.momentum),
-        epsilon: Number(config.epsilon),
+        // Read at every step, as the layer reads its own.
+        get momentum() {
+          return (layer as unknown as { momentum: number }).momentum;
+        },
+        get epsilon() {
+          return (layer as unknown as { epsilon: number }).epsilon;
+        },
       };
     }
     case 'Dropout':
       expect(config, 'noiseShape', [null]);
-      return { type: 'dropout', rate: Number(config.rate) };
+      return {
+        type: 'dropout',
+        // Read at every step: callbacks change it (earlyDropout).
+        get rate() {
+          return (layer as unknown as DropoutLayer).rate ?? 0;
+        },
+      };
     case 'Activation': {
       const activation = activationOf(config, last);
       return activation === 'softmax' ? null : { type: 'activation', activation };
@@ -177,7 +188,6 @@ export class CompiledStep {
     private readonly update: HostUpdate,
     private readonly slots: tf.Variable[],
     /** Of the model's random-mask layers (in order), those the net draws a mask for. */
-    private readonly dropoutPick: number[],
     private readonly ce: CrossEntropyOptions,
     private readonly clip: ClipOptions,
   ) {}
@@ -189,11 +199,8 @@ export class CompiledStep {
 
   run(batch: Batch, lr: number, seeds: readonly number[], step: number, sums: RunningSums): void {
     const { net } = this;
-    net.forward(
-      batch.x,
-      batch.y.length,
-      this.dropoutPick.map((i) => seeds[i]),
-    );
+    // The model's random-mask layers are all Dropout layers (others are not covered): one seed each.
+    net.forward(batch.x, batch.y.length, seeds);
     // The softmax allocates (and may move the heap): every view is taken after it.
     const probs = this.ce.fromLogits ? null : net.softmax();
     const loss = crossEntropyHost(net.output(), probs, batch.y, this.ce, net.outputGradient());
@@ -238,14 +245,9 @@ export function chooseCompiledStep(
   }
   const net = compileTrainingNet(spec);
   if (net === undefined) return no('no wasm SIMD kernels');
-  const masks = model.layers.filter((l) => isDropoutLayer(l));
-  const dropoutPick = masks.flatMap((l, i) => {
-    const rate = (l.getConfig() as Config).rate;
-    return typeof rate === 'number' && rate > 0 && rate < 1 ? [i] : [];
-  });
   const slots = optimizer.slots.map((s) => s.tensor);
   return {
-    step: new CompiledStep(net, optimizer.hostUpdate, slots, dropoutPick, settings.ce, settings.clip),
+    step: new CompiledStep(net, optimizer.hostUpdate, slots, settings.ce, settings.clip),
     reason: null,
   };
 }

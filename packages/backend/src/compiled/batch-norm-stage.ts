@@ -51,9 +51,10 @@ export class BatchNormStage implements Stage {
       movingMean: tf.Variable;
       movingVariance: tf.Variable;
     },
-    private readonly momentum: number,
-    private readonly epsilon: number,
+    /** Read at every forward pass, as tfjs-layers reads its layer's. */
+    private readonly settings: { readonly momentum: number; readonly epsilon: number },
   ) {
+    const { momentum, epsilon } = settings;
     if (inShape.length === 0) netSpecError(index, 'batchNorm needs an input with a channel axis');
     this.c = inShape[inShape.length - 1];
     for (const [what, t] of Object.entries(v)) checkVariable(index, `batchNorm ${what}`, t, [this.c]);
@@ -112,14 +113,15 @@ export class BatchNormStage implements Stage {
     const variance = simd.floats(this.variance, c);
     const gamma = simd.floats(simd.ptr(this.v.gamma), c);
     const gr = new Float64Array(c);
+    const { epsilon, momentum } = this.settings;
     for (let k = 0; k < c; k++) {
-      this.r[k] = 1 / Math.sqrt(variance[k] + this.epsilon);
-      gr[k] = gamma[k] / Math.sqrt(variance[k] + this.epsilon);
+      this.r[k] = 1 / Math.sqrt(variance[k] + epsilon);
+      gr[k] = gamma[k] / Math.sqrt(variance[k] + epsilon);
     }
     this.fillTile(this.grTile, gr);
     this.fillTile(this.betaTile, simd.floats(simd.ptr(this.v.beta), c));
     f.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
-    const decay = Math.fround(1 - this.momentum);
+    const decay = Math.fround(1 - momentum);
     const movingMean = simd.floats(simd.ptr(this.v.movingMean), c);
     const movingVariance = simd.floats(simd.ptr(this.v.movingVariance), c);
     for (let k = 0; k < c; k++) {

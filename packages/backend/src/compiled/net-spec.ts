@@ -36,7 +36,10 @@ export type NetLayer =
       strides: [number, number];
     }
   | {
-      /** Batch norm over the last axis, training mode: batch statistics, moving averages updated. */
+      /**
+       * Batch norm over the last axis, training mode: batch statistics, moving averages updated.
+       * `momentum` and `epsilon` are read at every forward pass (a getter may follow a layer's).
+       */
       type: 'batchNorm';
       gamma: tf.Variable;
       beta: tf.Variable;
@@ -46,7 +49,14 @@ export type NetLayer =
       momentum: number;
       epsilon: number;
     }
-  | { type: 'dropout'; rate: number }
+  | {
+      /**
+       * Dropout in training: a mask when 0 < rate < 1, else the identity, as tfjs-layers. `rate`
+       * is read at every forward pass (a getter may follow a layer's, which callbacks change).
+       */
+      type: 'dropout';
+      rate: number;
+    }
   | { type: 'activation'; activation: NetActivation }
   | { type: 'flatten' };
 

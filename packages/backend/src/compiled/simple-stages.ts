@@ -5,7 +5,7 @@ import { activationGradient } from './activation.js';
 import { type NetActivation, netSpecError } from './net-spec.js';
 import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
-/** A layer that changes nothing in memory: flatten, a linear activation, dropout at rate 0. */
+/** A layer that changes nothing in memory: flatten, a linear activation. */
 export class PassThroughStage implements Stage {
   readonly passThrough = true;
   constructor(readonly outShape: number[]) {}
@@ -82,18 +82,21 @@ export class PoolStage implements Stage {
 
 /**
  * Dropout in training: the mask tfjs would draw for the layer's seed of this step (the same
- * generator and float32 arithmetic, see dropout.ts), kept for the backward pass.
+ * generator and float32 arithmetic, see dropout.ts), kept for the backward pass. The rate is read
+ * at every step; outside (0, 1) the layer is the identity, as tfjs-layers' Dropout.
  */
 export class DropoutStage implements Stage {
   readonly outShape: number[];
   readonly passThrough = false;
   private readonly perSample: number;
   private mask = 0;
+  /** Whether the last forward pass drew a mask. */
+  private masked = false;
 
   constructor(
     private readonly simd: SimdKernels,
     inShape: readonly number[],
-    private readonly rate: number,
+    private readonly layer: { readonly rate: number },
     /** Which dropout layer of the net this is (its seed's index). */
     private readonly dropoutIndex: number,
   ) {
@@ -107,12 +110,21 @@ export class DropoutStage implements Stage {
 
   forward(io: StageIO, step: StepInfo): void {
     const total = step.n * this.perSample;
-    dropoutMaskInto(this.simd, this.mask, total, this.rate, step.dropoutSeed(this.dropoutIndex));
+    const { rate } = this.layer;
+    this.masked = rate > 0 && rate < 1;
+    if (!this.masked) {
+      this.simd.heap().copyWithin(io.y / 4, io.x / 4, io.x / 4 + total);
+      return;
+    }
+    dropoutMaskInto(this.simd, this.mask, total, rate, step.dropoutSeed(this.dropoutIndex));
     this.simd.fn.lenet_mul(io.x, this.mask, io.y, total);
   }
 
   backward(io: StageIO, step: StepInfo, needDx: boolean): void {
-    if (needDx) this.simd.fn.lenet_mul(io.dy, this.mask, io.dx, step.n * this.perSample);
+    if (!needDx) return;
+    const total = step.n * this.perSample;
+    if (this.masked) this.simd.fn.lenet_mul(io.dy, this.mask, io.dx, total);
+    else this.simd.heap().copyWithin(io.dx / 4, io.dy / 4, io.dy / 4 + total);
   }
 
   gradients(): number[] {

@@ -31,7 +31,7 @@ export interface CompiledTrainingNet {
   usable(): boolean;
   /**
    * The forward pass in training mode over `n` NHWC samples in `x` (n × input floats): dropout
-   * masks from `dropoutSeeds` (one per dropout layer, in order), batch statistics, and the
+   * masks from `dropoutSeeds` (one per dropout layer, in order, used where its rate is in (0, 1)), batch statistics, and the
    * batch-norm moving averages updated. Returns the output [n, outputs].
    */
   forward(x: Float32Array, n: number, dropoutSeeds: readonly number[]): Float32Array;
@@ -113,13 +113,10 @@ function makeStage(
           movingMean: layer.movingMean,
           movingVariance: layer.movingVariance,
         },
-        layer.momentum,
-        layer.epsilon,
+        layer,
       );
     case 'dropout':
-      return layer.rate > 0 && layer.rate < 1
-        ? new DropoutStage(simd, inShape, layer.rate, dropouts)
-        : new PassThroughStage([...inShape]);
+      return new DropoutStage(simd, inShape, layer, dropouts);
     case 'activation':
       return layer.activation === 'linear'
         ? new PassThroughStage([...inShape])
@@ -170,7 +167,7 @@ class TrainingNet implements CompiledTrainingNet {
         netSpecError(i, 'only the last layer may have a softmax (the loss applies it)');
       }
       const stage = makeStage(simd, backend, layer, i, shape, dropouts);
-      if (layer.type === 'dropout' && layer.rate > 0 && layer.rate < 1) dropouts++;
+      if (layer.type === 'dropout') dropouts++;
       this.stages.push(stage);
       this.needDx.push(weightsBefore);
       weightsBefore ||= hasWeights(layer);
