@@ -872,18 +872,25 @@ void lenet_repeat(const f32 *src, f32 *out, i32 len, i32 total) {
 // ---------------------------------------------------------------------------------------------
 // Dropout mask, the numbers tfjs's own dropout draws: seedrandom's Alea generator (state s0, s1,
 // s2, c, seeded in JS from the seed string exactly as seedrandom does) gives u per element in
-// order; tfjs stores u as float32, adds keep in float32, floors, and divides by keep. Done here
-// with the same double and float32 operations, the mask is bit for bit tfjs's (the build turns
-// off floating-point contraction so that no operation is fused).
+// order; tfjs stores u as float32, adds keep in float32, floors, and divides by keep.
+// Alea's double arithmetic is exact integer arithmetic in disguise: every s is k/2^32 for a 32-bit
+// k, 2091639·s0 has at most 53 significant bits, and so t = 2091639·s0 + c/2^32 is exactly
+// (2091639·k0 + c)/2^32 — a lag-3 multiply-with-carry: x = 2091639·k0 + c, c = x >> 32,
+// k = x mod 2^32. Done on 64-bit integers, the step that carries from one number to the next is
+// an add and a shift instead of a multiply-add and two conversions (~6 → ~1.5 ns per number),
+// and u = (float)k·2^-32 is the float32 of s2. The mask is bit for bit tfjs's (the build turns
+// off floating-point contraction, so no float operation is fused).
 EXPORT(lenet_dropout_mask)
 void lenet_dropout_mask(f32 *out, i32 len, double s0, double s1, double s2, double c, f32 keep) {
+  uint64_t k0 = (uint64_t)(s0 * 4294967296.0), k1 = (uint64_t)(s1 * 4294967296.0), k2 = (uint64_t)(s2 * 4294967296.0);
+  uint64_t carry = (uint64_t)c;
   for (i32 i = 0; i < len; i++) {
-    const double t = 2091639.0 * s0 + c * 2.3283064365386963e-10;
-    s0 = s1;
-    s1 = s2;
-    c = (double)(i32)t;
-    s2 = t - c;
-    const f32 u = (f32)s2;
+    const uint64_t x = 2091639u * k0 + carry;
+    k0 = k1;
+    k1 = k2;
+    carry = x >> 32;
+    k2 = x & 0xffffffffu;
+    const f32 u = (f32)(uint32_t)k2 * 2.3283064365386963e-10f;
     out[i] = __builtin_floorf(u + keep) / keep;
   }
 }
@@ -964,4 +971,155 @@ EXPORT(lenet_transpose)
 void lenet_transpose(const f32 *src, f32 *dst, i32 rows, i32 cols, i32 dstStride) {
   for (i32 i = 0; i < rows; i++)
     for (i32 j = 0; j < cols; j++) dst[j * dstStride + i] = src[i * cols + j];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise passes of the compiled training step (src/compiled): what tfjs runs as separate
+// kernels (bias add then relu, x − mean then square, x · mask) in one pass each.
+
+// out = x + b (b broadcast over rows of c channels; tile: b repeated, lenet_fill_tile), then
+// relu when asked: v < 0 ? 0 : v (pmax, one instruction in V8), so a NaN stays NaN and reaches
+// the non-finite check.
+EXPORT(lenet_bias_act)
+void lenet_bias_act(const f32 *x, const f32 *tile, const f32 *b, f32 *out, i32 total, i32 c, i32 t, i32 relu) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      v128_t v = wasm_f32x4_add(wasm_v128_load(x + i + k), wasm_v128_load(tile + k));
+      if (relu) v = wasm_f32x4_pmax(v, zero);
+      wasm_v128_store(out + i + k, v);
+    }
+  for (; i < total; i++) {
+    const f32 v = x[i] + b[i % c];
+    out[i] = relu && v < 0.0f ? 0.0f : v;
+  }
+}
+
+// y = relu(x) as lenet_bias_act's, NaN kept.
+EXPORT(lenet_relu)
+void lenet_relu(const f32 *x, f32 *y, i32 len) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  i32 i = 0;
+  for (; i + 4 <= len; i += 4) {
+    wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_v128_load(x + i), zero));
+  }
+  for (; i < len; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+// out = (x − mean)² per channel (meanTile: the mean repeated over a tile), in float32 as tfjs's
+// Sub then Square.
+EXPORT(lenet_sq_dev)
+void lenet_sq_dev(const f32 *x, const f32 *meanTile, f32 *out, i32 total, i32 c, i32 t) {
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+      wasm_v128_store(out + i + k, wasm_f32x4_mul(d, d));
+    }
+  for (; i < total; i++) {
+    const f32 d = x[i] - meanTile[i % c];
+    out[i] = d * d;
+  }
+}
+
+// out = a · b elementwise.
+EXPORT(lenet_mul)
+void lenet_mul(const f32 *a, const f32 *b, f32 *out, i32 len) {
+  i32 i = 0;
+  for (; i + 4 <= len; i += 4)
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+  for (; i < len; i++) out[i] = a[i] * b[i];
+}
+
+// The batch-norm input gradient as tfjs's tape forms it through tf.moments (see
+// src/compiled/batch-norm-stage.ts), each step rounded to float32 as its kernels round it:
+// the variance path: out = dvar · ((x − mean)·2), dvar per channel (Mean's, Square's gradient).
+EXPORT(lenet_bn_var_grad)
+void lenet_bn_var_grad(const f32 *x, const f32 *meanTile, const f32 *dvarTile, f32 *out, i32 total, i32 c, i32 t) {
+  const v128_t two = wasm_f32x4_splat(2.0f);
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+      wasm_v128_store(out + i + k, wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two)));
+    }
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    out[i] = dvarTile[k] * ((x[i] - meanTile[k]) * 2.0f);
+  }
+}
+
+// ... and the sum of the three paths in the tape's order: out = (dxp + dvarPath) + dmean per channel.
+EXPORT(lenet_bn_dx_sum)
+void lenet_bn_dx_sum(const f32 *dxp, const f32 *dvarPath, const f32 *dmeanTile, f32 *out, i32 total, i32 c, i32 t) {
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t s = wasm_f32x4_add(wasm_v128_load(dxp + i + k), wasm_v128_load(dvarPath + i + k));
+      wasm_v128_store(out + i + k, wasm_f32x4_add(s, wasm_v128_load(dmeanTile + k)));
+    }
+  for (; i < total; i++) out[i] = (dxp[i] + dvarPath[i]) + dmeanTile[i % c];
+}
+
+// Max (kind 0; the first maximum's value, NaN wins) or average (kind 1, over the window's pixels
+// inside the input) pooling of any window and stride without padding (the 2×2/2 case has
+// lenet_pool_2x2).
+EXPORT(lenet_pool)
+void lenet_pool(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 sh, i32 sw, i32 fh, i32 fw,
+                i32 kind) {
+  f32 *o = out;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++)
+      for (i32 xx = 0; xx < ow; xx++, o += c) {
+        const i32 h0 = y * sh, w0 = xx * sw;
+        const i32 he = h0 + fh > ih ? ih : h0 + fh, we = w0 + fw > iw ? iw : w0 + fw;
+        const f32 count = (f32)((he - h0) * (we - w0));
+        for (i32 k = 0; k < c; k++) {
+          f32 acc = kind == 0 ? x[((b * ih + h0) * iw + w0) * c + k] : 0.0f;
+          for (i32 h = h0; h < he; h++)
+            for (i32 w = w0; w < we; w++) {
+              const f32 v = x[((b * ih + h) * iw + w) * c + k];
+              if (kind == 0) acc = acc != acc ? acc : v != v ? v : v > acc ? v : acc;
+              else acc += v;
+            }
+          o[k] = kind == 0 ? acc : acc / count;
+        }
+      }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One Adam/AdamW step (src/wasm-kernels/adam.ts, adamUpdateArrays): the same float64 operations
+// in the same order as its JS loop, two elements per vector, so the results are bit for bit the
+// same. Outputs may be the inputs (each element is read before it is written).
+EXPORT(lenet_adam)
+void lenet_adam(const f32 *w, const f32 *g, const f32 *m, const f32 *v, f32 *outW, f32 *outM, f32 *outV, i32 len,
+                double beta1, double beta2, double oneMinusB1, double oneMinusB2, double sqrtBc2, double stepSize,
+                double keep, double epsilon, double coupledDecay) {
+  const v128_t b1 = wasm_f64x2_splat(beta1), b2 = wasm_f64x2_splat(beta2), c1 = wasm_f64x2_splat(oneMinusB1),
+               c2 = wasm_f64x2_splat(oneMinusB2), sb = wasm_f64x2_splat(sqrtBc2), ss = wasm_f64x2_splat(stepSize),
+               kp = wasm_f64x2_splat(keep), ep = wasm_f64x2_splat(epsilon), cd = wasm_f64x2_splat(coupledDecay);
+  i32 i = 0;
+  for (; i + 2 <= len; i += 2) {
+    const v128_t wi = wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(w + i));
+    const v128_t gi = wasm_f64x2_add(wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(g + i)), wasm_f64x2_mul(cd, wi));
+    const v128_t mi = wasm_f64x2_add(wasm_f64x2_mul(b1, wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(m + i))),
+                                     wasm_f64x2_mul(c1, gi));
+    const v128_t vi = wasm_f64x2_add(wasm_f64x2_mul(b2, wasm_f64x2_promote_low_f32x4(wasm_v128_load64_zero(v + i))),
+                                     wasm_f64x2_mul(wasm_f64x2_mul(c2, gi), gi));
+    const v128_t den = wasm_f64x2_add(wasm_f64x2_div(wasm_f64x2_sqrt(vi), sb), ep);
+    const v128_t nw = wasm_f64x2_sub(wasm_f64x2_mul(wi, kp), wasm_f64x2_div(wasm_f64x2_mul(ss, mi), den));
+    wasm_v128_store64_lane(outM + i, wasm_f32x4_demote_f64x2_zero(mi), 0);
+    wasm_v128_store64_lane(outV + i, wasm_f32x4_demote_f64x2_zero(vi), 0);
+    wasm_v128_store64_lane(outW + i, wasm_f32x4_demote_f64x2_zero(nw), 0);
+  }
+  for (; i < len; i++) {
+    const double wi = w[i];
+    const double gi = g[i] + coupledDecay * wi;
+    const double mi = beta1 * m[i] + oneMinusB1 * gi;
+    const double vi = beta2 * v[i] + oneMinusB2 * gi * gi;
+    outM[i] = (f32)mi;
+    outV[i] = (f32)vi;
+    outW[i] = (f32)(wi * keep - (stepSize * mi) / (__builtin_sqrt(vi) / sqrtBc2 + epsilon));
+  }
 }

@@ -1,5 +1,13 @@
 /** @lenet/backend public API. */
 
+/** The compiled training pass: a network's forward and backward as a fixed kernel sequence on the wasm heap. */
+export {
+  type NetActivation,
+  type NetLayer,
+  type NetSpec,
+  netTrainableVariables,
+} from './compiled/net-spec.js';
+export { type CompiledTrainingNet, compileTrainingNet, type UpdateViews } from './compiled/training-net.js';
 /** Error class of this package, the skip reasons and their list. */
 export {
   BackendError,
@@ -36,11 +44,12 @@ export {
   type UseBackendOptions,
   useBackend,
 } from './use-backend.js';
-/** The fused Adam/AdamW update: the typed step for the active backend (or null), its name and types. */
+/** The fused Adam/AdamW update: the typed step for the active backend (or null), its name and types, and the in-place rule. */
 export {
   type AdamUpdateAttrs,
   type AdamUpdateInputs,
   type AdamUpdateOutputs,
+  adamUpdateArrays,
   type FusedAdamUpdate,
   fusedAdamUpdate,
   LENET_ADAM_UPDATE,

@@ -94,6 +94,11 @@ export interface FitOptions {
    * Training itself is unaffected: it uses batch statistics.
    */
   recalibrateBatchNorm?: 'auto' | boolean | number;
+  /**
+   * Take the compiled training step where it covers the model (default true; see
+   * `TrainStepOptions.compiled`). `false` always runs TensorFlow.js autodiff.
+   */
+  compiled?: boolean;
 }
 
 /** What {@link fit} returns. */
@@ -117,6 +122,7 @@ export const DEFAULT_AUGMENT: AugmentOptions = { crop: { padding: 2 } };
 
 /** Everything `fit` runs with, checked: what the loop needs plus the step's settings. */
 interface Prepared extends LoopConfig {
+  compiled: boolean;
   labelSmoothing: number;
   clip: ClipOptions;
   optimizer: OptimizerConfig;
@@ -146,7 +152,8 @@ function prepare(
     typeof options.optimizer === 'object' ? { ...options.optimizer } : { name: options.optimizer ?? 'adam' };
   if (options.learningRate !== undefined) base.learningRate = options.learningRate;
   if (options.weightDecay !== undefined) base.weightDecay = options.weightDecay;
-  checkTrainStepOptions({ optimizer: base, labelSmoothing, clip });
+  const compiled = options.compiled ?? true;
+  checkTrainStepOptions({ optimizer: base, labelSmoothing, clip, compiled });
   const callbacks = options.callbacks ?? [];
   if (!Array.isArray(callbacks) || callbacks.some((c) => typeof c !== 'object' || c === null)) {
     throw new TrainError('callbacks', 'callbacks must be a list of callback objects');
@@ -221,6 +228,7 @@ function prepare(
     batchSize,
     valBatchSize,
     seed,
+    compiled,
     labelSmoothing,
     clip,
     optimizer: base,
@@ -278,6 +286,7 @@ export async function fit(
     labelSmoothing: p.labelSmoothing,
     clip: p.clip,
     seed: p.seed,
+    compiled: p.compiled,
   });
   const { optimizer } = trainStep;
   let parallel: ParallelTrainer | undefined;

@@ -122,4 +122,4 @@ export {
   type ScheduleState,
 } from './schedules.js';
 /** `fit`'s training step on its own (forward, loss, gradients, non-finite check, clipping, update, dropout seeds). */
-export { createTrainStep, type TrainStep, type TrainStepOptions } from './step.js';
+export { createTrainStep, type StepPath, type TrainStep, type TrainStepOptions } from './step.js';

@@ -1,3 +1,4 @@
+import { TrainError } from './errors.js';
 import * as tf from './tfjs.js';
 
 /** Probability floor used when the model outputs probabilities, as Keras (`epsilon()`). */
@@ -36,4 +37,91 @@ export function crossEntropySum(
 /** Number of samples whose arg-max class equals the label, as a float32 scalar. */
 export function correctCount(output: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(output, 1), labels), 'float32')));
+}
+
+/** What {@link crossEntropyHost} adds up over a batch. */
+export interface HostLoss {
+  /** Σ per-sample cross-entropy. */
+  lossSum: number;
+  /** Σ of the model output (probabilities, or logits when `fromLogits`). */
+  outputSum: number;
+  /** Samples whose arg-max class is the label. */
+  correct: number;
+}
+
+const PROBABILITY_MIN = Math.fround(PROBABILITY_EPSILON);
+const PROBABILITY_MAX = Math.fround(1 - PROBABILITY_EPSILON);
+
+/**
+ * {@link crossEntropySum} divided by the batch size, and its gradient, on host arrays for the
+ * compiled step. The model's output is `probs` [n, classes], the softmax of `logits` as tfjs's
+ * Softmax kernel computed it, or, with `fromLogits`, `logits` itself (then `probs` is unused).
+ * Writes the gradient of the batch-mean loss with respect to `logits` into `grad`. From
+ * probabilities, that is the gradient tfjs's tape forms — through the division by n, the sum,
+ * the product with the (smoothed) targets, the log, the clipping and the softmax — with every
+ * step rounded to float32 as its kernel rounds it, so it is bit for bit autodiff's; from logits
+ * it is `(softmax − target)/n` in float64. The loss itself is summed in float64.
+ */
+export function crossEntropyHost(
+  logits: Float32Array,
+  probs: Float32Array | null,
+  labels: ArrayLike<number>,
+  options: CrossEntropyOptions,
+  grad: Float32Array,
+): HostLoss {
+  const k = options.classes;
+  const n = labels.length;
+  const eps = options.labelSmoothing ?? 0;
+  // The targets as tfjs forms them: oneHot·(1 − ε) + ε/classes in float32.
+  const on = eps > 0 ? Math.fround(Math.fround(1 - eps) + Math.fround(eps / k)) : 1;
+  const off = eps > 0 ? Math.fround(eps / k) : 0;
+  // d(sum / n)/d(sum) = 1/n in float32, negated by the sum's negation.
+  const seed = -Math.fround(1 / n);
+  const dp = new Float64Array(k);
+  let lossSum = 0;
+  let outputSum = 0;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const row = i * k;
+    const label = labels[i];
+    let best = 0;
+    let loss = 0;
+    if (options.fromLogits) {
+      let max = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < k; j++) max = Math.max(max, logits[row + j]);
+      let sum = 0;
+      for (let j = 0; j < k; j++) sum += Math.exp(logits[row + j] - max);
+      for (let j = 0; j < k; j++) {
+        const z = logits[row + j];
+        const target = j === label ? on : off;
+        outputSum += z;
+        if (z > logits[row + best]) best = j;
+        loss -= target * (z - max - Math.log(sum));
+        grad[row + j] = (Math.exp(z - max) / sum - target) / n;
+      }
+    } else {
+      if (probs === null)
+        throw new TrainError('loss', 'crossEntropyHost needs the probabilities of a softmax model');
+      let dot = 0;
+      for (let j = 0; j < k; j++) {
+        const p = probs[row + j];
+        const target = j === label ? on : off;
+        outputSum += p;
+        if (p > probs[row + best]) best = j;
+        const clipped = Math.min(Math.max(p, PROBABILITY_MIN), PROBABILITY_MAX);
+        loss -= target * Math.log(clipped);
+        // Multiply's, Log's and ClipByValue's gradients, then Softmax's: dp·p summed in order.
+        const dq = Math.fround(Math.fround(seed * target) / clipped);
+        dp[j] = p >= PROBABILITY_MIN && p <= PROBABILITY_MAX ? dq : 0;
+        dot = Math.fround(dot + Math.fround(dp[j] * p));
+      }
+      for (let j = 0; j < k; j++) {
+        const p = probs[row + j];
+        grad[row + j] = Math.fround(dp[j] * p) - Math.fround(dot * p);
+      }
+    }
+    if (best === label) correct++;
+    lossSum += loss;
+  }
+  return { lossSum, outputSum, correct };
 }

@@ -1,4 +1,9 @@
-import { type FusedAdamUpdate, fusedAdamUpdate } from '@lenet/backend';
+import {
+  type AdamUpdateAttrs,
+  adamUpdateArrays,
+  type FusedAdamUpdate,
+  fusedAdamUpdate,
+} from '@lenet/backend';
 import { TrainError } from './errors.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from './optimizer-names.js';
 import * as tf from './tfjs.js';
@@ -117,6 +122,25 @@ function slotsFor(vars: readonly tf.Variable[], suffixes: readonly string[]): Op
   return slots;
 }
 
+/**
+ * One optimizer step on host arrays, for the compiled step: variable i's new value from its data
+ * `weights[i]` and `grads[i]` written to `next[i]` (which may be `weights[i]`), and `slots[k]`, the
+ * data of `slots[k].tensor`, updated in place.
+ */
+export type HostUpdate = (
+  grads: readonly Float32Array[],
+  weights: readonly Float32Array[],
+  next: readonly Float32Array[],
+  slots: readonly Float32Array[],
+  lr: number,
+) => void;
+
+/** A {@link TrainOptimizer} as the training step holds it (not part of the package's API). */
+export interface StepOptimizer extends TrainOptimizer {
+  /** The update on host arrays, or null where this optimizer has none (only Adam and AdamW do). */
+  readonly hostUpdate: HostUpdate | null;
+}
+
 /** Internal switches of {@link createOptimizerWith} (not part of the package's API). */
 export interface OptimizerInternals {
   /**
@@ -144,7 +168,7 @@ export function createOptimizerWith(
   config: OptimizerName | OptimizerConfig,
   vars: readonly tf.Variable[],
   internals: OptimizerInternals,
-): TrainOptimizer {
+): StepOptimizer {
   const cfg = resolveOptimizerConfig(config);
   const decays = vars.map((v) => v.rank >= 2);
   let suffixes: string[];
@@ -170,6 +194,22 @@ export function createOptimizerWith(
       ? tf.add(g, tf.mul(vars[i], cfg.weightDecay))
       : g;
 
+  /** The fused Adam/AdamW rule's attributes for variable i at update t (1-based). */
+  const adamAttrs = (i: number, lr: number, t: number): AdamUpdateAttrs => {
+    const coupled = cfg.name === 'adamw' ? 0 : cfg.weightDecay;
+    const decoupled = cfg.name === 'adamw' ? cfg.weightDecay : 0;
+    return {
+      lr,
+      beta1: cfg.beta1,
+      beta2: cfg.beta2,
+      epsilon: cfg.epsilon,
+      bc1: 1 - cfg.beta1 ** t,
+      bc2: 1 - cfg.beta2 ** t,
+      decoupledDecay: decays[i] ? decoupled : 0,
+      coupledDecay: decays[i] ? coupled : 0,
+    };
+  };
+
   /**
    * One Adam/AdamW step of every variable with the fused kernel: w, m and v each take the kernel's
    * new tensor (the old data is released by `assign`; the handles are disposed right away).
@@ -180,25 +220,11 @@ export function createOptimizerWith(
     lr: number,
     t: number,
   ): void => {
-    const coupled = cfg.name === 'adamw' ? 0 : cfg.weightDecay;
-    const decoupled = cfg.name === 'adamw' ? cfg.weightDecay : 0;
     for (let i = 0; i < n; i++) {
       const w = vars[i];
       const m = slot(0, i);
       const v = slot(1, i);
-      const out = update(
-        { w, g: grads[i], m, v },
-        {
-          lr,
-          beta1: cfg.beta1,
-          beta2: cfg.beta2,
-          epsilon: cfg.epsilon,
-          bc1: 1 - cfg.beta1 ** t,
-          bc2: 1 - cfg.beta2 ** t,
-          decoupledDecay: decays[i] ? decoupled : 0,
-          coupledDecay: decays[i] ? coupled : 0,
-        },
-      );
+      const out = update({ w, g: grads[i], m, v }, adamAttrs(i, lr, t));
       try {
         w.assign(out.w);
         m.assign(out.m);
@@ -277,6 +303,22 @@ export function createOptimizerWith(
     iterations = t;
   };
 
+  /** The same fused rule on host arrays (slots: the m of every variable, then the v). */
+  const hostAdam: HostUpdate = (grads, weights, next, slotData, lr) => {
+    if (grads.length !== n || weights.length !== n || next.length !== n || slotData.length !== 2 * n) {
+      throw new TrainError(
+        'gradients',
+        `expected ${n} gradients and weights and ${2 * n} slots, got ${grads.length}, ${weights.length}, ${next.length} and ${slotData.length}`,
+      );
+    }
+    const t = iterations + 1;
+    for (let i = 0; i < n; i++) {
+      const [m, v] = [slotData[i], slotData[n + i]];
+      adamUpdateArrays(weights[i], grads[i], m, v, next[i], m, v, adamAttrs(i, lr, t));
+    }
+    iterations = t;
+  };
+
   return {
     config: cfg,
     get iterations() {
@@ -284,6 +326,7 @@ export function createOptimizerWith(
     },
     slots,
     apply,
+    hostUpdate: cfg.name === 'adam' || cfg.name === 'adamw' ? hostAdam : null,
     restore(iter: number, values: readonly tf.Tensor[]): void {
       if (values.length !== slots.length) {
         throw new TrainError(

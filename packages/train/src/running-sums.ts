@@ -27,10 +27,19 @@ export class RunningSums implements TrainSums {
   private readonly loss: tf.Variable;
   private readonly correct: tf.Variable;
   private readonly firstBad: tf.Variable;
-  /** The host-side adder's record of a non-finite step (it does not read `firstBad` back). */
-  private sawNonFiniteOnHost = false;
+  /** Sums kept on the host since the last reset (float64; added to the device sums on read). */
+  private hostLoss = 0;
+  private hostCorrect = 0;
+  /** The first non-finite step added on the host, or null. */
+  private firstBadOnHost: number | null = null;
 
-  constructor() {
+  /**
+   * `onHost`: steps added with {@link addOnHost} (the compiled step's, whose loss is computed on
+   * the host) are summed in float64 on the host, without a TensorFlow.js op; otherwise they are
+   * added to the device sums. Either way a run sums every step in one place, so a resumed epoch
+   * adds up exactly as an uninterrupted one.
+   */
+  constructor(private readonly onHost = false) {
     [this.loss, this.correct, this.firstBad] = tf.tidy(() => [
       tf.variable(tf.scalar(0), false),
       tf.variable(tf.scalar(0), false),
@@ -42,7 +51,7 @@ export class RunningSums implements TrainSums {
     const both = tf.stack([this.loss, this.correct]);
     const [loss, correct] = await both.data();
     both.dispose();
-    return { loss, correct };
+    return { loss: loss + this.hostLoss, correct: correct + this.hostCorrect };
   }
 
   reset(): void {
@@ -50,10 +59,18 @@ export class RunningSums implements TrainSums {
       this.loss.assign(tf.scalar(0));
       this.correct.assign(tf.scalar(0));
     });
+    this.hostLoss = 0;
+    this.hostCorrect = 0;
   }
 
   /** Sets the loss and correct sums to values read before (resuming an epoch mid-way). */
   restore(loss: number, correct: number): void {
+    this.reset();
+    if (this.onHost) {
+      this.hostLoss = loss;
+      this.hostCorrect = correct;
+      return;
+    }
     tf.tidy(() => {
       this.loss.assign(tf.scalar(loss));
       this.correct.assign(tf.scalar(correct));
@@ -62,7 +79,9 @@ export class RunningSums implements TrainSums {
 
   async firstNonFiniteStep(): Promise<number | null> {
     const bad = (await this.firstBad.data())[0];
-    return bad < 0 ? null : bad;
+    const device = bad < 0 ? null : bad;
+    if (device === null || this.firstBadOnHost === null) return device ?? this.firstBadOnHost;
+    return Math.min(device, this.firstBadOnHost);
   }
 
   /**
@@ -79,16 +98,19 @@ export class RunningSums implements TrainSums {
 
   /**
    * Adds one step whose scalars are already on the host (a data-parallel step sums its shards in
-   * float64): Σ per-sample loss, Σ output and the correct count. Call inside `tf.tidy`.
+   * float64; the compiled step computes its loss there): Σ per-sample loss, Σ output and the
+   * correct count. Call inside `tf.tidy` (with `onHost` it runs no TensorFlow.js op).
    */
   addOnHost(lossSum: number, outputSum: number, correct: number, step: number): void {
     const checked = lossSum + 0 * outputSum;
+    if (!Number.isFinite(checked) && this.firstBadOnHost === null) this.firstBadOnHost = step;
+    if (this.onHost) {
+      this.hostLoss += checked;
+      this.hostCorrect += correct;
+      return;
+    }
     this.loss.assign(tf.add(this.loss, tf.scalar(checked)));
     this.correct.assign(tf.add(this.correct, tf.scalar(correct)));
-    if (!Number.isFinite(checked) && !this.sawNonFiniteOnHost) {
-      this.sawNonFiniteOnHost = true;
-      this.firstBad.assign(tf.scalar(step, 'int32'));
-    }
   }
 
   /** Frees the variables. */

@@ -46,25 +46,30 @@ describe('createTrainStep', () => {
     b.dispose();
   });
 
-  it('records the first step whose model output is not finite, and keeps it over a reset', async () => {
-    await useWasm();
-    const train = await mnistHead('train', 64);
-    const { model: m } = model('tiny', 1);
-    const step = createTrainStep(m, { optimizer: 'sgd' });
-    const [first, second] = batches(train, { batchSize: 32, layout: 'NHWC', normalize: 'unit' });
-    step.run(first, 1e-3, 0);
-    expect(await step.sums.firstNonFiniteStep()).toBeNull();
-    // A NaN output bias makes every later output NaN.
-    const bias = m.trainableWeights[m.trainableWeights.length - 1].read() as tf.Variable;
-    tf.tidy(() => bias.assign(tf.fill(bias.shape, Number.NaN)));
-    step.run(second, 1e-3, 7);
-    step.run(first, 1e-3, 8);
-    expect(await step.sums.firstNonFiniteStep()).toBe(7);
-    step.sums.reset();
-    expect(await step.sums.firstNonFiniteStep()).toBe(7);
-    step.dispose();
-    m.dispose();
-  });
+  // sgd takes TensorFlow.js autodiff, adam the compiled step.
+  it.each(['sgd', 'adam'] as const)(
+    'records the first step whose model output is not finite, and keeps it over a reset (%s)',
+    async (optimizer) => {
+      await useWasm();
+      const train = await mnistHead('train', 64);
+      const { model: m } = model('tiny', 1);
+      const step = createTrainStep(m, { optimizer });
+      expect(step.path.kind).toBe(optimizer === 'sgd' ? 'autodiff' : 'compiled');
+      const [first, second] = batches(train, { batchSize: 32, layout: 'NHWC', normalize: 'unit' });
+      step.run(first, 1e-3, 0);
+      expect(await step.sums.firstNonFiniteStep()).toBeNull();
+      // A NaN output bias makes every later output NaN.
+      const bias = m.trainableWeights[m.trainableWeights.length - 1].read() as tf.Variable;
+      tf.tidy(() => bias.assign(tf.fill(bias.shape, Number.NaN)));
+      step.run(second, 1e-3, 7);
+      step.run(first, 1e-3, 8);
+      expect(await step.sums.firstNonFiniteStep()).toBe(7);
+      step.sums.reset();
+      expect(await step.sums.firstNonFiniteStep()).toBe(7);
+      step.dispose();
+      m.dispose();
+    },
+  );
 
   it('refuses bad options with a TrainError naming the field', () => {
     const { model: m } = model('tiny', 1);

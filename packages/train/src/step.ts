@@ -1,14 +1,16 @@
 import type { Batch } from '@lenet/datasets';
+import { type CompiledStep, chooseCompiledStep } from './compiled-step.js';
 import { type DropoutLayer, dropoutLayers, dropoutSeeds, setDropoutSeeds } from './dropout.js';
 import { TrainError } from './errors.js';
 import { type ClipOptions, clipGradients } from './gradients.js';
 import { type CrossEntropyOptions, correctCount, crossEntropySum } from './loss.js';
 import { modelInfo } from './model-info.js';
 import {
-  createOptimizer,
+  createOptimizerWith,
   type OptimizerConfig,
   type OptimizerName,
   resolveOptimizerConfig,
+  type StepOptimizer,
   type TrainOptimizer,
 } from './optimizers.js';
 import { RunningSums, type TrainSums } from './running-sums.js';
@@ -24,6 +26,22 @@ export interface TrainStepOptions {
   clip?: ClipOptions;
   /** Seed of the dropout masks. Default 0. */
   seed?: number;
+  /**
+   * Run the step as one compiled kernel sequence where it can (default true): on the wasm backend
+   * with its SIMD kernels, for a sequential model of covered layers (conv2d, dense, max/average
+   * pooling, batch norm, dropout, relu/tanh/linear activations, flatten, a final softmax) and the
+   * Adam or AdamW optimizer — the same results as TensorFlow.js's autodiff, which runs everything
+   * else. `false` always takes autodiff (so does the environment variable `LENET_COMPILED_STEP=0`).
+   */
+  compiled?: boolean;
+}
+
+/** Which implementation takes a {@link TrainStep}'s steps, and why. */
+export interface StepPath {
+  /** `'compiled'`: the fixed kernel sequence; `'autodiff'`: TensorFlow.js's tape and kernels. */
+  kind: 'compiled' | 'autodiff';
+  /** Why autodiff (the first thing the compiled step does not cover, or the switch that turned it off); null when compiled. */
+  reason: string | null;
 }
 
 /**
@@ -35,6 +53,8 @@ export interface TrainStep {
   readonly optimizer: TrainOptimizer;
   /** Loss, correct count and first non-finite step, summed over the steps since the last reset. */
   readonly sums: TrainSums;
+  /** Whether the steps run compiled or through TensorFlow.js autodiff, and why. */
+  readonly path: StepPath;
   /**
    * One optimizer step on an NHWC `batch` at learning rate `lr`: forward in training mode, mean
    * cross-entropy, gradients, clipping, update. `step` (the global step index) seeds the dropout
@@ -60,6 +80,12 @@ export function checkTrainStepOptions(options: TrainStepOptions): void {
   optionalPositive('clipNorm', options.clip?.clipNorm);
   optionalPositive('clipValue', options.clip?.clipValue);
   resolveOptimizerConfig(options.optimizer ?? 'adam');
+  if (options.compiled !== undefined && typeof options.compiled !== 'boolean') {
+    throw new TrainError(
+      'compiled',
+      `compiled must be true or false, got ${JSON.stringify(options.compiled)}`,
+    );
+  }
 }
 
 /** The trainable and non-trainable variables of a model, in weight order. */
@@ -123,14 +149,16 @@ export function batchGradients(
  * trainer use (seeding dropout per shard, applying averaged gradients, adding host-side sums).
  */
 export class StepRunner implements TrainStep {
-  readonly optimizer: TrainOptimizer;
+  readonly optimizer: StepOptimizer;
   readonly sums: RunningSums;
   readonly vars: ModelVariables;
   readonly ce: CrossEntropyOptions;
+  readonly path: StepPath;
   private readonly clip: ClipOptions;
   private readonly seed: number;
   private readonly dropouts: DropoutLayer[];
   private readonly savedSeeds: (number | undefined)[];
+  private readonly compiled: CompiledStep | null;
 
   constructor(
     readonly model: tf.LayersModel,
@@ -139,7 +167,7 @@ export class StepRunner implements TrainStep {
     checkTrainStepOptions(options);
     const info = modelInfo(model);
     this.vars = modelVariables(model);
-    this.optimizer = createOptimizer(options.optimizer ?? 'adam', this.vars.trainable);
+    this.optimizer = createOptimizerWith(options.optimizer ?? 'adam', this.vars.trainable, {});
     this.ce = {
       classes: info.classes,
       fromLogits: info.fromLogits,
@@ -149,7 +177,15 @@ export class StepRunner implements TrainStep {
     this.seed = options.seed ?? 0;
     this.dropouts = dropoutLayers(model);
     this.savedSeeds = this.dropouts.map((l) => l.seed);
-    this.sums = new RunningSums();
+    const choice = chooseCompiledStep(model, this.vars, this.optimizer, {
+      compiled: options.compiled ?? true,
+      ce: this.ce,
+      clip: this.clip,
+    });
+    this.compiled = choice.step;
+    this.path = { kind: choice.step ? 'compiled' : 'autodiff', reason: choice.reason };
+    // The compiled step computes its loss on the host: its sums stay there.
+    this.sums = new RunningSums(choice.step !== null);
   }
 
   /** The dropout seeds of shard `shard` at step `step` (shard 0: the main thread or the whole batch). */
@@ -169,6 +205,11 @@ export class StepRunner implements TrainStep {
 
   run(batch: Batch, lr: number, step: number): void {
     this.seedDropout(step);
+    // Asked at every step: the backend may be switched between two steps.
+    if (this.compiled?.usable()) {
+      this.compiled.run(batch, lr, this.dropoutSeeds(step), step, this.sums);
+      return;
+    }
     tf.tidy(() => {
       const g = batchGradients(this.model, this.vars.trainable, batch, this.ce);
       this.update(g.grads, lr);
@@ -178,6 +219,7 @@ export class StepRunner implements TrainStep {
   }
 
   dispose(): void {
+    this.compiled?.dispose();
     this.optimizer.dispose();
     this.sums.dispose();
     setDropoutSeeds(this.dropouts, this.savedSeeds);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { registerFusedOptimizerKernels, registerWasmTrainingKernels } from '../register.js';
 import { randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
-import { type AdamUpdateAttrs, fusedAdamUpdate, LENET_ADAM_UPDATE } from './adam.js';
+import { type AdamUpdateAttrs, adamUpdateArrays, fusedAdamUpdate, LENET_ADAM_UPDATE } from './adam.js';
 
 /** The update rule on plain numbers (float64), written out independently of the kernel. */
 function reference(
@@ -185,4 +185,22 @@ describe(`${LENET_ADAM_UPDATE} kernel`, () => {
       });
     });
   }
+
+  it("wasm: the SIMD loop gives the JS loop's float64 rule bit for bit (odd sizes, both decays)", async () => {
+    await tf.setBackend('wasm');
+    for (const [size, attrs] of [
+      [1, attrsAt(1, 0, 0)],
+      [257, attrsAt(4, 0.05, 0)],
+      [1001, attrsAt(40, 0, 0.1)],
+    ] as const) {
+      const c = makeCase(size, size);
+      const got = await runOn('wasm', [size], c, attrs);
+      // Plain arrays (not views of the wasm heap) take the JS loop.
+      const want = [new Float32Array(size), new Float32Array(size), new Float32Array(size)];
+      adamUpdateArrays(c.w, c.g, c.m, c.v, want[0], want[1], want[2], attrs);
+      got.forEach((x, k) => {
+        expect(Array.from(x), `size ${size} output ${k}`).toEqual(Array.from(want[k]));
+      });
+    }
+  });
 });

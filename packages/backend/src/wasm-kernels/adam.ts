@@ -1,6 +1,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import {
+  backend as activeBackend,
   engine,
   getBackend,
   getKernel,
@@ -11,6 +12,7 @@ import {
 } from '../tfjs.js';
 import { cpuBackend } from '../tfjs-internals.js';
 import type { KernelArgs } from './conv-util.js';
+import { simdKernels } from './simd.js';
 
 /**
  * Name of this package's fused Adam/AdamW update kernel (wasm; cpu on request), as `tf.profile`
@@ -97,7 +99,7 @@ function checkArgs(args: KernelArgs, backend: string): { inputs: AdamInputs; att
  * One Adam/AdamW step over flat arrays, PyTorch's rule (in float64, stored as float32):
  *   g' = g + coupledDecay·w;  m' = β1·m + (1−β1)·g';  v' = β2·v + (1−β2)·g'²
  *   w' = w·(1 − lr·decoupledDecay) − (lr/bc1)·m' / (√v'/√bc2 + ε)
- * Outputs may not alias inputs.
+ * Each element is read before it is written, so outW, outM and outV may be w, m and v themselves.
  */
 export function adamUpdateArrays(
   w: Float32Array,
@@ -116,6 +118,30 @@ export function adamUpdateArrays(
   const stepSize = a.lr / a.bc1;
   const keep = 1 - a.lr * a.decoupledDecay;
   const n = w.length;
+  const simd = getBackend() === 'wasm' ? simdKernels(activeBackend() as BackendWasm) : undefined;
+  if (simd !== undefined && [w, g, m, v, outW, outM, outV].every((x) => simd.views(x) && x.length === n)) {
+    // Arrays in the wasm heap: the same loop in SIMD float64 (csrc/lenet-kernels.c), bit for bit.
+    simd.fn.lenet_adam(
+      w.byteOffset,
+      g.byteOffset,
+      m.byteOffset,
+      v.byteOffset,
+      outW.byteOffset,
+      outM.byteOffset,
+      outV.byteOffset,
+      n,
+      beta1,
+      beta2,
+      oneMinusB1,
+      oneMinusB2,
+      sqrtBc2,
+      stepSize,
+      keep,
+      epsilon,
+      coupledDecay,
+    );
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const wi = w[i];
     const gi = g[i] + coupledDecay * wi;
@@ -127,7 +153,7 @@ export function adamUpdateArrays(
   }
 }
 
-/** {@link LENET_ADAM_UPDATE} for wasm: one JS pass over the wasm heap, three new outputs. */
+/** {@link LENET_ADAM_UPDATE} for wasm: one pass over the wasm heap (SIMD where it can run), three new outputs. */
 export function adamUpdateWasm(args: KernelArgs): TensorInfo[] {
   const backend = args.backend as BackendWasm;
   const { inputs, attrs } = checkArgs(args, 'wasm');

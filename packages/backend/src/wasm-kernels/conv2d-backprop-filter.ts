@@ -7,7 +7,15 @@ import {
   type TensorInfo,
 } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvAttrs, conv2dAttrs, convGeometry, convInfo, explicitPad, shape4 } from './conv-util.js';
+import {
+  type ConvAttrs,
+  type ConvGeometry,
+  conv2dAttrs,
+  convGeometry,
+  convInfo,
+  explicitPad,
+  shape4,
+} from './conv-util.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
@@ -68,7 +76,8 @@ function filterGradSimd(
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const { n, h, w, ci, co, kh, kw, oh, ow, top, left, hp, wp, padded: padX } = convGeometry(info);
+  const g = convGeometry(info);
+  const { n, h, w, ci, co, kh, kw, oh, ow, top, left, hp, wp, padded: padX } = g;
   const co4 = roundUp4(co);
   const pixels = n * oh * ow;
   const rows = kh * kw * ci;
@@ -78,7 +87,6 @@ function filterGradSimd(
   // dy's channels padded to a multiple of 4 only when reading 16 bytes past it could leave the
   // wasm memory: otherwise the kernel reads it in place (see lenet_conv_filter_grad).
   const padDy = co4 !== co && simd.ptr(dy) + pixels * co * 4 + 16 > simd.heap().byteLength;
-  const dyStride = padDy ? co4 : co;
   simd.withScratch(
     [padX ? n * hp * wp * ci : 0, padDy ? pixels * co4 : 0, co4 !== co ? rows * co4 : 0],
     (s) => {
@@ -86,41 +94,62 @@ function filterGradSimd(
       if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
       const dyp = padDy ? s[1] : simd.ptr(dy);
       if (padDy) f.lenet_copy_rows(simd.ptr(dy), co, dyp, co4, pixels, co, pixels * co4);
-      const dw = co4 !== co ? s[2] : simd.ptr(out);
-      const [sh, sw] = [info.strideHeight, info.strideWidth];
-      runSplit(simd, {
-        fn: 'lenet_conv_filter_grad',
-        macs: pixels * co * rows,
-        items: n,
-        perItem: [
-          { ptr: xp, floats: hp * wp * ci },
-          { ptr: dyp, floats: oh * ow * dyStride },
-        ],
-        whole: [],
-        // Each thread sums over its images; the partial gradients are added up.
-        out: { ptr: dw, floats: rows * co4, sum: true },
-        args: (p, count) => [
-          p.perItem[0],
-          p.perItem[1],
-          p.out,
-          count,
-          hp,
-          wp,
-          ci,
-          oh,
-          ow,
-          co4,
-          kh,
-          kw,
-          sh,
-          sw,
-          dyStride,
-        ],
-      });
-      if (co4 !== co) f.lenet_copy_rows(dw, co4, simd.ptr(out), co, rows, co, 0);
+      filterGradient(simd, g, xp, dyp, padDy ? co4 : co, simd.ptr(out), s[2]);
     },
   );
   return out;
+}
+
+/**
+ * The filter gradient on wasm-heap buffers (byte offsets): dW [kh, kw, ci, co] from the padded
+ * input `xp` [n, hp, wp, ci] and dy [n, oh, ow, ·] with `dyStride` floats per pixel (co, when 16
+ * bytes past dy are readable, or co rounded up to 4), split over the helper threads (each sums its
+ * images; the partial gradients are added up). `dw4`: kh·kw·ci·co4 floats of scratch when co is
+ * not a multiple of 4, else 0. The registered Conv2DBackpropFilter and the compiled training
+ * step both run this.
+ */
+export function filterGradient(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  xp: number,
+  dy: number,
+  dyStride: number,
+  out: number,
+  dw4: number,
+): void {
+  const { n, ci, co, kh, kw, oh, ow, sh, sw, hp, wp } = g;
+  const co4 = roundUp4(co);
+  const rows = kh * kw * ci;
+  const dw = co4 !== co ? dw4 : out;
+  runSplit(simd, {
+    fn: 'lenet_conv_filter_grad',
+    macs: n * oh * ow * co * rows,
+    items: n,
+    perItem: [
+      { ptr: xp, floats: hp * wp * ci },
+      { ptr: dy, floats: oh * ow * dyStride },
+    ],
+    whole: [],
+    out: { ptr: dw, floats: rows * co4, sum: true },
+    args: (p, count) => [
+      p.perItem[0],
+      p.perItem[1],
+      p.out,
+      count,
+      hp,
+      wp,
+      ci,
+      oh,
+      ow,
+      co4,
+      kh,
+      kw,
+      sh,
+      sw,
+      dyStride,
+    ],
+  });
+  if (co4 !== co) simd.fn.lenet_copy_rows(dw, co4, out, co, rows, co, 0);
 }
 
 /** Conv2DBackpropFilter for the wasm backend, which ships none (tfjs-backend-wasm 4.22). */

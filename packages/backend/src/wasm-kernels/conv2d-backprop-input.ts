@@ -8,7 +8,15 @@ import {
   type TensorInfo,
 } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvAttrs, conv2dAttrs, convGeometry, convInfo, explicitPad, shape4 } from './conv-util.js';
+import {
+  type ConvAttrs,
+  type ConvGeometry,
+  conv2dAttrs,
+  convGeometry,
+  convInfo,
+  explicitPad,
+  shape4,
+} from './conv-util.js';
 import { DIRECT_CONV_MAX_OUT_CHANNELS } from './conv2d.js';
 import { replacingKernel } from './kernel-config.js';
 import { withKernelScope } from './kernel-scope.js';
@@ -114,42 +122,46 @@ function inputGradSimd(
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = convGeometry(info);
-  const l4 = roundUp4(kw * ci);
+  const g = convGeometry(info);
+  const { n, h, w, ci, co, kh, kw, hp, wp, padded } = g;
   const out = backend.makeOutput([n, h, w, ci], 'float32');
   if (n * h * w * ci === 0) return out;
-  const f = simd.fn;
-  simd.withScratch([kh * co * l4, padded ? n * hp * wp * ci : 0], ([wt, scratch]) => {
-    f.lenet_input_grad_filter(simd.ptr(filter), wt, kh, kw, ci, co, l4);
-    const dxp = padded ? scratch : simd.ptr(out);
-    runSplit(simd, {
-      fn: 'lenet_conv_input_grad',
-      macs: n * oh * ow * co * kh * kw * ci,
-      items: n,
-      perItem: [{ ptr: simd.ptr(dy), floats: oh * ow * co }],
-      whole: [{ ptr: wt, floats: kh * co * l4 }],
-      out: { ptr: dxp, floats: hp * wp * ci },
-      args: (p, count) => [
-        p.perItem[0],
-        p.whole[0],
-        p.out,
-        count,
-        oh,
-        ow,
-        co,
-        hp,
-        wp,
-        ci,
-        kh,
-        kw,
-        sh,
-        sw,
-        l4,
-      ],
-    });
-    if (padded) f.lenet_crop_nhwc(dxp, simd.ptr(out), n, h, w, ci, hp, wp, top, left);
+  simd.withScratch([kh * co * roundUp4(kw * ci), padded ? n * hp * wp * ci : 0], ([wt, dxp]) => {
+    inputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { wt, dxp });
   });
   return out;
+}
+
+/**
+ * The input gradient on wasm-heap buffers (byte offsets): dx [n, h, w, ci] from dy [n, oh, ow, co]
+ * and the filter [kh, kw, ci, co], split over the helper threads. Scratch: `wt`
+ * (kh·co·roundUp4(kw·ci) floats, the rearranged filter) and `dxp` (n·hp·wp·ci floats when the
+ * geometry pads, else 0). The registered Conv2DBackpropInput and the compiled training step both
+ * run this.
+ */
+export function inputGradient(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  dy: number,
+  filter: number,
+  out: number,
+  scratch: { wt: number; dxp: number },
+): void {
+  const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = g;
+  const l4 = roundUp4(kw * ci);
+  const f = simd.fn;
+  f.lenet_input_grad_filter(filter, scratch.wt, kh, kw, ci, co, l4);
+  const dxp = padded ? scratch.dxp : out;
+  runSplit(simd, {
+    fn: 'lenet_conv_input_grad',
+    macs: n * oh * ow * co * kh * kw * ci,
+    items: n,
+    perItem: [{ ptr: dy, floats: oh * ow * co }],
+    whole: [{ ptr: scratch.wt, floats: kh * co * l4 }],
+    out: { ptr: dxp, floats: hp * wp * ci },
+    args: (p, count) => [p.perItem[0], p.whole[0], p.out, count, oh, ow, co, hp, wp, ci, kh, kw, sh, sw, l4],
+  });
+  if (padded) f.lenet_crop_nhwc(dxp, out, n, h, w, ci, hp, wp, top, left);
 }
 
 /** Conv2DBackpropInput for wasm built on wasm's Conv2D; `stock` is the kernel it replaces. */

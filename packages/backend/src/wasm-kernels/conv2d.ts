@@ -1,9 +1,9 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Conv2D, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
-import { type ConvAttrs, convGeometry, convInfo, shape4 } from './conv-util.js';
+import { type ConvAttrs, type ConvGeometry, convGeometry, convInfo, shape4 } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
-import { roundUp4, simdKernels } from './simd.js';
+import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
 
 const NAME = 'Conv2D';
@@ -36,45 +36,52 @@ export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
       if (stock === undefined) throw new Error(`${NAME}: no stock wasm kernel for this case`);
       return stock(args) as TensorInfo;
     }
-    const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded: padX } = convGeometry(info);
-    const co4 = roundUp4(co);
+    const g = convGeometry(info);
     const out = backend.makeOutput(info.outShape, 'float32');
-    if (n * oh * ow * co === 0) return out;
-    const f = simd.fn;
-    const rows = kh * kw * ci;
-    simd.withScratch([padX ? n * hp * wp * ci : 0, co4 !== co ? rows * co4 : 0], ([xs, ws]) => {
-      const xp = padX ? xs : simd.ptr(x);
-      if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
-      const wt = co4 !== co ? ws : simd.ptr(filter);
-      if (co4 !== co) f.lenet_copy_rows(simd.ptr(filter), co, wt, co4, rows, co, rows * co4);
-      runSplit(simd, {
-        fn: 'lenet_conv_forward',
-        macs: n * oh * ow * co * rows,
-        items: n,
-        perItem: [{ ptr: xp, floats: hp * wp * ci }],
-        whole: [{ ptr: wt, floats: rows * co4 }],
-        out: { ptr: simd.ptr(out), floats: oh * ow * co },
-        args: (p, count) => [
-          p.perItem[0],
-          p.whole[0],
-          p.out,
-          count,
-          hp,
-          wp,
-          ci,
-          oh,
-          ow,
-          co,
-          co4,
-          kh,
-          kw,
-          sh,
-          sw,
-        ],
-      });
-    });
+    if (g.n * g.oh * g.ow * g.co === 0) return out;
+    const co4 = roundUp4(g.co);
+    simd.withScratch(
+      [g.padded ? g.n * g.hp * g.wp * g.ci : 0, co4 !== g.co ? g.kh * g.kw * g.ci * co4 : 0],
+      ([xp, w4]) => {
+        convForward(simd, g, simd.ptr(x), simd.ptr(filter), simd.ptr(out), { xp, w4 });
+      },
+    );
     return out;
   };
+}
+
+/**
+ * The direct convolution on wasm-heap buffers (byte offsets): x [n, h, w, ci] → out [n, oh, ow, co]
+ * with filter [kh, kw, ci, co], split over the helper threads. Scratch: `xp` (n·hp·wp·ci floats,
+ * when the geometry pads; it holds the padded input afterwards) and `w4` (kh·kw·ci·co4 floats,
+ * when co is not a multiple of 4); 0 where not needed. The registered Conv2D and the compiled
+ * training step both run this.
+ */
+export function convForward(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  x: number,
+  filter: number,
+  out: number,
+  scratch: { xp: number; w4: number },
+): void {
+  const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = g;
+  const f = simd.fn;
+  const co4 = roundUp4(co);
+  const rows = kh * kw * ci;
+  const xp = padded ? scratch.xp : x;
+  if (padded) f.lenet_pad_nhwc(x, xp, n, h, w, ci, hp, wp, top, left);
+  const wk = co4 !== co ? scratch.w4 : filter;
+  if (co4 !== co) f.lenet_copy_rows(filter, co, wk, co4, rows, co, rows * co4);
+  runSplit(simd, {
+    fn: 'lenet_conv_forward',
+    macs: n * oh * ow * co * rows,
+    items: n,
+    perItem: [{ ptr: xp, floats: hp * wp * ci }],
+    whole: [{ ptr: wk, floats: rows * co4 }],
+    out: { ptr: out, floats: oh * ow * co },
+    args: (p, count) => [p.perItem[0], p.whole[0], p.out, count, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw],
+  });
 }
 
 /** Conv2D for wasm; `stock` (XNNPACK) is kept for the other cases, with its setup. */

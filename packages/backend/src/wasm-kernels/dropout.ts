@@ -3,7 +3,7 @@ import { BackendError } from '../errors.js';
 import * as tf from '../tfjs.js';
 import { type DropoutCall, type DropoutLayer, dropoutPrototype } from '../tfjs-internals.js';
 import type { KernelArgs } from './conv-util.js';
-import { simdKernels } from './simd.js';
+import { type SimdKernels, simdKernels } from './simd.js';
 
 /**
  * Dropout mask kernel: no inputs (so the tape never asks for its gradient), attrs shape, rate and
@@ -77,12 +77,31 @@ function dropoutMaskWasm(args: KernelArgs): tf.TensorInfo {
   if (simd === undefined)
     throw new BackendError(`${LENET_DROPOUT_MASK}: the SIMD kernels are not available`, 'wasm');
   const out = backend.makeOutput(shape, 'float32');
-  const size = shape.reduce((a: number, b: number) => a * b, 1);
+  dropoutMaskInto(
+    simd,
+    simd.ptr(out),
+    shape.reduce((a: number, b: number) => a * b, 1),
+    rate,
+    seed,
+  );
+  return out;
+}
+
+/**
+ * Writes the dropout mask tfjs draws for `seed` and `rate` (0 < rate < 1) into `size` floats at
+ * byte offset `ptr` of the wasm heap: the one mask rule of this kernel and the compiled step.
+ */
+export function dropoutMaskInto(
+  simd: SimdKernels,
+  ptr: number,
+  size: number,
+  rate: number,
+  seed: number,
+): void {
   // tfjs: keepProb = 1 − rate, added to the uniform numbers as a float32 scalar.
   const keep = Math.fround(1 - rate);
   const [s0, s1, s2, c] = aleaState(seed.toString());
-  if (size > 0) simd.fn.lenet_dropout_mask(simd.ptr(out), size, s0, s1, s2, c, keep);
-  return out;
+  if (size > 0) simd.fn.lenet_dropout_mask(ptr, size, s0, s1, s2, c, keep);
 }
 
 /** The dropout mask kernel for wasm. */

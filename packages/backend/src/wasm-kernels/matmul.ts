@@ -76,38 +76,60 @@ function simdProduct(
         f.lenet_gemm(aPtr, 1, m, bPtr, cPtr, m, n, n4, k, bias ? biasPtr : 0, relu ? 1 : 0);
         continue;
       }
-      runSplit(simd, {
-        fn: 'lenet_gemm',
-        macs: m * n * k,
-        // Every helper gets a copy of B: measured slower below ~8M multiply-adds (a 64×400·400×120
-        // product: 0.20 ms on one thread, 0.29 ms split).
-        minMacs: 8_000_000,
-        items: m,
-        perItem: [{ ptr: aPtr, floats: k }],
-        whole: bias
-          ? [
-              { ptr: bPtr, floats: k * n4 },
-              { ptr: biasPtr, floats: n4 },
-            ]
-          : [{ ptr: bPtr, floats: k * n4 }],
-        out: { ptr: cPtr, floats: n },
-        args: (p, count) => [
-          p.perItem[0],
-          k,
-          1,
-          p.whole[0],
-          p.out,
-          count,
-          n,
-          n4,
-          k,
-          bias ? p.whole[1] : 0,
-          relu ? 1 : 0,
-        ],
-      });
+      gemmRows(simd, aPtr, bPtr, cPtr, { m, n, n4, k }, bias ? biasPtr : 0, relu);
     }
   });
   return out;
+}
+
+/** Multiply-adds below which a product stays on one thread: every helper gets a copy of B. */
+const GEMM_SPLIT_MIN_MACS = 8_000_000;
+
+/**
+ * C [m, n] = A [m, k] · B [k, n4] (+ bias [n4], then relu) on wasm-heap buffers (byte offsets),
+ * rows of A split over the helper threads when the product is big enough. B's and the bias's
+ * columns past n are zeros. The registered matrix kernels and the compiled training step run this.
+ */
+export function gemmRows(
+  simd: SimdKernels,
+  a: number,
+  b: number,
+  c: number,
+  dims: { m: number; n: number; n4: number; k: number },
+  bias: number,
+  relu: boolean,
+): void {
+  const { m, n, n4, k } = dims;
+  runSplit(simd, {
+    fn: 'lenet_gemm',
+    macs: m * n * k,
+    // Measured slower split below ~8M multiply-adds (a 64×400·400×120 product: 0.20 ms on one
+    // thread, 0.29 ms split).
+    minMacs: GEMM_SPLIT_MIN_MACS,
+    items: m,
+    perItem: [{ ptr: a, floats: k }],
+    whole:
+      bias !== 0
+        ? [
+            { ptr: b, floats: k * n4 },
+            { ptr: bias, floats: n4 },
+          ]
+        : [{ ptr: b, floats: k * n4 }],
+    out: { ptr: c, floats: n },
+    args: (p, count) => [
+      p.perItem[0],
+      k,
+      1,
+      p.whole[0],
+      p.out,
+      count,
+      n,
+      n4,
+      k,
+      bias !== 0 ? p.whole[1] : 0,
+      relu ? 1 : 0,
+    ],
+  });
 }
 
 /**

@@ -227,6 +227,71 @@ export interface SimdExports {
     top: number,
     left: number,
   ): void;
+  lenet_bias_act(
+    x: number,
+    tile: number,
+    b: number,
+    out: number,
+    total: number,
+    c: number,
+    t: number,
+    relu: number,
+  ): void;
+  lenet_relu(x: number, y: number, len: number): void;
+  lenet_sq_dev(x: number, meanTile: number, out: number, total: number, c: number, t: number): void;
+  lenet_mul(a: number, b: number, out: number, len: number): void;
+  lenet_bn_var_grad(
+    x: number,
+    meanTile: number,
+    dvarTile: number,
+    out: number,
+    total: number,
+    c: number,
+    t: number,
+  ): void;
+  lenet_bn_dx_sum(
+    dxp: number,
+    dvarPath: number,
+    dmeanTile: number,
+    out: number,
+    total: number,
+    c: number,
+    t: number,
+  ): void;
+  lenet_adam(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    outW: number,
+    outM: number,
+    outV: number,
+    len: number,
+    beta1: number,
+    beta2: number,
+    oneMinusB1: number,
+    oneMinusB2: number,
+    sqrtBc2: number,
+    stepSize: number,
+    keep: number,
+    epsilon: number,
+    coupledDecay: number,
+  ): void;
+  lenet_pool(
+    x: number,
+    out: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+    sh: number,
+    sw: number,
+    fh: number,
+    fw: number,
+    kind: number,
+  ): void;
 }
 
 /** The kernels bound to one backend instance's memory, with scratch allocation on its heap. */
@@ -243,6 +308,11 @@ export class SimdKernels {
     if (offset === undefined)
       throw new BackendError('SIMD kernel: tensor data is not on this wasm backend', 'wasm');
     return offset;
+  }
+
+  /** Whether `view` is a view of this heap as it is now (so its byteOffset is a pointer here). */
+  views(view: Float32Array): boolean {
+    return view.buffer === this.wasm.buffer();
   }
 
   /** A float32 view of all of tfjs's wasm memory, as it is now (growing it replaces the buffer). */

@@ -20,6 +20,9 @@ const [B0, B2, B4, B6] = [-9.023001417518e-3, -4.154618829489e-3, -2.06151264137
 const SCALE = 1 / rawRational(CLAMP);
 const [A1, A3, A5, A7, A9] = RAW_P.map((a) => a * SCALE);
 
+/** The scaled numerator coefficients a1…a9 that `lenet_tanh` takes after its pointers. */
+export const TANH_NUMERATOR: readonly [number, number, number, number, number] = [A1, A3, A5, A7, A9];
+
 function rawRational(x: number): number {
   const z = x * x;
   const [a1, a3, a5, a7, a9] = RAW_P;

@@ -1,0 +1,184 @@
+import type * as tf from '../tfjs.js';
+import { type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
+import { checkVariable, netSpecError } from './net-spec.js';
+import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
+
+/**
+ * Batch norm in training mode over the last axis, as tfjs-layers computes it: the batch mean and
+ * (biased) variance with the kernels the registered Mean, Sub and Square run, the normalisation
+ * of FusedBatchNorm (γ/√(σ² + ε) per channel in float64), and the moving averages updated as
+ * `moving − (moving − batch)·(1 − momentum)` in float32 — so the statistics are bit for bit
+ * tfjs's. Backward, the gradient the tape forms: FusedBatchNorm's (the fused kernel's two-sum
+ * pass), then the paths through the variance (Mean, Square, Sub) and the mean (Mean), added in
+ * the tape's order, each rounded to float32 where a tfjs kernel rounds it. A bias before a batch
+ * norm has a gradient of exactly zero in exact arithmetic and of rounding noise in float32; Adam
+ * turns that noise into steps of the size of the learning rate, so only the same noise keeps the
+ * compiled and the autodiff steps on the same weights.
+ */
+export class BatchNormStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly c: number;
+  private readonly perSample: number;
+  private readonly t: number;
+  private mean = 0;
+  private variance = 0;
+  private meanTile = 0;
+  private grTile = 0;
+  private betaTile = 0;
+  private dvarTile = 0;
+  private dmeanTile = 0;
+  private tile = 0;
+  private acc = 0;
+  private work = 0;
+  private sq = 0;
+  private dxp = 0;
+  private sumDy = 0;
+  private sumDyXm = 0;
+  private sumVarPath = 0;
+  private gGamma = 0;
+  private gBeta = 0;
+  /** 1/√(σ² + ε) of the last forward pass, per channel, in float64. */
+  private r: Float64Array;
+
+  constructor(
+    private readonly simd: SimdKernels,
+    index: number,
+    inShape: readonly number[],
+    private readonly v: {
+      gamma: tf.Variable;
+      beta: tf.Variable;
+      movingMean: tf.Variable;
+      movingVariance: tf.Variable;
+    },
+    /** Read at every forward pass, as tfjs-layers reads its layer's. */
+    private readonly settings: { readonly momentum: number; readonly epsilon: number },
+  ) {
+    const { momentum, epsilon } = settings;
+    if (inShape.length === 0) netSpecError(index, 'batchNorm needs an input with a channel axis');
+    this.c = inShape[inShape.length - 1];
+    for (const [what, t] of Object.entries(v)) checkVariable(index, `batchNorm ${what}`, t, [this.c]);
+    if (!(momentum >= 0 && momentum <= 1) || !(epsilon > 0)) {
+      netSpecError(
+        index,
+        `batchNorm needs momentum in [0, 1] and epsilon > 0, got ${momentum} and ${epsilon}`,
+      );
+    }
+    this.outShape = [...inShape];
+    this.perSample = sizeOf(inShape);
+    this.t = tileFloats(this.c);
+    this.r = new Float64Array(this.c);
+  }
+
+  layout(n: number, take: Take): void {
+    const { c, t } = this;
+    const total = n * this.perSample;
+    this.mean = take(c);
+    this.variance = take(c);
+    [this.meanTile, this.grTile, this.betaTile, this.dvarTile, this.dmeanTile, this.tile, this.acc] = [
+      t,
+      t,
+      t,
+      t,
+      t,
+      t,
+      t,
+    ].map(take);
+    this.work = take(4 * t);
+    this.sq = take(total);
+    this.dxp = take(total);
+    this.sumDy = take(c);
+    this.sumDyXm = take(c);
+    this.sumVarPath = take(c);
+    this.gGamma = take(c);
+    this.gBeta = take(c);
+  }
+
+  /** Fills a tile of t floats at `ptr` with per-channel values. */
+  private fillTile(ptr: number, values: ArrayLike<number>): void {
+    const tile = this.simd.floats(ptr, this.t);
+    for (let k = 0; k < this.t; k++) tile[k] = values[k % this.c];
+  }
+
+  forward(io: StageIO, step: StepInfo): void {
+    const { simd, c, t } = this;
+    const f = simd.fn;
+    const rows = step.n * (this.perSample / c);
+    const total = rows * c;
+    f.lenet_sum_rows(io.x, this.mean, rows, c, t, rows, this.tile, this.acc);
+    f.lenet_fill_tile(this.mean, this.meanTile, c, t);
+    f.lenet_sq_dev(io.x, this.meanTile, this.sq, total, c, t);
+    f.lenet_sum_rows(this.sq, this.variance, rows, c, t, rows, this.tile, this.acc);
+    const mean = simd.floats(this.mean, c);
+    const variance = simd.floats(this.variance, c);
+    const gamma = simd.floats(simd.ptr(this.v.gamma), c);
+    const gr = new Float64Array(c);
+    const { epsilon, momentum } = this.settings;
+    for (let k = 0; k < c; k++) {
+      this.r[k] = 1 / Math.sqrt(variance[k] + epsilon);
+      gr[k] = gamma[k] / Math.sqrt(variance[k] + epsilon);
+    }
+    this.fillTile(this.grTile, gr);
+    this.fillTile(this.betaTile, simd.floats(simd.ptr(this.v.beta), c));
+    f.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
+    const decay = Math.fround(1 - momentum);
+    const movingMean = simd.floats(simd.ptr(this.v.movingMean), c);
+    const movingVariance = simd.floats(simd.ptr(this.v.movingVariance), c);
+    for (let k = 0; k < c; k++) {
+      movingMean[k] = movingMean[k] - Math.fround(Math.fround(movingMean[k] - mean[k]) * decay);
+      movingVariance[k] =
+        movingVariance[k] - Math.fround(Math.fround(movingVariance[k] - variance[k]) * decay);
+    }
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    const { simd, c, t, r } = this;
+    const f = simd.fn;
+    const rows = step.n * (this.perSample / c);
+    const total = rows * c;
+    // FusedBatchNorm's gradient: dx = dy·γr, and the per-channel sums for the rest.
+    f.lenet_batch_norm_grad(
+      io.x,
+      io.dy,
+      this.meanTile,
+      this.grTile,
+      this.dxp,
+      this.sumDy,
+      this.sumDyXm,
+      total,
+      c,
+      t,
+      this.work,
+    );
+    const sumDy = simd.floats(this.sumDy, c);
+    const sumDyXm = simd.floats(this.sumDyXm, c);
+    const gGamma = simd.floats(this.gGamma, c);
+    const gBeta = simd.floats(this.gBeta, c);
+    const gamma = simd.floats(simd.ptr(this.v.gamma), c);
+    const dmean = new Float32Array(c);
+    const dvarN = new Float32Array(c);
+    for (let k = 0; k < c; k++) {
+      const g = gamma[k];
+      gGamma[k] = r[k] * sumDyXm[k];
+      gBeta[k] = sumDy[k];
+      dmean[k] = -g * r[k] * sumDy[k];
+      // variance = Mean(devSquared): its gradient spread over the rows and divided by their count.
+      dvarN[k] = Math.fround(-0.5 * g * r[k] * r[k] * r[k] * sumDyXm[k]) / rows;
+    }
+    if (!needDx) return;
+    this.fillTile(this.dvarTile, dvarN);
+    // Square's and Sub's gradient (the variance path to x), and its sum for Sub's mean input.
+    f.lenet_bn_var_grad(io.x, this.meanTile, this.dvarTile, this.sq, total, c, t);
+    f.lenet_sum_rows(this.sq, this.sumVarPath, rows, c, t, 1, this.tile, this.acc);
+    const sumVarPath = simd.floats(this.sumVarPath, c);
+    const dmeanN = new Float32Array(c);
+    // The mean's gradient (FusedBatchNorm's, then Sub's), through Mean's: divided by the rows.
+    for (let k = 0; k < c; k++) dmeanN[k] = Math.fround(dmean[k] + -sumVarPath[k]) / rows;
+    this.fillTile(this.dmeanTile, dmeanN);
+    f.lenet_bn_dx_sum(this.dxp, this.sq, this.dmeanTile, io.dx, total, c, t);
+  }
+
+  gradients(): number[] {
+    return [this.gGamma, this.gBeta];
+  }
+}

@@ -1,0 +1,157 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type * as tf from '../tfjs.js';
+import type { NamedAttrMap, TensorInfo } from '../tfjs.js';
+import { type ConvGeometry, convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
+import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
+import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
+import { inputGradient } from '../wasm-kernels/conv2d-backprop-input.js';
+import { withKernelScope } from '../wasm-kernels/kernel-scope.js';
+import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
+import { activationGradient, biasActivation } from './activation.js';
+import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
+import type { Stage, StageIO, StepInfo, Take } from './stage.js';
+
+/**
+ * A Conv2D layer (bias and activation unfused, as tfjs trains it): the direct SIMD convolution,
+ * the filter gradient read straight from the padded input, the scatter input gradient — the
+ * kernels the registered Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput run, split over the
+ * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels those
+ * kernels hand the forward pass and the input gradient to XNNPACK, which is faster there: this
+ * layer then calls them (on its backend tensors) and copies their results in.
+ */
+export class ConvStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  /** The geometry at batch 1: only `n` depends on the batch. */
+  private readonly g: ConvGeometry;
+  private readonly co4: number;
+  private readonly rows: number;
+  private readonly l4: number;
+  private readonly t: number;
+  private xp = 0;
+  private dxp = 0;
+  private w4 = 0;
+  private dw4 = 0;
+  private wt = 0;
+  private tile = 0;
+  private acc = 0;
+  private gKernel = 0;
+  private gBias = 0;
+  private readonly attrs: { strides: [number, number]; pad: 'same' | 'valid' };
+  /** Whether the registered kernels take XNNPACK's path for this layer. */
+  private readonly xnnpack: boolean;
+
+  constructor(
+    private readonly simd: SimdKernels,
+    private readonly backend: BackendWasm,
+    index: number,
+    inShape: readonly number[],
+    private readonly kernel: tf.Variable,
+    private readonly bias: tf.Variable | undefined,
+    strides: [number, number],
+    padding: 'same' | 'valid',
+    private readonly act: NetActivation,
+  ) {
+    if (inShape.length !== 3)
+      netSpecError(index, `conv2d needs an [h, w, c] input, got [${inShape.join(', ')}]`);
+    const [h, w, ci] = inShape;
+    if (kernel.rank !== 4)
+      netSpecError(index, `conv2d kernel must be [kh, kw, ci, co], got [${kernel.shape}]`);
+    const [kh, kw, , co] = kernel.shape as [number, number, number, number];
+    checkVariable(index, 'conv2d kernel', kernel, [kh, kw, ci, co]);
+    if (bias) checkVariable(index, 'conv2d bias', bias, [co]);
+    this.attrs = { strides, pad: padding };
+    this.xnnpack = co > DIRECT_CONV_MAX_OUT_CHANNELS;
+    const info = convInfo([1, h, w, ci], [kh, kw, ci, co], this.attrs);
+    const g = convGeometry(info);
+    if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
+    this.g = g;
+    this.outShape = [g.oh, g.ow, co];
+    this.co4 = roundUp4(co);
+    this.rows = kh * kw * ci;
+    this.l4 = roundUp4(kw * ci);
+    this.t = tileFloats(co);
+  }
+
+  layout(n: number, take: Take): void {
+    const { hp, wp, ci, co, kh, padded } = this.g;
+    this.xp = padded ? take(n * hp * wp * ci) : 0;
+    this.dxp = padded ? take(n * hp * wp * ci) : 0;
+    this.w4 = this.co4 !== co ? take(this.rows * this.co4) : 0;
+    this.dw4 = this.co4 !== co ? take(this.rows * this.co4) : 0;
+    this.wt = take(kh * co * this.l4);
+    this.tile = take(this.t);
+    this.acc = take(this.t);
+    this.gKernel = take(this.rows * co);
+    this.gBias = this.bias ? take(co) : 0;
+  }
+
+  /** The geometry at this step's batch size. */
+  private at(n: number): ConvGeometry {
+    return { ...this.g, n };
+  }
+
+  forward(io: StageIO, step: StepInfo): void {
+    const { simd } = this;
+    const g = this.at(step.n);
+    const { n, h, w, ci, co, oh, ow, top, left, hp, wp, padded } = g;
+    if (this.xnnpack) {
+      // The padded input still feeds the filter gradient.
+      if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
+      this.registered('Conv2D', { x: io.xInfo, filter: this.kernel }, { dilations: [1, 1] }, io.y);
+    } else {
+      convForward(simd, g, io.x, simd.ptr(this.kernel), io.y, { xp: this.xp, w4: this.w4 });
+    }
+    const bias = this.bias ? simd.ptr(this.bias) : 0;
+    biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    const { simd } = this;
+    const g = this.at(step.n);
+    const { n, h, w, ci, co, oh, ow, padded } = g;
+    const pixels = n * oh * ow;
+    activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
+    if (this.bias) simd.fn.lenet_sum_rows(io.dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
+    // dy read with its own stride: the buffers leave room for the vector read past it.
+    filterGradient(simd, g, padded ? this.xp : io.x, io.dy, co, this.gKernel, this.dw4);
+    if (!needDx) return;
+    if (this.xnnpack) {
+      this.registered(
+        'Conv2DBackpropInput',
+        { dy: io.dyInfo, filter: this.kernel },
+        { inputShape: [n, h, w, ci] },
+        io.dx,
+      );
+    } else {
+      inputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { wt: this.wt, dxp: this.dxp });
+    }
+  }
+
+  /**
+   * Runs the registered wasm kernel `name` (with this layer's stride and padding) and copies its
+   * output to byte offset `out`.
+   */
+  private registered(name: string, inputs: Record<string, TensorInfo>, attrs: object, out: number): void {
+    const backend = this.backend;
+    const result = withKernelScope(backend, 'wasm', (k) =>
+      k.run(name, inputs, {
+        ...this.attrs,
+        dataFormat: 'NHWC',
+        dimRoundingMode: null,
+        ...attrs,
+      } as unknown as NamedAttrMap),
+    );
+    try {
+      const floats = result.shape.reduce((a, b) => a * b, 1);
+      const src = this.simd.ptr(result);
+      this.simd.heap().copyWithin(out / 4, src / 4, src / 4 + floats);
+    } finally {
+      backend.disposeData(result.dataId);
+    }
+  }
+
+  gradients(): number[] {
+    return this.bias ? [this.gKernel, this.gBias] : [this.gKernel];
+  }
+}

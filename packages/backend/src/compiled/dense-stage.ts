@@ -1,0 +1,112 @@
+import type * as tf from '../tfjs.js';
+import { gemmRows } from '../wasm-kernels/matmul.js';
+import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
+import { activationGradient, biasActivation } from './activation.js';
+import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
+import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
+
+/**
+ * A Dense layer as tfjs-layers trains it: a linear layer is one product with the bias in its
+ * accumulators (the fused matMul), the others (relu, tanh, a softmax left to the loss) a product,
+ * then the bias add and the activation.
+ * Backward: dW = xᵀ·dy and dx = dy·Wᵀ with the SIMD product, the bias gradient a column sum —
+ * the kernels the registered BatchMatMul, _FusedMatMul and Sum run.
+ */
+export class DenseStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly k: number;
+  private readonly u: number;
+  private readonly u4: number;
+  private readonly k4: number;
+  private readonly t: number;
+  private readonly act: NetActivation;
+  /** Whether the bias starts the product's accumulators (tfjs-layers fuses it for linear layers only). */
+  private readonly fusedBias: boolean;
+  private w4 = 0;
+  private bias4 = 0;
+  private dy4 = 0;
+  private wT = 0;
+  private tile = 0;
+  private acc = 0;
+  private gKernel = 0;
+  private gBias = 0;
+
+  constructor(
+    private readonly simd: SimdKernels,
+    index: number,
+    inShape: readonly number[],
+    private readonly kernel: tf.Variable,
+    private readonly bias: tf.Variable | undefined,
+    act: NetActivation | 'softmax',
+  ) {
+    // The logits of a softmax layer are its output here: linear, with the bias added apart.
+    this.act = act === 'softmax' ? 'linear' : act;
+    this.fusedBias = act === 'linear' && bias !== undefined;
+    if (inShape.length !== 1) netSpecError(index, `dense needs a flat input, got [${inShape.join(', ')}]`);
+    this.k = sizeOf(inShape);
+    if (kernel.rank !== 2) netSpecError(index, `dense kernel must be [inputs, units], got [${kernel.shape}]`);
+    this.u = (kernel.shape as number[])[1];
+    checkVariable(index, 'dense kernel', kernel, [this.k, this.u]);
+    if (bias) checkVariable(index, 'dense bias', bias, [this.u]);
+    this.outShape = [this.u];
+    this.u4 = roundUp4(this.u);
+    this.k4 = roundUp4(this.k);
+    this.t = tileFloats(this.u);
+  }
+
+  layout(n: number, take: Take): void {
+    const { k, u, u4, k4 } = this;
+    this.w4 = u4 !== u ? take(k * u4) : 0;
+    this.bias4 = take(u4);
+    this.dy4 = u4 !== u ? take(n * u4) : 0;
+    this.wT = take(u * k4);
+    this.tile = take(this.t);
+    this.acc = take(this.t);
+    this.gKernel = take(k * u);
+    this.gBias = this.bias ? take(u) : 0;
+  }
+
+  /** B = the kernel [k, u4]: the variable itself, or its rows padded to a multiple of 4 columns. */
+  private paddedKernel(): number {
+    const { k, u, u4 } = this;
+    const kernel = this.simd.ptr(this.kernel);
+    if (u4 === u) return kernel;
+    this.simd.fn.lenet_copy_rows(kernel, u, this.w4, u4, k, u, k * u4);
+    return this.w4;
+  }
+
+  forward(io: StageIO, step: StepInfo): void {
+    const { simd, k, u, u4, act } = this;
+    const { n } = step;
+    const b = this.paddedKernel();
+    if (this.fusedBias && this.bias) {
+      // The bias in a buffer of u4 floats whose tail stays 0 (the net clears its block once).
+      simd.floats(this.bias4, u4).set(simd.floats(simd.ptr(this.bias), u));
+      gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, this.bias4, false);
+      return;
+    }
+    gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, 0, false);
+    biasActivation(simd, io.y, this.bias ? simd.ptr(this.bias) : 0, this.tile, n * u, u, this.t, act);
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    const { simd, k, u, u4, k4 } = this;
+    const { n } = step;
+    const f = simd.fn;
+    activationGradient(simd, this.act, io.y, io.dy, io.dy, n * u);
+    if (this.bias) f.lenet_sum_rows(io.dy, this.gBias, n, u, this.t, 1, this.tile, this.acc);
+    // dW [k, u] = xᵀ·dy: x read through strides (not split, as the registered kernel).
+    const dyB = u4 !== u ? this.dy4 : io.dy;
+    if (u4 !== u) f.lenet_copy_rows(io.dy, u, dyB, u4, n, u, n * u4);
+    f.lenet_gemm(io.x, 1, k, dyB, this.gKernel, k, u, u4, n, 0, 0);
+    if (!needDx) return;
+    // dx [n, k] = dy·Wᵀ with Wᵀ [u, k4] (its padding columns stay as the cleared block left them).
+    f.lenet_transpose(simd.ptr(this.kernel), this.wT, k, u, k4);
+    gemmRows(simd, io.dy, this.wT, io.dx, { m: n, n: k, n4: k4, k: u }, 0, false);
+  }
+
+  gradients(): number[] {
+    return this.bias ? [this.gKernel, this.gBias] : [this.gKernel];
+  }
+}

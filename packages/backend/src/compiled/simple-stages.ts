@@ -1,0 +1,166 @@
+import { dropoutMaskInto } from '../wasm-kernels/dropout.js';
+import type { SimdKernels } from '../wasm-kernels/simd.js';
+import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
+import { activationGradient } from './activation.js';
+import { type NetActivation, netSpecError } from './net-spec.js';
+import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
+
+/** A layer that changes nothing in memory: flatten, a linear activation. */
+export class PassThroughStage implements Stage {
+  readonly passThrough = true;
+  constructor(readonly outShape: number[]) {}
+  layout(): void {}
+  forward(): void {}
+  backward(): void {}
+  gradients(): number[] {
+    return [];
+  }
+}
+
+/**
+ * Max or average pooling without padding. Forward: the 2×2/2 SIMD kernel the registered MaxPool
+ * and AvgPool run, or a plain loop for other windows; backward: the MaxPoolGrad (first maximum
+ * of each window) and AvgPoolGrad kernels.
+ */
+export class PoolStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly geometry: { ih: number; iw: number; c: number; oh: number; ow: number };
+
+  constructor(
+    private readonly simd: SimdKernels,
+    index: number,
+    inShape: readonly number[],
+    private readonly op: 'max' | 'avg',
+    private readonly size: [number, number],
+    private readonly strides: [number, number],
+  ) {
+    if (inShape.length !== 3)
+      netSpecError(index, `pool needs an [h, w, c] input, got [${inShape.join(', ')}]`);
+    const [ih, iw, c] = inShape;
+    const [fh, fw] = size;
+    const [sh, sw] = strides;
+    if (![fh, fw, sh, sw].every((d) => Number.isInteger(d) && d >= 1)) {
+      netSpecError(index, `pool size and strides must be positive integers, got ${size} and ${strides}`);
+    }
+    // 'valid': tfjs's output size for unpadded windows.
+    const oh = Math.floor((ih - fh) / sh) + 1;
+    const ow = Math.floor((iw - fw) / sw) + 1;
+    if (oh < 1 || ow < 1) netSpecError(index, `pool output is empty (${oh}x${ow})`);
+    this.geometry = { ih, iw, c, oh, ow };
+    this.outShape = [oh, ow, c];
+  }
+
+  layout(): void {}
+
+  forward(io: StageIO, step: StepInfo): void {
+    const { ih, iw, c, oh, ow } = this.geometry;
+    const [fh, fw] = this.size;
+    const [sh, sw] = this.strides;
+    const kind = this.op === 'max' ? 0 : 1;
+    if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
+      this.simd.fn.lenet_pool_2x2(io.x, io.y, step.n, ih, iw, c, oh, ow, kind);
+    } else {
+      this.simd.fn.lenet_pool(io.x, io.y, step.n, ih, iw, c, oh, ow, sh, sw, fh, fw, kind);
+    }
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    if (!needDx) return;
+    const { ih, iw, c, oh, ow } = this.geometry;
+    const [fh, fw] = this.size;
+    const [sh, sw] = this.strides;
+    const g = [step.n, ih, iw, c, oh, ow, sh, sw, fh, fw, 0, 0] as const;
+    if (this.op === 'max') this.simd.fn.lenet_max_pool_grad(io.dy, io.x, io.dx, ...g);
+    else this.simd.fn.lenet_avg_pool_grad(io.dy, io.dx, ...g, 1 / (fh * fw));
+  }
+
+  gradients(): number[] {
+    return [];
+  }
+}
+
+/**
+ * Dropout in training: the mask tfjs would draw for the layer's seed of this step (the same
+ * generator and float32 arithmetic, see dropout.ts), kept for the backward pass. The rate is read
+ * at every step; outside (0, 1) the layer is the identity, as tfjs-layers' Dropout.
+ */
+export class DropoutStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly perSample: number;
+  private mask = 0;
+  /** Whether the last forward pass drew a mask. */
+  private masked = false;
+
+  constructor(
+    private readonly simd: SimdKernels,
+    inShape: readonly number[],
+    private readonly layer: { readonly rate: number },
+    /** Which dropout layer of the net this is (its seed's index). */
+    private readonly dropoutIndex: number,
+  ) {
+    this.outShape = [...inShape];
+    this.perSample = sizeOf(inShape);
+  }
+
+  layout(n: number, take: Take): void {
+    this.mask = take(n * this.perSample);
+  }
+
+  forward(io: StageIO, step: StepInfo): void {
+    const total = step.n * this.perSample;
+    const { rate } = this.layer;
+    this.masked = rate > 0 && rate < 1;
+    if (!this.masked) {
+      this.simd.heap().copyWithin(io.y / 4, io.x / 4, io.x / 4 + total);
+      return;
+    }
+    dropoutMaskInto(this.simd, this.mask, total, rate, step.dropoutSeed(this.dropoutIndex));
+    this.simd.fn.lenet_mul(io.x, this.mask, io.y, total);
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    if (!needDx) return;
+    const total = step.n * this.perSample;
+    if (this.masked) this.simd.fn.lenet_mul(io.dy, this.mask, io.dx, total);
+    else this.simd.heap().copyWithin(io.dx / 4, io.dy / 4, io.dy / 4 + total);
+  }
+
+  gradients(): number[] {
+    return [];
+  }
+}
+
+/** A relu or tanh layer of its own (the gradient is taken from its output). */
+export class ActivationStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly perSample: number;
+
+  constructor(
+    private readonly simd: SimdKernels,
+    inShape: readonly number[],
+    private readonly act: Exclude<NetActivation, 'linear'>,
+  ) {
+    this.outShape = [...inShape];
+    this.perSample = sizeOf(inShape);
+  }
+
+  layout(): void {}
+
+  forward(io: StageIO, step: StepInfo): void {
+    const total = step.n * this.perSample;
+    if (this.act === 'relu') this.simd.fn.lenet_relu(io.x, io.y, total);
+    else this.simd.fn.lenet_tanh(io.x, io.y, total, ...TANH_NUMERATOR);
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    if (!needDx) return;
+    activationGradient(this.simd, this.act, io.y, io.dy, io.dx, step.n * this.perSample);
+  }
+
+  gradients(): number[] {
+    return [];
+  }
+}

@@ -1,0 +1,51 @@
+import type { TensorInfo } from '../tfjs.js';
+
+/** Hands out `floats` floats of the net's one heap block (byte offset); counts them on the sizing pass. */
+export type Take = (floats: number) => number;
+
+/**
+ * Where one layer reads and writes: tensors of the wasm backend (so that a layer can also hand
+ * them to a registered TF.js kernel), with their byte offsets into its memory.
+ */
+export interface StageIO {
+  /** Its input [n, ...inShape] and output [n, ...outShape]. */
+  x: number;
+  y: number;
+  /** The loss gradient of its output (filled by the layer after it) and of its input (its to fill; 0 when none is needed). */
+  dy: number;
+  dx: number;
+  xInfo: TensorInfo;
+  yInfo: TensorInfo;
+  dyInfo: TensorInfo;
+  dxInfo: TensorInfo | null;
+}
+
+/** What a layer's pass knows of the step. */
+export interface StepInfo {
+  n: number;
+  /** The dropout seed of this step for dropout layer `k` (in network order). */
+  dropoutSeed(k: number): number;
+}
+
+/**
+ * One layer of the compiled net: its fixed sequence of SIMD kernels forward and backward, on
+ * buffers the net lays out once per batch size. Gradients of its weights go to buffers it owns.
+ */
+export interface Stage {
+  /** Per-sample output shape. */
+  readonly outShape: number[];
+  /** True when the output is the input itself (flatten, a linear activation, dropout at rate 0). */
+  readonly passThrough: boolean;
+  /** Takes its scratch and weight-gradient buffers for batches of up to `n`. */
+  layout(n: number, take: Take): void;
+  forward(io: StageIO, step: StepInfo): void;
+  /** Weight gradients, and the input gradient when `needDx` (no layer before it has weights: none). */
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void;
+  /** Byte offsets of its weight gradients, in the order of its trainable variables. */
+  gradients(): number[];
+}
+
+/** Product of a shape's dimensions. */
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

@@ -1,0 +1,257 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BackendError } from '../errors.js';
+import { randomArray, relativeError } from '../testing/helpers.js';
+import * as tf from '../tfjs.js';
+import { useBackend } from '../use-backend.js';
+import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
+import { type NetLayer, type NetSpec, netTrainableVariables } from './net-spec.js';
+import { compileTrainingNet } from './training-net.js';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+afterEach(() => {
+  setSimdKernelsEnabled(true);
+});
+
+type Layer = tf.layers.Layer;
+const vars = (l: Layer) => l.weights.map((w) => w.read() as tf.Variable);
+
+/**
+ * A tfjs-layers model and the same network as a NetSpec over its variables: conv (padded,
+ * strided), batch norm, dropout, relu/tanh, pooling that is not 2×2 (max 3×3/2, average 2×2/1),
+ * 2×2 max pooling, flatten, dense with and without bias.
+ */
+function network(seed: number): { model: tf.Sequential; spec: NetSpec } {
+  const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
+  const layers: Layer[] = [
+    tf.layers.conv2d({
+      inputShape: [13, 13, 2],
+      filters: 5,
+      kernelSize: 3,
+      padding: 'same',
+      kernelInitializer: init(1),
+    }),
+    tf.layers.batchNormalization({ momentum: 0.8, epsilon: 1e-4 }),
+    tf.layers.dropout({ rate: 0.3, seed: 11 }),
+    tf.layers.activation({ activation: 'relu' }),
+    tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }),
+    tf.layers.conv2d({
+      filters: 20,
+      kernelSize: 2,
+      strides: 1,
+      activation: 'tanh',
+      kernelInitializer: init(2),
+    }),
+    tf.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
+    tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+    tf.layers.flatten(),
+    tf.layers.dense({ units: 7, activation: 'relu', kernelInitializer: init(3) }),
+    tf.layers.dense({ units: 6, useBias: false, kernelInitializer: init(4) }),
+    tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(5) }),
+  ];
+  const model = tf.sequential({ layers });
+  const [c1, bn, , , , c2, , , , d1, d2, d3] = layers;
+  const [gamma, beta, movingMean, movingVariance] = vars(bn);
+  const spec: NetSpec = {
+    input: [13, 13, 2],
+    layers: [
+      {
+        type: 'conv2d',
+        kernel: vars(c1)[0],
+        bias: vars(c1)[1],
+        strides: [1, 1],
+        padding: 'same',
+        activation: 'linear',
+      },
+      { type: 'batchNorm', gamma, beta, movingMean, movingVariance, momentum: 0.8, epsilon: 1e-4 },
+      { type: 'dropout', rate: 0.3 },
+      { type: 'activation', activation: 'relu' },
+      { type: 'pool', op: 'max', size: [3, 3], strides: [2, 2] },
+      {
+        type: 'conv2d',
+        kernel: vars(c2)[0],
+        bias: vars(c2)[1],
+        strides: [1, 1],
+        padding: 'valid',
+        activation: 'tanh',
+      },
+      { type: 'pool', op: 'avg', size: [2, 2], strides: [1, 1] },
+      { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
+      { type: 'flatten' },
+      { type: 'dense', kernel: vars(d1)[0], bias: vars(d1)[1], activation: 'relu' },
+      { type: 'dense', kernel: vars(d2)[0], activation: 'linear' },
+      { type: 'dense', kernel: vars(d3)[0], bias: vars(d3)[1], activation: 'softmax' },
+    ],
+  };
+  return { model, spec };
+}
+
+const INPUT = 13 * 13 * 2;
+
+/** Nudges every variable away from its initial value (biases start at 0, which hides bias bugs). */
+function perturb(model: tf.LayersModel): void {
+  model.weights.forEach((w, i) => {
+    const v = w.read() as tf.Variable;
+    tf.tidy(() => {
+      v.assign(tf.add(v, tf.mul(tf.tensor(randomArray(v.size, 50 + i), v.shape), 0.05)));
+    });
+  });
+}
+
+describe('compileTrainingNet', () => {
+  it('computes the gradients of the tape, bit for bit, with the same dropout mask and batch-norm statistics', () => {
+    const { model, spec } = network(1);
+    perturb(model);
+    const n = 6;
+    const x = randomArray(n * INPUT, 2);
+    const r = randomArray(n * 3, 3);
+    const trainable = netTrainableVariables(spec);
+    expect(trainable).toEqual(model.trainableWeights.map((w) => w.read()));
+    const stats = model.nonTrainableWeights.map((w) => tf.clone(w.read()));
+    const xt = tf.tensor4d(x, [n, 13, 13, 2]);
+    const rt = tf.tensor2d(r, [n, 3]);
+    // The tape: d(Σ output·r) for every trainable variable, the dropout layer seeded with 11.
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(model.apply(xt, { training: true }) as tf.Tensor, rt)) as tf.Scalar,
+      trainable,
+    );
+    const expected = trainable.map((v) => grads[v.name].dataSync());
+    const statsAfter = model.nonTrainableWeights.map((w) => Float32Array.from(w.read().dataSync()));
+    const outputExpected = tf.tidy(() => (model.apply(xt, { training: true }) as tf.Tensor).dataSync());
+    model.nonTrainableWeights.forEach((w, i) => {
+      (w.read() as tf.Variable).assign(stats[i]);
+    });
+
+    const net = compileTrainingNet(spec);
+    if (net === undefined) throw new Error('no compiled net on wasm');
+    expect(net.outputs).toBe(3);
+    net.forward(x, n, [11]);
+    expect(Float32Array.from(net.softmax())).toEqual(Float32Array.from(outputExpected));
+    // The last layer's softmax is the loss's: the gradient at the logits is tfjs's softmax gradient of r.
+    const logits = tf.tensor2d(Float32Array.from(net.output()), [n, 3]);
+    const dLogits = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), rt)))(logits);
+    net.outputGradient().set(dLogits.dataSync());
+    net.backward();
+    const got = net.gradients();
+    got.forEach((g, k) => {
+      // Average pooling other than 2×2/2 is a loop here and XNNPACK's in tfjs: not bit for bit.
+      expect(relativeError(g, expected[k]), trainable[k].name).toBeLessThan(1e-5);
+    });
+    expect(model.nonTrainableWeights.map((w) => Float32Array.from(w.read().dataSync()))).toEqual(statsAfter);
+    net.dispose();
+    tf.dispose([...stats, ...Object.values(grads), xt, rt, logits, dLogits]);
+    model.dispose();
+  });
+
+  it('gives conv and dense weights new data at each update, keeps the rest in place, and never changes a clone', () => {
+    const { model, spec } = network(2);
+    const net = compileTrainingNet(spec) as NonNullable<ReturnType<typeof compileTrainingNet>>;
+    const trainable = netTrainableVariables(spec);
+    const kept = tf.clone(trainable[0]);
+    const keptValues = kept.dataSync().slice();
+    const ids = () => trainable.map((v) => v.dataId);
+    const before = ids();
+    const slot = tf.tidy(() => tf.variable(tf.zeros([4])));
+    const slotId = slot.dataId;
+    net.forward(randomArray(4 * INPUT, 4), 4, [1]);
+    net.backward();
+    net.applyUpdate([slot], ({ grads, weights, next, slots }) => {
+      expect(grads).toHaveLength(trainable.length);
+      weights.forEach((w, i) => {
+        for (let j = 0; j < w.length; j++) next[i][j] = w[j] + 1;
+      });
+      slots[0].fill(5);
+    });
+    const after = ids();
+    // conv kernel, bias, batch-norm gamma, beta, conv kernel, bias, dense ×2 + bias, dense, dense + bias
+    const packable = [true, true, false, false, true, true, true, true, true, true, true];
+    after.forEach((id, i) => {
+      expect(id !== before[i], trainable[i].name).toBe(packable[i]);
+    });
+    expect(kept.dataSync()).toEqual(keptValues);
+    expect(trainable[0].dataSync()).toEqual(keptValues.map((v) => Math.fround(v + 1)));
+    expect(slot.dataId).toBe(slotId);
+    expect(Array.from(slot.dataSync())).toEqual([5, 5, 5, 5]);
+    net.dispose();
+    tf.dispose([kept, slot]);
+    model.dispose();
+  });
+
+  it('lays its buffers out again when the batch size changes, and frees them all', () => {
+    const { model, spec } = network(3);
+    const backend = tf.backend() as unknown as {
+      dataIdMap: { numDataIds(): number };
+      wasm: { HEAPU8: Uint8Array };
+    };
+    const net = compileTrainingNet(spec) as NonNullable<ReturnType<typeof compileTrainingNet>>;
+    const dataIds = backend.dataIdMap.numDataIds();
+    const step = (n: number, i: number) => {
+      net.forward(randomArray(n * INPUT, i), n, [i]);
+      net.softmax();
+      net.outputGradient().set(randomArray(n * 3, i + 1));
+      net.backward();
+      net.applyUpdate([], ({ weights, next }) => {
+        for (const [k, w] of weights.entries()) next[k].set(w);
+      });
+    };
+    for (let i = 0; i < 4; i++) step(i % 2 ? 64 : 7, i);
+    const heap = backend.wasm.HEAPU8.byteLength;
+    const inUse = backend.dataIdMap.numDataIds();
+    for (let i = 4; i < 40; i++) step(i % 2 ? 64 : 7, i);
+    expect(backend.dataIdMap.numDataIds()).toBe(inUse);
+    expect(backend.wasm.HEAPU8.byteLength).toBe(heap);
+    net.dispose();
+    expect(backend.dataIdMap.numDataIds()).toBe(dataIds);
+    model.dispose();
+  });
+
+  it('refuses a spec that does not fit its variables, naming the layer, and misuse', () => {
+    const { model, spec } = network(4);
+    const bad = (layers: NetLayer[]) => () => compileTrainingNet({ ...spec, layers });
+    const conv = spec.layers[0] as Extract<NetLayer, { type: 'conv2d' }>;
+    const dense = spec.layers[9] as Extract<NetLayer, { type: 'dense' }>;
+    expect(bad([{ ...conv, bias: dense.bias }])).toThrow(
+      /compiled training net, layer 0: conv2d bias must be float32 \[5\], got float32 \[7\]/,
+    );
+    expect(bad([conv, { type: 'flatten' }, { ...dense, activation: 'softmax' }, dense])).toThrow(
+      /layer 2: only the last layer may have a softmax/,
+    );
+    expect(bad([{ type: 'flatten' }, conv])).toThrow(
+      /layer 1: conv2d needs an \[h, w, c\] input, got \[338\]/,
+    );
+    expect(bad([{ type: 'pool', op: 'max', size: [14, 14], strides: [1, 1] }])).toThrow(
+      /layer 0: pool output is empty \(0x0\)/,
+    );
+    const net = compileTrainingNet(spec) as NonNullable<ReturnType<typeof compileTrainingNet>>;
+    expect(() => net.backward()).toThrow(/forward\(\) has not run/);
+    expect(() => net.forward(randomArray(2 * INPUT, 1), 2, [])).toThrow(
+      /0 dropout seeds for 1 dropout layers/,
+    );
+    expect(() => net.forward(randomArray(INPUT, 1), 2, [1])).toThrow(
+      /338 input floats for a batch of 2 samples/,
+    );
+    net.forward(randomArray(2 * INPUT, 1), 2, [1]);
+    expect(() => net.gradients()).toThrow(/backward\(\) has not run/);
+    net.dispose();
+    expect(() => net.forward(randomArray(2 * INPUT, 1), 2, [1])).toThrow(BackendError);
+    expect(net.usable()).toBe(false);
+    model.dispose();
+  });
+
+  it('is not available without the SIMD kernels or on another backend', async () => {
+    const { model, spec } = network(5);
+    setSimdKernelsEnabled(false);
+    expect(compileTrainingNet(spec)).toBeUndefined();
+    setSimdKernelsEnabled(true);
+    const net = compileTrainingNet(spec);
+    expect(net?.usable()).toBe(true);
+    await useBackend('cpu');
+    expect(compileTrainingNet(spec)).toBeUndefined();
+    expect(net?.usable()).toBe(false);
+    await useBackend('wasm');
+    net?.dispose();
+    model.dispose();
+  });
+});
