@@ -85,3 +85,15 @@ export function* mutations(
     yield { bytes, what: `bytes set ${where.join(', ')}` };
   }
 }
+
+/** Real processes with their output line by line, and `lenet worker` of the built CLI. */
+export { Proc, requireBuilt, startWorker } from './processes.js';
+/** A real redis-server on a free loopback port for the queue tests, and the loud skip without one. */
+export {
+  findRedisServer,
+  REDIS_INSTALL,
+  type RedisServer,
+  type RedisServerOptions,
+  redisAvailable,
+  startRedis,
+} from './redis.js';

@@ -19,6 +19,7 @@ interface RunFlags {
   backend: CliBackend;
   data?: string;
   json?: boolean;
+  queue?: string;
 }
 
 /** A built-in study by name, or a study file: a name with `.json` or a path, or one that exists. */
@@ -29,14 +30,18 @@ async function resolveStudy(target: string): Promise<StudyDefinition> {
   return path || (!builtin && existsSync(target)) ? await lib.loadStudy(target) : lib.getStudy(target);
 }
 
-/** The command that ran, for the report: the arguments and the options given on the command line. */
-function commandLine(cmd: Command): string {
+/**
+ * The command that ran, for the report: the arguments and the options given on the command line,
+ * the queue URL without its password (`redact`).
+ */
+function commandLine(cmd: Command, redact: (url: string) => string): string {
   const parts = ['lenet', 'study', 'run', ...cmd.args];
   for (const option of cmd.options) {
     const key = option.attributeName();
     if (cmd.getOptionValueSource(key) !== 'cli' || option.long === undefined) continue;
     const value: unknown = cmd.getOptionValue(key);
-    parts.push(option.long, ...(typeof value === 'boolean' ? [] : [String(value)]));
+    const shown = option.long === '--queue' ? redact(String(value)) : String(value);
+    parts.push(option.long, ...(typeof value === 'boolean' ? [] : [shown]));
   }
   return parts.map((a) => (/[\s"'$\\]/.test(a) ? JSON.stringify(a) : a)).join(' ');
 }
@@ -112,6 +117,10 @@ export function registerStudy(program: Command, io: CliIo): void {
     )
     .option('--backend <name>', 'backend of every job process', oneOf('--backend', CLI_BACKENDS), 'auto')
     .option('--data <dir>', 'data directory (required for an image folder, cifar10/100 and kmnist)')
+    .option(
+      '--queue <redis-url>',
+      'run the jobs on a BullMQ queue (redis:// or rediss://, password allowed) that `lenet worker` processes take, on any number of machines, instead of this machine; this command collects the results and writes the same report',
+    )
     .option('--json', 'print a JSON summary instead of progress')
     .action(async (target: string, flags: RunFlags, cmd: Command) => {
       const lib = await import('@lenet/study');
@@ -139,7 +148,11 @@ export function registerStudy(program: Command, io: CliIo): void {
           const workers = flags.workers ?? lib.defaultLocalWorkers();
           if (!flags.json) {
             io.out(
-              `study ${effective.name}: ${plural(jobs.length, 'job')} (${effective.arms.length} arms x ${plural(effective.seeds.length, 'seed')})${reused > 0 ? `, ${reused} done in an earlier run` : ''}; ${plural(Math.min(workers, Math.max(1, jobs.length - reused)), 'job process', 'job processes')}, backend ${flags.backend}; ${out}\n`,
+              `study ${effective.name}: ${plural(jobs.length, 'job')} (${effective.arms.length} arms x ${plural(effective.seeds.length, 'seed')})${reused > 0 ? `, ${reused} done in an earlier run` : ''}; ${
+                flags.queue
+                  ? `on the queue ${lib.redactUrl(flags.queue)} (lenet worker processes train them)`
+                  : `${plural(Math.min(workers, Math.max(1, jobs.length - reused)), 'job process', 'job processes')}, backend ${flags.backend}`
+              }; ${out}\n`,
             );
           }
           // Loaded here: help and version load no progress-bar code.
@@ -163,7 +176,7 @@ export function registerStudy(program: Command, io: CliIo): void {
           const wallSeconds = Math.round((performance.now() - started) / 10) / 100;
           const { files, summary } = await lib.writeStudyReport(out, effective, results, {
             wallSeconds,
-            command: commandLine(cmd),
+            command: commandLine(cmd, lib.redactUrl),
           });
           const failed = results.filter((r) => r.status === 'failed');
           if (flags.json) {
@@ -200,12 +213,18 @@ export function registerStudy(program: Command, io: CliIo): void {
         'taking no new job; the running ones finish and are kept',
       );
 
-      /** Where the jobs run: this machine's pool of job processes. */
+      /** Where the jobs run: the queue's workers on any machines, or this machine's pool of job processes. */
       async function execute(
         planned: StudyJob[],
         workers: number,
         options: ExecuteOptions,
       ): Promise<JobResult[]> {
+        if (flags.queue)
+          return lib.runJobsOnQueue(planned, {
+            ...options,
+            queue: flags.queue,
+            log: (line) => io.err(`${line}\n`),
+          });
         return lib.runJobsLocally(planned, { ...options, workers, backend: flags.backend });
       }
     });

@@ -1,11 +1,12 @@
 // The coordinator in this process against a real redis-server, with BullMQ workers written here
 // standing in for bad or failing workers (no training: these are about what the coordinator does
 // with what comes back).
+
+import { type RedisServer, redisAvailable, startRedis } from '@lenet/testing';
 import { Queue, Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StudyError } from '../errors.js';
 import { tinyJobs } from '../testing/jobs.js';
-import { type RedisServer, redisAvailable, startRedis } from '../testing/redis.js';
 import type { JobResult, ResultStore } from '../types.js';
 import { parseQueueUrl, STUDY_QUEUE_NAME } from './connection.js';
 import { runJobsOnQueue } from './coordinator.js';

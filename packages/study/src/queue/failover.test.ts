@@ -3,11 +3,18 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type Proc,
+  type RedisServer,
+  redisAvailable,
+  requireBuilt,
+  startRedis,
+  startWorker,
+} from '@lenet/testing';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JobProcess } from '../job-process.js';
 import { tinyJobs } from '../testing/jobs.js';
-import { type Proc, requireBuilt, startCoordinator, startWorker } from '../testing/processes.js';
-import { type RedisServer, redisAvailable, startRedis } from '../testing/redis.js';
+import { startCoordinator } from '../testing/processes.js';
 import type { JobResult, StudyJob } from '../types.js';
 
 const available = redisAvailable('packages/study/src/queue/failover.test.ts');

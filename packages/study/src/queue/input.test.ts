@@ -3,12 +3,19 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  Proc,
+  type RedisServer,
+  redisAvailable,
+  requireBuilt,
+  startRedis,
+  startWorker,
+} from '@lenet/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobId } from '../job.js';
 import { tinyJobs } from '../testing/jobs.js';
-import { Proc, requireBuilt, startCoordinator, startWorker } from '../testing/processes.js';
-import { type RedisServer, redisAvailable, startRedis } from '../testing/redis.js';
+import { startCoordinator } from '../testing/processes.js';
 import { type JobResult, STUDY_JOB_TYPE, type StudyJob } from '../types.js';
 import { parseQueueUrl, STUDY_QUEUE_NAME } from './connection.js';
 

@@ -4,10 +4,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type Proc,
+  type RedisServer,
+  redisAvailable,
+  requireBuilt,
+  startRedis,
+  startWorker,
+} from '@lenet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyJobs } from '../testing/jobs.js';
-import { type Proc, requireBuilt, startCoordinator, startWorker } from '../testing/processes.js';
-import { type RedisServer, redisAvailable, startRedis } from '../testing/redis.js';
+import { startCoordinator } from '../testing/processes.js';
 import type { JobResult } from '../types.js';
 
 function opensslAvailable(): boolean {
