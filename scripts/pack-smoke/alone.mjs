@@ -37,6 +37,7 @@ const CASES = [
   { name: 'backend', pkg: 'backend', example: 'backend' },
   { name: 'onnx', pkg: 'onnx', example: 'onnx', maxMb: 100, note: 'export only' },
   { name: 'train', pkg: 'train', example: 'train', maxMb: 200 },
+  { name: 'study', pkg: 'study', example: 'study' },
   {
     name: 'cli',
     pkg: 'cli',
