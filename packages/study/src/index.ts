@@ -17,7 +17,15 @@ export { machineInfo } from './machine.js';
 /** A study as jobs (arm × seed), with run-time overrides, and the code version jobs record. */
 export { planJobs, type StudyOverrides, studyCodeVersion, withOverrides } from './plan.js';
 /** A queue's Redis URL with its password hidden, the only form of it fit for messages. */
-export { redactUrl, STUDY_QUEUE_NAME } from './queue/connection.js';
+/** A queue URL parsed into connection options (with a scrubber for driver errors), and the fast start-up probe. */
+export {
+  parseQueueUrl,
+  probeQueue,
+  type QueueConnection,
+  type QueueConnectionOptions,
+  redactUrl,
+  STUDY_QUEUE_NAME,
+} from './queue/connection.js';
 /** A study's jobs run through a BullMQ queue on Redis: the coordinator's side. */
 export { DEFAULT_ATTEMPTS, type QueueExecuteOptions, runJobsOnQueue } from './queue/coordinator.js';
 /** A queue worker: takes study jobs from Redis and trains them in child processes. */
