@@ -82,7 +82,8 @@ export const USAGE = `Usage: pnpm bench [options]
                            take jobs for the backends this machine has (or the given ones), one
                            at a time, until SIGINT/SIGTERM
 
-Exit codes: 0 done, 1 a run failed, 2 bad arguments or a bad compare or merge file (nothing written).`;
+Exit codes: 0 done, 1 a run or a queued job failed, 2 bad arguments, a bad compare or merge file
+or queue URL (nothing written), 130 --queue stopped waiting (its jobs stay queued).`;
 
 /** A comma-separated flag value as a list (empty items dropped). */
 function split(value: string): string[] {
