@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -113,5 +113,6 @@ describe('combineByMachine', () => {
     // Two workers on one machine at once: said, since their figures shared the CPU.
     expect(md).toContain('- wasm and cpu ran at the same time on cpu-box (workers cpu-1 and cpu-2)');
     expect(await writeQueueReport(outcomes.slice(2), plan, 'r-7', join(dir, 'none'))).toBeUndefined();
+    await rm(dir, { recursive: true, force: true });
   });
 });

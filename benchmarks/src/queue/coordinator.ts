@@ -10,6 +10,7 @@ import { validateResults } from '../results-file.js';
 import { errorMessage } from '../run/context.js';
 import type { BenchBackend, BenchResult } from '../types.js';
 import { BENCH_JOB_TYPE, type BenchJob, benchJobId, benchQueueName } from './job.js';
+import { pause } from './wait.js';
 
 /** Options of {@link runBenchJobsOnQueue}. */
 export interface BenchQueueOptions {
@@ -56,18 +57,6 @@ const BACKOFF_MS = 5000;
 const KEEP_FINISHED_SECONDS = 7 * 24 * 3600;
 /** How often the coordinator reads the states of its jobs. */
 const POLL_MS = 1000;
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** A completed job's return value if it is the results file of that job, else why not. */
 function checkedResult(bullJob: Job, job: BenchJob): BenchResult | string {

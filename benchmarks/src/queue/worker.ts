@@ -4,13 +4,14 @@
 // job is renewed here, and each queue's stalled-job check runs here too (BullMQ's manual mode).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { machineInfo, parseQueueUrl, probeQueue } from '@lenet/study';
+import { machineInfo, parseQueueUrl, probeQueue, within } from '@lenet/study';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { DEFAULT_BENCH_LOCK_SECONDS } from '../args.js';
 import { errorMessage } from '../run/context.js';
 import { ALL_BACKENDS, type BenchBackend, type BenchResult } from '../types.js';
 import { BENCH_JOB_TYPE, type BenchJob, benchJobId, benchQueueName, parseBenchJob } from './job.js';
 import { ChildStopped, inChild } from './job-process.js';
+import { pause } from './wait.js';
 
 /** Options of {@link runBenchWorker}. */
 export interface BenchWorkerOptions {
@@ -49,28 +50,6 @@ const MAX_STALLED = 2;
 const POLL_MS = 1000;
 /** How long stopping waits for Redis (handing a job back, closing) before it stops without it. */
 const STOP_TIMEOUT_MS = 10_000;
-
-/** `promise`'s value, or `'timed out'` if it takes longer than `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timed out'>((resolve) => {
-    timer = setTimeout(() => resolve('timed out'), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** `3 ok, 1 skipped` of a result's cells. */
 function cellCounts(r: BenchResult): string {
