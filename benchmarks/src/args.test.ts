@@ -136,4 +136,70 @@ describe('parseBenchArgs', () => {
       '--compare takes two files and no other option',
     );
   });
+
+  it('parses --queue with its run id and wait, and the worker subcommand', () => {
+    const a = parse(
+      '--queue',
+      'redis://:pw@h:6380/1',
+      '--backends',
+      'wasm,cpu',
+      '--run-id',
+      'r-1.b_2',
+      '--wait-seconds',
+      '30',
+    );
+    if (a.mode !== 'run') throw new Error('not run');
+    expect(a.queue).toEqual({ url: 'redis://:pw@h:6380/1', runId: 'r-1.b_2', waitSeconds: 30 });
+    expect(a.backends).toEqual(['wasm', 'cpu']);
+    const d = parse('--queue', 'redis://h');
+    if (d.mode !== 'run') throw new Error('not run');
+    expect(d.queue).toEqual({ url: 'redis://h', waitSeconds: 600 });
+    expect(parse()).not.toHaveProperty('queue');
+    expect(
+      parse('worker', '--queue', 'rediss://h', '--backends', 'tensorflow-gpu,ort-cuda', '--name', 'gpu-1'),
+    ).toEqual({
+      mode: 'worker',
+      queue: 'rediss://h',
+      backends: ['tensorflow-gpu', 'ort-cuda'],
+      name: 'gpu-1',
+      lockSeconds: 30,
+    });
+    expect(parse('worker', '--queue', 'redis://h', '--lock-seconds', '5')).toEqual({
+      mode: 'worker',
+      queue: 'redis://h',
+      lockSeconds: 5,
+    });
+  });
+
+  it('rejects queue flags out of place and bad values, naming the flag', () => {
+    expect(usageError(['--run-id', 'x']).message).toBe('--run-id goes with --queue only');
+    expect(usageError(['--wait-seconds', '5']).message).toBe('--wait-seconds goes with --queue only');
+    expect(usageError(['--name', 'w']).message).toBe('--name goes with `pnpm bench worker` only');
+    expect(usageError(['--queue', 'redis://h', '--json', 'x.json']).message).toMatch(
+      /^--json does not go with --queue/,
+    );
+    expect(usageError(['--queue', 'redis://h', '--run-id', 'a/b']).message).toBe(
+      "--run-id: 'a/b' is not a run id (1 to 64 letters, digits, '.', '_' or '-')",
+    );
+    expect(usageError(['--queue', 'redis://h', '--wait-seconds', '0']).message).toBe(
+      "--wait-seconds: '0' is not a number of seconds (an integer from 1 to 604800)",
+    );
+    expect(usageError(['--queue', '']).message).toBe('--queue: empty URL');
+    expect(usageError(['--merge', 'a.json', 'b.json', '--queue', 'redis://h']).message).toContain(
+      '--merge does not mix with --queue',
+    );
+    expect(usageError(['worker']).message).toMatch(/^worker needs --queue/);
+    expect(usageError(['worker', '--queue', 'redis://h', '--models', 'lenet5']).message).toBe(
+      'worker takes --queue, --backends, --name and --lock-seconds only (got --models): the plan comes with each job',
+    );
+    expect(usageError(['worker', '--queue', 'redis://h', '--backends', 'webgpu']).message).toContain(
+      "--backends: unknown backend 'webgpu'",
+    );
+    expect(usageError(['worker', '--queue', 'redis://h', '--name', 'a b']).message).toMatch(
+      /^--name: 'a b' is not a worker name/,
+    );
+    expect(usageError(['worker', 'extra', '--queue', 'redis://h']).message).toBe(
+      "unexpected argument 'extra' (see --help)",
+    );
+  });
 });

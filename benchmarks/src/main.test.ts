@@ -93,6 +93,28 @@ describe('main', () => {
     expect(one.err).toContain('--merge needs at least two result files');
   });
 
+  it('queue commands: a bad URL exits 2, an unreachable Redis 1 within seconds, the password nowhere', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-main-'));
+    const bad = await call(['worker', '--queue', 'http://me:pw-123@example.com']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe(
+      "pnpm bench: invalid queue URL http://me:***@example.com/: unsupported scheme 'http'; expected redis://[user:password@]host[:port][/db] or rediss://… for TLS\n",
+    );
+    const started = Date.now();
+    const out = join(dir, 'never');
+    const gone = await call(['--queue', 'redis://:pw-123@127.0.0.1:1', '--models', 'lenet5', '--out', out]);
+    expect(gone.code).toBe(1);
+    expect(gone.err).toContain(
+      'pnpm bench: cannot reach the queue at redis://:***@127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1\n',
+    );
+    const worker = await call(['worker', '--queue', 'redis://:pw-123@127.0.0.1:1']);
+    expect(worker.code).toBe(1);
+    expect(worker.err).toContain('cannot reach the queue at redis://:***@127.0.0.1:1');
+    expect(Date.now() - started).toBeLessThan(12_000);
+    for (const r of [bad, gone, worker]) expect(r.err + r.out).not.toContain('pw-123');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('runs a tiny matrix for real and writes JSON and markdown', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bench-main-'));
     const out = join(dir, 'run');

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { plural, writeFileAtomic } from '@lenet/common';
-import { type ParsedArgs, parseBenchArgs, USAGE } from './args.js';
+import { isLenetError, plural, writeFileAtomic } from '@lenet/common';
+import { type ParsedArgs, parseBenchArgs, type QueueArgs, USAGE } from './args.js';
 import { compareResults, renderComparison } from './compare.js';
 import { REPO_ROOT } from './env.js';
 import { BenchUsageError } from './errors.js';
@@ -11,7 +12,7 @@ import { writeMergedReport } from './merge/render.js';
 import { sourceNames } from './merge/sources.js';
 import { renderSummary, writeRunDir } from './report.js';
 import { readResults } from './results-file.js';
-import { runBenchmark } from './run.js';
+import { type RunPlan, runBenchmark } from './run.js';
 import type { BenchResult } from './types.js';
 
 /** Where output goes (tests capture it): progress on `err`, the summary and the report's path on `out`. */
@@ -65,6 +66,131 @@ async function mergeFiles(
   return 0;
 }
 
+/** A new run id: the start time to the second and 4 random hex digits (`20261201-090000-1a2b`). */
+function newRunId(date = new Date()): string {
+  const t = date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${randomBytes(2).toString('hex')}`;
+}
+
+/** Time-stamped lines on stderr, as `lenet worker` writes them. */
+function stamped(io: MainIo): (line: string) => void {
+  return (line) => io.err(`${new Date().toISOString().slice(0, 19)}Z ${line}\n`);
+}
+
+/**
+ * Runs `body` with SIGINT/SIGTERM aborting its signal (a second signal exits at once, 130).
+ */
+async function stoppable<T>(io: MainIo, what: string, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    io.err(`${signal}: ${what} (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await body(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Errors of the queue commands: bad input (a bad URL, a bad file) exits 2, anything else 1. */
+function queueFailure(err: unknown, io: MainIo): number {
+  io.err(`pnpm bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  return isLenetError(err) && err.kind === 'input' ? 2 : 1;
+}
+
+/** `pnpm bench worker --queue URL`: runs a bench worker until SIGINT/SIGTERM. */
+async function workerCommand(args: Extract<ParsedArgs, { mode: 'worker' }>, io: MainIo): Promise<number> {
+  const { runBenchWorker } = await import('./queue/worker.js');
+  try {
+    await stoppable(io, 'stopping (a job in progress goes back to the queue)', (signal) =>
+      runBenchWorker({
+        queue: args.queue,
+        ...(args.backends ? { backends: args.backends } : {}),
+        ...(args.name !== undefined ? { name: args.name } : {}),
+        lockSeconds: args.lockSeconds,
+        log: stamped(io),
+        signal,
+      }),
+    );
+    return 0;
+  } catch (err) {
+    return queueFailure(err, io);
+  }
+}
+
+/**
+ * `pnpm bench --queue URL`: the plan as one job per backend on the workers, then one results
+ * file per machine and the merged report in the run directory.
+ */
+async function queueCommand(
+  plan: RunPlan,
+  queue: QueueArgs,
+  outDir: string | undefined,
+  cwd: string,
+  io: MainIo,
+): Promise<number> {
+  const { splitPlan } = await import('./queue/job.js');
+  const { runBenchJobsOnQueue, QueueWaitInterrupted } = await import('./queue/coordinator.js');
+  const { writeQueueReport } = await import('./queue/report.js');
+  const runId = queue.runId ?? newRunId();
+  const log = stamped(io);
+  log(
+    `run ${runId} (the same command with --run-id ${runId} resumes it: finished jobs are collected, not measured again)`,
+  );
+  let outcomes: Awaited<ReturnType<typeof runBenchJobsOnQueue>>;
+  try {
+    outcomes = await stoppable(io, 'stopping (queued jobs stay queued)', (signal) =>
+      runBenchJobsOnQueue(splitPlan(plan, runId), {
+        queue: queue.url,
+        waitSeconds: queue.waitSeconds,
+        log,
+        signal,
+      }),
+    );
+  } catch (err) {
+    if (err instanceof QueueWaitInterrupted) {
+      io.err(`pnpm bench: ${err.message} (--run-id ${runId})\n`);
+      return 130;
+    }
+    return queueFailure(err, io);
+  }
+  const dir = outDir ?? defaultRunDir(new Date(), 'bench-queue');
+  const missing = outcomes.flatMap((o) => (o.status === 'no-worker' ? [o.job.backend] : []));
+  const failedJobs = outcomes.filter((o) => o.status === 'failed');
+  const report = await writeQueueReport(outcomes, plan, runId, dir);
+  if (!report) {
+    const why = outcomes.map((o) =>
+      o.status === 'failed' ? `${o.job.backend}: failed (${o.reason})` : `${o.job.backend}: no worker`,
+    );
+    io.err(`pnpm bench: no job finished, nothing written:\n${why.map((w) => `- ${w}`).join('\n')}\n`);
+    return 1;
+  }
+  const shown = (p: string): string => shownPath(p, cwd);
+  const machines = report.machines.map(
+    (m) =>
+      `- ${m.result.env.hostname ?? 'unknown host'}: ${m.result.options.backends.join(', ')} (${shown(m.file)})`,
+  );
+  io.out(
+    `Ran ${plural(outcomes.length - missing.length - failedJobs.length, 'job')} of ${outcomes.length} on ${plural(report.machines.length, 'machine')}:\n${machines.join('\n')}\n` +
+      (missing.length > 0 ? `No worker for backend ${missing.join(', ')} (see the report's notes)\n` : '') +
+      (failedJobs.length > 0
+        ? `Failed: ${failedJobs.map((o) => o.job.backend).join(', ')} (see the report's notes)\n`
+        : '') +
+      `Merged report: ${shown(report.file)}\n`,
+  );
+  const failedCells = report.machines.reduce(
+    (n, m) => n + m.result.cells.filter((c) => c.status === 'failed').length,
+    0,
+  );
+  if (failedCells > 0) io.err(`pnpm bench: ${failedCells} cell(s) failed (see the report)\n`);
+  return failedJobs.length > 0 || failedCells > 0 ? 1 : 0;
+}
+
 /**
  * The `pnpm bench` command. Returns the exit code: 0 done, 1 a cell failed or the run crashed,
  * 2 bad arguments or compare or merge files (reported before anything is written).
@@ -80,6 +206,7 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
       return 0;
     }
     if (args.mode === 'merge') return await mergeFiles(args.files, args.outDir, cwd, io);
+    if (args.mode === 'worker') return await workerCommand(args, io);
     if (args.mode === 'compare') {
       const [o, n] = await Promise.all([
         readResults(args.oldFile, shownPath(args.oldFile, cwd)),
@@ -96,17 +223,16 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo): Pro
     }
     throw err;
   }
+  const plan: RunPlan = {
+    profile: args.profile,
+    models: args.models,
+    backends: args.backends,
+    batchSizes: args.batchSizes,
+    tasks: args.tasks,
+  };
+  if (args.queue) return await queueCommand(plan, args.queue, args.outDir, cwd, io);
   try {
-    const result = await runBenchmark(
-      {
-        profile: args.profile,
-        models: args.models,
-        backends: args.backends,
-        batchSizes: args.batchSizes,
-        tasks: args.tasks,
-      },
-      (line) => io.err(`${line}\n`),
-    );
+    const result = await runBenchmark(plan, (line) => io.err(`${line}\n`));
     const dir = args.outDir ?? defaultRunDir();
     await writeRunDir(result, dir);
     if (args.jsonFile) await writeFileAtomic(args.jsonFile, `${JSON.stringify(result, null, 2)}\n`);

@@ -28,6 +28,10 @@ export interface MergedResults {
   runs: MergedRun[];
   /** How many distinct machines the runs come from. */
   machines: number;
+  /** What made the report (default: `` `pnpm bench --merge` ``), as its opening line names it. */
+  origin?: string;
+  /** Notes of whoever made it, after the merge's own (a queued run's jobs and their workers). */
+  notes?: string[];
 }
 
 /**

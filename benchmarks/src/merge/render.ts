@@ -99,7 +99,7 @@ export function renderMergedMarkdown(m: MergedResults): string {
   const parts = [
     `# LeNet benchmark: ${runsOnMachines(m)} (merged)`,
     '',
-    `Merged by \`pnpm bench --merge\` from ${m.runs.map((r) => r.source).join(', ')}. Every ratio is computed within one run, between cells measured on the same machine at the same time; across machines the report gives absolute figures side by side.`,
+    `Merged by ${m.origin ?? '`pnpm bench --merge`'} from ${m.runs.map((r) => r.source).join(', ')}. Every ratio is computed within one run, between cells measured on the same machine at the same time; across machines the report gives absolute figures side by side.`,
     '',
     SUMMARY_HEADING,
     '',
@@ -129,11 +129,7 @@ export function renderMergedMarkdown(m: MergedResults): string {
   );
   for (const s of across) pushSection(parts, `### ${s.title}`, s.body);
   if (notes.size > 0) pushSection(parts, '### Why cells were skipped', [notes.render()]);
-  pushSection(parts, '## Notes', [
-    mergeNotes(m)
-      .map((n) => `- ${n}`)
-      .join('\n'),
-  ]);
+  pushSection(parts, '## Notes', [[...mergeNotes(m), ...(m.notes ?? [])].map((n) => `- ${n}`).join('\n')]);
   return withoutMachinePaths(parts.join('\n'), REPO_ROOT);
 }
 

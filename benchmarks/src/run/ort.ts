@@ -5,32 +5,51 @@ import { variantSpec } from '../variants.js';
 import { type BenchRun, errorMessage } from './context.js';
 
 /**
+ * Whether an onnxruntime-node execution provider works on this machine (listed, and a LeNet-5
+ * session opens on it): how it is used, or why not.
+ */
+export async function probeOrt(
+  backend: OrtBackend,
+): Promise<{ ok: true; how: string } | { ok: false; reason: string }> {
+  const ep = ortProvider(backend);
+  const listed = ort.listSupportedBackends().find((s) => s.name === ep);
+  try {
+    if (!listed) throw new Error(`onnxruntime-node ${ort.env.versions.node ?? ''} does not list '${ep}'`);
+    const probe = await openOrtModel({ spec: variantSpec('lenet5') }, backend);
+    await probe.classifier.dispose();
+    return {
+      ok: true,
+      how: `used (onnxruntime-node ${ort.env.versions.node ?? '?'}${listed.bundled ? '' : ', provider installed separately'})`,
+    };
+  } catch (err) {
+    const msg = errorMessage(err, true);
+    return {
+      ok: false,
+      reason:
+        ep === 'cuda'
+          ? `CUDA execution provider not available (needs CUDA 12 + cuDNN 9 and the provider onnxruntime-node downloads at install; see docs/gpu.md): ${msg}`
+          : `not available: ${msg}`,
+    };
+  }
+}
+
+/**
  * The onnxruntime-node execution providers: each is probed (ort-cpu also when accuracy needs it),
  * then its infer cells run. Returns the providers that work.
  */
 export async function runOrtBackends(run: BenchRun): Promise<OrtBackend[]> {
   const { plan, env } = run;
-  const supported = ort.listSupportedBackends();
   const working: OrtBackend[] = [];
   for (const backend of ORT_BACKENDS) {
     if (!plan.backends.includes(backend) && !(backend === 'ort-cpu' && run.want('accuracy'))) continue;
     const ep = ortProvider(backend);
-    const listed = supported.find((s) => s.name === ep);
-    try {
-      if (!listed) throw new Error(`onnxruntime-node ${ort.env.versions.node ?? ''} does not list '${ep}'`);
-      const probe = await openOrtModel({ spec: variantSpec('lenet5') }, backend);
-      await probe.classifier.dispose();
-      env.onnxProviders[ep] =
-        `used (onnxruntime-node ${ort.env.versions.node ?? '?'}${listed.bundled ? '' : ', provider installed separately'})`;
+    const probed = await probeOrt(backend);
+    if (probed.ok) {
+      env.onnxProviders[ep] = probed.how;
       working.push(backend);
-    } catch (err) {
-      const msg = errorMessage(err, true);
-      const reason =
-        ep === 'cuda'
-          ? `CUDA execution provider not available (needs CUDA 12 + cuDNN 9 and the provider onnxruntime-node downloads at install; see docs/gpu.md): ${msg}`
-          : `not available: ${msg}`;
-      env.onnxProviders[ep] = reason;
-      if (plan.backends.includes(backend) && run.want('infer')) run.skipAll(backend, reason);
+    } else {
+      env.onnxProviders[ep] = probed.reason;
+      if (plan.backends.includes(backend) && run.want('infer')) run.skipAll(backend, probed.reason);
       continue;
     }
     if (!plan.backends.includes(backend) || !run.want('infer')) continue;

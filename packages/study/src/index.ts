@@ -17,15 +17,27 @@ export { machineInfo } from './machine.js';
 /** A study as jobs (arm × seed), with run-time overrides, and the code version jobs record. */
 export { planJobs, type StudyOverrides, studyCodeVersion, withOverrides } from './plan.js';
 /** A queue's Redis URL with its password hidden, the only form of it fit for messages. */
-export { redactUrl, STUDY_QUEUE_NAME } from './queue/connection.js';
+/** A queue URL parsed into connection options (with a scrubber for driver errors), and the fast start-up probe. */
+export {
+  parseQueueUrl,
+  probeQueue,
+  type QueueConnection,
+  type QueueConnectionOptions,
+  redactUrl,
+  STUDY_QUEUE_NAME,
+} from './queue/connection.js';
 /** A study's jobs run through a BullMQ queue on Redis: the coordinator's side. */
 export { DEFAULT_ATTEMPTS, type QueueExecuteOptions, runJobsOnQueue } from './queue/coordinator.js';
-/** A queue worker: takes study jobs from Redis and trains them in child processes. */
+/**
+ * A queue worker: takes study jobs from Redis and trains them in child processes; and `within`, a
+ * queue operation bounded in time (`'timed out'` instead of waiting for an absent Redis forever).
+ */
 export {
   DEFAULT_LOCK_SECONDS,
   type QueueWorkerOptions,
   type QueueWorkerSummary,
   runQueueWorker,
+  within,
 } from './queue/worker.js';
 /** Checks of a job result read back, and whether a result stands or its job runs again. */
 export { isFinalResult, jobResultProblem } from './result.js';

@@ -62,7 +62,7 @@ const MAX_STALLED = 2;
 const STOP_TIMEOUT_MS = 10_000;
 
 /** `promise`'s value, or `'timed out'` if it takes longer than `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
+export function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timed out'>((resolve) => {
     timer = setTimeout(() => resolve('timed out'), ms);
