@@ -97,7 +97,14 @@ describe('lenet train: Ctrl-C in a real process', () => {
 
     const p = start(['train', ...quick, '--epochs', '2', '--out', run, '--json']);
     await until('the first epoch', p, () => existsSync(join(run, 'checkpoints', 'last', 'state.json')));
-    await new Promise((r) => setTimeout(r, 100));
+    // Into epoch 2 by about a third of an epoch: a fixed delay lands before its first batch on a
+    // busy machine (the end of epoch 1 is still being written) or after its last on a quiet one
+    // (a compiled step makes an epoch of 125 batches well under a second).
+    // (history.json is written before the checkpoint: its callback comes first.)
+    const [epoch1] = JSON.parse(readFileSync(join(run, 'history.json'), 'utf8')) as {
+      epochSeconds: number;
+    }[];
+    await new Promise((r) => setTimeout(r, Math.max(50, (epoch1?.epochSeconds ?? 0.3) * 350)));
     p.child.kill('SIGINT');
     const stopped = await p.ended;
     expect(stopped.code).toBe(130);
