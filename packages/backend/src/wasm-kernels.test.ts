@@ -102,6 +102,43 @@ withAndWithoutSimd('wasm conv2d and its gradient kernels match the cpu backend',
   });
 });
 
+/** The fused convolution tfjs-layers runs in inference (bias, relu or linear), and its parts run apart. */
+function fusedConv(c: ConvCase, seed: number, activation: 'relu' | 'linear', withBias: boolean): tf.Tensor[] {
+  const x = tf.tensor4d(randomArray(c.batch * c.height * c.width * c.inChannels, seed), [
+    c.batch,
+    c.height,
+    c.width,
+    c.inChannels,
+  ]);
+  const w = tf.tensor4d(randomArray(c.kernel * c.kernel * c.inChannels * c.outChannels, seed + 1), [
+    c.kernel,
+    c.kernel,
+    c.inChannels,
+    c.outChannels,
+  ]);
+  const bias = withBias ? tf.tensor1d(randomArray(c.outChannels, seed + 2)) : undefined;
+  const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias, activation });
+  const sum = bias ? tf.add(tf.conv2d(x, w, c.stride, c.pad), bias) : tf.conv2d(x, w, c.stride, c.pad);
+  return [fused, activation === 'relu' ? tf.relu(sum) : sum];
+}
+
+withAndWithoutSimd('wasm FusedConv2D matches the cpu backend', () => {
+  convCases()
+    .filter((_, i) => i % 3 === 0)
+    .forEach((c, i) => {
+      const activation = i % 2 === 0 ? 'relu' : 'linear';
+      const withBias = i % 4 !== 3;
+      it(`${describeCase(c)}, ${activation}${withBias ? ' + bias' : ''}`, async () => {
+        const seed = 3000 + 13 * i;
+        const [cpu] = await onBackend('cpu', () => fusedConv(c, seed, activation, withBias));
+        const [fused, apart] = await onBackend('wasm', () => fusedConv(c, seed, activation, withBias));
+        expect(relativeError(fused, cpu)).toBeLessThan(TOLERANCE);
+        // The direct kernel: what Conv2D, Add and Relu compute in training, bit for bit.
+        if (simdKernelsSupported() && c.outChannels <= 16) expect(fused).toEqual(apart);
+      });
+    });
+});
+
 interface PoolCase {
   batch: number;
   height: number;

@@ -87,9 +87,9 @@ export function netVariables(spec: NetSpec): tf.Variable[] {
   return [...netTrainableVariables(spec), ...stats];
 }
 
-/** Throws a BackendError naming layer `index` of a network spec. */
+/** Throws a BackendError naming layer `index` of a network spec (for a training or an inference net). */
 export function netSpecError(index: number, message: string): never {
-  throw new BackendError(`compiled training net, layer ${index}: ${message}`, 'wasm');
+  throw new BackendError(`compiled net, layer ${index}: ${message}`, 'wasm');
 }
 
 /** Checks that a variable is float32 with the given shape. */

@@ -1,9 +1,11 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { dropoutMaskInto } from '../wasm-kernels/dropout.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient } from './activation.js';
 import { type NetActivation, netSpecError } from './net-spec.js';
-import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
+import { runRegistered } from './registered.js';
+import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
 /** A layer that changes nothing in memory: flatten, a linear activation. */
 export class PassThroughStage implements Stage {
@@ -20,7 +22,8 @@ export class PassThroughStage implements Stage {
 /**
  * Max or average pooling without padding. Forward: the 2×2/2 SIMD kernel the registered MaxPool
  * and AvgPool run, or a plain loop for other windows; backward: the MaxPoolGrad (first maximum
- * of each window) and AvgPoolGrad kernels.
+ * of each window) and AvgPoolGrad kernels. Inference averages other windows with the registered
+ * AvgPool (XNNPACK's, whose rounding the loop's differs from), as `predict` does.
  */
 export class PoolStage implements Stage {
   readonly outShape: number[];
@@ -29,11 +32,13 @@ export class PoolStage implements Stage {
 
   constructor(
     private readonly simd: SimdKernels,
+    private readonly backend: BackendWasm,
     index: number,
     inShape: readonly number[],
     private readonly op: 'max' | 'avg',
     private readonly size: [number, number],
     private readonly strides: [number, number],
+    private readonly mode: NetMode,
   ) {
     if (inShape.length !== 3)
       netSpecError(index, `pool needs an [h, w, c] input, got [${inShape.join(', ')}]`);
@@ -60,6 +65,9 @@ export class PoolStage implements Stage {
     const kind = this.op === 'max' ? 0 : 1;
     if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
       this.simd.fn.lenet_pool_2x2(io.x, io.y, step.n, ih, iw, c, oh, ow, kind);
+    } else if (this.mode === 'infer' && this.op === 'avg') {
+      const attrs = { filterSize: this.size, strides: this.strides, pad: 'valid', dimRoundingMode: null };
+      runRegistered(this.simd, this.backend, 'AvgPool', { x: io.xInfo }, attrs, io.y);
     } else {
       this.simd.fn.lenet_pool(io.x, io.y, step.n, ih, iw, c, oh, ow, sh, sw, fh, fw, kind);
     }
