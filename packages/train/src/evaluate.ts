@@ -6,10 +6,12 @@ import {
   nonFiniteIndex,
 } from '@lenet/common';
 import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
+import { type InferencePath, type ModelInference, modelInference } from './compiled-inference.js';
+import { checkCompiledOption } from './compiled-step.js';
 import { TrainError } from './errors.js';
 import { correctCount, crossEntropySum, PROBABILITY_EPSILON } from './loss.js';
 import { isClassifier, modelClassifier } from './model-classifier.js';
-import { checkDataset, checkPositiveInteger, type ModelInfo } from './model-info.js';
+import { checkDataset, checkPositiveInteger, type ModelInfo, modelInfo } from './model-info.js';
 import * as tf from './tfjs.js';
 
 /** Options of {@link evaluate} and {@link predict}. */
@@ -20,6 +22,14 @@ export interface EvaluateOptions {
   normalize?: 'unit' | MeanStd;
   /** Also return every sample's class probabilities (`count × classes`). Default false. */
   probabilities?: boolean;
+  /**
+   * For a TensorFlow.js model: run the forward pass as one compiled kernel sequence where it can
+   * (default true) — on wasm with the SIMD kernels, for a sequential model of the layers the
+   * compiled training step covers — with `model.predict`'s probabilities bit for bit. `false`
+   * always takes `model.predict` (so does the environment variable `LENET_COMPILED_INFERENCE=0`).
+   * `path` in the result says which ran.
+   */
+  compiled?: boolean;
 }
 
 /** Result of {@link evaluate}. */
@@ -33,6 +43,8 @@ export interface EvaluateResult {
   predictions: Int32Array;
   /** Class probabilities, row-major `count × classes`, when asked for. */
   probabilities?: Float32Array;
+  /** For a TensorFlow.js model: whether its forward pass ran compiled or through `model.predict`, and why. */
+  path?: InferencePath;
 }
 
 /** Result of {@link predict}. */
@@ -42,6 +54,8 @@ export interface PredictResult {
   /** Arg-max class of every sample. */
   labels: Int32Array;
   classes: number;
+  /** For a TensorFlow.js model: whether its forward pass ran compiled or through `model.predict`, and why. */
+  path?: InferencePath;
 }
 
 /** Raw images for {@link predict}: normalised float32 pixels in the classifier's layout (NHWC for a TensorFlow.js model). */
@@ -190,6 +204,7 @@ export async function predict(
   const { classifier, normalize } = resolve(source, options.normalize);
   const batchSize = options.batchSize ?? 256;
   checkPositiveInteger('batchSize', batchSize);
+  checkCompiledOption(options.compiled);
   let chunks: Iterable<ImageBatch>;
   let count: number;
   if ('images' in data) {
@@ -203,21 +218,35 @@ export async function predict(
   }
   const { classes } = classifier;
   const probabilities = new Float32Array(count * classes);
-  let offset = 0;
-  for (const batch of chunks) {
-    const n = batch.shape[0];
-    const p = await classifier.probabilities({ x: batch.x, shape: batch.shape });
-    if (p.length !== n * classes) {
-      throw new TrainError(
-        'predict',
-        `the classifier returned ${p.length} probabilities for ${n} images of ${classes} classes`,
-      );
+  // A TensorFlow.js model: one inference (and its compiled buffers) for every batch.
+  const inference: ModelInference | null = isClassifier(source)
+    ? null
+    : modelInference(source, modelInfo(source), { compiled: options.compiled });
+  try {
+    let offset = 0;
+    for (const batch of chunks) {
+      const n = batch.shape[0];
+      const input = { x: batch.x, shape: batch.shape };
+      const p = await (inference ? inference.probabilities(input) : classifier.probabilities(input));
+      if (p.length !== n * classes) {
+        throw new TrainError(
+          'predict',
+          `the classifier returned ${p.length} probabilities for ${n} images of ${classes} classes`,
+        );
+      }
+      checkProbabilities(p, classes, offset);
+      probabilities.set(p, offset * classes);
+      offset += n;
     }
-    checkProbabilities(p, classes, offset);
-    probabilities.set(p, offset * classes);
-    offset += n;
+  } finally {
+    inference?.dispose();
   }
-  return { probabilities, labels: argmax(probabilities, classes), classes };
+  return {
+    probabilities,
+    labels: argmax(probabilities, classes),
+    classes,
+    ...(inference ? { path: inference.path } : {}),
+  };
 }
 
 /**
@@ -239,9 +268,11 @@ export async function evaluate(
     probabilities,
     labels: predictions,
     classes,
-  } = await predict(classifier, ds, {
+    path,
+  } = await predict(source, ds, {
     batchSize: options.batchSize,
     normalize,
+    compiled: options.compiled,
   });
   let lossSum = 0;
   let correct = 0;
@@ -257,5 +288,6 @@ export async function evaluate(
     count: ds.count,
     predictions,
     ...(options.probabilities ? { probabilities } : {}),
+    ...(path ? { path } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { Batch } from '@lenet/datasets';
-import { type CompiledStep, chooseCompiledStep } from './compiled-step.js';
+import { type CompiledStep, checkCompiledOption, chooseCompiledStep } from './compiled-step.js';
 import { type DropoutLayer, dropoutLayers, dropoutSeeds, setDropoutSeeds } from './dropout.js';
 import { TrainError } from './errors.js';
 import { type ClipOptions, clipGradients } from './gradients.js';
@@ -80,12 +80,7 @@ export function checkTrainStepOptions(options: TrainStepOptions): void {
   optionalPositive('clipNorm', options.clip?.clipNorm);
   optionalPositive('clipValue', options.clip?.clipValue);
   resolveOptimizerConfig(options.optimizer ?? 'adam');
-  if (options.compiled !== undefined && typeof options.compiled !== 'boolean') {
-    throw new TrainError(
-      'compiled',
-      `compiled must be true or false, got ${JSON.stringify(options.compiled)}`,
-    );
-  }
+  checkCompiledOption(options.compiled);
 }
 
 /** The trainable and non-trainable variables of a model, in weight order. */

@@ -1,0 +1,172 @@
+import { useBackend } from '@lenet/backend';
+import { type Batch, batches, type Dataset, head } from '@lenet/datasets';
+import type { ModelSpec } from '@lenet/models';
+import { buildModel } from '@lenet/models/tf';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { COMPILED_INFERENCE_ENV } from './compiled-inference.js';
+import { createTrainStep, evaluate, modelClassifier, predict } from './index.js';
+import { mnistHead, model, synthetic } from './testing/helpers.js';
+import * as tf from './tfjs.js';
+
+/** Every preset the compiled pass covers, with the data it takes. */
+const COVERED = [
+  'lenet5',
+  'lenet5-classic',
+  'torch-bn',
+  'torch-nobn',
+  'torch-2conv3fc',
+  'torch-2conv2fc',
+  'keras-baseline',
+  'keras-bn',
+  'keras-shallow',
+  'keras-deep',
+  'vgg-cifar10',
+  'mlp2',
+];
+
+let mnist: Dataset;
+beforeAll(async () => {
+  await useBackend('wasm');
+  mnist = await mnistHead('test', 100);
+});
+
+afterEach(() => {
+  delete process.env[COMPILED_INFERENCE_ENV];
+});
+
+/** Images the model takes: 100 of MNIST, or 60 synthetic ones of its input size. */
+function dataFor(m: tf.LayersModel): Dataset {
+  const [, height, width, channels] = m.inputs[0].shape as number[];
+  return height === 28 && channels === 1 ? mnist : synthetic(60, { height, width, channels });
+}
+
+/** `model.predict` over the whole set (its own batches of 32), read back. */
+function predicted(m: tf.LayersModel, ds: Dataset): Float32Array {
+  const [batch] = [...batches(ds, { batchSize: ds.count, normalize: 'unit', layout: 'NHWC' })];
+  return tf.tidy(() =>
+    (m.predict(tf.tensor4d(batch.x, batch.shape)) as tf.Tensor).dataSync(),
+  ) as Float32Array;
+}
+
+/** Two compiled training steps: new weights, moved batch-norm statistics. */
+function train(m: tf.LayersModel, ds: Dataset, seed: number): void {
+  const list: Batch[] = [...batches(ds, { batchSize: 16, normalize: 'unit', layout: 'NHWC' })];
+  const step = createTrainStep(m, { seed });
+  step.run(list[0], 1e-3, 0);
+  step.run(list[1], 1e-3, 1);
+  step.dispose();
+}
+
+describe('evaluate and predict of a TensorFlow.js model, compiled (wasm)', () => {
+  it.each(COVERED)(
+    "%s: model.predict's probabilities bit for bit, in batches that do not divide the set, after training in between",
+    async (name) => {
+      const m = model(name, 5).model;
+      const ds = dataFor(m);
+      try {
+        train(m, ds, 1);
+        const first = await evaluate(m, ds, { batchSize: 48, probabilities: true });
+        expect(first.path).toEqual({ kind: 'compiled', reason: null });
+        expect(first.probabilities).toEqual(predicted(m, ds));
+        const tfjs = await evaluate(m, ds, { batchSize: 48, compiled: false });
+        expect(tfjs.path).toEqual({ kind: 'tfjs', reason: 'compiled: false' });
+        expect(first.loss).toBe(tfjs.loss);
+        expect(Array.from(first.predictions)).toEqual(Array.from(tfjs.predictions));
+        // The compiled pass reads the weights at every call: trained again, it follows.
+        train(m, ds, 2);
+        const second = await predict(m, ds, { batchSize: 30 });
+        expect(second.probabilities).not.toEqual(first.probabilities);
+        expect(second.probabilities).toEqual(predicted(m, ds));
+      } finally {
+        m.dispose();
+      }
+    },
+  );
+});
+
+describe('choosing the compiled inference', () => {
+  const elu: ModelSpec = {
+    name: 'elu',
+    input: [28, 28, 1],
+    classes: 10,
+    layers: [
+      { type: 'flatten' },
+      { type: 'dense', units: 8, activation: 'elu' },
+      { type: 'dense', units: 10, activation: 'softmax' },
+    ],
+  };
+
+  it('takes model.predict when asked to, or for what it does not cover, says why, and gives the same numbers', async () => {
+    const m = model('torch-bn', 2).model;
+    const compiled = await predict(m, mnist, { batchSize: 64 });
+    expect(compiled.path).toEqual({ kind: 'compiled', reason: null });
+    expect((await predict(m, mnist, { compiled: false })).path).toEqual({
+      kind: 'tfjs',
+      reason: 'compiled: false',
+    });
+    process.env[COMPILED_INFERENCE_ENV] = '0';
+    const forced = await predict(m, mnist, { batchSize: 64 });
+    expect(forced.path).toEqual({ kind: 'tfjs', reason: `${COMPILED_INFERENCE_ENV}=0` });
+    expect(forced.probabilities).toEqual(compiled.probabilities);
+    expect(modelClassifier(m).path).toEqual({ kind: 'tfjs', reason: `${COMPILED_INFERENCE_ENV}=0` });
+    delete process.env[COMPILED_INFERENCE_ENV];
+    m.dispose();
+    const e = buildModel(elu, { seed: 1 });
+    const path = (await evaluate(e, mnist)).path;
+    expect(path?.kind).toBe('tfjs');
+    expect(path?.reason).toMatch(/^layer \S+ \(Dense\): activation elu is not covered$/);
+    e.dispose();
+    const t = model('tiny').model;
+    await useBackend('cpu');
+    try {
+      expect((await predict(t, mnist)).path).toEqual({ kind: 'tfjs', reason: 'backend cpu' });
+    } finally {
+      await useBackend('wasm');
+    }
+    t.dispose();
+  });
+
+  it('runs a frozen model compiled (inference needs no gradient)', async () => {
+    const m = model('lenet5', 3).model;
+    for (const layer of m.layers) layer.trainable = false;
+    const r = await evaluate(m, mnist, { probabilities: true });
+    expect(r.path).toEqual({ kind: 'compiled', reason: null });
+    expect(r.probabilities).toEqual(predicted(m, mnist));
+    m.dispose();
+  });
+
+  it('refuses a compiled option that is not a boolean', async () => {
+    const m = model('tiny').model;
+    await expect(predict(m, mnist, { compiled: 1 as unknown as boolean })).rejects.toThrow(
+      /compiled must be true or false, got 1/,
+    );
+    expect(() => modelClassifier(m, { compiled: 'no' as unknown as boolean })).toThrow(
+      /compiled must be true or false, got "no"/,
+    );
+    m.dispose();
+  });
+});
+
+describe('the compiled inference over many calls', () => {
+  it('holds no tensor and grows no heap between calls of evaluate, predict and a modelClassifier', async () => {
+    const m = model('torch-bn', 4).model;
+    const backend = tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } };
+    const classifier = modelClassifier(m);
+    expect(classifier.path).toEqual({ kind: 'compiled', reason: null });
+    const [batch] = [...batches(mnist, { batchSize: 50, normalize: 'unit', layout: 'NHWC' })];
+    const calls = async () => {
+      await evaluate(m, mnist, { batchSize: 64 });
+      await predict(m, { x: batch.x, shape: batch.shape }, { batchSize: 256 });
+      return classifier.probabilities({ x: batch.x, shape: batch.shape });
+    };
+    const first = await calls();
+    const memory = tf.memory();
+    const heap = backend.wasm.HEAPU8.byteLength;
+    for (let i = 0; i < 5; i++) expect(await calls()).toEqual(first);
+    expect(tf.memory().numTensors).toBe(memory.numTensors);
+    expect(tf.memory().numBytes).toBe(memory.numBytes);
+    expect(backend.wasm.HEAPU8.byteLength).toBe(heap);
+    expect(first).toEqual(predicted(m, head(mnist, 50)));
+    m.dispose();
+  });
+});
