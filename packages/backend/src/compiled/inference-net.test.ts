@@ -118,7 +118,7 @@ describe('compileInferenceNet', () => {
     model.dispose();
   });
 
-  it('keeps its buffers across calls, grows them only for a larger batch, and frees them all', () => {
+  it('keeps its buffers across calls, grows them only for a larger batch, and frees them all (release, dispose)', () => {
     const { model, spec } = network(3);
     const backend = tf.backend() as unknown as {
       dataIdMap: { numDataIds(): number };
@@ -134,6 +134,13 @@ describe('compileInferenceNet', () => {
     for (let i = 4; i < 40; i++) run(i % 3 ? 64 : 7, i);
     expect(backend.dataIdMap.numDataIds()).toBe(inUse);
     expect(backend.wasm.HEAPU8.byteLength).toBe(heap);
+    const x = randomArray(5 * INPUT, 99);
+    const before = net.probabilities(x, 5);
+    net.release();
+    expect(backend.dataIdMap.numDataIds()).toBe(dataIds);
+    expect(tf.memory().numTensors).toBe(tensors);
+    // Laid out again at the next call, with the same result.
+    expect(net.probabilities(x, 5)).toEqual(before);
     net.dispose();
     expect(backend.dataIdMap.numDataIds()).toBe(dataIds);
     expect(tf.memory().numTensors).toBe(tensors);

@@ -27,7 +27,9 @@ export interface CompiledInferenceNet {
    * (n × outputs floats) when given, else to a new array, which it returns.
    */
   probabilities(x: Float32Array, n: number, out?: Float32Array): Float32Array;
-  /** Frees the buffers (the variables are the model's and stay). */
+  /** Frees the buffers until the next call, which lays them out again (for a caller that keeps the net between uses). */
+  release(): void;
+  /** Frees the buffers for good (the variables are the model's and stay). */
   dispose(): void;
 }
 
@@ -119,11 +121,15 @@ class InferenceNet implements CompiledInferenceNet {
     return result;
   }
 
-  dispose(): void {
+  release(): void {
     this.buffers.release();
     this.io = [];
     this.input = null;
     this.capacity = 0;
+  }
+
+  dispose(): void {
+    this.release();
     this.disposed = true;
   }
 }
