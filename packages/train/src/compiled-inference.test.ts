@@ -22,6 +22,7 @@ const COVERED = [
   'keras-deep',
   'vgg-cifar10',
   'mlp2',
+  'folder-lenet50',
 ];
 
 let mnist: Dataset;
@@ -34,10 +35,18 @@ afterEach(() => {
   delete process.env[COMPILED_INFERENCE_ENV];
 });
 
-/** Images the model takes: 100 of MNIST, or 60 synthetic ones of its input size. */
-function dataFor(m: tf.LayersModel): Dataset {
+/**
+ * Images the model takes and a batch size that does not divide their count: 100 of MNIST, or
+ * synthetic ones of its input size, fewer for the big inputs (CIFAR's 32×32×3, 256×256×3).
+ */
+function dataFor(m: tf.LayersModel): { ds: Dataset; batchSize: number } {
   const [, height, width, channels] = m.inputs[0].shape as number[];
-  return height === 28 && channels === 1 ? mnist : synthetic(60, { height, width, channels });
+  if (height === 28 && channels === 1) return { ds: mnist, batchSize: 48 };
+  const classes = m.outputs[0].shape[1] as number;
+  const [count, batchSize] = height > 32 ? [5, 2] : [20, 8];
+  const labels = Uint8Array.from({ length: count }, (_, i) => i % classes);
+  const classNames = Array.from({ length: classes }, (_, i) => String(i));
+  return { ds: synthetic(count, { height, width, channels, labels, classNames }), batchSize };
 }
 
 /** `model.predict` over the whole set (its own batches of 32), read back. */
@@ -50,8 +59,9 @@ function predicted(m: tf.LayersModel, ds: Dataset): Float32Array {
 
 /** Two compiled training steps: new weights, moved batch-norm statistics. */
 function train(m: tf.LayersModel, ds: Dataset, seed: number): void {
-  const list: Batch[] = [...batches(ds, { batchSize: 16, normalize: 'unit', layout: 'NHWC' })];
+  const list: Batch[] = [...batches(ds, { batchSize: 2, normalize: 'unit', layout: 'NHWC' })];
   const step = createTrainStep(m, { seed });
+  expect(step.path.kind).toBe('compiled');
   step.run(list[0], 1e-3, 0);
   step.run(list[1], 1e-3, 1);
   step.dispose();
@@ -62,19 +72,19 @@ describe('evaluate and predict of a TensorFlow.js model, compiled (wasm)', () =>
     "%s: model.predict's probabilities bit for bit, in batches that do not divide the set, after training in between",
     async (name) => {
       const m = model(name, 5).model;
-      const ds = dataFor(m);
+      const { ds, batchSize } = dataFor(m);
       try {
         train(m, ds, 1);
-        const first = await evaluate(m, ds, { batchSize: 48, probabilities: true });
+        const first = await evaluate(m, ds, { batchSize, probabilities: true });
         expect(first.path).toEqual({ kind: 'compiled', reason: null });
         expect(first.probabilities).toEqual(predicted(m, ds));
-        const tfjs = await evaluate(m, ds, { batchSize: 48, compiled: false });
+        const tfjs = await evaluate(m, ds, { batchSize, compiled: false });
         expect(tfjs.path).toEqual({ kind: 'tfjs', reason: 'compiled: false' });
         expect(first.loss).toBe(tfjs.loss);
         expect(Array.from(first.predictions)).toEqual(Array.from(tfjs.predictions));
         // The compiled pass reads the weights at every call: trained again, it follows.
         train(m, ds, 2);
-        const second = await predict(m, ds, { batchSize: 30 });
+        const second = await predict(m, ds, { batchSize: batchSize - 1 });
         expect(second.probabilities).not.toEqual(first.probabilities);
         expect(second.probabilities).toEqual(predicted(m, ds));
       } finally {

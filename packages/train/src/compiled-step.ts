@@ -159,6 +159,18 @@ function netLayer(layer: tf.layers.Layer, last: boolean, inference: boolean): Ne
     }
     case 'Flatten':
       return { type: 'flatten' };
+    case 'ZeroPadding2D': {
+      const [[top, bottom], [left, right]] = config.padding as [[number, number], [number, number]];
+      return {
+        type: 'zeroPad',
+        padding: [
+          [top, bottom],
+          [left, right],
+        ],
+      };
+    }
+    case 'GlobalAveragePooling2D':
+      return { type: 'globalAvgPool' };
     case 'InputLayer':
       return null;
     default:

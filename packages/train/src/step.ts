@@ -29,7 +29,8 @@ export interface TrainStepOptions {
   /**
    * Run the step as one compiled kernel sequence where it can (default true): on the wasm backend
    * with its SIMD kernels, for a sequential model of covered layers (conv2d, dense, max/average
-   * pooling, batch norm, dropout, relu/tanh/linear activations, flatten, a final softmax) and the
+   * pooling, global average pooling, zero padding, batch norm, dropout, relu/tanh/linear
+   * activations, flatten, a final softmax) and the
    * Adam or AdamW optimizer — the same results as TensorFlow.js's autodiff, which runs everything
    * else. `false` always takes autodiff (so does the environment variable `LENET_COMPILED_STEP=0`).
    */

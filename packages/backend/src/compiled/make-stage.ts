@@ -4,7 +4,14 @@ import { BatchNormStage } from './batch-norm-stage.js';
 import { ConvStage } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
 import { type NetLayer, type NetSpec, netSpecError } from './net-spec.js';
-import { ActivationStage, DropoutStage, PassThroughStage, PoolStage } from './simple-stages.js';
+import {
+  ActivationStage,
+  DropoutStage,
+  GlobalAvgPoolStage,
+  PassThroughStage,
+  PoolStage,
+  ZeroPadStage,
+} from './simple-stages.js';
 import { type NetMode, type Stage, sizeOf } from './stage.js';
 
 /** Whether a layer has weights (a layer before it then needs its input gradient in training). */
@@ -61,6 +68,10 @@ export function makeStage(
       return mode === 'train'
         ? new DropoutStage(simd, inShape, layer, dropouts)
         : new PassThroughStage([...inShape]);
+    case 'zeroPad':
+      return new ZeroPadStage(simd, index, inShape, layer.padding);
+    case 'globalAvgPool':
+      return new GlobalAvgPoolStage(simd, backend, index, inShape);
     case 'activation':
       return layer.activation === 'linear'
         ? new PassThroughStage([...inShape])

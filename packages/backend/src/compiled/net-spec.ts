@@ -57,6 +57,13 @@ export type NetLayer =
       type: 'dropout';
       rate: number;
     }
+  | {
+      /** Zero padding of the two spatial axes: [[top, bottom], [left, right]]. */
+      type: 'zeroPad';
+      padding: [[number, number], [number, number]];
+    }
+  /** The mean over the two spatial axes: [h, w, c] → [c]. */
+  | { type: 'globalAvgPool' }
   | { type: 'activation'; activation: NetActivation }
   | { type: 'flatten' };
 

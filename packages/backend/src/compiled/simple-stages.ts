@@ -172,3 +172,103 @@ export class ActivationStage implements Stage {
     return [];
   }
 }
+
+/** Zero padding of the spatial axes (tfjs's Pad); backward, the crop of the gradient (Pad's gradient, a slice). */
+export class ZeroPadStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly geometry: {
+    h: number;
+    w: number;
+    c: number;
+    hp: number;
+    wp: number;
+    top: number;
+    left: number;
+  };
+
+  constructor(
+    private readonly simd: SimdKernels,
+    index: number,
+    inShape: readonly number[],
+    padding: [[number, number], [number, number]],
+  ) {
+    if (inShape.length !== 3)
+      netSpecError(index, `zeroPad needs an [h, w, c] input, got [${inShape.join(', ')}]`);
+    const [[top, bottom], [left, right]] = padding;
+    if (![top, bottom, left, right].every((p) => Number.isInteger(p) && p >= 0)) {
+      netSpecError(index, `zeroPad padding must be non-negative integers, got ${JSON.stringify(padding)}`);
+    }
+    const [h, w, c] = inShape;
+    const hp = h + top + bottom;
+    const wp = w + left + right;
+    this.geometry = { h, w, c, hp, wp, top, left };
+    this.outShape = [hp, wp, c];
+  }
+
+  layout(): void {}
+
+  forward(io: StageIO, step: StepInfo): void {
+    const { h, w, c, hp, wp, top, left } = this.geometry;
+    this.simd.fn.lenet_pad_nhwc(io.x, io.y, step.n, h, w, c, hp, wp, top, left);
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    if (!needDx) return;
+    const { h, w, c, hp, wp, top, left } = this.geometry;
+    this.simd.fn.lenet_crop_nhwc(io.dy, io.dx, step.n, h, w, c, hp, wp, top, left);
+  }
+
+  gradients(): number[] {
+    return [];
+  }
+}
+
+/**
+ * Global average pooling (tfjs-layers' GlobalAveragePooling2D: Mean over axes 1 and 2). Forward:
+ * the registered Mean kernel itself (its transpose and float32 running sum, so the same rounding);
+ * backward: Mean's gradient as the tape forms it, dy broadcast over the pixels and divided by
+ * their count in float32.
+ */
+export class GlobalAvgPoolStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly pixels: number;
+  private readonly c: number;
+
+  constructor(
+    private readonly simd: SimdKernels,
+    private readonly backend: BackendWasm,
+    index: number,
+    inShape: readonly number[],
+  ) {
+    if (inShape.length !== 3)
+      netSpecError(index, `globalAvgPool needs an [h, w, c] input, got [${inShape.join(', ')}]`);
+    const [h, w, c] = inShape;
+    this.pixels = h * w;
+    this.c = c;
+    this.outShape = [c];
+  }
+
+  layout(): void {}
+
+  forward(io: StageIO): void {
+    runRegistered(this.simd, this.backend, 'Mean', { x: io.xInfo }, { axis: [1, 2], keepDims: false }, io.y);
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    if (!needDx) return;
+    const { pixels, c } = this;
+    const dy = this.simd.floats(io.dy, step.n * c);
+    const dx = this.simd.floats(io.dx, step.n * pixels * c);
+    const row = new Float32Array(c);
+    for (let b = 0; b < step.n; b++) {
+      for (let k = 0; k < c; k++) row[k] = dy[b * c + k] / pixels;
+      for (let p = 0; p < pixels; p++) dx.set(row, (b * pixels + p) * c);
+    }
+  }
+
+  gradients(): number[] {
+    return [];
+  }
+}

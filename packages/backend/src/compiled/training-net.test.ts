@@ -5,7 +5,8 @@ import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
-import { type NetLayer, netTrainableVariables } from './net-spec.js';
+import { compileInferenceNet } from './inference-net.js';
+import { type NetLayer, type NetSpec, netTrainableVariables } from './net-spec.js';
 import { compileTrainingNet } from './training-net.js';
 
 beforeAll(async () => {
@@ -58,6 +59,96 @@ describe('compileTrainingNet', () => {
     expect(model.nonTrainableWeights.map((w) => Float32Array.from(w.read().dataSync()))).toEqual(statsAfter);
     net.dispose();
     tf.dispose([...stats, ...Object.values(grads), xt, rt, logits, dLogits]);
+    model.dispose();
+  });
+
+  it('pads and pools globally as the tape does: zero padding (gradient through it), global average pooling', () => {
+    const init = (k: number) => tf.initializers.glorotUniform({ seed: k });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.zeroPadding2d({
+          inputShape: [9, 8, 2],
+          padding: [
+            [1, 2],
+            [0, 1],
+          ],
+        }),
+        tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }),
+        tf.layers.zeroPadding2d({ padding: 1 }),
+        tf.layers.conv2d({ filters: 18, kernelSize: 2, activation: 'relu', kernelInitializer: init(2) }),
+        tf.layers.globalAveragePooling2d({}),
+        tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3) }),
+      ],
+    });
+    perturb(model);
+    const v = model.weights.map((w) => w.read() as tf.Variable);
+    const spec: NetSpec = {
+      input: [9, 8, 2],
+      layers: [
+        {
+          type: 'zeroPad',
+          padding: [
+            [1, 2],
+            [0, 1],
+          ],
+        },
+        { type: 'conv2d', kernel: v[0], bias: v[1], strides: [1, 1], padding: 'valid', activation: 'relu' },
+        {
+          type: 'zeroPad',
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+        },
+        { type: 'conv2d', kernel: v[2], bias: v[3], strides: [1, 1], padding: 'valid', activation: 'relu' },
+        { type: 'globalAvgPool' },
+        { type: 'dense', kernel: v[4], bias: v[5], activation: 'softmax' },
+      ],
+    };
+    const n = 5;
+    const x = randomArray(n * 9 * 8 * 2, 6);
+    const xt = tf.tensor4d(x, [n, 9, 8, 2]);
+    const rt = tf.tensor2d(randomArray(n * 3, 7), [n, 3]);
+    // The tape's forward pass (unfused, as training runs it) and gradients.
+    let taped = new Float32Array(0);
+    const { grads } = tf.variableGrads(() => {
+      const out = model.apply(xt, { training: true }) as tf.Tensor;
+      taped = Float32Array.from(out.dataSync());
+      return tf.sum(tf.mul(out, rt)) as tf.Scalar;
+    }, v);
+    const net = compileTrainingNet(spec) as NonNullable<ReturnType<typeof compileTrainingNet>>;
+    net.forward(x, n, []);
+    expect(Float32Array.from(net.softmax())).toEqual(taped);
+    const logits = tf.tensor2d(Float32Array.from(net.output()), [n, 3]);
+    const dLogits = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), rt)))(logits);
+    net.outputGradient().set(dLogits.dataSync());
+    net.backward();
+    net.gradients().forEach((g, k) => {
+      expect(Float32Array.from(g), v[k].name).toEqual(grads[v[k].name].dataSync());
+    });
+    // Inference: predict's fused kernels (XNNPACK's bias in the 18-channel convolution's sums).
+    const infer = compileInferenceNet(spec) as NonNullable<ReturnType<typeof compileInferenceNet>>;
+    expect(infer.probabilities(x, n)).toEqual(tf.tidy(() => (model.predict(xt) as tf.Tensor).dataSync()));
+    expect(() =>
+      compileTrainingNet({ ...spec, layers: [{ type: 'flatten' }, { type: 'globalAvgPool' }] }),
+    ).toThrow(/layer 1: globalAvgPool needs an \[h, w, c\] input, got \[144\]/);
+    expect(() =>
+      compileTrainingNet({
+        ...spec,
+        layers: [
+          {
+            type: 'zeroPad',
+            padding: [
+              [1, -1],
+              [0, 0],
+            ],
+          },
+        ],
+      }),
+    ).toThrow(/layer 0: zeroPad padding must be non-negative integers, got \[\[1,-1\],\[0,0\]\]/);
+    infer.dispose();
+    net.dispose();
+    tf.dispose([...Object.values(grads), xt, rt, logits, dLogits]);
     model.dispose();
   });
 
