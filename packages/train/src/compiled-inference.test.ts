@@ -4,7 +4,9 @@ import type { ModelSpec } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPILED_INFERENCE_ENV } from './compiled-inference.js';
+import { evaluateSums } from './evaluate.js';
 import { createTrainStep, evaluate, modelClassifier, predict } from './index.js';
+import { modelInfo } from './model-info.js';
 import { mnistHead, model, synthetic } from './testing/helpers.js';
 import * as tf from './tfjs.js';
 
@@ -153,6 +155,27 @@ describe('choosing the compiled inference', () => {
     expect(() => modelClassifier(m, { compiled: 'no' as unknown as boolean })).toThrow(
       /compiled must be true or false, got "no"/,
     );
+    m.dispose();
+  });
+});
+
+describe("fit's validation sums, compiled", () => {
+  it('equal those on the device: the same correct count, the losses to float32 rounding', async () => {
+    const m = model('torch-bn', 6).model;
+    const info = modelInfo(m);
+    for (const smoothing of [0, 0.1]) {
+      const host = await evaluateSums(m, mnist, info, 48, 'unit', smoothing);
+      const device = await evaluateSums(m, mnist, info, 48, 'unit', smoothing, false);
+      expect(host.correct).toBe(device.correct);
+      expect(Math.abs(host.loss - device.loss) / device.loss).toBeLessThan(1e-6);
+      expect(Math.abs(host.crossEntropy - device.crossEntropy) / device.crossEntropy).toBeLessThan(1e-6);
+      if (smoothing > 0) expect(host.loss).not.toBe(host.crossEntropy);
+    }
+    // And what evaluate reports, from the same probabilities.
+    const evaluated = await evaluate(m, mnist, { batchSize: 48 });
+    const sums = await evaluateSums(m, mnist, info, 48, 'unit');
+    expect(evaluated.accuracy).toBe(sums.correct / mnist.count);
+    expect(evaluated.loss).toBeCloseTo(sums.crossEntropy / mnist.count, 12);
     m.dispose();
   });
 });

@@ -9,7 +9,7 @@ import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
 import { type InferencePath, type ModelInference, modelInference } from './compiled-inference.js';
 import { checkCompiledOption } from './compiled-step.js';
 import { TrainError } from './errors.js';
-import { correctCount, crossEntropySum, PROBABILITY_EPSILON } from './loss.js';
+import { correctCount, crossEntropyHost, crossEntropySum, PROBABILITY_EPSILON } from './loss.js';
 import { isClassifier, modelClassifier } from './model-classifier.js';
 import { checkDataset, checkPositiveInteger, type ModelInfo, modelInfo } from './model-info.js';
 import * as tf from './tfjs.js';
@@ -61,10 +61,20 @@ export interface PredictResult {
 /** Raw images for {@link predict}: normalised float32 pixels in the classifier's layout (NHWC for a TensorFlow.js model). */
 export type ImageBatch = ImageBatchInput;
 
+/** What {@link evaluateSums} adds up over a data set. */
+interface Sums {
+  loss: number;
+  crossEntropy: number;
+  correct: number;
+}
+
 /**
  * Loss, plain cross-entropy and correct-count sums over a data set, accumulated on the device and
  * read once. `loss` is the training loss (label smoothing included) so that validation is measured
- * the way training is; `crossEntropy` is without smoothing (the number `evaluate` reports).
+ * the way training is; `crossEntropy` is without smoothing (the number `evaluate` reports). A
+ * softmax model that the compiled inference covers (and `compiled` allows) runs compiled instead,
+ * its sums added on the host in float64 from `model.predict`'s probabilities (so they differ from
+ * the device's float32 sums in the last digits only).
  */
 export async function evaluateSums(
   model: tf.LayersModel,
@@ -73,7 +83,18 @@ export async function evaluateSums(
   batchSize: number,
   normalize: 'unit' | MeanStd,
   labelSmoothing = 0,
-): Promise<{ loss: number; crossEntropy: number; correct: number }> {
+  compiled = true,
+): Promise<Sums> {
+  if (compiled && !info.fromLogits) {
+    const inference = modelInference(model, info, { compiled });
+    try {
+      if (inference.path.kind === 'compiled') {
+        return await hostSums(inference, ds, info, batchSize, normalize, labelSmoothing);
+      }
+    } finally {
+      inference.dispose();
+    }
+  }
   const lossOptions = { classes: info.classes, fromLogits: info.fromLogits };
   // [smoothed loss, plain cross-entropy, correct]; without smoothing the first two are one number.
   let sums: tf.Tensor = tf.zeros([3]);
@@ -92,6 +113,32 @@ export async function evaluateSums(
   const [loss, crossEntropy, correct] = await sums.data();
   sums.dispose();
   return { loss, crossEntropy, correct };
+}
+
+/** {@link evaluateSums} over the compiled pass of a softmax model: the losses of its probabilities on the host. */
+async function hostSums(
+  inference: ModelInference,
+  ds: Dataset,
+  info: ModelInfo,
+  batchSize: number,
+  normalize: 'unit' | MeanStd,
+  labelSmoothing: number,
+): Promise<Sums> {
+  const options = { classes: info.classes, fromLogits: false };
+  const sums: Sums = { loss: 0, crossEntropy: 0, correct: 0 };
+  // The loss gradient crossEntropyHost also writes is not needed here.
+  let unused = new Float32Array(0);
+  for (const batch of batches(ds, { batchSize, normalize, layout: 'NHWC' })) {
+    const p = await inference.probabilities(batch);
+    if (unused.length < p.length) unused = new Float32Array(p.length);
+    const plain = crossEntropyHost(p, p, batch.y, options, unused);
+    const smoothed =
+      labelSmoothing > 0 ? crossEntropyHost(p, p, batch.y, { ...options, labelSmoothing }, unused) : plain;
+    sums.loss += smoothed.lossSum;
+    sums.crossEntropy += plain.lossSum;
+    sums.correct += plain.correct;
+  }
+  return sums;
 }
 
 /** The classifier behind a model or a `Classifier`, with the normalisation to feed it. */
