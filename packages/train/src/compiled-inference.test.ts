@@ -1,31 +1,14 @@
 import { useBackend } from '@lenet/backend';
 import { type Batch, batches, type Dataset, head } from '@lenet/datasets';
-import type { ModelSpec } from '@lenet/models';
+import { presetNames } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPILED_INFERENCE_ENV } from './compiled-inference.js';
 import { evaluateSums } from './evaluate.js';
 import { createTrainStep, evaluate, modelClassifier, predict } from './index.js';
 import { modelInfo } from './model-info.js';
-import { mnistHead, model, synthetic } from './testing/helpers.js';
+import { eluSpec, mnistHead, model, synthetic } from './testing/helpers.js';
 import * as tf from './tfjs.js';
-
-/** Every preset the compiled pass covers, with the data it takes. */
-const COVERED = [
-  'lenet5',
-  'lenet5-classic',
-  'torch-bn',
-  'torch-nobn',
-  'torch-2conv3fc',
-  'torch-2conv2fc',
-  'keras-baseline',
-  'keras-bn',
-  'keras-shallow',
-  'keras-deep',
-  'vgg-cifar10',
-  'mlp2',
-  'folder-lenet50',
-];
 
 let mnist: Dataset;
 beforeAll(async () => {
@@ -70,7 +53,8 @@ function train(m: tf.LayersModel, ds: Dataset, seed: number): void {
 }
 
 describe('evaluate and predict of a TensorFlow.js model, compiled (wasm)', () => {
-  it.each(COVERED)(
+  // Every preset is covered.
+  it.each(presetNames())(
     "%s: model.predict's probabilities bit for bit, in batches that do not divide the set, after training in between",
     async (name) => {
       const m = model(name, 5).model;
@@ -97,17 +81,6 @@ describe('evaluate and predict of a TensorFlow.js model, compiled (wasm)', () =>
 });
 
 describe('choosing the compiled inference', () => {
-  const elu: ModelSpec = {
-    name: 'elu',
-    input: [28, 28, 1],
-    classes: 10,
-    layers: [
-      { type: 'flatten' },
-      { type: 'dense', units: 8, activation: 'elu' },
-      { type: 'dense', units: 10, activation: 'softmax' },
-    ],
-  };
-
   it('takes model.predict when asked to, or for what it does not cover, says why, and gives the same numbers', async () => {
     const m = model('torch-bn', 2).model;
     const compiled = await predict(m, mnist, { batchSize: 64 });
@@ -123,7 +96,7 @@ describe('choosing the compiled inference', () => {
     expect(modelClassifier(m).path).toEqual({ kind: 'tfjs', reason: `${COMPILED_INFERENCE_ENV}=0` });
     delete process.env[COMPILED_INFERENCE_ENV];
     m.dispose();
-    const e = buildModel(elu, { seed: 1 });
+    const e = buildModel(eluSpec, { seed: 1 });
     const path = (await evaluate(e, mnist)).path;
     expect(path?.kind).toBe('tfjs');
     expect(path?.reason).toMatch(/^layer \S+ \(Dense\): activation elu is not covered$/);

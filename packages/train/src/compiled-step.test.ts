@@ -10,7 +10,7 @@ import { crossEntropyHost } from './loss.js';
 import { modelInfo } from './model-info.js';
 import { RunningSums } from './running-sums.js';
 import { batchGradients, modelVariables, type StepRunner } from './step.js';
-import { mnistHead, model, synthetic } from './testing/helpers.js';
+import { eluSpec, mnistHead, model, synthetic } from './testing/helpers.js';
 import * as tf from './tfjs.js';
 
 /** The LeNet family: every preset the compiled step must match autodiff on. */
@@ -247,17 +247,6 @@ describe('the compiled step against TensorFlow.js autodiff (wasm)', () => {
 });
 
 describe('choosing the compiled step', () => {
-  const elu: ModelSpec = {
-    name: 'elu',
-    input: [28, 28, 1],
-    classes: 10,
-    layers: [
-      { type: 'flatten' },
-      { type: 'dense', units: 8, activation: 'elu' },
-      { type: 'dense', units: 10, activation: 'softmax' },
-    ],
-  };
-
   const samePool: ModelSpec = {
     name: 'same-pool',
     input: [28, 28, 1],
@@ -275,7 +264,7 @@ describe('choosing the compiled step', () => {
       [model('lenet5').model, { compiled: false }, 'compiled: false'],
       [model('lenet5').model, { optimizer: 'sgd' }, 'optimizer sgd'],
       [model('lenet5').model, { optimizer: 'rmsprop' }, 'optimizer rmsprop'],
-      [buildModel(elu, { seed: 1 }), {}, 'layer dense_1 (Dense): activation elu is not covered'],
+      [buildModel(eluSpec, { seed: 1 }), {}, 'layer dense_1 (Dense): activation elu is not covered'],
       [
         buildModel(samePool, { seed: 1 }),
         {},

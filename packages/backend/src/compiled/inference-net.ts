@@ -1,9 +1,8 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { TensorInfo } from '../tfjs.js';
-import * as tf from '../tfjs.js';
-import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import { makeStages } from './make-stage.js';
+import type { SimdKernels } from '../wasm-kernels/simd.js';
+import { compileTarget, makeStages, stillActive } from './make-stage.js';
 import { NetBuffers, softmaxOf } from './net-buffers.js';
 import type { NetSpec } from './net-spec.js';
 import { type Stage, type StageIO, type StepInfo, sizeOf } from './stage.js';
@@ -68,7 +67,7 @@ class InferenceNet implements CompiledInferenceNet {
   }
 
   usable(): boolean {
-    return !this.disposed && tf.getBackend() === 'wasm' && tf.backend() === this.backend;
+    return !this.disposed && stillActive(this.backend);
   }
 
   private layout(n: number): void {
@@ -142,9 +141,6 @@ class InferenceNet implements CompiledInferenceNet {
  * (and again for a larger one).
  */
 export function compileInferenceNet(spec: NetSpec): CompiledInferenceNet | undefined {
-  if (tf.getBackend() !== 'wasm') return undefined;
-  const backend = tf.backend() as BackendWasm;
-  const simd = simdKernels(backend);
-  if (simd === undefined) return undefined;
-  return new InferenceNet(simd, backend, spec);
+  const target = compileTarget();
+  return target && new InferenceNet(target.simd, target.backend, spec);
 }

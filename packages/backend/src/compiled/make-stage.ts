@@ -1,5 +1,6 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { SimdKernels } from '../wasm-kernels/simd.js';
+import * as tf from '../tfjs.js';
+import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
 import { BatchNormStage } from './batch-norm-stage.js';
 import { ConvStage } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
@@ -111,4 +112,17 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
     shape = stage.outShape;
   });
   return { stages, needDx, outputs: sizeOf(shape), dropouts };
+}
+
+/** The active backend and its SIMD kernels when a compiled net can run there (wasm with SIMD), else undefined. */
+export function compileTarget(): { backend: BackendWasm; simd: SimdKernels } | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const backend = tf.backend() as BackendWasm;
+  const simd = simdKernels(backend);
+  return simd === undefined ? undefined : { backend, simd };
+}
+
+/** Whether `backend` (a compiled net's) is still the active one. */
+export function stillActive(backend: BackendWasm): boolean {
+  return tf.getBackend() === 'wasm' && tf.backend() === backend;
 }

@@ -2,8 +2,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { TensorInfo } from '../tfjs.js';
 import * as tf from '../tfjs.js';
-import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import { makeStages } from './make-stage.js';
+import type { SimdKernels } from '../wasm-kernels/simd.js';
+import { compileTarget, makeStages, stillActive } from './make-stage.js';
 import { NetBuffers, softmaxOf } from './net-buffers.js';
 import { type NetSpec, netTrainableVariables, netVariables } from './net-spec.js';
 import { type Stage, type StageIO, type StepInfo, sizeOf } from './stage.js';
@@ -111,7 +111,7 @@ class TrainingNet implements CompiledTrainingNet {
   }
 
   usable(): boolean {
-    return !this.disposed && tf.getBackend() === 'wasm' && tf.backend() === this.backend;
+    return !this.disposed && stillActive(this.backend);
   }
 
   /**
@@ -272,9 +272,6 @@ class TrainingNet implements CompiledTrainingNet {
  * BackendError naming the layer when the spec does not fit its variables or shapes.
  */
 export function compileTrainingNet(spec: NetSpec): CompiledTrainingNet | undefined {
-  if (tf.getBackend() !== 'wasm') return undefined;
-  const backend = tf.backend() as BackendWasm;
-  const simd = simdKernels(backend);
-  if (simd === undefined) return undefined;
-  return new TrainingNet(simd, backend, spec);
+  const target = compileTarget();
+  return target && new TrainingNet(target.simd, target.backend, spec);
 }
