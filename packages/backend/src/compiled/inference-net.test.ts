@@ -49,6 +49,30 @@ describe('compileInferenceNet', () => {
     model.dispose();
   });
 
+  it('runs a batch over its buffer budget in parts, with the same probabilities', () => {
+    const { model, spec } = network(5);
+    perturb(model);
+    const whole = compile(spec);
+    // About 17 KB per sample here: a 40 KB budget runs a couple at a time.
+    const parts = compileInferenceNet(spec, { maxBufferBytes: 40_000 }) as CompiledInferenceNet;
+    const x = randomArray(9 * INPUT, 21);
+    const expected = predicted(model, x, 9);
+    const held = (net: CompiledInferenceNet) => {
+      const before = tf.memory().numBytes;
+      expect(net.probabilities(x, 9)).toEqual(expected);
+      return tf.memory().numBytes - before;
+    };
+    const [wholeBytes, partBytes] = [held(whole), held(parts)];
+    expect(partBytes).toBeLessThanOrEqual(40_000);
+    expect(wholeBytes).toBeGreaterThan(4 * partBytes);
+    expect(() => compileInferenceNet(spec, { maxBufferBytes: 0 })).toThrow(
+      /maxBufferBytes must be positive, got 0/,
+    );
+    whole.dispose();
+    parts.dispose();
+    model.dispose();
+  });
+
   it('sees the weights change between calls: a compiled training step, an assign', () => {
     const { model, spec } = network(2);
     perturb(model);

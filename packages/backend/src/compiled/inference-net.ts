@@ -3,7 +3,7 @@ import { BackendError } from '../errors.js';
 import type { TensorInfo } from '../tfjs.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 import { compileTarget, makeStages, stillActive } from './make-stage.js';
-import { NetBuffers, softmaxOf } from './net-buffers.js';
+import { NetBuffers, SLACK_BYTES, scratchBytes, softmaxOf } from './net-buffers.js';
 import type { NetSpec } from './net-spec.js';
 import { type Stage, type StageIO, type StepInfo, sizeOf } from './stage.js';
 
@@ -32,6 +32,18 @@ export interface CompiledInferenceNet {
   dispose(): void;
 }
 
+/** Options of {@link compileInferenceNet}. */
+export interface InferenceNetOptions {
+  /**
+   * Most bytes its buffers may take (default 64 MiB): a larger batch runs in parts of as many
+   * samples as fit (at least one, whatever that takes), as `model.predict` runs batches of 32, so that a big input
+   * (256×256×3 images) does not exhaust the wasm heap. LeNet-sized nets fit thousands.
+   */
+  maxBufferBytes?: number;
+}
+
+const DEFAULT_MAX_BUFFER_BYTES = 64 * 1024 * 1024;
+
 /** An info of the same buffer with a batch of `n`. */
 function withBatch(info: TensorInfo, n: number): TensorInfo {
   return info.shape[0] === n ? info : { ...info, shape: [n, ...info.shape.slice(1)] };
@@ -44,6 +56,8 @@ class InferenceNet implements CompiledInferenceNet {
   private readonly buffers: NetBuffers;
   /** The largest batch the buffers hold (0: none yet); smaller batches use them as they are. */
   private capacity = 0;
+  /** Samples per forward pass, from the buffer budget. */
+  private readonly maxBatch: number;
   private io: StageIO[] = [];
   private input: TensorInfo | null = null;
   private readonly step: StepInfo = {
@@ -58,12 +72,24 @@ class InferenceNet implements CompiledInferenceNet {
     private readonly simd: SimdKernels,
     private readonly backend: BackendWasm,
     spec: NetSpec,
+    maxBufferBytes: number,
   ) {
     this.inputShape = [...spec.input];
     const made = makeStages(simd, backend, spec, 'infer');
     this.stages = made.stages;
     this.outputs = made.outputs;
     this.buffers = new NetBuffers(simd, backend);
+    // The buffers' bytes for n samples, a·n + b: the input and every layer's output (each with its
+    // slack), and the scratch block (part of it grows with the batch).
+    const outputs = this.stages.filter((st) => !st.passThrough);
+    const bytes = (n: number) =>
+      outputs.reduce((a, st) => a + 4 * n * sizeOf(st.outShape) + SLACK_BYTES, 0) +
+      4 * n * sizeOf(this.inputShape) +
+      SLACK_BYTES +
+      scratchBytes(this.stages, n, 0) +
+      16;
+    const perSample = bytes(2) - bytes(1);
+    this.maxBatch = Math.max(1, Math.floor((maxBufferBytes - (bytes(1) - perSample)) / perSample));
   }
 
   usable(): boolean {
@@ -101,9 +127,18 @@ class InferenceNet implements CompiledInferenceNet {
         'wasm',
       );
     }
+    for (let start = 0; start < n; start += this.maxBatch) {
+      const m = Math.min(this.maxBatch, n - start);
+      this.run(x.subarray(start * inputFloats, (start + m) * inputFloats), m, result, start * this.outputs);
+    }
+    return result;
+  }
+
+  /** One forward pass of `n` samples, their probabilities written to `out` from `at`. */
+  private run(x: Float32Array, n: number, out: Float32Array, at: number): void {
     if (n > this.capacity) this.layout(n);
     const input = this.input as TensorInfo;
-    this.simd.floats(this.simd.ptr(input), n * inputFloats).set(x.subarray(0, n * inputFloats));
+    this.simd.floats(this.simd.ptr(input), x.length).set(x);
     this.step.n = n;
     // Kernels that take tensor infos (XNNPACK's) read the batch from their shapes.
     const io =
@@ -115,9 +150,8 @@ class InferenceNet implements CompiledInferenceNet {
     });
     const logits = io.length > 0 ? io[io.length - 1].yInfo : withBatch(input, n);
     softmaxOf(this.simd, this.backend, logits, n, this.outputs, (p) => {
-      result.set(p);
+      out.set(p, at);
     });
-    return result;
   }
 
   release(): void {
@@ -138,9 +172,19 @@ class InferenceNet implements CompiledInferenceNet {
  * {@link CompiledInferenceNet} when that is wasm with this package's SIMD kernels, else undefined
  * (take `model.predict`). Throws a BackendError naming the layer when the spec does not fit its
  * variables or shapes. The net's buffers are laid out at its first call, for that batch size
- * (and again for a larger one).
+ * (and again for a larger one), within `options.maxBufferBytes`.
  */
-export function compileInferenceNet(spec: NetSpec): CompiledInferenceNet | undefined {
+export function compileInferenceNet(
+  spec: NetSpec,
+  options: InferenceNetOptions = {},
+): CompiledInferenceNet | undefined {
+  const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
+  if (!(maxBufferBytes > 0)) {
+    throw new BackendError(
+      `compiled inference net: maxBufferBytes must be positive, got ${maxBufferBytes}`,
+      'wasm',
+    );
+  }
   const target = compileTarget();
-  return target && new InferenceNet(target.simd, target.backend, spec);
+  return target && new InferenceNet(target.simd, target.backend, spec, maxBufferBytes);
 }

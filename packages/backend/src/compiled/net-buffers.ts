@@ -6,7 +6,28 @@ import type { SimdKernels } from '../wasm-kernels/simd.js';
 import { type Stage, type StageIO, sizeOf } from './stage.js';
 
 /** Room after every buffer: kernels may read one vector past their input (lenet_conv_filter_grad). */
-const SLACK_BYTES = 64;
+export const SLACK_BYTES = 64;
+
+/** Byte offsets handed out one buffer after the other, each 16-byte aligned with slack after it. */
+function offsets(): { take: (floats: number) => number; bytes: () => number } {
+  let bytes = 0;
+  return {
+    take: (floats: number) => {
+      const at = bytes;
+      bytes += Math.ceil((floats * 4) / 16) * 16 + SLACK_BYTES;
+      return at;
+    },
+    bytes: () => bytes,
+  };
+}
+
+/** Bytes of the stages' scratch block for batches of `n`, with `extraFloats` more (a sizing pass of their layout). */
+export function scratchBytes(stages: readonly Stage[], n: number, extraFloats: number): number {
+  const sizing = offsets();
+  for (const stage of stages) stage.layout(n, sizing.take);
+  sizing.take(extraFloats);
+  return sizing.bytes();
+}
 
 /**
  * The buffers of a compiled net in the wasm heap, as tensors of the backend so that
@@ -85,21 +106,7 @@ export class NetBuffers {
    * size the block, one to place their buffers in it.
    */
   scratch(stages: readonly Stage[], n: number, extraFloats: number): number {
-    const offsets = () => {
-      let bytes = 0;
-      return {
-        take: (floats: number) => {
-          const at = bytes;
-          bytes += Math.ceil((floats * 4) / 16) * 16 + SLACK_BYTES;
-          return at;
-        },
-        bytes: () => bytes,
-      };
-    };
-    const sizing = offsets();
-    for (const stage of stages) stage.layout(n, sizing.take);
-    sizing.take(extraFloats);
-    const bytes = sizing.bytes();
+    const bytes = scratchBytes(stages, n, extraFloats);
     const base = Math.ceil(this.simd.ptr(this.make([bytes / 4 + 4])) / 16) * 16;
     const placing = offsets();
     for (const stage of stages) stage.layout(n, (floats) => base + placing.take(floats));
