@@ -1,5 +1,11 @@
 /** @lenet/backend public API. */
 
+/** The compiled inference pass: a network's forward pass as `predict` runs it, as a fixed kernel sequence on the wasm heap. */
+export {
+  type CompiledInferenceNet,
+  compileInferenceNet,
+  type InferenceNetOptions,
+} from './compiled/inference-net.js';
 /** The compiled training pass: a network's forward and backward as a fixed kernel sequence on the wasm heap. */
 export {
   type NetActivation,

@@ -32,7 +32,7 @@ import {
   fusedBatchNormGradKernelConfig,
 } from './wasm-kernels/batch-norm-grad.js';
 import { broadcastBinaryConfig, leadingReductionConfig } from './wasm-kernels/broadcast-ops.js';
-import { conv2dConfig } from './wasm-kernels/conv2d.js';
+import { conv2dConfig, fusedConv2dConfig } from './wasm-kernels/conv2d.js';
 import { conv2dBackpropFilterConfig } from './wasm-kernels/conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './wasm-kernels/conv2d-backprop-input.js';
 import {
@@ -73,6 +73,7 @@ const FACTORIES: ReadonlyArray<[string, KernelFactory]> = [
   ['FusedBatchNorm', batchNormConfig],
   ['Identity', identityConfig],
   ['Conv2D', conv2dConfig],
+  ['FusedConv2D', fusedConv2dConfig],
   ['MaxPool', poolConfig('max')],
   ['AvgPool', poolConfig('avg')],
   ['Tile', tileConfig],

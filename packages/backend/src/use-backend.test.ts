@@ -39,6 +39,7 @@ describe('useBackend on this machine (tfjs-node packages present without their a
       'FusedBatchNorm',
       'Identity',
       'Conv2D',
+      'FusedConv2D',
       'MaxPool',
       'AvgPool',
       'Tile',

@@ -49,8 +49,8 @@ function describeCase(c: ConvCase): string {
   return `x[${c.batch},${c.height},${c.width},${c.inChannels}] k${c.kernel} → ${c.outChannels}, stride ${c.stride}, pad ${c.pad}`;
 }
 
-/** dx and dW of conv2d for a fixed upstream gradient, and the forward result y, on the active backend. */
-function convGrads(c: ConvCase, seed: number): tf.Tensor[] {
+/** A case's input and filter, random from `seed` and `seed + 1`. */
+function convOperands(c: ConvCase, seed: number): { x: tf.Tensor4D; w: tf.Tensor4D } {
   const x = tf.tensor4d(randomArray(c.batch * c.height * c.width * c.inChannels, seed), [
     c.batch,
     c.height,
@@ -63,6 +63,12 @@ function convGrads(c: ConvCase, seed: number): tf.Tensor[] {
     c.inChannels,
     c.outChannels,
   ]);
+  return { x, w };
+}
+
+/** dx and dW of conv2d for a fixed upstream gradient, and the forward result y, on the active backend. */
+function convGrads(c: ConvCase, seed: number): tf.Tensor[] {
+  const { x, w } = convOperands(c, seed);
   const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, c.stride, c.pad);
   const y = conv(x, w);
   const dy = tf.tensor(randomArray(y.size, seed + 2), y.shape);
@@ -100,6 +106,32 @@ withAndWithoutSimd('wasm conv2d and its gradient kernels match the cpu backend',
       expect(relativeError(dwWasm, dwCpu)).toBeLessThan(TOLERANCE);
     });
   });
+});
+
+/** The fused convolution tfjs-layers runs in inference (bias, relu or linear), and its parts run apart. */
+function fusedConv(c: ConvCase, seed: number, activation: 'relu' | 'linear', withBias: boolean): tf.Tensor[] {
+  const { x, w } = convOperands(c, seed);
+  const bias = withBias ? tf.tensor1d(randomArray(c.outChannels, seed + 2)) : undefined;
+  const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, bias, activation });
+  const sum = bias ? tf.add(tf.conv2d(x, w, c.stride, c.pad), bias) : tf.conv2d(x, w, c.stride, c.pad);
+  return [fused, activation === 'relu' ? tf.relu(sum) : sum];
+}
+
+withAndWithoutSimd('wasm FusedConv2D matches the cpu backend', () => {
+  convCases()
+    .filter((_, i) => i % 3 === 0)
+    .forEach((c, i) => {
+      const activation = i % 2 === 0 ? 'relu' : 'linear';
+      const withBias = i % 4 !== 3;
+      it(`${describeCase(c)}, ${activation}${withBias ? ' + bias' : ''}`, async () => {
+        const seed = 3000 + 13 * i;
+        const [cpu] = await onBackend('cpu', () => fusedConv(c, seed, activation, withBias));
+        const [fused, apart] = await onBackend('wasm', () => fusedConv(c, seed, activation, withBias));
+        expect(relativeError(fused, cpu)).toBeLessThan(TOLERANCE);
+        // The direct kernel: what Conv2D, Add and Relu compute in training, bit for bit.
+        if (simdKernelsSupported() && c.outChannels <= 16) expect(fused).toEqual(apart);
+      });
+    });
 });
 
 interface PoolCase {

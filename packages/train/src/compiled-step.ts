@@ -8,6 +8,7 @@ import {
 } from '@lenet/backend';
 import type { Batch } from '@lenet/datasets';
 import type { DropoutLayer } from './dropout.js';
+import { TrainError } from './errors.js';
 import { type ClipOptions, clipGradientsHost } from './gradients.js';
 import { type CrossEntropyOptions, crossEntropyHost } from './loss.js';
 import type { HostUpdate, StepOptimizer } from './optimizers.js';
@@ -20,6 +21,13 @@ import * as tf from './tfjs.js';
  * the process, for A/B measurements; any other value, or none, leaves the choice to the step.
  */
 export const COMPILED_STEP_ENV = 'LENET_COMPILED_STEP';
+
+/** Checks a `compiled` option (of a training step, predict, evaluate or modelClassifier): a boolean or absent. */
+export function checkCompiledOption(compiled: unknown): void {
+  if (compiled !== undefined && typeof compiled !== 'boolean') {
+    throw new TrainError('compiled', `compiled must be true or false, got ${JSON.stringify(compiled)}`);
+  }
+}
 
 /** A layer's serialised config, as the translation reads it. */
 type Config = Record<string, unknown>;
@@ -70,11 +78,14 @@ function weight(weights: Map<string, tf.Variable>, name: string): tf.Variable {
   return v;
 }
 
-/** One tfjs-layers layer as a net layer; null for an input layer or a final softmax (the loss applies it). */
-function netLayer(layer: tf.layers.Layer, last: boolean): NetLayer | null {
+/**
+ * One tfjs-layers layer as a net layer; null for an input layer or a final softmax (the loss
+ * applies it). For `inference` frozen weights and any dropout noise shape do (neither matters there).
+ */
+function netLayer(layer: tf.layers.Layer, last: boolean, inference: boolean): NetLayer | null {
   const config = layer.getConfig() as Config;
   const className = layer.getClassName();
-  if (!layer.trainable && layer.weights.length > 0) throw new NotCovered('frozen weights');
+  if (!inference && !layer.trainable && layer.weights.length > 0) throw new NotCovered('frozen weights');
   expect(config, 'dataFormat', ['channelsLast']);
   switch (className) {
     case 'Conv2D': {
@@ -134,7 +145,7 @@ function netLayer(layer: tf.layers.Layer, last: boolean): NetLayer | null {
       };
     }
     case 'Dropout':
-      expect(config, 'noiseShape', [null]);
+      if (!inference) expect(config, 'noiseShape', [null]);
       return {
         type: 'dropout',
         // Read at every step: callbacks change it (earlyDropout).
@@ -148,6 +159,18 @@ function netLayer(layer: tf.layers.Layer, last: boolean): NetLayer | null {
     }
     case 'Flatten':
       return { type: 'flatten' };
+    case 'ZeroPadding2D': {
+      const [[top, bottom], [left, right]] = config.padding as [[number, number], [number, number]];
+      return {
+        type: 'zeroPad',
+        padding: [
+          [top, bottom],
+          [left, right],
+        ],
+      };
+    }
+    case 'GlobalAveragePooling2D':
+      return { type: 'globalAvgPool' };
     case 'InputLayer':
       return null;
     default:
@@ -155,8 +178,14 @@ function netLayer(layer: tf.layers.Layer, last: boolean): NetLayer | null {
   }
 }
 
-/** A model's layers as a {@link NetSpec}, or why the compiled step does not cover it. */
-export function modelNetSpec(model: tf.LayersModel): { spec: NetSpec } | { reason: string } {
+/**
+ * A model's layers as a {@link NetSpec}, or why the compiled step (with `inference`: the compiled
+ * inference) does not cover it.
+ */
+export function modelNetSpec(
+  model: tf.LayersModel,
+  options: { inference?: boolean } = {},
+): { spec: NetSpec } | { reason: string } {
   if (!(model instanceof tf.Sequential)) return { reason: 'not a sequential model' };
   const input = model.inputs[0]?.shape;
   if (input?.length !== 4 || !input.slice(1).every((d) => typeof d === 'number')) {
@@ -166,7 +195,7 @@ export function modelNetSpec(model: tf.LayersModel): { spec: NetSpec } | { reaso
   const all = model.layers;
   for (const [i, layer] of all.entries()) {
     try {
-      const l = netLayer(layer, i === all.length - 1);
+      const l = netLayer(layer, i === all.length - 1, options.inference === true);
       if (l) layers.push(l);
     } catch (e) {
       if (!(e instanceof NotCovered)) throw e;

@@ -6,10 +6,12 @@ import {
   nonFiniteIndex,
 } from '@lenet/common';
 import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
+import { type InferencePath, type ModelInference, modelInference } from './compiled-inference.js';
+import { checkCompiledOption } from './compiled-step.js';
 import { TrainError } from './errors.js';
-import { correctCount, crossEntropySum, PROBABILITY_EPSILON } from './loss.js';
+import { correctCount, crossEntropyHost, crossEntropySum, PROBABILITY_EPSILON } from './loss.js';
 import { isClassifier, modelClassifier } from './model-classifier.js';
-import { checkDataset, checkPositiveInteger, type ModelInfo } from './model-info.js';
+import { checkDataset, checkPositiveInteger, type ModelInfo, modelInfo } from './model-info.js';
 import * as tf from './tfjs.js';
 
 /** Options of {@link evaluate} and {@link predict}. */
@@ -20,6 +22,14 @@ export interface EvaluateOptions {
   normalize?: 'unit' | MeanStd;
   /** Also return every sample's class probabilities (`count × classes`). Default false. */
   probabilities?: boolean;
+  /**
+   * For a TensorFlow.js model: run the forward pass as one compiled kernel sequence where it can
+   * (default true) — on wasm with the SIMD kernels, for a sequential model of the layers the
+   * compiled training step covers — with `model.predict`'s probabilities bit for bit. `false`
+   * always takes `model.predict` (so does the environment variable `LENET_COMPILED_INFERENCE=0`).
+   * `path` in the result says which ran.
+   */
+  compiled?: boolean;
 }
 
 /** Result of {@link evaluate}. */
@@ -33,6 +43,8 @@ export interface EvaluateResult {
   predictions: Int32Array;
   /** Class probabilities, row-major `count × classes`, when asked for. */
   probabilities?: Float32Array;
+  /** For a TensorFlow.js model: whether its forward pass ran compiled or through `model.predict`, and why. */
+  path?: InferencePath;
 }
 
 /** Result of {@link predict}. */
@@ -42,15 +54,27 @@ export interface PredictResult {
   /** Arg-max class of every sample. */
   labels: Int32Array;
   classes: number;
+  /** For a TensorFlow.js model: whether its forward pass ran compiled or through `model.predict`, and why. */
+  path?: InferencePath;
 }
 
 /** Raw images for {@link predict}: normalised float32 pixels in the classifier's layout (NHWC for a TensorFlow.js model). */
 export type ImageBatch = ImageBatchInput;
 
+/** What {@link evaluateSums} adds up over a data set. */
+interface Sums {
+  loss: number;
+  crossEntropy: number;
+  correct: number;
+}
+
 /**
  * Loss, plain cross-entropy and correct-count sums over a data set, accumulated on the device and
  * read once. `loss` is the training loss (label smoothing included) so that validation is measured
- * the way training is; `crossEntropy` is without smoothing (the number `evaluate` reports).
+ * the way training is; `crossEntropy` is without smoothing (the number `evaluate` reports). A
+ * softmax model that the compiled inference covers (and `compiled` allows) runs compiled instead,
+ * its sums added on the host in float64 from `model.predict`'s probabilities (so they differ from
+ * the device's float32 sums in the last digits only).
  */
 export async function evaluateSums(
   model: tf.LayersModel,
@@ -59,7 +83,18 @@ export async function evaluateSums(
   batchSize: number,
   normalize: 'unit' | MeanStd,
   labelSmoothing = 0,
-): Promise<{ loss: number; crossEntropy: number; correct: number }> {
+  compiled = true,
+): Promise<Sums> {
+  if (compiled && !info.fromLogits) {
+    const inference = modelInference(model, info, { compiled });
+    try {
+      if (inference.path.kind === 'compiled') {
+        return await hostSums(inference, ds, info, batchSize, normalize, labelSmoothing);
+      }
+    } finally {
+      inference.dispose();
+    }
+  }
   const lossOptions = { classes: info.classes, fromLogits: info.fromLogits };
   // [smoothed loss, plain cross-entropy, correct]; without smoothing the first two are one number.
   let sums: tf.Tensor = tf.zeros([3]);
@@ -78,6 +113,32 @@ export async function evaluateSums(
   const [loss, crossEntropy, correct] = await sums.data();
   sums.dispose();
   return { loss, crossEntropy, correct };
+}
+
+/** {@link evaluateSums} over the compiled pass of a softmax model: the losses of its probabilities on the host. */
+async function hostSums(
+  inference: ModelInference,
+  ds: Dataset,
+  info: ModelInfo,
+  batchSize: number,
+  normalize: 'unit' | MeanStd,
+  labelSmoothing: number,
+): Promise<Sums> {
+  const options = { classes: info.classes, fromLogits: false };
+  const sums: Sums = { loss: 0, crossEntropy: 0, correct: 0 };
+  // The loss gradient crossEntropyHost also writes is not needed here.
+  let unused = new Float32Array(0);
+  for (const batch of batches(ds, { batchSize, normalize, layout: 'NHWC' })) {
+    const p = await inference.probabilities(batch);
+    if (unused.length < p.length) unused = new Float32Array(p.length);
+    const plain = crossEntropyHost(p, p, batch.y, options, unused);
+    const smoothed =
+      labelSmoothing > 0 ? crossEntropyHost(p, p, batch.y, { ...options, labelSmoothing }, unused) : plain;
+    sums.loss += smoothed.lossSum;
+    sums.crossEntropy += plain.lossSum;
+    sums.correct += plain.correct;
+  }
+  return sums;
 }
 
 /** The classifier behind a model or a `Classifier`, with the normalisation to feed it. */
@@ -190,6 +251,7 @@ export async function predict(
   const { classifier, normalize } = resolve(source, options.normalize);
   const batchSize = options.batchSize ?? 256;
   checkPositiveInteger('batchSize', batchSize);
+  checkCompiledOption(options.compiled);
   let chunks: Iterable<ImageBatch>;
   let count: number;
   if ('images' in data) {
@@ -203,21 +265,35 @@ export async function predict(
   }
   const { classes } = classifier;
   const probabilities = new Float32Array(count * classes);
-  let offset = 0;
-  for (const batch of chunks) {
-    const n = batch.shape[0];
-    const p = await classifier.probabilities({ x: batch.x, shape: batch.shape });
-    if (p.length !== n * classes) {
-      throw new TrainError(
-        'predict',
-        `the classifier returned ${p.length} probabilities for ${n} images of ${classes} classes`,
-      );
+  // A TensorFlow.js model: one inference (and its compiled buffers) for every batch.
+  const inference: ModelInference | null = isClassifier(source)
+    ? null
+    : modelInference(source, modelInfo(source), { compiled: options.compiled });
+  try {
+    let offset = 0;
+    for (const batch of chunks) {
+      const n = batch.shape[0];
+      const input = { x: batch.x, shape: batch.shape };
+      const p = await (inference ? inference.probabilities(input) : classifier.probabilities(input));
+      if (p.length !== n * classes) {
+        throw new TrainError(
+          'predict',
+          `the classifier returned ${p.length} probabilities for ${n} images of ${classes} classes`,
+        );
+      }
+      checkProbabilities(p, classes, offset);
+      probabilities.set(p, offset * classes);
+      offset += n;
     }
-    checkProbabilities(p, classes, offset);
-    probabilities.set(p, offset * classes);
-    offset += n;
+  } finally {
+    inference?.dispose();
   }
-  return { probabilities, labels: argmax(probabilities, classes), classes };
+  return {
+    probabilities,
+    labels: argmax(probabilities, classes),
+    classes,
+    ...(inference ? { path: inference.path } : {}),
+  };
 }
 
 /**
@@ -239,9 +315,11 @@ export async function evaluate(
     probabilities,
     labels: predictions,
     classes,
-  } = await predict(classifier, ds, {
+    path,
+  } = await predict(source, ds, {
     batchSize: options.batchSize,
     normalize,
+    compiled: options.compiled,
   });
   let lossSum = 0;
   let correct = 0;
@@ -257,5 +335,6 @@ export async function evaluate(
     count: ds.count,
     predictions,
     ...(options.probabilities ? { probabilities } : {}),
+    ...(path ? { path } : {}),
   };
 }

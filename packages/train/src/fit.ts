@@ -96,7 +96,8 @@ export interface FitOptions {
   recalibrateBatchNorm?: 'auto' | boolean | number;
   /**
    * Take the compiled training step where it covers the model (default true; see
-   * `TrainStepOptions.compiled`). `false` always runs TensorFlow.js autodiff.
+   * `TrainStepOptions.compiled`), and the compiled forward pass for validation. `false` always
+   * runs TensorFlow.js autodiff and `model.predict`.
    */
   compiled?: boolean;
 }
@@ -122,7 +123,6 @@ export const DEFAULT_AUGMENT: AugmentOptions = { crop: { padding: 2 } };
 
 /** Everything `fit` runs with, checked: what the loop needs plus the step's settings. */
 interface Prepared extends LoopConfig {
-  compiled: boolean;
   labelSmoothing: number;
   clip: ClipOptions;
   optimizer: OptimizerConfig;

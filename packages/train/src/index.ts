@@ -59,6 +59,8 @@ export {
 } from './checkpoint.js';
 /** Errors: bad options/data, bad checkpoints (a `ModelFileError` of `@lenet/models/tf`). */
 export { CheckpointError } from './checkpoint-error.js';
+/** How `predict`, `evaluate` and `modelClassifier` run a TensorFlow.js model: compiled or `model.predict`, and why. */
+export type { InferencePath } from './compiled-inference.js';
 export { TrainError, type TrainErrorCode } from './errors.js';
 /** The one evaluation and prediction over any `Classifier` (or a TensorFlow.js model), returning typed arrays. */
 export {
@@ -78,7 +80,7 @@ export { type EpochLogs, MONITOR_NAMES, type MonitorMode, type MonitorName } fro
 /** Cross-entropy (with label smoothing) as used by the loop. */
 export { type CrossEntropyOptions, crossEntropySum } from './loss.js';
 /** A TensorFlow.js model behind the `Classifier` interface of `@lenet/common`. */
-export { type ModelClassifierOptions, modelClassifier } from './model-classifier.js';
+export { type ModelClassifier, type ModelClassifierOptions, modelClassifier } from './model-classifier.js';
 /** Optimizers: adam, adamw, sgd (momentum, Nesterov), rmsprop. */
 export {
   createOptimizer,

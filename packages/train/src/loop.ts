@@ -37,6 +37,8 @@ export interface LoopConfig {
   callbacks: readonly Callback[];
   /** Batches of batch-norm recalibration after each epoch (0: off). */
   recalibrate: number;
+  /** Take the compiled training step and validation pass where they cover the model. */
+  compiled: boolean;
 }
 
 /** What the loop drives, and where it starts (a resumed run starts past 0). */
@@ -250,6 +252,7 @@ class TrainingLoop {
         config.valBatchSize,
         config.normalize,
         config.labelSmoothing,
+        config.compiled,
       );
       logs.valLoss = v.loss / config.val.count;
       logs.valCrossEntropy = v.crossEntropy / config.val.count;

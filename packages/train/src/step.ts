@@ -1,5 +1,5 @@
 import type { Batch } from '@lenet/datasets';
-import { type CompiledStep, chooseCompiledStep } from './compiled-step.js';
+import { type CompiledStep, checkCompiledOption, chooseCompiledStep } from './compiled-step.js';
 import { type DropoutLayer, dropoutLayers, dropoutSeeds, setDropoutSeeds } from './dropout.js';
 import { TrainError } from './errors.js';
 import { type ClipOptions, clipGradients } from './gradients.js';
@@ -29,7 +29,8 @@ export interface TrainStepOptions {
   /**
    * Run the step as one compiled kernel sequence where it can (default true): on the wasm backend
    * with its SIMD kernels, for a sequential model of covered layers (conv2d, dense, max/average
-   * pooling, batch norm, dropout, relu/tanh/linear activations, flatten, a final softmax) and the
+   * pooling, global average pooling, zero padding, batch norm, dropout, relu/tanh/linear
+   * activations, flatten, a final softmax) and the
    * Adam or AdamW optimizer — the same results as TensorFlow.js's autodiff, which runs everything
    * else. `false` always takes autodiff (so does the environment variable `LENET_COMPILED_STEP=0`).
    */
@@ -80,12 +81,7 @@ export function checkTrainStepOptions(options: TrainStepOptions): void {
   optionalPositive('clipNorm', options.clip?.clipNorm);
   optionalPositive('clipValue', options.clip?.clipValue);
   resolveOptimizerConfig(options.optimizer ?? 'adam');
-  if (options.compiled !== undefined && typeof options.compiled !== 'boolean') {
-    throw new TrainError(
-      'compiled',
-      `compiled must be true or false, got ${JSON.stringify(options.compiled)}`,
-    );
-  }
+  checkCompiledOption(options.compiled);
 }
 
 /** The trainable and non-trainable variables of a model, in weight order. */

@@ -1,7 +1,7 @@
 import type * as tf from '../tfjs.js';
 import { type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { checkVariable, netSpecError } from './net-spec.js';
-import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
+import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
 /**
  * Batch norm in training mode over the last axis, as tfjs-layers computes it: the batch mean and
@@ -14,6 +14,7 @@ import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './st
  * norm has a gradient of exactly zero in exact arithmetic and of rounding noise in float32; Adam
  * turns that noise into steps of the size of the learning rate, so only the same noise keeps the
  * compiled and the autodiff steps on the same weights.
+ * Inference normalises with the moving statistics as the registered FusedBatchNorm does.
  */
 export class BatchNormStage implements Stage {
   readonly outShape: number[];
@@ -53,6 +54,7 @@ export class BatchNormStage implements Stage {
     },
     /** Read at every forward pass, as tfjs-layers reads its layer's. */
     private readonly settings: { readonly momentum: number; readonly epsilon: number },
+    private readonly mode: NetMode,
   ) {
     const { momentum, epsilon } = settings;
     if (inShape.length === 0) netSpecError(index, 'batchNorm needs an input with a channel axis');
@@ -72,6 +74,10 @@ export class BatchNormStage implements Stage {
 
   layout(n: number, take: Take): void {
     const { c, t } = this;
+    if (this.mode === 'infer') {
+      [this.meanTile, this.grTile, this.betaTile] = [t, t, t].map(take);
+      return;
+    }
     const total = n * this.perSample;
     this.mean = take(c);
     this.variance = take(c);
@@ -105,6 +111,10 @@ export class BatchNormStage implements Stage {
     const f = simd.fn;
     const rows = step.n * (this.perSample / c);
     const total = rows * c;
+    if (this.mode === 'infer') {
+      this.inferenceForward(io, total);
+      return;
+    }
     f.lenet_sum_rows(io.x, this.mean, rows, c, t, rows, this.tile, this.acc);
     f.lenet_fill_tile(this.mean, this.meanTile, c, t);
     f.lenet_sq_dev(io.x, this.meanTile, this.sq, total, c, t);
@@ -129,6 +139,21 @@ export class BatchNormStage implements Stage {
       movingVariance[k] =
         movingVariance[k] - Math.fround(Math.fround(movingVariance[k] - variance[k]) * decay);
     }
+  }
+
+  /** FusedBatchNorm on the moving statistics, its per-channel factor γ/√(σ² + ε) in float64. */
+  private inferenceForward(io: StageIO, total: number): void {
+    const { simd, c, t } = this;
+    const read = (v: tf.Variable) => simd.floats(simd.ptr(v), c);
+    const movingVariance = read(this.v.movingVariance);
+    const gamma = read(this.v.gamma);
+    const { epsilon } = this.settings;
+    const gr = new Float64Array(c);
+    for (let k = 0; k < c; k++) gr[k] = gamma[k] / Math.sqrt(movingVariance[k] + epsilon);
+    this.fillTile(this.meanTile, read(this.v.movingMean));
+    this.fillTile(this.grTile, gr);
+    this.fillTile(this.betaTile, read(this.v.beta));
+    simd.fn.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
   }
 
   backward(io: StageIO, step: StepInfo, needDx: boolean): void {

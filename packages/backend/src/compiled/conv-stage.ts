@@ -1,15 +1,16 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '../tfjs.js';
-import type { NamedAttrMap, TensorInfo } from '../tfjs.js';
+import type { TensorInfo } from '../tfjs.js';
 import { type ConvGeometry, convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
 import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
 import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient } from '../wasm-kernels/conv2d-backprop-input.js';
-import { withKernelScope } from '../wasm-kernels/kernel-scope.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
+import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
-import type { Stage, StageIO, StepInfo, Take } from './stage.js';
+import { runRegistered } from './registered.js';
+import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
 
 /**
  * A Conv2D layer (bias and activation unfused, as tfjs trains it): the direct SIMD convolution,
@@ -18,6 +19,8 @@ import type { Stage, StageIO, StepInfo, Take } from './stage.js';
  * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels those
  * kernels hand the forward pass and the input gradient to XNNPACK, which is faster there: this
  * layer then calls them (on its backend tensors) and copies their results in.
+ * Inference runs what the registered FusedConv2D runs: the same direct convolution with the bias
+ * add and relu as in training, or XNNPACK's fused kernel above those channel counts.
  */
 export class ConvStage implements Stage {
   readonly outShape: number[];
@@ -51,6 +54,7 @@ export class ConvStage implements Stage {
     strides: [number, number],
     padding: 'same' | 'valid',
     private readonly act: NetActivation,
+    private readonly mode: NetMode,
   ) {
     if (inShape.length !== 3)
       netSpecError(index, `conv2d needs an [h, w, c] input, got [${inShape.join(', ')}]`);
@@ -75,6 +79,13 @@ export class ConvStage implements Stage {
 
   layout(n: number, take: Take): void {
     const { hp, wp, ci, co, kh, padded } = this.g;
+    if (this.mode === 'infer') {
+      // Only the direct convolution's padded input and padded filter, and the bias tile.
+      this.xp = padded && !this.xnnpack ? take(n * hp * wp * ci) : 0;
+      this.w4 = this.co4 !== co && !this.xnnpack ? take(this.rows * this.co4) : 0;
+      this.tile = take(this.t);
+      return;
+    }
     this.xp = padded ? take(n * hp * wp * ci) : 0;
     this.dxp = padded ? take(n * hp * wp * ci) : 0;
     this.w4 = this.co4 !== co ? take(this.rows * this.co4) : 0;
@@ -95,6 +106,14 @@ export class ConvStage implements Stage {
     const { simd } = this;
     const g = this.at(step.n);
     const { n, h, w, ci, co, oh, ow, top, left, hp, wp, padded } = g;
+    if (this.xnnpack && this.mode === 'infer') {
+      // What predict runs there: XNNPACK's convolution with the bias and a relu fused (a tanh after).
+      const inputs = { x: io.xInfo, filter: this.kernel, ...(this.bias ? { bias: this.bias } : {}) };
+      const activation = this.act === 'relu' ? 'relu' : 'linear';
+      this.registered('FusedConv2D', inputs, { dilations: [1, 1], activation }, io.y);
+      if (this.act === 'tanh') simd.fn.lenet_tanh(io.y, io.y, n * oh * ow * co, ...TANH_NUMERATOR);
+      return;
+    }
     if (this.xnnpack) {
       // The padded input still feeds the filter gradient.
       if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
@@ -119,7 +138,7 @@ export class ConvStage implements Stage {
     if (this.xnnpack) {
       this.registered(
         'Conv2DBackpropInput',
-        { dy: io.dyInfo, filter: this.kernel },
+        { dy: io.dyInfo as TensorInfo, filter: this.kernel },
         { inputShape: [n, h, w, ci] },
         io.dx,
       );
@@ -128,27 +147,16 @@ export class ConvStage implements Stage {
     }
   }
 
-  /**
-   * Runs the registered wasm kernel `name` (with this layer's stride and padding) and copies its
-   * output to byte offset `out`.
-   */
+  /** Runs the registered wasm kernel `name` with this layer's stride and padding into byte offset `out`. */
   private registered(name: string, inputs: Record<string, TensorInfo>, attrs: object, out: number): void {
-    const backend = this.backend;
-    const result = withKernelScope(backend, 'wasm', (k) =>
-      k.run(name, inputs, {
-        ...this.attrs,
-        dataFormat: 'NHWC',
-        dimRoundingMode: null,
-        ...attrs,
-      } as unknown as NamedAttrMap),
+    runRegistered(
+      this.simd,
+      this.backend,
+      name,
+      inputs,
+      { ...this.attrs, dataFormat: 'NHWC', dimRoundingMode: null, ...attrs },
+      out,
     );
-    try {
-      const floats = result.shape.reduce((a, b) => a * b, 1);
-      const src = this.simd.ptr(result);
-      this.simd.heap().copyWithin(out / 4, src / 4, src / 4 + floats);
-    } finally {
-      backend.disposeData(result.dataId);
-    }
   }
 
   gradients(): number[] {

@@ -3,12 +3,13 @@ import { gemmRows } from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
-import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
+import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
 /**
  * A Dense layer as tfjs-layers trains it: a linear layer is one product with the bias in its
  * accumulators (the fused matMul), the others (relu, tanh, a softmax left to the loss) a product,
  * then the bias add and the activation.
+ * Inference fuses a relu too, as tfjs's fused matMul does outside gradient recording.
  * Backward: dW = xᵀ·dy and dx = dy·Wᵀ with the SIMD product, the bias gradient a column sum —
  * the kernels the registered BatchMatMul, _FusedMatMul and Sum run.
  */
@@ -21,8 +22,11 @@ export class DenseStage implements Stage {
   private readonly k4: number;
   private readonly t: number;
   private readonly act: NetActivation;
-  /** Whether the bias starts the product's accumulators (tfjs-layers fuses it for linear layers only). */
-  private readonly fusedBias: boolean;
+  /**
+   * Whether the bias starts the product's accumulators and the activation is in the product (the
+   * fused matMul tfjs-layers calls: linear layers in training, linear and relu ones in inference).
+   */
+  private readonly fused: boolean;
   private w4 = 0;
   private bias4 = 0;
   private dy4 = 0;
@@ -39,10 +43,11 @@ export class DenseStage implements Stage {
     private readonly kernel: tf.Variable,
     private readonly bias: tf.Variable | undefined,
     act: NetActivation | 'softmax',
+    private readonly mode: NetMode,
   ) {
     // The logits of a softmax layer are its output here: linear, with the bias added apart.
     this.act = act === 'softmax' ? 'linear' : act;
-    this.fusedBias = act === 'linear' && bias !== undefined;
+    this.fused = act === 'linear' || (mode === 'infer' && act === 'relu');
     if (inShape.length !== 1) netSpecError(index, `dense needs a flat input, got [${inShape.join(', ')}]`);
     this.k = sizeOf(inShape);
     if (kernel.rank !== 2) netSpecError(index, `dense kernel must be [inputs, units], got [${kernel.shape}]`);
@@ -59,6 +64,10 @@ export class DenseStage implements Stage {
     const { k, u, u4, k4 } = this;
     this.w4 = u4 !== u ? take(k * u4) : 0;
     this.bias4 = take(u4);
+    if (this.mode === 'infer') {
+      this.tile = take(this.t);
+      return;
+    }
     this.dy4 = u4 !== u ? take(n * u4) : 0;
     this.wT = take(u * k4);
     this.tile = take(this.t);
@@ -80,10 +89,15 @@ export class DenseStage implements Stage {
     const { simd, k, u, u4, act } = this;
     const { n } = step;
     const b = this.paddedKernel();
-    if (this.fusedBias && this.bias) {
+    if (this.fused) {
+      const relu = act === 'relu';
+      if (!this.bias) {
+        gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, 0, relu);
+        return;
+      }
       // The bias in a buffer of u4 floats whose tail stays 0 (the net clears its block once).
       simd.floats(this.bias4, u4).set(simd.floats(simd.ptr(this.bias), u));
-      gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, this.bias4, false);
+      gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, this.bias4, relu);
       return;
     }
     gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, 0, false);

@@ -57,6 +57,13 @@ export type NetLayer =
       type: 'dropout';
       rate: number;
     }
+  | {
+      /** Zero padding of the two spatial axes: [[top, bottom], [left, right]]. */
+      type: 'zeroPad';
+      padding: [[number, number], [number, number]];
+    }
+  /** The mean over the two spatial axes: [h, w, c] → [c]. */
+  | { type: 'globalAvgPool' }
   | { type: 'activation'; activation: NetActivation }
   | { type: 'flatten' };
 
@@ -87,9 +94,9 @@ export function netVariables(spec: NetSpec): tf.Variable[] {
   return [...netTrainableVariables(spec), ...stats];
 }
 
-/** Throws a BackendError naming layer `index` of a network spec. */
+/** Throws a BackendError naming layer `index` of a network spec (for a training or an inference net). */
 export function netSpecError(index: number, message: string): never {
-  throw new BackendError(`compiled training net, layer ${index}: ${message}`, 'wasm');
+  throw new BackendError(`compiled net, layer ${index}: ${message}`, 'wasm');
 }
 
 /** Checks that a variable is float32 with the given shape. */

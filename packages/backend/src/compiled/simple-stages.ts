@@ -1,9 +1,11 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { dropoutMaskInto } from '../wasm-kernels/dropout.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient } from './activation.js';
 import { type NetActivation, netSpecError } from './net-spec.js';
-import { type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
+import { runRegistered } from './registered.js';
+import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
 /** A layer that changes nothing in memory: flatten, a linear activation. */
 export class PassThroughStage implements Stage {
@@ -20,7 +22,8 @@ export class PassThroughStage implements Stage {
 /**
  * Max or average pooling without padding. Forward: the 2×2/2 SIMD kernel the registered MaxPool
  * and AvgPool run, or a plain loop for other windows; backward: the MaxPoolGrad (first maximum
- * of each window) and AvgPoolGrad kernels.
+ * of each window) and AvgPoolGrad kernels. Inference averages other windows with the registered
+ * AvgPool (XNNPACK's, whose rounding the loop's differs from), as `predict` does.
  */
 export class PoolStage implements Stage {
   readonly outShape: number[];
@@ -29,11 +32,13 @@ export class PoolStage implements Stage {
 
   constructor(
     private readonly simd: SimdKernels,
+    private readonly backend: BackendWasm,
     index: number,
     inShape: readonly number[],
     private readonly op: 'max' | 'avg',
     private readonly size: [number, number],
     private readonly strides: [number, number],
+    private readonly mode: NetMode,
   ) {
     if (inShape.length !== 3)
       netSpecError(index, `pool needs an [h, w, c] input, got [${inShape.join(', ')}]`);
@@ -60,6 +65,9 @@ export class PoolStage implements Stage {
     const kind = this.op === 'max' ? 0 : 1;
     if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
       this.simd.fn.lenet_pool_2x2(io.x, io.y, step.n, ih, iw, c, oh, ow, kind);
+    } else if (this.mode === 'infer' && this.op === 'avg') {
+      const attrs = { filterSize: this.size, strides: this.strides, pad: 'valid', dimRoundingMode: null };
+      runRegistered(this.simd, this.backend, 'AvgPool', { x: io.xInfo }, attrs, io.y);
     } else {
       this.simd.fn.lenet_pool(io.x, io.y, step.n, ih, iw, c, oh, ow, sh, sw, fh, fw, kind);
     }
@@ -158,6 +166,106 @@ export class ActivationStage implements Stage {
   backward(io: StageIO, step: StepInfo, needDx: boolean): void {
     if (!needDx) return;
     activationGradient(this.simd, this.act, io.y, io.dy, io.dx, step.n * this.perSample);
+  }
+
+  gradients(): number[] {
+    return [];
+  }
+}
+
+/** Zero padding of the spatial axes (tfjs's Pad); backward, the crop of the gradient (Pad's gradient, a slice). */
+export class ZeroPadStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly geometry: {
+    h: number;
+    w: number;
+    c: number;
+    hp: number;
+    wp: number;
+    top: number;
+    left: number;
+  };
+
+  constructor(
+    private readonly simd: SimdKernels,
+    index: number,
+    inShape: readonly number[],
+    padding: [[number, number], [number, number]],
+  ) {
+    if (inShape.length !== 3)
+      netSpecError(index, `zeroPad needs an [h, w, c] input, got [${inShape.join(', ')}]`);
+    const [[top, bottom], [left, right]] = padding;
+    if (![top, bottom, left, right].every((p) => Number.isInteger(p) && p >= 0)) {
+      netSpecError(index, `zeroPad padding must be non-negative integers, got ${JSON.stringify(padding)}`);
+    }
+    const [h, w, c] = inShape;
+    const hp = h + top + bottom;
+    const wp = w + left + right;
+    this.geometry = { h, w, c, hp, wp, top, left };
+    this.outShape = [hp, wp, c];
+  }
+
+  layout(): void {}
+
+  forward(io: StageIO, step: StepInfo): void {
+    const { h, w, c, hp, wp, top, left } = this.geometry;
+    this.simd.fn.lenet_pad_nhwc(io.x, io.y, step.n, h, w, c, hp, wp, top, left);
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    if (!needDx) return;
+    const { h, w, c, hp, wp, top, left } = this.geometry;
+    this.simd.fn.lenet_crop_nhwc(io.dy, io.dx, step.n, h, w, c, hp, wp, top, left);
+  }
+
+  gradients(): number[] {
+    return [];
+  }
+}
+
+/**
+ * Global average pooling (tfjs-layers' GlobalAveragePooling2D: Mean over axes 1 and 2). Forward:
+ * the registered Mean kernel itself (its transpose and float32 running sum, so the same rounding);
+ * backward: Mean's gradient as the tape forms it, dy broadcast over the pixels and divided by
+ * their count in float32.
+ */
+export class GlobalAvgPoolStage implements Stage {
+  readonly outShape: number[];
+  readonly passThrough = false;
+  private readonly pixels: number;
+  private readonly c: number;
+
+  constructor(
+    private readonly simd: SimdKernels,
+    private readonly backend: BackendWasm,
+    index: number,
+    inShape: readonly number[],
+  ) {
+    if (inShape.length !== 3)
+      netSpecError(index, `globalAvgPool needs an [h, w, c] input, got [${inShape.join(', ')}]`);
+    const [h, w, c] = inShape;
+    this.pixels = h * w;
+    this.c = c;
+    this.outShape = [c];
+  }
+
+  layout(): void {}
+
+  forward(io: StageIO): void {
+    runRegistered(this.simd, this.backend, 'Mean', { x: io.xInfo }, { axis: [1, 2], keepDims: false }, io.y);
+  }
+
+  backward(io: StageIO, step: StepInfo, needDx: boolean): void {
+    if (!needDx) return;
+    const { pixels, c } = this;
+    const dy = this.simd.floats(io.dy, step.n * c);
+    const dx = this.simd.floats(io.dx, step.n * pixels * c);
+    const row = new Float32Array(c);
+    for (let b = 0; b < step.n; b++) {
+      for (let k = 0; k < c; k++) row[k] = dy[b * c + k] / pixels;
+      for (let p = 0; p < pixels; p++) dx.set(row, (b * pixels + p) * c);
+    }
   }
 
   gradients(): number[] {

@@ -1,5 +1,12 @@
 import type { TensorInfo } from '../tfjs.js';
 
+/**
+ * What a compiled net runs: `'train'` (forward in training mode, backward, every buffer for both)
+ * or `'infer'` (the forward pass as `predict` runs it: dropout off, batch norm on its moving
+ * statistics, the fused kernels of inference; no gradient buffers).
+ */
+export type NetMode = 'train' | 'infer';
+
 /** Hands out `floats` floats of the net's one heap block (byte offset); counts them on the sizing pass. */
 export type Take = (floats: number) => number;
 
@@ -11,12 +18,15 @@ export interface StageIO {
   /** Its input [n, ...inShape] and output [n, ...outShape]. */
   x: number;
   y: number;
-  /** The loss gradient of its output (filled by the layer after it) and of its input (its to fill; 0 when none is needed). */
+  /**
+   * The loss gradient of its output (filled by the layer after it) and of its input (its to fill;
+   * 0 when none is needed, and both 0 in a net that only infers).
+   */
   dy: number;
   dx: number;
   xInfo: TensorInfo;
   yInfo: TensorInfo;
-  dyInfo: TensorInfo;
+  dyInfo: TensorInfo | null;
   dxInfo: TensorInfo | null;
 }
 
@@ -36,7 +46,7 @@ export interface Stage {
   readonly outShape: number[];
   /** True when the output is the input itself (flatten, a linear activation, dropout at rate 0). */
   readonly passThrough: boolean;
-  /** Takes its scratch and weight-gradient buffers for batches of up to `n`. */
+  /** Takes its scratch (and, in a training net, weight-gradient) buffers for batches of up to `n`. */
   layout(n: number, take: Take): void;
   forward(io: StageIO, step: StepInfo): void;
   /** Weight gradients, and the input gradient when `needDx` (no layer before it has weights: none). */

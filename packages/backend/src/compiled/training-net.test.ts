@@ -1,9 +1,11 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../errors.js';
 import { randomArray, relativeError } from '../testing/helpers.js';
+import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
+import { compileInferenceNet } from './inference-net.js';
 import { type NetLayer, type NetSpec, netTrainableVariables } from './net-spec.js';
 import { compileTrainingNet } from './training-net.js';
 
@@ -14,91 +16,6 @@ beforeAll(async () => {
 afterEach(() => {
   setSimdKernelsEnabled(true);
 });
-
-type Layer = tf.layers.Layer;
-const vars = (l: Layer) => l.weights.map((w) => w.read() as tf.Variable);
-
-/**
- * A tfjs-layers model and the same network as a NetSpec over its variables: conv (padded,
- * strided), batch norm, dropout, relu/tanh, pooling that is not 2×2 (max 3×3/2, average 2×2/1),
- * 2×2 max pooling, flatten, dense with and without bias.
- */
-function network(seed: number): { model: tf.Sequential; spec: NetSpec } {
-  const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
-  const layers: Layer[] = [
-    tf.layers.conv2d({
-      inputShape: [13, 13, 2],
-      filters: 5,
-      kernelSize: 3,
-      padding: 'same',
-      kernelInitializer: init(1),
-    }),
-    tf.layers.batchNormalization({ momentum: 0.8, epsilon: 1e-4 }),
-    tf.layers.dropout({ rate: 0.3, seed: 11 }),
-    tf.layers.activation({ activation: 'relu' }),
-    tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }),
-    tf.layers.conv2d({
-      filters: 20,
-      kernelSize: 2,
-      strides: 1,
-      activation: 'tanh',
-      kernelInitializer: init(2),
-    }),
-    tf.layers.averagePooling2d({ poolSize: 2, strides: 1 }),
-    tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
-    tf.layers.flatten(),
-    tf.layers.dense({ units: 7, activation: 'relu', kernelInitializer: init(3) }),
-    tf.layers.dense({ units: 6, useBias: false, kernelInitializer: init(4) }),
-    tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(5) }),
-  ];
-  const model = tf.sequential({ layers });
-  const [c1, bn, , , , c2, , , , d1, d2, d3] = layers;
-  const [gamma, beta, movingMean, movingVariance] = vars(bn);
-  const spec: NetSpec = {
-    input: [13, 13, 2],
-    layers: [
-      {
-        type: 'conv2d',
-        kernel: vars(c1)[0],
-        bias: vars(c1)[1],
-        strides: [1, 1],
-        padding: 'same',
-        activation: 'linear',
-      },
-      { type: 'batchNorm', gamma, beta, movingMean, movingVariance, momentum: 0.8, epsilon: 1e-4 },
-      { type: 'dropout', rate: 0.3 },
-      { type: 'activation', activation: 'relu' },
-      { type: 'pool', op: 'max', size: [3, 3], strides: [2, 2] },
-      {
-        type: 'conv2d',
-        kernel: vars(c2)[0],
-        bias: vars(c2)[1],
-        strides: [1, 1],
-        padding: 'valid',
-        activation: 'tanh',
-      },
-      { type: 'pool', op: 'avg', size: [2, 2], strides: [1, 1] },
-      { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
-      { type: 'flatten' },
-      { type: 'dense', kernel: vars(d1)[0], bias: vars(d1)[1], activation: 'relu' },
-      { type: 'dense', kernel: vars(d2)[0], activation: 'linear' },
-      { type: 'dense', kernel: vars(d3)[0], bias: vars(d3)[1], activation: 'softmax' },
-    ],
-  };
-  return { model, spec };
-}
-
-const INPUT = 13 * 13 * 2;
-
-/** Nudges every variable away from its initial value (biases start at 0, which hides bias bugs). */
-function perturb(model: tf.LayersModel): void {
-  model.weights.forEach((w, i) => {
-    const v = w.read() as tf.Variable;
-    tf.tidy(() => {
-      v.assign(tf.add(v, tf.mul(tf.tensor(randomArray(v.size, 50 + i), v.shape), 0.05)));
-    });
-  });
-}
 
 describe('compileTrainingNet', () => {
   it('computes the gradients of the tape, bit for bit, with the same dropout mask and batch-norm statistics', () => {
@@ -142,6 +59,96 @@ describe('compileTrainingNet', () => {
     expect(model.nonTrainableWeights.map((w) => Float32Array.from(w.read().dataSync()))).toEqual(statsAfter);
     net.dispose();
     tf.dispose([...stats, ...Object.values(grads), xt, rt, logits, dLogits]);
+    model.dispose();
+  });
+
+  it('pads and pools globally as the tape does: zero padding (gradient through it), global average pooling', () => {
+    const init = (k: number) => tf.initializers.glorotUniform({ seed: k });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.zeroPadding2d({
+          inputShape: [9, 8, 2],
+          padding: [
+            [1, 2],
+            [0, 1],
+          ],
+        }),
+        tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: init(1) }),
+        tf.layers.zeroPadding2d({ padding: 1 }),
+        tf.layers.conv2d({ filters: 18, kernelSize: 2, activation: 'relu', kernelInitializer: init(2) }),
+        tf.layers.globalAveragePooling2d({}),
+        tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3) }),
+      ],
+    });
+    perturb(model);
+    const v = model.weights.map((w) => w.read() as tf.Variable);
+    const spec: NetSpec = {
+      input: [9, 8, 2],
+      layers: [
+        {
+          type: 'zeroPad',
+          padding: [
+            [1, 2],
+            [0, 1],
+          ],
+        },
+        { type: 'conv2d', kernel: v[0], bias: v[1], strides: [1, 1], padding: 'valid', activation: 'relu' },
+        {
+          type: 'zeroPad',
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+        },
+        { type: 'conv2d', kernel: v[2], bias: v[3], strides: [1, 1], padding: 'valid', activation: 'relu' },
+        { type: 'globalAvgPool' },
+        { type: 'dense', kernel: v[4], bias: v[5], activation: 'softmax' },
+      ],
+    };
+    const n = 5;
+    const x = randomArray(n * 9 * 8 * 2, 6);
+    const xt = tf.tensor4d(x, [n, 9, 8, 2]);
+    const rt = tf.tensor2d(randomArray(n * 3, 7), [n, 3]);
+    // The tape's forward pass (unfused, as training runs it) and gradients.
+    let taped = new Float32Array(0);
+    const { grads } = tf.variableGrads(() => {
+      const out = model.apply(xt, { training: true }) as tf.Tensor;
+      taped = Float32Array.from(out.dataSync());
+      return tf.sum(tf.mul(out, rt)) as tf.Scalar;
+    }, v);
+    const net = compileTrainingNet(spec) as NonNullable<ReturnType<typeof compileTrainingNet>>;
+    net.forward(x, n, []);
+    expect(Float32Array.from(net.softmax())).toEqual(taped);
+    const logits = tf.tensor2d(Float32Array.from(net.output()), [n, 3]);
+    const dLogits = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), rt)))(logits);
+    net.outputGradient().set(dLogits.dataSync());
+    net.backward();
+    net.gradients().forEach((g, k) => {
+      expect(Float32Array.from(g), v[k].name).toEqual(grads[v[k].name].dataSync());
+    });
+    // Inference: predict's fused kernels (XNNPACK's bias in the 18-channel convolution's sums).
+    const infer = compileInferenceNet(spec) as NonNullable<ReturnType<typeof compileInferenceNet>>;
+    expect(infer.probabilities(x, n)).toEqual(tf.tidy(() => (model.predict(xt) as tf.Tensor).dataSync()));
+    expect(() =>
+      compileTrainingNet({ ...spec, layers: [{ type: 'flatten' }, { type: 'globalAvgPool' }] }),
+    ).toThrow(/layer 1: globalAvgPool needs an \[h, w, c\] input, got \[144\]/);
+    expect(() =>
+      compileTrainingNet({
+        ...spec,
+        layers: [
+          {
+            type: 'zeroPad',
+            padding: [
+              [1, -1],
+              [0, 0],
+            ],
+          },
+        ],
+      }),
+    ).toThrow(/layer 0: zeroPad padding must be non-negative integers, got \[\[1,-1\],\[0,0\]\]/);
+    infer.dispose();
+    net.dispose();
+    tf.dispose([...Object.values(grads), xt, rt, logits, dLogits]);
     model.dispose();
   });
 
@@ -213,7 +220,7 @@ describe('compileTrainingNet', () => {
     const conv = spec.layers[0] as Extract<NetLayer, { type: 'conv2d' }>;
     const dense = spec.layers[9] as Extract<NetLayer, { type: 'dense' }>;
     expect(bad([{ ...conv, bias: dense.bias }])).toThrow(
-      /compiled training net, layer 0: conv2d bias must be float32 \[5\], got float32 \[7\]/,
+      /compiled net, layer 0: conv2d bias must be float32 \[5\], got float32 \[7\]/,
     );
     expect(bad([conv, { type: 'flatten' }, { ...dense, activation: 'softmax' }, dense])).toThrow(
       /layer 2: only the last layer may have a softmax/,

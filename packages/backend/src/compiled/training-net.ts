@@ -2,19 +2,10 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { TensorInfo } from '../tfjs.js';
 import * as tf from '../tfjs.js';
-import { withKernelScope } from '../wasm-kernels/kernel-scope.js';
-import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import { BatchNormStage } from './batch-norm-stage.js';
-import { ConvStage } from './conv-stage.js';
-import { DenseStage } from './dense-stage.js';
-import {
-  type NetLayer,
-  type NetSpec,
-  netSpecError,
-  netTrainableVariables,
-  netVariables,
-} from './net-spec.js';
-import { ActivationStage, DropoutStage, PassThroughStage, PoolStage } from './simple-stages.js';
+import type { SimdKernels } from '../wasm-kernels/simd.js';
+import { compileTarget, makeStages, stillActive } from './make-stage.js';
+import { NetBuffers, softmaxOf } from './net-buffers.js';
+import { type NetSpec, netTrainableVariables, netVariables } from './net-spec.js';
 import { type Stage, type StageIO, type StepInfo, sizeOf } from './stage.js';
 
 /**
@@ -70,62 +61,6 @@ export interface UpdateViews {
   slots: Float32Array[];
 }
 
-/** Room after every buffer: kernels may read one vector past their input (lenet_conv_filter_grad). */
-const SLACK_BYTES = 64;
-
-function hasWeights(layer: NetLayer): boolean {
-  return layer.type === 'conv2d' || layer.type === 'dense' || layer.type === 'batchNorm';
-}
-
-function makeStage(
-  simd: SimdKernels,
-  backend: BackendWasm,
-  layer: NetLayer,
-  index: number,
-  inShape: number[],
-  dropouts: number,
-): Stage {
-  switch (layer.type) {
-    case 'conv2d':
-      return new ConvStage(
-        simd,
-        backend,
-        index,
-        inShape,
-        layer.kernel,
-        layer.bias,
-        layer.strides,
-        layer.padding,
-        layer.activation,
-      );
-    case 'dense':
-      return new DenseStage(simd, index, inShape, layer.kernel, layer.bias, layer.activation);
-    case 'pool':
-      return new PoolStage(simd, index, inShape, layer.op, layer.size, layer.strides);
-    case 'batchNorm':
-      return new BatchNormStage(
-        simd,
-        index,
-        inShape,
-        {
-          gamma: layer.gamma,
-          beta: layer.beta,
-          movingMean: layer.movingMean,
-          movingVariance: layer.movingVariance,
-        },
-        layer,
-      );
-    case 'dropout':
-      return new DropoutStage(simd, inShape, layer, dropouts);
-    case 'activation':
-      return layer.activation === 'linear'
-        ? new PassThroughStage([...inShape])
-        : new ActivationStage(simd, inShape, layer.activation);
-    case 'flatten':
-      return new PassThroughStage([sizeOf(inShape)]);
-  }
-}
-
 class TrainingNet implements CompiledTrainingNet {
   readonly outputs: number;
   private readonly stages: Stage[];
@@ -138,11 +73,8 @@ class TrainingNet implements CompiledTrainingNet {
   private readonly dropoutCount: number;
   /** The batch size the buffers are laid out for (0: none yet). */
   private n = 0;
-  /**
-   * Every buffer, as tensors (so that `tf.memory()` counts them): the input, each layer's output
-   * and output gradient, and one block for the layers' scratch.
-   */
-  private tensors: tf.Tensor[] = [];
+  /** Every buffer: the input, each layer's output and output gradient, one block for the layers' scratch. */
+  private readonly buffers: NetBuffers;
   private io: StageIO[] = [];
   private input: TensorInfo | null = null;
   private probs = 0;
@@ -156,25 +88,13 @@ class TrainingNet implements CompiledTrainingNet {
     private readonly backend: BackendWasm,
     spec: NetSpec,
   ) {
-    let shape: number[] = [...spec.input];
-    this.inputShape = shape;
-    this.stages = [];
-    let dropouts = 0;
-    let weightsBefore = false;
-    this.needDx = [];
-    spec.layers.forEach((layer, i) => {
-      if (layer.type === 'dense' && layer.activation === 'softmax' && i !== spec.layers.length - 1) {
-        netSpecError(i, 'only the last layer may have a softmax (the loss applies it)');
-      }
-      const stage = makeStage(simd, backend, layer, i, shape, dropouts);
-      if (layer.type === 'dropout') dropouts++;
-      this.stages.push(stage);
-      this.needDx.push(weightsBefore);
-      weightsBefore ||= hasWeights(layer);
-      shape = stage.outShape;
-    });
-    this.dropoutCount = dropouts;
-    this.outputs = sizeOf(shape);
+    this.inputShape = [...spec.input];
+    const made = makeStages(simd, backend, spec, 'train');
+    this.stages = made.stages;
+    this.needDx = made.needDx;
+    this.dropoutCount = made.dropouts;
+    this.outputs = made.outputs;
+    this.buffers = new NetBuffers(simd, backend);
     this.trainable = netTrainableVariables(spec);
     this.packable = spec.layers.flatMap((l) =>
       l.type === 'conv2d' || l.type === 'dense'
@@ -191,7 +111,7 @@ class TrainingNet implements CompiledTrainingNet {
   }
 
   usable(): boolean {
-    return !this.disposed && tf.getBackend() === 'wasm' && tf.backend() === this.backend;
+    return !this.disposed && stillActive(this.backend);
   }
 
   /**
@@ -200,75 +120,15 @@ class TrainingNet implements CompiledTrainingNet {
    */
   private layout(n: number): void {
     this.release();
-    const make = (shape: number[]): TensorInfo => {
-      // Room for a vector read past the end (lenet_conv_filter_grad reads dy so); the tensor
-      // handed to kernels has the exact shape. Kept: a step run in tf.tidy must not free it.
-      const floats = shape.reduce((a, b) => a * b, 1);
-      const info = this.backend.makeOutput([floats + SLACK_BYTES / 4], 'float32');
-      this.tensors.push(tf.keep(tf.engine().makeTensorFromTensorInfo(info)));
-      return { dataId: info.dataId, shape, dtype: 'float32' };
-    };
-    const input = make([n, ...this.inputShape]);
+    const { input, io } = this.buffers.chain(this.stages, this.inputShape, n, true);
     this.input = input;
-    const ptr = (info: TensorInfo) => this.simd.ptr(info);
-    let x = { info: input, ptr: ptr(input) };
-    let dx: { info: TensorInfo; ptr: number } | null = null;
-    this.io = this.stages.map((stage) => {
-      if (stage.passThrough) {
-        return {
-          x: x.ptr,
-          y: x.ptr,
-          dx: dx?.ptr ?? 0,
-          dy: dx?.ptr ?? 0,
-          xInfo: x.info,
-          yInfo: x.info,
-          dxInfo: dx?.info ?? null,
-          dyInfo: dx?.info ?? x.info,
-        };
-      }
-      const yInfo = make([n, ...stage.outShape]);
-      const dyInfo = make([n, ...stage.outShape]);
-      const io: StageIO = {
-        x: x.ptr,
-        y: ptr(yInfo),
-        dx: dx?.ptr ?? 0,
-        dy: ptr(dyInfo),
-        xInfo: x.info,
-        yInfo,
-        dxInfo: dx?.info ?? null,
-        dyInfo,
-      };
-      x = { info: yInfo, ptr: io.y };
-      dx = { info: dyInfo, ptr: io.dy };
-      return io;
-    });
-    // Two passes over the scratch layout: one to size the block, one to place the buffers in it.
-    const offsets = () => {
-      let bytes = 0;
-      return {
-        take: (floats: number) => {
-          const at = bytes;
-          bytes += Math.ceil((floats * 4) / 16) * 16 + SLACK_BYTES;
-          return at;
-        },
-        bytes: () => bytes,
-      };
-    };
-    const sizing = offsets();
-    for (const stage of this.stages) stage.layout(n, sizing.take);
-    sizing.take(n * this.outputs);
-    const bytes = sizing.bytes();
-    const base = Math.ceil(this.simd.ptr(make([bytes / 4 + 4])) / 16) * 16;
-    const placing = offsets();
-    for (const stage of this.stages) stage.layout(n, (floats) => base + placing.take(floats));
-    this.probs = base + placing.take(n * this.outputs);
-    this.simd.floats(base, bytes / 4).fill(0);
+    this.io = io;
+    this.probs = this.buffers.scratch(this.stages, n, n * this.outputs);
     this.n = n;
   }
 
   private release(): void {
-    tf.dispose(this.tensors);
-    this.tensors = [];
+    this.buffers.release();
     this.io = [];
     this.input = null;
     this.n = 0;
@@ -342,17 +202,9 @@ class TrainingNet implements CompiledTrainingNet {
   softmax(): Float32Array {
     this.check('forward');
     const n = this.n;
-    const logits = this.lastIO().yInfo;
-    const out = withKernelScope(this.backend, 'wasm', (k) =>
-      k.run('Softmax', { logits: { ...logits, shape: [n, this.outputs] } }, { dim: 1 }),
-    );
-    try {
-      this.simd
-        .floats(this.probs, n * this.outputs)
-        .set(this.simd.floats(this.simd.ptr(out), n * this.outputs));
-    } finally {
-      this.backend.disposeData(out.dataId);
-    }
+    softmaxOf(this.simd, this.backend, this.lastIO().yInfo, n, this.outputs, (p) => {
+      this.simd.floats(this.probs, n * this.outputs).set(p);
+    });
     return this.simd.floats(this.probs, n * this.outputs);
   }
 
@@ -420,9 +272,6 @@ class TrainingNet implements CompiledTrainingNet {
  * BackendError naming the layer when the spec does not fit its variables or shapes.
  */
 export function compileTrainingNet(spec: NetSpec): CompiledTrainingNet | undefined {
-  if (tf.getBackend() !== 'wasm') return undefined;
-  const backend = tf.backend() as BackendWasm;
-  const simd = simdKernels(backend);
-  if (simd === undefined) return undefined;
-  return new TrainingNet(simd, backend, spec);
+  const target = compileTarget();
+  return target && new TrainingNet(target.simd, target.backend, spec);
 }

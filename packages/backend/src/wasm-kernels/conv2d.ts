@@ -1,12 +1,14 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { Conv2D, type KernelFunc, type TensorInfo } from '../tfjs.js';
+import { biasActivation } from '../compiled/activation.js';
+import { Conv2D, FusedConv2D, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvAttrs, type ConvGeometry, convGeometry, convInfo, shape4 } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
-import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
+import { roundUp4, type SimdKernels, simdKernels, tileFloats } from './simd.js';
 import { runSplit } from './split.js';
 
 const NAME = 'Conv2D';
+const FUSED_NAME = 'FusedConv2D';
 
 /** Output channels up to which the direct SIMD kernel beats XNNPACK here (measured: see docs/performance.md). */
 export const DIRECT_CONV_MAX_OUT_CHANNELS = 16;
@@ -19,34 +21,91 @@ export const DIRECT_CONV_MAX_OUT_CHANNELS = 16;
  */
 export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
   return (args: KernelArgs): TensorInfo => {
-    const backend = args.backend as BackendWasm;
-    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-    const attrs = (args.attrs ?? {}) as unknown as ConvAttrs & { dilations?: [number, number] | number };
-    const info = convInfo(shape4(x, NAME, 'x'), shape4(filter, NAME, 'filter'), attrs, attrs.dilations ?? 1);
-    const simd =
-      info.dataFormat === 'channelsLast' &&
-      info.dilationHeight === 1 &&
-      info.dilationWidth === 1 &&
-      info.outChannels <= DIRECT_CONV_MAX_OUT_CHANNELS &&
-      x.dtype === 'float32' &&
-      filter.dtype === 'float32'
-        ? simdKernels(backend)
+    const direct = directConv(args, NAME);
+    if (direct === undefined) return runStock(stock, args, NAME);
+    return direct.run();
+  };
+}
+
+/** The activations {@link makeFusedConv2dWasm} runs itself; the others go to XNNPACK. */
+const DIRECT_ACTIVATIONS: ReadonlySet<string> = new Set(['linear', 'relu']);
+
+/**
+ * FusedConv2D (tfjs-layers' Conv2D in inference: convolution, bias, activation) for wasm: the
+ * direct convolution of {@link makeConv2dWasm} where it takes the case, then the bias add and
+ * relu in one pass as the training kernels round them — so `predict` computes what the training
+ * forward pass and the compiled inference net compute, bit for bit. A linear or relu activation
+ * and a per-channel bias only; everything else goes to `stock` (XNNPACK).
+ */
+export function makeFusedConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
+  return (args: KernelArgs): TensorInfo => {
+    const { bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const activation = String((args.attrs as { activation?: string } | undefined)?.activation ?? 'linear');
+    const direct =
+      DIRECT_ACTIVATIONS.has(activation) && preluActivationWeights === undefined
+        ? directConv(args, FUSED_NAME)
         : undefined;
-    if (simd === undefined) {
-      if (stock === undefined) throw new Error(`${NAME}: no stock wasm kernel for this case`);
-      return stock(args) as TensorInfo;
-    }
-    const g = convGeometry(info);
-    const out = backend.makeOutput(info.outShape, 'float32');
-    if (g.n * g.oh * g.ow * g.co === 0) return out;
-    const co4 = roundUp4(g.co);
-    simd.withScratch(
-      [g.padded ? g.n * g.hp * g.wp * g.ci : 0, co4 !== g.co ? g.kh * g.kw * g.ci * co4 : 0],
-      ([xp, w4]) => {
-        convForward(simd, g, simd.ptr(x), simd.ptr(filter), simd.ptr(out), { xp, w4 });
-      },
-    );
+    const co = direct?.g.co ?? 0;
+    const biasOk =
+      bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === co);
+    if (direct === undefined || !biasOk) return runStock(stock, args, FUSED_NAME);
+    const out = direct.run();
+    const { simd, g } = direct;
+    const total = g.n * g.oh * g.ow * co;
+    if (total === 0 || (bias === undefined && activation === 'linear')) return out;
+    const t = tileFloats(co);
+    simd.withScratch([t], ([tile]) => {
+      const b = bias === undefined ? 0 : simd.ptr(bias);
+      biasActivation(simd, simd.ptr(out), b, tile, total, co, t, activation as 'linear' | 'relu');
+    });
     return out;
+  };
+}
+
+function runStock(stock: KernelFunc | undefined, args: KernelArgs, name: string): TensorInfo {
+  if (stock === undefined) throw new Error(`${name}: no stock wasm kernel for this case`);
+  return stock(args) as TensorInfo;
+}
+
+/**
+ * The direct convolution of a Conv2D or FusedConv2D call when it takes the case (NHWC, float32,
+ * no dilation, at most {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, SIMD available):
+ * its geometry and a `run` that allocates the output and fills it.
+ */
+function directConv(
+  args: KernelArgs,
+  name: string,
+): { simd: SimdKernels; g: ConvGeometry; run(): TensorInfo } | undefined {
+  const backend = args.backend as BackendWasm;
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const attrs = (args.attrs ?? {}) as unknown as ConvAttrs & { dilations?: [number, number] | number };
+  const info = convInfo(shape4(x, name, 'x'), shape4(filter, name, 'filter'), attrs, attrs.dilations ?? 1);
+  const simd =
+    info.dataFormat === 'channelsLast' &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.outChannels <= DIRECT_CONV_MAX_OUT_CHANNELS &&
+    x.dtype === 'float32' &&
+    filter.dtype === 'float32'
+      ? simdKernels(backend)
+      : undefined;
+  if (simd === undefined) return undefined;
+  const g = convGeometry(info);
+  return {
+    simd,
+    g,
+    run() {
+      const out = backend.makeOutput(info.outShape, 'float32');
+      if (g.n * g.oh * g.ow * g.co === 0) return out;
+      const co4 = roundUp4(g.co);
+      simd.withScratch(
+        [g.padded ? g.n * g.hp * g.wp * g.ci : 0, co4 !== g.co ? g.kh * g.kw * g.ci * co4 : 0],
+        ([xp, w4]) => {
+          convForward(simd, g, simd.ptr(x), simd.ptr(filter), simd.ptr(out), { xp, w4 });
+        },
+      );
+      return out;
+    },
   };
 }
 
@@ -86,3 +145,6 @@ export function convForward(
 
 /** Conv2D for wasm; `stock` (XNNPACK) is kept for the other cases, with its setup. */
 export const conv2dConfig = replacingKernel(Conv2D, makeConv2dWasm);
+
+/** FusedConv2D for wasm; `stock` (XNNPACK) is kept for the other cases, with its setup. */
+export const fusedConv2dConfig = replacingKernel(FusedConv2D, makeFusedConv2dWasm);

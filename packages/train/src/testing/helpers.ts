@@ -51,6 +51,18 @@ export function model(name: string, seed = 1): { model: tf.LayersModel; spec: Mo
   return { model: buildModel(spec, { seed }), spec };
 }
 
+/** A net the compiled passes do not cover: a dense layer with an elu activation. */
+export const eluSpec: ModelSpec = {
+  name: 'elu',
+  input: [28, 28, 1],
+  classes: 10,
+  layers: [
+    { type: 'flatten' },
+    { type: 'dense', units: 8, activation: 'elu' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+
 /** The tiny net with batch norm and dropout, to exercise training-mode layers. */
 export const tinyBnSpec: ModelSpec = {
   name: 'tiny-bn',

@@ -1,0 +1,128 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '../tfjs.js';
+import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
+import { BatchNormStage } from './batch-norm-stage.js';
+import { ConvStage } from './conv-stage.js';
+import { DenseStage } from './dense-stage.js';
+import { type NetLayer, type NetSpec, netSpecError } from './net-spec.js';
+import {
+  ActivationStage,
+  DropoutStage,
+  GlobalAvgPoolStage,
+  PassThroughStage,
+  PoolStage,
+  ZeroPadStage,
+} from './simple-stages.js';
+import { type NetMode, type Stage, sizeOf } from './stage.js';
+
+/** Whether a layer has weights (a layer before it then needs its input gradient in training). */
+export function hasWeights(layer: NetLayer): boolean {
+  return layer.type === 'conv2d' || layer.type === 'dense' || layer.type === 'batchNorm';
+}
+
+/**
+ * The stage of layer `index` (input `inShape` per sample) for a training or an inference net;
+ * `dropouts` counts the dropout layers before it. In inference a dropout layer is the identity.
+ */
+export function makeStage(
+  simd: SimdKernels,
+  backend: BackendWasm,
+  layer: NetLayer,
+  index: number,
+  inShape: number[],
+  dropouts: number,
+  mode: NetMode,
+): Stage {
+  switch (layer.type) {
+    case 'conv2d':
+      return new ConvStage(
+        simd,
+        backend,
+        index,
+        inShape,
+        layer.kernel,
+        layer.bias,
+        layer.strides,
+        layer.padding,
+        layer.activation,
+        mode,
+      );
+    case 'dense':
+      return new DenseStage(simd, index, inShape, layer.kernel, layer.bias, layer.activation, mode);
+    case 'pool':
+      return new PoolStage(simd, backend, index, inShape, layer.op, layer.size, layer.strides, mode);
+    case 'batchNorm':
+      return new BatchNormStage(
+        simd,
+        index,
+        inShape,
+        {
+          gamma: layer.gamma,
+          beta: layer.beta,
+          movingMean: layer.movingMean,
+          movingVariance: layer.movingVariance,
+        },
+        layer,
+        mode,
+      );
+    case 'dropout':
+      return mode === 'train'
+        ? new DropoutStage(simd, inShape, layer, dropouts)
+        : new PassThroughStage([...inShape]);
+    case 'zeroPad':
+      return new ZeroPadStage(simd, index, inShape, layer.padding);
+    case 'globalAvgPool':
+      return new GlobalAvgPoolStage(simd, backend, index, inShape);
+    case 'activation':
+      return layer.activation === 'linear'
+        ? new PassThroughStage([...inShape])
+        : new ActivationStage(simd, inShape, layer.activation);
+    case 'flatten':
+      return new PassThroughStage([sizeOf(inShape)]);
+  }
+}
+
+/** A network's stages in order, and what the net around them needs to know. */
+export interface NetStages {
+  stages: Stage[];
+  /** Per stage: whether a layer before it has weights (so its input gradient is needed in training). */
+  needDx: boolean[];
+  /** Output floats per sample of the last stage. */
+  outputs: number;
+  /** Dropout layers in the network. */
+  dropouts: number;
+}
+
+/** Makes the stages of `spec` for a training or an inference net; throws naming a layer that does not fit. */
+export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpec, mode: NetMode): NetStages {
+  let shape: number[] = [...spec.input];
+  const stages: Stage[] = [];
+  const needDx: boolean[] = [];
+  let dropouts = 0;
+  let weightsBefore = false;
+  spec.layers.forEach((layer, i) => {
+    if (layer.type === 'dense' && layer.activation === 'softmax' && i !== spec.layers.length - 1) {
+      netSpecError(i, 'only the last layer may have a softmax (the loss applies it)');
+    }
+    const stage = makeStage(simd, backend, layer, i, shape, dropouts, mode);
+    if (layer.type === 'dropout') dropouts++;
+    stages.push(stage);
+    needDx.push(weightsBefore);
+    weightsBefore ||= hasWeights(layer);
+    shape = stage.outShape;
+  });
+  return { stages, needDx, outputs: sizeOf(shape), dropouts };
+}
+
+/** The active backend and its SIMD kernels when a compiled net can run there (wasm with SIMD), else undefined. */
+export function compileTarget(): { backend: BackendWasm; simd: SimdKernels } | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const backend = tf.backend() as BackendWasm;
+  const simd = simdKernels(backend);
+  return simd === undefined ? undefined : { backend, simd };
+}
+
+/** Whether `backend` (a compiled net's) is still the active one. */
+export function stillActive(backend: BackendWasm): boolean {
+  return tf.getBackend() === 'wasm' && tf.backend() === backend;
+}
