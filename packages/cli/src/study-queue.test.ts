@@ -11,6 +11,7 @@ import {
   requireBuilt,
   startRedis,
   startWorker,
+  tinyStudy,
 } from '@lenet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lenet } from './testing/helpers.js';
@@ -19,19 +20,7 @@ const available = redisAvailable('packages/cli/src/study-queue.test.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'lenet-cli-study-queue-'));
 const PASSWORD = 'study-queue-secret';
 
-const STUDY = {
-  name: 'tiny-queue',
-  description: 'lenet5 against mlp2 on 512 images',
-  dataset: 'mnist',
-  recipe: { validationFraction: 0 },
-  budget: { epochs: 1, trainLimit: 512, testLimit: 500 },
-  seeds: [0, 1],
-  arms: [
-    { name: 'lenet5', model: 'lenet5' },
-    { name: 'mlp', model: 'mlp2' },
-  ],
-  comparisons: [{ a: 'lenet5', b: 'mlp', question: 'Does convolution help?' }],
-};
+const STUDY = tinyStudy({ name: 'tiny-queue' });
 
 interface Results {
   command: string;

@@ -4,32 +4,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getStudy, listStudies } from '@lenet/study';
+import { tinyStudy } from '@lenet/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lenet } from './testing/helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lenet-cli-study-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A study of 2 arms x 2 seeds that trains in seconds. */
-function tinyStudy(over: Record<string, unknown> = {}): string {
+/** The tiny study as a file, with fields replaced by `over`. */
+function tinyStudyFile(over: Record<string, unknown> = {}): string {
   const file = join(tmp, `tiny-${Object.keys(over).join('-') || 'plain'}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name: 'tiny',
-      description: 'lenet5 against mlp2 on 512 images',
-      dataset: 'mnist',
-      recipe: { validationFraction: 0 },
-      budget: { epochs: 1, trainLimit: 512, testLimit: 500 },
-      seeds: [0, 1],
-      arms: [
-        { name: 'lenet5', model: 'lenet5' },
-        { name: 'mlp', model: 'mlp2' },
-      ],
-      comparisons: [{ a: 'lenet5', b: 'mlp', question: 'Does convolution help?' }],
-      ...over,
-    }),
-  );
+  writeFileSync(file, JSON.stringify(tinyStudy(over)));
   return file;
 }
 
@@ -63,7 +48,17 @@ describe('lenet study list and show', () => {
 describe('lenet study run', () => {
   it('trains a study file end to end, writes results.json, and resumes without training again', async () => {
     const out = join(tmp, 'run');
-    const r = await lenet('study', 'run', tinyStudy(), '--out', out, '--backend', 'wasm', '--workers', '2');
+    const r = await lenet(
+      'study',
+      'run',
+      tinyStudyFile(),
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+      '--workers',
+      '2',
+    );
     expect(r.err).not.toMatch(/lenet: /);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^study tiny: 4 jobs \(2 arms x 2 seeds\); 2 job processes, backend wasm; /);
@@ -86,7 +81,7 @@ describe('lenet study run', () => {
     ).toEqual(['lenet5/0/done', 'lenet5/1/done', 'mlp/0/done', 'mlp/1/done']); // by arm, then seed
     expect(existsSync(join(out, 'run.lock'))).toBe(false);
 
-    const again = await lenet('study', 'run', tinyStudy(), '--out', out, '--json');
+    const again = await lenet('study', 'run', tinyStudyFile(), '--out', out, '--json');
     expect(again.code).toBe(0);
     const summary = JSON.parse(again.out);
     expect(summary).toMatchObject({ study: 'tiny', jobs: 4, trained: 0, reused: 4, failed: [] });
@@ -95,7 +90,7 @@ describe('lenet study run', () => {
   }, 180_000);
 
   it('lists the failed jobs and exits 1 when a job fails', async () => {
-    const file = tinyStudy({ dataset: 'kmnist', data: join(tmp, 'no-kmnist-here'), seeds: [0] });
+    const file = tinyStudyFile({ dataset: 'kmnist', data: join(tmp, 'no-kmnist-here'), seeds: [0] });
     const r = await lenet(
       'study',
       'run',
@@ -115,7 +110,7 @@ describe('lenet study run', () => {
   }, 120_000);
 
   it('refuses a bad study file, an unknown study, a missing folder and bad options with exit code 2', async () => {
-    const bad = tinyStudy({ arms: [{ name: 'x', model: 'lenet6' }] });
+    const bad = tinyStudyFile({ arms: [{ name: 'x', model: 'lenet6' }] });
     const cases: [string[], RegExp][] = [
       [
         ['study', 'run', bad],

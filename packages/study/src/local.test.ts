@@ -4,6 +4,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tinyStudy } from '@lenet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateStudy } from './definition.js';
 import { JobProcess } from './job-process.js';
@@ -12,19 +13,7 @@ import { planJobs } from './plan.js';
 import { openResultStore } from './store.js';
 import type { JobResult, StudyJob } from './types.js';
 
-const study = validateStudy({
-  name: 'local-pool-test',
-  description: 'two small nets, two seeds',
-  dataset: 'mnist',
-  recipe: { validationFraction: 0 },
-  budget: { epochs: 1, trainLimit: 512, testLimit: 500 },
-  seeds: [0, 1],
-  arms: [
-    { name: 'lenet5', model: 'lenet5' },
-    { name: 'mlp', model: 'mlp2' },
-  ],
-  comparisons: [{ a: 'lenet5', b: 'mlp' }],
-});
+const study = validateStudy(tinyStudy({ name: 'local-pool-test' }));
 
 const BACKEND = { backend: 'wasm', threads: 1 } as const;
 

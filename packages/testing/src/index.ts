@@ -97,3 +97,5 @@ export {
   redisAvailable,
   startRedis,
 } from './redis.js';
+/** The tiny study (2 arms x 2 seeds, 512 images) the study and CLI tests train. */
+export { tinyStudy } from './studies.js';
