@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   abandonedOldVersions,
   argmax,
+  formatDuration,
   isLenetError,
   isProcessAlive,
   LenetError,
@@ -122,6 +123,15 @@ describe('writeDirAtomic', () => {
     ])
       await mkdir(join(dir, name));
     expect(await abandonedOldVersions(join(dir, 'last'))).toEqual([`.last.old-${dead}-ffffffff`]);
+  });
+});
+
+describe('formatDuration', () => {
+  it('rounds before splitting minutes and seconds (never "1 min 60 s")', () => {
+    expect(formatDuration(39.14)).toBe('39.1 s');
+    expect(formatDuration(119.6)).toBe('2 min 0 s');
+    expect(formatDuration(3773)).toBe('1 h 2 min');
+    expect(formatDuration(Number.NaN)).toBe('unknown');
   });
 });
 

@@ -52,8 +52,8 @@ export {
   type NumberRange,
   OptionError,
 } from './options.js';
-/** A count with its noun in the right number: `1 epoch`, `3 epochs`. */
-export { plural } from './plural.js';
+/** A count with its noun in the right number (`1 epoch`, `3 epochs`), and a wall time as people read it. */
+export { formatDuration, plural } from './plural.js';
 /** Whether a process id is alive on this machine (stale locks and temp files). */
 export { isProcessAlive } from './process.js';
 

@@ -5,6 +5,7 @@ import { isDatasetName } from '@lenet/datasets';
 import { validateSpec } from '@lenet/models';
 import { validateRecipe } from '@lenet/train/recipes';
 import { StudyError } from './errors.js';
+import { isObject } from './result.js';
 import { STUDY_JOB_TYPE, STUDY_JOB_VERSION, type StudyJob } from './types.js';
 
 /** Largest job payload a worker parses, in bytes of JSON. Specs are small; this is generous. */
@@ -32,10 +33,6 @@ export function jobId(job: Omit<StudyJob, 'id'>): string {
 
 function invalid(message: string, cause?: unknown): never {
   throw new StudyError('JOB_INVALID', `invalid study job: ${message}`, cause === undefined ? {} : { cause });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function optionalPositiveInt(field: string, v: unknown): void {

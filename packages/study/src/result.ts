@@ -6,7 +6,8 @@ import type { JobResult } from './types.js';
 /** A job id: the hex SHA-256 `jobId` gives. Also what makes an id safe as a file name. */
 export const JOB_ID = /^[0-9a-f]{64}$/;
 
-function isObject(v: unknown): v is Record<string, unknown> {
+/** A JSON object (not null, not an array): what every payload and result check starts from. */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -2,7 +2,7 @@
 // two plots. Every file is written atomically, the markdown last, so that a reader never finds a
 // report that links to a plot not yet written.
 import { join } from 'node:path';
-import { markdownTable, plural, withoutMachinePaths, writeFileAtomic } from '@lenet/common';
+import { formatDuration, markdownTable, plural, withoutMachinePaths, writeFileAtomic } from '@lenet/common';
 import { bandChart, pointIntervalChart } from '@lenet/metrics';
 import type { SampleStats } from './stats.js';
 import {
@@ -80,14 +80,6 @@ export async function writeStudyReport(
 
 /** Percent with 2 decimals, for accuracies given as fractions. */
 const pct = (x: number): string => (x * 100).toFixed(2);
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return 'unknown';
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const s = Math.round(seconds);
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
 
 function sampleCells(stats: SampleStats): { meanSd: string; ci: string } {
   if (stats.mean === null) return { meanSd: '–', ci: 'no finished job' };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isLenetError, plural } from '@lenet/common';
+import { formatDuration, isLenetError, plural } from '@lenet/common';
 import type { ExecuteOptions, JobResult, StudyDefinition, StudyJob } from '@lenet/study';
 import type { Command } from 'commander';
 import { CLI_BACKENDS, type CliBackend } from '../backend-arg.js';
@@ -44,12 +44,6 @@ function commandLine(cmd: Command, redact: (url: string) => string): string {
     parts.push(option.long, ...(typeof value === 'boolean' ? [] : [shown]));
   }
   return parts.map((a) => (/[\s"'$\\]/.test(a) ? JSON.stringify(a) : a)).join(' ');
-}
-
-function seconds(s: number): string {
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
 /** `lenet study list|show|run`: the reports' questions answered over several seeds. */
@@ -193,7 +187,7 @@ export function registerStudy(program: Command, io: CliIo): void {
             });
           } else {
             io.out(
-              `${plural(jobs.length - reused, 'job')} trained${reused > 0 ? `, ${reused} reused` : ''} in ${seconds(wallSeconds)}\n`,
+              `${plural(jobs.length - reused, 'job')} trained${reused > 0 ? `, ${reused} reused` : ''} in ${formatDuration(wallSeconds)}\n`,
             );
             // The answer first: one line per comparison, then where the whole report is.
             for (const c of summary.comparisons)

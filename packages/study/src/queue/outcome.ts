@@ -2,6 +2,8 @@
 // a failed attempt leaves its failed JobResult (or, for a payload no result can be made of, the
 // error) as the job's progress, so that the coordinator reports the worker's reason, machine and
 // backend. Both come out of Redis, so the coordinator checks them like any other input.
+
+import { isObject } from '../result.js';
 import type { JobResult, MachineInfo, StudyJob } from '../types.js';
 
 /** The error part of a failed {@link JobResult}. */
@@ -19,10 +21,6 @@ const UNKNOWN_MACHINE: MachineInfo = {
   memoryGiB: 0,
   node: 'unknown',
 };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Why `value` is not a result of `job` as a worker returns it, or undefined when it is one. */
 export function resultProblem(value: unknown, job: StudyJob): string | undefined {
