@@ -122,8 +122,8 @@ export async function runBenchJobsOnQueue(
     const counts = { queued: 0, waiting: 0, finished: 0, retried: 0 };
     for (const job of jobs) {
       const id = benchJobId(job);
-      const found = await queueOf(job).getJob(id);
-      const state = found ? await found.getState() : 'unknown';
+      const state = await queueOf(job).getJobState(id);
+      const found = state === 'unknown' ? undefined : await queueOf(job).getJob(id);
       if (!found || state === 'unknown') {
         await add(job, id);
         counts.queued += 1;
@@ -146,8 +146,9 @@ export async function runBenchJobsOnQueue(
       if (options.signal?.aborted) throw interrupted(pending.size);
       for (const [id, p] of pending) {
         const { job } = p;
-        const found = await queueOf(job).getJob(id);
-        const state = found ? await found.getState() : 'unknown';
+        // State first: a job read before it completes would be found completed without its result.
+        const state = await queueOf(job).getJobState(id);
+        const found = state === 'unknown' ? undefined : await queueOf(job).getJob(id);
         if (!found || state === 'unknown') {
           // Removed while awaited (by hand, or aged out): queued again.
           await add(job, id);

@@ -100,12 +100,15 @@ async function collect(
       })
       .catch((e: unknown) => settle(e as Error));
   };
-  const examine = async (job: StudyJob, bullJob?: Job): Promise<'waiting' | 'missing'> => {
-    const found = bullJob ?? (await queue.getJob(job.id));
+  // The state is read before the job: a job read first and then found completed may have finished
+  // in between, and its copy would lack the result (the state moves with the result, atomically).
+  const examine = async (job: StudyJob): Promise<'waiting' | 'missing'> => {
+    const state = await queue.getJobState(job.id);
+    if (state === 'unknown') return 'missing';
+    if (state !== 'completed' && state !== 'failed') return 'waiting';
+    const found = await queue.getJob(job.id);
     if (!found) return 'missing';
-    const state = await found.getState();
-    if (state === 'completed') accept(completedResult(job, found));
-    else if (state === 'failed') accept(failedJobResult(job, found));
+    accept(state === 'completed' ? completedResult(job, found) : failedJobResult(job, found));
     return 'waiting';
   };
   const onError = (e: Error) => log(`queue ${connection.redacted}: ${e.message}`);
