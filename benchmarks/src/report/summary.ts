@@ -71,6 +71,10 @@ export function summaryLines(r: BenchResult): string[] {
   const tfTrain = bestTfjs(r, 'train');
   if (tfTrain) add(`Training, ${tfTrain} ÷ PyTorch CPU (samples/s per step)`, toPytorch(r, 'train', tfTrain));
   add(
+    `Training through fit, ${FIT_BASELINE_BACKEND} ÷ PyTorch CPU (fit epochs with validation vs PyTorch steps)`,
+    toPytorch(r, 'train', FIT_BASELINE_BACKEND),
+  );
+  add(
     `Data-parallel training, ${PARALLEL_BACKEND} ÷ ${FIT_BASELINE_BACKEND} (fit epochs, 2 workers vs 1)`,
     ratiosByBatch(r, 'train', PARALLEL_BACKEND, (m, b) =>
       okRate(find(r, 'train', m, FIT_BASELINE_BACKEND, b)),

@@ -50,7 +50,7 @@ export async function runTfjsBackends(run: BenchRun): Promise<TfjsBackend[]> {
         spec,
         backend,
         batch,
-        timing: run.timing(backend, task),
+        timing: run.timing(backend, task, model),
         data: run.data,
       });
       await run.runCells('train', model, backend, run.trainBatches(model), skip, (batch) =>
