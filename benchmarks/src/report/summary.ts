@@ -88,6 +88,7 @@ export function summaryLines(r: BenchResult): string[] {
       ratiosByBatch(r, 'infer', ort, (m, b) => okRate(find(r, 'infer', m, tfInfer, b))),
     );
   }
+  if (tfInfer) add(`Inference, ${tfInfer} ÷ PyTorch CPU (predict's pass)`, toPytorch(r, 'infer', tfInfer));
   if (ort) add(`Inference, ${ort} ÷ PyTorch CPU`, toPytorch(r, 'infer', ort));
   const acc = r.accuracy.filter((a) => a.status === 'ok');
   if (acc.length > 0) {
