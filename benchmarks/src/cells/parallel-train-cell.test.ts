@@ -1,7 +1,10 @@
+import { useBackend } from '@lenet/backend';
 import { describe, expect, it } from 'vitest';
+import { loadMnistPair } from '../data.js';
 import { QUICK } from '../profiles.js';
 import { syntheticMnistPair } from '../testing/fixtures.js';
-import { epochStats, fitCellData } from './parallel-train-cell.js';
+import { variantSpec } from '../variants.js';
+import { epochStats, fitCellData, runParallelTrainCell } from './parallel-train-cell.js';
 
 describe('epochStats', () => {
   it('gives the mean samples/s and half the range as a percentage of the mean', () => {
@@ -35,4 +38,28 @@ describe('fitCellData', () => {
     expect(Array.from(validation.images.subarray(o, o + 3))).toEqual([src, src, src]);
     expect(() => fitCellData(data, [28, 28, 1], 10, 10)).toThrow(/fewer than 100 \+ 12 validation/);
   });
+});
+
+describe('runParallelTrainCell', () => {
+  it('counts training images over the whole epoch, validation included, and gives the steps-only figure in its note', async () => {
+    await useBackend('wasm');
+    const cell = await runParallelTrainCell({
+      model: 'mlp2',
+      backend: 'wasm-1w',
+      spec: variantSpec('mlp2'),
+      batch: 8,
+      budget: { batchesPerEpoch: 3, warmupEpochs: 1, measuredEpochs: 2 },
+      data: await loadMnistPair(),
+    });
+    expect(cell.status).toBe('ok');
+    expect(cell.iterations).toBe(6);
+    expect(cell.note).toMatch(
+      /^fit with 1 worker: 1 warm-up \+ 2 measured epochs of 3 batches and 3 validation images;/,
+    );
+    const stepsOnly = Number(
+      /training steps alone: ([\d,]+) samples\/s/.exec(cell.note!)![1].replace(/,/g, ''),
+    );
+    // the epoch's wall time includes the validation pass, so its rate is below the steps' own
+    expect(cell.samplesPerSec!).toBeLessThan(stepsOnly);
+  }, 30_000);
 });
