@@ -1,3 +1,4 @@
+import { presetNames } from '@lenet/models';
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from './args.js';
 import { BenchUsageError } from './errors.js';
@@ -21,11 +22,15 @@ describe('parseBenchArgs', () => {
     if (a.mode !== 'run') throw new Error('not run');
     expect(a.profile.name).toBe('quick');
     expect(a.models).toEqual([...VARIANTS]);
-    expect(a.models).toHaveLength(12);
+    expect(a.models).toHaveLength(14);
     expect(a.backends).toEqual(QUICK.backends);
     expect(a.tasks).toEqual(['train', 'infer', 'accuracy', 'datasets', 'onnx-threads']);
     expect(a.batchSizes).toBeUndefined();
     expect(a.outDir).toBeUndefined();
+  });
+
+  it('has every @lenet/models preset in its matrix', () => {
+    for (const name of presetNames()) expect(VARIANTS).toContain(name);
   });
 
   it('parses filters, the full profile and resolves paths against the starting directory', () => {
@@ -105,7 +110,7 @@ describe('parseBenchArgs', () => {
 
   it('rejects unknown models and backends, naming them and the known ones', () => {
     expect(usageError(['--models', 'lenet5,lenet7']).message).toBe(
-      `--models: unknown model 'lenet7' (known: ${[...VARIANTS, 'mlp2'].join(', ')})`,
+      `--models: unknown model 'lenet7' (known: ${VARIANTS.join(', ')})`,
     );
     const e = usageError(['--backends', 'webgl']);
     expect(e.message).toContain("unknown backend 'webgl'");

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchUsageError } from './errors.js';
-import { EXTRA_MODELS, PROFILES, type Profile, VARIANTS } from './profiles.js';
+import { PROFILES, type Profile, VARIANTS } from './profiles.js';
 import type { RunPlan } from './run/context.js';
 import { ALL_BACKENDS, type BenchBackend } from './types.js';
 
@@ -57,7 +57,7 @@ export type ParsedArgs =
 export const USAGE = `Usage: pnpm bench [options]
 
   --profile quick|full     quick (default, < 10 min on 2 cores) or full (everything)
-  --models a,b,...         model variants (default: the profile's). Known: ${[...VARIANTS, ...EXTRA_MODELS].join(', ')}
+  --models a,b,...         model variants (default: the profile's). Known: ${VARIANTS.join(', ')}
   --backends a,b,...       columns (default: all). Known: ${ALL_BACKENDS.join(', ')}
   --batch-sizes 1,64,...   batch sizes for training and inference (default: train 64,256; infer 1,64,256)
   --tasks a,b,...          parts to run (default: all): train, infer, accuracy, datasets (MNIST
@@ -149,7 +149,7 @@ export function planFromLists(lists: PlanLists, name: PlanFieldName = (f) => `--
     throw new BenchUsageError(`${name('profile')}: unknown profile '${profileName}' (known: quick, full)`);
   }
   const profile = PROFILES[profileName];
-  const knownModels = [...VARIANTS, ...EXTRA_MODELS] as string[];
+  const knownModels: readonly string[] = VARIANTS;
   return {
     profile,
     models:

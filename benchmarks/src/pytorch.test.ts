@@ -1,5 +1,42 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { inferShapes } from '@lenet/models';
 import { describe, expect, it } from 'vitest';
-import { classifyBlas, describeBlas, torchEnv } from './pytorch.js';
+import { VARIANTS } from './profiles.js';
+import { classifyBlas, describeBlas, findTorch, PYTORCH_SCRIPT, torchEnv } from './pytorch.js';
+import { variantSpec } from './variants.js';
+
+const torch = await findTorch();
+
+// The PyTorch column is optional (a machine without torch shows it as skipped); so is this check.
+describe.skipIf(!torch.ok)('pytorch_ref.py builds the same nets (needs a Python with torch)', () => {
+  it('gives every variant of the matrix the parameter count @lenet/models gives it', async () => {
+    if (!torch.ok) return;
+    const specs = VARIANTS.map((name) => variantSpec(name));
+    const dir = await mkdtemp(join(tmpdir(), 'lenet-torch-params-'));
+    try {
+      const file = join(dir, 'specs.json');
+      await writeFile(file, JSON.stringify(specs));
+      const { stdout } = await promisify(execFile)(
+        torch.python,
+        [PYTORCH_SCRIPT, '--count-params', '--spec', file],
+        { env: torchEnv(1), timeout: 60_000 },
+      );
+      const counts = JSON.parse(stdout) as number[];
+      // torchsummary's count: BatchNorm's moving statistics are buffers, not parameters
+      expect(Object.fromEntries(VARIANTS.map((n, i) => [n, counts[i]]))).toEqual(
+        Object.fromEntries(specs.map((s, i) => [VARIANTS[i], inferShapes(s).torchParams])),
+      );
+      expect(counts[VARIANTS.indexOf('folder-lenet50')]).toBe(1_760_818);
+      expect(counts[VARIANTS.indexOf('mlp2')]).toBe(79_510);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
 
 describe('PyTorch reference BLAS', () => {
   it('tells OpenBLAS, MKL and BLIS from the reference BLAS by the mapped library', () => {

@@ -8,6 +8,9 @@ mode at each inference batch size. Prints one JSON object on stdout.
 
 usage: pytorch_ref.py --spec SPEC.json --mnist DIR --train-batches 64,256 --infer-batches 1,64,256
                       --iterations N --time SECONDS --warmup N [--threads T]
+       pytorch_ref.py --count-params --spec SPECS.json
+The second form builds each spec of a JSON list and prints their parameter counts (a JSON list),
+so that a test can check the nets against @lenet/models' own count.
 """
 import argparse
 import json
@@ -151,7 +154,8 @@ def timeit(fn, iterations, budget, warmup):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spec", required=True)
-    ap.add_argument("--mnist", required=True)
+    ap.add_argument("--count-params", action="store_true")
+    ap.add_argument("--mnist")
     ap.add_argument("--train-batches", default="")
     ap.add_argument("--infer-batches", default="")
     ap.add_argument("--iterations", type=int, default=5)
@@ -163,6 +167,11 @@ def main():
     torch.manual_seed(1)
     with open(a.spec) as f:
         spec = json.load(f)
+    if a.count_params:
+        json.dump([sum(p.numel() for p in build(s).parameters()) for s in spec], sys.stdout)
+        return
+    if not a.mnist:
+        ap.error("--mnist is required")
     train_images = read_idx(os.path.join(a.mnist, "train-images-idx3-ubyte"))
     train_labels = read_idx(os.path.join(a.mnist, "train-labels-idx1-ubyte")).long()
     test_images = read_idx(os.path.join(a.mnist, "t10k-images-idx3-ubyte"))

@@ -171,8 +171,10 @@ describe('the benchmark report', () => {
     const questions = summary.split('\n').filter((l) => l.startsWith('- **'));
     expect(questions).toEqual([
       '- **Training, wasm ÷ PyTorch CPU (samples/s per step)**: batch 64: median 0.563 (0.500–0.625, 2 variants)',
+      '- **Training through fit, wasm-1w ÷ PyTorch CPU (fit epochs with validation vs PyTorch steps)**: batch 64: 0.417',
       '- **Data-parallel training, wasm-2w ÷ wasm-1w (fit epochs, 2 workers vs 1)**: batch 64: 1.100',
       '- **Inference, ONNX Runtime (ort-cpu) ÷ TensorFlow.js (wasm)**: batch 1: 3.600; batch 64: 3.208',
+      "- **Inference, wasm ÷ PyTorch CPU (predict's pass)**: batch 64: 0.141",
       '- **Inference, ort-cpu ÷ PyTorch CPU**: batch 64: 0.452',
       '- **ONNX export against TensorFlow.js**: the same predicted class on every test image for lenet5; probabilities within 1.2e-6',
       '- **Test accuracy after 1 epoch on 6,000 images**: 96.12% (lenet5)',

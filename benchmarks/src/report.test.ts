@@ -39,7 +39,7 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| train/lenet5-classic/wasm/b64 | 0.5 | 3.2 | 12.0 | 0.0 |');
   });
 
-  it('puts the fit-measured columns wasm-1w and wasm-2w in their own table, with their ratio', () => {
+  it('puts the fit-measured columns wasm-1w and wasm-2w in their own table, with their ratios to each other and to PyTorch', () => {
     const md = renderMarkdown(
       syntheticResult([
         okCell('train', 'torch-bn', 'wasm', 256, 1500, 4),
@@ -51,13 +51,27 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| model | batch | wasm | pytorch-cpu | wasm ÷ PyTorch |');
     expect(md).toContain('| torch-bn | 256 | 1,500 ±4% | 3,000 ±2% | 0.500 |');
     expect(md).toContain(
-      '## Data-parallel training: samples/s (epochs of `fit` on wasm: mean of the measured epochs ± half their range)',
+      '## Training through `fit`: samples/s (epochs of `fit` on wasm with 1 and 2 workers, validation included: training images ÷ epoch wall time, mean of the measured epochs ± half their range; ÷ PyTorch: its training step in this run, no validation)',
     );
-    expect(md).toContain('| model | batch | wasm-1w | wasm-2w | wasm-2w ÷ wasm-1w |');
-    expect(md).toContain('| torch-bn | 256 | 2,000 ±5% | 2,400 ±3% | 1.200 |');
+    expect(md).toContain(
+      '| model | batch | wasm-1w | wasm-2w | wasm-2w ÷ wasm-1w | wasm-1w ÷ PyTorch | wasm-2w ÷ PyTorch |',
+    );
+    expect(md).toContain('| torch-bn | 256 | 2,000 ±5% | 2,400 ±3% | 1.200 | 0.667 | 0.800 |');
+    expect(md).toContain(
+      '- **Training through fit, wasm-1w ÷ PyTorch CPU (fit epochs with validation vs PyTorch steps)**: batch 256: 0.667',
+    );
     expect(md).toContain(
       '- **Data-parallel training, wasm-2w ÷ wasm-1w (fit epochs, 2 workers vs 1)**: batch 256: 1.200',
     );
+    // without PyTorch the fit table has no ratio to it
+    const alone = renderMarkdown(
+      syntheticResult([
+        okCell('train', 'torch-bn', 'wasm-1w', 256, 2000, 5),
+        okCell('train', 'torch-bn', 'wasm-2w', 256, 2400, 3),
+      ]),
+    );
+    expect(alone).toContain('| model | batch | wasm-1w | wasm-2w | wasm-2w ÷ wasm-1w |\n');
+    expect(alone).not.toContain('Training through fit, wasm-1w ÷ PyTorch');
   });
 
   it('falls back to the published reference figures, marked as such', () => {

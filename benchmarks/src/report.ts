@@ -72,7 +72,7 @@ export function tableSections(r: BenchResult, notes: Footnotes): ReportSection[]
   }
   out.push({
     title:
-      'Data-parallel training: samples/s (epochs of `fit` on wasm: mean of the measured epochs ± half their range)',
+      'Training through `fit`: samples/s (epochs of `fit` on wasm with 1 and 2 workers, validation included: training images ÷ epoch wall time, mean of the measured epochs ± half their range; ÷ PyTorch: its training step in this run, no validation)',
     body: [fitTable(r, notes)],
   });
   if (r.cells.some((c) => c.task === 'infer')) {

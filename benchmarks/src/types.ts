@@ -20,10 +20,10 @@ export const PARALLEL_BACKEND = 'wasm-2w';
 export const PARALLEL_WORKERS = 2;
 /**
  * The baseline of {@link PARALLEL_BACKEND}: the same `fit` epochs on wasm with one worker (the
- * main thread alone), so that the two columns of the data-parallel table share one method.
+ * main thread alone), so that the two columns of the `fit` table share one method.
  */
 export const FIT_BASELINE_BACKEND = 'wasm-1w';
-/** Columns measured in epochs of `fit` (the data-parallel table), with their worker counts. */
+/** Columns measured in epochs of `fit`, validation included (the `fit` table), with their worker counts. */
 export const FIT_BACKENDS = { 'wasm-1w': 1, 'wasm-2w': PARALLEL_WORKERS } as const;
 export type FitBackend = keyof typeof FIT_BACKENDS;
 /** onnxruntime-node execution providers. */

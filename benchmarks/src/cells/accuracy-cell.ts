@@ -1,4 +1,3 @@
-import { head } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { evaluate, fit } from '@lenet/train';
@@ -28,8 +27,8 @@ const EVAL_BATCH = 250;
  */
 export async function runAccuracyCell(ctx: AccuracyContext): Promise<AccuracyResult> {
   const { spec, budget } = ctx;
-  const train = fitToInput(head(ctx.data.train, budget.trainSamples), spec.input);
-  const test = fitToInput(head(ctx.data.test, budget.testSamples), spec.input);
+  const train = fitToInput(ctx.data.train, spec.input, budget.trainSamples);
+  const test = fitToInput(ctx.data.test, spec.input, budget.testSamples);
   const model = buildModel(spec, { seed: 1 });
   try {
     const fitted = await fit(model, train, {

@@ -1,29 +1,42 @@
 import { buildModel } from '@lenet/models/tf';
 import { OnnxClassifier, toOnnxBytes } from '@lenet/onnx';
+import { type InferencePath, modelClassifier } from '@lenet/train';
 import { firstBatches, fitToInput } from '../data.js';
 import { CellMemoryProbe } from '../memory.js';
 import * as tf from '../tfjs.js';
 import type { CellResult, OrtBackend } from '../types.js';
 import { type CellContext, measuredCell } from './common.js';
 
+/** The cell note naming the forward pass that ran: the compiled one, or `model.predict` and why. */
+export function inferencePathNote(path: InferencePath): string {
+  return path.kind === 'compiled'
+    ? 'compiled inference pass (@lenet/train modelClassifier, as predict/evaluate run it)'
+    : `model.predict through @lenet/train modelClassifier (not compiled: ${path.reason})`;
+}
+
 /**
- * One TensorFlow.js inference cell on the active backend: `model.predict` on a real MNIST batch
- * (inference mode), ending with `await output.data()`.
+ * One TensorFlow.js inference cell on the active backend, timed as a user's `predict`/`evaluate`
+ * runs a batch: `@lenet/train`'s `modelClassifier(model).probabilities` on a real MNIST batch
+ * (inference mode, probabilities read back to the host as a `Float32Array`). On wasm that is the
+ * compiled inference pass where it covers the model, else `model.predict` (the batch's upload
+ * included, as in `predict`); the note says which ran, and why.
  */
 export async function runTfjsInferCell(ctx: CellContext): Promise<CellResult> {
   const { spec, batch } = ctx;
-  const [b] = firstBatches(fitToInput(ctx.data.test, spec.input), batch, 1);
+  const [b] = firstBatches(fitToInput(ctx.data.test, spec.input, batch), batch, 1);
+  const input = { x: b.x, shape: b.shape };
   const tensorsBefore = tf.memory().numTensors;
   const probe = new CellMemoryProbe().start();
   const model = buildModel(spec, { seed: 1 });
-  const x = tf.tensor4d(b.x, b.shape);
+  const classifier = modelClassifier(model);
   let maxTensors = 0;
   const run = async (): Promise<void> => {
-    const out = model.predict(x) as tf.Tensor;
-    await out.data();
+    const p = await classifier.probabilities(input);
+    if (p.length !== batch * classifier.classes) {
+      throw new Error(`modelClassifier returned ${p.length} probabilities for ${batch} images`);
+    }
     const n = tf.memory().numTensors;
     if (n > maxTensors) maxTensors = n;
-    out.dispose();
     probe.sample();
   };
   try {
@@ -32,11 +45,11 @@ export async function runTfjsInferCell(ctx: CellContext): Promise<CellResult> {
       const peakTensorMb = await probe.peakTensorMb(run);
       return {
         memory: { rssGrowthMb: probe.stop(), tensorMb, peakTensorMb, numTensors: maxTensors - tensorsBefore },
+        note: inferencePathNote(classifier.path),
       };
     });
   } finally {
     probe.stop();
-    x.dispose();
     model.dispose();
   }
 }
@@ -86,7 +99,7 @@ export async function openOrtModel(
 /** One onnxruntime-node inference cell: `OnnxClassifier.predict` on a real MNIST batch (NCHW). */
 export async function runOrtInferCell(ctx: CellContext & { backend: OrtBackend }): Promise<CellResult> {
   const { spec, batch } = ctx;
-  const [b] = firstBatches(fitToInput(ctx.data.test, spec.input), batch, 1, 'NCHW');
+  const [b] = firstBatches(fitToInput(ctx.data.test, spec.input, batch), batch, 1, 'NCHW');
   const probe = new CellMemoryProbe().start();
   const m0 = await openOrtModel(ctx, ctx.backend, undefined, batch);
   const run = async (): Promise<void> => {

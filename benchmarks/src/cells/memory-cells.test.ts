@@ -27,8 +27,9 @@ describe('what a cell allocates', () => {
     expect(m.leakedTensorsPerIteration).toBe(0);
     expect(m.rssGrowthMb).toBeGreaterThanOrEqual(0);
     const infer = await runTfjsInferCell({ model: 'mlp2', spec, backend: 'cpu', batch: 32, timing, data });
-    // inference holds the weights (no optimizer state) and the input batch
+    // inference holds the weights (no optimizer state); the batch is uploaded within each call
     expect(infer.memory!.tensorMb!).toBeLessThan(m.tensorMb!);
+    expect(infer.note).toBe('model.predict through @lenet/train modelClassifier (not compiled: backend cpu)');
     expect(infer.memory!.peakTensorMb!).toBeGreaterThanOrEqual(infer.memory!.tensorMb!);
     // nothing is left behind once the cells are done
     expect(tf.memory().numBytes).toBe(before);

@@ -1,4 +1,4 @@
-import { head } from '@lenet/datasets';
+import { type Dataset, head, subset } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { fit } from '@lenet/train';
@@ -31,35 +31,71 @@ export function epochStats(rates: readonly number[]): { mean: number; spreadPct:
 }
 
 /**
- * One training cell measured in epochs of `fit` (`wasm-1w`, `wasm-2w`): `fit(model, data, {
- * workers, spec, ... })` with Adam on the first `batchesPerEpoch × batch` real MNIST training
- * images, `warmupEpochs` warm-up epochs (worker start-up, JIT and wasm tier-up) and
- * `measuredEpochs` timed epochs. Reports the mean of the measured epochs' `samplesPerSecond`
- * (training steps only, as `fit` counts them) with the relative spread as the margin; no
- * per-step latency (fit times epochs, not steps). The wasm backend must be active, and
- * `@lenet/train` built (workers load its dist).
+ * Validation images per training image: the CLI's default recipe holds out 10 % of the training
+ * set, so 1 image is validated for every 9 trained on.
+ */
+export const VALIDATION_PER_TRAINING_IMAGE = 1 / 9;
+
+/**
+ * The training and validation sets of a `fit` cell: the first `batchesPerEpoch × batch` MNIST
+ * training images, and the next `ceil(that / 9)` as the validation set (held-out training
+ * images, in the proportion of the CLI's 10 % split). Only these images are fitted to the input.
+ */
+export function fitCellData(
+  data: MnistPair,
+  input: readonly [number, number, number],
+  batchesPerEpoch: number,
+  batch: number,
+): { train: Dataset; validation: Dataset } {
+  const trainCount = batchesPerEpoch * batch;
+  const valCount = Math.ceil(trainCount * VALIDATION_PER_TRAINING_IMAGE);
+  const all = fitToInput(data.train, input, trainCount + valCount);
+  if (all.count < trainCount + valCount) {
+    throw new Error(`${all.count} training images are fewer than ${trainCount} + ${valCount} validation`);
+  }
+  const rest = Array.from({ length: valCount }, (_, i) => trainCount + i);
+  return { train: head(all, trainCount), validation: subset(all, rest) };
+}
+
+/**
+ * One training cell measured in epochs of `fit` (`wasm-1w`, `wasm-2w`), as a user's `fit` sees
+ * its throughput: `fit(model, train, { validation, workers, spec, ... })` with Adam, fit's default
+ * callbacks (none) and a validation set ({@link fitCellData}) evaluated after every epoch, on
+ * real MNIST images; `warmupEpochs` warm-up epochs (worker start-up, JIT and wasm tier-up) and
+ * `measuredEpochs` timed epochs. Samples/s of an epoch = its training images ÷ its whole wall
+ * time (`epochSeconds`: training steps and validation); the cell reports the mean over the
+ * measured epochs with the relative spread as the margin, and in its note fit's own
+ * training-steps-only figure. No per-step latency (fit times epochs, not steps). The wasm
+ * backend must be active, and `@lenet/train` built (workers load its dist).
  */
 export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<CellResult> {
   const { spec, batch, budget } = ctx;
   const workers = FIT_BACKENDS[ctx.backend];
   const id = cellId('train', ctx.model, ctx.backend, batch);
-  const ds = head(fitToInput(ctx.data.train, spec.input), budget.batchesPerEpoch * batch);
-  const steps = Math.floor(ds.count / batch);
-  if (steps < 1) throw new Error(`${id}: ${ds.count} images make no full batch of ${batch}`);
+  const { train, validation } = fitCellData(ctx.data, spec.input, budget.batchesPerEpoch, batch);
+  const steps = Math.floor(train.count / batch);
+  if (steps < 1) throw new Error(`${id}: ${train.count} images make no full batch of ${batch}`);
   const warmup = budget.warmupEpochs ?? 1;
   const probe = new CellMemoryProbe().start();
   const model = buildModel(spec, { seed: 1 });
   try {
-    const res = await fit(model, ds, {
+    const res = await fit(model, train, {
       epochs: warmup + budget.measuredEpochs,
       batchSize: batch,
       optimizer: 'adam',
       seed: 1,
       spec,
       workers,
+      validation,
     });
-    const rates = res.history.slice(warmup).map((h) => h.samplesPerSecond);
+    const measured = res.history.slice(warmup);
+    const rates = measured.map((h) => train.count / h.epochSeconds);
     const { mean, spreadPct } = epochStats(rates);
+    const stepsOnly = epochStats(measured.map((h) => h.samplesPerSecond)).mean;
+    const valShare = measured.reduce(
+      (a, h) => a + (1 - train.count / h.samplesPerSecond / h.epochSeconds),
+      0,
+    );
     return {
       id,
       task: 'train',
@@ -71,7 +107,7 @@ export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<Ce
       rme: spreadPct,
       iterations: rates.length * steps,
       memory: { rssGrowthMb: probe.stop() },
-      note: `fit with ${workers} worker${workers === 1 ? '' : 's'}: ${warmup} warm-up + ${rates.length} measured epochs of ${steps} batches; margin = half the range of the epochs' samples/s`,
+      note: `fit with ${workers} worker${workers === 1 ? '' : 's'}: ${warmup} warm-up + ${rates.length} measured epochs of ${steps} batches and ${validation.count} validation images; samples/s over the whole epoch, validation included (training steps alone: ${Math.round(stepsOnly).toLocaleString('en-US')} samples/s; the end-of-epoch work, validation and any batch-norm recalibration fit does, took ${((valShare / measured.length) * 100).toFixed(0)} % of the epoch); margin = half the range of the epochs' samples/s`,
     };
   } finally {
     probe.stop();

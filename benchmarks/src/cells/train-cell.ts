@@ -19,7 +19,7 @@ const BATCHES_PER_CELL = 4;
  */
 export async function runTrainCell(ctx: CellContext): Promise<CellResult> {
   const { spec, batch } = ctx;
-  const ds = fitToInput(ctx.data.train, spec.input);
+  const ds = fitToInput(ctx.data.train, spec.input, batch * BATCHES_PER_CELL);
   const host = firstBatches(ds, batch, BATCHES_PER_CELL);
   const tensorsBefore = tf.memory().numTensors;
   const probe = new CellMemoryProbe().start();

@@ -71,6 +71,10 @@ export function summaryLines(r: BenchResult): string[] {
   const tfTrain = bestTfjs(r, 'train');
   if (tfTrain) add(`Training, ${tfTrain} ÷ PyTorch CPU (samples/s per step)`, toPytorch(r, 'train', tfTrain));
   add(
+    `Training through fit, ${FIT_BASELINE_BACKEND} ÷ PyTorch CPU (fit epochs with validation vs PyTorch steps)`,
+    toPytorch(r, 'train', FIT_BASELINE_BACKEND),
+  );
+  add(
     `Data-parallel training, ${PARALLEL_BACKEND} ÷ ${FIT_BASELINE_BACKEND} (fit epochs, 2 workers vs 1)`,
     ratiosByBatch(r, 'train', PARALLEL_BACKEND, (m, b) =>
       okRate(find(r, 'train', m, FIT_BASELINE_BACKEND, b)),
@@ -84,6 +88,7 @@ export function summaryLines(r: BenchResult): string[] {
       ratiosByBatch(r, 'infer', ort, (m, b) => okRate(find(r, 'infer', m, tfInfer, b))),
     );
   }
+  if (tfInfer) add(`Inference, ${tfInfer} ÷ PyTorch CPU (predict's pass)`, toPytorch(r, 'infer', tfInfer));
   if (ort) add(`Inference, ${ort} ÷ PyTorch CPU`, toPytorch(r, 'infer', ort));
   const acc = r.accuracy.filter((a) => a.status === 'ok');
   if (acc.length > 0) {

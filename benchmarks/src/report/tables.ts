@@ -15,7 +15,7 @@ import { cellText, type Footnotes, find, int, markdownTable, ms, okRate, pct, ra
 
 /** Columns timed by tinybench, one iteration per step or call (the main tables). */
 const STEP_BACKENDS = ALL_BACKENDS.filter((b) => !(b in FIT_BACKENDS));
-/** Columns timed in epochs of `fit` (the data-parallel table). */
+/** Columns timed in epochs of `fit` (the `fit` table). */
 const FIT_COLUMNS = ALL_BACKENDS.filter((b) => b in FIT_BACKENDS);
 
 /** Backends of `among` with at least one measured cell of `task`, in table order. */
@@ -64,6 +64,12 @@ export function referenceFor(
   return pub ? { value: pub.samplesPerSec, published: true } : undefined;
 }
 
+/** A cell's ratio to its reference, marked when the reference is a published figure; '' without one. */
+function ratioToReference(v: number | undefined, ref: ReturnType<typeof referenceFor>): string {
+  if (!ref || !v) return '';
+  return `${ratio(v / ref.value)}${ref.published ? ' (published ref.)' : ''}`;
+}
+
 /** The main training or inference table: samples/s per step backend and the ratio to PyTorch. */
 export function speedTable(r: BenchResult, task: CellTask, notes: Footnotes): string {
   const cols = columns(r, task, STEP_BACKENDS);
@@ -80,27 +86,32 @@ export function speedTable(r: BenchResult, task: CellTask, notes: Footnotes): st
         model,
         String(batch),
         ...cols.map((b) => cellText(find(r, task, model, b, batch), notes)),
-        ...ratioCols.map((b) => {
-          const v = okRate(find(r, task, model, b, batch));
-          if (!ref || !v) return '';
-          return `${ratio(v / ref.value)}${ref.published ? ' (published ref.)' : ''}`;
-        }),
+        ...ratioCols.map((b) => ratioToReference(okRate(find(r, task, model, b, batch)), ref)),
       ]);
     }
   }
   return missing ? `${markdownTable(header, rows)}\n\n${missing}` : markdownTable(header, rows);
 }
 
-/** The data-parallel table: `fit` epochs with 1 and 2 workers, and their ratio. */
+/**
+ * The `fit` table: epochs of `fit` with 1 and 2 workers, their ratio (the data-parallel speed-up),
+ * and each column's ratio to PyTorch's training step in this run (the training throughput a
+ * user's `fit` sees against PyTorch).
+ */
 export function fitTable(r: BenchResult, notes: Footnotes): string | undefined {
   if (!r.cells.some((c) => c.task === 'train' && FIT_COLUMNS.includes(c.backend))) return undefined;
   const cols = columns(r, 'train', FIT_COLUMNS);
   const both = cols.includes(FIT_BASELINE_BACKEND) && cols.includes(PARALLEL_BACKEND);
+  const withRef = r.options.models.some((m) =>
+    batchesOf(r, 'train', FIT_COLUMNS).some((b) => referenceFor(r, 'train', m, b)),
+  );
+  const ratioCols = withRef ? cols : [];
   const header = [
     'model',
     'batch',
     ...cols,
     ...(both ? [`${PARALLEL_BACKEND} ÷ ${FIT_BASELINE_BACKEND}`] : []),
+    ...ratioCols.map((b) => `${b} ÷ PyTorch`),
   ];
   const rows: string[][] = [];
   for (const model of r.options.models) {
@@ -109,11 +120,13 @@ export function fitTable(r: BenchResult, notes: Footnotes): string | undefined {
       if (cells.every((c) => c === undefined || c.status !== 'ok')) continue;
       const one = okRate(find(r, 'train', model, FIT_BASELINE_BACKEND, batch));
       const two = okRate(find(r, 'train', model, PARALLEL_BACKEND, batch));
+      const ref = referenceFor(r, 'train', model, batch);
       rows.push([
         model,
         String(batch),
         ...cells.map((c) => cellText(c, notes)),
         ...(both ? [one && two ? ratio(two / one) : ''] : []),
+        ...ratioCols.map((b) => ratioToReference(okRate(find(r, 'train', model, b, batch)), ref)),
       ]);
     }
   }

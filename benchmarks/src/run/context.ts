@@ -89,8 +89,15 @@ export class BenchRun {
     return this.profile.skipBackends[backend] ?? this.profile.overrides[model]?.skipBackends?.[backend];
   }
 
-  timing(backend: BenchBackend, task: CellTask): Timing {
-    return this.profile.backendTiming[backend]?.[task] ?? this.profile[task];
+  /** How long a cell of this backend and task is measured (a heavy model's own timing first). */
+  timing(backend: BenchBackend, task: CellTask, model?: string): Timing {
+    const own = model === undefined ? undefined : this.profile.overrides[model]?.timing?.[task];
+    return own ?? this.profile.backendTiming[backend]?.[task] ?? this.profile[task];
+  }
+
+  /** How long the PyTorch reference measures a model (its own timing first). */
+  pytorchTiming(model: string): Timing {
+    return this.profile.overrides[model]?.timing?.pytorch ?? this.profile.pytorch;
   }
 
   /** Records a cell and logs it. */

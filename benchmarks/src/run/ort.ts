@@ -68,7 +68,7 @@ export async function runOrtBackends(run: BenchRun): Promise<OrtBackend[]> {
             spec,
             backend,
             batch,
-            timing: run.timing(backend, 'infer'),
+            timing: run.timing(backend, 'infer', model),
             data: run.data,
           }),
       );

@@ -55,7 +55,15 @@ export async function runParallelTraining(run: BenchRun): Promise<void> {
     }
   }
   const p = profile.parallel;
+  const own = plan.models.flatMap((m) => {
+    const o = profile.overrides[m]?.parallel;
+    return o && (!picked || picked.includes(m))
+      ? [
+          `${m}: ${o.batchesPerEpoch} batches, ${o.warmupEpochs ?? 1} warm-up + ${o.measuredEpochs} measured epochs`,
+        ]
+      : [];
+  });
   run.notes.push(
-    `${asked.join(', ')}: \`fit\` on wasm, Adam, on the first ${p.batchesPerEpoch} batches of MNIST training images: ${p.warmupEpochs ?? 1} warm-up epoch(s), then ${p.measuredEpochs} measured epochs; samples/s is the mean of the measured epochs (training steps only, as fit counts them) and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval)`,
+    `${asked.join(', ')}: \`fit\` on wasm, Adam, fit's default callbacks (none), on the first ${p.batchesPerEpoch} batches of MNIST training images with the next 1/9 as many as the validation set (the proportion of the CLI's 10 % split), evaluated after every epoch: ${p.warmupEpochs ?? 1} warm-up epoch(s), then ${p.measuredEpochs} measured epochs; samples/s is the mean over the measured epochs of training images ÷ the epoch's wall time (training steps, validation and any batch-norm recalibration fit does), and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval); each cell's note gives fit's training-steps-only figure. The ratio to PyTorch is to its training step alone (no validation)${own.length ? `. Smaller budgets: ${own.join('; ')}` : ''}`,
   );
 }

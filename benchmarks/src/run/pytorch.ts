@@ -38,7 +38,7 @@ export async function runPytorchReference(run: BenchRun): Promise<BenchResult['r
         run.spec(model),
         run.trainBatches(model),
         run.inferBatches(model),
-        run.profile.pytorch,
+        run.pytorchTiming(model),
       );
       for (const c of out) run.push(c);
     }

@@ -19,6 +19,11 @@ function closingNotes(run: BenchRun): void {
       'vgg-cifar10 is fed MNIST zero-padded to 32x32 with the grey channel repeated to 3 (no CIFAR-10 copy on this machine; speed does not depend on the pixels)',
     );
   }
+  if (run.plan.models.includes('folder-lenet50')) {
+    notes.push(
+      "folder-lenet50 (report 001's 256x256x3, 50-class image-folder net) is timed on MNIST digits zero-padded to 256x256 with the grey channel repeated to 3, not on the report's images (not on this machine; speed does not depend on the pixels); its accuracy cell is skipped for that reason",
+    );
+  }
   notes.push(
     `profile '${profile.name}': train cells ≥ ${profile.train.iterations} iterations / ${profile.train.timeMs} ms after ${profile.train.warmupIterations} warm-up (and ≥ ${profile.train.warmupTimeMs ?? 0} ms); infer cells ≥ ${profile.infer.iterations} / ${profile.infer.timeMs} ms after ${profile.infer.warmupIterations} (and ≥ ${profile.infer.warmupTimeMs ?? 0} ms)`,
   );

@@ -17,6 +17,20 @@ export function describeBackend(info: BackendInfo): string {
   return parts.join(', ');
 }
 
+/** One run note naming the forward pass each model's inference cells on `backend` ran (cell notes). */
+export function inferencePathNote(run: Pick<BenchRun, 'cells' | 'notes'>, backend: TfjsBackend): void {
+  const byPath = new Map<string, string[]>();
+  for (const c of run.cells) {
+    if (c.task !== 'infer' || c.backend !== backend || c.status !== 'ok' || !c.note) continue;
+    const models = byPath.get(c.note) ?? [];
+    if (!models.includes(c.model)) models.push(c.model);
+    byPath.set(c.note, models);
+  }
+  if (byPath.size === 0) return;
+  const parts = [...byPath].map(([note, models]) => `${note}: ${models.join(', ')}`);
+  run.notes.push(`${backend} inference cells: ${parts.join('; ')}`);
+}
+
 /**
  * The TensorFlow.js backends asked for: each is switched to, then its train and infer cells run.
  * Returns the backends that could be used (accuracy trains on the first).
@@ -50,7 +64,7 @@ export async function runTfjsBackends(run: BenchRun): Promise<TfjsBackend[]> {
         spec,
         backend,
         batch,
-        timing: run.timing(backend, task),
+        timing: run.timing(backend, task, model),
         data: run.data,
       });
       await run.runCells('train', model, backend, run.trainBatches(model), skip, (batch) =>
@@ -60,6 +74,7 @@ export async function runTfjsBackends(run: BenchRun): Promise<TfjsBackend[]> {
         runTfjsInferCell(ctx(batch, 'infer')),
       );
     }
+    inferencePathNote(run, backend);
     const left = tf.memory().numTensors;
     if (left > 0) run.notes.push(`${backend}: ${left} tensors were still allocated after its cells`);
   }

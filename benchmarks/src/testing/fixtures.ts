@@ -1,4 +1,5 @@
 import { cellId } from '../cells/common.js';
+import type { MnistPair } from '../data.js';
 import {
   type BenchBackend,
   type BenchResult,
@@ -87,4 +88,19 @@ export interface MachineFields {
 /** `r` as if measured on another machine (or at another time). */
 export function onMachine(r: BenchResult, m: MachineFields): BenchResult {
   return { ...r, env: { ...r.env, os: 'Linux 6.1.0-test', ...m } };
+}
+
+/** A stand-in for MNIST: `count` 28x28 grey images per split, pixel i of image n = (n + i) % 256, label n % 10. */
+export function syntheticMnistPair(count: number): MnistPair {
+  const split = (source: string) => ({
+    images: Uint8Array.from({ length: count * 784 }, (_, k) => (Math.floor(k / 784) + (k % 784)) % 256),
+    labels: Uint8Array.from({ length: count }, (_, n) => n % 10),
+    count,
+    height: 28,
+    width: 28,
+    channels: 1,
+    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
+    source,
+  });
+  return { train: split('synthetic train'), test: split('synthetic test') };
 }
