@@ -155,31 +155,37 @@ describe('SIMD kernels called directly', () => {
     });
   }
 
-  it('conv filter gradient over 2 blocks of output channels equals a direct loop, writes only its output', () => {
-    const [n, h, w, ci, co4, k] = [2, 6, 7, 3, 36, 3];
-    const [oh, ow] = [h - k + 1, w - k + 1];
-    const x = randomArray(n * h * w * ci, 5);
-    const dy = randomArray(n * oh * ow * co4, 6);
-    const expected = new Float32Array(k * k * ci * co4);
-    for (let b = 0; b < n; b++)
-      for (let y = 0; y < oh; y++)
-        for (let xx = 0; xx < ow; xx++)
-          for (let a = 0; a < k; a++)
-            for (let c = 0; c < k; c++)
-              for (let i = 0; i < ci; i++)
-                for (let o = 0; o < co4; o++) {
-                  expected[((a * k + c) * ci + i) * co4 + o] +=
-                    x[((b * h + y + a) * w + xx + c) * ci + i] * dy[((b * oh + y) * ow + xx) * co4 + o];
-                }
-    const { out, guardsIntact } = guarded(
-      simd,
-      [x, dy, new Float32Array(expected.length)],
-      ([px, pdy, pdw]) =>
-        simd.fn.lenet_conv_filter_grad(px, pdy, pdw, n, h, w, ci, oh, ow, co4, k, k, 1, 1, co4),
-    );
-    expect(guardsIntact).toBe(true);
-    expect(relativeError(out[2], expected)).toBeLessThan(1e-5);
-  });
+  // The second case has 3,450 floats of input and dy per image: more than one group of images
+  // (4,096 floats), so the sums run on across groups.
+  for (const [n, h, w, ci, co4, k] of [
+    [2, 6, 7, 3, 36, 3],
+    [3, 18, 17, 5, 8, 3],
+  ]) {
+    it(`conv filter gradient, ${n} images ${h}×${w}×${ci} → ${co4} channels, equals a direct loop, writes only its output`, () => {
+      const [oh, ow] = [h - k + 1, w - k + 1];
+      const x = randomArray(n * h * w * ci, 5);
+      const dy = randomArray(n * oh * ow * co4, 6);
+      const expected = new Float32Array(k * k * ci * co4);
+      for (let b = 0; b < n; b++)
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++)
+            for (let a = 0; a < k; a++)
+              for (let c = 0; c < k; c++)
+                for (let i = 0; i < ci; i++)
+                  for (let o = 0; o < co4; o++) {
+                    expected[((a * k + c) * ci + i) * co4 + o] +=
+                      x[((b * h + y + a) * w + xx + c) * ci + i] * dy[((b * oh + y) * ow + xx) * co4 + o];
+                  }
+      const { out, guardsIntact } = guarded(
+        simd,
+        [x, dy, new Float32Array(expected.length)],
+        ([px, pdy, pdw]) =>
+          simd.fn.lenet_conv_filter_grad(px, pdy, pdw, n, h, w, ci, oh, ow, co4, k, k, 1, 1, co4),
+      );
+      expect(guardsIntact).toBe(true);
+      expect(relativeError(out[2], expected)).toBeLessThan(1e-5);
+    });
+  }
 
   it('elementwise kernels handle lengths that are not a multiple of 4 and stay inside their output', () => {
     const len = 4 * 9 + 3;
