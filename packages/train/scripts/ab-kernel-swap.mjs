@@ -1,10 +1,14 @@
-// A/B of one SIMD kernel against another export of the same module inside the compiled training
-// step, on one kernel thread (the helper threads run their own instance, which this does not
-// swap): arm B calls `--swap=<export>=<other export>` in place of the export. Both arms are the
-// same step, interleaved in one process (rounds of 5 steps, the order alternating), so load hits
-// both alike; prints the median and best ms/step and the effective GFLOP/s. Build first:
+// A/B of SIMD kernels inside the compiled training step, on one kernel thread (the helper threads
+// run their own instance, which this does not swap). Arm B runs either another export of the same
+// module in place of one (`--swap=<export>=<other export>`) or every kernel from another build of
+// the module (`--module=<simd-binary.ts of another commit>`, e.g. from `git show
+// <commit>:packages/backend/src/wasm-kernels/simd-binary.ts`), instantiated over the same memory:
+// the kernels keep no state of their own. Both arms are the same step, interleaved in one process
+// (rounds of 5 steps, the order alternating), so load hits both alike; prints the median and best
+// ms/step and the effective GFLOP/s. Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
-//   node packages/train/scripts/ab-kernel-swap.mjs --swap=lenet_conv_input_grad=lenet_conv_input_grad_scatter [--rounds=N] [preset:batch ...]
+//   node packages/train/scripts/ab-kernel-swap.mjs (--swap=A=B | --module=FILE) [--rounds=N] [preset:batch ...]
+import { readFileSync } from 'node:fs';
 import { setWasmKernelThreads, useBackend } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
@@ -14,7 +18,9 @@ import { createTrainStep } from '../dist/index.js';
 const args = process.argv.slice(2);
 const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const [target, replacement] = (flag('swap') ?? '').split('=');
-if (!target || !replacement) throw new Error('usage: --swap=<export>=<other export>');
+const moduleFile = flag('module');
+if (!moduleFile && (!target || !replacement))
+  throw new Error('usage: --swap=<export>=<other export> or --module=<simd-binary.ts>');
 const rounds = Number(flag('rounds') ?? 20);
 const cells = args
   .filter((a) => !a.startsWith('--'))
@@ -42,7 +48,7 @@ const macsPerSample = (spec) => {
   return macs;
 };
 console.log(
-  `node ${process.version}, 1 kernel thread, ${rounds} rounds of ${STEPS} steps per arm; B: ${target} -> ${replacement}`,
+  `node ${process.version}, 1 kernel thread, ${rounds} rounds of ${STEPS} steps per arm; B: ${moduleFile ?? `${target} -> ${replacement}`}`,
 );
 for (const { preset, batch } of cells) {
   const base = getPreset(preset.replace(/-nodropout$/, '')).spec;
@@ -59,8 +65,16 @@ for (const { preset, batch } of cells) {
   // Private fields, read for this measurement only: the net's SIMD kernels and their exports.
   const simd = arms[0].step.compiled.net.simd;
   const original = simd.fn;
-  if (typeof original[replacement] !== 'function') throw new Error(`no export ${replacement}`);
-  const swapped = { ...original, [target]: original[replacement] };
+  let swapped;
+  if (moduleFile) {
+    const literal = /LENET_SIMD_WASM_BASE64 =([\s\S]*?);/.exec(readFileSync(moduleFile, 'utf8'))[1];
+    const base64 = [...literal.matchAll(/'([^']*)'/g)].map((m) => m[1]).join('');
+    const module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
+    swapped = new WebAssembly.Instance(module, { env: { memory: simd.wasm.memory } }).exports;
+  } else {
+    if (typeof original[replacement] !== 'function') throw new Error(`no export ${replacement}`);
+    swapped = { ...original, [target]: original[replacement] };
+  }
   const run = async (arm, steps) => {
     simd.fn = arm.name === 'B' ? swapped : original;
     const t0 = performance.now();
