@@ -680,6 +680,8 @@ static void max_pool_grad_2x2(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32
           wasm_v128_store(dx + p1 + k, wasm_v128_and(gv, t1));
           wasm_v128_store(dx + p2 + k, wasm_v128_and(gv, t2));
           wasm_v128_store(dx + p3 + k, wasm_v128_and(gv, t3));
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c && c >= 4) k = c - 8;
         }
         for (; k < c; k++) {
           i32 best = p0 + k;
@@ -961,6 +963,9 @@ void lenet_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh
           const v128_t r = kind == 0 ? wasm_f32x4_max(wasm_f32x4_max(a0, a1), wasm_f32x4_max(a2, a3))
                                      : wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)), quarter);
           wasm_v128_store(o + k, r);
+          // With c ≥ 4 the last channels are one more vector ending at c, overlapping the one
+          // before it (same values for the channels both hold): no scalar NaN-aware tail.
+          if (k + 4 < c && k + 8 > c && c >= 4) k = c - 8;
         }
         for (; k < c; k++) {
           const f32 a0 = p[k], a1 = p[c + k], a2 = p[row + k], a3 = p[row + c + k];

@@ -174,6 +174,10 @@ function poolCases(): PoolCase[] {
     { batch: 2, height: 10, width: 10, channels: 16, size: 2, stride: 2, pad: 'same', ties: true },
     { batch: 2, height: 9, width: 11, channels: 3, size: 3, stride: 3, pad: 'valid', ties: true },
     { batch: 1, height: 7, width: 5, channels: 4, size: 2, stride: 2, pad: 'valid' },
+    // Channels past the last full vector (one more vector overlapping the one before).
+    { batch: 2, height: 6, width: 8, channels: 6, size: 2, stride: 2, pad: 'valid', ties: true },
+    { batch: 2, height: 4, width: 6, channels: 5, size: 2, stride: 2, pad: 'valid' },
+    { batch: 1, height: 6, width: 4, channels: 9, size: 2, stride: 2, pad: 'valid', ties: true },
     // 'same' that pads the bottom/right: not disjoint-inside, the general path.
     { batch: 2, height: 7, width: 7, channels: 2, size: 2, stride: 2, pad: 'same', ties: true },
   );
