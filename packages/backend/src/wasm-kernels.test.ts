@@ -42,6 +42,11 @@ function convCases(): ConvCase[] {
       }
     }
   }
+  // 32 output channels: the input gradient past the direct kernel's threshold (XNNPACK's path).
+  cases.push(
+    { batch: 2, height: 9, width: 8, inChannels: 6, outChannels: 32, kernel: 3, stride: 1, pad: 'valid' },
+    { batch: 2, height: 9, width: 8, inChannels: 12, outChannels: 24, kernel: 3, stride: 2, pad: 'same' },
+  );
   return cases;
 }
 

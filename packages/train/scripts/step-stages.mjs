@@ -70,7 +70,8 @@ for (const { preset, batch } of cells) {
     wrap(s, 'backward', `B ${names[i]}`);
   });
   wrap(net, 'softmax', 'softmax');
-  wrap(net, 'applyUpdate', 'update (clip + adam)');
+  wrap(net, 'applyUpdate', 'update (clip + adam + new weight tensors)');
+  wrap(cs, 'update', '  of which adam');
   let i = 0;
   const run = async (steps) => {
     const t0 = performance.now();
