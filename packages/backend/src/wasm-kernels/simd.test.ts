@@ -156,10 +156,12 @@ describe('SIMD kernels called directly', () => {
   }
 
   // The second case has 3,450 floats of input and dy per image: more than one group of images
-  // (4,096 floats), so the sums run on across groups.
+  // (4,096 floats), so the sums run on across groups; the third has 3 vectors of channels (blocks
+  // of 2 patch rows and a last row alone).
   for (const [n, h, w, ci, co4, k] of [
     [2, 6, 7, 3, 36, 3],
     [3, 18, 17, 5, 8, 3],
+    [2, 6, 7, 3, 12, 3],
   ]) {
     it(`conv filter gradient, ${n} images ${h}×${w}×${ci} → ${co4} channels, equals a direct loop, writes only its output`, () => {
       const [oh, ow] = [h - k + 1, w - k + 1];
