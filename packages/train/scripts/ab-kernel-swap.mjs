@@ -8,6 +8,7 @@
 // ms/step and the effective GFLOP/s. Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
 //   node packages/train/scripts/ab-kernel-swap.mjs (--swap=A=B | --module=FILE) [--rounds=N] [preset:batch ...]
+// e.g. --module=<(git show 9036417:packages/backend/src/wasm-kernels/simd-binary.ts) lenet5:64
 import { readFileSync } from 'node:fs';
 import { setWasmKernelThreads, useBackend } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
