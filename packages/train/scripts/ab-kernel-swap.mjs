@@ -12,9 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { setWasmKernelThreads, useBackend } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
-import { getPreset } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
+import { cellSpec, parseCells } from './cells.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -23,12 +23,7 @@ const moduleFile = flag('module');
 if (!moduleFile && (!target || !replacement))
   throw new Error('usage: --swap=<export>=<other export> or --module=<simd-binary.ts>');
 const rounds = Number(flag('rounds') ?? 20);
-const cells = args
-  .filter((a) => !a.startsWith('--'))
-  .map((c) => {
-    const [preset, batch] = c.split(':');
-    return { preset, batch: Number(batch) };
-  });
+const cells = parseCells(args);
 const STEPS = 5;
 
 await useBackend('wasm');
@@ -52,10 +47,7 @@ console.log(
   `node ${process.version}, 1 kernel thread, ${rounds} rounds of ${STEPS} steps per arm; B: ${moduleFile ?? `${target} -> ${replacement}`}`,
 );
 for (const { preset, batch } of cells) {
-  const base = getPreset(preset.replace(/-nodropout$/, '')).spec;
-  const spec = preset.endsWith('-nodropout')
-    ? { ...base, layers: base.layers.filter((l) => l.type !== 'dropout') }
-    : base;
+  const spec = cellSpec(preset);
   const list = [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];
   const arms = ['A', 'B'].map((name) => {
     const model = buildModel(spec, { seed: 1 });

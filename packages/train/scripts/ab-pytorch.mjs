@@ -15,18 +15,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
 import { batches, head, loadMnist, mnistDataDir } from '@lenet/datasets';
-import { getPreset } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
+import { cellSpec, parseCells } from './cells.mjs';
 
 const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 5);
-const cells = args
-  .filter((a) => !a.startsWith('--'))
-  .map((c) => {
-    const [preset, batch] = c.split(':');
-    return { preset, batch: Number(batch) };
-  });
+const cells = parseCells(args);
 const STEPS = 15;
 const script = fileURLToPath(new URL('../../../benchmarks/src/pytorch_stages.py', import.meta.url));
 const py = spawn('/usr/bin/python3', [script, '--serve', mnistDataDir()], {
@@ -50,10 +45,7 @@ console.log(
   `node ${process.version}, ${rounds} rounds of ${STEPS} steps per arm; ours: 1 and ${defaultThreads} kernel threads`,
 );
 for (const { preset, batch } of cells) {
-  const base = getPreset(preset.replace(/-nodropout$/, '')).spec;
-  const spec = preset.endsWith('-nodropout')
-    ? { ...base, layers: base.layers.filter((l) => l.type !== 'dropout') }
-    : base;
+  const spec = cellSpec(preset);
   const specPath = join(dir, `${preset}.json`);
   writeFileSync(specPath, JSON.stringify(spec));
   const list = [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];

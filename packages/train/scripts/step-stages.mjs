@@ -7,9 +7,9 @@
 //   node packages/train/scripts/step-stages.mjs [--threads=N] [--rounds=N] [preset:batch ...]
 import { setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
-import { getPreset } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
+import { cellSpec, parseCells } from './cells.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -18,14 +18,7 @@ const opt = (name, dflt) => {
 };
 const rounds = opt('rounds', 15);
 const STEPS = 5;
-const cells = (
-  args.filter((a) => !a.startsWith('--')).length > 0
-    ? args.filter((a) => !a.startsWith('--'))
-    : ['lenet5-classic:64', 'lenet5:64', 'torch-bn-nodropout:64']
-).map((c) => {
-  const [preset, batch] = c.split(':');
-  return { preset, batch: Number(batch) };
-});
+const cells = parseCells(args, ['lenet5-classic:64', 'lenet5:64', 'torch-bn-nodropout:64']);
 
 await useBackend('wasm');
 const threads = opt('threads', 0);
@@ -37,11 +30,7 @@ console.log(
 );
 
 for (const { preset, batch } of cells) {
-  // `<preset>-nodropout`: the bench's variant without dropout layers (benchmarks/src/variants.ts).
-  const base = getPreset(preset.replace(/-nodropout$/, '')).spec;
-  const spec = preset.endsWith('-nodropout')
-    ? { ...base, layers: base.layers.filter((l) => l.type !== 'dropout') }
-    : base;
+  const spec = cellSpec(preset);
   const list = [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];
   const model = buildModel(spec, { seed: 1 });
   const step = createTrainStep(model, { optimizer: 'adam', seed: 1 });
