@@ -62,11 +62,12 @@ void lenet_crop_nhwc(const f32 *src, f32 *dst, i32 n, i32 h, i32 w, i32 c, i32 h
 #define FILTER_GRAD(R, V)                                                                                  \
   static void filter_grad_##R##x##V(const f32 *xp, const f32 *dy, f32 *dw, i32 o0, i32 o1, i32 o2, i32 o3, \
                                     i32 n, i32 oh, i32 ow, i32 imageStride, i32 rowStep, i32 colStep,    \
-                                    i32 co4, i32 dyStride) {                                             \
+                                    i32 co4, i32 dyStride, i32 more) {                                   \
     const i32 off[4] = {o0, o1, o2, o3};                                                                 \
     v128_t acc[R][V];                                                                                    \
     for (i32 r = 0; r < R; r++)                                                                          \
-      for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_splat(0.0f);                                    \
+      for (i32 v = 0; v < V; v++)                                                                        \
+        acc[r][v] = more ? wasm_v128_load(dw + r * co4 + 4 * v) : wasm_f32x4_splat(0.0f);                \
     const f32 *d = dy;                                                                                   \
     for (i32 b = 0; b < n; b++) {                                                                        \
       const f32 *image = xp + b * imageStride;                                                           \
@@ -88,12 +89,17 @@ void lenet_crop_nhwc(const f32 *src, f32 *dst, i32 n, i32 h, i32 w, i32 c, i32 h
 
 FILTER_GRAD(4, 1)
 FILTER_GRAD(4, 2)
-FILTER_GRAD(3, 3)
+FILTER_GRAD(2, 3)
 FILTER_GRAD(2, 4)
 FILTER_GRAD(1, 1)
 FILTER_GRAD(1, 2)
 FILTER_GRAD(1, 3)
 FILTER_GRAD(1, 4)
+
+// Floats of input and dy per image group of lenet_conv_filter_grad (set at build time for A/B).
+#ifndef LENET_FILTER_GRAD_GROUP_FLOATS
+#define LENET_FILTER_GRAD_GROUP_FLOATS 4096
+#endif
 
 // Offset in xp of patch row r = (kh, kw, ci), for a stride-1 walk inside one image row.
 INLINE i32 patch_offset(i32 r, i32 kwci, i32 wpci) { return (r / kwci) * wpci + r % kwci; }
@@ -111,41 +117,54 @@ void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp
   const i32 imageStride = hp * wpci;
   const i32 rowStep = sh * wpci;
   const i32 colStep = sw * ci;
-  for (i32 cb = 0; cb < co4; cb += 16) {
-    const i32 vecs = (co4 - cb) / 4 < 4 ? (co4 - cb) / 4 : 4;
-    const i32 block = vecs == 4 ? 2 : vecs == 3 ? 3 : 4;
-    i32 r = 0;
-    for (; r + block <= rows; r += block) {
-      const i32 o0 = patch_offset(r, kwci, wpci);
-      const i32 o1 = patch_offset(r + 1, kwci, wpci);
-      const i32 o2 = block > 2 ? patch_offset(r + 2, kwci, wpci) : 0;
-      const i32 o3 = block > 3 ? patch_offset(r + 3, kwci, wpci) : 0;
-      f32 *out = dw + r * co4 + cb;
-      const f32 *g = dy + cb;
-      switch (vecs) {
-        case 1: filter_grad_4x1(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
-        case 2: filter_grad_4x2(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
-        case 3: filter_grad_3x3(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
-        default: filter_grad_2x4(xp, g, out, o0, o1, o2, o3, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
+  // Images in groups whose input and dy stay in the core's caches while every block of patch rows
+  // walks them (a whole batch's dy, read once per block, did not: 1.2 MB for LeNet's C1 at batch
+  // 64). The sums run on in the same order across groups: dW is stored after a group and read back.
+  const i32 perImage = oh * ow * dyStride + imageStride;
+  const i32 group = perImage >= LENET_FILTER_GRAD_GROUP_FLOATS ? 1 : LENET_FILTER_GRAD_GROUP_FLOATS / perImage;
+  for (i32 b0 = 0; b0 < n; b0 += group) {
+    const i32 nb = n - b0 < group ? n - b0 : group;
+    const i32 more = b0 > 0;
+    const f32 *xg = xp + b0 * imageStride;
+    const f32 *dg = dy + b0 * oh * ow * dyStride;
+    for (i32 cb = 0; cb < co4; cb += 16) {
+      const i32 vecs = (co4 - cb) / 4 < 4 ? (co4 - cb) / 4 : 4;
+      // At most 8 accumulators: 3 rows × 3 vectors (9) ran at half the speed of 2 × 3 under V8
+      // (torch-bn's 6→12 conv: 0.52 vs 0.24 ms), spilling, it seems.
+      const i32 block = vecs == 4 || vecs == 3 ? 2 : 4;
+      i32 r = 0;
+      for (; r + block <= rows; r += block) {
+        const i32 o0 = patch_offset(r, kwci, wpci);
+        const i32 o1 = patch_offset(r + 1, kwci, wpci);
+        const i32 o2 = block > 2 ? patch_offset(r + 2, kwci, wpci) : 0;
+        const i32 o3 = block > 3 ? patch_offset(r + 3, kwci, wpci) : 0;
+        f32 *out = dw + r * co4 + cb;
+        const f32 *g = dg + cb;
+        switch (vecs) {
+          case 1: filter_grad_4x1(xg, g, out, o0, o1, o2, o3, nb, oh, ow, imageStride, rowStep, colStep, co4, dyStride, more); break;
+          case 2: filter_grad_4x2(xg, g, out, o0, o1, o2, o3, nb, oh, ow, imageStride, rowStep, colStep, co4, dyStride, more); break;
+          case 3: filter_grad_2x3(xg, g, out, o0, o1, o2, o3, nb, oh, ow, imageStride, rowStep, colStep, co4, dyStride, more); break;
+          default: filter_grad_2x4(xg, g, out, o0, o1, o2, o3, nb, oh, ow, imageStride, rowStep, colStep, co4, dyStride, more); break;
+        }
       }
-    }
-    for (; r < rows; r++) {
-      const i32 o0 = patch_offset(r, kwci, wpci);
-      f32 *out = dw + r * co4 + cb;
-      const f32 *g = dy + cb;
-      switch (vecs) {
-        case 1: filter_grad_1x1(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
-        case 2: filter_grad_1x2(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
-        case 3: filter_grad_1x3(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
-        default: filter_grad_1x4(xp, g, out, o0, 0, 0, 0, n, oh, ow, imageStride, rowStep, colStep, co4, dyStride); break;
+      for (; r < rows; r++) {
+        const i32 o0 = patch_offset(r, kwci, wpci);
+        f32 *out = dw + r * co4 + cb;
+        const f32 *g = dg + cb;
+        switch (vecs) {
+          case 1: filter_grad_1x1(xg, g, out, o0, 0, 0, 0, nb, oh, ow, imageStride, rowStep, colStep, co4, dyStride, more); break;
+          case 2: filter_grad_1x2(xg, g, out, o0, 0, 0, 0, nb, oh, ow, imageStride, rowStep, colStep, co4, dyStride, more); break;
+          case 3: filter_grad_1x3(xg, g, out, o0, 0, 0, 0, nb, oh, ow, imageStride, rowStep, colStep, co4, dyStride, more); break;
+          default: filter_grad_1x4(xg, g, out, o0, 0, 0, 0, nb, oh, ow, imageStride, rowStep, colStep, co4, dyStride, more); break;
+        }
       }
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Conv2D input gradient, scatter form: for every output pixel p and filter row kh, the run of
-// kw·ci input-gradient floats under that filter row gets Σ_co dY[p, co] · Wt[kh, co, ·].
+// Conv2D input gradient: the run of kw·ci input-gradient floats under filter row kh of output
+// pixel p gets Σ_co dY[p, co] · Wt[kh, co, ·], gathered per input row (lenet_conv_input_grad).
 
 // Wt [kh, co, l4] (l4 = kw·ci rounded up to 4, zero tail) from W [kh, kw, ci, co].
 EXPORT(lenet_input_grad_filter)
@@ -171,236 +190,108 @@ INLINE void store_lanes_partial(f32 *p, v128_t v, i32 n) {
   if (n > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
 }
 
-// dst[0 .. 4·NV + rem) += Σ_o g[o] · w[o·l4 + ·]: NV full vectors and a partial one of rem
-// (0–3) floats, all in registers across the output channels, each dy value splatted once.
-// Written out per NV (by scripts/gen-scatter.mjs): arrays of vectors, even in unrolled loops, ended up on the stack.
-// BEGIN GENERATED by scripts/gen-scatter.mjs: do not edit.
-static void scatter_run_0(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t t = rem ? load_lanes(dst + 0, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
+// dst[0 .. len) += the first len floats of V vectors (len > 4·(V − 1)); the last one may be partial.
+#define ADD_RUN(dst, acc, V, len)                                                         \
+  _Pragma("clang loop unroll(full)")                                                      \
+  for (i32 v = 0; v < V; v++) {                                                           \
+    const i32 left = (len) - 4 * v;                                                       \
+    if (left >= 4) {                                                                      \
+      wasm_v128_store(dst + 4 * v, wasm_f32x4_add(wasm_v128_load(dst + 4 * v), acc[v]));  \
+    } else {                                                                              \
+      store_lanes_partial(dst + 4 * v, wasm_f32x4_add(load_lanes(dst + 4 * v, left), acc[v]), left); \
+    }                                                                                     \
   }
-  if (rem) store_lanes_partial(dst + 0, t, rem);
-}
 
-static void scatter_run_1(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t a0 = wasm_v128_load(dst + 0);
-  v128_t t = rem ? load_lanes(dst + 4, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+// Gather over the filter rows: one input-gradient row r gets, under each of P adjacent output
+// pixels of the rows y that reach it (na of them, filter row a = r − y·sh), Σ_a Σ_o dY[y, x, o] ·
+// Wt[a, o, chunk of 4·V floats]. The chunk is summed in registers over all na·co terms and added
+// to dx once (the scatter form before this read and wrote it per pixel and filter row, at half
+// the speed), and the P pixels share each filter load (P = 2: 2 splats and V loads per 2·V
+// multiply-adds instead of 1 and V per V). g: dY of pixel 0 in the first row y (gStep floats to the next, an earlier row); w: Wt
+// at the first filter row a and the chunk (wStep floats to the next); dst: the chunk under pixel
+// 0, the next pixel's dstStep floats on; len: floats of the chunk (≤ 4·V).
+#define INPUT_GATHER(P, V)                                                                                   \
+  static void input_gather_##P##x##V(f32 *dst, const f32 *g, const f32 *w, i32 na, i32 gStep, i32 wStep,  \
+                                      i32 co, i32 l4, i32 dstStep, i32 len) {                                \
+    v128_t acc[P][V];                                                                                        \
+    for (i32 p = 0; p < P; p++)                                                                              \
+      for (i32 v = 0; v < V; v++) acc[p][v] = wasm_f32x4_splat(0.0f);                                        \
+    for (i32 k = 0; k < na; k++, g += gStep, w += wStep) {                                                   \
+      const f32 *wo = w;                                                                                     \
+      for (i32 o = 0; o < co; o++, wo += l4) {                                                               \
+        v128_t s[P];                                                                                         \
+        for (i32 p = 0; p < P; p++) s[p] = wasm_v128_load32_splat(g + p * co + o);                           \
+        for (i32 v = 0; v < V; v++) {                                                                        \
+          const v128_t wv = wasm_v128_load(wo + 4 * v);                                                      \
+          for (i32 p = 0; p < P; p++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(s[p], wv));       \
+        }                                                                                                    \
+      }                                                                                                      \
+    }                                                                                                        \
+    _Pragma("clang loop unroll(full)")                                                                       \
+    for (i32 p = 0; p < P; p++) {                                                                            \
+      f32 *d = dst + p * dstStep;                                                                            \
+      ADD_RUN(d, acc[p], V, len)                                                                             \
+    }                                                                                                        \
   }
-  wasm_v128_store(dst + 0, a0);
-  if (rem) store_lanes_partial(dst + 4, t, rem);
-}
 
-static void scatter_run_2(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t a0 = wasm_v128_load(dst + 0);
-  v128_t a1 = wasm_v128_load(dst + 4);
-  v128_t t = rem ? load_lanes(dst + 8, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
-  }
-  wasm_v128_store(dst + 0, a0);
-  wasm_v128_store(dst + 4, a1);
-  if (rem) store_lanes_partial(dst + 8, t, rem);
-}
+INPUT_GATHER(2, 1)
+INPUT_GATHER(2, 2)
+INPUT_GATHER(2, 3)
+INPUT_GATHER(2, 4)
+INPUT_GATHER(1, 1)
+INPUT_GATHER(1, 2)
+INPUT_GATHER(1, 3)
+INPUT_GATHER(1, 4)
 
-static void scatter_run_3(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t a0 = wasm_v128_load(dst + 0);
-  v128_t a1 = wasm_v128_load(dst + 4);
-  v128_t a2 = wasm_v128_load(dst + 8);
-  v128_t t = rem ? load_lanes(dst + 12, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
-  }
-  wasm_v128_store(dst + 0, a0);
-  wasm_v128_store(dst + 4, a1);
-  wasm_v128_store(dst + 8, a2);
-  if (rem) store_lanes_partial(dst + 12, t, rem);
-}
-
-static void scatter_run_4(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t a0 = wasm_v128_load(dst + 0);
-  v128_t a1 = wasm_v128_load(dst + 4);
-  v128_t a2 = wasm_v128_load(dst + 8);
-  v128_t a3 = wasm_v128_load(dst + 12);
-  v128_t t = rem ? load_lanes(dst + 16, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
-  }
-  wasm_v128_store(dst + 0, a0);
-  wasm_v128_store(dst + 4, a1);
-  wasm_v128_store(dst + 8, a2);
-  wasm_v128_store(dst + 12, a3);
-  if (rem) store_lanes_partial(dst + 16, t, rem);
-}
-
-static void scatter_run_5(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t a0 = wasm_v128_load(dst + 0);
-  v128_t a1 = wasm_v128_load(dst + 4);
-  v128_t a2 = wasm_v128_load(dst + 8);
-  v128_t a3 = wasm_v128_load(dst + 12);
-  v128_t a4 = wasm_v128_load(dst + 16);
-  v128_t t = rem ? load_lanes(dst + 20, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
-    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
-  }
-  wasm_v128_store(dst + 0, a0);
-  wasm_v128_store(dst + 4, a1);
-  wasm_v128_store(dst + 8, a2);
-  wasm_v128_store(dst + 12, a3);
-  wasm_v128_store(dst + 16, a4);
-  if (rem) store_lanes_partial(dst + 20, t, rem);
-}
-
-static void scatter_run_6(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t a0 = wasm_v128_load(dst + 0);
-  v128_t a1 = wasm_v128_load(dst + 4);
-  v128_t a2 = wasm_v128_load(dst + 8);
-  v128_t a3 = wasm_v128_load(dst + 12);
-  v128_t a4 = wasm_v128_load(dst + 16);
-  v128_t a5 = wasm_v128_load(dst + 20);
-  v128_t t = rem ? load_lanes(dst + 24, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
-    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
-    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 24)));
-  }
-  wasm_v128_store(dst + 0, a0);
-  wasm_v128_store(dst + 4, a1);
-  wasm_v128_store(dst + 8, a2);
-  wasm_v128_store(dst + 12, a3);
-  wasm_v128_store(dst + 16, a4);
-  wasm_v128_store(dst + 20, a5);
-  if (rem) store_lanes_partial(dst + 24, t, rem);
-}
-
-static void scatter_run_7(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t a0 = wasm_v128_load(dst + 0);
-  v128_t a1 = wasm_v128_load(dst + 4);
-  v128_t a2 = wasm_v128_load(dst + 8);
-  v128_t a3 = wasm_v128_load(dst + 12);
-  v128_t a4 = wasm_v128_load(dst + 16);
-  v128_t a5 = wasm_v128_load(dst + 20);
-  v128_t a6 = wasm_v128_load(dst + 24);
-  v128_t t = rem ? load_lanes(dst + 28, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
-    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
-    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
-    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(s, wasm_v128_load(w + 24)));
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 28)));
-  }
-  wasm_v128_store(dst + 0, a0);
-  wasm_v128_store(dst + 4, a1);
-  wasm_v128_store(dst + 8, a2);
-  wasm_v128_store(dst + 12, a3);
-  wasm_v128_store(dst + 16, a4);
-  wasm_v128_store(dst + 20, a5);
-  wasm_v128_store(dst + 24, a6);
-  if (rem) store_lanes_partial(dst + 28, t, rem);
-}
-
-static void scatter_run_8(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 rem) {
-  v128_t a0 = wasm_v128_load(dst + 0);
-  v128_t a1 = wasm_v128_load(dst + 4);
-  v128_t a2 = wasm_v128_load(dst + 8);
-  v128_t a3 = wasm_v128_load(dst + 12);
-  v128_t a4 = wasm_v128_load(dst + 16);
-  v128_t a5 = wasm_v128_load(dst + 20);
-  v128_t a6 = wasm_v128_load(dst + 24);
-  v128_t a7 = wasm_v128_load(dst + 28);
-  v128_t t = rem ? load_lanes(dst + 32, rem) : wasm_f32x4_splat(0.0f);
-  for (i32 o = 0; o < co; o++, w += l4) {
-    const v128_t s = wasm_v128_load32_splat(g + o);
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w + 0)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(s, wasm_v128_load(w + 8)));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(s, wasm_v128_load(w + 12)));
-    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(s, wasm_v128_load(w + 16)));
-    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(s, wasm_v128_load(w + 20)));
-    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(s, wasm_v128_load(w + 24)));
-    a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(s, wasm_v128_load(w + 28)));
-    if (rem) t = wasm_f32x4_add(t, wasm_f32x4_mul(s, wasm_v128_load(w + 32)));
-  }
-  wasm_v128_store(dst + 0, a0);
-  wasm_v128_store(dst + 4, a1);
-  wasm_v128_store(dst + 8, a2);
-  wasm_v128_store(dst + 12, a3);
-  wasm_v128_store(dst + 16, a4);
-  wasm_v128_store(dst + 20, a5);
-  wasm_v128_store(dst + 24, a6);
-  wasm_v128_store(dst + 28, a7);
-  if (rem) store_lanes_partial(dst + 32, t, rem);
-}
-
-// One run of len floats: chunks of 8 vectors, then the rest with its partial vector.
-static void scatter_run(f32 *dst, const f32 *g, const f32 *w, i32 co, i32 l4, i32 len) {
-  while (len > 32) {
-    scatter_run_8(dst, g, w, co, l4, 0);
-    dst += 32;
-    w += 32;
-    len -= 32;
-  }
-  const i32 nv = len / 4, rem = len % 4;
-  switch (nv) {
-    case 0: scatter_run_0(dst, g, w, co, l4, rem); break;
-    case 1: scatter_run_1(dst, g, w, co, l4, rem); break;
-    case 2: scatter_run_2(dst, g, w, co, l4, rem); break;
-    case 3: scatter_run_3(dst, g, w, co, l4, rem); break;
-    case 4: scatter_run_4(dst, g, w, co, l4, rem); break;
-    case 5: scatter_run_5(dst, g, w, co, l4, rem); break;
-    case 6: scatter_run_6(dst, g, w, co, l4, rem); break;
-    case 7: scatter_run_7(dst, g, w, co, l4, rem); break;
-    default: scatter_run_8(dst, g, w, co, l4, rem); break;
+// One pixel pair (P = 2) or a last single pixel: the run of kw·ci floats in chunks of 16.
+static void input_gather_pixels(i32 pair, f32 *dst, const f32 *g, const f32 *w, i32 na, i32 gStep, i32 wStep,
+                                i32 co, i32 l4, i32 dstStep, i32 run) {
+  for (i32 c = 0; c < run; c += 16) {
+    const i32 len = run - c < 16 ? run - c : 16;
+    const i32 vecs = (len + 3) / 4;
+    // Reads of Wt stay inside its l4-float rows: c + 4·vecs ≤ l4.
+    if (pair) {
+      switch (vecs) {
+        case 1: input_gather_2x1(dst + c, g, w + c, na, gStep, wStep, co, l4, dstStep, len); break;
+        case 2: input_gather_2x2(dst + c, g, w + c, na, gStep, wStep, co, l4, dstStep, len); break;
+        case 3: input_gather_2x3(dst + c, g, w + c, na, gStep, wStep, co, l4, dstStep, len); break;
+        default: input_gather_2x4(dst + c, g, w + c, na, gStep, wStep, co, l4, dstStep, len); break;
+      }
+    } else {
+      switch (vecs) {
+        case 1: input_gather_1x1(dst + c, g, w + c, na, gStep, wStep, co, l4, dstStep, len); break;
+        case 2: input_gather_1x2(dst + c, g, w + c, na, gStep, wStep, co, l4, dstStep, len); break;
+        case 3: input_gather_1x3(dst + c, g, w + c, na, gStep, wStep, co, l4, dstStep, len); break;
+        default: input_gather_1x4(dst + c, g, w + c, na, gStep, wStep, co, l4, dstStep, len); break;
+      }
+    }
   }
 }
-// END GENERATED by scripts/gen-scatter.mjs.
 
 // dy [n, oh, ow, co]; wt from lenet_input_grad_filter; dxp [n, hp, wp, ci] (the padded input
-// gradient, overwritten).
+// gradient, overwritten). Row by row of dxp, so that each run is added to once per pixel.
 EXPORT(lenet_conv_input_grad)
 void lenet_conv_input_grad(const f32 *dy, const f32 *wt, f32 *dxp, i32 n, i32 oh, i32 ow, i32 co, i32 hp, i32 wp,
                            i32 ci, i32 kh, i32 kw, i32 sh, i32 sw, i32 l4) {
   __builtin_memset(dxp, 0, (uint32_t)(n * hp * wp * ci) * 4u);
   const i32 run = kw * ci;
   for (i32 b = 0; b < n; b++)
-    for (i32 y = 0; y < oh; y++)
-      for (i32 x = 0; x < ow; x++) {
-        const f32 *g = dy + ((b * oh + y) * ow + x) * co;
-        for (i32 a = 0; a < kh; a++)
-          scatter_run(dxp + ((b * hp + y * sh + a) * wp + x * sw) * ci, g, wt + a * co * l4, co, l4, run);
-      }
+    for (i32 r = 0; r < hp; r++) {
+      // The output rows y that reach input row r: a = r − y·sh in [0, kh), y in [0, oh).
+      const i32 yHi = r / sh < oh - 1 ? r / sh : oh - 1;
+      const i32 t = r - kh + 1;
+      const i32 yLo = t <= 0 ? 0 : (t + sh - 1) / sh;
+      const i32 na = yHi - yLo + 1;
+      if (na <= 0) continue;
+      const f32 *g = dy + (b * oh + yHi) * ow * co;
+      const f32 *w = wt + (r - yHi * sh) * co * l4;
+      f32 *row = dxp + (b * hp + r) * wp * ci;
+      i32 x = 0;
+      for (; x + 1 < ow; x += 2)
+        input_gather_pixels(1, row + x * sw * ci, g + x * co, w, na, -ow * co, sh * co * l4, co, l4, sw * ci, run);
+      if (x < ow)
+        input_gather_pixels(0, row + x * sw * ci, g + x * co, w, na, -ow * co, sh * co * l4, co, l4, sw * ci, run);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,6 +451,8 @@ static void max_pool_grad_2x2(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32
           wasm_v128_store(dx + p1 + k, wasm_v128_and(gv, t1));
           wasm_v128_store(dx + p2 + k, wasm_v128_and(gv, t2));
           wasm_v128_store(dx + p3 + k, wasm_v128_and(gv, t3));
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c && c >= 4) k = c - 8;
         }
         for (; k < c; k++) {
           i32 best = p0 + k;
@@ -841,6 +734,9 @@ void lenet_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh
           const v128_t r = kind == 0 ? wasm_f32x4_max(wasm_f32x4_max(a0, a1), wasm_f32x4_max(a2, a3))
                                      : wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)), quarter);
           wasm_v128_store(o + k, r);
+          // With c ≥ 4 the last channels are one more vector ending at c, overlapping the one
+          // before it (same values for the channels both hold): no scalar NaN-aware tail.
+          if (k + 4 < c && k + 8 > c && c >= 4) k = c - 8;
         }
         for (; k < c; k++) {
           const f32 a0 = p[k], a1 = p[c + k], a2 = p[row + k], a3 = p[row + c + k];

@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withGeneratedScatter } from './gen-scatter.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'csrc', 'lenet-kernels.c');
@@ -23,14 +22,6 @@ const BUILDS = [
 ];
 const clang = process.env.CLANG ?? 'clang-14';
 const objdump = process.env.LLVM_OBJDUMP ?? 'llvm-objdump-14';
-
-// The generated section follows its generator before every build.
-const committed = readFileSync(source, 'utf8');
-const current = withGeneratedScatter(committed);
-if (current !== committed) {
-  writeFileSync(source, current);
-  console.log(`regenerated the scatter_run section of ${source}`);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'lenet-simd-'));
 try {

@@ -42,6 +42,11 @@ function convCases(): ConvCase[] {
       }
     }
   }
+  // 32 output channels: the input gradient past the direct kernel's threshold (XNNPACK's path).
+  cases.push(
+    { batch: 2, height: 9, width: 8, inChannels: 6, outChannels: 32, kernel: 3, stride: 1, pad: 'valid' },
+    { batch: 2, height: 9, width: 8, inChannels: 12, outChannels: 24, kernel: 3, stride: 2, pad: 'same' },
+  );
   return cases;
 }
 
@@ -174,6 +179,10 @@ function poolCases(): PoolCase[] {
     { batch: 2, height: 10, width: 10, channels: 16, size: 2, stride: 2, pad: 'same', ties: true },
     { batch: 2, height: 9, width: 11, channels: 3, size: 3, stride: 3, pad: 'valid', ties: true },
     { batch: 1, height: 7, width: 5, channels: 4, size: 2, stride: 2, pad: 'valid' },
+    // Channels past the last full vector (one more vector overlapping the one before).
+    { batch: 2, height: 6, width: 8, channels: 6, size: 2, stride: 2, pad: 'valid', ties: true },
+    { batch: 2, height: 4, width: 6, channels: 5, size: 2, stride: 2, pad: 'valid' },
+    { batch: 1, height: 6, width: 4, channels: 9, size: 2, stride: 2, pad: 'valid', ties: true },
     // 'same' that pads the bottom/right: not disjoint-inside, the general path.
     { batch: 2, height: 7, width: 7, channels: 2, size: 2, stride: 2, pad: 'same', ties: true },
   );

@@ -4,7 +4,7 @@ import type { TensorInfo } from '../tfjs.js';
 import { type ConvGeometry, convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
 import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
 import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
-import { inputGradient } from '../wasm-kernels/conv2d-backprop-input.js';
+import { DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS, inputGradient } from '../wasm-kernels/conv2d-backprop-input.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient, biasActivation } from './activation.js';
@@ -17,8 +17,9 @@ import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
  * the filter gradient read straight from the padded input, the scatter input gradient — the
  * kernels the registered Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput run, split over the
  * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels those
- * kernels hand the forward pass and the input gradient to XNNPACK, which is faster there: this
- * layer then calls them (on its backend tensors) and copies their results in.
+ * kernels hand the forward pass (above {@link DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS}, the input
+ * gradient) to XNNPACK, which is faster there: this layer then calls them (on its backend tensors)
+ * and copies their results in.
  * Inference runs what the registered FusedConv2D runs: the same direct convolution with the bias
  * add and relu as in training, or XNNPACK's fused kernel above those channel counts.
  */
@@ -43,6 +44,8 @@ export class ConvStage implements Stage {
   private readonly attrs: { strides: [number, number]; pad: 'same' | 'valid' };
   /** Whether the registered kernels take XNNPACK's path for this layer. */
   private readonly xnnpack: boolean;
+  /** Whether the registered input gradient takes XNNPACK's path (its threshold is its own). */
+  private readonly xnnpackDx: boolean;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -66,6 +69,7 @@ export class ConvStage implements Stage {
     if (bias) checkVariable(index, 'conv2d bias', bias, [co]);
     this.attrs = { strides, pad: padding };
     this.xnnpack = co > DIRECT_CONV_MAX_OUT_CHANNELS;
+    this.xnnpackDx = co > DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS;
     const info = convInfo([1, h, w, ci], [kh, kw, ci, co], this.attrs);
     const g = convGeometry(info);
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
@@ -135,7 +139,7 @@ export class ConvStage implements Stage {
     // dy read with its own stride: the buffers leave room for the vector read past it.
     filterGradient(simd, g, padded ? this.xp : io.x, io.dy, co, this.gKernel, this.dw4);
     if (!needDx) return;
-    if (this.xnnpack) {
+    if (this.xnnpackDx) {
       this.registered(
         'Conv2DBackpropInput',
         { dy: io.dyInfo as TensorInfo, filter: this.kernel },

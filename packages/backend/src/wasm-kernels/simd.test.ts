@@ -111,17 +111,23 @@ describe('SIMD kernels called directly', () => {
     simd = k;
   });
 
-  // Runs of kw·ci floats with 1, 2 and 3 floats past the last full vector, and 8-vector runs.
-  for (const [kh, kw, ci, co] of [
-    [5, 5, 1, 6],
-    [3, 3, 2, 5],
-    [2, 3, 1, 3],
-    [3, 3, 16, 4],
-    [5, 5, 3, 16],
+  // Runs of kw·ci floats with 1, 2 and 3 floats past the last full vector, runs over several
+  // 16-float chunks, LeNet's C3 (30 floats), odd output widths (a last unpaired pixel), strides
+  // (input rows reached by fewer filter rows) and an input row and column no output reaches.
+  for (const [kh, kw, ci, co, sh, sw, ow, extra] of [
+    [5, 5, 1, 6, 1, 1, 4, 0],
+    [3, 3, 2, 5, 1, 1, 4, 0],
+    [2, 3, 1, 3, 1, 1, 4, 0],
+    [3, 3, 16, 4, 1, 1, 4, 0],
+    [5, 5, 3, 16, 1, 1, 4, 0],
+    [5, 5, 6, 16, 1, 1, 5, 0],
+    [3, 3, 3, 8, 2, 2, 3, 1],
+    [5, 5, 6, 6, 2, 1, 3, 1],
+    [1, 1, 7, 5, 1, 3, 5, 2],
   ]) {
-    it(`conv input gradient k${kh}×${kw}, ${ci}→${co} channels: equals a direct loop, writes only its output`, () => {
-      const [n, oh, ow] = [2, 3, 4];
-      const [hp, wp] = [oh + kh - 1, ow + kw - 1];
+    it(`conv input gradient k${kh}×${kw}, ${ci}→${co} channels, stride ${sh}×${sw}, ${ow} columns: equals a direct loop, writes only its output`, () => {
+      const [n, oh] = [2, 3];
+      const [hp, wp] = [(oh - 1) * sh + kh + extra, (ow - 1) * sw + kw + extra];
       const l4 = roundUp4(kw * ci);
       const dy = randomArray(n * oh * ow * co, 3);
       const w = randomArray(kh * kw * ci * co, 4);
@@ -133,7 +139,7 @@ describe('SIMD kernels called directly', () => {
               for (let c = 0; c < kw; c++)
                 for (let i = 0; i < ci; i++)
                   for (let o = 0; o < co; o++) {
-                    expected[((b * hp + y + a) * wp + x + c) * ci + i] +=
+                    expected[((b * hp + y * sh + a) * wp + x * sw + c) * ci + i] +=
                       dy[((b * oh + y) * ow + x) * co + o] * w[((a * kw + c) * ci + i) * co + o];
                   }
       const { out, guardsIntact } = guarded(
@@ -141,7 +147,7 @@ describe('SIMD kernels called directly', () => {
         [dy, w, new Float32Array(kh * co * l4), new Float32Array(expected.length).fill(7)],
         ([pdy, pw, pwt, pdx]) => {
           simd.fn.lenet_input_grad_filter(pw, pwt, kh, kw, ci, co, l4);
-          simd.fn.lenet_conv_input_grad(pdy, pwt, pdx, n, oh, ow, co, hp, wp, ci, kh, kw, 1, 1, l4);
+          simd.fn.lenet_conv_input_grad(pdy, pwt, pdx, n, oh, ow, co, hp, wp, ci, kh, kw, sh, sw, l4);
         },
       );
       expect(guardsIntact).toBe(true);
@@ -149,31 +155,39 @@ describe('SIMD kernels called directly', () => {
     });
   }
 
-  it('conv filter gradient over 2 blocks of output channels equals a direct loop, writes only its output', () => {
-    const [n, h, w, ci, co4, k] = [2, 6, 7, 3, 36, 3];
-    const [oh, ow] = [h - k + 1, w - k + 1];
-    const x = randomArray(n * h * w * ci, 5);
-    const dy = randomArray(n * oh * ow * co4, 6);
-    const expected = new Float32Array(k * k * ci * co4);
-    for (let b = 0; b < n; b++)
-      for (let y = 0; y < oh; y++)
-        for (let xx = 0; xx < ow; xx++)
-          for (let a = 0; a < k; a++)
-            for (let c = 0; c < k; c++)
-              for (let i = 0; i < ci; i++)
-                for (let o = 0; o < co4; o++) {
-                  expected[((a * k + c) * ci + i) * co4 + o] +=
-                    x[((b * h + y + a) * w + xx + c) * ci + i] * dy[((b * oh + y) * ow + xx) * co4 + o];
-                }
-    const { out, guardsIntact } = guarded(
-      simd,
-      [x, dy, new Float32Array(expected.length)],
-      ([px, pdy, pdw]) =>
-        simd.fn.lenet_conv_filter_grad(px, pdy, pdw, n, h, w, ci, oh, ow, co4, k, k, 1, 1, co4),
-    );
-    expect(guardsIntact).toBe(true);
-    expect(relativeError(out[2], expected)).toBeLessThan(1e-5);
-  });
+  // The second case has 3,450 floats of input and dy per image: more than one group of images
+  // (4,096 floats), so the sums run on across groups; the third has 3 vectors of channels (blocks
+  // of 2 patch rows and a last row alone).
+  for (const [n, h, w, ci, co4, k] of [
+    [2, 6, 7, 3, 36, 3],
+    [3, 18, 17, 5, 8, 3],
+    [2, 6, 7, 3, 12, 3],
+  ]) {
+    it(`conv filter gradient, ${n} images ${h}×${w}×${ci} → ${co4} channels, equals a direct loop, writes only its output`, () => {
+      const [oh, ow] = [h - k + 1, w - k + 1];
+      const x = randomArray(n * h * w * ci, 5);
+      const dy = randomArray(n * oh * ow * co4, 6);
+      const expected = new Float32Array(k * k * ci * co4);
+      for (let b = 0; b < n; b++)
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++)
+            for (let a = 0; a < k; a++)
+              for (let c = 0; c < k; c++)
+                for (let i = 0; i < ci; i++)
+                  for (let o = 0; o < co4; o++) {
+                    expected[((a * k + c) * ci + i) * co4 + o] +=
+                      x[((b * h + y + a) * w + xx + c) * ci + i] * dy[((b * oh + y) * ow + xx) * co4 + o];
+                  }
+      const { out, guardsIntact } = guarded(
+        simd,
+        [x, dy, new Float32Array(expected.length)],
+        ([px, pdy, pdw]) =>
+          simd.fn.lenet_conv_filter_grad(px, pdy, pdw, n, h, w, ci, oh, ow, co4, k, k, 1, 1, co4),
+      );
+      expect(guardsIntact).toBe(true);
+      expect(relativeError(out[2], expected)).toBeLessThan(1e-5);
+    });
+  }
 
   it('elementwise kernels handle lengths that are not a multiple of 4 and stay inside their output', () => {
     const len = 4 * 9 + 3;

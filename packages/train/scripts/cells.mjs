@@ -1,0 +1,22 @@
+// What the A/B scripts here share: "preset:batch" arguments and their specs.
+import { getPreset } from '@lenet/models';
+
+/** The `preset:batch` arguments of `args` (those not starting with `--`), or `fallback`'s. */
+export function parseCells(args, fallback = []) {
+  const given = args.filter((a) => !a.startsWith('--'));
+  return (given.length > 0 ? given : fallback).map((c) => {
+    const [preset, batch] = c.split(':');
+    return { preset, batch: Number(batch) };
+  });
+}
+
+/**
+ * The spec of a preset, or of `<preset>-nodropout`: the bench's variant with the dropout layers
+ * removed (benchmarks/src/variants.ts).
+ */
+export function cellSpec(preset) {
+  const base = getPreset(preset.replace(/-nodropout$/, '')).spec;
+  return preset.endsWith('-nodropout')
+    ? { ...base, layers: base.layers.filter((l) => l.type !== 'dropout') }
+    : base;
+}

@@ -1,0 +1,100 @@
+// Per-stage time of the compiled training step (fit's step: createTrainStep with Adam) on wasm:
+// each layer's forward and backward, the softmax + loss on the host, and the update (clipping and
+// Adam), as the median over rounds of the per-step time of each part. The parts are timed by
+// wrapping the compiled net's stages, so the step runs exactly as in training; the sum of the parts
+// is compared with the step timed unwrapped in the same rounds (interleaved). Build first:
+//   pnpm exec turbo run build --filter=@lenet/train...
+//   node packages/train/scripts/step-stages.mjs [--threads=N] [--rounds=N] [preset:batch ...]
+import { setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
+import { batches, head, loadMnist } from '@lenet/datasets';
+import { buildModel } from '@lenet/models/tf';
+import { createTrainStep } from '../dist/index.js';
+import { cellSpec, parseCells } from './cells.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const a = args.find((s) => s.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : dflt;
+};
+const rounds = opt('rounds', 15);
+const STEPS = 5;
+const cells = parseCells(args, ['lenet5-classic:64', 'lenet5:64', 'torch-bn-nodropout:64']);
+
+await useBackend('wasm');
+const threads = opt('threads', 0);
+if (threads > 0) await setWasmKernelThreads(threads);
+const mnist = await loadMnist({ split: 'train' });
+const median = (t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)];
+console.log(
+  `node ${process.version}, kernel threads ${wasmKernelThreads()}, ${rounds} rounds of ${STEPS} steps`,
+);
+
+for (const { preset, batch } of cells) {
+  const spec = cellSpec(preset);
+  const list = [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];
+  const model = buildModel(spec, { seed: 1 });
+  const step = createTrainStep(model, { optimizer: 'adam', seed: 1 });
+  if (step.path.kind !== 'compiled') throw new Error(`${preset}: ${step.path.reason}`);
+  // Private fields of the compiled step, read for profiling only.
+  const cs = step.compiled;
+  const net = cs.net;
+  const names = spec.layers.map(
+    (l, i) => `${i} ${l.type}${l.activation ? `/${l.activation}` : ''}${l.op ? `/${l.op}` : ''}`,
+  );
+  const acc = new Map();
+  let timing = false;
+  const add = (key, ms) => acc.set(key, (acc.get(key) ?? 0) + ms);
+  const wrap = (obj, method, key) => {
+    const orig = obj[method].bind(obj);
+    obj[method] = (...a) => {
+      if (!timing) return orig(...a);
+      const t0 = performance.now();
+      const r = orig(...a);
+      add(key, performance.now() - t0);
+      return r;
+    };
+  };
+  net.stages.forEach((s, i) => {
+    wrap(s, 'forward', `F ${names[i]}`);
+    wrap(s, 'backward', `B ${names[i]}`);
+  });
+  wrap(net, 'softmax', 'softmax');
+  wrap(net, 'applyUpdate', 'update (clip + adam + new weight tensors)');
+  wrap(cs, 'update', '  of which adam');
+  let i = 0;
+  const run = async (steps) => {
+    const t0 = performance.now();
+    for (let s = 0; s < steps; s++) step.run(list[i % list.length], 1e-3, i++);
+    await step.sums.read();
+    return (performance.now() - t0) / steps;
+  };
+  for (let w = 0; w < 10; w++) await run(5);
+  const parts = new Map();
+  const whole = [];
+  const wrapped = [];
+  for (let r = 0; r < rounds; r++) {
+    whole.push(await run(STEPS));
+    acc.clear();
+    timing = true;
+    wrapped.push(await run(STEPS));
+    timing = false;
+    for (const [k, v] of acc) {
+      if (!parts.has(k)) parts.set(k, []);
+      parts.get(k).push(v / STEPS);
+    }
+  }
+  console.log(
+    `\n${preset} b${batch}: step median ${median(whole).toFixed(3)} ms (timed per stage: ${median(wrapped).toFixed(3)} ms)`,
+  );
+  let sum = 0;
+  for (const [k, v] of parts) {
+    const m = median(v);
+    sum += m;
+    if (m >= 0.005) console.log(`  ${k.padEnd(34)} ${m.toFixed(3)}`);
+  }
+  console.log(
+    `  ${'sum of parts'.padEnd(34)} ${sum.toFixed(3)}  (rest: loss on host, views, ${(median(wrapped) - sum).toFixed(3)})`,
+  );
+  step.dispose();
+  model.dispose();
+}
