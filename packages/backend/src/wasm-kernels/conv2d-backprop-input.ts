@@ -17,6 +17,7 @@ import {
   explicitPad,
   shape4,
 } from './conv-util.js';
+import { dyPadding, packedFloats, wideInputGradient, wideInputGradTakes } from './conv-wide.js';
 import { DIRECT_CONV_MAX_OUT_CHANNELS } from './conv2d.js';
 import { replacingKernel } from './kernel-config.js';
 import { withKernelScope } from './kernel-scope.js';
@@ -47,10 +48,15 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
     const info = convInfo(attrs.inputShape, filterShape, attrs);
     const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
     const { strideHeight: sh, strideWidth: sw, outChannels: co } = info;
-    // Above 16 output channels XNNPACK's convolution (the stock path below) is faster.
+    // Above 16 output channels the scatter is slower than XNNPACK's convolution (the stock path
+    // below); the gather (conv-wide.ts) takes the shapes where it is faster.
     if (info.dataFormat === 'channelsLast' && info.outChannels <= DIRECT_CONV_MAX_OUT_CHANNELS) {
       const simd = simdKernels(args.backend as BackendWasm);
       if (simd !== undefined) return inputGradSimd(simd, args.backend as BackendWasm, dy, filter, info);
+    }
+    if (info.dataFormat === 'channelsLast' && wideInputGradTakes(convGeometry(info))) {
+      const simd = simdKernels(args.backend as BackendWasm);
+      if (simd !== undefined) return inputGradWide(simd, args.backend as BackendWasm, dy, filter, info);
     }
     const top = kh - 1 - info.padInfo.top;
     const left = kw - 1 - info.padInfo.left;
@@ -128,6 +134,24 @@ function inputGradSimd(
   if (n * h * w * ci === 0) return out;
   simd.withScratch([kh * co * roundUp4(kw * ci), padded ? n * hp * wp * ci : 0], ([wt, dxp]) => {
     inputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { wt, dxp });
+  });
+  return out;
+}
+
+/** The same gradient as a gather: the wide convolution of dy by the rotated filter (conv-wide.ts). */
+function inputGradWide(
+  simd: SimdKernels,
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const g = convGeometry(info);
+  const out = backend.makeOutput([g.n, g.h, g.w, g.ci], 'float32');
+  if (g.n * g.h * g.w * g.ci === 0) return out;
+  const pad = dyPadding(g);
+  simd.withScratch([g.n * pad.hp * pad.wp * g.co, packedFloats(g.kh * g.kw * g.co, g.ci)], ([dyp, wpk]) => {
+    wideInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { dyp, wpk });
   });
   return out;
 }

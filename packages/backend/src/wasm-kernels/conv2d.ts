@@ -3,6 +3,7 @@ import { biasActivation } from '../compiled/activation.js';
 import { Conv2D, FusedConv2D, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvAttrs, type ConvGeometry, convGeometry, convInfo, shape4 } from './conv-util.js';
+import { packedFloats, wideForward, wideForwardTakes } from './conv-wide.js';
 import { replacingKernel } from './kernel-config.js';
 import { roundUp4, type SimdKernels, simdKernels, tileFloats } from './simd.js';
 import { runSplit } from './split.js';
@@ -84,7 +85,7 @@ function directConv(
     info.dataFormat === 'channelsLast' &&
     info.dilationHeight === 1 &&
     info.dilationWidth === 1 &&
-    info.outChannels <= DIRECT_CONV_MAX_OUT_CHANNELS &&
+    (info.outChannels <= DIRECT_CONV_MAX_OUT_CHANNELS || wideForwardTakes(convGeometry(info))) &&
     x.dtype === 'float32' &&
     filter.dtype === 'float32'
       ? simdKernels(backend)
@@ -97,6 +98,17 @@ function directConv(
     run() {
       const out = backend.makeOutput(info.outShape, 'float32');
       if (g.n * g.oh * g.ow * g.co === 0) return out;
+      if (g.co > DIRECT_CONV_MAX_OUT_CHANNELS) {
+        simd.withScratch(
+          [g.padded ? g.n * g.hp * g.wp * g.ci : 0, packedFloats(g.kh * g.kw * g.ci, g.co)],
+          ([xp, wpk]) => {
+            if (g.padded)
+              simd.fn.lenet_pad_nhwc(simd.ptr(x), xp, g.n, g.h, g.w, g.ci, g.hp, g.wp, g.top, g.left);
+            wideForward(simd, g, g.padded ? xp : simd.ptr(x), simd.ptr(filter), simd.ptr(out), wpk);
+          },
+        );
+        return out;
+      }
       const co4 = roundUp4(g.co);
       simd.withScratch(
         [g.padded ? g.n * g.hp * g.wp * g.ci : 0, co4 !== g.co ? g.kh * g.kw * g.ci * co4 : 0],
