@@ -1222,11 +1222,6 @@ void lenet_conv_wide(const f32 *xp, const f32 *wpk, f32 *out, i32 n, i32 hp, i32
 // dWt[c, r] for 16 consecutive r (one 4-vector load of the input per pixel) × 2 channels (dy
 // splats); otherwise dW[r, c] for 2 patch rows (input splats) × 16 channels.
 
-INLINE void chunk_bounds(i32 perImage, i32 ow, i32 chunk, i32 oh, i32 *images, i32 *ny) {
-  *images = perImage >= chunk ? 1 : chunk / perImage;
-  *ny = perImage >= chunk ? (chunk / ow > 0 ? chunk / ow : 1) : oh;
-}
-
 static void filter_grad_t16x2(const f32 *xb, const f32 *dyb, f32 *dwt, i32 images, i32 ny, i32 ow, i32 imageStride,
                               i32 dyImageStride, i32 rowStep, i32 colStep, i32 co, i32 rows) {
   v128_t acc[2][4];
@@ -1248,30 +1243,6 @@ static void filter_grad_t16x2(const f32 *xb, const f32 *dyb, f32 *dwt, i32 image
   }
   for (i32 c = 0; c < 2; c++)
     for (i32 v = 0; v < 4; v++) wasm_v128_store(dwt + c * rows + 4 * v, acc[c][v]);
-}
-
-// xp: the input padded to [n, hp, wp, ci] (ci a multiple of 16); dy: [n, oh, ow, co] (co even);
-// dwt: [co, kh·kw·ci], the transposed gradient (overwritten).
-EXPORT(lenet_conv_filter_grad_wide_t)
-void lenet_conv_filter_grad_wide_t(const f32 *xp, const f32 *dy, f32 *dwt, i32 n, i32 hp, i32 wp, i32 ci, i32 oh,
-                                   i32 ow, i32 co, i32 kh, i32 kw, i32 sh, i32 sw, i32 chunk) {
-  const i32 rows = kh * kw * ci, kwci = kw * ci, wpci = wp * ci;
-  const i32 imageStride = hp * wpci, dyImageStride = oh * ow * co, rowStep = sh * wpci, colStep = sw * ci;
-  __builtin_memset(dwt, 0, (uint32_t)(rows * co) * 4u);
-  i32 images, ny;
-  chunk_bounds(oh * ow, ow, chunk, oh, &images, &ny);
-  for (i32 b = 0; b < n; b += images) {
-    const i32 nb = n - b < images ? n - b : images;
-    for (i32 y = 0; y < oh; y += ny) {
-      const i32 rowsHere = oh - y < ny ? oh - y : ny;
-      const f32 *xb = xp + b * imageStride + y * rowStep;
-      const f32 *dyb = dy + b * dyImageStride + y * ow * co;
-      for (i32 c = 0; c < co; c += 2)
-        for (i32 r = 0; r < rows; r += 16)
-          filter_grad_t16x2(xb + patch_offset(r, kwci, wpci), dyb + c, dwt + c * rows + r, nb, rowsHere, ow,
-                            imageStride, dyImageStride, rowStep, colStep, co, rows);
-    }
-  }
 }
 
 #define FILTER_GRAD_WIDE(R)                                                                                  \
@@ -1303,29 +1274,39 @@ void lenet_conv_filter_grad_wide_t(const f32 *xp, const f32 *dy, f32 *dwt, i32 n
 FILTER_GRAD_WIDE(2)
 FILTER_GRAD_WIDE(1)
 
-// xp: the input padded to [n, hp, wp, ci]; dy: [n, oh, ow, co] (co a multiple of 16);
-// dw: [kh, kw, ci, co] (overwritten).
+// xp: the input padded to [n, hp, wp, ci]; dy: [n, oh, ow, co] (co a multiple of 16); out: dW
+// [kh, kw, ci, co], or with `transposed` (ci a multiple of 16 too) dWᵀ [co, kh·kw·ci]; overwritten.
 EXPORT(lenet_conv_filter_grad_wide)
-void lenet_conv_filter_grad_wide(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
-                                 i32 co, i32 kh, i32 kw, i32 sh, i32 sw, i32 chunk) {
+void lenet_conv_filter_grad_wide(const f32 *xp, const f32 *dy, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh,
+                                 i32 ow, i32 co, i32 kh, i32 kw, i32 sh, i32 sw, i32 chunk, i32 transposed) {
   const i32 rows = kh * kw * ci, kwci = kw * ci, wpci = wp * ci;
   const i32 imageStride = hp * wpci, dyImageStride = oh * ow * co, rowStep = sh * wpci, colStep = sw * ci;
-  __builtin_memset(dw, 0, (uint32_t)(rows * co) * 4u);
-  i32 images, ny;
-  chunk_bounds(oh * ow, ow, chunk, oh, &images, &ny);
+  __builtin_memset(out, 0, (uint32_t)(rows * co) * 4u);
+  // A chunk: `images` whole images when one has fewer than `chunk` pixels, else `ny` rows of one.
+  const i32 perImage = oh * ow;
+  const i32 images = perImage >= chunk ? 1 : chunk / perImage;
+  const i32 ny = perImage >= chunk ? (chunk / ow > 0 ? chunk / ow : 1) : oh;
   for (i32 b = 0; b < n; b += images) {
     const i32 nb = n - b < images ? n - b : images;
     for (i32 y = 0; y < oh; y += ny) {
       const i32 rowsHere = oh - y < ny ? oh - y : ny;
       const f32 *xb = xp + b * imageStride + y * rowStep;
       const f32 *dyb = dy + b * dyImageStride + y * ow * co;
+      if (transposed) {
+        for (i32 c = 0; c < co; c += 2)
+          for (i32 r = 0; r < rows; r += 16)
+            filter_grad_t16x2(xb + patch_offset(r, kwci, wpci), dyb + c, out + c * rows + r, nb, rowsHere, ow,
+                              imageStride, dyImageStride, rowStep, colStep, co, rows);
+        continue;
+      }
       for (i32 cb = 0; cb < co; cb += 16) {
         i32 r = 0;
         for (; r + 2 <= rows; r += 2)
-          filter_grad_wide_2(xb, dyb + cb, dw + r * co + cb, patch_offset(r, kwci, wpci), patch_offset(r + 1, kwci, wpci),
-                             nb, rowsHere, ow, imageStride, dyImageStride, rowStep, colStep, co);
+          filter_grad_wide_2(xb, dyb + cb, out + r * co + cb, patch_offset(r, kwci, wpci),
+                             patch_offset(r + 1, kwci, wpci), nb, rowsHere, ow, imageStride, dyImageStride, rowStep,
+                             colStep, co);
         if (r < rows)
-          filter_grad_wide_1(xb, dyb + cb, dw + r * co + cb, patch_offset(r, kwci, wpci), 0, nb, rowsHere, ow,
+          filter_grad_wide_1(xb, dyb + cb, out + r * co + cb, patch_offset(r, kwci, wpci), 0, nb, rowsHere, ow,
                              imageStride, dyImageStride, rowStep, colStep, co);
       }
     }

@@ -97,6 +97,29 @@ describe('wide SIMD convolutions (over 16 channels) match the cpu backend', () =
   });
 });
 
+/**
+ * Calls `tap(xIndex, wIndex, yIndex)` for every multiply-add of a stride-1 valid convolution of
+ * x [n, hp, wp, ci] by a k×k filter [k, k, ci, co] into y [n, hp − k + 1, wp − k + 1, co].
+ */
+function forEachTap(
+  [n, hp, wp, ci, co, k]: number[],
+  tap: (xi: number, wi: number, yi: number) => void,
+): void {
+  const [oh, ow] = [hp - k + 1, wp - k + 1];
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < oh; y++)
+      for (let xx = 0; xx < ow; xx++)
+        for (let a = 0; a < k; a++)
+          for (let c = 0; c < k; c++)
+            for (let i = 0; i < ci; i++)
+              for (let o = 0; o < co; o++)
+                tap(
+                  ((b * hp + y + a) * wp + xx + c) * ci + i,
+                  ((a * k + c) * ci + i) * co + o,
+                  ((b * oh + y) * ow + xx) * co + o,
+                );
+}
+
 describe('wide SIMD convolution kernels called directly', () => {
   let simd: SimdKernels;
   beforeAll(async () => {
@@ -113,15 +136,9 @@ describe('wide SIMD convolution kernels called directly', () => {
     const x = randomArray(n * hp * wp * ci, 1);
     const w = randomArray(k * k * ci * co, 2);
     const expected = new Float32Array(n * oh * ow * co);
-    for (let b = 0; b < n; b++)
-      for (let y = 0; y < oh; y++)
-        for (let xx = 0; xx < ow; xx++)
-          for (let a = 0; a < k; a++)
-            for (let c = 0; c < k; c++)
-              for (let i = 0; i < ci; i++)
-                for (let o = 0; o < co; o++)
-                  expected[((b * oh + y) * ow + xx) * co + o] +=
-                    x[((b * hp + y + a) * wp + xx + c) * ci + i] * w[((a * k + c) * ci + i) * co + o];
+    forEachTap([n, hp, wp, ci, co, k], (xi, wi, yi) => {
+      expected[yi] += x[xi] * w[wi];
+    });
     const { out, guardsIntact } = guarded(
       simd,
       [x, w, new Float32Array(packedFloats(k * k * ci, co)), new Float32Array(expected.length)],
@@ -142,26 +159,35 @@ describe('wide SIMD convolution kernels called directly', () => {
       const x = randomArray(n * hp * wp * ci, 3);
       const dy = randomArray(n * oh * ow * co, 4);
       const expected = new Float32Array(rows * co);
-      for (let b = 0; b < n; b++)
-        for (let y = 0; y < oh; y++)
-          for (let xx = 0; xx < ow; xx++)
-            for (let a = 0; a < k; a++)
-              for (let c = 0; c < k; c++)
-                for (let i = 0; i < ci; i++)
-                  for (let o = 0; o < co; o++)
-                    expected[((a * k + c) * ci + i) * co + o] +=
-                      x[((b * hp + y + a) * wp + xx + c) * ci + i] * dy[((b * oh + y) * ow + xx) * co + o];
+      forEachTap([n, hp, wp, ci, co, k], (xi, wi, yi) => {
+        expected[wi] += x[xi] * dy[yi];
+      });
       const { out, guardsIntact } = guarded(
         simd,
         [x, dy, new Float32Array(rows * co).fill(9), new Float32Array(rows * co)],
         ([px, pdy, pdw, pt]) => {
           // A chunk of 16 pixels: 3 rows of 5, several chunks per image.
-          if (ci % 16 === 0) {
-            simd.fn.lenet_conv_filter_grad_wide_t(px, pdy, pt, n, hp, wp, ci, oh, ow, co, k, k, 1, 1, 16);
-            simd.fn.lenet_transpose(pt, pdw, co, rows, co);
-          } else {
-            simd.fn.lenet_conv_filter_grad_wide(px, pdy, pdw, n, hp, wp, ci, oh, ow, co, k, k, 1, 1, 16);
-          }
+          const transposed = ci % 16 === 0;
+          const f = simd.fn;
+          f.lenet_conv_filter_grad_wide(
+            px,
+            pdy,
+            transposed ? pt : pdw,
+            n,
+            hp,
+            wp,
+            ci,
+            oh,
+            ow,
+            co,
+            k,
+            k,
+            1,
+            1,
+            16,
+            +transposed,
+          );
+          if (transposed) f.lenet_transpose(pt, pdw, co, rows, co);
         },
       );
       expect(guardsIntact).toBe(true);

@@ -34,8 +34,12 @@ export function packedFloats(rows: number, outc: number): number {
 }
 
 /**
- * Whether the wide forward kernel takes this convolution. Measured against XNNPACK per shape
- * (docs/performance.md, round 5): … (filled in from the measurements below).
+ * Whether the wide forward kernel takes this convolution: every one over 16 output channels.
+ * Measured per shape against XNNPACK (scripts/ab-conv-wide.mjs, one thread, batch 64 and 256,
+ * every conv of the Keras family and vgg-cifar10; docs/performance.md, round 5): the wide kernel
+ * took 0.55–0.97× XNNPACK's time on each of the 20 shape × batch cells (the first layers, 1 and 3
+ * input channels, included), so there is no shape to leave to XNNPACK; the gather input
+ * gradient 0.24–0.56× and the chunked filter gradient 0.12–0.86× of the previous paths.
  */
 export function wideForwardTakes(g: ConvGeometry): boolean {
   return wideConvEnabled() && g.co > 16;
@@ -145,7 +149,7 @@ export function wideFilterGradient(
   const rows = kh * kw * ci;
   const transposed = ci % BLOCK === 0;
   runSplit(simd, {
-    fn: transposed ? 'lenet_conv_filter_grad_wide_t' : 'lenet_conv_filter_grad_wide',
+    fn: 'lenet_conv_filter_grad_wide',
     macs: n * oh * ow * co * rows,
     items: n,
     perItem: [
@@ -170,6 +174,7 @@ export function wideFilterGradient(
       sh,
       sw,
       CHUNK,
+      transposed ? 1 : 0,
     ],
   });
   if (transposed) simd.fn.lenet_transpose(dwt, out, co, rows, co);

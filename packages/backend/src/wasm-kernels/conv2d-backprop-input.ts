@@ -56,7 +56,7 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
     }
     if (info.dataFormat === 'channelsLast' && wideInputGradTakes(convGeometry(info))) {
       const simd = simdKernels(args.backend as BackendWasm);
-      if (simd !== undefined) return inputGradWide(simd, args.backend as BackendWasm, dy, filter, info);
+      if (simd !== undefined) return inputGradSimd(simd, args.backend as BackendWasm, dy, filter, info);
     }
     const top = kh - 1 - info.padInfo.top;
     const left = kw - 1 - info.padInfo.left;
@@ -119,7 +119,9 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
 /**
  * The same gradient as one SIMD scatter pass (csrc/lenet-kernels.c): each dy pixel adds its
  * filter-weighted values to the input pixels it was computed from, in a zero-padded buffer that
- * is then cropped (written straight into the output when the conv did not pad).
+ * is then cropped (written straight into the output when the conv did not pad). Over
+ * {@link DIRECT_CONV_MAX_OUT_CHANNELS} channels (when the caller checked `wideInputGradTakes`),
+ * a gather: the wide convolution of dy by the rotated filter (conv-wide.ts).
  */
 function inputGradSimd(
   simd: SimdKernels,
@@ -132,26 +134,15 @@ function inputGradSimd(
   const { n, h, w, ci, co, kh, kw, hp, wp, padded } = g;
   const out = backend.makeOutput([n, h, w, ci], 'float32');
   if (n * h * w * ci === 0) return out;
+  if (co > DIRECT_CONV_MAX_OUT_CHANNELS) {
+    const pad = dyPadding(g);
+    simd.withScratch([n * pad.hp * pad.wp * co, packedFloats(kh * kw * co, ci)], ([dyp, wpk]) => {
+      wideInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { dyp, wpk });
+    });
+    return out;
+  }
   simd.withScratch([kh * co * roundUp4(kw * ci), padded ? n * hp * wp * ci : 0], ([wt, dxp]) => {
     inputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { wt, dxp });
-  });
-  return out;
-}
-
-/** The same gradient as a gather: the wide convolution of dy by the rotated filter (conv-wide.ts). */
-function inputGradWide(
-  simd: SimdKernels,
-  backend: BackendWasm,
-  dy: TensorInfo,
-  filter: TensorInfo,
-  info: backend_util.Conv2DInfo,
-): TensorInfo {
-  const g = convGeometry(info);
-  const out = backend.makeOutput([g.n, g.h, g.w, g.ci], 'float32');
-  if (g.n * g.h * g.w * g.ci === 0) return out;
-  const pad = dyPadding(g);
-  simd.withScratch([g.n * pad.hp * pad.wp * g.co, packedFloats(g.kh * g.kw * g.co, g.ci)], ([dyp, wpk]) => {
-    wideInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { dyp, wpk });
   });
   return out;
 }

@@ -64,7 +64,6 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_gemm',
   'lenet_conv_wide',
   'lenet_conv_filter_grad_wide',
-  'lenet_conv_filter_grad_wide_t',
 ];
 
 /** One helper thread and its control block. */

@@ -163,10 +163,11 @@ export interface SimdExports {
     sh: number,
     sw: number,
   ): void;
+  /** dW, or with `transposed` dWᵀ, of the wide convolutions (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_wide(
     xp: number,
     dy: number,
-    dw: number,
+    out: number,
     n: number,
     hp: number,
     wp: number,
@@ -179,23 +180,7 @@ export interface SimdExports {
     sh: number,
     sw: number,
     chunk: number,
-  ): void;
-  lenet_conv_filter_grad_wide_t(
-    xp: number,
-    dy: number,
-    dwt: number,
-    n: number,
-    hp: number,
-    wp: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    chunk: number,
+    transposed: number,
   ): void;
   lenet_pool_2x2(
     x: number,
