@@ -34,3 +34,26 @@ export function guarded(
     },
   );
 }
+
+/**
+ * Calls `tap(xIndex, wIndex, yIndex)` for every multiply-add of a stride-1 valid convolution of
+ * x [n, hp, wp, ci] by a k×k filter [k, k, ci, co] into y [n, hp − k + 1, wp − k + 1, co].
+ */
+export function forEachTap(
+  [n, hp, wp, ci, co, k]: number[],
+  tap: (xi: number, wi: number, yi: number) => void,
+): void {
+  const [oh, ow] = [hp - k + 1, wp - k + 1];
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < oh; y++)
+      for (let xx = 0; xx < ow; xx++)
+        for (let a = 0; a < k; a++)
+          for (let c = 0; c < k; c++)
+            for (let i = 0; i < ci; i++)
+              for (let o = 0; o < co; o++)
+                tap(
+                  ((b * hp + y + a) * wp + xx + c) * ci + i,
+                  ((a * k + c) * ci + i) * co + o,
+                  ((b * oh + y) * ow + xx) * co + o,
+                );
+}

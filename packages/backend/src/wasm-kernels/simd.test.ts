@@ -2,7 +2,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
-import { guarded } from '../testing/simd-guard.js';
+import { forEachTap, guarded } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
@@ -121,16 +121,9 @@ describe('SIMD kernels called directly', () => {
     const x = randomArray(n * h * w * ci, 5);
     const dy = randomArray(n * oh * ow * co4, 6);
     const expected = new Float32Array(k * k * ci * co4);
-    for (let b = 0; b < n; b++)
-      for (let y = 0; y < oh; y++)
-        for (let xx = 0; xx < ow; xx++)
-          for (let a = 0; a < k; a++)
-            for (let c = 0; c < k; c++)
-              for (let i = 0; i < ci; i++)
-                for (let o = 0; o < co4; o++) {
-                  expected[((a * k + c) * ci + i) * co4 + o] +=
-                    x[((b * h + y + a) * w + xx + c) * ci + i] * dy[((b * oh + y) * ow + xx) * co4 + o];
-                }
+    forEachTap([n, h, w, ci, co4, k], (xi, wi, yi) => {
+      expected[wi] += x[xi] * dy[yi];
+    });
     const { out, guardsIntact } = guarded(
       simd,
       [x, dy, new Float32Array(expected.length)],
