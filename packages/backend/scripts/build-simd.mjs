@@ -51,7 +51,10 @@ try {
       { stdio: 'inherit' },
     );
     // The module runs inside memory it does not own: no data, no C stack.
-    const listing = execFileSync(objdump, ['-d', '-h', out], { encoding: 'utf8' });
+    const listing = execFileSync(objdump, ['-d', '-h', out], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (/global\.(get|set)/.test(listing))
       throw new Error('the kernels use the C stack (global.get/set in the code)');
     if (/^\s*\d+\s+DATA\b/m.test(listing)) throw new Error('the kernels have a data section');

@@ -60,6 +60,8 @@ export {
   fusedAdamUpdate,
   LENET_ADAM_UPDATE,
 } from './wasm-kernels/adam.js';
+/** Switching the SIMD training kernels off and on (for A/B measurements), and whether they can run. */
+export { setWideConvEnabled, wideConvEnabled } from './wasm-kernels/conv-wide.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {
   overrideWasmKernelThreads,
@@ -67,5 +69,4 @@ export {
   type WasmKernelThreadsOverride,
   wasmKernelThreads,
 } from './wasm-kernels/kernel-threads.js';
-/** Switching the SIMD training kernels off and on (for A/B measurements), and whether they can run. */
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

@@ -6,7 +6,10 @@
 // the conv and dense layers per sample, as flops.mjs counts). Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
 //   node packages/train/scripts/ab-compiled.mjs [rounds] [preset:batch ...]
-import { useBackend } from '@lenet/backend';
+// With AB=wide, both arms are compiled and differ in the wide SIMD convolutions (over 16
+// channels, @lenet/backend's setWideConvEnabled): on, then off (XNNPACK and the previous filter
+// gradient). Presets whose input is not MNIST's train on random images of their input shape.
+import { setWideConvEnabled, useBackend } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
@@ -20,6 +23,7 @@ const cells = (
   return { preset, batch: Number(batch) };
 });
 const STEPS_PER_ROUND = 5;
+const wideAb = process.env.AB === 'wide';
 
 /** Multiply-adds per sample of the conv and dense layers. */
 function macsPerSample(model) {
@@ -43,18 +47,30 @@ const median = (t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)];
 console.log(`node ${process.version}, ${rounds} rounds of ${STEPS_PER_ROUND} steps per arm, interleaved`);
 for (const { preset, batch } of cells) {
   const { spec } = getPreset(preset);
-  const list = [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];
-  const arms = [true, false].map((compiled) => {
+  const mnistShaped = spec.input.join() === '28,28,1';
+  const list = mnistShaped
+    ? [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })]
+    : Array.from({ length: 4 }, (_, k) => ({
+        x: Float32Array.from(
+          { length: batch * spec.input.reduce((a, b) => a * b, 1) },
+          (_, i) => ((i * 7 + k) % 255) / 255,
+        ),
+        y: Uint8Array.from({ length: batch }, (_, i) => (i + k) % spec.classes),
+      }));
+  const arms = [true, false].map((on) => {
+    setWideConvEnabled(!wideAb || on);
     const model = buildModel(spec, { seed: 1 });
     return {
-      compiled,
+      compiled: wideAb || on,
+      wide: !wideAb || on,
       model,
-      step: createTrainStep(model, { optimizer: 'adam', seed: 1, compiled }),
+      step: createTrainStep(model, { optimizer: 'adam', seed: 1, compiled: wideAb || on }),
       times: [],
       i: 0,
     };
   });
   const run = async (arm, steps) => {
+    setWideConvEnabled(arm.wide);
     const t0 = performance.now();
     for (let s = 0; s < steps; s++) arm.step.run(list[arm.i % list.length], 1e-3, arm.i++);
     await arm.step.sums.read();
@@ -66,6 +82,7 @@ for (const { preset, batch } of cells) {
       arm.times.push(await run(arm, STEPS_PER_ROUND));
   }
   const flops = 6 * macsPerSample(arms[0].model) * batch;
+  setWideConvEnabled(true);
   const [c, a] = arms.map((arm) => ({
     med: median(arm.times),
     best: Math.min(...arm.times),
@@ -73,8 +90,8 @@ for (const { preset, batch } of cells) {
   }));
   const gflops = (ms) => (flops / (ms * 1e6)).toFixed(1);
   console.log(
-    `${preset} b${batch}: compiled (${c.path}) median ${c.med.toFixed(2)} ms best ${c.best.toFixed(2)} ms = ${gflops(c.med)} GFLOP/s` +
-      ` | autodiff median ${a.med.toFixed(2)} ms best ${a.best.toFixed(2)} ms = ${gflops(a.med)} GFLOP/s | speed-up ${(a.med / c.med).toFixed(2)}x (best ${(a.best / c.best).toFixed(2)}x)`,
+    `${preset} b${batch}: ${wideAb ? 'wide on' : 'compiled'} (${c.path}) median ${c.med.toFixed(2)} ms best ${c.best.toFixed(2)} ms = ${gflops(c.med)} GFLOP/s` +
+      ` | ${wideAb ? 'wide off' : 'autodiff'} (${a.path}) median ${a.med.toFixed(2)} ms best ${a.best.toFixed(2)} ms = ${gflops(a.med)} GFLOP/s | speed-up ${(a.med / c.med).toFixed(2)}x (best ${(a.best / c.best).toFixed(2)}x)`,
   );
   for (const arm of arms) {
     arm.step.dispose();

@@ -1,6 +1,6 @@
 import { compileTrainingNet, useBackend } from '@lenet/backend';
 import { type Batch, batches, type Dataset } from '@lenet/datasets';
-import type { ModelSpec } from '@lenet/models';
+import type { LayerSpec, ModelSpec } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPILED_STEP_ENV, modelNetSpec } from './compiled-step.js';
@@ -91,6 +91,37 @@ function bothGradients(
   }
 }
 
+/**
+ * Trains two copies of a model (`make`, the same weights each time) on `list`, compiled and with
+ * autodiff, checking before each step that the compiled gradients are the tape's within 1e-5, and
+ * after the last that the weights agree within 1e-4.
+ */
+function sameStepsBothWays(make: () => tf.LayersModel, list: Batch[]): void {
+  const [a, b] = [make(), make()];
+  const compiled = createTrainStep(a, { seed: 1, labelSmoothing: 0.1 });
+  const autodiff = createTrainStep(b, { seed: 1, labelSmoothing: 0.1, compiled: false });
+  expect([compiled.path, autodiff.path.kind]).toEqual([{ kind: 'compiled', reason: null }, 'autodiff']);
+  const stats = modelVariables(a).nonTrainable;
+  list.forEach((batch, step) => {
+    // The gradient check moves the batch-norm statistics once more: put them back for the step.
+    const before = stats.map((v) => tf.clone(v));
+    const g = bothGradients(a, batch, (compiled as StepRunner).dropoutSeeds(step), 0.1);
+    stats.forEach((v, i) => {
+      v.assign(before[i]);
+    });
+    tf.dispose(before);
+    for (const [k, d] of relativeDiffs(g.compiled, g.autodiff).entries()) {
+      expect(d, `step ${step} ${a.trainableWeights[k].name}`).toBeLessThanOrEqual(1e-5);
+    }
+    compiled.run(batch, 1e-3, step);
+    autodiff.run(batch, 1e-3, step);
+  });
+  for (const [k, d] of relativeDiffs(weightsOf(a), weightsOf(b)).entries()) {
+    expect(d, a.weights[k].name).toBeLessThanOrEqual(1e-4);
+  }
+  for (const x of [compiled, autodiff, a, b]) x.dispose();
+}
+
 describe('the compiled step against TensorFlow.js autodiff (wasm)', () => {
   it.each(FAMILY)('%s: per-step losses and gradients within 1e-5, the same dropout masks', (name) => {
     const m = model(name, 3).model;
@@ -156,30 +187,27 @@ describe('the compiled step against TensorFlow.js autodiff (wasm)', () => {
     const count = 6;
     const labels = Uint8Array.from({ length: count }, (_, i) => (i * 7) % 50);
     const images = synthetic(count, { height: 256, width: 256, channels: 3, labels });
-    const list = batchList(images, 2);
-    const [a, b] = [model('folder-lenet50', 2).model, model('folder-lenet50', 2).model];
-    const compiled = createTrainStep(a, { seed: 1, labelSmoothing: 0.1 });
-    const autodiff = createTrainStep(b, { seed: 1, labelSmoothing: 0.1, compiled: false });
-    expect([compiled.path, autodiff.path.kind]).toEqual([{ kind: 'compiled', reason: null }, 'autodiff']);
-    const stats = modelVariables(a).nonTrainable;
-    list.forEach((batch, step) => {
-      // The gradient check moves the batch-norm statistics once more: put them back for the step.
-      const before = stats.map((v) => tf.clone(v));
-      const g = bothGradients(a, batch, (compiled as StepRunner).dropoutSeeds(step), 0.1);
-      stats.forEach((v, i) => {
-        v.assign(before[i]);
-      });
-      tf.dispose(before);
-      for (const [k, d] of relativeDiffs(g.compiled, g.autodiff).entries()) {
-        expect(d, `step ${step} ${a.trainableWeights[k].name}`).toBeLessThanOrEqual(1e-5);
-      }
-      compiled.run(batch, 1e-3, step);
-      autodiff.run(batch, 1e-3, step);
-    });
-    for (const [k, d] of relativeDiffs(weightsOf(a), weightsOf(b)).entries()) {
-      expect(d, a.weights[k].name).toBeLessThanOrEqual(1e-4);
-    }
-    for (const x of [compiled, autodiff, a, b]) x.dispose();
+    sameStepsBothWays(() => model('folder-lenet50', 2).model, batchList(images, 2));
+  });
+
+  // Convolutions of 32–128 channels: the wide SIMD kernels (conv-wide.ts in @lenet/backend).
+  it.each(['keras-baseline', 'keras-bn', 'keras-shallow', 'keras-deep'])(
+    '%s: gradients within 1e-5 per step, weights within 1e-4 after 3 steps at batch 16',
+    (name) => {
+      sameStepsBothWays(() => model(name, 2).model, batchList(train, 16).slice(0, 3));
+    },
+  );
+
+  it('vgg-cifar10 with narrow dense layers: gradients within 1e-5 per step, weights within 1e-4 after 2 steps at batch 4', () => {
+    // Its six convolutions as they are; its dense layers (2,500 and 1,000 units: 7.4 M weights,
+    // seconds per autodiff step) narrowed to 25 and 10.
+    const { spec } = model('vgg-cifar10');
+    const narrow = (l: LayerSpec): LayerSpec =>
+      l.type === 'dense' && l.units > 100 ? { ...l, units: l.units / 100 } : l;
+    const vgg: ModelSpec = { ...spec, layers: spec.layers.map(narrow) };
+    const labels = Uint8Array.from({ length: 8 }, (_, i) => (i * 3) % 10);
+    const images = synthetic(8, { height: 32, width: 32, channels: 3, labels });
+    sameStepsBothWays(() => buildModel(vgg, { seed: 2 }), batchList(images, 4));
   });
 
   it('follows dropout rates and batch-norm momenta changed between steps (earlyDropout)', async () => {

@@ -2,6 +2,17 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '../tfjs.js';
 import type { TensorInfo } from '../tfjs.js';
 import { type ConvGeometry, convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
+import {
+  dyPadding,
+  packedFloats,
+  wideFilterGradient,
+  wideFilterGradScratch,
+  wideFilterGradTakes,
+  wideForward,
+  wideForwardTakes,
+  wideInputGradient,
+  wideInputGradTakes,
+} from '../wasm-kernels/conv-wide.js';
 import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
 import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS, inputGradient } from '../wasm-kernels/conv2d-backprop-input.js';
@@ -14,14 +25,15 @@ import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
 
 /**
  * A Conv2D layer (bias and activation unfused, as tfjs trains it): the direct SIMD convolution,
- * the filter gradient read straight from the padded input, the scatter input gradient — the
+ * the filter gradient read straight from the padded input, the gather input gradient — the
  * kernels the registered Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput run, split over the
- * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels those
- * kernels hand the forward pass (above {@link DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS}, the input
- * gradient) to XNNPACK, which is faster there: this layer then calls them (on its backend tensors)
- * and copies their results in.
- * Inference runs what the registered FusedConv2D runs: the same direct convolution with the bias
- * add and relu as in training, or XNNPACK's fused kernel above those channel counts.
+ * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels they
+ * run the wide kernels (conv-wide.ts: forward, gather input gradient, chunked filter gradient)
+ * where those take the case, as the registered kernels do; the direct input gradient reaches up to
+ * {@link DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS}. Otherwise the forward pass and the input gradient go
+ * to XNNPACK: this layer then calls them (on its backend tensors) and copies their results in.
+ * Inference runs what the registered FusedConv2D runs: the same direct or wide convolution with
+ * the bias add and relu as in training, or XNNPACK's fused kernel.
  */
 export class ConvStage implements Stage {
   readonly outShape: number[];
@@ -39,13 +51,18 @@ export class ConvStage implements Stage {
   private wt = 0;
   private tile = 0;
   private acc = 0;
+  private wpk = 0;
+  private dyp = 0;
+  private dwt = 0;
   private gKernel = 0;
   private gBias = 0;
   private readonly attrs: { strides: [number, number]; pad: 'same' | 'valid' };
   /** Whether the registered kernels take XNNPACK's path for this layer. */
   private readonly xnnpack: boolean;
-  /** Whether the registered input gradient takes XNNPACK's path (its threshold is its own). */
-  private readonly xnnpackDx: boolean;
+  /** Which wide kernels the registered kernels take for this layer (chosen when compiled). */
+  private readonly wide: { forward: boolean; dx: boolean; dw: boolean };
+  /** Whether the input gradient runs the direct gather (its channel limit is its own). */
+  private readonly directDx: boolean;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -68,10 +85,16 @@ export class ConvStage implements Stage {
     checkVariable(index, 'conv2d kernel', kernel, [kh, kw, ci, co]);
     if (bias) checkVariable(index, 'conv2d bias', bias, [co]);
     this.attrs = { strides, pad: padding };
-    this.xnnpack = co > DIRECT_CONV_MAX_OUT_CHANNELS;
-    this.xnnpackDx = co > DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS;
     const info = convInfo([1, h, w, ci], [kh, kw, ci, co], this.attrs);
     const g = convGeometry(info);
+    const over = co > DIRECT_CONV_MAX_OUT_CHANNELS;
+    this.directDx = co <= DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS;
+    this.wide = {
+      forward: over && wideForwardTakes(g),
+      dx: !this.directDx && wideInputGradTakes(g),
+      dw: over && wideFilterGradTakes(g),
+    };
+    this.xnnpack = over && !this.wide.forward;
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
     this.outShape = [g.oh, g.ow, co];
@@ -82,19 +105,28 @@ export class ConvStage implements Stage {
   }
 
   layout(n: number, take: Take): void {
-    const { hp, wp, ci, co, kh, padded } = this.g;
+    const { hp, wp, ci, co, kh, kw, padded } = this.g;
+    const direct = !this.xnnpack && !this.wide.forward;
+    const forwardPack = this.wide.forward ? packedFloats(this.rows, co) : 0;
     if (this.mode === 'infer') {
-      // Only the direct convolution's padded input and padded filter, and the bias tile.
+      // Only the direct or wide convolution's padded input and padded filter, and the bias tile.
       this.xp = padded && !this.xnnpack ? take(n * hp * wp * ci) : 0;
-      this.w4 = this.co4 !== co && !this.xnnpack ? take(this.rows * this.co4) : 0;
+      this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
+      this.wpk = forwardPack > 0 ? take(forwardPack) : 0;
       this.tile = take(this.t);
       return;
     }
     this.xp = padded ? take(n * hp * wp * ci) : 0;
-    this.dxp = padded ? take(n * hp * wp * ci) : 0;
-    this.w4 = this.co4 !== co ? take(this.rows * this.co4) : 0;
-    this.dw4 = this.co4 !== co ? take(this.rows * this.co4) : 0;
-    this.wt = take(kh * co * this.l4);
+    this.dxp = padded && this.directDx ? take(n * hp * wp * ci) : 0;
+    this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
+    this.dw4 = this.co4 !== co && !this.wide.dw ? take(this.rows * this.co4) : 0;
+    this.wt = this.directDx ? take(kh * co * this.l4) : 0;
+    const pack = Math.max(forwardPack, this.wide.dx ? packedFloats(kh * kw * co, ci) : 0);
+    this.wpk = pack > 0 ? take(pack) : 0;
+    const dyPad = dyPadding({ ...this.g, n });
+    this.dyp = this.wide.dx ? take(n * dyPad.hp * dyPad.wp * co) : 0;
+    const dwt = this.wide.dw ? wideFilterGradScratch(this.g) : 0;
+    this.dwt = dwt > 0 ? take(dwt) : 0;
     this.tile = take(this.t);
     this.acc = take(this.t);
     this.gKernel = take(this.rows * co);
@@ -110,6 +142,13 @@ export class ConvStage implements Stage {
     const { simd } = this;
     const g = this.at(step.n);
     const { n, h, w, ci, co, oh, ow, top, left, hp, wp, padded } = g;
+    if (this.wide.forward) {
+      if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
+      wideForward(simd, g, padded ? this.xp : io.x, simd.ptr(this.kernel), io.y, this.wpk);
+      const bias = this.bias ? simd.ptr(this.bias) : 0;
+      biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
+      return;
+    }
     if (this.xnnpack && this.mode === 'infer') {
       // What predict runs there: XNNPACK's convolution with the bias and a relu fused (a tanh after).
       const inputs = { x: io.xInfo, filter: this.kernel, ...(this.bias ? { bias: this.bias } : {}) };
@@ -136,18 +175,22 @@ export class ConvStage implements Stage {
     const pixels = n * oh * ow;
     activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
     if (this.bias) simd.fn.lenet_sum_rows(io.dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
+    const xp = padded ? this.xp : io.x;
+    if (this.wide.dw) wideFilterGradient(simd, g, xp, io.dy, this.gKernel, this.dwt);
     // dy read with its own stride: the buffers leave room for the vector read past it.
-    filterGradient(simd, g, padded ? this.xp : io.x, io.dy, co, this.gKernel, this.dw4);
+    else filterGradient(simd, g, xp, io.dy, co, this.gKernel, this.dw4);
     if (!needDx) return;
-    if (this.xnnpackDx) {
+    if (this.directDx) {
+      inputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { wt: this.wt, dxp: this.dxp });
+    } else if (this.wide.dx) {
+      wideInputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { dyp: this.dyp, wpk: this.wpk });
+    } else {
       this.registered(
         'Conv2DBackpropInput',
         { dy: io.dyInfo as TensorInfo, filter: this.kernel },
         { inputShape: [n, h, w, ci] },
         io.dx,
       );
-    } else {
-      inputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { wt: this.wt, dxp: this.dxp });
     }
   }
 

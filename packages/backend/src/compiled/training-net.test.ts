@@ -45,7 +45,10 @@ describe('compileTrainingNet', () => {
     if (net === undefined) throw new Error('no compiled net on wasm');
     expect(net.outputs).toBe(3);
     net.forward(x, n, [11]);
-    expect(Float32Array.from(net.softmax())).toEqual(Float32Array.from(outputExpected));
+    // Not bit for bit: this second pass runs outside gradient recording, where tfjs-layers fuses
+    // the relu dense layer's bias into its product (4 of its 42 outputs differ from the training
+    // step's unfused product and add here), so the softmax agrees to rounding.
+    expect(relativeError(net.softmax(), outputExpected)).toBeLessThan(1e-6);
     // The last layer's softmax is the loss's: the gradient at the logits is tfjs's softmax gradient of r.
     const logits = tf.tensor2d(Float32Array.from(net.output()), [n, 3]);
     const dLogits = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), rt)))(logits);

@@ -16,6 +16,7 @@ import {
   explicitPad,
   shape4,
 } from './conv-util.js';
+import { wideFilterGradient, wideFilterGradScratch, wideFilterGradTakes } from './conv-wide.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
@@ -87,6 +88,13 @@ function filterGradSimd(
   // dy's channels padded to a multiple of 4 only when reading 16 bytes past it could leave the
   // wasm memory: otherwise the kernel reads it in place (see lenet_conv_filter_grad).
   const padDy = co4 !== co && simd.ptr(dy) + pixels * co * 4 + 16 > simd.heap().byteLength;
+  if (wideFilterGradTakes(g)) {
+    simd.withScratch([padX ? n * hp * wp * ci : 0, wideFilterGradScratch(g)], ([xp, dwt]) => {
+      if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
+      wideFilterGradient(simd, g, padX ? xp : simd.ptr(x), simd.ptr(dy), simd.ptr(out), dwt);
+    });
+    return out;
+  }
   simd.withScratch(
     [padX ? n * hp * wp * ci : 0, padDy ? pixels * co4 : 0, co4 !== co ? rows * co4 : 0],
     (s) => {

@@ -17,6 +17,7 @@ import {
   explicitPad,
   shape4,
 } from './conv-util.js';
+import { dyPadding, packedFloats, wideInputGradient, wideInputGradTakes } from './conv-wide.js';
 import { replacingKernel } from './kernel-config.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
@@ -54,7 +55,12 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
     const info = convInfo(attrs.inputShape, filterShape, attrs);
     const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
     const { strideHeight: sh, strideWidth: sw, outChannels: co } = info;
+    // Wider layers: the wide gather (conv-wide.ts) where it takes the shape, else XNNPACK (below).
     if (info.dataFormat === 'channelsLast' && info.outChannels <= DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS) {
+      const simd = simdKernels(args.backend as BackendWasm);
+      if (simd !== undefined) return inputGradSimd(simd, args.backend as BackendWasm, dy, filter, info);
+    }
+    if (info.dataFormat === 'channelsLast' && wideInputGradTakes(convGeometry(info))) {
       const simd = simdKernels(args.backend as BackendWasm);
       if (simd !== undefined) return inputGradSimd(simd, args.backend as BackendWasm, dy, filter, info);
     }
@@ -117,9 +123,10 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
 }
 
 /**
- * The same gradient as one SIMD scatter pass (csrc/lenet-kernels.c): each dy pixel adds its
- * filter-weighted values to the input pixels it was computed from, in a zero-padded buffer that
- * is then cropped (written straight into the output when the conv did not pad).
+ * The same gradient as one direct SIMD gather pass (csrc/lenet-kernels.c), written into a
+ * zero-padded buffer that is then cropped (straight into the output when the conv did not pad).
+ * Over {@link DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS} channels (when the caller checked
+ * `wideInputGradTakes`), the wide convolution of dy by the rotated filter (conv-wide.ts).
  */
 function inputGradSimd(
   simd: SimdKernels,
@@ -132,6 +139,13 @@ function inputGradSimd(
   const { n, h, w, ci, co, kh, kw, hp, wp, padded } = g;
   const out = backend.makeOutput([n, h, w, ci], 'float32');
   if (n * h * w * ci === 0) return out;
+  if (co > DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS) {
+    const pad = dyPadding(g);
+    simd.withScratch([n * pad.hp * pad.wp * co, packedFloats(kh * kw * co, ci)], ([dyp, wpk]) => {
+      wideInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { dyp, wpk });
+    });
+    return out;
+  }
   simd.withScratch([kh * co * roundUp4(kw * ci), padded ? n * hp * wp * ci : 0], ([wt, dxp]) => {
     inputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { wt, dxp });
   });

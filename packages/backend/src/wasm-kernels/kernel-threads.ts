@@ -62,6 +62,8 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_input_grad',
   'lenet_conv_filter_grad',
   'lenet_gemm',
+  'lenet_conv_wide',
+  'lenet_conv_filter_grad_wide',
 ];
 
 /** One helper thread and its control block. */

@@ -2,6 +2,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
+import { forEachTap, guarded } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
@@ -63,41 +64,6 @@ describe('the SIMD kernels module', () => {
     );
   });
 });
-
-const GUARD = 37; // floats of sentinel on each side of an output
-const SENTINEL = -12345.5;
-
-/**
- * Runs `body` with `floats.length` buffers on the wasm heap, each with GUARD sentinel floats on
- * both sides; `fill` gives their initial contents. Returns the buffers after `body`, and
- * whether every guard float is untouched.
- */
-function guarded(
-  simd: SimdKernels,
-  contents: Float32Array[],
-  body: (ptrs: number[]) => void,
-): { out: Float32Array[]; guardsIntact: boolean } {
-  return simd.withScratch(
-    contents.map((c) => c.length + 2 * GUARD),
-    (ptrs) => {
-      ptrs.forEach((p, i) => {
-        const all = simd.heap().subarray(p / 4, p / 4 + contents[i].length + 2 * GUARD);
-        all.fill(SENTINEL);
-        all.set(contents[i], GUARD);
-      });
-      body(ptrs.map((p) => p + GUARD * 4));
-      let guardsIntact = true;
-      const out = ptrs.map((p, i) => {
-        const all = simd.heap().subarray(p / 4, p / 4 + contents[i].length + 2 * GUARD);
-        for (let j = 0; j < GUARD; j++) {
-          if (all[j] !== SENTINEL || all[all.length - 1 - j] !== SENTINEL) guardsIntact = false;
-        }
-        return all.slice(GUARD, GUARD + contents[i].length);
-      });
-      return { out, guardsIntact };
-    },
-  );
-}
 
 describe('SIMD kernels called directly', () => {
   let simd: SimdKernels;
@@ -162,22 +128,15 @@ describe('SIMD kernels called directly', () => {
     [2, 6, 7, 3, 36, 3],
     [3, 18, 17, 5, 8, 3],
     [2, 6, 7, 3, 12, 3],
-  ]) {
+  ] as const) {
     it(`conv filter gradient, ${n} images ${h}×${w}×${ci} → ${co4} channels, equals a direct loop, writes only its output`, () => {
       const [oh, ow] = [h - k + 1, w - k + 1];
       const x = randomArray(n * h * w * ci, 5);
       const dy = randomArray(n * oh * ow * co4, 6);
       const expected = new Float32Array(k * k * ci * co4);
-      for (let b = 0; b < n; b++)
-        for (let y = 0; y < oh; y++)
-          for (let xx = 0; xx < ow; xx++)
-            for (let a = 0; a < k; a++)
-              for (let c = 0; c < k; c++)
-                for (let i = 0; i < ci; i++)
-                  for (let o = 0; o < co4; o++) {
-                    expected[((a * k + c) * ci + i) * co4 + o] +=
-                      x[((b * h + y + a) * w + xx + c) * ci + i] * dy[((b * oh + y) * ow + xx) * co4 + o];
-                  }
+      forEachTap([n, h, w, ci, co4, k], (xi, wi, yi) => {
+        expected[wi] += x[xi] * dy[yi];
+      });
       const { out, guardsIntact } = guarded(
         simd,
         [x, dy, new Float32Array(expected.length)],

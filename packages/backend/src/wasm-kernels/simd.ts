@@ -146,6 +146,42 @@ export interface SimdExports {
     sh: number,
     sw: number,
   ): void;
+  lenet_pack_wide(w: number, wpk: number, kh: number, kw: number, ci: number, co: number, flip: number): void;
+  lenet_conv_wide(
+    xp: number,
+    wpk: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+  ): void;
+  /** dW, or with `transposed` dWᵀ, of the wide convolutions (see csrc/lenet-kernels.c). */
+  lenet_conv_filter_grad_wide(
+    xp: number,
+    dy: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    chunk: number,
+    transposed: number,
+  ): void;
   lenet_pool_2x2(
     x: number,
     out: number,
