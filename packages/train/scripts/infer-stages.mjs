@@ -10,13 +10,10 @@ import { batches, head, loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
 import { modelNetSpec } from '../dist/compiled-step.js';
 import { modelClassifier } from '../dist/index.js';
-import { cellSpec, parseCells } from './cells.mjs';
+import { cellSpec, numberOption, parseCells } from './cells.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const a = args.find((s) => s.startsWith(`--${name}=`));
-  return a ? Number(a.slice(name.length + 3)) : dflt;
-};
+const opt = (name, fallback) => numberOption(args, name, fallback);
 const rounds = opt('rounds', 15);
 const CALLS = 20;
 const cells = parseCells(args, [
