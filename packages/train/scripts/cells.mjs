@@ -10,6 +10,12 @@ export function parseCells(args, fallback = []) {
   });
 }
 
+/** The number given as `--name=N` in `args`, else `fallback`. */
+export function numberOption(args, name, fallback) {
+  const a = args.find((s) => s.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : fallback;
+}
+
 /**
  * The spec of a preset, or of `<preset>-nodropout`: the bench's variant with the dropout layers
  * removed (benchmarks/src/variants.ts).

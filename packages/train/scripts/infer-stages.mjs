@@ -1,0 +1,103 @@
+// Per-stage time of the compiled inference pass as `modelClassifier(model).probabilities(batch)`
+// runs it (what `pnpm bench`'s infer cell times): each stage's forward, the buffer layout, the
+// input copy, the softmax and result copy, and the rest of the call (the classifier's wrapping),
+// as medians over rounds of the per-call time. The parts are timed by wrapping the prototypes of
+// the net's classes, so the call runs as it does in the bench. Build first:
+//   pnpm exec turbo run build --filter=@lenet/train...
+//   node packages/train/scripts/infer-stages.mjs [--threads=N] [--rounds=N] [preset:batch ...]
+import { compileInferenceNet, setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
+import { batches, head, loadMnist } from '@lenet/datasets';
+import { buildModel } from '@lenet/models/tf';
+import { modelNetSpec } from '../dist/compiled-step.js';
+import { modelClassifier } from '../dist/index.js';
+import { cellSpec, numberOption, parseCells } from './cells.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => numberOption(args, name, fallback);
+const rounds = opt('rounds', 15);
+const CALLS = 20;
+const cells = parseCells(args, [
+  'lenet5:64',
+  'lenet5:256',
+  'torch-bn:64',
+  'torch-bn:256',
+  'mlp2:64',
+  'mlp2:256',
+]);
+await useBackend('wasm');
+const threads = opt('threads', 0);
+if (threads > 0) await setWasmKernelThreads(threads);
+const mnist = await loadMnist({ split: 'test' });
+const median = (t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)];
+console.log(
+  `node ${process.version}, kernel threads ${wasmKernelThreads()}, ${rounds} rounds of ${CALLS} calls`,
+);
+
+let timing = false;
+const acc = new Map();
+const add = (key, ms) => acc.set(key, (acc.get(key) ?? 0) + ms);
+const wrapped = new Set();
+const wrap = (obj, method, key) => {
+  const orig = obj[method];
+  obj[method] = function (...a) {
+    if (!timing) return orig.apply(this, a);
+    const t0 = performance.now();
+    const r = orig.apply(this, a);
+    add(key(this), performance.now() - t0);
+    return r;
+  };
+};
+for (const { preset, batch } of cells) {
+  const spec = cellSpec(preset);
+  const model = buildModel(spec, { seed: 1 });
+  const [b] = [...batches(head(mnist, batch), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];
+  const clf = modelClassifier(model);
+  await clf.probabilities(b);
+  if (clf.path.kind !== 'compiled') throw new Error(`${preset}: ${clf.path.reason}`);
+  // The net's classes and its stages' classes, from a net compiled the same way (the classifier
+  // keeps its own private); wrapped once per class, each stage keyed by its class and output shape.
+  const translated = modelNetSpec(model, { inference: true });
+  const probe = compileInferenceNet(translated.spec);
+  for (const proto of [Object.getPrototypeOf(probe), ...probe.stages.map((s) => Object.getPrototypeOf(s))]) {
+    if (wrapped.has(proto)) continue;
+    wrapped.add(proto);
+    if (proto === Object.getPrototypeOf(probe)) {
+      wrap(proto, 'layout', () => 'layout (buffers)');
+      wrap(proto, 'run', () => 'run (all below + input copy + softmax)');
+    } else wrap(proto, 'forward', (st) => `  ${st.constructor.name} [${st.outShape}]`);
+  }
+  probe.dispose();
+  acc.clear();
+  const perCall = [];
+  for (let r = 0; r < rounds; r++) {
+    timing = false;
+    const t0 = performance.now();
+    for (let c = 0; c < CALLS; c++) await clf.probabilities(b);
+    perCall.push((performance.now() - t0) / CALLS);
+  }
+  timing = true;
+  const parts = new Map();
+  for (let r = 0; r < rounds; r++) {
+    acc.clear();
+    const t0 = performance.now();
+    for (let c = 0; c < CALLS; c++) await clf.probabilities(b);
+    add('call (wrapped)', performance.now() - t0);
+    for (const [k, v] of acc) parts.set(k, [...(parts.get(k) ?? []), v / CALLS]);
+  }
+  timing = false;
+  const total = median(perCall);
+  console.log(
+    `${preset} b${batch}: ${total.toFixed(3)} ms/call = ${((batch / total) * 1000).toFixed(0)} samples/s`,
+  );
+  for (const [k, v] of parts) console.log(`  ${k.padEnd(40)} ${median(v).toFixed(3)} ms`);
+  const run = median(parts.get('run (all below + input copy + softmax)') ?? [0]);
+  const stages = [...parts].filter(([k]) => k.startsWith('  ')).reduce((a, [, v]) => a + median(v), 0);
+  console.log(
+    `  ${'input copy + softmax + result copy'.padEnd(40)} ${(run - stages).toFixed(3)} ms (run − stages)`,
+  );
+  console.log(
+    `  ${'outside run (classifier, layout, free)'.padEnd(40)} ${(median(parts.get('call (wrapped)')) - run).toFixed(3)} ms (call − run, same rounds)`,
+  );
+  model.dispose();
+}
+process.exit(0);
