@@ -12,6 +12,8 @@ export interface WorkerInit {
   weights: SharedArrayBuffer;
   /** Cross-entropy settings of the run. */
   ce: CrossEntropyOptions;
+  /** Compute the gradients with the compiled training net (where the main thread's step runs compiled). */
+  compiled: boolean;
 }
 
 /** Main → worker: compute the gradients of one shard. */
@@ -32,6 +34,14 @@ export interface ReadyReply {
   trainable: number[][];
   nonTrainable: number[][];
   backend: string;
+  /** How this worker computes its gradients, and why autodiff where it was asked for the compiled net. */
+  path: ShardPath;
+}
+
+/** How a shard's gradients are computed: `kind` as in the training step's `path`. */
+export interface ShardPath {
+  kind: 'compiled' | 'autodiff';
+  reason: string | null;
 }
 
 /**

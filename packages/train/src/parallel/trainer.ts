@@ -7,8 +7,15 @@ import type { ModelSpec } from '@lenet/models';
 import { TrainError } from '../errors.js';
 import type { StepRunner } from '../step.js';
 import * as tf from '../tfjs.js';
-import type { GradsReply, ReadyReply, StepRequest, WorkerInit, WorkerReply } from './protocol.js';
-import { readInto, shardGradients, shardRanges, sizeOf, writeFrom } from './shard-step.js';
+import type { GradsReply, ReadyReply, ShardPath, StepRequest, WorkerInit, WorkerReply } from './protocol.js';
+import {
+  netShardGradients,
+  type ShardStats,
+  shardGradients,
+  shardRanges,
+  sizeOf,
+  writeFrom,
+} from './shard-step.js';
 
 /** Milliseconds spent per phase of the parallel steps so far (main thread's view). */
 export interface ParallelPhaseTimes {
@@ -166,6 +173,15 @@ export class ParallelTrainer {
   private readonly trainableSize: number;
   private readonly total: number;
   private readonly mainGrads: Float32Array;
+  private readonly avg: Float32Array;
+  private workerPaths: ShardPath[] = [];
+  /**
+   * Per variable (trainable, then non-trainable): the data id whose values the shared buffer
+   * holds, or undefined. Any change through TF.js (an assign by a callback, a resume, the
+   * optimizer) gives a variable a new data id, so {@link publish} copies only what changed since
+   * the last compiled update wrote its new values there directly.
+   */
+  private published: unknown[] = [];
   /** Time per phase, summed over the steps so far. */
   readonly times: ParallelPhaseTimes = { steps: 0, publish: 0, mainShard: 0, wait: 0, update: 0 };
   private closed = false;
@@ -181,6 +197,7 @@ export class ParallelTrainer {
     this.trainableSize = sizeOf(o.trainStep.vars.trainable);
     this.total = this.weights.length;
     this.mainGrads = new Float32Array(this.total);
+    this.avg = new Float32Array(this.total);
   }
 
   /** Starts `workers − 1` threads and waits until each has built its model and checked its shapes. */
@@ -199,10 +216,18 @@ export class ParallelTrainer {
     try {
       for (let i = 1; i < o.workers; i++) {
         pool.push(
-          new GradientWorker(i, { index: i, spec: o.spec, backend, weights: buffer, ce: o.trainStep.ce }),
+          new GradientWorker(i, {
+            index: i,
+            spec: o.spec,
+            backend,
+            weights: buffer,
+            ce: o.trainStep.ce,
+            compiled: o.trainStep.compiled !== null,
+          }),
         );
       }
       const replies = await Promise.all(pool.map((w) => w.ready()));
+      trainer.workerPaths = replies.map((r) => r.path);
       const trainable = vars.trainable.map((v) => v.shape);
       const nonTrainable = vars.nonTrainable.map((v) => v.shape);
       for (const r of replies) {
@@ -225,6 +250,14 @@ export class ParallelTrainer {
     return this.pool.map((w) => w.worker.threadId);
   }
 
+  /**
+   * How each shard's gradients are computed, shard 0 (the main thread, as its training step
+   * runs) first: compiled wherever the single-thread step would be.
+   */
+  get paths(): ShardPath[] {
+    return [this.o.trainStep.path, ...this.workerPaths];
+  }
+
   /** Worker threads still running. */
   get running(): number {
     return this.pool.filter((w) => !w.exited).length;
@@ -236,10 +269,9 @@ export class ParallelTrainer {
     const [, h, w, c] = batch.shape;
     const pixels = h * w * c;
     const t0 = performance.now();
-    // Publish the main model's weights (callbacks or a resume may have changed them).
     const runner = this.o.trainStep;
     const { vars } = runner;
-    readInto([...vars.trainable, ...vars.nonTrainable], this.weights, 0);
+    this.publish();
     const ranges = shardRanges(n, this.pool.length + 1);
     const replies = this.pool.map((worker, k) => {
       const [start, end] = ranges[k + 1];
@@ -256,22 +288,24 @@ export class ParallelTrainer {
     const t1 = performance.now();
     // Shard 0 on this thread, while the workers compute theirs.
     const [s0, e0] = ranges[0];
-    let main: { loss: number; correct: number; outputSum: number } | null = null;
+    let main: ShardStats | null = null;
     let mainError: unknown = null;
+    // Asked at every step, as the single-thread step does: the backend may have been switched.
+    const compiled = runner.compiled?.usable() ? runner.compiled : null;
     if (e0 > s0) {
       try {
-        runner.seedDropout(step, 0);
-        main = shardGradients(
-          runner.model,
-          vars,
-          {
-            x: batch.x.subarray(s0 * pixels, e0 * pixels),
-            y: batch.y.subarray(s0, e0),
-            shape: [e0 - s0, h, w, c],
-          },
-          runner.ce,
-          this.mainGrads,
-        );
+        const shard: Batch = {
+          x: batch.x.subarray(s0 * pixels, e0 * pixels),
+          y: batch.y.subarray(s0, e0),
+          shape: [e0 - s0, h, w, c],
+        };
+        if (compiled) {
+          const seeds = runner.dropoutSeeds(step, 0);
+          main = netShardGradients(compiled.net, vars.nonTrainable, shard, seeds, runner.ce, this.mainGrads);
+        } else {
+          runner.seedDropout(step, 0);
+          main = shardGradients(runner.model, vars, shard, runner.ce, this.mainGrads);
+        }
       } catch (error) {
         mainError = error;
       }
@@ -283,7 +317,8 @@ export class ParallelTrainer {
 
     const t3 = performance.now();
     // Average gradients and non-trainable weights, weighted by shard size.
-    const avg = new Float32Array(this.total);
+    const { avg } = this;
+    avg.fill(0);
     let lossSum = 0;
     let correct = 0;
     let outputSum = 0;
@@ -305,23 +340,54 @@ export class ParallelTrainer {
         add(s.value.data, end - start, s.value);
       }
     });
-    tf.tidy(() => {
-      let off = 0;
-      const grads = vars.trainable.map((v) => {
-        const g = tf.tensor(avg.subarray(off, off + v.size), v.shape, 'float32');
-        off += v.size;
-        return g;
-      });
-      runner.update(grads, lr);
-      runner.sums.addOnHost(lossSum, outputSum, correct, step);
+    let off = 0;
+    const grads = vars.trainable.map((v) => {
+      off += v.size;
+      return avg.subarray(off - v.size, off);
     });
+    if (compiled && main) {
+      // The compiled step's host update (it needs the net's backward pass of this step: shard 0's),
+      // which hands over the new weights for the next step's broadcast.
+      compiled.applyGradients(grads, lr, (next) => {
+        let at = 0;
+        for (const w of next) {
+          this.weights.set(w, at);
+          at += w.length;
+        }
+      });
+      runner.sums.addOnHost(lossSum, outputSum, correct, step);
+    } else {
+      tf.tidy(() => {
+        runner.update(
+          grads.map((g, i) => tf.tensor(g, vars.trainable[i].shape, 'float32')),
+          lr,
+        );
+        runner.sums.addOnHost(lossSum, outputSum, correct, step);
+      });
+    }
     writeFrom(vars.nonTrainable, avg, this.trainableSize);
+    if (compiled && main) {
+      this.weights.set(avg.subarray(this.trainableSize), this.trainableSize);
+      this.published = [...vars.trainable, ...vars.nonTrainable].map((v) => v.dataId);
+    } else {
+      this.published = [];
+    }
     const t4 = performance.now();
     this.times.steps++;
     this.times.publish += t1 - t0;
     this.times.mainShard += t2 - t1;
     this.times.wait += t3 - t2;
     this.times.update += t4 - t3;
+  }
+
+  /** Copies the main model's weights that changed since the buffer last got them into it. */
+  private publish(): void {
+    const { trainable, nonTrainable } = this.o.trainStep.vars;
+    let off = 0;
+    [...trainable, ...nonTrainable].forEach((v, i) => {
+      if (this.published[i] !== v.dataId) this.weights.set(v.dataSync() as Float32Array, off);
+      off += v.size;
+    });
   }
 
   /** Terminates every worker thread (idempotent) and waits for them to exit. */
