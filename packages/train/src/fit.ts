@@ -85,6 +85,9 @@ export interface FitOptions {
    * data-parallel training: each batch is split into N shards, N − 1 `worker_threads` (each with
    * its own backend and a model built from `spec`, which is then required) compute theirs while
    * the main thread computes the first; gradients are averaged and applied once per step.
+   * Measured slower than 1 on 2 cores where the step runs compiled (0.3–1.0×: one thread already
+   * spreads its big kernels over the cores, and every step adds messaging and averaging): `fit`
+   * then emits a process warning (code `LENET_WORKERS_SLOWER`) once per process.
    */
   workers?: number;
   /**

@@ -9,7 +9,12 @@ import { modelVariables, StepRunner as Runner } from '../step.js';
 import { mnistHead, model, useWasm } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
 import { netShardGradients, shardGradients, sizeOf } from './shard-step.js';
-import { activeGradientWorkers, ParallelTrainer } from './trainer.js';
+import {
+  activeGradientWorkers,
+  ParallelTrainer,
+  SLOW_WORKERS_WARNING,
+  slowWorkersWarning,
+} from './trainer.js';
 
 // The worker threads run the built package (dist/parallel/worker.js): build it (turbo: a cache
 // hit when the sources did not change) so they run the same code as these tests.
@@ -224,5 +229,14 @@ describe('data-parallel fit (workers: 2)', () => {
       trainStep.dispose();
       m.dispose();
     }
+  });
+
+  it('warns (once) that workers are measured slower than one thread when they have no core to spare and the step runs compiled', () => {
+    expect(slowWorkersWarning(2, 2, true)).toMatch(/workers: 2 on 2 cores is usually slower than workers: 1/);
+    expect(slowWorkersWarning(3, 2, true)).not.toBeNull();
+    expect(slowWorkersWarning(2, 8, true)).toBeNull();
+    expect(slowWorkersWarning(2, 2, false)).toBeNull();
+    expect(slowWorkersWarning(1, 2, true)).toBeNull();
+    expect(SLOW_WORKERS_WARNING).toBe('LENET_WORKERS_SLOWER');
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { overrideWasmKernelThreads, type WasmKernelThreadsOverride } from '@lenet/backend';
@@ -58,6 +59,24 @@ function backendName(): string {
   if (name === 'wasm' || name === 'cpu' || name === 'tensorflow') return name;
   throw new TrainError('workers', `data-parallel training runs on wasm, cpu or tensorflow, not on '${name}'`);
 }
+
+/** The code of the process warning {@link slowWorkersWarning} gives rise to (once per process). */
+export const SLOW_WORKERS_WARNING = 'LENET_WORKERS_SLOWER';
+
+/**
+ * Why `workers` threads are likely slower than one, or null. With the compiled step, one thread
+ * already spreads its big kernels over every core (kernel helper threads), and each data-parallel
+ * step adds a fixed cost (messages, the gradient average, the broadcast, waiting for the slowest
+ * shard). Measured on 2 cores (round 6, docs/performance.md): 2 workers gave 0.3–1.0× of one for
+ * lenet5, lenet5-classic, torch-bn and mlp2 at batch 64 and 256. More cores than workers were not
+ * measured: no warning there.
+ */
+export function slowWorkersWarning(workers: number, cores: number, compiled: boolean): string | null {
+  if (workers < 2 || !compiled || cores > workers) return null;
+  return `workers: ${workers} on ${cores} cores is usually slower than workers: 1 with the compiled training step (measured 0.3-1.0x on 2 cores; one thread already uses every core for its big kernels). Use workers: 1 unless a measurement on this machine says otherwise.`;
+}
+
+let warned = false;
 
 let liveWorkers = 0;
 
@@ -206,6 +225,11 @@ export class ParallelTrainer {
       throw new TrainError('workers', `ParallelTrainer needs at least 2 workers, got ${o.workers}`);
     }
     const backend = backendName();
+    const warning = slowWorkersWarning(o.workers, availableParallelism(), o.trainStep.compiled !== null);
+    if (warning !== null && !warned) {
+      warned = true;
+      process.emitWarning(warning, { code: SLOW_WORKERS_WARNING });
+    }
     const { vars } = o.trainStep;
     const total = sizeOf(vars.trainable) + sizeOf(vars.nonTrainable);
     const buffer = new SharedArrayBuffer(total * 4);
