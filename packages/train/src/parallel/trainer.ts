@@ -100,11 +100,17 @@ class GradientWorker {
   closing = false;
   private readyWait: Pending<ReadyReply> | null = null;
   readyReply: ReadyReply | null = null;
+  /** The worker's results of its last step (shared with it). */
+  readonly grads: Float32Array;
+  /** The shard inputs, shared with the worker and grown when a shard needs more. */
+  private x = new Float32Array(new SharedArrayBuffer(0));
+  private y = new Int32Array(new SharedArrayBuffer(0));
 
   constructor(
     readonly index: number,
     init: WorkerInit,
   ) {
+    this.grads = new Float32Array(init.grads);
     this.worker = new Worker(workerScript(), { workerData: init });
     liveWorkers++;
     this.worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
@@ -160,11 +166,18 @@ class GradientWorker {
     });
   }
 
+  /** Sends a step; `msg.x` and `msg.y` are copied into the buffers shared with the worker. */
   request(msg: StepRequest): Promise<GradsReply> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.x.length < msg.x.length) this.x = new Float32Array(new SharedArrayBuffer(msg.x.byteLength));
+    if (this.y.length < msg.y.length) this.y = new Int32Array(new SharedArrayBuffer(msg.y.byteLength));
+    const x = this.x.subarray(0, msg.x.length);
+    const y = this.y.subarray(0, msg.y.length);
+    x.set(msg.x);
+    y.set(msg.y);
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.worker.postMessage(msg, [msg.x.buffer as ArrayBuffer, msg.y.buffer as ArrayBuffer]);
+      this.worker.postMessage({ ...msg, x, y });
     });
   }
 }
@@ -245,6 +258,7 @@ export class ParallelTrainer {
             spec: o.spec,
             backend,
             weights: buffer,
+            grads: new SharedArrayBuffer(total * 4),
             ce: o.trainStep.ce,
             compiled: o.trainStep.compiled !== null,
           }),
@@ -303,8 +317,8 @@ export class ParallelTrainer {
       return worker.request({
         type: 'step',
         step,
-        x: batch.x.slice(start * pixels, end * pixels),
-        y: batch.y.slice(start, end),
+        x: batch.x.subarray(start * pixels, end * pixels),
+        y: batch.y.subarray(start, end),
         shape: [end - start, h, w, c],
         dropoutSeeds: runner.dropoutSeeds(step, k + 1),
       });
@@ -361,7 +375,7 @@ export class ParallelTrainer {
     settled.forEach((s, k) => {
       if (s.status === 'fulfilled' && s.value) {
         const [start, end] = ranges[k + 1];
-        add(s.value.data, end - start, s.value);
+        add(this.pool[k].grads, end - start, s.value);
       }
     });
     let off = 0;

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     try {
       // The main thread wrote the current weights before sending this step.
       writeFrom([...vars.trainable, ...vars.nonTrainable], weights, 0);
-      const data = new Float32Array(gradSize);
+      const data = new Float32Array(init.grads, 0, gradSize);
       let stats: ShardStats;
       if (net?.usable()) {
         stats = netShardGradients(net, vars.nonTrainable, msg, msg.dropoutSeeds, init.ce, data);
@@ -54,8 +54,8 @@ async function main(): Promise<void> {
         setDropoutSeeds(dropouts, msg.dropoutSeeds);
         stats = shardGradients(model, vars, msg, init.ce, data);
       }
-      const reply: GradsReply = { type: 'grads', step: msg.step, data, ...stats };
-      port.postMessage(reply, [data.buffer as ArrayBuffer]);
+      const reply: GradsReply = { type: 'grads', step: msg.step, ...stats };
+      port.postMessage(reply);
     } catch (error) {
       fail(msg.step, error);
     }
