@@ -64,16 +64,16 @@ function backendName(): string {
 export const SLOW_WORKERS_WARNING = 'LENET_WORKERS_SLOWER';
 
 /**
- * Why `workers` threads are likely slower than one, or null. With the compiled step, one thread
+ * Why `workers` threads may be slower than one, or null. With the compiled step, one thread
  * already spreads its big kernels over every core (kernel helper threads), and each data-parallel
- * step adds a fixed cost (messages, the gradient average, the broadcast, waiting for the slowest
- * shard). Measured on 2 cores (round 6, docs/performance.md): 2 workers gave 0.3–1.0× of one for
- * lenet5, lenet5-classic, torch-bn and mlp2 at batch 64 and 256. More cores than workers were not
- * measured: no warning there.
+ * step adds a fixed cost (messages, the gradient average, waiting for the slower shard). Measured
+ * on 2 cores (round 6, docs/performance.md, load 5-6): 2 workers gave 0.7-1.7x of one for lenet5,
+ * lenet5-classic and torch-bn, but 0.56-0.96x for mlp2, whose steps take a few ms. More cores than
+ * workers were not measured: no warning there.
  */
 export function slowWorkersWarning(workers: number, cores: number, compiled: boolean): string | null {
   if (workers < 2 || !compiled || cores > workers) return null;
-  return `workers: ${workers} on ${cores} cores is usually slower than workers: 1 with the compiled training step (measured 0.3-1.0x on 2 cores; one thread already uses every core for its big kernels). Use workers: 1 unless a measurement on this machine says otherwise.`;
+  return `workers: ${workers} on ${cores} cores can be slower than workers: 1 with the compiled training step (measured 0.56-1.7x on 2 cores; slower for models whose steps take a few ms, such as mlp2): one thread already uses every core for its big kernels. Measure both on this machine.`;
 }
 
 let warned = false;
