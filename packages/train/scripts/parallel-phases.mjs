@@ -15,6 +15,7 @@ const model = buildModel(spec, { seed: 1 });
 const data = head(await loadMnist({ split: 'train' }), Number(batch) * Number(steps));
 const trainStep = createTrainStep(model, { optimizer: 'adam', seed: 1 });
 const trainer = await ParallelTrainer.start({ trainStep, spec, workers: Number(workers) });
+console.log(`shards: ${trainer.paths.map((p) => p.kind + (p.reason ? ` (${p.reason})` : '')).join(', ')}`);
 for (let rep = 0; rep < 2; rep++) {
   Object.assign(trainer.times, { steps: 0, publish: 0, mainShard: 0, wait: 0, update: 0 });
   const t0 = performance.now();

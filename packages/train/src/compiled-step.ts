@@ -10,7 +10,7 @@ import type { Batch } from '@lenet/datasets';
 import type { DropoutLayer } from './dropout.js';
 import { TrainError } from './errors.js';
 import { type ClipOptions, clipGradientsHost } from './gradients.js';
-import { type CrossEntropyOptions, crossEntropyHost } from './loss.js';
+import { type CrossEntropyOptions, crossEntropyHost, type HostLoss } from './loss.js';
 import type { HostUpdate, StepOptimizer } from './optimizers.js';
 import type { RunningSums } from './running-sums.js';
 import type { ModelVariables } from './step.js';
@@ -213,7 +213,8 @@ export function modelNetSpec(
  */
 export class CompiledStep {
   constructor(
-    private readonly net: CompiledTrainingNet,
+    /** The net the step runs (a data-parallel step computes its shard 0 with it). */
+    readonly net: CompiledTrainingNet,
     private readonly update: HostUpdate,
     private readonly slots: tf.Variable[],
     /** Of the model's random-mask layers (in order), those the net draws a mask for. */
@@ -227,23 +228,93 @@ export class CompiledStep {
   }
 
   run(batch: Batch, lr: number, seeds: readonly number[], step: number, sums: RunningSums): void {
-    const { net } = this;
-    // The model's random-mask layers are all Dropout layers (others are not covered): one seed each.
-    net.forward(batch.x, batch.y.length, seeds);
-    // The softmax allocates (and may move the heap): every view is taken after it.
-    const probs = this.ce.fromLogits ? null : net.softmax();
-    const loss = crossEntropyHost(net.output(), probs, batch.y, this.ce, net.outputGradient());
-    net.backward();
-    net.applyUpdate(this.slots, ({ grads, weights, next, slots }) => {
-      clipGradientsHost(grads, this.clip);
-      this.update(grads, weights, next, slots, lr);
-    });
+    const loss = netBackward(this.net, batch, seeds, this.ce);
+    this.applyUpdate(null, lr);
     sums.addOnHost(loss.lossSum, loss.outputSum, loss.correct, step);
+  }
+
+  /**
+   * Clips `grads` (one array per trainable variable, changed in place) and applies the optimizer
+   * as {@link run} does, after a backward pass of {@link net} (a data-parallel step's shard 0).
+   * `updated` reads the new values of the trainable variables (heap views, valid during the call).
+   */
+  applyGradients(
+    grads: readonly Float32Array[],
+    lr: number,
+    updated?: (next: readonly Float32Array[]) => void,
+  ): void {
+    this.applyUpdate(grads, lr, updated);
+  }
+
+  /** The update from `grads`, or from the net's own gradients of its last backward pass (null). */
+  private applyUpdate(
+    grads: readonly Float32Array[] | null,
+    lr: number,
+    updated?: (next: readonly Float32Array[]) => void,
+  ): void {
+    this.net.applyUpdate(this.slots, (u) => {
+      const g = grads ?? u.grads;
+      clipGradientsHost(g, this.clip);
+      this.update(g, u.weights, u.next, u.slots, lr);
+      updated?.(u.next);
+    });
   }
 
   dispose(): void {
     this.net.dispose();
   }
+}
+
+/**
+ * Forward in training mode (dropout masks from `seeds`, one per dropout layer: the model's
+ * random-mask layers are all Dropout layers, others are not covered), the mean cross-entropy and
+ * its gradient on the host, and the backward pass: `net.gradients()` holds the shard's gradients.
+ */
+export function netBackward(
+  net: CompiledTrainingNet,
+  batch: Batch,
+  seeds: readonly number[],
+  ce: CrossEntropyOptions,
+): HostLoss {
+  net.forward(batch.x, batch.y.length, seeds);
+  // The softmax allocates (and may move the heap): every view is taken after it.
+  const probs = ce.fromLogits ? null : net.softmax();
+  const loss = crossEntropyHost(net.output(), probs, batch.y, ce, net.outputGradient());
+  net.backward();
+  return loss;
+}
+
+/** Copies the gradients of the net's last backward pass into `out` from offset 0; returns the offset after them. */
+export function copyGradients(net: CompiledTrainingNet, out: Float32Array): number {
+  let off = 0;
+  for (const g of net.gradients()) {
+    out.set(g, off);
+    off += g.length;
+  }
+  return off;
+}
+
+/**
+ * The compiled training net of `model` (whose trainable variables are `trainable`) when the
+ * active backend is wasm with the SIMD kernels and every layer is covered; else why not. The
+ * switches ({@link COMPILED_STEP_ENV}, `compiled: false`) and the optimizer are the caller's.
+ */
+export function compileModelNet(
+  model: tf.LayersModel,
+  trainable: readonly tf.Variable[],
+): { net: CompiledTrainingNet; reason: null } | { net: null; reason: string } {
+  const no = (reason: string) => ({ net: null, reason });
+  if (tf.getBackend() !== 'wasm') return no(`backend ${tf.getBackend()}`);
+  const translated = modelNetSpec(model);
+  if ('reason' in translated) return no(translated.reason);
+  const { spec } = translated;
+  const netVars = netTrainableVariables(spec);
+  if (netVars.length !== trainable.length || netVars.some((v, i) => v !== trainable[i])) {
+    return no('the trainable weights are not in layer order');
+  }
+  const net = compileTrainingNet(spec);
+  if (net === undefined) return no('no wasm SIMD kernels');
+  return { net, reason: null };
 }
 
 /** What {@link chooseCompiledStep} decided: the compiled step, or why the step takes autodiff. */
@@ -265,15 +336,8 @@ export function chooseCompiledStep(
   if (process.env[COMPILED_STEP_ENV] === '0') return no(`${COMPILED_STEP_ENV}=0`);
   if (tf.getBackend() !== 'wasm') return no(`backend ${tf.getBackend()}`);
   if (optimizer.hostUpdate === null) return no(`optimizer ${optimizer.config.name}`);
-  const translated = modelNetSpec(model);
-  if ('reason' in translated) return no(translated.reason);
-  const { spec } = translated;
-  const netVars = netTrainableVariables(spec);
-  if (netVars.length !== vars.trainable.length || netVars.some((v, i) => v !== vars.trainable[i])) {
-    return no('the trainable weights are not in layer order');
-  }
-  const net = compileTrainingNet(spec);
-  if (net === undefined) return no('no wasm SIMD kernels');
+  const { net, reason } = compileModelNet(model, vars.trainable);
+  if (net === null) return no(reason);
   const slots = optimizer.slots.map((s) => s.tensor);
   return {
     step: new CompiledStep(net, optimizer.hostUpdate, slots, settings.ce, settings.clip),

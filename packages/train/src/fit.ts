@@ -85,6 +85,10 @@ export interface FitOptions {
    * data-parallel training: each batch is split into N shards, N − 1 `worker_threads` (each with
    * its own backend and a model built from `spec`, which is then required) compute theirs while
    * the main thread computes the first; gradients are averaged and applied once per step.
+   * Where the step runs compiled and the workers have no core to spare, 2 workers measured
+   * 0.56–1.7× of 1 on 2 cores (slower for models whose steps take a few ms, such as mlp2: one
+   * thread already spreads its big kernels over the cores, and every step adds messaging and
+   * averaging): `fit` then emits a process warning (code `LENET_WORKERS_SLOWER`) once per process.
    */
   workers?: number;
   /**

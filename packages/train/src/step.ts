@@ -154,7 +154,8 @@ export class StepRunner implements TrainStep {
   private readonly seed: number;
   private readonly dropouts: DropoutLayer[];
   private readonly savedSeeds: (number | undefined)[];
-  private readonly compiled: CompiledStep | null;
+  /** The compiled step when the model and options allow it (the data-parallel trainer's shards use it too). */
+  readonly compiled: CompiledStep | null;
 
   constructor(
     readonly model: tf.LayersModel,

@@ -5,10 +5,16 @@ import { setWasmKernelThreads, wasmKernelThreads } from '@lenet/backend';
 import { batches } from '@lenet/datasets';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate, fit, TrainError } from '../index.js';
-import { StepRunner } from '../step.js';
+import { modelVariables, StepRunner as Runner } from '../step.js';
 import { mnistHead, model, useWasm } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
-import { activeGradientWorkers, ParallelTrainer } from './trainer.js';
+import { netShardGradients, shardGradients, sizeOf } from './shard-step.js';
+import {
+  activeGradientWorkers,
+  ParallelTrainer,
+  SLOW_WORKERS_WARNING,
+  slowWorkersWarning,
+} from './trainer.js';
 
 // The worker threads run the built package (dist/parallel/worker.js): build it (turbo: a cache
 // hit when the sources did not change) so they run the same code as these tests.
@@ -120,7 +126,7 @@ describe('data-parallel fit (workers: 2)', () => {
   it('turns a worker that dies mid-training into a clear error, and cleans up', async () => {
     await useWasm();
     const { model: m, spec } = model('lenet5', 1);
-    const trainStep = new StepRunner(m, { optimizer: { name: 'adam' }, seed: 1 });
+    const trainStep = new Runner(m, { optimizer: { name: 'adam' }, seed: 1 });
     const trainer = await ParallelTrainer.start({ trainStep, spec, workers: 2 });
     const train = await mnistHead('train', 64);
     const [batch] = batches(train, { batchSize: 32, layout: 'NHWC', normalize: 'unit' });
@@ -135,5 +141,102 @@ describe('data-parallel fit (workers: 2)', () => {
     expect(activeGradientWorkers()).toBe(0);
     trainStep.dispose();
     m.dispose();
+  });
+
+  it('computes every shard with the compiled net where the single-thread step runs compiled, else with autodiff', async () => {
+    await useWasm();
+    const train = await mnistHead('train', 64);
+    const [batch] = batches(train, { batchSize: 64, layout: 'NHWC', normalize: 'unit' });
+    for (const compiled of [true, false]) {
+      const { model: m, spec } = model('lenet5', 1);
+      const trainStep = new Runner(m, { optimizer: 'adam', seed: 1, compiled });
+      const trainer = await ParallelTrainer.start({ trainStep, spec, workers: 2 });
+      try {
+        await trainer.step(batch, 1e-3, 0);
+        const kind = compiled ? 'compiled' : 'autodiff';
+        expect(trainer.paths.map((p) => p.kind)).toEqual([kind, kind]);
+      } finally {
+        await trainer.dispose();
+        trainStep.dispose();
+        m.dispose();
+      }
+    }
+    expect(activeGradientWorkers()).toBe(0);
+  });
+
+  it("gives a shard the compiled net's gradients equal to autodiff's (torch-bn: batch norm, dropout masks of the same seeds)", async () => {
+    await useWasm();
+    const train = await mnistHead('train', 32);
+    const [batch] = batches(train, { batchSize: 32, layout: 'NHWC', normalize: 'unit' });
+    const { model: m } = model('torch-bn', 2);
+    const trainStep = new Runner(m, { optimizer: 'adam', seed: 3 });
+    const vars = modelVariables(m);
+    const saved = [...vars.trainable, ...vars.nonTrainable].map((v) => tf.clone(v));
+    const net = trainStep.compiled?.net;
+    if (!net) throw new Error(`expected the compiled step, got ${trainStep.path.reason}`);
+    const seeds = trainStep.dropoutSeeds(7, 1);
+    const total = sizeOf(vars.trainable) + sizeOf(vars.nonTrainable);
+    const fromNet = new Float32Array(total);
+    const a = netShardGradients(net, vars.nonTrainable, batch, seeds, trainStep.ce, fromNet);
+    // The same starting weights (the forward pass moved the batch-norm statistics).
+    for (const [i, v] of [...vars.trainable, ...vars.nonTrainable].entries()) v.assign(saved[i]);
+    trainStep.seedDropout(7, 1);
+    const fromTape = new Float32Array(total);
+    const b = shardGradients(m, vars, batch, trainStep.ce, fromTape);
+    let worst = 0;
+    let norm = 0;
+    for (let i = 0; i < total; i++) norm = Math.max(norm, Math.abs(fromTape[i]));
+    for (let i = 0; i < total; i++) worst = Math.max(worst, Math.abs(fromNet[i] - fromTape[i]));
+    expect(worst / norm).toBeLessThan(1e-3);
+    expect(a.loss).toBeCloseTo(b.loss, 4);
+    expect(a.correct).toBe(b.correct);
+    tf.dispose(saved);
+    trainStep.dispose();
+    m.dispose();
+  });
+
+  it('broadcasts the weights as the compiled update left them, and picks up a change made between steps', async () => {
+    await useWasm();
+    const { model: m, spec } = model('torch-bn', 1);
+    const trainStep = new Runner(m, { optimizer: 'adam', seed: 1 });
+    const trainer = await ParallelTrainer.start({ trainStep, spec, workers: 2 });
+    const inner = trainer as unknown as { weights: Float32Array; publish(): void };
+    const all = [...trainStep.vars.trainable, ...trainStep.vars.nonTrainable];
+    const current = () => {
+      const out = new Float32Array(inner.weights.length);
+      let off = 0;
+      for (const v of all) {
+        out.set(v.dataSync() as Float32Array, off);
+        off += v.size;
+      }
+      return out;
+    };
+    try {
+      const train = await mnistHead('train', 128);
+      let step = 0;
+      for (const b of batches(train, { batchSize: 64, layout: 'NHWC', normalize: 'unit' })) {
+        await trainer.step(b, 1e-3, step++);
+      }
+      inner.publish();
+      expect(inner.weights).toEqual(current());
+      // A callback's change (an assign) between two steps.
+      const v = trainStep.vars.trainable[2];
+      v.assign(tf.fill(v.shape, 0.25));
+      inner.publish();
+      expect(inner.weights).toEqual(current());
+    } finally {
+      await trainer.dispose();
+      trainStep.dispose();
+      m.dispose();
+    }
+  });
+
+  it('warns (once) that workers can be slower than one thread when they have no core to spare and the step runs compiled', () => {
+    expect(slowWorkersWarning(2, 2, true)).toMatch(/workers: 2 on 2 cores can be slower than workers: 1/);
+    expect(slowWorkersWarning(3, 2, true)).not.toBeNull();
+    expect(slowWorkersWarning(2, 8, true)).toBeNull();
+    expect(slowWorkersWarning(2, 2, false)).toBeNull();
+    expect(slowWorkersWarning(1, 2, true)).toBeNull();
+    expect(SLOW_WORKERS_WARNING).toBe('LENET_WORKERS_SLOWER');
   });
 });

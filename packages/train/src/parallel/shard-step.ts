@@ -1,4 +1,6 @@
+import type { CompiledTrainingNet } from '@lenet/backend';
 import type { Batch } from '@lenet/datasets';
+import { copyGradients, netBackward } from '../compiled-step.js';
 import type { CrossEntropyOptions } from '../loss.js';
 import { batchGradients, type ModelVariables } from '../step.js';
 import * as tf from '../tfjs.js';
@@ -70,6 +72,24 @@ export function shardGradients(
   } finally {
     tf.dispose(outs);
   }
+}
+
+/**
+ * {@link shardGradients} with the compiled training net instead of autodiff (when the
+ * single-thread step would run compiled): the same layout of `out`, and the dropout masks of
+ * `seeds` (those autodiff would draw for them).
+ */
+export function netShardGradients(
+  net: CompiledTrainingNet,
+  nonTrainable: readonly tf.Variable[],
+  batch: Batch,
+  seeds: readonly number[],
+  ce: CrossEntropyOptions,
+  out: Float32Array,
+): ShardStats {
+  const { lossSum, correct, outputSum } = netBackward(net, batch, seeds, ce);
+  readInto(nonTrainable, out, copyGradients(net, out));
+  return { loss: lossSum / batch.y.length, correct, outputSum };
 }
 
 /** Splits `n` samples into `parts` contiguous shards as even as possible: `[start, end)` each. */

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { overrideWasmKernelThreads, type WasmKernelThreadsOverride } from '@lenet/backend';
@@ -7,8 +8,15 @@ import type { ModelSpec } from '@lenet/models';
 import { TrainError } from '../errors.js';
 import type { StepRunner } from '../step.js';
 import * as tf from '../tfjs.js';
-import type { GradsReply, ReadyReply, StepRequest, WorkerInit, WorkerReply } from './protocol.js';
-import { readInto, shardGradients, shardRanges, sizeOf, writeFrom } from './shard-step.js';
+import type { GradsReply, ReadyReply, ShardPath, StepRequest, WorkerInit, WorkerReply } from './protocol.js';
+import {
+  netShardGradients,
+  type ShardStats,
+  shardGradients,
+  shardRanges,
+  sizeOf,
+  writeFrom,
+} from './shard-step.js';
 
 /** Milliseconds spent per phase of the parallel steps so far (main thread's view). */
 export interface ParallelPhaseTimes {
@@ -52,6 +60,24 @@ function backendName(): string {
   throw new TrainError('workers', `data-parallel training runs on wasm, cpu or tensorflow, not on '${name}'`);
 }
 
+/** The code of the process warning {@link slowWorkersWarning} gives rise to (once per process). */
+export const SLOW_WORKERS_WARNING = 'LENET_WORKERS_SLOWER';
+
+/**
+ * Why `workers` threads may be slower than one, or null. With the compiled step, one thread
+ * already spreads its big kernels over every core (kernel helper threads), and each data-parallel
+ * step adds a fixed cost (messages, the gradient average, waiting for the slower shard). Measured
+ * on 2 cores (round 6, docs/performance.md, load 5-6): 2 workers gave 0.7-1.7x of one for lenet5,
+ * lenet5-classic and torch-bn, but 0.56-0.96x for mlp2, whose steps take a few ms. More cores than
+ * workers were not measured: no warning there.
+ */
+export function slowWorkersWarning(workers: number, cores: number, compiled: boolean): string | null {
+  if (workers < 2 || !compiled || cores > workers) return null;
+  return `workers: ${workers} on ${cores} cores can be slower than workers: 1 with the compiled training step (measured 0.56-1.7x on 2 cores; slower for models whose steps take a few ms, such as mlp2): one thread already uses every core for its big kernels. Measure both on this machine.`;
+}
+
+let warned = false;
+
 let liveWorkers = 0;
 
 /** Gradient worker threads of this module now alive (0 once every training run has ended). */
@@ -74,11 +100,17 @@ class GradientWorker {
   closing = false;
   private readyWait: Pending<ReadyReply> | null = null;
   readyReply: ReadyReply | null = null;
+  /** The worker's results of its last step (shared with it). */
+  readonly grads: Float32Array;
+  /** The shard inputs, shared with the worker and grown when a shard needs more. */
+  private x = new Float32Array(new SharedArrayBuffer(0));
+  private y = new Int32Array(new SharedArrayBuffer(0));
 
   constructor(
     readonly index: number,
     init: WorkerInit,
   ) {
+    this.grads = new Float32Array(init.grads);
     this.worker = new Worker(workerScript(), { workerData: init });
     liveWorkers++;
     this.worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
@@ -134,11 +166,18 @@ class GradientWorker {
     });
   }
 
+  /** Sends a step; `msg.x` and `msg.y` are copied into the buffers shared with the worker. */
   request(msg: StepRequest): Promise<GradsReply> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.x.length < msg.x.length) this.x = new Float32Array(new SharedArrayBuffer(msg.x.byteLength));
+    if (this.y.length < msg.y.length) this.y = new Int32Array(new SharedArrayBuffer(msg.y.byteLength));
+    const x = this.x.subarray(0, msg.x.length);
+    const y = this.y.subarray(0, msg.y.length);
+    x.set(msg.x);
+    y.set(msg.y);
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
-      this.worker.postMessage(msg, [msg.x.buffer as ArrayBuffer, msg.y.buffer as ArrayBuffer]);
+      this.worker.postMessage({ ...msg, x, y });
     });
   }
 }
@@ -166,6 +205,15 @@ export class ParallelTrainer {
   private readonly trainableSize: number;
   private readonly total: number;
   private readonly mainGrads: Float32Array;
+  private readonly avg: Float32Array;
+  private workerPaths: ShardPath[] = [];
+  /**
+   * Per variable (trainable, then non-trainable): the data id whose values the shared buffer
+   * holds, or undefined. Any change through TF.js (an assign by a callback, a resume, the
+   * optimizer) gives a variable a new data id, so {@link publish} copies only what changed since
+   * the last compiled update wrote its new values there directly.
+   */
+  private published: unknown[] = [];
   /** Time per phase, summed over the steps so far. */
   readonly times: ParallelPhaseTimes = { steps: 0, publish: 0, mainShard: 0, wait: 0, update: 0 };
   private closed = false;
@@ -181,6 +229,7 @@ export class ParallelTrainer {
     this.trainableSize = sizeOf(o.trainStep.vars.trainable);
     this.total = this.weights.length;
     this.mainGrads = new Float32Array(this.total);
+    this.avg = new Float32Array(this.total);
   }
 
   /** Starts `workers − 1` threads and waits until each has built its model and checked its shapes. */
@@ -189,6 +238,11 @@ export class ParallelTrainer {
       throw new TrainError('workers', `ParallelTrainer needs at least 2 workers, got ${o.workers}`);
     }
     const backend = backendName();
+    const warning = slowWorkersWarning(o.workers, availableParallelism(), o.trainStep.compiled !== null);
+    if (warning !== null && !warned) {
+      warned = true;
+      process.emitWarning(warning, { code: SLOW_WORKERS_WARNING });
+    }
     const { vars } = o.trainStep;
     const total = sizeOf(vars.trainable) + sizeOf(vars.nonTrainable);
     const buffer = new SharedArrayBuffer(total * 4);
@@ -199,10 +253,19 @@ export class ParallelTrainer {
     try {
       for (let i = 1; i < o.workers; i++) {
         pool.push(
-          new GradientWorker(i, { index: i, spec: o.spec, backend, weights: buffer, ce: o.trainStep.ce }),
+          new GradientWorker(i, {
+            index: i,
+            spec: o.spec,
+            backend,
+            weights: buffer,
+            grads: new SharedArrayBuffer(total * 4),
+            ce: o.trainStep.ce,
+            compiled: o.trainStep.compiled !== null,
+          }),
         );
       }
       const replies = await Promise.all(pool.map((w) => w.ready()));
+      trainer.workerPaths = replies.map((r) => r.path);
       const trainable = vars.trainable.map((v) => v.shape);
       const nonTrainable = vars.nonTrainable.map((v) => v.shape);
       for (const r of replies) {
@@ -225,6 +288,14 @@ export class ParallelTrainer {
     return this.pool.map((w) => w.worker.threadId);
   }
 
+  /**
+   * How each shard's gradients are computed, shard 0 (the main thread, as its training step
+   * runs) first: compiled wherever the single-thread step would be.
+   */
+  get paths(): ShardPath[] {
+    return [this.o.trainStep.path, ...this.workerPaths];
+  }
+
   /** Worker threads still running. */
   get running(): number {
     return this.pool.filter((w) => !w.exited).length;
@@ -236,10 +307,9 @@ export class ParallelTrainer {
     const [, h, w, c] = batch.shape;
     const pixels = h * w * c;
     const t0 = performance.now();
-    // Publish the main model's weights (callbacks or a resume may have changed them).
     const runner = this.o.trainStep;
     const { vars } = runner;
-    readInto([...vars.trainable, ...vars.nonTrainable], this.weights, 0);
+    this.publish();
     const ranges = shardRanges(n, this.pool.length + 1);
     const replies = this.pool.map((worker, k) => {
       const [start, end] = ranges[k + 1];
@@ -247,8 +317,8 @@ export class ParallelTrainer {
       return worker.request({
         type: 'step',
         step,
-        x: batch.x.slice(start * pixels, end * pixels),
-        y: batch.y.slice(start, end),
+        x: batch.x.subarray(start * pixels, end * pixels),
+        y: batch.y.subarray(start, end),
         shape: [end - start, h, w, c],
         dropoutSeeds: runner.dropoutSeeds(step, k + 1),
       });
@@ -256,22 +326,24 @@ export class ParallelTrainer {
     const t1 = performance.now();
     // Shard 0 on this thread, while the workers compute theirs.
     const [s0, e0] = ranges[0];
-    let main: { loss: number; correct: number; outputSum: number } | null = null;
+    let main: ShardStats | null = null;
     let mainError: unknown = null;
+    // Asked at every step, as the single-thread step does: the backend may have been switched.
+    const compiled = runner.compiled?.usable() ? runner.compiled : null;
     if (e0 > s0) {
       try {
-        runner.seedDropout(step, 0);
-        main = shardGradients(
-          runner.model,
-          vars,
-          {
-            x: batch.x.subarray(s0 * pixels, e0 * pixels),
-            y: batch.y.subarray(s0, e0),
-            shape: [e0 - s0, h, w, c],
-          },
-          runner.ce,
-          this.mainGrads,
-        );
+        const shard: Batch = {
+          x: batch.x.subarray(s0 * pixels, e0 * pixels),
+          y: batch.y.subarray(s0, e0),
+          shape: [e0 - s0, h, w, c],
+        };
+        if (compiled) {
+          const seeds = runner.dropoutSeeds(step, 0);
+          main = netShardGradients(compiled.net, vars.nonTrainable, shard, seeds, runner.ce, this.mainGrads);
+        } else {
+          runner.seedDropout(step, 0);
+          main = shardGradients(runner.model, vars, shard, runner.ce, this.mainGrads);
+        }
       } catch (error) {
         mainError = error;
       }
@@ -283,7 +355,8 @@ export class ParallelTrainer {
 
     const t3 = performance.now();
     // Average gradients and non-trainable weights, weighted by shard size.
-    const avg = new Float32Array(this.total);
+    const { avg } = this;
+    avg.fill(0);
     let lossSum = 0;
     let correct = 0;
     let outputSum = 0;
@@ -302,26 +375,57 @@ export class ParallelTrainer {
     settled.forEach((s, k) => {
       if (s.status === 'fulfilled' && s.value) {
         const [start, end] = ranges[k + 1];
-        add(s.value.data, end - start, s.value);
+        add(this.pool[k].grads, end - start, s.value);
       }
     });
-    tf.tidy(() => {
-      let off = 0;
-      const grads = vars.trainable.map((v) => {
-        const g = tf.tensor(avg.subarray(off, off + v.size), v.shape, 'float32');
-        off += v.size;
-        return g;
-      });
-      runner.update(grads, lr);
-      runner.sums.addOnHost(lossSum, outputSum, correct, step);
+    let off = 0;
+    const grads = vars.trainable.map((v) => {
+      off += v.size;
+      return avg.subarray(off - v.size, off);
     });
+    if (compiled && main) {
+      // The compiled step's host update (it needs the net's backward pass of this step: shard 0's),
+      // which hands over the new weights for the next step's broadcast.
+      compiled.applyGradients(grads, lr, (next) => {
+        let at = 0;
+        for (const w of next) {
+          this.weights.set(w, at);
+          at += w.length;
+        }
+      });
+      runner.sums.addOnHost(lossSum, outputSum, correct, step);
+    } else {
+      tf.tidy(() => {
+        runner.update(
+          grads.map((g, i) => tf.tensor(g, vars.trainable[i].shape, 'float32')),
+          lr,
+        );
+        runner.sums.addOnHost(lossSum, outputSum, correct, step);
+      });
+    }
     writeFrom(vars.nonTrainable, avg, this.trainableSize);
+    if (compiled && main) {
+      this.weights.set(avg.subarray(this.trainableSize), this.trainableSize);
+      this.published = [...vars.trainable, ...vars.nonTrainable].map((v) => v.dataId);
+    } else {
+      this.published = [];
+    }
     const t4 = performance.now();
     this.times.steps++;
     this.times.publish += t1 - t0;
     this.times.mainShard += t2 - t1;
     this.times.wait += t3 - t2;
     this.times.update += t4 - t3;
+  }
+
+  /** Copies the main model's weights that changed since the buffer last got them into it. */
+  private publish(): void {
+    const { trainable, nonTrainable } = this.o.trainStep.vars;
+    let off = 0;
+    [...trainable, ...nonTrainable].forEach((v, i) => {
+      if (this.published[i] !== v.dataId) this.weights.set(v.dataSync() as Float32Array, off);
+      off += v.size;
+    });
   }
 
   /** Terminates every worker thread (idempotent) and waits for them to exit. */
