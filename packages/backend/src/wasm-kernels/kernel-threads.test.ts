@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
-import { overrideWasmKernelThreads, setWasmKernelThreads, wasmKernelThreads } from './kernel-threads.js';
+import {
+  overrideWasmKernelThreads,
+  setKernelThreadSpin,
+  setWasmKernelThreads,
+  wasmKernelThreads,
+} from './kernel-threads.js';
 import { splitCalls } from './split.js';
 
 /** Convolution and dense products big enough to be split between threads, with their gradients. */
@@ -19,12 +24,21 @@ function work(): tf.Tensor[] {
   const y = conv(x, w);
   const y1 = conv1(x1, w1);
   const dense = tf.fused.matMul({ a, b, bias, activation: 'relu' });
+  // A weight gradient aᵀ·dy (rank 3: the SIMD product's operands): rows of the product are
+  // columns of a (strided), split by rows.
+  const weightGrad = tf.matMul(
+    tf.tensor3d(randomArray(129 * 800, 5), [1, 129, 800]),
+    tf.tensor3d(randomArray(129 * 130, 10), [1, 129, 130]),
+    true,
+    false,
+  );
   return [
     y,
     ...tf.grads(conv)([x, w], tf.tensor(randomArray(y.size, 8), y.shape)),
     y1,
     ...tf.grads(conv1)([x1, w1], tf.tensor(randomArray(y1.size, 9), y1.shape)),
     dense,
+    weightGrad,
   ];
 }
 
@@ -46,9 +60,9 @@ describe('the SIMD kernels split over helper threads', () => {
     const splitsBefore = splitCalls();
     const two = await onBackend('wasm', work);
     expect(tf.memory().numTensors).toBe(before);
-    // Two convolutions (each run again inside tf.grads), their input and filter gradients and
-    // the dense product: 9 calls, each big enough to be split.
-    expect(splitCalls() - splitsBefore).toBe(9);
+    // Two convolutions (each run again inside tf.grads), their input and filter gradients, the
+    // dense product and the weight gradient: 10 calls, each big enough to be split.
+    expect(splitCalls() - splitsBefore).toBe(10);
     expect(two.length).toBe(one.length);
     two.forEach((t, i) => {
       expect(relativeError(t, one[i]), `output ${i}`).toBeLessThan(1e-5);
@@ -58,6 +72,29 @@ describe('the SIMD kernels split over helper threads', () => {
     two.forEach((t, i) => {
       expect(relativeError(t, cpu[i]), `output ${i} vs cpu`).toBeLessThan(1e-3);
     });
+  });
+
+  it('give the same results when a helper polls for its next call before it sleeps', async () => {
+    await setWasmKernelThreads(1);
+    const one = await onBackend('wasm', work);
+    await setWasmKernelThreads(2);
+    const previous = setKernelThreadSpin(200);
+    try {
+      const splitsBefore = splitCalls();
+      // Twice: the second round's calls find the helper polling (or asleep after its 200 µs).
+      for (let round = 0; round < 2; round++) {
+        const two = await onBackend('wasm', work);
+        two.forEach((t, i) => {
+          expect(relativeError(t, one[i]), `round ${round} output ${i}`).toBeLessThan(1e-5);
+        });
+      }
+      expect(splitCalls() - splitsBefore).toBe(20);
+    } finally {
+      setKernelThreadSpin(previous);
+    }
+    expect(setKernelThreadSpin(5000)).toBe(previous);
+    // Bounded at 1 ms: a polling helper must not hold a core for long.
+    expect(setKernelThreadSpin(previous)).toBe(1000);
   });
 
   it('are not started again by registering the kernels again', async () => {

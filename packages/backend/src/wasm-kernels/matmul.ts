@@ -72,8 +72,7 @@ function simdProduct(
       if (copyB) bPtr = bs;
       const cPtr = simd.ptr(out) + i * m * n * 4;
       if (attrs.transposeA) {
-        // Rows of a transposed A are strided: not split.
-        f.lenet_gemm(aPtr, 1, m, bPtr, cPtr, m, n, n4, k, bias ? biasPtr : 0, relu ? 1 : 0);
+        gemmTransposedA(simd, aPtr, bPtr, cPtr, { m, n, n4, k }, bias ? biasPtr : 0, relu);
         continue;
       }
       gemmRows(simd, aPtr, bPtr, cPtr, { m, n, n4, k }, bias ? biasPtr : 0, relu);
@@ -83,7 +82,21 @@ function simdProduct(
 }
 
 /** Multiply-adds below which a product stays on one thread: every helper gets a copy of B. */
-const GEMM_SPLIT_MIN_MACS = 8_000_000;
+let gemmSplitMinMacs = 8_000_000;
+
+/** Whether products with a transposed A (weight gradients) may be split; false for A/B measurements. */
+let splitTransposedA = true;
+
+/**
+ * Sets the multiply-adds below which the products stay on one thread, and whether those with a
+ * transposed A may be split at all (for A/B measurements); returns the previous settings.
+ */
+export function setGemmSplit(minMacs: number, transposedA = true): { minMacs: number; transposedA: boolean } {
+  const previous = { minMacs: gemmSplitMinMacs, transposedA: splitTransposedA };
+  gemmSplitMinMacs = minMacs;
+  splitTransposedA = transposedA;
+  return previous;
+}
 
 /**
  * C [m, n] = A [m, k] · B [k, n4] (+ bias [n4], then relu) on wasm-heap buffers (byte offsets),
@@ -105,7 +118,7 @@ export function gemmRows(
     macs: m * n * k,
     // Measured slower split below ~8M multiply-adds (a 64×400·400×120 product: 0.20 ms on one
     // thread, 0.29 ms split).
-    minMacs: GEMM_SPLIT_MIN_MACS,
+    minMacs: gemmSplitMinMacs,
     items: m,
     perItem: [{ ptr: a, floats: k }],
     whole:
@@ -127,6 +140,50 @@ export function gemmRows(
       n4,
       k,
       bias !== 0 ? p.whole[1] : 0,
+      relu ? 1 : 0,
+    ],
+  });
+}
+
+/**
+ * C [m, n] = Aᵀ·B with A [k, m] (read through strides) and B [k, n4] (+ bias [n4], then relu) on
+ * wasm-heap buffers: a weight gradient xᵀ·dy. Rows of C split over the helper threads when the
+ * product is big enough: each helper gets all of A and B (a row of C needs a column of A).
+ */
+export function gemmTransposedA(
+  simd: SimdKernels,
+  a: number,
+  b: number,
+  c: number,
+  dims: { m: number; n: number; n4: number; k: number },
+  bias: number,
+  relu: boolean,
+): void {
+  const { m, n, n4, k } = dims;
+  const whole = [
+    { ptr: a, floats: k * m },
+    { ptr: b, floats: k * n4 },
+  ];
+  if (bias !== 0) whole.push({ ptr: bias, floats: n4 });
+  runSplit(simd, {
+    fn: 'lenet_gemm',
+    macs: m * n * k,
+    minMacs: splitTransposedA ? gemmSplitMinMacs : Number.POSITIVE_INFINITY,
+    items: m,
+    perItem: [],
+    whole,
+    out: { ptr: c, floats: n },
+    args: (p, count, first) => [
+      p.whole[0] + first * 4,
+      1,
+      m,
+      p.whole[1],
+      p.out,
+      count,
+      n,
+      n4,
+      k,
+      bias !== 0 ? p.whole[2] : 0,
       relu ? 1 : 0,
     ],
   });

@@ -5,10 +5,16 @@ import type { SimdExports, SimdKernels } from './simd.js';
 export const SPLIT_MIN_MACS = 1_500_000;
 
 let splitCount = 0;
+let copiedFloats = 0;
 
 /** Kernel calls split between threads so far (for tests). */
 export function splitCalls(): number {
   return splitCount;
+}
+
+/** Floats copied to and from the helpers' shared memory so far (for profiling the splits). */
+export function splitCopiedFloats(): number {
+  return copiedFloats;
 }
 
 /** A region of tfjs's wasm memory: byte offset of item 0 and floats per item (or in all). */
@@ -35,10 +41,10 @@ export interface SplitCall {
    */
   out: Region & { sum?: boolean };
   /**
-   * Arguments of `fn` for `count` items, given pointers to those items' share of each
-   * `perItem` input, to each `whole` input and to the output.
+   * Arguments of `fn` for `count` items from item `first`, given pointers to those items' share
+   * of each `perItem` input, to each `whole` input and to the output.
    */
-  args(p: { perItem: number[]; whole: number[]; out: number }, count: number): number[];
+  args(p: { perItem: number[]; whole: number[]; out: number }, count: number, first: number): number[];
 }
 
 /**
@@ -55,6 +61,7 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
       ...call.args(
         { perItem: call.perItem.map((r) => r.ptr), whole: call.whole.map((r) => r.ptr), out: call.out.ptr },
         call.items,
+        0,
       ),
     );
     return false;
@@ -92,6 +99,14 @@ function splitAcross(
     };
   });
   threads.reserve(offset);
+  copiedFloats += call.whole.reduce((sum, r) => sum + r.floats * (parts - 1), 0);
+  copiedFloats += helperAt.reduce(
+    (sum, h) =>
+      sum +
+      call.perItem.reduce((f, r) => f + r.floats * h.count, 0) +
+      (call.out.sum ? call.out.floats : call.out.floats * h.count),
+    0,
+  );
   const shared = threads.view();
   const tfjs = simd.heap();
   call.whole.forEach((r, i) => {
@@ -102,7 +117,7 @@ function splitAcross(
       const from = r.ptr / 4 + h.first * r.floats;
       shared.set(tfjs.subarray(from, from + h.count * r.floats), h.perItem[i] / 4);
     });
-    threads.run(k, call.fn, call.args({ perItem: h.perItem, whole: wholeAt, out: h.out }, h.count));
+    threads.run(k, call.fn, call.args({ perItem: h.perItem, whole: wholeAt, out: h.out }, h.count, h.first));
   });
   let failure: unknown = null;
   try {
@@ -110,6 +125,7 @@ function splitAcross(
       ...call.args(
         { perItem: call.perItem.map((r) => r.ptr), whole: call.whole.map((r) => r.ptr), out: call.out.ptr },
         bounds[1],
+        0,
       ),
     );
   } catch (error) {
