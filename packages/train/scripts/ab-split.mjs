@@ -14,10 +14,14 @@ import { cellSpec, parseCells } from './cells.mjs';
 const cells = parseCells(process.argv.slice(2), ['lenet5:64', 'lenet5:256', 'mlp2:64', 'mlp2:256']);
 await useBackend('wasm');
 const mnist = await loadMnist({ split: 'train' });
+const spin = Number(process.env.SPIN ?? 100);
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+const rounds = roundsArg ? Number(roundsArg.slice(9)) : 15;
 const arms = [
-  ['1 thread', 1, true],
-  ['2 threads, dW not split', 2, false],
-  ['2 threads, dW split', 2, true],
+  ['1 thread', 1, true, 0],
+  ['2 threads', 2, true, 0],
+  ['2 threads, dW on one thread', 2, false, 0],
+  [`2 threads, helper polls ${spin} µs`, 2, true, spin],
 ];
 for (const { preset, batch } of cells) {
   const list = [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];

@@ -98,51 +98,32 @@ export function setGemmSplit(minMacs: number, transposedA = true): { minMacs: nu
   return previous;
 }
 
+/** Operands of {@link gemmRows} and {@link gemmTransposedA}: C [m, n], contraction k, B's row stride n4. */
+interface GemmDims {
+  m: number;
+  n: number;
+  n4: number;
+  k: number;
+}
+
+/** The products' arguments: byte offsets of A, B and C, a bias (0: none), then relu or not. */
+type GemmArgs = [
+  simd: SimdKernels,
+  a: number,
+  b: number,
+  c: number,
+  dims: GemmDims,
+  bias: number,
+  relu: boolean,
+];
+
 /**
  * C [m, n] = A [m, k] · B [k, n4] (+ bias [n4], then relu) on wasm-heap buffers (byte offsets),
  * rows of A split over the helper threads when the product is big enough. B's and the bias's
  * columns past n are zeros. The registered matrix kernels and the compiled training step run this.
  */
-export function gemmRows(
-  simd: SimdKernels,
-  a: number,
-  b: number,
-  c: number,
-  dims: { m: number; n: number; n4: number; k: number },
-  bias: number,
-  relu: boolean,
-): void {
-  const { m, n, n4, k } = dims;
-  runSplit(simd, {
-    fn: 'lenet_gemm',
-    macs: m * n * k,
-    // Measured slower split below ~8M multiply-adds (a 64×400·400×120 product: 0.20 ms on one
-    // thread, 0.29 ms split).
-    minMacs: gemmSplitMinMacs,
-    items: m,
-    perItem: [{ ptr: a, floats: k }],
-    whole:
-      bias !== 0
-        ? [
-            { ptr: b, floats: k * n4 },
-            { ptr: bias, floats: n4 },
-          ]
-        : [{ ptr: b, floats: k * n4 }],
-    out: { ptr: c, floats: n },
-    args: (p, count) => [
-      p.perItem[0],
-      k,
-      1,
-      p.whole[0],
-      p.out,
-      count,
-      n,
-      n4,
-      k,
-      bias !== 0 ? p.whole[1] : 0,
-      relu ? 1 : 0,
-    ],
-  });
+export function gemmRows(...args: GemmArgs): void {
+  splitGemm(...args, false);
 }
 
 /**
@@ -150,40 +131,37 @@ export function gemmRows(
  * wasm-heap buffers: a weight gradient xᵀ·dy. Rows of C split over the helper threads when the
  * product is big enough: each helper gets all of A and B (a row of C needs a column of A).
  */
-export function gemmTransposedA(
-  simd: SimdKernels,
-  a: number,
-  b: number,
-  c: number,
-  dims: { m: number; n: number; n4: number; k: number },
-  bias: number,
-  relu: boolean,
-): void {
+export function gemmTransposedA(...args: GemmArgs): void {
+  splitGemm(...args, true);
+}
+
+function splitGemm(...[simd, a, b, c, dims, bias, relu, transposedA]: [...GemmArgs, boolean]): void {
   const { m, n, n4, k } = dims;
-  const whole = [
-    { ptr: a, floats: k * m },
-    { ptr: b, floats: k * n4 },
-  ];
+  const whole = [{ ptr: b, floats: k * n4 }];
   if (bias !== 0) whole.push({ ptr: bias, floats: n4 });
+  // A transposed A goes whole to each helper (last, so B and the bias keep their places).
+  if (transposedA) whole.push({ ptr: a, floats: k * m });
   runSplit(simd, {
     fn: 'lenet_gemm',
     macs: m * n * k,
-    minMacs: splitTransposedA ? gemmSplitMinMacs : Number.POSITIVE_INFINITY,
+    // Measured slower split below ~8M multiply-adds (a 64×400·400×120 product: 0.20 ms on one
+    // thread, 0.29 ms split).
+    minMacs: !transposedA || splitTransposedA ? gemmSplitMinMacs : Number.POSITIVE_INFINITY,
     items: m,
-    perItem: [],
+    perItem: transposedA ? [] : [{ ptr: a, floats: k }],
     whole,
     out: { ptr: c, floats: n },
     args: (p, count, first) => [
-      p.whole[0] + first * 4,
-      1,
-      m,
-      p.whole[1],
+      transposedA ? p.whole[p.whole.length - 1] + first * 4 : p.perItem[0],
+      transposedA ? 1 : k,
+      transposedA ? m : 1,
+      p.whole[0],
       p.out,
       count,
       n,
       n4,
       k,
-      bias !== 0 ? p.whole[2] : 0,
+      bias !== 0 ? p.whole[1] : 0,
       relu ? 1 : 0,
     ],
   });
