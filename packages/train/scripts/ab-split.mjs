@@ -1,12 +1,12 @@
-// A/B of the helper-thread levers on fit's compiled step (Adam), interleaved in one process,
-// median and best over rounds: 1 kernel thread; 2 threads (weight gradients xᵀ·dy split); 2 threads
-// with the weight gradients on one thread; 2 threads with the helper polling SPIN µs (default 100)
-// for its next call before it sleeps. The 2-thread arms share one helper (not restarted).
+// A/B of the helper-thread split of the weight gradients xᵀ·dy on fit's compiled step (Adam),
+// interleaved in one process, median and best over rounds: 1 kernel thread; 2 threads; 2 threads
+// with the weight gradients on one thread. After the thread count changes, steps run for 150 ms
+// before timing: a new helper's start (its isolate, its kernels) would otherwise load the first
+// arm after it.
 //   node packages/train/scripts/ab-split.mjs [--rounds=N] [preset:batch ...]
-import { setWasmKernelThreads, useBackend } from '@lenet/backend';
+import { setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
-import { setKernelThreadSpin } from '../../backend/dist/wasm-kernels/kernel-threads.js';
 import { setGemmSplit } from '../../backend/dist/wasm-kernels/matmul.js';
 import { createTrainStep } from '../dist/index.js';
 import { cellSpec, parseCells } from './cells.mjs';
@@ -14,14 +14,12 @@ import { cellSpec, parseCells } from './cells.mjs';
 const cells = parseCells(process.argv.slice(2), ['lenet5:64', 'lenet5:256', 'mlp2:64', 'mlp2:256']);
 await useBackend('wasm');
 const mnist = await loadMnist({ split: 'train' });
-const spin = Number(process.env.SPIN ?? 100);
 const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
 const rounds = roundsArg ? Number(roundsArg.slice(9)) : 15;
 const arms = [
-  ['1 thread', 1, true, 0],
-  ['2 threads', 2, true, 0],
-  ['2 threads, dW on one thread', 2, false, 0],
-  [`2 threads, helper polls ${spin} µs`, 2, true, spin],
+  ['1 thread', 1, true],
+  ['2 threads', 2, true],
+  ['2 threads, dW on one thread', 2, false],
 ];
 for (const { preset, batch } of cells) {
   const list = [...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];
@@ -30,11 +28,12 @@ for (const { preset, batch } of cells) {
   let i = 0;
   const times = arms.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    for (const [a, [, t, dw, poll]] of arms.entries()) {
+    for (const [a, [, t, dw]] of arms.entries()) {
+      const changed = wasmKernelThreads() !== t;
       await setWasmKernelThreads(t);
       setGemmSplit(8e6, dw);
-      setKernelThreadSpin(poll);
-      for (let w = 0; w < 3; w++) step.run(list[i++ % 4], 1e-3, i);
+      const warm = performance.now() + (changed ? 150 : 0);
+      for (let w = 0; w < 3 || performance.now() < warm; w++) step.run(list[i++ % 4], 1e-3, i);
       const steps = Math.max(5, Math.round(2000 / batch));
       const t0 = performance.now();
       for (let s = 0; s < steps; s++) step.run(list[i++ % 4], 1e-3, i);
@@ -51,6 +50,5 @@ for (const { preset, batch } of cells) {
   step.dispose();
   model.dispose();
 }
-setKernelThreadSpin(0);
 setGemmSplit(8e6, true);
 await setWasmKernelThreads(1);

@@ -2,12 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
-import {
-  overrideWasmKernelThreads,
-  setKernelThreadSpin,
-  setWasmKernelThreads,
-  wasmKernelThreads,
-} from './kernel-threads.js';
+import { overrideWasmKernelThreads, setWasmKernelThreads, wasmKernelThreads } from './kernel-threads.js';
 import { splitCalls } from './split.js';
 
 /** Convolution and dense products big enough to be split between threads, with their gradients. */
@@ -72,29 +67,6 @@ describe('the SIMD kernels split over helper threads', () => {
     two.forEach((t, i) => {
       expect(relativeError(t, cpu[i]), `output ${i} vs cpu`).toBeLessThan(1e-3);
     });
-  });
-
-  it('give the same results when a helper polls for its next call before it sleeps', async () => {
-    await setWasmKernelThreads(1);
-    const one = await onBackend('wasm', work);
-    await setWasmKernelThreads(2);
-    const previous = setKernelThreadSpin(200);
-    try {
-      const splitsBefore = splitCalls();
-      // Twice: the second round's calls find the helper polling (or asleep after its 200 µs).
-      for (let round = 0; round < 2; round++) {
-        const two = await onBackend('wasm', work);
-        two.forEach((t, i) => {
-          expect(relativeError(t, one[i]), `round ${round} output ${i}`).toBeLessThan(1e-5);
-        });
-      }
-      expect(splitCalls() - splitsBefore).toBe(20);
-    } finally {
-      setKernelThreadSpin(previous);
-    }
-    expect(setKernelThreadSpin(5000)).toBe(previous);
-    // Bounded at 1 ms: a polling helper must not hold a core for long.
-    expect(setKernelThreadSpin(previous)).toBe(1000);
   });
 
   it('are not started again by registering the kernels again', async () => {
