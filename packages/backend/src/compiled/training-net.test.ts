@@ -4,9 +4,7 @@ import { randomArray, relativeError } from '../testing/helpers.js';
 import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
-import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
-import { splitCalls } from '../wasm-kernels/split.js';
 import { compileInferenceNet } from './inference-net.js';
 import { type NetLayer, type NetSpec, netTrainableVariables } from './net-spec.js';
 import { compileTrainingNet } from './training-net.js';
@@ -189,57 +187,6 @@ describe('compileTrainingNet', () => {
     net.dispose();
     tf.dispose([kept, slot]);
     model.dispose();
-  });
-
-  it('gives the same dense gradients, bit for bit, with its products split over a helper thread', async () => {
-    // 128 × 600 · 600 × 120: the forward product and the weight gradient xᵀ·dy are big enough to
-    // be split (by rows of the result, each row summed by one thread in the same order).
-    const n = 128;
-    const spec: NetSpec = {
-      input: [1, 1, 600],
-      layers: [
-        { type: 'flatten' },
-        {
-          type: 'dense',
-          kernel: tf.variable(tf.tensor2d(randomArray(600 * 120, 11), [600, 120])),
-          bias: tf.variable(tf.tensor1d(randomArray(120, 12))),
-          activation: 'relu',
-        },
-        {
-          type: 'dense',
-          kernel: tf.variable(tf.tensor2d(randomArray(120 * 10, 13), [120, 10])),
-          bias: tf.variable(tf.tensor1d(randomArray(10, 14))),
-          activation: 'softmax',
-        },
-      ],
-    };
-    const x = randomArray(n * 600, 15);
-    const dLogits = randomArray(n * 10, 16);
-    const run = () => {
-      const net = compileTrainingNet(spec) as NonNullable<ReturnType<typeof compileTrainingNet>>;
-      const out = Float32Array.from(net.forward(x, n, []));
-      net.outputGradient().set(dLogits);
-      net.backward();
-      const grads = net.gradients().map((g) => Float32Array.from(g));
-      net.dispose();
-      return [out, ...grads];
-    };
-    try {
-      await setWasmKernelThreads(1);
-      const one = run();
-      await setWasmKernelThreads(2);
-      const before = splitCalls();
-      const two = run();
-      expect(splitCalls() - before).toBe(2);
-      two.forEach((t, i) => {
-        expect(Array.from(t), `output ${i}`).toEqual(Array.from(one[i]));
-      });
-    } finally {
-      await setWasmKernelThreads(1);
-      netTrainableVariables(spec).forEach((v) => {
-        v.dispose();
-      });
-    }
   });
 
   it('lays its buffers out again when the batch size changes, and frees them all', () => {

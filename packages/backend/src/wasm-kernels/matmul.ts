@@ -72,7 +72,8 @@ function simdProduct(
       if (copyB) bPtr = bs;
       const cPtr = simd.ptr(out) + i * m * n * 4;
       if (attrs.transposeA) {
-        gemmTransposedA(simd, aPtr, bPtr, cPtr, { m, n, n4, k }, bias ? biasPtr : 0, relu);
+        // Rows of a transposed A are strided: not split.
+        f.lenet_gemm(aPtr, 1, m, bPtr, cPtr, m, n, n4, k, bias ? biasPtr : 0, relu ? 1 : 0);
         continue;
       }
       gemmRows(simd, aPtr, bPtr, cPtr, { m, n, n4, k }, bias ? biasPtr : 0, relu);
@@ -82,79 +83,43 @@ function simdProduct(
 }
 
 /** Multiply-adds below which a product stays on one thread: every helper gets a copy of B. */
-let gemmSplitMinMacs = 8_000_000;
-
-/** Whether products with a transposed A (weight gradients) may be split; false for A/B measurements. */
-let splitTransposedA = true;
-
-/**
- * Sets the multiply-adds below which the products stay on one thread, and whether those with a
- * transposed A may be split at all (for A/B measurements); returns the previous settings.
- */
-export function setGemmSplit(minMacs: number, transposedA = true): { minMacs: number; transposedA: boolean } {
-  const previous = { minMacs: gemmSplitMinMacs, transposedA: splitTransposedA };
-  gemmSplitMinMacs = minMacs;
-  splitTransposedA = transposedA;
-  return previous;
-}
-
-/** Operands of {@link gemmRows} and {@link gemmTransposedA}: C [m, n], contraction k, B's row stride n4. */
-interface GemmDims {
-  m: number;
-  n: number;
-  n4: number;
-  k: number;
-}
-
-/** The products' arguments: byte offsets of A, B and C, a bias (0: none), then relu or not. */
-type GemmArgs = [
-  simd: SimdKernels,
-  a: number,
-  b: number,
-  c: number,
-  dims: GemmDims,
-  bias: number,
-  relu: boolean,
-];
+const GEMM_SPLIT_MIN_MACS = 8_000_000;
 
 /**
  * C [m, n] = A [m, k] · B [k, n4] (+ bias [n4], then relu) on wasm-heap buffers (byte offsets),
  * rows of A split over the helper threads when the product is big enough. B's and the bias's
  * columns past n are zeros. The registered matrix kernels and the compiled training step run this.
  */
-export function gemmRows(...args: GemmArgs): void {
-  splitGemm(...args, false);
-}
-
-/**
- * C [m, n] = Aᵀ·B with A [k, m] (read through strides) and B [k, n4] (+ bias [n4], then relu) on
- * wasm-heap buffers: a weight gradient xᵀ·dy. Rows of C split over the helper threads when the
- * product is big enough: each helper gets all of A and B (a row of C needs a column of A).
- */
-export function gemmTransposedA(...args: GemmArgs): void {
-  splitGemm(...args, true);
-}
-
-function splitGemm(...[simd, a, b, c, dims, bias, relu, transposedA]: [...GemmArgs, boolean]): void {
+export function gemmRows(
+  simd: SimdKernels,
+  a: number,
+  b: number,
+  c: number,
+  dims: { m: number; n: number; n4: number; k: number },
+  bias: number,
+  relu: boolean,
+): void {
   const { m, n, n4, k } = dims;
-  const whole = [{ ptr: b, floats: k * n4 }];
-  if (bias !== 0) whole.push({ ptr: bias, floats: n4 });
-  // A transposed A goes whole to each helper (last, so B and the bias keep their places).
-  if (transposedA) whole.push({ ptr: a, floats: k * m });
   runSplit(simd, {
     fn: 'lenet_gemm',
     macs: m * n * k,
     // Measured slower split below ~8M multiply-adds (a 64×400·400×120 product: 0.20 ms on one
     // thread, 0.29 ms split).
-    minMacs: !transposedA || splitTransposedA ? gemmSplitMinMacs : Number.POSITIVE_INFINITY,
+    minMacs: GEMM_SPLIT_MIN_MACS,
     items: m,
-    perItem: transposedA ? [] : [{ ptr: a, floats: k }],
-    whole,
+    perItem: [{ ptr: a, floats: k }],
+    whole:
+      bias !== 0
+        ? [
+            { ptr: b, floats: k * n4 },
+            { ptr: bias, floats: n4 },
+          ]
+        : [{ ptr: b, floats: k * n4 }],
     out: { ptr: c, floats: n },
-    args: (p, count, first) => [
-      transposedA ? p.whole[p.whole.length - 1] + first * 4 : p.perItem[0],
-      transposedA ? 1 : k,
-      transposedA ? m : 1,
+    args: (p, count) => [
+      p.perItem[0],
+      k,
+      1,
       p.whole[0],
       p.out,
       count,

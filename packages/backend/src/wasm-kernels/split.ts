@@ -41,10 +41,10 @@ export interface SplitCall {
    */
   out: Region & { sum?: boolean };
   /**
-   * Arguments of `fn` for `count` items from item `first`, given pointers to those items' share
-   * of each `perItem` input, to each `whole` input and to the output.
+   * Arguments of `fn` for `count` items, given pointers to those items' share of each
+   * `perItem` input, to each `whole` input and to the output.
    */
-  args(p: { perItem: number[]; whole: number[]; out: number }, count: number, first: number): number[];
+  args(p: { perItem: number[]; whole: number[]; out: number }, count: number): number[];
 }
 
 /**
@@ -61,7 +61,6 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
       ...call.args(
         { perItem: call.perItem.map((r) => r.ptr), whole: call.whole.map((r) => r.ptr), out: call.out.ptr },
         call.items,
-        0,
       ),
     );
     return false;
@@ -117,7 +116,7 @@ function splitAcross(
       const from = r.ptr / 4 + h.first * r.floats;
       shared.set(tfjs.subarray(from, from + h.count * r.floats), h.perItem[i] / 4);
     });
-    threads.run(k, call.fn, call.args({ perItem: h.perItem, whole: wholeAt, out: h.out }, h.count, h.first));
+    threads.run(k, call.fn, call.args({ perItem: h.perItem, whole: wholeAt, out: h.out }, h.count));
   });
   let failure: unknown = null;
   try {
@@ -125,7 +124,6 @@ function splitAcross(
       ...call.args(
         { perItem: call.perItem.map((r) => r.ptr), whole: call.whole.map((r) => r.ptr), out: call.out.ptr },
         bounds[1],
-        0,
       ),
     );
   } catch (error) {
