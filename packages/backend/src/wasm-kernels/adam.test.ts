@@ -186,7 +186,7 @@ describe(`${LENET_ADAM_UPDATE} kernel`, () => {
     });
   }
 
-  it("wasm: the SIMD loop gives the JS loop's float64 rule bit for bit (odd sizes, both decays)", async () => {
+  it("wasm: the SIMD loop gives the JS loop's float32 rule bit for bit (odd sizes, both decays)", async () => {
     await tf.setBackend('wasm');
     for (const [size, attrs] of [
       [1, attrsAt(1, 0, 0)],

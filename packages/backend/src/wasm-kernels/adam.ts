@@ -96,7 +96,8 @@ function checkArgs(args: KernelArgs, backend: string): { inputs: AdamInputs; att
 }
 
 /**
- * One Adam/AdamW step over flat arrays, PyTorch's rule (in float64, stored as float32):
+ * One Adam/AdamW step over flat arrays, PyTorch's rule in float32 arithmetic (as its CPU kernel;
+ * each operation rounded to float32, so the SIMD kernel gives the same bits):
  *   g' = g + coupledDecay·w;  m' = β1·m + (1−β1)·g';  v' = β2·v + (1−β2)·g'²
  *   w' = w·(1 − lr·decoupledDecay) − (lr/bc1)·m' / (√v'/√bc2 + ε)
  * Each element is read before it is written, so outW, outM and outV may be w, m and v themselves.
@@ -111,16 +112,21 @@ export function adamUpdateArrays(
   outV: Float32Array,
   a: AdamUpdateAttrs,
 ): void {
-  const { beta1, beta2, epsilon, coupledDecay } = a;
-  const oneMinusB1 = 1 - beta1;
-  const oneMinusB2 = 1 - beta2;
-  const sqrtBc2 = Math.sqrt(a.bc2);
-  const stepSize = a.lr / a.bc1;
-  const keep = 1 - a.lr * a.decoupledDecay;
+  const f = Math.fround;
+  const beta1 = f(a.beta1);
+  const beta2 = f(a.beta2);
+  const epsilon = f(a.epsilon);
+  // The L2 term stays float64, rounded once (see lenet_adam: g and coupledDecay·w may cancel).
+  const coupledDecay = a.coupledDecay;
+  const oneMinusB1 = f(1 - a.beta1);
+  const oneMinusB2 = f(1 - a.beta2);
+  const sqrtBc2 = f(Math.sqrt(a.bc2));
+  const stepSize = f(a.lr / a.bc1);
+  const keep = f(1 - a.lr * a.decoupledDecay);
   const n = w.length;
   const simd = getBackend() === 'wasm' ? simdKernels(activeBackend() as BackendWasm) : undefined;
   if (simd !== undefined && [w, g, m, v, outW, outM, outV].every((x) => simd.views(x) && x.length === n)) {
-    // Arrays in the wasm heap: the same loop in SIMD float64 (csrc/lenet-kernels.c), bit for bit.
+    // Arrays in the wasm heap: the same loop in SIMD (csrc/lenet-kernels.c), bit for bit.
     simd.fn.lenet_adam(
       w.byteOffset,
       g.byteOffset,
@@ -142,14 +148,16 @@ export function adamUpdateArrays(
     );
     return;
   }
+  // A float64 operation on float32 operands rounded to float32 is the float32 operation (the
+  // double rounding is harmless for +, −, ×, ÷ and √).
   for (let i = 0; i < n; i++) {
     const wi = w[i];
-    const gi = g[i] + coupledDecay * wi;
-    const mi = beta1 * m[i] + oneMinusB1 * gi;
-    const vi = beta2 * v[i] + oneMinusB2 * gi * gi;
+    const gi = f(g[i] + coupledDecay * wi);
+    const mi = f(f(beta1 * m[i]) + f(oneMinusB1 * gi));
+    const vi = f(f(beta2 * v[i]) + f(f(oneMinusB2 * gi) * gi));
     outM[i] = mi;
     outV[i] = vi;
-    outW[i] = wi * keep - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + epsilon);
+    outW[i] = f(wi * keep) - f(f(stepSize * mi) / f(f(f(Math.sqrt(vi)) / sqrtBc2) + epsilon));
   }
 }
 

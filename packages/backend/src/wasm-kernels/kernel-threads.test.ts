@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
-import { overrideWasmKernelThreads, setWasmKernelThreads, wasmKernelThreads } from './kernel-threads.js';
+import {
+  overrideWasmKernelThreads,
+  setKernelThreadSpin,
+  setWasmKernelThreads,
+  wasmKernelThreads,
+} from './kernel-threads.js';
 import { splitCalls } from './split.js';
 
 /** Convolution and dense products big enough to be split between threads, with their gradients. */
@@ -58,6 +63,30 @@ describe('the SIMD kernels split over helper threads', () => {
     two.forEach((t, i) => {
       expect(relativeError(t, cpu[i]), `output ${i} vs cpu`).toBeLessThan(1e-3);
     });
+  });
+
+  it('give the same results whether a helper sleeps at once or polls for its next call', async () => {
+    await setWasmKernelThreads(1);
+    const one = await onBackend('wasm', work);
+    await setWasmKernelThreads(2);
+    const previous = setKernelThreadSpin(0);
+    try {
+      for (const spin of [0, 1000]) {
+        setKernelThreadSpin(spin);
+        const splitsBefore = splitCalls();
+        const two = await onBackend('wasm', work);
+        expect(splitCalls() - splitsBefore).toBe(9);
+        two.forEach((t, i) => {
+          expect(relativeError(t, one[i]), `spin ${spin}: output ${i}`).toBeLessThan(1e-5);
+        });
+      }
+      // Bounded at 1 ms: a polling helper must not hold a core for long.
+      expect(setKernelThreadSpin(5000)).toBe(1000);
+      expect(setKernelThreadSpin(-1)).toBe(1000);
+      expect(setKernelThreadSpin(previous)).toBe(0);
+    } finally {
+      setKernelThreadSpin(previous);
+    }
   });
 
   it('are not started again by registering the kernels again', async () => {

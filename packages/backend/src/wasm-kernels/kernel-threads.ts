@@ -18,13 +18,35 @@ const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB, the build's --max-memory
-/** Int32 slots of one helper's control block: state, function, argument count, error, done. */
-const CTL = { state: 0, fn: 1, argc: 2, error: 3, done: 4 } as const;
+/**
+ * Int32 slots of one helper's control block: state, function, argument count, error, done, and
+ * how long (µs) the helper polls for its next call before it sleeps.
+ */
+const CTL = { state: 0, fn: 1, argc: 2, error: 3, done: 4, spinMicros: 5 } as const;
 const CTL_INTS = 16;
 const MAX_ARGS = 24;
 const IDLE = 0;
 const RUN = 1;
 const STOP = 2;
+/**
+ * How long (µs) a helper polls for its next call before it sleeps in Atomics.wait. Waking a
+ * sleeping helper costs ~30 µs, ~100 µs
+ * once its core has idled for a millisecond (split-sync.mjs), five times in a LeNet-5 step; the
+ * gaps between a step's split calls are 0.1–0.5 ms. Interleaved (load ~2): LeNet-5 b64 3.71 →
+ * 3.27 ms a step with 600 µs (300 µs: 3.40), lenet5-classic 3.67 → 3.36, b256 13.1 → 12.6.
+ * Bounded, so that an idle helper gives its core back soon after training stops.
+ */
+let spinMicros = 600;
+
+/**
+ * Sets how long (µs, at most 1000) a helper polls before it sleeps (see `spinMicros`); 0 sleeps
+ * at once. Returns the previous value. For A/B measurements.
+ */
+export function setKernelThreadSpin(micros: number): number {
+  const previous = spinMicros;
+  spinMicros = Math.max(0, Math.min(1000, Math.round(micros)));
+  return previous;
+}
 
 /**
  * The helper thread's whole program (evaluated as CommonJS in a worker): instantiate the shared
@@ -38,7 +60,12 @@ const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctl = new Int32Array(control, 0, ${CTL_INTS});
 const args = new Float64Array(control, ${CTL_INTS * 4}, ${MAX_ARGS});
 parentPort.postMessage('ready');
+const poll = () => {
+  const until = performance.now() + Atomics.load(ctl, ${CTL.spinMicros}) / 1000;
+  while (Atomics.load(ctl, ${CTL.state}) === ${IDLE} && performance.now() < until);
+};
 for (;;) {
+  poll();
   Atomics.wait(ctl, ${CTL.state}, ${IDLE});
   const state = Atomics.load(ctl, ${CTL.state});
   if (state === ${STOP}) break;
@@ -161,6 +188,7 @@ export class KernelThreads {
     h.ctl[CTL.fn] = fnIndex;
     h.ctl[CTL.argc] = args.length;
     h.ctl[CTL.error] = 0;
+    h.ctl[CTL.spinMicros] = spinMicros;
     Atomics.store(h.ctl, CTL.done, 0);
     Atomics.store(h.ctl, CTL.state, RUN);
     Atomics.notify(h.ctl, CTL.state);

@@ -5,10 +5,16 @@ import type { SimdExports, SimdKernels } from './simd.js';
 export const SPLIT_MIN_MACS = 1_500_000;
 
 let splitCount = 0;
+let copiedFloats = 0;
 
 /** Kernel calls split between threads so far (for tests). */
 export function splitCalls(): number {
   return splitCount;
+}
+
+/** Floats copied to and from the helpers' shared memory so far (for profiling the splits). */
+export function splitCopiedFloats(): number {
+  return copiedFloats;
 }
 
 /** A region of tfjs's wasm memory: byte offset of item 0 and floats per item (or in all). */
@@ -92,6 +98,14 @@ function splitAcross(
     };
   });
   threads.reserve(offset);
+  copiedFloats += call.whole.reduce((sum, r) => sum + r.floats * (parts - 1), 0);
+  copiedFloats += helperAt.reduce(
+    (sum, h) =>
+      sum +
+      call.perItem.reduce((f, r) => f + r.floats * h.count, 0) +
+      (call.out.sum ? call.out.floats : call.out.floats * h.count),
+    0,
+  );
   const shared = threads.view();
   const tfjs = simd.heap();
   call.whole.forEach((r, i) => {
