@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -63,22 +64,29 @@ function ageMs(file: string): number {
   }
 }
 
-/** Creates `file` only if it does not exist (O_CREAT | O_EXCL), with `text`; false if it exists. */
+/**
+ * Creates `file` with `text` only if it does not exist; false if it exists. The text is written
+ * to a temporary file first and hard-linked into place (link fails if the name exists), so the
+ * file appears whole: a racing run never reads it empty and can always name its holder.
+ */
 function createExclusive(file: string, text: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(file, 'wx');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  }
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'wx');
   try {
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  return true;
+  try {
+    linkSync(temp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }
 
 /**
