@@ -11,11 +11,10 @@ import {
   wideForward,
   wideForwardTakes,
   wideInputGradient,
-  wideInputGradTakes,
 } from '../wasm-kernels/conv-wide.js';
 import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
 import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
-import { DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS, inputGradient } from '../wasm-kernels/conv2d-backprop-input.js';
+import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient, biasActivation } from './activation.js';
@@ -29,8 +28,8 @@ import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
  * kernels the registered Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput run, split over the
  * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels they
  * run the wide kernels (conv-wide.ts: forward, gather input gradient, chunked filter gradient)
- * where those take the case, as the registered kernels do; the direct input gradient reaches up to
- * {@link DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS}. Otherwise the forward pass and the input gradient go
+ * where those take the case, as the registered kernels do (the input gradient's kernel is
+ * {@link inputGradKernel}'s choice). Otherwise the forward pass and the input gradient go
  * to XNNPACK: this layer then calls them (on its backend tensors) and copies their results in.
  * Inference runs what the registered FusedConv2D runs: the same direct or wide convolution with
  * the bias add and relu as in training, or XNNPACK's fused kernel.
@@ -88,10 +87,11 @@ export class ConvStage implements Stage {
     const info = convInfo([1, h, w, ci], [kh, kw, ci, co], this.attrs);
     const g = convGeometry(info);
     const over = co > DIRECT_CONV_MAX_OUT_CHANNELS;
-    this.directDx = co <= DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS;
+    const dxKernel = inputGradKernel(g);
+    this.directDx = dxKernel === 'direct';
     this.wide = {
       forward: over && wideForwardTakes(g),
-      dx: !this.directDx && wideInputGradTakes(g),
+      dx: dxKernel === 'wide',
       dw: over && wideFilterGradTakes(g),
     };
     this.xnnpack = over && !this.wide.forward;

@@ -33,6 +33,17 @@ const NAME = 'Conv2DBackpropInput';
  */
 export const DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS = 24;
 
+/**
+ * Which kernel computes the input gradient of convolution `g`: the direct gather up to
+ * {@link DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS} output channels, the wide gather (conv-wide.ts) above
+ * where it takes the geometry, else XNNPACK's convolution. The registered kernel and the compiled
+ * training step both choose here.
+ */
+export function inputGradKernel(g: ConvGeometry): 'direct' | 'wide' | 'xnnpack' {
+  if (g.co <= DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS) return 'direct';
+  return wideInputGradTakes(g) ? 'wide' : 'xnnpack';
+}
+
 interface BackpropInputAttrs extends ConvAttrs {
   inputShape: [number, number, number, number];
 }
@@ -55,12 +66,7 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
     const info = convInfo(attrs.inputShape, filterShape, attrs);
     const { filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
     const { strideHeight: sh, strideWidth: sw, outChannels: co } = info;
-    // Wider layers: the wide gather (conv-wide.ts) where it takes the shape, else XNNPACK (below).
-    if (info.dataFormat === 'channelsLast' && info.outChannels <= DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS) {
-      const simd = simdKernels(args.backend as BackendWasm);
-      if (simd !== undefined) return inputGradSimd(simd, args.backend as BackendWasm, dy, filter, info);
-    }
-    if (info.dataFormat === 'channelsLast' && wideInputGradTakes(convGeometry(info))) {
+    if (info.dataFormat === 'channelsLast' && inputGradKernel(convGeometry(info)) !== 'xnnpack') {
       const simd = simdKernels(args.backend as BackendWasm);
       if (simd !== undefined) return inputGradSimd(simd, args.backend as BackendWasm, dy, filter, info);
     }
@@ -125,8 +131,8 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
 /**
  * The same gradient as one direct SIMD gather pass (csrc/lenet-kernels.c), written into a
  * zero-padded buffer that is then cropped (straight into the output when the conv did not pad).
- * Over {@link DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS} channels (when the caller checked
- * `wideInputGradTakes`), the wide convolution of dy by the rotated filter (conv-wide.ts).
+ * Where {@link inputGradKernel} says 'wide', the wide convolution of dy by the rotated filter
+ * (conv-wide.ts).
  */
 function inputGradSimd(
   simd: SimdKernels,
@@ -139,7 +145,7 @@ function inputGradSimd(
   const { n, h, w, ci, co, kh, kw, hp, wp, padded } = g;
   const out = backend.makeOutput([n, h, w, ci], 'float32');
   if (n * h * w * ci === 0) return out;
-  if (co > DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS) {
+  if (inputGradKernel(g) === 'wide') {
     const pad = dyPadding(g);
     simd.withScratch([n * pad.hp * pad.wp * co, packedFloats(kh * kw * co, ci)], ([dyp, wpk]) => {
       wideInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { dyp, wpk });
