@@ -114,6 +114,28 @@ describe('batches', () => {
     expect(all[0].x[0]).toBe(0);
   });
 
+  it('with reuseBuffers writes every batch into the same buffers, with the same values as fresh ones', () => {
+    const opts = { batchSize: 16, shuffle: true, seed: 3, epoch: 1, augment: { crop: { padding: 1 } } };
+    const fresh = [...batches(ds, opts)].map((b) => ({ x: [...b.x], y: [...b.y], shape: b.shape }));
+    const buffers = new Set<ArrayBufferLike>();
+    let i = 0;
+    for (const b of batches(ds, { ...opts, reuseBuffers: true })) {
+      buffers.add(b.x.buffer);
+      buffers.add(b.y.buffer);
+      expect([...b.x]).toEqual(fresh[i].x);
+      expect([...b.y]).toEqual(fresh[i].y);
+      expect(b.shape).toEqual(fresh[i].shape);
+      i++;
+    }
+    // 50 samples in batches of 16: the last batch (2 samples) is a view of the start of the buffers.
+    expect(i).toBe(4);
+    expect(fresh[3].y).toHaveLength(2);
+    expect(buffers.size).toBe(2);
+    expect(() => batches(ds, { batchSize: 4, reuseBuffers: 1 as unknown as boolean }).next()).toThrow(
+      /reuseBuffers/,
+    );
+  });
+
   it('augments reproducibly: same seed same pixels, flip and shift as drawn', () => {
     const augment = { crop: { padding: 2 }, flip: true, translate: 0.2 };
     const a = [...batches(ds, { batchSize: 50, seed: 5, augment })][0];

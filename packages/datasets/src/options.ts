@@ -65,6 +65,7 @@ export function checkBatchOptions(options: BatchOptions): Layout {
   if (options.seed !== undefined) checkNumber('seed', options.seed);
   if (options.epoch !== undefined) checkInteger('epoch', options.epoch, { min: 0 });
   if (options.augment !== undefined) checkAugment(options.augment);
+  if (options.reuseBuffers !== undefined) checkBoolean('reuseBuffers', options.reuseBuffers);
   return checkOneOf('layout', options.layout ?? 'NHWC', LAYOUTS);
 }
 

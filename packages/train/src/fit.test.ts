@@ -1,6 +1,16 @@
 import { useBackend } from '@lenet/backend';
+import { batches } from '@lenet/datasets';
 import { describe, expect, it } from 'vitest';
-import { type Callback, CheckpointError, evaluate, fit, predict, TrainError } from './index.js';
+import {
+  type Callback,
+  CheckpointError,
+  createTrainStep,
+  DEFAULT_AUGMENT,
+  evaluate,
+  fit,
+  predict,
+  TrainError,
+} from './index.js';
 import { mnistHead, model, synthetic, useWasm } from './testing/helpers.js';
 import * as tf from './tfjs.js';
 
@@ -59,6 +69,41 @@ describe('fit on the cpu backend', () => {
     expect(runs[1].losses).toEqual(runs[0].losses);
     expect(runs[1].weights).toEqual(runs[0].weights);
     expect(runs[2].losses).not.toEqual(runs[0].losses);
+  });
+});
+
+describe('fit steps on exactly the batches batches() draws', () => {
+  // fit writes every batch into one pair of buffers: a step that kept a batch past the next draw
+  // (a tensor aliasing it on the cpu backend, a shard still in flight) would train on wrong data.
+  it.each([
+    ['cpu (autodiff: tensors alias the batch arrays)', 'cpu'],
+    ['wasm (compiled step)', 'wasm'],
+  ])('on %s: the same weights and losses as a loop over fresh batches', async (_, backend) => {
+    if (backend === 'cpu') await useBackend('cpu');
+    else await useWasm();
+    // 40 samples in batches of 16: the last batch of each epoch is a partial one (8 samples).
+    const train = await mnistHead('train', 40);
+    const options = { batchSize: 16, seed: 4, learningRate: 1e-3 };
+    const { model: viaFit } = model('tiny-bn', 2);
+    // Two epochs on wasm; one on the slow cpu backend (its partial batch still follows full ones).
+    const epochs = backend === 'cpu' ? 1 : 2;
+    const r = await fit(viaFit, train, { ...options, epochs, augment: true });
+    const { model: byHand } = model('tiny-bn', 2);
+    const step = createTrainStep(byHand, { seed: options.seed });
+    const losses: number[] = [];
+    let k = 0;
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      step.sums.reset();
+      for (const b of batches(train, { ...options, shuffle: true, epoch, augment: DEFAULT_AUGMENT })) {
+        step.run(b, options.learningRate, k++);
+      }
+      losses.push((await step.sums.read()).loss / train.count);
+    }
+    expect(r.history.map((h) => h.loss)).toEqual(losses);
+    expect(await weightsOf(viaFit)).toEqual(await weightsOf(byHand));
+    step.dispose();
+    viaFit.dispose();
+    byHand.dispose();
   });
 });
 
