@@ -8,10 +8,15 @@
 //   fit      one `fit` call of `--epochs` epochs (as the bench's `wasm-1w` cell: Adam, seed 1,
 //            validation 1 image per 9 trained); the last epoch's steps-only and whole-epoch rates;
 //   before   as fit, from the build given with --before.
-// Medians of the rounds, in samples/s, and fit's gap to the bare step in µs per training sample.
+// Medians of the rounds, in samples/s, and fit's gap to the bare step in µs per training sample;
+// the median per-batch time; the main thread's CPU time per sample (from the scheduler: the
+// steadiest figure on a shared machine, where wall times swing by ±30 %); GCs.
 // Build first:  pnpm exec turbo run build --filter=@lenet/train...
 //   node packages/train/scripts/fit-overhead.mjs [--cases lenet5:64,lenet5:256,keras-baseline:64]
-//     [--rounds 5] [--batches 20] [--epochs 3] [--ballast MB] [--no-timer]
+//     [--rounds 5] [--batches 20] [--epochs 3] [--ballast MB] [--preheat preset:batch,...]
+//     [--before DIR] [--no-timer]
+// For `--before`: cp -r packages/train/dist packages/train/dist-before before a change, rebuild
+// after it, pass `--before dist-before` (and delete the copy afterwards).
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -52,6 +57,21 @@ for (let mb = Number(opt('ballast', '0')), k = 0; k < mb * 16; k++) {
 }
 await useBackend('wasm');
 const all = await loadMnist({ split: 'train' });
+// --preheat a:b,...: first take a few training steps of these presets at these batch sizes on
+// random inputs, as the bench's earlier cells do (they grow the wasm heaps, then free them).
+for (const c of opt('preheat', '').split(',').filter(Boolean)) {
+  const [name, b] = c.split(':');
+  const { spec } = getPreset(name);
+  const n = Number(b);
+  const model = buildModel(spec, { seed: 1 });
+  const ts = createTrainStep(model, { optimizer: 'adam', seed: 1 });
+  const x = Float32Array.from({ length: n * spec.input.reduce((a, d) => a * d, 1) }, () => Math.random());
+  const y = Int32Array.from({ length: n }, (_, k) => k % 10);
+  for (let k = 0; k < 2; k++) ts.run({ x, y, shape: [n, ...spec.input] }, 1e-3, k);
+  await ts.sums.read();
+  ts.dispose();
+  model.dispose();
+}
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -124,6 +144,22 @@ for (const { preset, batch } of cases) {
     };
   };
   let i = 0;
+  // The bare step over one shuffled epoch of `batches()`, with fresh or reused buffers.
+  const streamed = async (reuseBuffers) => {
+    const t0 = performance.now();
+    const per = [];
+    let s0 = t0;
+    const opts = { batchSize: batch, shuffle: true, seed: 1, epoch: i, layout: 'NHWC', reuseBuffers };
+    for (const b of batches(train, opts)) {
+      bare.run(b, 1e-3, i);
+      i++;
+      const now = performance.now();
+      per.push(now - s0);
+      s0 = now;
+    }
+    await bare.sums.read();
+    return { rate: (trainCount * 1000) / (performance.now() - t0), per };
+  };
   const variants = {
     async step() {
       const t0 = performance.now();
@@ -137,42 +173,9 @@ for (const { preset, batch } of cases) {
       }
       return { rate: (trainCount * 1000) / (performance.now() - t0), per };
     },
-    async stream() {
-      const t0 = performance.now();
-      const per = [];
-      let s0 = t0;
-      for (const b of batches(train, {
-        batchSize: batch,
-        shuffle: true,
-        seed: 1,
-        epoch: i,
-        layout: 'NHWC',
-      })) {
-        bare.run(b, 1e-3, i);
-        i++;
-        const now = performance.now();
-        per.push(now - s0);
-        s0 = now;
-      }
-      await bare.sums.read();
-      return { rate: (trainCount * 1000) / (performance.now() - t0), per };
-    },
+    stream: () => streamed(false),
     // The bare step fed by `batches()` writing into reused buffers (`reuseBuffers`).
-    async reuse() {
-      const t0 = performance.now();
-      const per = [];
-      let s0 = t0;
-      const opts = { batchSize: batch, shuffle: true, seed: 1, epoch: i, layout: 'NHWC', reuseBuffers: true };
-      for (const b of batches(train, opts)) {
-        bare.run(b, 1e-3, i);
-        i++;
-        const now = performance.now();
-        per.push(now - s0);
-        s0 = now;
-      }
-      await bare.sums.read();
-      return { rate: (trainCount * 1000) / (performance.now() - t0), per };
-    },
+    reuse: () => streamed(true),
     // The step variant on a model built for the round (as fit's is): `epochs` × the epoch's
     // batches, the last epoch's timed; shows whether the weights' state changes the speed.
     async fresh() {
