@@ -1,9 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { buildModel } from '@lenet/models/tf';
 import { OnnxClassifier, toOnnxBytes } from '@lenet/onnx';
 import { type InferencePath, modelClassifier } from '@lenet/train';
 import { firstBatches, fitToInput } from '../data.js';
 import { CellMemoryProbe } from '../memory.js';
+import { benchThreadCounts } from '../pytorch.js';
 import * as tf from '../tfjs.js';
 import type { CellResult, OrtBackend } from '../types.js';
 import { type CellContext, measuredCell } from './common.js';
@@ -105,10 +105,7 @@ export async function openOrtModel(
  * cells ran at 2 threads, ort's at 1 until round 7). ort-cuda runs the classifier's default.
  */
 export function ortThreadCounts(backend: OrtBackend): number[] {
-  if (backend !== 'ort-cpu') return [1];
-  const env = Number(process.env.LENET_BENCH_ORT_THREADS);
-  if (Number.isInteger(env) && env > 0) return [env];
-  return [...new Set([1, availableParallelism()])];
+  return backend === 'ort-cpu' ? benchThreadCounts('LENET_BENCH_ORT_THREADS') : [1];
 }
 
 const threadsText = (t: number): string => `${t} intra-op thread${t === 1 ? '' : 's'}`;
