@@ -346,6 +346,7 @@ export class OnnxClassifier implements Classifier {
    * Classifies `count` images given as float32 pixels (already normalised as the model expects)
    * with `shape` `[count, …]` in the model's layout (or `options.layout`). Large inputs run in
    * batches. Returns probabilities (softmax applied if the model outputs logits) and labels.
+   * onnxruntime reads `x` in place: leave it unchanged until the returned promise settles.
    */
   async predict(
     x: Float32Array,
