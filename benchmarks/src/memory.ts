@@ -10,8 +10,8 @@ const MB = 1024 * 1024;
 const mb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
 
 /**
- * Samples `process.memoryUsage.rss()` every `intervalMs` (and whenever `sample()` is called, e.g.
- * after each iteration) from `start()` on, and reports the highest value minus the value at
+ * Samples `process.memoryUsage.rss()` every `intervalMs` (on a timer, and when `sample()` is
+ * called, e.g. after each iteration, at most once per `intervalMs`) from `start()` on, and reports the highest value minus the value at
  * `start()`. The timer is unref'd so it never keeps the process alive. Memory that earlier cells
  * grew and released (the wasm heap never shrinks) is reused before RSS grows, so the growth is a
  * lower bound of what the cell allocated.
@@ -21,6 +21,7 @@ export class CellMemoryProbe {
   private peakRss = 0;
   private startBytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private lastSample = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly intervalMs = 20) {}
 
@@ -34,8 +35,15 @@ export class CellMemoryProbe {
     return this;
   }
 
-  /** Takes one RSS sample now. */
+  /**
+   * Takes one RSS sample, unless one was taken less than `intervalMs` ago: reading the RSS costs
+   * 10-40 µs (it reads /proc), as much as a whole batch-1 call of a small model, and a cell calls
+   * this after every timed iteration, which the PyTorch column has no counterpart of.
+   */
   sample(): void {
+    const now = performance.now();
+    if (now - this.lastSample < this.intervalMs) return;
+    this.lastSample = now;
     const rss = process.memoryUsage.rss();
     if (rss > this.peakRss) this.peakRss = rss;
   }
@@ -58,6 +66,7 @@ export class CellMemoryProbe {
 
   /** Stops sampling and returns the RSS growth across the cell, MiB. */
   stop(): number {
+    this.lastSample = Number.NEGATIVE_INFINITY;
     this.sample();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

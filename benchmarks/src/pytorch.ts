@@ -113,7 +113,12 @@ export async function findTorch(): Promise<PythonProbe> {
  * often faster, because idle OpenMP threads spin). Each cell keeps the faster of the two.
  */
 export function torchThreadCounts(): number[] {
-  const env = Number(process.env.LENET_BENCH_TORCH_THREADS);
+  return benchThreadCounts('LENET_BENCH_TORCH_THREADS');
+}
+
+/** The count the environment variable `name` sets alone, else 1 and every core (see {@link torchThreadCounts}). */
+export function benchThreadCounts(name: string): number[] {
+  const env = Number(process.env[name]);
   if (Number.isInteger(env) && env > 0) return [env];
   return [...new Set([1, availableParallelism()])];
 }

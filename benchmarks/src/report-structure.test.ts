@@ -227,6 +227,16 @@ describe('the benchmark report', () => {
     expect(seen.get('infer/lenet5/64/wasm')).toBe('4,231 ±7%');
   });
 
+  it('puts an ort-cpu cell that kept 2 threads in the 2-thread column, and the suite’s 1-thread run in the other', () => {
+    const run = fullRun();
+    const cell = run.cells.find((c) => c.id === 'infer/lenet5/ort-cpu/b64')!;
+    cell.threads = 2;
+    expect(validateResults(JSON.parse(JSON.stringify(run)), 'results.json').cells).toContainEqual(cell);
+    const text = renderMarkdown(run);
+    expect(text).toContain('| lenet5 | 64 | 23,397 ±4% | 13,573 ±9% | 0.580 |');
+    expect(text).not.toContain('20,359');
+  });
+
   it('labels how every table of figures was measured, and the data-loading throughput is a rate', () => {
     for (const t of tables(md)) {
       const figures = t.rows.some((r) => r.some((c) => /^[\d,.]+( ±\d+%)?$/.test(c)));

@@ -134,7 +134,7 @@ export function renderMarkdown(r: BenchResult, charts: readonly string[] = []): 
   section(
     '### onnxruntime intra-op threads (onnx-bench; tinybench: mean time of one call ± 95 % margin of error)',
     r.extras?.onnxThreads?.status === 'ok'
-      ? 'The `ort-cpu` column is the default session (1 intra-op thread): where the inference table has the cell, its figure is repeated here, not measured again.'
+      ? "The inference table's `ort-cpu` cells keep the faster of 1 intra-op thread and one per core (as the PyTorch column): where that cell exists, its figure is repeated here at the thread count it ran, not measured again."
       : undefined,
     threadsText(r, notes),
   );

@@ -132,6 +132,7 @@ function checkCells(c: Checker, v: unknown): void {
     seen.add(id);
     c.optionalString(`${at}.reason`, cell.reason);
     c.optionalString(`${at}.note`, cell.note);
+    c.optionalNumber(`${at}.threads`, cell.threads, { min: 1 });
     if (status !== 'ok') return;
     c.number(`${at}.samplesPerSec`, cell.samplesPerSec, { above: 0 });
     c.optionalNumber(`${at}.rme`, cell.rme, { min: 0 });

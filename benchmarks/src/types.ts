@@ -95,6 +95,8 @@ export interface CellResult {
   memory?: CellMemory;
   /** Anything worth knowing about how it ran (threads, SIMD, provider actually used). */
   note?: string;
+  /** onnxruntime cells: the intra-op threads of the run kept (the faster of those measured). */
+  threads?: number;
 }
 
 /** Test accuracy of one variant after its training budget, through TensorFlow.js and through ONNX. */

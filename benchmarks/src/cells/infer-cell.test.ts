@@ -1,9 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { useBackend } from '@lenet/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadMnistPair } from '../data.js';
 import * as tf from '../tfjs.js';
 import { variantSpec } from '../variants.js';
-import { runTfjsInferCell } from './infer-cell.js';
+import { ortThreadCounts, runOrtInferCell, runTfjsInferCell } from './infer-cell.js';
 
 const timing = { iterations: 2, timeMs: 0, warmupIterations: 1 };
 
@@ -38,5 +39,37 @@ describe('the TensorFlow.js inference cell', () => {
     );
     expect(tfjs.samplesPerSec).toBeGreaterThan(0);
     expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+});
+
+describe('the onnxruntime inference cell', () => {
+  afterEach(() => {
+    delete process.env.LENET_BENCH_ORT_THREADS;
+  });
+
+  it('measures ort-cpu at 1 thread and one per core, as the PyTorch column, unless the environment names one count', () => {
+    expect(ortThreadCounts('ort-cpu')).toEqual([...new Set([1, availableParallelism()])]);
+    expect(ortThreadCounts('ort-cuda')).toEqual([1]);
+    process.env.LENET_BENCH_ORT_THREADS = '3';
+    expect(ortThreadCounts('ort-cpu')).toEqual([3]);
+  });
+
+  it('keeps the faster of its thread counts and names the other in the note', async () => {
+    process.env.LENET_BENCH_ORT_THREADS = '';
+    const data = await loadMnistPair();
+    const ctx = {
+      model: 'mlp2',
+      spec: variantSpec('mlp2'),
+      backend: 'ort-cpu' as const,
+      batch: 4,
+      timing,
+      data,
+    };
+    const cell = await runOrtInferCell(ctx);
+    expect(cell.status).toBe('ok');
+    const counts = ortThreadCounts('ort-cpu');
+    expect(counts).toContain(cell.threads);
+    expect(cell.note).toMatch(new RegExp(`^\\d+ KiB ONNX, ${cell.threads} intra-op threads?`));
+    if (counts.length > 1) expect(cell.note).toMatch(/\(faster than \d intra-op threads?: \d+ samples\/s\)$/);
   }, 60_000);
 });

@@ -97,9 +97,8 @@ export interface ThreadsGrid {
 }
 
 /**
- * The onnxruntime threads suite as a grid. The default session (1 intra-op thread) is the
- * inference table's `ort-cpu` column: where that cell exists its figure is used (one measurement,
- * one number); the suite's rows fill in the rest.
+ * The onnxruntime threads suite as a grid. The inference table's `ort-cpu` cell gives the figure
+ * of the thread count it kept (one measurement, one number); the suite's rows fill in the rest.
  */
 export function threadsGrid(r: BenchResult, notes: Footnotes): ThreadsGrid | undefined {
   const o = r.extras?.onnxThreads;
@@ -109,8 +108,8 @@ export function threadsGrid(r: BenchResult, notes: Footnotes): ThreadsGrid | und
   const threads = [...new Set([1, ...ort.map((row) => row.threads ?? 1)])].sort((a, b) => a - b);
   const batches = [...new Set(ort.map((row) => row.batch))].sort((a, b) => a - b);
   const figure = (t: number, batch: number): ThreadFigure => {
-    const cell = t === 1 ? find(r, 'infer', rep.preset, 'ort-cpu', batch) : undefined;
-    if (cell) return { text: cellText(cell, notes), value: okRate(cell) };
+    const cell = find(r, 'infer', rep.preset, 'ort-cpu', batch);
+    if (cell && (cell.threads ?? 1) === t) return { text: cellText(cell, notes), value: okRate(cell) };
     const row: OnnxBenchRow | undefined = ort.find((x) => (x.threads ?? 1) === t && x.batch === batch);
     return row ? { text: rateText(row.samplesPerSec, row.rme), value: row.samplesPerSec } : { text: '' };
   };
@@ -127,7 +126,7 @@ export function threadsText(r: BenchResult, notes: Footnotes): string | undefine
   if (!o) return undefined;
   if (o.status !== 'ok') return `${o.status}: ${o.reason}`;
   const grid = threadsGrid(r, notes)!;
-  const name = (t: number): string => (t === 1 ? 'ort-cpu' : `ort-cpu, ${t} threads`);
+  const name = (t: number): string => (t === 1 ? 'ort-cpu, 1 thread' : `ort-cpu, ${t} threads`);
   const others = grid.threads.slice(1);
   const rows = grid.rows.map(({ batch, figures: [one, ...rest] }) => [
     grid.preset,

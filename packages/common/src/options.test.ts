@@ -57,6 +57,24 @@ describe('nonFiniteIndex', () => {
     expect(nonFiniteIndex([0, Number.NaN, 1])).toBe(1);
     expect(nonFiniteIndex(new Float32Array([0, 0, Number.NEGATIVE_INFINITY]))).toBe(2);
   });
+
+  it('is -1 for negative zero, extremes and empty input', () => {
+    expect(nonFiniteIndex(new Float32Array([0, -0, 3e38, -3e38, 1e-45]))).toBe(-1);
+    expect(nonFiniteIndex([])).toBe(-1);
+  });
+
+  it('finds the first bad value at every position of the four-way sum and of its tail', () => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      for (const length of [1, 4, 7, 9]) {
+        for (let at = 0; at < length; at++) {
+          const x = new Float32Array(length).fill(0.5);
+          x[at] = bad;
+          if (at + 2 < length) x[at + 2] = Number.NaN;
+          expect(nonFiniteIndex(x)).toBe(at);
+        }
+      }
+    }
+  });
 });
 
 describe('normalizationProblem', () => {

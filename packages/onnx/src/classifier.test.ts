@@ -180,6 +180,37 @@ describe('OnnxClassifier on other producers’ files', () => {
   });
 });
 
+describe('OnnxClassifier input views', () => {
+  it('reads each batch of a larger buffer in place, and pads a short batch of a fixed-batch model', async () => {
+    const x = uniform(7 * 64, rng(5));
+    // An image array that starts 64 floats into its buffer: ort must honour the view's offset.
+    const backing = new Float32Array(8 * 64);
+    backing.set(x, 64);
+    const offsetView = backing.subarray(64);
+    const dynamic = await OnnxClassifier.load(foreignModel().bytes, { executionProviders: ['cpu'] });
+    const fixed = await OnnxClassifier.load(foreignModel(2).bytes, { executionProviders: ['cpu'] });
+    try {
+      const alone: Float32Array[] = [];
+      for (let i = 0; i < 7; i++) {
+        alone.push((await dynamic.predict(x.slice(i * 64, i * 64 + 64), [1, 1, 8, 8])).probabilities);
+      }
+      const runs = [
+        await dynamic.predict(offsetView, [7, 1, 8, 8], { batchSize: 3 }),
+        await fixed.predict(offsetView, [7, 1, 8, 8]),
+      ];
+      for (const p of runs) {
+        for (let i = 0; i < 7; i++) {
+          expect(maxAbsDiff(p.probabilities.subarray(i * 3, i * 3 + 3), alone[i])).toBeLessThan(1e-6);
+        }
+      }
+      expect(Array.from(backing.subarray(64))).toEqual(Array.from(x));
+    } finally {
+      await dynamic.dispose();
+      await fixed.dispose();
+    }
+  });
+});
+
 describe('OnnxClassifier bad input', () => {
   it('a missing file', async () => {
     await expect(OnnxClassifier.load(join(dir, 'nope.onnx'))).rejects.toMatchObject({

@@ -346,6 +346,7 @@ export class OnnxClassifier implements Classifier {
    * Classifies `count` images given as float32 pixels (already normalised as the model expects)
    * with `shape` `[count, …]` in the model's layout (or `options.layout`). Large inputs run in
    * batches. Returns probabilities (softmax applied if the model outputs logits) and labels.
+   * onnxruntime reads `x` in place: leave it unchanged until the returned promise settles.
    */
   async predict(
     x: Float32Array,
@@ -411,8 +412,14 @@ export class OnnxClassifier implements Classifier {
     for (let start = 0; start < count; start += chunk) {
       const n = Math.min(chunk, count - start);
       const rows = info.fixedBatch ?? n;
-      const input = new Float32Array(rows * per);
-      input.set(data.subarray(start * per, (start + n) * per));
+      // onnxruntime reads a view in place: copy only to pad a short batch up to a fixed one (the
+      // copy cost as much as the whole run of a small model, e.g. mlp2 at batch 64).
+      const view = data.subarray(start * per, (start + n) * per);
+      let input = view;
+      if (rows !== n) {
+        input = new Float32Array(rows * per);
+        input.set(view);
+      }
       const feeds = {
         [info.inputName]: new this.ort.Tensor('float32', input, [rows, dims[1], dims[2], dims[3]]),
       };
