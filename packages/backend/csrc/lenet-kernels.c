@@ -1222,3 +1222,170 @@ void lenet_conv_filter_grad_wide(const f32 *xp, const f32 *dy, f32 *out, i32 n, 
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2×2, 3×3) for stride-1 3×3 convolutions: each 2×2 output tile is A^T [(G g G^T) ⊙
+// (B^T d B)] A, 16 multiplies per input-output channel pair where the direct convolution does 36
+// (2.25× fewer). The products, summed over the input channels, are 16 small GEMMs per band of
+// tiles (tiles × ci by ci × co), run with the same 2-tile × 16-channel register tile as
+// lenet_conv_wide; the transforms (adds only, bar the filter's halves) are a few per cent of it.
+// 1-D transforms (applied along rows, then columns):
+//   input  f(d0..d3) = (d0 − d2, d1 + d2, d2 − d1, d1 − d3)
+//   filter h(g0..g2) = (g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2)
+//   output a(m0..m3) = (m0 + m1 + m2, m1 − m2 − m3)
+// The kernel needs scratch (no C stack here): one band of transformed input tiles and the
+// products of two tiles.
+
+// Transforms W [3, 3, ci, co] to u[block][ξ][i][16] (ξ = 4·row + column of the 4×4 transformed
+// filter, 16 output channels per block, zeros past the last). flip = 1 (input gradient): output
+// channels ci, input channels co, from W rotated 180° (as lenet_pack_wide).
+EXPORT(lenet_wino_filter)
+void lenet_wino_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip) {
+  const i32 outc = flip ? ci : co, inc = flip ? co : ci, blocks = (outc + 15) / 16;
+  for (i32 cb = 0; cb < blocks; cb++)
+    for (i32 i = 0; i < inc; i++)
+      for (i32 l = 0; l < 16; l++) {
+        const i32 c = cb * 16 + l;
+        f32 g00 = 0, g01 = 0, g02 = 0, g10 = 0, g11 = 0, g12 = 0, g20 = 0, g21 = 0, g22 = 0;
+        if (c < outc) {
+#define WINO_G(a, b) (flip ? w[(((2 - (a)) * 3 + (2 - (b))) * ci + c) * co + i] : w[(((a) * 3 + (b)) * ci + i) * co + c])
+          g00 = WINO_G(0, 0), g01 = WINO_G(0, 1), g02 = WINO_G(0, 2);
+          g10 = WINO_G(1, 0), g11 = WINO_G(1, 1), g12 = WINO_G(1, 2);
+          g20 = WINO_G(2, 0), g21 = WINO_G(2, 1), g22 = WINO_G(2, 2);
+#undef WINO_G
+        }
+        // Along the rows (a), for each column b: r0..r3.
+        const f32 r00 = g00, r01 = g01, r02 = g02;
+        const f32 r10 = 0.5f * (g00 + g10 + g20), r11 = 0.5f * (g01 + g11 + g21), r12 = 0.5f * (g02 + g12 + g22);
+        const f32 r20 = 0.5f * (g00 - g10 + g20), r21 = 0.5f * (g01 - g11 + g21), r22 = 0.5f * (g02 - g12 + g22);
+        const f32 r30 = g20, r31 = g21, r32 = g22;
+        f32 *dst = u + ((cb * 16) * inc + i) * 16 + l;
+        const i32 xs = inc * 16;
+#define WINO_H(row, r0, r1, r2)                                \
+  dst[(4 * (row) + 0) * xs] = r0;                              \
+  dst[(4 * (row) + 1) * xs] = 0.5f * ((r0) + (r1) + (r2));     \
+  dst[(4 * (row) + 2) * xs] = 0.5f * ((r0) - (r1) + (r2));     \
+  dst[(4 * (row) + 3) * xs] = r2;
+        WINO_H(0, r00, r01, r02)
+        WINO_H(1, r10, r11, r12)
+        WINO_H(2, r20, r21, r22)
+        WINO_H(3, r30, r31, r32)
+#undef WINO_H
+      }
+}
+
+INLINE v128_t wino_load(const f32 *p, i32 lanes) { return lanes >= 4 ? wasm_v128_load(p) : load_lanes(p, lanes); }
+
+// B^T d B of the 4×4 input patch at (y0, x0) of one padded image (rows past hp and columns past
+// wp read as zeros: the last tile of an odd-sized output), for every channel, to v[ξ][ci].
+static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v) {
+  const i32 rows = hp - y0 < 4 ? hp - y0 : 4, cols = wp - x0 < 4 ? wp - x0 : 4;
+  const i32 wpci = wp * ci;
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (i32 c = 0; c < ci; c += 4) {
+    const i32 lanes = ci - c < 4 ? ci - c : 4;
+    const f32 *p = xb + y0 * wpci + x0 * ci + c;
+    v128_t t[4][4];
+    _Pragma("clang loop unroll(full)")
+    for (i32 r = 0; r < 4; r++) {
+      v128_t d[4];
+      _Pragma("clang loop unroll(full)")
+      for (i32 q = 0; q < 4; q++) d[q] = r < rows && q < cols ? wino_load(p + r * wpci + q * ci, lanes) : z;
+      t[r][0] = wasm_f32x4_sub(d[0], d[2]);
+      t[r][1] = wasm_f32x4_add(d[1], d[2]);
+      t[r][2] = wasm_f32x4_sub(d[2], d[1]);
+      t[r][3] = wasm_f32x4_sub(d[1], d[3]);
+    }
+    f32 *o = v + c;
+    _Pragma("clang loop unroll(full)")
+    for (i32 q = 0; q < 4; q++) {
+      store_lanes(o + (0 + q) * ci, wasm_f32x4_sub(t[0][q], t[2][q]), lanes);
+      store_lanes(o + (4 + q) * ci, wasm_f32x4_add(t[1][q], t[2][q]), lanes);
+      store_lanes(o + (8 + q) * ci, wasm_f32x4_sub(t[2][q], t[1][q]), lanes);
+      store_lanes(o + (12 + q) * ci, wasm_f32x4_sub(t[1][q], t[3][q]), lanes);
+    }
+  }
+}
+
+// m[ξ][t][16] = Σ_i v_t[ξ][i] · u[ξ][i][16] for PB tiles (v_t at v + t·tileStride).
+#define WINO_GEMM(PB)                                                                                    \
+  static void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m) {               \
+    for (i32 xi = 0; xi < 16; xi++) {                                                                    \
+      v128_t acc[PB][4];                                                                                 \
+      for (i32 t = 0; t < PB; t++)                                                                       \
+        for (i32 k = 0; k < 4; k++) acc[t][k] = wasm_f32x4_splat(0.0f);                                  \
+      const f32 *a = v + xi * ci, *w = u + xi * ci * 16;                                                 \
+      for (i32 i = 0; i < ci; i++, w += 16) {                                                            \
+        v128_t wv[4];                                                                                    \
+        for (i32 k = 0; k < 4; k++) wv[k] = wasm_v128_load(w + 4 * k);                                   \
+        for (i32 t = 0; t < PB; t++) {                                                                   \
+          const v128_t s = wasm_v128_load32_splat(a + t * tileStride + i);                               \
+          for (i32 k = 0; k < 4; k++) acc[t][k] = wasm_f32x4_add(acc[t][k], wasm_f32x4_mul(s, wv[k]));   \
+        }                                                                                                \
+      }                                                                                                  \
+      for (i32 t = 0; t < PB; t++)                                                                       \
+        for (i32 k = 0; k < 4; k++) wasm_v128_store(m + (xi * 2 + t) * 16 + 4 * k, acc[t][k]);           \
+    }                                                                                                    \
+  }
+
+WINO_GEMM(2)
+WINO_GEMM(1)
+
+// A^T m A of one tile's products (m[ξ] at m + ξ·32) to the output pixels (oy, ox) .. (oy+1, ox+1)
+// that exist, `lanes` channels at o (the image's output, offset to the channel block).
+static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+  const i32 down = oy + 1 < oh, right = ox + 1 < ow;
+  f32 *p = o + (oy * ow + ox) * co;
+  for (i32 k = 0; 4 * k < lanes; k++) {
+    const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
+    v128_t s0[4], s1[4];
+    _Pragma("clang loop unroll(full)")
+    for (i32 q = 0; q < 4; q++) {
+      const v128_t m0 = wasm_v128_load(m + (0 + q) * 32 + 4 * k), m1 = wasm_v128_load(m + (4 + q) * 32 + 4 * k);
+      const v128_t m2 = wasm_v128_load(m + (8 + q) * 32 + 4 * k), m3 = wasm_v128_load(m + (12 + q) * 32 + 4 * k);
+      s0[q] = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);
+      s1[q] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
+    }
+    f32 *pk = p + 4 * k;
+    store_lanes(pk, wasm_f32x4_add(wasm_f32x4_add(s0[0], s0[1]), s0[2]), n);
+    if (right) store_lanes(pk + co, wasm_f32x4_sub(wasm_f32x4_sub(s0[1], s0[2]), s0[3]), n);
+    if (down) {
+      store_lanes(pk + ow * co, wasm_f32x4_add(wasm_f32x4_add(s1[0], s1[1]), s1[2]), n);
+      if (right) store_lanes(pk + ow * co + co, wasm_f32x4_sub(wasm_f32x4_sub(s1[1], s1[2]), s1[3]), n);
+    }
+  }
+}
+
+// xp: input padded to [n, hp, wp, ci] with oh = hp − 2, ow = wp − 2 (or less); u:
+// lenet_wino_filter's blocks; out [n, oh, ow, co]. Tiles are transformed `band` tile rows at a
+// time; scratch: band·⌈ow/2⌉·16·ci + 512 floats.
+EXPORT(lenet_conv_winograd)
+void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                         i32 co, i32 band, f32 *scratch) {
+  const i32 th = (oh + 1) / 2, tw = (ow + 1) / 2, tileStride = 16 * ci;
+  f32 *m = scratch + band * tw * tileStride;
+  for (i32 b = 0; b < n; b++) {
+    const f32 *xb = xp + b * hp * wp * ci;
+    f32 *ob = out + b * oh * ow * co;
+    for (i32 ty0 = 0; ty0 < th; ty0 += band) {
+      const i32 tiles = (th - ty0 < band ? th - ty0 : band) * tw;
+      for (i32 t = 0; t < tiles; t++)
+        wino_input_tile(xb, hp, wp, ci, 2 * (ty0 + t / tw), 2 * (t % tw), scratch + t * tileStride);
+      for (i32 cb = 0; cb * 16 < co; cb++) {
+        const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
+        const f32 *ub = u + cb * 16 * ci * 16;
+        f32 *o = ob + cb * 16;
+        i32 t = 0;
+        for (; t + 2 <= tiles; t += 2) {
+          wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, m);
+          wino_output_tile(m, o, 2 * (ty0 + t / tw), 2 * (t % tw), oh, ow, co, lanes);
+          wino_output_tile(m + 16, o, 2 * (ty0 + (t + 1) / tw), 2 * ((t + 1) % tw), oh, ow, co, lanes);
+        }
+        if (t < tiles) {
+          wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, m);
+          wino_output_tile(m, o, 2 * (ty0 + t / tw), 2 * (t % tw), oh, ow, co, lanes);
+        }
+      }
+    }
+  }
+}
