@@ -1307,10 +1307,10 @@ static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x
   }
 }
 
-// m[ξ][t][16] = Σ_i v_t[ξ][i] · u[ξ][i][16] for PB tiles (v_t at v + t·tileStride).
+// m[ξ][t][16] = Σ_i v_t[ξ][i] · u[ξ][i][16] for PB tiles (v_t at v + t·tileStride), ξ < nxi.
 #define WINO_GEMM(PB)                                                                                    \
-  static void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m) {               \
-    for (i32 xi = 0; xi < 16; xi++) {                                                                    \
+  static void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m, i32 nxi) {      \
+    for (i32 xi = 0; xi < nxi; xi++) {                                                                   \
       v128_t acc[PB][4];                                                                                 \
       for (i32 t = 0; t < PB; t++)                                                                       \
         for (i32 k = 0; k < 4; k++) acc[t][k] = wasm_f32x4_splat(0.0f);                                  \
@@ -1377,13 +1377,172 @@ void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i
         f32 *o = ob + cb * 16;
         i32 t = 0;
         for (; t + 2 <= tiles; t += 2) {
-          wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, m);
+          wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, m, 16);
           wino_output_tile(m, o, 2 * (ty0 + t / tw), 2 * (t % tw), oh, ow, co, lanes);
           wino_output_tile(m + 16, o, 2 * (ty0 + (t + 1) / tw), 2 * ((t + 1) % tw), oh, ow, co, lanes);
         }
         if (t < tiles) {
-          wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, m);
+          wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, m, 16);
           wino_output_tile(m, o, 2 * (ty0 + t / tw), 2 * (t % tw), oh, ow, co, lanes);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4×4, 3×3): 36 multiplies per 4×4 output tile and channel pair where the direct
+// convolution does 144 (4× fewer), with heavier transforms (interpolation points 0, ±1, ±2, ∞):
+//   input  f(d0..d5) = (4d0 − 5d2 + d4, −4d1 − 4d2 + d3 + d4, 4d1 − 4d2 − d3 + d4,
+//                       −2d1 − d2 + 2d3 + d4, 2d1 − d2 − 2d3 + d4, 4d1 − 5d3 + d5)
+//   filter h(g0..g2) = (g0/4, −(g0 + g1 + g2)/6, −(g0 − g1 + g2)/6, g0/24 + g1/12 + g2/6,
+//                       g0/24 − g1/12 + g2/6, g2)
+//   output a(m0..m5) = (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2m3 − 2m4, m1 + m2 + 4m3 + 4m4,
+//                       m1 − m2 + 8m3 − 8m4 + m5)
+// Same layouts as F(2×2, 3×3) with 36 ξ = 6·row + column.
+
+// Transforms W [3, 3, ci, co] to u[block][ξ][i][16] (as lenet_wino_filter, 36 ξ).
+EXPORT(lenet_wino4_filter)
+void lenet_wino4_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip) {
+  const i32 outc = flip ? ci : co, inc = flip ? co : ci, blocks = (outc + 15) / 16;
+  const i32 xs = inc * 16;
+  for (i32 cb = 0; cb < blocks; cb++)
+    for (i32 i = 0; i < inc; i++)
+      for (i32 l = 0; l < 16; l++) {
+        const i32 c = cb * 16 + l;
+        f32 g[3][3];
+        _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 3; a++)
+          _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++)
+            g[a][b] = c >= outc ? 0.0f : flip ? w[(((2 - a) * 3 + (2 - b)) * ci + c) * co + i] : w[((a * 3 + b) * ci + i) * co + c];
+        f32 r[6][3];
+        _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+          const f32 g0 = g[0][b], g1 = g[1][b], g2 = g[2][b];
+          r[0][b] = g0 / 4.0f;
+          r[1][b] = -(g0 + g1 + g2) / 6.0f;
+          r[2][b] = -(g0 - g1 + g2) / 6.0f;
+          r[3][b] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
+          r[4][b] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+          r[5][b] = g2;
+        }
+        f32 *dst = u + ((cb * 36) * inc + i) * 16 + l;
+        _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) {
+          const f32 g0 = r[a][0], g1 = r[a][1], g2 = r[a][2];
+          dst[(6 * a + 0) * xs] = g0 / 4.0f;
+          dst[(6 * a + 1) * xs] = -(g0 + g1 + g2) / 6.0f;
+          dst[(6 * a + 2) * xs] = -(g0 - g1 + g2) / 6.0f;
+          dst[(6 * a + 3) * xs] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
+          dst[(6 * a + 4) * xs] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+          dst[(6 * a + 5) * xs] = g2;
+        }
+      }
+}
+
+// The 1-D input transform of 6 vectors at p (stride s) to q (stride s), in place allowed.
+INLINE void wino4_in_1d(v128_t d0, v128_t d1, v128_t d2, v128_t d3, v128_t d4, v128_t d5, f32 *q, i32 s, i32 lanes) {
+  const v128_t four = wasm_f32x4_splat(4.0f), five = wasm_f32x4_splat(5.0f), two = wasm_f32x4_splat(2.0f);
+  const v128_t t0 = wasm_f32x4_sub(d4, wasm_f32x4_mul(four, d2));  // d4 − 4d2
+  const v128_t t1 = wasm_f32x4_sub(d3, wasm_f32x4_mul(four, d1));  // d3 − 4d1
+  const v128_t t2 = wasm_f32x4_sub(d4, d2);                        // d4 − d2
+  const v128_t t3 = wasm_f32x4_mul(two, wasm_f32x4_sub(d3, d1));   // 2(d3 − d1)
+  store_lanes(q, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(four, d0), wasm_f32x4_mul(five, d2)), d4), lanes);
+  store_lanes(q + s, wasm_f32x4_add(t0, t1), lanes);
+  store_lanes(q + 2 * s, wasm_f32x4_sub(t0, t1), lanes);
+  store_lanes(q + 3 * s, wasm_f32x4_add(t2, t3), lanes);
+  store_lanes(q + 4 * s, wasm_f32x4_sub(t2, t3), lanes);
+  store_lanes(q + 5 * s, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(four, d1), wasm_f32x4_mul(five, d3)), d5), lanes);
+}
+
+// B^T d B of the 6×6 patch at (y0, x0) (rows and columns past the image read as zeros), for every
+// channel, to v[ξ][ci]: along the rows into v, then along the columns of v in place.
+static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v) {
+  const i32 rows = hp - y0 < 6 ? hp - y0 : 6, cols = wp - x0 < 6 ? wp - x0 : 6;
+  const i32 wpci = wp * ci;
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (i32 c = 0; c < ci; c += 4) {
+    const i32 lanes = ci - c < 4 ? ci - c : 4;
+    const f32 *p = xb + y0 * wpci + x0 * ci + c;
+    f32 *o = v + c;
+    _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
+      v128_t d[6];
+      _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++)
+        d[q] = r < rows && q < cols ? wino_load(p + r * wpci + q * ci, lanes) : z;
+      // Row r's transform along the columns: t[r][·] at ξ = 6r + ·.
+      wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + 6 * r * ci, ci, lanes);
+    }
+    _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++) {
+      v128_t d[6];
+      _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) d[r] = wino_load(o + (6 * r + q) * ci, lanes);
+      wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + q * ci, 6 * ci, lanes);
+    }
+  }
+}
+
+// The 1-D output transform of 6 vectors: 4 results.
+INLINE void wino4_out_1d(v128_t m0, v128_t m1, v128_t m2, v128_t m3, v128_t m4, v128_t m5, v128_t *y) {
+  const v128_t a = wasm_f32x4_add(m1, m2), b = wasm_f32x4_sub(m1, m2);
+  const v128_t c = wasm_f32x4_add(m3, m4), d = wasm_f32x4_sub(m3, m4);
+  const v128_t two = wasm_f32x4_splat(2.0f), four = wasm_f32x4_splat(4.0f), eight = wasm_f32x4_splat(8.0f);
+  y[0] = wasm_f32x4_add(wasm_f32x4_add(m0, a), c);
+  y[1] = wasm_f32x4_add(b, wasm_f32x4_mul(two, d));
+  y[2] = wasm_f32x4_add(a, wasm_f32x4_mul(four, c));
+  y[3] = wasm_f32x4_add(wasm_f32x4_add(b, wasm_f32x4_mul(eight, d)), m5);
+}
+
+// A^T m A of one tile's products (m[ξ] at m + ξ·32, overwritten by the row pass) to the output
+// pixels of the 4×4 tile at (oy, ox) that exist.
+static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+  const i32 rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
+  f32 *p = o + (oy * ow + ox) * co;
+  for (i32 k = 0; 4 * k < lanes; k++) {
+    const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
+    // Along the rows of m (ξ row r): s[r][0..3] kept in place at ξ = 6r + 0..3.
+    _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
+      f32 *mr = m + 6 * r * 32 + 4 * k;
+      v128_t y[4];
+      wino4_out_1d(wasm_v128_load(mr), wasm_v128_load(mr + 32), wasm_v128_load(mr + 64), wasm_v128_load(mr + 96),
+                   wasm_v128_load(mr + 128), wasm_v128_load(mr + 160), y);
+      _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) wasm_v128_store(mr + 32 * j, y[j]);
+    }
+    _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) {
+      if (j < cols) {
+        const f32 *mc = m + j * 32 + 4 * k;
+        v128_t y[4];
+        wino4_out_1d(wasm_v128_load(mc), wasm_v128_load(mc + 192), wasm_v128_load(mc + 384),
+                     wasm_v128_load(mc + 576), wasm_v128_load(mc + 768), wasm_v128_load(mc + 960), y);
+        _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++)
+          if (i < rows) store_lanes(p + (i * ow + j) * co + 4 * k, y[i], n);
+      }
+    }
+  }
+}
+
+// As lenet_conv_winograd with 4×4 tiles: scratch band·⌈ow/4⌉·36·ci + 1152 floats; u from
+// lenet_wino4_filter.
+EXPORT(lenet_conv_winograd4)
+void lenet_conv_winograd4(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                          i32 co, i32 band, f32 *scratch) {
+  const i32 th = (oh + 3) / 4, tw = (ow + 3) / 4, tileStride = 36 * ci;
+  f32 *m = scratch + band * tw * tileStride;
+  for (i32 b = 0; b < n; b++) {
+    const f32 *xb = xp + b * hp * wp * ci;
+    f32 *ob = out + b * oh * ow * co;
+    for (i32 ty0 = 0; ty0 < th; ty0 += band) {
+      const i32 tiles = (th - ty0 < band ? th - ty0 : band) * tw;
+      for (i32 t = 0; t < tiles; t++)
+        wino4_input_tile(xb, hp, wp, ci, 4 * (ty0 + t / tw), 4 * (t % tw), scratch + t * tileStride);
+      for (i32 cb = 0; cb * 16 < co; cb++) {
+        const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
+        const f32 *ub = u + cb * 36 * ci * 16;
+        f32 *o = ob + cb * 16;
+        i32 t = 0;
+        for (; t + 2 <= tiles; t += 2) {
+          wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, m, 36);
+          wino4_output_tile(m, o, 4 * (ty0 + t / tw), 4 * (t % tw), oh, ow, co, lanes);
+          wino4_output_tile(m + 16, o, 4 * (ty0 + (t + 1) / tw), 4 * ((t + 1) % tw), oh, ow, co, lanes);
+        }
+        if (t < tiles) {
+          wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, m, 36);
+          wino4_output_tile(m, o, 4 * (ty0 + t / tw), 4 * (t % tw), oh, ow, co, lanes);
         }
       }
     }

@@ -1,8 +1,9 @@
 // Times the stride-1 3×3 convolutions of the Keras family and vgg-cifar10 with 16 or more input
-// channels per shape on wasm: forward and input gradient, Winograd F(2×2, 3×3) (conv-winograd.ts)
-// on and off (off = the wide direct kernels of conv-wide.ts), interleaved (off, on, off, on, …)
-// so load from other processes hits both alike. Prints the median ms of each arm and the
-// direct convolution's GFLOP/s equivalent (2 FLOPs per multiply-add). Build first:
+// channels per shape on wasm: forward and input gradient, the wide direct kernels (conv-wide.ts)
+// against Winograd F(2×2, 3×3) and F(4×4, 3×3) forced on every layer (conv-winograd.ts; a shape
+// too small for the tiles to pay runs the direct kernel in every arm), interleaved (the arm
+// order rotates each round) so load from other processes hits every arm alike. Prints the median
+// ms of each arm and the time ratios to the direct kernel. Build first:
 //   pnpm turbo run build --filter=@lenet/backend
 //   node packages/backend/scripts/ab-winograd.mjs [reps] [threads] [batch ...]
 import os from 'node:os';
@@ -38,9 +39,10 @@ console.log(
   `${os.cpus()[0].model}, node ${process.version}, ${threads} kernel thread(s), load ${os.loadavg()[0].toFixed(1)}, median of ${reps}`,
 );
 console.log(
-  '| shape | batch | op | direct ms | Winograd ms | direct GFLOP/s | Winograd (direct-equivalent) GFLOP/s | Winograd ÷ direct time |',
+  '| shape | batch | op | direct ms | F(2×2) ms | F(4×4) ms | direct GFLOP/s | F(2×2) ÷ direct | F(4×4) ÷ direct |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+const ARMS = ['off', 2, 4];
 for (const batch of batches) {
   for (const [name, hw, ci, co] of SHAPES) {
     const x = tf.randomNormal([batch, hw, hw, ci]);
@@ -48,24 +50,24 @@ for (const batch of batches) {
     const dy = tf.randomNormal([batch, hw, hw, co]);
     const flop = 2 * batch * hw * hw * 9 * ci * co;
     for (const [op, f] of Object.entries(OPS)) {
-      const times = { off: [], on: [] };
+      const times = { off: [], 2: [], 4: [] };
       const run = (arm) => {
-        setWinogradEnabled(arm === 'on');
+        setWinogradEnabled(arm !== 'off', arm === 'off' ? undefined : arm);
         const t0 = performance.now();
         const out = f(x, w, dy);
         const t = performance.now() - t0;
         out.dispose();
         return t;
       };
-      run('off');
-      run('on');
+      for (const arm of ARMS) run(arm);
       for (let r = 0; r < reps; r++)
-        for (const arm of r % 2 ? ['on', 'off'] : ['off', 'on']) times[arm].push(run(arm));
-      const off = median(times.off);
-      const on = median(times.on);
-      const g = (ms) => (flop / ms / 1e6).toFixed(1);
+        for (let j = 0; j < ARMS.length; j++) {
+          const arm = ARMS[(j + r) % ARMS.length];
+          times[arm].push(run(arm));
+        }
+      const [off, f2, f4] = ARMS.map((a) => median(times[a]));
       console.log(
-        `| ${name} ${hw}×${hw}×${ci}→${co} | ${batch} | ${op} | ${off.toFixed(2)} | ${on.toFixed(2)} | ${g(off)} | ${g(on)} | ${(on / off).toFixed(2)} |`,
+        `| ${name} ${hw}×${hw}×${ci}→${co} | ${batch} | ${op} | ${off.toFixed(2)} | ${f2.toFixed(2)} | ${f4.toFixed(2)} | ${(flop / off / 1e6).toFixed(1)} | ${(f2 / off).toFixed(2)} | ${(f4 / off).toFixed(2)} |`,
       );
     }
     tf.dispose([x, w, dy]);

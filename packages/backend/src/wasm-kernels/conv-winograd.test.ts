@@ -55,7 +55,7 @@ function convForwardAndDx([n, h, w, ci, co, pad]: Case, seed: number): tf.Tensor
   return [y, tf.grad(conv)(x, dy)];
 }
 
-describe('Winograd F(2×2, 3×3) convolutions match the cpu backend', () => {
+describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu backend', () => {
   beforeAll(async () => {
     await registerWasmTrainingKernels();
   });
@@ -68,17 +68,25 @@ describe('Winograd F(2×2, 3×3) convolutions match the cpu backend', () => {
       expect(winogradInputGradTakes(g)).toBe(g.ci > 16);
       const seed = 900 + 13 * i;
       const cpu = await onBackend('cpu', () => convForwardAndDx(c, seed));
-      const wino = await onBackend('wasm', () => convForwardAndDx(c, seed));
-      ['y', 'dx'].forEach((name, j) => {
-        expect(wino[j].length, name).toBe(cpu[j].length);
-        expect(relativeError(wino[j], cpu[j]), name).toBeLessThan(TOLERANCE);
-      });
+      // Each layer's own tile, then each tile forced (where its tiles pay on this shape).
+      for (const tile of [undefined, 2, 4] as const) {
+        setWinogradEnabled(true, tile);
+        const wino = await onBackend('wasm', () => convForwardAndDx(c, seed));
+        ['y', 'dx'].forEach((name, j) => {
+          expect(wino[j].length, name).toBe(cpu[j].length);
+          expect(relativeError(wino[j], cpu[j]), `${name}, tile ${tile}`).toBeLessThan(TOLERANCE);
+        });
+      }
     });
   });
 
   it('leaves outputs too small for its tiles to the direct kernels', () => {
+    // keras-deep's 3×3 image: one 4×4 tile (no pair for the GEMM), or 2×2 tiles saving 1.27×.
     expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(false);
     expect(winogradInputGradTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(false);
+    setWinogradEnabled(true, 4);
+    expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(true);
+    setWinogradEnabled(true);
     expect(winogradForwardTakes(geometry([2, 7, 7, 64, 64, 'same']))).toBe(true);
   });
 
@@ -112,32 +120,37 @@ describe('Winograd kernels called directly', () => {
     [1, 7, 9, 17, 16, 1],
     [2, 6, 6, 16, 35, 3],
   ];
-  for (const [n, hp, wp, ci, co, band] of DIRECT) {
-    it(`the forward kernel writes exactly its output (x[${n},${hp},${wp},${ci}] → ${co}, band ${band})`, () => {
-      const [oh, ow] = [hp - 2, wp - 2];
-      const x = randomArray(n * hp * wp * ci, 1);
-      const w = randomArray(9 * ci * co, 2);
-      const expected = new Float32Array(n * oh * ow * co);
-      forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
-        expected[yi] += x[xi] * w[wi];
+  for (const [n, hp, wp, ci, co, band] of DIRECT)
+    for (const m of [2, 4]) {
+      it(`the F(${m}×${m}, 3×3) kernel writes exactly its output (x[${n},${hp},${wp},${ci}] → ${co}, band ${band})`, () => {
+        const [oh, ow] = [hp - 2, wp - 2];
+        const x = randomArray(n * hp * wp * ci, 1);
+        const w = randomArray(9 * ci * co, 2);
+        const expected = new Float32Array(n * oh * ow * co);
+        forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
+          expected[yi] += x[xi] * w[wi];
+        });
+        const p = (m + 2) * (m + 2);
+        const work = band * Math.ceil(ow / m) * p * ci + p * 32;
+        const { out, guardsIntact } = guarded(
+          simd,
+          [
+            x,
+            w,
+            new Float32Array(winogradFilterFloats(ci, co)),
+            new Float32Array(work),
+            new Float32Array(expected.length),
+          ],
+          ([px, pw, pu, pwork, po]) => {
+            const f = simd.fn;
+            if (m === 4) f.lenet_wino4_filter(pw, pu, ci, co, 0);
+            else f.lenet_wino_filter(pw, pu, ci, co, 0);
+            const conv = m === 4 ? f.lenet_conv_winograd4 : f.lenet_conv_winograd;
+            conv(px, pu, po, n, hp, wp, ci, oh, ow, co, band, pwork);
+          },
+        );
+        expect(guardsIntact).toBe(true);
+        expect(relativeError(out[4], expected)).toBeLessThan(m === 4 ? 1e-4 : 1e-5);
       });
-      const work = band * Math.ceil(ow / 2) * 16 * ci + 512;
-      const { out, guardsIntact } = guarded(
-        simd,
-        [
-          x,
-          w,
-          new Float32Array(winogradFilterFloats(ci, co)),
-          new Float32Array(work),
-          new Float32Array(expected.length),
-        ],
-        ([px, pw, pu, pwork, po]) => {
-          simd.fn.lenet_wino_filter(pw, pu, ci, co, 0);
-          simd.fn.lenet_conv_winograd(px, pu, po, n, hp, wp, ci, oh, ow, co, band, pwork);
-        },
-      );
-      expect(guardsIntact).toBe(true);
-      expect(relativeError(out[4], expected)).toBeLessThan(1e-5);
-    });
-  }
+    }
 });

@@ -6,8 +6,11 @@ import { runSplit } from './split.js';
 /** Output channels per block of the transformed filter (the GEMM's register tile is 16 wide). */
 const BLOCK = 16;
 
-/** Floats of the products of two tiles the kernel keeps in its scratch (16 ξ × 2 tiles × 16). */
-const PRODUCT_FLOATS = 512;
+/** Output tile sides the kernels have: F(2×2, 3×3) and F(4×4, 3×3). */
+type Tile = 2 | 4;
+
+/** Transformed points per tile ((m + 2)² for an m × m output tile). */
+const points = (m: Tile) => (m + 2) * (m + 2);
 
 /**
  * Tiles one band of the kernel transforms before its GEMMs: enough tile pairs to reuse each
@@ -16,15 +19,20 @@ const PRODUCT_FLOATS = 512;
  */
 const BAND_TILES = 16;
 
-let enabled = globalThis.process?.env?.LENET_WINOGRAD !== '0';
+const env = globalThis.process?.env?.LENET_WINOGRAD;
+let enabled = env !== '0';
+/** The tile side every layer uses, when set (for A/B measurements); else each layer's best. */
+let forced: Tile | undefined = env === '2' || env === '4' ? (Number(env) as Tile) : undefined;
 
 /**
  * Turns the Winograd convolutions on or off (off gives the wide direct kernels back, for A/B
- * measurements). Layers compiled while off keep the direct kernels. The environment variable
- * `LENET_WINOGRAD=0` starts with them off.
+ * measurements); `tile` forces the F(2×2, 3×3) or F(4×4, 3×3) kernel on every layer it takes.
+ * Layers compiled while off keep the direct kernels. The environment variable `LENET_WINOGRAD`
+ * starts with them off (`0`) or forced to a tile (`2`, `4`).
  */
-export function setWinogradEnabled(on: boolean): void {
+export function setWinogradEnabled(on: boolean, tile?: 2 | 4): void {
   enabled = on;
+  forced = tile;
 }
 
 /** Whether {@link setWinogradEnabled} (or `LENET_WINOGRAD`) leaves the Winograd convolutions on. */
@@ -32,14 +40,27 @@ export function winogradEnabled(): boolean {
   return enabled;
 }
 
+/** How many times fewer multiplies m × m tiles do than the direct convolution on an oh × ow output. */
+function saving(m: Tile, oh: number, ow: number): number {
+  return (9 * oh * ow) / (points(m) * Math.ceil(oh / m) * Math.ceil(ow / m));
+}
+
 /**
- * Whether the 2×2 tiles of an oh × ow output save at least 1.5× the direct convolution's
- * multiplies (9 per pixel against 16 per tile, tiles past an odd edge included): 7×7 saves
- * 1.72× and ran 0.83× the wide kernel's time; 3×3 saves 1.27× and ran 1.06× (one thread, batch
- * 64, scripts/ab-winograd.mjs).
+ * The tile side for an oh × ow output: the one that saves the most multiplies (tiles past an
+ * odd edge included), 4×4 only where an image has two tiles or more (the GEMM's register tile
+ * takes two; on keras-deep's 3×3 image, one 4×4 tile, F(4×4) took 1.8× the direct kernel's
+ * time), if it saves at least 1.5× (F(2×2) on 3×3 saves 1.27× and took 1.04–1.09×). Measured one
+ * thread, batch 64 and 256, scripts/ab-winograd.mjs: F(4×4) took 0.30–0.56× the direct time on
+ * the other preset shapes, F(2×2) 0.48–0.80×.
  */
+function tileFor(oh: number, ow: number): Tile | undefined {
+  const pairs = Math.ceil(oh / 4) * Math.ceil(ow / 4) >= 2;
+  const m = forced ?? (pairs && saving(4, oh, ow) >= saving(2, oh, ow) ? 4 : 2);
+  return saving(m, oh, ow) >= 1.5 ? m : undefined;
+}
+
 function tilesPay(oh: number, ow: number): boolean {
-  return 9 * oh * ow >= 1.5 * 16 * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+  return tileFor(oh, ow) !== undefined;
 }
 
 /**
@@ -61,25 +82,53 @@ export function winogradForwardTakes(g: ConvGeometry): boolean {
   );
 }
 
-/** Floats of the transformed filter for `inc` input and `outc` output channels. */
+/** The tile side for an output oh × ow the kernels take ({@link tilesPay} said so). */
+function tileOf(oh: number, ow: number): Tile {
+  return tileFor(oh, ow) ?? 2;
+}
+
+/**
+ * Floats of the transformed filter for `inc` input and `outc` output channels: enough for either
+ * tile, so that a layer laid out before {@link setWinogradEnabled} changed the tile still fits.
+ */
 export function winogradFilterFloats(inc: number, outc: number): number {
-  return Math.ceil(outc / BLOCK) * BLOCK * 16 * inc;
+  return Math.ceil(outc / BLOCK) * BLOCK * points(4) * inc;
 }
 
-/** Tile rows per band for an output `ow` wide (at most the tile rows there are). */
-function bandRows(oh: number, ow: number): number {
-  const tw = Math.ceil(ow / 2);
-  return Math.min(Math.ceil(oh / 2), Math.max(1, Math.floor(BAND_TILES / tw)));
+/** Tile rows per band for an output oh × ow in m × m tiles (at most the tile rows there are). */
+function bandRows(m: Tile, oh: number, ow: number): number {
+  const tw = Math.ceil(ow / m);
+  return Math.min(Math.ceil(oh / m), Math.max(1, Math.floor(BAND_TILES / tw)));
 }
 
-/** Floats of scratch one thread of the kernel needs for an output oh × ow from `inc` channels. */
+/**
+ * Floats of scratch one thread of the kernel needs for an output oh × ow from `inc` channels
+ * (either tile, as {@link winogradFilterFloats}): a band of transformed tiles, then the products
+ * of two tiles (points × 2 tiles × 16).
+ */
 function scratchFloats(oh: number, ow: number, inc: number): number {
-  return bandRows(oh, ow) * Math.ceil(ow / 2) * 16 * inc + PRODUCT_FLOATS;
+  const need = (m: Tile) => bandRows(m, oh, ow) * Math.ceil(ow / m) * points(m) * inc + points(m) * 2 * BLOCK;
+  return Math.max(need(2), need(4));
 }
 
 /** Floats of scratch {@link winogradForward} needs (per thread). */
 export function winogradForwardScratch(g: ConvGeometry): number {
   return scratchFloats(g.oh, g.ow, g.ci);
+}
+
+/** The filter transform for the tiles of an oh × ow output (flip: for the input gradient). */
+function transformFilter(
+  simd: SimdKernels,
+  filter: number,
+  u: number,
+  ci: number,
+  co: number,
+  flip: number,
+  oh: number,
+  ow: number,
+): void {
+  if (tileOf(oh, ow) === 4) simd.fn.lenet_wino4_filter(filter, u, ci, co, flip);
+  else simd.fn.lenet_wino_filter(filter, u, ci, co, flip);
 }
 
 /**
@@ -96,14 +145,15 @@ function run(
   scratch: number,
 ): void {
   const { n, hp, wp, inc, oh, ow, outc } = d;
-  const band = bandRows(oh, ow);
+  const m = tileOf(oh, ow);
+  const band = bandRows(m, oh, ow);
   runSplit(simd, {
-    fn: 'lenet_conv_winograd',
+    fn: m === 4 ? 'lenet_conv_winograd4' : 'lenet_conv_winograd',
     // Multiply-adds of the direct convolution this replaces, so the split rule stays the same.
     macs: n * oh * ow * outc * 9 * inc,
     items: n,
     perItem: [{ ptr: xp, floats: hp * wp * inc }],
-    whole: [{ ptr: u, floats: winogradFilterFloats(inc, outc) }],
+    whole: [{ ptr: u, floats: Math.ceil(outc / BLOCK) * BLOCK * points(m) * inc }],
     out: { ptr: out, floats: oh * ow * outc },
     scratch: { ptr: scratch, floats: scratchFloats(oh, ow, inc) },
     args: (p, count) => [p.perItem[0], p.whole[0], p.out, count, hp, wp, inc, oh, ow, outc, band, p.scratch],
@@ -125,7 +175,7 @@ export function winogradForward(
   scratch: { u: number; work: number },
 ): void {
   const { n, ci, co, oh, ow, hp, wp } = g;
-  simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 0);
+  transformFilter(simd, filter, scratch.u, ci, co, 0, oh, ow);
   run(simd, { n, hp, wp, inc: ci, oh, ow, outc: co }, xp, scratch.u, out, scratch.work);
 }
 
@@ -172,7 +222,7 @@ export function winogradInputGradient(
   const { n, h, w, ci, co, oh, ow } = g;
   const pad = dyPadding(g);
   simd.fn.lenet_pad_nhwc(dy, scratch.dyp, n, oh, ow, co, pad.hp, pad.wp, pad.top, pad.left);
-  simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 1);
+  transformFilter(simd, filter, scratch.u, ci, co, 1, h, w);
   run(
     simd,
     { n, hp: pad.hp, wp: pad.wp, inc: co, oh: h, ow: w, outc: ci },

@@ -165,6 +165,23 @@ export interface SimdExports {
   ): void;
   /** Winograd F(2×2, 3×3) filter transform (see csrc/lenet-kernels.c). */
   lenet_wino_filter(w: number, u: number, ci: number, co: number, flip: number): void;
+  /** Winograd F(4×4, 3×3) filter transform (see csrc/lenet-kernels.c). */
+  lenet_wino4_filter(w: number, u: number, ci: number, co: number, flip: number): void;
+  /** Winograd F(4×4, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
+  lenet_conv_winograd4(
+    xp: number,
+    u: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    band: number,
+    scratch: number,
+  ): void;
   /** Winograd F(2×2, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
   lenet_conv_winograd(
     xp: number,
