@@ -1236,41 +1236,54 @@ void lenet_conv_filter_grad_wide(const f32 *xp, const f32 *dy, f32 *out, i32 n, 
 // The kernel needs scratch (no C stack here): one band of transformed input tiles and the
 // products of two tiles.
 
+INLINE v128_t wino_load_or_lanes(const f32 *p, i32 n) { return n >= 4 ? wasm_v128_load(p) : load_lanes(p, n); }
+
+// The 3×3 taps of output channels c .. c+3 (zeros past outc) for input channel i, one vector per
+// tap: W[a][b][i][c..] (contiguous), or with flip W[2−a][2−b][c..][i] (gathered).
+INLINE void wino_filter_taps(const f32 *w, i32 ci, i32 co, i32 flip, i32 outc, i32 i, i32 c, v128_t g[3][3]) {
+  const i32 n = outc - c < 4 ? outc - c : 4;
+  _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 3; a++)
+    _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+      if (n <= 0) {
+        g[a][b] = wasm_f32x4_splat(0.0f);
+      } else if (!flip) {
+        g[a][b] = wino_load_or_lanes(w + ((a * 3 + b) * ci + i) * co + c, n);
+      } else {
+        const f32 *p = w + (((2 - a) * 3 + (2 - b)) * ci + c) * co + i;
+        g[a][b] = wasm_f32x4_make(p[0], n > 1 ? p[co] : 0.0f, n > 2 ? p[2 * co] : 0.0f, n > 3 ? p[3 * co] : 0.0f);
+      }
+    }
+}
+
 // Transforms W [3, 3, ci, co] to u[block][ξ][i][16] (ξ = 4·row + column of the 4×4 transformed
 // filter, 16 output channels per block, zeros past the last). flip = 1 (input gradient): output
 // channels ci, input channels co, from W rotated 180° (as lenet_pack_wide).
 EXPORT(lenet_wino_filter)
 void lenet_wino_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip) {
   const i32 outc = flip ? ci : co, inc = flip ? co : ci, blocks = (outc + 15) / 16;
+  const i32 xs = inc * 16;
+  const v128_t half = wasm_f32x4_splat(0.5f);
   for (i32 cb = 0; cb < blocks; cb++)
     for (i32 i = 0; i < inc; i++)
-      for (i32 l = 0; l < 16; l++) {
-        const i32 c = cb * 16 + l;
-        f32 g00 = 0, g01 = 0, g02 = 0, g10 = 0, g11 = 0, g12 = 0, g20 = 0, g21 = 0, g22 = 0;
-        if (c < outc) {
-#define WINO_G(a, b) (flip ? w[(((2 - (a)) * 3 + (2 - (b))) * ci + c) * co + i] : w[(((a) * 3 + (b)) * ci + i) * co + c])
-          g00 = WINO_G(0, 0), g01 = WINO_G(0, 1), g02 = WINO_G(0, 2);
-          g10 = WINO_G(1, 0), g11 = WINO_G(1, 1), g12 = WINO_G(1, 2);
-          g20 = WINO_G(2, 0), g21 = WINO_G(2, 1), g22 = WINO_G(2, 2);
-#undef WINO_G
+      for (i32 l = 0; l < 16; l += 4) {
+        v128_t g[3][3];
+        wino_filter_taps(w, ci, co, flip, outc, i, cb * 16 + l, g);
+        v128_t r[4][3];
+        _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+          r[0][b] = g[0][b];
+          r[1][b] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(g[0][b], g[1][b]), g[2][b]));
+          r[2][b] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(g[0][b], g[1][b]), g[2][b]));
+          r[3][b] = g[2][b];
         }
-        // Along the rows (a), for each column b: r0..r3.
-        const f32 r00 = g00, r01 = g01, r02 = g02;
-        const f32 r10 = 0.5f * (g00 + g10 + g20), r11 = 0.5f * (g01 + g11 + g21), r12 = 0.5f * (g02 + g12 + g22);
-        const f32 r20 = 0.5f * (g00 - g10 + g20), r21 = 0.5f * (g01 - g11 + g21), r22 = 0.5f * (g02 - g12 + g22);
-        const f32 r30 = g20, r31 = g21, r32 = g22;
         f32 *dst = u + ((cb * 16) * inc + i) * 16 + l;
-        const i32 xs = inc * 16;
-#define WINO_H(row, r0, r1, r2)                                \
-  dst[(4 * (row) + 0) * xs] = r0;                              \
-  dst[(4 * (row) + 1) * xs] = 0.5f * ((r0) + (r1) + (r2));     \
-  dst[(4 * (row) + 2) * xs] = 0.5f * ((r0) - (r1) + (r2));     \
-  dst[(4 * (row) + 3) * xs] = r2;
-        WINO_H(0, r00, r01, r02)
-        WINO_H(1, r10, r11, r12)
-        WINO_H(2, r20, r21, r22)
-        WINO_H(3, r30, r31, r32)
-#undef WINO_H
+        _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 4; a++) {
+          wasm_v128_store(dst + (4 * a + 0) * xs, r[a][0]);
+          wasm_v128_store(dst + (4 * a + 1) * xs,
+                          wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(r[a][0], r[a][1]), r[a][2])));
+          wasm_v128_store(dst + (4 * a + 2) * xs,
+                          wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(r[a][0], r[a][1]), r[a][2])));
+          wasm_v128_store(dst + (4 * a + 3) * xs, r[a][2]);
+        }
       }
 }
 
@@ -1402,37 +1415,41 @@ void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i
 // Same layouts as F(2×2, 3×3) with 36 ξ = 6·row + column.
 
 // Transforms W [3, 3, ci, co] to u[block][ξ][i][16] (as lenet_wino_filter, 36 ξ).
+// The 1-D filter transform of 3 vectors: 6 results.
+INLINE void wino4_filter_1d(v128_t g0, v128_t g1, v128_t g2, v128_t *h) {
+  const v128_t q = wasm_f32x4_splat(0.25f), s6 = wasm_f32x4_splat(1.0f / 6.0f);
+  const v128_t s12 = wasm_f32x4_splat(1.0f / 12.0f), s24 = wasm_f32x4_splat(1.0f / 24.0f);
+  const v128_t even = wasm_f32x4_add(g0, g2);
+  const v128_t e2 = wasm_f32x4_add(wasm_f32x4_mul(s24, g0), wasm_f32x4_mul(s6, g2));
+  const v128_t o2 = wasm_f32x4_mul(s12, g1);
+  h[0] = wasm_f32x4_mul(q, g0);
+  h[1] = wasm_f32x4_neg(wasm_f32x4_mul(s6, wasm_f32x4_add(even, g1)));
+  h[2] = wasm_f32x4_neg(wasm_f32x4_mul(s6, wasm_f32x4_sub(even, g1)));
+  h[3] = wasm_f32x4_add(e2, o2);
+  h[4] = wasm_f32x4_sub(e2, o2);
+  h[5] = g2;
+}
+
 EXPORT(lenet_wino4_filter)
 void lenet_wino4_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip) {
   const i32 outc = flip ? ci : co, inc = flip ? co : ci, blocks = (outc + 15) / 16;
   const i32 xs = inc * 16;
   for (i32 cb = 0; cb < blocks; cb++)
     for (i32 i = 0; i < inc; i++)
-      for (i32 l = 0; l < 16; l++) {
-        const i32 c = cb * 16 + l;
-        f32 g[3][3];
-        _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 3; a++)
-          _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++)
-            g[a][b] = c >= outc ? 0.0f : flip ? w[(((2 - a) * 3 + (2 - b)) * ci + c) * co + i] : w[((a * 3 + b) * ci + i) * co + c];
-        f32 r[6][3];
+      for (i32 l = 0; l < 16; l += 4) {
+        v128_t g[3][3];
+        wino_filter_taps(w, ci, co, flip, outc, i, cb * 16 + l, g);
+        v128_t r[6][3];
         _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
-          const f32 g0 = g[0][b], g1 = g[1][b], g2 = g[2][b];
-          r[0][b] = g0 / 4.0f;
-          r[1][b] = -(g0 + g1 + g2) / 6.0f;
-          r[2][b] = -(g0 - g1 + g2) / 6.0f;
-          r[3][b] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
-          r[4][b] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
-          r[5][b] = g2;
+          v128_t h[6];
+          wino4_filter_1d(g[0][b], g[1][b], g[2][b], h);
+          _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) r[a][b] = h[a];
         }
         f32 *dst = u + ((cb * 36) * inc + i) * 16 + l;
         _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) {
-          const f32 g0 = r[a][0], g1 = r[a][1], g2 = r[a][2];
-          dst[(6 * a + 0) * xs] = g0 / 4.0f;
-          dst[(6 * a + 1) * xs] = -(g0 + g1 + g2) / 6.0f;
-          dst[(6 * a + 2) * xs] = -(g0 - g1 + g2) / 6.0f;
-          dst[(6 * a + 3) * xs] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
-          dst[(6 * a + 4) * xs] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
-          dst[(6 * a + 5) * xs] = g2;
+          v128_t h[6];
+          wino4_filter_1d(r[a][0], r[a][1], r[a][2], h);
+          _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 6; b++) wasm_v128_store(dst + (6 * a + b) * xs, h[b]);
         }
       }
 }
