@@ -1369,40 +1369,6 @@ static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 o
   }
 }
 
-// xp: input padded to [n, hp, wp, ci] with oh = hp − 2, ow = wp − 2 (or less); u:
-// lenet_wino_filter's blocks; out [n, oh, ow, co]. Tiles are transformed `band` tile rows at a
-// time; scratch: band·⌈ow/2⌉·16·ci + 512 floats.
-EXPORT(lenet_conv_winograd)
-void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
-                         i32 co, i32 band, f32 *scratch) {
-  const i32 th = (oh + 1) / 2, tw = (ow + 1) / 2, tileStride = 16 * ci;
-  f32 *m = scratch + band * tw * tileStride;
-  for (i32 b = 0; b < n; b++) {
-    const f32 *xb = xp + b * hp * wp * ci;
-    f32 *ob = out + b * oh * ow * co;
-    for (i32 ty0 = 0; ty0 < th; ty0 += band) {
-      const i32 tiles = (th - ty0 < band ? th - ty0 : band) * tw;
-      for (i32 t = 0; t < tiles; t++)
-        wino_input_tile(xb, hp, wp, ci, 2 * (ty0 + t / tw), 2 * (t % tw), scratch + t * tileStride);
-      for (i32 cb = 0; cb * 16 < co; cb++) {
-        const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
-        const f32 *ub = u + cb * 16 * ci * 16;
-        f32 *o = ob + cb * 16;
-        i32 t = 0;
-        for (; t + 2 <= tiles; t += 2) {
-          wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, m, 16);
-          wino_output_tile(m, o, 2 * (ty0 + t / tw), 2 * (t % tw), oh, ow, co, lanes);
-          wino_output_tile(m + 16, o, 2 * (ty0 + (t + 1) / tw), 2 * ((t + 1) % tw), oh, ow, co, lanes);
-        }
-        if (t < tiles) {
-          wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, m, 16);
-          wino_output_tile(m, o, 2 * (ty0 + t / tw), 2 * (t % tw), oh, ow, co, lanes);
-        }
-      }
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Winograd F(4×4, 3×3): 36 multiplies per 4×4 output tile and channel pair where the direct
 // convolution does 144 (4× fewer), with heavier transforms (interpolation points 0, ±1, ±2, ∞):
@@ -1533,33 +1499,38 @@ static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i3
   }
 }
 
-// As lenet_conv_winograd with 4×4 tiles: scratch band·⌈ow/4⌉·36·ci + 1152 floats; u from
-// lenet_wino4_filter.
-EXPORT(lenet_conv_winograd4)
-void lenet_conv_winograd4(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
-                          i32 co, i32 band, f32 *scratch) {
-  const i32 th = (oh + 3) / 4, tw = (ow + 3) / 4, tileStride = 36 * ci;
-  f32 *m = scratch + band * tw * tileStride;
+// xp: input padded to [n, hp, wp, ci] with oh ≤ hp − 2, ow ≤ wp − 2; u: lenet_wino_filter's
+// (m = 2) or lenet_wino4_filter's (m = 4) blocks; out [n, oh, ow, co]. m × m output tiles are
+// transformed `band` tile rows at a time; scratch: band·⌈ow/m⌉·(m+2)²·ci + (m+2)²·32 floats.
+EXPORT(lenet_conv_winograd)
+void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                         i32 co, i32 m, i32 band, f32 *scratch) {
+  const i32 nxi = (m + 2) * (m + 2), th = (oh + m - 1) / m, tw = (ow + m - 1) / m, tileStride = nxi * ci;
+  f32 *prod = scratch + band * tw * tileStride;
   for (i32 b = 0; b < n; b++) {
     const f32 *xb = xp + b * hp * wp * ci;
     f32 *ob = out + b * oh * ow * co;
     for (i32 ty0 = 0; ty0 < th; ty0 += band) {
       const i32 tiles = (th - ty0 < band ? th - ty0 : band) * tw;
-      for (i32 t = 0; t < tiles; t++)
-        wino4_input_tile(xb, hp, wp, ci, 4 * (ty0 + t / tw), 4 * (t % tw), scratch + t * tileStride);
+      for (i32 t = 0; t < tiles; t++) {
+        f32 *v = scratch + t * tileStride;
+        const i32 y0 = m * (ty0 + t / tw), x0 = m * (t % tw);
+        if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0, x0, v);
+        else wino_input_tile(xb, hp, wp, ci, y0, x0, v);
+      }
       for (i32 cb = 0; cb * 16 < co; cb++) {
         const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
-        const f32 *ub = u + cb * 36 * ci * 16;
+        const f32 *ub = u + cb * nxi * ci * 16;
         f32 *o = ob + cb * 16;
-        i32 t = 0;
-        for (; t + 2 <= tiles; t += 2) {
-          wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, m, 36);
-          wino4_output_tile(m, o, 4 * (ty0 + t / tw), 4 * (t % tw), oh, ow, co, lanes);
-          wino4_output_tile(m + 16, o, 4 * (ty0 + (t + 1) / tw), 4 * ((t + 1) % tw), oh, ow, co, lanes);
-        }
-        if (t < tiles) {
-          wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, m, 36);
-          wino4_output_tile(m, o, 4 * (ty0 + t / tw), 4 * (t % tw), oh, ow, co, lanes);
+        for (i32 t = 0; t < tiles; t += 2) {
+          const i32 pair = t + 1 < tiles;
+          if (pair) wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
+          else wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
+          for (i32 k = 0; k <= pair; k++) {
+            const i32 oy = m * (ty0 + (t + k) / tw), ox = m * ((t + k) % tw);
+            if (m == 4) wino4_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
+            else wino_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
+          }
         }
       }
     }

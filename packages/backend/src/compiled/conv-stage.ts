@@ -38,7 +38,8 @@ import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
  * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels they
  * run the wide kernels (conv-wide.ts: forward, gather input gradient, chunked filter gradient)
  * where those take the case, as the registered kernels do (the input gradient's kernel is
- * {@link inputGradKernel}'s choice). Otherwise the forward pass and the input gradient go
+ * {@link inputGradKernel}'s choice; the forward pass and the wide input gradient run as
+ * Winograd where conv-winograd.ts takes the geometry). Otherwise the forward pass and the input gradient go
  * to XNNPACK: this layer then calls them (on its backend tensors) and copies their results in.
  * Inference runs what the registered FusedConv2D runs: the same direct or wide convolution with
  * the bias add and relu as in training, or XNNPACK's fused kernel.

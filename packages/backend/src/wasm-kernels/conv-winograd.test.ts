@@ -19,13 +19,14 @@ const TOLERANCE = 1e-3;
 type Case = [number, number, number, number, number, 'same' | 'valid'];
 
 /**
- * Every 3×3 convolution of the Keras family and vgg-cifar10 with 16 or more input channels (but
- * keras-deep's 3×3 image, too small for the tiles to pay), at small batches, then odd ones: odd and non-square images (a last tile row or column past the
+ * Every 3×3 convolution of the Keras family and vgg-cifar10 with 16 or more input channels, at
+ * small batches, then odd ones: odd and non-square images (a last tile row or column past the
  * output), 'valid' padding, channels that are not a multiple of 4 or of the 16-channel block.
  */
 const CASES: Case[] = [
   [2, 14, 14, 32, 64, 'same'],
   [2, 7, 7, 64, 64, 'same'],
+  [3, 3, 3, 64, 64, 'same'],
   [1, 32, 32, 32, 32, 'same'],
   [2, 16, 16, 32, 64, 'same'],
   [1, 16, 16, 64, 64, 'same'],
@@ -81,13 +82,13 @@ describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu ba
   });
 
   it('leaves outputs too small for its tiles to the direct kernels', () => {
-    // keras-deep's 3×3 image: one 4×4 tile (no pair for the GEMM), or 2×2 tiles saving 1.27×.
-    expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(false);
-    expect(winogradInputGradTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(false);
-    setWinogradEnabled(true, 4);
+    // 2×2: one 4×4 tile (36 products for 36 direct ones) or four 2×2 tiles (64).
+    expect(winogradForwardTakes(geometry([2, 2, 2, 64, 64, 'same']))).toBe(false);
+    expect(winogradInputGradTakes(geometry([2, 2, 2, 64, 64, 'same']))).toBe(false);
+    // keras-deep's 3×3 layer: one 4×4 tile saves 2.25×, 2×2 tiles only 1.27×.
     expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(true);
-    setWinogradEnabled(true);
-    expect(winogradForwardTakes(geometry([2, 7, 7, 64, 64, 'same']))).toBe(true);
+    setWinogradEnabled(true, 2);
+    expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(false);
   });
 
   it('can be turned off, which gives the direct kernels back (same results within tolerance)', async () => {
@@ -145,8 +146,7 @@ describe('Winograd kernels called directly', () => {
             const f = simd.fn;
             if (m === 4) f.lenet_wino4_filter(pw, pu, ci, co, 0);
             else f.lenet_wino_filter(pw, pu, ci, co, 0);
-            const conv = m === 4 ? f.lenet_conv_winograd4 : f.lenet_conv_winograd;
-            conv(px, pu, po, n, hp, wp, ci, oh, ow, co, band, pwork);
+            f.lenet_conv_winograd(px, pu, po, n, hp, wp, ci, oh, ow, co, m, band, pwork);
           },
         );
         expect(guardsIntact).toBe(true);

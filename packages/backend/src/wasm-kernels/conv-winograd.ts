@@ -47,15 +47,13 @@ function saving(m: Tile, oh: number, ow: number): number {
 
 /**
  * The tile side for an oh × ow output: the one that saves the most multiplies (tiles past an
- * odd edge included), 4×4 only where an image has two tiles or more (the GEMM's register tile
- * takes two; on keras-deep's 3×3 image, one 4×4 tile, F(4×4) took 1.8× the direct kernel's
- * time), if it saves at least 1.5× (F(2×2) on 3×3 saves 1.27× and took 1.04–1.09×). Measured one
- * thread, batch 64 and 256, scripts/ab-winograd.mjs: F(4×4) took 0.30–0.56× the direct time on
- * the other preset shapes, F(2×2) 0.48–0.80×.
+ * odd edge included), if it saves at least 1.5×. Measured one thread, batch 64 and 256, load
+ * ~2 (`AB=winograd scripts/ab-conv-wide.mjs`), time ÷ the wide direct kernel's: F(4×4) 0.33–0.50
+ * on every preset shape from 7×7 up, 0.88–0.98 on keras-deep's 3×3 (one tile per image, 2.25×
+ * fewer multiplies); F(2×2) 0.50–0.68, and 1.0 on 3×3 (1.27× fewer, under the bar).
  */
 function tileFor(oh: number, ow: number): Tile | undefined {
-  const pairs = Math.ceil(oh / 4) * Math.ceil(ow / 4) >= 2;
-  const m = forced ?? (pairs && saving(4, oh, ow) >= saving(2, oh, ow) ? 4 : 2);
+  const m = forced ?? (saving(4, oh, ow) >= saving(2, oh, ow) ? 4 : 2);
   return saving(m, oh, ow) >= 1.5 ? m : undefined;
 }
 
@@ -64,22 +62,27 @@ function tilesPay(oh: number, ow: number): boolean {
 }
 
 /**
- * Whether Winograd F(2×2, 3×3) takes this forward convolution: 3×3, stride 1, at least 16 input
- * channels (below that the transforms cost more than the products save), over 16 output
- * channels (where the wide direct kernel would run otherwise) and an output big enough for its
- * tiles to pay.
+ * Whether the kernels take a stride-1 3×3 convolution from `inc` to `outc` channels with an
+ * oh × ow output: at least 16 input channels (below that the transforms cost more than the
+ * products save), over 16 output channels (where the wide direct kernel would run otherwise)
+ * and an output big enough for its tiles to pay.
  */
-export function winogradForwardTakes(g: ConvGeometry): boolean {
+function takes(g: ConvGeometry, inc: number, outc: number, oh: number, ow: number): boolean {
   return (
     enabled &&
     g.kh === 3 &&
     g.kw === 3 &&
     g.sh === 1 &&
     g.sw === 1 &&
-    g.ci >= 16 &&
-    g.co > 16 &&
-    tilesPay(g.oh, g.ow)
+    inc >= 16 &&
+    outc > 16 &&
+    tilesPay(oh, ow)
   );
+}
+
+/** Whether Winograd takes this forward convolution (see `takes`). */
+export function winogradForwardTakes(g: ConvGeometry): boolean {
+  return takes(g, g.ci, g.co, g.oh, g.ow);
 }
 
 /** The tile side for an output oh × ow the kernels take ({@link tilesPay} said so). */
@@ -148,7 +151,7 @@ function run(
   const m = tileOf(oh, ow);
   const band = bandRows(m, oh, ow);
   runSplit(simd, {
-    fn: m === 4 ? 'lenet_conv_winograd4' : 'lenet_conv_winograd',
+    fn: 'lenet_conv_winograd',
     // Multiply-adds of the direct convolution this replaces, so the split rule stays the same.
     macs: n * oh * ow * outc * 9 * inc,
     items: n,
@@ -156,7 +159,21 @@ function run(
     whole: [{ ptr: u, floats: Math.ceil(outc / BLOCK) * BLOCK * points(m) * inc }],
     out: { ptr: out, floats: oh * ow * outc },
     scratch: { ptr: scratch, floats: scratchFloats(oh, ow, inc) },
-    args: (p, count) => [p.perItem[0], p.whole[0], p.out, count, hp, wp, inc, oh, ow, outc, band, p.scratch],
+    args: (p, count) => [
+      p.perItem[0],
+      p.whole[0],
+      p.out,
+      count,
+      hp,
+      wp,
+      inc,
+      oh,
+      ow,
+      outc,
+      m,
+      band,
+      p.scratch,
+    ],
   });
 }
 
@@ -186,18 +203,7 @@ export function winogradForward(
  */
 export function winogradInputGradTakes(g: ConvGeometry): boolean {
   return (
-    enabled &&
-    g.kh === 3 &&
-    g.kw === 3 &&
-    g.sh === 1 &&
-    g.sw === 1 &&
-    g.co >= 16 &&
-    g.ci > 16 &&
-    g.top <= 2 &&
-    g.left <= 2 &&
-    g.h + g.top >= g.oh &&
-    g.w + g.left >= g.ow &&
-    tilesPay(g.h, g.w)
+    takes(g, g.co, g.ci, g.h, g.w) && g.top <= 2 && g.left <= 2 && g.h + g.top >= g.oh && g.w + g.left >= g.ow
   );
 }
 

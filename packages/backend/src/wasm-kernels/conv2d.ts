@@ -25,8 +25,9 @@ export const DIRECT_CONV_MAX_OUT_CHANNELS = 16;
  * up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, no dilation — where XNNPACK, which
  * tfjs-backend-wasm uses, is slow (one input channel) and repacks the filter on every call
  * because training changes it each step. Over that, the wide kernel (conv-wide.ts: a packed
- * filter, 2 pixels × 16 channels per tile), faster than XNNPACK on every shape measured; with it
- * turned off (`setWideConvEnabled`) and for dilated or NCHW convolutions, `stock` (XNNPACK).
+ * filter, 2 pixels × 16 channels per tile), faster than XNNPACK on every shape measured, or for
+ * stride-1 3×3 convolutions from 16 or more channels its Winograd form (conv-winograd.ts); with
+ * it turned off (`setWideConvEnabled`) and for dilated or NCHW convolutions, `stock` (XNNPACK).
  */
 export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
   return (args: KernelArgs): TensorInfo => {

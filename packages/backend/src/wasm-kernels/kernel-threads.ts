@@ -92,7 +92,6 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_wide',
   'lenet_conv_filter_grad_wide',
   'lenet_conv_winograd',
-  'lenet_conv_winograd4',
 ];
 
 /** One helper thread and its control block. */

@@ -167,22 +167,7 @@ export interface SimdExports {
   lenet_wino_filter(w: number, u: number, ci: number, co: number, flip: number): void;
   /** Winograd F(4×4, 3×3) filter transform (see csrc/lenet-kernels.c). */
   lenet_wino4_filter(w: number, u: number, ci: number, co: number, flip: number): void;
-  /** Winograd F(4×4, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
-  lenet_conv_winograd4(
-    xp: number,
-    u: number,
-    out: number,
-    n: number,
-    hp: number,
-    wp: number,
-    ci: number,
-    oh: number,
-    ow: number,
-    co: number,
-    band: number,
-    scratch: number,
-  ): void;
-  /** Winograd F(2×2, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
+  /** Winograd F(m×m, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
   lenet_conv_winograd(
     xp: number,
     u: number,
@@ -194,6 +179,7 @@ export interface SimdExports {
     oh: number,
     ow: number,
     co: number,
+    m: number,
     band: number,
     scratch: number,
   ): void;
