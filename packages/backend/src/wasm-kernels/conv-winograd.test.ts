@@ -82,9 +82,10 @@ describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu ba
   });
 
   it('leaves outputs too small for its tiles to the direct kernels', () => {
-    // 2×2: one 4×4 tile (36 products for 36 direct ones) or four 2×2 tiles (64).
-    expect(winogradForwardTakes(geometry([2, 2, 2, 64, 64, 'same']))).toBe(false);
-    expect(winogradInputGradTakes(geometry([2, 2, 2, 64, 64, 'same']))).toBe(false);
+    // 1×1: 9 direct products against a tile's 16 (2×2) or 36 (4×4); 2×2 takes one 2×2 tile.
+    expect(winogradForwardTakes(geometry([2, 1, 1, 64, 64, 'same']))).toBe(false);
+    expect(winogradInputGradTakes(geometry([2, 1, 1, 64, 64, 'same']))).toBe(false);
+    expect(winogradForwardTakes(geometry([2, 2, 2, 64, 64, 'same']))).toBe(true);
     // keras-deep's 3×3 layer: one 4×4 tile saves 2.25×, 2×2 tiles only 1.27×.
     expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(true);
     setWinogradEnabled(true, 2);
