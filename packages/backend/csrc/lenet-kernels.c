@@ -1255,35 +1255,71 @@ INLINE void wino_filter_taps(const f32 *w, i32 ci, i32 co, i32 flip, i32 outc, i
     }
 }
 
-// Transforms W [3, 3, ci, co] to u[block][ξ][i][16] (ξ = 4·row + column of the 4×4 transformed
-// filter, 16 output channels per block, zeros past the last). flip = 1 (input gradient): output
+// G g G^T of one set of taps (4 output channels) to dst[ξ · xs], ξ < 16.
+INLINE void wino2_filter_taps(v128_t g[3][3], f32 *dst, i32 xs) {
+  const v128_t half = wasm_f32x4_splat(0.5f);
+  v128_t r[4][3];
+  _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+    r[0][b] = g[0][b];
+    r[1][b] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(g[0][b], g[1][b]), g[2][b]));
+    r[2][b] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(g[0][b], g[1][b]), g[2][b]));
+    r[3][b] = g[2][b];
+  }
+  _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 4; a++) {
+    wasm_v128_store(dst + (4 * a + 0) * xs, r[a][0]);
+    wasm_v128_store(dst + (4 * a + 1) * xs,
+                    wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(r[a][0], r[a][1]), r[a][2])));
+    wasm_v128_store(dst + (4 * a + 2) * xs,
+                    wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(r[a][0], r[a][1]), r[a][2])));
+    wasm_v128_store(dst + (4 * a + 3) * xs, r[a][2]);
+  }
+}
+
+// The 1-D F(4×4, 3×3) filter transform of 3 vectors: 6 results.
+INLINE void wino4_filter_1d(v128_t g0, v128_t g1, v128_t g2, v128_t *h) {
+  const v128_t q = wasm_f32x4_splat(0.25f), s6 = wasm_f32x4_splat(1.0f / 6.0f);
+  const v128_t s12 = wasm_f32x4_splat(1.0f / 12.0f), s24 = wasm_f32x4_splat(1.0f / 24.0f);
+  const v128_t even = wasm_f32x4_add(g0, g2);
+  const v128_t e2 = wasm_f32x4_add(wasm_f32x4_mul(s24, g0), wasm_f32x4_mul(s6, g2));
+  const v128_t o2 = wasm_f32x4_mul(s12, g1);
+  h[0] = wasm_f32x4_mul(q, g0);
+  h[1] = wasm_f32x4_neg(wasm_f32x4_mul(s6, wasm_f32x4_add(even, g1)));
+  h[2] = wasm_f32x4_neg(wasm_f32x4_mul(s6, wasm_f32x4_sub(even, g1)));
+  h[3] = wasm_f32x4_add(e2, o2);
+  h[4] = wasm_f32x4_sub(e2, o2);
+  h[5] = g2;
+}
+
+// The same with 6×6 points (F(4×4, 3×3)), ξ < 36.
+INLINE void wino4_filter_taps(v128_t g[3][3], f32 *dst, i32 xs) {
+  v128_t r[6][3];
+  _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+    v128_t h[6];
+    wino4_filter_1d(g[0][b], g[1][b], g[2][b], h);
+    _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) r[a][b] = h[a];
+  }
+  _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) {
+    v128_t h[6];
+    wino4_filter_1d(r[a][0], r[a][1], r[a][2], h);
+    _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 6; b++) wasm_v128_store(dst + (6 * a + b) * xs, h[b]);
+  }
+}
+
+// Transforms W [3, 3, ci, co] to u[block][ξ][i][16] (ξ = (m+2)·row + column of the transformed
+// filter, 16 output channels per block, zeros past the last), for m × m output tiles (2 or 4). flip = 1 (input gradient): output
 // channels ci, input channels co, from W rotated 180° (as lenet_pack_wide).
 EXPORT(lenet_wino_filter)
-void lenet_wino_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip) {
+void lenet_wino_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip, i32 m) {
   const i32 outc = flip ? ci : co, inc = flip ? co : ci, blocks = (outc + 15) / 16;
-  const i32 xs = inc * 16;
-  const v128_t half = wasm_f32x4_splat(0.5f);
+  const i32 nxi = (m + 2) * (m + 2), xs = inc * 16;
   for (i32 cb = 0; cb < blocks; cb++)
     for (i32 i = 0; i < inc; i++)
       for (i32 l = 0; l < 16; l += 4) {
         v128_t g[3][3];
         wino_filter_taps(w, ci, co, flip, outc, i, cb * 16 + l, g);
-        v128_t r[4][3];
-        _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
-          r[0][b] = g[0][b];
-          r[1][b] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(g[0][b], g[1][b]), g[2][b]));
-          r[2][b] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(g[0][b], g[1][b]), g[2][b]));
-          r[3][b] = g[2][b];
-        }
-        f32 *dst = u + ((cb * 16) * inc + i) * 16 + l;
-        _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 4; a++) {
-          wasm_v128_store(dst + (4 * a + 0) * xs, r[a][0]);
-          wasm_v128_store(dst + (4 * a + 1) * xs,
-                          wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(r[a][0], r[a][1]), r[a][2])));
-          wasm_v128_store(dst + (4 * a + 2) * xs,
-                          wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(r[a][0], r[a][1]), r[a][2])));
-          wasm_v128_store(dst + (4 * a + 3) * xs, r[a][2]);
-        }
+        f32 *dst = u + ((cb * nxi) * inc + i) * 16 + l;
+        if (m == 4) wino4_filter_taps(g, dst, xs);
+        else wino2_filter_taps(g, dst, xs);
       }
 }
 
@@ -1380,46 +1416,6 @@ static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 o
 //                       m1 − m2 + 8m3 − 8m4 + m5)
 // Same layouts as F(2×2, 3×3) with 36 ξ = 6·row + column.
 
-// Transforms W [3, 3, ci, co] to u[block][ξ][i][16] (as lenet_wino_filter, 36 ξ).
-// The 1-D filter transform of 3 vectors: 6 results.
-INLINE void wino4_filter_1d(v128_t g0, v128_t g1, v128_t g2, v128_t *h) {
-  const v128_t q = wasm_f32x4_splat(0.25f), s6 = wasm_f32x4_splat(1.0f / 6.0f);
-  const v128_t s12 = wasm_f32x4_splat(1.0f / 12.0f), s24 = wasm_f32x4_splat(1.0f / 24.0f);
-  const v128_t even = wasm_f32x4_add(g0, g2);
-  const v128_t e2 = wasm_f32x4_add(wasm_f32x4_mul(s24, g0), wasm_f32x4_mul(s6, g2));
-  const v128_t o2 = wasm_f32x4_mul(s12, g1);
-  h[0] = wasm_f32x4_mul(q, g0);
-  h[1] = wasm_f32x4_neg(wasm_f32x4_mul(s6, wasm_f32x4_add(even, g1)));
-  h[2] = wasm_f32x4_neg(wasm_f32x4_mul(s6, wasm_f32x4_sub(even, g1)));
-  h[3] = wasm_f32x4_add(e2, o2);
-  h[4] = wasm_f32x4_sub(e2, o2);
-  h[5] = g2;
-}
-
-EXPORT(lenet_wino4_filter)
-void lenet_wino4_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip) {
-  const i32 outc = flip ? ci : co, inc = flip ? co : ci, blocks = (outc + 15) / 16;
-  const i32 xs = inc * 16;
-  for (i32 cb = 0; cb < blocks; cb++)
-    for (i32 i = 0; i < inc; i++)
-      for (i32 l = 0; l < 16; l += 4) {
-        v128_t g[3][3];
-        wino_filter_taps(w, ci, co, flip, outc, i, cb * 16 + l, g);
-        v128_t r[6][3];
-        _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
-          v128_t h[6];
-          wino4_filter_1d(g[0][b], g[1][b], g[2][b], h);
-          _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) r[a][b] = h[a];
-        }
-        f32 *dst = u + ((cb * 36) * inc + i) * 16 + l;
-        _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) {
-          v128_t h[6];
-          wino4_filter_1d(r[a][0], r[a][1], r[a][2], h);
-          _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 6; b++) wasm_v128_store(dst + (6 * a + b) * xs, h[b]);
-        }
-      }
-}
-
 // The 1-D input transform of 6 vectors at p (stride s) to q (stride s), in place allowed.
 INLINE void wino4_in_1d(v128_t d0, v128_t d1, v128_t d2, v128_t d3, v128_t d4, v128_t d5, f32 *q, i32 s, i32 lanes) {
   const v128_t four = wasm_f32x4_splat(4.0f), five = wasm_f32x4_splat(5.0f), two = wasm_f32x4_splat(2.0f);
@@ -1500,7 +1496,7 @@ static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i3
 }
 
 // xp: input padded to [n, hp, wp, ci] with oh ≤ hp − 2, ow ≤ wp − 2; u: lenet_wino_filter's
-// (m = 2) or lenet_wino4_filter's (m = 4) blocks; out [n, oh, ow, co]. m × m output tiles are
+// blocks for the same m; out [n, oh, ow, co]. m × m output tiles are
 // transformed `band` tile rows at a time; scratch: band·⌈ow/m⌉·(m+2)²·ci + (m+2)²·32 floats.
 EXPORT(lenet_conv_winograd)
 void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,

@@ -1,8 +1,7 @@
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
-import { forEachTap, guarded } from '../testing/simd-guard.js';
+import { forEachTap, guarded, wasmSimdKernels } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { convGeometry, convInfo } from './conv-util.js';
 import {
@@ -11,7 +10,7 @@ import {
   winogradForwardTakes,
   winogradInputGradTakes,
 } from './conv-winograd.js';
-import { type SimdKernels, simdKernels } from './simd.js';
+import type { SimdKernels } from './simd.js';
 
 const TOLERANCE = 1e-3;
 
@@ -108,11 +107,7 @@ describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu ba
 describe('Winograd kernels called directly', () => {
   let simd: SimdKernels;
   beforeAll(async () => {
-    await registerWasmTrainingKernels();
-    await tf.setBackend('wasm');
-    const k = simdKernels(tf.backend() as BackendWasm);
-    if (k === undefined) throw new Error('wasm SIMD is not available on this runtime');
-    simd = k;
+    simd = await wasmSimdKernels();
   });
 
   // [n, hp, wp, ci, co, band]: odd output sizes (a last tile half outside), a partial channel
@@ -145,8 +140,7 @@ describe('Winograd kernels called directly', () => {
           ],
           ([px, pw, pu, pwork, po]) => {
             const f = simd.fn;
-            if (m === 4) f.lenet_wino4_filter(pw, pu, ci, co, 0);
-            else f.lenet_wino_filter(pw, pu, ci, co, 0);
+            f.lenet_wino_filter(pw, pu, ci, co, 0, m);
             f.lenet_conv_winograd(px, pu, po, n, hp, wp, ci, oh, ow, co, m, band, pwork);
           },
         );

@@ -119,21 +119,6 @@ export function winogradForwardScratch(g: ConvGeometry): number {
   return scratchFloats(g.oh, g.ow, g.ci);
 }
 
-/** The filter transform for the tiles of an oh × ow output (flip: for the input gradient). */
-function transformFilter(
-  simd: SimdKernels,
-  filter: number,
-  u: number,
-  ci: number,
-  co: number,
-  flip: number,
-  oh: number,
-  ow: number,
-): void {
-  if (tileOf(oh, ow) === 4) simd.fn.lenet_wino4_filter(filter, u, ci, co, flip);
-  else simd.fn.lenet_wino_filter(filter, u, ci, co, flip);
-}
-
 /**
  * The kernel on wasm-heap buffers: `xp` [n, hp, wp, inc] (padded so every tile's window but the
  * rows and columns past an odd output lies inside), the transformed filter `u`, out
@@ -192,7 +177,7 @@ export function winogradForward(
   scratch: { u: number; work: number },
 ): void {
   const { n, ci, co, oh, ow, hp, wp } = g;
-  transformFilter(simd, filter, scratch.u, ci, co, 0, oh, ow);
+  simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 0, tileOf(oh, ow));
   run(simd, { n, hp, wp, inc: ci, oh, ow, outc: co }, xp, scratch.u, out, scratch.work);
 }
 
@@ -228,7 +213,7 @@ export function winogradInputGradient(
   const { n, h, w, ci, co, oh, ow } = g;
   const pad = dyPadding(g);
   simd.fn.lenet_pad_nhwc(dy, scratch.dyp, n, oh, ow, co, pad.hp, pad.wp, pad.top, pad.left);
-  transformFilter(simd, filter, scratch.u, ci, co, 1, h, w);
+  simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 1, tileOf(h, w));
   run(
     simd,
     { n, hp: pad.hp, wp: pad.wp, inc: co, oh: h, ow: w, outc: ci },

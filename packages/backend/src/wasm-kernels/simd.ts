@@ -163,10 +163,8 @@ export interface SimdExports {
     sh: number,
     sw: number,
   ): void;
-  /** Winograd F(2×2, 3×3) filter transform (see csrc/lenet-kernels.c). */
-  lenet_wino_filter(w: number, u: number, ci: number, co: number, flip: number): void;
-  /** Winograd F(4×4, 3×3) filter transform (see csrc/lenet-kernels.c). */
-  lenet_wino4_filter(w: number, u: number, ci: number, co: number, flip: number): void;
+  /** Winograd F(m×m, 3×3) filter transform (see csrc/lenet-kernels.c). */
+  lenet_wino_filter(w: number, u: number, ci: number, co: number, flip: number, m: number): void;
   /** Winograd F(m×m, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
   lenet_conv_winograd(
     xp: number,
