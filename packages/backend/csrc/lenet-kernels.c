@@ -1222,3 +1222,313 @@ void lenet_conv_filter_grad_wide(const f32 *xp, const f32 *dy, f32 *out, i32 n, 
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(2×2, 3×3) for stride-1 3×3 convolutions: each 2×2 output tile is A^T [(G g G^T) ⊙
+// (B^T d B)] A, 16 multiplies per input-output channel pair where the direct convolution does 36
+// (2.25× fewer). The products, summed over the input channels, are 16 small GEMMs per band of
+// tiles (tiles × ci by ci × co), run with the same 2-tile × 16-channel register tile as
+// lenet_conv_wide; the transforms (adds only, bar the filter's halves) are a few per cent of it.
+// 1-D transforms (applied along rows, then columns):
+//   input  f(d0..d3) = (d0 − d2, d1 + d2, d2 − d1, d1 − d3)
+//   filter h(g0..g2) = (g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2)
+//   output a(m0..m3) = (m0 + m1 + m2, m1 − m2 − m3)
+// The kernel needs scratch (no C stack here): one band of transformed input tiles and the
+// products of two tiles.
+
+INLINE v128_t wino_load_or_lanes(const f32 *p, i32 n) { return n >= 4 ? wasm_v128_load(p) : load_lanes(p, n); }
+
+// The 3×3 taps of output channels c .. c+3 (zeros past outc) for input channel i, one vector per
+// tap: W[a][b][i][c..] (contiguous), or with flip W[2−a][2−b][c..][i] (gathered).
+INLINE void wino_filter_taps(const f32 *w, i32 ci, i32 co, i32 flip, i32 outc, i32 i, i32 c, v128_t g[3][3]) {
+  const i32 n = outc - c < 4 ? outc - c : 4;
+  _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 3; a++)
+    _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+      if (n <= 0) {
+        g[a][b] = wasm_f32x4_splat(0.0f);
+      } else if (!flip) {
+        g[a][b] = wino_load_or_lanes(w + ((a * 3 + b) * ci + i) * co + c, n);
+      } else {
+        const f32 *p = w + (((2 - a) * 3 + (2 - b)) * ci + c) * co + i;
+        g[a][b] = wasm_f32x4_make(p[0], n > 1 ? p[co] : 0.0f, n > 2 ? p[2 * co] : 0.0f, n > 3 ? p[3 * co] : 0.0f);
+      }
+    }
+}
+
+// G g G^T of one set of taps (4 output channels) to dst[ξ · xs], ξ < 16.
+INLINE void wino2_filter_taps(v128_t g[3][3], f32 *dst, i32 xs) {
+  const v128_t half = wasm_f32x4_splat(0.5f);
+  v128_t r[4][3];
+  _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+    r[0][b] = g[0][b];
+    r[1][b] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(g[0][b], g[1][b]), g[2][b]));
+    r[2][b] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(g[0][b], g[1][b]), g[2][b]));
+    r[3][b] = g[2][b];
+  }
+  _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 4; a++) {
+    wasm_v128_store(dst + (4 * a + 0) * xs, r[a][0]);
+    wasm_v128_store(dst + (4 * a + 1) * xs,
+                    wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(r[a][0], r[a][1]), r[a][2])));
+    wasm_v128_store(dst + (4 * a + 2) * xs,
+                    wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(r[a][0], r[a][1]), r[a][2])));
+    wasm_v128_store(dst + (4 * a + 3) * xs, r[a][2]);
+  }
+}
+
+// The 1-D F(4×4, 3×3) filter transform of 3 vectors: 6 results.
+INLINE void wino4_filter_1d(v128_t g0, v128_t g1, v128_t g2, v128_t *h) {
+  const v128_t q = wasm_f32x4_splat(0.25f), s6 = wasm_f32x4_splat(1.0f / 6.0f);
+  const v128_t s12 = wasm_f32x4_splat(1.0f / 12.0f), s24 = wasm_f32x4_splat(1.0f / 24.0f);
+  const v128_t even = wasm_f32x4_add(g0, g2);
+  const v128_t e2 = wasm_f32x4_add(wasm_f32x4_mul(s24, g0), wasm_f32x4_mul(s6, g2));
+  const v128_t o2 = wasm_f32x4_mul(s12, g1);
+  h[0] = wasm_f32x4_mul(q, g0);
+  h[1] = wasm_f32x4_neg(wasm_f32x4_mul(s6, wasm_f32x4_add(even, g1)));
+  h[2] = wasm_f32x4_neg(wasm_f32x4_mul(s6, wasm_f32x4_sub(even, g1)));
+  h[3] = wasm_f32x4_add(e2, o2);
+  h[4] = wasm_f32x4_sub(e2, o2);
+  h[5] = g2;
+}
+
+// The same with 6×6 points (F(4×4, 3×3)), ξ < 36.
+INLINE void wino4_filter_taps(v128_t g[3][3], f32 *dst, i32 xs) {
+  v128_t r[6][3];
+  _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+    v128_t h[6];
+    wino4_filter_1d(g[0][b], g[1][b], g[2][b], h);
+    _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) r[a][b] = h[a];
+  }
+  _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) {
+    v128_t h[6];
+    wino4_filter_1d(r[a][0], r[a][1], r[a][2], h);
+    _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 6; b++) wasm_v128_store(dst + (6 * a + b) * xs, h[b]);
+  }
+}
+
+// Transforms W [3, 3, ci, co] to u[block][ξ][i][16] (ξ = (m+2)·row + column of the transformed
+// filter, 16 output channels per block, zeros past the last), for m × m output tiles (2 or 4). flip = 1 (input gradient): output
+// channels ci, input channels co, from W rotated 180° (as lenet_pack_wide).
+EXPORT(lenet_wino_filter)
+void lenet_wino_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip, i32 m) {
+  const i32 outc = flip ? ci : co, inc = flip ? co : ci, blocks = (outc + 15) / 16;
+  const i32 nxi = (m + 2) * (m + 2), xs = inc * 16;
+  for (i32 cb = 0; cb < blocks; cb++)
+    for (i32 i = 0; i < inc; i++)
+      for (i32 l = 0; l < 16; l += 4) {
+        v128_t g[3][3];
+        wino_filter_taps(w, ci, co, flip, outc, i, cb * 16 + l, g);
+        f32 *dst = u + ((cb * nxi) * inc + i) * 16 + l;
+        if (m == 4) wino4_filter_taps(g, dst, xs);
+        else wino2_filter_taps(g, dst, xs);
+      }
+}
+
+INLINE v128_t wino_load(const f32 *p, i32 lanes) { return lanes >= 4 ? wasm_v128_load(p) : load_lanes(p, lanes); }
+
+// B^T d B of the 4×4 input patch at (y0, x0) of one padded image (rows past hp and columns past
+// wp read as zeros: the last tile of an odd-sized output), for every channel, to v[ξ][ci].
+static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v) {
+  const i32 rows = hp - y0 < 4 ? hp - y0 : 4, cols = wp - x0 < 4 ? wp - x0 : 4;
+  const i32 wpci = wp * ci;
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (i32 c = 0; c < ci; c += 4) {
+    const i32 lanes = ci - c < 4 ? ci - c : 4;
+    const f32 *p = xb + y0 * wpci + x0 * ci + c;
+    v128_t t[4][4];
+    _Pragma("clang loop unroll(full)")
+    for (i32 r = 0; r < 4; r++) {
+      v128_t d[4];
+      _Pragma("clang loop unroll(full)")
+      for (i32 q = 0; q < 4; q++) d[q] = r < rows && q < cols ? wino_load(p + r * wpci + q * ci, lanes) : z;
+      t[r][0] = wasm_f32x4_sub(d[0], d[2]);
+      t[r][1] = wasm_f32x4_add(d[1], d[2]);
+      t[r][2] = wasm_f32x4_sub(d[2], d[1]);
+      t[r][3] = wasm_f32x4_sub(d[1], d[3]);
+    }
+    f32 *o = v + c;
+    _Pragma("clang loop unroll(full)")
+    for (i32 q = 0; q < 4; q++) {
+      store_lanes(o + (0 + q) * ci, wasm_f32x4_sub(t[0][q], t[2][q]), lanes);
+      store_lanes(o + (4 + q) * ci, wasm_f32x4_add(t[1][q], t[2][q]), lanes);
+      store_lanes(o + (8 + q) * ci, wasm_f32x4_sub(t[2][q], t[1][q]), lanes);
+      store_lanes(o + (12 + q) * ci, wasm_f32x4_sub(t[1][q], t[3][q]), lanes);
+    }
+  }
+}
+
+// m[ξ][t][16] = Σ_i v_t[ξ][i] · u[ξ][i][16] for PB tiles (v_t at v + t·tileStride), ξ < nxi.
+#define WINO_GEMM(PB)                                                                                    \
+  static void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m, i32 nxi) {      \
+    for (i32 xi = 0; xi < nxi; xi++) {                                                                   \
+      v128_t acc[PB][4];                                                                                 \
+      for (i32 t = 0; t < PB; t++)                                                                       \
+        for (i32 k = 0; k < 4; k++) acc[t][k] = wasm_f32x4_splat(0.0f);                                  \
+      const f32 *a = v + xi * ci, *w = u + xi * ci * 16;                                                 \
+      for (i32 i = 0; i < ci; i++, w += 16) {                                                            \
+        v128_t wv[4];                                                                                    \
+        for (i32 k = 0; k < 4; k++) wv[k] = wasm_v128_load(w + 4 * k);                                   \
+        for (i32 t = 0; t < PB; t++) {                                                                   \
+          const v128_t s = wasm_v128_load32_splat(a + t * tileStride + i);                               \
+          for (i32 k = 0; k < 4; k++) acc[t][k] = wasm_f32x4_add(acc[t][k], wasm_f32x4_mul(s, wv[k]));   \
+        }                                                                                                \
+      }                                                                                                  \
+      for (i32 t = 0; t < PB; t++)                                                                       \
+        for (i32 k = 0; k < 4; k++) wasm_v128_store(m + (xi * 2 + t) * 16 + 4 * k, acc[t][k]);           \
+    }                                                                                                    \
+  }
+
+WINO_GEMM(2)
+WINO_GEMM(1)
+
+// A^T m A of one tile's products (m[ξ] at m + ξ·32) to the output pixels (oy, ox) .. (oy+1, ox+1)
+// that exist, `lanes` channels at o (the image's output, offset to the channel block).
+static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+  const i32 down = oy + 1 < oh, right = ox + 1 < ow;
+  f32 *p = o + (oy * ow + ox) * co;
+  for (i32 k = 0; 4 * k < lanes; k++) {
+    const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
+    v128_t s0[4], s1[4];
+    _Pragma("clang loop unroll(full)")
+    for (i32 q = 0; q < 4; q++) {
+      const v128_t m0 = wasm_v128_load(m + (0 + q) * 32 + 4 * k), m1 = wasm_v128_load(m + (4 + q) * 32 + 4 * k);
+      const v128_t m2 = wasm_v128_load(m + (8 + q) * 32 + 4 * k), m3 = wasm_v128_load(m + (12 + q) * 32 + 4 * k);
+      s0[q] = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);
+      s1[q] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
+    }
+    f32 *pk = p + 4 * k;
+    store_lanes(pk, wasm_f32x4_add(wasm_f32x4_add(s0[0], s0[1]), s0[2]), n);
+    if (right) store_lanes(pk + co, wasm_f32x4_sub(wasm_f32x4_sub(s0[1], s0[2]), s0[3]), n);
+    if (down) {
+      store_lanes(pk + ow * co, wasm_f32x4_add(wasm_f32x4_add(s1[0], s1[1]), s1[2]), n);
+      if (right) store_lanes(pk + ow * co + co, wasm_f32x4_sub(wasm_f32x4_sub(s1[1], s1[2]), s1[3]), n);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4×4, 3×3): 36 multiplies per 4×4 output tile and channel pair where the direct
+// convolution does 144 (4× fewer), with heavier transforms (interpolation points 0, ±1, ±2, ∞):
+//   input  f(d0..d5) = (4d0 − 5d2 + d4, −4d1 − 4d2 + d3 + d4, 4d1 − 4d2 − d3 + d4,
+//                       −2d1 − d2 + 2d3 + d4, 2d1 − d2 − 2d3 + d4, 4d1 − 5d3 + d5)
+//   filter h(g0..g2) = (g0/4, −(g0 + g1 + g2)/6, −(g0 − g1 + g2)/6, g0/24 + g1/12 + g2/6,
+//                       g0/24 − g1/12 + g2/6, g2)
+//   output a(m0..m5) = (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2m3 − 2m4, m1 + m2 + 4m3 + 4m4,
+//                       m1 − m2 + 8m3 − 8m4 + m5)
+// Same layouts as F(2×2, 3×3) with 36 ξ = 6·row + column.
+
+// The 1-D input transform of 6 vectors at p (stride s) to q (stride s), in place allowed.
+INLINE void wino4_in_1d(v128_t d0, v128_t d1, v128_t d2, v128_t d3, v128_t d4, v128_t d5, f32 *q, i32 s, i32 lanes) {
+  const v128_t four = wasm_f32x4_splat(4.0f), five = wasm_f32x4_splat(5.0f), two = wasm_f32x4_splat(2.0f);
+  const v128_t t0 = wasm_f32x4_sub(d4, wasm_f32x4_mul(four, d2));  // d4 − 4d2
+  const v128_t t1 = wasm_f32x4_sub(d3, wasm_f32x4_mul(four, d1));  // d3 − 4d1
+  const v128_t t2 = wasm_f32x4_sub(d4, d2);                        // d4 − d2
+  const v128_t t3 = wasm_f32x4_mul(two, wasm_f32x4_sub(d3, d1));   // 2(d3 − d1)
+  store_lanes(q, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(four, d0), wasm_f32x4_mul(five, d2)), d4), lanes);
+  store_lanes(q + s, wasm_f32x4_add(t0, t1), lanes);
+  store_lanes(q + 2 * s, wasm_f32x4_sub(t0, t1), lanes);
+  store_lanes(q + 3 * s, wasm_f32x4_add(t2, t3), lanes);
+  store_lanes(q + 4 * s, wasm_f32x4_sub(t2, t3), lanes);
+  store_lanes(q + 5 * s, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(four, d1), wasm_f32x4_mul(five, d3)), d5), lanes);
+}
+
+// B^T d B of the 6×6 patch at (y0, x0) (rows and columns past the image read as zeros), for every
+// channel, to v[ξ][ci]: along the rows into v, then along the columns of v in place.
+static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v) {
+  const i32 rows = hp - y0 < 6 ? hp - y0 : 6, cols = wp - x0 < 6 ? wp - x0 : 6;
+  const i32 wpci = wp * ci;
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (i32 c = 0; c < ci; c += 4) {
+    const i32 lanes = ci - c < 4 ? ci - c : 4;
+    const f32 *p = xb + y0 * wpci + x0 * ci + c;
+    f32 *o = v + c;
+    _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
+      v128_t d[6];
+      _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++)
+        d[q] = r < rows && q < cols ? wino_load(p + r * wpci + q * ci, lanes) : z;
+      // Row r's transform along the columns: t[r][·] at ξ = 6r + ·.
+      wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + 6 * r * ci, ci, lanes);
+    }
+    _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++) {
+      v128_t d[6];
+      _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) d[r] = wino_load(o + (6 * r + q) * ci, lanes);
+      wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + q * ci, 6 * ci, lanes);
+    }
+  }
+}
+
+// The 1-D output transform of 6 vectors: 4 results.
+INLINE void wino4_out_1d(v128_t m0, v128_t m1, v128_t m2, v128_t m3, v128_t m4, v128_t m5, v128_t *y) {
+  const v128_t a = wasm_f32x4_add(m1, m2), b = wasm_f32x4_sub(m1, m2);
+  const v128_t c = wasm_f32x4_add(m3, m4), d = wasm_f32x4_sub(m3, m4);
+  const v128_t two = wasm_f32x4_splat(2.0f), four = wasm_f32x4_splat(4.0f), eight = wasm_f32x4_splat(8.0f);
+  y[0] = wasm_f32x4_add(wasm_f32x4_add(m0, a), c);
+  y[1] = wasm_f32x4_add(b, wasm_f32x4_mul(two, d));
+  y[2] = wasm_f32x4_add(a, wasm_f32x4_mul(four, c));
+  y[3] = wasm_f32x4_add(wasm_f32x4_add(b, wasm_f32x4_mul(eight, d)), m5);
+}
+
+// A^T m A of one tile's products (m[ξ] at m + ξ·32, overwritten by the row pass) to the output
+// pixels of the 4×4 tile at (oy, ox) that exist.
+static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+  const i32 rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
+  f32 *p = o + (oy * ow + ox) * co;
+  for (i32 k = 0; 4 * k < lanes; k++) {
+    const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
+    // Along the rows of m (ξ row r): s[r][0..3] kept in place at ξ = 6r + 0..3.
+    _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
+      f32 *mr = m + 6 * r * 32 + 4 * k;
+      v128_t y[4];
+      wino4_out_1d(wasm_v128_load(mr), wasm_v128_load(mr + 32), wasm_v128_load(mr + 64), wasm_v128_load(mr + 96),
+                   wasm_v128_load(mr + 128), wasm_v128_load(mr + 160), y);
+      _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) wasm_v128_store(mr + 32 * j, y[j]);
+    }
+    _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) {
+      if (j < cols) {
+        const f32 *mc = m + j * 32 + 4 * k;
+        v128_t y[4];
+        wino4_out_1d(wasm_v128_load(mc), wasm_v128_load(mc + 192), wasm_v128_load(mc + 384),
+                     wasm_v128_load(mc + 576), wasm_v128_load(mc + 768), wasm_v128_load(mc + 960), y);
+        _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++)
+          if (i < rows) store_lanes(p + (i * ow + j) * co + 4 * k, y[i], n);
+      }
+    }
+  }
+}
+
+// xp: input padded to [n, hp, wp, ci] with oh ≤ hp − 2, ow ≤ wp − 2; u: lenet_wino_filter's
+// blocks for the same m; out [n, oh, ow, co]. m × m output tiles are
+// transformed `band` tile rows at a time; scratch: band·⌈ow/m⌉·(m+2)²·ci + (m+2)²·32 floats.
+EXPORT(lenet_conv_winograd)
+void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                         i32 co, i32 m, i32 band, f32 *scratch) {
+  const i32 nxi = (m + 2) * (m + 2), th = (oh + m - 1) / m, tw = (ow + m - 1) / m, tileStride = nxi * ci;
+  f32 *prod = scratch + band * tw * tileStride;
+  for (i32 b = 0; b < n; b++) {
+    const f32 *xb = xp + b * hp * wp * ci;
+    f32 *ob = out + b * oh * ow * co;
+    for (i32 ty0 = 0; ty0 < th; ty0 += band) {
+      const i32 tiles = (th - ty0 < band ? th - ty0 : band) * tw;
+      for (i32 t = 0; t < tiles; t++) {
+        f32 *v = scratch + t * tileStride;
+        const i32 y0 = m * (ty0 + t / tw), x0 = m * (t % tw);
+        if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0, x0, v);
+        else wino_input_tile(xb, hp, wp, ci, y0, x0, v);
+      }
+      for (i32 cb = 0; cb * 16 < co; cb++) {
+        const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
+        const f32 *ub = u + cb * nxi * ci * 16;
+        f32 *o = ob + cb * 16;
+        for (i32 t = 0; t < tiles; t += 2) {
+          const i32 pair = t + 1 < tiles;
+          if (pair) wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
+          else wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
+          for (i32 k = 0; k <= pair; k++) {
+            const i32 oy = m * (ty0 + (t + k) / tw), ox = m * ((t + k) % tw);
+            if (m == 4) wino4_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
+            else wino_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
+          }
+        }
+      }
+    }
+  }
+}

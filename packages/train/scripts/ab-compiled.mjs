@@ -8,8 +8,9 @@
 //   node packages/train/scripts/ab-compiled.mjs [rounds] [preset:batch ...]
 // With AB=wide, both arms are compiled and differ in the wide SIMD convolutions (over 16
 // channels, @lenet/backend's setWideConvEnabled): on, then off (XNNPACK and the previous filter
-// gradient). Presets whose input is not MNIST's train on random images of their input shape.
-import { setWideConvEnabled, useBackend } from '@lenet/backend';
+// gradient). With AB=winograd, both arms are compiled and differ in the Winograd convolutions
+// (setWinogradEnabled): on, then off (the wide direct kernels). Presets whose input is not MNIST's train on random images of their input shape.
+import { setWideConvEnabled, setWinogradEnabled, useBackend } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
@@ -23,7 +24,11 @@ const cells = (
   return { preset, batch: Number(batch) };
 });
 const STEPS_PER_ROUND = 5;
-const wideAb = process.env.AB === 'wide';
+const winogradAb = process.env.AB === 'winograd';
+// Both arms compiled, one lever switched: the wide convolutions or Winograd.
+const wideAb = process.env.AB === 'wide' || winogradAb;
+const setLever = winogradAb ? setWinogradEnabled : setWideConvEnabled;
+const lever = winogradAb ? 'Winograd' : 'wide';
 
 /** Multiply-adds per sample of the conv and dense layers. */
 function macsPerSample(model) {
@@ -58,7 +63,7 @@ for (const { preset, batch } of cells) {
         y: Uint8Array.from({ length: batch }, (_, i) => (i + k) % spec.classes),
       }));
   const arms = [true, false].map((on) => {
-    setWideConvEnabled(!wideAb || on);
+    setLever(!wideAb || on);
     const model = buildModel(spec, { seed: 1 });
     return {
       compiled: wideAb || on,
@@ -70,7 +75,7 @@ for (const { preset, batch } of cells) {
     };
   });
   const run = async (arm, steps) => {
-    setWideConvEnabled(arm.wide);
+    setLever(arm.wide);
     const t0 = performance.now();
     for (let s = 0; s < steps; s++) arm.step.run(list[arm.i % list.length], 1e-3, arm.i++);
     await arm.step.sums.read();
@@ -82,7 +87,7 @@ for (const { preset, batch } of cells) {
       arm.times.push(await run(arm, STEPS_PER_ROUND));
   }
   const flops = 6 * macsPerSample(arms[0].model) * batch;
-  setWideConvEnabled(true);
+  setLever(true);
   const [c, a] = arms.map((arm) => ({
     med: median(arm.times),
     best: Math.min(...arm.times),
@@ -90,8 +95,8 @@ for (const { preset, batch } of cells) {
   }));
   const gflops = (ms) => (flops / (ms * 1e6)).toFixed(1);
   console.log(
-    `${preset} b${batch}: ${wideAb ? 'wide on' : 'compiled'} (${c.path}) median ${c.med.toFixed(2)} ms best ${c.best.toFixed(2)} ms = ${gflops(c.med)} GFLOP/s` +
-      ` | ${wideAb ? 'wide off' : 'autodiff'} (${a.path}) median ${a.med.toFixed(2)} ms best ${a.best.toFixed(2)} ms = ${gflops(a.med)} GFLOP/s | speed-up ${(a.med / c.med).toFixed(2)}x (best ${(a.best / c.best).toFixed(2)}x)`,
+    `${preset} b${batch}: ${wideAb ? `${lever} on` : 'compiled'} (${c.path}) median ${c.med.toFixed(2)} ms best ${c.best.toFixed(2)} ms = ${gflops(c.med)} GFLOP/s` +
+      ` | ${wideAb ? `${lever} off` : 'autodiff'} (${a.path}) median ${a.med.toFixed(2)} ms best ${a.best.toFixed(2)} ms = ${gflops(a.med)} GFLOP/s | speed-up ${(a.med / c.med).toFixed(2)}x (best ${(a.best / c.best).toFixed(2)}x)`,
   );
   for (const arm of arms) {
     arm.step.dispose();

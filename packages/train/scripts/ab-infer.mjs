@@ -6,9 +6,11 @@
 // Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
 //   node packages/train/scripts/ab-infer.mjs [rounds] [--threads=N] [preset:batch ...]
+// With AB=winograd the arms are the compiled pass and model.predict, each with @lenet/backend's
+// Winograd convolutions on and off (setWinogradEnabled; off = the wide direct kernels).
 // --threads sets the wasm kernel threads (default: the cores, at most 4; 1 = no helper threads).
 import { createRequire } from 'node:module';
-import { setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
+import { setWasmKernelThreads, setWinogradEnabled, useBackend, wasmKernelThreads } from '@lenet/backend';
 import { loadMnist } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
@@ -43,19 +45,30 @@ const median = (t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)];
 console.log(
   `node ${process.version}, ${wasmKernelThreads()} kernel thread(s), evaluate on ${test.count} images, ${rounds} rounds per arm, interleaved`,
 );
-const arms = [
-  { name: 'compiled', compiled: true, conv: oursFusedConv },
-  { name: 'model.predict', compiled: false, conv: oursFusedConv },
-  { name: 'model.predict, stock FusedConv2D', compiled: false, conv: stockFusedConv },
-];
+const winogradAb = process.env.AB === 'winograd';
+const arms = winogradAb
+  ? [
+      { name: 'compiled, Winograd', compiled: true, conv: oursFusedConv, winograd: true },
+      { name: 'compiled, direct', compiled: true, conv: oursFusedConv, winograd: false },
+      { name: 'model.predict, Winograd', compiled: false, conv: oursFusedConv, winograd: true },
+      { name: 'model.predict, direct', compiled: false, conv: oursFusedConv, winograd: false },
+    ]
+  : [
+      { name: 'compiled', compiled: true, conv: oursFusedConv, winograd: true },
+      { name: 'model.predict', compiled: false, conv: oursFusedConv, winograd: true },
+      { name: 'model.predict, stock FusedConv2D', compiled: false, conv: stockFusedConv, winograd: true },
+    ];
 for (const { preset, batch } of cells) {
-  const model = buildModel(getPreset(preset).spec, { seed: 1 });
+  // One model per arm (same weights): the compiled pass is compiled per model, with the kernels
+  // switched on when it was.
+  const models = arms.map(() => buildModel(getPreset(preset).spec, { seed: 1 }));
   const rates = arms.map(() => []);
   const accuracy = arms.map(() => 0);
   const run = async (k) => {
     useFusedConv(arms[k].conv);
+    setWinogradEnabled(arms[k].winograd);
     const t0 = performance.now();
-    const r = await evaluate(model, test, { batchSize: batch, compiled: arms[k].compiled });
+    const r = await evaluate(models[k], test, { batchSize: batch, compiled: arms[k].compiled });
     const seconds = (performance.now() - t0) / 1000;
     accuracy[k] = r.accuracy;
     if (r.path.kind !== (arms[k].compiled ? 'compiled' : 'tfjs'))
@@ -75,10 +88,13 @@ for (const { preset, batch } of cells) {
       arms
         .map((a, k) => `${a.name} ${med[k].toFixed(0)}/s (best ${Math.max(...rates[k]).toFixed(0)})`)
         .join(' | ') +
-      ` | compiled ÷ model.predict ${(med[0] / med[1]).toFixed(2)}x, ÷ stock ${(med[0] / med[2]).toFixed(2)}x` +
+      (winogradAb
+        ? ` | Winograd ÷ direct: compiled ${(med[0] / med[1]).toFixed(2)}x, model.predict ${(med[2] / med[3]).toFixed(2)}x`
+        : ` | compiled ÷ model.predict ${(med[0] / med[1]).toFixed(2)}x, ÷ stock ${(med[0] / med[2]).toFixed(2)}x`) +
       ` | accuracy ${accuracy.map((a) => a.toFixed(4)).join(' / ')}`,
   );
-  model.dispose();
+  for (const m of models) m.dispose();
 }
+setWinogradEnabled(true);
 useFusedConv(oursFusedConv);
 process.exit(0);

@@ -12,6 +12,15 @@ import {
   wideForwardTakes,
   wideInputGradient,
 } from '../wasm-kernels/conv-wide.js';
+import {
+  winogradFilterFloats,
+  winogradForward,
+  winogradForwardScratch,
+  winogradForwardTakes,
+  winogradInputGradient,
+  winogradInputGradScratch,
+  winogradInputGradTakes,
+} from '../wasm-kernels/conv-winograd.js';
 import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
 import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
@@ -29,7 +38,8 @@ import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
  * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels they
  * run the wide kernels (conv-wide.ts: forward, gather input gradient, chunked filter gradient)
  * where those take the case, as the registered kernels do (the input gradient's kernel is
- * {@link inputGradKernel}'s choice). Otherwise the forward pass and the input gradient go
+ * {@link inputGradKernel}'s choice; the forward pass and the wide input gradient run as
+ * Winograd where conv-winograd.ts takes the geometry). Otherwise the forward pass and the input gradient go
  * to XNNPACK: this layer then calls them (on its backend tensors) and copies their results in.
  * Inference runs what the registered FusedConv2D runs: the same direct or wide convolution with
  * the bias add and relu as in training, or XNNPACK's fused kernel.
@@ -53,6 +63,7 @@ export class ConvStage implements Stage {
   private wpk = 0;
   private dyp = 0;
   private dwt = 0;
+  private wWork = 0;
   private gKernel = 0;
   private gBias = 0;
   private readonly attrs: { strides: [number, number]; pad: 'same' | 'valid' };
@@ -60,6 +71,8 @@ export class ConvStage implements Stage {
   private readonly xnnpack: boolean;
   /** Which wide kernels the registered kernels take for this layer (chosen when compiled). */
   private readonly wide: { forward: boolean; dx: boolean; dw: boolean };
+  /** Which of the wide forward pass and input gradient run as Winograd (conv-winograd.ts). */
+  private readonly wino: { forward: boolean; dx: boolean };
   /** Whether the input gradient runs the direct gather (its channel limit is its own). */
   private readonly directDx: boolean;
 
@@ -95,6 +108,10 @@ export class ConvStage implements Stage {
       dw: over && wideFilterGradTakes(g),
     };
     this.xnnpack = over && !this.wide.forward;
+    this.wino = {
+      forward: this.wide.forward && winogradForwardTakes(g),
+      dx: this.wide.dx && winogradInputGradTakes(g),
+    };
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
     this.outShape = [g.oh, g.ow, co];
@@ -107,12 +124,22 @@ export class ConvStage implements Stage {
   layout(n: number, take: Take): void {
     const { hp, wp, ci, co, kh, kw, padded } = this.g;
     const direct = !this.xnnpack && !this.wide.forward;
-    const forwardPack = this.wide.forward ? packedFloats(this.rows, co) : 0;
+    const forwardPack = this.wino.forward
+      ? winogradFilterFloats(ci, co)
+      : this.wide.forward
+        ? packedFloats(this.rows, co)
+        : 0;
+    const { wino } = this;
+    const work = Math.max(
+      wino.forward ? winogradForwardScratch(this.g) : 0,
+      wino.dx && this.mode !== 'infer' ? winogradInputGradScratch(this.g) : 0,
+    );
     if (this.mode === 'infer') {
       // Only the direct or wide convolution's padded input and padded filter, and the bias tile.
       this.xp = padded && !this.xnnpack ? take(n * hp * wp * ci) : 0;
       this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
       this.wpk = forwardPack > 0 ? take(forwardPack) : 0;
+      this.wWork = work > 0 ? take(work) : 0;
       this.tile = take(this.t);
       return;
     }
@@ -121,12 +148,14 @@ export class ConvStage implements Stage {
     this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
     this.dw4 = this.co4 !== co && !this.wide.dw ? take(this.rows * this.co4) : 0;
     this.wt = this.directDx ? take(kh * co * this.l4) : 0;
-    const pack = Math.max(forwardPack, this.wide.dx ? packedFloats(kh * kw * co, ci) : 0);
+    const dxPack = wino.dx ? winogradFilterFloats(co, ci) : this.wide.dx ? packedFloats(kh * kw * co, ci) : 0;
+    const pack = Math.max(forwardPack, dxPack);
     this.wpk = pack > 0 ? take(pack) : 0;
     const dyPad = dyPadding({ ...this.g, n });
     this.dyp = this.wide.dx ? take(n * dyPad.hp * dyPad.wp * co) : 0;
     const dwt = this.wide.dw ? wideFilterGradScratch(this.g) : 0;
     this.dwt = dwt > 0 ? take(dwt) : 0;
+    this.wWork = work > 0 ? take(work) : 0;
     this.tile = take(this.t);
     this.acc = take(this.t);
     this.gKernel = take(this.rows * co);
@@ -144,7 +173,10 @@ export class ConvStage implements Stage {
     const { n, h, w, ci, co, oh, ow, top, left, hp, wp, padded } = g;
     if (this.wide.forward) {
       if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
-      wideForward(simd, g, padded ? this.xp : io.x, simd.ptr(this.kernel), io.y, this.wpk);
+      const xp = padded ? this.xp : io.x;
+      if (this.wino.forward)
+        winogradForward(simd, g, xp, simd.ptr(this.kernel), io.y, { u: this.wpk, work: this.wWork });
+      else wideForward(simd, g, xp, simd.ptr(this.kernel), io.y, this.wpk);
       const bias = this.bias ? simd.ptr(this.bias) : 0;
       biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
       return;
@@ -182,6 +214,9 @@ export class ConvStage implements Stage {
     if (!needDx) return;
     if (this.directDx) {
       inputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { wt: this.wt, dxp: this.dxp });
+    } else if (this.wino.dx) {
+      const scratch = { dyp: this.dyp, u: this.wpk, work: this.wWork };
+      winogradInputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, scratch);
     } else if (this.wide.dx) {
       wideInputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { dyp: this.dyp, wpk: this.wpk });
     } else {

@@ -1,4 +1,16 @@
-import type { SimdKernels } from '../wasm-kernels/simd.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from '../register.js';
+import * as tf from '../tfjs.js';
+import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
+
+/** The SIMD kernels of the wasm backend, made the active backend (for tests that call them directly). */
+export async function wasmSimdKernels(): Promise<SimdKernels> {
+  await registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+  const k = simdKernels(tf.backend() as BackendWasm);
+  if (k === undefined) throw new Error('wasm SIMD is not available on this runtime');
+  return k;
+}
 
 const GUARD = 37; // floats of sentinel on each side of an output
 const SENTINEL = -12345.5;

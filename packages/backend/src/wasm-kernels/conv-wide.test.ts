@@ -1,8 +1,7 @@
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
-import { forEachTap, guarded } from '../testing/simd-guard.js';
+import { forEachTap, guarded, wasmSimdKernels } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { convGeometry, convInfo } from './conv-util.js';
 import {
@@ -12,7 +11,7 @@ import {
   wideForwardTakes,
   wideInputGradTakes,
 } from './conv-wide.js';
-import { type SimdKernels, simdKernels } from './simd.js';
+import type { SimdKernels } from './simd.js';
 
 const TOLERANCE = 1e-3;
 
@@ -100,11 +99,7 @@ describe('wide SIMD convolutions (over 16 channels) match the cpu backend', () =
 describe('wide SIMD convolution kernels called directly', () => {
   let simd: SimdKernels;
   beforeAll(async () => {
-    await registerWasmTrainingKernels();
-    await tf.setBackend('wasm');
-    const k = simdKernels(tf.backend() as BackendWasm);
-    if (k === undefined) throw new Error('wasm SIMD is not available on this runtime');
-    simd = k;
+    simd = await wasmSimdKernels();
   });
 
   it('the forward kernel writes exactly its output for a partial channel block and an odd pixel count', () => {

@@ -18,6 +18,12 @@ import {
   shape4,
 } from './conv-util.js';
 import { dyPadding, packedFloats, wideInputGradient, wideInputGradTakes } from './conv-wide.js';
+import {
+  winogradFilterFloats,
+  winogradInputGradient,
+  winogradInputGradScratch,
+  winogradInputGradTakes,
+} from './conv-winograd.js';
 import { replacingKernel } from './kernel-config.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
@@ -132,7 +138,7 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
  * The same gradient as one direct SIMD gather pass (csrc/lenet-kernels.c), written into a
  * zero-padded buffer that is then cropped (straight into the output when the conv did not pad).
  * Where {@link inputGradKernel} says 'wide', the wide convolution of dy by the rotated filter
- * (conv-wide.ts).
+ * (conv-wide.ts), or its Winograd form (conv-winograd.ts) where that takes the geometry.
  */
 function inputGradSimd(
   simd: SimdKernels,
@@ -145,6 +151,14 @@ function inputGradSimd(
   const { n, h, w, ci, co, kh, kw, hp, wp, padded } = g;
   const out = backend.makeOutput([n, h, w, ci], 'float32');
   if (n * h * w * ci === 0) return out;
+  if (inputGradKernel(g) === 'wide' && winogradInputGradTakes(g)) {
+    const pad = dyPadding(g);
+    const sizes = [n * pad.hp * pad.wp * co, winogradFilterFloats(co, ci), winogradInputGradScratch(g)];
+    simd.withScratch(sizes, ([dyp, u, work]) => {
+      winogradInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { dyp, u, work });
+    });
+    return out;
+  }
   if (inputGradKernel(g) === 'wide') {
     const pad = dyPadding(g);
     simd.withScratch([n * pad.hp * pad.wp * co, packedFloats(kh * kw * co, ci)], ([dyp, wpk]) => {

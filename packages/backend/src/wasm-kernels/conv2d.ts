@@ -4,6 +4,12 @@ import { Conv2D, FusedConv2D, type KernelFunc, type TensorInfo } from '../tfjs.j
 import type { KernelArgs } from './conv-util.js';
 import { type ConvAttrs, type ConvGeometry, convGeometry, convInfo, shape4 } from './conv-util.js';
 import { packedFloats, wideForward, wideForwardTakes } from './conv-wide.js';
+import {
+  winogradFilterFloats,
+  winogradForward,
+  winogradForwardScratch,
+  winogradForwardTakes,
+} from './conv-winograd.js';
 import { replacingKernel } from './kernel-config.js';
 import { roundUp4, type SimdKernels, simdKernels, tileFloats } from './simd.js';
 import { runSplit } from './split.js';
@@ -19,8 +25,9 @@ export const DIRECT_CONV_MAX_OUT_CHANNELS = 16;
  * up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, no dilation — where XNNPACK, which
  * tfjs-backend-wasm uses, is slow (one input channel) and repacks the filter on every call
  * because training changes it each step. Over that, the wide kernel (conv-wide.ts: a packed
- * filter, 2 pixels × 16 channels per tile), faster than XNNPACK on every shape measured; with it
- * turned off (`setWideConvEnabled`) and for dilated or NCHW convolutions, `stock` (XNNPACK).
+ * filter, 2 pixels × 16 channels per tile), faster than XNNPACK on every shape measured, or for
+ * stride-1 3×3 convolutions from 16 or more channels its Winograd form (conv-winograd.ts); with
+ * it turned off (`setWideConvEnabled`) and for dilated or NCHW convolutions, `stock` (XNNPACK).
  */
 export function makeConv2dWasm(stock: KernelFunc | undefined): KernelFunc {
   return (args: KernelArgs): TensorInfo => {
@@ -100,6 +107,24 @@ function directConv(
     run() {
       const out = backend.makeOutput(info.outShape, 'float32');
       if (g.n * g.oh * g.ow * g.co === 0) return out;
+      if (g.co > DIRECT_CONV_MAX_OUT_CHANNELS && winogradForwardTakes(g)) {
+        simd.withScratch(
+          [
+            g.padded ? g.n * g.hp * g.wp * g.ci : 0,
+            winogradFilterFloats(g.ci, g.co),
+            winogradForwardScratch(g),
+          ],
+          ([xp, u, work]) => {
+            if (g.padded)
+              simd.fn.lenet_pad_nhwc(simd.ptr(x), xp, g.n, g.h, g.w, g.ci, g.hp, g.wp, g.top, g.left);
+            winogradForward(simd, g, g.padded ? xp : simd.ptr(x), simd.ptr(filter), simd.ptr(out), {
+              u,
+              work,
+            });
+          },
+        );
+        return out;
+      }
       if (g.co > DIRECT_CONV_MAX_OUT_CHANNELS) {
         simd.withScratch(
           [g.padded ? g.n * g.hp * g.wp * g.ci : 0, packedFloats(g.kh * g.kw * g.ci, g.co)],

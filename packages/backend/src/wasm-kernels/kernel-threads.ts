@@ -91,6 +91,7 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_gemm',
   'lenet_conv_wide',
   'lenet_conv_filter_grad_wide',
+  'lenet_conv_winograd',
 ];
 
 /** One helper thread and its control block. */

@@ -163,6 +163,24 @@ export interface SimdExports {
     sh: number,
     sw: number,
   ): void;
+  /** Winograd F(m×m, 3×3) filter transform (see csrc/lenet-kernels.c). */
+  lenet_wino_filter(w: number, u: number, ci: number, co: number, flip: number, m: number): void;
+  /** Winograd F(m×m, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
+  lenet_conv_winograd(
+    xp: number,
+    u: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    m: number,
+    band: number,
+    scratch: number,
+  ): void;
   /** dW, or with `transposed` dWᵀ, of the wide convolutions (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_wide(
     xp: number,

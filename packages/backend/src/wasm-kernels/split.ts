@@ -40,11 +40,13 @@ export interface SplitCall {
    * `floats` that every thread computes a partial sum of, added up at the end.
    */
   out: Region & { sum?: boolean };
+  /** Working memory each thread needs (`floats` each; `ptr` is the calling thread's), or none. */
+  scratch?: Region;
   /**
    * Arguments of `fn` for `count` items, given pointers to those items' share of each
    * `perItem` input, to each `whole` input and to the output.
    */
-  args(p: { perItem: number[]; whole: number[]; out: number }, count: number): number[];
+  args(p: { perItem: number[]; whole: number[]; out: number; scratch: number }, count: number): number[];
 }
 
 /**
@@ -59,7 +61,12 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
   if (threads === undefined || call.items < parts || call.macs < (call.minMacs ?? SPLIT_MIN_MACS)) {
     run(
       ...call.args(
-        { perItem: call.perItem.map((r) => r.ptr), whole: call.whole.map((r) => r.ptr), out: call.out.ptr },
+        {
+          perItem: call.perItem.map((r) => r.ptr),
+          whole: call.whole.map((r) => r.ptr),
+          out: call.out.ptr,
+          scratch: call.scratch?.ptr ?? 0,
+        },
         call.items,
       ),
     );
@@ -93,6 +100,7 @@ function splitAcross(
     return {
       perItem: call.perItem.map((r) => place(r.floats * count)),
       out: place(call.out.sum ? call.out.floats : call.out.floats * count),
+      scratch: call.scratch ? place(call.scratch.floats) : 0,
       count,
       first: bounds[h + 1],
     };
@@ -116,13 +124,22 @@ function splitAcross(
       const from = r.ptr / 4 + h.first * r.floats;
       shared.set(tfjs.subarray(from, from + h.count * r.floats), h.perItem[i] / 4);
     });
-    threads.run(k, call.fn, call.args({ perItem: h.perItem, whole: wholeAt, out: h.out }, h.count));
+    threads.run(
+      k,
+      call.fn,
+      call.args({ perItem: h.perItem, whole: wholeAt, out: h.out, scratch: h.scratch }, h.count),
+    );
   });
   let failure: unknown = null;
   try {
     run(
       ...call.args(
-        { perItem: call.perItem.map((r) => r.ptr), whole: call.whole.map((r) => r.ptr), out: call.out.ptr },
+        {
+          perItem: call.perItem.map((r) => r.ptr),
+          whole: call.whole.map((r) => r.ptr),
+          out: call.out.ptr,
+          scratch: call.scratch?.ptr ?? 0,
+        },
         bounds[1],
       ),
     );

@@ -1,0 +1,151 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from '../register.js';
+import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
+import { forEachTap, guarded, wasmSimdKernels } from '../testing/simd-guard.js';
+import * as tf from '../tfjs.js';
+import { convGeometry, convInfo } from './conv-util.js';
+import {
+  setWinogradEnabled,
+  winogradFilterFloats,
+  winogradForwardTakes,
+  winogradInputGradTakes,
+} from './conv-winograd.js';
+import type { SimdKernels } from './simd.js';
+
+const TOLERANCE = 1e-3;
+
+/** [batch, h, w, ci, co, pad] of a 3×3 stride-1 convolution. */
+type Case = [number, number, number, number, number, 'same' | 'valid'];
+
+/**
+ * Every 3×3 convolution of the Keras family and vgg-cifar10 with 16 or more input channels, at
+ * small batches, then odd ones: odd and non-square images (a last tile row or column past the
+ * output), 'valid' padding, channels that are not a multiple of 4 or of the 16-channel block.
+ */
+const CASES: Case[] = [
+  [2, 14, 14, 32, 64, 'same'],
+  [2, 7, 7, 64, 64, 'same'],
+  [3, 3, 3, 64, 64, 'same'],
+  [1, 32, 32, 32, 32, 'same'],
+  [2, 16, 16, 32, 64, 'same'],
+  [1, 16, 16, 64, 64, 'same'],
+  [2, 8, 8, 64, 128, 'same'],
+  [1, 8, 8, 128, 128, 'same'],
+  [3, 9, 11, 18, 21, 'same'],
+  [2, 10, 7, 17, 33, 'valid'],
+  [2, 5, 6, 23, 20, 'valid'],
+  [1, 5, 5, 16, 40, 'same'],
+];
+
+function describeCase([n, h, w, ci, co, pad]: Case): string {
+  return `x[${n},${h},${w},${ci}] 3×3 → ${co}, pad ${pad}`;
+}
+
+function geometry([n, h, w, ci, co, pad]: Case) {
+  return convGeometry(convInfo([n, h, w, ci], [3, 3, ci, co], { strides: 1, pad }));
+}
+
+/** y and dx of a case for a fixed upstream gradient on the active backend. */
+function convForwardAndDx([n, h, w, ci, co, pad]: Case, seed: number): tf.Tensor[] {
+  const x = tf.tensor4d(randomArray(n * h * w * ci, seed), [n, h, w, ci]);
+  const f = tf.tensor4d(randomArray(9 * ci * co, seed + 1), [3, 3, ci, co]);
+  const conv = (a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, f, 1, pad);
+  const y = conv(x);
+  const dy = tf.tensor(randomArray(y.size, seed + 2), y.shape);
+  return [y, tf.grad(conv)(x, dy)];
+}
+
+describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu backend', () => {
+  beforeAll(async () => {
+    await registerWasmTrainingKernels();
+  });
+  afterEach(() => setWinogradEnabled(true));
+
+  CASES.forEach((c, i) => {
+    it(describeCase(c), async () => {
+      const g = geometry(c);
+      expect(winogradForwardTakes(g)).toBe(true);
+      expect(winogradInputGradTakes(g)).toBe(g.ci > 16);
+      const seed = 900 + 13 * i;
+      const cpu = await onBackend('cpu', () => convForwardAndDx(c, seed));
+      // Each layer's own tile, then each tile forced (where its tiles pay on this shape).
+      for (const tile of [undefined, 2, 4] as const) {
+        setWinogradEnabled(true, tile);
+        const wino = await onBackend('wasm', () => convForwardAndDx(c, seed));
+        ['y', 'dx'].forEach((name, j) => {
+          expect(wino[j].length, name).toBe(cpu[j].length);
+          expect(relativeError(wino[j], cpu[j]), `${name}, tile ${tile}`).toBeLessThan(TOLERANCE);
+        });
+      }
+    });
+  });
+
+  it('leaves outputs too small for its tiles to the direct kernels', () => {
+    // 1×1: 9 direct products against a tile's 16 (2×2) or 36 (4×4); 2×2 takes one 2×2 tile.
+    expect(winogradForwardTakes(geometry([2, 1, 1, 64, 64, 'same']))).toBe(false);
+    expect(winogradInputGradTakes(geometry([2, 1, 1, 64, 64, 'same']))).toBe(false);
+    expect(winogradForwardTakes(geometry([2, 2, 2, 64, 64, 'same']))).toBe(true);
+    // keras-deep's 3×3 layer: one 4×4 tile saves 2.25×, 2×2 tiles only 1.27×.
+    expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(true);
+    setWinogradEnabled(true, 2);
+    expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(false);
+  });
+
+  it('can be turned off, which gives the direct kernels back (same results within tolerance)', async () => {
+    const c = CASES[0];
+    const wino = await onBackend('wasm', () => convForwardAndDx(c, 7));
+    setWinogradEnabled(false);
+    expect(winogradForwardTakes(geometry(c))).toBe(false);
+    expect(winogradInputGradTakes(geometry(c))).toBe(false);
+    const direct = await onBackend('wasm', () => convForwardAndDx(c, 7));
+    wino.forEach((t, j) => {
+      expect(relativeError(t, direct[j])).toBeLessThan(TOLERANCE);
+    });
+  });
+});
+
+describe('Winograd kernels called directly', () => {
+  let simd: SimdKernels;
+  beforeAll(async () => {
+    simd = await wasmSimdKernels();
+  });
+
+  // [n, hp, wp, ci, co, band]: odd output sizes (a last tile half outside), a partial channel
+  // block, a channel count that is not a multiple of 4, bands that do not divide the tile rows.
+  const DIRECT: number[][] = [
+    [2, 9, 8, 5, 21, 2],
+    [1, 7, 9, 17, 16, 1],
+    [2, 6, 6, 16, 35, 3],
+  ];
+  for (const [n, hp, wp, ci, co, band] of DIRECT)
+    for (const m of [2, 4]) {
+      it(`the F(${m}×${m}, 3×3) kernel writes exactly its output (x[${n},${hp},${wp},${ci}] → ${co}, band ${band})`, () => {
+        const [oh, ow] = [hp - 2, wp - 2];
+        const x = randomArray(n * hp * wp * ci, 1);
+        const w = randomArray(9 * ci * co, 2);
+        const expected = new Float32Array(n * oh * ow * co);
+        forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
+          expected[yi] += x[xi] * w[wi];
+        });
+        const p = (m + 2) * (m + 2);
+        const work = band * Math.ceil(ow / m) * p * ci + p * 32;
+        const { out, guardsIntact } = guarded(
+          simd,
+          [
+            x,
+            w,
+            new Float32Array(winogradFilterFloats(ci, co)),
+            new Float32Array(work),
+            new Float32Array(expected.length),
+          ],
+          ([px, pw, pu, pwork, po]) => {
+            const f = simd.fn;
+            f.lenet_wino_filter(pw, pu, ci, co, 0, m);
+            f.lenet_conv_winograd(px, pu, po, n, hp, wp, ci, oh, ow, co, m, band, pwork);
+          },
+        );
+        expect(guardsIntact).toBe(true);
+        expect(relativeError(out[4], expected)).toBeLessThan(m === 4 ? 1e-4 : 1e-5);
+      });
+    }
+});

@@ -1,0 +1,225 @@
+import type { ConvGeometry } from './conv-util.js';
+import { dyPadding } from './conv-wide.js';
+import type { SimdKernels } from './simd.js';
+import { runSplit } from './split.js';
+
+/** Output channels per block of the transformed filter (the GEMM's register tile is 16 wide). */
+const BLOCK = 16;
+
+/** Output tile sides the kernels have: F(2×2, 3×3) and F(4×4, 3×3). */
+type Tile = 2 | 4;
+
+/** Transformed points per tile ((m + 2)² for an m × m output tile). */
+const points = (m: Tile) => (m + 2) * (m + 2);
+
+/**
+ * Tiles one band of the kernel transforms before its GEMMs: enough tile pairs to reuse each
+ * transformed filter block over, few enough that the band (16·ci floats a tile) stays in the
+ * core's caches.
+ */
+const BAND_TILES = 16;
+
+const env = globalThis.process?.env?.LENET_WINOGRAD;
+let enabled = env !== '0';
+/** The tile side every layer uses, when set (for A/B measurements); else each layer's best. */
+let forced: Tile | undefined = env === '2' || env === '4' ? (Number(env) as Tile) : undefined;
+
+/**
+ * Turns the Winograd convolutions on or off (off gives the wide direct kernels back, for A/B
+ * measurements); `tile` forces the F(2×2, 3×3) or F(4×4, 3×3) kernel on every layer it takes.
+ * Layers compiled while off keep the direct kernels. The environment variable `LENET_WINOGRAD`
+ * starts with them off (`0`) or forced to a tile (`2`, `4`).
+ */
+export function setWinogradEnabled(on: boolean, tile?: 2 | 4): void {
+  enabled = on;
+  forced = tile;
+}
+
+/** Whether {@link setWinogradEnabled} (or `LENET_WINOGRAD`) leaves the Winograd convolutions on. */
+export function winogradEnabled(): boolean {
+  return enabled;
+}
+
+/** How many times fewer multiplies m × m tiles do than the direct convolution on an oh × ow output. */
+function saving(m: Tile, oh: number, ow: number): number {
+  return (9 * oh * ow) / (points(m) * Math.ceil(oh / m) * Math.ceil(ow / m));
+}
+
+/**
+ * The tile side for an oh × ow output: the one that saves the most multiplies (tiles past an
+ * odd edge included), if it saves at least 1.5×. Measured one thread, batch 64 and 256, load
+ * ~2 (`AB=winograd scripts/ab-conv-wide.mjs`), time ÷ the wide direct kernel's: F(4×4) 0.33–0.50
+ * on every preset shape from 7×7 up, 0.88–0.98 on keras-deep's 3×3 (one tile per image, 2.25×
+ * fewer multiplies); F(2×2) 0.50–0.68, and 1.0 on 3×3 (1.27× fewer, under the bar).
+ */
+function tileFor(oh: number, ow: number): Tile | undefined {
+  const m = forced ?? (saving(4, oh, ow) >= saving(2, oh, ow) ? 4 : 2);
+  return saving(m, oh, ow) >= 1.5 ? m : undefined;
+}
+
+function tilesPay(oh: number, ow: number): boolean {
+  return tileFor(oh, ow) !== undefined;
+}
+
+/**
+ * Whether the kernels take a stride-1 3×3 convolution from `inc` to `outc` channels with an
+ * oh × ow output: at least 16 input channels (below that the transforms cost more than the
+ * products save), over 16 output channels (where the wide direct kernel would run otherwise)
+ * and an output big enough for its tiles to pay.
+ */
+function takes(g: ConvGeometry, inc: number, outc: number, oh: number, ow: number): boolean {
+  return (
+    enabled &&
+    g.kh === 3 &&
+    g.kw === 3 &&
+    g.sh === 1 &&
+    g.sw === 1 &&
+    inc >= 16 &&
+    outc > 16 &&
+    tilesPay(oh, ow)
+  );
+}
+
+/** Whether Winograd takes this forward convolution (see `takes`). */
+export function winogradForwardTakes(g: ConvGeometry): boolean {
+  return takes(g, g.ci, g.co, g.oh, g.ow);
+}
+
+/** The tile side for an output oh × ow the kernels take ({@link tilesPay} said so). */
+function tileOf(oh: number, ow: number): Tile {
+  return tileFor(oh, ow) ?? 2;
+}
+
+/**
+ * Floats of the transformed filter for `inc` input and `outc` output channels: enough for either
+ * tile, so that a layer laid out before {@link setWinogradEnabled} changed the tile still fits.
+ */
+export function winogradFilterFloats(inc: number, outc: number): number {
+  return Math.ceil(outc / BLOCK) * BLOCK * points(4) * inc;
+}
+
+/** Tile rows per band for an output oh × ow in m × m tiles (at most the tile rows there are). */
+function bandRows(m: Tile, oh: number, ow: number): number {
+  const tw = Math.ceil(ow / m);
+  return Math.min(Math.ceil(oh / m), Math.max(1, Math.floor(BAND_TILES / tw)));
+}
+
+/**
+ * Floats of scratch one thread of the kernel needs for an output oh × ow from `inc` channels
+ * (either tile, as {@link winogradFilterFloats}): a band of transformed tiles, then the products
+ * of two tiles (points × 2 tiles × 16).
+ */
+function scratchFloats(oh: number, ow: number, inc: number): number {
+  const need = (m: Tile) => bandRows(m, oh, ow) * Math.ceil(ow / m) * points(m) * inc + points(m) * 2 * BLOCK;
+  return Math.max(need(2), need(4));
+}
+
+/** Floats of scratch {@link winogradForward} needs (per thread). */
+export function winogradForwardScratch(g: ConvGeometry): number {
+  return scratchFloats(g.oh, g.ow, g.ci);
+}
+
+/**
+ * The kernel on wasm-heap buffers: `xp` [n, hp, wp, inc] (padded so every tile's window but the
+ * rows and columns past an odd output lies inside), the transformed filter `u`, out
+ * [n, oh, ow, outc]; split over the helper threads by images, each with its own scratch.
+ */
+function run(
+  simd: SimdKernels,
+  d: { n: number; hp: number; wp: number; inc: number; oh: number; ow: number; outc: number },
+  xp: number,
+  u: number,
+  out: number,
+  scratch: number,
+): void {
+  const { n, hp, wp, inc, oh, ow, outc } = d;
+  const m = tileOf(oh, ow);
+  const band = bandRows(m, oh, ow);
+  runSplit(simd, {
+    fn: 'lenet_conv_winograd',
+    // Multiply-adds of the direct convolution this replaces, so the split rule stays the same.
+    macs: n * oh * ow * outc * 9 * inc,
+    items: n,
+    perItem: [{ ptr: xp, floats: hp * wp * inc }],
+    whole: [{ ptr: u, floats: Math.ceil(outc / BLOCK) * BLOCK * points(m) * inc }],
+    out: { ptr: out, floats: oh * ow * outc },
+    scratch: { ptr: scratch, floats: scratchFloats(oh, ow, inc) },
+    args: (p, count) => [
+      p.perItem[0],
+      p.whole[0],
+      p.out,
+      count,
+      hp,
+      wp,
+      inc,
+      oh,
+      ow,
+      outc,
+      m,
+      band,
+      p.scratch,
+    ],
+  });
+}
+
+/**
+ * The Winograd forward convolution (when {@link winogradForwardTakes}) on wasm-heap buffers:
+ * `xp` the input padded as `g` says (the input itself when `g.padded` is false), out
+ * [n, oh, ow, co]. Scratch: `u` ({@link winogradFilterFloats}(ci, co) floats, the transformed
+ * filter) and `work` ({@link winogradForwardScratch} floats).
+ */
+export function winogradForward(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  xp: number,
+  filter: number,
+  out: number,
+  scratch: { u: number; work: number },
+): void {
+  const { n, ci, co, oh, ow, hp, wp } = g;
+  simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 0, tileOf(oh, ow));
+  run(simd, { n, hp, wp, inc: ci, oh, ow, outc: co }, xp, scratch.u, out, scratch.work);
+}
+
+/**
+ * Whether the Winograd input gradient takes this convolution: dx is the stride-1 'full'
+ * convolution of dy padded by {@link dyPadding} with the filter rotated and its channels
+ * swapped, so the forward conditions with the channels swapped, plus the gather's padding rule.
+ */
+export function winogradInputGradTakes(g: ConvGeometry): boolean {
+  return (
+    takes(g, g.co, g.ci, g.h, g.w) && g.top <= 2 && g.left <= 2 && g.h + g.top >= g.oh && g.w + g.left >= g.ow
+  );
+}
+
+/** Floats of scratch {@link winogradInputGradient} needs besides the padded dy (per thread). */
+export function winogradInputGradScratch(g: ConvGeometry): number {
+  return scratchFloats(g.h, g.w, g.co);
+}
+
+/**
+ * The input gradient by Winograd (when {@link winogradInputGradTakes}): dx [n, h, w, ci] from dy
+ * [n, oh, ow, co] zero-padded into `dyp` ({@link dyPadding}: n·hp·wp·co floats). Scratch: `u`
+ * ({@link winogradFilterFloats}(co, ci) floats) and `work` ({@link winogradInputGradScratch}).
+ */
+export function winogradInputGradient(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  dy: number,
+  filter: number,
+  dx: number,
+  scratch: { dyp: number; u: number; work: number },
+): void {
+  const { n, h, w, ci, co, oh, ow } = g;
+  const pad = dyPadding(g);
+  simd.fn.lenet_pad_nhwc(dy, scratch.dyp, n, oh, ow, co, pad.hp, pad.wp, pad.top, pad.left);
+  simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 1, tileOf(h, w));
+  run(
+    simd,
+    { n, hp: pad.hp, wp: pad.wp, inc: co, oh: h, ow: w, outc: ci },
+    scratch.dyp,
+    scratch.u,
+    dx,
+    scratch.work,
+  );
+}
