@@ -189,8 +189,9 @@ class TrainingLoop {
       normalize: config.normalize,
       augment: config.augment,
       // Each batch is done with (stepped, callbacks called) before the next is drawn, and nothing
-      // keeps it: one pair of buffers serves the epoch. Fresh 0.2–0.8 MB buffers per batch cost
-      // 10–20 % of a LeNet-5 step (page faults, garbage collections; fit-overhead.mjs).
+      // keeps it: one pair of buffers serves the epoch. Fresh 0.2–0.8 MB buffers per batch made
+      // LeNet-5's b64 steps in fit 5–45 % slower (fit-overhead.mjs), mostly as waiting for the
+      // helper thread, not as main-thread work.
       reuseBuffers: true,
     });
     // A resumed epoch draws the batches it already trained too: the order and the augmentation

@@ -9,19 +9,16 @@ import {
   wideFilterGradScratch,
   wideFilterGradTakes,
   wideForward,
-  wideForwardTakes,
   wideInputGradient,
 } from '../wasm-kernels/conv-wide.js';
 import {
   winogradFilterFloats,
   winogradForward,
   winogradForwardScratch,
-  winogradForwardTakes,
   winogradInputGradient,
   winogradInputGradScratch,
-  winogradInputGradTakes,
 } from '../wasm-kernels/conv-winograd.js';
-import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
+import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS, forwardKernel } from '../wasm-kernels/conv2d.js';
 import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
@@ -99,19 +96,16 @@ export class ConvStage implements Stage {
     this.attrs = { strides, pad: padding };
     const info = convInfo([1, h, w, ci], [kh, kw, ci, co], this.attrs);
     const g = convGeometry(info);
-    const over = co > DIRECT_CONV_MAX_OUT_CHANNELS;
+    const yKernel = forwardKernel(g);
     const dxKernel = inputGradKernel(g);
     this.directDx = dxKernel === 'direct';
     this.wide = {
-      forward: over && wideForwardTakes(g),
-      dx: dxKernel === 'wide',
-      dw: over && wideFilterGradTakes(g),
+      forward: yKernel === 'wide' || yKernel === 'winograd',
+      dx: dxKernel === 'wide' || dxKernel === 'winograd',
+      dw: co > DIRECT_CONV_MAX_OUT_CHANNELS && wideFilterGradTakes(g),
     };
-    this.xnnpack = over && !this.wide.forward;
-    this.wino = {
-      forward: this.wide.forward && winogradForwardTakes(g),
-      dx: this.wide.dx && winogradInputGradTakes(g),
-    };
+    this.xnnpack = yKernel === 'xnnpack';
+    this.wino = { forward: yKernel === 'winograd', dx: dxKernel === 'winograd' };
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
     this.outShape = [g.oh, g.ow, co];

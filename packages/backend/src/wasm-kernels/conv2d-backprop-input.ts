@@ -42,12 +42,13 @@ export const DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS = 24;
 /**
  * Which kernel computes the input gradient of convolution `g`: the direct gather up to
  * {@link DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS} output channels, the wide gather (conv-wide.ts) above
- * where it takes the geometry, else XNNPACK's convolution. The registered kernel and the compiled
- * training step both choose here.
+ * where it takes the geometry — as Winograd (conv-winograd.ts) where that takes it too — else
+ * XNNPACK's convolution. The registered kernel and the compiled training step both choose here.
  */
-export function inputGradKernel(g: ConvGeometry): 'direct' | 'wide' | 'xnnpack' {
+export function inputGradKernel(g: ConvGeometry): 'direct' | 'winograd' | 'wide' | 'xnnpack' {
   if (g.co <= DIRECT_INPUT_GRAD_MAX_OUT_CHANNELS) return 'direct';
-  return wideInputGradTakes(g) ? 'wide' : 'xnnpack';
+  if (!wideInputGradTakes(g)) return 'xnnpack';
+  return winogradInputGradTakes(g) ? 'winograd' : 'wide';
 }
 
 interface BackpropInputAttrs extends ConvAttrs {
@@ -137,8 +138,8 @@ export function makeConv2dBackpropInputWasm(stock: KernelFunc | undefined): Kern
 /**
  * The same gradient as one direct SIMD gather pass (csrc/lenet-kernels.c), written into a
  * zero-padded buffer that is then cropped (straight into the output when the conv did not pad).
- * Where {@link inputGradKernel} says 'wide', the wide convolution of dy by the rotated filter
- * (conv-wide.ts), or its Winograd form (conv-winograd.ts) where that takes the geometry.
+ * Where {@link inputGradKernel} says 'wide' or 'winograd', the wide convolution of dy by the
+ * rotated filter (conv-wide.ts) or its Winograd form (conv-winograd.ts).
  */
 function inputGradSimd(
   simd: SimdKernels,
@@ -151,7 +152,8 @@ function inputGradSimd(
   const { n, h, w, ci, co, kh, kw, hp, wp, padded } = g;
   const out = backend.makeOutput([n, h, w, ci], 'float32');
   if (n * h * w * ci === 0) return out;
-  if (inputGradKernel(g) === 'wide' && winogradInputGradTakes(g)) {
+  const kernel = inputGradKernel(g);
+  if (kernel === 'winograd') {
     const pad = dyPadding(g);
     const sizes = [n * pad.hp * pad.wp * co, winogradFilterFloats(co, ci), winogradInputGradScratch(g)];
     simd.withScratch(sizes, ([dyp, u, work]) => {
@@ -159,7 +161,7 @@ function inputGradSimd(
     });
     return out;
   }
-  if (inputGradKernel(g) === 'wide') {
+  if (kernel === 'wide') {
     const pad = dyPadding(g);
     simd.withScratch([n * pad.hp * pad.wp * co, packedFloats(kh * kw * co, ci)], ([dyp, wpk]) => {
       wideInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { dyp, wpk });

@@ -21,6 +21,19 @@ const FUSED_NAME = 'FusedConv2D';
 export const DIRECT_CONV_MAX_OUT_CHANNELS = 16;
 
 /**
+ * Which kernel computes the forward pass of convolution `g` on NHWC float32 data: the direct SIMD
+ * convolution up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, the wide kernel
+ * (conv-wide.ts) above where it takes the geometry — as Winograd (conv-winograd.ts) where that
+ * takes it too — else XNNPACK. The registered Conv2D/FusedConv2D and the compiled stages both
+ * choose here.
+ */
+export function forwardKernel(g: ConvGeometry): 'direct' | 'winograd' | 'wide' | 'xnnpack' {
+  if (g.co <= DIRECT_CONV_MAX_OUT_CHANNELS) return 'direct';
+  if (!wideForwardTakes(g)) return 'xnnpack';
+  return winogradForwardTakes(g) ? 'winograd' : 'wide';
+}
+
+/**
  * Conv2D for wasm: a direct SIMD convolution (csrc/lenet-kernels.c) for LeNet-sized layers —
  * up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, no dilation — where XNNPACK, which
  * tfjs-backend-wasm uses, is slow (one input channel) and repacks the filter on every call
@@ -94,7 +107,7 @@ function directConv(
     info.dataFormat === 'channelsLast' &&
     info.dilationHeight === 1 &&
     info.dilationWidth === 1 &&
-    (info.outChannels <= DIRECT_CONV_MAX_OUT_CHANNELS || wideForwardTakes(convGeometry(info))) &&
+    forwardKernel(convGeometry(info)) !== 'xnnpack' &&
     x.dtype === 'float32' &&
     filter.dtype === 'float32'
       ? simdKernels(backend)
@@ -107,33 +120,19 @@ function directConv(
     run() {
       const out = backend.makeOutput(info.outShape, 'float32');
       if (g.n * g.oh * g.ow * g.co === 0) return out;
-      if (g.co > DIRECT_CONV_MAX_OUT_CHANNELS && winogradForwardTakes(g)) {
-        simd.withScratch(
-          [
-            g.padded ? g.n * g.hp * g.wp * g.ci : 0,
-            winogradFilterFloats(g.ci, g.co),
-            winogradForwardScratch(g),
-          ],
-          ([xp, u, work]) => {
-            if (g.padded)
-              simd.fn.lenet_pad_nhwc(simd.ptr(x), xp, g.n, g.h, g.w, g.ci, g.hp, g.wp, g.top, g.left);
-            winogradForward(simd, g, g.padded ? xp : simd.ptr(x), simd.ptr(filter), simd.ptr(out), {
-              u,
-              work,
-            });
-          },
-        );
-        return out;
-      }
-      if (g.co > DIRECT_CONV_MAX_OUT_CHANNELS) {
-        simd.withScratch(
-          [g.padded ? g.n * g.hp * g.wp * g.ci : 0, packedFloats(g.kh * g.kw * g.ci, g.co)],
-          ([xp, wpk]) => {
-            if (g.padded)
-              simd.fn.lenet_pad_nhwc(simd.ptr(x), xp, g.n, g.h, g.w, g.ci, g.hp, g.wp, g.top, g.left);
-            wideForward(simd, g, g.padded ? xp : simd.ptr(x), simd.ptr(filter), simd.ptr(out), wpk);
-          },
-        );
+      const kernel = forwardKernel(g);
+      if (kernel === 'winograd' || kernel === 'wide') {
+        const pack =
+          kernel === 'winograd' ? winogradFilterFloats(g.ci, g.co) : packedFloats(g.kh * g.kw * g.ci, g.co);
+        const work = kernel === 'winograd' ? winogradForwardScratch(g) : 0;
+        simd.withScratch([g.padded ? g.n * g.hp * g.wp * g.ci : 0, pack, work], ([xp, wpk, scratch]) => {
+          if (g.padded)
+            simd.fn.lenet_pad_nhwc(simd.ptr(x), xp, g.n, g.h, g.w, g.ci, g.hp, g.wp, g.top, g.left);
+          const input = g.padded ? xp : simd.ptr(x);
+          if (kernel === 'winograd')
+            winogradForward(simd, g, input, simd.ptr(filter), simd.ptr(out), { u: wpk, work: scratch });
+          else wideForward(simd, g, input, simd.ptr(filter), simd.ptr(out), wpk);
+        });
         return out;
       }
       const co4 = roundUp4(g.co);
