@@ -18,6 +18,21 @@ export interface ModelClassifierOptions {
   compiled?: boolean;
 }
 
+/**
+ * Whether a classifier keeps the compiled pass's buffers from one call to the next while the calls
+ * follow each other; internal switch for A/B measurements ({@link setClassifierBufferReuse}).
+ */
+let reuseBuffers = true;
+
+/**
+ * Internal (not exported by the package): `false` makes every `modelClassifier` call lay the
+ * compiled pass's buffers out afresh and free them before it returns, as before round 8, for
+ * A/B measurements.
+ */
+export function setClassifierBufferReuse(enabled: boolean): void {
+  reuseBuffers = enabled;
+}
+
 /** A TensorFlow.js model as a `Classifier`, and how its forward pass runs. */
 export interface ModelClassifier extends Classifier {
   /** Compiled or `model.predict`, and why (as decided when the classifier was made). */
@@ -27,8 +42,10 @@ export interface ModelClassifier extends Classifier {
 /**
  * A TensorFlow.js classifier behind the `Classifier` interface of `@lenet/common`: NHWC batches,
  * probabilities (softmax applied when the model ends in logits), in inference mode (dropout off,
- * batch norm on its moving statistics). Each call holds the compiled pass's buffers only while
- * it runs, so the classifier needs no disposing.
+ * batch norm on its moving statistics). The compiled pass's buffers stay from one call to the next
+ * while the calls follow each other (a loop awaiting them: laying them out again costs as much as
+ * 3 % of a VGG call, clearing the layers' scratch) and are freed when the event loop next runs its
+ * timers, so the classifier needs no disposing.
  */
 export function modelClassifier(
   model: tf.LayersModel,
@@ -42,6 +59,7 @@ export function modelClassifier(
     made ??= modelInference(model, info, { compiled: options.compiled });
     return made;
   };
+  let release: ReturnType<typeof setTimeout> | undefined;
   return {
     classes: info.classes,
     inputSize: [info.height, info.width, info.channels],
@@ -52,10 +70,19 @@ export function modelClassifier(
     },
     async probabilities(batch: ImageBatchInput): Promise<Float32Array> {
       const run = inference();
+      clearTimeout(release);
+      release = undefined;
       try {
         return await run.probabilities(batch);
       } finally {
-        run.release();
+        if (reuseBuffers) {
+          release = setTimeout(() => {
+            release = undefined;
+            run.release();
+          }, 0);
+          // Nothing to wait for at exit: the process's end frees the heap anyway.
+          release.unref?.();
+        } else run.release();
       }
     },
   };
