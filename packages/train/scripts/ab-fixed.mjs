@@ -5,6 +5,10 @@
 //   node packages/train/scripts/ab-fixed.mjs infer [--rounds=N] [--threads=N] [preset:batch ...]
 //     modelClassifier(model).probabilities, back to back (as the bench's infer cell calls it),
 //     with the buffers kept between calls and laid out at every call (setClassifierBufferReuse)
+//   node packages/train/scripts/ab-fixed.mjs step --before=DIR [--rounds=N] [--threads=N] [preset:batch ...]
+//     the benchmarks' train cell (createTrainStep with Adam on 4 cached batches, the sums read
+//     after every step), this build against another one of this package (a copy of dist/ made
+//     before a change, inside packages/train: `cp -r packages/train/dist packages/train/dist-before`)
 import { setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
@@ -80,6 +84,37 @@ if (what === 'infer') {
     });
     setClassifierBufferReuse(true);
     model.dispose();
+  }
+} else if (what === 'step') {
+  const beforeDir = args.find((a) => a.startsWith('--before='))?.slice('--before='.length);
+  if (!beforeDir) throw new Error('step: --before=DIR (a copy of dist/ from before the change)');
+  const before = await import(new URL(`../${beforeDir}/index.js`, import.meta.url).href);
+  const now = await import('../dist/index.js');
+  const mnist = await loadMnist({ split: 'train' });
+  for (const { preset, batch } of parseCells(args, ['lenet5:64', 'mlp2:64', 'lenet5:256'])) {
+    const spec = cellSpec(preset);
+    const list = [
+      ...batches(head(mnist, batch * 4), { batchSize: batch, layout: 'NHWC', normalize: 'unit' }),
+    ];
+    const calls = Math.max(5, Math.round(3000 / batch));
+    const arm = (lib) => {
+      const model = buildModel(spec, { seed: 1 });
+      const step = lib.createTrainStep(model, { optimizer: 'adam', seed: 1 });
+      if (step.path.kind !== 'compiled') throw new Error(`${preset}: ${step.path.reason}`);
+      let i = 0;
+      return {
+        async run() {
+          for (let k = 0; k < calls; k++) {
+            step.run(list[i % list.length], 1e-3, i++);
+            await step.sums.read();
+          }
+        },
+      };
+    };
+    const a = arm(now);
+    const b = arm(before);
+    for (let w = 0; w < 2; w++) await Promise.all([a.run(), b.run()].slice(0, 1)).then(() => b.run());
+    await ab(`${preset} b${batch} (${calls} steps)`, calls, { now: a, before: b });
   }
 } else {
   throw new Error('usage: ab-fixed.mjs infer|step [options] [preset:batch ...]');
