@@ -37,6 +37,8 @@ export function setClassifierBufferReuse(enabled: boolean): void {
 export interface ModelClassifier extends Classifier {
   /** Compiled or `model.predict`, and why (as decided when the classifier was made). */
   readonly path: InferencePath;
+  /** Frees the compiled pass's buffers now, not when the event loop next runs its timers (the next call lays them out again). */
+  release(): void;
 }
 
 /**
@@ -59,7 +61,7 @@ export function modelClassifier(
     made ??= modelInference(model, info, { compiled: options.compiled });
     return made;
   };
-  let release: ReturnType<typeof setTimeout> | undefined;
+  let pendingRelease: ReturnType<typeof setTimeout> | undefined;
   return {
     classes: info.classes,
     inputSize: [info.height, info.width, info.channels],
@@ -68,20 +70,25 @@ export function modelClassifier(
     get path() {
       return inference().path;
     },
+    release() {
+      clearTimeout(pendingRelease);
+      pendingRelease = undefined;
+      made?.release();
+    },
     async probabilities(batch: ImageBatchInput): Promise<Float32Array> {
       const run = inference();
-      clearTimeout(release);
-      release = undefined;
+      clearTimeout(pendingRelease);
+      pendingRelease = undefined;
       try {
         return await run.probabilities(batch);
       } finally {
         if (reuseBuffers) {
-          release = setTimeout(() => {
-            release = undefined;
+          pendingRelease = setTimeout(() => {
+            pendingRelease = undefined;
             run.release();
           }, 0);
           // Nothing to wait for at exit: the process's end frees the heap anyway.
-          release.unref?.();
+          pendingRelease.unref?.();
         } else run.release();
       }
     },
