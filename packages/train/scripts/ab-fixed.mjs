@@ -113,7 +113,10 @@ if (what === 'infer') {
     };
     const a = arm(now);
     const b = arm(before);
-    for (let w = 0; w < 2; w++) await Promise.all([a.run(), b.run()].slice(0, 1)).then(() => b.run());
+    for (let w = 0; w < 2; w++) {
+      await a.run();
+      await b.run();
+    }
     await ab(`${preset} b${batch} (${calls} steps)`, calls, { now: a, before: b });
   }
 } else {
