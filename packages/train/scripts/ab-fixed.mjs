@@ -14,7 +14,7 @@ import { batches, head, loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
 import { modelClassifier } from '../dist/index.js';
 import { setClassifierBufferReuse } from '../dist/model-classifier.js';
-import { cellSpec, numberOption, parseCells } from './cells.mjs';
+import { cellBatch, cellSpec, numberOption, parseCells } from './cells.mjs';
 
 const [what, ...args] = process.argv.slice(2);
 const rounds = numberOption(args, 'rounds', 9);
@@ -58,13 +58,7 @@ if (what === 'infer') {
     const spec = cellSpec(preset);
     const model = buildModel(spec, { seed: 1 });
     const [h, w, c] = spec.input;
-    const b =
-      h === 28 && w === 28 && c === 1
-        ? [...batches(head(mnist, batch), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })][0]
-        : {
-            x: Float32Array.from({ length: batch * h * w * c }, () => Math.random()),
-            shape: [batch, h, w, c],
-          };
+    const b = cellBatch(spec, batch, mnist);
     const input = { x: b.x, shape: b.shape };
     const clf = modelClassifier(model);
     const calls = Math.max(3, Math.round(400 / ((batch * (h * w * c)) / 784) ** 0.5));
