@@ -51,6 +51,7 @@ export async function runTfjsInferCell(ctx: CellContext): Promise<CellResult> {
     });
   } finally {
     probe.stop();
+    classifier.release();
     model.dispose();
   }
 }

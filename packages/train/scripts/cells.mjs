@@ -1,4 +1,5 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
+import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
 
 /** The `preset:batch` arguments of `args` (those not starting with `--`), or `fallback`'s. */
@@ -25,4 +26,20 @@ export function cellSpec(preset) {
   return preset.endsWith('-nodropout')
     ? { ...base, layers: base.layers.filter((l) => l.type !== 'dropout') }
     : base;
+}
+
+/**
+ * One batch of `batch` inputs for `spec`: the head of `mnist` (normalised, NHWC) for MNIST's
+ * shape; uniform noise otherwise (speed does not depend on the pixels), with labels 0.
+ */
+export function cellBatch(spec, batch, mnist) {
+  const [h, w, c] = spec.input;
+  if (h === 28 && w === 28 && c === 1) {
+    return [...batches(head(mnist, batch), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })][0];
+  }
+  return {
+    x: Float32Array.from({ length: batch * h * w * c }, () => Math.random()),
+    y: new Int32Array(batch),
+    shape: [batch, h, w, c],
+  };
 }

@@ -176,3 +176,54 @@ describe('the compiled inference over many calls', () => {
     m.dispose();
   });
 });
+
+describe("a modelClassifier's buffers between calls", () => {
+  const waitForTimers = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+
+  it('keeps them while calls follow each other, through batch sizes both ways and new weights, and frees them when the event loop turns', async () => {
+    // Other classifiers' buffers (an earlier test's) go first.
+    await waitForTimers();
+    const m = model('lenet5', 6).model;
+    const before = tf.memory();
+    const classifier = modelClassifier(m);
+    const [big, small] = [...batches(head(mnist, 80), { batchSize: 50, normalize: 'unit', layout: 'NHWC' })];
+    const input = (b: Batch) => ({ x: b.x, shape: b.shape });
+    const expected = () => predicted(m, head(mnist, 80));
+    let want = expected();
+    // Laid out for 30, then again for 50, which the 30 then run in.
+    expect(await classifier.probabilities(input(small))).toEqual(want.slice(500));
+    expect(classifier.path.kind).toBe('compiled');
+    expect(await classifier.probabilities(input(big))).toEqual(want.slice(0, 500));
+    const held = tf.memory();
+    expect(held.numTensors).toBeGreaterThan(before.numTensors);
+    for (let i = 0; i < 3; i++) {
+      expect(await classifier.probabilities(input(small))).toEqual(want.slice(500));
+      expect(await classifier.probabilities(input(big))).toEqual(want.slice(0, 500));
+    }
+    expect(tf.memory().numTensors).toBe(held.numTensors);
+    expect(tf.memory().numBytes).toBe(held.numBytes);
+    // New weights between two calls (training, setWeights) are what the next call reads.
+    train(m, head(mnist, 4), 3);
+    want = expected();
+    expect(await classifier.probabilities(input(big))).toEqual(want.slice(0, 500));
+    tf.tidy(() => m.setWeights(m.getWeights().map((w) => tf.mul(w, 0.5))));
+    want = expected();
+    expect(await classifier.probabilities(input(big))).toEqual(want.slice(0, 500));
+    // Freed once the event loop runs its timers; laid out again at the next call.
+    await waitForTimers();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    expect(await classifier.probabilities(input(small))).toEqual(want.slice(500));
+    await waitForTimers();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    // Or at once, on request.
+    expect(await classifier.probabilities(input(small))).toEqual(want.slice(500));
+    expect(tf.memory().numTensors).toBeGreaterThan(before.numTensors);
+    classifier.release();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    await waitForTimers();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    m.dispose();
+  });
+});

@@ -90,14 +90,18 @@ export function crossEntropyHost(
       let max = Number.NEGATIVE_INFINITY;
       for (let j = 0; j < k; j++) max = Math.max(max, logits[row + j]);
       let sum = 0;
-      for (let j = 0; j < k; j++) sum += Math.exp(logits[row + j] - max);
+      for (let j = 0; j < k; j++) {
+        dp[j] = Math.exp(logits[row + j] - max);
+        sum += dp[j];
+      }
+      const logSum = Math.log(sum);
       for (let j = 0; j < k; j++) {
         const z = logits[row + j];
         const target = j === label ? on : off;
         outputSum += z;
         if (z > logits[row + best]) best = j;
-        loss -= target * (z - max - Math.log(sum));
-        grad[row + j] = (Math.exp(z - max) / sum - target) / n;
+        loss -= target * (z - max - logSum);
+        grad[row + j] = (dp[j] / sum - target) / n;
       }
     } else {
       if (probs === null)
@@ -109,7 +113,9 @@ export function crossEntropyHost(
         outputSum += p;
         if (p > probs[row + best]) best = j;
         const clipped = Math.min(Math.max(p, PROBABILITY_MIN), PROBABILITY_MAX);
-        loss -= target * Math.log(clipped);
+        // A zero target adds 0·log(clipped), which is 0 unless the probability is NaN: no log needed.
+        if (target !== 0) loss -= target * Math.log(clipped);
+        else if (Number.isNaN(clipped)) loss = Number.NaN;
         // Multiply's, Log's and ClipByValue's gradients, then Softmax's: dp·p summed in order.
         const dq = Math.fround(Math.fround(seed * target) / clipped);
         dp[j] = p >= PROBABILITY_MIN && p <= PROBABILITY_MAX ? dq : 0;

@@ -18,17 +18,36 @@ export interface ModelClassifierOptions {
   compiled?: boolean;
 }
 
+/**
+ * Whether a classifier keeps the compiled pass's buffers from one call to the next while the calls
+ * follow each other; internal switch for A/B measurements ({@link setClassifierBufferReuse}).
+ */
+let reuseBuffers = true;
+
+/**
+ * Internal (not exported by the package): `false` makes every `modelClassifier` call lay the
+ * compiled pass's buffers out afresh and free them before it returns, as before round 8, for
+ * A/B measurements.
+ */
+export function setClassifierBufferReuse(enabled: boolean): void {
+  reuseBuffers = enabled;
+}
+
 /** A TensorFlow.js model as a `Classifier`, and how its forward pass runs. */
 export interface ModelClassifier extends Classifier {
   /** Compiled or `model.predict`, and why (as decided when the classifier was made). */
   readonly path: InferencePath;
+  /** Frees the compiled pass's buffers now, not when the event loop next runs its timers (the next call lays them out again). */
+  release(): void;
 }
 
 /**
  * A TensorFlow.js classifier behind the `Classifier` interface of `@lenet/common`: NHWC batches,
  * probabilities (softmax applied when the model ends in logits), in inference mode (dropout off,
- * batch norm on its moving statistics). Each call holds the compiled pass's buffers only while
- * it runs, so the classifier needs no disposing.
+ * batch norm on its moving statistics). The compiled pass's buffers stay from one call to the next
+ * while the calls follow each other (a loop awaiting them: laying them out again costs as much as
+ * 3 % of a VGG call, clearing the layers' scratch) and are freed when the event loop next runs its
+ * timers, so the classifier needs no disposing.
  */
 export function modelClassifier(
   model: tf.LayersModel,
@@ -42,6 +61,7 @@ export function modelClassifier(
     made ??= modelInference(model, info, { compiled: options.compiled });
     return made;
   };
+  let pendingRelease: ReturnType<typeof setTimeout> | undefined;
   return {
     classes: info.classes,
     inputSize: [info.height, info.width, info.channels],
@@ -50,12 +70,26 @@ export function modelClassifier(
     get path() {
       return inference().path;
     },
+    release() {
+      clearTimeout(pendingRelease);
+      pendingRelease = undefined;
+      made?.release();
+    },
     async probabilities(batch: ImageBatchInput): Promise<Float32Array> {
       const run = inference();
+      clearTimeout(pendingRelease);
+      pendingRelease = undefined;
       try {
         return await run.probabilities(batch);
       } finally {
-        run.release();
+        if (reuseBuffers) {
+          pendingRelease = setTimeout(() => {
+            pendingRelease = undefined;
+            run.release();
+          }, 0);
+          // Nothing to wait for at exit: the process's end frees the heap anyway.
+          pendingRelease.unref?.();
+        } else run.release();
       }
     },
   };

@@ -32,6 +32,12 @@ export class RunningSums implements TrainSums {
   private hostCorrect = 0;
   /** The first non-finite step added on the host, or null. */
   private firstBadOnHost: number | null = null;
+  /**
+   * Whether the device sums may be other than 0 since the last reset: while they are not, a read
+   * takes the host's alone (no TensorFlow.js op, no device read: the compiled step's sums are all
+   * on the host, and the benchmarks read them after every step).
+   */
+  private onDevice = false;
 
   /**
    * `onHost`: steps added with {@link addOnHost} (the compiled step's, whose loss is computed on
@@ -48,6 +54,7 @@ export class RunningSums implements TrainSums {
   }
 
   async read(): Promise<SumsRead> {
+    if (!this.onDevice) return { loss: 0 + this.hostLoss, correct: 0 + this.hostCorrect };
     const both = tf.stack([this.loss, this.correct]);
     const [loss, correct] = await both.data();
     both.dispose();
@@ -61,6 +68,7 @@ export class RunningSums implements TrainSums {
     });
     this.hostLoss = 0;
     this.hostCorrect = 0;
+    this.onDevice = false;
   }
 
   /** Sets the loss and correct sums to values read before (resuming an epoch mid-way). */
@@ -75,6 +83,7 @@ export class RunningSums implements TrainSums {
       this.loss.assign(tf.scalar(loss));
       this.correct.assign(tf.scalar(correct));
     });
+    this.onDevice = true;
   }
 
   async firstNonFiniteStep(): Promise<number | null> {
@@ -89,6 +98,7 @@ export class RunningSums implements TrainSums {
    * output, and the correct count. Call inside `tf.tidy`.
    */
   addOnDevice(meanLoss: tf.Scalar, outputSum: tf.Scalar, correct: tf.Scalar, n: number, step: number): void {
+    this.onDevice = true;
     const checked = tf.add(meanLoss, tf.mul(outputSum, 0));
     this.loss.assign(tf.add(this.loss, tf.mul(checked, n)));
     this.correct.assign(tf.add(this.correct, correct));
@@ -109,6 +119,7 @@ export class RunningSums implements TrainSums {
       this.hostCorrect += correct;
       return;
     }
+    this.onDevice = true;
     this.loss.assign(tf.add(this.loss, tf.scalar(checked)));
     this.correct.assign(tf.add(this.correct, tf.scalar(correct)));
   }

@@ -2,6 +2,7 @@ import { batches } from '@lenet/datasets';
 import { describe, expect, it } from 'vitest';
 import { dropoutLayers, dropoutSeeds, isDropoutLayer } from './dropout.js';
 import { createTrainStep, fit, TrainError } from './index.js';
+import { RunningSums } from './running-sums.js';
 import { mnistHead, model, useWasm } from './testing/helpers.js';
 import * as tf from './tfjs.js';
 
@@ -118,5 +119,41 @@ describe('dropout layers', () => {
     const seeds = [dropoutSeeds(3, 1, 0), dropoutSeeds(3, 1, 1), dropoutSeeds(3, 1, 0, 1)];
     expect(new Set(seeds.flat()).size).toBe(9);
     expect(dropoutSeeds(3, 1, 0)).toEqual(seeds[0]);
+  });
+});
+
+describe('running sums', () => {
+  /** What `read` returns, and how many kernels it ran. */
+  const readWithKernels = async (sums: RunningSums) => {
+    let read: { loss: number; correct: number } | undefined;
+    const profile = await tf.profile(async () => {
+      read = await sums.read();
+    });
+    return { read, kernels: profile.kernels.length };
+  };
+
+  it('read the host sums without a TensorFlow.js op while nothing went to the device, and both once something did', async () => {
+    await useWasm();
+    const sums = new RunningSums(true);
+    sums.addOnHost(1.5, 2, 3, 0);
+    sums.addOnHost(0.25, 2, 1, 1);
+    expect(await readWithKernels(sums)).toEqual({ read: { loss: 1.75, correct: 4 }, kernels: 0 });
+    // A step that took autodiff (the backend switched) adds on the device: read sees both.
+    tf.tidy(() => sums.addOnDevice(tf.scalar(0.5), tf.scalar(1), tf.scalar(2), 4, 2));
+    const mixed = await readWithKernels(sums);
+    expect(mixed.read).toEqual({ loss: 3.75, correct: 6 });
+    expect(mixed.kernels).toBeGreaterThan(0);
+    sums.reset();
+    expect(await readWithKernels(sums)).toEqual({ read: { loss: 0, correct: 0 }, kernels: 0 });
+    sums.restore(5, 2);
+    expect(await readWithKernels(sums)).toEqual({ read: { loss: 5, correct: 2 }, kernels: 0 });
+    sums.dispose();
+    // Sums kept on the device read them.
+    const device = new RunningSums(false);
+    device.addOnHost(1.5, 2, 3, 0);
+    expect((await readWithKernels(device)).read).toEqual({ loss: 1.5, correct: 3 });
+    device.restore(5, 2);
+    expect((await readWithKernels(device)).read).toEqual({ loss: 5, correct: 2 });
+    device.dispose();
   });
 });

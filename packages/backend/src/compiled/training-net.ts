@@ -78,6 +78,9 @@ class TrainingNet implements CompiledTrainingNet {
   private io: StageIO[] = [];
   private input: TensorInfo | null = null;
   private probs = 0;
+  /** Byte offsets of the weight gradients (the stages', in trainable-variable order), from the layout. */
+  private gradPtrs: number[] = [];
+  private readonly gradSizes: number[];
   private seeds: readonly number[] = [];
   private ran: 'none' | 'forward' | 'backward' = 'none';
   private readonly step: StepInfo;
@@ -104,6 +107,7 @@ class TrainingNet implements CompiledTrainingNet {
           : [],
     );
     this.variables = netVariables(spec);
+    this.gradSizes = this.trainable.map((v) => v.size);
     this.step = {
       n: 0,
       dropoutSeed: (k) => this.seeds[k],
@@ -124,6 +128,7 @@ class TrainingNet implements CompiledTrainingNet {
     this.input = input;
     this.io = io;
     this.probs = this.buffers.scratch(this.stages, n, n * this.outputs);
+    this.gradPtrs = this.stages.flatMap((s) => s.gradients());
     this.n = n;
   }
 
@@ -131,6 +136,7 @@ class TrainingNet implements CompiledTrainingNet {
     this.buffers.release();
     this.io = [];
     this.input = null;
+    this.gradPtrs = [];
     this.n = 0;
     this.ran = 'none';
   }
@@ -223,8 +229,9 @@ class TrainingNet implements CompiledTrainingNet {
 
   gradients(): Float32Array[] {
     this.check('backward');
-    const sizes = this.trainable.map((v) => v.size);
-    return this.stages.flatMap((s) => s.gradients()).map((ptr, i) => this.simd.floats(ptr, sizes[i]));
+    // One view of the heap for all (each new one costs about a microsecond).
+    const heap = this.simd.heap();
+    return this.gradPtrs.map((ptr, i) => heap.subarray(ptr / 4, ptr / 4 + this.gradSizes[i]));
   }
 
   output(): Float32Array {
@@ -239,7 +246,11 @@ class TrainingNet implements CompiledTrainingNet {
     const fresh = this.trainable.map((v, i) =>
       this.packable[i] ? this.backend.makeOutput(v.shape as number[], 'float32') : null,
     );
-    const view = (t: TensorInfo) => this.simd.floats(this.simd.ptr(t), sizeOf(t.shape));
+    const heap = this.simd.heap();
+    const view = (t: TensorInfo) => {
+      const at = this.simd.ptr(t) / 4;
+      return heap.subarray(at, at + sizeOf(t.shape));
+    };
     try {
       const weights = this.trainable.map(view);
       fill({
