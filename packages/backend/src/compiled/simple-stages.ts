@@ -1,5 +1,6 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { dropoutMaskInto } from '../wasm-kernels/dropout.js';
+import { pool2x2, poolGrad2x2 } from '../wasm-kernels/pool-util.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient } from './activation.js';
@@ -64,7 +65,7 @@ export class PoolStage implements Stage {
     const [sh, sw] = this.strides;
     const kind = this.op === 'max' ? 0 : 1;
     if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
-      this.simd.fn.lenet_pool_2x2(io.x, io.y, step.n, ih, iw, c, oh, ow, kind);
+      pool2x2(this.simd, io.x, io.y, { n: step.n, ih, iw, c, oh, ow }, kind);
     } else if (this.mode === 'infer' && this.op === 'avg') {
       const attrs = { filterSize: this.size, strides: this.strides, pad: 'valid', dimRoundingMode: null };
       runRegistered(this.simd, this.backend, 'AvgPool', { x: io.xInfo }, attrs, io.y);
@@ -78,6 +79,10 @@ export class PoolStage implements Stage {
     const { ih, iw, c, oh, ow } = this.geometry;
     const [fh, fw] = this.size;
     const [sh, sw] = this.strides;
+    if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
+      poolGrad2x2(this.simd, io.dy, io.x, io.dx, { n: step.n, ih, iw, c, oh, ow }, this.op === 'max' ? 0 : 1);
+      return;
+    }
     const g = [step.n, ih, iw, c, oh, ow, sh, sw, fh, fw, 0, 0] as const;
     if (this.op === 'max') this.simd.fn.lenet_max_pool_grad(io.dy, io.x, io.dx, ...g);
     else this.simd.fn.lenet_avg_pool_grad(io.dy, io.dx, ...g, 1 / (fh * fw));
