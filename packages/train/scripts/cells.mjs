@@ -1,4 +1,5 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
+import { setPoolFastEnabled } from '@lenet/backend';
 import { getPreset } from '@lenet/models';
 
 /** The `preset:batch` arguments of `args` (those not starting with `--`), or `fallback`'s. */
@@ -25,4 +26,23 @@ export function cellSpec(preset) {
   return preset.endsWith('-nodropout')
     ? { ...base, layers: base.layers.filter((l) => l.type !== 'dropout') }
     : base;
+}
+
+/** Switches the stage profilers can flip between rounds with `--ab=NAME` (A: off, B: on). */
+const AB_SWITCHES = { pool: setPoolFastEnabled };
+
+/**
+ * The variants of `--ab=NAME` as [{ label, set }] (off, then on), or one unnamed variant that
+ * changes nothing without the option.
+ */
+export function abVariants(args) {
+  const a = args.find((s) => s.startsWith('--ab='));
+  if (a === undefined) return [{ label: '', set: () => {} }];
+  const name = a.slice(5);
+  const set = AB_SWITCHES[name];
+  if (set === undefined) throw new Error(`--ab=${name}: one of ${Object.keys(AB_SWITCHES).join(', ')}`);
+  return [
+    { label: `${name} off`, set: () => set(false) },
+    { label: `${name} on`, set: () => set(true) },
+  ];
 }
