@@ -1,5 +1,5 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
-import { setPoolFastEnabled } from '@lenet/backend';
+import { setPoolArgmaxMinFloats, setPoolFastEnabled } from '@lenet/backend';
 import { getPreset } from '@lenet/models';
 
 /** The `preset:batch` arguments of `args` (those not starting with `--`), or `fallback`'s. */
@@ -28,8 +28,14 @@ export function cellSpec(preset) {
     : base;
 }
 
-/** Switches the stage profilers can flip between rounds with `--ab=NAME` (A: off, B: on). */
-const AB_SWITCHES = { pool: setPoolFastEnabled };
+/**
+ * Switches the stage profilers can flip between rounds with `--ab=NAME` (A: off, B: on).
+ * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never.
+ */
+const AB_SWITCHES = {
+  pool: setPoolFastEnabled,
+  'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
+};
 
 /**
  * The variants of `--ab=NAME` as [{ label, set }] (off, then on), or one unnamed variant that

@@ -4,6 +4,7 @@ import { randomArray, relativeError } from '../testing/helpers.js';
 import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
+import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
 import { compileInferenceNet } from './inference-net.js';
 import { type NetLayer, type NetSpec, netTrainableVariables } from './net-spec.js';
@@ -62,6 +63,36 @@ describe('compileTrainingNet', () => {
     expect(model.nonTrainableWeights.map((w) => Float32Array.from(w.read().dataSync()))).toEqual(statsAfter);
     net.dispose();
     tf.dispose([...stats, ...Object.values(grads), xt, rt, logits, dLogits]);
+    model.dispose();
+  });
+
+  it("gives the same gradients when its max pooling keeps each window's argmax (big inputs) as when it reads the input again", () => {
+    const { model, spec } = network(1);
+    perturb(model);
+    const n = 5;
+    const x = randomArray(n * INPUT, 4);
+    const dLogits = randomArray(n * 3, 5);
+    const run = (minFloats: number) => {
+      const previous = setPoolArgmaxMinFloats(minFloats);
+      try {
+        const net = compileTrainingNet(spec);
+        if (net === undefined) throw new Error('no compiled net on wasm');
+        net.forward(x, n, [11]);
+        net.outputGradient().set(dLogits);
+        net.backward();
+        const grads = net.gradients().map((g) => Float32Array.from(g));
+        net.dispose();
+        return grads;
+      } finally {
+        setPoolArgmaxMinFloats(previous);
+      }
+    };
+    const kept = run(0);
+    const read = run(Number.POSITIVE_INFINITY);
+    expect(kept.length).toBe(read.length);
+    kept.forEach((g, k) => {
+      expect(g, `gradient ${k}`).toEqual(read[k]);
+    });
     model.dispose();
   });
 

@@ -21,6 +21,29 @@ export function poolFastEnabled(): boolean {
   return fastPool;
 }
 
+/**
+ * Pool inputs (floats, whole batch) from which the compiled training step's 2×2/2 max pooling
+ * keeps each window's first maximum for its gradient instead of reading the input again: 8 MB,
+ * past which that input is far out of cache (keras-deep b256's 25.7 MB gained, LeNet-5 b256's
+ * 4.8 MB lost).
+ */
+let argmaxMinFloats = 2_000_000;
+
+/**
+ * Sets the input size (floats) from which the compiled step's max pooling keeps its argmax (see
+ * `argmaxMinFloats`; Infinity: never, 0: always). Returns the previous value. For tests and A/B.
+ */
+export function setPoolArgmaxMinFloats(floats: number): number {
+  const previous = argmaxMinFloats;
+  argmaxMinFloats = floats;
+  return previous;
+}
+
+/** Whether a compiled training step's 2×2/2 max pooling of `floats` input floats keeps its argmax. */
+export function poolKeepsArgmax(floats: number, c: number): boolean {
+  return fastPool && c >= 4 && floats >= argmaxMinFloats;
+}
+
 /** Max (kind 0) or average (1) pooling 2×2/2 of x [n, ih, iw, c] into out [n, oh, ow, c], no padding. */
 export function pool2x2(
   simd: SimdKernels,

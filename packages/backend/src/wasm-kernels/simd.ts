@@ -221,6 +221,28 @@ export interface SimdExports {
     oh: number,
     ow: number,
   ): void;
+  lenet_max_pool_2x2_arg(
+    x: number,
+    out: number,
+    arg: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
+  lenet_max_pool_grad_2x2_arg(
+    dy: number,
+    arg: number,
+    dx: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
   lenet_pool_grad_2x2(
     dy: number,
     x: number,
