@@ -499,6 +499,17 @@ void lenet_max_pool_grad(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32 ih, 
   }
 }
 
+// 2×2/2 pooling gradients: the columns past the last window of an input row pair, and the rows
+// past the last window of an image, which no window covers (their gradient is 0).
+INLINE void clear_uncovered_columns(f32 *rowPair, i32 iw, i32 c, i32 ow) {
+  if (2 * ow >= iw) return;
+  __builtin_memset(rowPair + 2 * ow * c, 0, (uint32_t)((iw - 2 * ow) * c) * 4u);
+  __builtin_memset(rowPair + iw * c + 2 * ow * c, 0, (uint32_t)((iw - 2 * ow) * c) * 4u);
+}
+INLINE void clear_uncovered_rows(f32 *image, i32 ih, i32 row, i32 oh) {
+  if (2 * oh < ih) __builtin_memset(image + 2 * oh * row, 0, (uint32_t)((ih - 2 * oh) * row) * 4u);
+}
+
 // 2×2/2 pooling gradients without padding, every dx value written once (no clearing pass first:
 // that pass was a third of the traffic). kind 0: max, the gradient to the first maximum of each
 // window (NaN never wins, as max_pool_grad_2x2), with one pmax per running maximum instead of a
@@ -549,10 +560,9 @@ void lenet_pool_grad_2x2(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32 ih, 
           if (k + 4 < c && k + 8 > c) k = c - 8;
         }
       }
-      if (2 * ow < iw) __builtin_memset(dx + r0 + 2 * ow * c, 0, (uint32_t)((iw - 2 * ow) * c) * 4u);
-      if (2 * ow < iw) __builtin_memset(dx + r0 + row + 2 * ow * c, 0, (uint32_t)((iw - 2 * ow) * c) * 4u);
+      clear_uncovered_columns(dx + r0, iw, c, ow);
     }
-    if (2 * oh < ih) __builtin_memset(dx + (b * ih + 2 * oh) * row, 0, (uint32_t)((ih - 2 * oh) * row) * 4u);
+    clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
   }
 }
 
@@ -918,10 +928,9 @@ void lenet_max_pool_grad_2x2_arg(const f32 *dy, const uint8_t *arg, f32 *dx, i32
           if (k + 4 < c && k + 8 > c) k = c - 8;
         }
       }
-      if (2 * ow < iw) __builtin_memset(dx + r0 + 2 * ow * c, 0, (uint32_t)((iw - 2 * ow) * c) * 4u);
-      if (2 * ow < iw) __builtin_memset(dx + r0 + row + 2 * ow * c, 0, (uint32_t)((iw - 2 * ow) * c) * 4u);
+      clear_uncovered_columns(dx + r0, iw, c, ow);
     }
-    if (2 * oh < ih) __builtin_memset(dx + (b * ih + 2 * oh) * row, 0, (uint32_t)((ih - 2 * oh) * row) * 4u);
+    clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
   }
 }
 
