@@ -368,7 +368,7 @@ void lenet_relu_grad(const f32 *x, const f32 *dy, f32 *dx, i32 len) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pooling gradients (scalar: each is one pass over dx, a small part of a step)
+// Pooling gradients
 
 // AvgPoolGrad: every dy value times scale added to each input pixel of its window.
 EXPORT(lenet_avg_pool_grad)
@@ -496,6 +496,73 @@ void lenet_max_pool_grad(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32 ih, 
         }
       }
     }
+  }
+}
+
+// 2×2/2 pooling gradients: the columns past the last window of an input row pair, and the rows
+// past the last window of an image, which no window covers (their gradient is 0).
+INLINE void clear_uncovered_columns(f32 *rowPair, i32 iw, i32 c, i32 ow) {
+  if (2 * ow >= iw) return;
+  __builtin_memset(rowPair + 2 * ow * c, 0, (uint32_t)((iw - 2 * ow) * c) * 4u);
+  __builtin_memset(rowPair + iw * c + 2 * ow * c, 0, (uint32_t)((iw - 2 * ow) * c) * 4u);
+}
+INLINE void clear_uncovered_rows(f32 *image, i32 ih, i32 row, i32 oh) {
+  if (2 * oh < ih) __builtin_memset(image + 2 * oh * row, 0, (uint32_t)((ih - 2 * oh) * row) * 4u);
+}
+
+// 2×2/2 pooling gradients without padding, every dx value written once (no clearing pass first:
+// that pass was a third of the traffic). kind 0: max, the gradient to the first maximum of each
+// window (NaN never wins, as max_pool_grad_2x2), with one pmax per running maximum instead of a
+// 3-instruction select and the four masks peeled off dy one after another; kind 1: average,
+// dy · scale to every pixel. Rows and columns no window covers are cleared. Interleaved in the
+// compiled step (load ~7): LeNet-5 b256's first max-pool gradient 1.50 → 1.00 ms, keras-baseline
+// b64's 2.66 → 1.30.
+EXPORT(lenet_pool_grad_2x2)
+void lenet_pool_grad_2x2(const f32 *dy, const f32 *xin, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 kind,
+                         f32 scale) {
+  if (c < 4 || 2 * oh > ih || 2 * ow > iw) {
+    if (kind == 0) lenet_max_pool_grad(dy, xin, dx, n, ih, iw, c, oh, ow, 2, 2, 2, 2, 0, 0);
+    else lenet_avg_pool_grad(dy, dx, n, ih, iw, c, oh, ow, 2, 2, 2, 2, 0, 0, scale);
+    return;
+  }
+  const i32 row = iw * c;
+  const v128_t sv = wasm_f32x4_splat(scale);
+  const f32 *g = dy;
+  for (i32 b = 0; b < n; b++) {
+    for (i32 y = 0; y < oh; y++) {
+      const i32 r0 = (b * ih + 2 * y) * row;
+      for (i32 x = 0; x < ow; x++, g += c) {
+        const i32 p0 = r0 + 2 * x * c, p1 = p0 + c, p2 = p0 + row, p3 = p0 + row + c;
+        for (i32 k = 0; k + 4 <= c; k += 4) {
+          const v128_t gv = wasm_v128_load(g + k);
+          if (kind == 0) {
+            const v128_t a0 = wasm_v128_load(xin + p0 + k), a1 = wasm_v128_load(xin + p1 + k);
+            const v128_t a2 = wasm_v128_load(xin + p2 + k), a3 = wasm_v128_load(xin + p3 + k);
+            // wj: position j is strictly greater than the first maximum before it.
+            const v128_t w1 = wasm_f32x4_gt(a1, a0);
+            const v128_t m1 = wasm_f32x4_pmax(a0, a1);
+            const v128_t w2 = wasm_f32x4_gt(a2, m1);
+            const v128_t w3 = wasm_f32x4_gt(a3, wasm_f32x4_pmax(m1, a2));
+            // Position j takes dy where it won and no later position did.
+            const v128_t r3 = wasm_v128_andnot(gv, w3), r2 = wasm_v128_andnot(r3, w2);
+            wasm_v128_store(dx + p0 + k, wasm_v128_andnot(r2, w1));
+            wasm_v128_store(dx + p1 + k, wasm_v128_and(r2, w1));
+            wasm_v128_store(dx + p2 + k, wasm_v128_and(r3, w2));
+            wasm_v128_store(dx + p3 + k, wasm_v128_and(gv, w3));
+          } else {
+            const v128_t v = wasm_f32x4_mul(gv, sv);
+            wasm_v128_store(dx + p0 + k, v);
+            wasm_v128_store(dx + p1 + k, v);
+            wasm_v128_store(dx + p2 + k, v);
+            wasm_v128_store(dx + p3 + k, v);
+          }
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c) k = c - 8;
+        }
+      }
+      clear_uncovered_columns(dx + r0, iw, c, ow);
+    }
+    clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
   }
 }
 
@@ -762,6 +829,108 @@ void lenet_repeat(const f32 *src, f32 *out, i32 len, i32 total) {
     const i32 chunk = done < total - done ? done : total - done;
     __builtin_memcpy(out + done, out, (uint32_t)chunk * 4u);
     done += chunk;
+  }
+}
+
+// Max pooling 2×2/2 forward with one maximum instruction per pair instead of NaN-propagating max
+// (wasm's f32x4.max is ~8 x86 instructions for its NaN and ±0 rules; pmax is one): pmax keeps
+// the earlier value on ties, so the result is the first maximum of the window in row-major order
+// (the cpu backend's rule, zeros' sign included). A NaN in a window must give NaN: the sum of
+// each window is NaN when one of its values is (or +∞ meets −∞, or it overflows), checked once
+// an output row, which then is redone by lenet_pool_2x2 (NaN wins there). Interleaved in the
+// compiled step (load ~7): LeNet-5 b256's first pool 0.44 → 0.25 ms, keras-deep's second 4.1 → 2.7.
+EXPORT(lenet_max_pool_2x2)
+void lenet_max_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow) {
+  if (c < 4) {
+    lenet_pool_2x2(x, out, n, ih, iw, c, oh, ow, 0);
+    return;
+  }
+  const i32 row = iw * c;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++) {
+      const f32 *in = x + (b * ih + 2 * y) * row;
+      f32 *o = out + (b * oh + y) * ow * c;
+      v128_t bad = wasm_i32x4_splat(0);
+      const f32 *p = in;
+      f32 *q = o;
+      for (i32 xx = 0; xx < ow; xx++, p += 2 * c, q += c)
+        for (i32 k = 0; k + 4 <= c; k += 4) {
+          const v128_t a0 = wasm_v128_load(p + k), a1 = wasm_v128_load(p + c + k);
+          const v128_t a2 = wasm_v128_load(p + row + k), a3 = wasm_v128_load(p + row + c + k);
+          const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+          bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
+          wasm_v128_store(q + k, wasm_f32x4_pmax(wasm_f32x4_pmax(a0, a1), wasm_f32x4_pmax(a2, a3)));
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c) k = c - 8;
+        }
+      if (wasm_v128_any_true(bad)) lenet_pool_2x2(in, o, 1, 2, iw, c, 1, ow, 0);
+    }
+}
+
+// lenet_max_pool_2x2 (c ≥ 4) that also keeps, for the gradient, which pixel of each window is
+// its first maximum (0–3 row-major, one byte an output value; NaN never wins, as in
+// lenet_pool_grad_2x2): the gradient then reads a byte instead of the window's four inputs. Pays
+// where the input is far out of cache: interleaved in the compiled step (load ~7), keras-deep
+// b256's pools forward + gradient 20.2 → 17.0 ms (25.7 MB input) and 8.1 → 6.3 ms (12.8 MB); not
+// on LeNet-5 b256's 4.8 MB (1.53 → 1.65 ms).
+EXPORT(lenet_max_pool_2x2_arg)
+void lenet_max_pool_2x2_arg(const f32 *x, f32 *out, uint8_t *arg, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow) {
+  const i32 row = iw * c;
+  const v128_t one = wasm_i32x4_splat(1), two = wasm_i32x4_splat(2), three = wasm_i32x4_splat(3);
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++) {
+      const f32 *in = x + (b * ih + 2 * y) * row;
+      f32 *o = out + (b * oh + y) * ow * c;
+      uint8_t *a = arg + (b * oh + y) * ow * c;
+      v128_t bad = wasm_i32x4_splat(0);
+      const f32 *p = in;
+      for (i32 xx = 0; xx < ow; xx++, p += 2 * c)
+        for (i32 k = 0; k + 4 <= c; k += 4) {
+          const v128_t a0 = wasm_v128_load(p + k), a1 = wasm_v128_load(p + c + k);
+          const v128_t a2 = wasm_v128_load(p + row + k), a3 = wasm_v128_load(p + row + c + k);
+          const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+          bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
+          const v128_t w1 = wasm_f32x4_gt(a1, a0), m1 = wasm_f32x4_pmax(a0, a1);
+          const v128_t w2 = wasm_f32x4_gt(a2, m1), m2 = wasm_f32x4_pmax(m1, a2);
+          const v128_t w3 = wasm_f32x4_gt(a3, m2);
+          wasm_v128_store(o + xx * c + k, wasm_f32x4_pmax(m2, a3));
+          v128_t id = wasm_v128_bitselect(three, wasm_v128_bitselect(two, wasm_v128_and(w1, one), w2), w3);
+          id = wasm_u16x8_narrow_i32x4(id, id);
+          wasm_v128_store32_lane(a + xx * c + k, wasm_u8x16_narrow_i16x8(id, id), 0);
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c) k = c - 8;
+        }
+      if (wasm_v128_any_true(bad)) lenet_pool_2x2(in, o, 1, 2, iw, c, 1, ow, 0);
+    }
+}
+
+// The max-pool gradient from lenet_max_pool_2x2_arg's bytes (c ≥ 4), every dx value written once.
+EXPORT(lenet_max_pool_grad_2x2_arg)
+void lenet_max_pool_grad_2x2_arg(const f32 *dy, const uint8_t *arg, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh,
+                                 i32 ow) {
+  const i32 row = iw * c;
+  const v128_t zero = wasm_i32x4_splat(0), one = wasm_i32x4_splat(1), two = wasm_i32x4_splat(2),
+               three = wasm_i32x4_splat(3);
+  for (i32 b = 0; b < n; b++) {
+    for (i32 y = 0; y < oh; y++) {
+      const i32 r0 = (b * ih + 2 * y) * row, o0 = (b * oh + y) * ow * c;
+      for (i32 x = 0; x < ow; x++) {
+        const i32 p0 = r0 + 2 * x * c, p1 = p0 + c, p2 = p0 + row, p3 = p0 + row + c;
+        const f32 *g = dy + o0 + x * c;
+        const uint8_t *a = arg + o0 + x * c;
+        for (i32 k = 0; k + 4 <= c; k += 4) {
+          const v128_t id = wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(a + k)));
+          const v128_t gv = wasm_v128_load(g + k);
+          wasm_v128_store(dx + p0 + k, wasm_v128_and(gv, wasm_i32x4_eq(id, zero)));
+          wasm_v128_store(dx + p1 + k, wasm_v128_and(gv, wasm_i32x4_eq(id, one)));
+          wasm_v128_store(dx + p2 + k, wasm_v128_and(gv, wasm_i32x4_eq(id, two)));
+          wasm_v128_store(dx + p3 + k, wasm_v128_and(gv, wasm_i32x4_eq(id, three)));
+          if (k + 4 < c && k + 8 > c) k = c - 8;
+        }
+      }
+      clear_uncovered_columns(dx + r0, iw, c, ow);
+    }
+    clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
   }
 }
 

@@ -70,4 +70,5 @@ export {
   type WasmKernelThreadsOverride,
   wasmKernelThreads,
 } from './wasm-kernels/kernel-threads.js';
+export { poolFastEnabled, setPoolArgmaxMinFloats, setPoolFastEnabled } from './wasm-kernels/pool-util.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from './register.js';
 import { onBackend, pick, randomArray, relativeError } from './testing/helpers.js';
 import * as tf from './tfjs.js';
+import { setPoolFastEnabled } from './wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';
 
 const TOLERANCE = 1e-3;
@@ -185,6 +186,12 @@ function poolCases(): PoolCase[] {
     { batch: 1, height: 6, width: 4, channels: 9, size: 2, stride: 2, pad: 'valid', ties: true },
     // 'same' that pads the bottom/right: not disjoint-inside, the general path.
     { batch: 2, height: 7, width: 7, channels: 2, size: 2, stride: 2, pad: 'same', ties: true },
+    // 2×2/2 with a last row and column no window covers (their gradient must be written 0),
+    // channel counts past a vector, and the wide layers of the keras presets.
+    { batch: 2, height: 9, width: 7, channels: 7, size: 2, stride: 2, pad: 'valid', ties: true },
+    { batch: 1, height: 5, width: 9, channels: 12, size: 2, stride: 2, pad: 'valid' },
+    { batch: 2, height: 8, width: 6, channels: 32, size: 2, stride: 2, pad: 'valid', ties: true },
+    { batch: 1, height: 6, width: 6, channels: 64, size: 2, stride: 2, pad: 'same' },
   );
   return cases;
 }
@@ -204,17 +211,63 @@ function poolGrad(kind: 'max' | 'avg', c: PoolCase, seed: number): tf.Tensor[] {
 
 for (const kind of ['max', 'avg'] as const) {
   withAndWithoutSimd(`wasm ${kind}Pool and its gradient match the cpu backend`, () => {
-    poolCases().forEach((c, i) => {
-      it(`x[${c.batch},${c.height},${c.width},${c.channels}] pool ${c.size} stride ${c.stride} ${c.pad}${c.ties ? ' ties' : ''}`, async () => {
-        // Run on wasm twice with other work between, so a kernel reading stale memory shows up.
-        const [cpu, yCpu] = await onBackend('cpu', () => poolGrad(kind, c, 500 + i));
-        const [first, yWasm] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
-        expect(relativeError(yWasm, yCpu), 'forward').toBeLessThan(TOLERANCE);
-        const [second] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
-        expect(first.length).toBe(c.batch * c.height * c.width * c.channels);
-        expect(relativeError(first, cpu)).toBeLessThan(TOLERANCE);
-        expect(relativeError(second, cpu)).toBeLessThan(TOLERANCE);
-      });
+    poolCaseTests(kind);
+  });
+  describe(`wasm ${kind}Pool and its gradient with the round-7 2×2 kernels (LENET_POOL_FAST=0)`, () => {
+    beforeAll(async () => {
+      await registerWasmTrainingKernels();
+      setPoolFastEnabled(false);
+    });
+    afterAll(() => setPoolFastEnabled(true));
+    poolCaseTests(kind);
+  });
+}
+
+/**
+ * Windows holding NaN, ±∞ together, and values whose sum overflows (the round-8 max kernel's
+ * fallback): the same as the round-7 kernel, whose NaN wins (PyTorch's rule; tfjs's cpu skips
+ * NaN), and the cpu backend's maxima everywhere else.
+ */
+describe('wasm 2×2 max pooling of NaN and infinities', () => {
+  it("is the round-7 kernel's and, outside the NaN window, the cpu backend's", async () => {
+    await registerWasmTrainingKernels();
+    const [b, h, w, c] = [2, 6, 8, 6];
+    const values = randomArray(b * h * w * c, 77);
+    const special = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 3e38, -3e38];
+    special.forEach((v, i) => {
+      values[((i % b) * h * w + (i + 1) * w + 3) * c + (i % c)] = v;
+    });
+    // A window with +∞ and −∞ (sum NaN, maximum +∞) and one with two values that overflow.
+    values[(h * w + 4 * w) * c + 5] = Number.POSITIVE_INFINITY;
+    values[(h * w + 5 * w + 1) * c + 5] = Number.NEGATIVE_INFINITY;
+    values[6 * c + 4] = 3e38;
+    values[7 * c + 4] = 3e38;
+    const run = () => [tf.maxPool(tf.tensor4d(values, [b, h, w, c]), 2, 2, 'valid')];
+    const [cpu] = await onBackend('cpu', run);
+    const [fast] = await onBackend('wasm', run);
+    setPoolFastEnabled(false);
+    const [before] = await onBackend('wasm', run).finally(() => setPoolFastEnabled(true));
+    expect(Array.from(fast).map(String)).toEqual(Array.from(before).map(String));
+    const nan = Array.from(fast.keys()).filter((k) => Number.isNaN(fast[k]));
+    expect(nan.length).toBe(1);
+    expect(Array.from(fast).filter((_, k) => k !== nan[0])).toEqual(
+      Array.from(cpu).filter((_, k) => k !== nan[0]),
+    );
+    expect(Array.from(fast)).toContain(Number.POSITIVE_INFINITY);
+  });
+});
+
+function poolCaseTests(kind: 'max' | 'avg'): void {
+  poolCases().forEach((c, i) => {
+    it(`x[${c.batch},${c.height},${c.width},${c.channels}] pool ${c.size} stride ${c.stride} ${c.pad}${c.ties ? ' ties' : ''}`, async () => {
+      // Run on wasm twice with other work between, so a kernel reading stale memory shows up.
+      const [cpu, yCpu] = await onBackend('cpu', () => poolGrad(kind, c, 500 + i));
+      const [first, yWasm] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
+      expect(relativeError(yWasm, yCpu), 'forward').toBeLessThan(TOLERANCE);
+      const [second] = await onBackend('wasm', () => poolGrad(kind, c, 500 + i));
+      expect(first.length).toBe(c.batch * c.height * c.width * c.channels);
+      expect(relativeError(first, cpu)).toBeLessThan(TOLERANCE);
+      expect(relativeError(second, cpu)).toBeLessThan(TOLERANCE);
     });
   });
 }

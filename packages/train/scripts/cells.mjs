@@ -1,4 +1,6 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
+
+import { setPoolArgmaxMinFloats, setPoolFastEnabled } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
 
@@ -42,4 +44,29 @@ export function cellBatch(spec, batch, mnist) {
     y: new Int32Array(batch),
     shape: [batch, h, w, c],
   };
+}
+
+/**
+ * Switches the stage profilers can flip between rounds with `--ab=NAME` (A: off, B: on).
+ * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never.
+ */
+const AB_SWITCHES = {
+  pool: setPoolFastEnabled,
+  'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
+};
+
+/**
+ * The variants of `--ab=NAME` as [{ label, set }] (off, then on), or one unnamed variant that
+ * changes nothing without the option.
+ */
+export function abVariants(args) {
+  const a = args.find((s) => s.startsWith('--ab='));
+  if (a === undefined) return [{ label: '', set: () => {} }];
+  const name = a.slice(5);
+  const set = AB_SWITCHES[name];
+  if (set === undefined) throw new Error(`--ab=${name}: one of ${Object.keys(AB_SWITCHES).join(', ')}`);
+  return [
+    { label: `${name} off`, set: () => set(false) },
+    { label: `${name} on`, set: () => set(true) },
+  ];
 }

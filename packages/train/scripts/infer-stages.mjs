@@ -4,17 +4,19 @@
 // as medians over rounds of the per-call time. The parts are timed by wrapping the prototypes of
 // the net's classes, so the call runs as it does in the bench. Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
-//   node packages/train/scripts/infer-stages.mjs [--threads=N] [--rounds=N] [preset:batch ...]
+//   node packages/train/scripts/infer-stages.mjs [--threads=N] [--rounds=N] [--ab=pool] [preset:batch ...]
+// --ab=NAME runs every round with a switch off and on (in alternating order) and prints both.
 import { compileInferenceNet, setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
 import { loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
 import { modelNetSpec } from '../dist/compiled-step.js';
 import { modelClassifier } from '../dist/index.js';
-import { cellBatch, cellSpec, numberOption, parseCells } from './cells.mjs';
+import { abVariants, cellBatch, cellSpec, numberOption, parseCells } from './cells.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => numberOption(args, name, fallback);
 const rounds = opt('rounds', 15);
+const variants = abVariants(args);
 const CALLS = 20;
 const cells = parseCells(args, [
   'lenet5:64',
@@ -68,36 +70,46 @@ for (const { preset, batch } of cells) {
   }
   probe.dispose();
   acc.clear();
-  const perCall = [];
+  const results = variants.map(() => ({ perCall: [], parts: new Map() }));
+  const orderOf = (r) => (r % 2 === 1 ? [...variants.keys()].reverse() : [...variants.keys()]);
   for (let r = 0; r < rounds; r++) {
-    timing = false;
-    const t0 = performance.now();
-    for (let c = 0; c < CALLS; c++) await clf.probabilities(b);
-    perCall.push((performance.now() - t0) / CALLS);
+    for (const v of orderOf(r)) {
+      variants[v].set();
+      timing = false;
+      const t0 = performance.now();
+      for (let c = 0; c < CALLS; c++) await clf.probabilities(b);
+      results[v].perCall.push((performance.now() - t0) / CALLS);
+    }
   }
-  timing = true;
-  const parts = new Map();
   for (let r = 0; r < rounds; r++) {
-    acc.clear();
-    const t0 = performance.now();
-    for (let c = 0; c < CALLS; c++) await clf.probabilities(b);
-    add('call (wrapped)', performance.now() - t0);
-    for (const [k, v] of acc) parts.set(k, [...(parts.get(k) ?? []), v / CALLS]);
+    for (const v of orderOf(r)) {
+      variants[v].set();
+      const { parts } = results[v];
+      timing = true;
+      acc.clear();
+      const t0 = performance.now();
+      for (let c = 0; c < CALLS; c++) await clf.probabilities(b);
+      add('call (wrapped)', performance.now() - t0);
+      timing = false;
+      for (const [k, t] of acc) parts.set(k, [...(parts.get(k) ?? []), t / CALLS]);
+    }
   }
-  timing = false;
-  const total = median(perCall);
-  console.log(
-    `${preset} b${batch}: ${total.toFixed(3)} ms/call = ${((batch / total) * 1000).toFixed(0)} samples/s`,
-  );
-  for (const [k, v] of parts) console.log(`  ${k.padEnd(40)} ${median(v).toFixed(3)} ms`);
-  const run = median(parts.get('run (all below + input copy + softmax)') ?? [0]);
-  const stages = [...parts].filter(([k]) => k.startsWith('  ')).reduce((a, [, v]) => a + median(v), 0);
-  console.log(
-    `  ${'input copy + softmax + result copy'.padEnd(40)} ${(run - stages).toFixed(3)} ms (run − stages)`,
-  );
-  console.log(
-    `  ${'outside run (classifier, layout, free)'.padEnd(40)} ${(median(parts.get('call (wrapped)')) - run).toFixed(3)} ms (call − run, same rounds)`,
-  );
+  variants.at(-1).set();
+  for (const [v, { perCall, parts }] of results.entries()) {
+    const total = median(perCall);
+    console.log(
+      `${preset} b${batch}${variants[v].label ? ` (${variants[v].label})` : ''}: ${total.toFixed(3)} ms/call = ${((batch / total) * 1000).toFixed(0)} samples/s`,
+    );
+    for (const [k, t] of parts) console.log(`  ${k.padEnd(40)} ${median(t).toFixed(3)} ms`);
+    const run = median(parts.get('run (all below + input copy + softmax)') ?? [0]);
+    const stages = [...parts].filter(([k]) => k.startsWith('  ')).reduce((a, [, t]) => a + median(t), 0);
+    console.log(
+      `  ${'input copy + softmax + result copy'.padEnd(40)} ${(run - stages).toFixed(3)} ms (run − stages)`,
+    );
+    console.log(
+      `  ${'outside run (classifier, layout, free)'.padEnd(40)} ${(median(parts.get('call (wrapped)')) - run).toFixed(3)} ms (call − run, same rounds)`,
+    );
+  }
   model.dispose();
 }
 process.exit(0);

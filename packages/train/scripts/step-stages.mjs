@@ -4,12 +4,13 @@
 // wrapping the compiled net's stages, so the step runs exactly as in training; the sum of the parts
 // is compared with the step timed unwrapped in the same rounds (interleaved). Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
-//   node packages/train/scripts/step-stages.mjs [--threads=N] [--rounds=N] [preset:batch ...]
+//   node packages/train/scripts/step-stages.mjs [--threads=N] [--rounds=N] [--ab=pool] [preset:batch ...]
+// --ab=NAME runs every round with a switch off and on (in alternating order) and prints both.
 import { setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
 import { createTrainStep } from '../dist/index.js';
-import { cellSpec, parseCells } from './cells.mjs';
+import { abVariants, cellSpec, parseCells } from './cells.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -18,6 +19,7 @@ const opt = (name, dflt) => {
 };
 const rounds = opt('rounds', 15);
 const STEPS = 5;
+const variants = abVariants(args);
 const cells = parseCells(args, ['lenet5-classic:64', 'lenet5:64', 'torch-bn-nodropout:64']);
 
 await useBackend('wasm');
@@ -71,32 +73,43 @@ for (const { preset, batch } of cells) {
     return t / steps;
   };
   for (let w = 0; w < 10; w++) await run(5);
-  const parts = new Map();
-  const whole = [];
-  const wrapped = [];
+  const results = variants.map(() => ({ parts: new Map(), whole: [], wrapped: [] }));
   for (let r = 0; r < rounds; r++) {
-    whole.push(await run(STEPS));
-    acc.clear();
-    timing = true;
-    wrapped.push(await run(STEPS));
-    timing = false;
-    for (const [k, v] of acc) {
-      if (!parts.has(k)) parts.set(k, []);
-      parts.get(k).push(v / STEPS);
+    const order = variants.map((_, v) => v);
+    if (r % 2 === 1) order.reverse();
+    for (const v of order) {
+      const { parts, whole, wrapped } = results[v];
+      variants[v].set();
+      whole.push(await run(STEPS));
+      acc.clear();
+      timing = true;
+      wrapped.push(await run(STEPS));
+      timing = false;
+      for (const [k, t] of acc) {
+        if (!parts.has(k)) parts.set(k, []);
+        parts.get(k).push(t / STEPS);
+      }
     }
   }
+  variants.at(-1).set();
+  const cols = (f) => results.map((res) => f(res).toFixed(3).padStart(9)).join('');
+  const header = variants.map((v) => v.label.padStart(9)).join('');
   console.log(
-    `\n${preset} b${batch}: step median ${median(whole).toFixed(3)} ms (timed per stage: ${median(wrapped).toFixed(3)} ms)`,
+    `\n${preset} b${batch}: step median ${cols((res) => median(res.whole))} ms (timed per stage: ${cols((res) => median(res.wrapped))} ms)${header ? `\n  ${''.padEnd(34)}${header}` : ''}`,
   );
-  let sum = 0;
-  for (const [k, v] of parts) {
-    const m = median(v);
+  const sums = results.map(() => 0);
+  for (const k of results[0].parts.keys()) {
+    const m = results.map((res) => median(res.parts.get(k) ?? [0]));
     // "of which" parts are inside the part above them: counted once.
-    if (!k.startsWith('  of which')) sum += m;
-    if (m >= 0.005) console.log(`  ${k.padEnd(34)} ${m.toFixed(3)}`);
+    if (!k.startsWith('  of which'))
+      m.forEach((x, v) => {
+        sums[v] += x;
+      });
+    if (Math.max(...m) >= 0.005)
+      console.log(`  ${k.padEnd(34)}${m.map((x) => x.toFixed(3).padStart(9)).join('')}`);
   }
   console.log(
-    `  ${'sum of parts'.padEnd(34)} ${sum.toFixed(3)}  (rest: loss on host, views, ${(median(wrapped) - sum).toFixed(3)})`,
+    `  ${'sum of parts'.padEnd(34)}${sums.map((x) => x.toFixed(3).padStart(9)).join('')}  (rest: loss on host, views, ${results.map((res, v) => (median(res.wrapped) - sums[v]).toFixed(3)).join(' / ')})`,
   );
   step.dispose();
   model.dispose();

@@ -1,5 +1,6 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { dropoutMaskInto } from '../wasm-kernels/dropout.js';
+import { pool2x2, poolGrad2x2, poolKeepsArgmax } from '../wasm-kernels/pool-util.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient } from './activation.js';
@@ -23,12 +24,17 @@ export class PassThroughStage implements Stage {
  * Max or average pooling without padding. Forward: the 2×2/2 SIMD kernel the registered MaxPool
  * and AvgPool run, or a plain loop for other windows; backward: the MaxPoolGrad (first maximum
  * of each window) and AvgPoolGrad kernels. Inference averages other windows with the registered
- * AvgPool (XNNPACK's, whose rounding the loop's differs from), as `predict` does.
+ * AvgPool (XNNPACK's, whose rounding the loop's differs from), as `predict` does. Training's
+ * 2×2/2 max pooling of big inputs keeps each window's argmax for the gradient (see
+ * `setPoolArgmaxMinFloats`).
  */
 export class PoolStage implements Stage {
   readonly outShape: number[];
   readonly passThrough = false;
   private readonly geometry: { ih: number; iw: number; c: number; oh: number; ow: number };
+  /** Each window's first maximum (a byte per output value), or 0 when not kept (see layout). */
+  private arg = 0;
+  private argWritten = false;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -56,15 +62,31 @@ export class PoolStage implements Stage {
     this.outShape = [oh, ow, c];
   }
 
-  layout(): void {}
+  layout(n: number, take: Take): void {
+    const { c, oh, ow } = this.geometry;
+    // Taken whatever the size (a sixteenth of the input), so that the switch can move later.
+    this.arg = this.argmaxCase() && c >= 4 ? take(Math.ceil((n * oh * ow * c) / 4)) : 0;
+  }
+
+  /** Training's 2×2/2 max pooling: the case that may keep each window's argmax for the gradient. */
+  private argmaxCase(): boolean {
+    const [fh, fw] = this.size;
+    const [sh, sw] = this.strides;
+    return this.mode === 'train' && this.op === 'max' && fh === 2 && fw === 2 && sh === 2 && sw === 2;
+  }
 
   forward(io: StageIO, step: StepInfo): void {
     const { ih, iw, c, oh, ow } = this.geometry;
     const [fh, fw] = this.size;
     const [sh, sw] = this.strides;
     const kind = this.op === 'max' ? 0 : 1;
-    if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
-      this.simd.fn.lenet_pool_2x2(io.x, io.y, step.n, ih, iw, c, oh, ow, kind);
+    // Read at every call (the switches may change between steps); the gradient uses the argmax
+    // only when this step's forward pass wrote it.
+    this.argWritten = this.arg !== 0 && poolKeepsArgmax(step.n * ih * iw * c, c);
+    if (this.argWritten) {
+      this.simd.fn.lenet_max_pool_2x2_arg(io.x, io.y, this.arg, step.n, ih, iw, c, oh, ow);
+    } else if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
+      pool2x2(this.simd, io.x, io.y, { n: step.n, ih, iw, c, oh, ow }, kind);
     } else if (this.mode === 'infer' && this.op === 'avg') {
       const attrs = { filterSize: this.size, strides: this.strides, pad: 'valid', dimRoundingMode: null };
       runRegistered(this.simd, this.backend, 'AvgPool', { x: io.xInfo }, attrs, io.y);
@@ -78,6 +100,14 @@ export class PoolStage implements Stage {
     const { ih, iw, c, oh, ow } = this.geometry;
     const [fh, fw] = this.size;
     const [sh, sw] = this.strides;
+    if (this.argWritten) {
+      this.simd.fn.lenet_max_pool_grad_2x2_arg(io.dy, this.arg, io.dx, step.n, ih, iw, c, oh, ow);
+      return;
+    }
+    if (fh === 2 && fw === 2 && sh === 2 && sw === 2) {
+      poolGrad2x2(this.simd, io.dy, io.x, io.dx, { n: step.n, ih, iw, c, oh, ow }, this.op === 'max' ? 0 : 1);
+      return;
+    }
     const g = [step.n, ih, iw, c, oh, ow, sh, sw, fh, fw, 0, 0] as const;
     if (this.op === 'max') this.simd.fn.lenet_max_pool_grad(io.dy, io.x, io.dx, ...g);
     else this.simd.fn.lenet_avg_pool_grad(io.dy, io.dx, ...g, 1 / (fh * fw));

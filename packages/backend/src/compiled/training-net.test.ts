@@ -4,6 +4,7 @@ import { randomArray, relativeError } from '../testing/helpers.js';
 import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
+import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
 import { compileInferenceNet } from './inference-net.js';
 import { type NetLayer, type NetSpec, netTrainableVariables } from './net-spec.js';
@@ -62,6 +63,69 @@ describe('compileTrainingNet', () => {
     expect(model.nonTrainableWeights.map((w) => Float32Array.from(w.read().dataSync()))).toEqual(statsAfter);
     net.dispose();
     tf.dispose([...stats, ...Object.values(grads), xt, rt, logits, dLogits]);
+    model.dispose();
+  });
+
+  it("gives the same gradients when its max pooling keeps each window's argmax (big inputs) as when it reads the input again", () => {
+    // network(1)'s 2×2 pooling (20 channels), and one of 6 channels (a vector past the last
+    // full one) over 7×9 (a row and a column no window covers) fed by relu (ties at 0).
+    const { model, spec } = network(1);
+    perturb(model);
+    const v = (shape: number[], seed: number) =>
+      tf.variable(
+        tf.tensor(
+          randomArray(
+            shape.reduce((a, b) => a * b),
+            seed,
+          ),
+          shape,
+        ),
+      );
+    const weights = [v([1, 1, 2, 6], 8), v([6], 9), v([72, 3], 10), v([3], 11)];
+    const odd: NetSpec = {
+      input: [7, 9, 2],
+      layers: [
+        {
+          type: 'conv2d',
+          kernel: weights[0],
+          bias: weights[1],
+          strides: [1, 1],
+          padding: 'valid',
+          activation: 'relu',
+        },
+        { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
+        { type: 'flatten' },
+        { type: 'dense', kernel: weights[2], bias: weights[3], activation: 'softmax' },
+      ],
+    };
+    const n = 5;
+    const run = (netSpec: NetSpec, inputFloats: number, minFloats: number) => {
+      const previous = setPoolArgmaxMinFloats(minFloats);
+      try {
+        const net = compileTrainingNet(netSpec);
+        if (net === undefined) throw new Error('no compiled net on wasm');
+        net.forward(randomArray(n * inputFloats, 4), n, [11]);
+        net.outputGradient().set(randomArray(n * 3, 5));
+        net.backward();
+        const grads = net.gradients().map((g) => Float32Array.from(g));
+        net.dispose();
+        return grads;
+      } finally {
+        setPoolArgmaxMinFloats(previous);
+      }
+    };
+    for (const [netSpec, inputFloats] of [
+      [spec, INPUT],
+      [odd, 7 * 9 * 2],
+    ] as const) {
+      const kept = run(netSpec, inputFloats, 0);
+      const read = run(netSpec, inputFloats, Number.POSITIVE_INFINITY);
+      expect(kept.length).toBe(read.length);
+      kept.forEach((g, k) => {
+        expect(g, `gradient ${k}`).toEqual(read[k]);
+      });
+    }
+    tf.dispose(weights);
     model.dispose();
   });
 

@@ -1,6 +1,12 @@
 import { AvgPoolGrad, type KernelConfig, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
-import { forEachPoolWindow, poolGeometryArgs, runPoolGrad } from './pool-util.js';
+import {
+  forEachPoolWindow,
+  pool2x2Geometry,
+  poolGeometryArgs,
+  poolGrad2x2,
+  runPoolGrad,
+} from './pool-util.js';
 
 /**
  * AvgPoolGrad for wasm: each dy value, times 1/(filter area), added to every input pixel of its
@@ -15,6 +21,8 @@ export function avgPoolGradWasm(args: KernelArgs): TensorInfo {
     args,
     'AvgPoolGrad',
     (simd, { dy, info }, out) => {
+      const g = pool2x2Geometry(info);
+      if (g !== undefined) return poolGrad2x2(simd, simd.ptr(dy), 0, simd.ptr(out), g, 1);
       const scale = 1 / (info.filterHeight * info.filterWidth);
       simd.fn.lenet_avg_pool_grad(simd.ptr(dy), simd.ptr(out), ...poolGeometryArgs(info), scale);
     },

@@ -1,6 +1,12 @@
 import { type KernelConfig, MaxPoolGrad, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
-import { forEachPoolWindow, poolGeometryArgs, runPoolGrad } from './pool-util.js';
+import {
+  forEachPoolWindow,
+  pool2x2Geometry,
+  poolGeometryArgs,
+  poolGrad2x2,
+  runPoolGrad,
+} from './pool-util.js';
 
 /**
  * MaxPoolGrad for wasm: each dy value goes to the first maximum of its window in the input
@@ -15,7 +21,10 @@ export function maxPoolGradWasm(args: KernelArgs): TensorInfo {
     args,
     'MaxPoolGrad',
     (simd, { dy, input, info }, out) => {
-      simd.fn.lenet_max_pool_grad(simd.ptr(dy), simd.ptr(input), simd.ptr(out), ...poolGeometryArgs(info));
+      const g = pool2x2Geometry(info);
+      if (g !== undefined) poolGrad2x2(simd, simd.ptr(dy), simd.ptr(input), simd.ptr(out), g, 0);
+      else
+        simd.fn.lenet_max_pool_grad(simd.ptr(dy), simd.ptr(input), simd.ptr(out), ...poolGeometryArgs(info));
     },
     ({ backend, dy, input, info }, dx) => {
       const x = backend.typedArrayFromHeap(input) as Float32Array;

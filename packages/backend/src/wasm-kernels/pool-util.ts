@@ -4,6 +4,94 @@ import { backend_util, type TensorInfo } from '../tfjs.js';
 import { type KernelArgs, shape4 } from './conv-util.js';
 import { type SimdExports, type SimdKernels, simdKernels } from './simd.js';
 
+const poolEnv = globalThis.process?.env?.LENET_POOL_FAST;
+let fastPool = poolEnv !== '0';
+
+/**
+ * Turns the round-8 2×2/2 pooling kernels (lenet_max_pool_2x2, lenet_pool_grad_2x2) on or off;
+ * off gives the previous ones back, for A/B measurements. Read at every call. The environment
+ * variable `LENET_POOL_FAST=0` starts with them off.
+ */
+export function setPoolFastEnabled(on: boolean): void {
+  fastPool = on;
+}
+
+/** Whether {@link setPoolFastEnabled} (or `LENET_POOL_FAST`) leaves the round-8 pooling kernels on. */
+export function poolFastEnabled(): boolean {
+  return fastPool;
+}
+
+/**
+ * Pool inputs (floats, whole batch) from which the compiled training step's 2×2/2 max pooling
+ * keeps each window's first maximum for its gradient instead of reading the input again: 8 MB,
+ * past which that input is far out of cache (keras-deep b256's 25.7 MB gained, LeNet-5 b256's
+ * 4.8 MB lost).
+ */
+let argmaxMinFloats = 2_000_000;
+
+/**
+ * Sets the input size (floats) from which the compiled step's max pooling keeps its argmax (see
+ * `argmaxMinFloats`; Infinity: never, 0: always). Returns the previous value. For tests and A/B.
+ */
+export function setPoolArgmaxMinFloats(floats: number): number {
+  const previous = argmaxMinFloats;
+  argmaxMinFloats = floats;
+  return previous;
+}
+
+/** Whether a compiled training step's 2×2/2 max pooling of `floats` input floats keeps its argmax. */
+export function poolKeepsArgmax(floats: number, c: number): boolean {
+  return fastPool && c >= 4 && floats >= argmaxMinFloats;
+}
+
+/** Max (kind 0) or average (1) pooling 2×2/2 of x [n, ih, iw, c] into out [n, oh, ow, c], no padding. */
+export function pool2x2(
+  simd: SimdKernels,
+  x: number,
+  out: number,
+  g: { n: number; ih: number; iw: number; c: number; oh: number; ow: number },
+  kind: 0 | 1,
+): void {
+  if (kind === 0 && fastPool) simd.fn.lenet_max_pool_2x2(x, out, g.n, g.ih, g.iw, g.c, g.oh, g.ow);
+  else simd.fn.lenet_pool_2x2(x, out, g.n, g.ih, g.iw, g.c, g.oh, g.ow, kind);
+}
+
+/**
+ * The gradient of max (kind 0; `x` the pool's input) or average (1; `x` unused) pooling 2×2/2
+ * without padding: dx [n, ih, iw, c] from dy [n, oh, ow, c].
+ */
+export function poolGrad2x2(
+  simd: SimdKernels,
+  dy: number,
+  x: number,
+  dx: number,
+  g: { n: number; ih: number; iw: number; c: number; oh: number; ow: number },
+  kind: 0 | 1,
+): void {
+  const { n, ih, iw, c, oh, ow } = g;
+  if (fastPool) simd.fn.lenet_pool_grad_2x2(dy, x, dx, n, ih, iw, c, oh, ow, kind, 0.25);
+  else if (kind === 0) simd.fn.lenet_max_pool_grad(dy, x, dx, n, ih, iw, c, oh, ow, 2, 2, 2, 2, 0, 0);
+  else simd.fn.lenet_avg_pool_grad(dy, dx, n, ih, iw, c, oh, ow, 2, 2, 2, 2, 0, 0, 0.25);
+}
+
+/** The geometry of a tfjs pool info when it is 2×2/2 without padding (LeNet's pooling), else undefined. */
+export function pool2x2Geometry(
+  info: backend_util.Conv2DInfo,
+): { n: number; ih: number; iw: number; c: number; oh: number; ow: number } | undefined {
+  const { top, bottom, left, right } = info.padInfo;
+  const fits =
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    top + bottom + left + right === 0 &&
+    2 * info.outHeight <= info.inHeight &&
+    2 * info.outWidth <= info.inWidth;
+  if (!fits) return undefined;
+  const { batchSize: n, inHeight: ih, inWidth: iw, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  return { n, ih, iw, c, oh, ow };
+}
+
 /** What both pooling-gradient kernels start from: their tensors, the pool geometry, dy checked against it. */
 export interface PoolGradSetup {
   backend: BackendWasm;

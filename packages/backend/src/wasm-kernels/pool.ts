@@ -10,6 +10,7 @@ import {
 } from '../tfjs.js';
 import { type KernelArgs, shape4 } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
+import { pool2x2, pool2x2Geometry } from './pool-util.js';
 import { simdKernels } from './simd.js';
 
 /**
@@ -36,34 +37,15 @@ export function makePoolWasm(kind: 'max' | 'avg', stock: KernelFunc | undefined)
       attrs.pad,
       attrs.dimRoundingMode,
     );
-    const { top, bottom, left, right } = info.padInfo;
-    const fits =
-      x.dtype === 'float32' &&
-      info.filterHeight === 2 &&
-      info.filterWidth === 2 &&
-      info.strideHeight === 2 &&
-      info.strideWidth === 2 &&
-      top + bottom + left + right === 0 &&
-      2 * info.outHeight <= info.inHeight &&
-      2 * info.outWidth <= info.inWidth;
-    const simd = fits ? simdKernels(backend) : undefined;
-    if (simd === undefined) {
+    const geometry = x.dtype === 'float32' ? pool2x2Geometry(info) : undefined;
+    const simd = geometry !== undefined ? simdKernels(backend) : undefined;
+    if (simd === undefined || geometry === undefined) {
       if (stock === undefined) throw new BackendError(`${name}: no stock wasm kernel for this case`, 'wasm');
       return stock(args) as TensorInfo;
     }
     const out = backend.makeOutput(info.outShape, 'float32');
     if (info.outShape.reduce((a, b) => a * b, 1) === 0) return out;
-    simd.fn.lenet_pool_2x2(
-      simd.ptr(x),
-      simd.ptr(out),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      info.outHeight,
-      info.outWidth,
-      kind === 'max' ? 0 : 1,
-    );
+    pool2x2(simd, simd.ptr(x), simd.ptr(out), geometry, kind === 'max' ? 0 : 1);
     return out;
   };
 }

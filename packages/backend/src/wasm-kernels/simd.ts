@@ -211,6 +211,51 @@ export interface SimdExports {
     ow: number,
     kind: number,
   ): void;
+  lenet_max_pool_2x2(
+    x: number,
+    out: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
+  lenet_max_pool_2x2_arg(
+    x: number,
+    out: number,
+    arg: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
+  lenet_max_pool_grad_2x2_arg(
+    dy: number,
+    arg: number,
+    dx: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
+  lenet_pool_grad_2x2(
+    dy: number,
+    x: number,
+    dx: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kind: number,
+    scale: number,
+  ): void;
   lenet_repeat(src: number, out: number, len: number, total: number): void;
   lenet_dropout_mask(
     out: number,
