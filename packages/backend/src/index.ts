@@ -70,4 +70,5 @@ export {
   type WasmKernelThreadsOverride,
   wasmKernelThreads,
 } from './wasm-kernels/kernel-threads.js';
+export { densePanelsEnabled, setDensePanelsEnabled } from './wasm-kernels/matmul.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';
