@@ -13,6 +13,7 @@ export {
   type NetSpec,
   netTrainableVariables,
 } from './compiled/net-spec.js';
+export { inferencePackingEnabled, setInferencePackingEnabled } from './compiled/packed-weights.js';
 export { type CompiledTrainingNet, compileTrainingNet, type UpdateViews } from './compiled/training-net.js';
 /** Error class of this package, the skip reasons and their list. */
 export {
@@ -70,5 +71,4 @@ export {
   type WasmKernelThreadsOverride,
   wasmKernelThreads,
 } from './wasm-kernels/kernel-threads.js';
-export { densePanelsEnabled, setDensePanelsEnabled } from './wasm-kernels/matmul.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

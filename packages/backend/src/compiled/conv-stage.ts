@@ -28,7 +28,7 @@ import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js'
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
-import { PackedWeights } from './packed-weights.js';
+import { inferencePackingEnabled, PackedWeights } from './packed-weights.js';
 import { runRegistered } from './registered.js';
 import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
 
@@ -113,7 +113,9 @@ export class ConvStage implements Stage {
     this.xnnpack = yKernel === 'xnnpack';
     this.wino = { forward: yKernel === 'winograd', dx: dxKernel === 'winograd' };
     this.winoFilter =
-      mode === 'infer' && this.wino.forward ? new PackedWeights(simd, winogradFilterFloats(ci, co)) : null;
+      mode === 'infer' && this.wino.forward && inferencePackingEnabled()
+        ? new PackedWeights(simd, winogradFilterFloats(ci, co))
+        : null;
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
     this.outShape = [g.oh, g.ow, co];

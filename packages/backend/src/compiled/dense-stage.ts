@@ -1,16 +1,9 @@
 import type * as tf from '../tfjs.js';
-import {
-  densePanelsEnabled,
-  gemmPanels,
-  gemmRows,
-  packPanels,
-  panelColumns,
-  panelFloats,
-} from '../wasm-kernels/matmul.js';
+import { gemmPanels, gemmRows, packPanels, panelColumns, panelFloats } from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
-import { PackedWeights } from './packed-weights.js';
+import { inferencePackingEnabled, PackedWeights } from './packed-weights.js';
 import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
 /**
@@ -73,7 +66,9 @@ export class DenseStage implements Stage {
     this.k4 = roundUp4(this.k);
     this.t = tileFloats(this.u);
     this.panels =
-      mode === 'infer' && densePanelsEnabled() ? new PackedWeights(simd, panelFloats(this.k, this.u)) : null;
+      mode === 'infer' && inferencePackingEnabled()
+        ? new PackedWeights(simd, panelFloats(this.k, this.u))
+        : null;
   }
 
   layout(n: number, take: Take): void {

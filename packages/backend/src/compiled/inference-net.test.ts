@@ -6,10 +6,10 @@ import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setWinogradEnabled } from '../wasm-kernels/conv-winograd.js';
-import { densePanelsEnabled } from '../wasm-kernels/matmul.js';
 import { SimdKernels, setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
 import { type CompiledInferenceNet, compileInferenceNet } from './inference-net.js';
 import type { NetSpec } from './net-spec.js';
+import { inferencePackingEnabled, setInferencePackingEnabled } from './packed-weights.js';
 import { compileTrainingNet } from './training-net.js';
 
 beforeAll(async () => {
@@ -178,16 +178,18 @@ describe('compileInferenceNet', () => {
     const predict = () =>
       tf.tidy(() => (model.predict(tf.tensor4d(x, [n, 8, 8, 32])) as tf.Tensor).dataSync() as Float32Array);
     const frees = vi.spyOn(SimdKernels.prototype, 'free');
+    // On whatever LENET_INFER_PACKING says (it is read when a net is compiled).
+    const packing = inferencePackingEnabled();
+    setInferencePackingEnabled(true);
     const net = compile(spec);
+    setInferencePackingEnabled(packing);
     const first = net.probabilities(x, n);
     expect(first).toEqual(predict());
     // Written in place, the weights keep their data ids: the net keeps what it transformed (the
     // conv kernel, the dense kernel and its fused bias; the conv's bias is added apart, read at
     // each call), also after a release — as model.predict's XNNPACK keeps its packed copy.
     const heap = (t: tf.Variable) => (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
-    // Dense panels switched off (LENET_DENSE_PANELS=0): only the filter transform is kept.
-    const panels = densePanelsEnabled();
-    const kept = panels ? [v[0], v[2], v[3]] : [v[0]];
+    const kept = [v[0], v[2], v[3]];
     const saved = kept.map((t) => heap(t).slice());
     for (const t of kept) heap(t).fill(0.5);
     net.release();
@@ -208,7 +210,7 @@ describe('compileInferenceNet', () => {
     const before = frees.mock.calls.length;
     net.dispose();
     // The filter transform and the two dense layers' panels.
-    expect(frees.mock.calls.length - before).toBe(panels ? 3 : 1);
+    expect(frees.mock.calls.length - before).toBe(3);
     frees.mockRestore();
     model.dispose();
   });

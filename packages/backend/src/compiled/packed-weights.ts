@@ -1,5 +1,24 @@
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 
+let packing = globalThis.process?.env?.LENET_INFER_PACKING !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled inference pass keeping its weights
+ * transformed between calls ({@link PackedWeights}): dense kernels packed in panels (their product
+ * on panels, split by columns over the helper threads when C has fewer rows than columns) and
+ * Winograd filter transforms. Off: the products on the weights as they are, split by rows, and
+ * the filter transformed at every call. Nets compiled while off stay so, and the other way round.
+ * `LENET_INFER_PACKING=0` starts with it off.
+ */
+export function setInferencePackingEnabled(on: boolean): void {
+  packing = on;
+}
+
+/** Whether {@link setInferencePackingEnabled} (or `LENET_INFER_PACKING`) leaves it on. */
+export function inferencePackingEnabled(): boolean {
+  return packing;
+}
+
 /**
  * Weights an inference stage keeps transformed (packed in panels, Winograd's filter transform)
  * from call to call, transformed again only when they change. A weight changes by getting new

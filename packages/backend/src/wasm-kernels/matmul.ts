@@ -133,24 +133,6 @@ export function gemmRows(
   });
 }
 
-const panelEnv = globalThis.process?.env?.LENET_DENSE_PANELS;
-let panelsOn = panelEnv !== '0';
-
-/**
- * Turns the compiled inference pass's dense products on weights packed in panels (kept per weight
- * version, split by columns over the helper threads) on or off (off: the product on the weights
- * as they are, split by rows), for A/B measurements. `LENET_DENSE_PANELS=0` starts with it off.
- * Nets laid out while off keep the plain product.
- */
-export function setDensePanelsEnabled(on: boolean): void {
-  panelsOn = on;
-}
-
-/** Whether {@link setDensePanelsEnabled} (or `LENET_DENSE_PANELS`) leaves the panel products on. */
-export function densePanelsEnabled(): boolean {
-  return panelsOn;
-}
-
 const PANEL = 16;
 
 /** Columns of a panel product's output in panels: n rounded up to a whole panel. */

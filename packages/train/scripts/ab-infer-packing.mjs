@@ -1,14 +1,16 @@
-// A/B of the compiled inference pass's dense products on weights packed in panels
-// (setDensePanelsEnabled) against the plain product: two nets compiled from one model, one with
-// each, called in turns (arm order alternating per round) so load from other processes hits both
-// alike; prints the median and best ms/call per arm and their ratio. Build first:
+// A/B of the compiled inference pass keeping its weights transformed between calls
+// (setInferencePackingEnabled: dense kernels packed in panels, products on panels split by
+// columns, Winograd filter transforms kept) against the pass without (products on the weights as
+// they are, filters transformed at every call): two nets compiled from one model, one of each,
+// called in turns (arm order alternating per round) so load from other processes hits both alike;
+// prints the median and best ms/call per arm and their ratio. Build first:
 //   pnpm exec turbo run build --filter=@lenet/train...
-//   node packages/train/scripts/ab-dense-panels.mjs [--rounds=N] [--threads=N] [preset:batch ...]
+//   node packages/train/scripts/ab-infer-packing.mjs [--rounds=N] [--threads=N] [preset:batch ...]
 // The preset `vgg-dense` is vgg-cifar10's dense layers alone (2048 → 2500 → 1000 → 10), so that
 // the convolutions' time does not drown the difference.
 import {
   compileInferenceNet,
-  setDensePanelsEnabled,
+  setInferencePackingEnabled,
   setWasmKernelThreads,
   useBackend,
   wasmKernelThreads,
@@ -49,10 +51,10 @@ for (const { preset, batch } of cells) {
   const x = Float32Array.from({ length: batch * h * w * c }, () => Math.random());
   const { spec: netSpec } = modelNetSpec(model, { inference: true });
   const arms = [true, false].map((on) => {
-    setDensePanelsEnabled(on);
+    setInferencePackingEnabled(on);
     return { on, net: compileInferenceNet(netSpec), t: [] };
   });
-  setDensePanelsEnabled(true);
+  setInferencePackingEnabled(true);
   const [p0, p1] = arms.map((a) => a.net.probabilities(x, batch));
   let diff = 0;
   for (let i = 0; i < p0.length; i++) diff = Math.max(diff, Math.abs(p0[i] - p1[i]));
@@ -65,7 +67,7 @@ for (const { preset, batch } of cells) {
   }
   const [on, off] = arms.map((a) => median(a.t));
   console.log(
-    `${preset} b${batch}: panels ${on.toFixed(3)} ms (best ${Math.min(...arms[0].t).toFixed(3)}), plain ${off.toFixed(3)} ms (best ${Math.min(...arms[1].t).toFixed(3)}), plain/panels ${(off / on).toFixed(3)}, max |Δp| ${diff.toExponential(1)}`,
+    `${preset} b${batch}: packed ${on.toFixed(3)} ms (best ${Math.min(...arms[0].t).toFixed(3)}), plain ${off.toFixed(3)} ms (best ${Math.min(...arms[1].t).toFixed(3)}), plain/packed ${(off / on).toFixed(3)}, max |Δp| ${diff.toExponential(1)}`,
   );
   for (const a of arms) a.net.dispose();
   model.dispose();
