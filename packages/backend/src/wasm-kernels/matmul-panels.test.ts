@@ -9,32 +9,32 @@ import { splitCalls } from './split.js';
 
 const TOLERANCE = 1e-3;
 
-/** relu(A·B + bias) on the cpu backend; B is given as `b` [k, n], or as its transpose [n, k]. */
-function expected(
-  a: Float32Array,
-  b: Float32Array,
-  bias: Float32Array | null,
-  [m, k, n]: number[],
-  transposed: boolean,
-  relu: boolean,
-): Promise<Float32Array[]> {
-  return onBackend('cpu', () => {
+/** relu(A·B + bias), B given as `b` [k, n] or, `transposed`, as its transpose [n, k]. */
+interface Product {
+  a: Float32Array;
+  b: Float32Array;
+  bias: Float32Array | null;
+  /** [m, k, n] */
+  shape: number[];
+  transposed: boolean;
+  relu: boolean;
+}
+
+/** The product on the cpu backend. */
+async function expected({ a, b, bias, shape: [m, k, n], transposed, relu }: Product): Promise<Float32Array> {
+  const [y] = await onBackend('cpu', () => {
     const bt = transposed ? tf.transpose(tf.tensor2d(b, [n, k])) : tf.tensor2d(b, [k, n]);
     let y = tf.matMul(tf.tensor2d(a, [m, k]), bt);
     if (bias) y = tf.add(y, tf.tensor1d(bias));
     return [relu ? tf.relu(y) : y];
   });
+  return y;
 }
 
 /** Packs B (and the bias) and runs the panel product, every buffer guarded. */
 function panelProduct(
   simd: SimdKernels,
-  a: Float32Array,
-  b: Float32Array,
-  bias: Float32Array | null,
-  [m, k, n]: number[],
-  transposed: boolean,
-  relu: boolean,
+  { a, b, bias, shape: [m, k, n], transposed, relu }: Product,
 ): { out: Float32Array; packed: Float32Array; guardsIntact: boolean } {
   const contents = [
     a,
@@ -77,12 +77,17 @@ describe('the dense product on weights packed in panels', () => {
     ])
       it(`[${shape}]${withBias ? ' + bias' : ''}${relu ? ', relu' : ''}${transposed ? ', B packed from its transpose' : ''}`, async () => {
         const [m, k, n] = shape;
-        const a = randomArray(m * k, 40 + i);
-        const b = randomArray(k * n, 50 + i);
-        const bias = withBias ? randomArray(n, 60 + i) : null;
-        const [want] = await expected(a, b, bias, shape, transposed, relu);
+        const product: Product = {
+          a: randomArray(m * k, 40 + i),
+          b: randomArray(k * n, 50 + i),
+          bias: withBias ? randomArray(n, 60 + i) : null,
+          shape,
+          transposed,
+          relu,
+        };
+        const want = await expected(product);
         await tf.setBackend('wasm');
-        const { out, packed, guardsIntact } = panelProduct(simd, a, b, bias, shape, transposed, relu);
+        const { out, packed, guardsIntact } = panelProduct(simd, product);
         expect(guardsIntact).toBe(true);
         expect(relativeError(out, want)).toBeLessThan(TOLERANCE);
         // The padding columns of the panels are zeros (a split's last share computes them).
@@ -109,19 +114,23 @@ describe('the panel product split over helper threads', () => {
   ])
     it(`[${shape}] gives the single-thread result, split`, async () => {
       const [m, k, n] = shape;
-      const a = randomArray(m * k, 7);
-      const b = randomArray(k * n, 8);
-      const bias = randomArray(n, 9);
+      const product: Product = {
+        a: randomArray(m * k, 7),
+        b: randomArray(k * n, 8),
+        bias: randomArray(n, 9),
+        shape,
+        transposed: false,
+        relu: true,
+      };
       await setWasmKernelThreads(1);
-      const one = panelProduct(simd, a, b, bias, shape, false, true);
+      const one = panelProduct(simd, product);
       await setWasmKernelThreads(2);
       const before = splitCalls();
-      const two = panelProduct(simd, a, b, bias, shape, false, true);
+      const two = panelProduct(simd, product);
       expect(splitCalls() - before).toBe(1);
       expect(two.guardsIntact).toBe(true);
       // Each output is the same sum in the same order, whichever thread computes it.
       expect(two.out).toEqual(one.out);
-      const [want] = await expected(a, b, bias, shape, false, true);
-      expect(relativeError(two.out, want)).toBeLessThan(TOLERANCE);
+      expect(relativeError(two.out, await expected(product))).toBeLessThan(TOLERANCE);
     });
 });
