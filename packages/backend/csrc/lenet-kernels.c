@@ -966,26 +966,34 @@ void lenet_dropout_mask(f32 *out, i32 len, double s0, double s1, double s2, doub
 // with n4 = n rounded up to 4, zero-padded; bias has n4 floats. R rows × V vectors of 4 columns
 // accumulate in registers over k.
 
+// One tile: R rows × V vectors of C accumulated over k, started at INIT(v) (bias or zeros),
+// B's row kk at BROW(kk); then relu when asked, stored at c (rows ldc apart).
+#define GEMM_TILE(R, V, INIT, BROW)                                                                     \
+  v128_t acc[R][V];                                                                                     \
+  for (i32 r = 0; r < R; r++)                                                                           \
+    for (i32 v = 0; v < V; v++) acc[r][v] = INIT(v);                                                    \
+  for (i32 kk = 0; kk < k; kk++) {                                                                      \
+    v128_t bv[V];                                                                                       \
+    for (i32 v = 0; v < V; v++) bv[v] = wasm_v128_load(BROW(kk) + 4 * v);                               \
+    for (i32 r = 0; r < R; r++) {                                                                       \
+      const v128_t s = wasm_v128_load32_splat(a + r * aRow + kk * aCol);                                \
+      for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(s, bv[v]));      \
+    }                                                                                                   \
+  }                                                                                                     \
+  for (i32 r = 0; r < R; r++) {                                                                         \
+    if (relu)                                                                                           \
+      for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_pmax(acc[r][v], wasm_f32x4_splat(0.0f));       \
+    for (i32 v = 0; v < V - 1; v++) wasm_v128_store(c + r * ldc + 4 * v, acc[r][v]);                    \
+    store_lanes(c + r * ldc + 4 * (V - 1), acc[r][V - 1], lastLanes);                                   \
+  }
+
+#define GEMM_BIAS_INIT(v) (bias ? wasm_v128_load(bias + 4 * (v)) : wasm_f32x4_splat(0.0f))
+#define GEMM_B_ROW(kk) (b + (kk) * n4)
+
 #define GEMM_KERNEL(R, V)                                                                                 \
   static void gemm_##R##x##V(const f32 *a, i32 aRow, i32 aCol, const f32 *b, i32 n4, i32 k, const f32 *bias, \
-                             i32 relu, f32 *c, i32 n, i32 lastLanes) {                                    \
-    v128_t acc[R][V];                                                                                     \
-    for (i32 r = 0; r < R; r++)                                                                           \
-      for (i32 v = 0; v < V; v++) acc[r][v] = bias ? wasm_v128_load(bias + 4 * v) : wasm_f32x4_splat(0.0f); \
-    for (i32 kk = 0; kk < k; kk++) {                                                                      \
-      v128_t bv[V];                                                                                       \
-      for (i32 v = 0; v < V; v++) bv[v] = wasm_v128_load(b + kk * n4 + 4 * v);                            \
-      for (i32 r = 0; r < R; r++) {                                                                       \
-        const v128_t s = wasm_v128_load32_splat(a + r * aRow + kk * aCol);                                \
-        for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(s, bv[v]));      \
-      }                                                                                                   \
-    }                                                                                                     \
-    for (i32 r = 0; r < R; r++) {                                                                         \
-      if (relu)                                                                                           \
-        for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_pmax(acc[r][v], wasm_f32x4_splat(0.0f));       \
-      for (i32 v = 0; v < V - 1; v++) wasm_v128_store(c + r * n + 4 * v, acc[r][v]);                      \
-      store_lanes(c + r * n + 4 * (V - 1), acc[r][V - 1], lastLanes);                                     \
-    }                                                                                                     \
+                             i32 relu, f32 *c, i32 ldc, i32 lastLanes) {                                  \
+    GEMM_TILE(R, V, GEMM_BIAS_INIT, GEMM_B_ROW)                                                           \
   }
 
 GEMM_KERNEL(4, 1)
@@ -997,6 +1005,31 @@ GEMM_KERNEL(1, 2)
 GEMM_KERNEL(1, 3)
 GEMM_KERNEL(1, 4)
 
+// The rows of one column block: `block` rows at a time (4 for up to 2 vectors, else 2), then
+// one; PFX names the kernels, the variadic arguments are their B arguments.
+#define GEMM_ROWS(PFX, cp, ldc, ...)                                                               \
+  i32 i = 0;                                                                                       \
+  for (; i + block <= m; i += block) {                                                             \
+    const f32 *ai = a + i * aRow;                                                                  \
+    f32 *ci = (cp) + i * (ldc);                                                                    \
+    switch (vecs) {                                                                                \
+      case 1: PFX##4x1(ai, aRow, aCol, __VA_ARGS__, relu, ci, ldc, lanes); break;                  \
+      case 2: PFX##4x2(ai, aRow, aCol, __VA_ARGS__, relu, ci, ldc, lanes); break;                  \
+      case 3: PFX##2x3(ai, aRow, aCol, __VA_ARGS__, relu, ci, ldc, lanes); break;                  \
+      default: PFX##2x4(ai, aRow, aCol, __VA_ARGS__, relu, ci, ldc, lanes); break;                 \
+    }                                                                                              \
+  }                                                                                                \
+  for (; i < m; i++) {                                                                             \
+    const f32 *ai = a + i * aRow;                                                                  \
+    f32 *ci = (cp) + i * (ldc);                                                                    \
+    switch (vecs) {                                                                                \
+      case 1: PFX##1x1(ai, aRow, aCol, __VA_ARGS__, relu, ci, ldc, lanes); break;                  \
+      case 2: PFX##1x2(ai, aRow, aCol, __VA_ARGS__, relu, ci, ldc, lanes); break;                  \
+      case 3: PFX##1x3(ai, aRow, aCol, __VA_ARGS__, relu, ci, ldc, lanes); break;                  \
+      default: PFX##1x4(ai, aRow, aCol, __VA_ARGS__, relu, ci, ldc, lanes); break;                 \
+    }                                                                                              \
+  }
+
 EXPORT(lenet_gemm)
 void lenet_gemm(const f32 *a, i32 aRow, i32 aCol, const f32 *b, f32 *c, i32 m, i32 n, i32 n4, i32 k, const f32 *bias,
                 i32 relu) {
@@ -1006,27 +1039,68 @@ void lenet_gemm(const f32 *a, i32 aRow, i32 aCol, const f32 *b, f32 *c, i32 m, i
     const i32 block = vecs <= 2 ? 4 : 2;
     const f32 *bb = b + jb;
     const f32 *bias_b = bias ? bias + jb : 0;
-    i32 i = 0;
-    for (; i + block <= m; i += block) {
-      const f32 *ai = a + i * aRow;
-      f32 *ci = c + i * n + jb;
-      switch (vecs) {
-        case 1: gemm_4x1(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
-        case 2: gemm_4x2(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
-        case 3: gemm_2x3(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
-        default: gemm_2x4(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
+    GEMM_ROWS(gemm_, c + jb, n, bb, n4, k, bias_b)
+  }
+}
+
+// The same product with B packed in panels (lenet_pack_panels): panel p holds columns
+// [16p, 16p + 16) as k + 1 rows of 16 floats, row 0 the bias (or zeros), then B's rows, columns
+// past n zero. Its rows are contiguous, where B's own are n floats apart: the kernel streams one
+// panel (16 floats a step) instead of touching a new line of a far row at every k, and a panel
+// is what a thread takes when the product is split by columns. Column j of row i of C is at
+// c + (j / 16) * panelStride + i * ldc + j % 16: C itself (ldc = n, panelStride = 16) or C in
+// panels ([n16 / 16][m][16]: ldc = 16, panelStride = 16m) for a thread's share of the columns.
+
+EXPORT(lenet_pack_panels)
+void lenet_pack_panels(const f32 *src, i32 sRow, i32 sCol, const f32 *bias, f32 *dst, i32 k, i32 n) {
+  for (i32 jb = 0; jb < n; jb += 16) {
+    const i32 w = n - jb < 16 ? n - jb : 16;
+    f32 *p = dst + (jb / 16) * (k + 1) * 16;
+    __builtin_memset(p, 0, (uint32_t)(k + 1) * 64u);
+    if (bias)
+      for (i32 j = 0; j < w; j++) p[j] = bias[jb + j];
+    if (sCol == 1) {
+      for (i32 kk = 0; kk < k; kk++) __builtin_memcpy(p + 16 * (kk + 1), src + kk * sRow + jb, (uint32_t)w * 4u);
+    } else {
+      // A transposed source (Wᵀ): for each column, its elements are sRow apart.
+      for (i32 j = 0; j < w; j++) {
+        const f32 *col = src + (jb + j) * sCol;
+        for (i32 kk = 0; kk < k; kk++) p[16 * (kk + 1) + j] = col[kk * sRow];
       }
     }
-    for (; i < m; i++) {
-      const f32 *ai = a + i * aRow;
-      f32 *ci = c + i * n + jb;
-      switch (vecs) {
-        case 1: gemm_1x1(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
-        case 2: gemm_1x2(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
-        case 3: gemm_1x3(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
-        default: gemm_1x4(ai, aRow, aCol, bb, n4, k, bias_b, relu, ci, n, lanes); break;
-      }
-    }
+  }
+}
+
+#define GEMM_PANEL_INIT(v) wasm_v128_load(b + 4 * (v))
+#define GEMM_PANEL_ROW(kk) (b + 16 * ((kk) + 1))
+
+#define GEMM_PANEL_KERNEL(R, V)                                                                          \
+  static void gemm_panel_##R##x##V(const f32 *a, i32 aRow, i32 aCol, const f32 *b, i32 k, i32 relu,     \
+                                   f32 *c, i32 ldc, i32 lastLanes) {                                   \
+    GEMM_TILE(R, V, GEMM_PANEL_INIT, GEMM_PANEL_ROW)                                                    \
+  }
+
+GEMM_PANEL_KERNEL(4, 1)
+GEMM_PANEL_KERNEL(4, 2)
+GEMM_PANEL_KERNEL(2, 3)
+GEMM_PANEL_KERNEL(2, 4)
+GEMM_PANEL_KERNEL(1, 1)
+GEMM_PANEL_KERNEL(1, 2)
+GEMM_PANEL_KERNEL(1, 3)
+GEMM_PANEL_KERNEL(1, 4)
+
+// C [m, n] = A [m, k] · B (+ bias, then relu) with B in panels; A read through strides as in
+// lenet_gemm. 2 rows × 4 vectors is the largest tile: 8 accumulators, 4 B vectors, 2 splats and
+// a product fill the 15 registers V8 gives wasm SIMD, and larger tiles measured slower (spills).
+EXPORT(lenet_gemm_panels)
+void lenet_gemm_panels(const f32 *a, i32 aRow, i32 aCol, const f32 *bp, f32 *c, i32 m, i32 n, i32 k, i32 relu,
+                       i32 ldc, i32 panelStride) {
+  for (i32 jb = 0; jb < n; jb += 16) {
+    const i32 vecs = (n - jb + 3) / 4 < 4 ? (n - jb + 3) / 4 : 4;
+    const i32 lanes = n - jb - 4 * (vecs - 1) < 4 ? n - jb - 4 * (vecs - 1) : 4;
+    const i32 block = vecs <= 2 ? 4 : 2;
+    const f32 *b = bp + (jb / 16) * (k + 1) * 16;
+    GEMM_ROWS(gemm_panel_, c + (jb / 16) * panelStride, ldc, b, k)
   }
 }
 

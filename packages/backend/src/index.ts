@@ -13,6 +13,7 @@ export {
   type NetSpec,
   netTrainableVariables,
 } from './compiled/net-spec.js';
+export { inferencePackingEnabled, setInferencePackingEnabled } from './compiled/packed-weights.js';
 export { type CompiledTrainingNet, compileTrainingNet, type UpdateViews } from './compiled/training-net.js';
 /** Error class of this package, the skip reasons and their list. */
 export {

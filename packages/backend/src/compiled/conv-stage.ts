@@ -14,7 +14,10 @@ import {
 import {
   winogradFilterFloats,
   winogradForward,
+  winogradForwardFilter,
   winogradForwardScratch,
+  winogradForwardTile,
+  winogradForwardTransformed,
   winogradInputGradient,
   winogradInputGradScratch,
 } from '../wasm-kernels/conv-winograd.js';
@@ -25,6 +28,7 @@ import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js'
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
+import { inferencePackingEnabled, PackedWeights } from './packed-weights.js';
 import { runRegistered } from './registered.js';
 import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
 
@@ -70,6 +74,8 @@ export class ConvStage implements Stage {
   private readonly wide: { forward: boolean; dx: boolean; dw: boolean };
   /** Which of the wide forward pass and input gradient run as Winograd (conv-winograd.ts). */
   private readonly wino: { forward: boolean; dx: boolean };
+  /** Inference with the Winograd forward: the transformed filter, kept while the kernel stays. */
+  private readonly winoFilter: PackedWeights | null;
   /** Whether the input gradient runs the direct gather (its channel limit is its own). */
   private readonly directDx: boolean;
 
@@ -106,6 +112,10 @@ export class ConvStage implements Stage {
     };
     this.xnnpack = yKernel === 'xnnpack';
     this.wino = { forward: yKernel === 'winograd', dx: dxKernel === 'winograd' };
+    this.winoFilter =
+      mode === 'infer' && this.wino.forward && inferencePackingEnabled()
+        ? new PackedWeights(simd, winogradFilterFloats(ci, co))
+        : null;
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
     this.outShape = [g.oh, g.ow, co];
@@ -132,7 +142,7 @@ export class ConvStage implements Stage {
       // Only the direct or wide convolution's padded input and padded filter, and the bias tile.
       this.xp = padded && !this.xnnpack ? take(n * hp * wp * ci) : 0;
       this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
-      this.wpk = forwardPack > 0 ? take(forwardPack) : 0;
+      this.wpk = forwardPack > 0 && !this.winoFilter ? take(forwardPack) : 0;
       this.wWork = work > 0 ? take(work) : 0;
       this.tile = take(this.t);
       return;
@@ -168,7 +178,13 @@ export class ConvStage implements Stage {
     if (this.wide.forward) {
       if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
       const xp = padded ? this.xp : io.x;
-      if (this.wino.forward)
+      if (this.winoFilter) {
+        const filter = this.kernel;
+        const u = this.winoFilter.get([filter.dataId, winogradForwardTile(g)], (dst) => {
+          winogradForwardFilter(simd, g, simd.ptr(filter), dst);
+        });
+        winogradForwardTransformed(simd, g, xp, u, io.y, this.wWork);
+      } else if (this.wino.forward)
         winogradForward(simd, g, xp, simd.ptr(this.kernel), io.y, { u: this.wpk, work: this.wWork });
       else wideForward(simd, g, xp, simd.ptr(this.kernel), io.y, this.wpk);
       const bias = this.bias ? simd.ptr(this.bias) : 0;
@@ -237,5 +253,8 @@ export class ConvStage implements Stage {
 
   gradients(): number[] {
     return this.bias ? [this.gKernel, this.gBias] : [this.gKernel];
+  }
+  dispose(): void {
+    this.winoFilter?.dispose();
   }
 }

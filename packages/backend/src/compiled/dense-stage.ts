@@ -1,8 +1,9 @@
 import type * as tf from '../tfjs.js';
-import { gemmRows } from '../wasm-kernels/matmul.js';
+import { gemmPanels, gemmRows, packPanels, panelColumns, panelFloats } from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
+import { inferencePackingEnabled, PackedWeights } from './packed-weights.js';
 import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
 /**
@@ -35,6 +36,12 @@ export class DenseStage implements Stage {
   private acc = 0;
   private gKernel = 0;
   private gBias = 0;
+  /**
+   * Inference: the kernel (and a fused bias) packed in panels, kept while the weights stay, and
+   * the panel product's output in panels.
+   */
+  private readonly panels: PackedWeights | null;
+  private panelOut = 0;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -58,10 +65,19 @@ export class DenseStage implements Stage {
     this.u4 = roundUp4(this.u);
     this.k4 = roundUp4(this.k);
     this.t = tileFloats(this.u);
+    this.panels =
+      mode === 'infer' && inferencePackingEnabled()
+        ? new PackedWeights(simd, panelFloats(this.k, this.u))
+        : null;
   }
 
   layout(n: number, take: Take): void {
     const { k, u, u4, k4 } = this;
+    if (this.panels) {
+      this.tile = take(this.t);
+      this.panelOut = take(n * panelColumns(u));
+      return;
+    }
     this.w4 = u4 !== u ? take(k * u4) : 0;
     this.bias4 = take(u4);
     if (this.mode === 'infer') {
@@ -85,9 +101,25 @@ export class DenseStage implements Stage {
     return this.w4;
   }
 
+  /** The panels of the current weights. */
+  private packedKernel(panels: PackedWeights): number {
+    const { simd, kernel, k, u } = this;
+    const bias = this.fused ? this.bias : undefined;
+    return panels.get([kernel.dataId, bias?.dataId], (dst) => {
+      packPanels(simd, simd.ptr(kernel), false, bias ? simd.ptr(bias) : 0, dst, { k, n: u });
+    });
+  }
+
   forward(io: StageIO, step: StepInfo): void {
     const { simd, k, u, u4, act } = this;
     const { n } = step;
+    if (this.panels) {
+      const relu = this.fused && act === 'relu';
+      gemmPanels(simd, io.x, this.packedKernel(this.panels), io.y, { m: n, n: u, k }, relu, this.panelOut);
+      if (!this.fused)
+        biasActivation(simd, io.y, this.bias ? simd.ptr(this.bias) : 0, this.tile, n * u, u, this.t, act);
+      return;
+    }
     const b = this.paddedKernel();
     if (this.fused) {
       const relu = act === 'relu';
@@ -122,5 +154,9 @@ export class DenseStage implements Stage {
 
   gradients(): number[] {
     return this.bias ? [this.gKernel, this.gBias] : [this.gKernel];
+  }
+
+  dispose(): void {
+    this.panels?.dispose();
   }
 }

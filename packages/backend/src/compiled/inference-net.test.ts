@@ -1,12 +1,15 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BackendError } from '../errors.js';
-import { randomArray } from '../testing/helpers.js';
+import { randomArray, relativeError } from '../testing/helpers.js';
 import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
-import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
+import { setWinogradEnabled } from '../wasm-kernels/conv-winograd.js';
+import { SimdKernels, setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
 import { type CompiledInferenceNet, compileInferenceNet } from './inference-net.js';
 import type { NetSpec } from './net-spec.js';
+import { inferencePackingEnabled, setInferencePackingEnabled } from './packed-weights.js';
 import { compileTrainingNet } from './training-net.js';
 
 beforeAll(async () => {
@@ -139,6 +142,76 @@ describe('compileInferenceNet', () => {
     const x = randomArray(7 * INPUT, 8);
     expect(net.probabilities(x, 7)).toEqual(predicted(model, x, 7, true));
     net.dispose();
+    model.dispose();
+  });
+
+  it('keeps the Winograd filter transform and the packed dense weights per weight version, across releases', () => {
+    const init = (k: number) => tf.initializers.glorotUniform({ seed: k });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [8, 8, 32],
+          filters: 64,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: init(1),
+        }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 21, activation: 'relu', kernelInitializer: init(2) }),
+        tf.layers.dense({ units: 5, activation: 'softmax', kernelInitializer: init(3) }),
+      ],
+    });
+    perturb(model);
+    const v = model.weights.map((w) => w.read() as tf.Variable);
+    const spec: NetSpec = {
+      input: [8, 8, 32],
+      layers: [
+        { type: 'conv2d', kernel: v[0], bias: v[1], strides: [1, 1], padding: 'same', activation: 'relu' },
+        { type: 'flatten' },
+        { type: 'dense', kernel: v[2], bias: v[3], activation: 'relu' },
+        { type: 'dense', kernel: v[4], bias: v[5], activation: 'softmax' },
+      ],
+    };
+    const n = 3;
+    const x = randomArray(n * 8 * 8 * 32, 21);
+    const predict = () =>
+      tf.tidy(() => (model.predict(tf.tensor4d(x, [n, 8, 8, 32])) as tf.Tensor).dataSync() as Float32Array);
+    const frees = vi.spyOn(SimdKernels.prototype, 'free');
+    // On whatever LENET_INFER_PACKING says (it is read when a net is compiled).
+    const packing = inferencePackingEnabled();
+    setInferencePackingEnabled(true);
+    const net = compile(spec);
+    setInferencePackingEnabled(packing);
+    const first = net.probabilities(x, n);
+    expect(first).toEqual(predict());
+    // Written in place, the weights keep their data ids: the net keeps what it transformed (the
+    // conv kernel, the dense kernel and its fused bias; the conv's bias is added apart, read at
+    // each call), also after a release — as model.predict's XNNPACK keeps its packed copy.
+    const heap = (t: tf.Variable) => (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
+    const kept = [v[0], v[2], v[3]];
+    const saved = kept.map((t) => heap(t).slice());
+    for (const t of kept) heap(t).fill(0.5);
+    net.release();
+    expect(net.probabilities(x, n)).toEqual(first);
+    kept.forEach((t, i) => {
+      heap(t).set(saved[i]);
+    });
+    // New data (an assign) is transformed again; so is the filter for another Winograd tile.
+    perturb(model);
+    const assigned = net.probabilities(x, n);
+    expect(assigned).not.toEqual(first);
+    expect(assigned).toEqual(predict());
+    for (const tile of [2, 4] as const) {
+      setWinogradEnabled(true, tile);
+      expect(relativeError(net.probabilities(x, n), assigned), `tile ${tile}`).toBeLessThan(1e-5);
+    }
+    setWinogradEnabled(true);
+    const before = frees.mock.calls.length;
+    net.dispose();
+    // The filter transform and the two dense layers' panels.
+    expect(frees.mock.calls.length - before).toBe(3);
+    frees.mockRestore();
     model.dispose();
   });
 

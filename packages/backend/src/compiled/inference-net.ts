@@ -163,6 +163,7 @@ class InferenceNet implements CompiledInferenceNet {
 
   dispose(): void {
     this.release();
+    for (const stage of this.stages) stage.dispose?.();
     this.disposed = true;
   }
 }

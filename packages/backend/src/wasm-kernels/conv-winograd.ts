@@ -176,9 +176,34 @@ export function winogradForward(
   out: number,
   scratch: { u: number; work: number },
 ): void {
+  winogradForwardFilter(simd, g, filter, scratch.u);
+  winogradForwardTransformed(simd, g, xp, scratch.u, out, scratch.work);
+}
+
+/**
+ * The tile side {@link winogradForward} uses on `g` now: its filter transform depends on it (and
+ * {@link setWinogradEnabled} can change it).
+ */
+export function winogradForwardTile(g: ConvGeometry): number {
+  return tileOf(g.oh, g.ow);
+}
+
+/** The filter transform of {@link winogradForward}, into `u` ({@link winogradFilterFloats}(ci, co) floats). */
+export function winogradForwardFilter(simd: SimdKernels, g: ConvGeometry, filter: number, u: number): void {
+  simd.fn.lenet_wino_filter(filter, u, g.ci, g.co, 0, tileOf(g.oh, g.ow));
+}
+
+/** {@link winogradForward} with the filter already transformed into `u` (by {@link winogradForwardFilter}, for this tile). */
+export function winogradForwardTransformed(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  xp: number,
+  u: number,
+  out: number,
+  work: number,
+): void {
   const { n, ci, co, oh, ow, hp, wp } = g;
-  simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 0, tileOf(oh, ow));
-  run(simd, { n, hp, wp, inc: ci, oh, ow, outc: co }, xp, scratch.u, out, scratch.work);
+  run(simd, { n, hp, wp, inc: ci, oh, ow, outc: co }, xp, u, out, work);
 }
 
 /**

@@ -89,6 +89,7 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_input_grad',
   'lenet_conv_filter_grad',
   'lenet_gemm',
+  'lenet_gemm_panels',
   'lenet_conv_wide',
   'lenet_conv_filter_grad_wide',
   'lenet_conv_winograd',

@@ -3,6 +3,7 @@ import { BackendError } from '../errors.js';
 import { _FusedMatMul, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { replacingKernel } from './kernel-config.js';
+import { kernelThreads } from './kernel-threads.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
 
@@ -130,6 +131,105 @@ export function gemmRows(
       relu ? 1 : 0,
     ],
   });
+}
+
+const PANEL = 16;
+
+/** Columns of a panel product's output in panels: n rounded up to a whole panel. */
+export function panelColumns(n: number): number {
+  return Math.ceil(n / PANEL) * PANEL;
+}
+
+/** Floats of B [k, n] packed in panels with its bias row ({@link packPanels}). */
+export function panelFloats(k: number, n: number): number {
+  return (k + 1) * panelColumns(n);
+}
+
+/**
+ * Packs B [k, n] (or, `transposed`, B = Sᵀ of a source S [n, k]) and the bias (0: none) into
+ * panels for {@link gemmPanels} (csrc: lenet_pack_panels), at `dst` ({@link panelFloats}).
+ */
+export function packPanels(
+  simd: SimdKernels,
+  src: number,
+  transposed: boolean,
+  bias: number,
+  dst: number,
+  dims: { k: number; n: number },
+): void {
+  const { k, n } = dims;
+  if (transposed) simd.fn.lenet_pack_panels(src, 1, k, bias, dst, k, n);
+  else simd.fn.lenet_pack_panels(src, n, 1, bias, dst, k, n);
+}
+
+/**
+ * C [m, n] = A [m, k] · B (+ the packed bias, then relu) with B packed by {@link packPanels}.
+ * Big products are split over the helper threads: by columns when C has fewer rows than columns
+ * (each helper gets a copy of its panels and all of A, and writes its columns in panels to
+ * `panelOut`, m × {@link panelColumns}(n) floats, copied into C after), else by rows (each helper
+ * gets all of B), whichever copies less.
+ */
+export function gemmPanels(
+  simd: SimdKernels,
+  a: number,
+  bp: number,
+  c: number,
+  dims: { m: number; n: number; k: number },
+  relu: boolean,
+  panelOut: number,
+): void {
+  const { m, n, k } = dims;
+  const f = simd.fn;
+  const r = relu ? 1 : 0;
+  const panels = panelColumns(n) / PANEL;
+  const macs = m * n * k;
+  const threads = kernelThreads();
+  if (threads === undefined || macs < GEMM_SPLIT_MIN_MACS) {
+    f.lenet_gemm_panels(a, k, 1, bp, c, m, n, k, r, n, PANEL);
+    return;
+  }
+  if (m >= n || panels <= threads.count) {
+    runSplit(simd, {
+      fn: 'lenet_gemm_panels',
+      macs,
+      minMacs: GEMM_SPLIT_MIN_MACS,
+      items: m,
+      perItem: [{ ptr: a, floats: k }],
+      whole: [{ ptr: bp, floats: panelFloats(k, n) }],
+      out: { ptr: c, floats: n },
+      args: (p, count) => [p.perItem[0], k, 1, p.whole[0], p.out, count, n, k, r, n, PANEL],
+    });
+    return;
+  }
+  const panelOutFloats = m * PANEL;
+  runSplit(simd, {
+    fn: 'lenet_gemm_panels',
+    macs,
+    minMacs: GEMM_SPLIT_MIN_MACS,
+    items: panels,
+    perItem: [{ ptr: bp, floats: (k + 1) * PANEL }],
+    whole: [{ ptr: a, floats: m * k }],
+    out: { ptr: panelOut, floats: panelOutFloats },
+    // A share's last panel may be C's last: its columns past n are zeros in B, and land in
+    // panelOut's padding.
+    args: (p, count) => [
+      p.whole[0],
+      k,
+      1,
+      p.perItem[0],
+      p.out,
+      m,
+      count * PANEL,
+      k,
+      r,
+      PANEL,
+      panelOutFloats,
+    ],
+  });
+  for (let j = 0; j < panels; j++) {
+    const cols = Math.min(PANEL, n - j * PANEL);
+    f.lenet_copy_rows(panelOut + j * panelOutFloats * 4, PANEL, c + j * PANEL * 4, n, m, cols, 0);
+  }
 }
 
 /**

@@ -280,6 +280,28 @@ export interface SimdExports {
     relu: number,
   ): void;
   lenet_transpose(src: number, dst: number, rows: number, cols: number, dstStride: number): void;
+  lenet_pack_panels(
+    src: number,
+    sRow: number,
+    sCol: number,
+    bias: number,
+    dst: number,
+    k: number,
+    n: number,
+  ): void;
+  lenet_gemm_panels(
+    a: number,
+    aRow: number,
+    aCol: number,
+    bp: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    relu: number,
+    ldc: number,
+    panelStride: number,
+  ): void;
   lenet_tanh(
     x: number,
     y: number,
@@ -431,16 +453,24 @@ export class SimdKernels {
   withScratch<T>(floats: readonly number[], body: (ptrs: number[]) => T): T {
     const ptrs: number[] = [];
     try {
-      for (const count of floats) {
-        const p = count > 0 ? this.wasm.malloc(count * 4) : 0;
-        if (count > 0 && p === 0)
-          throw new BackendError(`SIMD kernel: could not allocate ${count * 4} bytes`, 'wasm');
-        ptrs.push(p);
-      }
+      for (const count of floats) ptrs.push(this.allocate(count));
       return body(ptrs);
     } finally {
-      for (const p of ptrs) if (p !== 0) this.wasm.free(p);
+      for (const p of ptrs) this.free(p);
     }
+  }
+
+  /** `count` floats on the wasm heap (byte offset; 0 for none) until {@link free}. */
+  allocate(count: number): number {
+    if (count <= 0) return 0;
+    const p = this.wasm.malloc(count * 4);
+    if (p === 0) throw new BackendError(`SIMD kernel: could not allocate ${count * 4} bytes`, 'wasm');
+    return p;
+  }
+
+  /** Frees what {@link allocate} gave (0: nothing). */
+  free(ptr: number): void {
+    if (ptr !== 0) this.wasm.free(ptr);
   }
 }
 

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
+import { guarded, wasmSimdKernels } from '../testing/simd-guard.js';
+import * as tf from '../tfjs.js';
+import { setWasmKernelThreads } from './kernel-threads.js';
+import { gemmPanels, packPanels, panelColumns, panelFloats } from './matmul.js';
+import type { SimdKernels } from './simd.js';
+import { splitCalls } from './split.js';
+
+const TOLERANCE = 1e-3;
+
+/** relu(A·B + bias), B given as `b` [k, n] or, `transposed`, as its transpose [n, k]. */
+interface Product {
+  a: Float32Array;
+  b: Float32Array;
+  bias: Float32Array | null;
+  /** [m, k, n] */
+  shape: number[];
+  transposed: boolean;
+  relu: boolean;
+}
+
+/** The product on the cpu backend. */
+async function expected({ a, b, bias, shape: [m, k, n], transposed, relu }: Product): Promise<Float32Array> {
+  const [y] = await onBackend('cpu', () => {
+    const bt = transposed ? tf.transpose(tf.tensor2d(b, [n, k])) : tf.tensor2d(b, [k, n]);
+    let y = tf.matMul(tf.tensor2d(a, [m, k]), bt);
+    if (bias) y = tf.add(y, tf.tensor1d(bias));
+    return [relu ? tf.relu(y) : y];
+  });
+  return y;
+}
+
+/** Packs B (and the bias) and runs the panel product, every buffer guarded. */
+function panelProduct(
+  simd: SimdKernels,
+  { a, b, bias, shape: [m, k, n], transposed, relu }: Product,
+): { out: Float32Array; packed: Float32Array; guardsIntact: boolean } {
+  const contents = [
+    a,
+    b,
+    bias ?? new Float32Array(1),
+    new Float32Array(panelFloats(k, n)),
+    new Float32Array(m * n),
+    new Float32Array(m * panelColumns(n)),
+  ];
+  const { out, guardsIntact } = guarded(simd, contents, ([pa, pb, pBias, packed, c, panelOut]) => {
+    packPanels(simd, pb, transposed, bias ? pBias : 0, packed, { k, n });
+    gemmPanels(simd, pa, packed, c, { m, n, k }, relu, panelOut);
+  });
+  return { out: out[4], packed: out[3], guardsIntact };
+}
+
+describe('the dense product on weights packed in panels', () => {
+  let simd: SimdKernels;
+  beforeAll(async () => {
+    simd = await wasmSimdKernels();
+  });
+
+  // [m, k, n]: single rows and columns, k = 1, n not a multiple of 4 or of a panel (16), odd
+  // rows past the 4- and 2-row tiles, one panel and several.
+  const SHAPES = [
+    [1, 1, 1],
+    [7, 13, 10],
+    [5, 1, 3],
+    [9, 17, 21],
+    [6, 8, 16],
+    [3, 5, 33],
+    [13, 40, 47],
+  ];
+  SHAPES.forEach((shape, i) => {
+    for (const [withBias, relu, transposed] of [
+      [false, false, false],
+      [true, false, false],
+      [true, true, true],
+      [false, true, true],
+    ])
+      it(`[${shape}]${withBias ? ' + bias' : ''}${relu ? ', relu' : ''}${transposed ? ', B packed from its transpose' : ''}`, async () => {
+        const [m, k, n] = shape;
+        const product: Product = {
+          a: randomArray(m * k, 40 + i),
+          b: randomArray(k * n, 50 + i),
+          bias: withBias ? randomArray(n, 60 + i) : null,
+          shape,
+          transposed,
+          relu,
+        };
+        const want = await expected(product);
+        await tf.setBackend('wasm');
+        const { out, packed, guardsIntact } = panelProduct(simd, product);
+        expect(guardsIntact).toBe(true);
+        expect(relativeError(out, want)).toBeLessThan(TOLERANCE);
+        // The padding columns of the panels are zeros (a split's last share computes them).
+        const w = panelColumns(n);
+        for (let j = n; j < w; j++)
+          expect(packed[(Math.floor(j / 16) * (k + 1) + k) * 16 + (j % 16)]).toBe(0);
+      });
+  });
+});
+
+describe('the panel product split over helper threads', () => {
+  let simd: SimdKernels;
+  beforeAll(async () => {
+    simd = await wasmSimdKernels();
+  });
+  afterAll(async () => {
+    await setWasmKernelThreads(1);
+  });
+
+  // By columns (fewer rows than columns: 57 panels, an uneven share) and by rows.
+  for (const shape of [
+    [33, 300, 901],
+    [129, 800, 130],
+  ])
+    it(`[${shape}] gives the single-thread result, split`, async () => {
+      const [m, k, n] = shape;
+      const product: Product = {
+        a: randomArray(m * k, 7),
+        b: randomArray(k * n, 8),
+        bias: randomArray(n, 9),
+        shape,
+        transposed: false,
+        relu: true,
+      };
+      await setWasmKernelThreads(1);
+      const one = panelProduct(simd, product);
+      await setWasmKernelThreads(2);
+      const before = splitCalls();
+      const two = panelProduct(simd, product);
+      expect(splitCalls() - before).toBe(1);
+      expect(two.guardsIntact).toBe(true);
+      // Each output is the same sum in the same order, whichever thread computes it.
+      expect(two.out).toEqual(one.out);
+      expect(relativeError(two.out, await expected(product))).toBeLessThan(TOLERANCE);
+    });
+});
