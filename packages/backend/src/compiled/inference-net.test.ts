@@ -145,7 +145,7 @@ describe('compileInferenceNet', () => {
     model.dispose();
   });
 
-  it('keeps the Winograd filter transform and the packed dense weights per weight version, across releases', () => {
+  it('keeps the Winograd filter transform and the packed dense weights per weight version until a release', () => {
     const init = (k: number) => tf.initializers.glorotUniform({ seed: k });
     const model = tf.sequential({
       layers: [
@@ -187,16 +187,24 @@ describe('compileInferenceNet', () => {
     expect(first).toEqual(predict());
     // Written in place, the weights keep their data ids: the net keeps what it transformed (the
     // conv kernel, the dense kernel and its fused bias; the conv's bias is added apart, read at
-    // each call), also after a release — as model.predict's XNNPACK keeps its packed copy.
+    // each call) from call to call — as model.predict's XNNPACK keeps its packed copy.
     const heap = (t: tf.Variable) => (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
     const kept = [v[0], v[2], v[3]];
     const saved = kept.map((t) => heap(t).slice());
     for (const t of kept) heap(t).fill(0.5);
-    net.release();
     expect(net.probabilities(x, n)).toEqual(first);
+    // A release frees them with the buffers (the filter transform and the two dense layers'
+    // panels), so a net that is released but never disposed holds nothing: the next call
+    // transforms again and so sees the in-place write.
+    const freesBefore = frees.mock.calls.length;
+    net.release();
+    expect(frees.mock.calls.length - freesBefore).toBe(3);
+    expect(net.probabilities(x, n)).not.toEqual(first);
     kept.forEach((t, i) => {
       heap(t).set(saved[i]);
     });
+    net.release();
+    expect(net.probabilities(x, n)).toEqual(first);
     // New data (an assign) is transformed again; so is the filter for another Winograd tile.
     perturb(model);
     const assigned = net.probabilities(x, n);

@@ -156,6 +156,9 @@ class InferenceNet implements CompiledInferenceNet {
 
   release(): void {
     this.buffers.release();
+    // The transformed weights go with the buffers: a net its owner releases but never disposes
+    // (a classifier) must hold nothing between uses.
+    for (const stage of this.stages) stage.dispose?.();
     this.io = [];
     this.input = null;
     this.capacity = 0;
@@ -163,7 +166,6 @@ class InferenceNet implements CompiledInferenceNet {
 
   dispose(): void {
     this.release();
-    for (const stage of this.stages) stage.dispose?.();
     this.disposed = true;
   }
 }

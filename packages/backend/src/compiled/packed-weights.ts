@@ -24,8 +24,8 @@ export function inferencePackingEnabled(): boolean {
  * from call to call, transformed again only when they change. A weight changes by getting new
  * data: tfjs's assign gives it a new data id, and the compiled training step gives conv and dense
  * weights new data (tfjs's XNNPACK kernels cache packed weights per data id the same way). The
- * buffer is the stage's own, outside the net's per-call buffers, so it outlives the net's release;
- * the net's dispose frees it.
+ * buffer is the stage's own, outside the net's per-call buffers; the net's release and dispose free
+ * it (an owner that keeps its net's buffers between calls keeps these too).
  */
 export class PackedWeights {
   private ptr = 0;
@@ -53,6 +53,7 @@ export class PackedWeights {
 
   /** Frees the buffer (a later {@link get} allocates and transforms again). */
   dispose(): void {
+    if (this.ptr === 0) return;
     this.simd.free(this.ptr);
     this.ptr = 0;
     this.key = [];

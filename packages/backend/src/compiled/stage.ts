@@ -53,7 +53,7 @@ export interface Stage {
   backward(io: StageIO, step: StepInfo, needDx: boolean): void;
   /** Byte offsets of its weight gradients, in the order of its trainable variables. */
   gradients(): number[];
-  /** Frees what it keeps outside the net's buffers (transformed weights), when it keeps any. */
+  /** Frees what it keeps outside the net's buffers (transformed weights), when it keeps any; used again, it makes them anew. */
   dispose?(): void;
 }
 
