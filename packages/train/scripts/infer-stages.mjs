@@ -6,11 +6,11 @@
 //   pnpm exec turbo run build --filter=@lenet/train...
 //   node packages/train/scripts/infer-stages.mjs [--threads=N] [--rounds=N] [preset:batch ...]
 import { compileInferenceNet, setWasmKernelThreads, useBackend, wasmKernelThreads } from '@lenet/backend';
-import { batches, head, loadMnist } from '@lenet/datasets';
+import { loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
 import { modelNetSpec } from '../dist/compiled-step.js';
 import { modelClassifier } from '../dist/index.js';
-import { cellSpec, numberOption, parseCells } from './cells.mjs';
+import { cellBatches, cellSpec, numberOption, parseCells } from './cells.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => numberOption(args, name, fallback);
@@ -50,16 +50,7 @@ const wrap = (obj, method, key) => {
 for (const { preset, batch } of cells) {
   const spec = cellSpec(preset);
   const model = buildModel(spec, { seed: 1 });
-  const [h, w, c] = spec.input;
-  // Speed does not depend on the pixels: inputs other than MNIST's shape get uniform noise.
-  const b =
-    h === 28 && w === 28 && c === 1
-      ? [...batches(head(mnist, batch), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })][0]
-      : {
-          x: Float32Array.from({ length: batch * h * w * c }, () => Math.random()),
-          y: new Int32Array(batch),
-          shape: [batch, h, w, c],
-        };
+  const [b] = cellBatches(spec, batch, mnist);
   const clf = modelClassifier(model);
   await clf.probabilities(b);
   if (clf.path.kind !== 'compiled') throw new Error(`${preset}: ${clf.path.reason}`);
