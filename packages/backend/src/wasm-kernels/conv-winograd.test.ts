@@ -182,7 +182,7 @@ describe('Winograd kernels called directly', () => {
         expected[wi] += x[xi] * dy[yi];
       });
       const co16 = Math.ceil(co / 16) * 16;
-      const work = 36 * (ci * co16 + band * (ci + co16));
+      const work = 36 * (ci * co16 + band * (ci + co16) + 32);
       const { out, guardsIntact } = guarded(
         simd,
         [x, dy, new Float32Array(expected.length), new Float32Array(work)],
