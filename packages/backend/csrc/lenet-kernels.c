@@ -1675,8 +1675,8 @@ INLINE void wino4_in_1d(v128_t d0, v128_t d1, v128_t d2, v128_t d3, v128_t d4, v
 }
 
 // B^T d B of the 6×6 patch at (y0, x0) (rows and columns past the image read as zeros), for every
-// channel, to v[ξ][ci]: along the rows into v, then along the columns of v in place.
-static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v) {
+// channel, to v[ξ · xs + channel] (xs ≥ ci): along the rows into v, then along its columns in place.
+static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v, i32 xs) {
   const i32 rows = hp - y0 < 6 ? hp - y0 : 6, cols = wp - x0 < 6 ? wp - x0 : 6;
   const i32 wpci = wp * ci;
   const v128_t z = wasm_f32x4_splat(0.0f);
@@ -1689,12 +1689,12 @@ static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 
       _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++)
         d[q] = r < rows && q < cols ? wino_load(p + r * wpci + q * ci, lanes) : z;
       // Row r's transform along the columns: t[r][·] at ξ = 6r + ·.
-      wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + 6 * r * ci, ci, lanes);
+      wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + 6 * r * xs, xs, lanes);
     }
     _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++) {
       v128_t d[6];
-      _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) d[r] = wino_load(o + (6 * r + q) * ci, lanes);
-      wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + q * ci, 6 * ci, lanes);
+      _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) d[r] = wino_load(o + (6 * r + q) * xs, lanes);
+      wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + q * xs, 6 * xs, lanes);
     }
   }
 }
@@ -1754,7 +1754,7 @@ void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i
       for (i32 t = 0; t < tiles; t++) {
         f32 *v = scratch + t * tileStride;
         const i32 y0 = m * (ty0 + t / tw), x0 = m * (t % tw);
-        if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0, x0, v);
+        if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0, x0, v, ci);
         else wino_input_tile(xb, hp, wp, ci, y0, x0, v);
       }
       for (i32 cb = 0; cb * 16 < co; cb++) {
@@ -1774,4 +1774,143 @@ void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i
       }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4×4, 3×3) filter gradient. The forward tile is Y = A^T [(G g G^T) ⊙ V] A with
+// V = B^T d B, so dg = G^T (Σ_tiles M ⊙ V) G with M = A dY A^T (dY's 4×4 tile, zeros past the
+// output): per point ξ a product (ci × tiles)·(tiles × co) summed over every tile of the batch
+// (36 multiplies per 4×4 tile and channel pair where the direct gradient does 144), then one
+// small back transform per channel pair. 1-D transforms:
+//   dY    e(e0..e3) = (e0, e0 + e1 + e2 + e3, e0 − e1 + e2 − e3, e0 + 2e1 + 4e2 + 8e3,
+//                      e0 − 2e1 + 4e2 − 8e3, e3)
+//   back  k(s0..s5) = (s0/4 − (s1 + s2)/6 + (s3 + s4)/24, (s2 − s1)/6 + (s3 − s4)/12,
+//                      (s3 + s4 − s1 − s2)/6 + s5)
+// Tiles are transformed `band` at a time to V[ξ][tile][ci] and M[ξ][tile][co16] (co16 = co rounded
+// up to 16; each point's tiles contiguous, so that its products read them in order), then their
+// products added into S[ξ][ci][co16] with a 2-channel × 16-channel register tile over the tiles.
+
+// The 1-D dY transform of 4 vectors to 6, at q with stride s (full vectors).
+INLINE void wino4_dy_1d(v128_t e0, v128_t e1, v128_t e2, v128_t e3, f32 *q, i32 s) {
+  const v128_t two = wasm_f32x4_splat(2.0f), four = wasm_f32x4_splat(4.0f), eight = wasm_f32x4_splat(8.0f);
+  const v128_t even = wasm_f32x4_add(e0, e2), odd = wasm_f32x4_add(e1, e3);
+  const v128_t even2 = wasm_f32x4_add(e0, wasm_f32x4_mul(four, e2));
+  const v128_t odd2 = wasm_f32x4_add(wasm_f32x4_mul(two, e1), wasm_f32x4_mul(eight, e3));
+  wasm_v128_store(q, e0);
+  wasm_v128_store(q + s, wasm_f32x4_add(even, odd));
+  wasm_v128_store(q + 2 * s, wasm_f32x4_sub(even, odd));
+  wasm_v128_store(q + 3 * s, wasm_f32x4_add(even2, odd2));
+  wasm_v128_store(q + 4 * s, wasm_f32x4_sub(even2, odd2));
+  wasm_v128_store(q + 5 * s, e3);
+}
+
+// A dY A^T of the 4×4 dy tile at (y0, x0) of one image (pixels past oh, ow and channels past co
+// read as zeros) to m[ξ · xs + channel], channels < co16 ≤ xs: along the rows into m, then along
+// its columns in place.
+static void wino4_dy_tile(const f32 *dyb, i32 oh, i32 ow, i32 co, i32 co16, i32 y0, i32 x0, f32 *m, i32 xs) {
+  const i32 rows = oh - y0 < 4 ? oh - y0 : 4, cols = ow - x0 < 4 ? ow - x0 : 4;
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (i32 c = 0; c < co16; c += 4) {
+    const i32 lanes = co - c < 4 ? co - c : 4;
+    const f32 *p = dyb + (y0 * ow + x0) * co + c;
+    f32 *o = m + c;
+    _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 4; r++) {
+      v128_t e[4];
+      _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 4; q++)
+        e[q] = lanes > 0 && r < rows && q < cols ? wino_load(p + (r * ow + q) * co, lanes) : z;
+      wino4_dy_1d(e[0], e[1], e[2], e[3], o + 6 * r * xs, xs);
+    }
+    // Rows 4 and 5 of the row pass are the transform of nothing but rows 0..3: ξ = 6r + q, r < 4.
+    _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++) {
+      const f32 *col = o + q * xs;
+      wino4_dy_1d(wasm_v128_load(col), wasm_v128_load(col + 6 * xs), wasm_v128_load(col + 12 * xs),
+                  wasm_v128_load(col + 18 * xs), o + q * xs, 6 * xs);
+    }
+  }
+}
+
+// s[i][16] += Σ_t v_t[i] · m_t[16] for R channels i (v_t at v + t·vStride, m_t at m + t·mStride).
+#define WINO_DW_GEMM(R)                                                                                 \
+  static void wino_dw_gemm_##R(const f32 *v, i32 vStride, const f32 *m, i32 mStride, i32 tiles, f32 *s, \
+                               i32 co16) {                                                              \
+    v128_t acc[R][4];                                                                                   \
+    for (i32 r = 0; r < R; r++)                                                                         \
+      for (i32 k = 0; k < 4; k++) acc[r][k] = wasm_v128_load(s + r * co16 + 4 * k);                     \
+    for (i32 t = 0; t < tiles; t++, v += vStride, m += mStride) {                                       \
+      v128_t g[4];                                                                                      \
+      for (i32 k = 0; k < 4; k++) g[k] = wasm_v128_load(m + 4 * k);                                     \
+      for (i32 r = 0; r < R; r++) {                                                                     \
+        const v128_t a = wasm_v128_load32_splat(v + r);                                                 \
+        for (i32 k = 0; k < 4; k++) acc[r][k] = wasm_f32x4_add(acc[r][k], wasm_f32x4_mul(a, g[k]));     \
+      }                                                                                                 \
+    }                                                                                                   \
+    for (i32 r = 0; r < R; r++)                                                                         \
+      for (i32 k = 0; k < 4; k++) wasm_v128_store(s + r * co16 + 4 * k, acc[r][k]);                     \
+  }
+
+WINO_DW_GEMM(2)
+WINO_DW_GEMM(1)
+
+// The 1-D back transform of 6 vectors: 3 results.
+INLINE void wino4_dw_1d(v128_t s0, v128_t s1, v128_t s2, v128_t s3, v128_t s4, v128_t s5, v128_t *k) {
+  const v128_t s6 = wasm_f32x4_splat(1.0f / 6.0f), s12 = wasm_f32x4_splat(1.0f / 12.0f);
+  const v128_t s24 = wasm_f32x4_splat(1.0f / 24.0f), q = wasm_f32x4_splat(0.25f);
+  const v128_t a = wasm_f32x4_add(s1, s2), b = wasm_f32x4_sub(s2, s1);
+  const v128_t c = wasm_f32x4_add(s3, s4), d = wasm_f32x4_sub(s3, s4);
+  k[0] = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(q, s0), wasm_f32x4_mul(s6, a)), wasm_f32x4_mul(s24, c));
+  k[1] = wasm_f32x4_add(wasm_f32x4_mul(s6, b), wasm_f32x4_mul(s12, d));
+  k[2] = wasm_f32x4_add(wasm_f32x4_mul(s6, wasm_f32x4_sub(c, a)), s5);
+}
+
+// xp: input padded to [n, hp, wp, ci] with oh ≤ hp − 2, ow ≤ wp − 2 (as lenet_conv_winograd's);
+// dy: [n, oh, ow, co]; dw: [3, 3, ci, co], overwritten. Scratch: 36·ci·co16 floats of sums, then
+// 36·(band·(ci + co16) + 32) of transformed tiles (co16 = co rounded up to 16).
+EXPORT(lenet_conv_filter_grad_winograd)
+void lenet_conv_filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh,
+                                     i32 ow, i32 co, i32 band, f32 *scratch) {
+  const i32 co16 = (co + 15) / 16 * 16, th = (oh + 3) / 4, tw = (ow + 3) / 4, per = th * tw, total = n * per;
+  // Points 16 floats further apart than their tiles need: at a multiple of 4 KiB apart (bands of
+  // 32 tiles of 32 channels) the transforms' 36 points would share one set of the L1 cache.
+  const i32 vx = band * ci + 16, mx = band * co16 + 16;
+  f32 *s = scratch, *vb = s + 36 * ci * co16, *mb = vb + 36 * vx;
+  __builtin_memset(s, 0, (uint32_t)(36 * ci * co16) * 4u);
+  for (i32 t0 = 0; t0 < total; t0 += band) {
+    const i32 tiles = total - t0 < band ? total - t0 : band;
+    for (i32 t = 0; t < tiles; t++) {
+      const i32 b = (t0 + t) / per, k = (t0 + t) % per, y0 = 4 * (k / tw), x0 = 4 * (k % tw);
+      wino4_input_tile(xp + b * hp * wp * ci, hp, wp, ci, y0, x0, vb + t * ci, vx);
+      wino4_dy_tile(dy + b * oh * ow * co, oh, ow, co, co16, y0, x0, mb + t * co16, mx);
+    }
+    for (i32 xi = 0; xi < 36; xi++)
+      for (i32 cb = 0; cb < co16; cb += 16) {
+        const f32 *m = mb + xi * mx + cb, *v = vb + xi * vx;
+        f32 *sx = s + xi * ci * co16 + cb;
+        i32 i = 0;
+        for (; i + 2 <= ci; i += 2) wino_dw_gemm_2(v + i, ci, m, co16, tiles, sx + i * co16, co16);
+        if (i < ci) wino_dw_gemm_1(v + i, ci, m, co16, tiles, sx + i * co16, co16);
+      }
+  }
+  // dw[a][b][i][c] = (G^T S G)[a][b]: along the columns of S (ξ = 6r + q) into its first three
+  // columns in place, then along its rows.
+  for (i32 i = 0; i < ci; i++)
+    for (i32 c = 0; c < co; c += 4) {
+      const i32 lanes = co - c < 4 ? co - c : 4;
+      f32 *p = s + i * co16 + c;
+      const i32 xs = ci * co16;
+      _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
+        f32 *pr = p + 6 * r * xs;
+        v128_t k[3];
+        wino4_dw_1d(wasm_v128_load(pr), wasm_v128_load(pr + xs), wasm_v128_load(pr + 2 * xs),
+                    wasm_v128_load(pr + 3 * xs), wasm_v128_load(pr + 4 * xs), wasm_v128_load(pr + 5 * xs), k);
+        _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 3; j++) wasm_v128_store(pr + j * xs, k[j]);
+      }
+      _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 3; j++) {
+        const f32 *pc = p + j * xs;
+        v128_t k[3];
+        wino4_dw_1d(wasm_v128_load(pc), wasm_v128_load(pc + 6 * xs), wasm_v128_load(pc + 12 * xs),
+                    wasm_v128_load(pc + 18 * xs), wasm_v128_load(pc + 24 * xs), wasm_v128_load(pc + 30 * xs), k);
+        _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 3; a++)
+          store_lanes(dw + ((a * 3 + j) * ci + i) * co + c, k[a], lanes);
+      }
+    }
 }

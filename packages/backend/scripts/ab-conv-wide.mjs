@@ -5,7 +5,8 @@
 // median ms of each arm and GFLOP/s (2 FLOPs per multiply-add). With AB=winograd, the arms are
 // the wide direct kernels and Winograd F(2×2, 3×3) and F(4×4, 3×3) forced on every layer
 // (conv-winograd.ts; a shape too small for the tiles to pay runs the direct kernel in every arm),
-// on the shapes with 16 or more input channels, forward and input gradient. Build first:
+// on the shapes with 16 or more input channels, forward and input gradient; with AB=winograd-dw,
+// the filter gradient on those shapes, wide (direct) against Winograd F(4×4, 3×3). Build first:
 //   pnpm turbo run build --filter=@lenet/backend
 //   node packages/backend/scripts/ab-conv-wide.mjs [reps] [threads] [batch ...]
 import os from 'node:os';
@@ -40,11 +41,16 @@ const OPS = {
     tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape }),
 };
 const median = (t) => [...t].sort((a, b) => a - b)[t.length >> 1];
-const winogradAb = process.env.AB === 'winograd';
-const ARMS = winogradAb ? ['direct', 'F(2×2)', 'F(4×4)'] : ['off', 'on'];
+const filterGradAb = process.env.AB === 'winograd-dw';
+const winogradAb = process.env.AB === 'winograd' || filterGradAb;
+const ARMS = filterGradAb ? ['wide', 'F(4×4)'] : winogradAb ? ['direct', 'F(2×2)', 'F(4×4)'] : ['off', 'on'];
 const TILES = { direct: undefined, 'F(2×2)': 2, 'F(4×4)': 4 };
 const setArm = (arm) =>
-  winogradAb ? setWinogradEnabled(arm !== 'direct', TILES[arm]) : setWideConvEnabled(arm === 'on');
+  filterGradAb
+    ? setWinogradEnabled(true, undefined, arm !== 'wide')
+    : winogradAb
+      ? setWinogradEnabled(arm !== 'direct', TILES[arm])
+      : setWideConvEnabled(arm === 'on');
 // The wide A/B measures the direct wide kernels (Winograd, on by default, runs in their place).
 if (!winogradAb) setWinogradEnabled(false);
 
@@ -67,7 +73,7 @@ for (const batch of batches) {
     const flop = 2 * batch * hw * hw * 9 * ci * co;
     for (const [op, f] of Object.entries(OPS)) {
       if (op === 'dx' && ci < 4) continue; // the first layer's input gradient is never needed
-      if (op === 'dw' && winogradAb) continue;
+      if ((op === 'dw' && winogradAb) !== filterGradAb) continue;
       const times = Object.fromEntries(ARMS.map((a) => [a, []]));
       const run = (arm) => {
         setArm(arm);

@@ -9,7 +9,8 @@
 // With AB=wide, both arms are compiled and differ in the wide SIMD convolutions (over 16
 // channels, @lenet/backend's setWideConvEnabled): on, then off (XNNPACK and the previous filter
 // gradient). With AB=winograd, both arms are compiled and differ in the Winograd convolutions
-// (setWinogradEnabled): on, then off (the wide direct kernels). Presets whose input is not MNIST's train on random images of their input shape.
+// (setWinogradEnabled): on, then off (the wide direct kernels); with AB=winograd-dw in the Winograd
+// filter gradient alone (the wide one when off). Presets whose input is not MNIST's train on random images of their input shape.
 import { setWideConvEnabled, setWinogradEnabled, useBackend } from '@lenet/backend';
 import { batches, head, loadMnist } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
@@ -25,10 +26,15 @@ const cells = (
 });
 const STEPS_PER_ROUND = 5;
 const winogradAb = process.env.AB === 'winograd';
-// Both arms compiled, one lever switched: the wide convolutions or Winograd.
-const wideAb = process.env.AB === 'wide' || winogradAb;
-const setLever = winogradAb ? setWinogradEnabled : setWideConvEnabled;
-const lever = winogradAb ? 'Winograd' : 'wide';
+const filterGradAb = process.env.AB === 'winograd-dw';
+// Both arms compiled, one lever switched: the wide convolutions, Winograd, or Winograd's filter gradient alone.
+const wideAb = process.env.AB === 'wide' || winogradAb || filterGradAb;
+const setLever = filterGradAb
+  ? (on) => setWinogradEnabled(true, undefined, on)
+  : winogradAb
+    ? setWinogradEnabled
+    : setWideConvEnabled;
+const lever = filterGradAb ? 'Winograd dW' : winogradAb ? 'Winograd' : 'wide';
 
 /** Multiply-adds per sample of the conv and dense layers. */
 function macsPerSample(model) {

@@ -14,7 +14,7 @@ import { batches, head, loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
 import { modelClassifier } from '../dist/index.js';
 import { setClassifierBufferReuse } from '../dist/model-classifier.js';
-import { cellBatch, cellSpec, numberOption, parseCells } from './cells.mjs';
+import { cellBatches, cellSpec, numberOption, parseCells } from './cells.mjs';
 
 const [what, ...args] = process.argv.slice(2);
 const rounds = numberOption(args, 'rounds', 9);
@@ -58,7 +58,7 @@ if (what === 'infer') {
     const spec = cellSpec(preset);
     const model = buildModel(spec, { seed: 1 });
     const [h, w, c] = spec.input;
-    const b = cellBatch(spec, batch, mnist);
+    const [b] = cellBatches(spec, batch, mnist);
     const input = { x: b.x, shape: b.shape };
     const clf = modelClassifier(model);
     const calls = Math.max(3, Math.round(400 / ((batch * (h * w * c)) / 784) ** 0.5));

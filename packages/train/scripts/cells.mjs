@@ -1,6 +1,5 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
-
-import { setPoolArgmaxMinFloats, setPoolFastEnabled } from '@lenet/backend';
+import { setPoolArgmaxMinFloats, setPoolFastEnabled, setWinogradEnabled } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
 
@@ -31,28 +30,30 @@ export function cellSpec(preset) {
 }
 
 /**
- * One batch of `batch` inputs for `spec`: the head of `mnist` (normalised, NHWC) for MNIST's
- * shape; uniform noise otherwise (speed does not depend on the pixels), with labels 0.
+ * `count` batches of `batch` samples of `spec`'s input: MNIST's training images (`mnist`, the
+ * dataset) where the input has their shape, else uniform noise with label 0 (speed does not
+ * depend on the pixels).
  */
-export function cellBatch(spec, batch, mnist) {
+export function cellBatches(spec, batch, mnist, count = 1) {
   const [h, w, c] = spec.input;
-  if (h === 28 && w === 28 && c === 1) {
-    return [...batches(head(mnist, batch), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })][0];
-  }
-  return {
+  if (h === 28 && w === 28 && c === 1)
+    return [...batches(head(mnist, batch * count), { batchSize: batch, layout: 'NHWC', normalize: 'unit' })];
+  return Array.from({ length: count }, () => ({
     x: Float32Array.from({ length: batch * h * w * c }, () => Math.random()),
     y: new Int32Array(batch),
     shape: [batch, h, w, c],
-  };
+  }));
 }
 
 /**
  * Switches the stage profilers can flip between rounds with `--ab=NAME` (A: off, B: on).
- * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never.
+ * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
+ * `winograd-dw`: the Winograd filter gradient alone.
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
+  'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),
 };
 
 /**

@@ -11,7 +11,7 @@ import { loadMnist } from '@lenet/datasets';
 import { buildModel } from '@lenet/models/tf';
 import { modelNetSpec } from '../dist/compiled-step.js';
 import { modelClassifier } from '../dist/index.js';
-import { abVariants, cellBatch, cellSpec, numberOption, parseCells } from './cells.mjs';
+import { abVariants, cellBatches, cellSpec, numberOption, parseCells } from './cells.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => numberOption(args, name, fallback);
@@ -52,7 +52,7 @@ const wrap = (obj, method, key) => {
 for (const { preset, batch } of cells) {
   const spec = cellSpec(preset);
   const model = buildModel(spec, { seed: 1 });
-  const b = cellBatch(spec, batch, mnist);
+  const [b] = cellBatches(spec, batch, mnist);
   const clf = modelClassifier(model);
   await clf.probabilities(b);
   if (clf.path.kind !== 'compiled') throw new Error(`${preset}: ${clf.path.reason}`);

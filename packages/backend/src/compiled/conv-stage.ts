@@ -7,12 +7,13 @@ import {
   packedFloats,
   wideFilterGradient,
   wideFilterGradScratch,
-  wideFilterGradTakes,
   wideForward,
   wideInputGradient,
 } from '../wasm-kernels/conv-wide.js';
 import {
   winogradFilterFloats,
+  winogradFilterGradient,
+  winogradFilterGradScratch,
   winogradForward,
   winogradForwardFilter,
   winogradForwardScratch,
@@ -22,7 +23,7 @@ import {
   winogradInputGradScratch,
 } from '../wasm-kernels/conv-winograd.js';
 import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS, forwardKernel } from '../wasm-kernels/conv2d.js';
-import { filterGradient } from '../wasm-kernels/conv2d-backprop-filter.js';
+import { filterGradient, filterGradKernel } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
@@ -40,7 +41,8 @@ import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
  * run the wide kernels (conv-wide.ts: forward, gather input gradient, chunked filter gradient)
  * where those take the case, as the registered kernels do (the input gradient's kernel is
  * {@link inputGradKernel}'s choice; the forward pass and the wide input gradient run as
- * Winograd where conv-winograd.ts takes the geometry). Otherwise the forward pass and the input gradient go
+ * Winograd where conv-winograd.ts takes the geometry; the filter gradient is
+ * {@link filterGradKernel}'s choice of direct, wide or Winograd). Otherwise the forward pass and the input gradient go
  * to XNNPACK: this layer then calls them (on its backend tensors) and copies their results in.
  * Inference runs what the registered FusedConv2D runs: the same direct or wide convolution with
  * the bias add and relu as in training, or XNNPACK's fused kernel.
@@ -71,7 +73,9 @@ export class ConvStage implements Stage {
   /** Whether the registered kernels take XNNPACK's path for this layer. */
   private readonly xnnpack: boolean;
   /** Which wide kernels the registered kernels take for this layer (chosen when compiled). */
-  private readonly wide: { forward: boolean; dx: boolean; dw: boolean };
+  private readonly wide: { forward: boolean; dx: boolean };
+  /** The filter gradient's kernel ({@link filterGradKernel}'s choice, when compiled). */
+  private readonly dwKernel: 'direct' | 'winograd' | 'wide';
   /** Which of the wide forward pass and input gradient run as Winograd (conv-winograd.ts). */
   private readonly wino: { forward: boolean; dx: boolean };
   /** Inference with the Winograd forward: the transformed filter, kept while the kernel stays. */
@@ -108,8 +112,8 @@ export class ConvStage implements Stage {
     this.wide = {
       forward: yKernel === 'wide' || yKernel === 'winograd',
       dx: dxKernel === 'wide' || dxKernel === 'winograd',
-      dw: co > DIRECT_CONV_MAX_OUT_CHANNELS && wideFilterGradTakes(g),
     };
+    this.dwKernel = filterGradKernel(g);
     this.xnnpack = yKernel === 'xnnpack';
     this.wino = { forward: yKernel === 'winograd', dx: dxKernel === 'winograd' };
     this.winoFilter =
@@ -137,6 +141,7 @@ export class ConvStage implements Stage {
     const work = Math.max(
       wino.forward ? winogradForwardScratch(this.g) : 0,
       wino.dx && this.mode !== 'infer' ? winogradInputGradScratch(this.g) : 0,
+      this.dwKernel === 'winograd' && this.mode !== 'infer' ? winogradFilterGradScratch(this.g) : 0,
     );
     if (this.mode === 'infer') {
       // Only the direct or wide convolution's padded input and padded filter, and the bias tile.
@@ -150,14 +155,14 @@ export class ConvStage implements Stage {
     this.xp = padded ? take(n * hp * wp * ci) : 0;
     this.dxp = padded && this.directDx ? take(n * hp * wp * ci) : 0;
     this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
-    this.dw4 = this.co4 !== co && !this.wide.dw ? take(this.rows * this.co4) : 0;
+    this.dw4 = this.co4 !== co && this.dwKernel === 'direct' ? take(this.rows * this.co4) : 0;
     this.wt = this.directDx ? take(kh * co * this.l4) : 0;
     const dxPack = wino.dx ? winogradFilterFloats(co, ci) : this.wide.dx ? packedFloats(kh * kw * co, ci) : 0;
     const pack = Math.max(forwardPack, dxPack);
     this.wpk = pack > 0 ? take(pack) : 0;
     const dyPad = dyPadding({ ...this.g, n });
     this.dyp = this.wide.dx ? take(n * dyPad.hp * dyPad.wp * co) : 0;
-    const dwt = this.wide.dw ? wideFilterGradScratch(this.g) : 0;
+    const dwt = this.dwKernel === 'wide' ? wideFilterGradScratch(this.g) : 0;
     this.dwt = dwt > 0 ? take(dwt) : 0;
     this.wWork = work > 0 ? take(work) : 0;
     this.tile = take(this.t);
@@ -218,7 +223,8 @@ export class ConvStage implements Stage {
     activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
     if (this.bias) simd.fn.lenet_sum_rows(io.dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
     const xp = padded ? this.xp : io.x;
-    if (this.wide.dw) wideFilterGradient(simd, g, xp, io.dy, this.gKernel, this.dwt);
+    if (this.dwKernel === 'winograd') winogradFilterGradient(simd, g, xp, io.dy, this.gKernel, this.wWork);
+    else if (this.dwKernel === 'wide') wideFilterGradient(simd, g, xp, io.dy, this.gKernel, this.dwt);
     // dy read with its own stride: the buffers leave room for the vector read past it.
     else filterGradient(simd, g, xp, io.dy, co, this.gKernel, this.dw4);
     if (!needDx) return;

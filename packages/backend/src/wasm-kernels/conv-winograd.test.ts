@@ -7,6 +7,7 @@ import { convGeometry, convInfo } from './conv-util.js';
 import {
   setWinogradEnabled,
   winogradFilterFloats,
+  winogradFilterGradTakes,
   winogradForwardTakes,
   winogradInputGradTakes,
 } from './conv-winograd.js';
@@ -45,14 +46,14 @@ function geometry([n, h, w, ci, co, pad]: Case) {
   return convGeometry(convInfo([n, h, w, ci], [3, 3, ci, co], { strides: 1, pad }));
 }
 
-/** y and dx of a case for a fixed upstream gradient on the active backend. */
+/** y, dx and dW of a case for a fixed upstream gradient on the active backend. */
 function convForwardAndDx([n, h, w, ci, co, pad]: Case, seed: number): tf.Tensor[] {
   const x = tf.tensor4d(randomArray(n * h * w * ci, seed), [n, h, w, ci]);
   const f = tf.tensor4d(randomArray(9 * ci * co, seed + 1), [3, 3, ci, co]);
-  const conv = (a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, f, 1, pad);
-  const y = conv(x);
+  const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad);
+  const y = conv(x, f);
   const dy = tf.tensor(randomArray(y.size, seed + 2), y.shape);
-  return [y, tf.grad(conv)(x, dy)];
+  return [y, ...tf.grads(conv)([x, f], dy)];
 }
 
 describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu backend', () => {
@@ -66,13 +67,14 @@ describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu ba
       const g = geometry(c);
       expect(winogradForwardTakes(g)).toBe(true);
       expect(winogradInputGradTakes(g)).toBe(g.ci > 16);
+      expect(winogradFilterGradTakes(g)).toBe(true);
       const seed = 900 + 13 * i;
       const cpu = await onBackend('cpu', () => convForwardAndDx(c, seed));
       // Each layer's own tile, then each tile forced (where its tiles pay on this shape).
       for (const tile of [undefined, 2, 4] as const) {
         setWinogradEnabled(true, tile);
         const wino = await onBackend('wasm', () => convForwardAndDx(c, seed));
-        ['y', 'dx'].forEach((name, j) => {
+        ['y', 'dx', 'dW'].forEach((name, j) => {
           expect(wino[j].length, name).toBe(cpu[j].length);
           expect(relativeError(wino[j], cpu[j]), `${name}, tile ${tile}`).toBeLessThan(TOLERANCE);
         });
@@ -89,6 +91,19 @@ describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu ba
     expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(true);
     setWinogradEnabled(true, 2);
     expect(winogradForwardTakes(geometry([2, 3, 3, 64, 64, 'same']))).toBe(false);
+    // The filter gradient has F(4×4) tiles only: forced F(2×2) leaves it to the wide kernel.
+    expect(winogradForwardTakes(geometry(CASES[0]))).toBe(true);
+    expect(winogradFilterGradTakes(geometry(CASES[0]))).toBe(false);
+  });
+
+  it('turns the filter gradient off alone (same results within tolerance)', async () => {
+    const c = CASES[1];
+    const wino = await onBackend('wasm', () => convForwardAndDx(c, 11));
+    setWinogradEnabled(true, undefined, false);
+    expect(winogradForwardTakes(geometry(c))).toBe(true);
+    expect(winogradFilterGradTakes(geometry(c))).toBe(false);
+    const wide = await onBackend('wasm', () => convForwardAndDx(c, 11));
+    expect(relativeError(wino[2], wide[2])).toBeLessThan(TOLERANCE);
   });
 
   it('can be turned off, which gives the direct kernels back (same results within tolerance)', async () => {
@@ -97,6 +112,7 @@ describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu ba
     setWinogradEnabled(false);
     expect(winogradForwardTakes(geometry(c))).toBe(false);
     expect(winogradInputGradTakes(geometry(c))).toBe(false);
+    expect(winogradFilterGradTakes(geometry(c))).toBe(false);
     const direct = await onBackend('wasm', () => convForwardAndDx(c, 7));
     wino.forEach((t, j) => {
       expect(relativeError(t, direct[j])).toBeLessThan(TOLERANCE);
@@ -148,4 +164,33 @@ describe('Winograd kernels called directly', () => {
         expect(relativeError(out[4], expected)).toBeLessThan(m === 4 ? 1e-4 : 1e-5);
       });
     }
+
+  // [n, hp, wp, ci, co, band]: odd outputs (a last tile row and column half outside), channels
+  // that are not a multiple of 4 or 16, bands that span images and end partial.
+  const FILTER_GRAD: number[][] = [
+    [2, 9, 8, 17, 18, 3],
+    [3, 7, 11, 23, 17, 32],
+    [5, 14, 14, 16, 33, 7],
+  ];
+  for (const [n, hp, wp, ci, co, band] of FILTER_GRAD)
+    it(`the F(4×4, 3×3) filter gradient writes exactly dW (x[${n},${hp},${wp},${ci}] → ${co}, band ${band})`, () => {
+      const [oh, ow] = [hp - 2, wp - 2];
+      const x = randomArray(n * hp * wp * ci, 3);
+      const dy = randomArray(n * oh * ow * co, 4);
+      const expected = new Float32Array(9 * ci * co);
+      forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
+        expected[wi] += x[xi] * dy[yi];
+      });
+      const co16 = Math.ceil(co / 16) * 16;
+      const work = 36 * (ci * co16 + band * (ci + co16) + 32);
+      const { out, guardsIntact } = guarded(
+        simd,
+        [x, dy, new Float32Array(expected.length), new Float32Array(work)],
+        ([px, pdy, pdw, pwork]) => {
+          simd.fn.lenet_conv_filter_grad_winograd(px, pdy, pdw, n, hp, wp, ci, oh, ow, co, band, pwork);
+        },
+      );
+      expect(guardsIntact).toBe(true);
+      expect(relativeError(out[2], expected)).toBeLessThan(1e-4);
+    });
 });

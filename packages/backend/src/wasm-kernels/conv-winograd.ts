@@ -23,16 +23,20 @@ const env = globalThis.process?.env?.LENET_WINOGRAD;
 let enabled = env !== '0';
 /** The tile side every layer uses, when set (for A/B measurements); else each layer's best. */
 let forced: Tile | undefined = env === '2' || env === '4' ? (Number(env) as Tile) : undefined;
+/** Whether the filter gradient runs as Winograd too (where the convolutions are on). */
+let filterGradEnabled = globalThis.process?.env?.LENET_WINOGRAD_DW !== '0';
 
 /**
  * Turns the Winograd convolutions on or off (off gives the wide direct kernels back, for A/B
- * measurements); `tile` forces the F(2×2, 3×3) or F(4×4, 3×3) kernel on every layer it takes.
- * Layers compiled while off keep the direct kernels. The environment variable `LENET_WINOGRAD`
- * starts with them off (`0`) or forced to a tile (`2`, `4`).
+ * measurements); `tile` forces the F(2×2, 3×3) or F(4×4, 3×3) kernel on every layer it takes;
+ * `filterGradient` false leaves the filter gradient alone on the wide kernel. Layers compiled
+ * while off keep the direct kernels. The environment variable `LENET_WINOGRAD` starts with them
+ * off (`0`) or forced to a tile (`2`, `4`), `LENET_WINOGRAD_DW=0` with the filter gradient off.
  */
-export function setWinogradEnabled(on: boolean, tile?: 2 | 4): void {
+export function setWinogradEnabled(on: boolean, tile?: 2 | 4, filterGradient = true): void {
   enabled = on;
   forced = tile;
+  filterGradEnabled = filterGradient;
 }
 
 /** Whether {@link setWinogradEnabled} (or `LENET_WINOGRAD`) leaves the Winograd convolutions on. */
@@ -247,4 +251,80 @@ export function winogradInputGradient(
     dx,
     scratch.work,
   );
+}
+
+/**
+ * Tiles one band of the filter gradient transforms before adding their products: each sum of
+ * 2 × 16 channel pairs is loaded and stored once per band, so longer bands pay that less often,
+ * while the band's transformed tiles (36·(ci + co) floats each) stay in the core's caches.
+ * Measured one thread, batch 64, load ~6 (`AB=winograd-dw scripts/ab-conv-wide.mjs`, medians of
+ * 9, two alternations), time ÷ the wide kernel's, mean over the preset shapes: 16 tiles 0.42,
+ * 32 tiles 0.41, 64 tiles 0.5–0.6; the band laid out tile-major (each tile's 36 points
+ * together) instead of point-major 0.50.
+ */
+const DW_BAND_TILES = 32;
+
+/** co rounded up to the 16 channels of the filter gradient's register tile. */
+const roundUp16 = (co: number) => Math.ceil(co / BLOCK) * BLOCK;
+
+/**
+ * Whether the Winograd filter gradient takes this convolution: the forward conditions, with
+ * F(4×4, 3×3) tiles (the only ones it has: F(2×2) is the best tile only on outputs of 2 × 2 or
+ * thinner, where {@link tilesPay} stops both).
+ */
+export function winogradFilterGradTakes(g: ConvGeometry): boolean {
+  return filterGradEnabled && winogradForwardTakes(g) && tileOf(g.oh, g.ow) === 4;
+}
+
+/**
+ * Floats of scratch {@link winogradFilterGradient} needs per thread: the sums of the products
+ * (36·ci·co16) and one band of transformed input and dy tiles.
+ */
+export function winogradFilterGradScratch(g: ConvGeometry): number {
+  const co16 = roundUp16(g.co);
+  return points(4) * (g.ci * co16 + DW_BAND_TILES * (g.ci + co16) + 32);
+}
+
+/**
+ * The filter gradient by Winograd (when {@link winogradFilterGradTakes}): dW [3, 3, ci, co] from
+ * the padded input `xp` [n, hp, wp, ci] and dy [n, oh, ow, co], split over the helper threads
+ * (each sums its images' tiles and back-transforms them; the partial gradients are added up).
+ * `work`: {@link winogradFilterGradScratch} floats.
+ */
+export function winogradFilterGradient(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  xp: number,
+  dy: number,
+  out: number,
+  work: number,
+): void {
+  const { n, ci, co, oh, ow, hp, wp } = g;
+  runSplit(simd, {
+    fn: 'lenet_conv_filter_grad_winograd',
+    // Multiply-adds of the direct gradient this replaces, so the split rule stays the same.
+    macs: n * oh * ow * co * 9 * ci,
+    items: n,
+    perItem: [
+      { ptr: xp, floats: hp * wp * ci },
+      { ptr: dy, floats: oh * ow * co },
+    ],
+    whole: [],
+    out: { ptr: out, floats: 9 * ci * co, sum: true },
+    scratch: { ptr: work, floats: winogradFilterGradScratch(g) },
+    args: (p, count) => [
+      p.perItem[0],
+      p.perItem[1],
+      p.out,
+      count,
+      hp,
+      wp,
+      ci,
+      oh,
+      ow,
+      co,
+      DW_BAND_TILES,
+      p.scratch,
+    ],
+  });
 }

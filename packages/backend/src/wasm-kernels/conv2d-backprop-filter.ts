@@ -17,11 +17,27 @@ import {
   shape4,
 } from './conv-util.js';
 import { wideFilterGradient, wideFilterGradScratch, wideFilterGradTakes } from './conv-wide.js';
+import {
+  winogradFilterGradient,
+  winogradFilterGradScratch,
+  winogradFilterGradTakes,
+} from './conv-winograd.js';
 import { withKernelScope } from './kernel-scope.js';
 import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
 import { runSplit } from './split.js';
 
 const NAME = 'Conv2DBackpropFilter';
+
+/**
+ * Which kernel computes the filter gradient of convolution `g` (channels last): Winograd
+ * (conv-winograd.ts) where that takes the geometry, else the wide chunked kernel (conv-wide.ts)
+ * where it does, else the direct SIMD pass ({@link filterGradient}). The registered kernel and the
+ * compiled training step both choose here.
+ */
+export function filterGradKernel(g: ConvGeometry): 'direct' | 'winograd' | 'wide' {
+  if (winogradFilterGradTakes(g)) return 'winograd';
+  return wideFilterGradTakes(g) ? 'wide' : 'direct';
+}
 
 /**
  * dW[kh, kw, ci, co] = Σ over n, oh, ow of x[n, oh·s + kh − padTop, ow·s + kw − padLeft, ci] · dy[n, oh, ow, co].
@@ -88,10 +104,14 @@ function filterGradSimd(
   // dy's channels padded to a multiple of 4 only when reading 16 bytes past it could leave the
   // wasm memory: otherwise the kernel reads it in place (see lenet_conv_filter_grad).
   const padDy = co4 !== co && simd.ptr(dy) + pixels * co * 4 + 16 > simd.heap().byteLength;
-  if (wideFilterGradTakes(g)) {
-    simd.withScratch([padX ? n * hp * wp * ci : 0, wideFilterGradScratch(g)], ([xp, dwt]) => {
+  const kernel = filterGradKernel(g);
+  if (kernel !== 'direct') {
+    const work = kernel === 'winograd' ? winogradFilterGradScratch(g) : wideFilterGradScratch(g);
+    simd.withScratch([padX ? n * hp * wp * ci : 0, work], ([xp, scratch]) => {
       if (padX) f.lenet_pad_nhwc(simd.ptr(x), xp, n, h, w, ci, hp, wp, top, left);
-      wideFilterGradient(simd, g, padX ? xp : simd.ptr(x), simd.ptr(dy), simd.ptr(out), dwt);
+      const input = padX ? xp : simd.ptr(x);
+      if (kernel === 'winograd') winogradFilterGradient(simd, g, input, simd.ptr(dy), simd.ptr(out), scratch);
+      else wideFilterGradient(simd, g, input, simd.ptr(dy), simd.ptr(out), scratch);
     });
     return out;
   }

@@ -93,6 +93,7 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_wide',
   'lenet_conv_filter_grad_wide',
   'lenet_conv_winograd',
+  'lenet_conv_filter_grad_winograd',
 ];
 
 /** One helper thread and its control block. */

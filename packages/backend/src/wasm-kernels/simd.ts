@@ -181,6 +181,21 @@ export interface SimdExports {
     band: number,
     scratch: number,
   ): void;
+  /** dW of a stride-1 3×3 convolution by Winograd F(4×4, 3×3) (see csrc/lenet-kernels.c). */
+  lenet_conv_filter_grad_winograd(
+    xp: number,
+    dy: number,
+    dw: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    band: number,
+    scratch: number,
+  ): void;
   /** dW, or with `transposed` dWᵀ, of the wide convolutions (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_wide(
     xp: number,
