@@ -4,7 +4,7 @@ let packing = globalThis.process?.env?.LENET_INFER_PACKING !== '0';
 
 /**
  * Turns on or off (for A/B measurements) the compiled inference pass keeping its weights
- * transformed between calls ({@link PackedWeights}): dense kernels packed in panels (their product
+ * transformed between calls: dense kernels packed in panels (their product
  * on panels, split by columns over the helper threads when C has fewer rows than columns) and
  * Winograd filter transforms. Off: the products on the weights as they are, split by rows, and
  * the filter transformed at every call. Nets compiled while off stay so, and the other way round.
