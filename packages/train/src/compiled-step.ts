@@ -295,13 +295,14 @@ export function copyGradients(net: CompiledTrainingNet, out: Float32Array): numb
 }
 
 /**
- * The compiled training net of `model` (whose trainable variables are `trainable`) when the
- * active backend is wasm with the SIMD kernels and every layer is covered; else why not. The
- * switches ({@link COMPILED_STEP_ENV}, `compiled: false`) and the optimizer are the caller's.
+ * The compiled training net of `model` (whose trainable variables are `trainable`, when given:
+ * a forward-only caller needs no order) when the active backend is wasm with the SIMD kernels and
+ * every layer is covered; else why not. The switches ({@link COMPILED_STEP_ENV}, `compiled:
+ * false`) and the optimizer are the caller's.
  */
 export function compileModelNet(
   model: tf.LayersModel,
-  trainable: readonly tf.Variable[],
+  trainable?: readonly tf.Variable[],
 ): { net: CompiledTrainingNet; reason: null } | { net: null; reason: string } {
   const no = (reason: string) => ({ net: null, reason });
   if (tf.getBackend() !== 'wasm') return no(`backend ${tf.getBackend()}`);
@@ -309,7 +310,10 @@ export function compileModelNet(
   if ('reason' in translated) return no(translated.reason);
   const { spec } = translated;
   const netVars = netTrainableVariables(spec);
-  if (netVars.length !== trainable.length || netVars.some((v, i) => v !== trainable[i])) {
+  if (
+    trainable !== undefined &&
+    (netVars.length !== trainable.length || netVars.some((v, i) => v !== trainable[i]))
+  ) {
     return no('the trainable weights are not in layer order');
   }
   const net = compileTrainingNet(spec);
