@@ -297,12 +297,14 @@ export function copyGradients(net: CompiledTrainingNet, out: Float32Array): numb
 /**
  * The compiled training net of `model` (whose trainable variables are `trainable`, when given:
  * a forward-only caller needs no order) when the active backend is wasm with the SIMD kernels and
- * every layer is covered; else why not. The switches ({@link COMPILED_STEP_ENV}, `compiled:
- * false`) and the optimizer are the caller's.
+ * every layer is covered; else why not. `edit` changes the translated spec before it is compiled
+ * (a forward-only caller may drop layers it knows to be the identity). The switches
+ * ({@link COMPILED_STEP_ENV}, `compiled: false`) and the optimizer are the caller's.
  */
 export function compileModelNet(
   model: tf.LayersModel,
   trainable?: readonly tf.Variable[],
+  edit: (spec: NetSpec) => NetSpec = (spec) => spec,
 ): { net: CompiledTrainingNet; reason: null } | { net: null; reason: string } {
   const no = (reason: string) => ({ net: null, reason });
   if (tf.getBackend() !== 'wasm') return no(`backend ${tf.getBackend()}`);
@@ -316,7 +318,7 @@ export function compileModelNet(
   ) {
     return no('the trainable weights are not in layer order');
   }
-  const net = compileTrainingNet(spec);
+  const net = compileTrainingNet(edit(spec));
   if (net === undefined) return no('no wasm SIMD kernels');
   return { net, reason: null };
 }
