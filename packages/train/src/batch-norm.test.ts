@@ -2,8 +2,9 @@ import type { ModelSpec } from '@lenet/models';
 import { getPreset } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { describe, expect, it } from 'vitest';
+import { COMPILED_RECALIBRATION_ENV, recalibrationNet } from './batch-norm.js';
 import { evaluate, fit, hasDropoutBeforeBatchNorm, recalibrateBatchNorm } from './index.js';
-import { mnistHead, tinyBnSpec, tinySpec, useWasm } from './testing/helpers.js';
+import { eluSpec, mnistHead, tinyBnSpec, tinySpec, useWasm } from './testing/helpers.js';
 import * as tf from './tfjs.js';
 
 /** Dropout before batch norm (and max pooling), as in the torch-bn preset, but small. */
@@ -85,5 +86,93 @@ describe('batch-norm recalibration', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(r.history[1].valAccuracy).toBeGreaterThan(0.8);
     m.dispose();
+  });
+});
+
+describe('compiled batch-norm recalibration', () => {
+  const read = (vs: readonly tf.LayerVariable[]): Float32Array[] =>
+    vs.map((v) => Float32Array.from(v.read().dataSync()));
+
+  /** max |a − b| over max |b|, per pair. */
+  const relative = (a: Float32Array[], b: Float32Array[]): number[] =>
+    a.map((x, k) => {
+      let diff = 0;
+      let scale = 0;
+      x.forEach((v, i) => {
+        diff = Math.max(diff, Math.abs(v - b[k][i]));
+        scale = Math.max(scale, Math.abs(b[k][i]));
+      });
+      return diff / scale;
+    });
+
+  for (const [name, spec] of [
+    ['torch-bn', getPreset('torch-bn').spec],
+    ['dropout-first', dropoutFirst],
+  ] as const) {
+    it(`gives model.apply's moving statistics on ${name}, touching nothing else`, async () => {
+      await useWasm();
+      const train = await mnistHead('train', 700);
+      const m = buildModel(spec, { seed: 3 });
+      const norms = m.layers.filter((l) => l.getClassName() === 'BatchNormalization');
+      const drops = m.layers.filter((l) => l.getClassName() === 'Dropout');
+      const momenta = norms.map((l) => (l as unknown as { momentum: number }).momentum);
+      const rates = drops.map((l) => (l as unknown as { rate: number }).rate);
+      const initial = read(m.nonTrainableWeights);
+      const trainable = read(m.trainableWeights);
+      const options = { batches: 3, batchSize: 256, seed: 4 };
+      const net = recalibrationNet(m);
+      expect(net.reason).toBeNull();
+      net.net?.dispose();
+      const before = tf.memory().numTensors;
+      // The tfjs path runs kernels; the compiled one none.
+      const tfjs = await tf.profile(() => {
+        expect(recalibrateBatchNorm(m, train, { ...options, compiled: false })).toBe(3);
+      });
+      expect(tfjs.kernels.length).toBeGreaterThan(0);
+      const expected = read(m.nonTrainableWeights);
+      m.nonTrainableWeights.forEach((v, i) => {
+        const t = tf.tensor(initial[i], v.shape as number[]);
+        v.write(t);
+        t.dispose();
+      });
+      const compiled = await tf.profile(() => {
+        // 700 samples: the third batch is a partial one of 188.
+        expect(recalibrateBatchNorm(m, train, options)).toBe(3);
+      });
+      expect(compiled.kernels).toEqual([]);
+      const got = read(m.nonTrainableWeights);
+      const diffs = relative(got, expected);
+      console.log(`${name}: compiled vs tfjs moving statistics, max relative differences ${diffs}`);
+      for (const d of diffs) expect(d).toBeLessThan(1e-5);
+      // The statistics moved (the check above could not pass by doing nothing).
+      expect(relative(got, initial).every((d) => d > 1e-3)).toBe(true);
+      expect(read(m.trainableWeights)).toEqual(trainable);
+      expect(norms.map((l) => (l as unknown as { momentum: number }).momentum)).toEqual(momenta);
+      expect(drops.map((l) => (l as unknown as { rate: number }).rate)).toEqual(rates);
+      expect(tf.memory().numTensors).toBe(before);
+      m.dispose();
+    });
+  }
+
+  it('falls back to model.apply where asked or where the compiled net does not cover the model', async () => {
+    await useWasm();
+    const m = buildModel(tinyBnSpec, { seed: 1 });
+    expect(recalibrationNet(m, false)).toEqual({ net: null, reason: 'compiled: false' });
+    process.env[COMPILED_RECALIBRATION_ENV] = '0';
+    try {
+      expect(recalibrationNet(m).reason).toBe(`${COMPILED_RECALIBRATION_ENV}=0`);
+    } finally {
+      delete process.env[COMPILED_RECALIBRATION_ENV];
+    }
+    const elu = buildModel(eluSpec, { seed: 1 });
+    expect(recalibrationNet(elu).reason).toMatch(/not covered/);
+    await tf.setBackend('cpu');
+    try {
+      expect(recalibrationNet(m).reason).toBe('backend cpu');
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    m.dispose();
+    elu.dispose();
   });
 });

@@ -1,4 +1,6 @@
+import type { CompiledTrainingNet } from '@lenet/backend';
 import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
+import { checkCompiledOption, compileModelNet } from './compiled-step.js';
 import { dropoutLayers, isDropoutLayer } from './dropout.js';
 import { checkPositiveInteger } from './model-info.js';
 import * as tf from './tfjs.js';
@@ -30,6 +32,38 @@ export interface RecalibrateOptions {
   normalize?: 'unit' | MeanStd;
   /** Seed of the sample order (default 0). */
   seed?: number;
+  /**
+   * Run the forward passes through the compiled training net where it covers the model (wasm
+   * with the SIMD kernels; default true): the same statistics, without TensorFlow.js's per-op
+   * work. `false` always takes `model.apply`.
+   */
+  compiled?: boolean;
+}
+
+/**
+ * The environment variable that switches the compiled recalibration off (`0`) in the process,
+ * for A/B measurements; any other value, or none, leaves the choice to the call.
+ */
+export const COMPILED_RECALIBRATION_ENV = 'LENET_COMPILED_RECALIBRATION';
+
+/**
+ * The compiled training net the recalibration runs its forward passes through, or why it takes
+ * `model.apply`: the model's net without its dropout layers (at rate 0 the identity, and their
+ * copies cost 5–20 % of the pass). The net reads each batch-norm momentum from its layer at
+ * every forward pass, so the caller's k/(k+1) holds there as in `model.apply`.
+ */
+export function recalibrationNet(
+  model: tf.LayersModel,
+  compiled = true,
+): { net: CompiledTrainingNet; reason: null } | { net: null; reason: string } {
+  if (!compiled) return { net: null, reason: 'compiled: false' };
+  if (process.env[COMPILED_RECALIBRATION_ENV] === '0') {
+    return { net: null, reason: `${COMPILED_RECALIBRATION_ENV}=0` };
+  }
+  return compileModelNet(model, undefined, (spec) => ({
+    ...spec,
+    layers: spec.layers.filter((l) => l.type !== 'dropout'),
+  }));
 }
 
 /**
@@ -47,14 +81,17 @@ export function recalibrateBatchNorm(
   const batchSize = options.batchSize ?? 256;
   checkPositiveInteger('batches', maxBatches);
   checkPositiveInteger('batchSize', batchSize);
+  checkCompiledOption(options.compiled);
   const norms = model.layers.filter(isBatchNorm) as unknown as BatchNormLayer[];
   if (norms.length === 0) return 0;
   const drops = dropoutLayers(model, { withRate: true });
   const momenta = norms.map((l) => l.momentum);
   const rates = drops.map((l) => l.rate);
   let k = 0;
+  let net: CompiledTrainingNet | null = null;
   try {
     for (const d of drops) d.rate = 0;
+    net = recalibrationNet(model, options.compiled).net;
     const stream = batches(ds, {
       batchSize,
       shuffle: true,
@@ -65,13 +102,17 @@ export function recalibrateBatchNorm(
     for (const batch of stream) {
       // momentum k/(k+1) turns the moving average into the running mean of the batch statistics.
       for (const l of norms) l.momentum = k / (k + 1);
-      tf.tidy(() => {
-        model.apply(tf.tensor4d(batch.x, batch.shape), { training: true });
-      });
+      if (net !== null) net.forward(batch.x, batch.y.length, []);
+      else {
+        tf.tidy(() => {
+          model.apply(tf.tensor4d(batch.x, batch.shape), { training: true });
+        });
+      }
       k++;
       if (k >= maxBatches) break;
     }
   } finally {
+    net?.dispose();
     norms.forEach((l, i) => {
       l.momentum = momenta[i];
     });

@@ -295,13 +295,16 @@ export function copyGradients(net: CompiledTrainingNet, out: Float32Array): numb
 }
 
 /**
- * The compiled training net of `model` (whose trainable variables are `trainable`) when the
- * active backend is wasm with the SIMD kernels and every layer is covered; else why not. The
- * switches ({@link COMPILED_STEP_ENV}, `compiled: false`) and the optimizer are the caller's.
+ * The compiled training net of `model` (whose trainable variables are `trainable`, when given:
+ * a forward-only caller needs no order) when the active backend is wasm with the SIMD kernels and
+ * every layer is covered; else why not. `edit` changes the translated spec before it is compiled
+ * (a forward-only caller may drop layers it knows to be the identity). The switches
+ * ({@link COMPILED_STEP_ENV}, `compiled: false`) and the optimizer are the caller's.
  */
 export function compileModelNet(
   model: tf.LayersModel,
-  trainable: readonly tf.Variable[],
+  trainable?: readonly tf.Variable[],
+  edit: (spec: NetSpec) => NetSpec = (spec) => spec,
 ): { net: CompiledTrainingNet; reason: null } | { net: null; reason: string } {
   const no = (reason: string) => ({ net: null, reason });
   if (tf.getBackend() !== 'wasm') return no(`backend ${tf.getBackend()}`);
@@ -309,10 +312,13 @@ export function compileModelNet(
   if ('reason' in translated) return no(translated.reason);
   const { spec } = translated;
   const netVars = netTrainableVariables(spec);
-  if (netVars.length !== trainable.length || netVars.some((v, i) => v !== trainable[i])) {
+  if (
+    trainable !== undefined &&
+    (netVars.length !== trainable.length || netVars.some((v, i) => v !== trainable[i]))
+  ) {
     return no('the trainable weights are not in layer order');
   }
-  const net = compileTrainingNet(spec);
+  const net = compileTrainingNet(edit(spec));
   if (net === undefined) return no('no wasm SIMD kernels');
   return { net, reason: null };
 }

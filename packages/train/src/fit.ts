@@ -100,8 +100,8 @@ export interface FitOptions {
   recalibrateBatchNorm?: 'auto' | boolean | number;
   /**
    * Take the compiled training step where it covers the model (default true; see
-   * `TrainStepOptions.compiled`), and the compiled forward pass for validation. `false` always
-   * runs TensorFlow.js autodiff and `model.predict`.
+   * `TrainStepOptions.compiled`), and the compiled forward passes for validation and batch-norm
+   * recalibration. `false` always runs TensorFlow.js autodiff, `model.predict` and `model.apply`.
    */
   compiled?: boolean;
 }

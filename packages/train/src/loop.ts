@@ -239,6 +239,7 @@ class TrainingLoop {
         batchSize: config.valBatchSize,
         normalize: config.normalize,
         seed: mixSeed(config.seed, s.epoch, 0xb4),
+        compiled: config.compiled,
       });
     }
     const logs: EpochLogs = {
