@@ -12,6 +12,8 @@ export {
   writeFileAtomic,
   writeFileAtomicSync,
 } from './atomic.js';
+/** An inference-mode batch norm folded into the convolution or dense layer before it. */
+export { type BatchNormTerms, type FoldedWeights, foldBatchNorm } from './batch-norm-fold.js';
 /** The classifier interface every model kind implements. */
 export type {
   ChannelNormalization,
