@@ -3,6 +3,7 @@ import { openOrtModel, ortProvider, runOrtInferCell } from '../cells/infer-cell.
 import { ORT_BACKENDS, type OrtBackend } from '../types.js';
 import { variantSpec } from '../variants.js';
 import { type BenchRun, errorMessage } from './context.js';
+import type { Phase } from './phase.js';
 
 /**
  * Whether an onnxruntime-node execution provider works on this machine (listed, and a LeNet-5
@@ -34,45 +35,55 @@ export async function probeOrt(
 }
 
 /**
- * The onnxruntime-node execution providers: each is probed (ort-cpu also when accuracy needs it),
- * then its infer cells run. Returns the providers that work.
+ * The onnxruntime-node execution providers, as a phase: each is probed at the start (ort-cpu also
+ * when accuracy needs it), then per model each working provider's infer cells. `working` lists
+ * the providers that work.
  */
-export async function runOrtBackends(run: BenchRun): Promise<OrtBackend[]> {
+export function ortPhase(run: BenchRun): Phase & { readonly working: OrtBackend[] } {
   const { plan, env } = run;
   const working: OrtBackend[] = [];
-  for (const backend of ORT_BACKENDS) {
-    if (!plan.backends.includes(backend) && !(backend === 'ort-cpu' && run.want('accuracy'))) continue;
-    const ep = ortProvider(backend);
-    const probed = await probeOrt(backend);
-    if (probed.ok) {
-      env.onnxProviders[ep] = probed.how;
-      working.push(backend);
-    } else {
-      env.onnxProviders[ep] = probed.reason;
-      if (plan.backends.includes(backend) && run.want('infer')) run.skipAll(backend, probed.reason);
-      continue;
-    }
-    if (!plan.backends.includes(backend) || !run.want('infer')) continue;
-    run.log(`${backend}: ${env.onnxProviders[ep]}`);
-    for (const model of plan.models) {
+  const active: OrtBackend[] = [];
+  return {
+    working,
+    async start() {
+      for (const backend of ORT_BACKENDS) {
+        if (!plan.backends.includes(backend) && !(backend === 'ort-cpu' && run.want('accuracy'))) continue;
+        const ep = ortProvider(backend);
+        const probed = await probeOrt(backend);
+        if (probed.ok) {
+          env.onnxProviders[ep] = probed.how;
+          working.push(backend);
+        } else {
+          env.onnxProviders[ep] = probed.reason;
+          if (plan.backends.includes(backend) && run.want('infer')) run.skipAll(backend, probed.reason);
+          continue;
+        }
+        if (!plan.backends.includes(backend) || !run.want('infer')) continue;
+        run.log(`${backend}: ${env.onnxProviders[ep]}`);
+        active.push(backend);
+      }
+    },
+    async model(model) {
       const spec = run.spec(model);
-      await run.runCells(
-        'infer',
-        model,
-        backend,
-        run.inferBatches(model),
-        run.skipReason(model, backend),
-        (batch) =>
-          runOrtInferCell({
-            model,
-            spec,
-            backend,
-            batch,
-            timing: run.timing(backend, 'infer', model),
-            data: run.data,
-          }),
-      );
-    }
-  }
-  return working;
+      for (const backend of active) {
+        await run.runCells(
+          'infer',
+          model,
+          backend,
+          run.inferBatches(model),
+          run.skipReason(model, backend),
+          (batch) =>
+            runOrtInferCell({
+              model,
+              spec,
+              backend,
+              batch,
+              timing: run.timing(backend, 'infer', model),
+              data: run.data,
+            }),
+        );
+      }
+    },
+    finish() {},
+  };
 }

@@ -4,6 +4,7 @@ import { runTrainCell } from '../cells/train-cell.js';
 import * as tf from '../tfjs.js';
 import { TFJS_BACKENDS, type TfjsBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
+import type { Phase } from './phase.js';
 
 /** How the environment reports an active TensorFlow.js backend. */
 export function describeBackend(info: BackendInfo): string {
@@ -32,51 +33,73 @@ export function inferencePathNote(run: Pick<BenchRun, 'cells' | 'notes'>, backen
 }
 
 /**
- * The TensorFlow.js backends asked for: each is switched to, then its train and infer cells run.
- * Returns the backends that could be used (accuracy trains on the first).
+ * The TensorFlow.js backends asked for, as a phase: each is switched to once at the start (its
+ * environment line, or its cells skipped), then per model each working backend's train and infer
+ * cells. `working` lists the backends that could be used (accuracy trains on the first).
  */
-export async function runTfjsBackends(run: BenchRun): Promise<TfjsBackend[]> {
+export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBackend[] } {
   const { plan, profile, env } = run;
   const working: TfjsBackend[] = [];
-  for (const backend of TFJS_BACKENDS) {
-    if (!plan.backends.includes(backend)) continue;
-    const whole = profile.skipBackends[backend];
-    try {
-      env.backends[backend] = describeBackend(await useBackend(backend));
-      working.push(backend);
-    } catch (err) {
-      const reason = `not available: ${errorMessage(err)}`;
-      env.backends[backend] = reason;
-      if (run.want('train') || run.want('infer')) run.skipAll(backend, reason);
-      continue;
-    }
-    if (!run.want('train') && !run.want('infer')) continue;
-    if (whole) {
-      run.skipAll(backend, whole);
-      continue;
-    }
-    run.log(`${backend}: ${env.backends[backend]}`);
-    for (const model of plan.models) {
+  // Backends whose cells run, with the name tf.getBackend() reports for them.
+  const active: { backend: TfjsBackend; tfName: string }[] = [];
+  const tensorsLeft = new Map<TfjsBackend, number>();
+  const cellsWanted = run.want('train') || run.want('infer');
+  return {
+    working,
+    async start() {
+      for (const backend of TFJS_BACKENDS) {
+        if (!plan.backends.includes(backend)) continue;
+        const whole = profile.skipBackends[backend];
+        let tfName: string;
+        try {
+          const info = await useBackend(backend);
+          env.backends[backend] = describeBackend(info);
+          tfName = info.tfBackend;
+          working.push(backend);
+        } catch (err) {
+          const reason = `not available: ${errorMessage(err)}`;
+          env.backends[backend] = reason;
+          if (cellsWanted) run.skipAll(backend, reason);
+          continue;
+        }
+        if (!cellsWanted) continue;
+        if (whole) {
+          run.skipAll(backend, whole);
+          continue;
+        }
+        run.log(`${backend}: ${env.backends[backend]}`);
+        active.push({ backend, tfName });
+      }
+    },
+    async model(model) {
       const spec = run.spec(model);
-      const skip = run.skipReason(model, backend);
-      const ctx = (batch: number, task: 'train' | 'infer') => ({
-        model,
-        spec,
-        backend,
-        batch,
-        timing: run.timing(backend, task, model),
-        data: run.data,
-      });
-      await run.runCells('train', model, backend, run.trainBatches(model), skip, (batch) =>
-        runTrainCell(ctx(batch, 'train')),
-      );
-      await run.runCells('infer', model, backend, run.inferBatches(model), skip, (batch) =>
-        runTfjsInferCell(ctx(batch, 'infer')),
-      );
-    }
-    inferencePathNote(run, backend);
-    const left = tf.memory().numTensors;
-    if (left > 0) run.notes.push(`${backend}: ${left} tensors were still allocated after its cells`);
-  }
-  return working;
+      for (const { backend, tfName } of active) {
+        if (tf.getBackend() !== tfName) await useBackend(backend);
+        const skip = run.skipReason(model, backend);
+        const ctx = (batch: number, task: 'train' | 'infer') => ({
+          model,
+          spec,
+          backend,
+          batch,
+          timing: run.timing(backend, task, model),
+          data: run.data,
+        });
+        await run.runCells('train', model, backend, run.trainBatches(model), skip, (batch) =>
+          runTrainCell(ctx(batch, 'train')),
+        );
+        await run.runCells('infer', model, backend, run.inferBatches(model), skip, (batch) =>
+          runTfjsInferCell(ctx(batch, 'infer')),
+        );
+        const left = tf.memory().numTensors;
+        tensorsLeft.set(backend, Math.max(tensorsLeft.get(backend) ?? 0, left));
+      }
+    },
+    finish() {
+      for (const { backend } of active) {
+        inferencePathNote(run, backend);
+        const left = tensorsLeft.get(backend) ?? 0;
+        if (left > 0) run.notes.push(`${backend}: ${left} tensors were still allocated after its cells`);
+      }
+    },
+  };
 }
