@@ -1,9 +1,8 @@
-import { useBackend } from '@lenet/backend';
 import { runAccuracyCell } from '../cells/accuracy-cell.js';
 import type { AccuracyBudget } from '../profiles.js';
-import * as tf from '../tfjs.js';
 import type { AccuracyResult, OrtBackend, TfjsBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
+import { activateBackend } from './tfjs.js';
 
 /** One model's accuracy row: trained on `tfBackend`, evaluated there and with onnxruntime. */
 async function accuracyRow(
@@ -20,9 +19,7 @@ async function accuracyRow(
   if (!workingOrt.includes(ortBackend)) {
     return { model, status: 'skipped', reason: `onnxruntime-node ${ortBackend} not available` };
   }
-  if (tf.getBackend() !== (tfBackend.startsWith('tensorflow') ? 'tensorflow' : tfBackend)) {
-    await useBackend(tfBackend);
-  }
+  await activateBackend(tfBackend);
   run.log(
     `accuracy/${model}: training ${budget.epochs} epoch(s) on ${budget.trainSamples} images (${tfBackend})…`,
   );

@@ -1,10 +1,9 @@
 import { useBackend } from '@lenet/backend';
 import { runParallelTrainCell } from '../cells/parallel-train-cell.js';
-import * as tf from '../tfjs.js';
 import { FIT_BACKENDS, type FitBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
 import type { Phase } from './phase.js';
-import { describeBackend } from './tfjs.js';
+import { activateBackend, describeBackend } from './tfjs.js';
 
 const FIT_COLUMNS = Object.keys(FIT_BACKENDS) as FitBackend[];
 
@@ -49,7 +48,7 @@ export function parallelPhase(run: BenchRun): Phase {
     },
     async model(model) {
       if (active.length === 0) return;
-      if (tf.getBackend() !== 'wasm') await useBackend('wasm');
+      await activateBackend('wasm');
       for (const backend of active) {
         const skip =
           run.skipReason(model, backend) ??

@@ -18,6 +18,15 @@ export function describeBackend(info: BackendInfo): string {
   return parts.join(', ');
 }
 
+/**
+ * Makes `backend` TensorFlow.js's active backend unless it already is (the native backends,
+ * `tensorflow` and `tensorflow-gpu`, are both named 'tensorflow' by tf.getBackend()).
+ */
+export async function activateBackend(backend: TfjsBackend): Promise<void> {
+  const tfName = backend.startsWith('tensorflow') ? 'tensorflow' : backend;
+  if (tf.getBackend() !== tfName) await useBackend(backend);
+}
+
 /** One run note naming the forward pass each model's inference cells on `backend` ran (cell notes). */
 export function inferencePathNote(run: Pick<BenchRun, 'cells' | 'notes'>, backend: TfjsBackend): void {
   const byPath = new Map<string, string[]>();
@@ -40,8 +49,7 @@ export function inferencePathNote(run: Pick<BenchRun, 'cells' | 'notes'>, backen
 export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBackend[] } {
   const { plan, profile, env } = run;
   const working: TfjsBackend[] = [];
-  // Backends whose cells run, with the name tf.getBackend() reports for them.
-  const active: { backend: TfjsBackend; tfName: string }[] = [];
+  const active: TfjsBackend[] = [];
   const tensorsLeft = new Map<TfjsBackend, number>();
   const cellsWanted = run.want('train') || run.want('infer');
   return {
@@ -50,11 +58,8 @@ export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBacken
       for (const backend of TFJS_BACKENDS) {
         if (!plan.backends.includes(backend)) continue;
         const whole = profile.skipBackends[backend];
-        let tfName: string;
         try {
-          const info = await useBackend(backend);
-          env.backends[backend] = describeBackend(info);
-          tfName = info.tfBackend;
+          env.backends[backend] = describeBackend(await useBackend(backend));
           working.push(backend);
         } catch (err) {
           const reason = `not available: ${errorMessage(err)}`;
@@ -68,13 +73,13 @@ export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBacken
           continue;
         }
         run.log(`${backend}: ${env.backends[backend]}`);
-        active.push({ backend, tfName });
+        active.push(backend);
       }
     },
     async model(model) {
       const spec = run.spec(model);
-      for (const { backend, tfName } of active) {
-        if (tf.getBackend() !== tfName) await useBackend(backend);
+      for (const backend of active) {
+        await activateBackend(backend);
         const skip = run.skipReason(model, backend);
         const ctx = (batch: number, task: 'train' | 'infer') => ({
           model,
@@ -95,7 +100,7 @@ export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBacken
       }
     },
     finish() {
-      for (const { backend } of active) {
+      for (const backend of active) {
         inferencePathNote(run, backend);
         const left = tensorsLeft.get(backend) ?? 0;
         if (left > 0) run.notes.push(`${backend}: ${left} tensors were still allocated after its cells`);
