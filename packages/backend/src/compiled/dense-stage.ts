@@ -1,5 +1,12 @@
 import type * as tf from '../tfjs.js';
-import { gemmPanels, gemmRows, packPanels, panelColumns, panelFloats } from '../wasm-kernels/matmul.js';
+import {
+  gemmPanels,
+  gemmRows,
+  gemmTransposedA,
+  packPanels,
+  panelColumns,
+  panelFloats,
+} from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { activationGradient, biasActivation } from './activation.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
@@ -142,10 +149,10 @@ export class DenseStage implements Stage {
     const f = simd.fn;
     activationGradient(simd, this.act, io.y, io.dy, io.dy, n * u);
     if (this.bias) f.lenet_sum_rows(io.dy, this.gBias, n, u, this.t, 1, this.tile, this.acc);
-    // dW [k, u] = xᵀ·dy: x read through strides (not split, as the registered kernel).
+    // dW [k, u] = xᵀ·dy, as the registered kernel forms it.
     const dyB = u4 !== u ? this.dy4 : io.dy;
     if (u4 !== u) f.lenet_copy_rows(io.dy, u, dyB, u4, n, u, n * u4);
-    f.lenet_gemm(io.x, 1, k, dyB, this.gKernel, k, u, u4, n, 0, 0);
+    gemmTransposedA(simd, io.x, dyB, this.gKernel, { m: k, n: u, n4: u4, k: n });
     if (!needDx) return;
     // dx [n, k] = dy·Wᵀ with Wᵀ [u, k4] (its padding columns stay as the cleared block left them).
     f.lenet_transpose(simd.ptr(this.kernel), this.wT, k, u, k4);

@@ -73,14 +73,59 @@ function simdProduct(
       if (copyB) bPtr = bs;
       const cPtr = simd.ptr(out) + i * m * n * 4;
       if (attrs.transposeA) {
-        // Rows of a transposed A are strided: not split.
-        f.lenet_gemm(aPtr, 1, m, bPtr, cPtr, m, n, n4, k, bias ? biasPtr : 0, relu ? 1 : 0);
+        // Rows of a transposed A are strided: split over k (partial sums) where nothing is added
+        // after the product.
+        if (bias || relu) f.lenet_gemm(aPtr, 1, m, bPtr, cPtr, m, n, n4, k, bias ? biasPtr : 0, relu ? 1 : 0);
+        else gemmTransposedA(simd, aPtr, bPtr, cPtr, { m, n, n4, k });
         continue;
       }
       gemmRows(simd, aPtr, bPtr, cPtr, { m, n, n4, k }, bias ? biasPtr : 0, relu);
     }
   });
   return out;
+}
+
+let reductionSplit = process.env.LENET_DW_SPLIT !== '0';
+
+/**
+ * Turns the split of {@link gemmTransposedA}'s reduction over the helper threads on or off (the
+ * dense weight gradient on one thread, as before round 9); for A/B timing in one process.
+ * `LENET_DW_SPLIT=0` starts with it off.
+ */
+export function setDenseGradientSplitEnabled(on: boolean): void {
+  reductionSplit = on;
+}
+
+/**
+ * C [m, n] = Aᵀ·B with A [k, m] and B [k, n4] on wasm-heap buffers (byte offsets), B's columns
+ * past n zero: a dense layer's weight gradient xᵀ·dy (k the batch). The reduction axis is split
+ * over the helper threads when the product is big enough: each takes contiguous rows of A and B
+ * (its images) and sums them into its own C, and the partial sums are added at the end, so the
+ * rounding of the sum depends on the thread count (as for the Winograd filter gradient). A's
+ * columns are read through strides either way, so rows of C, the split {@link gemmRows} makes,
+ * would each need a strided copy.
+ */
+export function gemmTransposedA(
+  simd: SimdKernels,
+  a: number,
+  b: number,
+  c: number,
+  dims: { m: number; n: number; n4: number; k: number },
+): void {
+  const { m, n, n4, k } = dims;
+  runSplit(simd, {
+    fn: 'lenet_gemm',
+    macs: m * n * k,
+    minMacs: reductionSplit ? GEMM_SPLIT_MIN_MACS : Number.POSITIVE_INFINITY,
+    items: k,
+    perItem: [
+      { ptr: a, floats: m },
+      { ptr: b, floats: n4 },
+    ],
+    whole: [],
+    out: { ptr: c, floats: m * n, sum: true },
+    args: (p, count) => [p.perItem[0], 1, m, p.perItem[1], p.out, m, n, n4, count, 0, 0],
+  });
 }
 
 /** Multiply-adds below which a product stays on one thread: every helper gets a copy of B. */

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
+import { guarded, wasmSimdKernels } from '../testing/simd-guard.js';
+import * as tf from '../tfjs.js';
+import { setWasmKernelThreads } from './kernel-threads.js';
+import { gemmTransposedA, setDenseGradientSplitEnabled } from './matmul.js';
+import { roundUp4, type SimdKernels } from './simd.js';
+import { splitCalls } from './split.js';
+
+/** Aᵀ·B with A [k, m] and B [k, n] on the cpu backend. */
+async function expected(a: Float32Array, b: Float32Array, [k, m, n]: number[]): Promise<Float32Array> {
+  const [c] = await onBackend('cpu', () => [
+    tf.matMul(tf.tensor2d(a, [k, m]), tf.tensor2d(b, [k, n]), true, false),
+  ]);
+  return c;
+}
+
+/** gemmTransposedA on guarded buffers: B padded to n4 columns of zeros. */
+function product(simd: SimdKernels, a: Float32Array, b: Float32Array, [k, m, n]: number[]) {
+  const n4 = roundUp4(n);
+  const padded = new Float32Array(k * n4);
+  for (let r = 0; r < k; r++) padded.set(b.subarray(r * n, r * n + n), r * n4);
+  const { out, guardsIntact } = guarded(simd, [a, padded, new Float32Array(m * n)], ([pa, pb, pc]) => {
+    gemmTransposedA(simd, pa, pb, pc, { m, n, n4, k });
+  });
+  return { c: out[2], guardsIntact };
+}
+
+describe("a dense layer's weight gradient, Aᵀ·B split over the batch", () => {
+  let simd: SimdKernels;
+  beforeAll(async () => {
+    simd = await wasmSimdKernels();
+  });
+  afterAll(async () => {
+    setDenseGradientSplitEnabled(true);
+    await setWasmKernelThreads(1);
+  });
+
+  // [k (the batch, split), m, n]: mlp2's first layer at batch 256, and odd sizes (n not a multiple of 4, k odd).
+  for (const shape of [
+    [256, 784, 100],
+    [511, 403, 67],
+  ])
+    it(`[${shape}] gives the cpu backend's product split in two, and one thread's within float32 rounding`, async () => {
+      const [k, m, n] = shape;
+      const a = randomArray(k * m, 3);
+      const b = randomArray(k * n, 4);
+      await setWasmKernelThreads(1);
+      const one = product(simd, a, b, shape);
+      await setWasmKernelThreads(2);
+      const before = splitCalls();
+      const two = product(simd, a, b, shape);
+      expect(splitCalls() - before).toBe(1);
+      expect(two.guardsIntact).toBe(true);
+      // Two partial sums added: not the same rounding as one running sum.
+      expect(relativeError(two.c, one.c)).toBeLessThan(1e-5);
+      expect(relativeError(two.c, await expected(a, b, shape))).toBeLessThan(1e-3);
+    });
+
+  it('stays on one thread when switched off, and below the split threshold', async () => {
+    await setWasmKernelThreads(2);
+    const a = randomArray(256 * 784, 5);
+    const b = randomArray(256 * 100, 6);
+    setDenseGradientSplitEnabled(false);
+    let before = splitCalls();
+    product(simd, a, b, [256, 784, 100]);
+    expect(splitCalls() - before).toBe(0);
+    setDenseGradientSplitEnabled(true);
+    before = splitCalls();
+    // 64 × 400 × 120 = 3.1 M multiply-adds: LeNet-5's first dense layer at batch 64.
+    product(simd, a.subarray(0, 64 * 400), b.subarray(0, 64 * 120), [64, 400, 120]);
+    expect(splitCalls() - before).toBe(0);
+  });
+});
