@@ -122,6 +122,20 @@ export class BenchRun {
   }
 
   /**
+   * Whether `backend`'s cells run: false, with every cell recorded as skipped, where the profile
+   * skips the backend whole; otherwise its environment line is logged.
+   */
+  admit(backend: BenchBackend): boolean {
+    const whole = this.profile.skipBackends[backend];
+    if (whole) {
+      this.skipAll(backend, whole);
+      return false;
+    }
+    this.log(`${backend}: ${this.env.backends[backend]}`);
+    return true;
+  }
+
+  /**
    * Runs one cell per batch size (in order), or records each as skipped when `skip` is given; a
    * cell that throws is recorded as failed.
    */

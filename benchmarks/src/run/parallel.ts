@@ -37,13 +37,7 @@ export function parallelPhase(run: BenchRun): Phase {
           workers === 1
             ? `fit on the main thread alone: ${mainThread}`
             : `fit with ${workers} workers (worker_threads, the main thread counts; each runs the SIMD kernels on 1 thread); main thread: ${mainThread}`;
-        const whole = profile.skipBackends[backend];
-        if (whole) {
-          run.skipAll(backend, whole);
-          continue;
-        }
-        run.log(`${backend}: ${env.backends[backend]}`);
-        active.push(backend);
+        if (run.admit(backend)) active.push(backend);
       }
     },
     async model(model) {

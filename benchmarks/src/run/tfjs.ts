@@ -57,7 +57,6 @@ export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBacken
     async start() {
       for (const backend of TFJS_BACKENDS) {
         if (!plan.backends.includes(backend)) continue;
-        const whole = profile.skipBackends[backend];
         try {
           env.backends[backend] = describeBackend(await useBackend(backend));
           working.push(backend);
@@ -67,13 +66,7 @@ export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBacken
           if (cellsWanted) run.skipAll(backend, reason);
           continue;
         }
-        if (!cellsWanted) continue;
-        if (whole) {
-          run.skipAll(backend, whole);
-          continue;
-        }
-        run.log(`${backend}: ${env.backends[backend]}`);
-        active.push(backend);
+        if (cellsWanted && run.admit(backend)) active.push(backend);
       }
     },
     async model(model) {
