@@ -27,7 +27,11 @@ export interface ExportOptions {
   opset?: number;
   /** Layout of the graph input: `'NCHW'` (default, what ONNX users expect) or `'NHWC'` (one Transpose). */
   inputLayout?: InputLayout;
-  /** Fold each BatchNorm into the Conv/Dense before it. Default true. */
+  /**
+   * Fold each BatchNorm that directly follows a Conv/Dense (no activation between; inference-mode
+   * Dropout may be) into that layer's weights, as `torch.onnx.export` does. Default true; other
+   * BatchNorms stay `BatchNormalization` nodes.
+   */
   foldBatchNorm?: boolean;
   /** Store weights as float16 (cast to float32 in the graph, halving the file). Default `'float32'`. */
   weightType?: 'float32' | 'float16';

@@ -1,9 +1,13 @@
+import { type BatchNormTerms, foldBatchNorm } from '@lenet/common';
 import type { BatchNormOp, ConvOp, GemmOp, IrOp } from './ir.js';
 
 /**
- * Folds each inference-mode BatchNorm into the Conv or Dense right before it:
- * `w' = w · γ/√(σ²+ε)` per output channel and `b' = (b − μ) · γ/√(σ²+ε) + β`. A BatchNorm that
- * does not directly follow a Conv/Dense (with no activation between) is kept as is.
+ * Folds each inference-mode BatchNorm into the Conv or Dense right before it (with
+ * `foldBatchNorm` from `@lenet/common`: `w' = w · γ/√(σ²+ε)` per output channel,
+ * `b' = (b − μ) · γ/√(σ²+ε) + β`). Only a BatchNorm that directly follows the layer in the chain
+ * is folded, which is exact: one after an activation (Keras' conv/relu → BN) or a pooling layer
+ * stays a node. Layers that are the identity at inference (Dropout and its kin) leave no op, so
+ * they never stand between a layer and its BN here.
  */
 export function foldBatchNorms(ops: IrOp[]): IrOp[] {
   const out: IrOp[] = [];
@@ -18,35 +22,37 @@ export function foldBatchNorms(ops: IrOp[]): IrOp[] {
   return out;
 }
 
-function scales(bn: BatchNormOp): Float64Array {
-  const s = new Float64Array(bn.gamma.length);
-  for (let c = 0; c < s.length; c++) s[c] = bn.gamma[c] / Math.sqrt(bn.variance[c] + bn.epsilon);
-  return s;
+function terms(bn: BatchNormOp): BatchNormTerms {
+  return {
+    gamma: bn.gamma,
+    beta: bn.beta,
+    movingMean: bn.mean,
+    movingVariance: bn.variance,
+    epsilon: bn.epsilon,
+  };
 }
 
-function foldedBias(bias: Float32Array | null, bn: BatchNormOp, s: Float64Array): Float32Array {
-  const out = new Float32Array(s.length);
-  for (let c = 0; c < s.length; c++) out[c] = ((bias ? bias[c] : 0) - bn.mean[c]) * s[c] + bn.beta[c];
-  return out;
-}
-
+/**
+ * The IR's conv weight is `[out, in, kh, kw]` (ONNX's layout) and `foldBatchNorm` takes the output
+ * channel last, so the weight is viewed as `[in·kh·kw, out]` for the fold and put back.
+ */
 function foldIntoConv(conv: ConvOp, bn: BatchNormOp): ConvOp {
-  const s = scales(bn);
-  const [cout, cin, kh, kw] = conv.dims;
-  const per = cin * kh * kw;
+  const cout = conv.dims[0];
+  const per = conv.weight.length / cout;
+  const outLast = new Float32Array(conv.weight.length);
+  for (let o = 0; o < cout; o++)
+    for (let j = 0; j < per; j++) outLast[j * cout + o] = conv.weight[o * per + j];
+  const folded = foldBatchNorm(outLast, conv.bias ?? undefined, terms(bn));
   const weight = new Float32Array(conv.weight.length);
   for (let o = 0; o < cout; o++)
-    for (let j = 0; j < per; j++) weight[o * per + j] = conv.weight[o * per + j] * s[o];
-  return { ...conv, layer: `${conv.layer}+${bn.layer}`, weight, bias: foldedBias(conv.bias, bn, s) };
+    for (let j = 0; j < per; j++) weight[o * per + j] = folded.kernel[j * cout + o];
+  return { ...conv, layer: `${conv.layer}+${bn.layer}`, weight, bias: folded.bias };
 }
 
+/** The IR's gemm weight is `[in, out]`, already the layout `foldBatchNorm` takes. */
 function foldIntoGemm(gemm: GemmOp, bn: BatchNormOp): GemmOp {
-  const s = scales(bn);
-  const weight = new Float32Array(gemm.weight.length);
-  for (let i = 0; i < gemm.inFeatures; i++)
-    for (let o = 0; o < gemm.outFeatures; o++)
-      weight[i * gemm.outFeatures + o] = gemm.weight[i * gemm.outFeatures + o] * s[o];
-  return { ...gemm, layer: `${gemm.layer}+${bn.layer}`, weight, bias: foldedBias(gemm.bias, bn, s) };
+  const folded = foldBatchNorm(gemm.weight, gemm.bias ?? undefined, terms(bn));
+  return { ...gemm, layer: `${gemm.layer}+${bn.layer}`, weight: folded.kernel, bias: folded.bias };
 }
 
 /** Merges a zero Pad directly followed by a Conv into the Conv's own pads. */
