@@ -3,6 +3,7 @@ import {
   setDenseGradientSplitEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
+  setSplitMinMacsPerCopiedFloat,
   setWinogradEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
@@ -54,13 +55,16 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * Switches the stage profilers can flip between rounds with `--ab=NAME` (A: off, B: on).
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
  * `winograd-dw`: the Winograd filter gradient alone;
- * `dw-split`: the dense weight gradient's batch split over the helper threads.
+ * `dw-split`: the dense weight gradient's batch split over the helper threads;
+ * `split-copy`: calls with fewer than `AB_SPLIT_RATIO` (default 20) multiply-adds per float copied
+ *   between the threads stay on one thread.
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),
   'dw-split': setDenseGradientSplitEnabled,
+  'split-copy': (on) => setSplitMinMacsPerCopiedFloat(on ? Number(process.env.AB_SPLIT_RATIO ?? 20) : 0),
 };
 
 /**
