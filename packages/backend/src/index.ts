@@ -7,6 +7,7 @@ export {
   type InferenceNetOptions,
 } from './compiled/inference-net.js';
 /** The compiled training pass: a network's forward and backward as a fixed kernel sequence on the wasm heap. */
+export { inferenceFusionEnabled, setInferenceFusionEnabled } from './compiled/fold.js';
 export {
   type NetActivation,
   type NetLayer,
