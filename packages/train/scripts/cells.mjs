@@ -1,5 +1,10 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
-import { setPoolArgmaxMinFloats, setPoolFastEnabled, setWinogradEnabled } from '@lenet/backend';
+import {
+  setInferenceFusionEnabled,
+  setPoolArgmaxMinFloats,
+  setPoolFastEnabled,
+  setWinogradEnabled,
+} from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
 
@@ -48,12 +53,14 @@ export function cellBatches(spec, batch, mnist, count = 1) {
 /**
  * Switches the stage profilers can flip between rounds with `--ab=NAME` (A: off, B: on).
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
- * `winograd-dw`: the Winograd filter gradient alone.
+ * `winograd-dw`: the Winograd filter gradient alone; `fusion`: the compiled inference pass's graph
+ * fusion (read when a net is compiled: infer-stages.mjs compiles one per variant).
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),
+  fusion: setInferenceFusionEnabled,
 };
 
 /**
