@@ -28,7 +28,7 @@ import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient, biasActivation } from './activation.js';
-import type { FoldedWeights } from './fold.js';
+import type { BatchNormFold } from './fold.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
 import { inferencePackingEnabled, PackedWeights } from './packed-weights.js';
 import { runRegistered } from './registered.js';
@@ -96,7 +96,7 @@ export class ConvStage implements Stage {
     private readonly act: NetActivation,
     private readonly mode: NetMode,
     /** Inference: the kernel and bias with the batch norm after the layer folded in. */
-    private readonly folded: FoldedWeights | null = null,
+    private readonly folded: BatchNormFold | null = null,
   ) {
     if (inShape.length !== 3)
       netSpecError(index, `conv2d needs an [h, w, c] input, got [${inShape.join(', ')}]`);

@@ -3,7 +3,7 @@ import type { TensorInfo } from '../tfjs.js';
 import { gemmPanels, gemmRows, packPanels, panelColumns, panelFloats } from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { activationGradient, biasActivation } from './activation.js';
-import type { FoldedWeights } from './fold.js';
+import type { BatchNormFold } from './fold.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
 import { inferencePackingEnabled, PackedWeights } from './packed-weights.js';
 import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
@@ -54,7 +54,7 @@ export class DenseStage implements Stage {
     act: NetActivation | 'softmax',
     private readonly mode: NetMode,
     /** Inference: the kernel and bias with the batch norm after the layer folded in. */
-    private readonly folded: FoldedWeights | null = null,
+    private readonly folded: BatchNormFold | null = null,
   ) {
     // The logits of a softmax layer are its output here: linear, with the bias added apart.
     this.act = act === 'softmax' ? 'linear' : act;

@@ -94,7 +94,7 @@ export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
  * what keys on a tensor's data id (a Winograd filter transform, dense panels, XNNPACK's packed
  * weights) sees the change.
  */
-export class FoldedWeights {
+export class BatchNormFold {
   private kernel: TensorInfo | null = null;
   private bias: TensorInfo | null = null;
   private ids: readonly unknown[] = [];

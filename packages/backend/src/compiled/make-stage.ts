@@ -4,7 +4,7 @@ import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
 import { BatchNormStage, checkBatchNorm } from './batch-norm-stage.js';
 import { ConvStage } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
-import { FoldedWeights, type Fused, fusionPlan, inferenceFusionEnabled } from './fold.js';
+import { BatchNormFold, type Fused, fusionPlan, inferenceFusionEnabled } from './fold.js';
 import { type NetLayer, type NetSpec, netSpecError } from './net-spec.js';
 import {
   ActivationStage,
@@ -22,8 +22,9 @@ export function hasWeights(layer: NetLayer): boolean {
 }
 
 /**
- * The folded weights of a conv2d or dense layer whose output channels `channels` a batch norm
- * after it normalises in inference (checked as its own stage would check it), or null.
+ * A conv2d or dense layer's weights with `fused`'s batch norm folded in (its variables checked
+ * against the layer's output channels `channels`, as its own stage would check them), or null
+ * when it has none.
  */
 function folded(
   simd: SimdKernels,
@@ -31,12 +32,12 @@ function folded(
   layer: { kernel: tf.Variable; bias?: tf.Variable },
   channels: number[],
   fused: Fused,
-): FoldedWeights | null {
+): BatchNormFold | null {
   if (fused.bn === undefined) return null;
   const { layer: bn, index } = fused.bn;
   const { gamma, beta, movingMean, movingVariance } = bn;
   checkBatchNorm(index, channels, { gamma, beta, movingMean, movingVariance }, bn);
-  return new FoldedWeights(simd, backend, { kernel: layer.kernel, bias: layer.bias }, bn);
+  return new BatchNormFold(simd, backend, { kernel: layer.kernel, bias: layer.bias }, bn);
 }
 
 /**
