@@ -1,6 +1,7 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
 import {
   setDenseGradientSplitEnabled,
+  setInferenceFusionEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
   setSplitMinMacsPerCopiedFloat,
@@ -57,7 +58,9 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `winograd-dw`: the Winograd filter gradient alone;
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
  * `split-copy`: calls with fewer than `AB_SPLIT_RATIO` (default 20) multiply-adds per float copied
- *   between the threads stay on one thread.
+ *   between the threads stay on one thread;
+ * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
+ *   infer-stages.mjs compiles one per variant).
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -65,6 +68,7 @@ const AB_SWITCHES = {
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),
   'dw-split': setDenseGradientSplitEnabled,
   'split-copy': (on) => setSplitMinMacsPerCopiedFloat(on ? Number(process.env.AB_SPLIT_RATIO ?? 20) : 0),
+  fusion: setInferenceFusionEnabled,
 };
 
 /**

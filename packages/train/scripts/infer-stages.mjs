@@ -31,8 +31,9 @@ const threads = opt('threads', 0);
 if (threads > 0) await setWasmKernelThreads(threads);
 const mnist = await loadMnist({ split: 'test' });
 const median = (t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)];
+const { loadavg } = await import('node:os');
 console.log(
-  `node ${process.version}, kernel threads ${wasmKernelThreads()}, ${rounds} rounds of ${CALLS} calls`,
+  `node ${process.version}, kernel threads ${wasmKernelThreads()}, ${rounds} rounds of ${CALLS} calls, load ${loadavg()[0].toFixed(2)}`,
 );
 
 let timing = false;
@@ -53,22 +54,31 @@ for (const { preset, batch } of cells) {
   const spec = cellSpec(preset);
   const model = buildModel(spec, { seed: 1 });
   const [b] = cellBatches(spec, batch, mnist);
-  const clf = modelClassifier(model);
-  await clf.probabilities(b);
-  if (clf.path.kind !== 'compiled') throw new Error(`${preset}: ${clf.path.reason}`);
-  // The net's classes and its stages' classes, from a net compiled the same way (the classifier
-  // keeps its own private); wrapped once per class, each stage keyed by its class and output shape.
-  const translated = modelNetSpec(model, { inference: true });
-  const probe = compileInferenceNet(translated.spec);
-  for (const proto of [Object.getPrototypeOf(probe), ...probe.stages.map((s) => Object.getPrototypeOf(s))]) {
-    if (wrapped.has(proto)) continue;
-    wrapped.add(proto);
-    if (proto === Object.getPrototypeOf(probe)) {
-      wrap(proto, 'layout', () => 'layout (buffers)');
-      wrap(proto, 'run', () => 'run (all below + input copy + softmax)');
-    } else wrap(proto, 'forward', (st) => `  ${st.constructor.name} [${st.outShape}]`);
+  // A classifier per variant, compiled with its switch set (a switch read when a net is compiled).
+  const clfs = [];
+  for (const v of variants) {
+    v.set();
+    const clf = modelClassifier(model);
+    await clf.probabilities(b);
+    if (clf.path.kind !== 'compiled') throw new Error(`${preset}: ${clf.path.reason}`);
+    clfs.push(clf);
+    // The net's classes and its stages' classes, from a net compiled the same way (the classifier
+    // keeps its own private); wrapped once per class, each stage keyed by its class and output shape.
+    const translated = modelNetSpec(model, { inference: true });
+    const probe = compileInferenceNet(translated.spec);
+    for (const proto of [
+      Object.getPrototypeOf(probe),
+      ...probe.stages.map((s) => Object.getPrototypeOf(s)),
+    ]) {
+      if (wrapped.has(proto)) continue;
+      wrapped.add(proto);
+      if (proto === Object.getPrototypeOf(probe)) {
+        wrap(proto, 'layout', () => 'layout (buffers)');
+        wrap(proto, 'run', () => 'run (all below + input copy + softmax)');
+      } else wrap(proto, 'forward', (st) => `  ${st.constructor.name} [${st.outShape}]`);
+    }
+    probe.dispose();
   }
-  probe.dispose();
   acc.clear();
   const results = variants.map(() => ({ perCall: [], parts: new Map() }));
   const orderOf = (r) => (r % 2 === 1 ? [...variants.keys()].reverse() : [...variants.keys()]);
@@ -77,7 +87,7 @@ for (const { preset, batch } of cells) {
       variants[v].set();
       timing = false;
       const t0 = performance.now();
-      for (let c = 0; c < CALLS; c++) await clf.probabilities(b);
+      for (let c = 0; c < CALLS; c++) await clfs[v].probabilities(b);
       results[v].perCall.push((performance.now() - t0) / CALLS);
     }
   }
@@ -88,7 +98,7 @@ for (const { preset, batch } of cells) {
       timing = true;
       acc.clear();
       const t0 = performance.now();
-      for (let c = 0; c < CALLS; c++) await clf.probabilities(b);
+      for (let c = 0; c < CALLS; c++) await clfs[v].probabilities(b);
       add('call (wrapped)', performance.now() - t0);
       timing = false;
       for (const [k, t] of acc) parts.set(k, [...(parts.get(k) ?? []), t / CALLS]);
@@ -112,4 +122,5 @@ for (const { preset, batch } of cells) {
   }
   model.dispose();
 }
+console.log(`load ${loadavg()[0].toFixed(2)}`);
 process.exit(0);

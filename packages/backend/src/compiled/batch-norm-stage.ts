@@ -4,6 +4,26 @@ import { checkVariable, netSpecError } from './net-spec.js';
 import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
 /**
+ * Checks a batch norm layer's variables and settings against its input (per sample); returns its
+ * channel count. Throws naming layer `index` when they do not fit.
+ */
+export function checkBatchNorm(
+  index: number,
+  inShape: readonly number[],
+  v: Record<string, tf.Variable>,
+  settings: { readonly momentum: number; readonly epsilon: number },
+): number {
+  const { momentum, epsilon } = settings;
+  if (inShape.length === 0) netSpecError(index, 'batchNorm needs an input with a channel axis');
+  const c = inShape[inShape.length - 1];
+  for (const [what, t] of Object.entries(v)) checkVariable(index, `batchNorm ${what}`, t, [c]);
+  if (!(momentum >= 0 && momentum <= 1) || !(epsilon > 0)) {
+    netSpecError(index, `batchNorm needs momentum in [0, 1] and epsilon > 0, got ${momentum} and ${epsilon}`);
+  }
+  return c;
+}
+
+/**
  * Batch norm in training mode over the last axis, as tfjs-layers computes it: the batch mean and
  * (biased) variance with the kernels the registered Mean, Sub and Square run, the normalisation
  * of FusedBatchNorm (γ/√(σ² + ε) per channel in float64), and the moving averages updated as
@@ -56,16 +76,7 @@ export class BatchNormStage implements Stage {
     private readonly settings: { readonly momentum: number; readonly epsilon: number },
     private readonly mode: NetMode,
   ) {
-    const { momentum, epsilon } = settings;
-    if (inShape.length === 0) netSpecError(index, 'batchNorm needs an input with a channel axis');
-    this.c = inShape[inShape.length - 1];
-    for (const [what, t] of Object.entries(v)) checkVariable(index, `batchNorm ${what}`, t, [this.c]);
-    if (!(momentum >= 0 && momentum <= 1) || !(epsilon > 0)) {
-      netSpecError(
-        index,
-        `batchNorm needs momentum in [0, 1] and epsilon > 0, got ${momentum} and ${epsilon}`,
-      );
-    }
+    this.c = checkBatchNorm(index, inShape, v, settings);
     this.outShape = [...inShape];
     this.perSample = sizeOf(inShape);
     this.t = tileFloats(this.c);

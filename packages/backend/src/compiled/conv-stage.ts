@@ -28,6 +28,7 @@ import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient, biasActivation } from './activation.js';
+import type { BatchNormFold } from './fold.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
 import { inferencePackingEnabled, PackedWeights } from './packed-weights.js';
 import { runRegistered } from './registered.js';
@@ -94,6 +95,8 @@ export class ConvStage implements Stage {
     padding: 'same' | 'valid',
     private readonly act: NetActivation,
     private readonly mode: NetMode,
+    /** Inference: the kernel and bias with the batch norm after the layer folded in. */
+    private readonly folded: BatchNormFold | null = null,
   ) {
     if (inShape.length !== 3)
       netSpecError(index, `conv2d needs an [h, w, c] input, got [${inShape.join(', ')}]`);
@@ -176,29 +179,36 @@ export class ConvStage implements Stage {
     return { ...this.g, n };
   }
 
+  /** The kernel and bias the forward pass runs: the variables, or their fold with a batch norm. */
+  private weights(): { kernel: TensorInfo; bias: TensorInfo | undefined } {
+    return this.folded ? this.folded.get() : { kernel: this.kernel, bias: this.bias };
+  }
+
   forward(io: StageIO, step: StepInfo): void {
     const { simd } = this;
     const g = this.at(step.n);
     const { n, h, w, ci, co, oh, ow, top, left, hp, wp, padded } = g;
+    // First: a fold may allocate.
+    const { kernel, bias: biasInfo } = this.weights();
     if (this.wide.forward) {
       if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
       const xp = padded ? this.xp : io.x;
       if (this.winoFilter) {
-        const filter = this.kernel;
+        const filter = kernel;
         const u = this.winoFilter.get([filter.dataId, winogradForwardTile(g)], (dst) => {
           winogradForwardFilter(simd, g, simd.ptr(filter), dst);
         });
         winogradForwardTransformed(simd, g, xp, u, io.y, this.wWork);
       } else if (this.wino.forward)
-        winogradForward(simd, g, xp, simd.ptr(this.kernel), io.y, { u: this.wpk, work: this.wWork });
-      else wideForward(simd, g, xp, simd.ptr(this.kernel), io.y, this.wpk);
-      const bias = this.bias ? simd.ptr(this.bias) : 0;
+        winogradForward(simd, g, xp, simd.ptr(kernel), io.y, { u: this.wpk, work: this.wWork });
+      else wideForward(simd, g, xp, simd.ptr(kernel), io.y, this.wpk);
+      const bias = biasInfo ? simd.ptr(biasInfo) : 0;
       biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
       return;
     }
     if (this.xnnpack && this.mode === 'infer') {
       // What predict runs there: XNNPACK's convolution with the bias and a relu fused (a tanh after).
-      const inputs = { x: io.xInfo, filter: this.kernel, ...(this.bias ? { bias: this.bias } : {}) };
+      const inputs = { x: io.xInfo, filter: kernel, ...(biasInfo ? { bias: biasInfo } : {}) };
       const activation = this.act === 'relu' ? 'relu' : 'linear';
       this.registered('FusedConv2D', inputs, { dilations: [1, 1], activation }, io.y);
       if (this.act === 'tanh') simd.fn.lenet_tanh(io.y, io.y, n * oh * ow * co, ...TANH_NUMERATOR);
@@ -207,11 +217,11 @@ export class ConvStage implements Stage {
     if (this.xnnpack) {
       // The padded input still feeds the filter gradient.
       if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
-      this.registered('Conv2D', { x: io.xInfo, filter: this.kernel }, { dilations: [1, 1] }, io.y);
+      this.registered('Conv2D', { x: io.xInfo, filter: kernel }, { dilations: [1, 1] }, io.y);
     } else {
-      convForward(simd, g, io.x, simd.ptr(this.kernel), io.y, { xp: this.xp, w4: this.w4 });
+      convForward(simd, g, io.x, simd.ptr(kernel), io.y, { xp: this.xp, w4: this.w4 });
     }
-    const bias = this.bias ? simd.ptr(this.bias) : 0;
+    const bias = biasInfo ? simd.ptr(biasInfo) : 0;
     biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
   }
 
@@ -262,5 +272,6 @@ export class ConvStage implements Stage {
   }
   dispose(): void {
     this.winoFilter?.dispose();
+    this.folded?.dispose();
   }
 }

@@ -1,4 +1,5 @@
 import type * as tf from '../tfjs.js';
+<<<<<<< HEAD
 import {
   gemmPanels,
   gemmRows,
@@ -7,8 +8,13 @@ import {
   panelColumns,
   panelFloats,
 } from '../wasm-kernels/matmul.js';
+=======
+import type { TensorInfo } from '../tfjs.js';
+import { gemmPanels, gemmRows, packPanels, panelColumns, panelFloats } from '../wasm-kernels/matmul.js';
+>>>>>>> r9-fold
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { activationGradient, biasActivation } from './activation.js';
+import type { BatchNormFold } from './fold.js';
 import { checkVariable, type NetActivation, netSpecError } from './net-spec.js';
 import { inferencePackingEnabled, PackedWeights } from './packed-weights.js';
 import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
@@ -58,6 +64,8 @@ export class DenseStage implements Stage {
     private readonly bias: tf.Variable | undefined,
     act: NetActivation | 'softmax',
     private readonly mode: NetMode,
+    /** Inference: the kernel and bias with the batch norm after the layer folded in. */
+    private readonly folded: BatchNormFold | null = null,
   ) {
     // The logits of a softmax layer are its output here: linear, with the bias added apart.
     this.act = act === 'softmax' ? 'linear' : act;
@@ -99,19 +107,24 @@ export class DenseStage implements Stage {
     this.gBias = this.bias ? take(u) : 0;
   }
 
+  /** The kernel and bias the forward pass runs: the variables, or their fold with a batch norm. */
+  private weights(): { kernel: TensorInfo; bias: TensorInfo | undefined } {
+    return this.folded ? this.folded.get() : { kernel: this.kernel, bias: this.bias };
+  }
+
   /** B = the kernel [k, u4]: the variable itself, or its rows padded to a multiple of 4 columns. */
-  private paddedKernel(): number {
+  private paddedKernel(kernelInfo: TensorInfo): number {
     const { k, u, u4 } = this;
-    const kernel = this.simd.ptr(this.kernel);
+    const kernel = this.simd.ptr(kernelInfo);
     if (u4 === u) return kernel;
     this.simd.fn.lenet_copy_rows(kernel, u, this.w4, u4, k, u, k * u4);
     return this.w4;
   }
 
   /** The panels of the current weights. */
-  private packedKernel(panels: PackedWeights): number {
-    const { simd, kernel, k, u } = this;
-    const bias = this.fused ? this.bias : undefined;
+  private packedKernel(panels: PackedWeights, kernel: TensorInfo, fusedBias: TensorInfo | undefined): number {
+    const { simd, k, u } = this;
+    const bias = this.fused ? fusedBias : undefined;
     return panels.get([kernel.dataId, bias?.dataId], (dst) => {
       packPanels(simd, simd.ptr(kernel), false, bias ? simd.ptr(bias) : 0, dst, { k, n: u });
     });
@@ -120,27 +133,30 @@ export class DenseStage implements Stage {
   forward(io: StageIO, step: StepInfo): void {
     const { simd, k, u, u4, act } = this;
     const { n } = step;
+    // First: a fold may allocate.
+    const { kernel, bias } = this.weights();
     if (this.panels) {
       const relu = this.fused && act === 'relu';
-      gemmPanels(simd, io.x, this.packedKernel(this.panels), io.y, { m: n, n: u, k }, relu, this.panelOut);
+      const b = this.packedKernel(this.panels, kernel, bias);
+      gemmPanels(simd, io.x, b, io.y, { m: n, n: u, k }, relu, this.panelOut);
       if (!this.fused)
-        biasActivation(simd, io.y, this.bias ? simd.ptr(this.bias) : 0, this.tile, n * u, u, this.t, act);
+        biasActivation(simd, io.y, bias ? simd.ptr(bias) : 0, this.tile, n * u, u, this.t, act);
       return;
     }
-    const b = this.paddedKernel();
+    const b = this.paddedKernel(kernel);
     if (this.fused) {
       const relu = act === 'relu';
-      if (!this.bias) {
+      if (!bias) {
         gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, 0, relu);
         return;
       }
       // The bias in a buffer of u4 floats whose tail stays 0 (the net clears its block once).
-      simd.floats(this.bias4, u4).set(simd.floats(simd.ptr(this.bias), u));
+      simd.floats(this.bias4, u4).set(simd.floats(simd.ptr(bias), u));
       gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, this.bias4, relu);
       return;
     }
     gemmRows(simd, io.x, b, io.y, { m: n, n: u, n4: u4, k }, 0, false);
-    biasActivation(simd, io.y, this.bias ? simd.ptr(this.bias) : 0, this.tile, n * u, u, this.t, act);
+    biasActivation(simd, io.y, bias ? simd.ptr(bias) : 0, this.tile, n * u, u, this.t, act);
   }
 
   backward(io: StageIO, step: StepInfo, needDx: boolean): void {
@@ -165,5 +181,6 @@ export class DenseStage implements Stage {
 
   dispose(): void {
     this.panels?.dispose();
+    this.folded?.dispose();
   }
 }

@@ -7,9 +7,11 @@ import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setWinogradEnabled } from '../wasm-kernels/conv-winograd.js';
 import { SimdKernels, setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
-import { type CompiledInferenceNet, compileInferenceNet } from './inference-net.js';
-import type { NetSpec } from './net-spec.js';
+import { inferenceFusionEnabled, setInferenceFusionEnabled } from './fold.js';
+import { type CompiledInferenceNet, compileInferenceNet, type InferenceNetOptions } from './inference-net.js';
+import type { NetLayer, NetSpec } from './net-spec.js';
 import { inferencePackingEnabled, setInferencePackingEnabled } from './packed-weights.js';
+import type { Stage } from './stage.js';
 import { compileTrainingNet } from './training-net.js';
 
 beforeAll(async () => {
@@ -20,10 +22,17 @@ afterEach(() => {
   setSimdKernelsEnabled(true);
 });
 
-function compile(spec: NetSpec): CompiledInferenceNet {
-  const net = compileInferenceNet(spec);
-  if (net === undefined) throw new Error('no compiled inference net on wasm');
-  return net;
+/** Compiles `spec` with graph fusion on or off (the switch is read when a net is compiled). */
+function compile(spec: NetSpec, fusion = true, options: InferenceNetOptions = {}): CompiledInferenceNet {
+  const was = inferenceFusionEnabled();
+  setInferenceFusionEnabled(fusion);
+  try {
+    const net = compileInferenceNet(spec, options);
+    if (net === undefined) throw new Error('no compiled inference net on wasm');
+    return net;
+  } finally {
+    setInferenceFusionEnabled(was);
+  }
 }
 
 /** `model.predict` on `n` samples of `x`, read back. */
@@ -37,10 +46,10 @@ function predicted(model: tf.LayersModel, x: Float32Array, n: number, logits = f
 }
 
 describe('compileInferenceNet', () => {
-  it("gives model.predict's probabilities bit for bit, for batches larger and smaller than its buffers", () => {
+  it("gives model.predict's probabilities bit for bit without fusion, for batches larger and smaller than its buffers", () => {
     const { model, spec } = network(1);
     perturb(model);
-    const net = compile(spec);
+    const net = compile(spec, false);
     expect(net.outputs).toBe(3);
     for (const [i, n] of [6, 4, 1, 9, 6].entries()) {
       const x = randomArray(n * INPUT, 10 + i);
@@ -55,9 +64,9 @@ describe('compileInferenceNet', () => {
   it('runs a batch over its buffer budget in parts, with the same probabilities', () => {
     const { model, spec } = network(5);
     perturb(model);
-    const whole = compile(spec);
+    const whole = compile(spec, false);
     // About 17 KB per sample here: a 40 KB budget runs a couple at a time.
-    const parts = compileInferenceNet(spec, { maxBufferBytes: 40_000 }) as CompiledInferenceNet;
+    const parts = compile(spec, false, { maxBufferBytes: 40_000 });
     const x = randomArray(9 * INPUT, 21);
     const expected = predicted(model, x, 9);
     const held = (net: CompiledInferenceNet) => {
@@ -76,34 +85,42 @@ describe('compileInferenceNet', () => {
     model.dispose();
   });
 
-  it('sees the weights change between calls: a compiled training step, an assign', () => {
-    const { model, spec } = network(2);
-    perturb(model);
-    const net = compile(spec);
-    const trainer = compileTrainingNet(spec) as NonNullable<ReturnType<typeof compileTrainingNet>>;
-    const x = randomArray(5 * INPUT, 3);
-    const before = net.probabilities(x, 5);
-    // One compiled training step: new conv and dense data, batch-norm statistics changed in place.
-    trainer.forward(randomArray(8 * INPUT, 4), 8, [7]);
-    trainer.softmax();
-    trainer.outputGradient().set(randomArray(8 * 3, 5));
-    trainer.backward();
-    trainer.applyUpdate([], ({ grads, weights, next }) => {
-      weights.forEach((w, k) => {
-        for (let j = 0; j < w.length; j++) next[k][j] = w[j] - 0.1 * grads[k][j];
+  it.each([false, true])(
+    'sees the weights change between calls: a compiled training step, an assign (fusion %s)',
+    (fusion) => {
+      const { model, spec } = network(2);
+      perturb(model);
+      const net = compile(spec, fusion);
+      // Bit for bit unfused; a folded batch norm rounds otherwise.
+      const same = (got: Float32Array, want: Float32Array) => {
+        if (fusion) expect(relativeError(got, want)).toBeLessThan(1e-5);
+        else expect(got).toEqual(want);
+      };
+      const trainer = compileTrainingNet(spec) as NonNullable<ReturnType<typeof compileTrainingNet>>;
+      const x = randomArray(5 * INPUT, 3);
+      const before = net.probabilities(x, 5);
+      // One compiled training step: new conv and dense data, batch-norm statistics changed in place.
+      trainer.forward(randomArray(8 * INPUT, 4), 8, [7]);
+      trainer.softmax();
+      trainer.outputGradient().set(randomArray(8 * 3, 5));
+      trainer.backward();
+      trainer.applyUpdate([], ({ grads, weights, next }) => {
+        weights.forEach((w, k) => {
+          for (let j = 0; j < w.length; j++) next[k][j] = w[j] - 0.1 * grads[k][j];
+        });
       });
-    });
-    const afterStep = net.probabilities(x, 5);
-    expect(afterStep).not.toEqual(before);
-    expect(afterStep).toEqual(predicted(model, x, 5));
-    perturb(model);
-    const afterAssign = net.probabilities(x, 5);
-    expect(afterAssign).not.toEqual(afterStep);
-    expect(afterAssign).toEqual(predicted(model, x, 5));
-    trainer.dispose();
-    net.dispose();
-    model.dispose();
-  });
+      const afterStep = net.probabilities(x, 5);
+      expect(afterStep).not.toEqual(before);
+      same(afterStep, predicted(model, x, 5));
+      perturb(model);
+      const afterAssign = net.probabilities(x, 5);
+      expect(afterAssign).not.toEqual(afterStep);
+      same(afterAssign, predicted(model, x, 5));
+      trainer.dispose();
+      net.dispose();
+      model.dispose();
+    },
+  );
 
   it("matches a model ending in logits with XNNPACK's fused relu convolution (over 16 channels)", () => {
     const init = (k: number) => tf.initializers.glorotUniform({ seed: k });
@@ -277,6 +294,170 @@ describe('compileInferenceNet', () => {
     net.dispose();
     expect(net.usable()).toBe(false);
     expect(() => net.probabilities(randomArray(INPUT, 1), 1)).toThrow(BackendError);
+    model.dispose();
+  });
+});
+
+/**
+ * A model with a batch norm after a bias-less conv (past a dropout, then a relu), after a conv
+ * with bias (then a tanh), after a dense layer (past a dropout, then a relu), and after a relu
+ * dense layer (Keras's order: it cannot fold), with the batch norms' γ, β and moving statistics
+ * far from their initial values; and its spec.
+ */
+function fusable(): { model: tf.Sequential; spec: NetSpec; norms: tf.Variable[][] } {
+  const init = (k: number) => tf.initializers.glorotUniform({ seed: 30 + k });
+  const bn = () => tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
+  const layers: tf.layers.Layer[] = [
+    tf.layers.conv2d({
+      inputShape: [13, 13, 2],
+      filters: 24,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: init(1),
+    }),
+    bn(),
+    tf.layers.dropout({ rate: 0.3 }),
+    tf.layers.activation({ activation: 'relu' }),
+    tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+    tf.layers.conv2d({ filters: 6, kernelSize: 2, kernelInitializer: init(2) }),
+    bn(),
+    tf.layers.activation({ activation: 'tanh' }),
+    tf.layers.flatten(),
+    tf.layers.dense({ units: 8, kernelInitializer: init(3) }),
+    bn(),
+    tf.layers.dropout({ rate: 0.2 }),
+    tf.layers.activation({ activation: 'relu' }),
+    tf.layers.dense({ units: 7, activation: 'relu', kernelInitializer: init(4) }),
+    bn(),
+    tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(5) }),
+  ];
+  const model = tf.sequential({ layers });
+  perturb(model);
+  const vars = (i: number) => layers[i].weights.map((w) => w.read() as tf.Variable);
+  const norms = [1, 6, 10, 14].map(vars);
+  norms.forEach((norm, i) => {
+    // γ in [0.5, 1.5], β and μ in [-0.5, 0.5], σ² in [0.2, 2]: [middle, half width].
+    const ranges = [
+      [1, 0.5],
+      [0, 0.5],
+      [0, 0.5],
+      [1.1, 0.9],
+    ];
+    norm.forEach((v, k) => {
+      const [mid, half] = ranges[k];
+      v.assign(tf.tensor(randomArray(v.size, 70 + 4 * i + k).map((r) => mid + half * r)));
+    });
+  });
+  const batchNorm = (i: number): NetLayer => {
+    const [gamma, beta, movingMean, movingVariance] = norms[i];
+    return { type: 'batchNorm', gamma, beta, movingMean, movingVariance, momentum: 0.9, epsilon: 1e-3 };
+  };
+  const spec: NetSpec = {
+    input: [13, 13, 2],
+    layers: [
+      { type: 'conv2d', kernel: vars(0)[0], strides: [1, 1], padding: 'same', activation: 'linear' },
+      batchNorm(0),
+      { type: 'dropout', rate: 0.3 },
+      { type: 'activation', activation: 'relu' },
+      { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
+      {
+        type: 'conv2d',
+        kernel: vars(5)[0],
+        bias: vars(5)[1],
+        strides: [1, 1],
+        padding: 'valid',
+        activation: 'linear',
+      },
+      batchNorm(1),
+      { type: 'activation', activation: 'tanh' },
+      { type: 'flatten' },
+      { type: 'dense', kernel: vars(9)[0], bias: vars(9)[1], activation: 'linear' },
+      batchNorm(2),
+      { type: 'dropout', rate: 0.2 },
+      { type: 'activation', activation: 'relu' },
+      { type: 'dense', kernel: vars(13)[0], bias: vars(13)[1], activation: 'relu' },
+      batchNorm(3),
+      { type: 'dense', kernel: vars(15)[0], bias: vars(15)[1], activation: 'softmax' },
+    ],
+  };
+  return { model, spec, norms };
+}
+
+/** The class names of a compiled net's stages, in order. */
+function stageNames(net: CompiledInferenceNet): string[] {
+  return (net as unknown as { stages: Stage[] }).stages.map((st) => st.constructor.name);
+}
+
+describe('compileInferenceNet graph fusion', () => {
+  // Tolerance: the largest difference over the largest probability, below 1e-5 (float32
+  // rounding of the folded weights; the differences seen are about 1e-7).
+  const TOLERANCE = 1e-5;
+
+  it('folds batch norms after linear conv and dense layers and runs the activations inside them, within float32 rounding of the unfused pass and model.predict', () => {
+    const { model, spec } = fusable();
+    const fused = compile(spec);
+    const plain = compile(spec, false);
+    // One stage per layer unfused; fused, the three batch norms after a linear layer and the
+    // activations after them go (the dropouts and the flatten stay as pass-through stages), the
+    // one after a relu layer stays.
+    expect(stageNames(plain)).toHaveLength(spec.layers.length);
+    expect(stageNames(plain).filter((s) => s === 'BatchNormStage')).toHaveLength(4);
+    expect(stageNames(fused)).toEqual([
+      'ConvStage',
+      'PassThroughStage',
+      'PoolStage',
+      'ConvStage',
+      'PassThroughStage',
+      'DenseStage',
+      'PassThroughStage',
+      'DenseStage',
+      'BatchNormStage',
+      'DenseStage',
+    ]);
+    for (const [i, n] of [5, 1].entries()) {
+      const x = randomArray(n * INPUT, 40 + i);
+      const expected = predicted(model, x, n);
+      const unfused = plain.probabilities(x, n);
+      expect(unfused).toEqual(expected);
+      const got = fused.probabilities(x, n);
+      expect(relativeError(got, unfused), `batch of ${n}`).toBeLessThan(TOLERANCE);
+      // The fold changes the rounding (so this could not pass by running the unfused stages).
+      expect(got).not.toEqual(unfused);
+    }
+    fused.dispose();
+    plain.dispose();
+    model.dispose();
+  });
+
+  it("folds again when a batch norm's statistics or γ change in place, or a kernel gets new data, between calls", () => {
+    const { model, spec, norms } = fusable();
+    const net = compile(spec);
+    const x = randomArray(4 * INPUT, 60);
+    const first = net.probabilities(x, 4);
+    expect(relativeError(first, predicted(model, x, 4))).toBeLessThan(TOLERANCE);
+    // Written in place (as the compiled training step writes them): same data ids.
+    const heap = (t: tf.Variable) => (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
+    for (const [k, which] of [
+      [0, 3], // the first conv's moving variance
+      [2, 2], // the dense layer's moving mean
+      [1, 0], // the second conv's γ
+    ] as const) {
+      const before = net.probabilities(x, 4);
+      const v = heap(norms[k][which]);
+      v.set(v.map((a) => a * 1.7 + 0.1));
+      const after = net.probabilities(x, 4);
+      expect(after, `batch norm ${k}, variable ${which}`).not.toEqual(before);
+      expect(relativeError(after, predicted(model, x, 4))).toBeLessThan(TOLERANCE);
+    }
+    // New kernel data (an assign) is folded again too.
+    const kernel = model.layers[0].weights[0].read() as tf.Variable;
+    const before = net.probabilities(x, 4);
+    kernel.assign(tf.mul(kernel, 1.5));
+    const after = net.probabilities(x, 4);
+    expect(after).not.toEqual(before);
+    expect(relativeError(after, predicted(model, x, 4))).toBeLessThan(TOLERANCE);
+    net.dispose();
     model.dispose();
   });
 });

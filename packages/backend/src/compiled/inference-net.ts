@@ -11,8 +11,12 @@ import { type Stage, type StageIO, type StepInfo, sizeOf } from './stage.js';
  * A network's forward pass in inference mode as a fixed sequence of SIMD kernels on buffers laid
  * out once in the wasm heap: what `model.predict` computes on this package's kernels (dropout
  * off, batch norm on its moving statistics, the fused convolution and dense kernels of
- * inference), bit for bit, without tensors or per-op bookkeeping. It reads the weights from the
- * TF.js variables named by the {@link NetSpec} at every call, so it sees them change.
+ * inference) without tensors or per-op bookkeeping. With graph fusion (on unless
+ * `setInferenceFusionEnabled(false)`), a batch norm right after a linear conv2d or dense layer is
+ * folded into its weights and an activation after one runs inside it: the probabilities are then
+ * within float32 rounding of `model.predict`'s (about 1e-6 relative); bit for bit without a
+ * folded batch norm or with fusion off. It reads the weights from the TF.js variables named by
+ * the {@link NetSpec} at every call, so it sees them change.
  */
 export interface CompiledInferenceNet {
   /** Probabilities per sample (the last layer's outputs). */

@@ -1,9 +1,10 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tfjs.js';
 import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import { BatchNormStage } from './batch-norm-stage.js';
+import { BatchNormStage, checkBatchNorm } from './batch-norm-stage.js';
 import { ConvStage } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
+import { BatchNormFold, type Fused, fusionPlan, inferenceFusionEnabled } from './fold.js';
 import { type NetLayer, type NetSpec, netSpecError } from './net-spec.js';
 import {
   ActivationStage,
@@ -21,8 +22,28 @@ export function hasWeights(layer: NetLayer): boolean {
 }
 
 /**
+ * A conv2d or dense layer's weights with `fused`'s batch norm folded in (its variables checked
+ * against the layer's output channels `channels`, as its own stage would check them), or null
+ * when it has none.
+ */
+function folded(
+  simd: SimdKernels,
+  backend: BackendWasm,
+  layer: { kernel: tf.Variable; bias?: tf.Variable },
+  channels: number[],
+  fused: Fused,
+): BatchNormFold | null {
+  if (fused.bn === undefined) return null;
+  const { layer: bn, index } = fused.bn;
+  const { gamma, beta, movingMean, movingVariance } = bn;
+  checkBatchNorm(index, channels, { gamma, beta, movingMean, movingVariance }, bn);
+  return new BatchNormFold(simd, backend, { kernel: layer.kernel, bias: layer.bias }, bn);
+}
+
+/**
  * The stage of layer `index` (input `inShape` per sample) for a training or an inference net;
- * `dropouts` counts the dropout layers before it. In inference a dropout layer is the identity.
+ * `dropouts` counts the dropout layers before it. In inference a dropout layer is the identity,
+ * and a conv2d or dense layer runs what `fused` says it takes over from the layers after it.
  */
 export function makeStage(
   simd: SimdKernels,
@@ -32,6 +53,7 @@ export function makeStage(
   inShape: number[],
   dropouts: number,
   mode: NetMode,
+  fused: Fused = {},
 ): Stage {
   switch (layer.type) {
     case 'conv2d':
@@ -44,11 +66,15 @@ export function makeStage(
         layer.bias,
         layer.strides,
         layer.padding,
-        layer.activation,
+        fused.act ?? layer.activation,
         mode,
+        folded(simd, backend, layer, [layer.kernel.shape[3] as number], fused),
       );
-    case 'dense':
-      return new DenseStage(simd, index, inShape, layer.kernel, layer.bias, layer.activation, mode);
+    case 'dense': {
+      const fold = folded(simd, backend, layer, [layer.kernel.shape[1] as number], fused);
+      const act = fused.act ?? layer.activation;
+      return new DenseStage(simd, index, inShape, layer.kernel, layer.bias, act, mode, fold);
+    }
     case 'pool':
       return new PoolStage(simd, backend, index, inShape, layer.op, layer.size, layer.strides, mode);
     case 'batchNorm':
@@ -104,13 +130,19 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
     if (layer.type === 'dense' && layer.activation === 'softmax' && i !== spec.layers.length - 1) {
       netSpecError(i, 'only the last layer may have a softmax (the loss applies it)');
     }
-    const stage = makeStage(simd, backend, layer, i, shape, dropouts, mode);
+  });
+  const plan =
+    mode === 'infer' && inferenceFusionEnabled()
+      ? fusionPlan(spec.layers).layers
+      : spec.layers.map((layer, index) => ({ layer, index, fused: {} }));
+  for (const { layer, index: i, fused } of plan) {
+    const stage = makeStage(simd, backend, layer, i, shape, dropouts, mode, fused);
     if (layer.type === 'dropout') dropouts++;
     stages.push(stage);
     needDx.push(weightsBefore);
     weightsBefore ||= hasWeights(layer);
     shape = stage.outShape;
-  });
+  }
   return { stages, needDx, outputs: sizeOf(shape), dropouts };
 }
 

@@ -1,0 +1,176 @@
+import { foldBatchNorm } from '@lenet/common';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type * as tf from '../tfjs.js';
+import type { TensorInfo } from '../tfjs.js';
+import type { SimdKernels } from '../wasm-kernels/simd.js';
+import type { NetActivation, NetLayer } from './net-spec.js';
+
+let fusion = globalThis.process?.env?.LENET_INFER_FUSION !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled inference pass's graph fusion: a batch norm
+ * right after a linear conv2d or dense layer folded into that layer's kernel and bias, and an
+ * activation after a linear conv2d or dense layer (past a folded batch norm and pass-through layers
+ * such as inference's dropout) run inside that layer. On: fewer passes over the activations, the
+ * probabilities within float32 rounding of `model.predict`'s (a folded batch norm rounds
+ * differently); off: one stage per layer, `model.predict`'s bit for bit. Read when a net is
+ * compiled. `LENET_INFER_FUSION=0` starts with it off.
+ */
+export function setInferenceFusionEnabled(on: boolean): void {
+  fusion = on;
+}
+
+/** Whether {@link setInferenceFusionEnabled} (or `LENET_INFER_FUSION`) leaves it on. */
+export function inferenceFusionEnabled(): boolean {
+  return fusion;
+}
+
+type BatchNormLayer = Extract<NetLayer, { type: 'batchNorm' }>;
+
+/** What an inference stage of a conv2d or dense layer takes over from the layers after it. */
+export interface Fused {
+  /** A batch norm folded into the kernel and bias, and its index in the net. */
+  bn?: { layer: BatchNormLayer; index: number };
+  /** The activation run inside the layer (its own is linear). */
+  act?: Exclude<NetActivation, 'linear'>;
+}
+
+/** An inference net's layers after fusion: each kept layer with its index and what it took over. */
+export interface FusionPlan {
+  layers: { layer: NetLayer; index: number; fused: Fused }[];
+}
+
+/** Layers that are the identity in inference and keep the shape (a batch norm folds across them). */
+function identity(layer: NetLayer): boolean {
+  return layer.type === 'dropout' || (layer.type === 'activation' && layer.activation === 'linear');
+}
+
+/**
+ * Which layers an inference net fuses: after a conv2d or dense layer with a linear activation
+ * (not a softmax), the first batch norm past identity layers folds into it, and then the first
+ * relu (or, after a conv2d, tanh) activation layer past pass-through layers (identities,
+ * flatten) runs inside it.
+ * A batch norm after an activation stays (it cannot fold into the layer before the activation).
+ */
+export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
+  const kept: FusionPlan['layers'] = [];
+  const dropped = new Set<number>();
+  layers.forEach((layer, index) => {
+    if (dropped.has(index)) return;
+    const fused: Fused = {};
+    kept.push({ layer, index, fused });
+    if ((layer.type !== 'conv2d' && layer.type !== 'dense') || layer.activation !== 'linear') return;
+    let j = index + 1;
+    while (j < layers.length && identity(layers[j])) j++;
+    const bn = layers[j];
+    if (bn?.type === 'batchNorm') {
+      fused.bn = { layer: bn, index: j };
+      dropped.add(j);
+      j++;
+    }
+    while (j < layers.length && (identity(layers[j]) || layers[j].type === 'flatten')) j++;
+    const act = layers[j];
+    // A dense layer runs a tanh apart from its product (the bias then added apart, rounded
+    // otherwise than in the product a linear layer runs): only a relu joins it unchanged.
+    const joins =
+      layer.type === 'conv2d'
+        ? act?.type === 'activation'
+        : act?.type === 'activation' && act.activation === 'relu';
+    if (joins && act.type === 'activation' && act.activation !== 'linear') {
+      fused.act = act.activation;
+      dropped.add(j);
+    }
+  });
+  return { layers: kept };
+}
+
+/**
+ * A conv2d or dense layer's kernel and bias with the inference-mode batch norm after it folded in
+ * ({@link foldBatchNorm}), in tensors of the backend's own, folded again when any source changes.
+ * The kernel and bias change by getting new data (an assign, the compiled training step: see
+ * `PackedWeights`), so their data ids tell; the batch norm's variables are written in place (the
+ * compiled training step updates the moving statistics and γ, β that way), so their values are
+ * compared with those of the last fold (4 floats per channel). Each fold makes new tensors, so that
+ * what keys on a tensor's data id (a Winograd filter transform, dense panels, XNNPACK's packed
+ * weights) sees the change.
+ */
+export class BatchNormFold {
+  private kernel: TensorInfo | null = null;
+  private bias: TensorInfo | null = null;
+  private ids: readonly unknown[] = [];
+  private epsilon = Number.NaN;
+  private readonly stats: Float32Array;
+  private readonly c: number;
+
+  constructor(
+    private readonly simd: SimdKernels,
+    private readonly backend: BackendWasm,
+    private readonly source: { kernel: tf.Variable; bias: tf.Variable | undefined },
+    private readonly bn: BatchNormLayer,
+  ) {
+    this.c = bn.movingMean.size;
+    this.stats = new Float32Array(4 * this.c);
+  }
+
+  private statVars(): tf.Variable[] {
+    const { gamma, beta, movingMean, movingVariance } = this.bn;
+    return [gamma, beta, movingMean, movingVariance];
+  }
+
+  private current(): boolean {
+    const { kernel, bias } = this.source;
+    if (this.kernel === null || kernel.dataId !== this.ids[0] || bias?.dataId !== this.ids[1]) return false;
+    if (this.bn.epsilon !== this.epsilon) return false;
+    const { simd, c, stats } = this;
+    let at = 0;
+    for (const v of this.statVars()) {
+      const now = simd.floats(simd.ptr(v), c);
+      for (let k = 0; k < c; k++) if (now[k] !== stats[at++]) return false;
+    }
+    return true;
+  }
+
+  /** The folded kernel and bias as they are now (folded again first when a source changed). */
+  get(): { kernel: TensorInfo; bias: TensorInfo } {
+    if (!this.current()) this.fold();
+    return { kernel: this.kernel as TensorInfo, bias: this.bias as TensorInfo };
+  }
+
+  private fold(): void {
+    const { simd, c } = this;
+    const { kernel, bias } = this.source;
+    const read = (v: tf.Variable) => simd.floats(simd.ptr(v), v.size);
+    const [gamma, beta, movingMean, movingVariance] = this.statVars().map(read);
+    const epsilon = this.bn.epsilon;
+    // Copies first: the views go stale when the allocations below grow the heap.
+    const folded = foldBatchNorm(read(kernel), bias && read(bias), {
+      gamma,
+      beta,
+      movingMean,
+      movingVariance,
+      epsilon,
+    });
+    this.stats.set(gamma, 0);
+    this.stats.set(beta, c);
+    this.stats.set(movingMean, 2 * c);
+    this.stats.set(movingVariance, 3 * c);
+    this.dispose();
+    const out = (values: Float32Array, shape: number[]) => {
+      const t = this.backend.makeOutput(shape, 'float32');
+      simd.floats(simd.ptr(t), values.length).set(values);
+      return t;
+    };
+    this.kernel = out(folded.kernel, kernel.shape as number[]);
+    this.bias = out(folded.bias, [c]);
+    this.ids = [kernel.dataId, bias?.dataId];
+    this.epsilon = epsilon;
+  }
+
+  /** Frees the folded tensors (a later {@link get} folds again). */
+  dispose(): void {
+    for (const t of [this.kernel, this.bias]) if (t !== null) this.backend.disposeData(t.dataId);
+    this.kernel = null;
+    this.bias = null;
+    this.ids = [];
+  }
+}
