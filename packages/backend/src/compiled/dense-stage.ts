@@ -1,5 +1,5 @@
 import type * as tf from '../tfjs.js';
-<<<<<<< HEAD
+import type { TensorInfo } from '../tfjs.js';
 import {
   gemmPanels,
   gemmRows,
@@ -8,10 +8,6 @@ import {
   panelColumns,
   panelFloats,
 } from '../wasm-kernels/matmul.js';
-=======
-import type { TensorInfo } from '../tfjs.js';
-import { gemmPanels, gemmRows, packPanels, panelColumns, panelFloats } from '../wasm-kernels/matmul.js';
->>>>>>> r9-fold
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { activationGradient, biasActivation } from './activation.js';
 import type { BatchNormFold } from './fold.js';
