@@ -23,8 +23,9 @@ export interface FoldedWeights {
  * channel, kernel' = kernel·s and bias' = (bias − μ)·s + β, so that
  * BN(layer(x)) = layer'(x) up to float32 rounding. `kernel` has the output channel as its last
  * axis (TensorFlow.js's layouts: conv `[kh, kw, in, out]`, dense `[in, out]`); `bias` may be
- * absent (zero). The scale is formed in float64, as TensorFlow.js's FusedBatchNorm forms it.
- * Inputs are not changed.
+ * absent (zero). The scale is formed in float64, as TensorFlow.js's FusedBatchNorm forms it; a
+ * variance + ε that is not positive gives non-finite weights, as the batch norm itself gives
+ * non-finite outputs. Inputs are not changed; lengths that do not fit throw.
  */
 export function foldBatchNorm(
   kernel: ArrayLike<number>,
@@ -52,14 +53,10 @@ export function foldBatchNorm(
       `the kernel's ${kernel.length} values are not a whole number of rows of ${channels} output channels`,
     );
   }
-  if (!(bn.epsilon >= 0) || !Number.isFinite(bn.epsilon))
-    fail(`epsilon must be a finite number ≥ 0, got ${bn.epsilon}`);
   const scale = new Float64Array(channels);
   const outBias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
-    const variance = bn.movingVariance[c] + bn.epsilon;
-    if (!(variance > 0)) fail(`channel ${c}: variance + epsilon is ${variance}, not positive`);
-    scale[c] = (bn.gamma ? bn.gamma[c] : 1) / Math.sqrt(variance);
+    scale[c] = (bn.gamma ? bn.gamma[c] : 1) / Math.sqrt(bn.movingVariance[c] + bn.epsilon);
     outBias[c] = ((bias ? bias[c] : 0) - bn.movingMean[c]) * scale[c] + (bn.beta ? bn.beta[c] : 0);
   }
   const outKernel = new Float32Array(kernel.length);

@@ -460,4 +460,21 @@ describe('compileInferenceNet graph fusion', () => {
     net.dispose();
     model.dispose();
   });
+
+  it('folds a batch norm whose variance + ε is negative into NaN weights, giving what the unfused pass gives', () => {
+    const { model, spec, norms } = fusable();
+    const variance = norms[0][3];
+    variance.assign(tf.fill(variance.shape, -1));
+    const fused = compile(spec);
+    const plain = compile(spec, false);
+    const x = randomArray(2 * INPUT, 61);
+    // Both keep the NaN through the relu, as PyTorch's relu does (model.predict's wasm relu turns
+    // it into 0 and gives finite probabilities here).
+    const unfused = plain.probabilities(x, 2);
+    expect(unfused.every((p) => Number.isNaN(p))).toBe(true);
+    expect(fused.probabilities(x, 2)).toEqual(unfused);
+    fused.dispose();
+    plain.dispose();
+    model.dispose();
+  });
 });
