@@ -58,7 +58,7 @@ describe("a dense layer's weight gradient, Aᵀ·B split over the batch", () => 
       expect(relativeError(two.c, await expected(a, b, shape))).toBeLessThan(1e-3);
     });
 
-  it('stays on one thread when switched off, and below the split threshold', async () => {
+  it('stays on one thread when switched off, below the split threshold and for fewer than 128 images', async () => {
     await setWasmKernelThreads(2);
     const a = randomArray(256 * 784, 5);
     const b = randomArray(256 * 100, 6);
@@ -70,6 +70,8 @@ describe("a dense layer's weight gradient, Aᵀ·B split over the batch", () => 
     before = splitCalls();
     // 64 × 400 × 120 = 3.1 M multiply-adds: LeNet-5's first dense layer at batch 64.
     product(simd, a.subarray(0, 64 * 400), b.subarray(0, 64 * 120), [64, 400, 120]);
+    // 12.8 M multiply-adds, but over 64 images only: keras-shallow's 3136→64 layer at batch 64.
+    product(simd, randomArray(64 * 3136, 7), b.subarray(0, 64 * 64), [64, 3136, 64]);
     expect(splitCalls() - before).toBe(0);
   });
 

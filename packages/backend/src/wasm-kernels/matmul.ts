@@ -88,6 +88,15 @@ function simdProduct(
 let reductionSplit = process.env.LENET_DW_SPLIT !== '0';
 
 /**
+ * Rows of the reduction (images) below which {@link gemmTransposedA} stays on one thread: each
+ * helper's partial C (m·n floats) is copied back and added on the calling thread, work that only
+ * k ≥ 128 rows outweigh (step stages, 2 threads on ÷ off: mlp2 b256's 784→100 gradient
+ * 1.36 → 1.16 ms and LeNet-5 b256's 400→120 1.33 → 1.22, but keras-shallow b64's 3136→64
+ * 1.69 → 2.40).
+ */
+const REDUCTION_SPLIT_MIN_ROWS = 128;
+
+/**
  * Turns the split of {@link gemmTransposedA}'s reduction over the helper threads on or off (the
  * dense weight gradient on one thread, as before round 9); for A/B timing in one process.
  * `LENET_DW_SPLIT=0` starts with it off.
@@ -116,7 +125,7 @@ export function gemmTransposedA(
   runSplit(simd, {
     fn: 'lenet_gemm',
     macs: m * n * k,
-    minMacs: reductionSplit ? GEMM_SPLIT_MIN_MACS : Number.POSITIVE_INFINITY,
+    minMacs: reductionSplit && k >= REDUCTION_SPLIT_MIN_ROWS ? GEMM_SPLIT_MIN_MACS : Number.POSITIVE_INFINITY,
     items: k,
     perItem: [
       { ptr: a, floats: m },
