@@ -76,4 +76,3 @@ export {
 export { setDenseGradientSplitEnabled } from './wasm-kernels/matmul.js';
 export { poolFastEnabled, setPoolArgmaxMinFloats, setPoolFastEnabled } from './wasm-kernels/pool-util.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';
-export { setSplitMinMacsPerCopiedFloat } from './wasm-kernels/split.js';

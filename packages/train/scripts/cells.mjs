@@ -4,7 +4,6 @@ import {
   setInferenceFusionEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
-  setSplitMinMacsPerCopiedFloat,
   setWinogradEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
@@ -57,8 +56,6 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
  * `winograd-dw`: the Winograd filter gradient alone;
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
- * `split-copy`: calls with fewer than `AB_SPLIT_RATIO` (default 20) multiply-adds per float copied
- *   between the threads stay on one thread;
  * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
  *   infer-stages.mjs compiles one per variant).
  */
@@ -67,7 +64,6 @@ const AB_SWITCHES = {
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),
   'dw-split': setDenseGradientSplitEnabled,
-  'split-copy': (on) => setSplitMinMacsPerCopiedFloat(on ? Number(process.env.AB_SPLIT_RATIO ?? 20) : 0),
   fusion: setInferenceFusionEnabled,
 };
 

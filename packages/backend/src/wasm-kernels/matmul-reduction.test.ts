@@ -5,7 +5,7 @@ import * as tf from '../tfjs.js';
 import { setWasmKernelThreads } from './kernel-threads.js';
 import { gemmTransposedA, setDenseGradientSplitEnabled } from './matmul.js';
 import { roundUp4, type SimdKernels } from './simd.js';
-import { SPLIT_MIN_MACS_PER_COPIED_FLOAT, setSplitMinMacsPerCopiedFloat, splitCalls } from './split.js';
+import { splitCalls } from './split.js';
 
 /** Aᵀ·B with A [k, m] and B [k, n] on the cpu backend. */
 async function expected(a: Float32Array, b: Float32Array, [k, m, n]: number[]): Promise<Float32Array> {
@@ -33,7 +33,6 @@ describe("a dense layer's weight gradient, Aᵀ·B split over the batch", () => 
   });
   afterAll(async () => {
     setDenseGradientSplitEnabled(true);
-    setSplitMinMacsPerCopiedFloat(SPLIT_MIN_MACS_PER_COPIED_FLOAT);
     await setWasmKernelThreads(1);
   });
 
@@ -73,22 +72,5 @@ describe("a dense layer's weight gradient, Aᵀ·B split over the batch", () => 
     // 12.8 M multiply-adds, but over 64 images only: keras-shallow's 3136→64 layer at batch 64.
     product(simd, randomArray(64 * 3136, 7), b.subarray(0, 64 * 64), [64, 3136, 64]);
     expect(splitCalls() - before).toBe(0);
-  });
-
-  it('stays on one thread where it would copy too many floats for its multiply-adds', async () => {
-    await setWasmKernelThreads(2);
-    const a = randomArray(256 * 784, 5);
-    const b = randomArray(256 * 100, 6);
-    // 256·784·100 multiply-adds; copied: half of the 256 rows of A and B (784 + 100 floats each)
-    // and one partial C of 784·100 floats back: 191,552 floats, 104.8 multiply-adds per float.
-    const splits = (ratio: number) => {
-      setSplitMinMacsPerCopiedFloat(ratio);
-      const before = splitCalls();
-      product(simd, a, b, [256, 784, 100]);
-      return splitCalls() - before;
-    };
-    expect(splits(104)).toBe(1);
-    expect(splits(105)).toBe(0);
-    expect(splits(0)).toBe(1);
   });
 });

@@ -4,32 +4,6 @@ import type { SimdExports, SimdKernels } from './simd.js';
 /** Work (multiply-adds) below which a kernel call stays on one thread: the copies would not pay. */
 export const SPLIT_MIN_MACS = 1_500_000;
 
-/** Default of {@link setSplitMinMacsPerCopiedFloat} (0 until measured: the rule is off). */
-export const SPLIT_MIN_MACS_PER_COPIED_FLOAT = 0;
-
-let minMacsPerCopiedFloat = Number(
-  process.env.LENET_SPLIT_MIN_MACS_PER_FLOAT ?? SPLIT_MIN_MACS_PER_COPIED_FLOAT,
-);
-
-/**
- * Multiply-adds per float copied to or from the helpers below which a call stays on one thread:
- * the calling thread makes those copies itself, so a layer with little work per output (a first
- * convolution over 1–3 input channels) can take longer split than not. 0 turns the rule off;
- * `LENET_SPLIT_MIN_MACS_PER_FLOAT` sets it at start-up. For A/B timing in one process.
- */
-export function setSplitMinMacsPerCopiedFloat(value: number): void {
-  minMacsPerCopiedFloat = value;
-}
-
-/** Floats a split into `parts` copies between the threads' memories: inputs in, outputs back. */
-function floatsCopied(call: SplitCall, parts: number): number {
-  const helpersShare = (parts - 1) / parts;
-  const perItem = call.perItem.reduce((sum, r) => sum + r.floats, 0) * call.items * helpersShare;
-  const whole = call.whole.reduce((sum, r) => sum + r.floats, 0) * (parts - 1);
-  const out = call.out.sum ? call.out.floats * (parts - 1) : call.out.floats * call.items * helpersShare;
-  return perItem + whole + out;
-}
-
 let splitCount = 0;
 let copiedFloats = 0;
 
@@ -84,12 +58,7 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
   const threads = kernelThreads();
   const parts = (threads?.count ?? 0) + 1;
   const run = simd.fn[call.fn] as (...a: number[]) => void;
-  if (
-    threads === undefined ||
-    call.items < parts ||
-    call.macs < (call.minMacs ?? SPLIT_MIN_MACS) ||
-    call.macs < minMacsPerCopiedFloat * floatsCopied(call, parts)
-  ) {
+  if (threads === undefined || call.items < parts || call.macs < (call.minMacs ?? SPLIT_MIN_MACS)) {
     run(
       ...call.args(
         {
