@@ -310,31 +310,31 @@ INLINE f32 tanh_scalar(f32 v, f32 a1, f32 a3, f32 a5, f32 a7, f32 a9) {
   return t > 1.0f ? 1.0f : t < -1.0f ? -1.0f : t;
 }
 
+// tanh of 4 floats: va1…va9 the scaled numerator coefficients splatted. pmin(v, hi) = hi < v ?
+// hi : v and pmax(c, lo) = c < lo ? lo : c keep a NaN v (both compares are false), and map to
+// single SSE instructions (min/max with NaN rules take ~8 each in V8). The one vector form of
+// the arithmetic, so that lenet_conv_forward_pool2 rounds as lenet_tanh.
+INLINE v128_t tanh_vec(v128_t v, v128_t va1, v128_t va3, v128_t va5, v128_t va7, v128_t va9) {
+  const v128_t c = wasm_f32x4_pmax(wasm_f32x4_pmin(v, wasm_f32x4_splat(TANH_CLAMP)), wasm_f32x4_splat(-TANH_CLAMP));
+  const v128_t z = wasm_f32x4_mul(c, c);
+  v128_t p = wasm_f32x4_add(va7, wasm_f32x4_mul(z, va9));
+  p = wasm_f32x4_add(va5, wasm_f32x4_mul(z, p));
+  p = wasm_f32x4_add(va3, wasm_f32x4_mul(z, p));
+  p = wasm_f32x4_add(va1, wasm_f32x4_mul(z, p));
+  p = wasm_f32x4_mul(c, p);
+  v128_t q = wasm_f32x4_add(wasm_f32x4_splat(-2.061512641376e-4f), wasm_f32x4_mul(z, wasm_f32x4_splat(-1.774490101525e-6f)));
+  q = wasm_f32x4_add(wasm_f32x4_splat(-4.154618829489e-3f), wasm_f32x4_mul(z, q));
+  q = wasm_f32x4_add(wasm_f32x4_splat(-9.023001417518e-3f), wasm_f32x4_mul(z, q));
+  return wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_f32x4_div(p, q), wasm_f32x4_splat(1.0f)), wasm_f32x4_splat(-1.0f));
+}
+
 // y = tanh(x); a1…a9 are the scaled numerator coefficients (passed in: no static data here).
 EXPORT(lenet_tanh)
 void lenet_tanh(const f32 *x, f32 *y, i32 len, f32 a1, f32 a3, f32 a5, f32 a7, f32 a9) {
-  const v128_t hi = wasm_f32x4_splat(TANH_CLAMP), lo = wasm_f32x4_splat(-TANH_CLAMP);
-  const v128_t one = wasm_f32x4_splat(1.0f), minusOne = wasm_f32x4_splat(-1.0f);
   const v128_t va1 = wasm_f32x4_splat(a1), va3 = wasm_f32x4_splat(a3), va5 = wasm_f32x4_splat(a5),
                va7 = wasm_f32x4_splat(a7), va9 = wasm_f32x4_splat(a9);
-  const v128_t b0 = wasm_f32x4_splat(-9.023001417518e-3f), b2 = wasm_f32x4_splat(-4.154618829489e-3f),
-               b4 = wasm_f32x4_splat(-2.061512641376e-4f), b6 = wasm_f32x4_splat(-1.774490101525e-6f);
   i32 i = 0;
-  for (; i + 4 <= len; i += 4) {
-    // pmin(v, hi) = hi < v ? hi : v and pmax(c, lo) = c < lo ? lo : c keep a NaN v (both compares
-    // are false), and map to single SSE instructions (min/max with NaN rules take ~8 each in V8).
-    const v128_t c = wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_v128_load(x + i), hi), lo);
-    const v128_t z = wasm_f32x4_mul(c, c);
-    v128_t p = wasm_f32x4_add(va7, wasm_f32x4_mul(z, va9));
-    p = wasm_f32x4_add(va5, wasm_f32x4_mul(z, p));
-    p = wasm_f32x4_add(va3, wasm_f32x4_mul(z, p));
-    p = wasm_f32x4_add(va1, wasm_f32x4_mul(z, p));
-    p = wasm_f32x4_mul(c, p);
-    v128_t q = wasm_f32x4_add(b4, wasm_f32x4_mul(z, b6));
-    q = wasm_f32x4_add(b2, wasm_f32x4_mul(z, q));
-    q = wasm_f32x4_add(b0, wasm_f32x4_mul(z, q));
-    wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_f32x4_div(p, q), one), minusOne));
-  }
+  for (; i + 4 <= len; i += 4) wasm_v128_store(y + i, tanh_vec(wasm_v128_load(x + i), va1, va3, va5, va7, va9));
   for (; i < len; i++) y[i] = tanh_scalar(x[i], a1, a3, a5, a7, a9);
 }
 
@@ -832,18 +832,7 @@ void lenet_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh
 INLINE v128_t conv_pool_act(v128_t v, const f32 *bias, i32 act, v128_t a1, v128_t a3, v128_t a5, v128_t a7, v128_t a9) {
   if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias));
   if (act == 1) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f));
-  if (act != 2) return v;
-  const v128_t c = wasm_f32x4_pmax(wasm_f32x4_pmin(v, wasm_f32x4_splat(TANH_CLAMP)), wasm_f32x4_splat(-TANH_CLAMP));
-  const v128_t z = wasm_f32x4_mul(c, c);
-  v128_t p = wasm_f32x4_add(a7, wasm_f32x4_mul(z, a9));
-  p = wasm_f32x4_add(a5, wasm_f32x4_mul(z, p));
-  p = wasm_f32x4_add(a3, wasm_f32x4_mul(z, p));
-  p = wasm_f32x4_add(a1, wasm_f32x4_mul(z, p));
-  p = wasm_f32x4_mul(c, p);
-  v128_t q = wasm_f32x4_add(wasm_f32x4_splat(-2.061512641376e-4f), wasm_f32x4_mul(z, wasm_f32x4_splat(-1.774490101525e-6f)));
-  q = wasm_f32x4_add(wasm_f32x4_splat(-4.154618829489e-3f), wasm_f32x4_mul(z, q));
-  q = wasm_f32x4_add(wasm_f32x4_splat(-9.023001417518e-3f), wasm_f32x4_mul(z, q));
-  return wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_f32x4_div(p, q), wasm_f32x4_splat(1.0f)), wasm_f32x4_splat(-1.0f));
+  return act == 2 ? tanh_vec(v, a1, a3, a5, a7, a9) : v;
 }
 
 // The pooling of a 2×2 window a0 a1 / a2 a3, lane by lane, as the pooling kernels compute it.

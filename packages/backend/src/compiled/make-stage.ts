@@ -57,33 +57,14 @@ export function makeStage(
   fused: Fused = {},
 ): Stage {
   switch (layer.type) {
-    case 'conv2d':
-      if (fused.pool)
-        return new ConvPoolStage(
-          simd,
-          backend,
-          index,
-          inShape,
-          layer.kernel,
-          layer.bias,
-          layer.padding,
-          fused.act ?? layer.activation,
-          folded(simd, backend, layer, [layer.kernel.shape[3] as number], fused),
-          fused.pool.op,
-        );
-      return new ConvStage(
-        simd,
-        backend,
-        index,
-        inShape,
-        layer.kernel,
-        layer.bias,
-        layer.strides,
-        layer.padding,
-        fused.act ?? layer.activation,
-        mode,
-        folded(simd, backend, layer, [layer.kernel.shape[3] as number], fused),
-      );
+    case 'conv2d': {
+      const fold = folded(simd, backend, layer, [layer.kernel.shape[3] as number], fused);
+      const act = fused.act ?? layer.activation;
+      const { kernel, bias, padding } = layer;
+      return fused.pool
+        ? new ConvPoolStage(simd, backend, index, inShape, kernel, bias, padding, act, fold, fused.pool.op)
+        : new ConvStage(simd, backend, index, inShape, kernel, bias, layer.strides, padding, act, mode, fold);
+    }
     case 'dense': {
       const fold = folded(simd, backend, layer, [layer.kernel.shape[1] as number], fused);
       const act = fused.act ?? layer.activation;
