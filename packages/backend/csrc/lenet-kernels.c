@@ -310,31 +310,31 @@ INLINE f32 tanh_scalar(f32 v, f32 a1, f32 a3, f32 a5, f32 a7, f32 a9) {
   return t > 1.0f ? 1.0f : t < -1.0f ? -1.0f : t;
 }
 
+// tanh of 4 floats: va1…va9 the scaled numerator coefficients splatted. pmin(v, hi) = hi < v ?
+// hi : v and pmax(c, lo) = c < lo ? lo : c keep a NaN v (both compares are false), and map to
+// single SSE instructions (min/max with NaN rules take ~8 each in V8). The one vector form of
+// the arithmetic, so that lenet_conv_forward_pool2 rounds as lenet_tanh.
+INLINE v128_t tanh_vec(v128_t v, v128_t va1, v128_t va3, v128_t va5, v128_t va7, v128_t va9) {
+  const v128_t c = wasm_f32x4_pmax(wasm_f32x4_pmin(v, wasm_f32x4_splat(TANH_CLAMP)), wasm_f32x4_splat(-TANH_CLAMP));
+  const v128_t z = wasm_f32x4_mul(c, c);
+  v128_t p = wasm_f32x4_add(va7, wasm_f32x4_mul(z, va9));
+  p = wasm_f32x4_add(va5, wasm_f32x4_mul(z, p));
+  p = wasm_f32x4_add(va3, wasm_f32x4_mul(z, p));
+  p = wasm_f32x4_add(va1, wasm_f32x4_mul(z, p));
+  p = wasm_f32x4_mul(c, p);
+  v128_t q = wasm_f32x4_add(wasm_f32x4_splat(-2.061512641376e-4f), wasm_f32x4_mul(z, wasm_f32x4_splat(-1.774490101525e-6f)));
+  q = wasm_f32x4_add(wasm_f32x4_splat(-4.154618829489e-3f), wasm_f32x4_mul(z, q));
+  q = wasm_f32x4_add(wasm_f32x4_splat(-9.023001417518e-3f), wasm_f32x4_mul(z, q));
+  return wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_f32x4_div(p, q), wasm_f32x4_splat(1.0f)), wasm_f32x4_splat(-1.0f));
+}
+
 // y = tanh(x); a1…a9 are the scaled numerator coefficients (passed in: no static data here).
 EXPORT(lenet_tanh)
 void lenet_tanh(const f32 *x, f32 *y, i32 len, f32 a1, f32 a3, f32 a5, f32 a7, f32 a9) {
-  const v128_t hi = wasm_f32x4_splat(TANH_CLAMP), lo = wasm_f32x4_splat(-TANH_CLAMP);
-  const v128_t one = wasm_f32x4_splat(1.0f), minusOne = wasm_f32x4_splat(-1.0f);
   const v128_t va1 = wasm_f32x4_splat(a1), va3 = wasm_f32x4_splat(a3), va5 = wasm_f32x4_splat(a5),
                va7 = wasm_f32x4_splat(a7), va9 = wasm_f32x4_splat(a9);
-  const v128_t b0 = wasm_f32x4_splat(-9.023001417518e-3f), b2 = wasm_f32x4_splat(-4.154618829489e-3f),
-               b4 = wasm_f32x4_splat(-2.061512641376e-4f), b6 = wasm_f32x4_splat(-1.774490101525e-6f);
   i32 i = 0;
-  for (; i + 4 <= len; i += 4) {
-    // pmin(v, hi) = hi < v ? hi : v and pmax(c, lo) = c < lo ? lo : c keep a NaN v (both compares
-    // are false), and map to single SSE instructions (min/max with NaN rules take ~8 each in V8).
-    const v128_t c = wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_v128_load(x + i), hi), lo);
-    const v128_t z = wasm_f32x4_mul(c, c);
-    v128_t p = wasm_f32x4_add(va7, wasm_f32x4_mul(z, va9));
-    p = wasm_f32x4_add(va5, wasm_f32x4_mul(z, p));
-    p = wasm_f32x4_add(va3, wasm_f32x4_mul(z, p));
-    p = wasm_f32x4_add(va1, wasm_f32x4_mul(z, p));
-    p = wasm_f32x4_mul(c, p);
-    v128_t q = wasm_f32x4_add(b4, wasm_f32x4_mul(z, b6));
-    q = wasm_f32x4_add(b2, wasm_f32x4_mul(z, q));
-    q = wasm_f32x4_add(b0, wasm_f32x4_mul(z, q));
-    wasm_v128_store(y + i, wasm_f32x4_pmax(wasm_f32x4_pmin(wasm_f32x4_div(p, q), one), minusOne));
-  }
+  for (; i + 4 <= len; i += 4) wasm_v128_store(y + i, tanh_vec(wasm_v128_load(x + i), va1, va3, va5, va7, va9));
   for (; i < len; i++) y[i] = tanh_scalar(x[i], a1, a3, a5, a7, a9);
 }
 
@@ -816,6 +816,140 @@ void lenet_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh
           }
         }
       }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inference's direct convolution (stride 1) with the 2×2/2 pooling after it fused in: each
+// pooled value's 2×2 block of conv outputs is accumulated in registers, gets the bias and
+// activation and is pooled there, and only the pooled value is written. Every float operation is
+// the unfused passes' (lenet_conv_forward's sums from 0 in the same order, lenet_bias_act's add
+// and relu, lenet_tanh's arithmetic, then the pooling kernel's), so the result is theirs bit for
+// bit. Conv outputs of an odd last row or column, which the pooling drops, are not computed.
+
+#define TANH_ARGS f32 a1, f32 a3, f32 a5, f32 a7, f32 a9
+
+// lenet_bias_act (+ bias, relu) and lenet_tanh on one vector. act: 0 linear, 1 relu, 2 tanh.
+INLINE v128_t conv_pool_act(v128_t v, const f32 *bias, i32 act, v128_t a1, v128_t a3, v128_t a5, v128_t a7, v128_t a9) {
+  if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias));
+  if (act == 1) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f));
+  return act == 2 ? tanh_vec(v, a1, a3, a5, a7, a9) : v;
+}
+
+// The pooling of a 2×2 window a0 a1 / a2 a3, lane by lane, as the pooling kernels compute it.
+// pool 0: lenet_max_pool_2x2 (first maximum; the caller checks the window's sum for a NaN and
+// then redoes the output row with pool 2), 1: average, 2: lenet_pool_2x2's vector
+// max (NaN wins), 3: lenet_pool_2x2's scalar max (fewer than 4 channels).
+INLINE v128_t conv_pool_window(v128_t a0, v128_t a1, v128_t a2, v128_t a3, i32 pool) {
+  if (pool == 0) return wasm_f32x4_pmax(wasm_f32x4_pmax(a0, a1), wasm_f32x4_pmax(a2, a3));
+  if (pool == 1)
+    return wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)), wasm_f32x4_splat(0.25f));
+  if (pool == 2) return wasm_f32x4_max(wasm_f32x4_max(a0, a1), wasm_f32x4_max(a2, a3));
+  // a != a ? a : b != b ? b : a > b ? a : b, per lane.
+#define SCALAR_MAX(A, B)                                                                                  \
+  wasm_v128_bitselect(A, wasm_v128_bitselect(B, wasm_v128_bitselect(A, B, wasm_f32x4_gt(A, B)), wasm_f32x4_ne(B, B)), \
+                      wasm_f32x4_ne(A, A))
+  const v128_t m01 = SCALAR_MAX(a0, a1), m23 = SCALAR_MAX(a2, a3);
+  return SCALAR_MAX(m01, m23);
+#undef SCALAR_MAX
+}
+
+// One pooled pixel's V vectors of 4 channels: the 2×2 conv outputs from `in` (the window's top
+// left input), bias, activation, pooling; stored to out (the last vector's `lastLanes` lanes).
+// Returns the NaN lanes of pool 0 (lastMask keeps the last vector's real lanes).
+#define CONV_POOL(V)                                                                                       \
+  static v128_t conv_pool_##V(const f32 *in, i32 ci, const f32 *w, i32 co4, i32 kh, i32 kwci, i32 wpci,    \
+                              const f32 *bias, i32 act, TANH_ARGS, i32 pool, f32 *out, i32 lastLanes,      \
+                              v128_t lastMask) {                                                           \
+    const v128_t k1 = wasm_f32x4_splat(a1), k3 = wasm_f32x4_splat(a3), k5 = wasm_f32x4_splat(a5);          \
+    const v128_t k7 = wasm_f32x4_splat(a7), k9 = wasm_f32x4_splat(a9);                                     \
+    v128_t acc[4][V];                                                                                      \
+    for (i32 p = 0; p < 4; p++)                                                                            \
+      _Pragma("unroll") for (i32 v = 0; v < V; v++) acc[p][v] = wasm_f32x4_splat(0.0f);                    \
+    const f32 *wr = w;                                                                                     \
+    for (i32 a = 0; a < kh; a++) {                                                                         \
+      const f32 *r0 = in + a * wpci, *r1 = r0 + wpci;                                                      \
+      for (i32 j = 0; j < kwci; j++, wr += co4) {                                                          \
+        v128_t wv[V];                                                                                      \
+        _Pragma("unroll") for (i32 v = 0; v < V; v++) wv[v] = wasm_v128_load(wr + 4 * v);                  \
+        const v128_t s0 = wasm_v128_load32_splat(r0 + j), s1 = wasm_v128_load32_splat(r0 + ci + j);        \
+        const v128_t s2 = wasm_v128_load32_splat(r1 + j), s3 = wasm_v128_load32_splat(r1 + ci + j);        \
+        _Pragma("unroll") for (i32 v = 0; v < V; v++) {                                                    \
+          acc[0][v] = wasm_f32x4_add(acc[0][v], wasm_f32x4_mul(s0, wv[v]));                                \
+          acc[1][v] = wasm_f32x4_add(acc[1][v], wasm_f32x4_mul(s1, wv[v]));                                \
+          acc[2][v] = wasm_f32x4_add(acc[2][v], wasm_f32x4_mul(s2, wv[v]));                                \
+          acc[3][v] = wasm_f32x4_add(acc[3][v], wasm_f32x4_mul(s3, wv[v]));                                \
+        }                                                                                                  \
+      }                                                                                                    \
+    }                                                                                                      \
+    v128_t bad = wasm_i32x4_splat(0);                                                                      \
+    _Pragma("unroll") for (i32 v = 0; v < V; v++) {                                                        \
+      const f32 *b = bias ? bias + 4 * v : 0;                                                              \
+      const v128_t y0 = conv_pool_act(acc[0][v], b, act, k1, k3, k5, k7, k9);                              \
+      const v128_t y1 = conv_pool_act(acc[1][v], b, act, k1, k3, k5, k7, k9);                              \
+      const v128_t y2 = conv_pool_act(acc[2][v], b, act, k1, k3, k5, k7, k9);                              \
+      const v128_t y3 = conv_pool_act(acc[3][v], b, act, k1, k3, k5, k7, k9);                              \
+      const v128_t r = conv_pool_window(y0, y1, y2, y3, pool);                                             \
+      v128_t nan = wasm_i32x4_splat(0);                                                                    \
+      if (pool == 0) {                                                                                     \
+        const v128_t s = wasm_f32x4_add(wasm_f32x4_add(y0, y1), wasm_f32x4_add(y2, y3));                   \
+        nan = wasm_f32x4_ne(s, s);                                                                         \
+      }                                                                                                    \
+      if (v < V - 1) {                                                                                     \
+        wasm_v128_store(out + 4 * v, r);                                                                   \
+        bad = wasm_v128_or(bad, nan);                                                                      \
+      } else {                                                                                             \
+        store_lanes(out + 4 * v, r, lastLanes);                                                            \
+        bad = wasm_v128_or(bad, wasm_v128_and(nan, lastMask));                                             \
+      }                                                                                                    \
+    }                                                                                                      \
+    return bad;                                                                                            \
+  }
+
+CONV_POOL(1)
+CONV_POOL(2)
+
+// One pooled output row (all channels) of image row `in` (the padded input's row 2y); returns
+// the NaN lanes of pool 0.
+static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o, i32 wp, i32 ci, i32 pw, i32 co,
+                            i32 co4, i32 kh, i32 kw, i32 act, TANH_ARGS, i32 pool) {
+  const i32 wpci = wp * ci, kwci = kw * ci;
+  v128_t bad = wasm_i32x4_splat(0);
+  // Blocks of 8 channels: 4 pixels × 2 vectors of accumulators fill half the 16 registers.
+  for (i32 cb = 0; cb < co4; cb += 8) {
+    const i32 vecs = co4 - cb >= 8 ? 2 : 1;
+    const i32 lanes = co - cb - 4 * (vecs - 1) < 4 ? co - cb - 4 * (vecs - 1) : 4;
+    const v128_t lastMask = wasm_i32x4_gt(wasm_i32x4_splat(lanes), wasm_i32x4_make(0, 1, 2, 3));
+    const f32 *b = bias ? bias + cb : 0;
+    for (i32 x = 0; x < pw; x++) {
+      const f32 *at = in + 2 * x * ci;
+      f32 *out = o + x * co + cb;
+      const v128_t nan = vecs == 2 ? conv_pool_2(at, ci, w + cb, co4, kh, kwci, wpci, b, act, a1, a3, a5, a7, a9,
+                                                 pool, out, lanes, lastMask)
+                                   : conv_pool_1(at, ci, w + cb, co4, kh, kwci, wpci, b, act, a1, a3, a5, a7, a9,
+                                                 pool, out, lanes, lastMask);
+      bad = wasm_v128_or(bad, nan);
+    }
+  }
+  return bad;
+}
+
+// xp: input padded to [n, hp, wp, ci]; w: [kh, kw, ci, co4] (zero-padded channels); bias: co4
+// floats (zero-padded) or 0 for none; out: [n, ph, pw, co], the 2×2/2 pooling of the stride-1
+// convolution's first 2·ph rows and 2·pw columns. act: 0 linear, 1 relu, 2 tanh (a1…a9: the
+// scaled numerator as lenet_tanh takes it); pool: see conv_pool_window.
+EXPORT(lenet_conv_forward_pool2)
+void lenet_conv_forward_pool2(const f32 *xp, const f32 *w, const f32 *bias, f32 *out, i32 n, i32 hp, i32 wp, i32 ci,
+                              i32 ph, i32 pw, i32 co, i32 co4, i32 kh, i32 kw, i32 act, i32 pool, f32 a1, f32 a3,
+                              f32 a5, f32 a7, f32 a9) {
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < ph; y++) {
+      const f32 *in = xp + (b * hp + 2 * y) * wp * ci;
+      f32 *o = out + (b * ph + y) * pw * co;
+      const v128_t bad = conv_pool_row(in, w, bias, o, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, pool);
+      // As lenet_max_pool_2x2: a NaN anywhere in the row redoes it with the NaN-wins maximum.
+      if (pool == 0 && wasm_v128_any_true(bad))
+        conv_pool_row(in, w, bias, o, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, 2);
+    }
 }
 
 // out = src (len floats) repeated until total floats (total a multiple of len): copies doubling

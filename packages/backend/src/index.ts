@@ -1,7 +1,12 @@
 /** @lenet/backend public API. */
 
 /** The compiled inference pass's graph fusion (batch norms folded, activations fused), on or off. */
-export { inferenceFusionEnabled, setInferenceFusionEnabled } from './compiled/fold.js';
+export {
+  convPoolFusionEnabled,
+  inferenceFusionEnabled,
+  setConvPoolFusionEnabled,
+  setInferenceFusionEnabled,
+} from './compiled/fold.js';
 /** The compiled inference pass: a network's forward pass as `predict` runs it, as a fixed kernel sequence on the wasm heap. */
 export {
   type CompiledInferenceNet,

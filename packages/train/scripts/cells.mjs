@@ -1,5 +1,6 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
 import {
+  setConvPoolFusionEnabled,
   setDenseGradientSplitEnabled,
   setInferenceFusionEnabled,
   setPoolArgmaxMinFloats,
@@ -65,6 +66,7 @@ const AB_SWITCHES = {
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),
   'dw-split': setDenseGradientSplitEnabled,
   fusion: setInferenceFusionEnabled,
+  'conv-pool': setConvPoolFusionEnabled,
 };
 
 /**

@@ -40,14 +40,21 @@ let timing = false;
 const acc = new Map();
 const add = (key, ms) => acc.set(key, (acc.get(key) ?? 0) + ms);
 const wrapped = new Set();
+// Objects inside a timed call: a subclass's wrapper (ConvPoolStage) may call its base class's
+// (ConvStage), which must not count the same call again.
+const inside = new WeakSet();
 const wrap = (obj, method, key) => {
   const orig = obj[method];
   obj[method] = function (...a) {
-    if (!timing) return orig.apply(this, a);
+    if (!timing || inside.has(this)) return orig.apply(this, a);
+    inside.add(this);
     const t0 = performance.now();
-    const r = orig.apply(this, a);
-    add(key(this), performance.now() - t0);
-    return r;
+    try {
+      return orig.apply(this, a);
+    } finally {
+      add(key(this), performance.now() - t0);
+      inside.delete(this);
+    }
   };
 };
 for (const { preset, batch } of cells) {

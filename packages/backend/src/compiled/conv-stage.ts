@@ -1,4 +1,5 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from '../errors.js';
 import type * as tf from '../tfjs.js';
 import type { TensorInfo } from '../tfjs.js';
 import { type ConvGeometry, convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
@@ -22,7 +23,12 @@ import {
   winogradInputGradient,
   winogradInputGradScratch,
 } from '../wasm-kernels/conv-winograd.js';
-import { convForward, DIRECT_CONV_MAX_OUT_CHANNELS, forwardKernel } from '../wasm-kernels/conv2d.js';
+import {
+  convForward,
+  convPoolForward,
+  DIRECT_CONV_MAX_OUT_CHANNELS,
+  forwardKernel,
+} from '../wasm-kernels/conv2d.js';
 import { filterGradient, filterGradKernel } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
@@ -70,6 +76,7 @@ export class ConvStage implements Stage {
   private wWork = 0;
   private gKernel = 0;
   private gBias = 0;
+  private b4 = 0;
   private readonly attrs: { strides: [number, number]; pad: 'same' | 'valid' };
   /** Whether the registered kernels take XNNPACK's path for this layer. */
   private readonly xnnpack: boolean;
@@ -97,6 +104,8 @@ export class ConvStage implements Stage {
     private readonly mode: NetMode,
     /** Inference: the kernel and bias with the batch norm after the layer folded in. */
     private readonly folded: BatchNormFold | null = null,
+    /** Inference: the 2×2/2 pooling after the layer, fused in (see {@link ConvPoolStage}). */
+    private readonly pool: 'max' | 'avg' | null = null,
   ) {
     if (inShape.length !== 3)
       netSpecError(index, `conv2d needs an [h, w, c] input, got [${inShape.join(', ')}]`);
@@ -125,7 +134,16 @@ export class ConvStage implements Stage {
         : null;
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
-    this.outShape = [g.oh, g.ow, co];
+    if (
+      pool !== null &&
+      (mode !== 'infer' || yKernel !== 'direct' || g.sh !== 1 || g.sw !== 1 || g.oh < 2 || g.ow < 2)
+    ) {
+      throw new BackendError(
+        `compiled net: layer ${index}'s conv2d cannot take the pooling after it`,
+        'wasm',
+      );
+    }
+    this.outShape = pool === null ? [g.oh, g.ow, co] : [Math.floor(g.oh / 2), Math.floor(g.ow / 2), co];
     this.co4 = roundUp4(co);
     this.rows = kh * kw * ci;
     this.l4 = roundUp4(kw * ci);
@@ -153,6 +171,7 @@ export class ConvStage implements Stage {
       this.wpk = forwardPack > 0 && !this.winoFilter ? take(forwardPack) : 0;
       this.wWork = work > 0 ? take(work) : 0;
       this.tile = take(this.t);
+      this.b4 = this.pool !== null ? take(this.co4) : 0;
       return;
     }
     this.xp = padded ? take(n * hp * wp * ci) : 0;
@@ -204,6 +223,12 @@ export class ConvStage implements Stage {
       else wideForward(simd, g, xp, simd.ptr(kernel), io.y, this.wpk);
       const bias = biasInfo ? simd.ptr(biasInfo) : 0;
       biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
+      return;
+    }
+    if (this.pool !== null) {
+      const bias = biasInfo ? simd.ptr(biasInfo) : 0;
+      const scratch = { xp: this.xp, w4: this.w4, b4: this.b4 };
+      convPoolForward(simd, g, io.x, simd.ptr(kernel), bias, io.y, scratch, this.act, this.pool);
       return;
     }
     if (this.xnnpack && this.mode === 'infer') {
@@ -273,5 +298,28 @@ export class ConvStage implements Stage {
   dispose(): void {
     this.winoFilter?.dispose();
     this.folded?.dispose();
+  }
+}
+
+/**
+ * Inference's direct conv2d (stride 1, up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output
+ * channels) with the 2×2/2 max or average pooling after it in one kernel (`convPoolForward`):
+ * the conv's bias and activation, then the pooling, bit for bit the two stages', writing only
+ * the pooled output. Its own class so that profiles name it.
+ */
+export class ConvPoolStage extends ConvStage {
+  constructor(
+    simd: SimdKernels,
+    backend: BackendWasm,
+    index: number,
+    inShape: readonly number[],
+    kernel: tf.Variable,
+    bias: tf.Variable | undefined,
+    padding: 'same' | 'valid',
+    act: NetActivation,
+    folded: BatchNormFold | null,
+    pool: 'max' | 'avg',
+  ) {
+    super(simd, backend, index, inShape, kernel, bias, [1, 1], padding, act, 'infer', folded, pool);
   }
 }

@@ -2,6 +2,7 @@ import { foldBatchNorm } from '@lenet/common';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '../tfjs.js';
 import type { TensorInfo } from '../tfjs.js';
+import { DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 import type { NetActivation, NetLayer } from './net-spec.js';
 
@@ -25,6 +26,24 @@ export function inferenceFusionEnabled(): boolean {
   return fusion;
 }
 
+let convPool = globalThis.process?.env?.LENET_INFER_CONV_POOL !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) one part of the inference pass's graph fusion (which
+ * {@link setInferenceFusionEnabled} turns off whole): a direct stride-1 conv2d and the 2×2/2
+ * pooling after it (past pass-through layers) run as one kernel that writes only the pooled
+ * output, bit for bit the two stages'. Read when a net is compiled. `LENET_INFER_CONV_POOL=0`
+ * starts with it off.
+ */
+export function setConvPoolFusionEnabled(on: boolean): void {
+  convPool = on;
+}
+
+/** Whether {@link setConvPoolFusionEnabled} (or `LENET_INFER_CONV_POOL`) leaves it on. */
+export function convPoolFusionEnabled(): boolean {
+  return convPool;
+}
+
 type BatchNormLayer = Extract<NetLayer, { type: 'batchNorm' }>;
 
 /** What an inference stage of a conv2d or dense layer takes over from the layers after it. */
@@ -33,6 +52,8 @@ export interface Fused {
   bn?: { layer: BatchNormLayer; index: number };
   /** The activation run inside the layer (its own is linear). */
   act?: Exclude<NetActivation, 'linear'>;
+  /** A conv2d's 2×2/2 pooling run inside it, and its index in the net. */
+  pool?: { op: 'max' | 'avg'; index: number };
 }
 
 /** An inference net's layers after fusion: each kept layer with its index and what it took over. */
@@ -45,11 +66,30 @@ function identity(layer: NetLayer): boolean {
   return layer.type === 'dropout' || (layer.type === 'activation' && layer.activation === 'linear');
 }
 
+/** Whether conv2d `layer` runs the direct kernel at stride 1, which can take the pooling after it. */
+function poolable(layer: Extract<NetLayer, { type: 'conv2d' }>): boolean {
+  const [sh, sw] = layer.strides;
+  return sh === 1 && sw === 1 && (layer.kernel.shape[3] as number) <= DIRECT_CONV_MAX_OUT_CHANNELS;
+}
+
+/** Whether `layer` pools 2×2 windows at stride 2 (always without padding). */
+function pool2x2(layer: NetLayer | undefined): layer is Extract<NetLayer, { type: 'pool' }> {
+  return (
+    layer?.type === 'pool' &&
+    layer.size[0] === 2 &&
+    layer.size[1] === 2 &&
+    layer.strides[0] === 2 &&
+    layer.strides[1] === 2
+  );
+}
+
 /**
  * Which layers an inference net fuses: after a conv2d or dense layer with a linear activation
  * (not a softmax), the first batch norm past identity layers folds into it, and then the first
  * relu (or, after a conv2d, tanh) activation layer past pass-through layers (identities,
- * flatten) runs inside it.
+ * flatten) runs inside it. Then (unless {@link setConvPoolFusionEnabled} turned it off) a
+ * 2×2/2 pooling right after a direct stride-1 conv2d and what it took over, past identity
+ * layers, runs inside it too.
  * A batch norm after an activation stays (it cannot fold into the layer before the activation).
  */
 export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
@@ -59,29 +99,51 @@ export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
     if (dropped.has(index)) return;
     const fused: Fused = {};
     kept.push({ layer, index, fused });
-    if ((layer.type !== 'conv2d' && layer.type !== 'dense') || layer.activation !== 'linear') return;
-    let j = index + 1;
+    if (layer.type !== 'conv2d' && layer.type !== 'dense') return;
+    const last = takeOver(layers, index, fused, dropped);
+    if (layer.type !== 'conv2d' || !convPool || !poolable(layer)) return;
+    let j = last + 1;
     while (j < layers.length && identity(layers[j])) j++;
-    const bn = layers[j];
-    if (bn?.type === 'batchNorm') {
-      fused.bn = { layer: bn, index: j };
-      dropped.add(j);
-      j++;
-    }
-    while (j < layers.length && (identity(layers[j]) || layers[j].type === 'flatten')) j++;
-    const act = layers[j];
-    // A dense layer runs a tanh apart from its product (the bias then added apart, rounded
-    // otherwise than in the product a linear layer runs): only a relu joins it unchanged.
-    const joins =
-      layer.type === 'conv2d'
-        ? act?.type === 'activation'
-        : act?.type === 'activation' && act.activation === 'relu';
-    if (joins && act.type === 'activation' && act.activation !== 'linear') {
-      fused.act = act.activation;
+    const pool = layers[j];
+    if (pool2x2(pool)) {
+      fused.pool = { op: pool.op, index: j };
       dropped.add(j);
     }
   });
   return { layers: kept };
+}
+
+/**
+ * The batch norm and activation that conv2d or dense layer `index` takes over (into `fused`,
+ * their indices into `dropped`); returns the index of the last layer it took (its own when none).
+ */
+function takeOver(layers: readonly NetLayer[], index: number, fused: Fused, dropped: Set<number>): number {
+  const layer = layers[index];
+  if ((layer.type !== 'conv2d' && layer.type !== 'dense') || layer.activation !== 'linear') return index;
+  let last = index;
+  let j = index + 1;
+  while (j < layers.length && identity(layers[j])) j++;
+  const bn = layers[j];
+  if (bn?.type === 'batchNorm') {
+    fused.bn = { layer: bn, index: j };
+    dropped.add(j);
+    last = j;
+    j++;
+  }
+  while (j < layers.length && (identity(layers[j]) || layers[j].type === 'flatten')) j++;
+  const act = layers[j];
+  // A dense layer runs a tanh apart from its product (the bias then added apart, rounded
+  // otherwise than in the product a linear layer runs): only a relu joins it unchanged.
+  const joins =
+    layer.type === 'conv2d'
+      ? act?.type === 'activation'
+      : act?.type === 'activation' && act.activation === 'relu';
+  if (joins && act.type === 'activation' && act.activation !== 'linear') {
+    fused.act = act.activation;
+    dropped.add(j);
+    last = j;
+  }
+  return last;
 }
 
 /**

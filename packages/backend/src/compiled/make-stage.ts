@@ -2,7 +2,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tfjs.js';
 import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
 import { BatchNormStage, checkBatchNorm } from './batch-norm-stage.js';
-import { ConvStage } from './conv-stage.js';
+import { ConvPoolStage, ConvStage } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
 import { BatchNormFold, type Fused, fusionPlan, inferenceFusionEnabled } from './fold.js';
 import { type NetLayer, type NetSpec, netSpecError } from './net-spec.js';
@@ -43,7 +43,8 @@ function folded(
 /**
  * The stage of layer `index` (input `inShape` per sample) for a training or an inference net;
  * `dropouts` counts the dropout layers before it. In inference a dropout layer is the identity,
- * and a conv2d or dense layer runs what `fused` says it takes over from the layers after it.
+ * and a conv2d or dense layer runs what `fused` says it takes over from the layers after it (a
+ * conv2d that takes a pooling: a {@link ConvPoolStage}).
  */
 export function makeStage(
   simd: SimdKernels,
@@ -56,20 +57,14 @@ export function makeStage(
   fused: Fused = {},
 ): Stage {
   switch (layer.type) {
-    case 'conv2d':
-      return new ConvStage(
-        simd,
-        backend,
-        index,
-        inShape,
-        layer.kernel,
-        layer.bias,
-        layer.strides,
-        layer.padding,
-        fused.act ?? layer.activation,
-        mode,
-        folded(simd, backend, layer, [layer.kernel.shape[3] as number], fused),
-      );
+    case 'conv2d': {
+      const fold = folded(simd, backend, layer, [layer.kernel.shape[3] as number], fused);
+      const act = fused.act ?? layer.activation;
+      const { kernel, bias, padding } = layer;
+      return fused.pool
+        ? new ConvPoolStage(simd, backend, index, inShape, kernel, bias, padding, act, fold, fused.pool.op)
+        : new ConvStage(simd, backend, index, inShape, kernel, bias, layer.strides, padding, act, mode, fold);
+    }
     case 'dense': {
       const fold = folded(simd, backend, layer, [layer.kernel.shape[1] as number], fused);
       const act = fused.act ?? layer.activation;

@@ -1,5 +1,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { biasActivation } from '../compiled/activation.js';
+import type { NetActivation } from '../compiled/net-spec.js';
+import { BackendError } from '../errors.js';
 import { Conv2D, FusedConv2D, type KernelFunc, type TensorInfo } from '../tfjs.js';
 import type { KernelArgs } from './conv-util.js';
 import { type ConvAttrs, type ConvGeometry, convGeometry, convInfo, shape4 } from './conv-util.js';
@@ -11,8 +13,10 @@ import {
   winogradForwardTakes,
 } from './conv-winograd.js';
 import { replacingKernel } from './kernel-config.js';
+import { poolFastEnabled } from './pool-util.js';
 import { roundUp4, type SimdKernels, simdKernels, tileFloats } from './simd.js';
 import { runSplit } from './split.js';
+import { TANH_NUMERATOR } from './tanh.js';
 
 const NAME = 'Conv2D';
 const FUSED_NAME = 'FusedConv2D';
@@ -178,6 +182,73 @@ export function convForward(
     whole: [{ ptr: wk, floats: rows * co4 }],
     out: { ptr: out, floats: oh * ow * co },
     args: (p, count) => [p.perItem[0], p.whole[0], p.out, count, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw],
+  });
+}
+
+/**
+ * {@link convForward} (stride 1) with the bias, the activation and a 2×2/2 pooling without
+ * padding after it in one kernel, for the compiled inference pass: x [n, h, w, ci] → out
+ * [n, ⌊oh/2⌋, ⌊ow/2⌋, co], bit for bit what the convolution, the bias add and activation
+ * (`biasActivation`) and the pooling (`pool2x2`, whose choice of max kernel it follows)
+ * compute one after the other, without writing or copying back the unpooled output. `bias`: the
+ * bias's data or 0. Scratch as {@link convForward}'s, and `b4` (co rounded up to 4 floats).
+ */
+export function convPoolForward(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  x: number,
+  filter: number,
+  bias: number,
+  out: number,
+  scratch: { xp: number; w4: number; b4: number },
+  act: NetActivation,
+  op: 'max' | 'avg',
+): void {
+  const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = g;
+  if (sh !== 1 || sw !== 1) throw new BackendError(`convPoolForward: stride ${sh}x${sw}, not 1`, 'wasm');
+  const f = simd.fn;
+  const co4 = roundUp4(co);
+  const rows = kh * kw * ci;
+  const ph = Math.floor(oh / 2);
+  const pw = Math.floor(ow / 2);
+  const xp = padded ? scratch.xp : x;
+  if (padded) f.lenet_pad_nhwc(x, xp, n, h, w, ci, hp, wp, top, left);
+  const wk = co4 !== co ? scratch.w4 : filter;
+  if (co4 !== co) f.lenet_copy_rows(filter, co, wk, co4, rows, co, rows * co4);
+  if (bias !== 0) f.lenet_copy_rows(bias, co, scratch.b4, co4, 1, co, co4);
+  // The max kernel pool2x2 would run (lenet_max_pool_2x2, which leaves c < 4 to lenet_pool_2x2's
+  // scalar loop, or lenet_pool_2x2's vector max): their maxima differ on NaN and on ±0.
+  const pool = op === 'avg' ? 1 : co < 4 ? 3 : poolFastEnabled() ? 0 : 2;
+  const actCode = act === 'relu' ? 1 : act === 'tanh' ? 2 : 0;
+  runSplit(simd, {
+    fn: 'lenet_conv_forward_pool2',
+    macs: n * 4 * ph * pw * co * rows,
+    items: n,
+    perItem: [{ ptr: xp, floats: hp * wp * ci }],
+    whole: [
+      { ptr: wk, floats: rows * co4 },
+      { ptr: scratch.b4, floats: co4 },
+    ],
+    out: { ptr: out, floats: ph * pw * co },
+    args: (p, count) => [
+      p.perItem[0],
+      p.whole[0],
+      bias !== 0 ? p.whole[1] : 0,
+      p.out,
+      count,
+      hp,
+      wp,
+      ci,
+      ph,
+      pw,
+      co,
+      co4,
+      kh,
+      kw,
+      actCode,
+      pool,
+      ...TANH_NUMERATOR,
+    ],
   });
 }
 

@@ -86,6 +86,7 @@ for (;;) {
 /** Names of the functions a helper may run (indices travel through the control block). */
 const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_forward',
+  'lenet_conv_forward_pool2',
   'lenet_conv_input_grad',
   'lenet_conv_filter_grad',
   'lenet_gemm',

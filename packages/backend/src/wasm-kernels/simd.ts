@@ -146,6 +146,29 @@ export interface SimdExports {
     sh: number,
     sw: number,
   ): void;
+  lenet_conv_forward_pool2(
+    xp: number,
+    w: number,
+    bias: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    ph: number,
+    pw: number,
+    co: number,
+    co4: number,
+    kh: number,
+    kw: number,
+    act: number,
+    pool: number,
+    a1: number,
+    a3: number,
+    a5: number,
+    a7: number,
+    a9: number,
+  ): void;
   lenet_pack_wide(w: number, wpk: number, kh: number, kw: number, ci: number, co: number, flip: number): void;
   lenet_conv_wide(
     xp: number,
