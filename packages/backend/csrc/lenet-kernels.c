@@ -853,13 +853,34 @@ INLINE v128_t conv_pool_window(v128_t a0, v128_t a1, v128_t a2, v128_t a3, i32 p
 #undef SCALAR_MAX
 }
 
+// Which of a 2×2 window's values is its first maximum, lane by lane, as lenet_max_pool_2x2_arg
+// keeps it (0–3 row-major, NaN never wins), narrowed to the bytes of lane 0.
+INLINE uint32_t conv_pool_argmax(v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+  const v128_t w1 = wasm_f32x4_gt(a1, a0), m1 = wasm_f32x4_pmax(a0, a1);
+  const v128_t w2 = wasm_f32x4_gt(a2, m1), w3 = wasm_f32x4_gt(a3, wasm_f32x4_pmax(m1, a2));
+  v128_t id = wasm_v128_bitselect(wasm_i32x4_splat(3),
+                                  wasm_v128_bitselect(wasm_i32x4_splat(2), wasm_v128_and(w1, wasm_i32x4_splat(1)), w2), w3);
+  id = wasm_u16x8_narrow_i32x4(id, id);
+  return (uint32_t)wasm_i32x4_extract_lane(wasm_u8x16_narrow_i16x8(id, id), 0);
+}
+
+// The low `count` bytes of `v` to p (a memcpy from a local would take the C stack).
+INLINE void store_bytes(uint8_t *p, uint32_t v, i32 count) {
+  p[0] = (uint8_t)v;
+  if (count > 1) p[1] = (uint8_t)(v >> 8);
+  if (count > 2) p[2] = (uint8_t)(v >> 16);
+  if (count > 3) p[3] = (uint8_t)(v >> 24);
+}
+
 // One pooled pixel's V vectors of 4 channels: the 2×2 conv outputs from `in` (the window's top
-// left input), bias, activation, pooling; stored to out (the last vector's `lastLanes` lanes).
-// Returns the NaN lanes of pool 0 (lastMask keeps the last vector's real lanes).
+// left input), bias, activation, pooling; stored to out (the last vector's `lastLanes` lanes),
+// and with `arg` each window's first maximum (a byte a channel, see conv_pool_argmax). Returns
+// the lanes whose window sum is NaN (pool 0, or any pool with `arg`: a NaN conv output there;
+// lastMask keeps the last vector's real lanes).
 #define CONV_POOL(V)                                                                                       \
   static v128_t conv_pool_##V(const f32 *in, i32 ci, const f32 *w, i32 co4, i32 kh, i32 kwci, i32 wpci,    \
-                              const f32 *bias, i32 act, TANH_ARGS, i32 pool, f32 *out, i32 lastLanes,      \
-                              v128_t lastMask) {                                                           \
+                              const f32 *bias, i32 act, TANH_ARGS, i32 pool, f32 *out, uint8_t *arg,       \
+                              i32 lastLanes, v128_t lastMask) {                                            \
     const v128_t k1 = wasm_f32x4_splat(a1), k3 = wasm_f32x4_splat(a3), k5 = wasm_f32x4_splat(a5);          \
     const v128_t k7 = wasm_f32x4_splat(a7), k9 = wasm_f32x4_splat(a9);                                     \
     v128_t acc[4][V];                                                                                      \
@@ -890,15 +911,18 @@ INLINE v128_t conv_pool_window(v128_t a0, v128_t a1, v128_t a2, v128_t a3, i32 p
       const v128_t y3 = conv_pool_act(acc[3][v], b, act, k1, k3, k5, k7, k9);                              \
       const v128_t r = conv_pool_window(y0, y1, y2, y3, pool);                                             \
       v128_t nan = wasm_i32x4_splat(0);                                                                    \
-      if (pool == 0) {                                                                                     \
+      if (pool == 0 || arg) {                                                                              \
         const v128_t s = wasm_f32x4_add(wasm_f32x4_add(y0, y1), wasm_f32x4_add(y2, y3));                   \
         nan = wasm_f32x4_ne(s, s);                                                                         \
       }                                                                                                    \
+      const uint32_t ids = arg ? conv_pool_argmax(y0, y1, y2, y3) : 0;                                     \
       if (v < V - 1) {                                                                                     \
         wasm_v128_store(out + 4 * v, r);                                                                   \
+        if (arg) store_bytes(arg + 4 * v, ids, 4);                                                         \
         bad = wasm_v128_or(bad, nan);                                                                      \
       } else {                                                                                             \
         store_lanes(out + 4 * v, r, lastLanes);                                                            \
+        if (arg) store_bytes(arg + 4 * v, ids, lastLanes);                                                 \
         bad = wasm_v128_or(bad, wasm_v128_and(nan, lastMask));                                             \
       }                                                                                                    \
     }                                                                                                      \
@@ -908,10 +932,10 @@ INLINE v128_t conv_pool_window(v128_t a0, v128_t a1, v128_t a2, v128_t a3, i32 p
 CONV_POOL(1)
 CONV_POOL(2)
 
-// One pooled output row (all channels) of image row `in` (the padded input's row 2y); returns
-// the NaN lanes of pool 0.
-static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o, i32 wp, i32 ci, i32 pw, i32 co,
-                            i32 co4, i32 kh, i32 kw, i32 act, TANH_ARGS, i32 pool) {
+// One pooled output row (all channels) of image row `in` (the padded input's row 2y), with the
+// row's argmax bytes when `arg`; returns the NaN lanes (see CONV_POOL).
+static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o, uint8_t *arg, i32 wp, i32 ci,
+                            i32 pw, i32 co, i32 co4, i32 kh, i32 kw, i32 act, TANH_ARGS, i32 pool) {
   const i32 wpci = wp * ci, kwci = kw * ci;
   v128_t bad = wasm_i32x4_splat(0);
   // Blocks of 8 channels: 4 pixels × 2 vectors of accumulators fill half the 16 registers.
@@ -923,10 +947,11 @@ static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o
     for (i32 x = 0; x < pw; x++) {
       const f32 *at = in + 2 * x * ci;
       f32 *out = o + x * co + cb;
+      uint8_t *a = arg ? arg + x * co + cb : 0;
       const v128_t nan = vecs == 2 ? conv_pool_2(at, ci, w + cb, co4, kh, kwci, wpci, b, act, a1, a3, a5, a7, a9,
-                                                 pool, out, lanes, lastMask)
+                                                 pool, out, a, lanes, lastMask)
                                    : conv_pool_1(at, ci, w + cb, co4, kh, kwci, wpci, b, act, a1, a3, a5, a7, a9,
-                                                 pool, out, lanes, lastMask);
+                                                 pool, out, a, lanes, lastMask);
       bad = wasm_v128_or(bad, nan);
     }
   }
@@ -936,20 +961,30 @@ static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o
 // xp: input padded to [n, hp, wp, ci]; w: [kh, kw, ci, co4] (zero-padded channels); bias: co4
 // floats (zero-padded) or 0 for none; out: [n, ph, pw, co], the 2×2/2 pooling of the stride-1
 // convolution's first 2·ph rows and 2·pw columns. act: 0 linear, 1 relu, 2 tanh (a1…a9: the
-// scaled numerator as lenet_tanh takes it); pool: see conv_pool_window.
+// scaled numerator as lenet_tanh takes it); pool: see conv_pool_window. Training (arg ≠ 0):
+// arg [n, ph, pw, co] gets each window's first maximum as lenet_max_pool_2x2_arg keeps it, for
+// lenet_max_pool_grad_2x2_arg, and nan[b] (an i32 per image) is 1 when image b had a window
+// whose sum is NaN (a NaN conv output, or +∞ meeting −∞), else 0: the caller then redoes the
+// batch unfused, whose relu gradient a NaN conv output reaches.
 EXPORT(lenet_conv_forward_pool2)
-void lenet_conv_forward_pool2(const f32 *xp, const f32 *w, const f32 *bias, f32 *out, i32 n, i32 hp, i32 wp, i32 ci,
-                              i32 ph, i32 pw, i32 co, i32 co4, i32 kh, i32 kw, i32 act, i32 pool, f32 a1, f32 a3,
-                              f32 a5, f32 a7, f32 a9) {
-  for (i32 b = 0; b < n; b++)
+void lenet_conv_forward_pool2(const f32 *xp, const f32 *w, const f32 *bias, f32 *out, uint8_t *arg, i32 *nan, i32 n,
+                              i32 hp, i32 wp, i32 ci, i32 ph, i32 pw, i32 co, i32 co4, i32 kh, i32 kw, i32 act,
+                              i32 pool, f32 a1, f32 a3, f32 a5, f32 a7, f32 a9) {
+  for (i32 b = 0; b < n; b++) {
+    v128_t any = wasm_i32x4_splat(0);
     for (i32 y = 0; y < ph; y++) {
       const f32 *in = xp + (b * hp + 2 * y) * wp * ci;
       f32 *o = out + (b * ph + y) * pw * co;
-      const v128_t bad = conv_pool_row(in, w, bias, o, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, pool);
+      uint8_t *a = arg ? arg + (b * ph + y) * pw * co : 0;
+      const v128_t bad =
+          conv_pool_row(in, w, bias, o, a, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, pool);
+      any = wasm_v128_or(any, bad);
       // As lenet_max_pool_2x2: a NaN anywhere in the row redoes it with the NaN-wins maximum.
       if (pool == 0 && wasm_v128_any_true(bad))
-        conv_pool_row(in, w, bias, o, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, 2);
+        conv_pool_row(in, w, bias, o, a, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, 2);
     }
+    if (arg) nan[b] = wasm_v128_any_true(any) ? 1 : 0;
+  }
 }
 
 // out = src (len floats) repeated until total floats (total a multiple of len): copies doubling

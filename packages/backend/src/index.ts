@@ -1,11 +1,13 @@
 /** @lenet/backend public API. */
 
-/** The compiled inference pass's graph fusion (batch norms folded, activations fused), on or off. */
+/** The compiled nets' graph fusion (batch norms folded, activations fused, conv + pool), on or off. */
 export {
   convPoolFusionEnabled,
   inferenceFusionEnabled,
   setConvPoolFusionEnabled,
   setInferenceFusionEnabled,
+  setTrainConvPoolFusionEnabled,
+  trainConvPoolFusionEnabled,
 } from './compiled/fold.js';
 /** The compiled inference pass: a network's forward pass as `predict` runs it, as a fixed kernel sequence on the wasm heap. */
 export {

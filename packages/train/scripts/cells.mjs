@@ -5,6 +5,7 @@ import {
   setInferenceFusionEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
+  setTrainConvPoolFusionEnabled,
   setWinogradEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
@@ -67,6 +68,7 @@ const AB_SWITCHES = {
   'dw-split': setDenseGradientSplitEnabled,
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
+  'train-conv-pool': setTrainConvPoolFusionEnabled,
 };
 
 /**

@@ -35,12 +35,6 @@ console.log(
 for (const { preset, batch } of cells) {
   const spec = cellSpec(preset);
   const list = cellBatches(spec, batch, mnist, 4);
-  const model = buildModel(spec, { seed: 1 });
-  const step = createTrainStep(model, { optimizer: 'adam', seed: 1 });
-  if (step.path.kind !== 'compiled') throw new Error(`${preset}: ${step.path.reason}`);
-  // Private fields of the compiled step, read for profiling only.
-  const cs = step.compiled;
-  const net = cs.net;
   const names = spec.layers.map(
     (l, i) => `${i} ${l.type}${l.activation ? `/${l.activation}` : ''}${l.op ? `/${l.op}` : ''}`,
   );
@@ -57,23 +51,44 @@ for (const { preset, batch } of cells) {
       return r;
     };
   };
-  net.stages.forEach((s, i) => {
-    wrap(s, 'forward', `F ${names[i]}`);
-    wrap(s, 'backward', `B ${names[i]}`);
-  });
-  wrap(net, 'softmax', 'softmax');
-  wrap(net, 'applyUpdate', 'update (clip + adam + new weight tensors)');
-  wrap(cs, 'update', '  of which adam');
-  let i = 0;
-  // The sums are read after the timed steps (fit reads them once an epoch): the rest is the step's.
-  const run = async (steps) => {
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) step.run(list[i % list.length], 1e-3, i++);
-    const t = performance.now() - t0;
-    await step.sums.read();
-    return t / steps;
-  };
-  for (let w = 0; w < 10; w++) await run(5);
+  // One model and step per variant, compiled with its switch set (some are read at compile time:
+  // train-conv-pool), from the same seed.
+  const setups = [];
+  for (const variant of variants) {
+    variant.set();
+    const model = buildModel(spec, { seed: 1 });
+    const step = createTrainStep(model, { optimizer: 'adam', seed: 1 });
+    if (step.path.kind !== 'compiled') throw new Error(`${preset}: ${step.path.reason}`);
+    // Private fields of the compiled step, read for profiling only.
+    const cs = step.compiled;
+    const net = cs.net;
+    // A stage per layer, except a ConvPoolStage: the conv2d and the pooling after it.
+    let layer = 0;
+    net.stages.forEach((s) => {
+      const fused = s.constructor.name === 'ConvPoolStage';
+      const name = fused ? `${names[layer]} + ${names[layer + 1].replace(/^\d+ /, '')}` : names[layer];
+      layer += fused ? 2 : 1;
+      wrap(s, 'forward', `F ${name}`);
+      wrap(s, 'backward', `B ${name}`);
+    });
+    wrap(net, 'softmax', 'softmax');
+    wrap(net, 'applyUpdate', 'update (clip + adam + new weight tensors)');
+    wrap(cs, 'update', '  of which adam');
+    let i = 0;
+    // The sums are read after the timed steps (fit reads them once an epoch): the rest is the step's.
+    const run = async (steps) => {
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) step.run(list[i % list.length], 1e-3, i++);
+      const t = performance.now() - t0;
+      await step.sums.read();
+      return t / steps;
+    };
+    setups.push({ run, step, model });
+  }
+  for (const [v, { run }] of setups.entries()) {
+    variants[v].set();
+    for (let w = 0; w < 10; w++) await run(5);
+  }
   const results = variants.map(() => ({ parts: new Map(), whole: [], wrapped: [] }));
   for (let r = 0; r < rounds; r++) {
     const order = variants.map((_, v) => v);
@@ -81,6 +96,7 @@ for (const { preset, batch } of cells) {
     for (const v of order) {
       const { parts, whole, wrapped } = results[v];
       variants[v].set();
+      const { run } = setups[v];
       whole.push(await run(STEPS));
       acc.clear();
       timing = true;
@@ -99,7 +115,7 @@ for (const { preset, batch } of cells) {
     `\n${preset} b${batch}: step median ${cols((res) => median(res.whole))} ms (timed per stage: ${cols((res) => median(res.wrapped))} ms)${header ? `\n  ${''.padEnd(34)}${header}` : ''}`,
   );
   const sums = results.map(() => 0);
-  for (const k of results[0].parts.keys()) {
+  for (const k of new Set(results.flatMap((res) => [...res.parts.keys()]))) {
     const m = results.map((res) => median(res.parts.get(k) ?? [0]));
     // "of which" parts are inside the part above them: counted once.
     if (!k.startsWith('  of which'))
@@ -112,6 +128,8 @@ for (const { preset, batch } of cells) {
   console.log(
     `  ${'sum of parts'.padEnd(34)}${sums.map((x) => x.toFixed(3).padStart(9)).join('')}  (rest: loss on host, views, ${results.map((res, v) => (median(res.wrapped) - sums[v]).toFixed(3)).join(' / ')})`,
   );
-  step.dispose();
-  model.dispose();
+  for (const { step, model } of setups) {
+    step.dispose();
+    model.dispose();
+  }
 }

@@ -31,6 +31,7 @@ import {
 } from '../wasm-kernels/conv2d.js';
 import { filterGradient, filterGradKernel } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
+import { pool2x2, poolGrad2x2 } from '../wasm-kernels/pool-util.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { TANH_NUMERATOR } from '../wasm-kernels/tanh.js';
 import { activationGradient, biasActivation } from './activation.js';
@@ -77,6 +78,14 @@ export class ConvStage implements Stage {
   private gKernel = 0;
   private gBias = 0;
   private b4 = 0;
+  /** Training with the pooling fused: each window's argmax, the NaN flag of each image (i32). */
+  private arg = 0;
+  private nanFlags = 0;
+  /** Training with the pooling fused: the conv output's gradient, and its output when redone unfused. */
+  private dconv = 0;
+  private yFull = 0;
+  /** Whether this step's forward pass ran unfused (a NaN conv output), so the backward pass does. */
+  private redone = false;
   private readonly attrs: { strides: [number, number]; pad: 'same' | 'valid' };
   /** Whether the registered kernels take XNNPACK's path for this layer. */
   private readonly xnnpack: boolean;
@@ -104,7 +113,7 @@ export class ConvStage implements Stage {
     private readonly mode: NetMode,
     /** Inference: the kernel and bias with the batch norm after the layer folded in. */
     private readonly folded: BatchNormFold | null = null,
-    /** Inference: the 2×2/2 pooling after the layer, fused in (see {@link ConvPoolStage}). */
+    /** The 2×2/2 pooling after the layer, fused in (see {@link ConvPoolStage}). */
     private readonly pool: 'max' | 'avg' | null = null,
   ) {
     if (inShape.length !== 3)
@@ -134,10 +143,11 @@ export class ConvStage implements Stage {
         : null;
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
-    if (
-      pool !== null &&
-      (mode !== 'infer' || yKernel !== 'direct' || g.sh !== 1 || g.sw !== 1 || g.oh < 2 || g.ow < 2)
-    ) {
+    const poolFits =
+      mode === 'infer'
+        ? yKernel === 'direct' && g.sh === 1 && g.sw === 1 && g.oh >= 2 && g.ow >= 2
+        : pool === 'max' && trainPoolFits(g, act);
+    if (pool !== null && !poolFits) {
       throw new BackendError(
         `compiled net: layer ${index}'s conv2d cannot take the pooling after it`,
         'wasm',
@@ -191,6 +201,14 @@ export class ConvStage implements Stage {
     this.acc = take(this.t);
     this.gKernel = take(this.rows * co);
     this.gBias = this.bias ? take(co) : 0;
+    if (this.pool !== null) {
+      const { oh, ow } = this.g;
+      this.b4 = take(this.co4);
+      this.arg = take((n * oh * ow * co) / 16);
+      this.nanFlags = take(n);
+      this.dconv = take(n * oh * ow * co);
+      this.yFull = take(n * oh * ow * co);
+    }
   }
 
   /** The geometry at this step's batch size. */
@@ -228,7 +246,17 @@ export class ConvStage implements Stage {
     if (this.pool !== null) {
       const bias = biasInfo ? simd.ptr(biasInfo) : 0;
       const scratch = { xp: this.xp, w4: this.w4, b4: this.b4 };
-      convPoolForward(simd, g, io.x, simd.ptr(kernel), bias, io.y, scratch, this.act, this.pool);
+      const keep = this.mode === 'train' ? { arg: this.arg, nan: this.nanFlags } : null;
+      convPoolForward(simd, g, io.x, simd.ptr(kernel), bias, io.y, scratch, this.act, this.pool, keep);
+      this.redone =
+        keep !== null && new Int32Array(simd.heap().buffer, this.nanFlags, n).some((flag) => flag !== 0);
+      if (this.redone) {
+        // The relu gradient reads every conv output, and a NaN one reaches it (NaN · 0 = NaN):
+        // the unfused stages' forward pass, kept for their backward pass.
+        convForward(simd, g, io.x, simd.ptr(kernel), this.yFull, { xp: this.xp, w4: this.w4 });
+        biasActivation(simd, this.yFull, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
+        pool2x2(simd, this.yFull, io.y, { n, ih: oh, iw: ow, c: co, oh: oh / 2, ow: ow / 2 }, 0);
+      }
       return;
     }
     if (this.xnnpack && this.mode === 'infer') {
@@ -255,16 +283,17 @@ export class ConvStage implements Stage {
     const g = this.at(step.n);
     const { n, h, w, ci, co, oh, ow, padded } = g;
     const pixels = n * oh * ow;
-    activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
-    if (this.bias) simd.fn.lenet_sum_rows(io.dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
+    const dy = this.pool !== null ? this.poolGradient(io, n) : io.dy;
+    if (this.pool === null) activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
+    if (this.bias) simd.fn.lenet_sum_rows(dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
     const xp = padded ? this.xp : io.x;
-    if (this.dwKernel === 'winograd') winogradFilterGradient(simd, g, xp, io.dy, this.gKernel, this.wWork);
-    else if (this.dwKernel === 'wide') wideFilterGradient(simd, g, xp, io.dy, this.gKernel, this.dwt);
+    if (this.dwKernel === 'winograd') winogradFilterGradient(simd, g, xp, dy, this.gKernel, this.wWork);
+    else if (this.dwKernel === 'wide') wideFilterGradient(simd, g, xp, dy, this.gKernel, this.dwt);
     // dy read with its own stride: the buffers leave room for the vector read past it.
-    else filterGradient(simd, g, xp, io.dy, co, this.gKernel, this.dw4);
+    else filterGradient(simd, g, xp, dy, co, this.gKernel, this.dw4);
     if (!needDx) return;
     if (this.directDx) {
-      inputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { wt: this.wt, dxp: this.dxp });
+      inputGradient(simd, g, dy, simd.ptr(this.kernel), io.dx, { wt: this.wt, dxp: this.dxp });
     } else if (this.wino.dx) {
       const scratch = { dyp: this.dyp, u: this.wpk, work: this.wWork };
       winogradInputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, scratch);
@@ -278,6 +307,28 @@ export class ConvStage implements Stage {
         io.dx,
       );
     }
+  }
+
+  /**
+   * Training with the pooling fused: the gradient of the activated conv output (in `dconv`) from
+   * the pooled output's `io.dy`. The pooling's gradient goes to each window's first maximum only,
+   * where the activation's output is the pooled value itself, so the relu gradient is taken at
+   * the pooled value, before the scatter: dy · step(pooled) then masked, the same products and
+   * masks as the unfused stages' mask then dy · step(y) (elsewhere +0 · step(y) = +0 when no conv
+   * output is NaN; when one is, the forward pass was redone unfused and so is this).
+   */
+  private poolGradient(io: StageIO, n: number): number {
+    const { simd } = this;
+    const { oh, ow, co } = this.g;
+    const geometry = { n, ih: oh, iw: ow, c: co, oh: oh / 2, ow: ow / 2 };
+    if (this.redone) {
+      poolGrad2x2(simd, io.dy, this.yFull, this.dconv, geometry, 0);
+      activationGradient(simd, this.act, this.yFull, this.dconv, this.dconv, n * oh * ow * co);
+      return this.dconv;
+    }
+    activationGradient(simd, this.act, io.y, io.dy, io.dy, (n * oh * ow * co) / 4);
+    simd.fn.lenet_max_pool_grad_2x2_arg(io.dy, this.arg, this.dconv, n, oh, ow, co, oh / 2, ow / 2);
+    return this.dconv;
   }
 
   /** Runs the registered wasm kernel `name` with this layer's stride and padding into byte offset `out`. */
@@ -302,10 +353,33 @@ export class ConvStage implements Stage {
 }
 
 /**
- * Inference's direct conv2d (stride 1, up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output
- * channels) with the 2×2/2 max or average pooling after it in one kernel (`convPoolForward`):
- * the conv's bias and activation, then the pooling, bit for bit the two stages', writing only
- * the pooled output. Its own class so that profiles name it.
+ * Whether a training net's conv2d of geometry `g` (batch 1) and activation `act` can take the
+ * 2×2/2 max pooling right after it: the direct kernel at stride 1, relu or linear (whose
+ * gradient at a window's maximum is the pooled value's), at least 4 channels and an even output
+ * size (the argmax kernels' cases; a dropped odd row's NaN would reach the relu gradient), and
+ * whole 4-byte groups of argmax per image (the helper threads' share of them).
+ */
+export function trainPoolFits(g: ConvGeometry, act: NetActivation): boolean {
+  const { oh, ow, co, sh, sw } = g;
+  return (
+    forwardKernel(g) === 'direct' &&
+    sh === 1 &&
+    sw === 1 &&
+    (act === 'relu' || act === 'linear') &&
+    co >= 4 &&
+    oh % 2 === 0 &&
+    ow % 2 === 0 &&
+    ((oh / 2) * (ow / 2) * co) % 4 === 0
+  );
+}
+
+/**
+ * A direct conv2d (stride 1, up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels) with
+ * the 2×2/2 pooling after it in one kernel (`convPoolForward`): the conv's bias and activation,
+ * then the pooling, bit for bit the two stages', writing only the pooled output. Inference:
+ * max or average pooling; training: max pooling where {@link trainPoolFits}, keeping each
+ * window's argmax for the gradient instead of the conv output. Its own class so that profiles
+ * name it.
  */
 export class ConvPoolStage extends ConvStage {
   constructor(
@@ -319,7 +393,8 @@ export class ConvPoolStage extends ConvStage {
     act: NetActivation,
     folded: BatchNormFold | null,
     pool: 'max' | 'avg',
+    mode: NetMode = 'infer',
   ) {
-    super(simd, backend, index, inShape, kernel, bias, [1, 1], padding, act, 'infer', folded, pool);
+    super(simd, backend, index, inShape, kernel, bias, [1, 1], padding, act, mode, folded, pool);
   }
 }

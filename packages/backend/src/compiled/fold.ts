@@ -44,6 +44,25 @@ export function convPoolFusionEnabled(): boolean {
   return convPool;
 }
 
+let trainConvPool = globalThis.process?.env?.LENET_TRAIN_CONV_POOL !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's fusion of a direct
+ * stride-1 conv2d (relu or linear, 4 to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels,
+ * an even output size) with the 2×2/2 max pooling right after it: the forward pass writes only
+ * the pooled values and each window's argmax, the backward pass scatters the gradient to the
+ * argmax, bit for bit the two stages'. Read when a net is compiled. `LENET_TRAIN_CONV_POOL=0`
+ * starts with it off.
+ */
+export function setTrainConvPoolFusionEnabled(on: boolean): void {
+  trainConvPool = on;
+}
+
+/** Whether {@link setTrainConvPoolFusionEnabled} (or `LENET_TRAIN_CONV_POOL`) leaves it on. */
+export function trainConvPoolFusionEnabled(): boolean {
+  return trainConvPool;
+}
+
 type BatchNormLayer = Extract<NetLayer, { type: 'batchNorm' }>;
 
 /** What an inference stage of a conv2d or dense layer takes over from the layers after it. */
@@ -73,7 +92,7 @@ function poolable(layer: Extract<NetLayer, { type: 'conv2d' }>): boolean {
 }
 
 /** Whether `layer` pools 2×2 windows at stride 2 (always without padding). */
-function pool2x2(layer: NetLayer | undefined): layer is Extract<NetLayer, { type: 'pool' }> {
+export function pool2x2(layer: NetLayer | undefined): layer is Extract<NetLayer, { type: 'pool' }> {
   return (
     layer?.type === 'pool' &&
     layer.size[0] === 2 &&

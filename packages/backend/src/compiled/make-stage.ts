@@ -1,10 +1,19 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tfjs.js';
+import { convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
 import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
 import { BatchNormStage, checkBatchNorm } from './batch-norm-stage.js';
-import { ConvPoolStage, ConvStage } from './conv-stage.js';
+import { ConvPoolStage, ConvStage, trainPoolFits } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
-import { BatchNormFold, type Fused, fusionPlan, inferenceFusionEnabled } from './fold.js';
+import {
+  BatchNormFold,
+  type Fused,
+  type FusionPlan,
+  fusionPlan,
+  inferenceFusionEnabled,
+  pool2x2,
+  trainConvPoolFusionEnabled,
+} from './fold.js';
 import { type NetLayer, type NetSpec, netSpecError } from './net-spec.js';
 import {
   ActivationStage,
@@ -61,8 +70,9 @@ export function makeStage(
       const fold = folded(simd, backend, layer, [layer.kernel.shape[3] as number], fused);
       const act = fused.act ?? layer.activation;
       const { kernel, bias, padding } = layer;
-      return fused.pool
-        ? new ConvPoolStage(simd, backend, index, inShape, kernel, bias, padding, act, fold, fused.pool.op)
+      const { pool } = fused;
+      return pool
+        ? new ConvPoolStage(simd, backend, index, inShape, kernel, bias, padding, act, fold, pool.op, mode)
         : new ConvStage(simd, backend, index, inShape, kernel, bias, layer.strides, padding, act, mode, fold);
     }
     case 'dense': {
@@ -126,11 +136,25 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       netSpecError(i, 'only the last layer may have a softmax (the loss applies it)');
     }
   });
-  const plan =
+  const plan: FusionPlan['layers'] =
     mode === 'infer' && inferenceFusionEnabled()
       ? fusionPlan(spec.layers).layers
       : spec.layers.map((layer, index) => ({ layer, index, fused: {} }));
+  const trainPool = mode === 'train' && trainConvPoolFusionEnabled();
+  let skip = -1;
   for (const { layer, index: i, fused } of plan) {
+    if (i === skip) continue;
+    const next = spec.layers[i + 1];
+    if (
+      trainPool &&
+      layer.type === 'conv2d' &&
+      pool2x2(next) &&
+      next.op === 'max' &&
+      trainPoolTakes(layer, shape)
+    ) {
+      fused.pool = { op: 'max', index: i + 1 };
+      skip = i + 1;
+    }
     const stage = makeStage(simd, backend, layer, i, shape, dropouts, mode, fused);
     if (layer.type === 'dropout') dropouts++;
     stages.push(stage);
@@ -139,6 +163,17 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
     shape = stage.outShape;
   }
   return { stages, needDx, outputs: sizeOf(shape), dropouts };
+}
+
+/** Whether a training net's conv2d `layer` with input `inShape` takes the max pooling after it ({@link trainPoolFits}). */
+function trainPoolTakes(layer: Extract<NetLayer, { type: 'conv2d' }>, inShape: readonly number[]): boolean {
+  if (inShape.length !== 3 || layer.kernel.rank !== 4) return false;
+  const [h, w, ci] = inShape;
+  const [kh, kw, kci, co] = layer.kernel.shape as [number, number, number, number];
+  if (kci !== ci) return false;
+  const info = convInfo([1, h, w, ci], [kh, kw, ci, co], { strides: layer.strides, pad: layer.padding });
+  const g = convGeometry(info);
+  return g.oh >= 2 && g.ow >= 2 && trainPoolFits(g, layer.activation);
 }
 
 /** The active backend and its SIMD kernels when a compiled net can run there (wasm with SIMD), else undefined. */

@@ -192,6 +192,9 @@ export function convForward(
  * (`biasActivation`) and the pooling (`pool2x2`, whose choice of max kernel it follows)
  * compute one after the other, without writing or copying back the unpooled output. `bias`: the
  * bias's data or 0. Scratch as {@link convForward}'s, and `b4` (co rounded up to 4 floats).
+ * Training's max pooling passes `keep`: `arg` gets each window's first maximum (a byte per
+ * output value, as `lenet_max_pool_2x2_arg` keeps it for `lenet_max_pool_grad_2x2_arg`; n·ph·pw·co
+ * a multiple of 4 per image) and `nan` an i32 per image, 1 where a window held a NaN conv output.
  */
 export function convPoolForward(
   simd: SimdKernels,
@@ -203,9 +206,17 @@ export function convPoolForward(
   scratch: { xp: number; w4: number; b4: number },
   act: NetActivation,
   op: 'max' | 'avg',
+  keep: { arg: number; nan: number } | null = null,
 ): void {
   const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = g;
   if (sh !== 1 || sw !== 1) throw new BackendError(`convPoolForward: stride ${sh}x${sw}, not 1`, 'wasm');
+  const perImage = Math.floor(oh / 2) * Math.floor(ow / 2) * co;
+  if (keep !== null && (op !== 'max' || co < 4 || perImage % 4 !== 0)) {
+    throw new BackendError(
+      `convPoolForward: no argmax for ${op} pooling of ${perImage} values per image`,
+      'wasm',
+    );
+  }
   const f = simd.fn;
   const co4 = roundUp4(co);
   const rows = kh * kw * ci;
@@ -230,11 +241,20 @@ export function convPoolForward(
       { ptr: scratch.b4, floats: co4 },
     ],
     out: { ptr: out, floats: ph * pw * co },
+    outs:
+      keep === null
+        ? []
+        : [
+            { ptr: keep.arg, floats: perImage / 4 },
+            { ptr: keep.nan, floats: 1 },
+          ],
     args: (p, count) => [
       p.perItem[0],
       p.whole[0],
       bias !== 0 ? p.whole[1] : 0,
       p.out,
+      keep === null ? 0 : p.outs[0],
+      keep === null ? 0 : p.outs[1],
       count,
       hp,
       wp,

@@ -151,6 +151,8 @@ export interface SimdExports {
     w: number,
     bias: number,
     out: number,
+    arg: number,
+    nan: number,
     n: number,
     hp: number,
     wp: number,

@@ -40,13 +40,18 @@ export interface SplitCall {
    * `floats` that every thread computes a partial sum of, added up at the end.
    */
   out: Region & { sum?: boolean };
+  /** More outputs per item (not `sum`), each thread writing its items' share as of `out`. */
+  outs?: Region[];
   /** Working memory each thread needs (`floats` each; `ptr` is the calling thread's), or none. */
   scratch?: Region;
   /**
    * Arguments of `fn` for `count` items, given pointers to those items' share of each
    * `perItem` input, to each `whole` input and to the output.
    */
-  args(p: { perItem: number[]; whole: number[]; out: number; scratch: number }, count: number): number[];
+  args(
+    p: { perItem: number[]; whole: number[]; out: number; outs: number[]; scratch: number },
+    count: number,
+  ): number[];
 }
 
 /**
@@ -65,6 +70,7 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
           perItem: call.perItem.map((r) => r.ptr),
           whole: call.whole.map((r) => r.ptr),
           out: call.out.ptr,
+          outs: (call.outs ?? []).map((r) => r.ptr),
           scratch: call.scratch?.ptr ?? 0,
         },
         call.items,
@@ -100,6 +106,7 @@ function splitAcross(
     return {
       perItem: call.perItem.map((r) => place(r.floats * count)),
       out: place(call.out.sum ? call.out.floats : call.out.floats * count),
+      outs: (call.outs ?? []).map((r) => place(r.floats * count)),
       scratch: call.scratch ? place(call.scratch.floats) : 0,
       count,
       first: bounds[h + 1],
@@ -111,7 +118,8 @@ function splitAcross(
     (sum, h) =>
       sum +
       call.perItem.reduce((f, r) => f + r.floats * h.count, 0) +
-      (call.out.sum ? call.out.floats : call.out.floats * h.count),
+      (call.out.sum ? call.out.floats : call.out.floats * h.count) +
+      (call.outs ?? []).reduce((f, r) => f + r.floats * h.count, 0),
     0,
   );
   const shared = threads.view();
@@ -127,7 +135,10 @@ function splitAcross(
     threads.run(
       k,
       call.fn,
-      call.args({ perItem: h.perItem, whole: wholeAt, out: h.out, scratch: h.scratch }, h.count),
+      call.args(
+        { perItem: h.perItem, whole: wholeAt, out: h.out, outs: h.outs, scratch: h.scratch },
+        h.count,
+      ),
     );
   });
   let failure: unknown = null;
@@ -138,6 +149,7 @@ function splitAcross(
           perItem: call.perItem.map((r) => r.ptr),
           whole: call.whole.map((r) => r.ptr),
           out: call.out.ptr,
+          outs: (call.outs ?? []).map((r) => r.ptr),
           scratch: call.scratch?.ptr ?? 0,
         },
         bounds[1],
@@ -167,5 +179,9 @@ function splitAcross(
         call.out.ptr / 4 + h.first * call.out.floats,
       );
     }
+    (call.outs ?? []).forEach((r, i) => {
+      const at = h.outs[i] / 4;
+      mem.set(view.subarray(at, at + h.count * r.floats), r.ptr / 4 + h.first * r.floats);
+    });
   }
 }

@@ -1,0 +1,219 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmTrainingKernels } from '../register.js';
+import { randomArray } from '../testing/helpers.js';
+import * as tf from '../tfjs.js';
+import { useBackend } from '../use-backend.js';
+import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
+import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
+import { splitCalls } from '../wasm-kernels/split.js';
+import { setTrainConvPoolFusionEnabled, trainConvPoolFusionEnabled } from './fold.js';
+import type { NetActivation, NetSpec } from './net-spec.js';
+import type { Stage } from './stage.js';
+import { type CompiledTrainingNet, compileTrainingNet } from './training-net.js';
+
+beforeAll(async () => {
+  await registerWasmTrainingKernels();
+  await useBackend('wasm');
+});
+
+afterAll(async () => {
+  await setWasmKernelThreads(1);
+});
+
+/**
+ * A LeNet-5-like spec on fresh variables (the same values for the same seed): conv 5×5 valid
+ * (6 filters) on [h, h, 1], 2×2/2 max pooling, conv 3×3 same (16 filters, `act2`), pooling,
+ * flatten, a softmax dense layer of 10.
+ */
+function lenetSpec(h: number, act2: NetActivation): { spec: NetSpec; vars: tf.Variable[] } {
+  const v = (shape: number[], seed: number, scale: number) =>
+    tf.variable(
+      tf.tensor(
+        randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * scale),
+        shape,
+      ),
+    );
+  const o1 = h - 4;
+  const p2 = Math.floor(Math.floor(o1 / 2) / 2);
+  const vars = [
+    v([5, 5, 1, 6], 1, 0.4),
+    v([6], 2, 0.1),
+    v([3, 3, 6, 16], 3, 0.3),
+    v([16], 4, 0.1),
+    v([p2 * p2 * 16, 10], 5, 0.2),
+    v([10], 6, 0.1),
+  ];
+  const spec: NetSpec = {
+    input: [h, h, 1],
+    layers: [
+      {
+        type: 'conv2d',
+        kernel: vars[0],
+        bias: vars[1],
+        strides: [1, 1],
+        padding: 'valid',
+        activation: 'relu',
+      },
+      { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
+      { type: 'conv2d', kernel: vars[2], bias: vars[3], strides: [1, 1], padding: 'same', activation: act2 },
+      { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
+      { type: 'flatten' },
+      { type: 'dense', kernel: vars[4], bias: vars[5], activation: 'softmax' },
+    ],
+  };
+  return { spec, vars };
+}
+
+function compile(spec: NetSpec, fused: boolean): CompiledTrainingNet {
+  const was = trainConvPoolFusionEnabled();
+  setTrainConvPoolFusionEnabled(fused);
+  try {
+    const net = compileTrainingNet(spec);
+    if (net === undefined) throw new Error('no compiled training net on wasm');
+    return net;
+  } finally {
+    setTrainConvPoolFusionEnabled(was);
+  }
+}
+
+function stageNames(net: CompiledTrainingNet): string[] {
+  return (net as unknown as { stages: Stage[] }).stages.map((s) => s.constructor.name);
+}
+
+/** The bits of each array (NaN payloads and zeros' signs compared too). */
+function bits(arrays: readonly Float32Array[]): Uint32Array[] {
+  return arrays.map((a) => new Uint32Array(Float32Array.from(a).buffer));
+}
+
+/**
+ * `steps` training steps (forward, loss gradient from a random target, backward, an SGD update)
+ * of a fresh lenetSpec, fused or not: each step's output and gradients, and the weights after.
+ */
+function train(h: number, act2: NetActivation, n: number, fused: boolean, x: Float32Array, steps = 3) {
+  const { spec, vars } = lenetSpec(h, act2);
+  const net = compile(spec, fused);
+  const names = stageNames(net);
+  const seen: Uint32Array[] = [];
+  const stages = (net as unknown as { stages: Stage[] }).stages;
+  let redone: boolean[] = [];
+  for (let s = 0; s < steps; s++) {
+    seen.push(...bits([net.forward(x, n, [])]));
+    // Which fused stages met a NaN conv output and ran this step unfused.
+    redone = stages.flatMap((st) => ('redone' in st ? [st.redone as boolean] : []));
+    const probs = net.softmax();
+    const target = randomArray(n * 10, 40 + s);
+    net.outputGradient().set(probs.map((p, i) => p - target[i]));
+    net.backward();
+    seen.push(...bits(net.gradients()));
+    net.applyUpdate([], ({ grads, weights, next }) => {
+      next.forEach((out, i) => {
+        for (let j = 0; j < out.length; j++) out[j] = weights[i][j] - 0.05 * grads[i][j];
+      });
+    });
+  }
+  seen.push(...bits(vars.map((v) => v.dataSync() as Float32Array)));
+  net.dispose();
+  tf.dispose(vars);
+  return { names, seen, redone };
+}
+
+function expectSame(a: { seen: Uint32Array[] }, b: { seen: Uint32Array[] }): void {
+  expect(a.seen.length).toBe(b.seen.length);
+  a.seen.forEach((s, i) => {
+    expect(s, `array ${i}`).toEqual(b.seen[i]);
+  });
+}
+
+describe('the compiled training step with conv + max pooling fused', () => {
+  it('fuses each relu or linear conv with the max pooling after it, bit for bit the unfused step (batches 1, 5)', () => {
+    for (const act2 of ['relu', 'linear'] as const) {
+      for (const n of [1, 5]) {
+        const x = randomArray(n * 16 * 16, 7 + n);
+        const fused = train(16, act2, n, true, x);
+        const plain = train(16, act2, n, false, x);
+        expect(fused.names.slice(0, 2)).toEqual(['ConvPoolStage', 'ConvPoolStage']);
+        expect(plain.names.slice(0, 4)).toEqual(['ConvStage', 'PoolStage', 'ConvStage', 'PoolStage']);
+        expectSame(fused, plain);
+      }
+    }
+  });
+
+  it("keeps the unfused step's ties, ±0, NaN and ±Infinity, with the pooling's argmax kept or not", () => {
+    const n = 5;
+    const x = randomArray(n * 16 * 16, 21);
+    // Image 1 constant (every window a tie), image 2 with a NaN, image 3 huge (±Infinity conv
+    // outputs), image 4 negative (relu zeros, ties at 0).
+    x.fill(0.5, 256, 512);
+    x[512 + 100] = Number.NaN;
+    x.fill(3e38, 768, 768 + 40);
+    x.fill(-3e38, 768 + 40, 768 + 80);
+    for (let i = 1024; i < 1280; i++) x[i] = -Math.abs(x[i]);
+    for (const minFloats of [0, Number.POSITIVE_INFINITY]) {
+      const previous = setPoolArgmaxMinFloats(minFloats);
+      try {
+        expectSame(train(16, 'linear', n, true, x, 1), train(16, 'linear', n, false, x, 1));
+        const fused = train(16, 'relu', n, true, x, 1);
+        expect(fused.redone).toEqual([true, true]);
+        expectSame(fused, train(16, 'relu', n, false, x, 1));
+        // Without the NaN image: the fused backward pass (not its unfused redo) on ties and zeros.
+        const clean = x.slice();
+        clean[512 + 100] = 0;
+        clean.fill(0.25, 768, 768 + 80);
+        const cleanFused = train(16, 'relu', n, true, clean);
+        expect(cleanFused.redone).toEqual([false, false]);
+        expectSame(cleanFused, train(16, 'relu', n, false, clean));
+      } finally {
+        setPoolArgmaxMinFloats(previous);
+      }
+    }
+  });
+
+  it('splits the fused forward pass over the helper threads by images, with the same results', async () => {
+    const n = 80;
+    const x = randomArray(n * 16 * 16, 33);
+    const plain = train(16, 'relu', n, false, x, 2);
+    const one = train(16, 'relu', n, true, x, 2);
+    await setWasmKernelThreads(2);
+    try {
+      const before = splitCalls();
+      const two = train(16, 'relu', n, true, x, 2);
+      expect(splitCalls()).toBeGreaterThan(before);
+      expectSame(two, plain);
+      // A NaN in the helper's last image: its flag comes back with the pooled values.
+      const nan = x.slice();
+      nan[(n - 1) * 256 + 77] = Number.NaN;
+      expect(train(16, 'relu', n, true, nan, 1).redone).toEqual([true, true]);
+    } finally {
+      await setWasmKernelThreads(1);
+    }
+    expectSame(one, plain);
+  });
+
+  it('leaves the stages as they were with the switch off, or where the fusion does not fit', () => {
+    const x = randomArray(2 * 15 * 15, 5);
+    // 15×15 input: 11×11 and 5×5 conv outputs, whose poolings drop a row and a column.
+    const odd = train(15, 'relu', 2, true, x, 1);
+    expect(odd.names.slice(0, 4)).toEqual(['ConvStage', 'PoolStage', 'ConvStage', 'PoolStage']);
+    expectSame(odd, train(15, 'relu', 2, false, x, 1));
+    const { spec, vars } = lenetSpec(16, 'tanh');
+    const tanh = compile(spec, true);
+    expect(stageNames(tanh).slice(0, 4)).toEqual([
+      'ConvPoolStage',
+      'ConvStage',
+      'PoolStage',
+      'PassThroughStage',
+    ]);
+    tanh.dispose();
+    const off = compile(spec, false);
+    expect(stageNames(off)).toEqual([
+      'ConvStage',
+      'PoolStage',
+      'ConvStage',
+      'PoolStage',
+      'PassThroughStage',
+      'DenseStage',
+    ]);
+    off.dispose();
+    tf.dispose(vars);
+  });
+});
