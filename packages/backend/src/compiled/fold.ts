@@ -48,7 +48,7 @@ let trainConvPool = globalThis.process?.env?.LENET_TRAIN_CONV_POOL !== '0';
 
 /**
  * Turns on or off (for A/B measurements) the compiled training step's fusion of a direct
- * stride-1 conv2d (relu or linear, 4 to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels,
+ * stride-1 conv2d (relu or linear, 4 to 16 output channels (`DIRECT_CONV_MAX_OUT_CHANNELS`),
  * an even output size) with the 2×2/2 max pooling right after it: the forward pass writes only
  * the pooled values and each window's argmax, the backward pass scatters the gradient to the
  * argmax, bit for bit the two stages'. Read when a net is compiled. `LENET_TRAIN_CONV_POOL=0`

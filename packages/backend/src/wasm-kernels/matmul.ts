@@ -97,7 +97,7 @@ let reductionSplit = process.env.LENET_DW_SPLIT !== '0';
 const REDUCTION_SPLIT_MIN_ROWS = 128;
 
 /**
- * Turns the split of {@link gemmTransposedA}'s reduction over the helper threads on or off (the
+ * Turns the split of `gemmTransposedA`'s reduction over the helper threads on or off (the
  * dense weight gradient on one thread, as before round 9); for A/B timing in one process.
  * `LENET_DW_SPLIT=0` starts with it off.
  */
