@@ -85,7 +85,7 @@ function simdProduct(
   return out;
 }
 
-let reductionSplit = process.env.LENET_DW_SPLIT !== '0';
+let reductionSplit = globalThis.process?.env?.LENET_DW_SPLIT !== '0';
 
 /**
  * Rows of the reduction (images) below which {@link gemmTransposedA} stays on one thread: each
