@@ -63,6 +63,12 @@ export interface Profile {
   train: Timing;
   infer: Timing;
   pytorch: Timing;
+  /**
+   * Rounds in which the first TensorFlow.js backend's train and infer cells alternate with
+   * PyTorch's same cell (each side a share of its timing per round); 1 (the default) times the
+   * two columns apart, each in one go.
+   */
+  pairedRounds?: number;
   accuracy: AccuracyBudget;
   parallel: ParallelBudget;
   overrides: Record<string, ModelOverride>;
@@ -138,6 +144,7 @@ export const QUICK: Profile = {
   train: { iterations: 3, timeMs: 1000, warmupIterations: 1, warmupTimeMs: 1500 },
   infer: { iterations: 5, timeMs: 400, warmupIterations: 2, warmupTimeMs: 200 },
   pytorch: { iterations: 3, timeMs: 500, warmupIterations: 1 },
+  pairedRounds: 3,
   accuracy: { trainSamples: 6000, epochs: 1, batch: 64, testSamples: 10000 },
   parallel: {
     batchesPerEpoch: 10,
@@ -185,6 +192,7 @@ export const FULL: Profile = {
   train: { iterations: 10, timeMs: 4000, warmupIterations: 3, warmupTimeMs: 3000 },
   infer: { iterations: 20, timeMs: 2000, warmupIterations: 5, warmupTimeMs: 500 },
   pytorch: { iterations: 20, timeMs: 3000, warmupIterations: 5 },
+  pairedRounds: 5,
   accuracy: { trainSamples: 60000, epochs: 1, batch: 64, testSamples: 10000 },
   parallel: { batchesPerEpoch: 20, warmupEpochs: 3, measuredEpochs: 5 },
   overrides: {

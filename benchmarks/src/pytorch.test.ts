@@ -7,6 +7,7 @@ import { inferShapes } from '@lenet/models';
 import { describe, expect, it } from 'vitest';
 import { VARIANTS } from './profiles.js';
 import { classifyBlas, describeBlas, findTorch, PYTORCH_SCRIPT, torchEnv } from './pytorch.js';
+import { PytorchServer } from './pytorch-server.js';
 import { variantSpec } from './variants.js';
 
 const torch = await findTorch();
@@ -36,6 +37,31 @@ describe.skipIf(!torch.ok)('pytorch_ref.py builds the same nets (needs a Python 
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe.skipIf(!torch.ok)('pytorch_ref.py --serve (needs a Python with torch)', () => {
+  it('times training steps and forward passes, keeps serving after a bad spec, and forgets on reset', async () => {
+    if (!torch.ok) return;
+    const server = await PytorchServer.start(torch.python, 1);
+    try {
+      const spec = variantSpec('mlp2');
+      const timing = { iterations: 3, timeMs: 0, warmupIterations: 1 };
+      const train = await server.time(spec, 'train', 8, 1, timing);
+      expect(train.torch).toBe(torch.torch);
+      expect(train.threads).toBe(1);
+      expect(train.samples).toHaveLength(3);
+      for (const ms of train.samples) expect(ms).toBeGreaterThan(0);
+      expect((await server.time(spec, 'infer', 8, 1, timing)).samples).toHaveLength(3);
+      const bad = { ...spec, layers: [{ type: 'lstm', units: 4 }] } as unknown as typeof spec;
+      await expect(server.time(bad, 'train', 8, 1, timing)).rejects.toThrow(
+        'pytorch_ref.py: ValueError: layer 0: unsupported type lstm',
+      );
+      await server.reset();
+      expect((await server.time(spec, 'infer', 8, 1, timing)).samples).toHaveLength(3);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });
 
 describe('PyTorch reference BLAS', () => {

@@ -1,14 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { mnistDataDir } from '@lenet/datasets';
-import type { ModelSpec } from '@lenet/models';
 import { cellId, failedCell, skippedCell } from './cells/common.js';
-import type { Timing } from './profiles.js';
-import { type CellResult, type PublishedReference, PYTORCH_BACKEND } from './types.js';
+import { latencyOf, samplesPerSecond } from './measure.js';
+import { type CellResult, type CellTask, type PublishedReference, PYTORCH_BACKEND } from './types.js';
 
 const run = promisify(execFile);
 
@@ -123,107 +119,52 @@ export function benchThreadCounts(name: string): number[] {
   return [...new Set([1, availableParallelism()])];
 }
 
-interface PyStats {
-  mean: number;
-  p50: number;
-  p99: number;
-  rme: number;
-  iterations: number;
-}
-
-interface PyOutput {
-  torch: string;
-  threads: number;
-  train: Record<string, PyStats>;
-  infer: Record<string, PyStats>;
-}
-
 /**
- * Measures one variant in PyTorch (CPU): training steps at `trainBatches`, inference at
- * `inferBatches`, on the same MNIST files. Returns one cell per batch size; a failure of the
- * script marks all of them failed with its message.
+ * PyTorch's cell from its timed iterations per thread count (ms each, pooled over rounds where it
+ * was measured in rounds): the faster thread count's figures, the other named in the note, then
+ * `how` (how it was timed).
  */
-export async function runPytorchCells(
-  python: string,
+export function pytorchCell(
+  task: CellTask,
   model: string,
-  spec: ModelSpec,
-  trainBatches: number[],
-  inferBatches: number[],
-  timing: Timing,
-): Promise<CellResult[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'lenet-bench-torch-'));
-  const specFile = join(dir, 'spec.json');
-  const all = [
-    ...trainBatches.map((b) => ({ task: 'train' as const, b })),
-    ...inferBatches.map((b) => ({ task: 'infer' as const, b })),
-  ];
-  try {
-    await writeFile(specFile, JSON.stringify(spec));
-    const runs: PyOutput[] = [];
-    for (const threads of torchThreadCounts()) {
-      const args = [
-        PYTORCH_SCRIPT,
-        '--spec',
-        specFile,
-        '--mnist',
-        mnistDataDir(),
-        '--train-batches',
-        trainBatches.join(','),
-        '--infer-batches',
-        inferBatches.join(','),
-        '--iterations',
-        String(timing.iterations),
-        '--time',
-        String(timing.timeMs / 1000),
-        '--warmup',
-        String(timing.warmupIterations),
-        '--threads',
-        String(threads),
-      ];
-      const { stdout } = await run(python, args, {
-        timeout: 30 * 60_000,
-        maxBuffer: 16 * 1024 * 1024,
-        env: torchEnv(threads),
-      });
-      runs.push(JSON.parse(stdout) as PyOutput);
-    }
-    return all.map(({ task, b }) => {
-      const measured = runs
-        .map((out) => ({ out, s: out[task][String(b)] }))
-        .filter((r): r is { out: PyOutput; s: PyStats } => r.s !== undefined)
-        .map((r) => ({ ...r, sps: (b * 1000) / r.s.mean }));
-      if (measured.length === 0) {
-        return failedCell(task, model, PYTORCH_BACKEND, b, new Error('no result from pytorch_ref.py'));
-      }
-      const best = measured.reduce((x, y) => (y.sps > x.sps ? y : x));
-      const others = measured
-        .filter((m) => m !== best)
-        .map(
-          (m) => `${m.out.threads} thread${m.out.threads === 1 ? '' : 's'}: ${Math.round(m.sps)} samples/s`,
-        );
-      const s = best.s;
-      return {
-        id: cellId(task, model, PYTORCH_BACKEND, b),
-        task,
-        model,
-        backend: PYTORCH_BACKEND,
-        batch: b,
-        status: 'ok',
-        samplesPerSec: best.sps,
-        latencyMs: { mean: s.mean, p50: s.p50, p99: s.p99 },
-        rme: s.rme,
-        iterations: s.iterations,
-        note: `torch ${best.out.torch}, ${best.out.threads} thread${best.out.threads === 1 ? '' : 's'}${others.length ? ` (faster than ${others.join(', ')})` : ''}`,
-      } satisfies CellResult;
+  batch: number,
+  byThreads: ReadonlyMap<number, readonly number[]>,
+  torch: string,
+  how: string,
+): CellResult {
+  const measured = [...byThreads]
+    .filter(([, samples]) => samples.length > 0)
+    .map(([threads, samples]) => {
+      const m = latencyOf(samples);
+      return { threads, m, sps: samplesPerSecond(batch, m.latencyMs.mean) };
     });
-  } catch (err) {
-    const e = err as { stderr?: string; message?: string };
-    const lines = (e.stderr ?? '').trim().split('\n');
-    const why = new Error(`pytorch_ref.py failed: ${lines[lines.length - 1] || e.message}`);
-    return all.map(({ task, b }) => failedCell(task, model, PYTORCH_BACKEND, b, why));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  if (measured.length === 0) {
+    return failedCell(
+      task,
+      model,
+      PYTORCH_BACKEND,
+      batch,
+      new Error('pytorch_ref.py gave no timed iterations'),
+    );
   }
+  const best = measured.reduce((x, y) => (y.sps > x.sps ? y : x));
+  const threadsText = (t: number) => `${t} thread${t === 1 ? '' : 's'}`;
+  const others = measured
+    .filter((x) => x !== best)
+    .map((x) => `${threadsText(x.threads)}: ${Math.round(x.sps)} samples/s`);
+  return {
+    id: cellId(task, model, PYTORCH_BACKEND, batch),
+    task,
+    model,
+    backend: PYTORCH_BACKEND,
+    batch,
+    status: 'ok',
+    samplesPerSec: best.sps,
+    latencyMs: best.m.latencyMs,
+    rme: best.m.rme,
+    iterations: best.m.iterations,
+    note: `torch ${torch}, ${threadsText(best.threads)}${others.length ? ` (faster than ${others.join(', ')})` : ''}; ${how}`,
+  };
 }
 
 /** Cells for a missing PyTorch: skipped with the reason. */

@@ -3,20 +3,25 @@
 
 Builds the same network as @lenet/models from its JSON spec, and times, on real MNIST batches
 read from the same IDX files: one Adam training step (forward in train mode, cross-entropy,
-backward, update) per iteration at each training batch size, and `model(x)` under `no_grad` in eval
-mode at each inference batch size. Prints one JSON object on stdout.
+backward, update) per iteration, or `model(x)` under `no_grad` in eval mode.
 
-usage: pytorch_ref.py --spec SPEC.json --mnist DIR --train-batches 64,256 --infer-batches 1,64,256
-                      --iterations N --time SECONDS --warmup N [--threads T]
+usage: pytorch_ref.py --serve --mnist DIR
        pytorch_ref.py --count-params --spec SPECS.json
+The first form answers timing requests, one JSON object per line on stdin, each with one JSON line
+on stdout, so that the bench can interleave PyTorch with its own cells round by round:
+  {"spec": "SPEC.json", "task": "train"|"infer", "batch": B, "threads": T,
+   "iterations": N, "time": SECONDS, "warmup": N}
+    -> {"torch": VERSION, "threads": T, "samples": [ms per iteration, ...]}
+       (at least N timed iterations and until SECONDS have passed, after N warm-up ones; the
+       model, its optimizer and its batches are kept per spec, task and batch between requests)
+  {"reset": true} -> {"ok": true} (forgets the kept models)
+A request that fails is answered {"error": "..."}; the process keeps serving.
 The second form builds each spec of a JSON list and prints their parameter counts (a JSON list),
 so that a test can check the nets against @lenet/models' own count.
 """
 import argparse
 import json
-import math
 import os
-import statistics
 import struct
 import sys
 import time
@@ -123,7 +128,45 @@ def fit_input(images, spec):
     return x.contiguous()
 
 
-def timeit(fn, iterations, budget, warmup):
+class Trainer:
+    """One model in train mode, Adam and 4 real batches; run() is one timed training step."""
+
+    def __init__(self, spec, images, labels, batch):
+        torch.manual_seed(1)
+        self.model = build(spec)
+        self.model.train()
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.xs = [fit_input(images[i * batch : (i + 1) * batch], spec) for i in range(4)]
+        self.ys = [labels[i * batch : (i + 1) * batch] for i in range(4)]
+        self.j = 0
+
+    def run(self):
+        j = self.j % 4
+        self.j += 1
+        self.opt.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self.model(self.xs[j]), self.ys[j])
+        loss.backward()
+        self.opt.step()
+        loss.item()
+
+
+class Inferer:
+    """One model in eval mode and one real test batch; run() is one timed forward pass."""
+
+    def __init__(self, spec, images, batch):
+        torch.manual_seed(1)
+        self.model = build(spec)
+        self.model.eval()
+        self.x = fit_input(images[:batch], spec)
+
+    def run(self):
+        with torch.no_grad():
+            self.model(self.x).sum().item()
+
+
+def time_samples(fn, iterations, budget, warmup):
+    """ms per call of fn: warmup untimed calls, then at least `iterations` and until `budget` s."""
     for _ in range(warmup):
         fn()
     samples = []
@@ -132,80 +175,67 @@ def timeit(fn, iterations, budget, warmup):
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000.0)
-    n = len(samples)
-    mean = statistics.fmean(samples)
-    sd = statistics.stdev(samples) if n > 1 else 0.0
-    # 95 % two-sided t critical value (normal approximation beyond 30 samples).
-    tcrit = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228][n - 2] if 2 <= n <= 11 else (
-        2.042 if n <= 31 else 1.96
-    )
-    rme = (tcrit * sd / math.sqrt(n)) / mean * 100.0 if n > 1 and mean > 0 else 0.0
-    s = sorted(samples)
+    return samples
 
-    def q(p):
-        pos = (n - 1) * p
-        lo = math.floor(pos)
-        hi = min(lo + 1, n - 1)
-        return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
-    return {"mean": mean, "p50": q(0.5), "p99": q(0.99), "rme": rme, "iterations": n}
+def serve(mnist):
+    train_images = read_idx(os.path.join(mnist, "train-images-idx3-ubyte"))
+    train_labels = read_idx(os.path.join(mnist, "train-labels-idx1-ubyte")).long()
+    test_images = read_idx(os.path.join(mnist, "t10k-images-idx3-ubyte"))
+    kept = {}
+    specs = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if req.get("reset"):
+                kept.clear()
+                specs.clear()
+                reply = {"ok": True}
+            else:
+                task, batch, threads = req["task"], int(req["batch"]), int(req["threads"])
+                if task not in ("train", "infer"):
+                    raise ValueError(f"task must be train or infer, not {task!r}")
+                key = (req["spec"], task, batch)
+                if key not in kept:
+                    if req["spec"] not in specs:
+                        with open(req["spec"]) as f:
+                            specs[req["spec"]] = json.load(f)
+                    spec = specs[req["spec"]]
+                    kept[key] = (
+                        Trainer(spec, train_images, train_labels, batch)
+                        if task == "train"
+                        else Inferer(spec, test_images, batch)
+                    )
+                torch.set_num_threads(threads)
+                samples = time_samples(
+                    kept[key].run, int(req["iterations"]), float(req["time"]), int(req["warmup"])
+                )
+                reply = {"torch": torch.__version__, "threads": torch.get_num_threads(), "samples": samples}
+        except Exception as e:  # noqa: BLE001 - the driver gets every failure as a reply
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--spec", required=True)
+    ap.add_argument("--serve", action="store_true")
     ap.add_argument("--count-params", action="store_true")
+    ap.add_argument("--spec")
     ap.add_argument("--mnist")
-    ap.add_argument("--train-batches", default="")
-    ap.add_argument("--infer-batches", default="")
-    ap.add_argument("--iterations", type=int, default=5)
-    ap.add_argument("--time", type=float, default=1.0)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    with open(a.spec) as f:
-        spec = json.load(f)
     if a.count_params:
-        json.dump([sum(p.numel() for p in build(s).parameters()) for s in spec], sys.stdout)
+        if not a.spec:
+            ap.error("--count-params needs --spec")
+        with open(a.spec) as f:
+            specs = json.load(f)
+        json.dump([sum(p.numel() for p in build(s).parameters()) for s in specs], sys.stdout)
         return
-    if not a.mnist:
-        ap.error("--mnist is required")
-    train_images = read_idx(os.path.join(a.mnist, "train-images-idx3-ubyte"))
-    train_labels = read_idx(os.path.join(a.mnist, "train-labels-idx1-ubyte")).long()
-    test_images = read_idx(os.path.join(a.mnist, "t10k-images-idx3-ubyte"))
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "train": {}, "infer": {}}
-    loss_fn = nn.CrossEntropyLoss()
-    for b in [int(v) for v in a.train_batches.split(",") if v]:
-        model = build(spec)
-        model.train()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        xs = [fit_input(train_images[i * b : (i + 1) * b], spec) for i in range(4)]
-        ys = [train_labels[i * b : (i + 1) * b] for i in range(4)]
-        k = [0]
-
-        def step():
-            j = k[0] % 4
-            k[0] += 1
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xs[j]), ys[j])
-            loss.backward()
-            opt.step()
-            loss.item()
-
-        out["train"][str(b)] = timeit(step, a.iterations, a.time, a.warmup)
-    for b in [int(v) for v in a.infer_batches.split(",") if v]:
-        model = build(spec)
-        model.eval()
-        x = fit_input(test_images[:b], spec)
-
-        def infer():
-            with torch.no_grad():
-                model(x).sum().item()
-
-        out["infer"][str(b)] = timeit(infer, a.iterations, a.time, a.warmup)
-    json.dump(out, sys.stdout)
+    if not a.serve or not a.mnist:
+        ap.error("give --serve --mnist DIR, or --count-params --spec FILE")
+    serve(a.mnist)
 
 
 if __name__ == "__main__":

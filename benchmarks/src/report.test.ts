@@ -39,6 +39,26 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| train/lenet5-classic/wasm/b64 | 0.5 | 3.2 | 12.0 | 0.0 |');
   });
 
+  it('shows the median of the rounds for a cell timed in rounds with PyTorch, in the table and the summary', () => {
+    const paired: CellResult = {
+      ...okCell('train', 'lenet5-classic', 'wasm', 64, 2100, 3),
+      paired: { against: 'pytorch-cpu', ratios: [0.9, 1.4, 1.2], median: 1.2 },
+    };
+    const md = renderMarkdown(
+      syntheticResult([
+        paired,
+        okCell('train', 'lenet5-classic', 'pytorch-cpu', 64, 15600, 1),
+        okCell('train', 'lenet5', 'wasm', 64, 3000, 3),
+        okCell('train', 'lenet5', 'pytorch-cpu', 64, 6000, 1),
+      ]),
+    );
+    // 2,100 ÷ 15,600 would be 0.135: the paired median is shown instead; lenet5 has no rounds.
+    expect(md).toContain('| lenet5-classic | 64 | 2,100 ±3% | 15,600 ±1% | 1.200 |');
+    expect(md).toContain('| lenet5 | 64 | 3,000 ±3% | 6,000 ±1% | 0.500 |');
+    expect(md).toContain('Ratios of wasm are medians over 3 rounds, each timing the cell and then PyTorch');
+    expect(md).toContain('batch 64: median 0.850 (0.500–1.200, 2 variants)');
+  });
+
   it('puts the fit-measured columns wasm-1w and wasm-2w in their own table, with their ratios to each other and to PyTorch', () => {
     const md = renderMarkdown(
       syntheticResult([

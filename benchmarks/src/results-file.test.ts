@@ -40,6 +40,11 @@ describe('validateResults', () => {
     expect(validateResults(good(), 'x.json').cells[0].samplesPerSec).toBe(1000);
     expect(
       edited((j) => {
+        j.cells[0].paired = { against: 'pytorch-cpu', ratios: [1.1, 0.9, 1.3], median: 1.1 };
+      }),
+    ).not.toThrow();
+    expect(
+      edited((j) => {
         delete j.env.hostname;
         delete j.env.os;
       }),
@@ -88,6 +93,18 @@ describe('validateResults', () => {
         j.cells.push(j.cells[0]);
       },
       'x.json: cells[1] (train/lenet5/wasm/b64) appears twice',
+    ],
+    [
+      (j: Hand) => {
+        j.cells[0].paired = { against: 'pytorch-cpu', ratios: [1.1, 0], median: 1.1 };
+      },
+      'x.json: cells[0] (train/lenet5/wasm/b64).paired.ratios[1] must be a number > 0, got 0',
+    ],
+    [
+      (j: Hand) => {
+        j.cells[0].paired = { against: 'onnx', ratios: [1.1], median: 1.1 };
+      },
+      'x.json: cells[0] (train/lenet5/wasm/b64).paired.against must be one of \'pytorch-cpu\', got "onnx"',
     ],
     [
       (j: Hand) => {

@@ -8,7 +8,7 @@ import {
 } from '@lenet/common';
 import { cellId } from './cells/common.js';
 import { BenchUsageError } from './errors.js';
-import { ALL_BACKENDS, type BenchResult, RESULT_FORMAT, RESULT_VERSION } from './types.js';
+import { ALL_BACKENDS, type BenchResult, PYTORCH_BACKEND, RESULT_FORMAT, RESULT_VERSION } from './types.js';
 
 /**
  * Reading results files back (`--compare`, `--merge`): every field the reports read is checked,
@@ -140,6 +140,14 @@ function checkCells(c: Checker, v: unknown): void {
     if (cell.latencyMs !== undefined) {
       const l = c.object(`${at}.latencyMs`, cell.latencyMs);
       for (const k of ['mean', 'p50', 'p99']) c.number(`${at}.latencyMs.${k}`, l[k], { min: 0 });
+    }
+    if (cell.paired !== undefined) {
+      const p = c.object(`${at}.paired`, cell.paired);
+      c.oneOf(`${at}.paired.against`, p.against, [PYTORCH_BACKEND]);
+      const ratios = c.array(`${at}.paired.ratios`, p.ratios);
+      if (ratios.length === 0) c.fail(`${at}.paired.ratios`, 'is empty');
+      for (const [k, x] of ratios.entries()) c.number(`${at}.paired.ratios[${k}]`, x, { above: 0 });
+      c.number(`${at}.paired.median`, p.median, { above: 0 });
     }
     if (cell.memory !== undefined) {
       const m = c.object(`${at}.memory`, cell.memory);

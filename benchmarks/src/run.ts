@@ -16,16 +16,17 @@ export type { Log, RunPlan } from './run/context.js';
 
 /**
  * Runs the matrix and returns the results (nothing is written here): the speed cells model by
- * model (for each model: the TensorFlow.js backends, training through `fit`, onnxruntime, the
- * PyTorch reference), then accuracy and the extra suites.
+ * model (for each model: the TensorFlow.js backends, the first of them in rounds alternating with
+ * PyTorch's same cells, training through `fit`, onnxruntime, the PyTorch reference's cells), then
+ * accuracy and the extra suites.
  */
 export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult> {
   const startedAt = performance.now();
   const env = captureEnvironment();
   const run = new BenchRun(plan, log, env, await loadMnistPair(), variantSpec);
-  const tfjs = tfjsPhase(run);
-  const ort = ortPhase(run);
   const pytorch = pytorchPhase(run);
+  const tfjs = tfjsPhase(run, pytorch.partner);
+  const ort = ortPhase(run);
   await runPhasesByModel(run, [tfjs, parallelPhase(run), ort, pytorch]);
   const reference = pytorch.reference();
   const accuracy = await runAccuracy(run, tfjs.working, ort.working);

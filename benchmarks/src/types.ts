@@ -97,6 +97,20 @@ export interface CellResult {
   note?: string;
   /** onnxruntime cells: the intra-op threads of the run kept (the faster of those measured). */
   threads?: number;
+  /** Set when the cell was timed in rounds interleaved with PyTorch's same cell. */
+  paired?: PairedRatio;
+}
+
+/**
+ * A cell's ratio to PyTorch measured pairwise: the cell and PyTorch's same cell timed in turns,
+ * round after round, so that each ratio compares two measurements seconds apart.
+ */
+export interface PairedRatio {
+  against: typeof PYTORCH_BACKEND;
+  /** samples/s of the cell ÷ PyTorch's (its faster thread count) in the same round, per round. */
+  ratios: number[];
+  /** The median of `ratios`: the ratio the tables and the summary show for the cell. */
+  median: number;
 }
 
 /** Test accuracy of one variant after its training budget, through TensorFlow.js and through ONNX. */

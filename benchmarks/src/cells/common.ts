@@ -1,8 +1,22 @@
 import type { ModelSpec } from '@lenet/models';
 import type { MnistPair } from '../data.js';
-import { measure, samplesPerSecond } from '../measure.js';
+import {
+  type Measured,
+  measure,
+  measureRounds,
+  median,
+  type PairedMeasured,
+  type RoundPartner,
+  samplesPerSecond,
+} from '../measure.js';
 import type { Timing } from '../profiles.js';
-import type { BenchBackend, CellMemory, CellResult, CellTask } from '../types.js';
+import {
+  type BenchBackend,
+  type CellMemory,
+  type CellResult,
+  type CellTask,
+  PYTORCH_BACKEND,
+} from '../types.js';
 
 /** What a cell needs: the variant, its spec, the batch size, how long to measure, the data. */
 export interface CellContext {
@@ -12,6 +26,8 @@ export interface CellContext {
   batch: number;
   timing: Timing;
   data: MnistPair;
+  /** PyTorch's same cell, to be timed in rounds between ours (see `measureRounds`). */
+  partner?: RoundPartner;
 }
 
 /** The `--compare` key of a cell. */
@@ -43,18 +59,28 @@ export function failedCell(
 }
 
 /**
- * Times `fn` (one iteration = one batch) with tinybench under the context's timing and returns the
- * `ok` cell; `extras` runs after measuring (outside the timing) and adds the memory figures and a note.
+ * Times `fn` (one iteration = one batch) with tinybench under the context's timing, in rounds
+ * between its partner's where the context has one, and returns the `ok` cell; `extras` runs after
+ * measuring (outside the timing) and adds the memory figures and a note.
  */
 export async function measuredCell(
   task: CellTask,
   ctx: CellContext,
-  fn: () => Promise<void>,
+  fn: () => Promise<unknown>,
   extras: () => Promise<{ memory: CellMemory; note?: string }>,
 ): Promise<CellResult> {
   const { model, backend, batch } = ctx;
   const id = cellId(task, model, backend, batch);
-  const m = await measure(id, fn, ctx.timing);
+  const rounds: PairedMeasured | undefined = ctx.partner
+    ? await measureRounds(id, fn, ctx.timing, ctx.partner)
+    : undefined;
+  const m: Measured = rounds ?? (await measure(id, fn, ctx.timing));
+  const extra = await extras();
+  const unpaired =
+    rounds?.partnerError !== undefined
+      ? `paired with PyTorch for ${rounds.ratios.length} round(s) only: ${rounds.partnerError}`
+      : undefined;
+  const note = [extra.note, unpaired].filter((n) => n !== undefined).join('; ');
   return {
     id,
     task,
@@ -66,6 +92,10 @@ export async function measuredCell(
     latencyMs: m.latencyMs,
     rme: m.rme,
     iterations: m.iterations,
-    ...(await extras()),
+    memory: extra.memory,
+    ...(note ? { note } : {}),
+    ...(rounds?.ratios.length
+      ? { paired: { against: PYTORCH_BACKEND, ratios: rounds.ratios, median: median(rounds.ratios) } }
+      : {}),
   };
 }

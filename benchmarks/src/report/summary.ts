@@ -1,3 +1,4 @@
+import { median } from '../measure.js';
 import {
   type BenchBackend,
   type BenchResult,
@@ -7,15 +8,13 @@ import {
 } from '../types.js';
 import { threadsGrid } from './details.js';
 import { Footnotes, find, int, okRate, pct, ratio } from './format.js';
-import { bestOrt, bestTfjs, referenceFor } from './tables.js';
+import { bestOrt, bestTfjs, pytorchRatio } from './tables.js';
 
 /** `0.597`, or `median 0.634 (0.356–1.153, 12 variants)`: the spread of one question's ratios. */
 function spread(values: number[]): string {
   const v = [...values].sort((a, b) => a - b);
   if (v.length === 1) return ratio(v[0]);
-  const mid = v.length >> 1;
-  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-  return `median ${ratio(median)} (${ratio(v[0])}–${ratio(v[v.length - 1])}, ${v.length} variants)`;
+  return `median ${ratio(median(v))} (${ratio(v[0])}–${ratio(v[v.length - 1])}, ${v.length} variants)`;
 }
 
 /** Batch sizes that `task` cells of `backend` were measured at, ascending. */
@@ -26,34 +25,47 @@ function batchesOf(r: BenchResult, task: CellTask, backend: BenchBackend): numbe
 }
 
 /**
- * `batch 64: …; batch 256: …` for the ratio `num ÷ den` of every variant measured in both,
- * or undefined when no batch has a pair.
+ * `batch 64: …; batch 256: …` for `value(model, batch)` of every variant where it has one, or
+ * undefined when no batch has any.
  */
 function ratiosByBatch(
   r: BenchResult,
   task: CellTask,
   num: BenchBackend,
-  den: (model: string, batch: number) => number | undefined,
+  value: (model: string, batch: number) => number | undefined,
 ): string | undefined {
   const parts: string[] = [];
   for (const batch of batchesOf(r, task, num)) {
     const values = r.options.models.flatMap((m) => {
-      const a = okRate(find(r, task, m, num, batch));
-      const b = den(m, batch);
-      return a && b ? [a / b] : [];
+      const v = value(m, batch);
+      return v ? [v] : [];
     });
     if (values.length > 0) parts.push(`batch ${batch}: ${spread(values)}`);
   }
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
-/** A ratio to PyTorch: measured in this run, or the published figure (then the line says so). */
+/** `num ÷ den` samples/s of every variant measured in both, by batch (see {@link ratiosByBatch}). */
+function quotientsByBatch(
+  r: BenchResult,
+  task: CellTask,
+  num: BenchBackend,
+  den: BenchBackend,
+): string | undefined {
+  return ratiosByBatch(r, task, num, (m, b) => {
+    const a = okRate(find(r, task, m, num, b));
+    const d = okRate(find(r, task, m, den, b));
+    return a && d ? a / d : undefined;
+  });
+}
+
+/** Ratios to PyTorch as the tables give them ({@link pytorchRatio}); the line says where a reference was published. */
 function toPytorch(r: BenchResult, task: CellTask, backend: BenchBackend): string | undefined {
   let published = false;
   const line = ratiosByBatch(r, task, backend, (m, b) => {
-    const ref = referenceFor(r, task, m, b);
-    if (ref?.published) published = true;
-    return ref?.value;
+    const x = pytorchRatio(r, find(r, task, m, backend, b));
+    if (x?.published) published = true;
+    return x?.value;
   });
   if (!line) return undefined;
   return published ? `${line}; against the issue's published PyTorch figures (another machine)` : line;
@@ -76,16 +88,14 @@ export function summaryLines(r: BenchResult): string[] {
   );
   add(
     `Data-parallel training, ${PARALLEL_BACKEND} ÷ ${FIT_BASELINE_BACKEND} (fit epochs, 2 workers vs 1)`,
-    ratiosByBatch(r, 'train', PARALLEL_BACKEND, (m, b) =>
-      okRate(find(r, 'train', m, FIT_BASELINE_BACKEND, b)),
-    ),
+    quotientsByBatch(r, 'train', PARALLEL_BACKEND, FIT_BASELINE_BACKEND),
   );
   const tfInfer = bestTfjs(r, 'infer');
   const ort = bestOrt(r);
   if (ort && tfInfer) {
     add(
       `Inference, ONNX Runtime (${ort}) ÷ TensorFlow.js (${tfInfer})`,
-      ratiosByBatch(r, 'infer', ort, (m, b) => okRate(find(r, 'infer', m, tfInfer, b))),
+      quotientsByBatch(r, 'infer', ort, tfInfer),
     );
   }
   if (tfInfer) add(`Inference, ${tfInfer} ÷ PyTorch CPU (predict's pass)`, toPytorch(r, 'infer', tfInfer));

@@ -64,10 +64,34 @@ export function referenceFor(
   return pub ? { value: pub.samplesPerSec, published: true } : undefined;
 }
 
-/** A cell's ratio to its reference, marked when the reference is a published figure; '' without one. */
-function ratioToReference(v: number | undefined, ref: ReturnType<typeof referenceFor>): string {
-  if (!ref || !v) return '';
-  return `${ratio(v / ref.value)}${ref.published ? ' (published ref.)' : ''}`;
+/**
+ * A measured cell's ratio to PyTorch: the median over its rounds where it was timed in rounds
+ * alternating with PyTorch's same cell, else its samples/s ÷ the reference's ({@link referenceFor}).
+ */
+export function pytorchRatio(
+  r: BenchResult,
+  c: CellResult | undefined,
+): { value: number; published: boolean } | undefined {
+  const v = okRate(c);
+  if (c === undefined || v === undefined) return undefined;
+  if (c.paired) return { value: c.paired.median, published: false };
+  const ref = referenceFor(r, c.task, c.model, c.batch);
+  return ref ? { value: v / ref.value, published: ref.published } : undefined;
+}
+
+/** A cell's ratio to PyTorch, marked when the reference is a published figure; '' without one. */
+function ratioText(r: BenchResult, c: CellResult | undefined): string {
+  const x = pytorchRatio(r, c);
+  return x ? `${ratio(x.value)}${x.published ? ' (published ref.)' : ''}` : '';
+}
+
+/** The line under a table saying which ratios were timed in rounds with PyTorch, if any were. */
+function pairedLine(r: BenchResult, task: CellTask): string | undefined {
+  const paired = r.cells.filter((c) => c.task === task && c.paired);
+  if (paired.length === 0) return undefined;
+  const backends = [...new Set(paired.map((c) => c.backend))].join(', ');
+  const rounds = [...new Set(paired.map((c) => c.paired!.ratios.length))].sort((a, b) => a - b).join('–');
+  return `Ratios of ${backends} are medians over ${rounds} rounds, each timing the cell and then PyTorch's same cell, so that both sides of a ratio see the machine seconds apart; the other columns divide samples/s by PyTorch's cell.`;
 }
 
 /** The main training or inference table: samples/s per step backend and the ratio to PyTorch. */
@@ -81,16 +105,15 @@ export function speedTable(r: BenchResult, task: CellTask, notes: Footnotes): st
     for (const batch of batchesOf(r, task, STEP_BACKENDS)) {
       const here = r.cells.filter((c) => c.task === task && c.model === model && c.batch === batch);
       if (!here.some((c) => STEP_BACKENDS.includes(c.backend))) continue;
-      const ref = referenceFor(r, task, model, batch);
       rows.push([
         model,
         String(batch),
         ...cols.map((b) => cellText(find(r, task, model, b, batch), notes)),
-        ...ratioCols.map((b) => ratioToReference(okRate(find(r, task, model, b, batch)), ref)),
+        ...ratioCols.map((b) => ratioText(r, find(r, task, model, b, batch))),
       ]);
     }
   }
-  return missing ? `${markdownTable(header, rows)}\n\n${missing}` : markdownTable(header, rows);
+  return [markdownTable(header, rows), pairedLine(r, task), missing].filter(Boolean).join('\n\n');
 }
 
 /**
@@ -120,13 +143,12 @@ export function fitTable(r: BenchResult, notes: Footnotes): string | undefined {
       if (cells.every((c) => c === undefined || c.status !== 'ok')) continue;
       const one = okRate(find(r, 'train', model, FIT_BASELINE_BACKEND, batch));
       const two = okRate(find(r, 'train', model, PARALLEL_BACKEND, batch));
-      const ref = referenceFor(r, 'train', model, batch);
       rows.push([
         model,
         String(batch),
         ...cells.map((c) => cellText(c, notes)),
         ...(both ? [one && two ? ratio(two / one) : ''] : []),
-        ...ratioCols.map((b) => ratioToReference(okRate(find(r, 'train', model, b, batch)), ref)),
+        ...ratioCols.map((b) => ratioText(r, find(r, 'train', model, b, batch))),
       ]);
     }
   }

@@ -59,4 +59,24 @@ describe('runPhasesByModel', () => {
     await runPhasesByModel(none, []);
     expect(none.notes).toEqual([]);
   });
+
+  it('finishes every phase also when a model fails, so that none keeps a process running', async () => {
+    const calls: string[] = [];
+    const run = {
+      plan: { models: ['lenet5'] },
+      log: () => {},
+      cells: [] as CellResult[],
+      notes: [] as string[],
+    };
+    const failing: Phase = {
+      ...recorder('tfjs', calls, run.cells),
+      async model() {
+        throw new Error('out of memory');
+      },
+    };
+    await expect(runPhasesByModel(run, [failing, recorder('pytorch', calls, run.cells)])).rejects.toThrow(
+      'out of memory',
+    );
+    expect(calls).toEqual(['tfjs:start', 'pytorch:start', 'tfjs:finish', 'pytorch:finish']);
+  });
 });

@@ -13,8 +13,8 @@ export interface Phase {
   start(): Promise<void>;
   /** Its cells of one model of the plan. */
   model(model: string): Promise<void>;
-  /** Once, after the last model: its run notes. */
-  finish(): void;
+  /** Once, after the last model: its run notes (and what it started, closed). */
+  finish(): void | Promise<void>;
 }
 
 /** Starts every phase, runs the cells model by model (each phase in turn), then finishes them. */
@@ -22,13 +22,17 @@ export async function runPhasesByModel(
   run: { plan: { models: readonly string[] }; log: Log; cells: readonly CellResult[]; notes: string[] },
   phases: readonly Phase[],
 ): Promise<void> {
-  for (const phase of phases) await phase.start();
   const models = run.plan.models;
-  for (const [i, model] of models.entries()) {
-    if (models.length > 1) run.log(`${model} (model ${i + 1} of ${models.length})`);
-    for (const phase of phases) await phase.model(model);
+  try {
+    for (const phase of phases) await phase.start();
+    for (const [i, model] of models.entries()) {
+      if (models.length > 1) run.log(`${model} (model ${i + 1} of ${models.length})`);
+      for (const phase of phases) await phase.model(model);
+    }
+  } finally {
+    // Also after a failure: a phase may hold a process (PyTorch's server) that would keep Node alive.
+    for (const phase of phases) await phase.finish();
   }
-  for (const phase of phases) phase.finish();
   if (models.length > 1 && run.cells.some((c) => c.status === 'ok')) {
     run.notes.push(
       "cells ran model by model: each model's TensorFlow.js, `fit`, onnxruntime and PyTorch cells one after another, so that a ratio compares measurements minutes apart (this machine's speed can drift between phases of a run)",

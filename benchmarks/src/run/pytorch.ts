@@ -1,57 +1,125 @@
+import { cellId, failedCell } from '../cells/common.js';
+import { latencyOf, type RoundPartner, roundTiming } from '../measure.js';
 import {
   describeBlas,
   findTorch,
   PUBLISHED,
   PUBLISHED_MACHINE,
+  pytorchCell,
   pytorchSkipped,
-  runPytorchCells,
   torchThreadCounts,
 } from '../pytorch.js';
-import { type BenchResult, PYTORCH_BACKEND } from '../types.js';
+import { PytorchServer } from '../pytorch-server.js';
+import { type BenchResult, type CellTask, PYTORCH_BACKEND } from '../types.js';
 import type { BenchRun } from './context.js';
 import type { Phase } from './phase.js';
 
+/** Where a model's PyTorch cell was timed in rounds: its iterations per thread count, and with what. */
+interface Rounds {
+  byThreads: Map<number, number[]>;
+  done: number;
+  with: string;
+}
+
 /**
- * The PyTorch CPU reference cells, when asked for, as a phase: torch is found at the start (or
- * every cell recorded as skipped), then per model its cells. `reference()` gives, after the last
- * model, what the ratios are taken against (measured here, or the issue's published figures when
- * PyTorch could not run).
+ * The PyTorch CPU reference cells, when asked for, as a phase: torch is found and one
+ * `pytorch_ref.py --serve` process started at the start (or every cell recorded as skipped), then
+ * per model its cells. `partner` lends PyTorch's same cell to another column's cell, timed in
+ * rounds between that cell's (the profile's `pairedRounds`); a cell timed so is built from those
+ * rounds, every other one measured on its own. `reference()` gives, after the last model, what the
+ * ratios are taken against (measured here, or the issue's published figures when PyTorch could not
+ * run).
  */
-export function pytorchPhase(run: BenchRun): Phase & { reference(): BenchResult['reference'] } {
+export function pytorchPhase(run: BenchRun): Phase & {
+  reference(): BenchResult['reference'];
+  partner(task: CellTask, model: string, batch: number, withBackend: string): RoundPartner | undefined;
+} {
   const { plan, env } = run;
   const asked = plan.backends.includes(PYTORCH_BACKEND) && (run.want('train') || run.want('infer'));
-  let python: string | undefined;
+  const rounds = run.profile.pairedRounds ?? 1;
+  const threadCounts = torchThreadCounts();
+  const paired = new Map<string, Rounds>();
+  let server: PytorchServer | undefined;
+  let torch = '';
   return {
     async start() {
       if (!asked) return;
-      const torch = await findTorch();
-      if (!torch.ok) {
-        env.pytorch = torch.reason;
+      const found = await findTorch();
+      if (!found.ok) {
+        env.pytorch = found.reason;
         for (const model of plan.models) {
           run.cells.push(
-            ...pytorchSkipped(model, run.trainBatches(model), run.inferBatches(model), torch.reason),
+            ...pytorchSkipped(model, run.trainBatches(model), run.inferBatches(model), found.reason),
           );
         }
-        run.log(`${PYTORCH_BACKEND}: skipped (${torch.reason})`);
+        run.log(`${PYTORCH_BACKEND}: skipped (${found.reason})`);
         return;
       }
-      env.pytorch = `torch ${torch.torch} via ${torch.python}, ${describeBlas(torch.blas)}, measured with ${torchThreadCounts().join(' and ')} thread(s) (BLAS itself on 1), each cell keeps the faster`;
+      torch = found.torch;
+      const how =
+        rounds > 1
+          ? `; cells timed in ${rounds} rounds alternating with the first TensorFlow.js backend's same cell`
+          : '';
+      env.pytorch = `torch ${found.torch} via ${found.python}, ${describeBlas(found.blas)}, measured with ${threadCounts.join(' and ')} thread(s) (BLAS itself on 1), each cell keeps the faster${how}`;
       run.log(`${PYTORCH_BACKEND}: ${env.pytorch}`);
-      python = torch.python;
+      server = await PytorchServer.start(found.python, Math.max(...threadCounts));
+    },
+    partner(task, model, batch, withBackend) {
+      const torchServer = server;
+      if (torchServer === undefined || rounds < 2) return undefined;
+      const entry: Rounds = { byThreads: new Map(), done: 0, with: withBackend };
+      paired.set(cellId(task, model, PYTORCH_BACKEND, batch), entry);
+      const timing = run.pytorchTiming(model);
+      return {
+        rounds,
+        async round(index) {
+          let best = Number.POSITIVE_INFINITY;
+          for (const threads of threadCounts) {
+            const got = await torchServer.time(
+              run.spec(model),
+              task,
+              batch,
+              threads,
+              roundTiming(timing, index, rounds),
+            );
+            entry.byThreads.set(threads, [...(entry.byThreads.get(threads) ?? []), ...got.samples]);
+            best = Math.min(best, latencyOf(got.samples).latencyMs.mean);
+          }
+          entry.done++;
+          return best;
+        },
+      };
     },
     async model(model) {
-      if (python === undefined) return;
-      const out = await runPytorchCells(
-        python,
-        model,
-        run.spec(model),
-        run.trainBatches(model),
-        run.inferBatches(model),
-        run.pytorchTiming(model),
-      );
-      for (const c of out) run.push(c);
+      if (server === undefined) return;
+      const spec = run.spec(model);
+      const timing = run.pytorchTiming(model);
+      const cells = [
+        ...run.trainBatches(model).map((batch) => ({ task: 'train' as const, batch })),
+        ...run.inferBatches(model).map((batch) => ({ task: 'infer' as const, batch })),
+      ];
+      for (const { task, batch } of cells) {
+        const inRounds = paired.get(cellId(task, model, PYTORCH_BACKEND, batch));
+        if (inRounds !== undefined && inRounds.done > 0) {
+          const how = `${inRounds.done} rounds alternating with ${inRounds.with}'s cell`;
+          run.push(pytorchCell(task, model, batch, inRounds.byThreads, torch, how));
+          continue;
+        }
+        try {
+          const byThreads = new Map<number, number[]>();
+          for (const threads of threadCounts) {
+            byThreads.set(threads, (await server.time(spec, task, batch, threads, timing)).samples);
+          }
+          run.push(pytorchCell(task, model, batch, byThreads, torch, 'timed on its own'));
+        } catch (err) {
+          run.push(failedCell(task, model, PYTORCH_BACKEND, batch, err));
+        }
+      }
+      await server.reset().catch(() => undefined);
     },
-    finish() {},
+    async finish() {
+      await server?.close();
+    },
     reference() {
       if (!asked) return { kind: 'none', note: 'pytorch-cpu was not asked for' };
       const measured = run.cells.some((c) => c.backend === PYTORCH_BACKEND && c.status === 'ok');

@@ -1,6 +1,7 @@
 import { type BackendInfo, useBackend } from '@lenet/backend';
 import { runTfjsInferCell } from '../cells/infer-cell.js';
 import { runTrainCell } from '../cells/train-cell.js';
+import type { RoundPartner } from '../measure.js';
 import * as tf from '../tfjs.js';
 import { TFJS_BACKENDS, type TfjsBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
@@ -41,13 +42,25 @@ export function inferencePathNote(run: Pick<BenchRun, 'cells' | 'notes'>, backen
   run.notes.push(`${backend} inference cells: ${parts.join('; ')}`);
 }
 
+/** Lends a cell its PyTorch partner (see `pytorchPhase`), or undefined where there is none. */
+export type PartnerFor = (
+  task: 'train' | 'infer',
+  model: string,
+  batch: number,
+  withBackend: string,
+) => RoundPartner | undefined;
+
 /**
  * The TensorFlow.js backends asked for, as a phase: each is switched to once at the start (its
  * environment line, or its cells skipped), then per model each working backend's train and infer
- * cells. `working` lists the backends that could be used (accuracy trains on the first).
+ * cells, the first backend's timed in rounds with PyTorch's same cell where `partnerFor` lends one.
+ * `working` lists the backends that could be used (accuracy trains on the first).
  */
-export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBackend[] } {
-  const { plan, profile, env } = run;
+export function tfjsPhase(
+  run: BenchRun,
+  partnerFor?: PartnerFor,
+): Phase & { readonly working: TfjsBackend[] } {
+  const { plan, env } = run;
   const working: TfjsBackend[] = [];
   const active: TfjsBackend[] = [];
   const tensorsLeft = new Map<TfjsBackend, number>();
@@ -74,6 +87,8 @@ export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBacken
       for (const backend of active) {
         await activateBackend(backend);
         const skip = run.skipReason(model, backend);
+        const partner = (batch: number, task: 'train' | 'infer') =>
+          backend === active[0] ? partnerFor?.(task, model, batch, backend) : undefined;
         const ctx = (batch: number, task: 'train' | 'infer') => ({
           model,
           spec,
@@ -81,6 +96,7 @@ export function tfjsPhase(run: BenchRun): Phase & { readonly working: TfjsBacken
           batch,
           timing: run.timing(backend, task, model),
           data: run.data,
+          partner: partner(batch, task),
         });
         await run.runCells('train', model, backend, run.trainBatches(model), skip, (batch) =>
           runTrainCell(ctx(batch, 'train')),

@@ -57,21 +57,23 @@ async function meanMs(fn) {
   return (performance.now() - t0) / n;
 }
 
+// One round of PyTorch inference at every batch of `batches`: a pytorch_ref.py --serve process
+// (as the bench's PyTorch cells use it) fed the requests on stdin; mean ms per batch size.
 function torchRound(spec, batches, threads) {
   const dir = mkdtempSync(join(tmpdir(), 'ab-ort-'));
   try {
     const file = join(dir, 'spec.json');
     writeFileSync(file, JSON.stringify(spec));
-    const args = [script, '--spec', file, '--mnist', mnist, '--infer-batches', batches.join(',')];
-    args.push(
-      '--iterations',
-      '20',
-      '--time',
-      String(ms / 1000),
-      '--warmup',
-      '5',
-      '--threads',
-      String(threads),
+    const requests = batches.map((batch) =>
+      JSON.stringify({
+        spec: file,
+        task: 'infer',
+        batch,
+        threads,
+        iterations: 20,
+        time: ms / 1000,
+        warmup: 5,
+      }),
     );
     const env = {
       ...process.env,
@@ -79,9 +81,25 @@ function torchRound(spec, batches, threads) {
       OPENBLAS_NUM_THREADS: '1',
       MKL_NUM_THREADS: '1',
     };
-    const r = spawnSync(python, args, { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+    const r = spawnSync(python, [script, '--serve', '--mnist', mnist], {
+      env,
+      input: `${requests.join('\n')}\n`,
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
     if (r.status !== 0) throw new Error(`pytorch_ref.py failed: ${r.stderr}`);
-    return JSON.parse(r.stdout).infer;
+    const replies = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    return Object.fromEntries(
+      batches.map((b, i) => {
+        if (replies[i]?.error || !replies[i]?.samples)
+          throw new Error(`pytorch_ref.py: ${replies[i]?.error}`);
+        const s = replies[i].samples;
+        return [String(b), { mean: s.reduce((x, y) => x + y, 0) / s.length }];
+      }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 // Our compiled training step against PyTorch's, interleaved cell by cell so that load from other
-// processes hits both alike: one process here, one PyTorch process (benchmarks/src/pytorch_stages.py
-// --serve, Debian's /usr/bin/python3, OPENBLAS_NUM_THREADS=1) answering timing requests; each
+// processes hits both alike: one process here, one PyTorch process (benchmarks/src/pytorch_ref.py
+// --serve, as the bench's paired cells use it; Debian's /usr/bin/python3, OPENBLAS_NUM_THREADS=1)
+// answering timing requests; each
 // round times every arm of a cell in turn (ours on 1 kernel thread and on the default, PyTorch on
 // 1 and 2 threads), STEPS steps each. Prints per cell the medians over rounds of each arm's median
 // step and the ratios PyTorch ÷ ours (samples/s ours ÷ PyTorch): "1t" one thread each, "best"
@@ -23,17 +24,24 @@ const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 5);
 const cells = parseCells(args);
 const STEPS = 15;
-const script = fileURLToPath(new URL('../../../benchmarks/src/pytorch_stages.py', import.meta.url));
-const py = spawn('/usr/bin/python3', [script, '--serve', mnistDataDir()], {
+const script = fileURLToPath(new URL('../../../benchmarks/src/pytorch_ref.py', import.meta.url));
+const py = spawn('/usr/bin/python3', [script, '--serve', '--mnist', mnistDataDir()], {
   env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
   stdio: ['pipe', 'pipe', 'inherit'],
 });
 const replies = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
+const warmed = new Set();
 const pytorch = async (specPath, batch, threads) => {
-  py.stdin.write(`${specPath} ${batch} ${threads} ${STEPS}\n`);
+  const key = `${specPath} ${batch}`;
+  const warmup = warmed.has(key) ? 0 : 30;
+  warmed.add(key);
+  const request = { spec: specPath, task: 'train', batch, threads, iterations: STEPS, time: 0, warmup };
+  py.stdin.write(`${JSON.stringify(request)}\n`);
   const { value, done } = await replies.next();
-  if (done) throw new Error('pytorch_stages.py --serve ended');
-  return JSON.parse(value).median;
+  if (done) throw new Error('pytorch_ref.py --serve ended');
+  const reply = JSON.parse(value);
+  if (reply.error) throw new Error(`pytorch_ref.py: ${reply.error}`);
+  return median(reply.samples);
 };
 
 await useBackend('wasm');
