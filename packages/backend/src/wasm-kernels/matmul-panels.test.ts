@@ -3,9 +3,9 @@ import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import { guarded, wasmSimdKernels } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { setWasmKernelThreads } from './kernel-threads.js';
-import { gemmPanels, packPanels, panelColumns, panelFloats } from './matmul.js';
+import { gemmPanels, packPanels, panelColumns, panelFloats, setDenseResidentEnabled } from './matmul.js';
 import type { SimdKernels } from './simd.js';
-import { splitCalls } from './split.js';
+import { splitCalls, splitCopiedFloats } from './split.js';
 
 const TOLERANCE = 1e-3;
 
@@ -31,10 +31,14 @@ async function expected({ a, b, bias, shape: [m, k, n], transposed, relu }: Prod
   return y;
 }
 
-/** Packs B (and the bias) and runs the panel product, every buffer guarded. */
+/**
+ * Packs B (and the bias) and runs the panel product, every buffer guarded; `resident` names the
+ * helpers' copy of the panels (its owner and version).
+ */
 function panelProduct(
   simd: SimdKernels,
   { a, b, bias, shape: [m, k, n], transposed, relu }: Product,
+  resident?: { owner: object; version: number },
 ): { out: Float32Array; packed: Float32Array; guardsIntact: boolean } {
   const contents = [
     a,
@@ -46,7 +50,7 @@ function panelProduct(
   ];
   const { out, guardsIntact } = guarded(simd, contents, ([pa, pb, pBias, packed, c, panelOut]) => {
     packPanels(simd, pb, transposed, bias ? pBias : 0, packed, { k, n });
-    gemmPanels(simd, pa, packed, c, { m, n, k }, relu, panelOut);
+    gemmPanels(simd, pa, packed, c, { m, n, k }, relu, panelOut, resident);
   });
   return { out: out[4], packed: out[3], guardsIntact };
 }
@@ -133,4 +137,49 @@ describe('the panel product split over helper threads', () => {
       expect(two.out).toEqual(one.out);
       expect(relativeError(two.out, await expected(product))).toBeLessThan(TOLERANCE);
     });
+
+  it('splits a product on resident panels by rows from 2M multiply-adds, copying the panels again only for a new version', async () => {
+    // mlp2's first layer at batch 64: 5M multiply-adds, fewer rows than columns' panels × 2.
+    const [m, k, n] = [64, 784, 100];
+    const first: Product = {
+      a: randomArray(m * k, 10),
+      b: randomArray(k * n, 11),
+      bias: randomArray(n, 12),
+      shape: [m, k, n],
+      transposed: false,
+      relu: true,
+    };
+    const second = { ...first, b: randomArray(k * n, 13) };
+    await setWasmKernelThreads(1);
+    const [one1, one2] = [panelProduct(simd, first), panelProduct(simd, second)];
+    await setWasmKernelThreads(2);
+    const owner = {};
+    try {
+      const before = splitCalls();
+      const copied = splitCopiedFloats();
+      const two1 = panelProduct(simd, first, { owner, version: 1 });
+      const inFirst = splitCopiedFloats() - copied;
+      // The same version: the helper computes with the panels it has (the first B), not `second`'s.
+      const stale = panelProduct(simd, second, { owner, version: 1 });
+      const inStale = splitCopiedFloats() - copied - inFirst;
+      const two2 = panelProduct(simd, second, { owner, version: 2 });
+      expect(splitCalls() - before).toBe(3);
+      expect(two1.guardsIntact && two2.guardsIntact).toBe(true);
+      expect(two1.out).toEqual(one1.out);
+      expect(two2.out).toEqual(one2.out);
+      expect(inFirst - inStale).toBe(panelFloats(k, n));
+      // Rows past the calling thread's half came from the old panels.
+      expect(stale.out.subarray(0, (m / 2) * n)).toEqual(one2.out.subarray(0, (m / 2) * n));
+      expect(stale.out.subarray((m / 2) * n)).toEqual(one1.out.subarray((m / 2) * n));
+      setDenseResidentEnabled(false);
+      const off = splitCalls();
+      const plain = panelProduct(simd, second, { owner, version: 2 });
+      // Off: below the split threshold of panels that travel with every call.
+      expect(splitCalls() - off).toBe(0);
+      expect(plain.out).toEqual(one2.out);
+      expect(relativeError(two2.out, await expected(second))).toBeLessThan(TOLERANCE);
+    } finally {
+      setDenseResidentEnabled(true);
+    }
+  });
 });

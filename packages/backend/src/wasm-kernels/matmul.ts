@@ -105,6 +105,20 @@ export function setDenseGradientSplitEnabled(on: boolean): void {
   reductionSplit = on;
 }
 
+let columnSplit = globalThis.process?.env?.LENET_DW_COLUMNS !== '0';
+
+/**
+ * Splits `gemmTransposedA` over the helper threads by rows of C (columns of A) when on, over its
+ * reduction (the batch, partial sums added at the end) when off; for A/B timing in one process.
+ * `LENET_DW_COLUMNS=0` starts with it off.
+ */
+export function setDenseGradientColumnSplitEnabled(on: boolean): void {
+  columnSplit = on;
+}
+
+/** Multiply-adds from which `gemmTransposedA` splits by rows of C. */
+const COLUMN_SPLIT_MIN_MACS = Number(globalThis.process?.env?.LENET_DW_COLUMNS_MIN ?? 2_000_000);
+
 /**
  * C [m, n] = Aᵀ·B with A [k, m] and B [k, n4] on wasm-heap buffers (byte offsets), B's columns
  * past n zero: a dense layer's weight gradient xᵀ·dy (k the batch). The reduction axis is split
@@ -122,6 +136,21 @@ export function gemmTransposedA(
   dims: { m: number; n: number; n4: number; k: number },
 ): void {
   const { m, n, n4, k } = dims;
+  if (reductionSplit && columnSplit) {
+    // Rows of C: a helper gets its columns of A (a strided copy) and all of B, and its rows of C
+    // come back as they are, where a reduction split adds a whole partial C on this thread.
+    runSplit(simd, {
+      fn: 'lenet_gemm',
+      macs: m * n * k,
+      minMacs: COLUMN_SPLIT_MIN_MACS,
+      items: m,
+      perItem: [{ ptr: a, floats: 1, rows: { count: k, stride: m } }],
+      whole: [{ ptr: b, floats: k * n4 }],
+      out: { ptr: c, floats: n },
+      args: (p, count) => [p.perItem[0], 1, p.strides[0], p.whole[0], p.out, count, n, n4, k, 0, 0],
+    });
+    return;
+  }
   runSplit(simd, {
     fn: 'lenet_gemm',
     macs: m * n * k,
@@ -216,6 +245,24 @@ export function packPanels(
   else simd.fn.lenet_pack_panels(src, n, 1, bias, dst, k, n);
 }
 
+let residentPanels = globalThis.process?.env?.LENET_DENSE_RESIDENT !== '0';
+
+/**
+ * Turns on or off (for A/B timing in one process) keeping packed dense panels in the helper
+ * threads' memory between calls: a product on panels that do not change (inference) then splits
+ * by rows from {@link RESIDENT_SPLIT_MIN_MACS} on, copying only A's rows in and C's out.
+ * `LENET_DENSE_RESIDENT=0` starts with it off.
+ */
+export function setDenseResidentEnabled(on: boolean): void {
+  residentPanels = on;
+}
+
+/**
+ * Multiply-adds from which a product on resident panels is split by rows: only A's and C's rows
+ * travel, so smaller products than {@link GEMM_SPLIT_MIN_MACS} pay.
+ */
+const RESIDENT_SPLIT_MIN_MACS = Number(globalThis.process?.env?.LENET_RESIDENT_MIN ?? 2_000_000);
+
 /**
  * C [m, n] = A [m, k] · B (+ the packed bias, then relu) with B packed by {@link packPanels}.
  * Big products are split over the helper threads: by columns when C has fewer rows than columns
@@ -231,6 +278,7 @@ export function gemmPanels(
   dims: { m: number; n: number; k: number },
   relu: boolean,
   panelOut: number,
+  resident?: { owner: object; version: number },
 ): void {
   const { m, n, k } = dims;
   const f = simd.fn;
@@ -238,6 +286,19 @@ export function gemmPanels(
   const panels = panelColumns(n) / PANEL;
   const macs = m * n * k;
   const threads = kernelThreads();
+  if (threads !== undefined && resident !== undefined && residentPanels && m > threads.count) {
+    runSplit(simd, {
+      fn: 'lenet_gemm_panels',
+      macs,
+      minMacs: RESIDENT_SPLIT_MIN_MACS,
+      items: m,
+      perItem: [{ ptr: a, floats: k }],
+      whole: [{ ptr: bp, floats: panelFloats(k, n), resident }],
+      out: { ptr: c, floats: n },
+      args: (p, count) => [p.perItem[0], k, 1, p.whole[0], p.out, count, n, k, r, n, PANEL],
+    });
+    return;
+  }
   if (threads === undefined || macs < GEMM_SPLIT_MIN_MACS) {
     f.lenet_gemm_panels(a, k, 1, bp, c, m, n, k, r, n, PANEL);
     return;
