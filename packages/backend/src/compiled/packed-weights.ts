@@ -5,8 +5,8 @@ let packing = globalThis.process?.env?.LENET_INFER_PACKING !== '0';
 
 /**
  * Turns on or off (for A/B measurements) the compiled inference pass keeping its weights
- * transformed between calls: dense kernels packed in panels (their product
- * on panels, split by columns over the helper threads when C has fewer rows than columns) and
+ * transformed between calls: dense kernels packed in panels (their product on panels, split
+ * by rows over the helper threads, which keep their own copy of the panels) and
  * Winograd filter transforms. Off: the products on the weights as they are, split by rows, and
  * the filter transformed at every call. Nets compiled while off stay so, and the other way round.
  * `LENET_INFER_PACKING=0` starts with it off.

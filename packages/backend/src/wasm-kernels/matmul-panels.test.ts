@@ -138,9 +138,10 @@ describe('the panel product split over helper threads', () => {
       expect(relativeError(two.out, await expected(product))).toBeLessThan(TOLERANCE);
     });
 
-  it('splits a product on resident panels by rows from 2M multiply-adds, copying the panels again only for a new version', async () => {
-    // mlp2's first layer at batch 64: 5M multiply-adds, fewer rows than columns' panels × 2.
-    const [m, k, n] = [64, 784, 100];
+  it('splits a product on resident panels by rows, copying the panels again only for a new version', async () => {
+    // vgg's 2048→2500 layer shrunk to 8.2M multiply-adds: fewer rows than panels, where panels
+    // that travel split by columns.
+    const [m, k, n] = [32, 2048, 125];
     const first: Product = {
       a: randomArray(m * k, 10),
       b: randomArray(k * n, 11),
@@ -172,10 +173,10 @@ describe('the panel product split over helper threads', () => {
       expect(stale.out.subarray(0, (m / 2) * n)).toEqual(one2.out.subarray(0, (m / 2) * n));
       expect(stale.out.subarray((m / 2) * n)).toEqual(one1.out.subarray((m / 2) * n));
       setDenseResidentEnabled(false);
-      const off = splitCalls();
+      const off = splitCopiedFloats();
       const plain = panelProduct(simd, second, { owner, version: 2 });
-      // Off: below the split threshold of panels that travel with every call.
-      expect(splitCalls() - off).toBe(0);
+      // Off: split by columns, each helper given its panels and all of A.
+      expect(splitCopiedFloats() - off).toBe(panelFloats(k, n) - 4 * (k + 1) * 16 + m * k + m * 64);
       expect(plain.out).toEqual(one2.out);
       expect(relativeError(two2.out, await expected(second))).toBeLessThan(TOLERANCE);
     } finally {

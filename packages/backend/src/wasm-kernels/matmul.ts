@@ -116,9 +116,6 @@ export function setDenseGradientColumnSplitEnabled(on: boolean): void {
   columnSplit = on;
 }
 
-/** Multiply-adds from which `gemmTransposedA` splits by rows of C. */
-const COLUMN_SPLIT_MIN_MACS = Number(globalThis.process?.env?.LENET_DW_COLUMNS_MIN ?? 2_000_000);
-
 /**
  * C [m, n] = Aᵀ·B with A [k, m] and B [k, n4] on wasm-heap buffers (byte offsets), B's columns
  * past n zero: a dense layer's weight gradient xᵀ·dy (k the batch). The reduction axis is split
@@ -136,13 +133,14 @@ export function gemmTransposedA(
   dims: { m: number; n: number; n4: number; k: number },
 ): void {
   const { m, n, n4, k } = dims;
-  if (reductionSplit && columnSplit) {
+  if (columnSplit) {
     // Rows of C: a helper gets its columns of A (a strided copy) and all of B, and its rows of C
     // come back as they are, where a reduction split adds a whole partial C on this thread.
     runSplit(simd, {
       fn: 'lenet_gemm',
       macs: m * n * k,
-      minMacs: COLUMN_SPLIT_MIN_MACS,
+      minMacs:
+        reductionSplit && k >= REDUCTION_SPLIT_MIN_ROWS ? GEMM_SPLIT_MIN_MACS : Number.POSITIVE_INFINITY,
       items: m,
       perItem: [{ ptr: a, floats: 1, rows: { count: k, stride: m } }],
       whole: [{ ptr: b, floats: k * n4 }],
@@ -250,7 +248,7 @@ let residentPanels = globalThis.process?.env?.LENET_DENSE_RESIDENT !== '0';
 /**
  * Turns on or off (for A/B timing in one process) keeping packed dense panels in the helper
  * threads' memory between calls: a product on panels that do not change (inference) then splits
- * by rows from {@link RESIDENT_SPLIT_MIN_MACS} on, copying only A's rows in and C's out.
+ * by rows, copying only A's rows in and C's out (off: the panels travel with every call).
  * `LENET_DENSE_RESIDENT=0` starts with it off.
  */
 export function setDenseResidentEnabled(on: boolean): void {
@@ -258,17 +256,12 @@ export function setDenseResidentEnabled(on: boolean): void {
 }
 
 /**
- * Multiply-adds from which a product on resident panels is split by rows: only A's and C's rows
- * travel, so smaller products than {@link GEMM_SPLIT_MIN_MACS} pay.
- */
-const RESIDENT_SPLIT_MIN_MACS = Number(globalThis.process?.env?.LENET_RESIDENT_MIN ?? 2_000_000);
-
-/**
  * C [m, n] = A [m, k] · B (+ the packed bias, then relu) with B packed by {@link packPanels}.
  * Big products are split over the helper threads: by columns when C has fewer rows than columns
  * (each helper gets a copy of its panels and all of A, and writes its columns in panels to
  * `panelOut`, m × {@link panelColumns}(n) floats, copied into C after), else by rows (each helper
- * gets all of B), whichever copies less.
+ * gets all of B), whichever copies less. Panels the helpers keep (`resident`: their owner and
+ * version, see `KernelThreads.resident`) do not travel: then always by rows.
  */
 export function gemmPanels(
   simd: SimdKernels,
@@ -290,7 +283,9 @@ export function gemmPanels(
     runSplit(simd, {
       fn: 'lenet_gemm_panels',
       macs,
-      minMacs: RESIDENT_SPLIT_MIN_MACS,
+      // Splitting mlp2's 5M multiply-add product at batch 64 this way gained 1–2 % of a call on
+      // a quiet machine and doubled it with other jobs on the cores (infer-stages.mjs).
+      minMacs: GEMM_SPLIT_MIN_MACS,
       items: m,
       perItem: [{ ptr: a, floats: k }],
       whole: [{ ptr: bp, floats: panelFloats(k, n), resident }],
