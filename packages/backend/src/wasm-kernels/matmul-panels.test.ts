@@ -138,49 +138,54 @@ describe('the panel product split over helper threads', () => {
       expect(relativeError(two.out, await expected(product))).toBeLessThan(TOLERANCE);
     });
 
-  it('splits a product on resident panels by rows, copying the panels again only for a new version', async () => {
-    // vgg's 2048→2500 layer shrunk to 8.2M multiply-adds: fewer rows than panels, where panels
-    // that travel split by columns.
-    const [m, k, n] = [32, 2048, 125];
-    const first: Product = {
-      a: randomArray(m * k, 10),
-      b: randomArray(k * n, 11),
-      bias: randomArray(n, 12),
-      shape: [m, k, n],
-      transposed: false,
-      relu: true,
-    };
-    const second = { ...first, b: randomArray(k * n, 13) };
-    await setWasmKernelThreads(1);
-    const [one1, one2] = [panelProduct(simd, first), panelProduct(simd, second)];
-    await setWasmKernelThreads(2);
-    const owner = {};
-    try {
-      const before = splitCalls();
-      const copied = splitCopiedFloats();
-      const two1 = panelProduct(simd, first, { owner, version: 1 });
-      const inFirst = splitCopiedFloats() - copied;
-      // The same version: the helper computes with the panels it has (the first B), not `second`'s.
-      const stale = panelProduct(simd, second, { owner, version: 1 });
-      const inStale = splitCopiedFloats() - copied - inFirst;
-      const two2 = panelProduct(simd, second, { owner, version: 2 });
-      expect(splitCalls() - before).toBe(3);
-      expect(two1.guardsIntact && two2.guardsIntact).toBe(true);
-      expect(two1.out).toEqual(one1.out);
-      expect(two2.out).toEqual(one2.out);
-      expect(inFirst - inStale).toBe(panelFloats(k, n));
-      // Rows past the calling thread's half came from the old panels.
-      expect(stale.out.subarray(0, (m / 2) * n)).toEqual(one2.out.subarray(0, (m / 2) * n));
-      expect(stale.out.subarray((m / 2) * n)).toEqual(one1.out.subarray((m / 2) * n));
-      setDenseResidentEnabled(false);
-      const off = splitCopiedFloats();
-      const plain = panelProduct(simd, second, { owner, version: 2 });
-      // Off: split by columns, each helper given its panels and all of A.
-      expect(splitCopiedFloats() - off).toBe(panelFloats(k, n) - 4 * (k + 1) * 16 + m * k + m * 64);
-      expect(plain.out).toEqual(one2.out);
-      expect(relativeError(two2.out, await expected(second))).toBeLessThan(TOLERANCE);
-    } finally {
-      setDenseResidentEnabled(true);
-    }
-  });
+  // By rows (m ≥ n: the calling thread takes rows 0..m/2) and by columns (fewer rows than
+  // panels, vgg's 2048→2500 layer shrunk to 8.2M multiply-adds: it takes panels 0..3).
+  for (const [shape, byRows] of [
+    [[130, 800, 100], true],
+    [[32, 2048, 125], false],
+  ] as const)
+    it(`[${shape}] split by ${byRows ? 'rows' : 'columns'} on resident panels copies them again only for a new version`, async () => {
+      const [m, k, n] = shape;
+      const first: Product = {
+        a: randomArray(m * k, 10),
+        b: randomArray(k * n, 11),
+        bias: randomArray(n, 12),
+        shape: [...shape],
+        transposed: false,
+        relu: true,
+      };
+      const second = { ...first, b: randomArray(k * n, 13) };
+      await setWasmKernelThreads(1);
+      const [one1, one2] = [panelProduct(simd, first), panelProduct(simd, second)];
+      await setWasmKernelThreads(2);
+      const owner = {};
+      try {
+        const before = splitCalls();
+        const copied = splitCopiedFloats();
+        const two1 = panelProduct(simd, first, { owner, version: 1 });
+        const inFirst = splitCopiedFloats() - copied;
+        // The same version: the helper computes with the panels it holds (the first B).
+        const stale = panelProduct(simd, second, { owner, version: 1 });
+        const inStale = splitCopiedFloats() - copied - inFirst;
+        const two2 = panelProduct(simd, second, { owner, version: 2 });
+        expect(splitCalls() - before).toBe(3);
+        expect(two1.guardsIntact && two2.guardsIntact).toBe(true);
+        expect(two1.out).toEqual(one1.out);
+        expect(two2.out).toEqual(one2.out);
+        expect(inFirst - inStale).toBe(panelFloats(k, n));
+        const mine = (i: number) => (byRows ? Math.floor(i / n) < m / 2 : i % n < 64);
+        for (let i = 0; i < m * n; i++) expect(stale.out[i]).toBe(mine(i) ? one2.out[i] : one1.out[i]);
+        setDenseResidentEnabled(false);
+        const off = splitCopiedFloats();
+        const plain = panelProduct(simd, second, { owner, version: 2 });
+        // Off: the helper's panels travel (by columns: its 4 panels, and all of A).
+        expect(splitCopiedFloats() - off).toBe(
+          byRows ? panelFloats(k, n) + inStale : 4 * (k + 1) * 16 + m * k + m * 64,
+        );
+        expect(plain.out).toEqual(one2.out);
+        expect(relativeError(two2.out, await expected(second))).toBeLessThan(TOLERANCE);
+      } finally {
+        setDenseResidentEnabled(true);
+      }
+    });
 });

@@ -247,8 +247,8 @@ let residentPanels = globalThis.process?.env?.LENET_DENSE_RESIDENT !== '0';
 
 /**
  * Turns on or off (for A/B timing in one process) keeping packed dense panels in the helper
- * threads' memory between calls: a product on panels that do not change (inference) then splits
- * by rows, copying only A's rows in and C's out (off: the panels travel with every call).
+ * threads' memory between calls: a product on panels that do not change (inference) then
+ * copies only A (or its rows) in and C's share out (off: the panels travel with every call).
  * `LENET_DENSE_RESIDENT=0` starts with it off.
  */
 export function setDenseResidentEnabled(on: boolean): void {
@@ -261,7 +261,8 @@ export function setDenseResidentEnabled(on: boolean): void {
  * (each helper gets a copy of its panels and all of A, and writes its columns in panels to
  * `panelOut`, m × {@link panelColumns}(n) floats, copied into C after), else by rows (each helper
  * gets all of B), whichever copies less. Panels the helpers keep (`resident`: their owner and
- * version, see `KernelThreads.resident`) do not travel: then always by rows.
+ * version, see `KernelThreads.resident`) do not travel: only A's share (by rows) or A (by
+ * columns) does.
  */
 export function gemmPanels(
   simd: SimdKernels,
@@ -279,25 +280,11 @@ export function gemmPanels(
   const panels = panelColumns(n) / PANEL;
   const macs = m * n * k;
   const threads = kernelThreads();
-  if (threads !== undefined && resident !== undefined && residentPanels && m > threads.count) {
-    runSplit(simd, {
-      fn: 'lenet_gemm_panels',
-      macs,
-      // Splitting mlp2's 5M multiply-add product at batch 64 this way gained 1–2 % of a call on
-      // a quiet machine and doubled it with other jobs on the cores (infer-stages.mjs).
-      minMacs: GEMM_SPLIT_MIN_MACS,
-      items: m,
-      perItem: [{ ptr: a, floats: k }],
-      whole: [{ ptr: bp, floats: panelFloats(k, n), resident }],
-      out: { ptr: c, floats: n },
-      args: (p, count) => [p.perItem[0], k, 1, p.whole[0], p.out, count, n, k, r, n, PANEL],
-    });
-    return;
-  }
   if (threads === undefined || macs < GEMM_SPLIT_MIN_MACS) {
     f.lenet_gemm_panels(a, k, 1, bp, c, m, n, k, r, n, PANEL);
     return;
   }
+  const keep = residentPanels ? resident : undefined;
   if (m >= n || panels <= threads.count) {
     runSplit(simd, {
       fn: 'lenet_gemm_panels',
@@ -305,20 +292,27 @@ export function gemmPanels(
       minMacs: GEMM_SPLIT_MIN_MACS,
       items: m,
       perItem: [{ ptr: a, floats: k }],
-      whole: [{ ptr: bp, floats: panelFloats(k, n) }],
+      whole: [{ ptr: bp, floats: panelFloats(k, n), resident: keep }],
       out: { ptr: c, floats: n },
       args: (p, count) => [p.perItem[0], k, 1, p.whole[0], p.out, count, n, k, r, n, PANEL],
     });
     return;
   }
   const panelOutFloats = m * PANEL;
+  const panelBytes = (k + 1) * PANEL * 4;
   runSplit(simd, {
     fn: 'lenet_gemm_panels',
     macs,
     minMacs: GEMM_SPLIT_MIN_MACS,
     items: panels,
-    perItem: [{ ptr: bp, floats: (k + 1) * PANEL }],
-    whole: [{ ptr: a, floats: m * k }],
+    // Kept panels: the helpers hold all of them and each reads its share in place.
+    perItem: keep ? [] : [{ ptr: bp, floats: (k + 1) * PANEL }],
+    whole: keep
+      ? [
+          { ptr: a, floats: m * k },
+          { ptr: bp, floats: panelFloats(k, n), resident: keep },
+        ]
+      : [{ ptr: a, floats: m * k }],
     out: { ptr: panelOut, floats: panelOutFloats },
     // A share's last panel may be C's last: its columns past n are zeros in B, and land in
     // panelOut's padding.
@@ -326,7 +320,7 @@ export function gemmPanels(
       p.whole[0],
       k,
       1,
-      p.perItem[0],
+      keep ? p.whole[1] + p.first * panelBytes : p.perItem[0],
       p.out,
       m,
       count * PANEL,

@@ -60,6 +60,8 @@ export interface SplitCall {
    */
   args(
     p: {
+      /** The share's first item (0 on the calling thread). */
+      first: number;
       perItem: number[];
       strides: number[];
       whole: number[];
@@ -92,6 +94,7 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
 /** The arguments' pointers for the calling thread: the call's own regions in tfjs's memory. */
 function inPlace(call: SplitCall): Parameters<SplitCall['args']>[0] {
   return {
+    first: 0,
     perItem: call.perItem.map((r) => r.ptr),
     strides: call.perItem.map((r) => r.rows?.stride ?? r.floats),
     whole: call.whole.map((r) => r.ptr),
@@ -173,6 +176,7 @@ function splitAcross(
       call.fn,
       call.args(
         {
+          first: h.first,
           perItem: h.perItem,
           strides: call.perItem.map((r) => (r.rows ? h.count * r.floats : r.floats)),
           whole: wholeAt,
