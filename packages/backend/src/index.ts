@@ -80,6 +80,10 @@ export {
   type WasmKernelThreadsOverride,
   wasmKernelThreads,
 } from './wasm-kernels/kernel-threads.js';
-export { setDenseGradientSplitEnabled } from './wasm-kernels/matmul.js';
+export {
+  setDenseGradientColumnSplitEnabled,
+  setDenseGradientSplitEnabled,
+  setDenseResidentEnabled,
+} from './wasm-kernels/matmul.js';
 export { poolFastEnabled, setPoolArgmaxMinFloats, setPoolFastEnabled } from './wasm-kernels/pool-util.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

@@ -1,7 +1,9 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
 import {
   setConvPoolFusionEnabled,
+  setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
+  setDenseResidentEnabled,
   setInferenceFusionEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
@@ -58,6 +60,9 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
  * `winograd-dw`: the Winograd filter gradient alone;
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
+ * `dw-columns`: that split by rows of the gradient (columns of x) rather than over the batch;
+ * `dense-resident`: the compiled inference pass's dense panels kept in the helper threads' memory
+ *   (and its products split by rows from 2M multiply-adds);
  * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
  *   infer-stages.mjs compiles one per variant).
  */
@@ -66,6 +71,8 @@ const AB_SWITCHES = {
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),
   'dw-split': setDenseGradientSplitEnabled,
+  'dw-columns': setDenseGradientColumnSplitEnabled,
+  'dense-resident': setDenseResidentEnabled,
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
   'train-conv-pool': setTrainConvPoolFusionEnabled,

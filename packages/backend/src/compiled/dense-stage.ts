@@ -134,7 +134,8 @@ export class DenseStage implements Stage {
     if (this.panels) {
       const relu = this.fused && act === 'relu';
       const b = this.packedKernel(this.panels, kernel, bias);
-      gemmPanels(simd, io.x, b, io.y, { m: n, n: u, k }, relu, this.panelOut);
+      const resident = { owner: this.panels, version: this.panels.version };
+      gemmPanels(simd, io.x, b, io.y, { m: n, n: u, k }, relu, this.panelOut, resident);
       if (!this.fused)
         biasActivation(simd, io.y, bias ? simd.ptr(bias) : 0, this.tile, n * u, u, this.t, act);
       return;

@@ -1,11 +1,12 @@
+import { kernelThreads } from '../wasm-kernels/kernel-threads.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 
 let packing = globalThis.process?.env?.LENET_INFER_PACKING !== '0';
 
 /**
  * Turns on or off (for A/B measurements) the compiled inference pass keeping its weights
- * transformed between calls: dense kernels packed in panels (their product
- * on panels, split by columns over the helper threads when C has fewer rows than columns) and
+ * transformed between calls: dense kernels packed in panels (their product on panels, split
+ * by rows over the helper threads, which keep their own copy of the panels) and
  * Winograd filter transforms. Off: the products on the weights as they are, split by rows, and
  * the filter transformed at every call. Nets compiled while off stay so, and the other way round.
  * `LENET_INFER_PACKING=0` starts with it off.
@@ -30,6 +31,7 @@ export function inferencePackingEnabled(): boolean {
 export class PackedWeights {
   private ptr = 0;
   private key: readonly unknown[] = [];
+  private packs = 0;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -46,13 +48,23 @@ export class PackedWeights {
       // Forgotten first: a transform that throws leaves nothing that looks current.
       this.key = [];
       pack(this.ptr);
+      this.packs++;
       this.key = [...key];
     }
     return this.ptr;
   }
 
+  /**
+   * Changes whenever the transformed weights do (the helper threads' copy of them, kept from call
+   * to call, is current while it stays).
+   */
+  get version(): number {
+    return this.packs;
+  }
+
   /** Frees the buffer (a later {@link get} allocates and transforms again). */
   dispose(): void {
+    kernelThreads()?.releaseResident(this);
     if (this.ptr === 0) return;
     this.simd.free(this.ptr);
     this.ptr = 0;

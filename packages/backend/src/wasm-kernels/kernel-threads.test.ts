@@ -3,6 +3,7 @@ import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
 import {
+  kernelThreads,
   overrideWasmKernelThreads,
   setKernelThreadSpin,
   setWasmKernelThreads,
@@ -116,5 +117,38 @@ describe('the SIMD kernels split over helper threads', () => {
     expect(wasmKernelThreads()).toBe(1);
     await expect(setWasmKernelThreads(0)).rejects.toThrow(/positive integer, got 0/);
     await expect(setWasmKernelThreads(1.5)).rejects.toThrow(/positive integer/);
+  });
+
+  it('keep resident blocks per owner, filled again only for a new version, past them the calls', async () => {
+    await setWasmKernelThreads(2);
+    const threads = kernelThreads();
+    if (threads === undefined) throw new Error('no helper threads');
+    threads.forgetResidents();
+    const start = threads.callStart;
+    const fills: string[] = [];
+    const fill = (name: string, value: number) => (view: Float32Array, at: number) => {
+      fills.push(name);
+      view[at / 4] = value;
+    };
+    const [a, b] = [{}, {}];
+    const atA = threads.resident(a, 1, 1000, fill('a1', 1));
+    expect(threads.resident(a, 1, 1000, fill('a1 again', 2))).toBe(atA);
+    const atB = threads.resident(b, 7, 10, fill('b7', 3));
+    expect(atB).toBeGreaterThanOrEqual(atA + 4000);
+    expect(threads.resident(a, 2, 1000, fill('a2', 4))).toBe(atA);
+    expect(fills).toEqual(['a1', 'b7', 'a2']);
+    expect([threads.view()[atA / 4], threads.view()[atB / 4]]).toEqual([4, 3]);
+    // A call's own regions start past every block.
+    expect(threads.callStart).toBeGreaterThanOrEqual(atB + 40);
+    // Another size is a new block; a released owner fills again.
+    expect(threads.resident(b, 7, 20, fill('b7 bigger', 5))).toBeGreaterThanOrEqual(atB + 40);
+    threads.releaseResident(a);
+    threads.resident(a, 2, 1000, fill('a2 after release', 6));
+    // Past 64 MB of blocks, all are forgotten and the new one starts at the beginning again.
+    expect(threads.resident({}, 0, 16 * 1024 * 1024, fill('big', 7))).toBe(start);
+    threads.resident(b, 7, 20, fill('b7 after reset', 8));
+    expect(fills.slice(3)).toEqual(['b7 bigger', 'a2 after release', 'big', 'b7 after reset']);
+    threads.forgetResidents();
+    expect(threads.callStart).toBe(start);
   });
 });

@@ -97,6 +97,11 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_filter_grad_winograd',
 ];
 
+/** Byte offset of the first resident block (the bytes before it stay unused, as before). */
+const RESIDENT_START = 64;
+/** Bytes the resident blocks may take in all. */
+const RESIDENT_MAX_BYTES = 64 * 1024 * 1024;
+
 /** One helper thread and its control block. */
 interface Helper {
   worker: Worker;
@@ -115,6 +120,10 @@ export class KernelThreads {
   private readonly memory: SharedMemory;
   private readonly helpers: Helper[] = [];
   private closed = false;
+  /** Blocks kept in the shared memory across calls ({@link resident}), by owner. */
+  private readonly residents = new Map<object, { at: number; floats: number; version: number }>();
+  /** Byte offset past the resident blocks: where a call's own regions start. */
+  private residentEnd = RESIDENT_START;
 
   private constructor(count: number) {
     this.memory = new wasmApi.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
@@ -177,6 +186,53 @@ export class KernelThreads {
       throw new BackendError(`kernel threads: ${bytes} bytes exceed the shared memory's 2 GiB`, 'wasm');
     }
     this.memory.grow(pages);
+  }
+
+  /** Byte offset in the shared memory past the resident blocks, where a call's regions may start. */
+  get callStart(): number {
+    return this.residentEnd;
+  }
+
+  /**
+   * A block of `floats` floats in the shared memory that `owner` keeps from call to call (weights
+   * every helper reads, such as packed dense panels): `fill(view, at)` copies them in first when
+   * the block is new or `version` is not the one of the last fill. Returns its byte offset. The
+   * blocks take at most {@link RESIDENT_MAX_BYTES}; past that all are forgotten and refilled on
+   * their next use, so owners that are gone never hold memory for long.
+   */
+  resident(
+    owner: object,
+    version: number,
+    floats: number,
+    fill: (view: Float32Array, at: number) => void,
+  ): number {
+    let block = this.residents.get(owner);
+    if (block === undefined || block.floats !== floats) {
+      const bytes = Math.ceil((floats * 4) / 16) * 16 + 64;
+      if (this.residentEnd + bytes > RESIDENT_START + RESIDENT_MAX_BYTES) this.forgetResidents();
+      block = { at: this.residentEnd, floats, version: Number.NaN };
+      this.residentEnd += bytes;
+      this.residents.set(owner, block);
+      this.reserve(this.residentEnd);
+    }
+    if (block.version !== version) {
+      // Forgotten first: a fill that throws leaves nothing that looks current.
+      block.version = Number.NaN;
+      fill(this.view(), block.at);
+      block.version = version;
+    }
+    return block.at;
+  }
+
+  /** Forgets `owner`'s resident block (its space comes back when all are forgotten). */
+  releaseResident(owner: object): void {
+    this.residents.delete(owner);
+  }
+
+  /** Forgets every resident block (their owners' next use copies them in again). */
+  forgetResidents(): void {
+    this.residents.clear();
+    this.residentEnd = RESIDENT_START;
   }
 
   /** Starts `fn(args)` on helper `index` (byte offsets into the shared memory). */

@@ -3,9 +3,9 @@ import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import { guarded, wasmSimdKernels } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { setWasmKernelThreads } from './kernel-threads.js';
-import { gemmPanels, packPanels, panelColumns, panelFloats } from './matmul.js';
+import { gemmPanels, packPanels, panelColumns, panelFloats, setDenseResidentEnabled } from './matmul.js';
 import type { SimdKernels } from './simd.js';
-import { splitCalls } from './split.js';
+import { splitCalls, splitCopiedFloats } from './split.js';
 
 const TOLERANCE = 1e-3;
 
@@ -31,10 +31,14 @@ async function expected({ a, b, bias, shape: [m, k, n], transposed, relu }: Prod
   return y;
 }
 
-/** Packs B (and the bias) and runs the panel product, every buffer guarded. */
+/**
+ * Packs B (and the bias) and runs the panel product, every buffer guarded; `resident` names the
+ * helpers' copy of the panels (its owner and version).
+ */
 function panelProduct(
   simd: SimdKernels,
   { a, b, bias, shape: [m, k, n], transposed, relu }: Product,
+  resident?: { owner: object; version: number },
 ): { out: Float32Array; packed: Float32Array; guardsIntact: boolean } {
   const contents = [
     a,
@@ -46,7 +50,7 @@ function panelProduct(
   ];
   const { out, guardsIntact } = guarded(simd, contents, ([pa, pb, pBias, packed, c, panelOut]) => {
     packPanels(simd, pb, transposed, bias ? pBias : 0, packed, { k, n });
-    gemmPanels(simd, pa, packed, c, { m, n, k }, relu, panelOut);
+    gemmPanels(simd, pa, packed, c, { m, n, k }, relu, panelOut, resident);
   });
   return { out: out[4], packed: out[3], guardsIntact };
 }
@@ -132,5 +136,56 @@ describe('the panel product split over helper threads', () => {
       // Each output is the same sum in the same order, whichever thread computes it.
       expect(two.out).toEqual(one.out);
       expect(relativeError(two.out, await expected(product))).toBeLessThan(TOLERANCE);
+    });
+
+  // By rows (m ≥ n: the calling thread takes rows 0..m/2) and by columns (fewer rows than
+  // panels, vgg's 2048→2500 layer shrunk to 8.2M multiply-adds: it takes panels 0..3).
+  for (const [shape, byRows] of [
+    [[130, 800, 100], true],
+    [[32, 2048, 125], false],
+  ] as const)
+    it(`[${shape}] split by ${byRows ? 'rows' : 'columns'} on resident panels copies them again only for a new version`, async () => {
+      const [m, k, n] = shape;
+      const first: Product = {
+        a: randomArray(m * k, 10),
+        b: randomArray(k * n, 11),
+        bias: randomArray(n, 12),
+        shape: [...shape],
+        transposed: false,
+        relu: true,
+      };
+      const second = { ...first, b: randomArray(k * n, 13) };
+      await setWasmKernelThreads(1);
+      const [one1, one2] = [panelProduct(simd, first), panelProduct(simd, second)];
+      await setWasmKernelThreads(2);
+      const owner = {};
+      try {
+        const before = splitCalls();
+        const copied = splitCopiedFloats();
+        const two1 = panelProduct(simd, first, { owner, version: 1 });
+        const inFirst = splitCopiedFloats() - copied;
+        // The same version: the helper computes with the panels it holds (the first B).
+        const stale = panelProduct(simd, second, { owner, version: 1 });
+        const inStale = splitCopiedFloats() - copied - inFirst;
+        const two2 = panelProduct(simd, second, { owner, version: 2 });
+        expect(splitCalls() - before).toBe(3);
+        expect(two1.guardsIntact && two2.guardsIntact).toBe(true);
+        expect(two1.out).toEqual(one1.out);
+        expect(two2.out).toEqual(one2.out);
+        expect(inFirst - inStale).toBe(panelFloats(k, n));
+        const mine = (i: number) => (byRows ? Math.floor(i / n) < m / 2 : i % n < 64);
+        for (let i = 0; i < m * n; i++) expect(stale.out[i]).toBe(mine(i) ? one2.out[i] : one1.out[i]);
+        setDenseResidentEnabled(false);
+        const off = splitCopiedFloats();
+        const plain = panelProduct(simd, second, { owner, version: 2 });
+        // Off: the helper's panels travel (by columns: its 4 panels, and all of A).
+        expect(splitCopiedFloats() - off).toBe(
+          byRows ? panelFloats(k, n) + inStale : 4 * (k + 1) * 16 + m * k + m * 64,
+        );
+        expect(plain.out).toEqual(one2.out);
+        expect(relativeError(two2.out, await expected(second))).toBeLessThan(TOLERANCE);
+      } finally {
+        setDenseResidentEnabled(true);
+      }
     });
 });

@@ -3,7 +3,11 @@ import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import { guarded, wasmSimdKernels } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { setWasmKernelThreads } from './kernel-threads.js';
-import { gemmTransposedA, setDenseGradientSplitEnabled } from './matmul.js';
+import {
+  gemmTransposedA,
+  setDenseGradientColumnSplitEnabled,
+  setDenseGradientSplitEnabled,
+} from './matmul.js';
 import { roundUp4, type SimdKernels } from './simd.js';
 import { splitCalls } from './split.js';
 
@@ -26,13 +30,14 @@ function product(simd: SimdKernels, a: Float32Array, b: Float32Array, [k, m, n]:
   return { c: out[2], guardsIntact };
 }
 
-describe("a dense layer's weight gradient, Aᵀ·B split over the batch", () => {
+describe("a dense layer's weight gradient, Aᵀ·B split over the helper threads", () => {
   let simd: SimdKernels;
   beforeAll(async () => {
     simd = await wasmSimdKernels();
   });
   afterAll(async () => {
     setDenseGradientSplitEnabled(true);
+    setDenseGradientColumnSplitEnabled(true);
     await setWasmKernelThreads(1);
   });
 
@@ -48,17 +53,44 @@ describe("a dense layer's weight gradient, Aᵀ·B split over the batch", () => 
       await setWasmKernelThreads(1);
       const one = product(simd, a, b, shape);
       await setWasmKernelThreads(2);
+      setDenseGradientColumnSplitEnabled(false);
+      try {
+        const before = splitCalls();
+        const two = product(simd, a, b, shape);
+        expect(splitCalls() - before).toBe(1);
+        expect(two.guardsIntact).toBe(true);
+        // Two partial sums added: not the same rounding as one running sum.
+        expect(relativeError(two.c, one.c)).toBeLessThan(1e-5);
+        expect(relativeError(two.c, await expected(a, b, shape))).toBeLessThan(1e-3);
+      } finally {
+        setDenseGradientColumnSplitEnabled(true);
+      }
+    });
+
+  // Split by rows of C: mlp2's first layer at batch 256, an odd shape (C's rows odd, n not a
+  // multiple of 4).
+  for (const shape of [
+    [256, 784, 100],
+    [130, 403, 167],
+  ])
+    it(`[${shape}] split by rows of the product gives one thread's result bit for bit`, async () => {
+      const [k, m, n] = shape;
+      const a = randomArray(k * m, 8);
+      const b = randomArray(k * n, 9);
+      await setWasmKernelThreads(1);
+      const one = product(simd, a, b, shape);
+      await setWasmKernelThreads(2);
       const before = splitCalls();
       const two = product(simd, a, b, shape);
       expect(splitCalls() - before).toBe(1);
       expect(two.guardsIntact).toBe(true);
-      // Two partial sums added: not the same rounding as one running sum.
-      expect(relativeError(two.c, one.c)).toBeLessThan(1e-5);
+      expect(two.c).toEqual(one.c);
       expect(relativeError(two.c, await expected(a, b, shape))).toBeLessThan(1e-3);
     });
 
-  it('stays on one thread when switched off, below the split threshold and for fewer than 128 images', async () => {
+  it('stays on one thread when switched off, below the split threshold and, split over the batch, for fewer than 128 images', async () => {
     await setWasmKernelThreads(2);
+    setDenseGradientColumnSplitEnabled(false);
     const a = randomArray(256 * 784, 5);
     const b = randomArray(256 * 100, 6);
     setDenseGradientSplitEnabled(false);
@@ -71,6 +103,13 @@ describe("a dense layer's weight gradient, Aᵀ·B split over the batch", () => 
     product(simd, a.subarray(0, 64 * 400), b.subarray(0, 64 * 120), [64, 400, 120]);
     // 12.8 M multiply-adds, but over 64 images only: keras-shallow's 3136→64 layer at batch 64.
     product(simd, randomArray(64 * 3136, 7), b.subarray(0, 64 * 64), [64, 3136, 64]);
+    expect(splitCalls() - before).toBe(0);
+    // By rows of the product, the same: the thresholds were measured with the split over the batch.
+    setDenseGradientColumnSplitEnabled(true);
+    product(simd, a.subarray(0, 64 * 400), b.subarray(0, 64 * 120), [64, 400, 120]);
+    product(simd, randomArray(64 * 3136, 7), b.subarray(0, 64 * 64), [64, 3136, 64]);
+    setDenseGradientSplitEnabled(false);
+    product(simd, a, b, [256, 784, 100]);
     expect(splitCalls() - before).toBe(0);
   });
 });

@@ -105,14 +105,26 @@ export function setDenseGradientSplitEnabled(on: boolean): void {
   reductionSplit = on;
 }
 
+let columnSplit = globalThis.process?.env?.LENET_DW_COLUMNS !== '0';
+
+/**
+ * Splits `gemmTransposedA` over the helper threads by rows of C (columns of A) when on, over its
+ * reduction (the batch, partial sums added at the end) when off; for A/B timing in one process.
+ * `LENET_DW_COLUMNS=0` starts with it off.
+ */
+export function setDenseGradientColumnSplitEnabled(on: boolean): void {
+  columnSplit = on;
+}
+
 /**
  * C [m, n] = Aᵀ·B with A [k, m] and B [k, n4] on wasm-heap buffers (byte offsets), B's columns
- * past n zero: a dense layer's weight gradient xᵀ·dy (k the batch). The reduction axis is split
- * over the helper threads when the product is big enough: each takes contiguous rows of A and B
- * (its images) and sums them into its own C, and the partial sums are added at the end, so the
- * rounding of the sum depends on the thread count (as for the Winograd filter gradient). A's
- * columns are read through strides either way, so rows of C, the split {@link gemmRows} makes,
- * would each need a strided copy.
+ * past n zero: a dense layer's weight gradient xᵀ·dy (k the batch). Split over the helper threads
+ * when the product is big enough, by rows of C: a helper gets its columns of A (a strided copy:
+ * k rows of its width) and all of B, and its rows of C come back as they are, each the same sum
+ * as on one thread. With {@link setDenseGradientColumnSplitEnabled} off, by the reduction axis
+ * instead: each takes contiguous rows of A and B (its images) and sums them into its own C, and
+ * the partial C are added on the calling thread (a JS pass over all of C: ~90 µs for mlp2's 78 k
+ * weights), so the rounding depends on the thread count.
  */
 export function gemmTransposedA(
   simd: SimdKernels,
@@ -122,6 +134,22 @@ export function gemmTransposedA(
   dims: { m: number; n: number; n4: number; k: number },
 ): void {
   const { m, n, n4, k } = dims;
+  if (columnSplit) {
+    // Rows of C: a helper gets its columns of A (a strided copy) and all of B, and its rows of C
+    // come back as they are, where a reduction split adds a whole partial C on this thread.
+    runSplit(simd, {
+      fn: 'lenet_gemm',
+      macs: m * n * k,
+      minMacs:
+        reductionSplit && k >= REDUCTION_SPLIT_MIN_ROWS ? GEMM_SPLIT_MIN_MACS : Number.POSITIVE_INFINITY,
+      items: m,
+      perItem: [{ ptr: a, floats: 1, rows: { count: k, stride: m } }],
+      whole: [{ ptr: b, floats: k * n4 }],
+      out: { ptr: c, floats: n },
+      args: (p, count) => [p.perItem[0], 1, p.strides[0], p.whole[0], p.out, count, n, n4, k, 0, 0],
+    });
+    return;
+  }
   runSplit(simd, {
     fn: 'lenet_gemm',
     macs: m * n * k,
@@ -216,12 +244,26 @@ export function packPanels(
   else simd.fn.lenet_pack_panels(src, n, 1, bias, dst, k, n);
 }
 
+let residentPanels = globalThis.process?.env?.LENET_DENSE_RESIDENT !== '0';
+
+/**
+ * Turns on or off (for A/B timing in one process) keeping packed dense panels in the helper
+ * threads' memory between calls: a product on panels that do not change (inference) then
+ * copies only A (or its rows) in and C's share out (off: the panels travel with every call).
+ * `LENET_DENSE_RESIDENT=0` starts with it off.
+ */
+export function setDenseResidentEnabled(on: boolean): void {
+  residentPanels = on;
+}
+
 /**
  * C [m, n] = A [m, k] · B (+ the packed bias, then relu) with B packed by {@link packPanels}.
  * Big products are split over the helper threads: by columns when C has fewer rows than columns
  * (each helper gets a copy of its panels and all of A, and writes its columns in panels to
  * `panelOut`, m × {@link panelColumns}(n) floats, copied into C after), else by rows (each helper
- * gets all of B), whichever copies less.
+ * gets all of B), whichever copies less. Panels the helpers keep (`resident`: their owner and
+ * version, see `KernelThreads.resident`) do not travel: only A's share (by rows) or A (by
+ * columns) does.
  */
 export function gemmPanels(
   simd: SimdKernels,
@@ -231,6 +273,7 @@ export function gemmPanels(
   dims: { m: number; n: number; k: number },
   relu: boolean,
   panelOut: number,
+  resident?: { owner: object; version: number },
 ): void {
   const { m, n, k } = dims;
   const f = simd.fn;
@@ -242,6 +285,7 @@ export function gemmPanels(
     f.lenet_gemm_panels(a, k, 1, bp, c, m, n, k, r, n, PANEL);
     return;
   }
+  const keep = residentPanels ? resident : undefined;
   if (m >= n || panels <= threads.count) {
     runSplit(simd, {
       fn: 'lenet_gemm_panels',
@@ -249,20 +293,27 @@ export function gemmPanels(
       minMacs: GEMM_SPLIT_MIN_MACS,
       items: m,
       perItem: [{ ptr: a, floats: k }],
-      whole: [{ ptr: bp, floats: panelFloats(k, n) }],
+      whole: [{ ptr: bp, floats: panelFloats(k, n), resident: keep }],
       out: { ptr: c, floats: n },
       args: (p, count) => [p.perItem[0], k, 1, p.whole[0], p.out, count, n, k, r, n, PANEL],
     });
     return;
   }
   const panelOutFloats = m * PANEL;
+  const panelBytes = (k + 1) * PANEL * 4;
   runSplit(simd, {
     fn: 'lenet_gemm_panels',
     macs,
     minMacs: GEMM_SPLIT_MIN_MACS,
     items: panels,
-    perItem: [{ ptr: bp, floats: (k + 1) * PANEL }],
-    whole: [{ ptr: a, floats: m * k }],
+    // Kept panels: the helpers hold all of them and each reads its share in place.
+    perItem: keep ? [] : [{ ptr: bp, floats: (k + 1) * PANEL }],
+    whole: keep
+      ? [
+          { ptr: a, floats: m * k },
+          { ptr: bp, floats: panelFloats(k, n), resident: keep },
+        ]
+      : [{ ptr: a, floats: m * k }],
     out: { ptr: panelOut, floats: panelOutFloats },
     // A share's last panel may be C's last: its columns past n are zeros in B, and land in
     // panelOut's padding.
@@ -270,7 +321,7 @@ export function gemmPanels(
       p.whole[0],
       k,
       1,
-      p.perItem[0],
+      keep ? p.whole[1] + p.first * panelBytes : p.perItem[0],
       p.out,
       m,
       count * PANEL,
