@@ -72,7 +72,12 @@ export {
 } from './wasm-kernels/adam.js';
 /** Switching the SIMD training kernels off and on (for A/B measurements), and whether they can run. */
 export { setWideConvEnabled, wideConvEnabled } from './wasm-kernels/conv-wide.js';
-export { setWinogradEnabled, winogradEnabled } from './wasm-kernels/conv-winograd.js';
+export {
+  setWinogradEnabled,
+  setWinogradEpilogueEnabled,
+  setWinogradPadFreeEnabled,
+  winogradEnabled,
+} from './wasm-kernels/conv-winograd.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {
   overrideWasmKernelThreads,

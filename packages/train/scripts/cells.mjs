@@ -7,6 +7,8 @@ import {
   setPoolFastEnabled,
   setTrainConvPoolFusionEnabled,
   setWinogradEnabled,
+  setWinogradEpilogueEnabled,
+  setWinogradPadFreeEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
@@ -69,6 +71,8 @@ const AB_SWITCHES = {
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
   'train-conv-pool': setTrainConvPoolFusionEnabled,
+  'wino-epilogue': setWinogradEpilogueEnabled,
+  'wino-pad-free': setWinogradPadFreeEnabled,
 };
 
 /**

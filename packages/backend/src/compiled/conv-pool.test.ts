@@ -172,6 +172,30 @@ const CASES: { name: string; input: [number, number, number]; blocks: Block[]; o
     blocks: [{ filters: 3, kernel: 4, padding: 'same', act: 'tanh' }],
     op: 'max',
   },
+  {
+    name: "Winograd's epilogue (16 and 24 input channels, relu, F(4×4) on 8×8 then 4×4)",
+    input: [8, 8, 16],
+    blocks: [
+      { filters: 24, kernel: 3, padding: 'same', act: 'relu' },
+      { filters: 20, kernel: 3, padding: 'same', act: 'relu' },
+    ],
+    op: 'max',
+  },
+  {
+    name: "Winograd's epilogue, odd outputs (7×7 → 3×3, then 3×3 → 1×1), average, no bias",
+    input: [7, 7, 17],
+    blocks: [
+      { filters: 18, kernel: 3, padding: 'same', act: 'linear', useBias: false },
+      { filters: 33, kernel: 3, padding: 'same', act: 'relu' },
+    ],
+    op: 'avg',
+  },
+  {
+    name: "Winograd's epilogue with a batch norm folded (relu and dropout after, max)",
+    input: [6, 6, 16],
+    blocks: [{ filters: 32, kernel: 3, padding: 'same', act: 'relu', bn: true }],
+    op: 'max',
+  },
 ];
 
 describe('compileInferenceNet conv2d + 2×2/2 pooling fusion', () => {
@@ -237,15 +261,28 @@ describe('compileInferenceNet conv2d + 2×2/2 pooling fusion', () => {
     expect(pooled(map((l) => (l.type === 'pool' ? { ...l, strides: [1, 1] } : l)))).toBe(0);
     expect(pooled(map((l) => (l.type === 'pool' ? { ...l, size: [3, 3] } : l)))).toBe(0);
     expect(pooled(map((l) => (l.type === 'conv2d' ? { ...l, strides: [2, 2] } : l)))).toBe(0);
-    // Over 16 output channels the conv runs the wide or Winograd kernel.
-    const wide = tf.variable(tf.zeros([3, 3, 1, 17]));
-    expect(pooled(map((l) => (l.type === 'conv2d' ? { ...l, kernel: wide, bias: undefined } : l)))).toBe(0);
+    // Over 16 output channels the plan fuses it too; the stages leave it apart where the kernel
+    // the input size gives cannot take it: the wide one (1 input channel), Winograd with a tanh.
+    for (const [input, act] of [
+      [[12, 12, 1], 'relu'],
+      [[8, 8, 16], 'tanh'],
+    ] as const) {
+      const net = convPoolNet([...input], [{ filters: 17, kernel: 3, padding: 'same', act }], 'max');
+      expect(pooled(net.spec.layers)).toBe(1);
+      const compiled = compile(net.spec, true);
+      expect(stageNames(compiled), `${input}, ${act}`).toContain('PoolStage');
+      expect(stageNames(compiled)).not.toContain('ConvPoolStage');
+      const x = randomArray(2 * input[0] * input[1] * input[2], 97);
+      const got = compiled.probabilities(x, 2);
+      expect(relativeError(got, predicted(net.model, x, [2, ...input]))).toBeLessThan(1e-5);
+      compiled.dispose();
+      net.model.dispose();
+    }
     // A batch norm after the activation does not fold, and the pooling after it stays apart.
     const bn = spec.layers.findIndex((l) => l.type === 'pool');
     const other = convPoolNet([28, 28, 1], [{ ...CASES[0].blocks[0], bn: true }], 'max');
     const after: NetLayer[] = [spec.layers[0], other.spec.layers[1], ...spec.layers.slice(bn)];
     expect(pooled(after)).toBe(1); // only the second conv's
-    wide.dispose();
     other.model.dispose();
     model.dispose();
   });

@@ -2,7 +2,6 @@ import { foldBatchNorm } from '@lenet/common';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '../tfjs.js';
 import type { TensorInfo } from '../tfjs.js';
-import { DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 import type { NetActivation, NetLayer } from './net-spec.js';
 
@@ -85,10 +84,14 @@ function identity(layer: NetLayer): boolean {
   return layer.type === 'dropout' || (layer.type === 'activation' && layer.activation === 'linear');
 }
 
-/** Whether conv2d `layer` runs the direct kernel at stride 1, which can take the pooling after it. */
+/**
+ * Whether conv2d `layer` may take the pooling after it: stride 1 (the direct kernel's
+ * `convPoolForward`, or the Winograd kernel's epilogue; the net's stages check the kernel its
+ * input size gives it, and run the pooling apart where that kernel cannot take it).
+ */
 function poolable(layer: Extract<NetLayer, { type: 'conv2d' }>): boolean {
   const [sh, sw] = layer.strides;
-  return sh === 1 && sw === 1 && (layer.kernel.shape[3] as number) <= DIRECT_CONV_MAX_OUT_CHANNELS;
+  return sh === 1 && sw === 1;
 }
 
 /** Whether `layer` pools 2×2 windows at stride 2 (always without padding). */

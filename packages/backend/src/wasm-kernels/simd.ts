@@ -190,7 +190,7 @@ export interface SimdExports {
   ): void;
   /** Winograd F(m×m, 3×3) filter transform (see csrc/lenet-kernels.c). */
   lenet_wino_filter(w: number, u: number, ci: number, co: number, flip: number, m: number): void;
-  /** Winograd F(m×m, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
+  /** Winograd F(m×m, 3×3) stride-1 3×3 convolution of a padded input, with an optional bias, relu and 2×2 pooling after it, the padding before it stored or not (see csrc/lenet-kernels.c). */
   lenet_conv_winograd(
     xp: number,
     u: number,
@@ -205,6 +205,11 @@ export interface SimdExports {
     m: number,
     band: number,
     scratch: number,
+    bias: number,
+    act: number,
+    pool: number,
+    top: number,
+    left: number,
   ): void;
   /** dW of a stride-1 3×3 convolution by Winograd F(4×4, 3×3) (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_winograd(
