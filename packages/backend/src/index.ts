@@ -78,6 +78,7 @@ export {
   setWinogradPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';
+export { setNarrowDirectEnabled } from './wasm-kernels/conv2d.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {
   overrideWasmKernelThreads,

@@ -3,6 +3,7 @@ import {
   setConvPoolFusionEnabled,
   setDenseGradientSplitEnabled,
   setInferenceFusionEnabled,
+  setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
   setTrainConvPoolFusionEnabled,
@@ -73,6 +74,7 @@ const AB_SWITCHES = {
   'train-conv-pool': setTrainConvPoolFusionEnabled,
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
+  'narrow-direct': setNarrowDirectEnabled,
 };
 
 /**

@@ -173,6 +173,12 @@ const CASES: { name: string; input: [number, number, number]; blocks: Block[]; o
     op: 'max',
   },
   {
+    name: 'a narrow input (3 channels) to 20 output channels: the direct kernel, not the wide one',
+    input: [10, 10, 3],
+    blocks: [{ filters: 20, kernel: 3, padding: 'same', act: 'relu' }],
+    op: 'max',
+  },
+  {
     name: "Winograd's epilogue (16 and 24 input channels, relu, F(4×4) on 8×8 then 4×4)",
     input: [8, 8, 16],
     blocks: [
@@ -262,9 +268,9 @@ describe('compileInferenceNet conv2d + 2×2/2 pooling fusion', () => {
     expect(pooled(map((l) => (l.type === 'pool' ? { ...l, size: [3, 3] } : l)))).toBe(0);
     expect(pooled(map((l) => (l.type === 'conv2d' ? { ...l, strides: [2, 2] } : l)))).toBe(0);
     // Over 16 output channels the plan fuses it too; the stages leave it apart where the kernel
-    // the input size gives cannot take it: the wide one (1 input channel), Winograd with a tanh.
+    // the input size gives cannot take it: the wide one (5 input channels), Winograd with a tanh.
     for (const [input, act] of [
-      [[12, 12, 1], 'relu'],
+      [[12, 12, 5], 'relu'],
       [[8, 8, 16], 'tanh'],
     ] as const) {
       const net = convPoolNet([...input], [{ filters: 17, kernel: 3, padding: 'same', act }], 'max');

@@ -30,6 +30,7 @@ import {
   convPoolForward,
   DIRECT_CONV_MAX_OUT_CHANNELS,
   forwardKernel,
+  inferenceForwardKernel,
 } from '../wasm-kernels/conv2d.js';
 import { filterGradient, filterGradKernel } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
@@ -133,7 +134,7 @@ export class ConvStage implements Stage {
     this.attrs = { strides, pad: padding };
     const info = convInfo([1, h, w, ci], [kh, kw, ci, co], this.attrs);
     const g = convGeometry(info);
-    const yKernel = forwardKernel(g);
+    const yKernel = mode === 'infer' ? inferenceForwardKernel(g) : forwardKernel(g);
     const dxKernel = inputGradKernel(g);
     this.directDx = dxKernel === 'direct';
     this.wide = {
@@ -365,11 +366,11 @@ export class ConvStage implements Stage {
 /**
  * Whether an inference net's conv2d of geometry `g` (batch 1) and activation `act` can take the
  * 2×2/2 pooling after it: the direct kernel at stride 1 (`convPoolForward`), or the Winograd
- * F(4×4) kernel with its epilogue ({@link winogradEpilogueTakes}); an output of at least 2 × 2.
+ * kernel with its epilogue ({@link winogradEpilogueTakes}); an output of at least 2 × 2.
  */
 export function inferPoolFits(g: ConvGeometry, act: NetActivation): boolean {
   if (g.oh < 2 || g.ow < 2) return false;
-  const kernel = forwardKernel(g);
+  const kernel = inferenceForwardKernel(g);
   return (
     (kernel === 'direct' && g.sh === 1 && g.sw === 1) ||
     (kernel === 'winograd' && winogradEpilogueTakes(g, act, true))
@@ -398,12 +399,13 @@ export function trainPoolFits(g: ConvGeometry, act: NetActivation): boolean {
 }
 
 /**
- * A direct conv2d (stride 1, up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels) with
- * the 2×2/2 pooling after it in one kernel (`convPoolForward`): the conv's bias and activation,
- * then the pooling, bit for bit the two stages', writing only the pooled output. Inference:
- * max or average pooling; training: max pooling where {@link trainPoolFits}, keeping each
- * window's argmax for the gradient instead of the conv output. Its own class so that profiles
- * name it.
+ * A direct conv2d (stride 1, up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, or in
+ * inference any number from a narrow input: `inferenceForwardKernel`) with the 2×2/2 pooling
+ * after it in one kernel (`convPoolForward`): the conv's bias and activation, then the pooling,
+ * bit for bit the two stages', writing only the pooled output. Inference: max or average
+ * pooling, and the Winograd kernel's epilogue where {@link inferPoolFits}; training: max pooling
+ * where {@link trainPoolFits}, keeping each window's argmax for the gradient instead of the conv
+ * output. Its own class so that profiles name it.
  */
 export class ConvPoolStage extends ConvStage {
   constructor(
