@@ -75,6 +75,12 @@ const AB_SWITCHES = {
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
   'narrow-direct': setNarrowDirectEnabled,
+  // Round 10's convolution levers of the inference pass together (each is listed above too).
+  'conv-infer': (on) => {
+    setWinogradEpilogueEnabled(on);
+    setWinogradPadFreeEnabled(on);
+    setNarrowDirectEnabled(on);
+  },
 };
 
 /**
