@@ -658,6 +658,55 @@ void lenet_batch_norm(const f32 *x, const f32 *meanTile, const f32 *grTile, cons
   }
 }
 
+// One output row of lenet_batch_norm_pool2; kind 0 max by pmax (one instruction; a NaN window's
+// lanes reported in the returned mask, as lenet_max_pool_2x2 checks them), 1 average, 2 max with
+// NaN winning (f32x4.max).
+static v128_t batch_norm_pool2_row(const f32 *in, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile,
+                                   f32 *o, i32 row, i32 c, i32 ow, i32 kind) {
+  const v128_t quarter = wasm_f32x4_splat(0.25f);
+  v128_t bad = wasm_i32x4_splat(0);
+  for (i32 xx = 0; xx < ow; xx++)
+    for (i32 k = 0; k < c; k += 4) {
+      const v128_t m = wasm_v128_load(meanTile + k), g = wasm_v128_load(grTile + k);
+      const v128_t off = wasm_v128_load(offsetTile + k);
+      const f32 *p = in + 2 * xx * c + k;
+#define LENET_BN(v) wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub((v), m), g), off)
+      const v128_t a0 = LENET_BN(wasm_v128_load(p)), a1 = LENET_BN(wasm_v128_load(p + c));
+      const v128_t a2 = LENET_BN(wasm_v128_load(p + row)), a3 = LENET_BN(wasm_v128_load(p + row + c));
+#undef LENET_BN
+      v128_t r;
+      if (kind == 0) {
+        const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+        bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
+        r = wasm_f32x4_pmax(wasm_f32x4_pmax(a0, a1), wasm_f32x4_pmax(a2, a3));
+      } else if (kind == 1) {
+        r = wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)), quarter);
+      } else {
+        r = wasm_f32x4_max(wasm_f32x4_max(a0, a1), wasm_f32x4_max(a2, a3));
+      }
+      wasm_v128_store(o + xx * c + k, r);
+    }
+  return bad;
+}
+
+// lenet_batch_norm (c a multiple of 4: tiles of c floats) then the 2×2/2 pooling of its output
+// without padding in one pass: x [n, ih, iw, c] → out [n, oh, ow, c] (oh ≤ ih/2, ow ≤ iw/2),
+// kind 0 max (as lenet_max_pool_2x2: pmax, the row redone with NaN winning where a window holds
+// a NaN), 1 average — the same float32 operations as the two kernels one after the other,
+// without writing the normalised input.
+EXPORT(lenet_batch_norm_pool2)
+void lenet_batch_norm_pool2(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile, f32 *out,
+                            i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 kind) {
+  const i32 row = iw * c;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++) {
+      const f32 *in = x + (b * ih + 2 * y) * row;
+      f32 *o = out + (b * oh + y) * ow * c;
+      const v128_t bad = batch_norm_pool2_row(in, meanTile, grTile, offsetTile, o, row, c, ow, kind);
+      if (kind == 0 && wasm_v128_any_true(bad)) batch_norm_pool2_row(in, meanTile, grTile, offsetTile, o, row, c, ow, 2);
+    }
+}
+
 // The batch-norm gradient's one pass: dx = dy·gr, and per channel sumDy[j] = Σ dy and
 // sumDyXm[j] = Σ dy·(x − mean) (blocked sums, as lenet_sum_rows). work: 4·t floats of scratch.
 EXPORT(lenet_batch_norm_grad)

@@ -1,9 +1,10 @@
 /** @lenet/backend public API. */
 
-/** The compiled nets' graph fusion (batch norms folded, activations fused, conv + pool), on or off. */
+/** The compiled nets' graph fusion (batch norms folded, activations fused, conv + pool, batch norm + pool), on or off. */
 export {
   convPoolFusionEnabled,
   inferenceFusionEnabled,
+  setBatchNormPoolFusionEnabled,
   setConvPoolFusionEnabled,
   setInferenceFusionEnabled,
   setTrainConvPoolFusionEnabled,

@@ -1,5 +1,6 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
 import {
+  setBatchNormPoolFusionEnabled,
   setConvPoolFusionEnabled,
   setDenseGradientSplitEnabled,
   setInferenceFusionEnabled,
@@ -75,11 +76,13 @@ const AB_SWITCHES = {
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
   'narrow-direct': setNarrowDirectEnabled,
+  'bn-pool': setBatchNormPoolFusionEnabled,
   // Round 10's convolution levers of the inference pass together (each is listed above too).
   'conv-infer': (on) => {
     setWinogradEpilogueEnabled(on);
     setWinogradPadFreeEnabled(on);
     setNarrowDirectEnabled(on);
+    setBatchNormPoolFusionEnabled(on);
   },
 };
 

@@ -33,6 +33,8 @@ interface Block {
   padding: 'same' | 'valid';
   act: NetActivation;
   bn?: boolean;
+  /** A batch norm after the activation instead (Keras's order: it does not fold). */
+  bnAfter?: boolean;
   useBias?: boolean;
 }
 
@@ -72,6 +74,24 @@ function convPoolNet(
         activation: b.bn ? 'linear' : b.act,
       };
     });
+    if (b.bnAfter) {
+      const bn = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
+      layers.push(bn);
+      const bnAt = spec.length;
+      spec.push({ type: 'flatten' });
+      pending.push(() => {
+        const [gamma, beta, movingMean, movingVariance] = vars(bn);
+        spec[bnAt] = {
+          type: 'batchNorm',
+          gamma,
+          beta,
+          movingMean,
+          movingVariance,
+          momentum: 0.9,
+          epsilon: 1e-3,
+        };
+      });
+    }
     if (b.bn) {
       const bn = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
       layers.push(bn, tf.layers.activation({ activation: b.act }), tf.layers.dropout({ rate: 0.25 }));
@@ -290,6 +310,36 @@ describe('compileInferenceNet conv2d + 2×2/2 pooling fusion', () => {
     const after: NetLayer[] = [spec.layers[0], other.spec.layers[1], ...spec.layers.slice(bn)];
     expect(pooled(after)).toBe(1); // only the second conv's
     other.model.dispose();
+    model.dispose();
+  });
+
+  it("runs keras-bn's batch norm after the activation and the pooling after it in one pass (channels a multiple of 4): the unfused pass's probabilities bit for bit", () => {
+    const blocks: Block[] = [
+      { filters: 8, kernel: 3, padding: 'same', act: 'relu', bnAfter: true },
+      { filters: 20, kernel: 3, padding: 'same', act: 'relu', bnAfter: true },
+      { filters: 6, kernel: 2, padding: 'same', act: 'relu', bnAfter: true },
+    ];
+    // 15×15 → 7×7 → 3×3 (odd: a row and column dropped), then 6 channels: that pooling stays apart.
+    const { model, spec } = convPoolNet([15, 15, 1], blocks, 'max');
+    const fused = compile(spec, true);
+    const plain = compile(spec, false);
+    expect(stageNames(fused).filter((st) => st === 'PoolStage')).toHaveLength(1);
+    expect(stageNames(fused).filter((st) => st === 'BatchNormStage')).toHaveLength(3);
+    expect(stageNames(plain).filter((st) => st === 'PoolStage')).toHaveLength(3);
+    for (const [i, n] of [1, 6].entries()) {
+      const x = randomArray(n * 15 * 15, 70 + i).map((v) => 3 * v);
+      const got = fused.probabilities(x, n);
+      expect(got, `batch of ${n}`).toEqual(plain.probabilities(x, n));
+      expect(relativeError(got, predicted(model, x, [n, 15, 15, 1]))).toBeLessThan(TOLERANCE);
+    }
+    // A NaN reaches the pooled windows (the maximum's NaN rule): the same NaNs, the same values.
+    const x = randomArray(3 * 15 * 15, 72);
+    x[15 * 15 + 100] = Number.NaN;
+    const unfused = plain.probabilities(x, 3);
+    expect(unfused.subarray(4).some((p) => Number.isNaN(p))).toBe(true);
+    expect(fused.probabilities(x, 3)).toEqual(unfused);
+    fused.dispose();
+    plain.dispose();
     model.dispose();
   });
 

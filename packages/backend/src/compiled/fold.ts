@@ -43,6 +43,18 @@ export function convPoolFusionEnabled(): boolean {
   return convPool;
 }
 
+let bnPool = globalThis.process?.env?.LENET_INFER_BN_POOL !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the inference pass's fusion of a batch norm that does not
+ * fold (after an activation, Keras's order) with the 2×2/2 pooling after it: one pass normalises
+ * and pools, without writing the normalised output (channels a multiple of 4). Read when a net
+ * is compiled. `LENET_INFER_BN_POOL=0` starts with it off.
+ */
+export function setBatchNormPoolFusionEnabled(on: boolean): void {
+  bnPool = on;
+}
+
 let trainConvPool = globalThis.process?.env?.LENET_TRAIN_CONV_POOL !== '0';
 
 /**
@@ -70,7 +82,7 @@ export interface Fused {
   bn?: { layer: BatchNormLayer; index: number };
   /** The activation run inside the layer (its own is linear). */
   act?: Exclude<NetActivation, 'linear'>;
-  /** A conv2d's 2×2/2 pooling run inside it, and its index in the net. */
+  /** A conv2d's or an unfolded batch norm's 2×2/2 pooling run inside it, and its index in the net. */
   pool?: { op: 'max' | 'avg'; index: number };
 }
 
@@ -110,9 +122,11 @@ export function pool2x2(layer: NetLayer | undefined): layer is Extract<NetLayer,
  * (not a softmax), the first batch norm past identity layers folds into it, and then the first
  * relu (or, after a conv2d, tanh) activation layer past pass-through layers (identities,
  * flatten) runs inside it. Then (unless {@link setConvPoolFusionEnabled} turned it off) a
- * 2×2/2 pooling right after a direct stride-1 conv2d and what it took over, past identity
- * layers, runs inside it too.
- * A batch norm after an activation stays (it cannot fold into the layer before the activation).
+ * 2×2/2 pooling right after a stride-1 conv2d and what it took over, past identity layers, runs
+ * inside it too (the net's stages give it back to its own stage where the conv's kernel cannot
+ * take it). A batch norm after an activation stays (it cannot fold into the layer before the
+ * activation); a 2×2/2 pooling after it, past identity layers, runs inside it (unless
+ * {@link setBatchNormPoolFusionEnabled} or {@link setConvPoolFusionEnabled} turned it off).
  */
 export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
   const kept: FusionPlan['layers'] = [];
@@ -121,6 +135,16 @@ export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
     if (dropped.has(index)) return;
     const fused: Fused = {};
     kept.push({ layer, index, fused });
+    if (layer.type === 'batchNorm' && bnPool && convPool && layer.movingMean.size % 4 === 0) {
+      let j = index + 1;
+      while (j < layers.length && identity(layers[j])) j++;
+      const pool = layers[j];
+      if (pool2x2(pool)) {
+        fused.pool = { op: pool.op, index: j };
+        dropped.add(j);
+      }
+      return;
+    }
     if (layer.type !== 'conv2d' && layer.type !== 'dense') return;
     const last = takeOver(layers, index, fused, dropped);
     if (layer.type !== 'conv2d' || !convPool || !poolable(layer)) return;

@@ -2,7 +2,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tfjs.js';
 import { convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
 import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import { BatchNormStage, checkBatchNorm } from './batch-norm-stage.js';
+import { BatchNormStage, batchNormPoolFits, checkBatchNorm } from './batch-norm-stage.js';
 import { ConvPoolStage, ConvStage, inferPoolFits, trainPoolFits } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
 import {
@@ -95,6 +95,7 @@ export function makeStage(
         },
         layer,
         mode,
+        fused.pool?.op ?? null,
       );
     case 'dropout':
       return mode === 'train'
@@ -155,8 +156,8 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       fused.pool = { op: 'max', index: i + 1 };
       skip = i + 1;
     }
-    // The plan fuses a pooling into any stride-1 conv2d; one whose kernel cannot take it at this
-    // input size leaves it to its own stage, back in the plan at its place (the loop reaches it).
+    // The plan fuses a pooling into any stride-1 conv2d (and unfolded batch norm); one whose kernel
+    // cannot take it at this input size leaves it to its own stage, back in the plan at its place (the loop reaches it).
     if (mode === 'infer' && fused.pool && !inferPoolTakes(layer, shape, fused)) {
       const { index } = fused.pool;
       const at = plan.findIndex((entry) => entry.index > index);
@@ -173,8 +174,9 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
   return { stages, needDx, outputs: sizeOf(shape), dropouts };
 }
 
-/** Whether an inference net's conv2d `layer` with input `inShape` takes the pooling `fused` gives it ({@link inferPoolFits}). */
+/** Whether an inference net's conv2d (or batch norm) `layer` with input `inShape` takes the pooling `fused` gives it ({@link inferPoolFits}, {@link batchNormPoolFits}). */
 function inferPoolTakes(layer: NetLayer, inShape: readonly number[], fused: Fused): boolean {
+  if (layer.type === 'batchNorm') return batchNormPoolFits(inShape, 'infer');
   if (layer.type !== 'conv2d' || inShape.length !== 3 || layer.kernel.rank !== 4) return true;
   const [h, w, ci] = inShape;
   const [kh, kw, kci, co] = layer.kernel.shape as [number, number, number, number];

@@ -106,6 +106,21 @@ export interface SimdExports {
     tile: number,
     acc: number,
   ): void;
+  /** lenet_batch_norm (c a multiple of 4) then a 2×2/2 max (kind 0) or average (1) pooling, in one pass (see csrc/lenet-kernels.c). */
+  lenet_batch_norm_pool2(
+    x: number,
+    meanTile: number,
+    grTile: number,
+    offsetTile: number,
+    out: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kind: number,
+  ): void;
   lenet_batch_norm(
     x: number,
     meanTile: number,
