@@ -1846,33 +1846,11 @@ WINO_GEMM(2)
 WINO_GEMM(1)
 
 // A^T m A of one tile's products (m[ξ] at m + ξ·32) to the output pixels (oy, ox) .. (oy+1, ox+1)
-// that exist, `lanes` channels at o (the image's output, offset to the channel block).
-static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
-  const i32 down = oy + 1 < oh, right = ox + 1 < ow;
-  f32 *p = o + (oy * ow + ox) * co;
-  for (i32 k = 0; 4 * k < lanes; k++) {
-    const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
-    v128_t s0[4], s1[4];
-    _Pragma("clang loop unroll(full)")
-    for (i32 q = 0; q < 4; q++) {
-      const v128_t m0 = wasm_v128_load(m + (0 + q) * 32 + 4 * k), m1 = wasm_v128_load(m + (4 + q) * 32 + 4 * k);
-      const v128_t m2 = wasm_v128_load(m + (8 + q) * 32 + 4 * k), m3 = wasm_v128_load(m + (12 + q) * 32 + 4 * k);
-      s0[q] = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);
-      s1[q] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
-    }
-    f32 *pk = p + 4 * k;
-    store_lanes(pk, wasm_f32x4_add(wasm_f32x4_add(s0[0], s0[1]), s0[2]), n);
-    if (right) store_lanes(pk + co, wasm_f32x4_sub(wasm_f32x4_sub(s0[1], s0[2]), s0[3]), n);
-    if (down) {
-      store_lanes(pk + ow * co, wasm_f32x4_add(wasm_f32x4_add(s1[0], s1[1]), s1[2]), n);
-      if (right) store_lanes(pk + ow * co + co, wasm_f32x4_sub(wasm_f32x4_sub(s1[1], s1[2]), s1[3]), n);
-    }
-  }
-}
-
-// wino_output_tile with the layer's epilogue, as wino4_output_tile_epilogue's: the 2×2 tile is
-// one pooling window (pooled output o [⌊oh/2⌋, ⌊ow/2⌋, co]).
-static void wino_output_tile_epilogue(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes,
+// that exist, `lanes` channels at o (the image's output, offset to the channel block), with the
+// layer's epilogue as wino4_output_tile_epilogue's (the 2×2 tile is one pooling window: pooled
+// output o [⌊oh/2⌋, ⌊ow/2⌋, co]). Inlined, so that the plain call (no bias, act 0, pool −1)
+// keeps no branch of it.
+INLINE void wino_output_tile_epilogue(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes,
                                       const f32 *bias, i32 act, i32 pool) {
   const i32 down = oy + 1 < oh, right = ox + 1 < ow;
   const v128_t zero = wasm_f32x4_splat(0.0f), quarter = wasm_f32x4_splat(0.25f);
@@ -1907,6 +1885,10 @@ static void wino_output_tile_epilogue(const f32 *m, f32 *o, i32 oy, i32 ox, i32 
       store_lanes(o + ((oy / 2) * (ow / 2) + ox / 2) * co + 4 * k, r, n);
     }
   }
+}
+
+static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+  wino_output_tile_epilogue(m, o, oy, ox, oh, ow, co, lanes, 0, 0, -1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1974,38 +1956,12 @@ INLINE void wino4_out_1d(v128_t m0, v128_t m1, v128_t m2, v128_t m3, v128_t m4, 
 }
 
 // A^T m A of one tile's products (m[ξ] at m + ξ·32, overwritten by the row pass) to the output
-// pixels of the 4×4 tile at (oy, ox) that exist.
-static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
-  const i32 rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
-  f32 *p = o + (oy * ow + ox) * co;
-  for (i32 k = 0; 4 * k < lanes; k++) {
-    const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
-    // Along the rows of m (ξ row r): s[r][0..3] kept in place at ξ = 6r + 0..3.
-    _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
-      f32 *mr = m + 6 * r * 32 + 4 * k;
-      v128_t y[4];
-      wino4_out_1d(wasm_v128_load(mr), wasm_v128_load(mr + 32), wasm_v128_load(mr + 64), wasm_v128_load(mr + 96),
-                   wasm_v128_load(mr + 128), wasm_v128_load(mr + 160), y);
-      _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) wasm_v128_store(mr + 32 * j, y[j]);
-    }
-    _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) {
-      if (j < cols) {
-        const f32 *mc = m + j * 32 + 4 * k;
-        v128_t y[4];
-        wino4_out_1d(wasm_v128_load(mc), wasm_v128_load(mc + 192), wasm_v128_load(mc + 384),
-                     wasm_v128_load(mc + 576), wasm_v128_load(mc + 768), wasm_v128_load(mc + 960), y);
-        _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++)
-          if (i < rows) store_lanes(p + (i * ow + j) * co + 4 * k, y[i], n);
-      }
-    }
-  }
-}
-
-// wino4_output_tile with the layer's epilogue: + bias (NULL: none; this channel block's), then
-// relu (act 1), then, for pool ≥ 0, the 2×2/2 pooling of the tile's windows (0: max, NaN
-// propagating as lenet_pool_2x2's; 1: average) written to the pooled output o [ph, pw, co] —
-// the same float32 operations, in the same order, as lenet_bias_act then lenet_pool_2x2.
-static void wino4_output_tile_epilogue(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes,
+// pixels of the 4×4 tile at (oy, ox) that exist, with the layer's epilogue: + bias (NULL: none;
+// this channel block's), then relu (act 1), then, for pool ≥ 0, the 2×2/2 pooling of the tile's
+// windows (0: max, NaN propagating as lenet_pool_2x2's; 1: average) written to the pooled output
+// o [ph, pw, co] — the same float32 operations, in the same order, as lenet_bias_act then
+// lenet_pool_2x2. Inlined, so that the plain call (no bias, act 0, pool −1) keeps no branch of it.
+INLINE void wino4_output_tile_epilogue(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes,
                                        const f32 *bias, i32 act, i32 pool) {
   const i32 rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
   const i32 ph = oh / 2, pw = ow / 2, py = oy / 2, px = ox / 2;
@@ -2047,6 +2003,10 @@ static void wino4_output_tile_epilogue(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i
         store_lanes(o + ((py + a) * pw + px + c) * co + 4 * k, r, n);
       }
   }
+}
+
+static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+  wino4_output_tile_epilogue(m, o, oy, ox, oh, ow, co, lanes, 0, 0, -1);
 }
 
 // xp: input [n, hp, wp, ci] with `top` rows and `left` columns of zero padding before it that are

@@ -136,27 +136,25 @@ export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
     const fused: Fused = {};
     kept.push({ layer, index, fused });
     if (layer.type === 'batchNorm' && bnPool && convPool && layer.movingMean.size % 4 === 0) {
-      let j = index + 1;
-      while (j < layers.length && identity(layers[j])) j++;
-      const pool = layers[j];
-      if (pool2x2(pool)) {
-        fused.pool = { op: pool.op, index: j };
-        dropped.add(j);
-      }
+      takePool(layers, index, fused, dropped);
       return;
     }
     if (layer.type !== 'conv2d' && layer.type !== 'dense') return;
     const last = takeOver(layers, index, fused, dropped);
-    if (layer.type !== 'conv2d' || !convPool || !poolable(layer)) return;
-    let j = last + 1;
-    while (j < layers.length && identity(layers[j])) j++;
-    const pool = layers[j];
-    if (pool2x2(pool)) {
-      fused.pool = { op: pool.op, index: j };
-      dropped.add(j);
-    }
+    if (layer.type === 'conv2d' && convPool && poolable(layer)) takePool(layers, last, fused, dropped);
   });
   return { layers: kept };
+}
+
+/** The 2×2/2 pooling after layer `last`, past identity layers, into `fused` (its index into `dropped`), if there is one. */
+function takePool(layers: readonly NetLayer[], last: number, fused: Fused, dropped: Set<number>): void {
+  let j = last + 1;
+  while (j < layers.length && identity(layers[j])) j++;
+  const pool = layers[j];
+  if (pool2x2(pool)) {
+    fused.pool = { op: pool.op, index: j };
+    dropped.add(j);
+  }
 }
 
 /**

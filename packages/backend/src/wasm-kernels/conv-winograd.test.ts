@@ -126,6 +126,71 @@ describe('Winograd kernels called directly', () => {
     simd = await wasmSimdKernels();
   });
 
+  /**
+   * `lenet_conv_winograd` with m × m tiles on x [n, h, w, ci] (padded by `top`, `left` unstored
+   * rows and columns; oh × ow outputs) and filter `w` to `co` channels, with `bias` (or none),
+   * `act` and `pool` as its epilogue, into `outFloats` floats checked for writes past them.
+   */
+  function winograd(
+    d: {
+      n: number;
+      h: number;
+      w: number;
+      ci: number;
+      co: number;
+      oh: number;
+      ow: number;
+      m: number;
+      band: number;
+    },
+    x: Float32Array,
+    w: Float32Array,
+    epilogue: { bias: Float32Array | null; act: number; pool: number; top: number; left: number },
+    outFloats: number,
+  ) {
+    const { n, h, w: width, ci, co, oh, ow, m, band } = d;
+    const p = (m + 2) * (m + 2);
+    const work = band * Math.ceil(ow / m) * p * ci + p * 32;
+    const { bias, act, pool, top, left } = epilogue;
+    const { out, guardsIntact } = guarded(
+      simd,
+      [
+        x,
+        w,
+        bias ?? new Float32Array(1),
+        new Float32Array(winogradFilterFloats(ci, co)),
+        new Float32Array(work),
+        new Float32Array(outFloats),
+      ],
+      ([px, pw, pb, pu, pwork, po]) => {
+        simd.fn.lenet_wino_filter(pw, pu, ci, co, 0, m);
+        const b = bias === null ? 0 : pb;
+        simd.fn.lenet_conv_winograd(
+          px,
+          pu,
+          po,
+          n,
+          h,
+          width,
+          ci,
+          oh,
+          ow,
+          co,
+          m,
+          band,
+          pwork,
+          b,
+          act,
+          pool,
+          top,
+          left,
+        );
+      },
+    );
+    return { out: out[5], guardsIntact };
+  }
+  const PLAIN = { bias: null, act: 0, pool: -1, top: 0, left: 0 };
+
   // [n, hp, wp, ci, co, band]: odd output sizes (a last tile half outside), a partial channel
   // block, a channel count that is not a multiple of 4, bands that do not divide the tile rows.
   const DIRECT: number[][] = [
@@ -143,25 +208,10 @@ describe('Winograd kernels called directly', () => {
         forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
           expected[yi] += x[xi] * w[wi];
         });
-        const p = (m + 2) * (m + 2);
-        const work = band * Math.ceil(ow / m) * p * ci + p * 32;
-        const { out, guardsIntact } = guarded(
-          simd,
-          [
-            x,
-            w,
-            new Float32Array(winogradFilterFloats(ci, co)),
-            new Float32Array(work),
-            new Float32Array(expected.length),
-          ],
-          ([px, pw, pu, pwork, po]) => {
-            const f = simd.fn;
-            f.lenet_wino_filter(pw, pu, ci, co, 0, m);
-            f.lenet_conv_winograd(px, pu, po, n, hp, wp, ci, oh, ow, co, m, band, pwork, 0, 0, -1, 0, 0);
-          },
-        );
+        const dims = { n, h: hp, w: wp, ci, co, oh, ow, m, band };
+        const { out, guardsIntact } = winograd(dims, x, w, PLAIN, expected.length);
         expect(guardsIntact).toBe(true);
-        expect(relativeError(out[4], expected)).toBeLessThan(m === 4 ? 1e-4 : 1e-5);
+        expect(relativeError(out, expected)).toBeLessThan(m === 4 ? 1e-4 : 1e-5);
       });
     }
 
@@ -200,44 +250,10 @@ describe('Winograd kernels called directly', () => {
             const win = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
             expected[i] = pool === 0 ? Math.max(...win) : (win[0] + win[1] + win[2] + win[3]) / 4;
           });
-        const p = (m + 2) * (m + 2);
-        const work = band * Math.ceil(ow / m) * p * ci + p * 32;
-        const { out, guardsIntact } = guarded(
-          simd,
-          [
-            x,
-            w,
-            bias,
-            new Float32Array(winogradFilterFloats(ci, co)),
-            new Float32Array(work),
-            new Float32Array(expected.length),
-          ],
-          ([px, pw, pb, pu, pwork, po]) => {
-            simd.fn.lenet_wino_filter(pw, pu, ci, co, 0, m);
-            simd.fn.lenet_conv_winograd(
-              px,
-              pu,
-              po,
-              n,
-              hp,
-              wp,
-              ci,
-              oh,
-              ow,
-              co,
-              m,
-              band,
-              pwork,
-              pb,
-              1,
-              pool,
-              0,
-              0,
-            );
-          },
-        );
+        const dims = { n, h: hp, w: wp, ci, co, oh, ow, m, band };
+        const { out, guardsIntact } = winograd(dims, x, w, { ...PLAIN, bias, act: 1, pool }, expected.length);
         expect(guardsIntact).toBe(true);
-        expect(relativeError(out[5], expected)).toBeLessThan(1e-4);
+        expect(relativeError(out, expected)).toBeLessThan(1e-4);
       });
 
   // [n, h, w, ci, co, band, top, left]: the input unpadded, its 'same' padding (or an uneven one)
@@ -264,43 +280,10 @@ describe('Winograd kernels called directly', () => {
         forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
           expected[yi] += xp[xi] * wt[wi];
         });
-        const p = (m + 2) * (m + 2);
-        const work = band * Math.ceil(ow / m) * p * ci + p * 32;
-        const { out, guardsIntact } = guarded(
-          simd,
-          [
-            x,
-            wt,
-            new Float32Array(winogradFilterFloats(ci, co)),
-            new Float32Array(work),
-            new Float32Array(expected.length),
-          ],
-          ([px, pw, pu, pwork, po]) => {
-            simd.fn.lenet_wino_filter(pw, pu, ci, co, 0, m);
-            simd.fn.lenet_conv_winograd(
-              px,
-              pu,
-              po,
-              n,
-              h,
-              w,
-              ci,
-              oh,
-              ow,
-              co,
-              m,
-              band,
-              pwork,
-              0,
-              0,
-              -1,
-              top,
-              left,
-            );
-          },
-        );
+        const dims = { n, h, w, ci, co, oh, ow, m, band };
+        const { out, guardsIntact } = winograd(dims, x, wt, { ...PLAIN, top, left }, expected.length);
         expect(guardsIntact).toBe(true);
-        expect(relativeError(out[4], expected)).toBeLessThan(1e-4);
+        expect(relativeError(out, expected)).toBeLessThan(1e-4);
       });
     }
 
