@@ -1976,23 +1976,22 @@ INLINE void wino4_output_tile_epilogue(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i
                    wasm_v128_load(mr + 128), wasm_v128_load(mr + 160), y);
       _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) wasm_v128_store(mr + 32 * j, y[j]);
     }
+    // Unpooled, each column is stored as it is computed (columns past the output skipped); pooled,
+    // the columns are kept for the windows.
     v128_t y[4][4];  // [column][row]
+    f32 *p = o + (oy * ow + ox) * co + 4 * k;
     _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) {
+      if (pool < 0 && j >= cols) continue;
       const f32 *mc = m + j * 32 + 4 * k;
       wino4_out_1d(wasm_v128_load(mc), wasm_v128_load(mc + 192), wasm_v128_load(mc + 384),
                    wasm_v128_load(mc + 576), wasm_v128_load(mc + 768), wasm_v128_load(mc + 960), y[j]);
       _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++) {
         if (bias) y[j][i] = wasm_f32x4_add(y[j][i], b);
         if (act == 1) y[j][i] = wasm_f32x4_pmax(y[j][i], zero);
+        if (pool < 0 && i < rows) store_lanes(p + (i * ow + j) * co, y[j][i], n);
       }
     }
-    if (pool < 0) {
-      f32 *p = o + (oy * ow + ox) * co + 4 * k;
-      _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++)
-        _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++)
-          if (j < cols && i < rows) store_lanes(p + (i * ow + j) * co, y[j][i], n);
-      continue;
-    }
+    if (pool < 0) continue;
     _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 2; a++)
       _Pragma("clang loop unroll(full)") for (i32 c = 0; c < 2; c++) {
         if (py + a >= ph || px + c >= pw) continue;
