@@ -658,6 +658,55 @@ void lenet_batch_norm(const f32 *x, const f32 *meanTile, const f32 *grTile, cons
   }
 }
 
+// One output row of lenet_batch_norm_pool2; kind 0 max by pmax (one instruction; a NaN window's
+// lanes reported in the returned mask, as lenet_max_pool_2x2 checks them), 1 average, 2 max with
+// NaN winning (f32x4.max).
+static v128_t batch_norm_pool2_row(const f32 *in, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile,
+                                   f32 *o, i32 row, i32 c, i32 ow, i32 kind) {
+  const v128_t quarter = wasm_f32x4_splat(0.25f);
+  v128_t bad = wasm_i32x4_splat(0);
+  for (i32 xx = 0; xx < ow; xx++)
+    for (i32 k = 0; k < c; k += 4) {
+      const v128_t m = wasm_v128_load(meanTile + k), g = wasm_v128_load(grTile + k);
+      const v128_t off = wasm_v128_load(offsetTile + k);
+      const f32 *p = in + 2 * xx * c + k;
+#define LENET_BN(v) wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub((v), m), g), off)
+      const v128_t a0 = LENET_BN(wasm_v128_load(p)), a1 = LENET_BN(wasm_v128_load(p + c));
+      const v128_t a2 = LENET_BN(wasm_v128_load(p + row)), a3 = LENET_BN(wasm_v128_load(p + row + c));
+#undef LENET_BN
+      v128_t r;
+      if (kind == 0) {
+        const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+        bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
+        r = wasm_f32x4_pmax(wasm_f32x4_pmax(a0, a1), wasm_f32x4_pmax(a2, a3));
+      } else if (kind == 1) {
+        r = wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)), quarter);
+      } else {
+        r = wasm_f32x4_max(wasm_f32x4_max(a0, a1), wasm_f32x4_max(a2, a3));
+      }
+      wasm_v128_store(o + xx * c + k, r);
+    }
+  return bad;
+}
+
+// lenet_batch_norm (c a multiple of 4: tiles of c floats) then the 2×2/2 pooling of its output
+// without padding in one pass: x [n, ih, iw, c] → out [n, oh, ow, c] (oh ≤ ih/2, ow ≤ iw/2),
+// kind 0 max (as lenet_max_pool_2x2: pmax, the row redone with NaN winning where a window holds
+// a NaN), 1 average — the same float32 operations as the two kernels one after the other,
+// without writing the normalised input.
+EXPORT(lenet_batch_norm_pool2)
+void lenet_batch_norm_pool2(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile, f32 *out,
+                            i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow, i32 kind) {
+  const i32 row = iw * c;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++) {
+      const f32 *in = x + (b * ih + 2 * y) * row;
+      f32 *o = out + (b * oh + y) * ow * c;
+      const v128_t bad = batch_norm_pool2_row(in, meanTile, grTile, offsetTile, o, row, c, ow, kind);
+      if (kind == 0 && wasm_v128_any_true(bad)) batch_norm_pool2_row(in, meanTile, grTile, offsetTile, o, row, c, ow, 2);
+    }
+}
+
 // The batch-norm gradient's one pass: dx = dy·gr, and per channel sumDy[j] = Σ dy and
 // sumDyXm[j] = Σ dy·(x − mean) (blocked sums, as lenet_sum_rows). work: 4·t floats of scratch.
 EXPORT(lenet_batch_norm_grad)
@@ -1737,21 +1786,25 @@ void lenet_wino_filter(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip, i32 m) {
 
 INLINE v128_t wino_load(const f32 *p, i32 lanes) { return lanes >= 4 ? wasm_v128_load(p) : load_lanes(p, lanes); }
 
-// B^T d B of the 4×4 input patch at (y0, x0) of one padded image (rows past hp and columns past
-// wp read as zeros: the last tile of an odd-sized output), for every channel, to v[ξ][ci].
+// B^T d B of the 4×4 input patch at (y0, x0) of one padded image (rows and columns outside the
+// hp × wp image, before it (y0 or x0 < 0: padding not stored) or past it (the last tile of an
+// odd-sized output), read as zeros), for every channel, to v[ξ][ci].
 static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v) {
   const i32 rows = hp - y0 < 4 ? hp - y0 : 4, cols = wp - x0 < 4 ? wp - x0 : 4;
+  const i32 r0 = y0 < 0 ? -y0 : 0, q0 = x0 < 0 ? -x0 : 0;
   const i32 wpci = wp * ci;
   const v128_t z = wasm_f32x4_splat(0.0f);
   for (i32 c = 0; c < ci; c += 4) {
     const i32 lanes = ci - c < 4 ? ci - c : 4;
-    const f32 *p = xb + y0 * wpci + x0 * ci + c;
+    // An index, not a pointer: the patch's corner may lie before the image.
+    const i32 at = y0 * wpci + x0 * ci + c;
     v128_t t[4][4];
     _Pragma("clang loop unroll(full)")
     for (i32 r = 0; r < 4; r++) {
       v128_t d[4];
       _Pragma("clang loop unroll(full)")
-      for (i32 q = 0; q < 4; q++) d[q] = r < rows && q < cols ? wino_load(p + r * wpci + q * ci, lanes) : z;
+      for (i32 q = 0; q < 4; q++)
+        d[q] = r >= r0 && r < rows && q >= q0 && q < cols ? wino_load(xb + at + r * wpci + q * ci, lanes) : z;
       t[r][0] = wasm_f32x4_sub(d[0], d[2]);
       t[r][1] = wasm_f32x4_add(d[1], d[2]);
       t[r][2] = wasm_f32x4_sub(d[2], d[1]);
@@ -1793,12 +1846,17 @@ WINO_GEMM(2)
 WINO_GEMM(1)
 
 // A^T m A of one tile's products (m[ξ] at m + ξ·32) to the output pixels (oy, ox) .. (oy+1, ox+1)
-// that exist, `lanes` channels at o (the image's output, offset to the channel block).
-static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+// that exist, `lanes` channels at o (the image's output, offset to the channel block), with the
+// layer's epilogue as wino4_output_tile_epilogue's (the 2×2 tile is one pooling window: pooled
+// output o [⌊oh/2⌋, ⌊ow/2⌋, co]). Inlined, so that the plain call (no bias, act 0, pool −1)
+// keeps no branch of it.
+INLINE void wino_output_tile_epilogue(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes,
+                                      const f32 *bias, i32 act, i32 pool) {
   const i32 down = oy + 1 < oh, right = ox + 1 < ow;
-  f32 *p = o + (oy * ow + ox) * co;
+  const v128_t zero = wasm_f32x4_splat(0.0f), quarter = wasm_f32x4_splat(0.25f);
   for (i32 k = 0; 4 * k < lanes; k++) {
     const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
+    const v128_t b = bias ? wino_load(bias + 4 * k, n) : zero;
     v128_t s0[4], s1[4];
     _Pragma("clang loop unroll(full)")
     for (i32 q = 0; q < 4; q++) {
@@ -1807,14 +1865,30 @@ static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 o
       s0[q] = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);
       s1[q] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
     }
-    f32 *pk = p + 4 * k;
-    store_lanes(pk, wasm_f32x4_add(wasm_f32x4_add(s0[0], s0[1]), s0[2]), n);
-    if (right) store_lanes(pk + co, wasm_f32x4_sub(wasm_f32x4_sub(s0[1], s0[2]), s0[3]), n);
-    if (down) {
-      store_lanes(pk + ow * co, wasm_f32x4_add(wasm_f32x4_add(s1[0], s1[1]), s1[2]), n);
-      if (right) store_lanes(pk + ow * co + co, wasm_f32x4_sub(wasm_f32x4_sub(s1[1], s1[2]), s1[3]), n);
+    v128_t y[4] = {wasm_f32x4_add(wasm_f32x4_add(s0[0], s0[1]), s0[2]), wasm_f32x4_sub(wasm_f32x4_sub(s0[1], s0[2]), s0[3]),
+                   wasm_f32x4_add(wasm_f32x4_add(s1[0], s1[1]), s1[2]), wasm_f32x4_sub(wasm_f32x4_sub(s1[1], s1[2]), s1[3])};
+    _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++) {
+      if (bias) y[i] = wasm_f32x4_add(y[i], b);
+      if (act == 1) y[i] = wasm_f32x4_pmax(y[i], zero);
+    }
+    if (pool < 0) {
+      f32 *pk = o + (oy * ow + ox) * co + 4 * k;
+      store_lanes(pk, y[0], n);
+      if (right) store_lanes(pk + co, y[1], n);
+      if (down) {
+        store_lanes(pk + ow * co, y[2], n);
+        if (right) store_lanes(pk + ow * co + co, y[3], n);
+      }
+    } else if (down && right) {
+      const v128_t r = pool == 0 ? wasm_f32x4_max(wasm_f32x4_max(y[0], y[1]), wasm_f32x4_max(y[2], y[3]))
+                                 : wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(y[0], y[1]), wasm_f32x4_add(y[2], y[3])), quarter);
+      store_lanes(o + ((oy / 2) * (ow / 2) + ox / 2) * co + 4 * k, r, n);
     }
   }
+}
+
+static void wino_output_tile(const f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+  wino_output_tile_epilogue(m, o, oy, ox, oh, ow, co, lanes, 0, 0, -1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1843,20 +1917,22 @@ INLINE void wino4_in_1d(v128_t d0, v128_t d1, v128_t d2, v128_t d3, v128_t d4, v
   store_lanes(q + 5 * s, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(four, d1), wasm_f32x4_mul(five, d3)), d5), lanes);
 }
 
-// B^T d B of the 6×6 patch at (y0, x0) (rows and columns past the image read as zeros), for every
-// channel, to v[ξ · xs + channel] (xs ≥ ci): along the rows into v, then along its columns in place.
+// B^T d B of the 6×6 patch at (y0, x0) (rows and columns outside the image, before or past it,
+// read as zeros, as wino_input_tile's), for every channel, to v[ξ · xs + channel] (xs ≥ ci):
+// along the rows into v, then along its columns in place.
 static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v, i32 xs) {
   const i32 rows = hp - y0 < 6 ? hp - y0 : 6, cols = wp - x0 < 6 ? wp - x0 : 6;
+  const i32 r0 = y0 < 0 ? -y0 : 0, q0 = x0 < 0 ? -x0 : 0;
   const i32 wpci = wp * ci;
   const v128_t z = wasm_f32x4_splat(0.0f);
   for (i32 c = 0; c < ci; c += 4) {
     const i32 lanes = ci - c < 4 ? ci - c : 4;
-    const f32 *p = xb + y0 * wpci + x0 * ci + c;
+    const i32 at = y0 * wpci + x0 * ci + c;
     f32 *o = v + c;
     _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
       v128_t d[6];
       _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++)
-        d[q] = r < rows && q < cols ? wino_load(p + r * wpci + q * ci, lanes) : z;
+        d[q] = r >= r0 && r < rows && q >= q0 && q < cols ? wino_load(xb + at + r * wpci + q * ci, lanes) : z;
       // Row r's transform along the columns: t[r][·] at ξ = 6r + ·.
       wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + 6 * r * xs, xs, lanes);
     }
@@ -1880,13 +1956,19 @@ INLINE void wino4_out_1d(v128_t m0, v128_t m1, v128_t m2, v128_t m3, v128_t m4, 
 }
 
 // A^T m A of one tile's products (m[ξ] at m + ξ·32, overwritten by the row pass) to the output
-// pixels of the 4×4 tile at (oy, ox) that exist.
-static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+// pixels of the 4×4 tile at (oy, ox) that exist, with the layer's epilogue: + bias (NULL: none;
+// this channel block's), then relu (act 1), then, for pool ≥ 0, the 2×2/2 pooling of the tile's
+// windows (0: max, NaN propagating as lenet_pool_2x2's; 1: average) written to the pooled output
+// o [ph, pw, co] — the same float32 operations, in the same order, as lenet_bias_act then
+// lenet_pool_2x2. Inlined, so that the plain call (no bias, act 0, pool −1) keeps no branch of it.
+INLINE void wino4_output_tile_epilogue(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes,
+                                       const f32 *bias, i32 act, i32 pool) {
   const i32 rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
-  f32 *p = o + (oy * ow + ox) * co;
+  const i32 ph = oh / 2, pw = ow / 2, py = oy / 2, px = ox / 2;
+  const v128_t zero = wasm_f32x4_splat(0.0f), quarter = wasm_f32x4_splat(0.25f);
   for (i32 k = 0; 4 * k < lanes; k++) {
     const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
-    // Along the rows of m (ξ row r): s[r][0..3] kept in place at ξ = 6r + 0..3.
+    const v128_t b = bias ? wino_load(bias + 4 * k, n) : zero;
     _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
       f32 *mr = m + 6 * r * 32 + 4 * k;
       v128_t y[4];
@@ -1894,37 +1976,64 @@ static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i3
                    wasm_v128_load(mr + 128), wasm_v128_load(mr + 160), y);
       _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) wasm_v128_store(mr + 32 * j, y[j]);
     }
+    // Unpooled, each column is stored as it is computed (columns past the output skipped); pooled,
+    // the columns are kept for the windows.
+    v128_t y[4][4];  // [column][row]
+    f32 *p = o + (oy * ow + ox) * co + 4 * k;
     _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) {
-      if (j < cols) {
-        const f32 *mc = m + j * 32 + 4 * k;
-        v128_t y[4];
-        wino4_out_1d(wasm_v128_load(mc), wasm_v128_load(mc + 192), wasm_v128_load(mc + 384),
-                     wasm_v128_load(mc + 576), wasm_v128_load(mc + 768), wasm_v128_load(mc + 960), y);
-        _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++)
-          if (i < rows) store_lanes(p + (i * ow + j) * co + 4 * k, y[i], n);
+      if (pool < 0 && j >= cols) continue;
+      const f32 *mc = m + j * 32 + 4 * k;
+      wino4_out_1d(wasm_v128_load(mc), wasm_v128_load(mc + 192), wasm_v128_load(mc + 384),
+                   wasm_v128_load(mc + 576), wasm_v128_load(mc + 768), wasm_v128_load(mc + 960), y[j]);
+      _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++) {
+        if (bias) y[j][i] = wasm_f32x4_add(y[j][i], b);
+        if (act == 1) y[j][i] = wasm_f32x4_pmax(y[j][i], zero);
+        if (pool < 0 && i < rows) store_lanes(p + (i * ow + j) * co, y[j][i], n);
       }
     }
+    if (pool < 0) continue;
+    _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 2; a++)
+      _Pragma("clang loop unroll(full)") for (i32 c = 0; c < 2; c++) {
+        if (py + a >= ph || px + c >= pw) continue;
+        const v128_t a0 = y[2 * c][2 * a], a1 = y[2 * c + 1][2 * a];
+        const v128_t a2 = y[2 * c][2 * a + 1], a3 = y[2 * c + 1][2 * a + 1];
+        const v128_t r = pool == 0 ? wasm_f32x4_max(wasm_f32x4_max(a0, a1), wasm_f32x4_max(a2, a3))
+                                   : wasm_f32x4_mul(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)), quarter);
+        store_lanes(o + ((py + a) * pw + px + c) * co + 4 * k, r, n);
+      }
   }
 }
 
-// xp: input padded to [n, hp, wp, ci] with oh ≤ hp − 2, ow ≤ wp − 2; u: lenet_wino_filter's
+static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
+  wino4_output_tile_epilogue(m, o, oy, ox, oh, ow, co, lanes, 0, 0, -1);
+}
+
+// xp: input [n, hp, wp, ci] with `top` rows and `left` columns of zero padding before it that are
+// not stored (0 when xp is padded already; rows and columns past it read as zeros too), so that
+// oh ≤ top + hp − 2 + (bottom padding); u: lenet_wino_filter's
 // blocks for the same m; out [n, oh, ow, co]. m × m output tiles are
 // transformed `band` tile rows at a time; scratch: band·⌈ow/m⌉·(m+2)²·ci + (m+2)²·32 floats.
+// The epilogue of wino4_output_tile_epilogue (wino_output_tile_epilogue for m = 2) when bias (co
+// floats) is not NULL, act is 1 or pool ≥ 0 (out then [n, ⌊oh/2⌋, ⌊ow/2⌋, co]): the inference pass's bias, relu and
+// pooling without another pass over the output.
 EXPORT(lenet_conv_winograd)
 void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
-                         i32 co, i32 m, i32 band, f32 *scratch) {
+                         i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool, i32 top,
+                         i32 left) {
   const i32 nxi = (m + 2) * (m + 2), th = (oh + m - 1) / m, tw = (ow + m - 1) / m, tileStride = nxi * ci;
+  const i32 epilogue = bias != 0 || act == 1 || pool >= 0;
+  const i32 outImage = (pool >= 0 ? (oh / 2) * (ow / 2) : oh * ow) * co;
   f32 *prod = scratch + band * tw * tileStride;
   for (i32 b = 0; b < n; b++) {
     const f32 *xb = xp + b * hp * wp * ci;
-    f32 *ob = out + b * oh * ow * co;
+    f32 *ob = out + b * outImage;
     for (i32 ty0 = 0; ty0 < th; ty0 += band) {
       const i32 tiles = (th - ty0 < band ? th - ty0 : band) * tw;
       for (i32 t = 0; t < tiles; t++) {
         f32 *v = scratch + t * tileStride;
         const i32 y0 = m * (ty0 + t / tw), x0 = m * (t % tw);
-        if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0, x0, v, ci);
-        else wino_input_tile(xb, hp, wp, ci, y0, x0, v);
+        if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v, ci);
+        else wino_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v);
       }
       for (i32 cb = 0; cb * 16 < co; cb++) {
         const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
@@ -1936,7 +2045,13 @@ void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i
           else wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
           for (i32 k = 0; k <= pair; k++) {
             const i32 oy = m * (ty0 + (t + k) / tw), ox = m * ((t + k) % tw);
-            if (m == 4) wino4_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
+            if (epilogue && m == 4)
+              wino4_output_tile_epilogue(prod + 16 * k, o, oy, ox, oh, ow, co, lanes, bias ? bias + cb * 16 : 0, act,
+                                         pool);
+            else if (epilogue)
+              wino_output_tile_epilogue(prod + 16 * k, o, oy, ox, oh, ow, co, lanes, bias ? bias + cb * 16 : 0, act,
+                                        pool);
+            else if (m == 4) wino4_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
             else wino_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
           }
         }

@@ -1,9 +1,10 @@
 /** @lenet/backend public API. */
 
-/** The compiled nets' graph fusion (batch norms folded, activations fused, conv + pool), on or off. */
+/** The compiled nets' graph fusion (batch norms folded, activations fused, conv + pool, batch norm + pool), on or off. */
 export {
   convPoolFusionEnabled,
   inferenceFusionEnabled,
+  setBatchNormPoolFusionEnabled,
   setConvPoolFusionEnabled,
   setInferenceFusionEnabled,
   setTrainConvPoolFusionEnabled,
@@ -72,7 +73,13 @@ export {
 } from './wasm-kernels/adam.js';
 /** Switching the SIMD training kernels off and on (for A/B measurements), and whether they can run. */
 export { setWideConvEnabled, wideConvEnabled } from './wasm-kernels/conv-wide.js';
-export { setWinogradEnabled, winogradEnabled } from './wasm-kernels/conv-winograd.js';
+export {
+  setWinogradEnabled,
+  setWinogradEpilogueEnabled,
+  setWinogradPadFreeEnabled,
+  winogradEnabled,
+} from './wasm-kernels/conv-winograd.js';
+export { setNarrowDirectEnabled } from './wasm-kernels/conv2d.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {
   overrideWasmKernelThreads,

@@ -1,14 +1,18 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
 import {
+  setBatchNormPoolFusionEnabled,
   setConvPoolFusionEnabled,
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
   setDenseResidentEnabled,
   setInferenceFusionEnabled,
+  setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
   setTrainConvPoolFusionEnabled,
   setWinogradEnabled,
+  setWinogradEpilogueEnabled,
+  setWinogradPadFreeEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
@@ -76,6 +80,17 @@ const AB_SWITCHES = {
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
   'train-conv-pool': setTrainConvPoolFusionEnabled,
+  'wino-epilogue': setWinogradEpilogueEnabled,
+  'wino-pad-free': setWinogradPadFreeEnabled,
+  'narrow-direct': setNarrowDirectEnabled,
+  'bn-pool': setBatchNormPoolFusionEnabled,
+  // Round 10's convolution levers of the inference pass together (each is listed above too).
+  'conv-infer': (on) => {
+    setWinogradEpilogueEnabled(on);
+    setWinogradPadFreeEnabled(on);
+    setNarrowDirectEnabled(on);
+    setBatchNormPoolFusionEnabled(on);
+  },
 };
 
 /**

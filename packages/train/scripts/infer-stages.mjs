@@ -1,5 +1,5 @@
 // Per-stage time of the compiled inference pass as `modelClassifier(model).probabilities(batch)`
-// runs it (what `pnpm bench`'s infer cell times): each stage's forward, the buffer layout, the
+// runs it (what `pnpm bench`'s infer cell times): each stage's forward (a conv keyed by its input channels too), the buffer layout, the
 // input copy, the softmax and result copy, and the rest of the call (the classifier's wrapping),
 // as medians over rounds of the per-call time. The parts are timed by wrapping the prototypes of
 // the net's classes, so the call runs as it does in the bench. Build first:
@@ -82,7 +82,12 @@ for (const { preset, batch } of cells) {
       if (proto === Object.getPrototypeOf(probe)) {
         wrap(proto, 'layout', () => 'layout (buffers)');
         wrap(proto, 'run', () => 'run (all below + input copy + softmax)');
-      } else wrap(proto, 'forward', (st) => `  ${st.constructor.name} [${st.outShape}]`);
+      } else
+        wrap(
+          proto,
+          'forward',
+          (st) => `  ${st.constructor.name}${st.g ? ` ${st.g.ci}→` : ' '}[${st.outShape}]`,
+        );
     }
     probe.dispose();
   }

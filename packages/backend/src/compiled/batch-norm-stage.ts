@@ -23,6 +23,13 @@ export function checkBatchNorm(
   return c;
 }
 
+/** Whether an inference batch norm on `inShape` (per sample) can take the 2×2/2 pooling after it. */
+export function batchNormPoolFits(inShape: readonly number[], mode: NetMode): boolean {
+  return (
+    mode === 'infer' && inShape.length === 3 && inShape[0] >= 2 && inShape[1] >= 2 && inShape[2] % 4 === 0
+  );
+}
+
 /**
  * Batch norm in training mode over the last axis, as tfjs-layers computes it: the batch mean and
  * (biased) variance with the kernels the registered Mean, Sub and Square run, the normalisation
@@ -65,7 +72,7 @@ export class BatchNormStage implements Stage {
   constructor(
     private readonly simd: SimdKernels,
     index: number,
-    inShape: readonly number[],
+    private readonly inShape: readonly number[],
     private readonly v: {
       gamma: tf.Variable;
       beta: tf.Variable;
@@ -75,9 +82,18 @@ export class BatchNormStage implements Stage {
     /** Read at every forward pass, as tfjs-layers reads its layer's. */
     private readonly settings: { readonly momentum: number; readonly epsilon: number },
     private readonly mode: NetMode,
+    /** Inference: the 2×2/2 pooling after it, run in the same pass (`lenet_batch_norm_pool2`). */
+    private readonly pool: 'max' | 'avg' | null = null,
   ) {
     this.c = checkBatchNorm(index, inShape, v, settings);
-    this.outShape = [...inShape];
+    if (pool !== null && !batchNormPoolFits(inShape, mode)) {
+      netSpecError(
+        index,
+        'batchNorm takes the pooling after it in inference on [h ≥ 2, w ≥ 2, c], c a multiple of 4',
+      );
+    }
+    this.outShape =
+      pool === null ? [...inShape] : [Math.floor(inShape[0] / 2), Math.floor(inShape[1] / 2), this.c];
     this.perSample = sizeOf(inShape);
     this.t = tileFloats(this.c);
     this.r = new Float64Array(this.c);
@@ -164,7 +180,28 @@ export class BatchNormStage implements Stage {
     this.fillTile(this.meanTile, read(this.v.movingMean));
     this.fillTile(this.grTile, gr);
     this.fillTile(this.betaTile, read(this.v.beta));
-    simd.fn.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
+    if (this.pool === null) {
+      simd.fn.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
+      return;
+    }
+    const [ih, iw] = this.inShape;
+    const [oh, ow] = this.outShape;
+    const kind = this.pool === 'max' ? 0 : 1;
+    const n = total / this.perSample;
+    simd.fn.lenet_batch_norm_pool2(
+      io.x,
+      this.meanTile,
+      this.grTile,
+      this.betaTile,
+      io.y,
+      n,
+      ih,
+      iw,
+      c,
+      oh,
+      ow,
+      kind,
+    );
   }
 
   backward(io: StageIO, step: StepInfo, needDx: boolean): void {

@@ -33,6 +33,8 @@ interface Block {
   padding: 'same' | 'valid';
   act: NetActivation;
   bn?: boolean;
+  /** A batch norm after the activation instead (Keras's order: it does not fold). */
+  bnAfter?: boolean;
   useBias?: boolean;
 }
 
@@ -72,6 +74,24 @@ function convPoolNet(
         activation: b.bn ? 'linear' : b.act,
       };
     });
+    if (b.bnAfter) {
+      const bn = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
+      layers.push(bn);
+      const bnAt = spec.length;
+      spec.push({ type: 'flatten' });
+      pending.push(() => {
+        const [gamma, beta, movingMean, movingVariance] = vars(bn);
+        spec[bnAt] = {
+          type: 'batchNorm',
+          gamma,
+          beta,
+          movingMean,
+          movingVariance,
+          momentum: 0.9,
+          epsilon: 1e-3,
+        };
+      });
+    }
     if (b.bn) {
       const bn = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3 });
       layers.push(bn, tf.layers.activation({ activation: b.act }), tf.layers.dropout({ rate: 0.25 }));
@@ -172,6 +192,36 @@ const CASES: { name: string; input: [number, number, number]; blocks: Block[]; o
     blocks: [{ filters: 3, kernel: 4, padding: 'same', act: 'tanh' }],
     op: 'max',
   },
+  {
+    name: 'a narrow input (3 channels) to 20 output channels: the direct kernel, not the wide one',
+    input: [10, 10, 3],
+    blocks: [{ filters: 20, kernel: 3, padding: 'same', act: 'relu' }],
+    op: 'max',
+  },
+  {
+    name: "Winograd's epilogue (16 and 24 input channels, relu, F(4×4) on 8×8 then 4×4)",
+    input: [8, 8, 16],
+    blocks: [
+      { filters: 24, kernel: 3, padding: 'same', act: 'relu' },
+      { filters: 20, kernel: 3, padding: 'same', act: 'relu' },
+    ],
+    op: 'max',
+  },
+  {
+    name: "Winograd's epilogue, odd outputs (7×7 → 3×3, then 3×3 → 1×1), average, no bias",
+    input: [7, 7, 17],
+    blocks: [
+      { filters: 18, kernel: 3, padding: 'same', act: 'linear', useBias: false },
+      { filters: 33, kernel: 3, padding: 'same', act: 'relu' },
+    ],
+    op: 'avg',
+  },
+  {
+    name: "Winograd's epilogue with a batch norm folded (relu and dropout after, max)",
+    input: [6, 6, 16],
+    blocks: [{ filters: 32, kernel: 3, padding: 'same', act: 'relu', bn: true }],
+    op: 'max',
+  },
 ];
 
 describe('compileInferenceNet conv2d + 2×2/2 pooling fusion', () => {
@@ -237,16 +287,59 @@ describe('compileInferenceNet conv2d + 2×2/2 pooling fusion', () => {
     expect(pooled(map((l) => (l.type === 'pool' ? { ...l, strides: [1, 1] } : l)))).toBe(0);
     expect(pooled(map((l) => (l.type === 'pool' ? { ...l, size: [3, 3] } : l)))).toBe(0);
     expect(pooled(map((l) => (l.type === 'conv2d' ? { ...l, strides: [2, 2] } : l)))).toBe(0);
-    // Over 16 output channels the conv runs the wide or Winograd kernel.
-    const wide = tf.variable(tf.zeros([3, 3, 1, 17]));
-    expect(pooled(map((l) => (l.type === 'conv2d' ? { ...l, kernel: wide, bias: undefined } : l)))).toBe(0);
+    // Over 16 output channels the plan fuses it too; the stages leave it apart where the kernel
+    // the input size gives cannot take it: the wide one (5 input channels), Winograd with a tanh.
+    for (const [input, act] of [
+      [[12, 12, 5], 'relu'],
+      [[8, 8, 16], 'tanh'],
+    ] as const) {
+      const net = convPoolNet([...input], [{ filters: 17, kernel: 3, padding: 'same', act }], 'max');
+      expect(pooled(net.spec.layers)).toBe(1);
+      const compiled = compile(net.spec, true);
+      expect(stageNames(compiled), `${input}, ${act}`).toContain('PoolStage');
+      expect(stageNames(compiled)).not.toContain('ConvPoolStage');
+      const x = randomArray(2 * input[0] * input[1] * input[2], 97);
+      const got = compiled.probabilities(x, 2);
+      expect(relativeError(got, predicted(net.model, x, [2, ...input]))).toBeLessThan(1e-5);
+      compiled.dispose();
+      net.model.dispose();
+    }
     // A batch norm after the activation does not fold, and the pooling after it stays apart.
     const bn = spec.layers.findIndex((l) => l.type === 'pool');
     const other = convPoolNet([28, 28, 1], [{ ...CASES[0].blocks[0], bn: true }], 'max');
     const after: NetLayer[] = [spec.layers[0], other.spec.layers[1], ...spec.layers.slice(bn)];
     expect(pooled(after)).toBe(1); // only the second conv's
-    wide.dispose();
     other.model.dispose();
+    model.dispose();
+  });
+
+  it("runs keras-bn's batch norm after the activation and the pooling after it in one pass (channels a multiple of 4): the unfused pass's probabilities bit for bit", () => {
+    const blocks: Block[] = [
+      { filters: 8, kernel: 3, padding: 'same', act: 'relu', bnAfter: true },
+      { filters: 20, kernel: 3, padding: 'same', act: 'relu', bnAfter: true },
+      { filters: 6, kernel: 2, padding: 'same', act: 'relu', bnAfter: true },
+    ];
+    // 15×15 → 7×7 → 3×3 (odd: a row and column dropped), then 6 channels: that pooling stays apart.
+    const { model, spec } = convPoolNet([15, 15, 1], blocks, 'max');
+    const fused = compile(spec, true);
+    const plain = compile(spec, false);
+    expect(stageNames(fused).filter((st) => st === 'PoolStage')).toHaveLength(1);
+    expect(stageNames(fused).filter((st) => st === 'BatchNormStage')).toHaveLength(3);
+    expect(stageNames(plain).filter((st) => st === 'PoolStage')).toHaveLength(3);
+    for (const [i, n] of [1, 6].entries()) {
+      const x = randomArray(n * 15 * 15, 70 + i).map((v) => 3 * v);
+      const got = fused.probabilities(x, n);
+      expect(got, `batch of ${n}`).toEqual(plain.probabilities(x, n));
+      expect(relativeError(got, predicted(model, x, [n, 15, 15, 1]))).toBeLessThan(TOLERANCE);
+    }
+    // A NaN reaches the pooled windows (the maximum's NaN rule): the same NaNs, the same values.
+    const x = randomArray(3 * 15 * 15, 72);
+    x[15 * 15 + 100] = Number.NaN;
+    const unfused = plain.probabilities(x, 3);
+    expect(unfused.subarray(4).some((p) => Number.isNaN(p))).toBe(true);
+    expect(fused.probabilities(x, 3)).toEqual(unfused);
+    fused.dispose();
+    plain.dispose();
     model.dispose();
   });
 

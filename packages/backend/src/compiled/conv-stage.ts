@@ -12,6 +12,7 @@ import {
   wideInputGradient,
 } from '../wasm-kernels/conv-wide.js';
 import {
+  winogradEpilogueTakes,
   winogradFilterFloats,
   winogradFilterGradient,
   winogradFilterGradScratch,
@@ -22,12 +23,14 @@ import {
   winogradForwardTransformed,
   winogradInputGradient,
   winogradInputGradScratch,
+  winogradPadFreeEnabled,
 } from '../wasm-kernels/conv-winograd.js';
 import {
   convForward,
   convPoolForward,
   DIRECT_CONV_MAX_OUT_CHANNELS,
   forwardKernel,
+  inferenceForwardKernel,
 } from '../wasm-kernels/conv2d.js';
 import { filterGradient, filterGradKernel } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
@@ -99,6 +102,10 @@ export class ConvStage implements Stage {
   private readonly winoFilter: PackedWeights | null;
   /** Whether the input gradient runs the direct gather (its channel limit is its own). */
   private readonly directDx: boolean;
+  /** Inference with the Winograd forward: whether its kernel adds the bias, the activation and the pooling. */
+  private readonly epilogue: boolean;
+  /** Inference with the Winograd forward: whether it reads the input unpadded (no padded copy). */
+  private readonly padFree: boolean;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -127,7 +134,7 @@ export class ConvStage implements Stage {
     this.attrs = { strides, pad: padding };
     const info = convInfo([1, h, w, ci], [kh, kw, ci, co], this.attrs);
     const g = convGeometry(info);
-    const yKernel = forwardKernel(g);
+    const yKernel = mode === 'infer' ? inferenceForwardKernel(g) : forwardKernel(g);
     const dxKernel = inputGradKernel(g);
     this.directDx = dxKernel === 'direct';
     this.wide = {
@@ -143,10 +150,9 @@ export class ConvStage implements Stage {
         : null;
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
-    const poolFits =
-      mode === 'infer'
-        ? yKernel === 'direct' && g.sh === 1 && g.sw === 1 && g.oh >= 2 && g.ow >= 2
-        : pool === 'max' && trainPoolFits(g, act);
+    this.epilogue = mode === 'infer' && this.wino.forward && winogradEpilogueTakes(g, act, pool !== null);
+    this.padFree = mode === 'infer' && this.wino.forward && winogradPadFreeEnabled();
+    const poolFits = mode === 'infer' ? inferPoolFits(g, act) : pool === 'max' && trainPoolFits(g, act);
     if (pool !== null && !poolFits) {
       throw new BackendError(
         `compiled net: layer ${index}'s conv2d cannot take the pooling after it`,
@@ -176,7 +182,7 @@ export class ConvStage implements Stage {
     );
     if (this.mode === 'infer') {
       // Only the direct or wide convolution's padded input and padded filter, and the bias tile.
-      this.xp = padded && !this.xnnpack ? take(n * hp * wp * ci) : 0;
+      this.xp = padded && !this.xnnpack && !this.padFree ? take(n * hp * wp * ci) : 0;
       this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
       this.wpk = forwardPack > 0 && !this.winoFilter ? take(forwardPack) : 0;
       this.wWork = work > 0 ? take(work) : 0;
@@ -228,19 +234,24 @@ export class ConvStage implements Stage {
     // First: a fold may allocate.
     const { kernel, bias: biasInfo } = this.weights();
     if (this.wide.forward) {
-      if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
-      const xp = padded ? this.xp : io.x;
+      const copy = padded && !this.padFree;
+      if (copy) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
+      const xp = copy ? this.xp : io.x;
+      const bias = biasInfo ? simd.ptr(biasInfo) : 0;
+      const act = this.act === 'relu' ? 'relu' : 'linear';
+      const epilogue = this.epilogue ? ({ bias, act, pool: this.pool } as const) : null;
+      const options = { epilogue, unpadded: this.padFree };
       if (this.winoFilter) {
         const filter = kernel;
         const u = this.winoFilter.get([filter.dataId, winogradForwardTile(g)], (dst) => {
           winogradForwardFilter(simd, g, simd.ptr(filter), dst);
         });
-        winogradForwardTransformed(simd, g, xp, u, io.y, this.wWork);
+        winogradForwardTransformed(simd, g, xp, u, io.y, this.wWork, options);
       } else if (this.wino.forward)
-        winogradForward(simd, g, xp, simd.ptr(kernel), io.y, { u: this.wpk, work: this.wWork });
+        winogradForward(simd, g, xp, simd.ptr(kernel), io.y, { u: this.wpk, work: this.wWork }, options);
       else wideForward(simd, g, xp, simd.ptr(kernel), io.y, this.wpk);
-      const bias = biasInfo ? simd.ptr(biasInfo) : 0;
-      biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
+      if (epilogue === null)
+        biasActivation(simd, io.y, bias, this.tile, n * oh * ow * co, co, this.t, this.act);
       return;
     }
     if (this.pool !== null) {
@@ -353,6 +364,20 @@ export class ConvStage implements Stage {
 }
 
 /**
+ * Whether an inference net's conv2d of geometry `g` (batch 1) and activation `act` can take the
+ * 2×2/2 pooling after it: the direct kernel at stride 1 (`convPoolForward`), or the Winograd
+ * kernel with its epilogue ({@link winogradEpilogueTakes}); an output of at least 2 × 2.
+ */
+export function inferPoolFits(g: ConvGeometry, act: NetActivation): boolean {
+  if (g.oh < 2 || g.ow < 2) return false;
+  const kernel = inferenceForwardKernel(g);
+  return (
+    (kernel === 'direct' && g.sh === 1 && g.sw === 1) ||
+    (kernel === 'winograd' && winogradEpilogueTakes(g, act, true))
+  );
+}
+
+/**
  * Whether a training net's conv2d of geometry `g` (batch 1) and activation `act` can take the
  * 2×2/2 max pooling right after it: the direct kernel at stride 1, relu or linear (whose
  * gradient at a window's maximum is the pooled value's), at least 4 channels and an even output
@@ -374,12 +399,13 @@ export function trainPoolFits(g: ConvGeometry, act: NetActivation): boolean {
 }
 
 /**
- * A direct conv2d (stride 1, up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels) with
- * the 2×2/2 pooling after it in one kernel (`convPoolForward`): the conv's bias and activation,
- * then the pooling, bit for bit the two stages', writing only the pooled output. Inference:
- * max or average pooling; training: max pooling where {@link trainPoolFits}, keeping each
- * window's argmax for the gradient instead of the conv output. Its own class so that profiles
- * name it.
+ * A direct conv2d (stride 1, up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, or in
+ * inference any number from a narrow input: `inferenceForwardKernel`) with the 2×2/2 pooling
+ * after it in one kernel (`convPoolForward`): the conv's bias and activation, then the pooling,
+ * bit for bit the two stages', writing only the pooled output. Inference: max or average
+ * pooling, and the Winograd kernel's epilogue where {@link inferPoolFits}; training: max pooling
+ * where {@link trainPoolFits}, keeping each window's argmax for the gradient instead of the conv
+ * output. Its own class so that profiles name it.
  */
 export class ConvPoolStage extends ConvStage {
   constructor(

@@ -2,7 +2,6 @@ import { foldBatchNorm } from '@lenet/common';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '../tfjs.js';
 import type { TensorInfo } from '../tfjs.js';
-import { DIRECT_CONV_MAX_OUT_CHANNELS } from '../wasm-kernels/conv2d.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
 import type { NetActivation, NetLayer } from './net-spec.js';
 
@@ -44,6 +43,18 @@ export function convPoolFusionEnabled(): boolean {
   return convPool;
 }
 
+let bnPool = globalThis.process?.env?.LENET_INFER_BN_POOL !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the inference pass's fusion of a batch norm that does not
+ * fold (after an activation, Keras's order) with the 2×2/2 pooling after it: one pass normalises
+ * and pools, without writing the normalised output (channels a multiple of 4). Read when a net
+ * is compiled. `LENET_INFER_BN_POOL=0` starts with it off.
+ */
+export function setBatchNormPoolFusionEnabled(on: boolean): void {
+  bnPool = on;
+}
+
 let trainConvPool = globalThis.process?.env?.LENET_TRAIN_CONV_POOL !== '0';
 
 /**
@@ -71,7 +82,7 @@ export interface Fused {
   bn?: { layer: BatchNormLayer; index: number };
   /** The activation run inside the layer (its own is linear). */
   act?: Exclude<NetActivation, 'linear'>;
-  /** A conv2d's 2×2/2 pooling run inside it, and its index in the net. */
+  /** A conv2d's or an unfolded batch norm's 2×2/2 pooling run inside it, and its index in the net. */
   pool?: { op: 'max' | 'avg'; index: number };
 }
 
@@ -85,10 +96,14 @@ function identity(layer: NetLayer): boolean {
   return layer.type === 'dropout' || (layer.type === 'activation' && layer.activation === 'linear');
 }
 
-/** Whether conv2d `layer` runs the direct kernel at stride 1, which can take the pooling after it. */
+/**
+ * Whether conv2d `layer` may take the pooling after it: stride 1 (the direct kernel's
+ * `convPoolForward`, or the Winograd kernel's epilogue; the net's stages check the kernel its
+ * input size gives it, and run the pooling apart where that kernel cannot take it).
+ */
 function poolable(layer: Extract<NetLayer, { type: 'conv2d' }>): boolean {
   const [sh, sw] = layer.strides;
-  return sh === 1 && sw === 1 && (layer.kernel.shape[3] as number) <= DIRECT_CONV_MAX_OUT_CHANNELS;
+  return sh === 1 && sw === 1;
 }
 
 /** Whether `layer` pools 2×2 windows at stride 2 (always without padding). */
@@ -107,9 +122,11 @@ export function pool2x2(layer: NetLayer | undefined): layer is Extract<NetLayer,
  * (not a softmax), the first batch norm past identity layers folds into it, and then the first
  * relu (or, after a conv2d, tanh) activation layer past pass-through layers (identities,
  * flatten) runs inside it. Then (unless {@link setConvPoolFusionEnabled} turned it off) a
- * 2×2/2 pooling right after a direct stride-1 conv2d and what it took over, past identity
- * layers, runs inside it too.
- * A batch norm after an activation stays (it cannot fold into the layer before the activation).
+ * 2×2/2 pooling right after a stride-1 conv2d and what it took over, past identity layers, runs
+ * inside it too (the net's stages give it back to its own stage where the conv's kernel cannot
+ * take it). A batch norm after an activation stays (it cannot fold into the layer before the
+ * activation); a 2×2/2 pooling after it, past identity layers, runs inside it (unless
+ * {@link setBatchNormPoolFusionEnabled} or {@link setConvPoolFusionEnabled} turned it off).
  */
 export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
   const kept: FusionPlan['layers'] = [];
@@ -118,18 +135,26 @@ export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
     if (dropped.has(index)) return;
     const fused: Fused = {};
     kept.push({ layer, index, fused });
+    if (layer.type === 'batchNorm' && bnPool && convPool && layer.movingMean.size % 4 === 0) {
+      takePool(layers, index, fused, dropped);
+      return;
+    }
     if (layer.type !== 'conv2d' && layer.type !== 'dense') return;
     const last = takeOver(layers, index, fused, dropped);
-    if (layer.type !== 'conv2d' || !convPool || !poolable(layer)) return;
-    let j = last + 1;
-    while (j < layers.length && identity(layers[j])) j++;
-    const pool = layers[j];
-    if (pool2x2(pool)) {
-      fused.pool = { op: pool.op, index: j };
-      dropped.add(j);
-    }
+    if (layer.type === 'conv2d' && convPool && poolable(layer)) takePool(layers, last, fused, dropped);
   });
   return { layers: kept };
+}
+
+/** The 2×2/2 pooling after layer `last`, past identity layers, into `fused` (its index into `dropped`), if there is one. */
+function takePool(layers: readonly NetLayer[], last: number, fused: Fused, dropped: Set<number>): void {
+  let j = last + 1;
+  while (j < layers.length && identity(layers[j])) j++;
+  const pool = layers[j];
+  if (pool2x2(pool)) {
+    fused.pool = { op: pool.op, index: j };
+    dropped.add(j);
+  }
 }
 
 /**

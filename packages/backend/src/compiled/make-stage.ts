@@ -2,8 +2,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tfjs.js';
 import { convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
 import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import { BatchNormStage, checkBatchNorm } from './batch-norm-stage.js';
-import { ConvPoolStage, ConvStage, trainPoolFits } from './conv-stage.js';
+import { BatchNormStage, batchNormPoolFits, checkBatchNorm } from './batch-norm-stage.js';
+import { ConvPoolStage, ConvStage, inferPoolFits, trainPoolFits } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
 import {
   BatchNormFold,
@@ -95,6 +95,7 @@ export function makeStage(
         },
         layer,
         mode,
+        fused.pool?.op ?? null,
       );
     case 'dropout':
       return mode === 'train'
@@ -155,6 +156,14 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       fused.pool = { op: 'max', index: i + 1 };
       skip = i + 1;
     }
+    // The plan fuses a pooling into any stride-1 conv2d (and unfolded batch norm); one whose kernel
+    // cannot take it at this input size leaves it to its own stage, back in the plan at its place (the loop reaches it).
+    if (mode === 'infer' && fused.pool && !inferPoolTakes(layer, shape, fused)) {
+      const { index } = fused.pool;
+      const at = plan.findIndex((entry) => entry.index > index);
+      plan.splice(at < 0 ? plan.length : at, 0, { layer: spec.layers[index], index, fused: {} });
+      fused.pool = undefined;
+    }
     const stage = makeStage(simd, backend, layer, i, shape, dropouts, mode, fused);
     if (layer.type === 'dropout') dropouts++;
     stages.push(stage);
@@ -163,6 +172,18 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
     shape = stage.outShape;
   }
   return { stages, needDx, outputs: sizeOf(shape), dropouts };
+}
+
+/** Whether an inference net's conv2d (or batch norm) `layer` with input `inShape` takes the pooling `fused` gives it ({@link inferPoolFits}, {@link batchNormPoolFits}). */
+function inferPoolTakes(layer: NetLayer, inShape: readonly number[], fused: Fused): boolean {
+  if (layer.type === 'batchNorm') return batchNormPoolFits(inShape, 'infer');
+  if (layer.type !== 'conv2d' || inShape.length !== 3 || layer.kernel.rank !== 4) return true;
+  const [h, w, ci] = inShape;
+  const [kh, kw, kci, co] = layer.kernel.shape as [number, number, number, number];
+  // A mismatch is the stage's to report.
+  if (kci !== ci) return true;
+  const info = convInfo([1, h, w, ci], [kh, kw, ci, co], { strides: layer.strides, pad: layer.padding });
+  return inferPoolFits(convGeometry(info), fused.act ?? layer.activation);
 }
 
 /** Whether a training net's conv2d `layer` with input `inShape` takes the max pooling after it ({@link trainPoolFits}). */

@@ -126,6 +126,71 @@ describe('Winograd kernels called directly', () => {
     simd = await wasmSimdKernels();
   });
 
+  /**
+   * `lenet_conv_winograd` with m × m tiles on x [n, h, w, ci] (padded by `top`, `left` unstored
+   * rows and columns; oh × ow outputs) and filter `w` to `co` channels, with `bias` (or none),
+   * `act` and `pool` as its epilogue, into `outFloats` floats checked for writes past them.
+   */
+  function winograd(
+    d: {
+      n: number;
+      h: number;
+      w: number;
+      ci: number;
+      co: number;
+      oh: number;
+      ow: number;
+      m: number;
+      band: number;
+    },
+    x: Float32Array,
+    w: Float32Array,
+    epilogue: { bias: Float32Array | null; act: number; pool: number; top: number; left: number },
+    outFloats: number,
+  ) {
+    const { n, h, w: width, ci, co, oh, ow, m, band } = d;
+    const p = (m + 2) * (m + 2);
+    const work = band * Math.ceil(ow / m) * p * ci + p * 32;
+    const { bias, act, pool, top, left } = epilogue;
+    const { out, guardsIntact } = guarded(
+      simd,
+      [
+        x,
+        w,
+        bias ?? new Float32Array(1),
+        new Float32Array(winogradFilterFloats(ci, co)),
+        new Float32Array(work),
+        new Float32Array(outFloats),
+      ],
+      ([px, pw, pb, pu, pwork, po]) => {
+        simd.fn.lenet_wino_filter(pw, pu, ci, co, 0, m);
+        const b = bias === null ? 0 : pb;
+        simd.fn.lenet_conv_winograd(
+          px,
+          pu,
+          po,
+          n,
+          h,
+          width,
+          ci,
+          oh,
+          ow,
+          co,
+          m,
+          band,
+          pwork,
+          b,
+          act,
+          pool,
+          top,
+          left,
+        );
+      },
+    );
+    return { out: out[5], guardsIntact };
+  }
+  const PLAIN = { bias: null, act: 0, pool: -1, top: 0, left: 0 };
+
   // [n, hp, wp, ci, co, band]: odd output sizes (a last tile half outside), a partial channel
   // block, a channel count that is not a multiple of 4, bands that do not divide the tile rows.
   const DIRECT: number[][] = [
@@ -143,25 +208,82 @@ describe('Winograd kernels called directly', () => {
         forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
           expected[yi] += x[xi] * w[wi];
         });
-        const p = (m + 2) * (m + 2);
-        const work = band * Math.ceil(ow / m) * p * ci + p * 32;
-        const { out, guardsIntact } = guarded(
-          simd,
-          [
-            x,
-            w,
-            new Float32Array(winogradFilterFloats(ci, co)),
-            new Float32Array(work),
-            new Float32Array(expected.length),
-          ],
-          ([px, pw, pu, pwork, po]) => {
-            const f = simd.fn;
-            f.lenet_wino_filter(pw, pu, ci, co, 0, m);
-            f.lenet_conv_winograd(px, pu, po, n, hp, wp, ci, oh, ow, co, m, band, pwork);
-          },
-        );
+        const dims = { n, h: hp, w: wp, ci, co, oh, ow, m, band };
+        const { out, guardsIntact } = winograd(dims, x, w, PLAIN, expected.length);
         expect(guardsIntact).toBe(true);
-        expect(relativeError(out[4], expected)).toBeLessThan(m === 4 ? 1e-4 : 1e-5);
+        expect(relativeError(out, expected)).toBeLessThan(m === 4 ? 1e-4 : 1e-5);
+      });
+    }
+
+  // Each tile's epilogue: + bias, relu, then a 2×2/2 max or average pooling (none: -1),
+  // against the same steps on the convolution's exact output. Odd outputs (a pooled row and
+  // column dropped, a tile half outside), channels that are not a multiple of 4 or 16.
+  const EPILOGUE: [number, number, number, number, number, number, number][] = [
+    // [n, hp, wp, ci, co, band, pool]
+    [2, 9, 8, 17, 21, 2, 0],
+    [1, 11, 9, 16, 35, 3, 1],
+    [2, 10, 10, 18, 16, 1, -1],
+    [1, 5, 7, 16, 18, 1, 0],
+  ];
+  for (const [n, hp, wp, ci, co, band, pool] of EPILOGUE)
+    for (const m of [2, 4])
+      it(`the F(${m}×${m}) kernel's bias, relu and pooling ${pool} epilogue (x[${n},${hp},${wp},${ci}] → ${co})`, () => {
+        const [oh, ow] = [hp - 2, wp - 2];
+        const x = randomArray(n * hp * wp * ci, 5);
+        const w = randomArray(9 * ci * co, 6);
+        const bias = randomArray(co, 7);
+        const conv = new Float32Array(n * oh * ow * co);
+        forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
+          conv[yi] += x[xi] * w[wi];
+        });
+        const act = conv.map((v, i) => Math.max(0, v + bias[i % co]));
+        const [ph, pw] = pool < 0 ? [oh, ow] : [Math.floor(oh / 2), Math.floor(ow / 2)];
+        const expected = new Float32Array(n * ph * pw * co);
+        if (pool < 0) expected.set(act);
+        else
+          expected.forEach((_, i) => {
+            const c = i % co;
+            const px = Math.floor(i / co) % pw;
+            const py = Math.floor(i / co / pw) % ph;
+            const b = Math.floor(i / co / pw / ph);
+            const at = (dy: number, dx: number) => act[((b * oh + 2 * py + dy) * ow + 2 * px + dx) * co + c];
+            const win = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
+            expected[i] = pool === 0 ? Math.max(...win) : (win[0] + win[1] + win[2] + win[3]) / 4;
+          });
+        const dims = { n, h: hp, w: wp, ci, co, oh, ow, m, band };
+        const { out, guardsIntact } = winograd(dims, x, w, { ...PLAIN, bias, act: 1, pool }, expected.length);
+        expect(guardsIntact).toBe(true);
+        expect(relativeError(out, expected)).toBeLessThan(1e-4);
+      });
+
+  // [n, h, w, ci, co, band, top, left]: the input unpadded, its 'same' padding (or an uneven one)
+  // read as zeros by the kernel: odd and non-square outputs, both tiles.
+  const UNPADDED: number[][] = [
+    [2, 7, 6, 17, 21, 2, 1, 1],
+    [1, 9, 10, 16, 18, 1, 1, 0],
+    [2, 8, 8, 18, 16, 3, 0, 1],
+  ];
+  for (const [n, h, w, ci, co, band, top, left] of UNPADDED)
+    for (const m of [2, 4]) {
+      it(`the F(${m}×${m}) kernel reads an unpadded input (x[${n},${h},${w},${ci}] → ${co}, padding ${top}, ${left})`, () => {
+        const [oh, ow] = [h + 2 * top - 2, w + 2 * left - 2];
+        const [hp, wp] = [h + 2 * top, w + 2 * left];
+        const x = randomArray(n * h * w * ci, 8);
+        const xp = new Float32Array(n * hp * wp * ci);
+        for (let b = 0; b < n; b++)
+          for (let y = 0; y < h; y++) {
+            const from = (b * h + y) * w * ci;
+            xp.set(x.subarray(from, from + w * ci), ((b * hp + y + top) * wp + left) * ci);
+          }
+        const wt = randomArray(9 * ci * co, 9);
+        const expected = new Float32Array(n * oh * ow * co);
+        forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
+          expected[yi] += xp[xi] * wt[wi];
+        });
+        const dims = { n, h, w, ci, co, oh, ow, m, band };
+        const { out, guardsIntact } = winograd(dims, x, wt, { ...PLAIN, top, left }, expected.length);
+        expect(guardsIntact).toBe(true);
+        expect(relativeError(out, expected)).toBeLessThan(1e-4);
       });
     }
 

@@ -23,6 +23,8 @@ const env = globalThis.process?.env?.LENET_WINOGRAD;
 let enabled = env !== '0';
 /** The tile side every layer uses, when set (for A/B measurements); else each layer's best. */
 let forced: Tile | undefined = env === '2' || env === '4' ? (Number(env) as Tile) : undefined;
+/** Whether the inference pass runs a layer's bias, relu and pooling inside the F(4×4) forward kernel. */
+let epilogueEnabled = globalThis.process?.env?.LENET_WINOGRAD_EPILOGUE !== '0';
 /** Whether the filter gradient runs as Winograd too (where the convolutions are on). */
 let filterGradEnabled = globalThis.process?.env?.LENET_WINOGRAD_DW !== '0';
 
@@ -37,6 +39,57 @@ export function setWinogradEnabled(on: boolean, tile?: 2 | 4, filterGradient = t
   enabled = on;
   forced = tile;
   filterGradEnabled = filterGradient;
+}
+
+/**
+ * Turns on or off the epilogue of the Winograd forward kernel in the compiled inference pass:
+ * the layer's bias add, relu and a 2×2/2 pooling after it computed on each output tile as it
+ * leaves the kernel, instead of in passes over the whole output after it (for A/B measurements).
+ * Layers compiled while off keep the separate passes. `LENET_WINOGRAD_EPILOGUE=0` starts with it off.
+ */
+export function setWinogradEpilogueEnabled(on: boolean): void {
+  epilogueEnabled = on;
+}
+
+let padFree = globalThis.process?.env?.LENET_WINOGRAD_PAD_FREE !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled inference pass's Winograd forward reading
+ * its input unpadded, the padding's zeros supplied by the kernel's tile loads instead of a padded
+ * copy of the input made before it. Layers compiled while off keep the copy.
+ * `LENET_WINOGRAD_PAD_FREE=0` starts with it off.
+ */
+export function setWinogradPadFreeEnabled(on: boolean): void {
+  padFree = on;
+}
+
+/** Whether {@link setWinogradPadFreeEnabled} (or `LENET_WINOGRAD_PAD_FREE`) leaves it on. */
+export function winogradPadFreeEnabled(): boolean {
+  return padFree;
+}
+
+/** What the forward kernel runs on each output tile after the convolution (see {@link winogradEpilogueTakes}). */
+export interface WinogradEpilogue {
+  /** The bias's data (co floats), or 0 for none. */
+  bias: number;
+  act: 'linear' | 'relu';
+  /** A 2×2/2 pooling without padding after the activation (the output is then ⌊oh/2⌋ × ⌊ow/2⌋), or null. */
+  pool: 'max' | 'avg' | null;
+}
+
+/**
+ * Whether the forward kernel can run an epilogue with activation `act` (and a pooling when
+ * `pool`) on `g`: with {@link setWinogradEpilogueEnabled} on, a relu or none, and an output of
+ * at least 2 × 2 when it pools. Either tile has it (a 2×2 tile is one pooling window; 4×4 tiles
+ * start on even rows and columns too), so a tile forced later keeps it.
+ */
+export function winogradEpilogueTakes(g: ConvGeometry, act: string, pool: boolean): boolean {
+  return (
+    epilogueEnabled &&
+    winogradForwardTakes(g) &&
+    (act === 'relu' || act === 'linear') &&
+    (!pool || (g.oh >= 2 && g.ow >= 2))
+  );
 }
 
 /** Whether {@link setWinogradEnabled} (or `LENET_WINOGRAD`) leaves the Winograd convolutions on. */
@@ -123,30 +176,59 @@ export function winogradForwardScratch(g: ConvGeometry): number {
   return scratchFloats(g.oh, g.ow, g.ci);
 }
 
+/** How {@link winogradForward} reads its input and what it runs after the convolution. */
+export interface WinogradForwardOptions {
+  /** The bias, activation and pooling run on each output tile, or none. */
+  epilogue?: WinogradEpilogue | null;
+  /**
+   * Whether the input is the unpadded x [n, h, w, ci] itself, its padding read as zeros by the
+   * kernel (no padded copy; see {@link setWinogradPadFreeEnabled}), rather than the padded input.
+   */
+  unpadded?: boolean;
+}
+
 /**
- * The kernel on wasm-heap buffers: `xp` [n, hp, wp, inc] (padded so every tile's window but the
- * rows and columns past an odd output lies inside), the transformed filter `u`, out
- * [n, oh, ow, outc]; split over the helper threads by images, each with its own scratch.
+ * The kernel on wasm-heap buffers: `xp` [n, hp, wp, inc] with `top` rows and `left` columns of
+ * zero padding before it that it does not hold (0 when padded already; rows and columns past it
+ * read as zeros), the transformed filter `u`, out [n, oh, ow, outc]; split over the helper
+ * threads by images, each with its own scratch.
  */
 function run(
   simd: SimdKernels,
-  d: { n: number; hp: number; wp: number; inc: number; oh: number; ow: number; outc: number },
+  d: {
+    n: number;
+    hp: number;
+    wp: number;
+    inc: number;
+    oh: number;
+    ow: number;
+    outc: number;
+    top?: number;
+    left?: number;
+  },
   xp: number,
   u: number,
   out: number,
   scratch: number,
+  epilogue: WinogradEpilogue | null = null,
 ): void {
-  const { n, hp, wp, inc, oh, ow, outc } = d;
+  const { n, hp, wp, inc, oh, ow, outc, top = 0, left = 0 } = d;
   const m = tileOf(oh, ow);
   const band = bandRows(m, oh, ow);
+  const bias = epilogue?.bias ?? 0;
+  const pool = epilogue?.pool ?? null;
+  const outPixels = pool === null ? oh * ow : Math.floor(oh / 2) * Math.floor(ow / 2);
   runSplit(simd, {
     fn: 'lenet_conv_winograd',
     // Multiply-adds of the direct convolution this replaces, so the split rule stays the same.
     macs: n * oh * ow * outc * 9 * inc,
     items: n,
     perItem: [{ ptr: xp, floats: hp * wp * inc }],
-    whole: [{ ptr: u, floats: Math.ceil(outc / BLOCK) * BLOCK * points(m) * inc }],
-    out: { ptr: out, floats: oh * ow * outc },
+    whole: [
+      { ptr: u, floats: Math.ceil(outc / BLOCK) * BLOCK * points(m) * inc },
+      ...(bias !== 0 ? [{ ptr: bias, floats: outc }] : []),
+    ],
+    out: { ptr: out, floats: outPixels * outc },
     scratch: { ptr: scratch, floats: scratchFloats(oh, ow, inc) },
     args: (p, count) => [
       p.perItem[0],
@@ -162,14 +244,19 @@ function run(
       m,
       band,
       p.scratch,
+      bias !== 0 ? p.whole[1] : 0,
+      epilogue?.act === 'relu' ? 1 : 0,
+      pool === null ? -1 : pool === 'max' ? 0 : 1,
+      top,
+      left,
     ],
   });
 }
 
 /**
  * The Winograd forward convolution (when {@link winogradForwardTakes}) on wasm-heap buffers:
- * `xp` the input padded as `g` says (the input itself when `g.padded` is false), out
- * [n, oh, ow, co]. Scratch: `u` ({@link winogradFilterFloats}(ci, co) floats, the transformed
+ * `xp` the input padded as `g` says (the input itself when `g.padded` is false or
+ * `options.unpadded`), out [n, oh, ow, co] (pooled by `options.epilogue`'s pooling). Scratch: `u` ({@link winogradFilterFloats}(ci, co) floats, the transformed
  * filter) and `work` ({@link winogradForwardScratch} floats).
  */
 export function winogradForward(
@@ -179,9 +266,10 @@ export function winogradForward(
   filter: number,
   out: number,
   scratch: { u: number; work: number },
+  options: WinogradForwardOptions = {},
 ): void {
   winogradForwardFilter(simd, g, filter, scratch.u);
-  winogradForwardTransformed(simd, g, xp, scratch.u, out, scratch.work);
+  winogradForwardTransformed(simd, g, xp, scratch.u, out, scratch.work, options);
 }
 
 /**
@@ -205,9 +293,13 @@ export function winogradForwardTransformed(
   u: number,
   out: number,
   work: number,
+  options: WinogradForwardOptions = {},
 ): void {
-  const { n, ci, co, oh, ow, hp, wp } = g;
-  run(simd, { n, hp, wp, inc: ci, oh, ow, outc: co }, xp, u, out, work);
+  const { n, ci, co, oh, ow } = g;
+  const input = options.unpadded
+    ? { hp: g.h, wp: g.w, top: g.top, left: g.left }
+    : { hp: g.hp, wp: g.wp, top: 0, left: 0 };
+  run(simd, { n, ...input, inc: ci, oh, ow, outc: co }, xp, u, out, work, options.epilogue ?? null);
 }
 
 /**

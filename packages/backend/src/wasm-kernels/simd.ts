@@ -106,6 +106,21 @@ export interface SimdExports {
     tile: number,
     acc: number,
   ): void;
+  /** lenet_batch_norm (c a multiple of 4) then a 2×2/2 max (kind 0) or average (1) pooling, in one pass (see csrc/lenet-kernels.c). */
+  lenet_batch_norm_pool2(
+    x: number,
+    meanTile: number,
+    grTile: number,
+    offsetTile: number,
+    out: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    oh: number,
+    ow: number,
+    kind: number,
+  ): void;
   lenet_batch_norm(
     x: number,
     meanTile: number,
@@ -190,7 +205,7 @@ export interface SimdExports {
   ): void;
   /** Winograd F(m×m, 3×3) filter transform (see csrc/lenet-kernels.c). */
   lenet_wino_filter(w: number, u: number, ci: number, co: number, flip: number, m: number): void;
-  /** Winograd F(m×m, 3×3) stride-1 3×3 convolution of a padded input (see csrc/lenet-kernels.c). */
+  /** Winograd F(m×m, 3×3) stride-1 3×3 convolution of a padded input, with an optional bias, relu and 2×2 pooling after it, the padding before it stored or not (see csrc/lenet-kernels.c). */
   lenet_conv_winograd(
     xp: number,
     u: number,
@@ -205,6 +220,11 @@ export interface SimdExports {
     m: number,
     band: number,
     scratch: number,
+    bias: number,
+    act: number,
+    pool: number,
+    top: number,
+    left: number,
   ): void;
   /** dW of a stride-1 3×3 convolution by Winograd F(4×4, 3×3) (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_winograd(
