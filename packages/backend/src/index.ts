@@ -90,6 +90,8 @@ export {
 export {
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
+  setDenseGradientTransposeEnabled,
+  setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
 } from './wasm-kernels/matmul.js';
 export { poolFastEnabled, setPoolArgmaxMinFloats, setPoolFastEnabled } from './wasm-kernels/pool-util.js';

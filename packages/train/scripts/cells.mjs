@@ -4,6 +4,8 @@ import {
   setConvPoolFusionEnabled,
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
+  setDenseGradientTransposeEnabled,
+  setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
   setInferenceFusionEnabled,
   setNarrowDirectEnabled,
@@ -65,6 +67,8 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `winograd-dw`: the Winograd filter gradient alone;
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
  * `dw-columns`: that split by rows of the gradient (columns of x) rather than over the batch;
+ * `dw-transpose`: the dense weight gradient reading xᵀ in contiguous rows (x transposed first);
+ * `dx-panels`: the dense input gradient reading Wᵀ in panels (read when a step is compiled);
  * `dense-resident`: the compiled inference pass's dense panels kept in the helper threads' memory
  *   (and its products split by rows from 2M multiply-adds);
  * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
@@ -76,6 +80,8 @@ const AB_SWITCHES = {
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),
   'dw-split': setDenseGradientSplitEnabled,
   'dw-columns': setDenseGradientColumnSplitEnabled,
+  'dw-transpose': setDenseGradientTransposeEnabled,
+  'dx-panels': setDenseInputGradientPanelsEnabled,
   'dense-resident': setDenseResidentEnabled,
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,

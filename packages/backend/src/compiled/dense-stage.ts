@@ -4,6 +4,7 @@ import {
   gemmPanels,
   gemmRows,
   gemmTransposedA,
+  inputGradientPanels,
   packPanels,
   panelColumns,
   panelFloats,
@@ -41,6 +42,11 @@ export class DenseStage implements Stage {
   private bias4 = 0;
   private dy4 = 0;
   private wT = 0;
+  /** Wᵀ [u, k] in panels and the panel product's output in panels, for dx (see `backward`). */
+  private wTPanels = 0;
+  private dxPanelOut = 0;
+  /** xᵀ [k, n]: the weight gradient's A in contiguous rows (see `gemmTransposedA`). */
+  private xT = 0;
   private tile = 0;
   private acc = 0;
   private gKernel = 0;
@@ -96,7 +102,13 @@ export class DenseStage implements Stage {
       return;
     }
     this.dy4 = u4 !== u ? take(n * u4) : 0;
-    this.wT = take(u * k4);
+    if (inputGradientPanels()) {
+      this.wTPanels = take(panelFloats(u, k));
+      this.dxPanelOut = take(n * panelColumns(k));
+    } else {
+      this.wT = take(u * k4);
+    }
+    this.xT = take(k * n);
     this.tile = take(this.t);
     this.acc = take(this.t);
     this.gKernel = take(k * u);
@@ -165,8 +177,16 @@ export class DenseStage implements Stage {
     // dW [k, u] = xᵀ·dy, as the registered kernel forms it.
     const dyB = u4 !== u ? this.dy4 : io.dy;
     if (u4 !== u) f.lenet_copy_rows(io.dy, u, dyB, u4, n, u, n * u4);
-    gemmTransposedA(simd, io.x, dyB, this.gKernel, { m: k, n: u, n4: u4, k: n });
+    gemmTransposedA(simd, io.x, dyB, this.gKernel, { m: k, n: u, n4: u4, k: n }, this.xT);
     if (!needDx) return;
+    if (this.wTPanels !== 0) {
+      // dx [n, k] = dy·Wᵀ with Wᵀ packed in panels straight from W: a transposed copy's rows are
+      // k4 floats apart, and at a power of two (vgg-cifar10's 2048) every B load of a tile falls
+      // in the same few cache sets.
+      packPanels(simd, simd.ptr(this.kernel), true, 0, this.wTPanels, { k: u, n: k });
+      gemmPanels(simd, io.dy, this.wTPanels, io.dx, { m: n, n: k, k: u }, false, this.dxPanelOut);
+      return;
+    }
     // dx [n, k] = dy·Wᵀ with Wᵀ [u, k4] (its padding columns stay as the cleared block left them).
     f.lenet_transpose(simd.ptr(this.kernel), this.wT, k, u, k4);
     gemmRows(simd, io.dy, this.wT, io.dx, { m: n, n: k, n4: k4, k: u }, 0, false);

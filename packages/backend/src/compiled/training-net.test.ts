@@ -4,6 +4,7 @@ import { randomArray, relativeError } from '../testing/helpers.js';
 import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
+import { setDenseInputGradientPanelsEnabled } from '../wasm-kernels/matmul.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
 import { compileInferenceNet } from './inference-net.js';
@@ -64,6 +65,36 @@ describe('compileTrainingNet', () => {
     net.dispose();
     tf.dispose([...stats, ...Object.values(grads), xt, rt, logits, dLogits]);
     model.dispose();
+  });
+
+  it('gives the same gradients, bit for bit, with the dense input gradient on Wᵀ in panels as on a transposed copy', () => {
+    const { model, spec } = network(1);
+    perturb(model);
+    const n = 6;
+    const x = randomArray(n * INPUT, 4);
+    const dOut = randomArray(n * 3, 5);
+    const run = (panels: boolean) => {
+      setDenseInputGradientPanelsEnabled(panels);
+      const net = compileTrainingNet(spec);
+      if (net === undefined) throw new Error('no compiled net on wasm');
+      net.forward(x, n, [11]);
+      net.outputGradient().set(dOut);
+      net.backward();
+      const got = net.gradients().map((g) => Float32Array.from(g));
+      net.dispose();
+      return got;
+    };
+    try {
+      const plain = run(false);
+      const panels = run(true);
+      expect(panels.length).toBe(plain.length);
+      panels.forEach((g, k) => {
+        expect(g, `gradient ${k}`).toEqual(plain[k]);
+      });
+    } finally {
+      setDenseInputGradientPanelsEnabled(true);
+      model.dispose();
+    }
   });
 
   it("gives the same gradients when its max pooling keeps each window's argmax (big inputs) as when it reads the input again", () => {

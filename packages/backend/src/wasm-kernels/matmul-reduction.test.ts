@@ -7,6 +7,7 @@ import {
   gemmTransposedA,
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
+  setDenseGradientTransposeEnabled,
 } from './matmul.js';
 import { roundUp4, type SimdKernels } from './simd.js';
 import { splitCalls } from './split.js';
@@ -28,6 +29,15 @@ function product(simd: SimdKernels, a: Float32Array, b: Float32Array, [k, m, n]:
     gemmTransposedA(simd, pa, pb, pc, { m, n, n4, k });
   });
   return { c: out[2], guardsIntact };
+}
+
+/** The first index where two arrays differ in their bits, or -1 (toEqual takes seconds on 1 M floats). */
+function firstDifference(x: Float32Array, y: Float32Array): number {
+  const a = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const b = new Uint32Array(y.buffer, y.byteOffset, y.length);
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
 }
 
 describe("a dense layer's weight gradient, Aᵀ·B split over the helper threads", () => {
@@ -87,6 +97,39 @@ describe("a dense layer's weight gradient, Aᵀ·B split over the helper threads
       expect(two.c).toEqual(one.c);
       expect(relativeError(two.c, await expected(a, b, shape))).toBeLessThan(1e-3);
     });
+
+  it('[64, 2048, 520]: rows of A a multiple of 128 floats (transposed first) and 68 M multiply-adds (split over 64 images) give the same bits as one strided thread', async () => {
+    const shape = [64, 2048, 520];
+    const [k, m, n] = shape;
+    const a = randomArray(k * m, 11);
+    const b = randomArray(k * n, 12);
+    await setWasmKernelThreads(1);
+    setDenseGradientTransposeEnabled(false);
+    try {
+      const strided = product(simd, a, b, shape);
+      setDenseGradientTransposeEnabled(true);
+      const one = product(simd, a, b, shape);
+      expect(one.guardsIntact).toBe(true);
+      expect(firstDifference(one.c, strided.c)).toBe(-1);
+      // Three rows of C against float64 sums (the cpu backend takes seconds for the whole product).
+      for (const i of [0, 1027, m - 1]) {
+        const row = Float32Array.from({ length: n }, (_, j) => {
+          let sum = 0;
+          for (let p = 0; p < k; p++) sum += a[p * m + i] * b[p * n + j];
+          return sum;
+        });
+        expect(relativeError(one.c.subarray(i * n, (i + 1) * n), row)).toBeLessThan(1e-5);
+      }
+      await setWasmKernelThreads(2);
+      const before = splitCalls();
+      const two = product(simd, a, b, shape);
+      expect(splitCalls() - before).toBe(1);
+      expect(two.guardsIntact).toBe(true);
+      expect(firstDifference(two.c, one.c)).toBe(-1);
+    } finally {
+      setDenseGradientTransposeEnabled(true);
+    }
+  });
 
   it('stays on one thread when switched off, below the split threshold and, split over the batch, for fewer than 128 images', async () => {
     await setWasmKernelThreads(2);

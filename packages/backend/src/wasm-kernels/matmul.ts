@@ -118,10 +118,12 @@ export function setDenseGradientColumnSplitEnabled(on: boolean): void {
 
 /**
  * C [m, n] = Aᵀ·B with A [k, m] and B [k, n4] on wasm-heap buffers (byte offsets), B's columns
- * past n zero: a dense layer's weight gradient xᵀ·dy (k the batch). Split over the helper threads
- * when the product is big enough, by rows of C: a helper gets its columns of A (a strided copy:
- * k rows of its width) and all of B, and its rows of C come back as they are, each the same sum
- * as on one thread. With {@link setDenseGradientColumnSplitEnabled} off, by the reduction axis
+ * past n zero: a dense layer's weight gradient xᵀ·dy (k the batch). Where A's rows are a multiple
+ * of 128 floats long, A is first transposed into `scratch` (m·k floats; allocated here when 0)
+ * so that the product reads contiguous rows. Split
+ * over the helper threads when the product is big enough, by rows of C: a helper gets its rows of
+ * Aᵀ (else its columns of A: a strided copy, k rows of its width) and all of B, and its rows of C
+ * come back as they are, each the same sum as on one thread. With {@link setDenseGradientColumnSplitEnabled} off, by the reduction axis
  * instead: each takes contiguous rows of A and B (its images) and sums them into its own C, and
  * the partial C are added on the calling thread (a JS pass over all of C: ~90 µs for mlp2's 78 k
  * weights), so the rounding depends on the thread count.
@@ -132,16 +134,30 @@ export function gemmTransposedA(
   b: number,
   c: number,
   dims: { m: number; n: number; n4: number; k: number },
+  scratch = 0,
 ): void {
   const { m, n, n4, k } = dims;
+  const macs = m * n * k;
+  const minMacs =
+    reductionSplit && (k >= REDUCTION_SPLIT_MIN_ROWS || macs >= LARGE_GRADIENT_MACS)
+      ? GEMM_SPLIT_MIN_MACS
+      : Number.POSITIVE_INFINITY;
+  if (columnSplit && transposeFirst && m % ALIASING_STRIDE === 0) {
+    const rows = (aT: number): void => {
+      simd.fn.lenet_transpose(a, aT, k, m, k);
+      gemmRows(simd, aT, b, c, dims, 0, false, minMacs);
+    };
+    if (scratch !== 0) rows(scratch);
+    else simd.withScratch([m * k], ([aT]) => rows(aT));
+    return;
+  }
   if (columnSplit) {
     // Rows of C: a helper gets its columns of A (a strided copy) and all of B, and its rows of C
     // come back as they are, where a reduction split adds a whole partial C on this thread.
     runSplit(simd, {
       fn: 'lenet_gemm',
-      macs: m * n * k,
-      minMacs:
-        reductionSplit && k >= REDUCTION_SPLIT_MIN_ROWS ? GEMM_SPLIT_MIN_MACS : Number.POSITIVE_INFINITY,
+      macs,
+      minMacs,
       items: m,
       perItem: [{ ptr: a, floats: 1, rows: { count: k, stride: m } }],
       whole: [{ ptr: b, floats: k * n4 }],
@@ -152,8 +168,8 @@ export function gemmTransposedA(
   }
   runSplit(simd, {
     fn: 'lenet_gemm',
-    macs: m * n * k,
-    minMacs: reductionSplit && k >= REDUCTION_SPLIT_MIN_ROWS ? GEMM_SPLIT_MIN_MACS : Number.POSITIVE_INFINITY,
+    macs,
+    minMacs,
     items: k,
     perItem: [
       { ptr: a, floats: m },
@@ -163,6 +179,33 @@ export function gemmTransposedA(
     out: { ptr: c, floats: m * n, sum: true },
     args: (p, count) => [p.perItem[0], 1, m, p.perItem[1], p.out, m, n, n4, count, 0, 0],
   });
+}
+
+/**
+ * Multiply-adds from which {@link gemmTransposedA} splits whatever the batch: vgg-cifar10's
+ * 2048→2500 gradient at batch 64 is 328 M, far past what the copies cost (the 128-image rule was
+ * measured on 3–13 M products).
+ */
+const LARGE_GRADIENT_MACS = 64_000_000;
+
+/**
+ * Columns of A (floats) whose multiples {@link gemmTransposedA} transposes first: a stride of a
+ * multiple of 128 floats (512 bytes) maps the k loads of a tile to at most 8 of L1's 64 sets.
+ * Other strides read faster in place than transposed (step stages on ÷ off: mlp2 b256's 784→100
+ * gradient 0.63 → 1.34 ms, LeNet-5's 400→120 0.96 → 1.29; vgg-cifar10's 2048→2500 30.1 → 25.2).
+ */
+const ALIASING_STRIDE = 128;
+
+let transposeFirst = globalThis.process?.env?.LENET_DW_TRANSPOSE !== '0';
+
+/**
+ * Whether {@link gemmTransposedA} transposes A into contiguous rows first (on), or reads its
+ * columns through strides (off): a stride of a power of two floats (vgg-cifar10's 2048 features)
+ * maps every A load of a tile to the same few cache sets; for A/B timing in one process.
+ * `LENET_DW_TRANSPOSE=0` starts with it off.
+ */
+export function setDenseGradientTransposeEnabled(on: boolean): void {
+  transposeFirst = on;
 }
 
 /** Multiply-adds below which a product stays on one thread: every helper gets a copy of B. */
@@ -181,14 +224,15 @@ export function gemmRows(
   dims: { m: number; n: number; n4: number; k: number },
   bias: number,
   relu: boolean,
+  // Measured slower split below ~8M multiply-adds (a 64×400·400×120 product: 0.20 ms on one
+  // thread, 0.29 ms split).
+  minMacs = GEMM_SPLIT_MIN_MACS,
 ): void {
   const { m, n, n4, k } = dims;
   runSplit(simd, {
     fn: 'lenet_gemm',
     macs: m * n * k,
-    // Measured slower split below ~8M multiply-adds (a 64×400·400×120 product: 0.20 ms on one
-    // thread, 0.29 ms split).
-    minMacs: GEMM_SPLIT_MIN_MACS,
+    minMacs,
     items: m,
     perItem: [{ ptr: a, floats: k }],
     whole:
@@ -216,6 +260,22 @@ export function gemmRows(
 }
 
 const PANEL = 16;
+
+let dxPanels = globalThis.process?.env?.LENET_DX_PANELS !== '0';
+
+/**
+ * Whether the compiled training step's dense input gradient dy·Wᵀ reads Wᵀ packed in panels
+ * (on) or a transposed copy of W (off); read when a net is compiled, for A/B timing.
+ * `LENET_DX_PANELS=0` starts with it off.
+ */
+export function setDenseInputGradientPanelsEnabled(on: boolean): void {
+  dxPanels = on;
+}
+
+/** Whether {@link setDenseInputGradientPanelsEnabled} is on. */
+export function inputGradientPanels(): boolean {
+  return dxPanels;
+}
 
 /** Columns of a panel product's output in panels: n rounded up to a whole panel. */
 export function panelColumns(n: number): number {
