@@ -48,7 +48,7 @@ import type { NetMode, Stage, StageIO, StepInfo, Take } from './stage.js';
  * A Conv2D layer (bias and activation unfused, as tfjs trains it): the direct SIMD convolution,
  * the filter gradient read straight from the padded input, the gather input gradient — the
  * kernels the registered Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput run, split over the
- * helper threads the same way. Above {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels they
+ * helper threads the same way. Above `DIRECT_CONV_MAX_OUT_CHANNELS` output channels they
  * run the wide kernels (conv-wide.ts: forward, gather input gradient, chunked filter gradient)
  * where those take the case, as the registered kernels do (the input gradient's kernel is
  * {@link inputGradKernel}'s choice; the forward pass and the wide input gradient run as
@@ -399,7 +399,7 @@ export function trainPoolFits(g: ConvGeometry, act: NetActivation): boolean {
 }
 
 /**
- * A direct conv2d (stride 1, up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, or in
+ * A direct conv2d (stride 1, up to `DIRECT_CONV_MAX_OUT_CHANNELS` output channels, or in
  * inference any number from a narrow input: `inferenceForwardKernel`) with the 2×2/2 pooling
  * after it in one kernel (`convPoolForward`): the conv's bias and activation, then the pooling,
  * bit for bit the two stages', writing only the pooled output. Inference: max or average

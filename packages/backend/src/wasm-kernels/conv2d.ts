@@ -26,7 +26,7 @@ export const DIRECT_CONV_MAX_OUT_CHANNELS = 16;
 
 /**
  * Which kernel computes the forward pass of convolution `g` on NHWC float32 data: the direct SIMD
- * convolution up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, the wide kernel
+ * convolution up to `DIRECT_CONV_MAX_OUT_CHANNELS` output channels, the wide kernel
  * (conv-wide.ts) above where it takes the geometry — as Winograd (conv-winograd.ts) where that
  * takes it too — else XNNPACK. The registered Conv2D/FusedConv2D and the compiled stages both
  * choose here.
@@ -47,8 +47,8 @@ let narrowDirect = globalThis.process?.env?.LENET_INFER_NARROW_DIRECT !== '0';
 
 /**
  * Turns on or off (for A/B measurements) the compiled inference pass's direct kernel for
- * convolutions of up to {@link DIRECT_NARROW_MAX_IN_CHANNELS} input channels over
- * {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, where the wide kernel runs otherwise.
+ * convolutions of up to `DIRECT_NARROW_MAX_IN_CHANNELS` input channels over
+ * `DIRECT_CONV_MAX_OUT_CHANNELS` output channels, where the wide kernel runs otherwise.
  * Read when a net is compiled. `LENET_INFER_NARROW_DIRECT=0` starts with it off.
  */
 export function setNarrowDirectEnabled(on: boolean): void {
@@ -70,7 +70,7 @@ export function inferenceForwardKernel(g: ConvGeometry): 'direct' | 'winograd' |
 
 /**
  * Conv2D for wasm: a direct SIMD convolution (csrc/lenet-kernels.c) for LeNet-sized layers —
- * up to {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, no dilation — where XNNPACK, which
+ * up to `DIRECT_CONV_MAX_OUT_CHANNELS` output channels, no dilation — where XNNPACK, which
  * tfjs-backend-wasm uses, is slow (one input channel) and repacks the filter on every call
  * because training changes it each step. Over that, the wide kernel (conv-wide.ts: a packed
  * filter, 2 pixels × 16 channels per tile), faster than XNNPACK on every shape measured, or for
@@ -126,7 +126,7 @@ function runStock(stock: KernelFunc | undefined, args: KernelArgs, name: string)
 }
 
 /**
- * The direct (or, over {@link DIRECT_CONV_MAX_OUT_CHANNELS} output channels, wide) convolution of
+ * The direct (or, over `DIRECT_CONV_MAX_OUT_CHANNELS` output channels, wide) convolution of
  * a Conv2D or FusedConv2D call when it takes the case (NHWC, float32, no dilation, SIMD available):
  * its geometry and a `run` that allocates the output and fills it.
  */

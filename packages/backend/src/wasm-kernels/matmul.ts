@@ -199,7 +199,7 @@ const ALIASING_STRIDE = 128;
 let transposeFirst = globalThis.process?.env?.LENET_DW_TRANSPOSE !== '0';
 
 /**
- * Whether {@link gemmTransposedA} transposes A into contiguous rows first (on), or reads its
+ * Whether `gemmTransposedA` transposes A into contiguous rows first (on), or reads its
  * columns through strides (off): a stride of a power of two floats (vgg-cifar10's 2048 features)
  * maps every A load of a tile to the same few cache sets; for A/B timing in one process.
  * `LENET_DW_TRANSPOSE=0` starts with it off.
