@@ -16,6 +16,9 @@ export interface TorchSamples {
   samples: number[];
 }
 
+/** Longest a timing request may take by default (a folder-lenet50 cell at batch 32 takes about a minute). */
+const REQUEST_TIMEOUT_MS = 30 * 60_000;
+
 interface Reply {
   torch?: string;
   threads?: number;
@@ -39,6 +42,7 @@ export class PytorchServer {
   private constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     private readonly dir: string,
+    private readonly timeoutMs: number,
   ) {
     this.replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     child.stderr.on('data', (d: Buffer) => {
@@ -57,15 +61,20 @@ export class PytorchServer {
 
   /**
    * Starts the script with `python`; torch may use up to `threads` threads (each request sets its
-   * own count), BLAS libraries one (see {@link torchEnv}).
+   * own count), BLAS libraries one (see {@link torchEnv}). A request unanswered after `timeoutMs`
+   * (30 minutes) ends the process.
    */
-  static async start(python: string, threads: number): Promise<PytorchServer> {
+  static async start(
+    python: string,
+    threads: number,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<PytorchServer> {
     const dir = await mkdtemp(join(tmpdir(), 'lenet-bench-torch-'));
     const child = spawn(python, [PYTORCH_SCRIPT, '--serve', '--mnist', mnistDataDir()], {
       env: torchEnv(threads),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    return new PytorchServer(child, dir);
+    return new PytorchServer(child, dir, timeoutMs);
   }
 
   /**
@@ -145,7 +154,18 @@ export class PytorchServer {
   private async exchange(request: object): Promise<Reply> {
     if (this.exited !== undefined) throw this.failure();
     this.child.stdin.write(`${JSON.stringify(request)}\n`);
-    const { value, done } = await this.replies.next();
+    let timer: NodeJS.Timeout | undefined;
+    // A request that never returns (a hung torch) ends the process, as the one-shot script's
+    // 30-minute limit did, instead of hanging the bench.
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.child.kill();
+        reject(new Error(`pytorch_ref.py --serve did not answer within ${this.timeoutMs / 1000} s`));
+      }, this.timeoutMs);
+    });
+    const { value, done } = await Promise.race([this.replies.next(), stuck]).finally(() =>
+      clearTimeout(timer),
+    );
     if (done) throw this.failure();
     let reply: Reply;
     try {

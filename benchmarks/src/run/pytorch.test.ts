@@ -74,6 +74,18 @@ describe('PytorchServer', () => {
       await server.close();
     }
   });
+
+  it('ends a process that does not answer in time, and fails the request saying so', async () => {
+    const server = await PytorchServer.start(python, 1, 300);
+    try {
+      await expect(server.time(spec, 'train', 77, 1, timing)).rejects.toThrow(
+        'pytorch_ref.py --serve did not answer within 0.3 s',
+      );
+      await expect(server.time(spec, 'train', 64, 1, timing)).rejects.toThrow(/pytorch_ref\.py --serve/);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('pytorchPhase', () => {

@@ -10,7 +10,7 @@ import {
   torchThreadCounts,
 } from '../pytorch.js';
 import { PytorchServer } from '../pytorch-server.js';
-import { type BenchResult, type CellTask, PYTORCH_BACKEND } from '../types.js';
+import { type BenchResult, type CellTask, PYTORCH_BACKEND, TFJS_BACKENDS } from '../types.js';
 import type { BenchRun } from './context.js';
 import type { Phase } from './phase.js';
 
@@ -56,10 +56,11 @@ export function pytorchPhase(run: BenchRun): Phase & {
         return;
       }
       torch = found.torch;
-      const how =
-        rounds > 1
-          ? `; cells timed in ${rounds} rounds alternating with the first TensorFlow.js backend's same cell`
-          : '';
+      const paired =
+        rounds > 1 && plan.backends.some((b) => (TFJS_BACKENDS as readonly string[]).includes(b));
+      const how = paired
+        ? `; cells timed in ${rounds} rounds alternating with the first TensorFlow.js backend's same cell`
+        : '';
       env.pytorch = `torch ${found.torch} via ${found.python}, ${describeBlas(found.blas)}, measured with ${threadCounts.join(' and ')} thread(s) (BLAS itself on 1), each cell keeps the faster${how}`;
       run.log(`${PYTORCH_BACKEND}: ${env.pytorch}`);
       server = await PytorchServer.start(found.python, Math.max(...threadCounts));
