@@ -28,7 +28,6 @@ import {
 import {
   convForward,
   convPoolForward,
-  DIRECT_CONV_MAX_OUT_CHANNELS,
   forwardKernel,
   inferenceForwardKernel,
 } from '../wasm-kernels/conv2d.js';
