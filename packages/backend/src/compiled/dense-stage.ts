@@ -8,6 +8,7 @@ import {
   packPanels,
   panelColumns,
   panelFloats,
+  transposesA,
 } from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { activationGradient, biasActivation } from './activation.js';
@@ -108,7 +109,7 @@ export class DenseStage implements Stage {
     } else {
       this.wT = take(u * k4);
     }
-    this.xT = take(k * n);
+    this.xT = transposesA(k) ? take(k * n) : 0;
     this.tile = take(this.t);
     this.acc = take(this.t);
     this.gKernel = take(k * u);

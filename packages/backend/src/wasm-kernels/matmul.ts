@@ -142,7 +142,7 @@ export function gemmTransposedA(
     reductionSplit && (k >= REDUCTION_SPLIT_MIN_ROWS || macs >= LARGE_GRADIENT_MACS)
       ? GEMM_SPLIT_MIN_MACS
       : Number.POSITIVE_INFINITY;
-  if (columnSplit && transposeFirst && m % ALIASING_STRIDE === 0) {
+  if (columnSplit && transposesA(m)) {
     const rows = (aT: number): void => {
       simd.fn.lenet_transpose(a, aT, k, m, k);
       gemmRows(simd, aT, b, c, dims, 0, false, minMacs);
@@ -197,6 +197,11 @@ const LARGE_GRADIENT_MACS = 64_000_000;
 const ALIASING_STRIDE = 128;
 
 let transposeFirst = globalThis.process?.env?.LENET_DW_TRANSPOSE !== '0';
+
+/** Whether {@link gemmTransposedA} transposes an A of `m` columns first (then it needs m·k floats of scratch). */
+export function transposesA(m: number): boolean {
+  return transposeFirst && m % ALIASING_STRIDE === 0;
+}
 
 /**
  * Whether `gemmTransposedA` transposes A into contiguous rows first (on), or reads its
