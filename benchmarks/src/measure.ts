@@ -52,6 +52,13 @@ export function median(values: readonly number[]): number {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+/** The mean of a non-empty list (a round's ms per batch, where the rest of `latencyOf` is not needed). */
+export function meanOf(values: readonly number[]): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
 /** Linear interpolation between closest ranks of an ascending list (as tinybench and NumPy do). */
 function quantile(sorted: readonly number[], p: number): number {
   const pos = (sorted.length - 1) * p;
@@ -100,6 +107,14 @@ export interface RoundPartner {
   round(index: number): Promise<number>;
 }
 
+/** Lends a cell its partner (PyTorch's same cell, see `pytorchPhase`), or undefined where there is none. */
+export type PartnerFor = (
+  task: 'train' | 'infer',
+  model: string,
+  batch: number,
+  withBackend: string,
+) => RoundPartner | undefined;
+
 /** A cell measured in rounds against a partner: ours pooled, and ours ÷ partner per round. */
 export interface PairedMeasured extends Measured {
   /** samples/s ours ÷ partner's, one per round (ms partner ÷ ms ours), in round order. */
@@ -129,7 +144,7 @@ export async function measureRounds(
     if (partnerError !== undefined) continue;
     try {
       const theirs = await partner.round(i);
-      ratios.push(theirs / latencyOf(ours).latencyMs.mean);
+      ratios.push(theirs / meanOf(ours));
     } catch (err) {
       partnerError = err instanceof Error ? err.message : String(err);
     }

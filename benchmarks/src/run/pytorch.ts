@@ -1,5 +1,5 @@
 import { cellId, failedCell } from '../cells/common.js';
-import { latencyOf, type RoundPartner, roundTiming } from '../measure.js';
+import { meanOf, type PartnerFor, roundTiming } from '../measure.js';
 import {
   describeBlas,
   findTorch,
@@ -10,7 +10,7 @@ import {
   torchThreadCounts,
 } from '../pytorch.js';
 import { PytorchServer } from '../pytorch-server.js';
-import { type BenchResult, type CellTask, PYTORCH_BACKEND, TFJS_BACKENDS } from '../types.js';
+import { type BenchResult, PYTORCH_BACKEND, TFJS_BACKENDS } from '../types.js';
 import type { BenchRun } from './context.js';
 import type { Phase } from './phase.js';
 
@@ -32,7 +32,7 @@ interface Rounds {
  */
 export function pytorchPhase(run: BenchRun): Phase & {
   reference(): BenchResult['reference'];
-  partner(task: CellTask, model: string, batch: number, withBackend: string): RoundPartner | undefined;
+  partner: PartnerFor;
 } {
   const { plan, env } = run;
   const asked = plan.backends.includes(PYTORCH_BACKEND) && (run.want('train') || run.want('infer'));
@@ -84,7 +84,7 @@ export function pytorchPhase(run: BenchRun): Phase & {
               roundTiming(timing, index, rounds),
             );
             entry.byThreads.set(threads, [...(entry.byThreads.get(threads) ?? []), ...got.samples]);
-            best = Math.min(best, latencyOf(got.samples).latencyMs.mean);
+            best = Math.min(best, meanOf(got.samples));
           }
           entry.done++;
           return best;

@@ -1,7 +1,7 @@
 import { type BackendInfo, useBackend } from '@lenet/backend';
 import { runTfjsInferCell } from '../cells/infer-cell.js';
 import { runTrainCell } from '../cells/train-cell.js';
-import type { RoundPartner } from '../measure.js';
+import type { PartnerFor } from '../measure.js';
 import * as tf from '../tfjs.js';
 import { TFJS_BACKENDS, type TfjsBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
@@ -41,14 +41,6 @@ export function inferencePathNote(run: Pick<BenchRun, 'cells' | 'notes'>, backen
   const parts = [...byPath].map(([note, models]) => `${note}: ${models.join(', ')}`);
   run.notes.push(`${backend} inference cells: ${parts.join('; ')}`);
 }
-
-/** Lends a cell its PyTorch partner (see `pytorchPhase`), or undefined where there is none. */
-export type PartnerFor = (
-  task: 'train' | 'infer',
-  model: string,
-  batch: number,
-  withBackend: string,
-) => RoundPartner | undefined;
 
 /**
  * The TensorFlow.js backends asked for, as a phase: each is switched to once at the start (its
