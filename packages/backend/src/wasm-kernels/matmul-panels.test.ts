@@ -3,7 +3,14 @@ import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import { guarded, wasmSimdKernels } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { setWasmKernelThreads } from './kernel-threads.js';
-import { gemmPanels, packPanels, panelColumns, panelFloats, setDenseResidentEnabled } from './matmul.js';
+import {
+  gemmPanels,
+  packPanels,
+  panelColumns,
+  panelFloats,
+  setDenseResidentEnabled,
+  setDenseResidentSplitEnabled,
+} from './matmul.js';
 import type { SimdKernels } from './simd.js';
 import { splitCalls, splitCopiedFloats } from './split.js';
 
@@ -188,4 +195,41 @@ describe('the panel product split over helper threads', () => {
         setDenseResidentEnabled(true);
       }
     });
+
+  // mlp2's 784→100 layer at a batch of 40 (3.1 M multiply-adds): under the 8 M of a product that
+  // ships B, over the 3 M of one on kept panels; fewer rows than columns, yet split by rows.
+  it('splits a small product on resident panels by rows, copying half of A in', async () => {
+    const shape = [40, 784, 100];
+    const [m, k, n] = shape;
+    const product: Product = {
+      a: randomArray(m * k, 14),
+      b: randomArray(k * n, 15),
+      bias: randomArray(n, 16),
+      shape,
+      transposed: false,
+      relu: true,
+    };
+    await setWasmKernelThreads(1);
+    const one = panelProduct(simd, product);
+    await setWasmKernelThreads(2);
+    const owner = {};
+    try {
+      panelProduct(simd, product, { owner, version: 1 });
+      const before = splitCalls();
+      const copied = splitCopiedFloats();
+      const two = panelProduct(simd, product, { owner, version: 1 });
+      expect(splitCalls() - before).toBe(1);
+      // The helper's 20 rows of A in and of C out; the panels stay.
+      expect(splitCopiedFloats() - copied).toBe((m / 2) * (k + n));
+      expect(two.guardsIntact).toBe(true);
+      expect(two.out).toEqual(one.out);
+      expect(relativeError(two.out, await expected(product))).toBeLessThan(TOLERANCE);
+      setDenseResidentSplitEnabled(false);
+      const off = splitCalls();
+      expect(panelProduct(simd, product, { owner, version: 1 }).out).toEqual(one.out);
+      expect(splitCalls() - off).toBe(0);
+    } finally {
+      setDenseResidentSplitEnabled(true);
+    }
+  });
 });
