@@ -27,6 +27,19 @@ interface Product {
   relu: boolean;
 }
 
+/** relu(A·B + bias) of `shape` [m, k, n] with A, B and the bias random from seeds `seed`, `seed` + 1, `seed` + 2. */
+function reluProduct(shape: number[], seed: number): Product {
+  const [m, k, n] = shape;
+  return {
+    a: randomArray(m * k, seed),
+    b: randomArray(k * n, seed + 1),
+    bias: randomArray(n, seed + 2),
+    shape,
+    transposed: false,
+    relu: true,
+  };
+}
+
 /** The product on the cpu backend. */
 async function expected({ a, b, bias, shape: [m, k, n], transposed, relu }: Product): Promise<Float32Array> {
   const [y] = await onBackend('cpu', () => {
@@ -124,15 +137,7 @@ describe('the panel product split over helper threads', () => {
     [129, 800, 130],
   ])
     it(`[${shape}] gives the single-thread result, split`, async () => {
-      const [m, k, n] = shape;
-      const product: Product = {
-        a: randomArray(m * k, 7),
-        b: randomArray(k * n, 8),
-        bias: randomArray(n, 9),
-        shape,
-        transposed: false,
-        relu: true,
-      };
+      const product = reluProduct(shape, 7);
       await setWasmKernelThreads(1);
       const one = panelProduct(simd, product);
       await setWasmKernelThreads(2);
@@ -199,16 +204,8 @@ describe('the panel product split over helper threads', () => {
   // mlp2's 784→100 layer at a batch of 40 (3.1 M multiply-adds): under the 8 M of a product that
   // ships B, over the 3 M of one on kept panels; fewer rows than columns, yet split by rows.
   it('splits a small product on resident panels by rows, copying half of A in', async () => {
-    const shape = [40, 784, 100];
-    const [m, k, n] = shape;
-    const product: Product = {
-      a: randomArray(m * k, 14),
-      b: randomArray(k * n, 15),
-      bias: randomArray(n, 16),
-      shape,
-      transposed: false,
-      relu: true,
-    };
+    const [m, k, n] = [40, 784, 100];
+    const product = reluProduct([m, k, n], 14);
     await setWasmKernelThreads(1);
     const one = panelProduct(simd, product);
     await setWasmKernelThreads(2);
