@@ -324,9 +324,10 @@ export function setDenseResidentEnabled(on: boolean): void {
 /**
  * Multiply-adds from which a product on resident panels too small for {@link GEMM_SPLIT_MIN_MACS}
  * is split, by rows: a helper then gets only its rows of A (and gives back its rows of C), ~2 µs
- * of handshake and ~5 µs of copies at mlp2's 64×784·784×100 inference (5 M), whose ~0.2 ms
- * halves (chrt'd per-call A/B, p10: 0.219 → 0.149 ms a call). From 2 M LeNet-5's 64×400·400×120
- * (3.1 M) gained 4 % and its 256×120·120×84 (2.6 M) was even.
+ * of handshake and ~5 µs of copies at mlp2's 64×784·784×100 inference (5 M), a ~0.2 ms product
+ * (per-call A/B under chrt, p10 of a call: 0.225 → 0.149–0.188 ms, min 0.219 → 0.144). Like any
+ * split it loses when the helper shares its core (load 5 on 2 cores: 0.31 → 0.58 ms). From 2 M,
+ * LeNet-5's 64×400·400×120 (3.1 M) gained 4 % and its 256×120·120×84 (2.6 M) was even.
  */
 const RESIDENT_SPLIT_MIN_MACS = 3_000_000;
 
@@ -348,7 +349,7 @@ export function setDenseResidentSplitEnabled(on: boolean): void {
  * `panelOut`, m × {@link panelColumns}(n) floats, copied into C after), else by rows (each helper
  * gets all of B), whichever copies less. Panels the helpers keep (`resident`: their owner and
  * version, see `KernelThreads.resident`) do not travel: only A's share (by rows) or A (by
- * columns) does.
+ * columns) does; a product on them under 8 M splits by rows from {@link RESIDENT_SPLIT_MIN_MACS}.
  */
 export function gemmPanels(
   simd: SimdKernels,
