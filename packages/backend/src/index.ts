@@ -93,6 +93,7 @@ export {
   setDenseGradientTransposeEnabled,
   setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
+  setDenseResidentSplitEnabled,
 } from './wasm-kernels/matmul.js';
 export { poolFastEnabled, setPoolArgmaxMinFloats, setPoolFastEnabled } from './wasm-kernels/pool-util.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

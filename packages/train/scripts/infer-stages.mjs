@@ -120,7 +120,7 @@ for (const { preset, batch } of cells) {
   for (const [v, { perCall, parts }] of results.entries()) {
     const total = median(perCall);
     console.log(
-      `${preset} b${batch}${variants[v].label ? ` (${variants[v].label})` : ''}: ${total.toFixed(3)} ms/call = ${((batch / total) * 1000).toFixed(0)} samples/s`,
+      `${preset} b${batch}${variants[v].label ? ` (${variants[v].label})` : ''}: ${total.toFixed(3)} ms/call = ${((batch / total) * 1000).toFixed(0)} samples/s (best round ${Math.min(...perCall).toFixed(3)} ms)`,
     );
     for (const [k, t] of parts) console.log(`  ${k.padEnd(40)} ${median(t).toFixed(3)} ms`);
     const run = median(parts.get('run (all below + input copy + softmax)') ?? [0]);

@@ -3,7 +3,14 @@ import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import { guarded, wasmSimdKernels } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { setWasmKernelThreads } from './kernel-threads.js';
-import { gemmPanels, packPanels, panelColumns, panelFloats, setDenseResidentEnabled } from './matmul.js';
+import {
+  gemmPanels,
+  packPanels,
+  panelColumns,
+  panelFloats,
+  setDenseResidentEnabled,
+  setDenseResidentSplitEnabled,
+} from './matmul.js';
 import type { SimdKernels } from './simd.js';
 import { splitCalls, splitCopiedFloats } from './split.js';
 
@@ -18,6 +25,19 @@ interface Product {
   shape: number[];
   transposed: boolean;
   relu: boolean;
+}
+
+/** relu(A·B + bias) of `shape` [m, k, n] with A, B and the bias random from seeds `seed`, `seed` + 1, `seed` + 2. */
+function reluProduct(shape: number[], seed: number): Product {
+  const [m, k, n] = shape;
+  return {
+    a: randomArray(m * k, seed),
+    b: randomArray(k * n, seed + 1),
+    bias: randomArray(n, seed + 2),
+    shape,
+    transposed: false,
+    relu: true,
+  };
 }
 
 /** The product on the cpu backend. */
@@ -117,15 +137,7 @@ describe('the panel product split over helper threads', () => {
     [129, 800, 130],
   ])
     it(`[${shape}] gives the single-thread result, split`, async () => {
-      const [m, k, n] = shape;
-      const product: Product = {
-        a: randomArray(m * k, 7),
-        b: randomArray(k * n, 8),
-        bias: randomArray(n, 9),
-        shape,
-        transposed: false,
-        relu: true,
-      };
+      const product = reluProduct(shape, 7);
       await setWasmKernelThreads(1);
       const one = panelProduct(simd, product);
       await setWasmKernelThreads(2);
@@ -188,4 +200,33 @@ describe('the panel product split over helper threads', () => {
         setDenseResidentEnabled(true);
       }
     });
+
+  // mlp2's 784→100 layer at a batch of 40 (3.1 M multiply-adds): under the 8 M of a product that
+  // ships B, over the 3 M of one on kept panels; fewer rows than columns, yet split by rows.
+  it('splits a small product on resident panels by rows, copying half of A in', async () => {
+    const [m, k, n] = [40, 784, 100];
+    const product = reluProduct([m, k, n], 14);
+    await setWasmKernelThreads(1);
+    const one = panelProduct(simd, product);
+    await setWasmKernelThreads(2);
+    const owner = {};
+    try {
+      panelProduct(simd, product, { owner, version: 1 });
+      const before = splitCalls();
+      const copied = splitCopiedFloats();
+      const two = panelProduct(simd, product, { owner, version: 1 });
+      expect(splitCalls() - before).toBe(1);
+      // The helper's 20 rows of A in and of C out; the panels stay.
+      expect(splitCopiedFloats() - copied).toBe((m / 2) * (k + n));
+      expect(two.guardsIntact).toBe(true);
+      expect(two.out).toEqual(one.out);
+      expect(relativeError(two.out, await expected(product))).toBeLessThan(TOLERANCE);
+      setDenseResidentSplitEnabled(false);
+      const off = splitCalls();
+      expect(panelProduct(simd, product, { owner, version: 1 }).out).toEqual(one.out);
+      expect(splitCalls() - off).toBe(0);
+    } finally {
+      setDenseResidentSplitEnabled(true);
+    }
+  });
 });

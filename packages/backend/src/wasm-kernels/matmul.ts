@@ -322,13 +322,34 @@ export function setDenseResidentEnabled(on: boolean): void {
 }
 
 /**
+ * Multiply-adds from which a product on resident panels too small for {@link GEMM_SPLIT_MIN_MACS}
+ * is split, by rows: a helper then gets only its rows of A (and gives back its rows of C), ~2 µs
+ * of handshake and ~5 µs of copies at mlp2's 64×784·784×100 inference (5 M), a ~0.2 ms product
+ * (per-call A/B under chrt, p10 of a call: 0.225 → 0.149–0.188 ms, min 0.219 → 0.144). Like any
+ * split it loses when the helper shares its core (load 5 on 2 cores: 0.31 → 0.58 ms). From 2 M,
+ * LeNet-5's 64×400·400×120 (3.1 M) gained 4 % and its 256×120·120×84 (2.6 M) was even.
+ */
+const RESIDENT_SPLIT_MIN_MACS = 3_000_000;
+
+let residentSplit = globalThis.process?.env?.LENET_RESIDENT_SPLIT !== '0';
+
+/**
+ * Whether a product on resident panels splits over the helper threads by rows from
+ * {@link RESIDENT_SPLIT_MIN_MACS} (on) or only from 8 M as any product (off); for A/B timing in
+ * one process. `LENET_RESIDENT_SPLIT=0` starts with it off.
+ */
+export function setDenseResidentSplitEnabled(on: boolean): void {
+  residentSplit = on;
+}
+
+/**
  * C [m, n] = A [m, k] · B (+ the packed bias, then relu) with B packed by {@link packPanels}.
  * Big products are split over the helper threads: by columns when C has fewer rows than columns
  * (each helper gets a copy of its panels and all of A, and writes its columns in panels to
  * `panelOut`, m × {@link panelColumns}(n) floats, copied into C after), else by rows (each helper
  * gets all of B), whichever copies less. Panels the helpers keep (`resident`: their owner and
  * version, see `KernelThreads.resident`) do not travel: only A's share (by rows) or A (by
- * columns) does.
+ * columns) does; a product on them under 8 M splits by rows from {@link RESIDENT_SPLIT_MIN_MACS}.
  */
 export function gemmPanels(
   simd: SimdKernels,
@@ -346,16 +367,21 @@ export function gemmPanels(
   const panels = panelColumns(n) / PANEL;
   const macs = m * n * k;
   const threads = kernelThreads();
-  if (threads === undefined || macs < GEMM_SPLIT_MIN_MACS) {
+  const keep = residentPanels ? resident : undefined;
+  // A product on kept panels too small for the usual rule still splits, by rows: it then copies
+  // only half of A in (by columns, all of A).
+  const small = keep !== undefined && residentSplit && macs < GEMM_SPLIT_MIN_MACS;
+  const byRows = threads !== undefined && (m >= n || panels <= threads.count || small);
+  const minMacs = small ? RESIDENT_SPLIT_MIN_MACS : GEMM_SPLIT_MIN_MACS;
+  if (threads === undefined || macs < minMacs) {
     f.lenet_gemm_panels(a, k, 1, bp, c, m, n, k, r, n, PANEL);
     return;
   }
-  const keep = residentPanels ? resident : undefined;
-  if (m >= n || panels <= threads.count) {
+  if (byRows) {
     runSplit(simd, {
       fn: 'lenet_gemm_panels',
       macs,
-      minMacs: GEMM_SPLIT_MIN_MACS,
+      minMacs,
       items: m,
       perItem: [{ ptr: a, floats: k }],
       whole: [{ ptr: bp, floats: panelFloats(k, n), resident: keep }],
