@@ -64,11 +64,19 @@ describe('renderMarkdown', () => {
       syntheticResult([
         okCell('train', 'torch-bn', 'wasm', 256, 1500, 4),
         okCell('train', 'torch-bn', 'wasm-1w', 256, 2000, 5),
-        okCell('train', 'torch-bn', 'wasm-2w', 256, 2400, 3),
+        {
+          ...okCell('train', 'torch-bn', 'wasm-2w', 256, 2400, 3),
+          paired: { against: 'pytorch-cpu', ratios: [0.9, 1.0, 0.95], median: 0.95 },
+        },
         okCell('train', 'torch-bn', 'pytorch-cpu', 256, 3000, 2),
       ]),
     );
     expect(md).toContain('| model | batch | wasm | pytorch-cpu | wasm ÷ PyTorch |');
+    // wasm-2w's epochs were paired with PyTorch's rounds: the median of the pairs, said under the fit table only.
+    expect(md).toContain(
+      "Ratios of wasm-2w are medians over 3 measured epochs, each followed by a round of PyTorch's same cell",
+    );
+    expect(md.match(/Ratios of /g)).toHaveLength(1);
     expect(md).toContain('| torch-bn | 256 | 1,500 ±4% | 3,000 ±2% | 0.500 |');
     expect(md).toContain(
       '## Training through `fit`: samples/s (epochs of `fit` on wasm with 1 and 2 workers, validation included: training images ÷ epoch wall time, mean of the measured epochs ± half their range; ÷ PyTorch: its training step in this run, no validation)',
@@ -76,7 +84,7 @@ describe('renderMarkdown', () => {
     expect(md).toContain(
       '| model | batch | wasm-1w | wasm-2w | wasm-2w ÷ wasm-1w | wasm-1w ÷ PyTorch | wasm-2w ÷ PyTorch |',
     );
-    expect(md).toContain('| torch-bn | 256 | 2,000 ±5% | 2,400 ±3% | 1.200 | 0.667 | 0.800 |');
+    expect(md).toContain('| torch-bn | 256 | 2,000 ±5% | 2,400 ±3% | 1.200 | 0.667 | 0.950 |');
     expect(md).toContain(
       '- **Training through fit, wasm-1w ÷ PyTorch CPU (fit epochs with validation vs PyTorch steps)**: batch 256: 0.667',
     );

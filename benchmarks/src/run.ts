@@ -27,7 +27,7 @@ export async function runBenchmark(plan: RunPlan, log: Log): Promise<BenchResult
   const pytorch = pytorchPhase(run);
   const tfjs = tfjsPhase(run, pytorch.partner);
   const ort = ortPhase(run);
-  await runPhasesByModel(run, [tfjs, parallelPhase(run), ort, pytorch]);
+  await runPhasesByModel(run, [tfjs, parallelPhase(run, pytorch.partner), ort, pytorch]);
   const reference = pytorch.reference();
   const accuracy = await runAccuracy(run, tfjs.working, ort.working);
   const extras = await runExtras(run);

@@ -76,11 +76,8 @@ export async function measuredCell(
     : undefined;
   const m: Measured = rounds ?? (await measure(id, fn, ctx.timing));
   const extra = await extras();
-  const unpaired =
-    rounds?.partnerError !== undefined
-      ? `paired with PyTorch for ${rounds.ratios.length} round(s) only: ${rounds.partnerError}`
-      : undefined;
-  const note = [extra.note, unpaired].filter((n) => n !== undefined).join('; ');
+  const pairing = pairedWith(rounds?.ratios ?? [], rounds?.partnerError);
+  const note = [extra.note, pairing.note].filter((n) => n !== undefined).join('; ');
   return {
     id,
     task,
@@ -94,8 +91,22 @@ export async function measuredCell(
     iterations: m.iterations,
     memory: extra.memory,
     ...(note ? { note } : {}),
-    ...(rounds?.ratios.length
-      ? { paired: { against: PYTORCH_BACKEND, ratios: rounds.ratios, median: median(rounds.ratios) } }
+    ...(pairing.paired ? { paired: pairing.paired } : {}),
+  };
+}
+
+/**
+ * A cell's pairing with PyTorch from its per-round ratios: the `paired` field where there was a
+ * round, and a note where the partner stopped early (`partnerError`).
+ */
+export function pairedWith(
+  ratios: number[],
+  partnerError: string | undefined,
+): { paired?: NonNullable<CellResult['paired']>; note?: string } {
+  return {
+    ...(ratios.length ? { paired: { against: PYTORCH_BACKEND, ratios, median: median(ratios) } } : {}),
+    ...(partnerError !== undefined
+      ? { note: `paired with PyTorch for ${ratios.length} round(s) only: ${partnerError}` }
       : {}),
   };
 }

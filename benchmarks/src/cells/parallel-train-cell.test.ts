@@ -62,4 +62,50 @@ describe('runParallelTrainCell', () => {
     // the epoch's wall time includes the validation pass, so its rate is below the steps' own
     expect(cell.samplesPerSec!).toBeLessThan(stepsOnly);
   }, 30_000);
+
+  it('pairs each measured epoch (not the warm-up) with a round of its partner, and notes a partner that fails', async () => {
+    await useBackend('wasm');
+    const context = {
+      model: 'mlp2',
+      backend: 'wasm-1w' as const,
+      spec: variantSpec('mlp2'),
+      batch: 8,
+      budget: { batchesPerEpoch: 3, warmupEpochs: 1, measuredEpochs: 2 },
+      data: await loadMnistPair(),
+    };
+    const asked: number[] = [];
+    const theirsMs = [10, 40];
+    const cell = await runParallelTrainCell({
+      ...context,
+      partner: {
+        rounds: 5,
+        round: async (i) => {
+          asked.push(i);
+          return theirsMs[i];
+        },
+      },
+    });
+    expect(asked).toEqual([0, 1]);
+    const ratios = cell.paired!.ratios;
+    expect(ratios).toHaveLength(2);
+    // Each ratio is its epoch's samples/s over PyTorch's 8 images per theirsMs: undone, they are
+    // the epochs' rates, whose mean is the cell's.
+    const rates = ratios.map((r, i) => (r * 8 * 1000) / theirsMs[i]);
+    expect((rates[0] + rates[1]) / 2).toBeCloseTo(cell.samplesPerSec!, 6);
+    expect(cell.paired!.median).toBeCloseTo((ratios[0] + ratios[1]) / 2, 12);
+
+    const failing = await runParallelTrainCell({
+      ...context,
+      partner: {
+        rounds: 5,
+        round: async () => {
+          throw new Error('pytorch_ref.py --serve exited (code 1)');
+        },
+      },
+    });
+    expect(failing.paired).toBeUndefined();
+    expect(failing.note).toMatch(
+      /; paired with PyTorch for 0 round\(s\) only: pytorch_ref\.py --serve exited \(code 1\)$/,
+    );
+  }, 30_000);
 });

@@ -3,10 +3,11 @@ import type { ModelSpec } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
 import { fit } from '@lenet/train';
 import { fitToInput, type MnistPair } from '../data.js';
+import type { RoundPartner } from '../measure.js';
 import { CellMemoryProbe } from '../memory.js';
 import type { ParallelBudget } from '../profiles.js';
 import { type CellResult, FIT_BACKENDS, type FitBackend } from '../types.js';
-import { cellId } from './common.js';
+import { cellId, pairedWith } from './common.js';
 
 /** What a data-parallel training cell needs. */
 export interface ParallelCellContext {
@@ -17,6 +18,8 @@ export interface ParallelCellContext {
   batch: number;
   budget: Pick<ParallelBudget, 'batchesPerEpoch' | 'measuredEpochs' | 'warmupEpochs'>;
   data: MnistPair;
+  /** PyTorch's training step, timed for a round after each measured epoch (at most its `rounds`). */
+  partner?: RoundPartner;
 }
 
 /**
@@ -65,8 +68,11 @@ export function fitCellData(
  * `measuredEpochs` timed epochs. Samples/s of an epoch = its training images ÷ its whole wall
  * time (`epochSeconds`: training steps and validation); the cell reports the mean over the
  * measured epochs with the relative spread as the margin, and in its note fit's own
- * training-steps-only figure. No per-step latency (fit times epochs, not steps). The wasm
- * backend must be active, and `@lenet/train` built (workers load its dist).
+ * training-steps-only figure. No per-step latency (fit times epochs, not steps). With a
+ * `partner`, each measured epoch is followed (in `onEpochEnd`, outside the epoch's time) by a
+ * round of PyTorch's same training cell, and the cell keeps the ratio of each pair: the epoch's
+ * samples/s ÷ PyTorch's in that round. The wasm backend must be active, and `@lenet/train` built
+ * (workers load its dist).
  */
 export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<CellResult> {
   const { spec, batch, budget } = ctx;
@@ -78,6 +84,23 @@ export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<Ce
   const warmup = budget.warmupEpochs ?? 1;
   const probe = new CellMemoryProbe().start();
   const model = buildModel(spec, { seed: 1 });
+  const { partner } = ctx;
+  const ratios: number[] = [];
+  let partnerError: string | undefined;
+  let epochsSeen = 0;
+  const pairing = {
+    // fit has measured the epoch (epochSeconds) before it calls onEpochEnd.
+    async onEpochEnd(_epoch: number, logs: { epochSeconds: number }) {
+      const measured = epochsSeen++ >= warmup;
+      if (!partner || !measured || partnerError !== undefined || ratios.length >= partner.rounds) return;
+      try {
+        const theirsMs = await partner.round(ratios.length);
+        ratios.push(train.count / logs.epochSeconds / ((batch * 1000) / theirsMs));
+      } catch (err) {
+        partnerError = err instanceof Error ? err.message : String(err);
+      }
+    },
+  };
   try {
     const res = await fit(model, train, {
       epochs: warmup + budget.measuredEpochs,
@@ -87,11 +110,13 @@ export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<Ce
       spec,
       workers,
       validation,
+      ...(partner ? { callbacks: [pairing] } : {}),
     });
     const measured = res.history.slice(warmup);
     const rates = measured.map((h) => train.count / h.epochSeconds);
     const { mean, spreadPct } = epochStats(rates);
     const stepsOnly = epochStats(measured.map((h) => h.samplesPerSecond)).mean;
+    const paired = pairedWith(ratios, partnerError);
     const valShare = measured.reduce(
       (a, h) => a + (1 - train.count / h.samplesPerSecond / h.epochSeconds),
       0,
@@ -107,7 +132,8 @@ export async function runParallelTrainCell(ctx: ParallelCellContext): Promise<Ce
       rme: spreadPct,
       iterations: rates.length * steps,
       memory: { rssGrowthMb: probe.stop() },
-      note: `fit with ${workers} worker${workers === 1 ? '' : 's'}: ${warmup} warm-up + ${rates.length} measured epochs of ${steps} batches and ${validation.count} validation images; samples/s over the whole epoch, validation included (training steps alone: ${Math.round(stepsOnly).toLocaleString('en-US')} samples/s; the end-of-epoch work, validation and any batch-norm recalibration fit does, took ${((valShare / measured.length) * 100).toFixed(0)} % of the epoch); margin = half the range of the epochs' samples/s`,
+      note: `fit with ${workers} worker${workers === 1 ? '' : 's'}: ${warmup} warm-up + ${rates.length} measured epochs of ${steps} batches and ${validation.count} validation images; samples/s over the whole epoch, validation included (training steps alone: ${Math.round(stepsOnly).toLocaleString('en-US')} samples/s; the end-of-epoch work, validation and any batch-norm recalibration fit does, took ${((valShare / measured.length) * 100).toFixed(0)} % of the epoch); margin = half the range of the epochs' samples/s${paired.note ? `; ${paired.note}` : ''}`,
+      ...(paired.paired ? { paired: paired.paired } : {}),
     };
   } finally {
     probe.stop();

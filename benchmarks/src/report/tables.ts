@@ -86,12 +86,17 @@ function ratioText(r: BenchResult, c: CellResult | undefined): string {
 }
 
 /** The line under a table saying which ratios were timed in rounds with PyTorch, if any were. */
-function pairedLine(r: BenchResult, task: CellTask): string | undefined {
-  const paired = r.cells.filter((c) => c.task === task && c.paired);
+function pairedLine(
+  r: BenchResult,
+  task: CellTask,
+  among: readonly string[],
+  each: string,
+): string | undefined {
+  const paired = r.cells.filter((c) => c.task === task && c.paired && among.includes(c.backend));
   if (paired.length === 0) return undefined;
   const backends = [...new Set(paired.map((c) => c.backend))].join(', ');
   const rounds = [...new Set(paired.map((c) => c.paired!.ratios.length))].sort((a, b) => a - b).join('–');
-  return `Ratios of ${backends} are medians over ${rounds} rounds, each timing the cell and then PyTorch's same cell, so that both sides of a ratio see the machine seconds apart; the other columns divide samples/s by PyTorch's cell.`;
+  return `Ratios of ${backends} are medians over ${rounds} ${each} PyTorch's same cell, so that both sides of a ratio see the machine seconds apart; the other columns divide samples/s by PyTorch's cell.`;
 }
 
 /** The main training or inference table: samples/s per step backend and the ratio to PyTorch. */
@@ -113,7 +118,13 @@ export function speedTable(r: BenchResult, task: CellTask, notes: Footnotes): st
       ]);
     }
   }
-  return [markdownTable(header, rows), pairedLine(r, task), missing].filter(Boolean).join('\n\n');
+  return [
+    markdownTable(header, rows),
+    pairedLine(r, task, STEP_BACKENDS, 'rounds, each timing the cell and then'),
+    missing,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 /**
@@ -153,7 +164,13 @@ export function fitTable(r: BenchResult, notes: Footnotes): string | undefined {
     }
   }
   const missing = leftOut(r, 'train', FIT_COLUMNS, cols, notes);
-  return missing ? `${markdownTable(header, rows)}\n\n${missing}` : markdownTable(header, rows);
+  return [
+    markdownTable(header, rows),
+    pairedLine(r, 'train', FIT_COLUMNS, 'measured epochs, each followed by a round of'),
+    missing,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 /** Batch-1 inference latency, p50 and p99 per step backend. */

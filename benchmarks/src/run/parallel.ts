@@ -1,5 +1,6 @@
 import { useBackend } from '@lenet/backend';
 import { runParallelTrainCell } from '../cells/parallel-train-cell.js';
+import type { PartnerFor } from '../measure.js';
 import { FIT_BACKENDS, type FitBackend } from '../types.js';
 import { type BenchRun, errorMessage } from './context.js';
 import type { Phase } from './phase.js';
@@ -10,8 +11,10 @@ const FIT_COLUMNS = Object.keys(FIT_BACKENDS) as FitBackend[];
 /**
  * Training measured in epochs of `fit` on wasm, with 1 and with 2 workers (the data-parallel
  * table), as a phase: both columns share one method, so their ratio is the data-parallel speed-up.
+ * Where `partnerFor` lends PyTorch's same training cell, each measured epoch is paired with one of
+ * its rounds.
  */
-export function parallelPhase(run: BenchRun): Phase {
+export function parallelPhase(run: BenchRun, partnerFor?: PartnerFor): Phase {
   const { plan, profile, env } = run;
   const asked = FIT_COLUMNS.filter((b) => plan.backends.includes(b));
   const picked = profile.parallel.models;
@@ -51,7 +54,15 @@ export function parallelPhase(run: BenchRun): Phase {
             : undefined);
         const budget = { ...profile.parallel, ...profile.overrides[model]?.parallel };
         await run.runCells('train', model, backend, run.trainBatches(model), skip, (batch) =>
-          runParallelTrainCell({ model, backend, spec: run.spec(model), batch, budget, data: run.data }),
+          runParallelTrainCell({
+            model,
+            backend,
+            spec: run.spec(model),
+            batch,
+            budget,
+            data: run.data,
+            partner: partnerFor?.('train', model, batch, backend),
+          }),
         );
       }
     },
@@ -67,7 +78,7 @@ export function parallelPhase(run: BenchRun): Phase {
           : [];
       });
       run.notes.push(
-        `${asked.join(', ')}: \`fit\` on wasm, Adam, fit's default callbacks (none), on the first ${p.batchesPerEpoch} batches of MNIST training images with the next 1/9 as many as the validation set (the proportion of the CLI's 10 % split), evaluated after every epoch: ${p.warmupEpochs ?? 1} warm-up epoch(s), then ${p.measuredEpochs} measured epochs; samples/s is the mean over the measured epochs of training images ÷ the epoch's wall time (training steps, validation and any batch-norm recalibration fit does), and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval); each cell's note gives fit's training-steps-only figure. The ratio to PyTorch is to its training step alone (no validation)${own.length ? `. Smaller budgets: ${own.join('; ')}` : ''}`,
+        `${asked.join(', ')}: \`fit\` on wasm, Adam, fit's default callbacks (none), on the first ${p.batchesPerEpoch} batches of MNIST training images with the next 1/9 as many as the validation set (the proportion of the CLI's 10 % split), evaluated after every epoch: ${p.warmupEpochs ?? 1} warm-up epoch(s), then ${p.measuredEpochs} measured epochs; samples/s is the mean over the measured epochs of training images ÷ the epoch's wall time (training steps, validation and any batch-norm recalibration fit does), and its margin is half the range of the epochs' samples/s as a percentage of the mean (not a 95 % interval); each cell's note gives fit's training-steps-only figure. The ratio to PyTorch is to its training step alone (no validation), paired where PyTorch runs too: each measured epoch is followed by a round of PyTorch's same cell, the ratio the median of those pairs${own.length ? `. Smaller budgets: ${own.join('; ')}` : ''}`,
       );
     },
   };

@@ -89,7 +89,7 @@ describe('PytorchServer', () => {
 });
 
 describe('pytorchPhase', () => {
-  it('builds a cell timed in rounds from its rounds, times the others on their own, and records failures', async () => {
+  it('builds a cell timed in rounds from the rounds of all its partners, times the others on their own, and records failures', async () => {
     // The stand-in takes 2 / threads ms per batch; the bench tries 1 thread and every core.
     const fastest = availableParallelism() >= 2 ? 1 : 2;
     const saved = process.env.LENET_PYTHON;
@@ -98,7 +98,7 @@ describe('pytorchPhase', () => {
       {
         profile: { ...QUICK, pairedRounds: 3 },
         models: ['mlp2'],
-        backends: ['wasm', 'pytorch-cpu'],
+        backends: ['wasm', 'wasm-1w', 'pytorch-cpu'],
         batchSizes: [64, 256, 13],
         tasks: ['train'],
       },
@@ -111,12 +111,17 @@ describe('pytorchPhase', () => {
     try {
       await phase.start();
       expect(run.env.pytorch).toMatch(/^torch 9\.9-fake via .*fake-python\.mjs, openblas BLAS/);
-      expect(run.env.pytorch).toContain('3 rounds alternating');
+      expect(run.env.pytorch).toContain(
+        "3 rounds alternating with the first TensorFlow.js backend's same cell and with each measured epoch of fit's cells",
+      );
       const partner = phase.partner('train', 'mlp2', 64, 'wasm');
       expect(partner?.rounds).toBe(3);
       const perRound = [];
       for (let i = 0; i < 3; i++) perRound.push(await partner!.round(i));
       expect(perRound).toEqual([fastest, fastest, fastest]);
+      // fit's column pairs the same PyTorch cell with its two measured epochs.
+      const fitPartner = phase.partner('train', 'mlp2', 64, 'wasm-1w');
+      for (let i = 0; i < 2; i++) await fitPartner!.round(i);
       await phase.model('mlp2');
     } finally {
       await phase.finish();
@@ -125,9 +130,9 @@ describe('pytorchPhase', () => {
     }
     const [paired, alone, failed] = run.cells;
     expect(paired).toMatchObject({ id: 'train/mlp2/pytorch-cpu/b64', status: 'ok' });
-    expect(paired.note).toMatch(/; 3 rounds alternating with wasm's cell$/);
-    // QUICK's PyTorch timing is 3 iterations: one per round, per thread count.
-    expect(paired.iterations).toBe(3);
+    expect(paired.note).toMatch(/; 5 rounds alternating with wasm and wasm-1w's cells$/);
+    // QUICK's PyTorch timing is 3 iterations: one per round of 3, per thread count; 5 rounds pooled.
+    expect(paired.iterations).toBe(5);
     expect(paired.samplesPerSec).toBeCloseTo((64 * 1000) / fastest, 6);
     expect(alone).toMatchObject({ id: 'train/mlp2/pytorch-cpu/b256', status: 'ok', iterations: 3 });
     expect(alone.note).toMatch(/; timed on its own$/);

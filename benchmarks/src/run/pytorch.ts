@@ -10,7 +10,7 @@ import {
   torchThreadCounts,
 } from '../pytorch.js';
 import { PytorchServer } from '../pytorch-server.js';
-import { type BenchResult, PYTORCH_BACKEND, TFJS_BACKENDS } from '../types.js';
+import { type BenchResult, FIT_BACKENDS, PYTORCH_BACKEND, TFJS_BACKENDS } from '../types.js';
 import type { BenchRun } from './context.js';
 import type { Phase } from './phase.js';
 
@@ -18,7 +18,7 @@ import type { Phase } from './phase.js';
 interface Rounds {
   byThreads: Map<number, number[]>;
   done: number;
-  with: string;
+  with: string[];
 }
 
 /**
@@ -56,11 +56,16 @@ export function pytorchPhase(run: BenchRun): Phase & {
         return;
       }
       torch = found.torch;
-      const paired =
-        rounds > 1 && plan.backends.some((b) => (TFJS_BACKENDS as readonly string[]).includes(b));
-      const how = paired
-        ? `; cells timed in ${rounds} rounds alternating with the first TensorFlow.js backend's same cell`
-        : '';
+      const stepPaired = plan.backends.some((b) => (TFJS_BACKENDS as readonly string[]).includes(b));
+      const fitPaired = run.want('train') && plan.backends.some((b) => b in FIT_BACKENDS);
+      const partners = [
+        ...(stepPaired ? ["the first TensorFlow.js backend's same cell"] : []),
+        ...(fitPaired ? ["each measured epoch of fit's cells"] : []),
+      ];
+      const how =
+        rounds > 1 && partners.length
+          ? `; cells timed in ${rounds} rounds alternating with ${partners.join(' and with ')}`
+          : '';
       env.pytorch = `torch ${found.torch} via ${found.python}, ${describeBlas(found.blas)}, measured with ${threadCounts.join(' and ')} thread(s) (BLAS itself on 1), each cell keeps the faster${how}`;
       run.log(`${PYTORCH_BACKEND}: ${env.pytorch}`);
       server = await PytorchServer.start(found.python, Math.max(...threadCounts));
@@ -68,8 +73,11 @@ export function pytorchPhase(run: BenchRun): Phase & {
     partner(task, model, batch, withBackend) {
       const torchServer = server;
       if (torchServer === undefined || rounds < 2) return undefined;
-      const entry: Rounds = { byThreads: new Map(), done: 0, with: withBackend };
-      paired.set(cellId(task, model, PYTORCH_BACKEND, batch), entry);
+      // A cell paired with several columns (the step's and fit's) pools its rounds with each.
+      const key = cellId(task, model, PYTORCH_BACKEND, batch);
+      const entry: Rounds = paired.get(key) ?? { byThreads: new Map(), done: 0, with: [] };
+      if (!entry.with.includes(withBackend)) entry.with.push(withBackend);
+      paired.set(key, entry);
       const timing = run.pytorchTiming(model);
       return {
         rounds,
@@ -102,7 +110,7 @@ export function pytorchPhase(run: BenchRun): Phase & {
       for (const { task, batch } of cells) {
         const inRounds = paired.get(cellId(task, model, PYTORCH_BACKEND, batch));
         if (inRounds !== undefined && inRounds.done > 0) {
-          const how = `${inRounds.done} rounds alternating with ${inRounds.with}'s cell`;
+          const how = `${inRounds.done} rounds alternating with ${inRounds.with.join(' and ')}'s cell${inRounds.with.length > 1 ? 's' : ''}`;
           run.push(pytorchCell(task, model, batch, inRounds.byThreads, torch, how));
           continue;
         }
