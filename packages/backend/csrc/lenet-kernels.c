@@ -1036,6 +1036,56 @@ void lenet_conv_forward_pool2(const f32 *xp, const f32 *w, const f32 *bias, f32 
   }
 }
 
+// The filter gradient of a stride-1 3×3 conv2d whose 2×2/2 max pooling ran fused with it
+// (lenet_conv_forward_pool2 with arg), straight from the pooled output's gradient: the conv
+// output's gradient is dy at each window's first maximum (arg: 0–3 row-major) and 0 at the
+// other three, so the gradient is never scattered to the conv output's size and read back.
+// xp: input padded to [n, hp, wp, ci] (hp ≥ 2·ph + 2, wp ≥ 2·pw + 2); dy: [n, ph, pw, co] with
+// the activation's gradient applied; arg: [n, ph, pw, co] bytes; co a multiple of 4; dw: [3, 3,
+// ci, co], overwritten. Per image, 4 channels and input channel: the window's 4×4 input patch
+// against the 4 masked gradients, into 9 accumulators.
+EXPORT(lenet_conv_filter_grad_pool2_arg)
+void lenet_conv_filter_grad_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *arg, f32 *dw, i32 n, i32 hp,
+                                      i32 wp, i32 ci, i32 ph, i32 pw, i32 co) {
+  __builtin_memset(dw, 0, (uint32_t)(9 * ci * co) * 4u);
+  const i32 wpci = wp * ci;
+  const v128_t zero = wasm_i32x4_splat(0), one = wasm_i32x4_splat(1), two = wasm_i32x4_splat(2),
+               three = wasm_i32x4_splat(3);
+  for (i32 b = 0; b < n; b++)
+    for (i32 c = 0; c < co; c += 4)
+      for (i32 i = 0; i < ci; i++) {
+        v128_t acc[9];
+        _Pragma("clang loop unroll(full)") for (i32 t = 0; t < 9; t++) acc[t] = wasm_v128_load(dw + (t * ci + i) * co + c);
+        for (i32 py = 0; py < ph; py++) {
+          const f32 *row = xp + (b * hp + 2 * py) * wpci + i;
+          const i32 o0 = ((b * ph + py) * pw) * co + c;
+          for (i32 px = 0; px < pw; px++) {
+            const v128_t d = wasm_v128_load(dy + o0 + px * co);
+            const v128_t id =
+                wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + o0 + px * co)));
+            v128_t g[4];
+            g[0] = wasm_v128_and(d, wasm_i32x4_eq(id, zero));
+            g[1] = wasm_v128_and(d, wasm_i32x4_eq(id, one));
+            g[2] = wasm_v128_and(d, wasm_i32x4_eq(id, two));
+            g[3] = wasm_v128_and(d, wasm_i32x4_eq(id, three));
+            const f32 *at = row + 2 * px * ci;
+            _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 4; r++)
+              _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 4; q++) {
+                const v128_t x = wasm_v128_load32_splat(at + r * wpci + q * ci);
+                // Window position (wy, wx) reads this patch value at tap (r − wy, q − wx).
+                _Pragma("clang loop unroll(full)") for (i32 wy = 0; wy < 2; wy++)
+                  _Pragma("clang loop unroll(full)") for (i32 wx = 0; wx < 2; wx++) {
+                    const i32 ky = r - wy, kx = q - wx;
+                    if (ky < 0 || ky > 2 || kx < 0 || kx > 2) continue;
+                    acc[ky * 3 + kx] = wasm_f32x4_add(acc[ky * 3 + kx], wasm_f32x4_mul(x, g[wy * 2 + wx]));
+                  }
+              }
+          }
+        }
+        _Pragma("clang loop unroll(full)") for (i32 t = 0; t < 9; t++) wasm_v128_store(dw + (t * ci + i) * co + c, acc[t]);
+      }
+}
+
 // out = src (len floats) repeated until total floats (total a multiple of len): copies doubling
 // in size, so a small src costs O(log) memcpy calls.
 EXPORT(lenet_repeat)

@@ -186,6 +186,19 @@ export interface SimdExports {
     a7: number,
     a9: number,
   ): void;
+  lenet_conv_filter_grad_pool2_arg(
+    xp: number,
+    dy: number,
+    arg: number,
+    dw: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    ph: number,
+    pw: number,
+    co: number,
+  ): void;
   lenet_pack_wide(w: number, wpk: number, kh: number, kw: number, ci: number, co: number, flip: number): void;
   lenet_conv_wide(
     xp: number,
