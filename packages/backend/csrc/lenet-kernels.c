@@ -1038,52 +1038,84 @@ void lenet_conv_forward_pool2(const f32 *xp, const f32 *w, const f32 *bias, f32 
 
 // The filter gradient of a stride-1 3×3 conv2d whose 2×2/2 max pooling ran fused with it
 // (lenet_conv_forward_pool2 with arg), straight from the pooled output's gradient: the conv
-// output's gradient is dy at each window's first maximum (arg: 0–3 row-major) and 0 at the
+// output's gradient is dy at each window's first maximum (arg: 0–3 row-major) and +0 at the
 // other three, so the gradient is never scattered to the conv output's size and read back.
+// Each sum takes its terms in the order lenet_conv_filter_grad_wide takes them from the scattered
+// gradient (conv output pixels in raster order, zeros included), so the result is bit for bit its.
 // xp: input padded to [n, hp, wp, ci] (hp ≥ 2·ph + 2, wp ≥ 2·pw + 2); dy: [n, ph, pw, co] with
 // the activation's gradient applied; arg: [n, ph, pw, co] bytes; co a multiple of 4; dw: [3, 3,
-// ci, co], overwritten. Per image, 4 channels and input channel: the window's 4×4 input patch
-// against the 4 masked gradients, into 9 accumulators.
+// ci, co], overwritten.
 EXPORT(lenet_conv_filter_grad_pool2_arg)
 void lenet_conv_filter_grad_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *arg, f32 *dw, i32 n, i32 hp,
                                       i32 wp, i32 ci, i32 ph, i32 pw, i32 co) {
   __builtin_memset(dw, 0, (uint32_t)(9 * ci * co) * 4u);
   const i32 wpci = wp * ci;
-  const v128_t zero = wasm_i32x4_splat(0), one = wasm_i32x4_splat(1), two = wasm_i32x4_splat(2),
-               three = wasm_i32x4_splat(3);
   for (i32 b = 0; b < n; b++)
     for (i32 c = 0; c < co; c += 4)
       for (i32 i = 0; i < ci; i++) {
         v128_t acc[9];
         _Pragma("clang loop unroll(full)") for (i32 t = 0; t < 9; t++) acc[t] = wasm_v128_load(dw + (t * ci + i) * co + c);
-        for (i32 py = 0; py < ph; py++) {
-          const f32 *row = xp + (b * hp + 2 * py) * wpci + i;
-          const i32 o0 = ((b * ph + py) * pw) * co + c;
-          for (i32 px = 0; px < pw; px++) {
-            const v128_t d = wasm_v128_load(dy + o0 + px * co);
-            const v128_t id =
-                wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + o0 + px * co)));
-            v128_t g[4];
-            g[0] = wasm_v128_and(d, wasm_i32x4_eq(id, zero));
-            g[1] = wasm_v128_and(d, wasm_i32x4_eq(id, one));
-            g[2] = wasm_v128_and(d, wasm_i32x4_eq(id, two));
-            g[3] = wasm_v128_and(d, wasm_i32x4_eq(id, three));
-            const f32 *at = row + 2 * px * ci;
-            _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 4; r++)
-              _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 4; q++) {
-                const v128_t x = wasm_v128_load32_splat(at + r * wpci + q * ci);
-                // Window position (wy, wx) reads this patch value at tap (r − wy, q − wx).
-                _Pragma("clang loop unroll(full)") for (i32 wy = 0; wy < 2; wy++)
-                  _Pragma("clang loop unroll(full)") for (i32 wx = 0; wx < 2; wx++) {
-                    const i32 ky = r - wy, kx = q - wx;
-                    if (ky < 0 || ky > 2 || kx < 0 || kx > 2) continue;
-                    acc[ky * 3 + kx] = wasm_f32x4_add(acc[ky * 3 + kx], wasm_f32x4_mul(x, g[wy * 2 + wx]));
+        for (i32 py = 0; py < ph; py++)
+          // Conv output row 2·py + half holds the windows' maxima 2·half and 2·half + 1.
+          for (i32 half = 0; half < 2; half++) {
+            const f32 *row = xp + (b * hp + 2 * py + half) * wpci + i;
+            const i32 o0 = ((b * ph + py) * pw) * co + c;
+            const v128_t left = wasm_i32x4_splat(2 * half), right = wasm_i32x4_splat(2 * half + 1);
+            for (i32 px = 0; px < pw; px++) {
+              const v128_t d = wasm_v128_load(dy + o0 + px * co);
+              const v128_t id =
+                  wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + o0 + px * co)));
+              const v128_t g[2] = {wasm_v128_and(d, wasm_i32x4_eq(id, left)), wasm_v128_and(d, wasm_i32x4_eq(id, right))};
+              const f32 *at = row + 2 * px * ci;
+              _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 2; j++)
+                _Pragma("clang loop unroll(full)") for (i32 ky = 0; ky < 3; ky++)
+                  _Pragma("clang loop unroll(full)") for (i32 kx = 0; kx < 3; kx++) {
+                    const v128_t x = wasm_v128_load32_splat(at + ky * wpci + (j + kx) * ci);
+                    acc[ky * 3 + kx] = wasm_f32x4_add(acc[ky * 3 + kx], wasm_f32x4_mul(x, g[j]));
                   }
-              }
+            }
           }
-        }
         _Pragma("clang loop unroll(full)") for (i32 t = 0; t < 9; t++) wasm_v128_store(dw + (t * ci + i) * co + c, acc[t]);
       }
+}
+
+// The bias gradient of the same layer: lenet_sum_rows (divisor 1, t = co) of the scattered
+// gradient, block for block (64 conv output pixels a block, in raster order), from dy [n, ph, pw,
+// co] and arg as lenet_conv_filter_grad_pool2_arg reads them; co a multiple of 4; tile and acc:
+// co floats each.
+EXPORT(lenet_sum_rows_pool2_arg)
+void lenet_sum_rows_pool2_arg(const f32 *dy, const uint8_t *arg, f32 *out, i32 n, i32 ph, i32 pw, i32 co, f32 *tile,
+                              f32 *acc) {
+  __builtin_memset(acc, 0, (uint32_t)co * 4u);
+  __builtin_memset(tile, 0, (uint32_t)co * 4u);
+  i32 rows = 0;
+  for (i32 b = 0; b < n; b++)
+    for (i32 py = 0; py < ph; py++)
+      for (i32 q = 0; q < 4; q += 2)
+        for (i32 px = 0; px < pw; px++)
+          for (i32 j = 0; j < 2; j++) {
+            const i32 o = ((b * ph + py) * pw + px) * co;
+            const v128_t want = wasm_i32x4_splat(q + j);
+            for (i32 k = 0; k < co; k += 4) {
+              const v128_t id =
+                  wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + o + k)));
+              const v128_t v = wasm_v128_and(wasm_v128_load(dy + o + k), wasm_i32x4_eq(id, want));
+              wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
+            }
+            if (++rows == 64) {
+              for (i32 k = 0; k < co; k += 4) {
+                wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
+                wasm_v128_store(tile + k, wasm_f32x4_splat(0.0f));
+              }
+              rows = 0;
+            }
+          }
+  if (rows > 0)
+    for (i32 k = 0; k < co; k += 4) wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
+  for (i32 k = 0; k < co; k++) {
+    out[k] = 0.0f;
+    out[k] += acc[k];
+  }
 }
 
 // out = src (len floats) repeated until total floats (total a multiple of len): copies doubling

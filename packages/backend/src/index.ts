@@ -76,8 +76,8 @@ export { setWideConvEnabled, wideConvEnabled } from './wasm-kernels/conv-wide.js
 export {
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
-  setWinogradPadFreeEnabled,
   setWinogradInputGradPadFreeEnabled,
+  setWinogradPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';
 export { setNarrowDirectEnabled, setTrainNarrowPoolEnabled } from './wasm-kernels/conv2d.js';

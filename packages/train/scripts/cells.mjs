@@ -16,8 +16,8 @@ import {
   setTrainPoolFilterGradEnabled,
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
-  setWinogradPadFreeEnabled,
   setWinogradInputGradPadFreeEnabled,
+  setWinogradPadFreeEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';

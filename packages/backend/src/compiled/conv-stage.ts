@@ -22,9 +22,9 @@ import {
   winogradForwardTile,
   winogradForwardTransformed,
   winogradInputGradient,
+  winogradInputGradPadFreeEnabled,
   winogradInputGradScratch,
   winogradPadFreeEnabled,
-  winogradInputGradPadFreeEnabled,
 } from '../wasm-kernels/conv-winograd.js';
 import {
   convForward,
@@ -311,11 +311,12 @@ export class ConvStage implements Stage {
     const pixels = n * oh * ow;
     if (this.pool !== null && !this.redone && !needDx && poolFilterGradTakes(g)) {
       // The gradient stays pooled: the relu gradient at the pooled values (see poolGradient),
-      // the bias gradient their sum (the scatter moves each value once), the filter gradient
-      // through the argmax.
-      const pooled = pixels / 4;
-      activationGradient(simd, this.act, io.y, io.dy, io.dy, pooled * co);
-      if (this.bias) simd.fn.lenet_sum_rows(io.dy, this.gBias, pooled, co, this.t, 1, this.tile, this.acc);
+      // the bias and filter gradients through the argmax, summed as from the scattered gradient.
+      activationGradient(simd, this.act, io.y, io.dy, io.dy, (pixels / 4) * co);
+      if (this.bias) {
+        const args = [n, oh / 2, ow / 2, co, this.tile, this.acc] as const;
+        simd.fn.lenet_sum_rows_pool2_arg(io.dy, this.arg, this.gBias, ...args);
+      }
       poolFilterGradient(simd, g, padded ? this.xp : io.x, io.dy, this.arg, this.gKernel);
       return;
     }

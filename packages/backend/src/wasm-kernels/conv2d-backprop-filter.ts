@@ -194,11 +194,21 @@ export function setTrainPoolFilterGradEnabled(on: boolean): void {
 
 /**
  * Whether {@link poolFilterGradient} takes the filter gradient of convolution `g` (whose 2×2/2
- * max pooling ran fused, keeping its argmax): a stride-1 3×3 kernel with whole groups of 4
- * output channels, with {@link setTrainPoolFilterGradEnabled} on.
+ * max pooling ran fused, keeping its argmax): a stride-1 3×3 kernel where {@link filterGradKernel}
+ * runs the wide kernel without its transposed form (fewer than 16 input channels, so the sums are
+ * bit for bit that kernel's), with {@link setTrainPoolFilterGradEnabled} on.
  */
 export function poolFilterGradTakes(g: ConvGeometry): boolean {
-  return poolDw && g.kh === 3 && g.kw === 3 && g.sh === 1 && g.sw === 1 && g.co % 4 === 0;
+  return (
+    poolDw &&
+    g.kh === 3 &&
+    g.kw === 3 &&
+    g.sh === 1 &&
+    g.sw === 1 &&
+    filterGradKernel(g) === 'wide' &&
+    // No scratch: the wide kernel sums dW itself, not its transpose.
+    wideFilterGradScratch(g) === 0
+  );
 }
 
 /**
@@ -206,7 +216,8 @@ export function poolFilterGradTakes(g: ConvGeometry): boolean {
  * ran fused with it (`convPoolForward` keeping `arg`), from the padded input `xp`, the pooled
  * output's gradient `dy` [n, oh/2, ow/2, co] (the activation's gradient applied) and the argmax
  * bytes `arg`: the conv output's gradient is never laid out. Split over the helper threads by
- * images (the partial gradients added up). When {@link poolFilterGradTakes}.
+ * images as {@link wideFilterGradient} splits (the partial gradients added up): bit for bit its
+ * result from the scattered gradient. When {@link poolFilterGradTakes}.
  */
 export function poolFilterGradient(
   simd: SimdKernels,

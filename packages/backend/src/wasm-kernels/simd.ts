@@ -199,6 +199,17 @@ export interface SimdExports {
     pw: number,
     co: number,
   ): void;
+  lenet_sum_rows_pool2_arg(
+    dy: number,
+    arg: number,
+    out: number,
+    n: number,
+    ph: number,
+    pw: number,
+    co: number,
+    tile: number,
+    acc: number,
+  ): void;
   lenet_pack_wide(w: number, wpk: number, kh: number, kw: number, ci: number, co: number, flip: number): void;
   lenet_conv_wide(
     xp: number,
