@@ -22,19 +22,22 @@ afterAll(async () => {
   await setWasmKernelThreads(1);
 });
 
+/** A variable of `shape` with seeded random values times `scale`. */
+function v(shape: number[], seed: number, scale: number): tf.Variable {
+  return tf.variable(
+    tf.tensor(
+      randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * scale),
+      shape,
+    ),
+  );
+}
+
 /**
  * A LeNet-5-like spec on fresh variables (the same values for the same seed): conv 5×5 valid
  * (6 filters) on [h, h, 1], 2×2/2 max pooling, conv 3×3 same (16 filters, `act2`), pooling,
  * flatten, a softmax dense layer of 10.
  */
 function lenetSpec(h: number, act2: NetActivation): { spec: NetSpec; vars: tf.Variable[] } {
-  const v = (shape: number[], seed: number, scale: number) =>
-    tf.variable(
-      tf.tensor(
-        randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * scale),
-        shape,
-      ),
-    );
   const o1 = h - 4;
   const p2 = Math.floor(Math.floor(o1 / 2) / 2);
   const vars = [
@@ -225,13 +228,6 @@ describe('the compiled training step with conv + max pooling fused', () => {
  * 2×2/2 max pooling, flatten, a softmax dense layer of 10.
  */
 function narrowSpec(): { spec: NetSpec; vars: tf.Variable[] } {
-  const v = (shape: number[], seed: number, scale: number) =>
-    tf.variable(
-      tf.tensor(
-        randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * scale),
-        shape,
-      ),
-    );
   const vars = [v([3, 3, 1, 32], 11, 0.5), v([32], 12, 0.1), v([4 * 4 * 32, 10], 13, 0.1), v([10], 14, 0.1)];
   const spec: NetSpec = {
     input: [8, 8, 1],
