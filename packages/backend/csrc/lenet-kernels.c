@@ -2231,9 +2231,26 @@ INLINE void wino4_dw_1d(v128_t s0, v128_t s1, v128_t s2, v128_t s3, v128_t s4, v
 // xp: input padded to [n, hp, wp, ci] with oh ≤ hp − 2, ow ≤ wp − 2 (as lenet_conv_winograd's);
 // dy: [n, oh, ow, co]; dw: [3, 3, ci, co], overwritten. Scratch: 36·ci·co16 floats of sums, then
 // 36·(band·(ci + co16) + 32) of transformed tiles (co16 = co rounded up to 16).
+static void filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                                 i32 co, i32 band, f32 *scratch, i32 top, i32 left);
+
 EXPORT(lenet_conv_filter_grad_winograd)
 void lenet_conv_filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh,
                                      i32 ow, i32 co, i32 band, f32 *scratch) {
+  filter_grad_winograd(xp, dy, dw, n, hp, wp, ci, oh, ow, co, band, scratch, 0, 0);
+}
+
+// lenet_conv_filter_grad_winograd on the unpadded input x [n, h, w, ci] (h, w in hp, wp), its
+// `top` rows and `left` columns of zero padding before it (and any after it) read as zeros by the
+// tile loads, as lenet_conv_winograd reads it: bit for bit the padded input's gradient.
+EXPORT(lenet_conv_filter_grad_winograd_unpadded)
+void lenet_conv_filter_grad_winograd_unpadded(const f32 *x, const f32 *dy, f32 *dw, i32 n, i32 h, i32 w, i32 ci,
+                                              i32 oh, i32 ow, i32 co, i32 band, f32 *scratch, i32 top, i32 left) {
+  filter_grad_winograd(x, dy, dw, n, h, w, ci, oh, ow, co, band, scratch, top, left);
+}
+
+static void filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                                 i32 co, i32 band, f32 *scratch, i32 top, i32 left) {
   const i32 co16 = (co + 15) / 16 * 16, th = (oh + 3) / 4, tw = (ow + 3) / 4, per = th * tw, total = n * per;
   // Points 16 floats further apart than their tiles need: at a multiple of 4 KiB apart (bands of
   // 32 tiles of 32 channels) the transforms' 36 points would share one set of the L1 cache.
@@ -2244,7 +2261,7 @@ void lenet_conv_filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 
     const i32 tiles = total - t0 < band ? total - t0 : band;
     for (i32 t = 0; t < tiles; t++) {
       const i32 b = (t0 + t) / per, k = (t0 + t) % per, y0 = 4 * (k / tw), x0 = 4 * (k % tw);
-      wino4_input_tile(xp + b * hp * wp * ci, hp, wp, ci, y0, x0, vb + t * ci, vx);
+      wino4_input_tile(xp + b * hp * wp * ci, hp, wp, ci, y0 - top, x0 - left, vb + t * ci, vx);
       wino4_dy_tile(dy + b * oh * ow * co, oh, ow, co, co16, y0, x0, mb + t * co16, mx);
     }
     for (i32 xi = 0; xi < 36; xi++)

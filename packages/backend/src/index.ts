@@ -78,6 +78,7 @@ export {
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradTrainPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';
 export { setNarrowDirectEnabled, setTrainNarrowPoolEnabled } from './wasm-kernels/conv2d.js';

@@ -18,6 +18,7 @@ import {
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradTrainPadFreeEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
@@ -94,6 +95,7 @@ const AB_SWITCHES = {
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
+  'wino-train-pad-free': setWinogradTrainPadFreeEnabled,
   'narrow-direct': setNarrowDirectEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
   // Round 10's convolution levers of the inference pass together (each is listed above too).
@@ -108,6 +110,7 @@ const AB_SWITCHES = {
     setTrainNarrowPoolEnabled(on);
     setTrainPoolFilterGradEnabled(on);
     setWinogradInputGradPadFreeEnabled(on);
+    setWinogradTrainPadFreeEnabled(on);
   },
 };
 

@@ -25,6 +25,7 @@ import {
   winogradInputGradPadFreeEnabled,
   winogradInputGradScratch,
   winogradPadFreeEnabled,
+  winogradTrainPadFreeEnabled,
 } from '../wasm-kernels/conv-winograd.js';
 import {
   convForward,
@@ -110,7 +111,7 @@ export class ConvStage implements Stage {
   private readonly directDx: boolean;
   /** Inference with the Winograd forward: whether its kernel adds the bias, the activation and the pooling. */
   private readonly epilogue: boolean;
-  /** Inference with the Winograd forward: whether it reads the input unpadded (no padded copy). */
+  /** With the Winograd forward: whether it (and in training the Winograd filter gradient) reads the input unpadded (no padded copy). */
   private readonly padFree: boolean;
   /** Training with the Winograd input gradient: whether it reads dy unpadded (no padded copy). */
   private readonly dxPadFree: boolean;
@@ -164,7 +165,11 @@ export class ConvStage implements Stage {
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
     this.epilogue = mode === 'infer' && this.wino.forward && winogradEpilogueTakes(g, act, pool !== null);
-    this.padFree = mode === 'infer' && this.wino.forward && winogradPadFreeEnabled();
+    this.padFree =
+      this.wino.forward &&
+      (mode === 'infer'
+        ? winogradPadFreeEnabled()
+        : this.dwKernel === 'winograd' && winogradTrainPadFreeEnabled());
     this.dxPadFree = mode !== 'infer' && this.wino.dx && winogradInputGradPadFreeEnabled();
     const poolFits = mode === 'infer' ? inferPoolFits(g, act) : pool === 'max' && trainPoolFits(g, act);
     if (pool !== null && !poolFits) {
@@ -204,7 +209,7 @@ export class ConvStage implements Stage {
       this.b4 = this.pool !== null ? take(this.co4) : 0;
       return;
     }
-    this.xp = padded ? take(n * hp * wp * ci) : 0;
+    this.xp = padded && !this.padFree ? take(n * hp * wp * ci) : 0;
     this.dxp = padded && this.directDx ? take(n * hp * wp * ci) : 0;
     this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
     this.dw4 = this.co4 !== co && this.dwKernel === 'direct' ? take(this.rows * this.co4) : 0;
@@ -323,8 +328,9 @@ export class ConvStage implements Stage {
     const dy = this.pool !== null ? this.poolGradient(io, n) : io.dy;
     if (this.pool === null) activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
     if (this.bias) simd.fn.lenet_sum_rows(dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
-    const xp = padded ? this.xp : io.x;
-    if (this.dwKernel === 'winograd') winogradFilterGradient(simd, g, xp, dy, this.gKernel, this.wWork);
+    const xp = padded && !this.padFree ? this.xp : io.x;
+    if (this.dwKernel === 'winograd')
+      winogradFilterGradient(simd, g, xp, dy, this.gKernel, this.wWork, padded && this.padFree);
     else if (this.dwKernel === 'wide') wideFilterGradient(simd, g, xp, dy, this.gKernel, this.dwt);
     // dy read with its own stride: the buffers leave room for the vector read past it.
     else filterGradient(simd, g, xp, dy, co, this.gKernel, this.dw4);

@@ -76,6 +76,23 @@ export function setWinogradInputGradPadFreeEnabled(on: boolean): void {
   dxPadFree = on;
 }
 
+let trainPadFree = globalThis.process?.env?.LENET_WINOGRAD_TRAIN_PAD_FREE !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's Winograd forward pass and
+ * filter gradient reading the layer's input unpadded (no padded copy made in the forward pass),
+ * the padding's zeros supplied by the kernels' tile loads: bit for bit the padded copy's.
+ * Layers compiled while off keep the copy. `LENET_WINOGRAD_TRAIN_PAD_FREE=0` starts with it off.
+ */
+export function setWinogradTrainPadFreeEnabled(on: boolean): void {
+  trainPadFree = on;
+}
+
+/** Whether {@link setWinogradTrainPadFreeEnabled} (or `LENET_WINOGRAD_TRAIN_PAD_FREE`) leaves it on. */
+export function winogradTrainPadFreeEnabled(): boolean {
+  return trainPadFree;
+}
+
 /** Whether {@link setWinogradInputGradPadFreeEnabled} (or `LENET_WINOGRAD_DX_PAD_FREE`) leaves it on. */
 export function winogradInputGradPadFreeEnabled(): boolean {
   return dxPadFree;
@@ -414,15 +431,19 @@ export function winogradFilterGradient(
   dy: number,
   out: number,
   work: number,
+  /** Whether `xp` is the unpadded input x [n, h, w, ci], its padding read as zeros (the same sums). */
+  unpadded = false,
 ): void {
-  const { n, ci, co, oh, ow, hp, wp } = g;
+  const { n, ci, co, oh, ow } = g;
+  const input = unpadded ? { hp: g.h, wp: g.w } : { hp: g.hp, wp: g.wp };
+  const at = unpadded ? [g.top, g.left] : [];
   runSplit(simd, {
-    fn: 'lenet_conv_filter_grad_winograd',
+    fn: unpadded ? 'lenet_conv_filter_grad_winograd_unpadded' : 'lenet_conv_filter_grad_winograd',
     // Multiply-adds of the direct gradient this replaces, so the split rule stays the same.
     macs: n * oh * ow * co * 9 * ci,
     items: n,
     perItem: [
-      { ptr: xp, floats: hp * wp * ci },
+      { ptr: xp, floats: input.hp * input.wp * ci },
       { ptr: dy, floats: oh * ow * co },
     ],
     whole: [],
@@ -433,14 +454,15 @@ export function winogradFilterGradient(
       p.perItem[1],
       p.out,
       count,
-      hp,
-      wp,
+      input.hp,
+      input.wp,
       ci,
       oh,
       ow,
       co,
       DW_BAND_TILES,
       p.scratch,
+      ...at,
     ],
   });
 }

@@ -265,6 +265,22 @@ export interface SimdExports {
     band: number,
     scratch: number,
   ): void;
+  lenet_conv_filter_grad_winograd_unpadded(
+    xp: number,
+    dy: number,
+    dw: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    band: number,
+    scratch: number,
+    top: number,
+    left: number,
+  ): void;
   /** dW, or with `transposed` dWᵀ, of the wide convolutions (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_wide(
     xp: number,
