@@ -1081,8 +1081,10 @@ void lenet_conv_filter_grad_pool2_arg(const f32 *xp, const f32 *dy, const uint8_
 
 // The bias gradient of the same layer: lenet_sum_rows (divisor 1, t = co) of the scattered
 // gradient, block for block (64 conv output pixels a block, in raster order), from dy [n, ph, pw,
-// co] and arg as lenet_conv_filter_grad_pool2_arg reads them; co a multiple of 4; tile and acc:
-// co floats each.
+// co] and arg as lenet_conv_filter_grad_pool2_arg reads them (the conv output's width 2·pw even,
+// so no block starts between a window's two columns); co a multiple of 4; tile and acc: co
+// floats each. The scattered zeros are +0, and a sum started at +0 never becomes −0, so
+// adding them changes nothing: each window row adds its one value per channel at its place.
 EXPORT(lenet_sum_rows_pool2_arg)
 void lenet_sum_rows_pool2_arg(const f32 *dy, const uint8_t *arg, f32 *out, i32 n, i32 ph, i32 pw, i32 co, f32 *tile,
                               f32 *acc) {
@@ -1091,25 +1093,28 @@ void lenet_sum_rows_pool2_arg(const f32 *dy, const uint8_t *arg, f32 *out, i32 n
   i32 rows = 0;
   for (i32 b = 0; b < n; b++)
     for (i32 py = 0; py < ph; py++)
-      for (i32 q = 0; q < 4; q += 2)
-        for (i32 px = 0; px < pw; px++)
-          for (i32 j = 0; j < 2; j++) {
-            const i32 o = ((b * ph + py) * pw + px) * co;
-            const v128_t want = wasm_i32x4_splat(q + j);
-            for (i32 k = 0; k < co; k += 4) {
-              const v128_t id =
-                  wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + o + k)));
-              const v128_t v = wasm_v128_and(wasm_v128_load(dy + o + k), wasm_i32x4_eq(id, want));
-              wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
-            }
-            if (++rows == 64) {
-              for (i32 k = 0; k < co; k += 4) {
-                wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
-                wasm_v128_store(tile + k, wasm_f32x4_splat(0.0f));
-              }
-              rows = 0;
-            }
+      for (i32 half = 0; half < 2; half++) {
+        // Window row `half` (maxima 2·half, 2·half + 1): id / 2 == half.
+        const v128_t want = wasm_i32x4_splat(half);
+        for (i32 px = 0; px < pw; px++) {
+          const i32 o = ((b * ph + py) * pw + px) * co;
+          for (i32 k = 0; k < co; k += 4) {
+            const v128_t id =
+                wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + o + k)));
+            const v128_t row = wasm_i32x4_eq(wasm_u32x4_shr(id, 1), want);
+            const v128_t v = wasm_v128_and(wasm_v128_load(dy + o + k), row);
+            wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
           }
+          rows += 2;
+          if (rows == 64) {
+            for (i32 k = 0; k < co; k += 4) {
+              wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
+              wasm_v128_store(tile + k, wasm_f32x4_splat(0.0f));
+            }
+            rows = 0;
+          }
+        }
+      }
   if (rows > 0)
     for (i32 k = 0; k < co; k += 4) wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
   for (i32 k = 0; k < co; k++) {

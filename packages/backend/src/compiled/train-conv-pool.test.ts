@@ -224,13 +224,14 @@ describe('the compiled training step with conv + max pooling fused', () => {
 });
 
 /**
- * A Keras-like first layer on fresh variables: conv 3×3 same (1 → 32 filters, relu) on [8, 8, 1],
+ * A Keras-like first layer on fresh variables: conv 3×3 same (1 → 32 filters, relu) on [10, 10, 1]
+ * (100 conv outputs an image: the bias gradient's 64-row blocks end inside images and rows),
  * 2×2/2 max pooling, flatten, a softmax dense layer of 10.
  */
 function narrowSpec(): { spec: NetSpec; vars: tf.Variable[] } {
-  const vars = [v([3, 3, 1, 32], 11, 0.5), v([32], 12, 0.1), v([4 * 4 * 32, 10], 13, 0.1), v([10], 14, 0.1)];
+  const vars = [v([3, 3, 1, 32], 11, 0.5), v([32], 12, 0.1), v([5 * 5 * 32, 10], 13, 0.1), v([10], 14, 0.1)];
   const spec: NetSpec = {
-    input: [8, 8, 1],
+    input: [10, 10, 1],
     layers: [
       {
         type: 'conv2d',
@@ -294,7 +295,7 @@ function expectBits(got: readonly Float32Array[], want: readonly Float32Array[])
 describe('the compiled training step on a narrow input with 32 filters', () => {
   it('fuses the direct conv with the max pooling after it (its filter gradient from the pooled gradient or not), bit for bit the wide kernel and unfused pooling', () => {
     for (const n of [1, 6]) {
-      const x = randomArray(n * 64, 60 + n);
+      const x = randomArray(n * 100, 60 + n);
       const plain = trainNarrow(false, n, x);
       expect(plain.names.slice(0, 3)).toEqual(['ConvStage', 'PoolStage', 'PassThroughStage']);
       for (const poolDw of [true, false]) {
@@ -308,7 +309,7 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
 
   it("computes the cpu backend's gradients within 1e-3", async () => {
     const n = 8;
-    const x = randomArray(n * 64, 80);
+    const x = randomArray(n * 100, 80);
     const { spec, vars } = narrowSpec();
     const init = vars.map((v) => ({ data: Float32Array.from(v.dataSync()), shape: v.shape }));
     const net = compile(spec, true);
@@ -325,7 +326,7 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
       // The loss's gradient at the logits is g: the gradients of Σ logits · g.
       const want = await onBackend('cpu', () => {
         const [w, b, w2, b2] = init.map(({ data, shape }) => tf.tensor(data, shape));
-        const xt = tf.tensor(x, [n, 8, 8, 1]);
+        const xt = tf.tensor(x, [n, 10, 10, 1]);
         const gt = tf.tensor(g, [n, 10]);
         return tf.grads((w: tf.Tensor, b: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor) => {
           const y = tf.maxPool(
@@ -334,7 +335,7 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
             2,
             'valid',
           );
-          return tf.sum(tf.mul(tf.add(tf.matMul(tf.reshape(y, [n, 512]), w2), b2), gt));
+          return tf.sum(tf.mul(tf.add(tf.matMul(tf.reshape(y, [n, 800]), w2), b2), gt));
         })([w, b, w2, b2]);
       });
       expect(want.length).toBe(got.length);
@@ -348,15 +349,15 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
 
   it('redoes a step with a NaN conv output unfused, bit for bit the unfused stages', async () => {
     const n = 6;
-    const x = randomArray(n * 64, 70);
-    x[3 * 64 + 20] = Number.NaN;
+    const x = randomArray(n * 100, 70);
+    x[3 * 100 + 20] = Number.NaN;
     const fused = trainNarrow(true, n, x);
     expect(fused.redone).toBe(true);
     expectBits(fused.seen, trainNarrow(false, n, x).seen);
     // Split over the helper threads by images (96 images: enough multiply-adds to split), a NaN
     // in the helper's last image: the same.
-    const big = randomArray(96 * 64, 71);
-    big[95 * 64 + 9] = Number.NaN;
+    const big = randomArray(96 * 100, 71);
+    big[95 * 100 + 9] = Number.NaN;
     const plain = trainNarrow(false, 96, big);
     await setWasmKernelThreads(2);
     try {
@@ -365,7 +366,7 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
       expect(splitCalls()).toBeGreaterThan(before);
       expect(two.redone).toBe(true);
       expectBits(two.seen, plain.seen);
-      big[95 * 64 + 9] = 0;
+      big[95 * 100 + 9] = 0;
       expectBits(trainNarrow(true, 96, big).seen, trainNarrow(false, 96, big).seen);
     } finally {
       await setWasmKernelThreads(1);
