@@ -1036,6 +1036,93 @@ void lenet_conv_forward_pool2(const f32 *xp, const f32 *w, const f32 *bias, f32 
   }
 }
 
+// The filter gradient of a stride-1 3×3 conv2d whose 2×2/2 max pooling ran fused with it
+// (lenet_conv_forward_pool2 with arg), straight from the pooled output's gradient: the conv
+// output's gradient is dy at each window's first maximum (arg: 0–3 row-major) and +0 at the
+// other three, so the gradient is never scattered to the conv output's size and read back.
+// Each sum takes its terms in the order lenet_conv_filter_grad_wide takes them from the scattered
+// gradient (conv output pixels in raster order, zeros included), so the result is bit for bit its.
+// xp: input padded to [n, hp, wp, ci] (hp ≥ 2·ph + 2, wp ≥ 2·pw + 2); dy: [n, ph, pw, co] with
+// the activation's gradient applied; arg: [n, ph, pw, co] bytes; co a multiple of 4; dw: [3, 3,
+// ci, co], overwritten.
+EXPORT(lenet_conv_filter_grad_pool2_arg)
+void lenet_conv_filter_grad_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *arg, f32 *dw, i32 n, i32 hp,
+                                      i32 wp, i32 ci, i32 ph, i32 pw, i32 co) {
+  __builtin_memset(dw, 0, (uint32_t)(9 * ci * co) * 4u);
+  const i32 wpci = wp * ci;
+  for (i32 b = 0; b < n; b++)
+    for (i32 c = 0; c < co; c += 4)
+      for (i32 i = 0; i < ci; i++) {
+        v128_t acc[9];
+        _Pragma("clang loop unroll(full)") for (i32 t = 0; t < 9; t++) acc[t] = wasm_v128_load(dw + (t * ci + i) * co + c);
+        for (i32 py = 0; py < ph; py++)
+          // Conv output row 2·py + half holds the windows' maxima 2·half and 2·half + 1.
+          for (i32 half = 0; half < 2; half++) {
+            const f32 *row = xp + (b * hp + 2 * py + half) * wpci + i;
+            const i32 o0 = ((b * ph + py) * pw) * co + c;
+            const v128_t left = wasm_i32x4_splat(2 * half), right = wasm_i32x4_splat(2 * half + 1);
+            for (i32 px = 0; px < pw; px++) {
+              const v128_t d = wasm_v128_load(dy + o0 + px * co);
+              const v128_t id =
+                  wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + o0 + px * co)));
+              const v128_t g[2] = {wasm_v128_and(d, wasm_i32x4_eq(id, left)), wasm_v128_and(d, wasm_i32x4_eq(id, right))};
+              const f32 *at = row + 2 * px * ci;
+              _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 2; j++)
+                _Pragma("clang loop unroll(full)") for (i32 ky = 0; ky < 3; ky++)
+                  _Pragma("clang loop unroll(full)") for (i32 kx = 0; kx < 3; kx++) {
+                    const v128_t x = wasm_v128_load32_splat(at + ky * wpci + (j + kx) * ci);
+                    acc[ky * 3 + kx] = wasm_f32x4_add(acc[ky * 3 + kx], wasm_f32x4_mul(x, g[j]));
+                  }
+            }
+          }
+        _Pragma("clang loop unroll(full)") for (i32 t = 0; t < 9; t++) wasm_v128_store(dw + (t * ci + i) * co + c, acc[t]);
+      }
+}
+
+// The bias gradient of the same layer: lenet_sum_rows (divisor 1, t = co) of the scattered
+// gradient, block for block (64 conv output pixels a block, in raster order), from dy [n, ph, pw,
+// co] and arg as lenet_conv_filter_grad_pool2_arg reads them (the conv output's width 2·pw even,
+// so no block starts between a window's two columns); co a multiple of 4; tile and acc: co
+// floats each. The scattered zeros are +0, and a sum started at +0 never becomes −0, so
+// adding them changes nothing: each window row adds its one value per channel at its place.
+EXPORT(lenet_sum_rows_pool2_arg)
+void lenet_sum_rows_pool2_arg(const f32 *dy, const uint8_t *arg, f32 *out, i32 n, i32 ph, i32 pw, i32 co, f32 *tile,
+                              f32 *acc) {
+  __builtin_memset(acc, 0, (uint32_t)co * 4u);
+  __builtin_memset(tile, 0, (uint32_t)co * 4u);
+  i32 rows = 0;
+  for (i32 b = 0; b < n; b++)
+    for (i32 py = 0; py < ph; py++)
+      for (i32 half = 0; half < 2; half++) {
+        // Window row `half` (maxima 2·half, 2·half + 1): id / 2 == half.
+        const v128_t want = wasm_i32x4_splat(half);
+        for (i32 px = 0; px < pw; px++) {
+          const i32 o = ((b * ph + py) * pw + px) * co;
+          for (i32 k = 0; k < co; k += 4) {
+            const v128_t id =
+                wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + o + k)));
+            const v128_t row = wasm_i32x4_eq(wasm_u32x4_shr(id, 1), want);
+            const v128_t v = wasm_v128_and(wasm_v128_load(dy + o + k), row);
+            wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
+          }
+          rows += 2;
+          if (rows == 64) {
+            for (i32 k = 0; k < co; k += 4) {
+              wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
+              wasm_v128_store(tile + k, wasm_f32x4_splat(0.0f));
+            }
+            rows = 0;
+          }
+        }
+      }
+  if (rows > 0)
+    for (i32 k = 0; k < co; k += 4) wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
+  for (i32 k = 0; k < co; k++) {
+    out[k] = 0.0f;
+    out[k] += acc[k];
+  }
+}
+
 // out = src (len floats) repeated until total floats (total a multiple of len): copies doubling
 // in size, so a small src costs O(log) memcpy calls.
 EXPORT(lenet_repeat)
@@ -2149,9 +2236,26 @@ INLINE void wino4_dw_1d(v128_t s0, v128_t s1, v128_t s2, v128_t s3, v128_t s4, v
 // xp: input padded to [n, hp, wp, ci] with oh ≤ hp − 2, ow ≤ wp − 2 (as lenet_conv_winograd's);
 // dy: [n, oh, ow, co]; dw: [3, 3, ci, co], overwritten. Scratch: 36·ci·co16 floats of sums, then
 // 36·(band·(ci + co16) + 32) of transformed tiles (co16 = co rounded up to 16).
+static void filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                                 i32 co, i32 band, f32 *scratch, i32 top, i32 left);
+
 EXPORT(lenet_conv_filter_grad_winograd)
 void lenet_conv_filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh,
                                      i32 ow, i32 co, i32 band, f32 *scratch) {
+  filter_grad_winograd(xp, dy, dw, n, hp, wp, ci, oh, ow, co, band, scratch, 0, 0);
+}
+
+// lenet_conv_filter_grad_winograd on the unpadded input x [n, h, w, ci] (h, w in hp, wp), its
+// `top` rows and `left` columns of zero padding before it (and any after it) read as zeros by the
+// tile loads, as lenet_conv_winograd reads it: bit for bit the padded input's gradient.
+EXPORT(lenet_conv_filter_grad_winograd_unpadded)
+void lenet_conv_filter_grad_winograd_unpadded(const f32 *x, const f32 *dy, f32 *dw, i32 n, i32 h, i32 w, i32 ci,
+                                              i32 oh, i32 ow, i32 co, i32 band, f32 *scratch, i32 top, i32 left) {
+  filter_grad_winograd(x, dy, dw, n, h, w, ci, oh, ow, co, band, scratch, top, left);
+}
+
+static void filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                                 i32 co, i32 band, f32 *scratch, i32 top, i32 left) {
   const i32 co16 = (co + 15) / 16 * 16, th = (oh + 3) / 4, tw = (ow + 3) / 4, per = th * tw, total = n * per;
   // Points 16 floats further apart than their tiles need: at a multiple of 4 KiB apart (bands of
   // 32 tiles of 32 channels) the transforms' 36 points would share one set of the L1 cache.
@@ -2162,7 +2266,7 @@ void lenet_conv_filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 
     const i32 tiles = total - t0 < band ? total - t0 : band;
     for (i32 t = 0; t < tiles; t++) {
       const i32 b = (t0 + t) / per, k = (t0 + t) % per, y0 = 4 * (k / tw), x0 = 4 * (k % tw);
-      wino4_input_tile(xp + b * hp * wp * ci, hp, wp, ci, y0, x0, vb + t * ci, vx);
+      wino4_input_tile(xp + b * hp * wp * ci, hp, wp, ci, y0 - top, x0 - left, vb + t * ci, vx);
       wino4_dy_tile(dy + b * oh * ow * co, oh, ow, co, co16, y0, x0, mb + t * co16, mx);
     }
     for (i32 xi = 0; xi < 36; xi++)

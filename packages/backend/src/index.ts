@@ -76,10 +76,13 @@ export { setWideConvEnabled, wideConvEnabled } from './wasm-kernels/conv-wide.js
 export {
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
+  setWinogradInputGradPadFreeEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradTrainPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';
-export { setNarrowDirectEnabled } from './wasm-kernels/conv2d.js';
+export { setNarrowDirectEnabled, setTrainNarrowPoolEnabled } from './wasm-kernels/conv2d.js';
+export { setTrainPoolFilterGradEnabled } from './wasm-kernels/conv2d-backprop-filter.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {
   overrideWasmKernelThreads,

@@ -13,9 +13,13 @@ import {
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
   setTrainConvPoolFusionEnabled,
+  setTrainNarrowPoolEnabled,
+  setTrainPoolFilterGradEnabled,
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
+  setWinogradInputGradPadFreeEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradTrainPadFreeEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
@@ -88,8 +92,12 @@ const AB_SWITCHES = {
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
   'train-conv-pool': setTrainConvPoolFusionEnabled,
+  'train-narrow-pool': setTrainNarrowPoolEnabled,
+  'train-pool-dw': setTrainPoolFilterGradEnabled,
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
+  'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
+  'wino-train-pad-free': setWinogradTrainPadFreeEnabled,
   'narrow-direct': setNarrowDirectEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
   // Round 10's convolution levers of the inference pass together (each is listed above too).
@@ -98,6 +106,13 @@ const AB_SWITCHES = {
     setWinogradPadFreeEnabled(on);
     setNarrowDirectEnabled(on);
     setBatchNormPoolFusionEnabled(on);
+  },
+  // Round 11's convolution levers of the training step together (each is listed above too).
+  'conv-train': (on) => {
+    setTrainNarrowPoolEnabled(on);
+    setTrainPoolFilterGradEnabled(on);
+    setWinogradInputGradPadFreeEnabled(on);
+    setWinogradTrainPadFreeEnabled(on);
   },
 };
 

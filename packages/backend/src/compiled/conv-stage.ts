@@ -22,16 +22,24 @@ import {
   winogradForwardTile,
   winogradForwardTransformed,
   winogradInputGradient,
+  winogradInputGradPadFreeEnabled,
   winogradInputGradScratch,
   winogradPadFreeEnabled,
+  winogradTrainPadFreeEnabled,
 } from '../wasm-kernels/conv-winograd.js';
 import {
   convForward,
   convPoolForward,
   forwardKernel,
   inferenceForwardKernel,
+  trainPoolForwardKernel,
 } from '../wasm-kernels/conv2d.js';
-import { filterGradient, filterGradKernel } from '../wasm-kernels/conv2d-backprop-filter.js';
+import {
+  filterGradient,
+  filterGradKernel,
+  poolFilterGradient,
+  poolFilterGradTakes,
+} from '../wasm-kernels/conv2d-backprop-filter.js';
 import { inputGradient, inputGradKernel } from '../wasm-kernels/conv2d-backprop-input.js';
 import { pool2x2, poolGrad2x2 } from '../wasm-kernels/pool-util.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
@@ -103,8 +111,10 @@ export class ConvStage implements Stage {
   private readonly directDx: boolean;
   /** Inference with the Winograd forward: whether its kernel adds the bias, the activation and the pooling. */
   private readonly epilogue: boolean;
-  /** Inference with the Winograd forward: whether it reads the input unpadded (no padded copy). */
+  /** With the Winograd forward: whether it (and in training the Winograd filter gradient) reads the input unpadded (no padded copy). */
   private readonly padFree: boolean;
+  /** Training with the Winograd input gradient: whether it reads dy unpadded (no padded copy). */
+  private readonly dxPadFree: boolean;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -133,7 +143,12 @@ export class ConvStage implements Stage {
     this.attrs = { strides, pad: padding };
     const info = convInfo([1, h, w, ci], [kh, kw, ci, co], this.attrs);
     const g = convGeometry(info);
-    const yKernel = mode === 'infer' ? inferenceForwardKernel(g) : forwardKernel(g);
+    const yKernel =
+      mode === 'infer'
+        ? inferenceForwardKernel(g)
+        : pool !== null
+          ? trainPoolForwardKernel(g)
+          : forwardKernel(g);
     const dxKernel = inputGradKernel(g);
     this.directDx = dxKernel === 'direct';
     this.wide = {
@@ -150,7 +165,12 @@ export class ConvStage implements Stage {
     if (g.oh < 1 || g.ow < 1) netSpecError(index, `conv2d output is empty (${g.oh}x${g.ow})`);
     this.g = g;
     this.epilogue = mode === 'infer' && this.wino.forward && winogradEpilogueTakes(g, act, pool !== null);
-    this.padFree = mode === 'infer' && this.wino.forward && winogradPadFreeEnabled();
+    this.padFree =
+      this.wino.forward &&
+      (mode === 'infer'
+        ? winogradPadFreeEnabled()
+        : this.dwKernel === 'winograd' && winogradTrainPadFreeEnabled());
+    this.dxPadFree = mode !== 'infer' && this.wino.dx && winogradInputGradPadFreeEnabled();
     const poolFits = mode === 'infer' ? inferPoolFits(g, act) : pool === 'max' && trainPoolFits(g, act);
     if (pool !== null && !poolFits) {
       throw new BackendError(
@@ -189,7 +209,7 @@ export class ConvStage implements Stage {
       this.b4 = this.pool !== null ? take(this.co4) : 0;
       return;
     }
-    this.xp = padded ? take(n * hp * wp * ci) : 0;
+    this.xp = padded && !this.padFree ? take(n * hp * wp * ci) : 0;
     this.dxp = padded && this.directDx ? take(n * hp * wp * ci) : 0;
     this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
     this.dw4 = this.co4 !== co && this.dwKernel === 'direct' ? take(this.rows * this.co4) : 0;
@@ -198,7 +218,8 @@ export class ConvStage implements Stage {
     const pack = Math.max(forwardPack, dxPack);
     this.wpk = pack > 0 ? take(pack) : 0;
     const dyPad = dyPadding({ ...this.g, n });
-    this.dyp = this.wide.dx ? take(n * dyPad.hp * dyPad.wp * co) : 0;
+    // The Winograd input gradient reads dy unpadded where dyp is 0.
+    this.dyp = this.wide.dx && !(wino.dx && this.dxPadFree) ? take(n * dyPad.hp * dyPad.wp * co) : 0;
     const dwt = this.dwKernel === 'wide' ? wideFilterGradScratch(this.g) : 0;
     this.dwt = dwt > 0 ? take(dwt) : 0;
     this.wWork = work > 0 ? take(work) : 0;
@@ -293,11 +314,23 @@ export class ConvStage implements Stage {
     const g = this.at(step.n);
     const { n, h, w, ci, co, oh, ow, padded } = g;
     const pixels = n * oh * ow;
+    if (this.pool !== null && !this.redone && !needDx && poolFilterGradTakes(g)) {
+      // The gradient stays pooled: the relu gradient at the pooled values (see poolGradient),
+      // the bias and filter gradients through the argmax, summed as from the scattered gradient.
+      activationGradient(simd, this.act, io.y, io.dy, io.dy, (pixels / 4) * co);
+      if (this.bias) {
+        const args = [n, oh / 2, ow / 2, co, this.tile, this.acc] as const;
+        simd.fn.lenet_sum_rows_pool2_arg(io.dy, this.arg, this.gBias, ...args);
+      }
+      poolFilterGradient(simd, g, padded ? this.xp : io.x, io.dy, this.arg, this.gKernel);
+      return;
+    }
     const dy = this.pool !== null ? this.poolGradient(io, n) : io.dy;
     if (this.pool === null) activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
     if (this.bias) simd.fn.lenet_sum_rows(dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
-    const xp = padded ? this.xp : io.x;
-    if (this.dwKernel === 'winograd') winogradFilterGradient(simd, g, xp, dy, this.gKernel, this.wWork);
+    const xp = padded && !this.padFree ? this.xp : io.x;
+    if (this.dwKernel === 'winograd')
+      winogradFilterGradient(simd, g, xp, dy, this.gKernel, this.wWork, padded && this.padFree);
     else if (this.dwKernel === 'wide') wideFilterGradient(simd, g, xp, dy, this.gKernel, this.dwt);
     // dy read with its own stride: the buffers leave room for the vector read past it.
     else filterGradient(simd, g, xp, dy, co, this.gKernel, this.dw4);
@@ -386,7 +419,7 @@ export function inferPoolFits(g: ConvGeometry, act: NetActivation): boolean {
 export function trainPoolFits(g: ConvGeometry, act: NetActivation): boolean {
   const { oh, ow, co, sh, sw } = g;
   return (
-    forwardKernel(g) === 'direct' &&
+    trainPoolForwardKernel(g) === 'direct' &&
     sh === 1 &&
     sw === 1 &&
     (act === 'relu' || act === 'linear') &&

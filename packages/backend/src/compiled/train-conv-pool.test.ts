@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
-import { randomArray } from '../testing/helpers.js';
+import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
+import { setTrainNarrowPoolEnabled } from '../wasm-kernels/conv2d.js';
+import { setTrainPoolFilterGradEnabled } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { splitCalls } from '../wasm-kernels/split.js';
@@ -20,19 +22,22 @@ afterAll(async () => {
   await setWasmKernelThreads(1);
 });
 
+/** A variable of `shape` with seeded random values times `scale`. */
+function v(shape: number[], seed: number, scale: number): tf.Variable {
+  return tf.variable(
+    tf.tensor(
+      randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * scale),
+      shape,
+    ),
+  );
+}
+
 /**
  * A LeNet-5-like spec on fresh variables (the same values for the same seed): conv 5×5 valid
  * (6 filters) on [h, h, 1], 2×2/2 max pooling, conv 3×3 same (16 filters, `act2`), pooling,
  * flatten, a softmax dense layer of 10.
  */
 function lenetSpec(h: number, act2: NetActivation): { spec: NetSpec; vars: tf.Variable[] } {
-  const v = (shape: number[], seed: number, scale: number) =>
-    tf.variable(
-      tf.tensor(
-        randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * scale),
-        shape,
-      ),
-    );
   const o1 = h - 4;
   const p2 = Math.floor(Math.floor(o1 / 2) / 2);
   const vars = [
@@ -215,5 +220,156 @@ describe('the compiled training step with conv + max pooling fused', () => {
     ]);
     off.dispose();
     tf.dispose(vars);
+  });
+});
+
+/**
+ * A Keras-like first layer on fresh variables: conv 3×3 same (1 → 32 filters, relu) on [10, 10, 1]
+ * (100 conv outputs an image: the bias gradient's 64-row blocks end inside images and rows),
+ * 2×2/2 max pooling, flatten, a softmax dense layer of 10.
+ */
+function narrowSpec(): { spec: NetSpec; vars: tf.Variable[] } {
+  const vars = [v([3, 3, 1, 32], 11, 0.5), v([32], 12, 0.1), v([5 * 5 * 32, 10], 13, 0.1), v([10], 14, 0.1)];
+  const spec: NetSpec = {
+    input: [10, 10, 1],
+    layers: [
+      {
+        type: 'conv2d',
+        kernel: vars[0],
+        bias: vars[1],
+        strides: [1, 1],
+        padding: 'same',
+        activation: 'relu',
+      },
+      { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
+      { type: 'flatten' },
+      { type: 'dense', kernel: vars[2], bias: vars[3], activation: 'softmax' },
+    ],
+  };
+  return { spec, vars };
+}
+
+/**
+ * Two SGD steps of a fresh narrowSpec with the narrow input's fused kernel on or off, and its
+ * filter gradient from the pooled gradient (`poolDw`) on or off: as `train`, as floats.
+ */
+function trainNarrow(narrow: boolean, n: number, x: Float32Array, poolDw = true) {
+  setTrainNarrowPoolEnabled(narrow);
+  setTrainPoolFilterGradEnabled(poolDw);
+  try {
+    const { spec, vars } = narrowSpec();
+    const net = compile(spec, true);
+    const names = stageNames(net);
+    const stages = (net as unknown as { stages: Stage[] }).stages;
+    const seen: Float32Array[] = [];
+    let redone = false;
+    for (let s = 0; s < 2; s++) {
+      seen.push(Float32Array.from(net.forward(x, n, [])));
+      redone = stages.some((st) => 'redone' in st && st.redone === true);
+      const probs = net.softmax();
+      const target = randomArray(n * 10, 50 + s);
+      net.outputGradient().set(probs.map((p, i) => p - target[i]));
+      net.backward();
+      seen.push(...net.gradients().map((g) => Float32Array.from(g)));
+      net.applyUpdate([], ({ grads, weights, next }) => {
+        next.forEach((out, i) => {
+          for (let j = 0; j < out.length; j++) out[j] = weights[i][j] - 0.05 * grads[i][j];
+        });
+      });
+    }
+    seen.push(...vars.map((v) => v.dataSync() as Float32Array));
+    net.dispose();
+    tf.dispose(vars);
+    return { names, seen, redone };
+  } finally {
+    setTrainNarrowPoolEnabled(true);
+    setTrainPoolFilterGradEnabled(true);
+  }
+}
+
+/** The same bits in each array (NaN payloads and zeros' signs compared too). */
+function expectBits(got: readonly Float32Array[], want: readonly Float32Array[]): void {
+  expectSame({ seen: bits(got) }, { seen: bits(want) });
+}
+
+describe('the compiled training step on a narrow input with 32 filters', () => {
+  it('fuses the direct conv with the max pooling after it (its filter gradient from the pooled gradient or not), bit for bit the wide kernel and unfused pooling', () => {
+    for (const n of [1, 6]) {
+      const x = randomArray(n * 100, 60 + n);
+      const plain = trainNarrow(false, n, x);
+      expect(plain.names.slice(0, 3)).toEqual(['ConvStage', 'PoolStage', 'PassThroughStage']);
+      for (const poolDw of [true, false]) {
+        const fused = trainNarrow(true, n, x, poolDw);
+        expect(fused.names.slice(0, 2)).toEqual(['ConvPoolStage', 'PassThroughStage']);
+        expect(fused.redone).toBe(false);
+        expectBits(fused.seen, plain.seen);
+      }
+    }
+  });
+
+  it("computes the cpu backend's gradients within 1e-3", async () => {
+    const n = 8;
+    const x = randomArray(n * 100, 80);
+    const { spec, vars } = narrowSpec();
+    const init = vars.map((v) => ({ data: Float32Array.from(v.dataSync()), shape: v.shape }));
+    const net = compile(spec, true);
+    expect(stageNames(net)[0]).toBe('ConvPoolStage');
+    net.forward(x, n, []);
+    const target = randomArray(n * 10, 81);
+    const g = net.softmax().map((p, i) => p - target[i]);
+    net.outputGradient().set(g);
+    net.backward();
+    const got = net.gradients().map((a) => Float32Array.from(a));
+    net.dispose();
+    tf.dispose(vars);
+    try {
+      // The loss's gradient at the logits is g: the gradients of Σ logits · g.
+      const want = await onBackend('cpu', () => {
+        const [w, b, w2, b2] = init.map(({ data, shape }) => tf.tensor(data, shape));
+        const xt = tf.tensor(x, [n, 10, 10, 1]);
+        const gt = tf.tensor(g, [n, 10]);
+        return tf.grads((w: tf.Tensor, b: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor) => {
+          const y = tf.maxPool(
+            tf.relu(tf.add(tf.conv2d(xt as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), b)) as tf.Tensor4D,
+            2,
+            2,
+            'valid',
+          );
+          return tf.sum(tf.mul(tf.add(tf.matMul(tf.reshape(y, [n, 800]), w2), b2), gt));
+        })([w, b, w2, b2]);
+      });
+      expect(want.length).toBe(got.length);
+      got.forEach((a, i) => {
+        expect(relativeError(a, want[i]), `gradient ${i}`).toBeLessThan(1e-3);
+      });
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+
+  it('redoes a step with a NaN conv output unfused, bit for bit the unfused stages', async () => {
+    const n = 6;
+    const x = randomArray(n * 100, 70);
+    x[3 * 100 + 20] = Number.NaN;
+    const fused = trainNarrow(true, n, x);
+    expect(fused.redone).toBe(true);
+    expectBits(fused.seen, trainNarrow(false, n, x).seen);
+    // Split over the helper threads by images (96 images: enough multiply-adds to split), a NaN
+    // in the helper's last image: the same.
+    const big = randomArray(96 * 100, 71);
+    big[95 * 100 + 9] = Number.NaN;
+    const plain = trainNarrow(false, 96, big);
+    await setWasmKernelThreads(2);
+    try {
+      const before = splitCalls();
+      const two = trainNarrow(true, 96, big);
+      expect(splitCalls()).toBeGreaterThan(before);
+      expect(two.redone).toBe(true);
+      expectBits(two.seen, plain.seen);
+      big[95 * 100 + 9] = 0;
+      expectBits(trainNarrow(true, 96, big).seen, trainNarrow(false, 96, big).seen);
+    } finally {
+      await setWasmKernelThreads(1);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { randomArray, relativeError } from '../testing/helpers.js';
 import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
+import { setWinogradTrainPadFreeEnabled } from '../wasm-kernels/conv-winograd.js';
 import { setDenseInputGradientPanelsEnabled } from '../wasm-kernels/matmul.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
@@ -94,6 +95,60 @@ describe('compileTrainingNet', () => {
     } finally {
       setDenseInputGradientPanelsEnabled(true);
       model.dispose();
+    }
+  });
+
+  it('gives the same output and gradients, bit for bit, with its Winograd conv reading the input unpadded as from a padded copy', () => {
+    const v = (shape: number[], seed: number) =>
+      tf.variable(
+        tf.tensor(
+          randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * 0.2),
+          shape,
+        ),
+      );
+    // 'same' padding on 10×10 (odd tiles past the output) from 16 channels: the Winograd
+    // forward and filter gradient.
+    const vars = [v([3, 3, 16, 32], 1), v([32], 2), v([10 * 10 * 32, 5], 3), v([5], 4)];
+    const spec: NetSpec = {
+      input: [10, 10, 16],
+      layers: [
+        {
+          type: 'conv2d',
+          kernel: vars[0],
+          bias: vars[1],
+          strides: [1, 1],
+          padding: 'same',
+          activation: 'relu',
+        },
+        { type: 'flatten' },
+        { type: 'dense', kernel: vars[2], bias: vars[3], activation: 'softmax' },
+      ],
+    };
+    const n = 3;
+    const x = randomArray(n * 10 * 10 * 16, 5);
+    const dOut = randomArray(n * 5, 6);
+    const run = (on: boolean) => {
+      setWinogradTrainPadFreeEnabled(on);
+      const net = compileTrainingNet(spec);
+      if (net === undefined) throw new Error('no compiled net on wasm');
+      const stage = (net as unknown as { stages: { padFree?: boolean; dwKernel?: string }[] }).stages[0];
+      expect([stage.padFree, stage.dwKernel]).toEqual([on, 'winograd']);
+      const out = [Float32Array.from(net.forward(x, n, []))];
+      net.outputGradient().set(dOut);
+      net.backward();
+      out.push(...net.gradients().map((g) => Float32Array.from(g)));
+      net.dispose();
+      return out;
+    };
+    try {
+      const copied = run(false);
+      const free = run(true);
+      free.forEach((a, k) => {
+        expect(new Uint32Array(a.buffer), `array ${k}`).toEqual(new Uint32Array(copied[k].buffer));
+      });
+    } finally {
+      setWinogradTrainPadFreeEnabled(true);
+      tf.dispose(vars);
     }
   });
 

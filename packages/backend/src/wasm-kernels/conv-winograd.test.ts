@@ -6,6 +6,7 @@ import * as tf from '../tfjs.js';
 import { convGeometry, convInfo } from './conv-util.js';
 import {
   setWinogradEnabled,
+  setWinogradInputGradPadFreeEnabled,
   winogradFilterFloats,
   winogradFilterGradTakes,
   winogradForwardTakes,
@@ -104,6 +105,21 @@ describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu ba
     expect(winogradFilterGradTakes(geometry(c))).toBe(false);
     const wide = await onBackend('wasm', () => convForwardAndDx(c, 11));
     expect(relativeError(wino[2], wide[2])).toBeLessThan(TOLERANCE);
+  });
+
+  it('reads dy unpadded for the input gradient, bit for bit the padded copy', async () => {
+    // The cases above ran it unpadded (the default); 'same' and 'valid' padding here.
+    for (const c of [CASES[0], CASES[8], CASES[9]]) {
+      expect(winogradInputGradTakes(geometry(c))).toBe(true);
+      const free = await onBackend('wasm', () => convForwardAndDx(c, 17));
+      setWinogradInputGradPadFreeEnabled(false);
+      try {
+        const copied = await onBackend('wasm', () => convForwardAndDx(c, 17));
+        expect(new Uint32Array(free[1].buffer)).toEqual(new Uint32Array(copied[1].buffer));
+      } finally {
+        setWinogradInputGradPadFreeEnabled(true);
+      }
+    }
   });
 
   it('can be turned off, which gives the direct kernels back (same results within tolerance)', async () => {

@@ -63,6 +63,41 @@ export function setWinogradPadFreeEnabled(on: boolean): void {
   padFree = on;
 }
 
+let dxPadFree = globalThis.process?.env?.LENET_WINOGRAD_DX_PAD_FREE !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the Winograd input gradient (the registered
+ * Conv2DBackpropInput and the compiled training step) reading dy unpadded, the zeros around it
+ * supplied by the kernel's tile loads instead of a padded copy of dy made before it (the same
+ * sums, bit for bit). Compiled layers read it when compiled: those compiled while off keep the copy.
+ * `LENET_WINOGRAD_DX_PAD_FREE=0` starts with it off.
+ */
+export function setWinogradInputGradPadFreeEnabled(on: boolean): void {
+  dxPadFree = on;
+}
+
+let trainPadFree = globalThis.process?.env?.LENET_WINOGRAD_TRAIN_PAD_FREE !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's Winograd forward pass and
+ * filter gradient reading the layer's input unpadded (no padded copy made in the forward pass),
+ * the padding's zeros supplied by the kernels' tile loads: bit for bit the padded copy's.
+ * Layers compiled while off keep the copy. `LENET_WINOGRAD_TRAIN_PAD_FREE=0` starts with it off.
+ */
+export function setWinogradTrainPadFreeEnabled(on: boolean): void {
+  trainPadFree = on;
+}
+
+/** Whether {@link setWinogradTrainPadFreeEnabled} (or `LENET_WINOGRAD_TRAIN_PAD_FREE`) leaves it on. */
+export function winogradTrainPadFreeEnabled(): boolean {
+  return trainPadFree;
+}
+
+/** Whether {@link setWinogradInputGradPadFreeEnabled} (or `LENET_WINOGRAD_DX_PAD_FREE`) leaves it on. */
+export function winogradInputGradPadFreeEnabled(): boolean {
+  return dxPadFree;
+}
+
 /** Whether {@link setWinogradPadFreeEnabled} (or `LENET_WINOGRAD_PAD_FREE`) leaves it on. */
 export function winogradPadFreeEnabled(): boolean {
   return padFree;
@@ -320,8 +355,9 @@ export function winogradInputGradScratch(g: ConvGeometry): number {
 
 /**
  * The input gradient by Winograd (when {@link winogradInputGradTakes}): dx [n, h, w, ci] from dy
- * [n, oh, ow, co] zero-padded into `dyp` ({@link dyPadding}: n·hp·wp·co floats). Scratch: `u`
- * ({@link winogradFilterFloats}(co, ci) floats) and `work` ({@link winogradInputGradScratch}).
+ * [n, oh, ow, co] zero-padded into `dyp` ({@link dyPadding}: n·hp·wp·co floats), or with `dyp`
+ * 0 read unpadded, the kernel's tile loads reading the padding as zeros (the same sums). Scratch:
+ * `u` ({@link winogradFilterFloats}(co, ci) floats) and `work` ({@link winogradInputGradScratch}).
  */
 export function winogradInputGradient(
   simd: SimdKernels,
@@ -333,8 +369,13 @@ export function winogradInputGradient(
 ): void {
   const { n, h, w, ci, co, oh, ow } = g;
   const pad = dyPadding(g);
-  simd.fn.lenet_pad_nhwc(dy, scratch.dyp, n, oh, ow, co, pad.hp, pad.wp, pad.top, pad.left);
   simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 1, tileOf(h, w));
+  if (scratch.dyp === 0) {
+    const input = { hp: oh, wp: ow, top: pad.top, left: pad.left };
+    run(simd, { n, ...input, inc: co, oh: h, ow: w, outc: ci }, dy, scratch.u, dx, scratch.work);
+    return;
+  }
+  simd.fn.lenet_pad_nhwc(dy, scratch.dyp, n, oh, ow, co, pad.hp, pad.wp, pad.top, pad.left);
   run(
     simd,
     { n, hp: pad.hp, wp: pad.wp, inc: co, oh: h, ow: w, outc: ci },
@@ -390,15 +431,19 @@ export function winogradFilterGradient(
   dy: number,
   out: number,
   work: number,
+  /** Whether `xp` is the unpadded input x [n, h, w, ci], its padding read as zeros (the same sums). */
+  unpadded = false,
 ): void {
-  const { n, ci, co, oh, ow, hp, wp } = g;
+  const { n, ci, co, oh, ow } = g;
+  const input = unpadded ? { hp: g.h, wp: g.w } : { hp: g.hp, wp: g.wp };
+  const at = unpadded ? [g.top, g.left] : [];
   runSplit(simd, {
-    fn: 'lenet_conv_filter_grad_winograd',
+    fn: unpadded ? 'lenet_conv_filter_grad_winograd_unpadded' : 'lenet_conv_filter_grad_winograd',
     // Multiply-adds of the direct gradient this replaces, so the split rule stays the same.
     macs: n * oh * ow * co * 9 * ci,
     items: n,
     perItem: [
-      { ptr: xp, floats: hp * wp * ci },
+      { ptr: xp, floats: input.hp * input.wp * ci },
       { ptr: dy, floats: oh * ow * co },
     ],
     whole: [],
@@ -409,14 +454,15 @@ export function winogradFilterGradient(
       p.perItem[1],
       p.out,
       count,
-      hp,
-      wp,
+      input.hp,
+      input.wp,
       ci,
       oh,
       ow,
       co,
       DW_BAND_TILES,
       p.scratch,
+      ...at,
     ],
   });
 }

@@ -180,6 +180,72 @@ export function filterGradient(
   if (co4 !== co) simd.fn.lenet_copy_rows(dw, co4, out, co, rows, co, 0);
 }
 
+let poolDw = globalThis.process?.env?.LENET_TRAIN_POOL_DW !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's filter gradient of a conv2d
+ * with its max pooling fused ({@link poolFilterGradient}) where {@link poolFilterGradTakes}: off,
+ * the pooled gradient is scattered to the conv output's size and the layer's filter gradient
+ * kernel reads it. Read at every step. `LENET_TRAIN_POOL_DW=0` starts with it off.
+ */
+export function setTrainPoolFilterGradEnabled(on: boolean): void {
+  poolDw = on;
+}
+
+/**
+ * Whether {@link poolFilterGradient} takes the filter gradient of convolution `g` (whose 2×2/2
+ * max pooling ran fused, keeping its argmax): a stride-1 3×3 kernel where {@link filterGradKernel}
+ * runs the wide kernel without its transposed form (fewer than 16 input channels, so the sums are
+ * bit for bit that kernel's), with {@link setTrainPoolFilterGradEnabled} on.
+ */
+export function poolFilterGradTakes(g: ConvGeometry): boolean {
+  return (
+    poolDw &&
+    g.kh === 3 &&
+    g.kw === 3 &&
+    g.sh === 1 &&
+    g.sw === 1 &&
+    filterGradKernel(g) === 'wide' &&
+    // No scratch: the wide kernel sums dW itself, not its transpose.
+    wideFilterGradScratch(g) === 0
+  );
+}
+
+/**
+ * The filter gradient dW [3, 3, ci, co] of a stride-1 3×3 convolution whose 2×2/2 max pooling
+ * ran fused with it (`convPoolForward` keeping `arg`), from the padded input `xp`, the pooled
+ * output's gradient `dy` [n, oh/2, ow/2, co] (the activation's gradient applied) and the argmax
+ * bytes `arg`: the conv output's gradient is never laid out. Split over the helper threads by
+ * images as {@link wideFilterGradient} splits (the partial gradients added up): bit for bit its
+ * result from the scattered gradient. When {@link poolFilterGradTakes}.
+ */
+export function poolFilterGradient(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  xp: number,
+  dy: number,
+  arg: number,
+  out: number,
+): void {
+  const { n, ci, co, oh, ow, hp, wp } = g;
+  const ph = oh / 2;
+  const pw = ow / 2;
+  runSplit(simd, {
+    fn: 'lenet_conv_filter_grad_pool2_arg',
+    macs: n * oh * ow * co * 9 * ci,
+    items: n,
+    perItem: [
+      { ptr: xp, floats: hp * wp * ci },
+      { ptr: dy, floats: ph * pw * co },
+      // A byte a value: whole floats, as the argmax's forward pass keeps them (trainPoolFits).
+      { ptr: arg, floats: (ph * pw * co) / 4 },
+    ],
+    whole: [],
+    out: { ptr: out, floats: 9 * ci * co, sum: true },
+    args: (p, count) => [p.perItem[0], p.perItem[1], p.perItem[2], p.out, count, hp, wp, ci, ph, pw, co],
+  });
+}
+
 /** Conv2DBackpropFilter for the wasm backend, which ships none (tfjs-backend-wasm 4.22). */
 export const conv2dBackpropFilterConfig: KernelConfig = {
   kernelName: Conv2DBackpropFilter,

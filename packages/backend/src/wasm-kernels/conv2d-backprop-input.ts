@@ -21,6 +21,7 @@ import { dyPadding, packedFloats, wideInputGradient, wideInputGradTakes } from '
 import {
   winogradFilterFloats,
   winogradInputGradient,
+  winogradInputGradPadFreeEnabled,
   winogradInputGradScratch,
   winogradInputGradTakes,
 } from './conv-winograd.js';
@@ -155,9 +156,12 @@ function inputGradSimd(
   const kernel = inputGradKernel(g);
   if (kernel === 'winograd') {
     const pad = dyPadding(g);
-    const sizes = [n * pad.hp * pad.wp * co, winogradFilterFloats(co, ci), winogradInputGradScratch(g)];
+    const padFree = winogradInputGradPadFreeEnabled();
+    const dyFloats = padFree ? 0 : n * pad.hp * pad.wp * co;
+    const sizes = [dyFloats, winogradFilterFloats(co, ci), winogradInputGradScratch(g)];
     simd.withScratch(sizes, ([dyp, u, work]) => {
-      winogradInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), { dyp, u, work });
+      const scratch = { dyp: padFree ? 0 : dyp, u, work };
+      winogradInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), scratch);
     });
     return out;
   }

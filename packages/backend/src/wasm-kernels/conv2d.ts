@@ -68,6 +68,29 @@ export function inferenceForwardKernel(g: ConvGeometry): 'direct' | 'winograd' |
   return kernel === 'wide' && narrowDirect && g.ci <= DIRECT_NARROW_MAX_IN_CHANNELS ? 'direct' : kernel;
 }
 
+let trainNarrowPool = globalThis.process?.env?.LENET_TRAIN_NARROW_POOL !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's direct kernel, with the
+ * 2×2 max pooling after it fused in (`convPoolForward`), for convolutions of up to
+ * `DIRECT_NARROW_MAX_IN_CHANNELS` input channels over `DIRECT_CONV_MAX_OUT_CHANNELS` output
+ * channels, where the wide kernel runs otherwise (then unfused: its own bias, relu and pooling
+ * passes). Read when a net is compiled. `LENET_TRAIN_NARROW_POOL=0` starts with it off.
+ */
+export function setTrainNarrowPoolEnabled(on: boolean): void {
+  trainNarrowPool = on;
+}
+
+/**
+ * {@link forwardKernel}'s choice for a training net's conv2d with the max pooling after it fused
+ * in: the direct kernel instead of the wide one on a narrow input (see
+ * {@link setTrainNarrowPoolEnabled}). Measured in packages/backend/README.md's switch list.
+ */
+export function trainPoolForwardKernel(g: ConvGeometry): 'direct' | 'winograd' | 'wide' | 'xnnpack' {
+  const kernel = forwardKernel(g);
+  return kernel === 'wide' && trainNarrowPool && g.ci <= DIRECT_NARROW_MAX_IN_CHANNELS ? 'direct' : kernel;
+}
+
 /**
  * Conv2D for wasm: a direct SIMD convolution (csrc/lenet-kernels.c) for LeNet-sized layers —
  * up to `DIRECT_CONV_MAX_OUT_CHANNELS` output channels, no dilation — where XNNPACK, which

@@ -186,6 +186,30 @@ export interface SimdExports {
     a7: number,
     a9: number,
   ): void;
+  lenet_conv_filter_grad_pool2_arg(
+    xp: number,
+    dy: number,
+    arg: number,
+    dw: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    ph: number,
+    pw: number,
+    co: number,
+  ): void;
+  lenet_sum_rows_pool2_arg(
+    dy: number,
+    arg: number,
+    out: number,
+    n: number,
+    ph: number,
+    pw: number,
+    co: number,
+    tile: number,
+    acc: number,
+  ): void;
   lenet_pack_wide(w: number, wpk: number, kh: number, kw: number, ci: number, co: number, flip: number): void;
   lenet_conv_wide(
     xp: number,
@@ -240,6 +264,22 @@ export interface SimdExports {
     co: number,
     band: number,
     scratch: number,
+  ): void;
+  lenet_conv_filter_grad_winograd_unpadded(
+    xp: number,
+    dy: number,
+    dw: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    band: number,
+    scratch: number,
+    top: number,
+    left: number,
   ): void;
   /** dW, or with `transposed` dWᵀ, of the wide convolutions (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_wide(
