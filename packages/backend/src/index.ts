@@ -78,6 +78,7 @@ export {
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradPointMajorEnabled,
   setWinogradTrainPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';

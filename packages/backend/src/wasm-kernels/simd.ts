@@ -250,6 +250,27 @@ export interface SimdExports {
     top: number,
     left: number,
   ): void;
+  /** lenet_conv_winograd with the band's products point by point (the same sums; see csrc/lenet-kernels.c). */
+  lenet_conv_winograd_points(
+    xp: number,
+    u: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    m: number,
+    band: number,
+    scratch: number,
+    bias: number,
+    act: number,
+    pool: number,
+    top: number,
+    left: number,
+  ): void;
   /** dW of a stride-1 3×3 convolution by Winograd F(4×4, 3×3) (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_winograd(
     xp: number,
