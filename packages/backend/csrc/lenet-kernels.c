@@ -1932,43 +1932,6 @@ static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x
 WINO_GEMM(2)
 WINO_GEMM(1)
 
-// wino_gemm_2 (wino_gemm_1 for an odd last tile) for every pair of `tiles` tiles, point by point:
-// pair p's products to m + p·nxi·32 (wino_gemm_2's layout). The same sums in the same order.
-static void wino_gemm_points(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m, i32 nxi, i32 tiles) {
-  for (i32 xi = 0; xi < nxi; xi++) {
-    const f32 *w0 = u + xi * ci * 16;
-    for (i32 t = 0; t < tiles; t += 2) {
-      const i32 pb = t + 1 < tiles ? 2 : 1;
-      const f32 *a = v + t * tileStride + xi * ci;
-      v128_t acc[2][4];
-      for (i32 r = 0; r < 2; r++)
-        for (i32 k = 0; k < 4; k++) acc[r][k] = wasm_f32x4_splat(0.0f);
-      const f32 *w = w0;
-      if (pb == 2) {
-        for (i32 i = 0; i < ci; i++, w += 16) {
-          v128_t wv[4];
-          for (i32 k = 0; k < 4; k++) wv[k] = wasm_v128_load(w + 4 * k);
-          const v128_t s0 = wasm_v128_load32_splat(a + i), s1 = wasm_v128_load32_splat(a + tileStride + i);
-          for (i32 k = 0; k < 4; k++) {
-            acc[0][k] = wasm_f32x4_add(acc[0][k], wasm_f32x4_mul(s0, wv[k]));
-            acc[1][k] = wasm_f32x4_add(acc[1][k], wasm_f32x4_mul(s1, wv[k]));
-          }
-        }
-      } else {
-        for (i32 i = 0; i < ci; i++, w += 16) {
-          const v128_t s0 = wasm_v128_load32_splat(a + i);
-          for (i32 k = 0; k < 4; k++)
-            acc[0][k] = wasm_f32x4_add(acc[0][k], wasm_f32x4_mul(s0, wasm_v128_load(w + 4 * k)));
-        }
-      }
-      f32 *o = m + (t / 2) * nxi * 32 + xi * 32;
-      _Pragma("clang loop unroll(full)") for (i32 k = 0; k < 4; k++) wasm_v128_store(o + 4 * k, acc[0][k]);
-      if (pb == 2)
-        _Pragma("clang loop unroll(full)") for (i32 k = 0; k < 4; k++) wasm_v128_store(o + 16 + 4 * k, acc[1][k]);
-    }
-  }
-}
-
 // A^T m A of one tile's products (m[ξ] at m + ξ·32) to the output pixels (oy, ox) .. (oy+1, ox+1)
 // that exist, `lanes` channels at o (the image's output, offset to the channel block), with the
 // layer's epilogue as wino4_output_tile_epilogue's (the 2×2 tile is one pooling window: pooled
@@ -2164,7 +2127,7 @@ static void wino4_output_tile_epilogue_full(f32 *m, f32 *o, i32 oy, i32 ox, i32 
 // pooling without another pass over the output.
 static void conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
                           i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool, i32 top,
-                          i32 left, i32 pointMajor);
+                          i32 left, i32 interior);
 
 EXPORT(lenet_conv_winograd)
 void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
@@ -2173,21 +2136,20 @@ void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i
   conv_winograd(xp, u, out, n, hp, wp, ci, oh, ow, co, m, band, scratch, bias, act, pool, top, left, 0);
 }
 
-// lenet_conv_winograd with the band's products point by point: for each point ξ, every tile pair
-// of the band against the filter's ξ block (ci·16 floats, read from L1 for all of them), where
-// lenet_conv_winograd takes a pair through all points (streaming the whole 36·ci·16-float filter
-// block from L2 per pair). The same sums in the same order, bit for bit. Scratch: the band's
-// transformed tiles, then ⌈band tiles / 2⌉ pairs of products (nxi·32 floats each).
-EXPORT(lenet_conv_winograd_points)
-void lenet_conv_winograd_points(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh,
-                                i32 ow, i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool,
-                                i32 top, i32 left) {
+// lenet_conv_winograd with F(4×4) tiles that lie inside the input and the output (and ci a
+// multiple of 4, 16 channels in the block) transformed by copies of the transforms without their
+// bound checks: every load and store unconditional. The same operations on the same values, bit
+// for bit lenet_conv_winograd's.
+EXPORT(lenet_conv_winograd_interior)
+void lenet_conv_winograd_interior(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh,
+                                  i32 ow, i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool,
+                                  i32 top, i32 left) {
   conv_winograd(xp, u, out, n, hp, wp, ci, oh, ow, co, m, band, scratch, bias, act, pool, top, left, 1);
 }
 
 static void conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
                           i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool, i32 top,
-                          i32 left, i32 pointMajor) {
+                          i32 left, i32 interior) {
   const i32 nxi = (m + 2) * (m + 2), th = (oh + m - 1) / m, tw = (ow + m - 1) / m, tileStride = nxi * ci;
   const i32 epilogue = bias != 0 || act == 1 || pool >= 0;
   const i32 outImage = (pool >= 0 ? (oh / 2) * (ow / 2) : oh * ow) * co;
@@ -2201,7 +2163,7 @@ static void conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, 
         f32 *v = scratch + t * tileStride;
         const i32 y0 = m * (ty0 + t / tw), x0 = m * (t % tw);
         const i32 inside = y0 >= top && x0 >= left && y0 - top + 6 <= hp && x0 - left + 6 <= wp && ci % 4 == 0;
-        if (m == 4 && pointMajor && inside) wino4_input_tile_full(xb, wp, ci, y0 - top, x0 - left, v, ci);
+        if (m == 4 && interior && inside) wino4_input_tile_full(xb, wp, ci, y0 - top, x0 - left, v, ci);
         else if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v, ci);
         else wino_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v);
       }
@@ -2209,26 +2171,24 @@ static void conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, 
         const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
         const f32 *ub = u + cb * nxi * ci * 16;
         f32 *o = ob + cb * 16;
-        if (pointMajor) wino_gemm_points(scratch, tileStride, ub, ci, prod, nxi, tiles);
         for (i32 t = 0; t < tiles; t += 2) {
           const i32 pair = t + 1 < tiles;
-          f32 *pp = pointMajor ? prod + (t / 2) * nxi * 32 : prod;
-          if (!pointMajor && pair) wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
-          else if (!pointMajor) wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
+          if (pair) wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
+          else wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
           for (i32 k = 0; k <= pair; k++) {
             const i32 oy = m * (ty0 + (t + k) / tw), ox = m * ((t + k) % tw);
-            const i32 full = pointMajor && m == 4 && lanes == 16 && oy + 4 <= oh && ox + 4 <= ow;
+            const i32 full = interior && m == 4 && lanes == 16 && oy + 4 <= oh && ox + 4 <= ow;
             if (full && epilogue)
-              wino4_output_tile_epilogue_full(pp + 16 * k, o, oy, ox, oh, ow, co, bias ? bias + cb * 16 : 0, act, pool);
-            else if (full) wino4_output_tile_full(pp + 16 * k, o, oy, ox, ow, co);
+              wino4_output_tile_epilogue_full(prod + 16 * k, o, oy, ox, oh, ow, co, bias ? bias + cb * 16 : 0, act, pool);
+            else if (full) wino4_output_tile_full(prod + 16 * k, o, oy, ox, ow, co);
             else if (epilogue && m == 4)
-              wino4_output_tile_epilogue(pp + 16 * k, o, oy, ox, oh, ow, co, lanes, bias ? bias + cb * 16 : 0, act,
+              wino4_output_tile_epilogue(prod + 16 * k, o, oy, ox, oh, ow, co, lanes, bias ? bias + cb * 16 : 0, act,
                                          pool, 0);
             else if (epilogue)
-              wino_output_tile_epilogue(pp + 16 * k, o, oy, ox, oh, ow, co, lanes, bias ? bias + cb * 16 : 0, act,
+              wino_output_tile_epilogue(prod + 16 * k, o, oy, ox, oh, ow, co, lanes, bias ? bias + cb * 16 : 0, act,
                                         pool);
-            else if (m == 4) wino4_output_tile(pp + 16 * k, o, oy, ox, oh, ow, co, lanes);
-            else wino_output_tile(pp + 16 * k, o, oy, ox, oh, ow, co, lanes);
+            else if (m == 4) wino4_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
+            else wino_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
           }
         }
       }

@@ -7,8 +7,8 @@
 // (conv-winograd.ts; a shape too small for the tiles to pay runs the direct kernel in every arm),
 // on the shapes with 16 or more input channels, forward and input gradient; with AB=winograd-dw,
 // the filter gradient on those shapes, wide (direct) against Winograd F(4×4, 3×3); with
-// AB=winograd-points, the Winograd forward and input gradient with their products tile pair by
-// tile pair against point by point (setWinogradPointMajorEnabled). Build first:
+// AB=winograd-interior, the Winograd forward and input gradient with and without bound-free
+// transforms of the tiles inside the image (setWinogradInteriorEnabled). Build first:
 //   pnpm turbo run build --filter=@lenet/backend
 //   node packages/backend/scripts/ab-conv-wide.mjs [reps] [threads] [batch ...]
 import os from 'node:os';
@@ -16,7 +16,7 @@ import {
   setWasmKernelThreads,
   setWideConvEnabled,
   setWinogradEnabled,
-  setWinogradPointMajorEnabled,
+  setWinogradInteriorEnabled,
   useBackend,
 } from '../dist/index.js';
 import * as tf from '../dist/tfjs.js';
@@ -50,19 +50,19 @@ const OPS = {
 };
 const median = (t) => [...t].sort((a, b) => a - b)[t.length >> 1];
 const filterGradAb = process.env.AB === 'winograd-dw';
-const pointsAb = process.env.AB === 'winograd-points';
-const winogradAb = process.env.AB === 'winograd' || filterGradAb || pointsAb;
+const interiorAb = process.env.AB === 'winograd-interior';
+const winogradAb = process.env.AB === 'winograd' || filterGradAb || interiorAb;
 const ARMS = filterGradAb
   ? ['wide', 'F(4×4)']
-  : pointsAb
-    ? ['pairs', 'points']
+  : interiorAb
+    ? ['checked', 'interior']
     : winogradAb
       ? ['direct', 'F(2×2)', 'F(4×4)']
       : ['off', 'on'];
 const TILES = { direct: undefined, 'F(2×2)': 2, 'F(4×4)': 4 };
 const setArm = (arm) =>
-  pointsAb
-    ? setWinogradPointMajorEnabled(arm === 'points')
+  interiorAb
+    ? setWinogradInteriorEnabled(arm === 'interior')
     : filterGradAb
       ? setWinogradEnabled(true, undefined, arm !== 'wide')
       : winogradAb
@@ -120,5 +120,5 @@ for (const batch of batches) {
   }
 }
 setWinogradEnabled(true);
-setWinogradPointMajorEnabled(true);
+setWinogradInteriorEnabled(true);
 setWideConvEnabled(true);

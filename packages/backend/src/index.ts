@@ -77,8 +77,8 @@ export {
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
+  setWinogradInteriorEnabled,
   setWinogradPadFreeEnabled,
-  setWinogradPointMajorEnabled,
   setWinogradTrainPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';

@@ -163,13 +163,11 @@ describe('Winograd kernels called directly', () => {
     w: Float32Array,
     epilogue: { bias: Float32Array | null; act: number; pool: number; top: number; left: number },
     outFloats: number,
-    fn: 'lenet_conv_winograd' | 'lenet_conv_winograd_points' = 'lenet_conv_winograd',
+    fn: 'lenet_conv_winograd' | 'lenet_conv_winograd_interior' = 'lenet_conv_winograd',
   ) {
     const { n, h, w: width, ci, co, oh, ow, m, band } = d;
     const p = (m + 2) * (m + 2);
-    const tiles = band * Math.ceil(ow / m);
-    // The point-major kernel keeps every tile pair's products of the band.
-    const work = tiles * p * ci + (fn === 'lenet_conv_winograd' ? 1 : Math.ceil(tiles / 2)) * p * 32;
+    const work = band * Math.ceil(ow / m) * p * ci + p * 32;
     const { bias, act, pool, top, left } = epilogue;
     const { out, guardsIntact } = guarded(
       simd,
@@ -287,20 +285,20 @@ describe('Winograd kernels called directly', () => {
       });
     }
 
-  // [n, h, w, ci, co, band, top, left, pool]: lenet_conv_winograd_points against
+  // [n, h, w, ci, co, band, top, left, pool]: lenet_conv_winograd_interior against
   // lenet_conv_winograd, bit for bit: tiles inside the image and the output (its bound-free
   // loads and stores) and at their edges, odd tile counts in a band, channels not a multiple of
   // 4 or 16, with and without the epilogue, padded and unpadded inputs.
-  const POINTS: number[][] = [
+  const INTERIOR: number[][] = [
     [2, 18, 18, 32, 32, 2, 1, 1, -1],
     [1, 16, 16, 32, 48, 3, 1, 1, 0],
     [2, 13, 11, 16, 35, 2, 0, 0, 1],
     [1, 20, 14, 17, 21, 1, 1, 0, -1],
     [2, 9, 9, 24, 16, 4, 0, 0, 0],
   ];
-  for (const [n, h, w, ci, co, band, top, left, pool] of POINTS)
+  for (const [n, h, w, ci, co, band, top, left, pool] of INTERIOR)
     for (const m of [2, 4])
-      it(`the F(${m}×${m}) point-major kernel is the tile-pair kernel bit for bit (x[${n},${h},${w},${ci}] → ${co}, pool ${pool})`, () => {
+      it(`the F(${m}×${m}) kernel's bound-free interior tiles are its checked ones bit for bit (x[${n},${h},${w},${ci}] → ${co}, pool ${pool})`, () => {
         const [oh, ow] = [h + 2 * top - 2, w + 2 * left - 2];
         const x = randomArray(n * h * w * ci, 10);
         const wt = randomArray(9 * ci * co, 11);
@@ -313,11 +311,11 @@ describe('Winograd kernels called directly', () => {
         };
         const outFloats = n * (pool < 0 ? oh * ow : Math.floor(oh / 2) * Math.floor(ow / 2)) * co;
         const dims = { n, h, w, ci, co, oh, ow, m, band };
-        const pairs = winograd(dims, x, wt, epilogue, outFloats);
-        const points = winograd(dims, x, wt, epilogue, outFloats, 'lenet_conv_winograd_points');
-        expect(points.guardsIntact).toBe(true);
-        expect(pairs.out.some((v) => v !== 0)).toBe(true);
-        expect(points.out).toEqual(pairs.out);
+        const checked = winograd(dims, x, wt, epilogue, outFloats);
+        const interior = winograd(dims, x, wt, epilogue, outFloats, 'lenet_conv_winograd_interior');
+        expect(interior.guardsIntact).toBe(true);
+        expect(checked.out.some((v) => v !== 0)).toBe(true);
+        expect(interior.out).toEqual(checked.out);
       });
 
   // [n, hp, wp, ci, co, band]: odd outputs (a last tile row and column half outside), channels

@@ -103,17 +103,16 @@ export function winogradPadFreeEnabled(): boolean {
   return padFree;
 }
 
-let pointMajor = globalThis.process?.env?.LENET_WINOGRAD_POINTS !== '0';
+let interior = globalThis.process?.env?.LENET_WINOGRAD_INTERIOR !== '0';
 
 /**
  * Turns on or off (for A/B measurements) the forward kernel (inference, the training step's
- * forward pass and the input gradient) taking its band's products point by point, each point's
- * filter block (ci·16 floats) reused from L1 by every tile pair of the band, instead of tile pair
- * by tile pair through all 36 points (the whole filter block, 36·ci·16 floats, from L2 for each
- * pair). The same sums, bit for bit. Read at each call. `LENET_WINOGRAD_POINTS=0` starts with it off.
+ * forward pass and the input gradient) transforming the F(4×4) tiles that lie inside the input
+ * and the output with copies of its transforms that load and store without bound checks (the
+ * same sums, bit for bit). Read at each call. `LENET_WINOGRAD_INTERIOR=0` starts with it off.
  */
-export function setWinogradPointMajorEnabled(on: boolean): void {
-  pointMajor = on;
+export function setWinogradInteriorEnabled(on: boolean): void {
+  interior = on;
 }
 
 /** What the forward kernel runs on each output tile after the convolution (see {@link winogradEpilogueTakes}). */
@@ -211,15 +210,11 @@ function bandRows(m: Tile, oh: number, ow: number): number {
 
 /**
  * Floats of scratch one thread of the kernel needs for an output oh × ow from `inc` channels
- * (either tile, as {@link winogradFilterFloats}; either order of the products, as
- * {@link setWinogradPointMajorEnabled} may change between layout and call): a band of
- * transformed tiles, then the products of every tile pair of the band (points × 2 tiles × 16 each).
+ * (either tile, as {@link winogradFilterFloats}): a band of transformed tiles, then the products
+ * of two tiles (points × 2 tiles × 16).
  */
 function scratchFloats(oh: number, ow: number, inc: number): number {
-  const need = (m: Tile) => {
-    const tiles = bandRows(m, oh, ow) * Math.ceil(ow / m);
-    return tiles * points(m) * inc + Math.ceil(tiles / 2) * points(m) * 2 * BLOCK;
-  };
+  const need = (m: Tile) => bandRows(m, oh, ow) * Math.ceil(ow / m) * points(m) * inc + points(m) * 2 * BLOCK;
   return Math.max(need(2), need(4));
 }
 
@@ -271,7 +266,7 @@ function run(
   const pool = epilogue?.pool ?? null;
   const outPixels = pool === null ? oh * ow : Math.floor(oh / 2) * Math.floor(ow / 2);
   runSplit(simd, {
-    fn: pointMajor ? 'lenet_conv_winograd_points' : 'lenet_conv_winograd',
+    fn: interior ? 'lenet_conv_winograd_interior' : 'lenet_conv_winograd',
     // Multiply-adds of the direct convolution this replaces, so the split rule stays the same.
     macs: n * oh * ow * outc * 9 * inc,
     items: n,

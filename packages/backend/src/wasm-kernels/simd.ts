@@ -250,8 +250,8 @@ export interface SimdExports {
     top: number,
     left: number,
   ): void;
-  /** lenet_conv_winograd with the band's products point by point (the same sums; see csrc/lenet-kernels.c). */
-  lenet_conv_winograd_points(
+  /** lenet_conv_winograd with bound-free transforms of the tiles inside the input and output (the same sums; see csrc/lenet-kernels.c). */
+  lenet_conv_winograd_interior(
     xp: number,
     u: number,
     out: number,
