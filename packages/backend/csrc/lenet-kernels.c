@@ -2007,13 +2007,15 @@ INLINE void wino4_in_1d(v128_t d0, v128_t d1, v128_t d2, v128_t d3, v128_t d4, v
 // B^T d B of the 6×6 patch at (y0, x0) (rows and columns outside the image, before or past it,
 // read as zeros, as wino_input_tile's), for every channel, to v[ξ · xs + channel] (xs ≥ ci):
 // along the rows into v, then along its columns in place.
-static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v, i32 xs) {
-  const i32 rows = hp - y0 < 6 ? hp - y0 : 6, cols = wp - x0 < 6 ? wp - x0 : 6;
-  const i32 r0 = y0 < 0 ? -y0 : 0, q0 = x0 < 0 ? -x0 : 0;
+// full: the patch lies inside the image and ci is a multiple of 4 (the caller checked), so that
+// the inlined copy for it loads without a bound check.
+INLINE void wino4_input_tile_at(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v, i32 xs, i32 full) {
+  const i32 rows = full ? 6 : hp - y0 < 6 ? hp - y0 : 6, cols = full ? 6 : wp - x0 < 6 ? wp - x0 : 6;
+  const i32 r0 = full ? 0 : y0 < 0 ? -y0 : 0, q0 = full ? 0 : x0 < 0 ? -x0 : 0;
   const i32 wpci = wp * ci;
   const v128_t z = wasm_f32x4_splat(0.0f);
   for (i32 c = 0; c < ci; c += 4) {
-    const i32 lanes = ci - c < 4 ? ci - c : 4;
+    const i32 lanes = full ? 4 : ci - c < 4 ? ci - c : 4;
     const i32 at = y0 * wpci + x0 * ci + c;
     f32 *o = v + c;
     _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
@@ -2029,6 +2031,14 @@ static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 
       wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], o + q * xs, 6 * xs, lanes);
     }
   }
+}
+
+static void wino4_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v, i32 xs) {
+  wino4_input_tile_at(xb, hp, wp, ci, y0, x0, v, xs, 0);
+}
+
+static void wino4_input_tile_full(const f32 *xb, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v, i32 xs) {
+  wino4_input_tile_at(xb, 0, wp, ci, y0, x0, v, xs, 1);
 }
 
 // The 1-D output transform of 6 vectors: 4 results.
@@ -2049,8 +2059,11 @@ INLINE void wino4_out_1d(v128_t m0, v128_t m1, v128_t m2, v128_t m3, v128_t m4, 
 // o [ph, pw, co] — the same float32 operations, in the same order, as lenet_bias_act then
 // lenet_pool_2x2. Inlined, so that the plain call (no bias, act 0, pool −1) keeps no branch of it.
 INLINE void wino4_output_tile_epilogue(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes,
-                                       const f32 *bias, i32 act, i32 pool) {
-  const i32 rows = oh - oy < 4 ? oh - oy : 4, cols = ow - ox < 4 ? ow - ox : 4;
+                                       const f32 *bias, i32 act, i32 pool, i32 full) {
+  // full: the whole tile lies inside the output and lanes is 16 (the caller checked), so that the
+  // inlined copy for it stores without a bound check.
+  if (full) lanes = 16;
+  const i32 rows = full ? 4 : oh - oy < 4 ? oh - oy : 4, cols = full ? 4 : ow - ox < 4 ? ow - ox : 4;
   const i32 ph = oh / 2, pw = ow / 2, py = oy / 2, px = ox / 2;
   const v128_t zero = wasm_f32x4_splat(0.0f), quarter = wasm_f32x4_splat(0.25f);
   for (i32 k = 0; 4 * k < lanes; k++) {
@@ -2092,7 +2105,16 @@ INLINE void wino4_output_tile_epilogue(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i
 }
 
 static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes) {
-  wino4_output_tile_epilogue(m, o, oy, ox, oh, ow, co, lanes, 0, 0, -1);
+  wino4_output_tile_epilogue(m, o, oy, ox, oh, ow, co, lanes, 0, 0, -1, 0);
+}
+
+static void wino4_output_tile_full(f32 *m, f32 *o, i32 oy, i32 ox, i32 ow, i32 co) {
+  wino4_output_tile_epilogue(m, o, oy, ox, 0, ow, co, 16, 0, 0, -1, 1);
+}
+
+static void wino4_output_tile_epilogue_full(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co,
+                                            const f32 *bias, i32 act, i32 pool) {
+  wino4_output_tile_epilogue(m, o, oy, ox, oh, ow, co, 16, bias, act, pool, 1);
 }
 
 // xp: input [n, hp, wp, ci] with `top` rows and `left` columns of zero padding before it that are
@@ -2103,10 +2125,31 @@ static void wino4_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i3
 // The epilogue of wino4_output_tile_epilogue (wino_output_tile_epilogue for m = 2) when bias (co
 // floats) is not NULL, act is 1 or pool ≥ 0 (out then [n, ⌊oh/2⌋, ⌊ow/2⌋, co]): the inference pass's bias, relu and
 // pooling without another pass over the output.
+static void conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                          i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool, i32 top,
+                          i32 left, i32 interior);
+
 EXPORT(lenet_conv_winograd)
 void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
                          i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool, i32 top,
                          i32 left) {
+  conv_winograd(xp, u, out, n, hp, wp, ci, oh, ow, co, m, band, scratch, bias, act, pool, top, left, 0);
+}
+
+// lenet_conv_winograd with F(4×4) tiles that lie inside the input and the output (and ci a
+// multiple of 4, 16 channels in the block) transformed by copies of the transforms without their
+// bound checks: every load and store unconditional. The same operations on the same values, bit
+// for bit lenet_conv_winograd's.
+EXPORT(lenet_conv_winograd_interior)
+void lenet_conv_winograd_interior(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh,
+                                  i32 ow, i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool,
+                                  i32 top, i32 left) {
+  conv_winograd(xp, u, out, n, hp, wp, ci, oh, ow, co, m, band, scratch, bias, act, pool, top, left, 1);
+}
+
+static void conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                          i32 co, i32 m, i32 band, f32 *scratch, const f32 *bias, i32 act, i32 pool, i32 top,
+                          i32 left, i32 interior) {
   const i32 nxi = (m + 2) * (m + 2), th = (oh + m - 1) / m, tw = (ow + m - 1) / m, tileStride = nxi * ci;
   const i32 epilogue = bias != 0 || act == 1 || pool >= 0;
   const i32 outImage = (pool >= 0 ? (oh / 2) * (ow / 2) : oh * ow) * co;
@@ -2119,7 +2162,9 @@ void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i
       for (i32 t = 0; t < tiles; t++) {
         f32 *v = scratch + t * tileStride;
         const i32 y0 = m * (ty0 + t / tw), x0 = m * (t % tw);
-        if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v, ci);
+        const i32 inside = y0 >= top && x0 >= left && y0 - top + 6 <= hp && x0 - left + 6 <= wp && ci % 4 == 0;
+        if (m == 4 && interior && inside) wino4_input_tile_full(xb, wp, ci, y0 - top, x0 - left, v, ci);
+        else if (m == 4) wino4_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v, ci);
         else wino_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v);
       }
       for (i32 cb = 0; cb * 16 < co; cb++) {
@@ -2132,9 +2177,13 @@ void lenet_conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i
           else wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
           for (i32 k = 0; k <= pair; k++) {
             const i32 oy = m * (ty0 + (t + k) / tw), ox = m * ((t + k) % tw);
-            if (epilogue && m == 4)
+            const i32 full = interior && m == 4 && lanes == 16 && oy + 4 <= oh && ox + 4 <= ow;
+            if (full && epilogue)
+              wino4_output_tile_epilogue_full(prod + 16 * k, o, oy, ox, oh, ow, co, bias ? bias + cb * 16 : 0, act, pool);
+            else if (full) wino4_output_tile_full(prod + 16 * k, o, oy, ox, ow, co);
+            else if (epilogue && m == 4)
               wino4_output_tile_epilogue(prod + 16 * k, o, oy, ox, oh, ow, co, lanes, bias ? bias + cb * 16 : 0, act,
-                                         pool);
+                                         pool, 0);
             else if (epilogue)
               wino_output_tile_epilogue(prod + 16 * k, o, oy, ox, oh, ow, co, lanes, bias ? bias + cb * 16 : 0, act,
                                         pool);

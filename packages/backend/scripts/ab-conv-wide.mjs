@@ -6,11 +6,19 @@
 // the wide direct kernels and Winograd F(2×2, 3×3) and F(4×4, 3×3) forced on every layer
 // (conv-winograd.ts; a shape too small for the tiles to pay runs the direct kernel in every arm),
 // on the shapes with 16 or more input channels, forward and input gradient; with AB=winograd-dw,
-// the filter gradient on those shapes, wide (direct) against Winograd F(4×4, 3×3). Build first:
+// the filter gradient on those shapes, wide (direct) against Winograd F(4×4, 3×3); with
+// AB=winograd-interior, the Winograd forward and input gradient with and without bound-free
+// transforms of the tiles inside the image (setWinogradInteriorEnabled). Build first:
 //   pnpm turbo run build --filter=@lenet/backend
 //   node packages/backend/scripts/ab-conv-wide.mjs [reps] [threads] [batch ...]
 import os from 'node:os';
-import { setWasmKernelThreads, setWideConvEnabled, setWinogradEnabled, useBackend } from '../dist/index.js';
+import {
+  setWasmKernelThreads,
+  setWideConvEnabled,
+  setWinogradEnabled,
+  setWinogradInteriorEnabled,
+  useBackend,
+} from '../dist/index.js';
 import * as tf from '../dist/tfjs.js';
 
 const reps = Number(process.argv[2] ?? 9);
@@ -42,15 +50,24 @@ const OPS = {
 };
 const median = (t) => [...t].sort((a, b) => a - b)[t.length >> 1];
 const filterGradAb = process.env.AB === 'winograd-dw';
-const winogradAb = process.env.AB === 'winograd' || filterGradAb;
-const ARMS = filterGradAb ? ['wide', 'F(4×4)'] : winogradAb ? ['direct', 'F(2×2)', 'F(4×4)'] : ['off', 'on'];
+const interiorAb = process.env.AB === 'winograd-interior';
+const winogradAb = process.env.AB === 'winograd' || filterGradAb || interiorAb;
+const ARMS = filterGradAb
+  ? ['wide', 'F(4×4)']
+  : interiorAb
+    ? ['checked', 'interior']
+    : winogradAb
+      ? ['direct', 'F(2×2)', 'F(4×4)']
+      : ['off', 'on'];
 const TILES = { direct: undefined, 'F(2×2)': 2, 'F(4×4)': 4 };
 const setArm = (arm) =>
-  filterGradAb
-    ? setWinogradEnabled(true, undefined, arm !== 'wide')
-    : winogradAb
-      ? setWinogradEnabled(arm !== 'direct', TILES[arm])
-      : setWideConvEnabled(arm === 'on');
+  interiorAb
+    ? setWinogradInteriorEnabled(arm === 'interior')
+    : filterGradAb
+      ? setWinogradEnabled(true, undefined, arm !== 'wide')
+      : winogradAb
+        ? setWinogradEnabled(arm !== 'direct', TILES[arm])
+        : setWideConvEnabled(arm === 'on');
 // The wide A/B measures the direct wide kernels (Winograd, on by default, runs in their place).
 if (!winogradAb) setWinogradEnabled(false);
 
@@ -103,4 +120,5 @@ for (const batch of batches) {
   }
 }
 setWinogradEnabled(true);
+setWinogradInteriorEnabled(true);
 setWideConvEnabled(true);

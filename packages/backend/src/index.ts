@@ -77,6 +77,7 @@ export {
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
+  setWinogradInteriorEnabled,
   setWinogradPadFreeEnabled,
   setWinogradTrainPadFreeEnabled,
   winogradEnabled,

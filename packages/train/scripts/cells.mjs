@@ -18,6 +18,7 @@ import {
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
+  setWinogradInteriorEnabled,
   setWinogradPadFreeEnabled,
   setWinogradTrainPadFreeEnabled,
 } from '@lenet/backend';
@@ -70,6 +71,7 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * Switches the stage profilers can flip between rounds with `--ab=NAME` (A: off, B: on).
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
  * `winograd-dw`: the Winograd filter gradient alone;
+ * `wino-interior`: the Winograd forward kernel's bound-free transforms of interior tiles (forward and input gradient);
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
  * `dw-columns`: that split by rows of the gradient (columns of x) rather than over the batch;
  * `dw-transpose`: the dense weight gradient reading xᵀ in contiguous rows (x transposed first);
@@ -98,6 +100,7 @@ const AB_SWITCHES = {
   'wino-pad-free': setWinogradPadFreeEnabled,
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
   'wino-train-pad-free': setWinogradTrainPadFreeEnabled,
+  'wino-interior': setWinogradInteriorEnabled,
   'narrow-direct': setNarrowDirectEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
   // Round 10's convolution levers of the inference pass together (each is listed above too).

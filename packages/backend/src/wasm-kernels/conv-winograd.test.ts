@@ -163,6 +163,7 @@ describe('Winograd kernels called directly', () => {
     w: Float32Array,
     epilogue: { bias: Float32Array | null; act: number; pool: number; top: number; left: number },
     outFloats: number,
+    fn: 'lenet_conv_winograd' | 'lenet_conv_winograd_interior' = 'lenet_conv_winograd',
   ) {
     const { n, h, w: width, ci, co, oh, ow, m, band } = d;
     const p = (m + 2) * (m + 2);
@@ -181,26 +182,7 @@ describe('Winograd kernels called directly', () => {
       ([px, pw, pb, pu, pwork, po]) => {
         simd.fn.lenet_wino_filter(pw, pu, ci, co, 0, m);
         const b = bias === null ? 0 : pb;
-        simd.fn.lenet_conv_winograd(
-          px,
-          pu,
-          po,
-          n,
-          h,
-          width,
-          ci,
-          oh,
-          ow,
-          co,
-          m,
-          band,
-          pwork,
-          b,
-          act,
-          pool,
-          top,
-          left,
-        );
+        simd.fn[fn](px, pu, po, n, h, width, ci, oh, ow, co, m, band, pwork, b, act, pool, top, left);
       },
     );
     return { out: out[5], guardsIntact };
@@ -302,6 +284,39 @@ describe('Winograd kernels called directly', () => {
         expect(relativeError(out, expected)).toBeLessThan(1e-4);
       });
     }
+
+  // [n, h, w, ci, co, band, top, left, pool]: lenet_conv_winograd_interior against
+  // lenet_conv_winograd, bit for bit: tiles inside the image and the output (its bound-free
+  // loads and stores) and at their edges, odd tile counts in a band, channels not a multiple of
+  // 4 or 16, with and without the epilogue, padded and unpadded inputs.
+  const INTERIOR: number[][] = [
+    [2, 18, 18, 32, 32, 2, 1, 1, -1],
+    [1, 16, 16, 32, 48, 3, 1, 1, 0],
+    [2, 13, 11, 16, 35, 2, 0, 0, 1],
+    [1, 20, 14, 17, 21, 1, 1, 0, -1],
+    [2, 9, 9, 24, 16, 4, 0, 0, 0],
+  ];
+  for (const [n, h, w, ci, co, band, top, left, pool] of INTERIOR)
+    for (const m of [2, 4])
+      it(`the F(${m}×${m}) kernel's bound-free interior tiles are its checked ones bit for bit (x[${n},${h},${w},${ci}] → ${co}, pool ${pool})`, () => {
+        const [oh, ow] = [h + 2 * top - 2, w + 2 * left - 2];
+        const x = randomArray(n * h * w * ci, 10);
+        const wt = randomArray(9 * ci * co, 11);
+        const epilogue = {
+          bias: pool < 0 ? null : randomArray(co, 12),
+          act: pool < 0 ? 0 : 1,
+          pool,
+          top,
+          left,
+        };
+        const outFloats = n * (pool < 0 ? oh * ow : Math.floor(oh / 2) * Math.floor(ow / 2)) * co;
+        const dims = { n, h, w, ci, co, oh, ow, m, band };
+        const checked = winograd(dims, x, wt, epilogue, outFloats);
+        const interior = winograd(dims, x, wt, epilogue, outFloats, 'lenet_conv_winograd_interior');
+        expect(interior.guardsIntact).toBe(true);
+        expect(checked.out.some((v) => v !== 0)).toBe(true);
+        expect(interior.out).toEqual(checked.out);
+      });
 
   // [n, hp, wp, ci, co, band]: odd outputs (a last tile row and column half outside), channels
   // that are not a multiple of 4 or 16, bands that span images and end partial.

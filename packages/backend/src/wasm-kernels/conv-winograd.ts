@@ -103,6 +103,18 @@ export function winogradPadFreeEnabled(): boolean {
   return padFree;
 }
 
+let interior = globalThis.process?.env?.LENET_WINOGRAD_INTERIOR !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the forward kernel (inference, the training step's
+ * forward pass and the input gradient) transforming the F(4×4) tiles that lie inside the input
+ * and the output with copies of its transforms that load and store without bound checks (the
+ * same sums, bit for bit). Read at each call. `LENET_WINOGRAD_INTERIOR=0` starts with it off.
+ */
+export function setWinogradInteriorEnabled(on: boolean): void {
+  interior = on;
+}
+
 /** What the forward kernel runs on each output tile after the convolution (see {@link winogradEpilogueTakes}). */
 export interface WinogradEpilogue {
   /** The bias's data (co floats), or 0 for none. */
@@ -254,7 +266,7 @@ function run(
   const pool = epilogue?.pool ?? null;
   const outPixels = pool === null ? oh * ow : Math.floor(oh / 2) * Math.floor(ow / 2);
   runSplit(simd, {
-    fn: 'lenet_conv_winograd',
+    fn: interior ? 'lenet_conv_winograd_interior' : 'lenet_conv_winograd',
     // Multiply-adds of the direct convolution this replaces, so the split rule stays the same.
     macs: n * oh * ow * outc * 9 * inc,
     items: n,

@@ -250,6 +250,8 @@ export interface SimdExports {
     top: number,
     left: number,
   ): void;
+  /** lenet_conv_winograd with bound-free transforms of the tiles inside the input and output (the same sums; see csrc/lenet-kernels.c). */
+  lenet_conv_winograd_interior: SimdExports['lenet_conv_winograd'];
   /** dW of a stride-1 3×3 convolution by Winograd F(4×4, 3×3) (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_winograd(
     xp: number,
