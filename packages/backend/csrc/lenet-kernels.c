@@ -709,6 +709,7 @@ void lenet_batch_norm_pool2(const f32 *x, const f32 *meanTile, const f32 *grTile
 
 // The batch-norm gradient's one pass: dx = dy·gr, and per channel sumDy[j] = Σ dy and
 // sumDyXm[j] = Σ dy·(x − mean) (blocked sums, as lenet_sum_rows). work: 4·t floats of scratch.
+// dx 0: the sums alone (lenet_bn_dx_fused then forms dx).
 EXPORT(lenet_batch_norm_grad)
 void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, f32 *dx, f32 *sumDy,
                            f32 *sumDyXm, i32 total, i32 c, i32 t, f32 *work) {
@@ -725,7 +726,7 @@ void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, con
         const v128_t xm = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
         wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
         wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
-        wasm_v128_store(dx + i + k, wasm_f32x4_mul(g, wasm_v128_load(grTile + k)));
+        if (dx) wasm_v128_store(dx + i + k, wasm_f32x4_mul(g, wasm_v128_load(grTile + k)));
       }
     for (i32 k = 0; k < t; k += 4) {
       wasm_v128_store(accDy + k, wasm_f32x4_add(wasm_v128_load(accDy + k), wasm_v128_load(blockDy + k)));
@@ -742,7 +743,79 @@ void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, con
     const f32 g = dy[i];
     sumDy[k] += g;
     sumDyXm[k] += g * (x[i] - meanTile[k]);
-    dx[i] = g * grTile[k];
+    if (dx) dx[i] = g * grTile[k];
+  }
+}
+
+// lenet_sum_rows over values formed from x instead of a buffer of them: (x − mean)² (dvarTile 0)
+// or dvar·((x − mean)·2); the same blocks, adds and order, so the sums are bit for bit those of
+// writing the values out and summing them. Inlined with dvarTile known, each caller a loop of its own.
+INLINE void sum_rows_of(const f32 *x, const f32 *meanTile, const f32 *dvarTile, f32 *out, i32 rows, i32 c, i32 t,
+                        f32 divisor, f32 *tile, f32 *acc) {
+  const v128_t two = wasm_f32x4_splat(2.0f);
+  const i32 total = rows * c;
+  const i32 blockFloats = t * 64;
+  __builtin_memset(acc, 0, (uint32_t)t * 4u);
+  i32 i = 0;
+  while (i + t <= total) {
+    __builtin_memset(tile, 0, (uint32_t)t * 4u);
+    const i32 end = i + blockFloats < total ? i + blockFloats : total;
+    for (; i + t <= end; i += t)
+      for (i32 k = 0; k < t; k += 4) {
+        const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+        const v128_t v = dvarTile ? wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two))
+                                  : wasm_f32x4_mul(d, d);
+        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
+      }
+    for (i32 k = 0; k < t; k += 4)
+      wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
+  }
+  for (i32 j = 0; j < c; j++) out[j] = 0.0f;
+  for (i32 k = 0; k < t; k++) out[k % c] += acc[k];
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    const f32 d = x[i] - meanTile[k];
+    out[k] += dvarTile ? dvarTile[k] * (d * 2.0f) : d * d;
+  }
+  if (divisor != 1.0f)
+    for (i32 j = 0; j < c; j++) out[j] /= divisor;
+}
+
+// The training batch norm's variance without its buffer of squares: out = Σ (x − mean)² / divisor
+// per channel, bit for bit lenet_sq_dev then lenet_sum_rows (one pass over x instead of three
+// over x and the squares).
+EXPORT(lenet_sum_sq_dev)
+void lenet_sum_sq_dev(const f32 *x, const f32 *meanTile, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *tile,
+                      f32 *acc) {
+  sum_rows_of(x, meanTile, 0, out, rows, c, t, divisor, tile, acc);
+}
+
+// The variance path's sum without its buffer: out = Σ dvar·((x − mean)·2) per channel, bit for bit
+// lenet_bn_var_grad then lenet_sum_rows (divisor 1).
+EXPORT(lenet_bn_var_grad_sum)
+void lenet_bn_var_grad_sum(const f32 *x, const f32 *meanTile, const f32 *dvarTile, f32 *out, i32 rows, i32 c, i32 t,
+                           f32 *tile, f32 *acc) {
+  sum_rows_of(x, meanTile, dvarTile, out, rows, c, t, 1.0f, tile, acc);
+}
+
+// The batch-norm input gradient in one pass from dy and x, bit for bit lenet_batch_norm_grad's dx,
+// lenet_bn_var_grad and lenet_bn_dx_sum: dx = (dy·gr + dvar·((x − mean)·2)) + dmean, without
+// their two full-size buffers.
+EXPORT(lenet_bn_dx_fused)
+void lenet_bn_dx_fused(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, const f32 *dvarTile,
+                       const f32 *dmeanTile, f32 *dx, i32 total, i32 c, i32 t) {
+  const v128_t two = wasm_f32x4_splat(2.0f);
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+      const v128_t p = wasm_f32x4_mul(wasm_v128_load(dy + i + k), wasm_v128_load(grTile + k));
+      const v128_t v = wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two));
+      wasm_v128_store(dx + i + k, wasm_f32x4_add(wasm_f32x4_add(p, v), wasm_v128_load(dmeanTile + k)));
+    }
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    dx[i] = (dy[i] * grTile[k] + dvarTile[k] * ((x[i] - meanTile[k]) * 2.0f)) + dmeanTile[k];
   }
 }
 

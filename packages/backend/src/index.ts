@@ -1,5 +1,10 @@
 /** @lenet/backend public API. */
 
+/** The compiled training step's batch-norm passes (variance in one pass, the input gradient without scratch), on or off. */
+export {
+  setBatchNormGradFusedEnabled,
+  setBatchNormVarianceFusedEnabled,
+} from './compiled/batch-norm-stage.js';
 /** The compiled nets' graph fusion (batch norms folded, activations fused, conv + pool, batch norm + pool), on or off. */
 export {
   convPoolFusionEnabled,

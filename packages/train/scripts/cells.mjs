@@ -1,6 +1,8 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
 import {
+  setBatchNormGradFusedEnabled,
   setBatchNormPoolFusionEnabled,
+  setBatchNormVarianceFusedEnabled,
   setConvPoolFusionEnabled,
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
@@ -92,6 +94,8 @@ const AB_SWITCHES = {
   'wino-pad-free': setWinogradPadFreeEnabled,
   'narrow-direct': setNarrowDirectEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
+  'bn-variance': setBatchNormVarianceFusedEnabled,
+  'bn-grad': setBatchNormGradFusedEnabled,
   // Round 10's convolution levers of the inference pass together (each is listed above too).
   'conv-infer': (on) => {
     setWinogradEpilogueEnabled(on);

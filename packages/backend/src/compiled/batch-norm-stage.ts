@@ -23,6 +23,28 @@ export function checkBatchNorm(
   return c;
 }
 
+let varianceFused = globalThis.process?.env?.LENET_BN_VARIANCE !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the training batch norm's variance in one pass over its
+ * input (`lenet_sum_sq_dev`, bit for bit the squares written out and summed). Read at every step.
+ * `LENET_BN_VARIANCE=0` starts with it off.
+ */
+export function setBatchNormVarianceFusedEnabled(on: boolean): void {
+  varianceFused = on;
+}
+
+let gradFused = globalThis.process?.env?.LENET_BN_GRAD !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the training batch norm's input gradient in three passes
+ * without full-size scratch (sums, the variance path's sum, then dx from dy and x; bit for bit the
+ * five passes through two scratch buffers). Read at every step. `LENET_BN_GRAD=0` starts with it off.
+ */
+export function setBatchNormGradFusedEnabled(on: boolean): void {
+  gradFused = on;
+}
+
 /** Whether an inference batch norm on `inShape` (per sample) can take the 2×2/2 pooling after it. */
 export function batchNormPoolFits(inShape: readonly number[], mode: NetMode): boolean {
   return (
@@ -144,8 +166,12 @@ export class BatchNormStage implements Stage {
     }
     f.lenet_sum_rows(io.x, this.mean, rows, c, t, rows, this.tile, this.acc);
     f.lenet_fill_tile(this.mean, this.meanTile, c, t);
-    f.lenet_sq_dev(io.x, this.meanTile, this.sq, total, c, t);
-    f.lenet_sum_rows(this.sq, this.variance, rows, c, t, rows, this.tile, this.acc);
+    if (varianceFused) {
+      f.lenet_sum_sq_dev(io.x, this.meanTile, this.variance, rows, c, t, rows, this.tile, this.acc);
+    } else {
+      f.lenet_sq_dev(io.x, this.meanTile, this.sq, total, c, t);
+      f.lenet_sum_rows(this.sq, this.variance, rows, c, t, rows, this.tile, this.acc);
+    }
     const mean = simd.floats(this.mean, c);
     const variance = simd.floats(this.variance, c);
     const gamma = simd.floats(simd.ptr(this.v.gamma), c);
@@ -209,13 +235,15 @@ export class BatchNormStage implements Stage {
     const f = simd.fn;
     const rows = step.n * (this.perSample / c);
     const total = rows * c;
-    // FusedBatchNorm's gradient: dx = dy·γr, and the per-channel sums for the rest.
+    // FusedBatchNorm's gradient: dx = dy·γr (formed in the last pass when fused), and the
+    // per-channel sums for the rest.
+    const fused = gradFused;
     f.lenet_batch_norm_grad(
       io.x,
       io.dy,
       this.meanTile,
       this.grTile,
-      this.dxp,
+      fused || !needDx ? 0 : this.dxp,
       this.sumDy,
       this.sumDyXm,
       total,
@@ -241,14 +269,33 @@ export class BatchNormStage implements Stage {
     if (!needDx) return;
     this.fillTile(this.dvarTile, dvarN);
     // Square's and Sub's gradient (the variance path to x), and its sum for Sub's mean input.
-    f.lenet_bn_var_grad(io.x, this.meanTile, this.dvarTile, this.sq, total, c, t);
-    f.lenet_sum_rows(this.sq, this.sumVarPath, rows, c, t, 1, this.tile, this.acc);
+    if (fused) {
+      f.lenet_bn_var_grad_sum(
+        io.x,
+        this.meanTile,
+        this.dvarTile,
+        this.sumVarPath,
+        rows,
+        c,
+        t,
+        this.tile,
+        this.acc,
+      );
+    } else {
+      f.lenet_bn_var_grad(io.x, this.meanTile, this.dvarTile, this.sq, total, c, t);
+      f.lenet_sum_rows(this.sq, this.sumVarPath, rows, c, t, 1, this.tile, this.acc);
+    }
     const sumVarPath = simd.floats(this.sumVarPath, c);
     const dmeanN = new Float32Array(c);
     // The mean's gradient (FusedBatchNorm's, then Sub's), through Mean's: divided by the rows.
     for (let k = 0; k < c; k++) dmeanN[k] = Math.fround(dmean[k] + -sumVarPath[k]) / rows;
     this.fillTile(this.dmeanTile, dmeanN);
-    f.lenet_bn_dx_sum(this.dxp, this.sq, this.dmeanTile, io.dx, total, c, t);
+    if (fused) {
+      const { meanTile, grTile, dvarTile, dmeanTile } = this;
+      f.lenet_bn_dx_fused(io.x, io.dy, meanTile, grTile, dvarTile, dmeanTile, io.dx, total, c, t);
+    } else {
+      f.lenet_bn_dx_sum(this.dxp, this.sq, this.dmeanTile, io.dx, total, c, t);
+    }
   }
 
   gradients(): number[] {

@@ -7,6 +7,7 @@ import { useBackend } from '../use-backend.js';
 import { setDenseInputGradientPanelsEnabled } from '../wasm-kernels/matmul.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
+import { setBatchNormGradFusedEnabled, setBatchNormVarianceFusedEnabled } from './batch-norm-stage.js';
 import { compileInferenceNet } from './inference-net.js';
 import { type NetLayer, type NetSpec, netTrainableVariables } from './net-spec.js';
 import { compileTrainingNet } from './training-net.js';
@@ -93,6 +94,45 @@ describe('compileTrainingNet', () => {
       });
     } finally {
       setDenseInputGradientPanelsEnabled(true);
+      model.dispose();
+    }
+  });
+
+  it('gives the same outputs, gradients and moving statistics, bit for bit, with the batch-norm passes fused as through scratch', () => {
+    const { model, spec } = network(1);
+    perturb(model);
+    const n = 6;
+    const x = randomArray(n * INPUT, 6);
+    const dOut = randomArray(n * 3, 7);
+    const stats = model.nonTrainableWeights.map((w) => tf.clone(w.read()));
+    const run = (fused: boolean) => {
+      setBatchNormVarianceFusedEnabled(fused);
+      setBatchNormGradFusedEnabled(fused);
+      const net = compileTrainingNet(spec);
+      if (net === undefined) throw new Error('no compiled net on wasm');
+      net.forward(x, n, [11]);
+      const output = Float32Array.from(net.output());
+      net.outputGradient().set(dOut);
+      net.backward();
+      const got = [output, ...net.gradients().map((g) => Float32Array.from(g))];
+      net.dispose();
+      model.nonTrainableWeights.forEach((w, i) => {
+        got.push(Float32Array.from(w.read().dataSync()));
+        (w.read() as tf.Variable).assign(stats[i]);
+      });
+      return got;
+    };
+    try {
+      const plain = run(false);
+      const fused = run(true);
+      expect(fused.length).toBe(plain.length);
+      fused.forEach((g, k) => {
+        expect(g, `array ${k}`).toEqual(plain[k]);
+      });
+    } finally {
+      setBatchNormVarianceFusedEnabled(true);
+      setBatchNormGradFusedEnabled(true);
+      tf.dispose(stats);
       model.dispose();
     }
   });

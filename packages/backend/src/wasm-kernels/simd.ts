@@ -430,6 +430,43 @@ export interface SimdExports {
     c: number,
     t: number,
   ): void;
+  /** Σ (x − mean)² / divisor per channel, bit for bit lenet_sq_dev then lenet_sum_rows (see csrc/lenet-kernels.c). */
+  lenet_sum_sq_dev(
+    x: number,
+    meanTile: number,
+    out: number,
+    rows: number,
+    c: number,
+    t: number,
+    divisor: number,
+    tile: number,
+    acc: number,
+  ): void;
+  /** Σ dvar·((x − mean)·2) per channel, bit for bit lenet_bn_var_grad then lenet_sum_rows. */
+  lenet_bn_var_grad_sum(
+    x: number,
+    meanTile: number,
+    dvarTile: number,
+    out: number,
+    rows: number,
+    c: number,
+    t: number,
+    tile: number,
+    acc: number,
+  ): void;
+  /** (dy·gr + dvar·((x − mean)·2)) + dmean, bit for bit lenet_batch_norm_grad's dx, lenet_bn_var_grad and lenet_bn_dx_sum. */
+  lenet_bn_dx_fused(
+    x: number,
+    dy: number,
+    meanTile: number,
+    grTile: number,
+    dvarTile: number,
+    dmeanTile: number,
+    dx: number,
+    total: number,
+    c: number,
+    t: number,
+  ): void;
   lenet_bn_dx_sum(
     dxp: number,
     dvarPath: number,
