@@ -798,6 +798,55 @@ void lenet_bn_var_grad_sum(const f32 *x, const f32 *meanTile, const f32 *dvarTil
   sum_rows_of(x, meanTile, dvarTile, out, rows, c, t, 1.0f, tile, acc);
 }
 
+// Training's batch norm with the 2×2/2 max pooling after it (and the relu between, relu 1) in one
+// pass: x [n, ih, iw, c] (ih, iw even, c ≥ 4) → out [n, ih/2, iw/2, c] and each window's first
+// maximum in arg, every value as lenet_batch_norm, lenet_relu (pmax with 0) and
+// lenet_max_pool_2x2_arg compute it one after the other, without the full-size outputs. Returns
+// 1 when a window's normalised values sum to NaN (a NaN reaches the relu gradient, or the pool's
+// NaN rule applies): the caller then redoes the step unfused; else 0.
+EXPORT(lenet_batch_norm_pool2_arg)
+i32 lenet_batch_norm_pool2_arg(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile, f32 *out,
+                               uint8_t *arg, i32 n, i32 ih, i32 iw, i32 c, i32 relu) {
+  const i32 row = iw * c, oh = ih / 2, ow = iw / 2;
+  const v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_i32x4_splat(1), two = wasm_i32x4_splat(2),
+               three = wasm_i32x4_splat(3);
+  v128_t bad = wasm_i32x4_splat(0);
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++) {
+      const f32 *in = x + (b * ih + 2 * y) * row;
+      f32 *o = out + (b * oh + y) * ow * c;
+      uint8_t *a = arg + (b * oh + y) * ow * c;
+      for (i32 xx = 0; xx < ow; xx++)
+        for (i32 k = 0; k + 4 <= c; k += 4) {
+          const v128_t m = wasm_v128_load(meanTile + k), g = wasm_v128_load(grTile + k);
+          const v128_t off = wasm_v128_load(offsetTile + k);
+          const f32 *p = in + 2 * xx * c + k;
+#define LENET_BN(v) wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub((v), m), g), off)
+          v128_t a0 = LENET_BN(wasm_v128_load(p)), a1 = LENET_BN(wasm_v128_load(p + c));
+          v128_t a2 = LENET_BN(wasm_v128_load(p + row)), a3 = LENET_BN(wasm_v128_load(p + row + c));
+#undef LENET_BN
+          const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+          bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
+          if (relu) {
+            a0 = wasm_f32x4_pmax(a0, zero);
+            a1 = wasm_f32x4_pmax(a1, zero);
+            a2 = wasm_f32x4_pmax(a2, zero);
+            a3 = wasm_f32x4_pmax(a3, zero);
+          }
+          const v128_t w1 = wasm_f32x4_gt(a1, a0), m1 = wasm_f32x4_pmax(a0, a1);
+          const v128_t w2 = wasm_f32x4_gt(a2, m1), m2 = wasm_f32x4_pmax(m1, a2);
+          const v128_t w3 = wasm_f32x4_gt(a3, m2);
+          wasm_v128_store(o + xx * c + k, wasm_f32x4_pmax(m2, a3));
+          v128_t id = wasm_v128_bitselect(three, wasm_v128_bitselect(two, wasm_v128_and(w1, one), w2), w3);
+          id = wasm_u16x8_narrow_i32x4(id, id);
+          wasm_v128_store32_lane(a + xx * c + k, wasm_u8x16_narrow_i16x8(id, id), 0);
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c) k = c - 8;
+        }
+    }
+  return wasm_v128_any_true(bad) ? 1 : 0;
+}
+
 // The batch-norm input gradient in one pass from dy and x, bit for bit lenet_batch_norm_grad's dx,
 // lenet_bn_var_grad and lenet_bn_dx_sum: dx = (dy·gr + dvar·((x − mean)·2)) + dmean, without
 // their two full-size buffers.

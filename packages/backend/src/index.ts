@@ -1,9 +1,11 @@
 /** @lenet/backend public API. */
 
-/** The compiled training step's batch-norm passes (variance in one pass, the input gradient without scratch), on or off. */
+/** The compiled training step's batch-norm passes (variance in one pass, the input gradient without scratch, the max pooling after it fused), on or off. */
 export {
   setBatchNormGradFusedEnabled,
   setBatchNormVarianceFusedEnabled,
+  setTrainBatchNormPoolFusionEnabled,
+  trainBatchNormPoolFusionEnabled,
 } from './compiled/batch-norm-stage.js';
 /** The compiled nets' graph fusion (batch norms folded, activations fused, conv + pool, batch norm + pool), on or off. */
 export {

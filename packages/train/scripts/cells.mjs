@@ -14,6 +14,7 @@ import {
   setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
+  setTrainBatchNormPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
@@ -96,6 +97,7 @@ const AB_SWITCHES = {
   'bn-pool': setBatchNormPoolFusionEnabled,
   'bn-variance': setBatchNormVarianceFusedEnabled,
   'bn-grad': setBatchNormGradFusedEnabled,
+  'train-bn-pool': setTrainBatchNormPoolFusionEnabled,
   // Round 10's convolution levers of the inference pass together (each is listed above too).
   'conv-infer': (on) => {
     setWinogradEpilogueEnabled(on);

@@ -45,6 +45,32 @@ export function setBatchNormGradFusedEnabled(on: boolean): void {
   gradFused = on;
 }
 
+let trainPool = globalThis.process?.env?.LENET_TRAIN_BN_POOL !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's fusion of a batch norm with
+ * the 2×2/2 max pooling after it (and a relu between): one pass normalises, pools and keeps each
+ * window's argmax, without the full-size output; the relu gradient then runs on the pooled size.
+ * Read when a net is compiled. `LENET_TRAIN_BN_POOL=0` starts with it off.
+ */
+export function setTrainBatchNormPoolFusionEnabled(on: boolean): void {
+  trainPool = on;
+}
+
+/** Whether {@link setTrainBatchNormPoolFusionEnabled} (or `LENET_TRAIN_BN_POOL`) leaves it on. */
+export function trainBatchNormPoolFusionEnabled(): boolean {
+  return trainPool;
+}
+
+/**
+ * Whether a training batch norm on `inShape` (per sample) can take the 2×2/2 max pooling after it:
+ * even height and width (every value in a window, so a NaN one is seen) and 4 or more channels
+ * (`lenet_batch_norm_pool2_arg`).
+ */
+export function trainBatchNormPoolFits(inShape: readonly number[]): boolean {
+  return inShape.length === 3 && inShape[0] % 2 === 0 && inShape[1] % 2 === 0 && inShape[2] >= 4;
+}
+
 /** Whether an inference batch norm on `inShape` (per sample) can take the 2×2/2 pooling after it. */
 export function batchNormPoolFits(inShape: readonly number[], mode: NetMode): boolean {
   return (
@@ -88,6 +114,14 @@ export class BatchNormStage implements Stage {
   private sumVarPath = 0;
   private gGamma = 0;
   private gBeta = 0;
+  /** Training with the pooling fused: each window's argmax (bytes), the pooled gradient after the relu's. */
+  private arg = 0;
+  private pooledGrad = 0;
+  /** ... the gradient at the batch norm's output, and its output when the step is redone unfused. */
+  private fullGrad = 0;
+  private full = 0;
+  /** Whether this step's forward pass ran unfused (a NaN in a window), so the backward pass does. */
+  private redone = false;
   /** 1/√(σ² + ε) of the last forward pass, per channel, in float64. */
   private r: Float64Array;
 
@@ -104,11 +138,21 @@ export class BatchNormStage implements Stage {
     /** Read at every forward pass, as tfjs-layers reads its layer's. */
     private readonly settings: { readonly momentum: number; readonly epsilon: number },
     private readonly mode: NetMode,
-    /** Inference: the 2×2/2 pooling after it, run in the same pass (`lenet_batch_norm_pool2`). */
+    /**
+     * The 2×2/2 pooling after it, run in the same pass: inference `lenet_batch_norm_pool2`;
+     * training (max only) `lenet_batch_norm_pool2_arg`, with the relu between when `relu`.
+     */
     private readonly pool: 'max' | 'avg' | null = null,
+    private readonly relu = false,
   ) {
     this.c = checkBatchNorm(index, inShape, v, settings);
-    if (pool !== null && !batchNormPoolFits(inShape, mode)) {
+    if (mode === 'train' && (relu || pool !== null) && (pool !== 'max' || !trainBatchNormPoolFits(inShape))) {
+      netSpecError(
+        index,
+        'batchNorm takes a max pooling (and relu) after it in training on [even h, even w, c ≥ 4]',
+      );
+    }
+    if (mode === 'infer' && (relu || (pool !== null && !batchNormPoolFits(inShape, mode)))) {
       netSpecError(
         index,
         'batchNorm takes the pooling after it in inference on [h ≥ 2, w ≥ 2, c], c a multiple of 4',
@@ -147,6 +191,13 @@ export class BatchNormStage implements Stage {
     this.sumVarPath = take(c);
     this.gGamma = take(c);
     this.gBeta = take(c);
+    if (this.pool !== null) {
+      const pooled = n * sizeOf(this.outShape);
+      this.arg = take(Math.ceil(pooled / 4));
+      this.pooledGrad = take(pooled);
+      this.fullGrad = take(total);
+      this.full = take(total);
+    }
   }
 
   /** Fills a tile of t floats at `ptr` with per-channel values. */
@@ -183,7 +234,11 @@ export class BatchNormStage implements Stage {
     }
     this.fillTile(this.grTile, gr);
     this.fillTile(this.betaTile, simd.floats(simd.ptr(this.v.beta), c));
-    f.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
+    if (this.pool === null) {
+      f.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
+    } else {
+      this.poolForward(io, step.n, total);
+    }
     const decay = Math.fround(1 - momentum);
     const movingMean = simd.floats(simd.ptr(this.v.movingMean), c);
     const movingVariance = simd.floats(simd.ptr(this.v.movingVariance), c);
@@ -192,6 +247,47 @@ export class BatchNormStage implements Stage {
       movingVariance[k] =
         movingVariance[k] - Math.fround(Math.fround(movingVariance[k] - variance[k]) * decay);
     }
+  }
+
+  /**
+   * Training's normalisation, relu and max pooling in one pass; a NaN in a window (which the relu
+   * gradient and the pool's NaN rule would see) redoes them as the unfused stages run them.
+   */
+  private poolForward(io: StageIO, n: number, total: number): void {
+    const { simd, c, t } = this;
+    const f = simd.fn;
+    const [ih, iw] = this.inShape;
+    const [oh, ow] = this.outShape;
+    const relu = this.relu ? 1 : 0;
+    const { meanTile, grTile, betaTile } = this;
+    this.redone =
+      f.lenet_batch_norm_pool2_arg(io.x, meanTile, grTile, betaTile, io.y, this.arg, n, ih, iw, c, relu) !==
+      0;
+    if (!this.redone) return;
+    f.lenet_batch_norm(io.x, meanTile, grTile, betaTile, this.full, total, c, t);
+    if (this.relu) f.lenet_relu(this.full, this.full, total);
+    f.lenet_max_pool_2x2_arg(this.full, io.y, this.arg, n, ih, iw, c, oh, ow);
+  }
+
+  /**
+   * The gradient at the batch norm's output from the pooled one: the relu's on the pooled values
+   * (each window's maximum is its argmax's relu output, and the other values get +0 · step = +0),
+   * then scattered through the argmax; redone unfused, the relu's on the full-size output after
+   * the scatter, as the unfused stages run them.
+   */
+  private poolBackward(io: StageIO, n: number, total: number): number {
+    const f = this.simd.fn;
+    const [ih, iw, c] = this.inShape;
+    const [oh, ow] = this.outShape;
+    const pooled = n * oh * ow * c;
+    let dy = io.dy;
+    if (this.relu && !this.redone) {
+      f.lenet_relu_grad(io.y, io.dy, this.pooledGrad, pooled);
+      dy = this.pooledGrad;
+    }
+    f.lenet_max_pool_grad_2x2_arg(dy, this.arg, this.fullGrad, n, ih, iw, c, oh, ow);
+    if (this.relu && this.redone) f.lenet_relu_grad(this.full, this.fullGrad, this.fullGrad, total);
+    return this.fullGrad;
   }
 
   /** FusedBatchNorm on the moving statistics, its per-channel factor γ/√(σ² + ε) in float64. */
@@ -235,12 +331,13 @@ export class BatchNormStage implements Stage {
     const f = simd.fn;
     const rows = step.n * (this.perSample / c);
     const total = rows * c;
+    const dy = this.pool === null ? io.dy : this.poolBackward(io, step.n, total);
     // FusedBatchNorm's gradient: dx = dy·γr (formed in the last pass when fused), and the
     // per-channel sums for the rest.
     const fused = gradFused;
     f.lenet_batch_norm_grad(
       io.x,
-      io.dy,
+      dy,
       this.meanTile,
       this.grTile,
       fused || !needDx ? 0 : this.dxp,
@@ -292,7 +389,7 @@ export class BatchNormStage implements Stage {
     this.fillTile(this.dmeanTile, dmeanN);
     if (fused) {
       const { meanTile, grTile, dvarTile, dmeanTile } = this;
-      f.lenet_bn_dx_fused(io.x, io.dy, meanTile, grTile, dvarTile, dmeanTile, io.dx, total, c, t);
+      f.lenet_bn_dx_fused(io.x, dy, meanTile, grTile, dvarTile, dmeanTile, io.dx, total, c, t);
     } else {
       f.lenet_bn_dx_sum(this.dxp, this.sq, this.dmeanTile, io.dx, total, c, t);
     }

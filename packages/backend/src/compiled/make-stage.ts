@@ -2,7 +2,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tfjs.js';
 import { convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
 import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import { BatchNormStage, batchNormPoolFits, checkBatchNorm } from './batch-norm-stage.js';
+import {
+  BatchNormStage,
+  batchNormPoolFits,
+  checkBatchNorm,
+  trainBatchNormPoolFits,
+  trainBatchNormPoolFusionEnabled,
+} from './batch-norm-stage.js';
 import { ConvPoolStage, ConvStage, inferPoolFits, trainPoolFits } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
 import {
@@ -96,6 +102,7 @@ export function makeStage(
         layer,
         mode,
         fused.pool?.op ?? null,
+        fused.act === 'relu',
       );
     case 'dropout':
       return mode === 'train'
@@ -142,10 +149,25 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       ? fusionPlan(spec.layers).layers
       : spec.layers.map((layer, index) => ({ layer, index, fused: {} }));
   const trainPool = mode === 'train' && trainConvPoolFusionEnabled();
+  const trainBnPool = mode === 'train' && trainBatchNormPoolFusionEnabled();
   let skip = -1;
   for (const { layer, index: i, fused } of plan) {
-    if (i === skip) continue;
+    if (i <= skip) continue;
     const next = spec.layers[i + 1];
+    // A training batch norm takes a 2×2/2 max pooling after it, or a relu then one.
+    const relu = next?.type === 'activation' && next.activation === 'relu';
+    const pool = spec.layers[relu ? i + 2 : i + 1];
+    if (
+      trainBnPool &&
+      layer.type === 'batchNorm' &&
+      pool2x2(pool) &&
+      pool.op === 'max' &&
+      trainBatchNormPoolFits(shape)
+    ) {
+      fused.pool = { op: 'max', index: relu ? i + 2 : i + 1 };
+      if (relu) fused.act = 'relu';
+      skip = fused.pool.index;
+    }
     if (
       trainPool &&
       layer.type === 'conv2d' &&

@@ -121,6 +121,20 @@ export interface SimdExports {
     ow: number,
     kind: number,
   ): void;
+  /** Training's batch norm (+ relu) + 2×2/2 max pool with argmax bytes in one pass; 1 when a window holds a NaN (see csrc/lenet-kernels.c). */
+  lenet_batch_norm_pool2_arg(
+    x: number,
+    meanTile: number,
+    grTile: number,
+    offsetTile: number,
+    out: number,
+    arg: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    relu: number,
+  ): number;
   lenet_batch_norm(
     x: number,
     meanTile: number,
