@@ -76,7 +76,10 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `dense-resident`: the compiled inference pass's dense panels kept in the helper threads' memory
  *   (and its products split by rows from 2M multiply-adds);
  * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
- *   infer-stages.mjs compiles one per variant).
+ *   infer-stages.mjs compiles one per variant);
+ * `bn-variance`, `bn-grad`: the training batch norm's variance in one pass, its input gradient
+ *   without full-size scratch; `train-bn-pool`: the training batch norm with the max pooling
+ *   after it (and a relu between) in one stage (read when a step is compiled); `bn-train`: all three.
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -98,6 +101,12 @@ const AB_SWITCHES = {
   'bn-variance': setBatchNormVarianceFusedEnabled,
   'bn-grad': setBatchNormGradFusedEnabled,
   'train-bn-pool': setTrainBatchNormPoolFusionEnabled,
+  // Round 11's training batch-norm levers together (each is listed above too).
+  'bn-train': (on) => {
+    setBatchNormVarianceFusedEnabled(on);
+    setBatchNormGradFusedEnabled(on);
+    setTrainBatchNormPoolFusionEnabled(on);
+  },
   // Round 10's convolution levers of the inference pass together (each is listed above too).
   'conv-infer': (on) => {
     setWinogradEpilogueEnabled(on);
