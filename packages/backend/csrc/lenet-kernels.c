@@ -847,6 +847,73 @@ i32 lenet_batch_norm_pool2_arg(const f32 *x, const f32 *meanTile, const f32 *grT
   return wasm_v128_any_true(bad) ? 1 : 0;
 }
 
+// One pooled row's gradient scattered through its argmax bytes into the two input rows it came
+// from (out [2, iw, c]), as lenet_relu_grad on the pooled values p (when p ≠ 0) then
+// lenet_max_pool_grad_2x2_arg compute it: dy·step(p) at each window's argmax, +0 elsewhere.
+static void bn_pool_scatter_row(const f32 *dyp, const f32 *p, const uint8_t *arg, f32 *out, i32 iw, i32 c) {
+  const i32 row = iw * c, ow = iw / 2;
+  const v128_t fone = wasm_f32x4_splat(1.0f), fzero = wasm_f32x4_splat(0.0f);
+  const v128_t zero = wasm_i32x4_splat(0), one = wasm_i32x4_splat(1), two = wasm_i32x4_splat(2),
+               three = wasm_i32x4_splat(3);
+  for (i32 x = 0; x < ow; x++) {
+    f32 *s0 = out + 2 * x * c;
+    for (i32 k = 0; k + 4 <= c; k += 4) {
+      v128_t g = wasm_v128_load(dyp + x * c + k);
+      if (p) {
+        const v128_t v = wasm_v128_load(p + x * c + k);
+        v128_t step = wasm_v128_bitselect(fone, fzero, wasm_f32x4_gt(v, fzero));
+        step = wasm_v128_bitselect(v, step, wasm_f32x4_ne(v, v));
+        g = wasm_f32x4_mul(g, step);
+      }
+      const v128_t id = wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + x * c + k)));
+      wasm_v128_store(s0 + k, wasm_v128_and(g, wasm_i32x4_eq(id, zero)));
+      wasm_v128_store(s0 + c + k, wasm_v128_and(g, wasm_i32x4_eq(id, one)));
+      wasm_v128_store(s0 + row + k, wasm_v128_and(g, wasm_i32x4_eq(id, two)));
+      wasm_v128_store(s0 + row + c + k, wasm_v128_and(g, wasm_i32x4_eq(id, three)));
+      if (k + 4 < c && k + 8 > c) k = c - 8;
+    }
+  }
+}
+
+// The gradient of a fused batch norm + 2×2/2 max pooling (and the relu between when p ≠ 0; p: the
+// pooled output) at the batch norm's output, scattered into dy [n, ih, iw, c] from the pooled
+// gradient dyp and the argmax bytes a pair of input rows at a time, with lenet_batch_norm_grad's
+// sums (dx not formed) over each pair while it is in cache: bit for bit the relu gradient, the
+// scatter and lenet_batch_norm_grad one after the other. ih, iw even, c ≥ 4 (t divides 2·iw·c).
+EXPORT(lenet_batch_norm_grad_pool2)
+void lenet_batch_norm_grad_pool2(const f32 *x, const f32 *dyp, const f32 *p, const uint8_t *arg, const f32 *meanTile,
+                                 f32 *dy, f32 *sumDy, f32 *sumDyXm, i32 n, i32 ih, i32 iw, i32 c, i32 t,
+                                 f32 *work) {
+  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t, *accDyXm = work + 3 * t;
+  const i32 pair = 2 * iw * c, prow = iw / 2 * c, tiles = n * ih * iw * c / t;
+  __builtin_memset(accDy, 0, (uint32_t)(2 * t) * 4u);
+  i32 q = 0;  // tile index over the whole input, as lenet_batch_norm_grad's i / t
+  for (i32 r = 0; r < n * ih / 2; r++) {
+    f32 *d = dy + r * pair;
+    bn_pool_scatter_row(dyp + r * prow, p ? p + r * prow : 0, arg + r * prow, d, iw, c);
+    const f32 *xr = x + r * pair;
+    for (i32 j = 0; j < pair; j += t, q++) {
+      if (q % 64 == 0) __builtin_memset(blockDy, 0, (uint32_t)(2 * t) * 4u);
+      for (i32 k = 0; k < t; k += 4) {
+        const v128_t g = wasm_v128_load(d + j + k);
+        const v128_t xm = wasm_f32x4_sub(wasm_v128_load(xr + j + k), wasm_v128_load(meanTile + k));
+        wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
+        wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
+      }
+      if (q % 64 == 63 || q == tiles - 1)
+        for (i32 k = 0; k < t; k += 4) {
+          wasm_v128_store(accDy + k, wasm_f32x4_add(wasm_v128_load(accDy + k), wasm_v128_load(blockDy + k)));
+          wasm_v128_store(accDyXm + k, wasm_f32x4_add(wasm_v128_load(accDyXm + k), wasm_v128_load(blockDyXm + k)));
+        }
+    }
+  }
+  for (i32 j = 0; j < c; j++) sumDy[j] = sumDyXm[j] = 0.0f;
+  for (i32 k = 0; k < t; k++) {
+    sumDy[k % c] += accDy[k];
+    sumDyXm[k % c] += accDyXm[k];
+  }
+}
+
 // The batch-norm input gradient in one pass from dy and x, bit for bit lenet_batch_norm_grad's dx,
 // lenet_bn_var_grad and lenet_bn_dx_sum: dx = (dy·gr + dvar·((x − mean)·2)) + dmean, without
 // their two full-size buffers.

@@ -3,6 +3,7 @@
 /** The compiled training step's batch-norm passes (variance in one pass, the input gradient without scratch, the max pooling after it fused), on or off. */
 export {
   setBatchNormGradFusedEnabled,
+  setBatchNormPoolGradFusedEnabled,
   setBatchNormVarianceFusedEnabled,
   setTrainBatchNormPoolFusionEnabled,
   trainBatchNormPoolFusionEnabled,

@@ -2,6 +2,7 @@
 import {
   setBatchNormGradFusedEnabled,
   setBatchNormPoolFusionEnabled,
+  setBatchNormPoolGradFusedEnabled,
   setBatchNormVarianceFusedEnabled,
   setConvPoolFusionEnabled,
   setDenseGradientColumnSplitEnabled,
@@ -79,7 +80,8 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   infer-stages.mjs compiles one per variant);
  * `bn-variance`, `bn-grad`: the training batch norm's variance in one pass, its input gradient
  *   without full-size scratch; `train-bn-pool`: the training batch norm with the max pooling
- *   after it (and a relu between) in one stage (read when a step is compiled); `bn-train`: all three.
+ *   after it (and a relu between) in one stage (read when a step is compiled); `bn-pool-grad`: that
+ *   stage's gradient scatter inside the batch-norm gradient's first pass; `bn-train`: all four.
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -101,11 +103,13 @@ const AB_SWITCHES = {
   'bn-variance': setBatchNormVarianceFusedEnabled,
   'bn-grad': setBatchNormGradFusedEnabled,
   'train-bn-pool': setTrainBatchNormPoolFusionEnabled,
+  'bn-pool-grad': setBatchNormPoolGradFusedEnabled,
   // Round 11's training batch-norm levers together (each is listed above too).
   'bn-train': (on) => {
     setBatchNormVarianceFusedEnabled(on);
     setBatchNormGradFusedEnabled(on);
     setTrainBatchNormPoolFusionEnabled(on);
+    setBatchNormPoolGradFusedEnabled(on);
   },
   // Round 10's convolution levers of the inference pass together (each is listed above too).
   'conv-infer': (on) => {

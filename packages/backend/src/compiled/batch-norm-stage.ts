@@ -57,6 +57,17 @@ export function setTrainBatchNormPoolFusionEnabled(on: boolean): void {
   trainPool = on;
 }
 
+let poolGrad = globalThis.process?.env?.LENET_BN_POOL_GRAD !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the fused batch norm + max pooling's gradient scatter
+ * run inside the batch-norm gradient's first pass, a pair of input rows at a time (bit for bit).
+ * Read at every step. `LENET_BN_POOL_GRAD=0` starts with it off.
+ */
+export function setBatchNormPoolGradFusedEnabled(on: boolean): void {
+  poolGrad = on;
+}
+
 /** Whether {@link setTrainBatchNormPoolFusionEnabled} (or `LENET_TRAIN_BN_POOL`) leaves it on. */
 export function trainBatchNormPoolFusionEnabled(): boolean {
   return trainPool;
@@ -331,23 +342,48 @@ export class BatchNormStage implements Stage {
     const f = simd.fn;
     const rows = step.n * (this.perSample / c);
     const total = rows * c;
-    const dy = this.pool === null ? io.dy : this.poolBackward(io, step.n, total);
+    const fused = gradFused;
+    // With the pooling fused (and no NaN redo), the first pass scatters the pooled gradient itself.
+    const scatterInPass = this.pool !== null && !this.redone && fused && poolGrad;
+    const dy =
+      this.pool === null ? io.dy : scatterInPass ? this.fullGrad : this.poolBackward(io, step.n, total);
     // FusedBatchNorm's gradient: dx = dy·γr (formed in the last pass when fused), and the
     // per-channel sums for the rest.
-    const fused = gradFused;
-    f.lenet_batch_norm_grad(
-      io.x,
-      dy,
-      this.meanTile,
-      this.grTile,
-      fused || !needDx ? 0 : this.dxp,
-      this.sumDy,
-      this.sumDyXm,
-      total,
-      c,
-      t,
-      this.work,
-    );
+    if (scatterInPass) {
+      const [ih, iw] = this.inShape;
+      const { meanTile, sumDy, sumDyXm, work } = this;
+      const pooledOut = this.relu ? io.y : 0;
+      f.lenet_batch_norm_grad_pool2(
+        io.x,
+        io.dy,
+        pooledOut,
+        this.arg,
+        meanTile,
+        dy,
+        sumDy,
+        sumDyXm,
+        step.n,
+        ih,
+        iw,
+        c,
+        t,
+        work,
+      );
+    } else {
+      f.lenet_batch_norm_grad(
+        io.x,
+        dy,
+        this.meanTile,
+        this.grTile,
+        fused || !needDx ? 0 : this.dxp,
+        this.sumDy,
+        this.sumDyXm,
+        total,
+        c,
+        t,
+        this.work,
+      );
+    }
     const sumDy = simd.floats(this.sumDy, c);
     const sumDyXm = simd.floats(this.sumDyXm, c);
     const gGamma = simd.floats(this.gGamma, c);

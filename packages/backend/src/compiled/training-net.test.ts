@@ -9,6 +9,7 @@ import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
 import {
   setBatchNormGradFusedEnabled,
+  setBatchNormPoolGradFusedEnabled,
   setBatchNormVarianceFusedEnabled,
   setTrainBatchNormPoolFusionEnabled,
 } from './batch-norm-stage.js';
@@ -254,14 +255,18 @@ describe('compileTrainingNet', () => {
         }
         const input = infinite ? nanInput : x;
         const plain = run(false, input);
-        const fusedRun = run(true, input);
-        fusedRun.forEach((g, k) => {
-          expect(g, `array ${k}${infinite ? ' (infinite γ)' : ''}`).toEqual(plain[k]);
-        });
+        for (const inPass of [false, true]) {
+          setBatchNormPoolGradFusedEnabled(inPass);
+          run(true, input).forEach((g, k) => {
+            const what = `${infinite ? 'infinite γ, ' : ''}scatter ${inPass ? 'in the first pass' : 'alone'}`;
+            expect(g, `array ${k} (${what})`).toEqual(plain[k]);
+          });
+        }
         if (infinite) expect(plain[0].some(Number.isNaN)).toBe(true);
       }
     } finally {
       setTrainBatchNormPoolFusionEnabled(true);
+      setBatchNormPoolGradFusedEnabled(true);
       [gamma, beta, kernel0, bias0].forEach((v, i) => {
         v.assign(before[i]);
       });

@@ -481,6 +481,23 @@ export interface SimdExports {
     c: number,
     t: number,
   ): void;
+  /** The fused batch norm + max pool's gradient scattered into dy with lenet_batch_norm_grad's sums, a pair of rows at a time (see csrc/lenet-kernels.c). */
+  lenet_batch_norm_grad_pool2(
+    x: number,
+    dyp: number,
+    p: number,
+    arg: number,
+    meanTile: number,
+    dy: number,
+    sumDy: number,
+    sumDyXm: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    t: number,
+    work: number,
+  ): void;
   lenet_bn_dx_sum(
     dxp: number,
     dvarPath: number,
