@@ -707,13 +707,28 @@ void lenet_batch_norm_pool2(const f32 *x, const f32 *meanTile, const f32 *grTile
     }
 }
 
+// lenet_batch_norm_grad's scratch (work: block sums of dy and dy·(x − mean), then their totals,
+// t floats each): a block's sums added to the totals, and the totals folded per channel.
+INLINE void bn_grad_add_block(f32 *work, i32 t) {
+  for (i32 k = 0; k < 2 * t; k += 4)
+    wasm_v128_store(work + 2 * t + k, wasm_f32x4_add(wasm_v128_load(work + 2 * t + k), wasm_v128_load(work + k)));
+}
+
+INLINE void bn_grad_sums(const f32 *work, f32 *sumDy, f32 *sumDyXm, i32 c, i32 t) {
+  for (i32 j = 0; j < c; j++) sumDy[j] = sumDyXm[j] = 0.0f;
+  for (i32 k = 0; k < t; k++) {
+    sumDy[k % c] += work[2 * t + k];
+    sumDyXm[k % c] += work[3 * t + k];
+  }
+}
+
 // The batch-norm gradient's one pass: dx = dy·gr, and per channel sumDy[j] = Σ dy and
 // sumDyXm[j] = Σ dy·(x − mean) (blocked sums, as lenet_sum_rows). work: 4·t floats of scratch.
 // dx 0: the sums alone (lenet_bn_dx_fused then forms dx).
 EXPORT(lenet_batch_norm_grad)
 void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, f32 *dx, f32 *sumDy,
                            f32 *sumDyXm, i32 total, i32 c, i32 t, f32 *work) {
-  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t, *accDyXm = work + 3 * t;
+  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t;
   const i32 blockFloats = t * 64;
   __builtin_memset(accDy, 0, (uint32_t)(2 * t) * 4u);
   i32 i = 0;
@@ -728,16 +743,9 @@ void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, con
         wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
         if (dx) wasm_v128_store(dx + i + k, wasm_f32x4_mul(g, wasm_v128_load(grTile + k)));
       }
-    for (i32 k = 0; k < t; k += 4) {
-      wasm_v128_store(accDy + k, wasm_f32x4_add(wasm_v128_load(accDy + k), wasm_v128_load(blockDy + k)));
-      wasm_v128_store(accDyXm + k, wasm_f32x4_add(wasm_v128_load(accDyXm + k), wasm_v128_load(blockDyXm + k)));
-    }
+    bn_grad_add_block(work, t);
   }
-  for (i32 j = 0; j < c; j++) sumDy[j] = sumDyXm[j] = 0.0f;
-  for (i32 k = 0; k < t; k++) {
-    sumDy[k % c] += accDy[k];
-    sumDyXm[k % c] += accDyXm[k];
-  }
+  bn_grad_sums(work, sumDy, sumDyXm, c, t);
   for (; i < total; i++) {
     const i32 k = i % c;
     const f32 g = dy[i];
@@ -884,7 +892,7 @@ EXPORT(lenet_batch_norm_grad_pool2)
 void lenet_batch_norm_grad_pool2(const f32 *x, const f32 *dyp, const f32 *p, const uint8_t *arg, const f32 *meanTile,
                                  f32 *dy, f32 *sumDy, f32 *sumDyXm, i32 n, i32 ih, i32 iw, i32 c, i32 t,
                                  f32 *work) {
-  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t, *accDyXm = work + 3 * t;
+  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t;
   const i32 pair = 2 * iw * c, prow = iw / 2 * c, tiles = n * ih * iw * c / t;
   __builtin_memset(accDy, 0, (uint32_t)(2 * t) * 4u);
   i32 q = 0;  // tile index over the whole input, as lenet_batch_norm_grad's i / t
@@ -900,18 +908,10 @@ void lenet_batch_norm_grad_pool2(const f32 *x, const f32 *dyp, const f32 *p, con
         wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
         wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
       }
-      if (q % 64 == 63 || q == tiles - 1)
-        for (i32 k = 0; k < t; k += 4) {
-          wasm_v128_store(accDy + k, wasm_f32x4_add(wasm_v128_load(accDy + k), wasm_v128_load(blockDy + k)));
-          wasm_v128_store(accDyXm + k, wasm_f32x4_add(wasm_v128_load(accDyXm + k), wasm_v128_load(blockDyXm + k)));
-        }
+      if (q % 64 == 63 || q == tiles - 1) bn_grad_add_block(work, t);
     }
   }
-  for (i32 j = 0; j < c; j++) sumDy[j] = sumDyXm[j] = 0.0f;
-  for (i32 k = 0; k < t; k++) {
-    sumDy[k % c] += accDy[k];
-    sumDyXm[k % c] += accDyXm[k];
-  }
+  bn_grad_sums(work, sumDy, sumDyXm, c, t);
 }
 
 // The batch-norm input gradient in one pass from dy and x, bit for bit lenet_batch_norm_grad's dx,
