@@ -612,11 +612,13 @@ void lenet_binary_rows(const f32 *a, const f32 *tile, const f32 *b, f32 *out, i3
   }
 }
 
-// out[j] = (Σ_r src[r·c + j]) / divisor for src [rows, c]. Sums blocks of rows into `tile`
-// (t floats) and the blocks into `acc` (t floats), which bounds float32 rounding to about
-// (block + rows / block) ulps instead of rows.
-EXPORT(lenet_sum_rows)
-void lenet_sum_rows(const f32 *src, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *tile, f32 *acc) {
+// lenet_sum_rows's loop over the values formed from x: x itself (mode 0), (x − mean)² (1) or
+// dvar·((x − mean)·2) (2) — the same blocks, adds and order whatever the mode, so the sums of
+// modes 1 and 2 are bit for bit those of writing the values out and summing them. Inlined with
+// the mode known, each caller a loop of its own.
+INLINE void sum_rows_of(const f32 *x, const f32 *meanTile, const f32 *dvarTile, i32 mode, f32 *out, i32 rows, i32 c,
+                        i32 t, f32 divisor, f32 *tile, f32 *acc) {
+  const v128_t two = wasm_f32x4_splat(2.0f);
   const i32 total = rows * c;
   const i32 blockFloats = t * 64;
   __builtin_memset(acc, 0, (uint32_t)t * 4u);
@@ -625,16 +627,38 @@ void lenet_sum_rows(const f32 *src, f32 *out, i32 rows, i32 c, i32 t, f32 diviso
     __builtin_memset(tile, 0, (uint32_t)t * 4u);
     const i32 end = i + blockFloats < total ? i + blockFloats : total;
     for (; i + t <= end; i += t)
-      for (i32 k = 0; k < t; k += 4)
-        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), wasm_v128_load(src + i + k)));
+      for (i32 k = 0; k < t; k += 4) {
+        v128_t v = wasm_v128_load(x + i + k);
+        if (mode != 0) {
+          const v128_t d = wasm_f32x4_sub(v, wasm_v128_load(meanTile + k));
+          v = mode == 1 ? wasm_f32x4_mul(d, d) : wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two));
+        }
+        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
+      }
     for (i32 k = 0; k < t; k += 4)
       wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
   }
   for (i32 j = 0; j < c; j++) out[j] = 0.0f;
   for (i32 k = 0; k < t; k++) out[k % c] += acc[k];
-  for (; i < total; i++) out[i % c] += src[i];
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    f32 v = x[i];
+    if (mode != 0) {
+      const f32 d = v - meanTile[k];
+      v = mode == 1 ? d * d : dvarTile[k] * (d * 2.0f);
+    }
+    out[k] += v;
+  }
   if (divisor != 1.0f)
     for (i32 j = 0; j < c; j++) out[j] /= divisor;
+}
+
+// out[j] = (Σ_r src[r·c + j]) / divisor for src [rows, c]. Sums blocks of rows into `tile`
+// (t floats) and the blocks into `acc` (t floats), which bounds float32 rounding to about
+// (block + rows / block) ulps instead of rows.
+EXPORT(lenet_sum_rows)
+void lenet_sum_rows(const f32 *src, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *tile, f32 *acc) {
+  sum_rows_of(src, 0, 0, 0, out, rows, c, t, divisor, tile, acc);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -755,47 +779,13 @@ void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, con
   }
 }
 
-// lenet_sum_rows over values formed from x instead of a buffer of them: (x − mean)² (dvarTile 0)
-// or dvar·((x − mean)·2); the same blocks, adds and order, so the sums are bit for bit those of
-// writing the values out and summing them. Inlined with dvarTile known, each caller a loop of its own.
-INLINE void sum_rows_of(const f32 *x, const f32 *meanTile, const f32 *dvarTile, f32 *out, i32 rows, i32 c, i32 t,
-                        f32 divisor, f32 *tile, f32 *acc) {
-  const v128_t two = wasm_f32x4_splat(2.0f);
-  const i32 total = rows * c;
-  const i32 blockFloats = t * 64;
-  __builtin_memset(acc, 0, (uint32_t)t * 4u);
-  i32 i = 0;
-  while (i + t <= total) {
-    __builtin_memset(tile, 0, (uint32_t)t * 4u);
-    const i32 end = i + blockFloats < total ? i + blockFloats : total;
-    for (; i + t <= end; i += t)
-      for (i32 k = 0; k < t; k += 4) {
-        const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
-        const v128_t v = dvarTile ? wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two))
-                                  : wasm_f32x4_mul(d, d);
-        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
-      }
-    for (i32 k = 0; k < t; k += 4)
-      wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
-  }
-  for (i32 j = 0; j < c; j++) out[j] = 0.0f;
-  for (i32 k = 0; k < t; k++) out[k % c] += acc[k];
-  for (; i < total; i++) {
-    const i32 k = i % c;
-    const f32 d = x[i] - meanTile[k];
-    out[k] += dvarTile ? dvarTile[k] * (d * 2.0f) : d * d;
-  }
-  if (divisor != 1.0f)
-    for (i32 j = 0; j < c; j++) out[j] /= divisor;
-}
-
 // The training batch norm's variance without its buffer of squares: out = Σ (x − mean)² / divisor
 // per channel, bit for bit lenet_sq_dev then lenet_sum_rows (one pass over x instead of three
 // over x and the squares).
 EXPORT(lenet_sum_sq_dev)
 void lenet_sum_sq_dev(const f32 *x, const f32 *meanTile, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *tile,
                       f32 *acc) {
-  sum_rows_of(x, meanTile, 0, out, rows, c, t, divisor, tile, acc);
+  sum_rows_of(x, meanTile, 0, 1, out, rows, c, t, divisor, tile, acc);
 }
 
 // The variance path's sum without its buffer: out = Σ dvar·((x − mean)·2) per channel, bit for bit
@@ -803,56 +793,7 @@ void lenet_sum_sq_dev(const f32 *x, const f32 *meanTile, f32 *out, i32 rows, i32
 EXPORT(lenet_bn_var_grad_sum)
 void lenet_bn_var_grad_sum(const f32 *x, const f32 *meanTile, const f32 *dvarTile, f32 *out, i32 rows, i32 c, i32 t,
                            f32 *tile, f32 *acc) {
-  sum_rows_of(x, meanTile, dvarTile, out, rows, c, t, 1.0f, tile, acc);
-}
-
-// Training's batch norm with the 2×2/2 max pooling after it (and the relu between, relu 1) in one
-// pass: x [n, ih, iw, c] (ih, iw even, c ≥ 4) → out [n, ih/2, iw/2, c] and each window's first
-// maximum in arg, every value as lenet_batch_norm, lenet_relu (pmax with 0) and
-// lenet_max_pool_2x2_arg compute it one after the other, without the full-size outputs. Returns
-// 1 when a window's normalised values sum to NaN (a NaN reaches the relu gradient, or the pool's
-// NaN rule applies): the caller then redoes the step unfused; else 0.
-EXPORT(lenet_batch_norm_pool2_arg)
-i32 lenet_batch_norm_pool2_arg(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile, f32 *out,
-                               uint8_t *arg, i32 n, i32 ih, i32 iw, i32 c, i32 relu) {
-  const i32 row = iw * c, oh = ih / 2, ow = iw / 2;
-  const v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_i32x4_splat(1), two = wasm_i32x4_splat(2),
-               three = wasm_i32x4_splat(3);
-  v128_t bad = wasm_i32x4_splat(0);
-  for (i32 b = 0; b < n; b++)
-    for (i32 y = 0; y < oh; y++) {
-      const f32 *in = x + (b * ih + 2 * y) * row;
-      f32 *o = out + (b * oh + y) * ow * c;
-      uint8_t *a = arg + (b * oh + y) * ow * c;
-      for (i32 xx = 0; xx < ow; xx++)
-        for (i32 k = 0; k + 4 <= c; k += 4) {
-          const v128_t m = wasm_v128_load(meanTile + k), g = wasm_v128_load(grTile + k);
-          const v128_t off = wasm_v128_load(offsetTile + k);
-          const f32 *p = in + 2 * xx * c + k;
-#define LENET_BN(v) wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub((v), m), g), off)
-          v128_t a0 = LENET_BN(wasm_v128_load(p)), a1 = LENET_BN(wasm_v128_load(p + c));
-          v128_t a2 = LENET_BN(wasm_v128_load(p + row)), a3 = LENET_BN(wasm_v128_load(p + row + c));
-#undef LENET_BN
-          const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
-          bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
-          if (relu) {
-            a0 = wasm_f32x4_pmax(a0, zero);
-            a1 = wasm_f32x4_pmax(a1, zero);
-            a2 = wasm_f32x4_pmax(a2, zero);
-            a3 = wasm_f32x4_pmax(a3, zero);
-          }
-          const v128_t w1 = wasm_f32x4_gt(a1, a0), m1 = wasm_f32x4_pmax(a0, a1);
-          const v128_t w2 = wasm_f32x4_gt(a2, m1), m2 = wasm_f32x4_pmax(m1, a2);
-          const v128_t w3 = wasm_f32x4_gt(a3, m2);
-          wasm_v128_store(o + xx * c + k, wasm_f32x4_pmax(m2, a3));
-          v128_t id = wasm_v128_bitselect(three, wasm_v128_bitselect(two, wasm_v128_and(w1, one), w2), w3);
-          id = wasm_u16x8_narrow_i32x4(id, id);
-          wasm_v128_store32_lane(a + xx * c + k, wasm_u8x16_narrow_i16x8(id, id), 0);
-          // The last channels as one more vector ending at c (see lenet_pool_2x2).
-          if (k + 4 < c && k + 8 > c) k = c - 8;
-        }
-    }
-  return wasm_v128_any_true(bad) ? 1 : 0;
+  sum_rows_of(x, meanTile, dvarTile, 2, out, rows, c, t, 1.0f, tile, acc);
 }
 
 // One pooled row's gradient scattered through its argmax bytes into the two input rows it came
@@ -1339,6 +1280,49 @@ void lenet_max_pool_grad_2x2_arg(const f32 *dy, const uint8_t *arg, f32 *dx, i32
     }
     clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
   }
+}
+
+// Training's batch norm with the 2×2/2 max pooling after it (and the relu between, relu 1) in one
+// pass: x [n, ih, iw, c] (ih, iw even, c ≥ 4) → out [n, ih/2, iw/2, c] and each window's first
+// maximum in arg, every value as lenet_batch_norm, lenet_relu (pmax with 0) and
+// lenet_max_pool_2x2_arg compute it one after the other, without the full-size outputs. Returns
+// 1 when a window's normalised values sum to NaN (a NaN reaches the relu gradient, or the pool's
+// NaN rule applies): the caller then redoes the step unfused; else 0.
+EXPORT(lenet_batch_norm_pool2_arg)
+i32 lenet_batch_norm_pool2_arg(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile, f32 *out,
+                               uint8_t *arg, i32 n, i32 ih, i32 iw, i32 c, i32 relu) {
+  const i32 row = iw * c, oh = ih / 2, ow = iw / 2;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t bad = wasm_i32x4_splat(0);
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++) {
+      const f32 *in = x + (b * ih + 2 * y) * row;
+      f32 *o = out + (b * oh + y) * ow * c;
+      uint8_t *a = arg + (b * oh + y) * ow * c;
+      for (i32 xx = 0; xx < ow; xx++)
+        for (i32 k = 0; k + 4 <= c; k += 4) {
+          const v128_t m = wasm_v128_load(meanTile + k), g = wasm_v128_load(grTile + k);
+          const v128_t off = wasm_v128_load(offsetTile + k);
+          const f32 *p = in + 2 * xx * c + k;
+#define LENET_BN(v) wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub((v), m), g), off)
+          v128_t a0 = LENET_BN(wasm_v128_load(p)), a1 = LENET_BN(wasm_v128_load(p + c));
+          v128_t a2 = LENET_BN(wasm_v128_load(p + row)), a3 = LENET_BN(wasm_v128_load(p + row + c));
+#undef LENET_BN
+          const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+          bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
+          if (relu) {
+            a0 = wasm_f32x4_pmax(a0, zero);
+            a1 = wasm_f32x4_pmax(a1, zero);
+            a2 = wasm_f32x4_pmax(a2, zero);
+            a3 = wasm_f32x4_pmax(a3, zero);
+          }
+          wasm_v128_store(o + xx * c + k, wasm_f32x4_pmax(wasm_f32x4_pmax(wasm_f32x4_pmax(a0, a1), a2), a3));
+          store_bytes(a + xx * c + k, conv_pool_argmax(a0, a1, a2, a3), 4);
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c) k = c - 8;
+        }
+    }
+  return wasm_v128_any_true(bad) ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
