@@ -1282,15 +1282,16 @@ void lenet_max_pool_grad_2x2_arg(const f32 *dy, const uint8_t *arg, f32 *dx, i32
   }
 }
 
-// Training's batch norm with the 2×2/2 max pooling after it (and the relu between, relu 1) in one
-// pass: x [n, ih, iw, c] (ih, iw even, c ≥ 4) → out [n, ih/2, iw/2, c] and each window's first
-// maximum in arg, every value as lenet_batch_norm, lenet_relu (pmax with 0) and
-// lenet_max_pool_2x2_arg compute it one after the other, without the full-size outputs. Returns
-// 1 when a window's normalised values sum to NaN (a NaN reaches the relu gradient, or the pool's
-// NaN rule applies): the caller then redoes the step unfused; else 0.
+// Training's batch norm with the 2×2/2 max pooling after it (and a dropout mask and the relu
+// between: mask ≠ 0, relu 1) in one pass: x [n, ih, iw, c] (ih, iw even, c ≥ 4) → out
+// [n, ih/2, iw/2, c] and each window's first maximum in arg, every value as lenet_batch_norm,
+// lenet_mul by the mask, lenet_relu (pmax with 0) and lenet_max_pool_2x2_arg compute it one after
+// the other, without the full-size outputs. Returns 1 when a window's (masked) values sum to NaN
+// (a NaN reaches the relu gradient, or the pool's NaN rule applies): the caller then redoes the
+// step unfused; else 0.
 EXPORT(lenet_batch_norm_pool2_arg)
 i32 lenet_batch_norm_pool2_arg(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile, f32 *out,
-                               uint8_t *arg, i32 n, i32 ih, i32 iw, i32 c, i32 relu) {
+                               uint8_t *arg, i32 n, i32 ih, i32 iw, i32 c, i32 relu, const f32 *mask) {
   const i32 row = iw * c, oh = ih / 2, ow = iw / 2;
   const v128_t zero = wasm_f32x4_splat(0.0f);
   v128_t bad = wasm_i32x4_splat(0);
@@ -1308,6 +1309,13 @@ i32 lenet_batch_norm_pool2_arg(const f32 *x, const f32 *meanTile, const f32 *grT
           v128_t a0 = LENET_BN(wasm_v128_load(p)), a1 = LENET_BN(wasm_v128_load(p + c));
           v128_t a2 = LENET_BN(wasm_v128_load(p + row)), a3 = LENET_BN(wasm_v128_load(p + row + c));
 #undef LENET_BN
+          if (mask) {
+            const f32 *q = mask + (p - x);
+            a0 = wasm_f32x4_mul(a0, wasm_v128_load(q));
+            a1 = wasm_f32x4_mul(a1, wasm_v128_load(q + c));
+            a2 = wasm_f32x4_mul(a2, wasm_v128_load(q + row));
+            a3 = wasm_f32x4_mul(a3, wasm_v128_load(q + row + c));
+          }
           const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
           bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
           if (relu) {

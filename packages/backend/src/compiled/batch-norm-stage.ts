@@ -1,4 +1,5 @@
 import type * as tf from '../tfjs.js';
+import { dropoutMaskInto } from '../wasm-kernels/dropout.js';
 import { type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { checkVariable, netSpecError } from './net-spec.js';
 import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
@@ -131,6 +132,9 @@ export class BatchNormStage implements Stage {
   /** ... the gradient at the batch norm's output, and its output when the step is redone unfused. */
   private fullGrad = 0;
   private full = 0;
+  /** The fused dropout's mask, and whether this step drew one (a rate in (0, 1)). */
+  private mask = 0;
+  private masked = false;
   /** Whether this step's forward pass ran unfused (a NaN in a window), so the backward pass does. */
   private redone = false;
   /** 1/√(σ² + ε) of the last forward pass, per channel, in float64. */
@@ -155,9 +159,15 @@ export class BatchNormStage implements Stage {
      */
     private readonly pool: 'max' | 'avg' | null = null,
     private readonly relu = false,
+    /** Training: the dropout layer between it and the relu (its rate read at every step) and its index among the net's dropouts. */
+    private readonly dropout: { layer: { readonly rate: number }; index: number } | null = null,
   ) {
     this.c = checkBatchNorm(index, inShape, v, settings);
-    if (mode === 'train' && (relu || pool !== null) && (pool !== 'max' || !trainBatchNormPoolFits(inShape))) {
+    if (
+      mode === 'train' &&
+      (relu || pool !== null || dropout !== null) &&
+      (pool !== 'max' || !trainBatchNormPoolFits(inShape) || (dropout !== null && !relu))
+    ) {
       netSpecError(
         index,
         'batchNorm takes a max pooling (and relu) after it in training on [even h, even w, c ≥ 4]',
@@ -208,6 +218,7 @@ export class BatchNormStage implements Stage {
       this.pooledGrad = take(pooled);
       this.fullGrad = take(total);
       this.full = take(total);
+      this.mask = this.dropout === null ? 0 : take(total);
     }
   }
 
@@ -248,7 +259,7 @@ export class BatchNormStage implements Stage {
     if (this.pool === null) {
       f.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
     } else {
-      this.poolForward(io, step.n, total);
+      this.poolForward(io, step, total);
     }
     const decay = Math.fround(1 - momentum);
     const movingMean = simd.floats(simd.ptr(this.v.movingMean), c);
@@ -261,21 +272,31 @@ export class BatchNormStage implements Stage {
   }
 
   /**
-   * Training's normalisation, relu and max pooling in one pass; a NaN in a window (which the relu
-   * gradient and the pool's NaN rule would see) redoes them as the unfused stages run them.
+   * Training's normalisation, dropout, relu and max pooling in one pass; a NaN in a window (which
+   * the relu gradient and the pool's NaN rule would see) redoes them as the unfused stages run them.
    */
-  private poolForward(io: StageIO, n: number, total: number): void {
-    const { simd, c, t } = this;
+  private poolForward(io: StageIO, step: StepInfo, total: number): void {
+    const { simd, c, t, dropout } = this;
     const f = simd.fn;
+    const n = step.n;
     const [ih, iw] = this.inShape;
     const [oh, ow] = this.outShape;
     const relu = this.relu ? 1 : 0;
     const { meanTile, grTile, betaTile } = this;
+    // As DropoutStage: a rate outside (0, 1) is the identity.
+    const rate = dropout === null ? 0 : dropout.layer.rate;
+    this.masked = dropout !== null && rate > 0 && rate < 1;
+    if (dropout !== null && this.masked) {
+      dropoutMaskInto(simd, this.mask, total, rate, step.dropoutSeed(dropout.index));
+    }
+    const mask = this.masked ? this.mask : 0;
+    const { arg } = this;
     this.redone =
-      f.lenet_batch_norm_pool2_arg(io.x, meanTile, grTile, betaTile, io.y, this.arg, n, ih, iw, c, relu) !==
+      f.lenet_batch_norm_pool2_arg(io.x, meanTile, grTile, betaTile, io.y, arg, n, ih, iw, c, relu, mask) !==
       0;
     if (!this.redone) return;
     f.lenet_batch_norm(io.x, meanTile, grTile, betaTile, this.full, total, c, t);
+    if (this.masked) f.lenet_mul(this.full, this.mask, this.full, total);
     if (this.relu) f.lenet_relu(this.full, this.full, total);
     f.lenet_max_pool_2x2_arg(this.full, io.y, this.arg, n, ih, iw, c, oh, ow);
   }
@@ -298,6 +319,7 @@ export class BatchNormStage implements Stage {
     }
     f.lenet_max_pool_grad_2x2_arg(dy, this.arg, this.fullGrad, n, ih, iw, c, oh, ow);
     if (this.relu && this.redone) f.lenet_relu_grad(this.full, this.fullGrad, this.fullGrad, total);
+    if (this.masked) f.lenet_mul(this.fullGrad, this.mask, this.fullGrad, total);
     return this.fullGrad;
   }
 
@@ -344,7 +366,7 @@ export class BatchNormStage implements Stage {
     const total = rows * c;
     const fused = gradFused;
     // With the pooling fused (and no NaN redo), the first pass scatters the pooled gradient itself.
-    const scatterInPass = this.pool !== null && !this.redone && fused && poolGrad;
+    const scatterInPass = this.pool !== null && !this.redone && !this.masked && fused && poolGrad;
     const dy =
       this.pool === null ? io.dy : scatterInPass ? this.fullGrad : this.poolBackward(io, step.n, total);
     // FusedBatchNorm's gradient: dx = dy·γr (formed in the last pass when fused), and the

@@ -103,6 +103,7 @@ export function makeStage(
         mode,
         fused.pool?.op ?? null,
         fused.act === 'relu',
+        fused.dropout === undefined ? null : { layer: fused.dropout, index: dropouts },
       );
     case 'dropout':
       return mode === 'train'
@@ -154,18 +155,24 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
   for (const { layer, index: i, fused } of plan) {
     if (i <= skip) continue;
     const next = spec.layers[i + 1];
-    // A training batch norm takes a 2×2/2 max pooling after it, or a relu then one.
-    const relu = next?.type === 'activation' && next.activation === 'relu';
-    const pool = spec.layers[relu ? i + 2 : i + 1];
+    // A training batch norm takes a 2×2/2 max pooling after it, a relu then one, or a dropout, a
+    // relu and one.
+    let j = i + 1;
+    const dropout = spec.layers[j]?.type === 'dropout' ? spec.layers[j++] : undefined;
+    const act = spec.layers[j];
+    const relu = act?.type === 'activation' && act.activation === 'relu';
+    const pool = spec.layers[relu ? j + 1 : j];
     if (
       trainBnPool &&
       layer.type === 'batchNorm' &&
+      (relu || dropout === undefined) &&
       pool2x2(pool) &&
       pool.op === 'max' &&
       trainBatchNormPoolFits(shape)
     ) {
-      fused.pool = { op: 'max', index: relu ? i + 2 : i + 1 };
+      fused.pool = { op: 'max', index: relu ? j + 1 : j };
       if (relu) fused.act = 'relu';
+      if (dropout?.type === 'dropout') fused.dropout = dropout;
       skip = fused.pool.index;
     }
     if (
@@ -187,7 +194,7 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       fused.pool = undefined;
     }
     const stage = makeStage(simd, backend, layer, i, shape, dropouts, mode, fused);
-    if (layer.type === 'dropout') dropouts++;
+    if (layer.type === 'dropout' || fused.dropout) dropouts++;
     stages.push(stage);
     needDx.push(weightsBefore);
     weightsBefore ||= hasWeights(layer);

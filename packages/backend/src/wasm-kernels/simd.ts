@@ -134,6 +134,7 @@ export interface SimdExports {
     iw: number,
     c: number,
     relu: number,
+    mask: number,
   ): number;
   lenet_batch_norm(
     x: number,
