@@ -80,7 +80,7 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   infer-stages.mjs compiles one per variant);
  * `bn-variance`, `bn-grad`: the training batch norm's variance in one pass, its input gradient
  *   without full-size scratch; `train-bn-pool`: the training batch norm with the max pooling
- *   after it (and a relu between) in one stage (read when a step is compiled); `bn-pool-grad`: that
+ *   after it (and a dropout and relu between) in one stage (read when a step is compiled); `bn-pool-grad`: that
  *   stage's gradient scatter inside the batch-norm gradient's first pass; `bn-train`: all four.
  */
 const AB_SWITCHES = {

@@ -67,7 +67,8 @@ for (const { preset, batch } of cells) {
     let layer = 0;
     net.stages.forEach((s) => {
       const bnPool = s.constructor.name === 'BatchNormStage' && s.pool !== null;
-      const count = s.constructor.name === 'ConvPoolStage' ? 2 : bnPool ? 2 + (s.relu ? 1 : 0) + (s.dropout ? 1 : 0) : 1;
+      const count =
+        s.constructor.name === 'ConvPoolStage' ? 2 : bnPool ? 2 + (s.relu ? 1 : 0) + (s.dropout ? 1 : 0) : 1;
       const taken = names.slice(layer, layer + count);
       const name = [taken[0], ...taken.slice(1).map((n) => n.replace(/^\d+ /, ''))].join(' + ');
       layer += count;
