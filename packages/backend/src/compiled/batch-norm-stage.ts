@@ -217,7 +217,9 @@ export class BatchNormStage implements Stage {
       this.arg = take(Math.ceil(pooled / 4));
       this.pooledGrad = take(pooled);
       this.fullGrad = take(total);
-      this.full = take(total);
+      // The squares' buffer: free once the variance is summed, and the gradient's relu reads the
+      // redone output before the variance path (switched to scratch) writes there.
+      this.full = this.sq;
       this.mask = this.dropout === null ? 0 : take(total);
     }
   }
