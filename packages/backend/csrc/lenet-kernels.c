@@ -612,11 +612,13 @@ void lenet_binary_rows(const f32 *a, const f32 *tile, const f32 *b, f32 *out, i3
   }
 }
 
-// out[j] = (Σ_r src[r·c + j]) / divisor for src [rows, c]. Sums blocks of rows into `tile`
-// (t floats) and the blocks into `acc` (t floats), which bounds float32 rounding to about
-// (block + rows / block) ulps instead of rows.
-EXPORT(lenet_sum_rows)
-void lenet_sum_rows(const f32 *src, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *tile, f32 *acc) {
+// lenet_sum_rows's loop over the values formed from x: x itself (mode 0), (x − mean)² (1) or
+// dvar·((x − mean)·2) (2) — the same blocks, adds and order whatever the mode, so the sums of
+// modes 1 and 2 are bit for bit those of writing the values out and summing them. Inlined with
+// the mode known, each caller a loop of its own.
+INLINE void sum_rows_of(const f32 *x, const f32 *meanTile, const f32 *dvarTile, i32 mode, f32 *out, i32 rows, i32 c,
+                        i32 t, f32 divisor, f32 *tile, f32 *acc) {
+  const v128_t two = wasm_f32x4_splat(2.0f);
   const i32 total = rows * c;
   const i32 blockFloats = t * 64;
   __builtin_memset(acc, 0, (uint32_t)t * 4u);
@@ -625,16 +627,38 @@ void lenet_sum_rows(const f32 *src, f32 *out, i32 rows, i32 c, i32 t, f32 diviso
     __builtin_memset(tile, 0, (uint32_t)t * 4u);
     const i32 end = i + blockFloats < total ? i + blockFloats : total;
     for (; i + t <= end; i += t)
-      for (i32 k = 0; k < t; k += 4)
-        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), wasm_v128_load(src + i + k)));
+      for (i32 k = 0; k < t; k += 4) {
+        v128_t v = wasm_v128_load(x + i + k);
+        if (mode != 0) {
+          const v128_t d = wasm_f32x4_sub(v, wasm_v128_load(meanTile + k));
+          v = mode == 1 ? wasm_f32x4_mul(d, d) : wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two));
+        }
+        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
+      }
     for (i32 k = 0; k < t; k += 4)
       wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
   }
   for (i32 j = 0; j < c; j++) out[j] = 0.0f;
   for (i32 k = 0; k < t; k++) out[k % c] += acc[k];
-  for (; i < total; i++) out[i % c] += src[i];
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    f32 v = x[i];
+    if (mode != 0) {
+      const f32 d = v - meanTile[k];
+      v = mode == 1 ? d * d : dvarTile[k] * (d * 2.0f);
+    }
+    out[k] += v;
+  }
   if (divisor != 1.0f)
     for (i32 j = 0; j < c; j++) out[j] /= divisor;
+}
+
+// out[j] = (Σ_r src[r·c + j]) / divisor for src [rows, c]. Sums blocks of rows into `tile`
+// (t floats) and the blocks into `acc` (t floats), which bounds float32 rounding to about
+// (block + rows / block) ulps instead of rows.
+EXPORT(lenet_sum_rows)
+void lenet_sum_rows(const f32 *src, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *tile, f32 *acc) {
+  sum_rows_of(src, 0, 0, 0, out, rows, c, t, divisor, tile, acc);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -707,12 +731,28 @@ void lenet_batch_norm_pool2(const f32 *x, const f32 *meanTile, const f32 *grTile
     }
 }
 
+// lenet_batch_norm_grad's scratch (work: block sums of dy and dy·(x − mean), then their totals,
+// t floats each): a block's sums added to the totals, and the totals folded per channel.
+INLINE void bn_grad_add_block(f32 *work, i32 t) {
+  for (i32 k = 0; k < 2 * t; k += 4)
+    wasm_v128_store(work + 2 * t + k, wasm_f32x4_add(wasm_v128_load(work + 2 * t + k), wasm_v128_load(work + k)));
+}
+
+INLINE void bn_grad_sums(const f32 *work, f32 *sumDy, f32 *sumDyXm, i32 c, i32 t) {
+  for (i32 j = 0; j < c; j++) sumDy[j] = sumDyXm[j] = 0.0f;
+  for (i32 k = 0; k < t; k++) {
+    sumDy[k % c] += work[2 * t + k];
+    sumDyXm[k % c] += work[3 * t + k];
+  }
+}
+
 // The batch-norm gradient's one pass: dx = dy·gr, and per channel sumDy[j] = Σ dy and
 // sumDyXm[j] = Σ dy·(x − mean) (blocked sums, as lenet_sum_rows). work: 4·t floats of scratch.
+// dx 0: the sums alone (lenet_bn_dx_fused then forms dx).
 EXPORT(lenet_batch_norm_grad)
 void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, f32 *dx, f32 *sumDy,
                            f32 *sumDyXm, i32 total, i32 c, i32 t, f32 *work) {
-  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t, *accDyXm = work + 3 * t;
+  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t;
   const i32 blockFloats = t * 64;
   __builtin_memset(accDy, 0, (uint32_t)(2 * t) * 4u);
   i32 i = 0;
@@ -725,24 +765,114 @@ void lenet_batch_norm_grad(const f32 *x, const f32 *dy, const f32 *meanTile, con
         const v128_t xm = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
         wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
         wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
-        wasm_v128_store(dx + i + k, wasm_f32x4_mul(g, wasm_v128_load(grTile + k)));
+        if (dx) wasm_v128_store(dx + i + k, wasm_f32x4_mul(g, wasm_v128_load(grTile + k)));
       }
-    for (i32 k = 0; k < t; k += 4) {
-      wasm_v128_store(accDy + k, wasm_f32x4_add(wasm_v128_load(accDy + k), wasm_v128_load(blockDy + k)));
-      wasm_v128_store(accDyXm + k, wasm_f32x4_add(wasm_v128_load(accDyXm + k), wasm_v128_load(blockDyXm + k)));
-    }
+    bn_grad_add_block(work, t);
   }
-  for (i32 j = 0; j < c; j++) sumDy[j] = sumDyXm[j] = 0.0f;
-  for (i32 k = 0; k < t; k++) {
-    sumDy[k % c] += accDy[k];
-    sumDyXm[k % c] += accDyXm[k];
-  }
+  bn_grad_sums(work, sumDy, sumDyXm, c, t);
   for (; i < total; i++) {
     const i32 k = i % c;
     const f32 g = dy[i];
     sumDy[k] += g;
     sumDyXm[k] += g * (x[i] - meanTile[k]);
-    dx[i] = g * grTile[k];
+    if (dx) dx[i] = g * grTile[k];
+  }
+}
+
+// The training batch norm's variance without its buffer of squares: out = Σ (x − mean)² / divisor
+// per channel, bit for bit lenet_sq_dev then lenet_sum_rows (one pass over x instead of three
+// over x and the squares).
+EXPORT(lenet_sum_sq_dev)
+void lenet_sum_sq_dev(const f32 *x, const f32 *meanTile, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *tile,
+                      f32 *acc) {
+  sum_rows_of(x, meanTile, 0, 1, out, rows, c, t, divisor, tile, acc);
+}
+
+// The variance path's sum without its buffer: out = Σ dvar·((x − mean)·2) per channel, bit for bit
+// lenet_bn_var_grad then lenet_sum_rows (divisor 1).
+EXPORT(lenet_bn_var_grad_sum)
+void lenet_bn_var_grad_sum(const f32 *x, const f32 *meanTile, const f32 *dvarTile, f32 *out, i32 rows, i32 c, i32 t,
+                           f32 *tile, f32 *acc) {
+  sum_rows_of(x, meanTile, dvarTile, 2, out, rows, c, t, 1.0f, tile, acc);
+}
+
+// One pooled row's gradient scattered through its argmax bytes into the two input rows it came
+// from (out [2, iw, c]), as lenet_relu_grad on the pooled values p (when p ≠ 0) then
+// lenet_max_pool_grad_2x2_arg compute it: dy·step(p) at each window's argmax, +0 elsewhere.
+static void bn_pool_scatter_row(const f32 *dyp, const f32 *p, const uint8_t *arg, f32 *out, i32 iw, i32 c) {
+  const i32 row = iw * c, ow = iw / 2;
+  const v128_t fone = wasm_f32x4_splat(1.0f), fzero = wasm_f32x4_splat(0.0f);
+  const v128_t zero = wasm_i32x4_splat(0), one = wasm_i32x4_splat(1), two = wasm_i32x4_splat(2),
+               three = wasm_i32x4_splat(3);
+  for (i32 x = 0; x < ow; x++) {
+    f32 *s0 = out + 2 * x * c;
+    for (i32 k = 0; k + 4 <= c; k += 4) {
+      v128_t g = wasm_v128_load(dyp + x * c + k);
+      if (p) {
+        const v128_t v = wasm_v128_load(p + x * c + k);
+        v128_t step = wasm_v128_bitselect(fone, fzero, wasm_f32x4_gt(v, fzero));
+        step = wasm_v128_bitselect(v, step, wasm_f32x4_ne(v, v));
+        g = wasm_f32x4_mul(g, step);
+      }
+      const v128_t id = wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(arg + x * c + k)));
+      wasm_v128_store(s0 + k, wasm_v128_and(g, wasm_i32x4_eq(id, zero)));
+      wasm_v128_store(s0 + c + k, wasm_v128_and(g, wasm_i32x4_eq(id, one)));
+      wasm_v128_store(s0 + row + k, wasm_v128_and(g, wasm_i32x4_eq(id, two)));
+      wasm_v128_store(s0 + row + c + k, wasm_v128_and(g, wasm_i32x4_eq(id, three)));
+      if (k + 4 < c && k + 8 > c) k = c - 8;
+    }
+  }
+}
+
+// The gradient of a fused batch norm + 2×2/2 max pooling (and the relu between when p ≠ 0; p: the
+// pooled output) at the batch norm's output, scattered into dy [n, ih, iw, c] from the pooled
+// gradient dyp and the argmax bytes a pair of input rows at a time, with lenet_batch_norm_grad's
+// sums (dx not formed) over each pair while it is in cache: bit for bit the relu gradient, the
+// scatter and lenet_batch_norm_grad one after the other. ih, iw even, c ≥ 4 (t divides 2·iw·c).
+EXPORT(lenet_batch_norm_grad_pool2)
+void lenet_batch_norm_grad_pool2(const f32 *x, const f32 *dyp, const f32 *p, const uint8_t *arg, const f32 *meanTile,
+                                 f32 *dy, f32 *sumDy, f32 *sumDyXm, i32 n, i32 ih, i32 iw, i32 c, i32 t,
+                                 f32 *work) {
+  f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t;
+  const i32 pair = 2 * iw * c, prow = iw / 2 * c, tiles = n * ih * iw * c / t;
+  __builtin_memset(accDy, 0, (uint32_t)(2 * t) * 4u);
+  i32 q = 0;  // tile index over the whole input, as lenet_batch_norm_grad's i / t
+  for (i32 r = 0; r < n * ih / 2; r++) {
+    f32 *d = dy + r * pair;
+    bn_pool_scatter_row(dyp + r * prow, p ? p + r * prow : 0, arg + r * prow, d, iw, c);
+    const f32 *xr = x + r * pair;
+    for (i32 j = 0; j < pair; j += t, q++) {
+      if (q % 64 == 0) __builtin_memset(blockDy, 0, (uint32_t)(2 * t) * 4u);
+      for (i32 k = 0; k < t; k += 4) {
+        const v128_t g = wasm_v128_load(d + j + k);
+        const v128_t xm = wasm_f32x4_sub(wasm_v128_load(xr + j + k), wasm_v128_load(meanTile + k));
+        wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
+        wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
+      }
+      if (q % 64 == 63 || q == tiles - 1) bn_grad_add_block(work, t);
+    }
+  }
+  bn_grad_sums(work, sumDy, sumDyXm, c, t);
+}
+
+// The batch-norm input gradient in one pass from dy and x, bit for bit lenet_batch_norm_grad's dx,
+// lenet_bn_var_grad and lenet_bn_dx_sum: dx = (dy·gr + dvar·((x − mean)·2)) + dmean, without
+// their two full-size buffers.
+EXPORT(lenet_bn_dx_fused)
+void lenet_bn_dx_fused(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, const f32 *dvarTile,
+                       const f32 *dmeanTile, f32 *dx, i32 total, i32 c, i32 t) {
+  const v128_t two = wasm_f32x4_splat(2.0f);
+  i32 i = 0;
+  for (; i + t <= total; i += t)
+    for (i32 k = 0; k < t; k += 4) {
+      const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
+      const v128_t p = wasm_f32x4_mul(wasm_v128_load(dy + i + k), wasm_v128_load(grTile + k));
+      const v128_t v = wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two));
+      wasm_v128_store(dx + i + k, wasm_f32x4_add(wasm_f32x4_add(p, v), wasm_v128_load(dmeanTile + k)));
+    }
+  for (; i < total; i++) {
+    const i32 k = i % c;
+    dx[i] = (dy[i] * grTile[k] + dvarTile[k] * ((x[i] - meanTile[k]) * 2.0f)) + dmeanTile[k];
   }
 }
 
@@ -1237,6 +1367,57 @@ void lenet_max_pool_grad_2x2_arg(const f32 *dy, const uint8_t *arg, f32 *dx, i32
     }
     clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
   }
+}
+
+// Training's batch norm with the 2×2/2 max pooling after it (and a dropout mask and the relu
+// between: mask ≠ 0, relu 1) in one pass: x [n, ih, iw, c] (ih, iw even, c ≥ 4) → out
+// [n, ih/2, iw/2, c] and each window's first maximum in arg, every value as lenet_batch_norm,
+// lenet_mul by the mask, lenet_relu (pmax with 0) and lenet_max_pool_2x2_arg compute it one after
+// the other, without the full-size outputs. Returns 1 when a window's (masked) values sum to NaN
+// (a NaN reaches the relu gradient, or the pool's NaN rule applies): the caller then redoes the
+// step unfused; else 0.
+EXPORT(lenet_batch_norm_pool2_arg)
+i32 lenet_batch_norm_pool2_arg(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile, f32 *out,
+                               uint8_t *arg, i32 n, i32 ih, i32 iw, i32 c, i32 relu, const f32 *mask) {
+  const i32 row = iw * c, oh = ih / 2, ow = iw / 2;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t bad = wasm_i32x4_splat(0);
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < oh; y++) {
+      const f32 *in = x + (b * ih + 2 * y) * row;
+      f32 *o = out + (b * oh + y) * ow * c;
+      uint8_t *a = arg + (b * oh + y) * ow * c;
+      for (i32 xx = 0; xx < ow; xx++)
+        for (i32 k = 0; k + 4 <= c; k += 4) {
+          const v128_t m = wasm_v128_load(meanTile + k), g = wasm_v128_load(grTile + k);
+          const v128_t off = wasm_v128_load(offsetTile + k);
+          const f32 *p = in + 2 * xx * c + k;
+#define LENET_BN(v) wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub((v), m), g), off)
+          v128_t a0 = LENET_BN(wasm_v128_load(p)), a1 = LENET_BN(wasm_v128_load(p + c));
+          v128_t a2 = LENET_BN(wasm_v128_load(p + row)), a3 = LENET_BN(wasm_v128_load(p + row + c));
+#undef LENET_BN
+          if (mask) {
+            const f32 *q = mask + (p - x);
+            a0 = wasm_f32x4_mul(a0, wasm_v128_load(q));
+            a1 = wasm_f32x4_mul(a1, wasm_v128_load(q + c));
+            a2 = wasm_f32x4_mul(a2, wasm_v128_load(q + row));
+            a3 = wasm_f32x4_mul(a3, wasm_v128_load(q + row + c));
+          }
+          const v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+          bad = wasm_v128_or(bad, wasm_f32x4_ne(s, s));
+          if (relu) {
+            a0 = wasm_f32x4_pmax(a0, zero);
+            a1 = wasm_f32x4_pmax(a1, zero);
+            a2 = wasm_f32x4_pmax(a2, zero);
+            a3 = wasm_f32x4_pmax(a3, zero);
+          }
+          wasm_v128_store(o + xx * c + k, wasm_f32x4_pmax(wasm_f32x4_pmax(wasm_f32x4_pmax(a0, a1), a2), a3));
+          store_bytes(a + xx * c + k, conv_pool_argmax(a0, a1, a2, a3), 4);
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c) k = c - 8;
+        }
+    }
+  return wasm_v128_any_true(bad) ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

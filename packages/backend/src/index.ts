@@ -1,5 +1,13 @@
 /** @lenet/backend public API. */
 
+/** The compiled training step's batch-norm passes (variance in one pass, the input gradient without scratch, the max pooling after it fused), on or off. */
+export {
+  setBatchNormGradFusedEnabled,
+  setBatchNormPoolGradFusedEnabled,
+  setBatchNormVarianceFusedEnabled,
+  setTrainBatchNormPoolFusionEnabled,
+  trainBatchNormPoolFusionEnabled,
+} from './compiled/batch-norm-stage.js';
 /** The compiled nets' graph fusion (batch norms folded, activations fused, conv + pool, batch norm + pool), on or off. */
 export {
   convPoolFusionEnabled,

@@ -1,6 +1,9 @@
 // What the A/B scripts here share: "preset:batch" arguments and their specs.
 import {
+  setBatchNormGradFusedEnabled,
   setBatchNormPoolFusionEnabled,
+  setBatchNormPoolGradFusedEnabled,
+  setBatchNormVarianceFusedEnabled,
   setConvPoolFusionEnabled,
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
@@ -12,6 +15,7 @@ import {
   setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
+  setTrainBatchNormPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
   setTrainNarrowPoolEnabled,
   setTrainPoolFilterGradEnabled,
@@ -79,7 +83,11 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `dense-resident`: the compiled inference pass's dense panels kept in the helper threads' memory
  *   (and its products split by rows from 2M multiply-adds);
  * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
- *   infer-stages.mjs compiles one per variant).
+ *   infer-stages.mjs compiles one per variant);
+ * `bn-variance`, `bn-grad`: the training batch norm's variance in one pass, its input gradient
+ *   without full-size scratch; `train-bn-pool`: the training batch norm with the max pooling
+ *   after it (and a dropout and relu between) in one stage (read when a step is compiled); `bn-pool-grad`: that
+ *   stage's gradient scatter inside the batch-norm gradient's first pass; `bn-train`: all four.
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -103,6 +111,17 @@ const AB_SWITCHES = {
   'wino-interior': setWinogradInteriorEnabled,
   'narrow-direct': setNarrowDirectEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
+  'bn-variance': setBatchNormVarianceFusedEnabled,
+  'bn-grad': setBatchNormGradFusedEnabled,
+  'train-bn-pool': setTrainBatchNormPoolFusionEnabled,
+  'bn-pool-grad': setBatchNormPoolGradFusedEnabled,
+  // Round 11's training batch-norm levers together (each is listed above too).
+  'bn-train': (on) => {
+    setBatchNormVarianceFusedEnabled(on);
+    setBatchNormGradFusedEnabled(on);
+    setTrainBatchNormPoolFusionEnabled(on);
+    setBatchNormPoolGradFusedEnabled(on);
+  },
   // Round 10's convolution levers of the inference pass together (each is listed above too).
   'conv-infer': (on) => {
     setWinogradEpilogueEnabled(on);

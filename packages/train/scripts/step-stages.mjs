@@ -62,12 +62,16 @@ for (const { preset, batch } of cells) {
     // Private fields of the compiled step, read for profiling only.
     const cs = step.compiled;
     const net = cs.net;
-    // A stage per layer, except a ConvPoolStage: the conv2d and the pooling after it.
+    // A stage per layer, except a ConvPoolStage (the conv2d and the pooling after it) and a
+    // BatchNormStage with its pool set (the batch norm, its dropout and relu when set, the pooling).
     let layer = 0;
     net.stages.forEach((s) => {
-      const fused = s.constructor.name === 'ConvPoolStage';
-      const name = fused ? `${names[layer]} + ${names[layer + 1].replace(/^\d+ /, '')}` : names[layer];
-      layer += fused ? 2 : 1;
+      const bnPool = s.constructor.name === 'BatchNormStage' && s.pool !== null;
+      const count =
+        s.constructor.name === 'ConvPoolStage' ? 2 : bnPool ? 2 + (s.relu ? 1 : 0) + (s.dropout ? 1 : 0) : 1;
+      const taken = names.slice(layer, layer + count);
+      const name = [taken[0], ...taken.slice(1).map((n) => n.replace(/^\d+ /, ''))].join(' + ');
+      layer += count;
       wrap(s, 'forward', `F ${name}`);
       wrap(s, 'backward', `B ${name}`);
     });

@@ -198,6 +198,12 @@ describe('the compiled step against TensorFlow.js autodiff (wasm)', () => {
     },
   );
 
+  it('torch-bn without its dropout layers (batch norm, relu and max pooling fused): gradients within 1e-5 per step, weights within 1e-4 after 3 steps at batch 16', () => {
+    const { spec } = model('torch-bn');
+    const nodropout: ModelSpec = { ...spec, layers: spec.layers.filter((l) => l.type !== 'dropout') };
+    sameStepsBothWays(() => buildModel(nodropout, { seed: 2 }), batchList(train, 16).slice(0, 3));
+  });
+
   it('vgg-cifar10 with narrow dense layers: gradients within 1e-5 per step, weights within 1e-4 after 2 steps at batch 4', () => {
     // Its six convolutions as they are; its dense layers (2,500 and 1,000 units: 7.4 M weights,
     // seconds per autodiff step) narrowed to 25 and 10.

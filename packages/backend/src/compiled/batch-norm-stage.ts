@@ -1,4 +1,5 @@
 import type * as tf from '../tfjs.js';
+import { dropoutMaskInto } from '../wasm-kernels/dropout.js';
 import { type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { checkVariable, netSpecError } from './net-spec.js';
 import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
@@ -21,6 +22,65 @@ export function checkBatchNorm(
     netSpecError(index, `batchNorm needs momentum in [0, 1] and epsilon > 0, got ${momentum} and ${epsilon}`);
   }
   return c;
+}
+
+let varianceFused = globalThis.process?.env?.LENET_BN_VARIANCE !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the training batch norm's variance in one pass over its
+ * input (`lenet_sum_sq_dev`, bit for bit the squares written out and summed). Read at every step.
+ * `LENET_BN_VARIANCE=0` starts with it off.
+ */
+export function setBatchNormVarianceFusedEnabled(on: boolean): void {
+  varianceFused = on;
+}
+
+let gradFused = globalThis.process?.env?.LENET_BN_GRAD !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the training batch norm's input gradient in three passes
+ * without full-size scratch (sums, the variance path's sum, then dx from dy and x; bit for bit the
+ * five passes through two scratch buffers). Read at every step. `LENET_BN_GRAD=0` starts with it off.
+ */
+export function setBatchNormGradFusedEnabled(on: boolean): void {
+  gradFused = on;
+}
+
+let trainPool = globalThis.process?.env?.LENET_TRAIN_BN_POOL !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's fusion of a batch norm with
+ * the 2×2/2 max pooling after it (and a relu between): one pass normalises, pools and keeps each
+ * window's argmax, without the full-size output; the relu gradient then runs on the pooled size.
+ * Read when a net is compiled. `LENET_TRAIN_BN_POOL=0` starts with it off.
+ */
+export function setTrainBatchNormPoolFusionEnabled(on: boolean): void {
+  trainPool = on;
+}
+
+let poolGrad = globalThis.process?.env?.LENET_BN_POOL_GRAD !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the fused batch norm + max pooling's gradient scatter
+ * run inside the batch-norm gradient's first pass, a pair of input rows at a time (bit for bit).
+ * Read at every step. `LENET_BN_POOL_GRAD=0` starts with it off.
+ */
+export function setBatchNormPoolGradFusedEnabled(on: boolean): void {
+  poolGrad = on;
+}
+
+/** Whether {@link setTrainBatchNormPoolFusionEnabled} (or `LENET_TRAIN_BN_POOL`) leaves it on. */
+export function trainBatchNormPoolFusionEnabled(): boolean {
+  return trainPool;
+}
+
+/**
+ * Whether a training batch norm on `inShape` (per sample) can take the 2×2/2 max pooling after it:
+ * even height and width (every value in a window, so a NaN one is seen) and 4 or more channels
+ * (`lenet_batch_norm_pool2_arg`).
+ */
+export function trainBatchNormPoolFits(inShape: readonly number[]): boolean {
+  return inShape.length === 3 && inShape[0] % 2 === 0 && inShape[1] % 2 === 0 && inShape[2] >= 4;
 }
 
 /** Whether an inference batch norm on `inShape` (per sample) can take the 2×2/2 pooling after it. */
@@ -66,6 +126,17 @@ export class BatchNormStage implements Stage {
   private sumVarPath = 0;
   private gGamma = 0;
   private gBeta = 0;
+  /** Training with the pooling fused: each window's argmax (bytes), the pooled gradient after the relu's. */
+  private arg = 0;
+  private pooledGrad = 0;
+  /** ... the gradient at the batch norm's output, and its output when the step is redone unfused. */
+  private fullGrad = 0;
+  private full = 0;
+  /** The fused dropout's mask, and whether this step drew one (a rate in (0, 1)). */
+  private mask = 0;
+  private masked = false;
+  /** Whether this step's forward pass ran unfused (a NaN in a window), so the backward pass does. */
+  private redone = false;
   /** 1/√(σ² + ε) of the last forward pass, per channel, in float64. */
   private r: Float64Array;
 
@@ -82,11 +153,27 @@ export class BatchNormStage implements Stage {
     /** Read at every forward pass, as tfjs-layers reads its layer's. */
     private readonly settings: { readonly momentum: number; readonly epsilon: number },
     private readonly mode: NetMode,
-    /** Inference: the 2×2/2 pooling after it, run in the same pass (`lenet_batch_norm_pool2`). */
+    /**
+     * The 2×2/2 pooling after it, run in the same pass: inference `lenet_batch_norm_pool2`;
+     * training (max only) `lenet_batch_norm_pool2_arg`, with the relu between when `relu`.
+     */
     private readonly pool: 'max' | 'avg' | null = null,
+    private readonly relu = false,
+    /** Training: the dropout layer between it and the relu (its rate read at every step) and its index among the net's dropouts. */
+    private readonly dropout: { layer: { readonly rate: number }; index: number } | null = null,
   ) {
     this.c = checkBatchNorm(index, inShape, v, settings);
-    if (pool !== null && !batchNormPoolFits(inShape, mode)) {
+    if (
+      mode === 'train' &&
+      (relu || pool !== null || dropout !== null) &&
+      (pool !== 'max' || !trainBatchNormPoolFits(inShape) || (dropout !== null && !relu))
+    ) {
+      netSpecError(
+        index,
+        'batchNorm takes a max pooling (and relu) after it in training on [even h, even w, c ≥ 4]',
+      );
+    }
+    if (mode === 'infer' && (relu || (pool !== null && !batchNormPoolFits(inShape, mode)))) {
       netSpecError(
         index,
         'batchNorm takes the pooling after it in inference on [h ≥ 2, w ≥ 2, c], c a multiple of 4',
@@ -125,6 +212,16 @@ export class BatchNormStage implements Stage {
     this.sumVarPath = take(c);
     this.gGamma = take(c);
     this.gBeta = take(c);
+    if (this.pool !== null) {
+      const pooled = n * sizeOf(this.outShape);
+      this.arg = take(Math.ceil(pooled / 4));
+      this.pooledGrad = take(pooled);
+      this.fullGrad = take(total);
+      // The squares' buffer: free once the variance is summed, and the gradient's relu reads the
+      // redone output before the variance path (switched to scratch) writes there.
+      this.full = this.sq;
+      this.mask = this.dropout === null ? 0 : take(total);
+    }
   }
 
   /** Fills a tile of t floats at `ptr` with per-channel values. */
@@ -144,8 +241,12 @@ export class BatchNormStage implements Stage {
     }
     f.lenet_sum_rows(io.x, this.mean, rows, c, t, rows, this.tile, this.acc);
     f.lenet_fill_tile(this.mean, this.meanTile, c, t);
-    f.lenet_sq_dev(io.x, this.meanTile, this.sq, total, c, t);
-    f.lenet_sum_rows(this.sq, this.variance, rows, c, t, rows, this.tile, this.acc);
+    if (varianceFused) {
+      f.lenet_sum_sq_dev(io.x, this.meanTile, this.variance, rows, c, t, rows, this.tile, this.acc);
+    } else {
+      f.lenet_sq_dev(io.x, this.meanTile, this.sq, total, c, t);
+      f.lenet_sum_rows(this.sq, this.variance, rows, c, t, rows, this.tile, this.acc);
+    }
     const mean = simd.floats(this.mean, c);
     const variance = simd.floats(this.variance, c);
     const gamma = simd.floats(simd.ptr(this.v.gamma), c);
@@ -157,7 +258,11 @@ export class BatchNormStage implements Stage {
     }
     this.fillTile(this.grTile, gr);
     this.fillTile(this.betaTile, simd.floats(simd.ptr(this.v.beta), c));
-    f.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
+    if (this.pool === null) {
+      f.lenet_batch_norm(io.x, this.meanTile, this.grTile, this.betaTile, io.y, total, c, t);
+    } else {
+      this.poolForward(io, step, total);
+    }
     const decay = Math.fround(1 - momentum);
     const movingMean = simd.floats(simd.ptr(this.v.movingMean), c);
     const movingVariance = simd.floats(simd.ptr(this.v.movingVariance), c);
@@ -166,6 +271,58 @@ export class BatchNormStage implements Stage {
       movingVariance[k] =
         movingVariance[k] - Math.fround(Math.fround(movingVariance[k] - variance[k]) * decay);
     }
+  }
+
+  /**
+   * Training's normalisation, dropout, relu and max pooling in one pass; a NaN in a window (which
+   * the relu gradient and the pool's NaN rule would see) redoes them as the unfused stages run them.
+   */
+  private poolForward(io: StageIO, step: StepInfo, total: number): void {
+    const { simd, c, t, dropout } = this;
+    const f = simd.fn;
+    const n = step.n;
+    const [ih, iw] = this.inShape;
+    const [oh, ow] = this.outShape;
+    const relu = this.relu ? 1 : 0;
+    const { meanTile, grTile, betaTile } = this;
+    // As DropoutStage: a rate outside (0, 1) is the identity.
+    const rate = dropout === null ? 0 : dropout.layer.rate;
+    this.masked = dropout !== null && rate > 0 && rate < 1;
+    if (dropout !== null && this.masked) {
+      dropoutMaskInto(simd, this.mask, total, rate, step.dropoutSeed(dropout.index));
+    }
+    const mask = this.masked ? this.mask : 0;
+    const { arg } = this;
+    this.redone =
+      f.lenet_batch_norm_pool2_arg(io.x, meanTile, grTile, betaTile, io.y, arg, n, ih, iw, c, relu, mask) !==
+      0;
+    if (!this.redone) return;
+    f.lenet_batch_norm(io.x, meanTile, grTile, betaTile, this.full, total, c, t);
+    if (this.masked) f.lenet_mul(this.full, this.mask, this.full, total);
+    if (this.relu) f.lenet_relu(this.full, this.full, total);
+    f.lenet_max_pool_2x2_arg(this.full, io.y, this.arg, n, ih, iw, c, oh, ow);
+  }
+
+  /**
+   * The gradient at the batch norm's output from the pooled one: the relu's on the pooled values
+   * (each window's maximum is its argmax's relu output, and the other values get +0 · step = +0),
+   * then scattered through the argmax; redone unfused, the relu's on the full-size output after
+   * the scatter, as the unfused stages run them.
+   */
+  private poolBackward(io: StageIO, n: number, total: number): number {
+    const f = this.simd.fn;
+    const [ih, iw, c] = this.inShape;
+    const [oh, ow] = this.outShape;
+    const pooled = n * oh * ow * c;
+    let dy = io.dy;
+    if (this.relu && !this.redone) {
+      f.lenet_relu_grad(io.y, io.dy, this.pooledGrad, pooled);
+      dy = this.pooledGrad;
+    }
+    f.lenet_max_pool_grad_2x2_arg(dy, this.arg, this.fullGrad, n, ih, iw, c, oh, ow);
+    if (this.relu && this.redone) f.lenet_relu_grad(this.full, this.fullGrad, this.fullGrad, total);
+    if (this.masked) f.lenet_mul(this.fullGrad, this.mask, this.fullGrad, total);
+    return this.fullGrad;
   }
 
   /** FusedBatchNorm on the moving statistics, its per-channel factor γ/√(σ² + ε) in float64. */
@@ -209,20 +366,48 @@ export class BatchNormStage implements Stage {
     const f = simd.fn;
     const rows = step.n * (this.perSample / c);
     const total = rows * c;
-    // FusedBatchNorm's gradient: dx = dy·γr, and the per-channel sums for the rest.
-    f.lenet_batch_norm_grad(
-      io.x,
-      io.dy,
-      this.meanTile,
-      this.grTile,
-      this.dxp,
-      this.sumDy,
-      this.sumDyXm,
-      total,
-      c,
-      t,
-      this.work,
-    );
+    const fused = gradFused;
+    // With the pooling fused (and no NaN redo), the first pass scatters the pooled gradient itself.
+    const scatterInPass = this.pool !== null && !this.redone && !this.masked && fused && poolGrad;
+    const dy =
+      this.pool === null ? io.dy : scatterInPass ? this.fullGrad : this.poolBackward(io, step.n, total);
+    // FusedBatchNorm's gradient: dx = dy·γr (formed in the last pass when fused), and the
+    // per-channel sums for the rest.
+    if (scatterInPass) {
+      const [ih, iw] = this.inShape;
+      const { meanTile, sumDy, sumDyXm, work } = this;
+      const pooledOut = this.relu ? io.y : 0;
+      f.lenet_batch_norm_grad_pool2(
+        io.x,
+        io.dy,
+        pooledOut,
+        this.arg,
+        meanTile,
+        dy,
+        sumDy,
+        sumDyXm,
+        step.n,
+        ih,
+        iw,
+        c,
+        t,
+        work,
+      );
+    } else {
+      f.lenet_batch_norm_grad(
+        io.x,
+        dy,
+        this.meanTile,
+        this.grTile,
+        fused || !needDx ? 0 : this.dxp,
+        this.sumDy,
+        this.sumDyXm,
+        total,
+        c,
+        t,
+        this.work,
+      );
+    }
     const sumDy = simd.floats(this.sumDy, c);
     const sumDyXm = simd.floats(this.sumDyXm, c);
     const gGamma = simd.floats(this.gGamma, c);
@@ -241,14 +426,33 @@ export class BatchNormStage implements Stage {
     if (!needDx) return;
     this.fillTile(this.dvarTile, dvarN);
     // Square's and Sub's gradient (the variance path to x), and its sum for Sub's mean input.
-    f.lenet_bn_var_grad(io.x, this.meanTile, this.dvarTile, this.sq, total, c, t);
-    f.lenet_sum_rows(this.sq, this.sumVarPath, rows, c, t, 1, this.tile, this.acc);
+    if (fused) {
+      f.lenet_bn_var_grad_sum(
+        io.x,
+        this.meanTile,
+        this.dvarTile,
+        this.sumVarPath,
+        rows,
+        c,
+        t,
+        this.tile,
+        this.acc,
+      );
+    } else {
+      f.lenet_bn_var_grad(io.x, this.meanTile, this.dvarTile, this.sq, total, c, t);
+      f.lenet_sum_rows(this.sq, this.sumVarPath, rows, c, t, 1, this.tile, this.acc);
+    }
     const sumVarPath = simd.floats(this.sumVarPath, c);
     const dmeanN = new Float32Array(c);
     // The mean's gradient (FusedBatchNorm's, then Sub's), through Mean's: divided by the rows.
     for (let k = 0; k < c; k++) dmeanN[k] = Math.fround(dmean[k] + -sumVarPath[k]) / rows;
     this.fillTile(this.dmeanTile, dmeanN);
-    f.lenet_bn_dx_sum(this.dxp, this.sq, this.dmeanTile, io.dx, total, c, t);
+    if (fused) {
+      const { meanTile, grTile, dvarTile, dmeanTile } = this;
+      f.lenet_bn_dx_fused(io.x, dy, meanTile, grTile, dvarTile, dmeanTile, io.dx, total, c, t);
+    } else {
+      f.lenet_bn_dx_sum(this.dxp, this.sq, this.dmeanTile, io.dx, total, c, t);
+    }
   }
 
   gradients(): number[] {

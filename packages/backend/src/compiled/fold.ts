@@ -84,6 +84,8 @@ export interface Fused {
   act?: Exclude<NetActivation, 'linear'>;
   /** A conv2d's or an unfolded batch norm's 2×2/2 pooling run inside it, and its index in the net. */
   pool?: { op: 'max' | 'avg'; index: number };
+  /** A training batch norm's dropout layer between it and its relu and pooling (read at every step). */
+  dropout?: { readonly rate: number };
 }
 
 /** An inference net's layers after fusion: each kept layer with its index and what it took over. */

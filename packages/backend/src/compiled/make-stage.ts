@@ -2,7 +2,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tfjs.js';
 import { convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
 import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import { BatchNormStage, batchNormPoolFits, checkBatchNorm } from './batch-norm-stage.js';
+import {
+  BatchNormStage,
+  batchNormPoolFits,
+  checkBatchNorm,
+  trainBatchNormPoolFits,
+  trainBatchNormPoolFusionEnabled,
+} from './batch-norm-stage.js';
 import { ConvPoolStage, ConvStage, inferPoolFits, trainPoolFits } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
 import {
@@ -96,6 +102,8 @@ export function makeStage(
         layer,
         mode,
         fused.pool?.op ?? null,
+        fused.act === 'relu',
+        fused.dropout === undefined ? null : { layer: fused.dropout, index: dropouts },
       );
     case 'dropout':
       return mode === 'train'
@@ -142,10 +150,31 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       ? fusionPlan(spec.layers).layers
       : spec.layers.map((layer, index) => ({ layer, index, fused: {} }));
   const trainPool = mode === 'train' && trainConvPoolFusionEnabled();
+  const trainBnPool = mode === 'train' && trainBatchNormPoolFusionEnabled();
   let skip = -1;
   for (const { layer, index: i, fused } of plan) {
-    if (i === skip) continue;
+    if (i <= skip) continue;
     const next = spec.layers[i + 1];
+    // A training batch norm takes a 2×2/2 max pooling after it, a relu then one, or a dropout, a
+    // relu and one.
+    let j = i + 1;
+    const dropout = spec.layers[j]?.type === 'dropout' ? spec.layers[j++] : undefined;
+    const act = spec.layers[j];
+    const relu = act?.type === 'activation' && act.activation === 'relu';
+    const pool = spec.layers[relu ? j + 1 : j];
+    if (
+      trainBnPool &&
+      layer.type === 'batchNorm' &&
+      (relu || dropout === undefined) &&
+      pool2x2(pool) &&
+      pool.op === 'max' &&
+      trainBatchNormPoolFits(shape)
+    ) {
+      fused.pool = { op: 'max', index: relu ? j + 1 : j };
+      if (relu) fused.act = 'relu';
+      if (dropout?.type === 'dropout') fused.dropout = dropout;
+      skip = fused.pool.index;
+    }
     if (
       trainPool &&
       layer.type === 'conv2d' &&
@@ -165,7 +194,7 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       fused.pool = undefined;
     }
     const stage = makeStage(simd, backend, layer, i, shape, dropouts, mode, fused);
-    if (layer.type === 'dropout') dropouts++;
+    if (layer.type === 'dropout' || fused.dropout) dropouts++;
     stages.push(stage);
     needDx.push(weightsBefore);
     weightsBefore ||= hasWeights(layer);

@@ -8,6 +8,12 @@ import { setWinogradTrainPadFreeEnabled } from '../wasm-kernels/conv-winograd.js
 import { setDenseInputGradientPanelsEnabled } from '../wasm-kernels/matmul.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
+import {
+  setBatchNormGradFusedEnabled,
+  setBatchNormPoolGradFusedEnabled,
+  setBatchNormVarianceFusedEnabled,
+  setTrainBatchNormPoolFusionEnabled,
+} from './batch-norm-stage.js';
 import { compileInferenceNet } from './inference-net.js';
 import { type NetLayer, type NetSpec, netTrainableVariables } from './net-spec.js';
 import { compileTrainingNet } from './training-net.js';
@@ -151,6 +157,183 @@ describe('compileTrainingNet', () => {
       tf.dispose(vars);
     }
   });
+
+  it('gives the same outputs, gradients and moving statistics, bit for bit, with the batch-norm passes fused as through scratch', () => {
+    const { model, spec } = network(1);
+    perturb(model);
+    const n = 6;
+    const x = randomArray(n * INPUT, 6);
+    const dOut = randomArray(n * 3, 7);
+    const stats = model.nonTrainableWeights.map((w) => tf.clone(w.read()));
+    const run = (fused: boolean) => {
+      setBatchNormVarianceFusedEnabled(fused);
+      setBatchNormGradFusedEnabled(fused);
+      const net = compileTrainingNet(spec);
+      if (net === undefined) throw new Error('no compiled net on wasm');
+      net.forward(x, n, [11]);
+      const output = Float32Array.from(net.output());
+      net.outputGradient().set(dOut);
+      net.backward();
+      const got = [output, ...net.gradients().map((g) => Float32Array.from(g))];
+      net.dispose();
+      model.nonTrainableWeights.forEach((w, i) => {
+        got.push(Float32Array.from(w.read().dataSync()));
+        (w.read() as tf.Variable).assign(stats[i]);
+      });
+      return got;
+    };
+    try {
+      const plain = run(false);
+      const fused = run(true);
+      expect(fused.length).toBe(plain.length);
+      fused.forEach((g, k) => {
+        expect(g, `array ${k}`).toEqual(plain[k]);
+      });
+    } finally {
+      setBatchNormVarianceFusedEnabled(true);
+      setBatchNormGradFusedEnabled(true);
+      tf.dispose(stats);
+      model.dispose();
+    }
+  });
+
+  it.each([0, 0.3])(
+    "fuses a batch norm with the max pooling after it (a dropout at rate %s and a relu between, or none): the tape's gradients, bit for bit the unfused stages, NaN windows included",
+    (rate) => {
+      const init = (k: number) => tf.initializers.glorotUniform({ seed: 20 + k });
+      // 6 channels (a vector past the last full one), then 5 after the Keras-order batch norm.
+      const layers = [
+        tf.layers.conv2d({
+          inputShape: [8, 8, 2],
+          filters: 6,
+          kernelSize: 3,
+          padding: 'same',
+          kernelInitializer: init(1),
+        }),
+        tf.layers.batchNormalization({ momentum: 0.8, epsilon: 1e-4 }),
+        tf.layers.dropout({ rate, seed: 11 }),
+        tf.layers.activation({ activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+        tf.layers.conv2d({
+          filters: 5,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: init(2),
+        }),
+        tf.layers.batchNormalization({ momentum: 0.8, epsilon: 1e-4 }),
+        tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(3) }),
+      ];
+      const model = tf.sequential({ layers });
+      perturb(model);
+      const vars = (l: tf.layers.Layer) => l.weights.map((w) => w.read() as tf.Variable);
+      const bn = (l: tf.layers.Layer): NetLayer => {
+        const [gamma, beta, movingMean, movingVariance] = vars(l);
+        return { type: 'batchNorm', gamma, beta, movingMean, movingVariance, momentum: 0.8, epsilon: 1e-4 };
+      };
+      const conv = (l: tf.layers.Layer, activation: 'relu' | 'linear'): NetLayer => {
+        const [kernel, bias] = vars(l);
+        return { type: 'conv2d', kernel, bias, strides: [1, 1], padding: 'same', activation };
+      };
+      const pool: NetLayer = { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] };
+      const [dk, db] = vars(layers[9]);
+      const spec: NetSpec = {
+        input: [8, 8, 2],
+        layers: [
+          conv(layers[0], 'linear'),
+          bn(layers[1]),
+          { type: 'dropout', rate },
+          { type: 'activation', activation: 'relu' },
+          pool,
+          conv(layers[5], 'relu'),
+          bn(layers[6]),
+          pool,
+          { type: 'flatten' },
+          { type: 'dense', kernel: dk, bias: db, activation: 'softmax' },
+        ],
+      };
+      const n = 5;
+      const x = randomArray(n * 128, 8);
+      const r = randomArray(n * 3, 9);
+      const trainable = netTrainableVariables(spec);
+      const stats = model.nonTrainableWeights.map((w) => tf.clone(w.read()));
+      const restore = () => {
+        model.nonTrainableWeights.forEach((w, i) => {
+          (w.read() as tf.Variable).assign(stats[i]);
+        });
+      };
+      const xt = tf.tensor4d(x, [n, 8, 8, 2]);
+      const rt = tf.tensor2d(r, [n, 3]);
+      const { grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(model.apply(xt, { training: true }) as tf.Tensor, rt)) as tf.Scalar,
+        trainable,
+      );
+      const expected = trainable.map((v) => grads[v.name].dataSync());
+      restore();
+      const run = (fused: boolean, input = x) => {
+        setTrainBatchNormPoolFusionEnabled(fused);
+        const net = compileTrainingNet(spec);
+        if (net === undefined) throw new Error('no compiled net on wasm');
+        net.forward(input, n, [11]);
+        const output = Float32Array.from(net.output());
+        const logits = tf.tensor2d(output, [n, 3]);
+        const dLogits = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), rt)))(logits);
+        net.outputGradient().set(dLogits.dataSync());
+        net.backward();
+        const got = [output, ...net.gradients().map((g) => Float32Array.from(g))];
+        net.dispose();
+        tf.dispose([logits, dLogits]);
+        for (const w of model.nonTrainableWeights) got.push(Float32Array.from(w.read().dataSync()));
+        restore();
+        return got;
+      };
+      // The NaN case: channel 0 of the first conv copies the input's channel 0, −1 but for one
+      // pixel per image (+1, a window's second); with γ = +∞ and β = −∞ there its normalised values
+      // are NaN at that pixel alone and −∞ elsewhere (the statistics stay finite). Relu keeps the
+      // NaN, which the unfused pooling's NaN rule passes on (the fused kernel's pmax would not).
+      const nanInput = Float32Array.from(x, (v, i) => (i % 2 === 1 ? v : (i >> 1) % 64 === 1 ? 1 : -1));
+      const [kernel0, bias0] = vars(layers[0]);
+      const kernelNan = Float32Array.from(kernel0.dataSync(), (v, i) =>
+        i % 6 !== 0 ? v : i === (4 * 2 + 0) * 6 ? 1 : 0,
+      );
+      const [gamma, beta] = vars(layers[1]);
+      const before = [tf.clone(gamma), tf.clone(beta), tf.clone(kernel0), tf.clone(bias0)];
+      try {
+        const [, ...gradients] = run(true);
+        gradients.slice(0, trainable.length).forEach((g, k) => {
+          expect(relativeError(g, expected[k]), trainable[k].name).toBeLessThan(1e-5);
+        });
+        for (const infinite of [false, true]) {
+          if (infinite) {
+            gamma.assign(tf.tensor1d([Number.POSITIVE_INFINITY, 1, 1, 1, 1, 1]));
+            beta.assign(tf.tensor1d([Number.NEGATIVE_INFINITY, 0, 0, 0, 0, 0]));
+            kernel0.assign(tf.tensor4d(kernelNan, [3, 3, 2, 6]));
+            bias0.assign(tf.tensor1d(Float32Array.from(bias0.dataSync(), (v, i) => (i === 0 ? 0 : v))));
+          }
+          const input = infinite ? nanInput : x;
+          const plain = run(false, input);
+          for (const inPass of [false, true]) {
+            setBatchNormPoolGradFusedEnabled(inPass);
+            run(true, input).forEach((g, k) => {
+              const what = `${infinite ? 'infinite γ, ' : ''}scatter ${inPass ? 'in the first pass' : 'alone'}`;
+              expect(g, `array ${k} (${what})`).toEqual(plain[k]);
+            });
+          }
+          if (infinite) expect(plain[0].some(Number.isNaN)).toBe(true);
+        }
+      } finally {
+        setTrainBatchNormPoolFusionEnabled(true);
+        setBatchNormPoolGradFusedEnabled(true);
+        [gamma, beta, kernel0, bias0].forEach((v, i) => {
+          v.assign(before[i]);
+        });
+        tf.dispose([...stats, ...Object.values(grads), xt, rt, ...before]);
+        model.dispose();
+      }
+    },
+  );
 
   it("gives the same gradients when its max pooling keeps each window's argmax (big inputs) as when it reads the input again", () => {
     // network(1)'s 2×2 pooling (20 channels), and one of 6 channels (a vector past the last

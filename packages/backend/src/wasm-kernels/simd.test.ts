@@ -4,7 +4,7 @@ import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import { forEachTap, guarded } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
-import { roundUp4, type SimdKernels, simdKernels } from './simd.js';
+import { roundUp4, type SimdKernels, simdKernels, tileFloats } from './simd.js';
 import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
 
 /** Section ids of a wasm binary, in order (LEB128 sizes skipped over). */
@@ -145,6 +145,85 @@ describe('SIMD kernels called directly', () => {
       );
       expect(guardsIntact).toBe(true);
       expect(relativeError(out[2], expected)).toBeLessThan(1e-5);
+    });
+  }
+
+  // c 5 and 6: tiles of 20 and 12 floats, rows that end in a part tile, several blocks of 64 tiles.
+  for (const [rows, c] of [
+    [701, 6],
+    [1014, 5],
+  ] as const) {
+    it(`batch-norm passes without scratch, ${rows} rows × ${c} channels: bit for bit the passes through scratch, within 1e-3 of float64`, () => {
+      const t = tileFloats(c);
+      const total = rows * c;
+      const x = randomArray(total, 9).map((v) => 3 * v + 1);
+      const dy = randomArray(total, 10);
+      const tileOf = (v: ArrayLike<number>) => Float32Array.from({ length: t }, (_, k) => v[k % c]);
+      // Half a unit off the batch mean: the variance path's sums then do not cancel to rounding noise.
+      const mean = new Float64Array(c);
+      for (let i = 0; i < total; i++) mean[i % c] += x[i] / rows;
+      for (let k = 0; k < c; k++) mean[k] = Math.fround(mean[k] - 0.5);
+      const [meanTile, grTile, dvarTile, dmeanTile] = [
+        mean,
+        randomArray(c, 11),
+        randomArray(c, 12),
+        randomArray(c, 13),
+      ].map(tileOf);
+      const f = simd.fn;
+      const { out, guardsIntact } = guarded(
+        simd,
+        [x, dy, meanTile, grTile, dvarTile, dmeanTile].concat(
+          [2 * t, 4 * t, 2 * c, total, total, total, c, c, c, c, total].map((len) => new Float32Array(len)),
+        ),
+        ([
+          px,
+          pdy,
+          pm,
+          pg,
+          pv,
+          pd,
+          tiles,
+          work,
+          sums,
+          sq,
+          dxp,
+          dxOld,
+          varOld,
+          varNew,
+          pathOld,
+          pathNew,
+          dxNew,
+        ]) => {
+          const [tile, acc] = [tiles, tiles + 4 * t];
+          f.lenet_sq_dev(px, pm, sq, total, c, t);
+          f.lenet_sum_rows(sq, varOld, rows, c, t, rows, tile, acc);
+          f.lenet_sum_sq_dev(px, pm, varNew, rows, c, t, rows, tile, acc);
+          f.lenet_batch_norm_grad(px, pdy, pm, pg, dxp, sums, sums + 4 * c, total, c, t, work);
+          f.lenet_bn_var_grad(px, pm, pv, sq, total, c, t);
+          f.lenet_sum_rows(sq, pathOld, rows, c, t, 1, tile, acc);
+          f.lenet_bn_dx_sum(dxp, sq, pd, dxOld, total, c, t);
+          f.lenet_bn_var_grad_sum(px, pm, pv, pathNew, rows, c, t, tile, acc);
+          f.lenet_bn_dx_fused(px, pdy, pm, pg, pv, pd, dxNew, total, c, t);
+        },
+      );
+      expect(guardsIntact).toBe(true);
+      const [, , , , , , , , , , , dxOld, varOld, varNew, pathOld, pathNew, dxNew] = out;
+      expect(varNew).toEqual(varOld);
+      expect(pathNew).toEqual(pathOld);
+      expect(dxNew).toEqual(dxOld);
+      const variance = new Float64Array(c);
+      const path = new Float64Array(c);
+      const dx = new Float64Array(total);
+      for (let i = 0; i < total; i++) {
+        const k = i % c;
+        const d = x[i] - mean[k];
+        variance[k] += (d * d) / rows;
+        path[k] += dvarTile[k] * 2 * d;
+        dx[i] = dy[i] * grTile[k] + dvarTile[k] * 2 * d + dmeanTile[k];
+      }
+      expect(relativeError(varNew, variance)).toBeLessThan(1e-3);
+      expect(relativeError(pathNew, path)).toBeLessThan(1e-3);
+      expect(relativeError(dxNew, dx)).toBeLessThan(1e-3);
     });
   }
 

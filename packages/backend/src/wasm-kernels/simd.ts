@@ -121,6 +121,21 @@ export interface SimdExports {
     ow: number,
     kind: number,
   ): void;
+  /** Training's batch norm (+ relu) + 2×2/2 max pool with argmax bytes in one pass; 1 when a window holds a NaN (see csrc/lenet-kernels.c). */
+  lenet_batch_norm_pool2_arg(
+    x: number,
+    meanTile: number,
+    grTile: number,
+    offsetTile: number,
+    out: number,
+    arg: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    relu: number,
+    mask: number,
+  ): number;
   lenet_batch_norm(
     x: number,
     meanTile: number,
@@ -471,6 +486,60 @@ export interface SimdExports {
     total: number,
     c: number,
     t: number,
+  ): void;
+  /** Σ (x − mean)² / divisor per channel, bit for bit lenet_sq_dev then lenet_sum_rows (see csrc/lenet-kernels.c). */
+  lenet_sum_sq_dev(
+    x: number,
+    meanTile: number,
+    out: number,
+    rows: number,
+    c: number,
+    t: number,
+    divisor: number,
+    tile: number,
+    acc: number,
+  ): void;
+  /** Σ dvar·((x − mean)·2) per channel, bit for bit lenet_bn_var_grad then lenet_sum_rows. */
+  lenet_bn_var_grad_sum(
+    x: number,
+    meanTile: number,
+    dvarTile: number,
+    out: number,
+    rows: number,
+    c: number,
+    t: number,
+    tile: number,
+    acc: number,
+  ): void;
+  /** (dy·gr + dvar·((x − mean)·2)) + dmean, bit for bit lenet_batch_norm_grad's dx, lenet_bn_var_grad and lenet_bn_dx_sum. */
+  lenet_bn_dx_fused(
+    x: number,
+    dy: number,
+    meanTile: number,
+    grTile: number,
+    dvarTile: number,
+    dmeanTile: number,
+    dx: number,
+    total: number,
+    c: number,
+    t: number,
+  ): void;
+  /** The fused batch norm + max pool's gradient scattered into dy with lenet_batch_norm_grad's sums, a pair of rows at a time (see csrc/lenet-kernels.c). */
+  lenet_batch_norm_grad_pool2(
+    x: number,
+    dyp: number,
+    p: number,
+    arg: number,
+    meanTile: number,
+    dy: number,
+    sumDy: number,
+    sumDyXm: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    t: number,
+    work: number,
   ): void;
   lenet_bn_dx_sum(
     dxp: number,
