@@ -184,7 +184,7 @@ let poolDw = globalThis.process?.env?.LENET_TRAIN_POOL_DW !== '0';
 
 /**
  * Turns on or off (for A/B measurements) the compiled training step's filter gradient of a conv2d
- * with its max pooling fused ({@link poolFilterGradient}) where {@link poolFilterGradTakes}: off,
+ * with its max pooling fused (`poolFilterGradient`) where `poolFilterGradTakes`: off,
  * the pooled gradient is scattered to the conv output's size and the layer's filter gradient
  * kernel reads it. Read at every step. `LENET_TRAIN_POOL_DW=0` starts with it off.
  */
@@ -193,7 +193,7 @@ export function setTrainPoolFilterGradEnabled(on: boolean): void {
 }
 
 /**
- * Whether {@link poolFilterGradient} takes the filter gradient of convolution `g` (whose 2×2/2
+ * Whether `poolFilterGradient` takes the filter gradient of convolution `g` (whose 2×2/2
  * max pooling ran fused, keeping its argmax): a stride-1 3×3 kernel where {@link filterGradKernel}
  * runs the wide kernel without its transposed form (fewer than 16 input channels, so the sums are
  * bit for bit that kernel's), with {@link setTrainPoolFilterGradEnabled} on.
@@ -217,7 +217,7 @@ export function poolFilterGradTakes(g: ConvGeometry): boolean {
  * output's gradient `dy` [n, oh/2, ow/2, co] (the activation's gradient applied) and the argmax
  * bytes `arg`: the conv output's gradient is never laid out. Split over the helper threads by
  * images as {@link wideFilterGradient} splits (the partial gradients added up): bit for bit its
- * result from the scattered gradient. When {@link poolFilterGradTakes}.
+ * result from the scattered gradient. When `poolFilterGradTakes`.
  */
 export function poolFilterGradient(
   simd: SimdKernels,

@@ -335,7 +335,7 @@ let residentSplit = globalThis.process?.env?.LENET_RESIDENT_SPLIT !== '0';
 
 /**
  * Whether a product on resident panels splits over the helper threads by rows from
- * {@link RESIDENT_SPLIT_MIN_MACS} (on) or only from 8 M as any product (off); for A/B timing in
+ * `RESIDENT_SPLIT_MIN_MACS` (on) or only from 8 M as any product (off); for A/B timing in
  * one process. `LENET_RESIDENT_SPLIT=0` starts with it off.
  */
 export function setDenseResidentSplitEnabled(on: boolean): void {
@@ -349,7 +349,7 @@ export function setDenseResidentSplitEnabled(on: boolean): void {
  * `panelOut`, m × {@link panelColumns}(n) floats, copied into C after), else by rows (each helper
  * gets all of B), whichever copies less. Panels the helpers keep (`resident`: their owner and
  * version, see `KernelThreads.resident`) do not travel: only A's share (by rows) or A (by
- * columns) does; a product on them under 8 M splits by rows from {@link RESIDENT_SPLIT_MIN_MACS}.
+ * columns) does; a product on them under 8 M splits by rows from `RESIDENT_SPLIT_MIN_MACS`.
  */
 export function gemmPanels(
   simd: SimdKernels,
