@@ -15,7 +15,9 @@ export {
   setBatchNormPoolFusionEnabled,
   setConvPoolFusionEnabled,
   setInferenceFusionEnabled,
+  setTrainConvAvgPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
+  trainConvAvgPoolFusionEnabled,
   trainConvPoolFusionEnabled,
 } from './compiled/fold.js';
 /** The compiled inference pass: a network's forward pass as `predict` runs it, as a fixed kernel sequence on the wasm heap. */

@@ -249,6 +249,8 @@ export function convForward(
  * Training's max pooling passes `keep`: `arg` gets each window's first maximum (a byte per
  * output value, as `lenet_max_pool_2x2_arg` keeps it for `lenet_max_pool_grad_2x2_arg`; n·ph·pw·co
  * a multiple of 4 per image) and `nan` an i32 per image, 1 where a window held a NaN conv output.
+ * Training's average pooling passes `keep.full` instead: it gets the activated conv output
+ * [n, oh, ow, co] (oh and ow even) for the activation's gradient, bit for bit the unfused stage's.
  */
 export function convPoolForward(
   simd: SimdKernels,
@@ -260,12 +262,17 @@ export function convPoolForward(
   scratch: { xp: number; w4: number; b4: number },
   act: NetActivation,
   op: 'max' | 'avg',
-  keep: { arg: number; nan: number } | null = null,
+  keep: { arg: number; nan: number } | { full: number } | null = null,
 ): void {
   const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = g;
   if (sh !== 1 || sw !== 1) throw new BackendError(`convPoolForward: stride ${sh}x${sw}, not 1`, 'wasm');
   const perImage = Math.floor(oh / 2) * Math.floor(ow / 2) * co;
-  if (keep !== null && (op !== 'max' || co < 4 || perImage % 4 !== 0)) {
+  const full = keep !== null && 'full' in keep ? keep.full : 0;
+  const arg = keep !== null && 'arg' in keep ? keep : null;
+  if (full !== 0 && (op !== 'avg' || oh % 2 !== 0 || ow % 2 !== 0)) {
+    throw new BackendError(`convPoolForward: no full output for ${op} pooling of ${oh}x${ow}`, 'wasm');
+  }
+  if (arg !== null && (op !== 'max' || co < 4 || perImage % 4 !== 0)) {
     throw new BackendError(
       `convPoolForward: no argmax for ${op} pooling of ${perImage} values per image`,
       'wasm',
@@ -285,6 +292,40 @@ export function convPoolForward(
   // scalar loop, or lenet_pool_2x2's vector max): their maxima differ on NaN and on ±0.
   const pool = op === 'avg' ? 1 : co < 4 ? 3 : poolFastEnabled() ? 0 : 2;
   const actCode = act === 'relu' ? 1 : act === 'tanh' ? 2 : 0;
+  if (full !== 0) {
+    runSplit(simd, {
+      fn: 'lenet_conv_forward_pool2_full',
+      macs: n * 4 * ph * pw * co * rows,
+      items: n,
+      perItem: [{ ptr: xp, floats: hp * wp * ci }],
+      whole: [
+        { ptr: wk, floats: rows * co4 },
+        { ptr: scratch.b4, floats: co4 },
+      ],
+      out: { ptr: out, floats: ph * pw * co },
+      outs: [{ ptr: full, floats: oh * ow * co }],
+      args: (p, count) => [
+        p.perItem[0],
+        p.whole[0],
+        bias !== 0 ? p.whole[1] : 0,
+        p.out,
+        p.outs[0],
+        count,
+        hp,
+        wp,
+        ci,
+        ph,
+        pw,
+        co,
+        co4,
+        kh,
+        kw,
+        actCode,
+        ...TANH_NUMERATOR,
+      ],
+    });
+    return;
+  }
   runSplit(simd, {
     fn: 'lenet_conv_forward_pool2',
     macs: n * 4 * ph * pw * co * rows,
@@ -296,19 +337,19 @@ export function convPoolForward(
     ],
     out: { ptr: out, floats: ph * pw * co },
     outs:
-      keep === null
+      arg === null
         ? []
         : [
-            { ptr: keep.arg, floats: perImage / 4 },
-            { ptr: keep.nan, floats: 1 },
+            { ptr: arg.arg, floats: perImage / 4 },
+            { ptr: arg.nan, floats: 1 },
           ],
     args: (p, count) => [
       p.perItem[0],
       p.whole[0],
       bias !== 0 ? p.whole[1] : 0,
       p.out,
-      keep === null ? 0 : p.outs[0],
-      keep === null ? 0 : p.outs[1],
+      arg === null ? 0 : p.outs[0],
+      arg === null ? 0 : p.outs[1],
       count,
       hp,
       wp,
