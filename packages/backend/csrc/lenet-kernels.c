@@ -1197,13 +1197,27 @@ void lenet_conv_forward_pool2_full(const f32 *xp, const f32 *w, const f32 *bias,
 // The 2×2/2 average pooling's gradient and tanh's in one pass: dx = (dy · scale) · (1 − y²) at
 // each window's four places, the products lenet_pool_grad_2x2 (kind 1) then lenet_tanh_grad
 // compute one after the other, without writing and reading back the scattered gradient. y: the
-// tanh output [n, ih, iw, c]; dx [n, ih, iw, c] (not dy). Fewer than 4 channels: the two kernels.
+// tanh output [n, ih, iw, c]; dx [n, ih, iw, c], which may be y (each value read before it is
+// written): the compiled step writes it over y, whose lines are then already in cache. Rows and
+// columns no window covers are cleared (the unfused kernels give 0 · (1 − y²) there: the same
+// unless y is NaN; the compiled step fuses only even sizes). Fewer than 4 channels: scalar.
 EXPORT(lenet_avg_pool_grad_2x2_tanh)
 void lenet_avg_pool_grad_2x2_tanh(const f32 *dy, const f32 *y, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow,
                                   f32 scale) {
   if (c < 4 || 2 * oh > ih || 2 * ow > iw) {
-    lenet_pool_grad_2x2(dy, y, dx, n, ih, iw, c, oh, ow, 1, scale);
-    lenet_tanh_grad(y, dx, dx, n * ih * iw * c);
+    const i32 row = iw * c;
+    for (i32 b = 0; b < n; b++) {
+      for (i32 yy = 0; yy < oh; yy++)
+        for (i32 x = 0; x < ow; x++)
+          for (i32 k = 0; k < c; k++) {
+            const f32 v = dy[((b * oh + yy) * ow + x) * c + k] * scale;
+            const i32 p0 = (b * ih + 2 * yy) * row + 2 * x * c + k;
+            const i32 at[4] = {p0, p0 + c, p0 + row, p0 + row + c};
+            for (i32 q = 0; q < 4; q++) dx[at[q]] = v * (1.0f - y[at[q]] * y[at[q]]);
+          }
+      for (i32 yy = 0; yy < oh; yy++) clear_uncovered_columns(dx + (b * ih + 2 * yy) * row, iw, c, ow);
+      clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
+    }
     return;
   }
   const i32 row = iw * c;

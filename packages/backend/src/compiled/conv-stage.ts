@@ -234,7 +234,8 @@ export class ConvStage implements Stage {
         this.arg = take((n * oh * ow * co) / 16);
         this.nanFlags = take(n);
       }
-      this.dconv = take(n * oh * ow * co);
+      // Average pooling after a tanh: its gradient is written over the kept tanh output.
+      this.dconv = this.pool === 'max' || this.act !== 'tanh' ? take(n * oh * ow * co) : 0;
       this.yFull = take(n * oh * ow * co);
     }
   }
@@ -374,24 +375,15 @@ export class ConvStage implements Stage {
     const { oh, ow, co } = this.g;
     const geometry = { n, ih: oh, iw: ow, c: co, oh: oh / 2, ow: ow / 2 };
     if (this.pool === 'avg') {
-      // The average pooling's dy / 4 spread and the activation's gradient at the kept conv output.
-      if (this.act === 'tanh')
-        simd.fn.lenet_avg_pool_grad_2x2_tanh(
-          io.dy,
-          this.yFull,
-          this.dconv,
-          n,
-          oh,
-          ow,
-          co,
-          oh / 2,
-          ow / 2,
-          0.25,
-        );
-      else {
-        poolGrad2x2(simd, io.dy, this.yFull, this.dconv, geometry, 1);
-        activationGradient(simd, this.act, this.yFull, this.dconv, this.dconv, n * oh * ow * co);
+      // The average pooling's dy / 4 spread and the activation's gradient at the kept conv output
+      // (tanh's written over it: each value read once, its line in cache when written).
+      if (this.act === 'tanh') {
+        const args = [n, oh, ow, co, oh / 2, ow / 2, 0.25] as const;
+        simd.fn.lenet_avg_pool_grad_2x2_tanh(io.dy, this.yFull, this.yFull, ...args);
+        return this.yFull;
       }
+      poolGrad2x2(simd, io.dy, this.yFull, this.dconv, geometry, 1);
+      activationGradient(simd, this.act, this.yFull, this.dconv, this.dconv, n * oh * ow * co);
       return this.dconv;
     }
     if (this.redone) {
