@@ -292,42 +292,18 @@ export function convPoolForward(
   // scalar loop, or lenet_pool_2x2's vector max): their maxima differ on NaN and on ±0.
   const pool = op === 'avg' ? 1 : co < 4 ? 3 : poolFastEnabled() ? 0 : 2;
   const actCode = act === 'relu' ? 1 : act === 'tanh' ? 2 : 0;
-  if (full !== 0) {
-    runSplit(simd, {
-      fn: 'lenet_conv_forward_pool2_full',
-      macs: n * 4 * ph * pw * co * rows,
-      items: n,
-      perItem: [{ ptr: xp, floats: hp * wp * ci }],
-      whole: [
-        { ptr: wk, floats: rows * co4 },
-        { ptr: scratch.b4, floats: co4 },
-      ],
-      out: { ptr: out, floats: ph * pw * co },
-      outs: [{ ptr: full, floats: oh * ow * co }],
-      args: (p, count) => [
-        p.perItem[0],
-        p.whole[0],
-        bias !== 0 ? p.whole[1] : 0,
-        p.out,
-        p.outs[0],
-        count,
-        hp,
-        wp,
-        ci,
-        ph,
-        pw,
-        co,
-        co4,
-        kh,
-        kw,
-        actCode,
-        ...TANH_NUMERATOR,
-      ],
-    });
-    return;
-  }
+  const shape = [hp, wp, ci, ph, pw, co, co4, kh, kw, actCode] as const;
+  const outs =
+    full !== 0
+      ? [{ ptr: full, floats: oh * ow * co }]
+      : arg === null
+        ? []
+        : [
+            { ptr: arg.arg, floats: perImage / 4 },
+            { ptr: arg.nan, floats: 1 },
+          ];
   runSplit(simd, {
-    fn: 'lenet_conv_forward_pool2',
+    fn: full !== 0 ? 'lenet_conv_forward_pool2_full' : 'lenet_conv_forward_pool2',
     macs: n * 4 * ph * pw * co * rows,
     items: n,
     perItem: [{ ptr: xp, floats: hp * wp * ci }],
@@ -336,34 +312,22 @@ export function convPoolForward(
       { ptr: scratch.b4, floats: co4 },
     ],
     out: { ptr: out, floats: ph * pw * co },
-    outs:
-      arg === null
-        ? []
+    outs,
+    args: (p, count) => {
+      const head = [p.perItem[0], p.whole[0], bias !== 0 ? p.whole[1] : 0, p.out];
+      // The full kernel takes no pool code: it averages.
+      return full !== 0
+        ? [...head, p.outs[0], count, ...shape, ...TANH_NUMERATOR]
         : [
-            { ptr: arg.arg, floats: perImage / 4 },
-            { ptr: arg.nan, floats: 1 },
-          ],
-    args: (p, count) => [
-      p.perItem[0],
-      p.whole[0],
-      bias !== 0 ? p.whole[1] : 0,
-      p.out,
-      arg === null ? 0 : p.outs[0],
-      arg === null ? 0 : p.outs[1],
-      count,
-      hp,
-      wp,
-      ci,
-      ph,
-      pw,
-      co,
-      co4,
-      kh,
-      kw,
-      actCode,
-      pool,
-      ...TANH_NUMERATOR,
-    ],
+            ...head,
+            arg === null ? 0 : p.outs[0],
+            arg === null ? 0 : p.outs[1],
+            count,
+            ...shape,
+            pool,
+            ...TANH_NUMERATOR,
+          ];
+    },
   });
 }
 
