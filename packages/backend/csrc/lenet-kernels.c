@@ -1007,11 +1007,26 @@ void lenet_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh
 
 #define TANH_ARGS f32 a1, f32 a3, f32 a5, f32 a7, f32 a9
 
-// lenet_bias_act (+ bias, relu) and lenet_tanh on one vector. act: 0 linear, 1 relu, 2 tanh.
+// lenet_bias_act (+ bias, relu) and lenet_tanh on one vector. act: 0 linear, 1 relu, 2 or 3 tanh.
 INLINE v128_t conv_pool_act(v128_t v, const f32 *bias, i32 act, v128_t a1, v128_t a3, v128_t a5, v128_t a7, v128_t a9) {
   if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias));
   if (act == 1) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f));
-  return act == 2 ? tanh_vec(v, a1, a3, a5, a7, a9) : v;
+  return act >= 2 ? tanh_vec(v, a1, a3, a5, a7, a9) : v;
+}
+
+// conv_pool_act's tanh of lanes 0–1 of u and of w (vectors whose lanes 2–3 are padding
+// channels), as one vector: *yu gets u's in lanes 0–1, *yw w's (lanes 2–3 of both: junk).
+// Lane for lane the same operations, so the same values; half the tanh work.
+INLINE void conv_pool_tanh_halves(v128_t u, v128_t w, const f32 *bias, v128_t a1, v128_t a3, v128_t a5, v128_t a7,
+                                  v128_t a9, v128_t *yu, v128_t *yw) {
+  v128_t p = wasm_i32x4_shuffle(u, w, 0, 1, 4, 5);
+  if (bias) {
+    const v128_t bv = wasm_v128_load(bias);
+    p = wasm_f32x4_add(p, wasm_i32x4_shuffle(bv, bv, 0, 1, 0, 1));
+  }
+  p = tanh_vec(p, a1, a3, a5, a7, a9);
+  *yu = p;
+  *yw = wasm_i32x4_shuffle(p, p, 2, 3, 2, 3);
 }
 
 // The pooling of a 2×2 window a0 a1 / a2 a3, lane by lane, as the pooling kernels compute it.
@@ -1084,10 +1099,17 @@ INLINE void store_bytes(uint8_t *p, uint32_t v, i32 count) {
     v128_t bad = wasm_i32x4_splat(0);                                                                      \
     _Pragma("unroll") for (i32 v = 0; v < V; v++) {                                                        \
       const f32 *b = bias ? bias + 4 * v : 0;                                                              \
-      const v128_t y0 = conv_pool_act(acc[0][v], b, act, k1, k3, k5, k7, k9);                              \
-      const v128_t y1 = conv_pool_act(acc[1][v], b, act, k1, k3, k5, k7, k9);                              \
-      const v128_t y2 = conv_pool_act(acc[2][v], b, act, k1, k3, k5, k7, k9);                              \
-      const v128_t y3 = conv_pool_act(acc[3][v], b, act, k1, k3, k5, k7, k9);                              \
+      v128_t y0, y1, y2, y3;                                                                               \
+      if (act == 3 && v == V - 1 && lastLanes <= 2) {                                                      \
+        /* Two real lanes (6 channels: 8 computed): two pixels' tanh in one vector. */                     \
+        conv_pool_tanh_halves(acc[0][v], acc[1][v], b, k1, k3, k5, k7, k9, &y0, &y1);                      \
+        conv_pool_tanh_halves(acc[2][v], acc[3][v], b, k1, k3, k5, k7, k9, &y2, &y3);                      \
+      } else {                                                                                             \
+        y0 = conv_pool_act(acc[0][v], b, act, k1, k3, k5, k7, k9);                                         \
+        y1 = conv_pool_act(acc[1][v], b, act, k1, k3, k5, k7, k9);                                         \
+        y2 = conv_pool_act(acc[2][v], b, act, k1, k3, k5, k7, k9);                                         \
+        y3 = conv_pool_act(acc[3][v], b, act, k1, k3, k5, k7, k9);                                         \
+      }                                                                                                    \
       const v128_t r = conv_pool_window(y0, y1, y2, y3, pool);                                             \
       v128_t nan = wasm_i32x4_splat(0);                                                                    \
       if (pool == 0 || arg) {                                                                              \
@@ -1149,7 +1171,8 @@ static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o
 // xp: input padded to [n, hp, wp, ci]; w: [kh, kw, ci, co4] (zero-padded channels); bias: co4
 // floats (zero-padded) or 0 for none; out: [n, ph, pw, co], the 2×2/2 pooling of the stride-1
 // convolution's first 2·ph rows and 2·pw columns. act: 0 linear, 1 relu, 2 tanh (a1…a9: the
-// scaled numerator as lenet_tanh takes it); pool: see conv_pool_window. Training (arg ≠ 0):
+// scaled numerator as lenet_tanh takes it), 3 tanh with conv_pool_tanh_halves where a block's
+// last vector has at most 2 channels (the same values); pool: see conv_pool_window. Training (arg ≠ 0):
 // arg [n, ph, pw, co] gets each window's first maximum as lenet_max_pool_2x2_arg keeps it, for
 // lenet_max_pool_grad_2x2_arg, and nan[b] (an i32 per image) is 1 when image b had a window
 // whose sum is NaN (a NaN conv output, or +∞ meeting −∞), else 0: the caller then redoes the

@@ -92,7 +92,12 @@ export {
   setWinogradTrainPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';
-export { setNarrowDirectEnabled, setTrainNarrowPoolEnabled } from './wasm-kernels/conv2d.js';
+/** The direct conv + 2×2 pooling kernel's levers, on or off (for A/B measurements). */
+export {
+  setConvPoolTanhHalvesEnabled,
+  setNarrowDirectEnabled,
+  setTrainNarrowPoolEnabled,
+} from './wasm-kernels/conv2d.js';
 export { setTrainPoolFilterGradEnabled } from './wasm-kernels/conv2d-backprop-filter.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {

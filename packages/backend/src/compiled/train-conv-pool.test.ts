@@ -3,7 +3,7 @@ import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
-import { setTrainNarrowPoolEnabled } from '../wasm-kernels/conv2d.js';
+import { setConvPoolTanhHalvesEnabled, setTrainNarrowPoolEnabled } from '../wasm-kernels/conv2d.js';
 import { setTrainPoolFilterGradEnabled } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
@@ -261,6 +261,17 @@ describe('the compiled training step with conv + average pooling fused', () => {
         expect(plain.names.slice(0, 4)).toEqual(['ConvStage', 'PoolStage', 'ConvStage', 'PoolStage']);
         expectSame(fused, plain);
       }
+    }
+  });
+
+  it("computes the same with two pixels' 6th-channel tanh in one vector or not", () => {
+    const x = randomArray(3 * 16 * 16, 31);
+    const halves = train(16, 'tanh', 3, true, x, 2, avg('tanh'));
+    setConvPoolTanhHalvesEnabled(false);
+    try {
+      expectSame(halves, train(16, 'tanh', 3, true, x, 2, avg('tanh')));
+    } finally {
+      setConvPoolTanhHalvesEnabled(true);
     }
   });
 

@@ -70,6 +70,17 @@ export function inferenceForwardKernel(g: ConvGeometry): 'direct' | 'winograd' |
 
 let trainNarrowPool = globalThis.process?.env?.LENET_TRAIN_NARROW_POOL !== '0';
 
+let tanhHalves = globalThis.process?.env?.LENET_CONV_POOL_TANH_HALVES !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) `convPoolForward`'s tanh of two pixels' last vector in
+ * one where it holds at most 2 real channels (6 channels: classic LeNet-5's first layer; the
+ * same values, a quarter less tanh work). `LENET_CONV_POOL_TANH_HALVES=0` starts with it off.
+ */
+export function setConvPoolTanhHalvesEnabled(on: boolean): void {
+  tanhHalves = on;
+}
+
 /**
  * Turns on or off (for A/B measurements) the compiled training step's direct kernel, with the
  * 2×2 max pooling after it fused in (`convPoolForward`), for convolutions of up to
@@ -291,7 +302,7 @@ export function convPoolForward(
   // The max kernel pool2x2 would run (lenet_max_pool_2x2, which leaves c < 4 to lenet_pool_2x2's
   // scalar loop, or lenet_pool_2x2's vector max): their maxima differ on NaN and on ±0.
   const pool = op === 'avg' ? 1 : co < 4 ? 3 : poolFastEnabled() ? 0 : 2;
-  const actCode = act === 'relu' ? 1 : act === 'tanh' ? 2 : 0;
+  const actCode = act === 'relu' ? 1 : act === 'tanh' ? (tanhHalves ? 3 : 2) : 0;
   const shape = [hp, wp, ci, ph, pw, co, co4, kh, kw, actCode] as const;
   const outs =
     full !== 0
