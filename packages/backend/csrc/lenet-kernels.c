@@ -1007,11 +1007,26 @@ void lenet_pool_2x2(const f32 *x, f32 *out, i32 n, i32 ih, i32 iw, i32 c, i32 oh
 
 #define TANH_ARGS f32 a1, f32 a3, f32 a5, f32 a7, f32 a9
 
-// lenet_bias_act (+ bias, relu) and lenet_tanh on one vector. act: 0 linear, 1 relu, 2 tanh.
+// lenet_bias_act (+ bias, relu) and lenet_tanh on one vector. act: 0 linear, 1 relu, 2 or 3 tanh.
 INLINE v128_t conv_pool_act(v128_t v, const f32 *bias, i32 act, v128_t a1, v128_t a3, v128_t a5, v128_t a7, v128_t a9) {
   if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias));
   if (act == 1) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0.0f));
-  return act == 2 ? tanh_vec(v, a1, a3, a5, a7, a9) : v;
+  return act >= 2 ? tanh_vec(v, a1, a3, a5, a7, a9) : v;
+}
+
+// conv_pool_act's tanh of lanes 0–1 of u and of w (vectors whose lanes 2–3 are padding
+// channels), as one vector: *yu gets u's in lanes 0–1, *yw w's (lanes 2–3 of both: junk).
+// Lane for lane the same operations, so the same values; half the tanh work.
+INLINE void conv_pool_tanh_halves(v128_t u, v128_t w, const f32 *bias, v128_t a1, v128_t a3, v128_t a5, v128_t a7,
+                                  v128_t a9, v128_t *yu, v128_t *yw) {
+  v128_t p = wasm_i32x4_shuffle(u, w, 0, 1, 4, 5);
+  if (bias) {
+    const v128_t bv = wasm_v128_load(bias);
+    p = wasm_f32x4_add(p, wasm_i32x4_shuffle(bv, bv, 0, 1, 0, 1));
+  }
+  p = tanh_vec(p, a1, a3, a5, a7, a9);
+  *yu = p;
+  *yw = wasm_i32x4_shuffle(p, p, 2, 3, 2, 3);
 }
 
 // The pooling of a 2×2 window a0 a1 / a2 a3, lane by lane, as the pooling kernels compute it.
@@ -1059,7 +1074,7 @@ INLINE void store_bytes(uint8_t *p, uint32_t v, i32 count) {
 #define CONV_POOL(V)                                                                                       \
   static v128_t conv_pool_##V(const f32 *in, i32 ci, const f32 *w, i32 co4, i32 kh, i32 kwci, i32 wpci,    \
                               const f32 *bias, i32 act, TANH_ARGS, i32 pool, f32 *out, uint8_t *arg,       \
-                              i32 lastLanes, v128_t lastMask) {                                            \
+                              i32 lastLanes, v128_t lastMask, f32 *full, i32 fullRow, i32 fullCo) {        \
     const v128_t k1 = wasm_f32x4_splat(a1), k3 = wasm_f32x4_splat(a3), k5 = wasm_f32x4_splat(a5);          \
     const v128_t k7 = wasm_f32x4_splat(a7), k9 = wasm_f32x4_splat(a9);                                     \
     v128_t acc[4][V];                                                                                      \
@@ -1084,10 +1099,17 @@ INLINE void store_bytes(uint8_t *p, uint32_t v, i32 count) {
     v128_t bad = wasm_i32x4_splat(0);                                                                      \
     _Pragma("unroll") for (i32 v = 0; v < V; v++) {                                                        \
       const f32 *b = bias ? bias + 4 * v : 0;                                                              \
-      const v128_t y0 = conv_pool_act(acc[0][v], b, act, k1, k3, k5, k7, k9);                              \
-      const v128_t y1 = conv_pool_act(acc[1][v], b, act, k1, k3, k5, k7, k9);                              \
-      const v128_t y2 = conv_pool_act(acc[2][v], b, act, k1, k3, k5, k7, k9);                              \
-      const v128_t y3 = conv_pool_act(acc[3][v], b, act, k1, k3, k5, k7, k9);                              \
+      v128_t y0, y1, y2, y3;                                                                               \
+      if (act == 3 && v == V - 1 && lastLanes <= 2) {                                                      \
+        /* Two real lanes (6 channels: 8 computed): two pixels' tanh in one vector. */                     \
+        conv_pool_tanh_halves(acc[0][v], acc[1][v], b, k1, k3, k5, k7, k9, &y0, &y1);                      \
+        conv_pool_tanh_halves(acc[2][v], acc[3][v], b, k1, k3, k5, k7, k9, &y2, &y3);                      \
+      } else {                                                                                             \
+        y0 = conv_pool_act(acc[0][v], b, act, k1, k3, k5, k7, k9);                                         \
+        y1 = conv_pool_act(acc[1][v], b, act, k1, k3, k5, k7, k9);                                         \
+        y2 = conv_pool_act(acc[2][v], b, act, k1, k3, k5, k7, k9);                                         \
+        y3 = conv_pool_act(acc[3][v], b, act, k1, k3, k5, k7, k9);                                         \
+      }                                                                                                    \
       const v128_t r = conv_pool_window(y0, y1, y2, y3, pool);                                             \
       v128_t nan = wasm_i32x4_splat(0);                                                                    \
       if (pool == 0 || arg) {                                                                              \
@@ -1095,6 +1117,13 @@ INLINE void store_bytes(uint8_t *p, uint32_t v, i32 count) {
         nan = wasm_f32x4_ne(s, s);                                                                         \
       }                                                                                                    \
       const uint32_t ids = arg ? conv_pool_argmax(y0, y1, y2, y3) : 0;                                     \
+      if (full) {                                                                                          \
+        const i32 l = v < V - 1 ? 4 : lastLanes;                                                           \
+        store_lanes(full + 4 * v, y0, l);                                                                  \
+        store_lanes(full + fullCo + 4 * v, y1, l);                                                         \
+        store_lanes(full + fullRow + 4 * v, y2, l);                                                        \
+        store_lanes(full + fullRow + fullCo + 4 * v, y3, l);                                               \
+      }                                                                                                    \
       if (v < V - 1) {                                                                                     \
         wasm_v128_store(out + 4 * v, r);                                                                   \
         if (arg) store_bytes(arg + 4 * v, ids, 4);                                                         \
@@ -1114,7 +1143,8 @@ CONV_POOL(2)
 // One pooled output row (all channels) of image row `in` (the padded input's row 2y), with the
 // row's argmax bytes when `arg`; returns the NaN lanes (see CONV_POOL).
 static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o, uint8_t *arg, i32 wp, i32 ci,
-                            i32 pw, i32 co, i32 co4, i32 kh, i32 kw, i32 act, TANH_ARGS, i32 pool) {
+                            i32 pw, i32 co, i32 co4, i32 kh, i32 kw, i32 act, TANH_ARGS, i32 pool, f32 *full,
+                            i32 fullRow) {
   const i32 wpci = wp * ci, kwci = kw * ci;
   v128_t bad = wasm_i32x4_splat(0);
   // Blocks of 8 channels: 4 pixels × 2 vectors of accumulators fill half the 16 registers.
@@ -1127,10 +1157,11 @@ static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o
       const f32 *at = in + 2 * x * ci;
       f32 *out = o + x * co + cb;
       uint8_t *a = arg ? arg + x * co + cb : 0;
+      f32 *f = full ? full + 2 * x * co + cb : 0;
       const v128_t nan = vecs == 2 ? conv_pool_2(at, ci, w + cb, co4, kh, kwci, wpci, b, act, a1, a3, a5, a7, a9,
-                                                 pool, out, a, lanes, lastMask)
+                                                 pool, out, a, lanes, lastMask, f, fullRow, co)
                                    : conv_pool_1(at, ci, w + cb, co4, kh, kwci, wpci, b, act, a1, a3, a5, a7, a9,
-                                                 pool, out, a, lanes, lastMask);
+                                                 pool, out, a, lanes, lastMask, f, fullRow, co);
       bad = wasm_v128_or(bad, nan);
     }
   }
@@ -1140,7 +1171,8 @@ static v128_t conv_pool_row(const f32 *in, const f32 *w, const f32 *bias, f32 *o
 // xp: input padded to [n, hp, wp, ci]; w: [kh, kw, ci, co4] (zero-padded channels); bias: co4
 // floats (zero-padded) or 0 for none; out: [n, ph, pw, co], the 2×2/2 pooling of the stride-1
 // convolution's first 2·ph rows and 2·pw columns. act: 0 linear, 1 relu, 2 tanh (a1…a9: the
-// scaled numerator as lenet_tanh takes it); pool: see conv_pool_window. Training (arg ≠ 0):
+// scaled numerator as lenet_tanh takes it), 3 tanh with conv_pool_tanh_halves where a block's
+// last vector has at most 2 channels (the same values); pool: see conv_pool_window. Training (arg ≠ 0):
 // arg [n, ph, pw, co] gets each window's first maximum as lenet_max_pool_2x2_arg keeps it, for
 // lenet_max_pool_grad_2x2_arg, and nan[b] (an i32 per image) is 1 when image b had a window
 // whose sum is NaN (a NaN conv output, or +∞ meeting −∞), else 0: the caller then redoes the
@@ -1156,13 +1188,104 @@ void lenet_conv_forward_pool2(const f32 *xp, const f32 *w, const f32 *bias, f32 
       f32 *o = out + (b * ph + y) * pw * co;
       uint8_t *a = arg ? arg + (b * ph + y) * pw * co : 0;
       const v128_t bad =
-          conv_pool_row(in, w, bias, o, a, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, pool);
+          conv_pool_row(in, w, bias, o, a, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, pool, 0, 0);
       any = wasm_v128_or(any, bad);
       // As lenet_max_pool_2x2: a NaN anywhere in the row redoes it with the NaN-wins maximum.
       if (pool == 0 && wasm_v128_any_true(bad))
-        conv_pool_row(in, w, bias, o, a, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, 2);
+        conv_pool_row(in, w, bias, o, a, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, 2, 0, 0);
     }
     if (arg) nan[b] = wasm_v128_any_true(any) ? 1 : 0;
+  }
+}
+
+// lenet_conv_forward_pool2 for training's average pooling (pool 1): out as there, and full
+// [n, 2·ph, 2·pw, co] gets the activated conv output itself (what the unfused conv stage writes),
+// stored from the registers the pooling reads, for the activation's gradient. No argmax and no NaN
+// flags: with every activated value kept, the backward pass is the unfused stages' whatever the
+// values (see lenet_avg_pool_grad_2x2_tanh). The conv output is 2·ph × 2·pw (no dropped row).
+EXPORT(lenet_conv_forward_pool2_full)
+void lenet_conv_forward_pool2_full(const f32 *xp, const f32 *w, const f32 *bias, f32 *out, f32 *full, i32 n, i32 hp,
+                                   i32 wp, i32 ci, i32 ph, i32 pw, i32 co, i32 co4, i32 kh, i32 kw, i32 act,
+                                   f32 a1, f32 a3, f32 a5, f32 a7, f32 a9) {
+  const i32 fullRow = 2 * pw * co;
+  for (i32 b = 0; b < n; b++)
+    for (i32 y = 0; y < ph; y++) {
+      const f32 *in = xp + (b * hp + 2 * y) * wp * ci;
+      f32 *o = out + (b * ph + y) * pw * co;
+      f32 *f = full + ((b * ph + y) * 2) * fullRow;
+      conv_pool_row(in, w, bias, o, 0, wp, ci, pw, co, co4, kh, kw, act, a1, a3, a5, a7, a9, 1, f, fullRow);
+    }
+}
+
+// The 2×2/2 average pooling's gradient and tanh's in one pass: dx = (dy · scale) · (1 − y²) at
+// each window's four places, the products lenet_pool_grad_2x2 (kind 1) then lenet_tanh_grad
+// compute one after the other, without writing and reading back the scattered gradient. y: the
+// tanh output [n, ih, iw, c]; dx [n, ih, iw, c], which may be y (each value read before it is
+// written): the compiled step writes it over y, whose lines are then already in cache. Rows and
+// columns no window covers are cleared (the unfused kernels give 0 · (1 − y²) there: the same
+// unless y is NaN; the compiled step fuses only even sizes). Fewer than 4 channels: scalar.
+EXPORT(lenet_avg_pool_grad_2x2_tanh)
+void lenet_avg_pool_grad_2x2_tanh(const f32 *dy, const f32 *y, f32 *dx, i32 n, i32 ih, i32 iw, i32 c, i32 oh, i32 ow,
+                                  f32 scale) {
+  if (c < 4 || 2 * oh > ih || 2 * ow > iw) {
+    const i32 row = iw * c;
+    for (i32 b = 0; b < n; b++) {
+      for (i32 yy = 0; yy < oh; yy++)
+        for (i32 x = 0; x < ow; x++)
+          for (i32 k = 0; k < c; k++) {
+            const f32 v = dy[((b * oh + yy) * ow + x) * c + k] * scale;
+            const i32 p0 = (b * ih + 2 * yy) * row + 2 * x * c + k;
+            const i32 at[4] = {p0, p0 + c, p0 + row, p0 + row + c};
+            for (i32 q = 0; q < 4; q++) dx[at[q]] = v * (1.0f - y[at[q]] * y[at[q]]);
+          }
+      for (i32 yy = 0; yy < oh; yy++) clear_uncovered_columns(dx + (b * ih + 2 * yy) * row, iw, c, ow);
+      clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
+    }
+    return;
+  }
+  const i32 row = iw * c;
+  const v128_t sv = wasm_f32x4_splat(scale), one = wasm_f32x4_splat(1.0f);
+  const f32 *g = dy;
+  for (i32 b = 0; b < n; b++) {
+    for (i32 yy = 0; yy < oh; yy++) {
+      const i32 r0 = (b * ih + 2 * yy) * row;
+      if (c % 4 == 2) {
+        // c = 4m + 2 (LeNet's 6): a window row's two pixels are 2c = 8m + 4 floats, 2m + 1 whole
+        // vectors: g[0, 4m), then g[4m, 4m + 2) and g[0, 2), then g[2, 4m + 2).
+        const i32 m = c / 4;
+        for (i32 x = 0; x < ow; x++, g += c) {
+          const f32 *t0 = y + r0 + 2 * x * c, *t1 = t0 + row;
+          f32 *d0 = dx + r0 + 2 * x * c, *d1 = d0 + row;
+          for (i32 j = 0; j <= 2 * m; j++) {
+            const v128_t gv = j < m ? wasm_v128_load(g + 4 * j)
+                              : j == m ? wasm_i32x4_shuffle(wasm_v128_load(g + c - 4), wasm_v128_load(g), 2, 3, 4, 5)
+                                       : wasm_v128_load(g + 2 + 4 * (j - m - 1));
+            const v128_t v = wasm_f32x4_mul(gv, sv);
+            const v128_t a = wasm_v128_load(t0 + 4 * j), e = wasm_v128_load(t1 + 4 * j);
+            wasm_v128_store(d0 + 4 * j, wasm_f32x4_mul(v, wasm_f32x4_sub(one, wasm_f32x4_mul(a, a))));
+            wasm_v128_store(d1 + 4 * j, wasm_f32x4_mul(v, wasm_f32x4_sub(one, wasm_f32x4_mul(e, e))));
+          }
+        }
+        clear_uncovered_columns(dx + r0, iw, c, ow);
+        continue;
+      }
+      for (i32 x = 0; x < ow; x++, g += c) {
+        const i32 p0 = r0 + 2 * x * c, p1 = p0 + c, p2 = p0 + row, p3 = p0 + row + c;
+        for (i32 k = 0; k + 4 <= c; k += 4) {
+          const v128_t v = wasm_f32x4_mul(wasm_v128_load(g + k), sv);
+          const v128_t t0 = wasm_v128_load(y + p0 + k), t1 = wasm_v128_load(y + p1 + k);
+          const v128_t t2 = wasm_v128_load(y + p2 + k), t3 = wasm_v128_load(y + p3 + k);
+          wasm_v128_store(dx + p0 + k, wasm_f32x4_mul(v, wasm_f32x4_sub(one, wasm_f32x4_mul(t0, t0))));
+          wasm_v128_store(dx + p1 + k, wasm_f32x4_mul(v, wasm_f32x4_sub(one, wasm_f32x4_mul(t1, t1))));
+          wasm_v128_store(dx + p2 + k, wasm_f32x4_mul(v, wasm_f32x4_sub(one, wasm_f32x4_mul(t2, t2))));
+          wasm_v128_store(dx + p3 + k, wasm_f32x4_mul(v, wasm_f32x4_sub(one, wasm_f32x4_mul(t3, t3))));
+          // The last channels as one more vector ending at c (see lenet_pool_2x2).
+          if (k + 4 < c && k + 8 > c) k = c - 8;
+        }
+      }
+      clear_uncovered_columns(dx + r0, iw, c, ow);
+    }
+    clear_uncovered_rows(dx + b * ih * row, ih, row, oh);
   }
 }
 

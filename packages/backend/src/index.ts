@@ -15,7 +15,9 @@ export {
   setBatchNormPoolFusionEnabled,
   setConvPoolFusionEnabled,
   setInferenceFusionEnabled,
+  setTrainConvAvgPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
+  trainConvAvgPoolFusionEnabled,
   trainConvPoolFusionEnabled,
 } from './compiled/fold.js';
 /** The compiled inference pass: a network's forward pass as `predict` runs it, as a fixed kernel sequence on the wasm heap. */
@@ -90,7 +92,12 @@ export {
   setWinogradTrainPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';
-export { setNarrowDirectEnabled, setTrainNarrowPoolEnabled } from './wasm-kernels/conv2d.js';
+/** The direct conv + 2×2 pooling kernel's levers, on or off (for A/B measurements). */
+export {
+  setConvPoolTanhHalvesEnabled,
+  setNarrowDirectEnabled,
+  setTrainNarrowPoolEnabled,
+} from './wasm-kernels/conv2d.js';
 export { setTrainPoolFilterGradEnabled } from './wasm-kernels/conv2d-backprop-filter.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {

@@ -5,6 +5,7 @@ import {
   setBatchNormPoolGradFusedEnabled,
   setBatchNormVarianceFusedEnabled,
   setConvPoolFusionEnabled,
+  setConvPoolTanhHalvesEnabled,
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
   setDenseGradientTransposeEnabled,
@@ -16,6 +17,7 @@ import {
   setPoolArgmaxMinFloats,
   setPoolFastEnabled,
   setTrainBatchNormPoolFusionEnabled,
+  setTrainConvAvgPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
   setTrainNarrowPoolEnabled,
   setTrainPoolFilterGradEnabled,
@@ -102,6 +104,8 @@ const AB_SWITCHES = {
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
   'train-conv-pool': setTrainConvPoolFusionEnabled,
+  'train-conv-avg-pool': setTrainConvAvgPoolFusionEnabled,
+  'tanh-halves': setConvPoolTanhHalvesEnabled,
   'train-narrow-pool': setTrainNarrowPoolEnabled,
   'train-pool-dw': setTrainPoolFilterGradEnabled,
   'wino-epilogue': setWinogradEpilogueEnabled,
@@ -115,6 +119,11 @@ const AB_SWITCHES = {
   'bn-grad': setBatchNormGradFusedEnabled,
   'train-bn-pool': setTrainBatchNormPoolFusionEnabled,
   'bn-pool-grad': setBatchNormPoolGradFusedEnabled,
+  // Round 11's classic LeNet-5 levers together (each is listed above too).
+  'classic-train': (on) => {
+    setTrainConvAvgPoolFusionEnabled(on);
+    setConvPoolTanhHalvesEnabled(on);
+  },
   // Round 11's training batch-norm levers together (each is listed above too).
   'bn-train': (on) => {
     setBatchNormVarianceFusedEnabled(on);

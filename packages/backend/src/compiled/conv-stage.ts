@@ -91,7 +91,7 @@ export class ConvStage implements Stage {
   /** Training with the pooling fused: each window's argmax, the NaN flag of each image (i32). */
   private arg = 0;
   private nanFlags = 0;
-  /** Training with the pooling fused: the conv output's gradient, and its output when redone unfused. */
+  /** Training with the pooling fused: the conv output's gradient, and its output (max: when redone unfused; average: always). */
   private dconv = 0;
   private yFull = 0;
   /** Whether this step's forward pass ran unfused (a NaN conv output), so the backward pass does. */
@@ -171,7 +171,7 @@ export class ConvStage implements Stage {
         ? winogradPadFreeEnabled()
         : this.dwKernel === 'winograd' && winogradTrainPadFreeEnabled());
     this.dxPadFree = mode !== 'infer' && this.wino.dx && winogradInputGradPadFreeEnabled();
-    const poolFits = mode === 'infer' ? inferPoolFits(g, act) : pool === 'max' && trainPoolFits(g, act);
+    const poolFits = mode === 'infer' ? inferPoolFits(g, act) : pool !== null && trainPoolFits(g, act, pool);
     if (pool !== null && !poolFits) {
       throw new BackendError(
         `compiled net: layer ${index}'s conv2d cannot take the pooling after it`,
@@ -230,9 +230,12 @@ export class ConvStage implements Stage {
     if (this.pool !== null) {
       const { oh, ow } = this.g;
       this.b4 = take(this.co4);
-      this.arg = take((n * oh * ow * co) / 16);
-      this.nanFlags = take(n);
-      this.dconv = take(n * oh * ow * co);
+      if (this.pool === 'max') {
+        this.arg = take((n * oh * ow * co) / 16);
+        this.nanFlags = take(n);
+      }
+      // Average pooling after a tanh: its gradient is written over the kept tanh output.
+      this.dconv = this.pool === 'max' || this.act !== 'tanh' ? take(n * oh * ow * co) : 0;
       this.yFull = take(n * oh * ow * co);
     }
   }
@@ -277,6 +280,13 @@ export class ConvStage implements Stage {
     if (this.pool !== null) {
       const bias = biasInfo ? simd.ptr(biasInfo) : 0;
       const scratch = { xp: this.xp, w4: this.w4, b4: this.b4 };
+      if (this.mode === 'train' && this.pool === 'avg') {
+        // The activated conv output too: its gradient then needs no redo on a NaN.
+        convPoolForward(simd, g, io.x, simd.ptr(kernel), bias, io.y, scratch, this.act, 'avg', {
+          full: this.yFull,
+        });
+        return;
+      }
       const keep = this.mode === 'train' ? { arg: this.arg, nan: this.nanFlags } : null;
       convPoolForward(simd, g, io.x, simd.ptr(kernel), bias, io.y, scratch, this.act, this.pool, keep);
       this.redone =
@@ -314,7 +324,7 @@ export class ConvStage implements Stage {
     const g = this.at(step.n);
     const { n, h, w, ci, co, oh, ow, padded } = g;
     const pixels = n * oh * ow;
-    if (this.pool !== null && !this.redone && !needDx && poolFilterGradTakes(g)) {
+    if (this.pool === 'max' && !this.redone && !needDx && poolFilterGradTakes(g)) {
       // The gradient stays pooled: the relu gradient at the pooled values (see poolGradient),
       // the bias and filter gradients through the argmax, summed as from the scattered gradient.
       activationGradient(simd, this.act, io.y, io.dy, io.dy, (pixels / 4) * co);
@@ -364,6 +374,18 @@ export class ConvStage implements Stage {
     const { simd } = this;
     const { oh, ow, co } = this.g;
     const geometry = { n, ih: oh, iw: ow, c: co, oh: oh / 2, ow: ow / 2 };
+    if (this.pool === 'avg') {
+      // The average pooling's dy / 4 spread and the activation's gradient at the kept conv output
+      // (tanh's written over it: each value read once, its line in cache when written).
+      if (this.act === 'tanh') {
+        const args = [n, oh, ow, co, oh / 2, ow / 2, 0.25] as const;
+        simd.fn.lenet_avg_pool_grad_2x2_tanh(io.dy, this.yFull, this.yFull, ...args);
+        return this.yFull;
+      }
+      poolGrad2x2(simd, io.dy, this.yFull, this.dconv, geometry, 1);
+      activationGradient(simd, this.act, this.yFull, this.dconv, this.dconv, n * oh * ow * co);
+      return this.dconv;
+    }
     if (this.redone) {
       poolGrad2x2(simd, io.dy, this.yFull, this.dconv, geometry, 0);
       activationGradient(simd, this.act, this.yFull, this.dconv, this.dconv, n * oh * ow * co);
@@ -414,14 +436,17 @@ export function inferPoolFits(g: ConvGeometry, act: NetActivation): boolean {
  * 2×2/2 max pooling right after it: the direct kernel at stride 1, relu or linear (whose
  * gradient at a window's maximum is the pooled value's), at least 4 channels and an even output
  * size (the argmax kernels' cases; a dropped odd row's NaN would reach the relu gradient), and
- * whole 4-byte groups of argmax per image (the helper threads' share of them).
+ * whole 4-byte groups of argmax per image (the helper threads' share of them). The 2×2/2
+ * average pooling (`pool` 'avg'): the direct kernel at stride 1, at least 4 channels, an even
+ * output size, any activation.
  */
-export function trainPoolFits(g: ConvGeometry, act: NetActivation): boolean {
+export function trainPoolFits(g: ConvGeometry, act: NetActivation, pool: 'max' | 'avg' = 'max'): boolean {
   const { oh, ow, co, sh, sw } = g;
+  const direct = trainPoolForwardKernel(g) === 'direct' && sh === 1 && sw === 1;
+  // Average: the activated conv output is kept whole, so any activation (and no argmax).
+  if (pool === 'avg') return direct && co >= 4 && oh % 2 === 0 && ow % 2 === 0;
   return (
-    trainPoolForwardKernel(g) === 'direct' &&
-    sh === 1 &&
-    sw === 1 &&
+    direct &&
     (act === 'relu' || act === 'linear') &&
     co >= 4 &&
     oh % 2 === 0 &&
@@ -437,7 +462,8 @@ export function trainPoolFits(g: ConvGeometry, act: NetActivation): boolean {
  * bit for bit the two stages', writing only the pooled output. Inference: max or average
  * pooling, and the Winograd kernel's epilogue where {@link inferPoolFits}; training: max pooling
  * where {@link trainPoolFits}, keeping each window's argmax for the gradient instead of the conv
- * output. Its own class so that profiles name it.
+ * output, or average pooling, keeping the activated conv output (written from the registers the
+ * pooling reads) for the activation's gradient. Its own class so that profiles name it.
  */
 export class ConvPoolStage extends ConvStage {
   constructor(

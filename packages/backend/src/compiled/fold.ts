@@ -74,6 +74,25 @@ export function trainConvPoolFusionEnabled(): boolean {
   return trainConvPool;
 }
 
+let trainConvAvgPool = globalThis.process?.env?.LENET_TRAIN_CONV_AVG_POOL !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's fusion of a direct
+ * stride-1 conv2d (any activation, 4 to 16 output channels, an even output size) with the 2×2/2
+ * average pooling right after it (classic LeNet-5's tanh convolutions): the forward pass writes
+ * the pooled values and the activated conv output from the same registers, the backward pass
+ * spreads the pooled gradient and applies tanh's gradient in one pass, bit for bit the two
+ * stages'. Read when a net is compiled. `LENET_TRAIN_CONV_AVG_POOL=0` starts with it off.
+ */
+export function setTrainConvAvgPoolFusionEnabled(on: boolean): void {
+  trainConvAvgPool = on;
+}
+
+/** Whether {@link setTrainConvAvgPoolFusionEnabled} (or `LENET_TRAIN_CONV_AVG_POOL`) leaves it on. */
+export function trainConvAvgPoolFusionEnabled(): boolean {
+  return trainConvAvgPool;
+}
+
 type BatchNormLayer = Extract<NetLayer, { type: 'batchNorm' }>;
 
 /** What an inference stage of a conv2d or dense layer takes over from the layers after it. */

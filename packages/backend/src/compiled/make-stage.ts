@@ -18,6 +18,7 @@ import {
   fusionPlan,
   inferenceFusionEnabled,
   pool2x2,
+  trainConvAvgPoolFusionEnabled,
   trainConvPoolFusionEnabled,
 } from './fold.js';
 import { type NetLayer, type NetSpec, netSpecError } from './net-spec.js';
@@ -150,6 +151,7 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       ? fusionPlan(spec.layers).layers
       : spec.layers.map((layer, index) => ({ layer, index, fused: {} }));
   const trainPool = mode === 'train' && trainConvPoolFusionEnabled();
+  const trainAvgPool = mode === 'train' && trainConvAvgPoolFusionEnabled();
   const trainBnPool = mode === 'train' && trainBatchNormPoolFusionEnabled();
   let skip = -1;
   for (const { layer, index: i, fused } of plan) {
@@ -176,13 +178,12 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       skip = fused.pool.index;
     }
     if (
-      trainPool &&
       layer.type === 'conv2d' &&
       pool2x2(next) &&
-      next.op === 'max' &&
-      trainPoolTakes(layer, shape)
+      (next.op === 'max' ? trainPool : trainAvgPool) &&
+      trainPoolTakes(layer, shape, next.op)
     ) {
-      fused.pool = { op: 'max', index: i + 1 };
+      fused.pool = { op: next.op, index: i + 1 };
       skip = i + 1;
     }
     // The plan fuses a pooling into any stride-1 conv2d (and unfolded batch norm); one whose kernel
@@ -215,15 +216,19 @@ function inferPoolTakes(layer: NetLayer, inShape: readonly number[], fused: Fuse
   return inferPoolFits(convGeometry(info), fused.act ?? layer.activation);
 }
 
-/** Whether a training net's conv2d `layer` with input `inShape` takes the max pooling after it ({@link trainPoolFits}). */
-function trainPoolTakes(layer: Extract<NetLayer, { type: 'conv2d' }>, inShape: readonly number[]): boolean {
+/** Whether a training net's conv2d `layer` with input `inShape` takes the pooling `op` after it ({@link trainPoolFits}). */
+function trainPoolTakes(
+  layer: Extract<NetLayer, { type: 'conv2d' }>,
+  inShape: readonly number[],
+  op: 'max' | 'avg',
+): boolean {
   if (inShape.length !== 3 || layer.kernel.rank !== 4) return false;
   const [h, w, ci] = inShape;
   const [kh, kw, kci, co] = layer.kernel.shape as [number, number, number, number];
   if (kci !== ci) return false;
   const info = convInfo([1, h, w, ci], [kh, kw, ci, co], { strides: layer.strides, pad: layer.padding });
   const g = convGeometry(info);
-  return g.oh >= 2 && g.ow >= 2 && trainPoolFits(g, layer.activation);
+  return g.oh >= 2 && g.ow >= 2 && trainPoolFits(g, layer.activation, op);
 }
 
 /** The active backend and its SIMD kernels when a compiled net can run there (wasm with SIMD), else undefined. */

@@ -3,12 +3,17 @@ import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
-import { setTrainNarrowPoolEnabled } from '../wasm-kernels/conv2d.js';
+import { setConvPoolTanhHalvesEnabled, setTrainNarrowPoolEnabled } from '../wasm-kernels/conv2d.js';
 import { setTrainPoolFilterGradEnabled } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { splitCalls } from '../wasm-kernels/split.js';
-import { setTrainConvPoolFusionEnabled, trainConvPoolFusionEnabled } from './fold.js';
+import {
+  setTrainConvAvgPoolFusionEnabled,
+  setTrainConvPoolFusionEnabled,
+  trainConvAvgPoolFusionEnabled,
+  trainConvPoolFusionEnabled,
+} from './fold.js';
 import type { NetActivation, NetSpec } from './net-spec.js';
 import type { Stage } from './stage.js';
 import { type CompiledTrainingNet, compileTrainingNet } from './training-net.js';
@@ -32,12 +37,21 @@ function v(shape: number[], seed: number, scale: number): tf.Variable {
   );
 }
 
+/** The poolings of lenetSpec and its first conv's activation. */
+interface Pools {
+  op: 'max' | 'avg';
+  act1: NetActivation;
+}
+
+const MAX_RELU: Pools = { op: 'max', act1: 'relu' };
+
 /**
  * A LeNet-5-like spec on fresh variables (the same values for the same seed): conv 5×5 valid
- * (6 filters) on [h, h, 1], 2×2/2 max pooling, conv 3×3 same (16 filters, `act2`), pooling,
- * flatten, a softmax dense layer of 10.
+ * (6 filters, `act1`) on [h, h, 1], 2×2/2 pooling (`op`), conv 3×3 same (16 filters, `act2`),
+ * pooling, flatten, a softmax dense layer of 10.
  */
-function lenetSpec(h: number, act2: NetActivation): { spec: NetSpec; vars: tf.Variable[] } {
+function lenetSpec(h: number, act2: NetActivation, pools = MAX_RELU): { spec: NetSpec; vars: tf.Variable[] } {
+  const { op, act1 } = pools;
   const o1 = h - 4;
   const p2 = Math.floor(Math.floor(o1 / 2) / 2);
   const vars = [
@@ -57,11 +71,11 @@ function lenetSpec(h: number, act2: NetActivation): { spec: NetSpec; vars: tf.Va
         bias: vars[1],
         strides: [1, 1],
         padding: 'valid',
-        activation: 'relu',
+        activation: act1,
       },
-      { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
+      { type: 'pool', op, size: [2, 2], strides: [2, 2] },
       { type: 'conv2d', kernel: vars[2], bias: vars[3], strides: [1, 1], padding: 'same', activation: act2 },
-      { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
+      { type: 'pool', op, size: [2, 2], strides: [2, 2] },
       { type: 'flatten' },
       { type: 'dense', kernel: vars[4], bias: vars[5], activation: 'softmax' },
     ],
@@ -69,15 +83,18 @@ function lenetSpec(h: number, act2: NetActivation): { spec: NetSpec; vars: tf.Va
   return { spec, vars };
 }
 
-function compile(spec: NetSpec, fused: boolean): CompiledTrainingNet {
-  const was = trainConvPoolFusionEnabled();
+/** Compiles `spec` with the conv + max pooling and conv + average pooling fusions on or off. */
+function compile(spec: NetSpec, fused: boolean, avgFused = fused): CompiledTrainingNet {
+  const was = [trainConvPoolFusionEnabled(), trainConvAvgPoolFusionEnabled()];
   setTrainConvPoolFusionEnabled(fused);
+  setTrainConvAvgPoolFusionEnabled(avgFused);
   try {
     const net = compileTrainingNet(spec);
     if (net === undefined) throw new Error('no compiled training net on wasm');
     return net;
   } finally {
-    setTrainConvPoolFusionEnabled(was);
+    setTrainConvPoolFusionEnabled(was[0]);
+    setTrainConvAvgPoolFusionEnabled(was[1]);
   }
 }
 
@@ -94,8 +111,16 @@ function bits(arrays: readonly Float32Array[]): Uint32Array[] {
  * `steps` training steps (forward, loss gradient from a random target, backward, an SGD update)
  * of a fresh lenetSpec, fused or not: each step's output and gradients, and the weights after.
  */
-function train(h: number, act2: NetActivation, n: number, fused: boolean, x: Float32Array, steps = 3) {
-  const { spec, vars } = lenetSpec(h, act2);
+function train(
+  h: number,
+  act2: NetActivation,
+  n: number,
+  fused: boolean,
+  x: Float32Array,
+  steps = 3,
+  pools = MAX_RELU,
+) {
+  const { spec, vars } = lenetSpec(h, act2, pools);
   const net = compile(spec, fused);
   const names = stageNames(net);
   const seen: Uint32Array[] = [];
@@ -220,6 +245,77 @@ describe('the compiled training step with conv + max pooling fused', () => {
     ]);
     off.dispose();
     tf.dispose(vars);
+  });
+});
+
+describe('the compiled training step with conv + average pooling fused', () => {
+  const avg = (act: NetActivation): Pools => ({ op: 'avg', act1: act });
+
+  it('fuses each conv (tanh, relu, linear) with the average pooling after it, bit for bit the unfused step (batches 1, 5)', () => {
+    for (const act of ['tanh', 'relu', 'linear'] as const) {
+      for (const n of [1, 5]) {
+        const x = randomArray(n * 16 * 16, 9 + n);
+        const fused = train(16, act, n, true, x, 3, avg(act));
+        const plain = train(16, act, n, false, x, 3, avg(act));
+        expect(fused.names.slice(0, 2)).toEqual(['ConvPoolStage', 'ConvPoolStage']);
+        expect(plain.names.slice(0, 4)).toEqual(['ConvStage', 'PoolStage', 'ConvStage', 'PoolStage']);
+        expectSame(fused, plain);
+      }
+    }
+  });
+
+  it("computes the same with two pixels' 6th-channel tanh in one vector or not", () => {
+    const x = randomArray(3 * 16 * 16, 31);
+    const halves = train(16, 'tanh', 3, true, x, 2, avg('tanh'));
+    setConvPoolTanhHalvesEnabled(false);
+    try {
+      expectSame(halves, train(16, 'tanh', 3, true, x, 2, avg('tanh')));
+    } finally {
+      setConvPoolTanhHalvesEnabled(true);
+    }
+  });
+
+  it("keeps the unfused step's NaN, ±Infinity and saturated tanh without redoing it", () => {
+    const n = 4;
+    const x = randomArray(n * 16 * 16, 23);
+    // Image 1 with a NaN, image 2 huge (±Infinity conv outputs), image 3 saturating tanh.
+    x[256 + 100] = Number.NaN;
+    x.fill(3e38, 512, 512 + 40);
+    x.fill(-3e38, 512 + 40, 512 + 80);
+    x.fill(40, 768, 1024);
+    for (const act of ['tanh', 'relu'] as const) {
+      const fused = train(16, act, n, true, x, 1, avg(act));
+      expect(fused.redone).toEqual([false, false]);
+      expectSame(fused, train(16, act, n, false, x, 1, avg(act)));
+    }
+  });
+
+  it('splits the fused forward pass over the helper threads by images, with the same results', async () => {
+    const n = 80;
+    const x = randomArray(n * 16 * 16, 35);
+    await setWasmKernelThreads(2);
+    try {
+      // The unfused filter gradient splits its sums over the threads too: both sides on 2.
+      const plain = train(16, 'tanh', n, false, x, 2, avg('tanh'));
+      const before = splitCalls();
+      const two = train(16, 'tanh', n, true, x, 2, avg('tanh'));
+      expect(splitCalls()).toBeGreaterThan(before);
+      expectSame(two, plain);
+    } finally {
+      await setWasmKernelThreads(1);
+    }
+  });
+
+  it('leaves the stages as they were with its switch off, or where the fusion does not fit', () => {
+    const { spec, vars } = lenetSpec(16, 'tanh', avg('tanh'));
+    const off = compile(spec, true, false);
+    expect(stageNames(off).slice(0, 4)).toEqual(['ConvStage', 'PoolStage', 'ConvStage', 'PoolStage']);
+    off.dispose();
+    tf.dispose(vars);
+    const x = randomArray(2 * 15 * 15, 6);
+    const odd = train(15, 'tanh', 2, true, x, 1, avg('tanh'));
+    expect(odd.names.slice(0, 4)).toEqual(['ConvStage', 'PoolStage', 'ConvStage', 'PoolStage']);
+    expectSame(odd, train(15, 'tanh', 2, false, x, 1, avg('tanh')));
   });
 });
 

@@ -70,6 +70,17 @@ export function inferenceForwardKernel(g: ConvGeometry): 'direct' | 'winograd' |
 
 let trainNarrowPool = globalThis.process?.env?.LENET_TRAIN_NARROW_POOL !== '0';
 
+let tanhHalves = globalThis.process?.env?.LENET_CONV_POOL_TANH_HALVES !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) `convPoolForward`'s tanh of two pixels' last vector in
+ * one where it holds at most 2 real channels (6 channels: classic LeNet-5's first layer; the
+ * same values, a quarter less tanh work). `LENET_CONV_POOL_TANH_HALVES=0` starts with it off.
+ */
+export function setConvPoolTanhHalvesEnabled(on: boolean): void {
+  tanhHalves = on;
+}
+
 /**
  * Turns on or off (for A/B measurements) the compiled training step's direct kernel, with the
  * 2×2 max pooling after it fused in (`convPoolForward`), for convolutions of up to
@@ -249,6 +260,8 @@ export function convForward(
  * Training's max pooling passes `keep`: `arg` gets each window's first maximum (a byte per
  * output value, as `lenet_max_pool_2x2_arg` keeps it for `lenet_max_pool_grad_2x2_arg`; n·ph·pw·co
  * a multiple of 4 per image) and `nan` an i32 per image, 1 where a window held a NaN conv output.
+ * Training's average pooling passes `keep.full` instead: it gets the activated conv output
+ * [n, oh, ow, co] (oh and ow even) for the activation's gradient, bit for bit the unfused stage's.
  */
 export function convPoolForward(
   simd: SimdKernels,
@@ -260,12 +273,17 @@ export function convPoolForward(
   scratch: { xp: number; w4: number; b4: number },
   act: NetActivation,
   op: 'max' | 'avg',
-  keep: { arg: number; nan: number } | null = null,
+  keep: { arg: number; nan: number } | { full: number } | null = null,
 ): void {
   const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = g;
   if (sh !== 1 || sw !== 1) throw new BackendError(`convPoolForward: stride ${sh}x${sw}, not 1`, 'wasm');
   const perImage = Math.floor(oh / 2) * Math.floor(ow / 2) * co;
-  if (keep !== null && (op !== 'max' || co < 4 || perImage % 4 !== 0)) {
+  const full = keep !== null && 'full' in keep ? keep.full : 0;
+  const arg = keep !== null && 'arg' in keep ? keep : null;
+  if (full !== 0 && (op !== 'avg' || oh % 2 !== 0 || ow % 2 !== 0)) {
+    throw new BackendError(`convPoolForward: no full output for ${op} pooling of ${oh}x${ow}`, 'wasm');
+  }
+  if (arg !== null && (op !== 'max' || co < 4 || perImage % 4 !== 0)) {
     throw new BackendError(
       `convPoolForward: no argmax for ${op} pooling of ${perImage} values per image`,
       'wasm',
@@ -284,9 +302,19 @@ export function convPoolForward(
   // The max kernel pool2x2 would run (lenet_max_pool_2x2, which leaves c < 4 to lenet_pool_2x2's
   // scalar loop, or lenet_pool_2x2's vector max): their maxima differ on NaN and on ±0.
   const pool = op === 'avg' ? 1 : co < 4 ? 3 : poolFastEnabled() ? 0 : 2;
-  const actCode = act === 'relu' ? 1 : act === 'tanh' ? 2 : 0;
+  const actCode = act === 'relu' ? 1 : act === 'tanh' ? (tanhHalves ? 3 : 2) : 0;
+  const shape = [hp, wp, ci, ph, pw, co, co4, kh, kw, actCode] as const;
+  const outs =
+    full !== 0
+      ? [{ ptr: full, floats: oh * ow * co }]
+      : arg === null
+        ? []
+        : [
+            { ptr: arg.arg, floats: perImage / 4 },
+            { ptr: arg.nan, floats: 1 },
+          ];
   runSplit(simd, {
-    fn: 'lenet_conv_forward_pool2',
+    fn: full !== 0 ? 'lenet_conv_forward_pool2_full' : 'lenet_conv_forward_pool2',
     macs: n * 4 * ph * pw * co * rows,
     items: n,
     perItem: [{ ptr: xp, floats: hp * wp * ci }],
@@ -295,34 +323,22 @@ export function convPoolForward(
       { ptr: scratch.b4, floats: co4 },
     ],
     out: { ptr: out, floats: ph * pw * co },
-    outs:
-      keep === null
-        ? []
+    outs,
+    args: (p, count) => {
+      const head = [p.perItem[0], p.whole[0], bias !== 0 ? p.whole[1] : 0, p.out];
+      // The full kernel takes no pool code: it averages.
+      return full !== 0
+        ? [...head, p.outs[0], count, ...shape, ...TANH_NUMERATOR]
         : [
-            { ptr: keep.arg, floats: perImage / 4 },
-            { ptr: keep.nan, floats: 1 },
-          ],
-    args: (p, count) => [
-      p.perItem[0],
-      p.whole[0],
-      bias !== 0 ? p.whole[1] : 0,
-      p.out,
-      keep === null ? 0 : p.outs[0],
-      keep === null ? 0 : p.outs[1],
-      count,
-      hp,
-      wp,
-      ci,
-      ph,
-      pw,
-      co,
-      co4,
-      kh,
-      kw,
-      actCode,
-      pool,
-      ...TANH_NUMERATOR,
-    ],
+            ...head,
+            arg === null ? 0 : p.outs[0],
+            arg === null ? 0 : p.outs[1],
+            count,
+            ...shape,
+            pool,
+            ...TANH_NUMERATOR,
+          ];
+    },
   });
 }
 
