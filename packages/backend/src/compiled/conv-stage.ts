@@ -349,9 +349,9 @@ export class ConvStage implements Stage {
       inputGradient(simd, g, dy, simd.ptr(this.kernel), io.dx, { wt: this.wt, dxp: this.dxp });
     } else if (this.wino.dx) {
       const scratch = { dyp: this.dyp, u: this.wpk, work: this.wWork };
-      winogradInputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, scratch);
+      winogradInputGradient(simd, g, dy, simd.ptr(this.kernel), io.dx, scratch);
     } else if (this.wide.dx) {
-      wideInputGradient(simd, g, io.dy, simd.ptr(this.kernel), io.dx, { dyp: this.dyp, wpk: this.wpk });
+      wideInputGradient(simd, g, dy, simd.ptr(this.kernel), io.dx, { dyp: this.dyp, wpk: this.wpk });
     } else {
       this.registered(
         'Conv2DBackpropInput',
@@ -442,7 +442,9 @@ export function inferPoolFits(g: ConvGeometry, act: NetActivation): boolean {
  */
 export function trainPoolFits(g: ConvGeometry, act: NetActivation, pool: 'max' | 'avg' = 'max'): boolean {
   const { oh, ow, co, sh, sw } = g;
-  const direct = trainPoolForwardKernel(g) === 'direct' && sh === 1 && sw === 1;
+  // The registered input gradient reads io.dy's tensor info, the pooled gradient's: not fusable.
+  const direct =
+    trainPoolForwardKernel(g) === 'direct' && sh === 1 && sw === 1 && inputGradKernel(g) !== 'xnnpack';
   // Average: the activated conv output is kept whole, so any activation (and no argmax).
   if (pool === 'avg') return direct && co >= 4 && oh % 2 === 0 && ow % 2 === 0;
   return (

@@ -324,11 +324,27 @@ describe('the compiled training step with conv + average pooling fused', () => {
  * (100 conv outputs an image: the bias gradient's 64-row blocks end inside images and rows),
  * 2×2/2 max pooling, flatten, a softmax dense layer of 10.
  */
-function narrowSpec(): { spec: NetSpec; vars: tf.Variable[] } {
-  const vars = [v([3, 3, 1, 32], 11, 0.5), v([32], 12, 0.1), v([5 * 5 * 32, 10], 13, 0.1), v([10], 14, 0.1)];
+function narrowSpec(second = false): { spec: NetSpec; vars: tf.Variable[] } {
+  const ci = second ? 4 : 1;
+  const vars = [v([3, 3, ci, 32], 11, 0.5), v([32], 12, 0.1), v([5 * 5 * 32, 10], 13, 0.1), v([10], 14, 0.1)];
+  // `second`: a conv 1 → 4 before it, so that the fused layer's input gradient is taken.
+  const before = second ? [v([3, 3, 1, 4], 15, 0.5), v([4], 16, 0.1)] : [];
+  vars.push(...before);
   const spec: NetSpec = {
     input: [10, 10, 1],
     layers: [
+      ...(second
+        ? [
+            {
+              type: 'conv2d' as const,
+              kernel: before[0],
+              bias: before[1],
+              strides: [1, 1] as [number, number],
+              padding: 'same' as const,
+              activation: 'relu' as const,
+            },
+          ]
+        : []),
       {
         type: 'conv2d',
         kernel: vars[0],
@@ -349,11 +365,11 @@ function narrowSpec(): { spec: NetSpec; vars: tf.Variable[] } {
  * Two SGD steps of a fresh narrowSpec with the narrow input's fused kernel on or off, and its
  * filter gradient from the pooled gradient (`poolDw`) on or off: as `train`, as floats.
  */
-function trainNarrow(narrow: boolean, n: number, x: Float32Array, poolDw = true) {
+function trainNarrow(narrow: boolean, n: number, x: Float32Array, poolDw = true, second = false) {
   setTrainNarrowPoolEnabled(narrow);
   setTrainPoolFilterGradEnabled(poolDw);
   try {
-    const { spec, vars } = narrowSpec();
+    const { spec, vars } = narrowSpec(second);
     const net = compile(spec, true);
     const names = stageNames(net);
     const stages = (net as unknown as { stages: Stage[] }).stages;
@@ -401,6 +417,18 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
         expectBits(fused.seen, plain.seen);
       }
     }
+  });
+
+  it('takes the input gradient from the pooled gradient spread to the conv output where a layer before it needs one', () => {
+    // Its input gradient kernel (32 filters: Winograd or wide) read the pooled gradient as if it
+    // were the conv output's (a quarter of it, then whatever followed in memory).
+    const n = 3;
+    const x = randomArray(n * 100, 70);
+    const plain = trainNarrow(false, n, x, true, true);
+    expect(plain.names.slice(0, 3)).toEqual(['ConvStage', 'ConvStage', 'PoolStage']);
+    const fused = trainNarrow(true, n, x, true, true);
+    expect(fused.names.slice(0, 3)).toEqual(['ConvStage', 'ConvPoolStage', 'PassThroughStage']);
+    expectBits(fused.seen, plain.seen);
   });
 
   it("computes the cpu backend's gradients within 1e-3", async () => {
