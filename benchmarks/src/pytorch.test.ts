@@ -101,5 +101,8 @@ describe('PyTorch reference BLAS', () => {
     expect(env.OPENBLAS_NUM_THREADS).toBe('1');
     expect(env.MKL_NUM_THREADS).toBe('1');
     expect(env.PATH).toBe(process.env.PATH);
+    // glibc's malloc keeps freed memory instead of returning (and faulting in again) each step's.
+    expect(env.MALLOC_MMAP_THRESHOLD_).toBe('33554432');
+    expect(env.MALLOC_TRIM_THRESHOLD_).toBe('4294967296');
   });
 });

@@ -71,10 +71,16 @@ export function describeBlas(blas: BlasInfo): string {
  * Environment of the reference script: BLAS libraries keep to one thread, because torch already
  * runs its intra-op thread pool and a second, OpenBLAS's own, fights it for the same cores (on 2
  * cores, torch at 2 threads with OpenBLAS at 2 threads trained LeNet-5 at 4,400 samples/s; with
- * OpenBLAS at 1 thread at 14,200).
+ * OpenBLAS at 1 thread at 14,200). And glibc's malloc keeps what torch frees: with its default,
+ * dynamic thresholds a long-lived process came to hand the megabyte-sized activations of a
+ * batch-256 step back to the system and fault them in again every step (LeNet-5's b256 step 60–78
+ * ms against 13–14 ms with these two settings, rounds of one run each; PyTorch's own tuning guide
+ * advises jemalloc or tcmalloc for the same reason). A caller's own settings win.
  */
 export function torchEnv(threads: number): NodeJS.ProcessEnv {
   return {
+    MALLOC_MMAP_THRESHOLD_: String(32 * 1024 * 1024),
+    MALLOC_TRIM_THRESHOLD_: String(4 * 1024 * 1024 * 1024),
     ...process.env,
     OMP_NUM_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: '1',
