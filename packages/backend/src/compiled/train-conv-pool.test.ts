@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
-import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
+import { onBackend, randomArray, relativeError, seededVariable } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setConvPoolTanhHalvesEnabled, setTrainNarrowPoolEnabled } from '../wasm-kernels/conv2d.js';
@@ -27,16 +27,6 @@ afterAll(async () => {
   await setWasmKernelThreads(1);
 });
 
-/** A variable of `shape` with seeded random values times `scale`. */
-function v(shape: number[], seed: number, scale: number): tf.Variable {
-  return tf.variable(
-    tf.tensor(
-      randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * scale),
-      shape,
-    ),
-  );
-}
-
 /** The poolings of lenetSpec and its first conv's activation. */
 interface Pools {
   op: 'max' | 'avg';
@@ -55,12 +45,12 @@ function lenetSpec(h: number, act2: NetActivation, pools = MAX_RELU): { spec: Ne
   const o1 = h - 4;
   const p2 = Math.floor(Math.floor(o1 / 2) / 2);
   const vars = [
-    v([5, 5, 1, 6], 1, 0.4),
-    v([6], 2, 0.1),
-    v([3, 3, 6, 16], 3, 0.3),
-    v([16], 4, 0.1),
-    v([p2 * p2 * 16, 10], 5, 0.2),
-    v([10], 6, 0.1),
+    seededVariable([5, 5, 1, 6], 1, 0.4),
+    seededVariable([6], 2, 0.1),
+    seededVariable([3, 3, 6, 16], 3, 0.3),
+    seededVariable([16], 4, 0.1),
+    seededVariable([p2 * p2 * 16, 10], 5, 0.2),
+    seededVariable([10], 6, 0.1),
   ];
   const spec: NetSpec = {
     input: [h, h, 1],
@@ -326,9 +316,14 @@ describe('the compiled training step with conv + average pooling fused', () => {
  */
 function narrowSpec(second = false): { spec: NetSpec; vars: tf.Variable[] } {
   const ci = second ? 4 : 1;
-  const vars = [v([3, 3, ci, 32], 11, 0.5), v([32], 12, 0.1), v([5 * 5 * 32, 10], 13, 0.1), v([10], 14, 0.1)];
+  const vars = [
+    seededVariable([3, 3, ci, 32], 11, 0.5),
+    seededVariable([32], 12, 0.1),
+    seededVariable([5 * 5 * 32, 10], 13, 0.1),
+    seededVariable([10], 14, 0.1),
+  ];
   // `second`: a conv 1 → 4 before it, so that the fused layer's input gradient is taken.
-  const before = second ? [v([3, 3, 1, 4], 15, 0.5), v([4], 16, 0.1)] : [];
+  const before = second ? [seededVariable([3, 3, 1, 4], 15, 0.5), seededVariable([4], 16, 0.1)] : [];
   vars.push(...before);
   const spec: NetSpec = {
     input: [10, 10, 1],

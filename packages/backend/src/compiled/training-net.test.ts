@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../errors.js';
-import { randomArray, relativeError } from '../testing/helpers.js';
+import { randomArray, relativeError, seededVariable } from '../testing/helpers.js';
 import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
@@ -105,13 +105,7 @@ describe('compileTrainingNet', () => {
   });
 
   it('gives the same output and gradients, bit for bit, with its Winograd conv reading the input unpadded as from a padded copy', () => {
-    const v = (shape: number[], seed: number) =>
-      tf.variable(
-        tf.tensor(
-          randomArray(shape.reduce((a, b) => a * b)!, seed).map((x) => x * 0.2),
-          shape,
-        ),
-      );
+    const v = (shape: number[], seed: number) => seededVariable(shape, seed, 0.2);
     // 'same' padding on 10×10 (odd tiles past the output) from 16 channels: the Winograd
     // forward and filter gradient.
     const vars = [v([3, 3, 16, 32], 1), v([32], 2), v([10 * 10 * 32, 5], 3), v([5], 4)];
@@ -340,16 +334,7 @@ describe('compileTrainingNet', () => {
     // full one) over 7×9 (a row and a column no window covers) fed by relu (ties at 0).
     const { model, spec } = network(1);
     perturb(model);
-    const v = (shape: number[], seed: number) =>
-      tf.variable(
-        tf.tensor(
-          randomArray(
-            shape.reduce((a, b) => a * b),
-            seed,
-          ),
-          shape,
-        ),
-      );
+    const v = seededVariable;
     const weights = [v([1, 1, 2, 6], 8), v([6], 9), v([72, 3], 10), v([3], 11)];
     const odd: NetSpec = {
       input: [7, 9, 2],

@@ -14,6 +14,20 @@ export function randomArray(length: number, seed: number): Float32Array {
   return out;
 }
 
+/** A variable of `shape` holding {@link randomArray}'s numbers for `seed`, times `scale`. */
+export function seededVariable(shape: number[], seed: number, scale = 1): tf.Variable {
+  const values = randomArray(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  );
+  return tf.variable(
+    tf.tensor(
+      values.map((x) => x * scale),
+      shape,
+    ),
+  );
+}
+
 /** Integer in [0, n) from a seed, for picking test shapes. */
 export function pick<T>(items: readonly T[], seed: number): T {
   return items[Math.abs(Math.imul(seed + 1, 2654435761)) % items.length];
