@@ -12,7 +12,8 @@ import { pool2x2, poolFastEnabled, setPoolFastEnabled } from '../wasm-kernels/po
 import { roundUp4, simdKernels, tileFloats } from '../wasm-kernels/simd.js';
 import { splitCalls } from '../wasm-kernels/split.js';
 import { biasActivation } from './activation.js';
-import { convPoolFusionEnabled, fusionPlan, setConvPoolFusionEnabled } from './fold.js';
+import { convPoolFusionEnabled, setConvPoolFusionEnabled } from './fold.js';
+import { fusionPlan } from './fusion.js';
 import { type CompiledInferenceNet, compileInferenceNet } from './inference-net.js';
 import type { NetActivation, NetLayer, NetSpec } from './net-spec.js';
 import type { Stage } from './stage.js';
@@ -281,7 +282,8 @@ describe('compileInferenceNet conv2d + 2×2/2 pooling fusion', () => {
 
   it('leaves other poolings, strided convolutions and wide convolutions to their own stages', () => {
     const { model, spec } = convPoolNet([28, 28, 1], CASES[0].blocks, 'max');
-    const pooled = (layers: NetLayer[]) => fusionPlan(layers).layers.filter((l) => l.fused.pool).length;
+    const pooled = (layers: NetLayer[]) =>
+      fusionPlan(layers, 'infer').layers.filter((l) => l.fused.pool).length;
     expect(pooled(spec.layers)).toBe(2);
     const map = (f: (l: NetLayer) => NetLayer) => spec.layers.map(f);
     expect(pooled(map((l) => (l.type === 'pool' ? { ...l, strides: [1, 1] } : l)))).toBe(0);

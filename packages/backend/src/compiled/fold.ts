@@ -3,7 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '../tfjs.js';
 import type { TensorInfo } from '../tfjs.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
-import type { NetActivation, NetLayer } from './net-spec.js';
+import type { NetLayer } from './net-spec.js';
 
 let fusion = globalThis.process?.env?.LENET_INFER_FUSION !== '0';
 
@@ -55,6 +55,11 @@ export function setBatchNormPoolFusionEnabled(on: boolean): void {
   bnPool = on;
 }
 
+/** Whether {@link setBatchNormPoolFusionEnabled} (or `LENET_INFER_BN_POOL`) leaves it on. */
+export function batchNormPoolFusionEnabled(): boolean {
+  return bnPool;
+}
+
 let trainConvPool = globalThis.process?.env?.LENET_TRAIN_CONV_POOL !== '0';
 
 /**
@@ -94,122 +99,6 @@ export function trainConvAvgPoolFusionEnabled(): boolean {
 }
 
 type BatchNormLayer = Extract<NetLayer, { type: 'batchNorm' }>;
-
-/** What an inference stage of a conv2d or dense layer takes over from the layers after it. */
-export interface Fused {
-  /** A batch norm folded into the kernel and bias, and its index in the net. */
-  bn?: { layer: BatchNormLayer; index: number };
-  /** The activation run inside the layer (its own is linear). */
-  act?: Exclude<NetActivation, 'linear'>;
-  /** A conv2d's or an unfolded batch norm's 2×2/2 pooling run inside it, and its index in the net. */
-  pool?: { op: 'max' | 'avg'; index: number };
-  /** A training batch norm's dropout layer between it and its relu and pooling (read at every step). */
-  dropout?: { readonly rate: number };
-}
-
-/** An inference net's layers after fusion: each kept layer with its index and what it took over. */
-export interface FusionPlan {
-  layers: { layer: NetLayer; index: number; fused: Fused }[];
-}
-
-/** Layers that are the identity in inference and keep the shape (a batch norm folds across them). */
-function identity(layer: NetLayer): boolean {
-  return layer.type === 'dropout' || (layer.type === 'activation' && layer.activation === 'linear');
-}
-
-/**
- * Whether conv2d `layer` may take the pooling after it: stride 1 (the direct kernel's
- * `convPoolForward`, or the Winograd kernel's epilogue; the net's stages check the kernel its
- * input size gives it, and run the pooling apart where that kernel cannot take it).
- */
-function poolable(layer: Extract<NetLayer, { type: 'conv2d' }>): boolean {
-  const [sh, sw] = layer.strides;
-  return sh === 1 && sw === 1;
-}
-
-/** Whether `layer` pools 2×2 windows at stride 2 (always without padding). */
-export function pool2x2(layer: NetLayer | undefined): layer is Extract<NetLayer, { type: 'pool' }> {
-  return (
-    layer?.type === 'pool' &&
-    layer.size[0] === 2 &&
-    layer.size[1] === 2 &&
-    layer.strides[0] === 2 &&
-    layer.strides[1] === 2
-  );
-}
-
-/**
- * Which layers an inference net fuses: after a conv2d or dense layer with a linear activation
- * (not a softmax), the first batch norm past identity layers folds into it, and then the first
- * relu (or, after a conv2d, tanh) activation layer past pass-through layers (identities,
- * flatten) runs inside it. Then (unless {@link setConvPoolFusionEnabled} turned it off) a
- * 2×2/2 pooling right after a stride-1 conv2d and what it took over, past identity layers, runs
- * inside it too (the net's stages give it back to its own stage where the conv's kernel cannot
- * take it). A batch norm after an activation stays (it cannot fold into the layer before the
- * activation); a 2×2/2 pooling after it, past identity layers, runs inside it (unless
- * {@link setBatchNormPoolFusionEnabled} or {@link setConvPoolFusionEnabled} turned it off).
- */
-export function fusionPlan(layers: readonly NetLayer[]): FusionPlan {
-  const kept: FusionPlan['layers'] = [];
-  const dropped = new Set<number>();
-  layers.forEach((layer, index) => {
-    if (dropped.has(index)) return;
-    const fused: Fused = {};
-    kept.push({ layer, index, fused });
-    if (layer.type === 'batchNorm' && bnPool && convPool && layer.movingMean.size % 4 === 0) {
-      takePool(layers, index, fused, dropped);
-      return;
-    }
-    if (layer.type !== 'conv2d' && layer.type !== 'dense') return;
-    const last = takeOver(layers, index, fused, dropped);
-    if (layer.type === 'conv2d' && convPool && poolable(layer)) takePool(layers, last, fused, dropped);
-  });
-  return { layers: kept };
-}
-
-/** The 2×2/2 pooling after layer `last`, past identity layers, into `fused` (its index into `dropped`), if there is one. */
-function takePool(layers: readonly NetLayer[], last: number, fused: Fused, dropped: Set<number>): void {
-  let j = last + 1;
-  while (j < layers.length && identity(layers[j])) j++;
-  const pool = layers[j];
-  if (pool2x2(pool)) {
-    fused.pool = { op: pool.op, index: j };
-    dropped.add(j);
-  }
-}
-
-/**
- * The batch norm and activation that conv2d or dense layer `index` takes over (into `fused`,
- * their indices into `dropped`); returns the index of the last layer it took (its own when none).
- */
-function takeOver(layers: readonly NetLayer[], index: number, fused: Fused, dropped: Set<number>): number {
-  const layer = layers[index];
-  if ((layer.type !== 'conv2d' && layer.type !== 'dense') || layer.activation !== 'linear') return index;
-  let last = index;
-  let j = index + 1;
-  while (j < layers.length && identity(layers[j])) j++;
-  const bn = layers[j];
-  if (bn?.type === 'batchNorm') {
-    fused.bn = { layer: bn, index: j };
-    dropped.add(j);
-    last = j;
-    j++;
-  }
-  while (j < layers.length && (identity(layers[j]) || layers[j].type === 'flatten')) j++;
-  const act = layers[j];
-  // A dense layer runs a tanh apart from its product (the bias then added apart, rounded
-  // otherwise than in the product a linear layer runs): only a relu joins it unchanged.
-  const joins =
-    layer.type === 'conv2d'
-      ? act?.type === 'activation'
-      : act?.type === 'activation' && act.activation === 'relu';
-  if (joins && act.type === 'activation' && act.activation !== 'linear') {
-    fused.act = act.activation;
-    dropped.add(j);
-    last = j;
-  }
-  return last;
-}
 
 /**
  * A conv2d or dense layer's kernel and bias with the inference-mode batch norm after it folded in

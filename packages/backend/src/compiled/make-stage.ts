@@ -1,26 +1,11 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tfjs.js';
-import { convGeometry, convInfo } from '../wasm-kernels/conv-util.js';
 import { type SimdKernels, simdKernels } from '../wasm-kernels/simd.js';
-import {
-  BatchNormStage,
-  batchNormPoolFits,
-  checkBatchNorm,
-  trainBatchNormPoolFits,
-  trainBatchNormPoolFusionEnabled,
-} from './batch-norm-stage.js';
-import { ConvPoolStage, ConvStage, inferPoolFits, trainPoolFits } from './conv-stage.js';
+import { BatchNormStage, checkBatchNorm } from './batch-norm-stage.js';
+import { ConvPoolStage, ConvStage } from './conv-stage.js';
 import { DenseStage } from './dense-stage.js';
-import {
-  BatchNormFold,
-  type Fused,
-  type FusionPlan,
-  fusionPlan,
-  inferenceFusionEnabled,
-  pool2x2,
-  trainConvAvgPoolFusionEnabled,
-  trainConvPoolFusionEnabled,
-} from './fold.js';
+import { BatchNormFold } from './fold.js';
+import { type Fused, fuseAt } from './fusion.js';
 import { type NetLayer, type NetSpec, netSpecError } from './net-spec.js';
 import {
   ActivationStage,
@@ -146,89 +131,20 @@ export function makeStages(simd: SimdKernels, backend: BackendWasm, spec: NetSpe
       netSpecError(i, 'only the last layer may have a softmax (the loss applies it)');
     }
   });
-  const plan: FusionPlan['layers'] =
-    mode === 'infer' && inferenceFusionEnabled()
-      ? fusionPlan(spec.layers).layers
-      : spec.layers.map((layer, index) => ({ layer, index, fused: {} }));
-  const trainPool = mode === 'train' && trainConvPoolFusionEnabled();
-  const trainAvgPool = mode === 'train' && trainConvAvgPoolFusionEnabled();
-  const trainBnPool = mode === 'train' && trainBatchNormPoolFusionEnabled();
-  let skip = -1;
-  for (const { layer, index: i, fused } of plan) {
-    if (i <= skip) continue;
-    const next = spec.layers[i + 1];
-    // A training batch norm takes a 2×2/2 max pooling after it, a relu then one, or a dropout, a
-    // relu and one.
-    let j = i + 1;
-    const dropout = spec.layers[j]?.type === 'dropout' ? spec.layers[j++] : undefined;
-    const act = spec.layers[j];
-    const relu = act?.type === 'activation' && act.activation === 'relu';
-    const pool = spec.layers[relu ? j + 1 : j];
-    if (
-      trainBnPool &&
-      layer.type === 'batchNorm' &&
-      (relu || dropout === undefined) &&
-      pool2x2(pool) &&
-      pool.op === 'max' &&
-      trainBatchNormPoolFits(shape)
-    ) {
-      fused.pool = { op: 'max', index: relu ? j + 1 : j };
-      if (relu) fused.act = 'relu';
-      if (dropout?.type === 'dropout') fused.dropout = dropout;
-      skip = fused.pool.index;
-    }
-    if (
-      layer.type === 'conv2d' &&
-      pool2x2(next) &&
-      (next.op === 'max' ? trainPool : trainAvgPool) &&
-      trainPoolTakes(layer, shape, next.op)
-    ) {
-      fused.pool = { op: next.op, index: i + 1 };
-      skip = i + 1;
-    }
-    // The plan fuses a pooling into any stride-1 conv2d (and unfolded batch norm); one whose kernel
-    // cannot take it at this input size leaves it to its own stage, back in the plan at its place (the loop reaches it).
-    if (mode === 'infer' && fused.pool && !inferPoolTakes(layer, shape, fused)) {
-      const { index } = fused.pool;
-      const at = plan.findIndex((entry) => entry.index > index);
-      plan.splice(at < 0 ? plan.length : at, 0, { layer: spec.layers[index], index, fused: {} });
-      fused.pool = undefined;
-    }
+  // What each layer's stage takes over is fusion.ts's to say (the layers it takes get no stage).
+  const taken = new Set<number>();
+  spec.layers.forEach((layer, i) => {
+    if (taken.has(i)) return;
+    const { fused, taken: takes } = fuseAt(spec.layers, i, mode, shape);
+    for (const t of takes) taken.add(t);
     const stage = makeStage(simd, backend, layer, i, shape, dropouts, mode, fused);
     if (layer.type === 'dropout' || fused.dropout) dropouts++;
     stages.push(stage);
     needDx.push(weightsBefore);
     weightsBefore ||= hasWeights(layer);
     shape = stage.outShape;
-  }
+  });
   return { stages, needDx, outputs: sizeOf(shape), dropouts };
-}
-
-/** Whether an inference net's conv2d (or batch norm) `layer` with input `inShape` takes the pooling `fused` gives it ({@link inferPoolFits}, {@link batchNormPoolFits}). */
-function inferPoolTakes(layer: NetLayer, inShape: readonly number[], fused: Fused): boolean {
-  if (layer.type === 'batchNorm') return batchNormPoolFits(inShape, 'infer');
-  if (layer.type !== 'conv2d' || inShape.length !== 3 || layer.kernel.rank !== 4) return true;
-  const [h, w, ci] = inShape;
-  const [kh, kw, kci, co] = layer.kernel.shape as [number, number, number, number];
-  // A mismatch is the stage's to report.
-  if (kci !== ci) return true;
-  const info = convInfo([1, h, w, ci], [kh, kw, ci, co], { strides: layer.strides, pad: layer.padding });
-  return inferPoolFits(convGeometry(info), fused.act ?? layer.activation);
-}
-
-/** Whether a training net's conv2d `layer` with input `inShape` takes the pooling `op` after it ({@link trainPoolFits}). */
-function trainPoolTakes(
-  layer: Extract<NetLayer, { type: 'conv2d' }>,
-  inShape: readonly number[],
-  op: 'max' | 'avg',
-): boolean {
-  if (inShape.length !== 3 || layer.kernel.rank !== 4) return false;
-  const [h, w, ci] = inShape;
-  const [kh, kw, kci, co] = layer.kernel.shape as [number, number, number, number];
-  if (kci !== ci) return false;
-  const info = convInfo([1, h, w, ci], [kh, kw, ci, co], { strides: layer.strides, pad: layer.padding });
-  const g = convGeometry(info);
-  return g.oh >= 2 && g.ow >= 2 && trainPoolFits(g, layer.activation, op);
 }
 
 /** The active backend and its SIMD kernels when a compiled net can run there (wasm with SIMD), else undefined. */
