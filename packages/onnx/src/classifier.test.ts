@@ -118,6 +118,13 @@ describe('OnnxClassifier on our own export', () => {
       await expect(c.predict(new Float32Array(100), [1, 100])).rejects.toThrow(
         'shape must be 4 non-negative integers',
       );
+      // From JavaScript: an options object (or nothing) where the shape belongs.
+      for (const shape of [{ layout: 'NCHW' }, undefined, '1,1,10,10']) {
+        await expect(
+          c.predict(new Float32Array(100), shape as unknown as number[]),
+          String(shape),
+        ).rejects.toThrow(/^shape must be 4 non-negative integers \[N, …\], got /);
+      }
     } finally {
       await c.dispose();
     }

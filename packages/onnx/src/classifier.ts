@@ -4,6 +4,7 @@ import {
   checkBoolean,
   checkInteger,
   checkOneOf,
+  describeValue,
   type ImageBatchInput,
   nonFiniteIndex,
   normalizationProblem,
@@ -356,11 +357,9 @@ export class OnnxClassifier implements Classifier {
     const info = this.info;
     if (!(x instanceof Float32Array))
       throw new OnnxError('INVALID_INPUT', 'predict expects x to be a Float32Array');
-    if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-      throw new OnnxError(
-        'INVALID_INPUT',
-        `shape must be 4 non-negative integers [N, …], got [${shape.join(', ')}]`,
-      );
+    if (!Array.isArray(shape) || shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      const got = Array.isArray(shape) ? `[${shape.join(', ')}]` : describeValue(shape);
+      throw new OnnxError('INVALID_INPUT', `shape must be 4 non-negative integers [N, …], got ${got}`);
     }
     const needed = shape.reduce((a, b) => a * b, 1);
     if (x.length !== needed) {
