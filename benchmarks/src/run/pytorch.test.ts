@@ -9,7 +9,7 @@ import { PytorchServer } from '../pytorch-server.js';
 import { writeFakePython } from '../testing/fake-python.js';
 import { syntheticMnistPair } from '../testing/fixtures.js';
 import { BenchRun } from './context.js';
-import { pytorchPhase } from './pytorch.js';
+import { PARTNER_SETTLE_MS, pytorchPhase } from './pytorch.js';
 
 // These run everywhere: a stand-in for Python speaks pytorch_ref.py's protocol (see fake-python.ts).
 // pytorch.test.ts beside the sources checks the real script where torch is installed.
@@ -112,12 +112,17 @@ describe('pytorchPhase', () => {
       await phase.start();
       expect(run.env.pytorch).toMatch(/^torch 9\.9-fake via .*fake-python\.mjs, openblas BLAS/);
       expect(run.env.pytorch).toContain(
-        "3 rounds alternating with the first TensorFlow.js backend's same cell and with each measured epoch of fit's cells",
+        "3 rounds alternating with the first TensorFlow.js backend's same cell and with each measured epoch of fit's cells, 100 ms idle after each of its rounds",
       );
       const partner = phase.partner('train', 'mlp2', 64, 'wasm');
       expect(partner?.rounds).toBe(3);
       const perRound = [];
-      for (let i = 0; i < 3; i++) perRound.push(await partner!.round(i));
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        perRound.push(await partner!.round(i));
+        // Each round leaves the machine idle before the partner's next one is timed.
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(PARTNER_SETTLE_MS - 1);
+      }
       expect(perRound).toEqual([fastest, fastest, fastest]);
       // fit's column pairs the same PyTorch cell with its two measured epochs.
       const fitPartner = phase.partner('train', 'mlp2', 64, 'wasm-1w');

@@ -22,6 +22,13 @@ interface Rounds {
 }
 
 /**
+ * Milliseconds a paired round of PyTorch's waits after its last timed batch before the partner's
+ * next round starts: its OpenMP threads spin on for ~10 ms, and a fit epoch timed right after a
+ * round ran 4–26 % slower than one timed after an idle second (fit-profile.mjs).
+ */
+export const PARTNER_SETTLE_MS = 100;
+
+/**
  * The PyTorch CPU reference cells, when asked for, as a phase: torch is found and one
  * `pytorch_ref.py --serve` process started at the start (or every cell recorded as skipped), then
  * per model its cells. `partner` lends PyTorch's same cell to another column's cell, timed in
@@ -64,7 +71,7 @@ export function pytorchPhase(run: BenchRun): Phase & {
       ];
       const how =
         rounds > 1 && partners.length
-          ? `; cells timed in ${rounds} rounds alternating with ${partners.join(' and with ')}`
+          ? `; cells timed in ${rounds} rounds alternating with ${partners.join(' and with ')}, ${PARTNER_SETTLE_MS} ms idle after each of its rounds`
           : '';
       env.pytorch = `torch ${found.torch} via ${found.python}, ${describeBlas(found.blas)}, measured with ${threadCounts.join(' and ')} thread(s) (BLAS itself on 1), each cell keeps the faster${how}`;
       run.log(`${PYTORCH_BACKEND}: ${env.pytorch}`);
@@ -95,6 +102,9 @@ export function pytorchPhase(run: BenchRun): Phase & {
             best = Math.min(best, meanOf(got.samples));
           }
           entry.done++;
+          // PyTorch's OpenMP threads keep spinning for a while after a round: the cell timed next
+          // (a 20-batch fit epoch above all) would lose a core to them.
+          await new Promise((resolve) => setTimeout(resolve, PARTNER_SETTLE_MS));
           return best;
         },
       };
