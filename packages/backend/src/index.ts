@@ -114,5 +114,10 @@ export {
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
 } from './wasm-kernels/matmul.js';
-export { poolFastEnabled, setPoolArgmaxMinFloats, setPoolFastEnabled } from './wasm-kernels/pool-util.js';
+export {
+  poolFastEnabled,
+  setPoolArgmaxMinFloats,
+  setPoolArgmaxWideEnabled,
+  setPoolFastEnabled,
+} from './wasm-kernels/pool-util.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';

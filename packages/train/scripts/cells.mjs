@@ -15,6 +15,7 @@ import {
   setInferenceFusionEnabled,
   setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
+  setPoolArgmaxWideEnabled,
   setPoolFastEnabled,
   setTrainBatchNormPoolFusionEnabled,
   setTrainConvAvgPoolFusionEnabled,
@@ -90,6 +91,8 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   without full-size scratch; `train-bn-pool`: the training batch norm with the max pooling
  *   after it (and a dropout and relu between) in one stage (read when a step is compiled); `bn-pool-grad`: that
  *   stage's gradient scatter inside the batch-norm gradient's first pass; `bn-train`: all four.
+ * `pool-arg-wide`: the max pooling keeps its argmax at any size from 32 channels (`kerasb-train`: round
+ *   12's Keras training levers).
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -123,6 +126,11 @@ const AB_SWITCHES = {
   'classic-train': (on) => {
     setTrainConvAvgPoolFusionEnabled(on);
     setConvPoolTanhHalvesEnabled(on);
+  },
+  'pool-arg-wide': setPoolArgmaxWideEnabled,
+  // Round 12's Keras training levers together (each is listed above too).
+  'kerasb-train': (on) => {
+    setPoolArgmaxWideEnabled(on);
   },
   // Round 11's training batch-norm levers together (each is listed above too).
   'bn-train': (on) => {

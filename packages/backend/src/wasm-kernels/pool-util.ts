@@ -39,9 +39,30 @@ export function setPoolArgmaxMinFloats(floats: number): number {
   return previous;
 }
 
+/**
+ * From this many channels the argmax is kept at any input size (see
+ * {@link setPoolArgmaxWideEnabled}): the Keras nets' 64-channel poolings under the size threshold
+ * (b64's 14×14 and 7×7, 0.8 and 0.2 M floats; b256's 7×7) lost less in the forward pass
+ * (+0.01–0.07 ms) than their gradients gained (−0.1–0.27 ms: a byte per window read in place of
+ * its four inputs).
+ */
+const ARGMAX_WIDE_CHANNELS = 32;
+let argmaxWide = globalThis.process?.env?.LENET_POOL_ARGMAX_WIDE !== '0';
+
+/**
+ * Turns on or off keeping the argmax of a compiled training step's 2×2/2 max pooling of at
+ * least `ARGMAX_WIDE_CHANNELS` channels whatever its size (off: only from
+ * {@link setPoolArgmaxMinFloats}'s size), for A/B measurements. Read at every step.
+ * `LENET_POOL_ARGMAX_WIDE=0` starts with it off.
+ */
+export function setPoolArgmaxWideEnabled(on: boolean): void {
+  argmaxWide = on;
+}
+
 /** Whether a compiled training step's 2×2/2 max pooling of `floats` input floats keeps its argmax. */
 export function poolKeepsArgmax(floats: number, c: number): boolean {
-  return fastPool && c >= 4 && floats >= argmaxMinFloats;
+  if (!fastPool || c < 4 || argmaxMinFloats === Number.POSITIVE_INFINITY) return false;
+  return floats >= argmaxMinFloats || (argmaxWide && c >= ARGMAX_WIDE_CHANNELS);
 }
 
 /** Max (kind 0) or average (1) pooling 2×2/2 of x [n, ih, iw, c] into out [n, oh, ow, c], no padding. */
