@@ -14,7 +14,12 @@
 // Medians of the rounds, in ms per epoch.  Build first:
 //   pnpm exec turbo run build --filter=@lenet/train... --output-logs=errors-only
 //   chrt -f 1 node packages/train/scripts/fit-profile.mjs [lenet5:64 ...] [--rounds=7] [--batches=20]
-//     [--epochs=4] [--workers=1]
+//     [--epochs=4] [--workers=1] [--torch-between=MS] [--sleep-between=MS]
+// --torch-between=MS: also the variant `fitTorch`, fit with MS ms of PyTorch training (a LeNet-5
+// at b64 on 2 threads, as the bench's partner round) in each epoch's onEpochEnd, where the bench's
+// fit cell runs its PyTorch round: how much that slows the next epoch. (The child inherits the
+// script's scheduling class, so under `chrt -f 1` it runs FIFO too.)
+// --sleep-between=MS: also the variant `fitSleep`, fit idle for MS ms in each onEpochEnd.
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
