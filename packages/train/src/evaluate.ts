@@ -74,7 +74,9 @@ interface Sums {
  * the way training is; `crossEntropy` is without smoothing (the number `evaluate` reports). A
  * softmax model that the compiled inference covers (and `compiled` allows) runs compiled instead,
  * its sums added on the host in float64 from `model.predict`'s probabilities (so they differ from
- * the device's float32 sums in the last digits only).
+ * the device's float32 sums in the last digits only). `kept`: the model's inference to run (one a
+ * caller keeps from call to call, such as `fit`'s validation from epoch to epoch), not disposed
+ * here; without it one is made and disposed.
  */
 export async function evaluateSums(
   model: tf.LayersModel,
@@ -84,15 +86,16 @@ export async function evaluateSums(
   normalize: 'unit' | MeanStd,
   labelSmoothing = 0,
   compiled = true,
+  kept?: ModelInference,
 ): Promise<Sums> {
   if (compiled && !info.fromLogits) {
-    const inference = modelInference(model, info, { compiled });
+    const inference = kept ?? modelInference(model, info, { compiled });
     try {
       if (inference.path.kind === 'compiled') {
         return await hostSums(inference, ds, info, batchSize, normalize, labelSmoothing);
       }
     } finally {
-      inference.dispose();
+      if (inference !== kept) inference.dispose();
     }
   }
   const lossOptions = { classes: info.classes, fromLogits: info.fromLogits };
