@@ -108,9 +108,9 @@ INLINE i32 patch_offset(i32 r, i32 kwci, i32 wpci) { return (r / kwci) * wpci + 
 // dw: [kh, kw, ci, co4]. With dyStride < co4 (co not a multiple of 4) the last vector of a pixel
 // reads into the next pixel's values, which only feed the lanes past co that the caller drops;
 // the caller makes sure 16 bytes past dy are readable.
-EXPORT(lenet_conv_filter_grad)
-void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
-                            i32 co4, i32 kh, i32 kw, i32 sh, i32 sw, i32 dyStride) {
+// accumulate: 1 to add onto dw's sums (its first images taken by an earlier call), 0 to overwrite it.
+static void conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                             i32 co4, i32 kh, i32 kw, i32 sh, i32 sw, i32 dyStride, i32 accumulate) {
   const i32 rows = kh * kw * ci;
   const i32 kwci = kw * ci;
   const i32 wpci = wp * ci;
@@ -124,7 +124,7 @@ void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp
   const i32 group = perImage >= LENET_FILTER_GRAD_GROUP_FLOATS ? 1 : LENET_FILTER_GRAD_GROUP_FLOATS / perImage;
   for (i32 b0 = 0; b0 < n; b0 += group) {
     const i32 nb = n - b0 < group ? n - b0 : group;
-    const i32 more = b0 > 0;
+    const i32 more = accumulate || b0 > 0;
     const f32 *xg = xp + b0 * imageStride;
     const f32 *dg = dy + b0 * oh * ow * dyStride;
     for (i32 cb = 0; cb < co4; cb += 16) {
@@ -160,6 +160,12 @@ void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp
       }
     }
   }
+}
+
+EXPORT(lenet_conv_filter_grad)
+void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                            i32 co4, i32 kh, i32 kw, i32 sh, i32 sw, i32 dyStride) {
+  conv_filter_grad(xp, dy, dw, n, hp, wp, ci, oh, ow, co4, kh, kw, sh, sw, dyStride, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2654,4 +2660,31 @@ static void filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i
           store_lanes(dw + ((a * 3 + j) * ci + i) * co + c, k[a], lanes);
       }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helper "conv2" (round 12): a conv's whole backward pass with its 2×2/2 max pooling fused.
+
+// The filter gradient and the padded input gradient of a stride-1 conv2d whose 2×2/2 max pooling
+// ran fused with it (lenet_conv_forward_pool2 keeping arg), image by image from the pooled
+// gradient: each image's conv-output gradient is scattered (lenet_max_pool_grad_2x2_arg) into
+// `scratch` (oh·ow·co floats, in L1 for LeNet's 10×10×16) and read there by
+// lenet_conv_filter_grad's and lenet_conv_input_grad's loops for that one image, so the
+// full-size gradient is never written out and read back twice. Every sum takes its terms in the
+// order those kernels take them from the scattered gradient (dW image by image, pixels in raster
+// order), so dw and dxp are bit for bit theirs. xp: [n, hp, wp, ci]; dy: [n, oh/2, ow/2, co]
+// with the activation's gradient applied; arg: the same as bytes; co a multiple of 4; wt from
+// lenet_input_grad_filter; dw: [kh, kw, ci, co], overwritten; dxp: [n, hp, wp, ci], overwritten.
+EXPORT(lenet_conv_backward_pool2_arg)
+void lenet_conv_backward_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *arg, const f32 *wt, f32 *dw, f32 *dxp,
+                                   f32 *scratch, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow, i32 co, i32 kh,
+                                   i32 kw, i32 l4) {
+  const i32 pooled = (oh / 2) * (ow / 2) * co;
+  const i32 image = hp * wp * ci;
+  if (n == 0) __builtin_memset(dw, 0, (uint32_t)(kh * kw * ci * co) * 4u);
+  for (i32 b = 0; b < n; b++) {
+    lenet_max_pool_grad_2x2_arg(dy + b * pooled, arg + b * pooled, scratch, 1, oh, ow, co, oh / 2, ow / 2);
+    conv_filter_grad(xp + b * image, scratch, dw, 1, hp, wp, ci, oh, ow, co, kh, kw, 1, 1, co, b > 0);
+    if (dxp) lenet_conv_input_grad(scratch, wt, dxp + b * image, 1, oh, ow, co, hp, wp, ci, kh, kw, 1, 1, l4);
+  }
 }

@@ -20,6 +20,7 @@ import {
   setTrainConvAvgPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
   setTrainNarrowPoolEnabled,
+  setTrainPoolBackwardEnabled,
   setTrainPoolFilterGradEnabled,
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
@@ -90,6 +91,8 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   without full-size scratch; `train-bn-pool`: the training batch norm with the max pooling
  *   after it (and a dropout and relu between) in one stage (read when a step is compiled); `bn-pool-grad`: that
  *   stage's gradient scatter inside the batch-norm gradient's first pass; `bn-train`: all four.
+ * `train-pool-backward`: a conv's filter and input gradients with its max pooling fused, image by
+ *   image from the pooled gradient; `conv2-train`: round 12's levers of LeNet-5's second conv.
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -108,6 +111,7 @@ const AB_SWITCHES = {
   'tanh-halves': setConvPoolTanhHalvesEnabled,
   'train-narrow-pool': setTrainNarrowPoolEnabled,
   'train-pool-dw': setTrainPoolFilterGradEnabled,
+  'train-pool-backward': setTrainPoolBackwardEnabled,
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
@@ -137,6 +141,10 @@ const AB_SWITCHES = {
     setWinogradPadFreeEnabled(on);
     setNarrowDirectEnabled(on);
     setBatchNormPoolFusionEnabled(on);
+  },
+  // Round 12's levers of LeNet-5's second conv in training (each is listed above too).
+  'conv2-train': (on) => {
+    setTrainPoolBackwardEnabled(on);
   },
   // Round 11's convolution levers of the training step together (each is listed above too).
   'conv-train': (on) => {

@@ -37,6 +37,8 @@ import {
 import {
   filterGradient,
   filterGradKernel,
+  poolBackwardGradients,
+  poolBackwardTakes,
   poolFilterGradient,
   poolFilterGradTakes,
 } from '../wasm-kernels/conv2d-backprop-filter.js';
@@ -335,6 +337,10 @@ export class ConvStage implements Stage {
       poolFilterGradient(simd, g, padded ? this.xp : io.x, io.dy, this.arg, this.gKernel);
       return;
     }
+    if (this.pool === 'max' && !this.redone && (this.directDx || !needDx) && poolBackwardTakes(g)) {
+      this.poolBackward(io, g, needDx);
+      return;
+    }
     const dy = this.pool !== null ? this.poolGradient(io, n) : io.dy;
     if (this.pool === null) activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
     if (this.bias) simd.fn.lenet_sum_rows(dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
@@ -360,6 +366,33 @@ export class ConvStage implements Stage {
         io.dx,
       );
     }
+  }
+
+  /**
+   * Training with the max pooling fused, where `poolBackwardTakes`: the relu gradient at the
+   * pooled values (see poolGradient), the bias gradient through the argmax, then the filter and
+   * input gradients image by image from the pooled gradient (`dconv` holds one image's scattered
+   * gradient per thread), bit for bit the unfused kernels' sums.
+   */
+  private poolBackward(io: StageIO, g: ConvGeometry, needDx: boolean): void {
+    const { simd } = this;
+    const { n, h, w, ci, co, kh, kw, oh, ow, hp, wp, top, left, padded } = g;
+    activationGradient(simd, this.act, io.y, io.dy, io.dy, (n * oh * ow * co) / 4);
+    if (this.bias) {
+      const args = [n, oh / 2, ow / 2, co, this.tile, this.acc] as const;
+      simd.fn.lenet_sum_rows_pool2_arg(io.dy, this.arg, this.gBias, ...args);
+    }
+    if (needDx) simd.fn.lenet_input_grad_filter(simd.ptr(this.kernel), this.wt, kh, kw, ci, co, this.l4);
+    const dxp = !needDx ? 0 : padded ? this.dxp : io.dx;
+    const xp = padded ? this.xp : io.x;
+    poolBackwardGradients(
+      simd,
+      g,
+      { xp, dy: io.dy, arg: this.arg, wt: this.wt, l4: this.l4 },
+      { dw: this.gKernel, dxp },
+      this.dconv,
+    );
+    if (needDx && padded) simd.fn.lenet_crop_nhwc(dxp, io.dx, n, h, w, ci, hp, wp, top, left);
   }
 
   /**

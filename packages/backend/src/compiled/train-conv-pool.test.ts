@@ -4,7 +4,10 @@ import { onBackend, randomArray, relativeError, seededVariable } from '../testin
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setConvPoolTanhHalvesEnabled, setTrainNarrowPoolEnabled } from '../wasm-kernels/conv2d.js';
-import { setTrainPoolFilterGradEnabled } from '../wasm-kernels/conv2d-backprop-filter.js';
+import {
+  setTrainPoolBackwardEnabled,
+  setTrainPoolFilterGradEnabled,
+} from '../wasm-kernels/conv2d-backprop-filter.js';
 import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { splitCalls } from '../wasm-kernels/split.js';
@@ -14,7 +17,7 @@ import {
   trainConvAvgPoolFusionEnabled,
   trainConvPoolFusionEnabled,
 } from './fold.js';
-import type { NetActivation, NetSpec } from './net-spec.js';
+import type { NetActivation, NetLayer, NetSpec } from './net-spec.js';
 import type { Stage } from './stage.js';
 import { type CompiledTrainingNet, compileTrainingNet } from './training-net.js';
 
@@ -489,6 +492,148 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
       expectBits(trainNarrow(true, 96, big).seen, trainNarrow(false, 96, big).seen);
     } finally {
       await setWasmKernelThreads(1);
+    }
+  });
+});
+
+/**
+ * LeNet-5's shape on fresh variables: conv 5×5 valid (1 → 6, relu) on [h, h, 1], 2×2/2 max
+ * pooling, conv 5×5 (6 → 16, relu, `padding`), 2×2/2 max pooling, flatten, a softmax dense layer
+ * of 10. The second conv takes the direct filter and input gradients.
+ */
+function lenet5Spec(h: number, padding: 'valid' | 'same'): { spec: NetSpec; vars: tf.Variable[] } {
+  const p1 = (h - 4) / 2;
+  const p2 = (padding === 'valid' ? p1 - 4 : p1) / 2;
+  const vars = [
+    seededVariable([5, 5, 1, 6], 91, 0.4),
+    seededVariable([6], 92, 0.1),
+    seededVariable([5, 5, 6, 16], 93, 0.2),
+    seededVariable([16], 94, 0.1),
+    seededVariable([p2 * p2 * 16, 10], 95, 0.2),
+    seededVariable([10], 96, 0.1),
+  ];
+  const conv = (kernel: tf.Variable, bias: tf.Variable, pad: 'valid' | 'same'): NetLayer => ({
+    type: 'conv2d',
+    kernel,
+    bias,
+    strides: [1, 1],
+    padding: pad,
+    activation: 'relu',
+  });
+  const pool: NetLayer = { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] };
+  const spec: NetSpec = {
+    input: [h, h, 1],
+    layers: [
+      conv(vars[0], vars[1], 'valid'),
+      pool,
+      conv(vars[2], vars[3], padding),
+      pool,
+      { type: 'flatten' },
+      { type: 'dense', kernel: vars[4], bias: vars[5], activation: 'softmax' },
+    ],
+  };
+  return { spec, vars };
+}
+
+/**
+ * Two SGD steps of a fresh lenet5Spec (both poolings fused) with the second conv's backward pass
+ * from the pooled gradient (`setTrainPoolBackwardEnabled`) on or off: as `train`.
+ */
+function trainLenet5(h: number, padding: 'valid' | 'same', n: number, x: Float32Array, pooled: boolean) {
+  setTrainPoolBackwardEnabled(pooled);
+  try {
+    const { spec, vars } = lenet5Spec(h, padding);
+    const net = compile(spec, true);
+    const names = stageNames(net);
+    const seen: Uint32Array[] = [];
+    for (let s = 0; s < 2; s++) {
+      seen.push(...bits([net.forward(x, n, [])]));
+      const probs = net.softmax();
+      const target = randomArray(n * 10, 60 + s);
+      net.outputGradient().set(probs.map((p, i) => p - target[i]));
+      net.backward();
+      seen.push(...bits(net.gradients()));
+      net.applyUpdate([], ({ grads, weights, next }) => {
+        next.forEach((out, i) => {
+          for (let j = 0; j < out.length; j++) out[j] = weights[i][j] - 0.05 * grads[i][j];
+        });
+      });
+    }
+    seen.push(...bits(vars.map((v) => v.dataSync() as Float32Array)));
+    net.dispose();
+    tf.dispose(vars);
+    return { names, seen };
+  } finally {
+    setTrainPoolBackwardEnabled(true);
+  }
+}
+
+describe("LeNet-5's second conv: its backward pass from the pooled gradient", () => {
+  it('is bit for bit the scattered gradient and the direct kernels (valid and padded, batches 1, 5)', () => {
+    for (const padding of ['valid', 'same'] as const) {
+      for (const n of [1, 5]) {
+        const x = randomArray(n * 28 * 28, 100 + n);
+        const pooled = trainLenet5(28, padding, n, x, true);
+        expect(pooled.names.slice(0, 2)).toEqual(['ConvPoolStage', 'ConvPoolStage']);
+        expectSame(pooled, trainLenet5(28, padding, n, x, false));
+      }
+    }
+  });
+
+  it('splits over the helper threads by images with the same results', async () => {
+    const n = 40;
+    const x = randomArray(n * 28 * 28, 110);
+    await setWasmKernelThreads(2);
+    try {
+      const plain = trainLenet5(28, 'valid', n, x, false);
+      const before = splitCalls();
+      const pooled = trainLenet5(28, 'valid', n, x, true);
+      expect(splitCalls()).toBeGreaterThan(before);
+      expectSame(pooled, plain);
+    } finally {
+      await setWasmKernelThreads(1);
+    }
+  });
+
+  it("computes the cpu backend's gradients within 1e-3", async () => {
+    const n = 6;
+    const x = randomArray(n * 28 * 28, 120);
+    const { spec, vars } = lenet5Spec(28, 'valid');
+    const init = vars.map((v) => ({ data: Float32Array.from(v.dataSync()), shape: v.shape }));
+    const net = compile(spec, true);
+    net.forward(x, n, []);
+    const target = randomArray(n * 10, 121);
+    const g = net.softmax().map((p, i) => p - target[i]);
+    net.outputGradient().set(g);
+    net.backward();
+    const got = net.gradients().map((a) => Float32Array.from(a));
+    net.dispose();
+    tf.dispose(vars);
+    try {
+      const want = await onBackend('cpu', () => {
+        const ts = init.map(({ data, shape }) => tf.tensor(data, shape));
+        const xt = tf.tensor(x, [n, 28, 28, 1]) as tf.Tensor4D;
+        const gt = tf.tensor(g, [n, 10]);
+        const layer = (a: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor) =>
+          tf.maxPool(
+            tf.relu(tf.add(tf.conv2d(a, w as tf.Tensor4D, 1, 'valid'), b)) as tf.Tensor4D,
+            2,
+            2,
+            'valid',
+          );
+        return tf.grads(
+          (w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor, w3: tf.Tensor, b3: tf.Tensor) => {
+            const y = layer(layer(xt, w1, b1), w2, b2);
+            return tf.sum(tf.mul(tf.add(tf.matMul(tf.reshape(y, [n, 256]), w3), b3), gt));
+          },
+        )(ts);
+      });
+      expect(want.length).toBe(got.length);
+      got.forEach((a, i) => {
+        expect(relativeError(a, want[i]), `gradient ${i}`).toBeLessThan(1e-3);
+      });
+    } finally {
+      await tf.setBackend('wasm');
     }
   });
 });

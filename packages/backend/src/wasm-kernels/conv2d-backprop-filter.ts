@@ -246,6 +246,87 @@ export function poolFilterGradient(
   });
 }
 
+let poolBackward = globalThis.process?.env?.LENET_TRAIN_POOL_BACKWARD !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's whole backward pass of a
+ * conv2d with its max pooling fused, image by image from the pooled gradient
+ * (`poolBackwardGradients`), where `poolBackwardTakes`: off, the pooled gradient is scattered to
+ * the conv output's size and the filter and input gradient kernels each read it. Read at every
+ * step. `LENET_TRAIN_POOL_BACKWARD=0` starts with it off.
+ */
+export function setTrainPoolBackwardEnabled(on: boolean): void {
+  poolBackward = on;
+}
+
+/**
+ * Whether `poolBackwardGradients` takes the filter and input gradients of convolution `g` (whose
+ * 2×2/2 max pooling ran fused, keeping its argmax): stride 1, the direct filter gradient (the
+ * direct input gradient is the caller's to check), output channels a multiple of 4, with
+ * {@link setTrainPoolBackwardEnabled} on. LeNet-5's second conv (6 → 16, 5×5).
+ */
+export function poolBackwardTakes(g: ConvGeometry): boolean {
+  return poolBackward && g.sh === 1 && g.sw === 1 && g.co % 4 === 0 && filterGradKernel(g) === 'direct';
+}
+
+/**
+ * The filter gradient and the padded input gradient of a stride-1 conv2d whose 2×2/2 max pooling
+ * ran fused with it, from the pooled gradient `dy` [n, oh/2, ow/2, co] (the activation's gradient
+ * applied) and the argmax bytes `arg`, image by image (`lenet_conv_backward_pool2_arg`): each
+ * image's conv-output gradient only in a scratch the size of one image's. Bit for bit
+ * {@link filterGradient} and the direct input gradient from the scattered gradient, split over
+ * the helper threads by images as they split (the partial filter gradients added up). `wt`: the
+ * filter rearranged by `lenet_input_grad_filter` (`l4` floats a row); `dxp` 0 when the input
+ * gradient is not wanted; `scratch`: oh·ow·co floats. When {@link poolBackwardTakes}.
+ */
+export function poolBackwardGradients(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  io: { xp: number; dy: number; arg: number; wt: number; l4: number },
+  out: { dw: number; dxp: number },
+  scratch: number,
+): void {
+  const { n, ci, co, kh, kw, oh, ow, hp, wp } = g;
+  const { l4 } = io;
+  const pooled = (oh / 2) * (ow / 2) * co;
+  const dx = out.dxp !== 0;
+  runSplit(simd, {
+    fn: 'lenet_conv_backward_pool2_arg',
+    // The filter gradient's work, as filterGradient splits it (the same partial sums).
+    macs: n * oh * ow * co * kh * kw * ci,
+    items: n,
+    perItem: [
+      { ptr: io.xp, floats: hp * wp * ci },
+      { ptr: io.dy, floats: pooled },
+      // A byte a value: whole floats, as the argmax's forward pass keeps them (trainPoolFits).
+      { ptr: io.arg, floats: pooled / 4 },
+    ],
+    whole: [{ ptr: io.wt, floats: dx ? kh * co * l4 : 0 }],
+    out: { ptr: out.dw, floats: kh * kw * ci * co, sum: true },
+    outs: dx ? [{ ptr: out.dxp, floats: hp * wp * ci }] : [],
+    scratch: { ptr: scratch, floats: oh * ow * co },
+    args: (p, count) => [
+      p.perItem[0],
+      p.perItem[1],
+      p.perItem[2],
+      p.whole[0],
+      p.out,
+      dx ? p.outs[0] : 0,
+      p.scratch,
+      count,
+      hp,
+      wp,
+      ci,
+      oh,
+      ow,
+      co,
+      kh,
+      kw,
+      l4,
+    ],
+  });
+}
+
 /** Conv2DBackpropFilter for the wasm backend, which ships none (tfjs-backend-wasm 4.22). */
 export const conv2dBackpropFilterConfig: KernelConfig = {
   kernelName: Conv2DBackpropFilter,
