@@ -22,6 +22,8 @@ import {
   setTrainNarrowPoolEnabled,
   setTrainPoolBackwardEnabled,
   setTrainPoolFilterGradEnabled,
+  setTrainPoolSparseFilterGradEnabled,
+  setTrainPoolSparseInputGradEnabled,
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
@@ -92,7 +94,9 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   after it (and a dropout and relu between) in one stage (read when a step is compiled); `bn-pool-grad`: that
  *   stage's gradient scatter inside the batch-norm gradient's first pass; `bn-train`: all four.
  * `train-pool-backward`: a conv's filter and input gradients with its max pooling fused, image by
- *   image from the pooled gradient; `conv2-train`: round 12's levers of LeNet-5's second conv.
+ *   image from the pooled gradient; `train-pool-sparse-dw`, `train-pool-sparse-dx`: its filter,
+ *   input gradient skipping the windows' zeros; `conv2-train`: round 12's levers of LeNet-5's
+ *   second conv (all three).
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -112,6 +116,8 @@ const AB_SWITCHES = {
   'train-narrow-pool': setTrainNarrowPoolEnabled,
   'train-pool-dw': setTrainPoolFilterGradEnabled,
   'train-pool-backward': setTrainPoolBackwardEnabled,
+  'train-pool-sparse-dw': setTrainPoolSparseFilterGradEnabled,
+  'train-pool-sparse-dx': setTrainPoolSparseInputGradEnabled,
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
@@ -145,6 +151,8 @@ const AB_SWITCHES = {
   // Round 12's levers of LeNet-5's second conv in training (each is listed above too).
   'conv2-train': (on) => {
     setTrainPoolBackwardEnabled(on);
+    setTrainPoolSparseFilterGradEnabled(on);
+    setTrainPoolSparseInputGradEnabled(on);
   },
   // Round 11's convolution levers of the training step together (each is listed above too).
   'conv-train': (on) => {

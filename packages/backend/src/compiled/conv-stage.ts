@@ -38,6 +38,7 @@ import {
   filterGradient,
   filterGradKernel,
   poolBackwardGradients,
+  poolBackwardScratch,
   poolBackwardTakes,
   poolFilterGradient,
   poolFilterGradTakes,
@@ -236,8 +237,10 @@ export class ConvStage implements Stage {
         this.arg = take((n * oh * ow * co) / 16);
         this.nanFlags = take(n);
       }
-      // Average pooling after a tanh: its gradient is written over the kept tanh output.
-      this.dconv = this.pool === 'max' || this.act !== 'tanh' ? take(n * oh * ow * co) : 0;
+      // Average pooling after a tanh: its gradient is written over the kept tanh output. Max
+      // pooling: also poolBackward's scratch (one image's gradient and the sparse filter gradient).
+      const dconv = Math.max(n * oh * ow * co, poolBackwardScratch({ ...this.g, n }));
+      this.dconv = this.pool === 'max' || this.act !== 'tanh' ? take(dconv) : 0;
       this.yFull = take(n * oh * ow * co);
     }
   }

@@ -637,6 +637,8 @@ export interface SimdExports {
     kh: number,
     kw: number,
     l4: number,
+    sparse: number,
+    sparseDx: number,
   ): void;
 }
 
