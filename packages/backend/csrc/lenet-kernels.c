@@ -2768,7 +2768,7 @@ SPARSE_DX(8)
 // (sparse_dx_V; scratch then holds co·kh·32 + 68 more floats); with both, no gradient is
 // scattered at all. xp: [n, hp, wp, ci];
 // dy: [n, oh/2, ow/2, co] with the activation's gradient applied; arg: the same as bytes; co a
-// multiple of 4; wt from lenet_input_grad_filter; dw: [kh, kw, ci, co], overwritten; dxp:
+// multiple of 4 (any with the sparse filter gradient alone); wt from lenet_input_grad_filter; dw: [kh, kw, ci, co], overwritten; dxp:
 // [n, hp, wp, ci], overwritten.
 EXPORT(lenet_conv_backward_pool2_arg)
 void lenet_conv_backward_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *arg, const f32 *wt, f32 *dw, f32 *dxp,

@@ -340,7 +340,7 @@ export class ConvStage implements Stage {
       poolFilterGradient(simd, g, padded ? this.xp : io.x, io.dy, this.arg, this.gKernel);
       return;
     }
-    if (this.pool === 'max' && !this.redone && (this.directDx || !needDx) && poolBackwardTakes(g)) {
+    if (this.pool === 'max' && !this.redone && (this.directDx || !needDx) && poolBackwardTakes(g, needDx)) {
       this.poolBackward(io, g, needDx);
       return;
     }
@@ -373,7 +373,8 @@ export class ConvStage implements Stage {
 
   /**
    * Training with the max pooling fused, where `poolBackwardTakes`: the relu gradient at the
-   * pooled values (see poolGradient), the bias gradient through the argmax, then the filter and
+   * pooled values (see poolGradient), the bias gradient through the argmax (or, with the sparse
+   * filter gradient alone, over the pooled gradient), then the filter and
    * input gradients image by image from the pooled gradient (`dconv` holds one image's scattered
    * gradient per thread), bit for bit the unfused kernels' sums.
    */
@@ -381,9 +382,13 @@ export class ConvStage implements Stage {
     const { simd } = this;
     const { n, h, w, ci, co, kh, kw, oh, ow, hp, wp, top, left, padded } = g;
     activationGradient(simd, this.act, io.y, io.dy, io.dy, (n * oh * ow * co) / 4);
-    if (this.bias) {
+    if (this.bias && co % 4 === 0) {
       const args = [n, oh / 2, ow / 2, co, this.tile, this.acc] as const;
       simd.fn.lenet_sum_rows_pool2_arg(io.dy, this.arg, this.gBias, ...args);
+    } else if (this.bias) {
+      // The sparse filter gradient alone (poolBackwardTakes): the pooled gradient's sums, without
+      // the scattered zeros (the order of its rows, not the scattered gradient's).
+      simd.fn.lenet_sum_rows(io.dy, this.gBias, (n * oh * ow) / 4, co, this.t, 1, this.tile, this.acc);
     }
     if (needDx) simd.fn.lenet_input_grad_filter(simd.ptr(this.kernel), this.wt, kh, kw, ci, co, this.l4);
     const dxp = !needDx ? 0 : padded ? this.dxp : io.dx;

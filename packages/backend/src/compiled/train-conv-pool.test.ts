@@ -512,8 +512,9 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
 /**
  * LeNet-5's shape on fresh variables: conv 5×5 valid (1 → `filters1`, relu) on [h, h, 1], 2×2/2
  * max pooling, conv 5×5 (→ 16, relu, `padding`), 2×2/2 max pooling, flatten, a softmax dense
- * layer of 10. The second conv takes the direct filter and input gradients; with 8 filters the
- * first one's backward pass (no input gradient) runs from the pooled gradient too.
+ * layer of 10. The second conv takes the direct filter and input gradients; the first one's
+ * filter gradient runs from the pooled gradient too with 8 filters, or with 6 and the sparse
+ * filter gradient.
  */
 function lenet5Spec(
   h: number,
@@ -617,7 +618,7 @@ function expectClose(got: readonly Float32Array[], want: readonly Float32Array[]
   });
 }
 
-describe("LeNet-5's second conv: its backward pass from the pooled gradient", () => {
+describe("LeNet-5's convs: their backward pass from the pooled gradient", () => {
   it('is bit for bit the scattered gradient and the direct kernels without the sparse kernels (valid and padded, batches 1, 5)', () => {
     for (const padding of ['valid', 'same'] as const) {
       for (const n of [1, 5]) {
@@ -629,10 +630,13 @@ describe("LeNet-5's second conv: its backward pass from the pooled gradient", ()
     }
     // A first layer of 8 filters: its filter gradient alone from the pooled gradient.
     const x = randomArray(3 * 28 * 28, 104);
-    expectBits(trainLenet5(x, 3, DENSE, { filters1: 8 }).seen, trainLenet5(x, 3, UNFUSED, { filters1: 8 }).seen);
+    expectBits(
+      trainLenet5(x, 3, DENSE, { filters1: 8 }).seen,
+      trainLenet5(x, 3, UNFUSED, { filters1: 8 }).seen,
+    );
   });
 
-  it('skips the windows’ zeros in the filter and input gradients within 1e-5 of the dense sums (ties and zeros too)', () => {
+  it('skips the windows’ zeros in the filter and input gradients within 1e-5 of the dense sums (ties and zeros too; the first layer too: 6 filters, its filter gradient alone)', () => {
     const n = 5;
     const x = randomArray(n * 28 * 28, 105);
     // Image 1 constant (ties in every window), image 2 negative (relu zeros).

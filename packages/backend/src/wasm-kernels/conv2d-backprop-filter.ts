@@ -304,13 +304,17 @@ export function poolBackwardScratch(g: ConvGeometry): number {
 }
 
 /**
- * Whether `poolBackwardGradients` takes the filter and input gradients of convolution `g` (whose
- * 2×2/2 max pooling ran fused, keeping its argmax): stride 1, the direct filter gradient (the
- * direct input gradient is the caller's to check), output channels a multiple of 4, with
- * {@link setTrainPoolBackwardEnabled} on. LeNet-5's second conv (6 → 16, 5×5).
+ * Whether `poolBackwardGradients` takes the filter and input gradients (`needDx`) or the filter
+ * gradient alone of convolution `g` (whose 2×2/2 max pooling ran fused, keeping its argmax):
+ * stride 1, the direct filter gradient (the direct input gradient is the caller's to check),
+ * output channels a multiple of 4 (the scattered gradient's kernels), or any number for the
+ * filter gradient alone where {@link poolSparseFilterGradTakes} (nothing scattered), with
+ * {@link setTrainPoolBackwardEnabled} on. LeNet-5's second conv (6 → 16, 5×5), and its first
+ * (1 → 6) with the sparse filter gradient.
  */
-export function poolBackwardTakes(g: ConvGeometry): boolean {
-  return poolBackward && g.sh === 1 && g.sw === 1 && g.co % 4 === 0 && filterGradKernel(g) === 'direct';
+export function poolBackwardTakes(g: ConvGeometry, needDx: boolean): boolean {
+  if (!poolBackward || g.sh !== 1 || g.sw !== 1 || filterGradKernel(g) !== 'direct') return false;
+  return g.co % 4 === 0 || (!needDx && poolSparseFilterGradTakes(g));
 }
 
 /**
