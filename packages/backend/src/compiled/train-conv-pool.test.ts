@@ -373,6 +373,35 @@ function narrowSpec(second = false): { spec: NetSpec; vars: tf.Variable[] } {
 }
 
 /**
+ * Two SGD steps of `net` on `x` (loss gradient from a random target seeded `seed` + step), as
+ * floats: each step's output and gradients; `afterForward` runs after each forward pass.
+ */
+function sgdSteps(
+  net: CompiledTrainingNet,
+  x: Float32Array,
+  n: number,
+  seed: number,
+  afterForward = () => {},
+) {
+  const seen: Float32Array[] = [];
+  for (let s = 0; s < 2; s++) {
+    seen.push(Float32Array.from(net.forward(x, n, [])));
+    afterForward();
+    const probs = net.softmax();
+    const target = randomArray(n * 10, seed + s);
+    net.outputGradient().set(probs.map((p, i) => p - target[i]));
+    net.backward();
+    seen.push(...net.gradients().map((g) => Float32Array.from(g)));
+    net.applyUpdate([], ({ grads, weights, next }) => {
+      next.forEach((out, i) => {
+        for (let j = 0; j < out.length; j++) out[j] = weights[i][j] - 0.05 * grads[i][j];
+      });
+    });
+  }
+  return seen;
+}
+
+/**
  * Two SGD steps of a fresh narrowSpec with the narrow input's fused kernel on or off, and its
  * filter gradient from the pooled gradient (`poolDw`) on or off: as `train`, as floats.
  */
@@ -384,22 +413,10 @@ function trainNarrow(narrow: boolean, n: number, x: Float32Array, poolDw = true,
     const net = compile(spec, true);
     const names = stageNames(net);
     const stages = (net as unknown as { stages: Stage[] }).stages;
-    const seen: Float32Array[] = [];
     let redone = false;
-    for (let s = 0; s < 2; s++) {
-      seen.push(Float32Array.from(net.forward(x, n, [])));
+    const seen = sgdSteps(net, x, n, 50, () => {
       redone = stages.some((st) => 'redone' in st && st.redone === true);
-      const probs = net.softmax();
-      const target = randomArray(n * 10, 50 + s);
-      net.outputGradient().set(probs.map((p, i) => p - target[i]));
-      net.backward();
-      seen.push(...net.gradients().map((g) => Float32Array.from(g)));
-      net.applyUpdate([], ({ grads, weights, next }) => {
-        next.forEach((out, i) => {
-          for (let j = 0; j < out.length; j++) out[j] = weights[i][j] - 0.05 * grads[i][j];
-        });
-      });
-    }
+    });
     seen.push(...vars.map((v) => v.dataSync() as Float32Array));
     net.dispose();
     tf.dispose(vars);
@@ -578,20 +595,7 @@ function trainLenet5(
     const { spec, vars } = lenet5Spec(h, padding, filters1);
     const net = compile(spec, true);
     const names = stageNames(net);
-    const seen: Float32Array[] = [];
-    for (let s = 0; s < 2; s++) {
-      seen.push(Float32Array.from(net.forward(x, n, [])));
-      const probs = net.softmax();
-      const target = randomArray(n * 10, 60 + s);
-      net.outputGradient().set(probs.map((p, i) => p - target[i]));
-      net.backward();
-      seen.push(...net.gradients().map((g) => Float32Array.from(g)));
-      net.applyUpdate([], ({ grads, weights, next }) => {
-        next.forEach((out, i) => {
-          for (let j = 0; j < out.length; j++) out[j] = weights[i][j] - 0.05 * grads[i][j];
-        });
-      });
-    }
+    const seen = sgdSteps(net, x, n, 60);
     seen.push(...vars.map((v) => Float32Array.from(v.dataSync())));
     net.dispose();
     tf.dispose(vars);
