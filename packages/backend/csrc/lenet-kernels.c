@@ -2704,6 +2704,40 @@ SPARSE_DW(6)
 SPARSE_DW(7)
 SPARSE_DW(8)
 
+// sparse_dw_V with all KH filter rows' sums in registers (KH·V ≤ 10: a first layer's short
+// runs), so each pixel's maximum and gradient are read once for the KH rows: the same sums in
+// the same order (each one over the image's pixels in raster order), so bit for bit its result.
+#define SPARSE_DW_ROWS(V, KH)                                                                               \
+  static void sparse_dw_rows_##V##x##KH(const f32 *x, const f32 *dy, const uint8_t *arg, f32 *dwt, i32 wp, \
+                                        i32 ci, i32 ph, i32 pw, i32 co, i32 last) {                         \
+    const i32 wpci = wp * ci;                                                                               \
+    for (i32 o = 0; o < co; o++) {                                                                          \
+      f32 *out = dwt + o * KH * 32;                                                                         \
+      v128_t acc[KH][V];                                                                                    \
+      _Pragma("clang loop unroll(full)") for (i32 a = 0; a < KH; a++)                                       \
+        _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++) acc[a][v] = wasm_v128_load(out + a * 32 + 4 * v); \
+      for (i32 py = 0; py < ph; py++)                                                                       \
+        for (i32 px = 0; px < pw; px++) {                                                                   \
+          const i32 k = (py * pw + px) * co + o;                                                            \
+          const i32 id = arg[k];                                                                            \
+          const f32 *at = x + (2 * py + (id >> 1)) * wpci + (2 * px + (id & 1)) * ci;                       \
+          const v128_t g = wasm_v128_load32_splat(dy + k);                                                  \
+          _Pragma("clang loop unroll(full)") for (i32 a = 0; a < KH; a++) {                                 \
+            const f32 *xa = at + a * wpci;                                                                  \
+            _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++)                              \
+              acc[a][v] = wasm_f32x4_add(acc[a][v], wasm_f32x4_mul(g, wasm_v128_load(xa + 4 * v)));         \
+            const v128_t t = last == 4 ? wasm_v128_load(xa + 4 * (V - 1)) : load_lanes(xa + 4 * (V - 1), last); \
+            acc[a][V - 1] = wasm_f32x4_add(acc[a][V - 1], wasm_f32x4_mul(g, t));                            \
+          }                                                                                                 \
+        }                                                                                                   \
+      _Pragma("clang loop unroll(full)") for (i32 a = 0; a < KH; a++)                                       \
+        _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++) wasm_v128_store(out + a * 32 + 4 * v, acc[a][v]); \
+    }                                                                                                       \
+  }
+
+// LeNet-5's first layer (5×5, one input channel: a run of 5 floats in 2 vectors).
+SPARSE_DW_ROWS(2, 5)
+
 // The input gradient of one image from its pooled gradient, skipping the three zeros of each
 // window: for each pooled pixel, its output channels sorted by the window's maximum (0–3), then
 // for each maximum that has some and each filter row a, the input run under it (run = kw·ci ≤ 32,
@@ -2766,14 +2800,15 @@ SPARSE_DX(8)
 // skips each window's three zeros instead (sparse_dw_V, its own summation order; scratch then
 // holds co·kh·32 more floats), and with `sparseDx` (kw·ci ≤ 32, co ≤ 64) the input gradient
 // (sparse_dx_V; scratch then holds co·kh·32 + 68 more floats); with both, no gradient is
-// scattered at all. xp: [n, hp, wp, ci];
+// scattered at all. `rows`: the sparse filter gradient keeps all filter rows' sums in registers
+// where sparse_dw_rows takes the shape (bit for bit the same). xp: [n, hp, wp, ci];
 // dy: [n, oh/2, ow/2, co] with the activation's gradient applied; arg: the same as bytes; co a
 // multiple of 4 (any with the sparse filter gradient alone); wt from lenet_input_grad_filter; dw: [kh, kw, ci, co], overwritten; dxp:
 // [n, hp, wp, ci], overwritten.
 EXPORT(lenet_conv_backward_pool2_arg)
 void lenet_conv_backward_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *arg, const f32 *wt, f32 *dw, f32 *dxp,
                                    f32 *scratch, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow, i32 co, i32 kh,
-                                   i32 kw, i32 l4, i32 sparse, i32 sparseDx) {
+                                   i32 kw, i32 l4, i32 sparse, i32 sparseDx, i32 rows) {
   const i32 pooled = (oh / 2) * (ow / 2) * co;
   const i32 image = hp * wp * ci;
   const i32 run = kw * ci;
@@ -2786,7 +2821,13 @@ void lenet_conv_backward_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *
       const f32 *g = dy + b * pooled;
       const uint8_t *id = arg + b * pooled;
       const i32 V = (run + 3) / 4, last = run - 4 * (V - 1), ph = oh / 2, pw = ow / 2;
-      switch (V) {
+      // kh < 1000: no two shapes meet.
+      i32 shape = rows && kh < 1000 ? V * 1000 + kh : 0;
+      switch (shape) {
+        case 2 * 1000 + 5: sparse_dw_rows_2x5(x, g, id, dwt, wp, ci, ph, pw, co, last); break;
+        default: shape = -1;
+      }
+      if (shape < 0) switch (V) {
         case 1: sparse_dw_1(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
         case 2: sparse_dw_2(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
         case 3: sparse_dw_3(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;

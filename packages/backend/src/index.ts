@@ -103,6 +103,7 @@ export {
   setTrainPoolFilterGradEnabled,
   setTrainPoolSparseFilterGradEnabled,
   setTrainPoolSparseInputGradEnabled,
+  setTrainPoolSparseRowsEnabled,
 } from './wasm-kernels/conv2d-backprop-filter.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {

@@ -24,6 +24,7 @@ import {
   setTrainPoolFilterGradEnabled,
   setTrainPoolSparseFilterGradEnabled,
   setTrainPoolSparseInputGradEnabled,
+  setTrainPoolSparseRowsEnabled,
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
@@ -95,8 +96,9 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   stage's gradient scatter inside the batch-norm gradient's first pass; `bn-train`: all four.
  * `train-pool-backward`: a conv's filter and input gradients with its max pooling fused, image by
  *   image from the pooled gradient; `train-pool-sparse-dw`, `train-pool-sparse-dx`: its filter,
- *   input gradient skipping the windows' zeros; `conv2-train`: round 12's levers of LeNet-5's
- *   second conv (all three).
+ *   input gradient skipping the windows' zeros; `train-pool-sparse-rows`: the sparse filter
+ *   gradient's sums of all filter rows in registers; `conv2-train`: round 12's levers of
+ *   LeNet-5's convs (all four).
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -118,6 +120,7 @@ const AB_SWITCHES = {
   'train-pool-backward': setTrainPoolBackwardEnabled,
   'train-pool-sparse-dw': setTrainPoolSparseFilterGradEnabled,
   'train-pool-sparse-dx': setTrainPoolSparseInputGradEnabled,
+  'train-pool-sparse-rows': setTrainPoolSparseRowsEnabled,
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
@@ -153,6 +156,7 @@ const AB_SWITCHES = {
     setTrainPoolBackwardEnabled(on);
     setTrainPoolSparseFilterGradEnabled(on);
     setTrainPoolSparseInputGradEnabled(on);
+    setTrainPoolSparseRowsEnabled(on);
   },
   // Round 11's convolution levers of the training step together (each is listed above too).
   'conv-train': (on) => {

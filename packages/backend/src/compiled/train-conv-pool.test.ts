@@ -9,6 +9,7 @@ import {
   setTrainPoolFilterGradEnabled,
   setTrainPoolSparseFilterGradEnabled,
   setTrainPoolSparseInputGradEnabled,
+  setTrainPoolSparseRowsEnabled,
 } from '../wasm-kernels/conv2d-backprop-filter.js';
 import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
@@ -651,6 +652,19 @@ describe("LeNet-5's convs: their backward pass from the pooled gradient", () => 
         const dense = trainLenet5(x, n, DENSE, { padding, filters1 });
         for (const use of SPARSE)
           expectClose(trainLenet5(x, n, use, { padding, filters1 }).seen, dense.seen, 1e-5);
+      }
+    }
+  });
+
+  it("sums a first layer's sparse filter gradient with all filter rows in registers or not, bit for bit", () => {
+    const x = randomArray(3 * 28 * 28, 107);
+    for (const filters1 of [6, 8]) {
+      const rows = trainLenet5(x, 3, SPARSE[2], { filters1 });
+      setTrainPoolSparseRowsEnabled(false);
+      try {
+        expectBits(rows.seen, trainLenet5(x, 3, SPARSE[2], { filters1 }).seen);
+      } finally {
+        setTrainPoolSparseRowsEnabled(true);
       }
     }
   });

@@ -271,6 +271,17 @@ export function setTrainPoolSparseFilterGradEnabled(on: boolean): void {
   poolSparseDw = on;
 }
 
+let poolSparseRows = globalThis.process?.env?.LENET_TRAIN_POOL_SPARSE_ROWS !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the sparse filter gradient's form that keeps all filter
+ * rows' sums in registers where the shape allows (5 filter rows of 5–8 floats: LeNet-5's first
+ * layer), bit for bit the other form. Read at every step. `LENET_TRAIN_POOL_SPARSE_ROWS=0` starts with it off.
+ */
+export function setTrainPoolSparseRowsEnabled(on: boolean): void {
+  poolSparseRows = on;
+}
+
 /** Whether `poolBackwardGradients` skips the windows' zeros in the filter gradient of `g` (kw·ci ≤ 32). */
 export function poolSparseFilterGradTakes(g: ConvGeometry): boolean {
   return poolSparseDw && g.kw * g.ci <= 32;
@@ -377,6 +388,7 @@ export function poolBackwardGradients(
       l4,
       sparse ? 1 : 0,
       sparseDx ? 1 : 0,
+      poolSparseRows ? 1 : 0,
     ],
   });
 }

@@ -639,6 +639,7 @@ export interface SimdExports {
     l4: number,
     sparse: number,
     sparseDx: number,
+    rows: number,
   ): void;
 }
 
