@@ -108,9 +108,9 @@ INLINE i32 patch_offset(i32 r, i32 kwci, i32 wpci) { return (r / kwci) * wpci + 
 // dw: [kh, kw, ci, co4]. With dyStride < co4 (co not a multiple of 4) the last vector of a pixel
 // reads into the next pixel's values, which only feed the lanes past co that the caller drops;
 // the caller makes sure 16 bytes past dy are readable.
-EXPORT(lenet_conv_filter_grad)
-void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
-                            i32 co4, i32 kh, i32 kw, i32 sh, i32 sw, i32 dyStride) {
+// accumulate: 1 to add onto dw's sums (its first images taken by an earlier call), 0 to overwrite it.
+static void conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                             i32 co4, i32 kh, i32 kw, i32 sh, i32 sw, i32 dyStride, i32 accumulate) {
   const i32 rows = kh * kw * ci;
   const i32 kwci = kw * ci;
   const i32 wpci = wp * ci;
@@ -124,7 +124,7 @@ void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp
   const i32 group = perImage >= LENET_FILTER_GRAD_GROUP_FLOATS ? 1 : LENET_FILTER_GRAD_GROUP_FLOATS / perImage;
   for (i32 b0 = 0; b0 < n; b0 += group) {
     const i32 nb = n - b0 < group ? n - b0 : group;
-    const i32 more = b0 > 0;
+    const i32 more = accumulate || b0 > 0;
     const f32 *xg = xp + b0 * imageStride;
     const f32 *dg = dy + b0 * oh * ow * dyStride;
     for (i32 cb = 0; cb < co4; cb += 16) {
@@ -160,6 +160,12 @@ void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp
       }
     }
   }
+}
+
+EXPORT(lenet_conv_filter_grad)
+void lenet_conv_filter_grad(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                            i32 co4, i32 kh, i32 kw, i32 sh, i32 sw, i32 dyStride) {
+  conv_filter_grad(xp, dy, dw, n, hp, wp, ci, oh, ow, co4, kh, kw, sh, sw, dyStride, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2654,4 +2660,211 @@ static void filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i
           store_lanes(dw + ((a * 3 + j) * ci + i) * co + c, k[a], lanes);
       }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helper "conv2" (round 12): a conv's whole backward pass with its 2×2/2 max pooling fused.
+
+// The filter gradient of one image from its pooled gradient, skipping the three zeros of each
+// window: for each output channel o and filter row a, dWt[o, a, 0 .. run) (run = kw·ci ≤ 32, in
+// V vectors, the last one `last` lanes) += Σ over the pooled pixels (raster order) of dy[p, o] ·
+// the input run under filter row a at the window's maximum. V accumulators stay in registers over
+// the image's pixels: a quarter of the dense kernel's multiply-adds. dwt: [co, kh, 32].
+#define SPARSE_DW(V)                                                                                        \
+  static void sparse_dw_##V(const f32 *x, const f32 *dy, const uint8_t *arg, f32 *dwt, i32 wp, i32 ci,     \
+                            i32 ph, i32 pw, i32 co, i32 kh, i32 last) {                                     \
+    const i32 wpci = wp * ci;                                                                               \
+    for (i32 o = 0; o < co; o++)                                                                            \
+      for (i32 a = 0; a < kh; a++) {                                                                        \
+        f32 *out = dwt + (o * kh + a) * 32;                                                                 \
+        v128_t acc[V];                                                                                      \
+        _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++) acc[v] = wasm_v128_load(out + 4 * v); \
+        const f32 *xa = x + a * wpci;                                                                       \
+        for (i32 py = 0; py < ph; py++)                                                                     \
+          for (i32 px = 0; px < pw; px++) {                                                                 \
+            const i32 k = (py * pw + px) * co + o;                                                          \
+            const i32 id = arg[k];                                                                          \
+            const f32 *at = xa + (2 * py + (id >> 1)) * wpci + (2 * px + (id & 1)) * ci;                    \
+            const v128_t g = wasm_v128_load32_splat(dy + k);                                                \
+            _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++)                              \
+              acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(g, wasm_v128_load(at + 4 * v)));               \
+            const v128_t t = last == 4 ? wasm_v128_load(at + 4 * (V - 1)) : load_lanes(at + 4 * (V - 1), last); \
+            acc[V - 1] = wasm_f32x4_add(acc[V - 1], wasm_f32x4_mul(g, t));                                  \
+          }                                                                                                 \
+        _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++) wasm_v128_store(out + 4 * v, acc[v]); \
+      }                                                                                                     \
+  }
+
+SPARSE_DW(1)
+SPARSE_DW(2)
+SPARSE_DW(3)
+SPARSE_DW(4)
+SPARSE_DW(5)
+SPARSE_DW(6)
+SPARSE_DW(7)
+SPARSE_DW(8)
+
+// sparse_dw_V with all KH filter rows' sums in registers (KH·V ≤ 10: a first layer's short
+// runs), so each pixel's maximum and gradient are read once for the KH rows: the same sums in
+// the same order (each one over the image's pixels in raster order), so bit for bit its result.
+#define SPARSE_DW_ROWS(V, KH)                                                                               \
+  static void sparse_dw_rows_##V##x##KH(const f32 *x, const f32 *dy, const uint8_t *arg, f32 *dwt, i32 wp, \
+                                        i32 ci, i32 ph, i32 pw, i32 co, i32 last) {                         \
+    const i32 wpci = wp * ci;                                                                               \
+    for (i32 o = 0; o < co; o++) {                                                                          \
+      f32 *out = dwt + o * KH * 32;                                                                         \
+      v128_t acc[KH][V];                                                                                    \
+      _Pragma("clang loop unroll(full)") for (i32 a = 0; a < KH; a++)                                       \
+        _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++) acc[a][v] = wasm_v128_load(out + a * 32 + 4 * v); \
+      for (i32 py = 0; py < ph; py++)                                                                       \
+        for (i32 px = 0; px < pw; px++) {                                                                   \
+          const i32 k = (py * pw + px) * co + o;                                                            \
+          const i32 id = arg[k];                                                                            \
+          const f32 *at = x + (2 * py + (id >> 1)) * wpci + (2 * px + (id & 1)) * ci;                       \
+          const v128_t g = wasm_v128_load32_splat(dy + k);                                                  \
+          _Pragma("clang loop unroll(full)") for (i32 a = 0; a < KH; a++) {                                 \
+            const f32 *xa = at + a * wpci;                                                                  \
+            _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++)                              \
+              acc[a][v] = wasm_f32x4_add(acc[a][v], wasm_f32x4_mul(g, wasm_v128_load(xa + 4 * v)));         \
+            const v128_t t = last == 4 ? wasm_v128_load(xa + 4 * (V - 1)) : load_lanes(xa + 4 * (V - 1), last); \
+            acc[a][V - 1] = wasm_f32x4_add(acc[a][V - 1], wasm_f32x4_mul(g, t));                            \
+          }                                                                                                 \
+        }                                                                                                   \
+      _Pragma("clang loop unroll(full)") for (i32 a = 0; a < KH; a++)                                       \
+        _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++) wasm_v128_store(out + a * 32 + 4 * v, acc[a][v]); \
+    }                                                                                                       \
+  }
+
+// LeNet-5's first layer (5×5, one input channel: a run of 5 floats in 2 vectors).
+SPARSE_DW_ROWS(2, 5)
+
+// The input gradient of one image from its pooled gradient, skipping the three zeros of each
+// window: for each pooled pixel, its output channels sorted by the window's maximum (0–3), then
+// for each maximum that has some and each filter row a, the input run under it (run = kw·ci ≤ 32,
+// V vectors, the last one `last` lanes) += Σ over those channels o of dy[p, o] · Wt[a, o, ·] in
+// V registers: a quarter of the dense gather's multiply-adds. dx: the image's padded input
+// gradient [hp, wp, ci], zeroed by the caller; wt from lenet_input_grad_filter; co ≤ 64.
+#define SPARSE_DX(V)                                                                                        \
+  static void sparse_dx_##V(const f32 *dy, const uint8_t *arg, const f32 *wt, f32 *dx, i32 wp, i32 ci,     \
+                            i32 ph, i32 pw, i32 co, i32 kh, i32 l4, i32 last, uint8_t *order, i32 *count) { \
+    const i32 wpci = wp * ci;                                                                               \
+    for (i32 py = 0; py < ph; py++)                                                                         \
+      for (i32 px = 0; px < pw; px++) {                                                                     \
+        const i32 k = (py * pw + px) * co;                                                                  \
+        count[0] = count[1] = count[2] = count[3] = 0;                                                      \
+        for (i32 o = 0; o < co; o++) {                                                                      \
+          const i32 id = arg[k + o];                                                                        \
+          order[id * 64 + count[id]++] = (uint8_t)o;                                                        \
+        }                                                                                                   \
+        for (i32 c = 0; c < 4; c++) {                                                                       \
+          if (count[c] == 0) continue;                                                                      \
+          f32 *base = dx + (2 * py + (c >> 1)) * wpci + (2 * px + (c & 1)) * ci;                            \
+          for (i32 a = 0; a < kh; a++) {                                                                    \
+            f32 *d = base + a * wpci;                                                                       \
+            v128_t acc[V];                                                                                  \
+            _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++) acc[v] = wasm_v128_load(d + 4 * v); \
+            acc[V - 1] = last == 4 ? wasm_v128_load(d + 4 * (V - 1)) : load_lanes(d + 4 * (V - 1), last);  \
+            const f32 *wa = wt + a * co * l4;                                                               \
+            for (i32 j = 0; j < count[c]; j++) {                                                            \
+              const i32 o = order[c * 64 + j];                                                              \
+              const v128_t g = wasm_v128_load32_splat(dy + k + o);                                          \
+              const f32 *w = wa + o * l4;                                                                   \
+              _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++)                                \
+                acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(g, wasm_v128_load(w + 4 * v)));              \
+            }                                                                                               \
+            _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++) wasm_v128_store(d + 4 * v, acc[v]); \
+            if (last == 4) wasm_v128_store(d + 4 * (V - 1), acc[V - 1]);                                    \
+            else store_lanes_partial(d + 4 * (V - 1), acc[V - 1], last);                                    \
+          }                                                                                                 \
+        }                                                                                                   \
+      }                                                                                                     \
+  }
+
+SPARSE_DX(1)
+SPARSE_DX(2)
+SPARSE_DX(3)
+SPARSE_DX(4)
+SPARSE_DX(5)
+SPARSE_DX(6)
+SPARSE_DX(7)
+SPARSE_DX(8)
+
+// The filter gradient and the padded input gradient of a stride-1 conv2d whose 2×2/2 max pooling
+// ran fused with it (lenet_conv_forward_pool2 keeping arg), image by image from the pooled
+// gradient: each image's conv-output gradient is scattered (lenet_max_pool_grad_2x2_arg) into
+// `scratch` (oh·ow·co floats, in L1 for LeNet's 10×10×16) and read there by
+// lenet_conv_filter_grad's and lenet_conv_input_grad's loops for that one image, so the
+// full-size gradient is never written out and read back twice. Every sum takes its terms in the
+// order those kernels take them from the scattered gradient (dW image by image, pixels in raster
+// order), so dw and dxp are bit for bit theirs. With `sparse` (kw·ci ≤ 32) the filter gradient
+// skips each window's three zeros instead (sparse_dw_V, its own summation order; scratch then
+// holds co·kh·32 more floats), and with `sparseDx` (kw·ci ≤ 32, co ≤ 64) the input gradient
+// (sparse_dx_V; scratch then holds co·kh·32 + 68 more floats); with both, no gradient is
+// scattered at all. `rows`: the sparse filter gradient keeps all filter rows' sums in registers
+// where sparse_dw_rows takes the shape (bit for bit the same). xp: [n, hp, wp, ci];
+// dy: [n, oh/2, ow/2, co] with the activation's gradient applied; arg: the same as bytes; co a
+// multiple of 4 (any with the sparse filter gradient alone); wt from lenet_input_grad_filter; dw: [kh, kw, ci, co], overwritten; dxp:
+// [n, hp, wp, ci], overwritten.
+EXPORT(lenet_conv_backward_pool2_arg)
+void lenet_conv_backward_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *arg, const f32 *wt, f32 *dw, f32 *dxp,
+                                   f32 *scratch, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow, i32 co, i32 kh,
+                                   i32 kw, i32 l4, i32 sparse, i32 sparseDx, i32 rows) {
+  const i32 pooled = (oh / 2) * (ow / 2) * co;
+  const i32 image = hp * wp * ci;
+  const i32 run = kw * ci;
+  f32 *dwt = scratch + oh * ow * co;
+  if (sparse) __builtin_memset(dwt, 0, (uint32_t)(co * kh * 32) * 4u);
+  if (n == 0 && !sparse) __builtin_memset(dw, 0, (uint32_t)(kh * kw * ci * co) * 4u);
+  for (i32 b = 0; b < n; b++) {
+    const f32 *x = xp + b * image;
+    if (sparse) {
+      const f32 *g = dy + b * pooled;
+      const uint8_t *id = arg + b * pooled;
+      const i32 V = (run + 3) / 4, last = run - 4 * (V - 1), ph = oh / 2, pw = ow / 2;
+      // kh < 1000: no two shapes meet.
+      i32 shape = rows && kh < 1000 ? V * 1000 + kh : 0;
+      switch (shape) {
+        case 2 * 1000 + 5: sparse_dw_rows_2x5(x, g, id, dwt, wp, ci, ph, pw, co, last); break;
+        default: shape = -1;
+      }
+      if (shape < 0) switch (V) {
+        case 1: sparse_dw_1(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
+        case 2: sparse_dw_2(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
+        case 3: sparse_dw_3(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
+        case 4: sparse_dw_4(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
+        case 5: sparse_dw_5(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
+        case 6: sparse_dw_6(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
+        case 7: sparse_dw_7(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
+        default: sparse_dw_8(x, g, id, dwt, wp, ci, ph, pw, co, kh, last); break;
+      }
+      if (!dxp) continue;
+    }
+    if (dxp && sparseDx) {
+      const i32 V = (run + 3) / 4, last = run - 4 * (V - 1), ph = oh / 2, pw = ow / 2;
+      const f32 *g = dy + b * pooled;
+      const uint8_t *id = arg + b * pooled;
+      f32 *d = dxp + b * image;
+      uint8_t *order = (uint8_t *)(dwt + co * kh * 32);
+      i32 *count = (i32 *)(dwt + co * kh * 32 + 64);
+      __builtin_memset(d, 0, (uint32_t)image * 4u);
+      switch (V) {
+        case 1: sparse_dx_1(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+        case 2: sparse_dx_2(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+        case 3: sparse_dx_3(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+        case 4: sparse_dx_4(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+        case 5: sparse_dx_5(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+        case 6: sparse_dx_6(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+        case 7: sparse_dx_7(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+        default: sparse_dx_8(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+      }
+      if (sparse) continue;
+    }
+    lenet_max_pool_grad_2x2_arg(dy + b * pooled, arg + b * pooled, scratch, 1, oh, ow, co, oh / 2, ow / 2);
+    if (!sparse) conv_filter_grad(x, scratch, dw, 1, hp, wp, ci, oh, ow, co, kh, kw, 1, 1, co, b > 0);
+    if (dxp && !sparseDx) lenet_conv_input_grad(scratch, wt, dxp + b * image, 1, oh, ow, co, hp, wp, ci, kh, kw, 1, 1, l4);
+  }
+  if (sparse)
+    for (i32 a = 0; a < kh; a++)
+      for (i32 j = 0; j < run; j++)
+        for (i32 o = 0; o < co; o++) dw[(a * run + j) * co + o] = dwt[(o * kh + a) * 32 + j];
 }

@@ -98,7 +98,13 @@ export {
   setNarrowDirectEnabled,
   setTrainNarrowPoolEnabled,
 } from './wasm-kernels/conv2d.js';
-export { setTrainPoolFilterGradEnabled } from './wasm-kernels/conv2d-backprop-filter.js';
+export {
+  setTrainPoolBackwardEnabled,
+  setTrainPoolFilterGradEnabled,
+  setTrainPoolSparseFilterGradEnabled,
+  setTrainPoolSparseInputGradEnabled,
+  setTrainPoolSparseRowsEnabled,
+} from './wasm-kernels/conv2d-backprop-filter.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
 export {
   overrideWasmKernelThreads,

@@ -21,7 +21,11 @@ import {
   setTrainConvAvgPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
   setTrainNarrowPoolEnabled,
+  setTrainPoolBackwardEnabled,
   setTrainPoolFilterGradEnabled,
+  setTrainPoolSparseFilterGradEnabled,
+  setTrainPoolSparseInputGradEnabled,
+  setTrainPoolSparseRowsEnabled,
   setWinogradEnabled,
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
@@ -93,6 +97,11 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   stage's gradient scatter inside the batch-norm gradient's first pass; `bn-train`: all four.
  * `pool-arg-wide`: the max pooling keeps its argmax at any size from 32 channels (`kerasb-train`: round
  *   12's Keras training levers).
+ * `train-pool-backward`: a conv's filter and input gradients with its max pooling fused, image by
+ *   image from the pooled gradient; `train-pool-sparse-dw`, `train-pool-sparse-dx`: its filter,
+ *   input gradient skipping the windows' zeros; `train-pool-sparse-rows`: the sparse filter
+ *   gradient's sums of all filter rows in registers; `conv2-train`: round 12's levers of
+ *   LeNet-5's convs (all four).
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -111,6 +120,10 @@ const AB_SWITCHES = {
   'tanh-halves': setConvPoolTanhHalvesEnabled,
   'train-narrow-pool': setTrainNarrowPoolEnabled,
   'train-pool-dw': setTrainPoolFilterGradEnabled,
+  'train-pool-backward': setTrainPoolBackwardEnabled,
+  'train-pool-sparse-dw': setTrainPoolSparseFilterGradEnabled,
+  'train-pool-sparse-dx': setTrainPoolSparseInputGradEnabled,
+  'train-pool-sparse-rows': setTrainPoolSparseRowsEnabled,
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
@@ -145,6 +158,13 @@ const AB_SWITCHES = {
     setWinogradPadFreeEnabled(on);
     setNarrowDirectEnabled(on);
     setBatchNormPoolFusionEnabled(on);
+  },
+  // Round 12's levers of LeNet-5's second conv in training (each is listed above too).
+  'conv2-train': (on) => {
+    setTrainPoolBackwardEnabled(on);
+    setTrainPoolSparseFilterGradEnabled(on);
+    setTrainPoolSparseInputGradEnabled(on);
+    setTrainPoolSparseRowsEnabled(on);
   },
   // Round 11's convolution levers of the training step together (each is listed above too).
   'conv-train': (on) => {

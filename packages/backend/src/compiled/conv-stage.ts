@@ -37,6 +37,9 @@ import {
 import {
   filterGradient,
   filterGradKernel,
+  poolBackwardGradients,
+  poolBackwardScratch,
+  poolBackwardTakes,
   poolFilterGradient,
   poolFilterGradTakes,
 } from '../wasm-kernels/conv2d-backprop-filter.js';
@@ -234,8 +237,10 @@ export class ConvStage implements Stage {
         this.arg = take((n * oh * ow * co) / 16);
         this.nanFlags = take(n);
       }
-      // Average pooling after a tanh: its gradient is written over the kept tanh output.
-      this.dconv = this.pool === 'max' || this.act !== 'tanh' ? take(n * oh * ow * co) : 0;
+      // Average pooling after a tanh: its gradient is written over the kept tanh output. Max
+      // pooling: also poolBackward's scratch (one image's gradient and the sparse filter gradient).
+      const dconv = Math.max(n * oh * ow * co, poolBackwardScratch({ ...this.g, n }));
+      this.dconv = this.pool === 'max' || this.act !== 'tanh' ? take(dconv) : 0;
       this.yFull = take(n * oh * ow * co);
     }
   }
@@ -335,6 +340,10 @@ export class ConvStage implements Stage {
       poolFilterGradient(simd, g, padded ? this.xp : io.x, io.dy, this.arg, this.gKernel);
       return;
     }
+    if (this.pool === 'max' && !this.redone && (this.directDx || !needDx) && poolBackwardTakes(g, needDx)) {
+      this.poolBackward(io, g, needDx);
+      return;
+    }
     const dy = this.pool !== null ? this.poolGradient(io, n) : io.dy;
     if (this.pool === null) activationGradient(simd, this.act, io.y, io.dy, io.dy, pixels * co);
     if (this.bias) simd.fn.lenet_sum_rows(dy, this.gBias, pixels, co, this.t, 1, this.tile, this.acc);
@@ -360,6 +369,38 @@ export class ConvStage implements Stage {
         io.dx,
       );
     }
+  }
+
+  /**
+   * Training with the max pooling fused, where `poolBackwardTakes`: the relu gradient at the
+   * pooled values (see poolGradient), the bias gradient through the argmax (or, with the sparse
+   * filter gradient alone, over the pooled gradient), then the filter and
+   * input gradients image by image from the pooled gradient (`dconv` holds one image's scattered
+   * gradient per thread), bit for bit the unfused kernels' sums.
+   */
+  private poolBackward(io: StageIO, g: ConvGeometry, needDx: boolean): void {
+    const { simd } = this;
+    const { n, h, w, ci, co, kh, kw, oh, ow, hp, wp, top, left, padded } = g;
+    activationGradient(simd, this.act, io.y, io.dy, io.dy, (n * oh * ow * co) / 4);
+    if (this.bias && co % 4 === 0) {
+      const args = [n, oh / 2, ow / 2, co, this.tile, this.acc] as const;
+      simd.fn.lenet_sum_rows_pool2_arg(io.dy, this.arg, this.gBias, ...args);
+    } else if (this.bias) {
+      // The sparse filter gradient alone (poolBackwardTakes): the pooled gradient's sums, without
+      // the scattered zeros (the order of its rows, not the scattered gradient's).
+      simd.fn.lenet_sum_rows(io.dy, this.gBias, (n * oh * ow) / 4, co, this.t, 1, this.tile, this.acc);
+    }
+    if (needDx) simd.fn.lenet_input_grad_filter(simd.ptr(this.kernel), this.wt, kh, kw, ci, co, this.l4);
+    const dxp = !needDx ? 0 : padded ? this.dxp : io.dx;
+    const xp = padded ? this.xp : io.x;
+    poolBackwardGradients(
+      simd,
+      g,
+      { xp, dy: io.dy, arg: this.arg, wt: this.wt, l4: this.l4 },
+      { dw: this.gKernel, dxp },
+      this.dconv,
+    );
+    if (needDx && padded) simd.fn.lenet_crop_nhwc(dxp, io.dx, n, h, w, ci, hp, wp, top, left);
   }
 
   /**

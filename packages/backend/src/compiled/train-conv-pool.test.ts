@@ -4,7 +4,13 @@ import { onBackend, randomArray, relativeError, seededVariable } from '../testin
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setConvPoolTanhHalvesEnabled, setTrainNarrowPoolEnabled } from '../wasm-kernels/conv2d.js';
-import { setTrainPoolFilterGradEnabled } from '../wasm-kernels/conv2d-backprop-filter.js';
+import {
+  setTrainPoolBackwardEnabled,
+  setTrainPoolFilterGradEnabled,
+  setTrainPoolSparseFilterGradEnabled,
+  setTrainPoolSparseInputGradEnabled,
+  setTrainPoolSparseRowsEnabled,
+} from '../wasm-kernels/conv2d-backprop-filter.js';
 import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { splitCalls } from '../wasm-kernels/split.js';
@@ -14,7 +20,7 @@ import {
   trainConvAvgPoolFusionEnabled,
   trainConvPoolFusionEnabled,
 } from './fold.js';
-import type { NetActivation, NetSpec } from './net-spec.js';
+import type { NetActivation, NetLayer, NetSpec } from './net-spec.js';
 import type { Stage } from './stage.js';
 import { type CompiledTrainingNet, compileTrainingNet } from './training-net.js';
 
@@ -144,7 +150,18 @@ function expectSame(a: { seen: Uint32Array[] }, b: { seen: Uint32Array[] }): voi
   });
 }
 
+/** The conv + max pooling backward pass's sparse kernels on or off (their own summation order). */
+function setSparse(on: boolean): void {
+  setTrainPoolSparseFilterGradEnabled(on);
+  setTrainPoolSparseInputGradEnabled(on);
+}
+
 describe('the compiled training step with conv + max pooling fused', () => {
+  // Bit for bit the unfused step: the second conv's backward pass without the sparse kernels
+  // (tested on their own below).
+  beforeAll(() => setSparse(false));
+  afterAll(() => setSparse(true));
+
   it('fuses each relu or linear conv with the max pooling after it, bit for bit the unfused step (batches 1, 5)', () => {
     for (const act2 of ['relu', 'linear'] as const) {
       for (const n of [1, 5]) {
@@ -357,6 +374,35 @@ function narrowSpec(second = false): { spec: NetSpec; vars: tf.Variable[] } {
 }
 
 /**
+ * Two SGD steps of `net` on `x` (loss gradient from a random target seeded `seed` + step), as
+ * floats: each step's output and gradients; `afterForward` runs after each forward pass.
+ */
+function sgdSteps(
+  net: CompiledTrainingNet,
+  x: Float32Array,
+  n: number,
+  seed: number,
+  afterForward = () => {},
+) {
+  const seen: Float32Array[] = [];
+  for (let s = 0; s < 2; s++) {
+    seen.push(Float32Array.from(net.forward(x, n, [])));
+    afterForward();
+    const probs = net.softmax();
+    const target = randomArray(n * 10, seed + s);
+    net.outputGradient().set(probs.map((p, i) => p - target[i]));
+    net.backward();
+    seen.push(...net.gradients().map((g) => Float32Array.from(g)));
+    net.applyUpdate([], ({ grads, weights, next }) => {
+      next.forEach((out, i) => {
+        for (let j = 0; j < out.length; j++) out[j] = weights[i][j] - 0.05 * grads[i][j];
+      });
+    });
+  }
+  return seen;
+}
+
+/**
  * Two SGD steps of a fresh narrowSpec with the narrow input's fused kernel on or off, and its
  * filter gradient from the pooled gradient (`poolDw`) on or off: as `train`, as floats.
  */
@@ -368,22 +414,10 @@ function trainNarrow(narrow: boolean, n: number, x: Float32Array, poolDw = true,
     const net = compile(spec, true);
     const names = stageNames(net);
     const stages = (net as unknown as { stages: Stage[] }).stages;
-    const seen: Float32Array[] = [];
     let redone = false;
-    for (let s = 0; s < 2; s++) {
-      seen.push(Float32Array.from(net.forward(x, n, [])));
+    const seen = sgdSteps(net, x, n, 50, () => {
       redone = stages.some((st) => 'redone' in st && st.redone === true);
-      const probs = net.softmax();
-      const target = randomArray(n * 10, 50 + s);
-      net.outputGradient().set(probs.map((p, i) => p - target[i]));
-      net.backward();
-      seen.push(...net.gradients().map((g) => Float32Array.from(g)));
-      net.applyUpdate([], ({ grads, weights, next }) => {
-        next.forEach((out, i) => {
-          for (let j = 0; j < out.length; j++) out[j] = weights[i][j] - 0.05 * grads[i][j];
-        });
-      });
-    }
+    });
     seen.push(...vars.map((v) => v.dataSync() as Float32Array));
     net.dispose();
     tf.dispose(vars);
@@ -489,6 +523,216 @@ describe('the compiled training step on a narrow input with 32 filters', () => {
       expectBits(trainNarrow(true, 96, big).seen, trainNarrow(false, 96, big).seen);
     } finally {
       await setWasmKernelThreads(1);
+    }
+  });
+});
+
+/**
+ * LeNet-5's shape on fresh variables: conv 5×5 valid (1 → `filters1`, relu) on [h, h, 1], 2×2/2
+ * max pooling, conv 5×5 (→ 16, relu, `padding`), 2×2/2 max pooling, flatten, a softmax dense
+ * layer of 10. The second conv takes the direct filter and input gradients; the first one's
+ * filter gradient runs from the pooled gradient too with 8 filters, or with 6 and the sparse
+ * filter gradient.
+ */
+function lenet5Spec(
+  h: number,
+  padding: 'valid' | 'same',
+  filters1 = 6,
+): { spec: NetSpec; vars: tf.Variable[] } {
+  const p1 = (h - 4) / 2;
+  const p2 = (padding === 'valid' ? p1 - 4 : p1) / 2;
+  const vars = [
+    seededVariable([5, 5, 1, filters1], 91, 0.4),
+    seededVariable([filters1], 92, 0.1),
+    seededVariable([5, 5, filters1, 16], 93, 0.2),
+    seededVariable([16], 94, 0.1),
+    seededVariable([p2 * p2 * 16, 10], 95, 0.2),
+    seededVariable([10], 96, 0.1),
+  ];
+  const conv = (kernel: tf.Variable, bias: tf.Variable, pad: 'valid' | 'same'): NetLayer => ({
+    type: 'conv2d',
+    kernel,
+    bias,
+    strides: [1, 1],
+    padding: pad,
+    activation: 'relu',
+  });
+  const pool: NetLayer = { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] };
+  const spec: NetSpec = {
+    input: [h, h, 1],
+    layers: [
+      conv(vars[0], vars[1], 'valid'),
+      pool,
+      conv(vars[2], vars[3], padding),
+      pool,
+      { type: 'flatten' },
+      { type: 'dense', kernel: vars[4], bias: vars[5], activation: 'softmax' },
+    ],
+  };
+  return { spec, vars };
+}
+
+/** Which of the pooled backward pass (`pooled`) and its sparse filter (`dw`) and input (`dx`) gradients run. */
+interface PoolBackward {
+  pooled: boolean;
+  dw: boolean;
+  dx: boolean;
+}
+
+/**
+ * Two SGD steps of a fresh lenet5Spec (both poolings fused) with the switches of `use`: each
+ * step's output and gradients, and the weights after, as floats.
+ */
+function trainLenet5(
+  x: Float32Array,
+  n: number,
+  use: PoolBackward,
+  { h = 28, padding = 'valid' as 'valid' | 'same', filters1 = 6 } = {},
+) {
+  setTrainPoolBackwardEnabled(use.pooled);
+  setTrainPoolSparseFilterGradEnabled(use.dw);
+  setTrainPoolSparseInputGradEnabled(use.dx);
+  try {
+    const { spec, vars } = lenet5Spec(h, padding, filters1);
+    const net = compile(spec, true);
+    const names = stageNames(net);
+    const seen = sgdSteps(net, x, n, 60);
+    seen.push(...vars.map((v) => Float32Array.from(v.dataSync())));
+    net.dispose();
+    tf.dispose(vars);
+    return { names, seen };
+  } finally {
+    setTrainPoolBackwardEnabled(true);
+    setSparse(true);
+  }
+}
+
+const DENSE: PoolBackward = { pooled: true, dw: false, dx: false };
+const UNFUSED: PoolBackward = { pooled: false, dw: false, dx: false };
+const SPARSE: PoolBackward[] = [
+  { pooled: true, dw: true, dx: false },
+  { pooled: true, dw: false, dx: true },
+  { pooled: true, dw: true, dx: true },
+];
+
+/** Each array of `got` within `tolerance` (relative to the largest value) of `want`'s. */
+function expectClose(got: readonly Float32Array[], want: readonly Float32Array[], tolerance: number): void {
+  expect(got.length).toBe(want.length);
+  got.forEach((a, i) => {
+    expect(relativeError(a, want[i]), `array ${i}`).toBeLessThan(tolerance);
+  });
+}
+
+describe("LeNet-5's convs: their backward pass from the pooled gradient", () => {
+  it('is bit for bit the scattered gradient and the direct kernels without the sparse kernels (valid and padded, batches 1, 5)', () => {
+    for (const padding of ['valid', 'same'] as const) {
+      for (const n of [1, 5]) {
+        const x = randomArray(n * 28 * 28, 100 + n);
+        const pooled = trainLenet5(x, n, DENSE, { padding });
+        expect(pooled.names.slice(0, 2)).toEqual(['ConvPoolStage', 'ConvPoolStage']);
+        expectBits(pooled.seen, trainLenet5(x, n, UNFUSED, { padding }).seen);
+      }
+    }
+    // A first layer of 8 filters: its filter gradient alone from the pooled gradient.
+    const x = randomArray(3 * 28 * 28, 104);
+    expectBits(
+      trainLenet5(x, 3, DENSE, { filters1: 8 }).seen,
+      trainLenet5(x, 3, UNFUSED, { filters1: 8 }).seen,
+    );
+  });
+
+  it('skips the windows’ zeros in the filter and input gradients within 1e-5 of the dense sums (ties and zeros too; the first layer too: 6 filters, its filter gradient alone)', () => {
+    const n = 5;
+    const x = randomArray(n * 28 * 28, 105);
+    // Image 1 constant (ties in every window), image 2 negative (relu zeros).
+    x.fill(0.5, 784, 2 * 784);
+    for (let i = 2 * 784; i < 3 * 784; i++) x[i] = -Math.abs(x[i]);
+    for (const padding of ['valid', 'same'] as const) {
+      for (const filters1 of [6, 8]) {
+        const dense = trainLenet5(x, n, DENSE, { padding, filters1 });
+        for (const use of SPARSE)
+          expectClose(trainLenet5(x, n, use, { padding, filters1 }).seen, dense.seen, 1e-5);
+      }
+    }
+  });
+
+  it("sums a first layer's sparse filter gradient with all filter rows in registers or not, bit for bit", () => {
+    const x = randomArray(3 * 28 * 28, 107);
+    for (const filters1 of [6, 8]) {
+      const rows = trainLenet5(x, 3, SPARSE[2], { filters1 });
+      setTrainPoolSparseRowsEnabled(false);
+      try {
+        expectBits(rows.seen, trainLenet5(x, 3, SPARSE[2], { filters1 }).seen);
+      } finally {
+        setTrainPoolSparseRowsEnabled(true);
+      }
+    }
+  });
+
+  it('splits over the helper threads by images with the same results', async () => {
+    const n = 40;
+    const x = randomArray(n * 28 * 28, 110);
+    const sparse = trainLenet5(x, n, SPARSE[2]);
+    await setWasmKernelThreads(2);
+    try {
+      const plain = trainLenet5(x, n, UNFUSED);
+      const before = splitCalls();
+      expectBits(trainLenet5(x, n, DENSE).seen, plain.seen);
+      expect(splitCalls()).toBeGreaterThan(before);
+      // The filter gradient's partial sums split as the dense kernel's: close, not equal.
+      expectClose(trainLenet5(x, n, SPARSE[2]).seen, sparse.seen, 1e-5);
+    } finally {
+      await setWasmKernelThreads(1);
+    }
+  });
+
+  it("computes the cpu backend's gradients within 1e-3 (sparse kernels, and dense)", async () => {
+    const n = 6;
+    const x = randomArray(n * 28 * 28, 120);
+    const { spec, vars } = lenet5Spec(28, 'valid');
+    const init = vars.map((v) => ({ data: Float32Array.from(v.dataSync()), shape: v.shape }));
+    const target = randomArray(n * 10, 121);
+    const runs = [SPARSE[2], DENSE].map((use) => {
+      setTrainPoolSparseFilterGradEnabled(use.dw);
+      setTrainPoolSparseInputGradEnabled(use.dx);
+      try {
+        const net = compile(spec, true);
+        net.forward(x, n, []);
+        const g = net.softmax().map((p, i) => p - target[i]);
+        net.outputGradient().set(g);
+        net.backward();
+        const got = net.gradients().map((a) => Float32Array.from(a));
+        net.dispose();
+        return { g, got };
+      } finally {
+        setSparse(true);
+      }
+    });
+    tf.dispose(vars);
+    try {
+      for (const { g, got } of runs) {
+        const want = await onBackend('cpu', () => {
+          const ts = init.map(({ data, shape }) => tf.tensor(data, shape));
+          const xt = tf.tensor(x, [n, 28, 28, 1]) as tf.Tensor4D;
+          const gt = tf.tensor(g, [n, 10]);
+          const layer = (a: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor) =>
+            tf.maxPool(
+              tf.relu(tf.add(tf.conv2d(a, w as tf.Tensor4D, 1, 'valid'), b)) as tf.Tensor4D,
+              2,
+              2,
+              'valid',
+            );
+          return tf.grads(
+            (w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor, w3: tf.Tensor, b3: tf.Tensor) => {
+              const y = layer(layer(xt, w1, b1), w2, b2);
+              return tf.sum(tf.mul(tf.add(tf.matMul(tf.reshape(y, [n, 256]), w3), b3), gt));
+            },
+          )(ts);
+        });
+        expectClose(got, want, 1e-3);
+      }
+    } finally {
+      await tf.setBackend('wasm');
     }
   });
 });

@@ -246,6 +246,153 @@ export function poolFilterGradient(
   });
 }
 
+let poolBackward = globalThis.process?.env?.LENET_TRAIN_POOL_BACKWARD !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled training step's whole backward pass of a
+ * conv2d with its max pooling fused, image by image from the pooled gradient
+ * (`poolBackwardGradients`), where `poolBackwardTakes`: off, the pooled gradient is scattered to
+ * the conv output's size and the filter and input gradient kernels each read it. Read at every
+ * step. `LENET_TRAIN_POOL_BACKWARD=0` starts with it off.
+ */
+export function setTrainPoolBackwardEnabled(on: boolean): void {
+  poolBackward = on;
+}
+
+let poolSparseDw = globalThis.process?.env?.LENET_TRAIN_POOL_SPARSE_DW !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) `poolBackwardGradients`' filter gradient that skips each
+ * pooling window's three zero gradients (a quarter of the multiply-adds, its own summation order)
+ * where {@link poolSparseFilterGradTakes}: off, it sums the scattered gradient as
+ * {@link filterGradient} does. Read at every step. `LENET_TRAIN_POOL_SPARSE_DW=0` starts with it off.
+ */
+export function setTrainPoolSparseFilterGradEnabled(on: boolean): void {
+  poolSparseDw = on;
+}
+
+let poolSparseRows = globalThis.process?.env?.LENET_TRAIN_POOL_SPARSE_ROWS !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the sparse filter gradient's form that keeps all filter
+ * rows' sums in registers where the shape allows (5 filter rows of 5–8 floats: LeNet-5's first
+ * layer), bit for bit the other form. Read at every step. `LENET_TRAIN_POOL_SPARSE_ROWS=0` starts with it off.
+ */
+export function setTrainPoolSparseRowsEnabled(on: boolean): void {
+  poolSparseRows = on;
+}
+
+/** Whether `poolBackwardGradients` skips the windows' zeros in the filter gradient of `g` (kw·ci ≤ 32). */
+export function poolSparseFilterGradTakes(g: ConvGeometry): boolean {
+  return poolSparseDw && g.kw * g.ci <= 32;
+}
+
+let poolSparseDx = globalThis.process?.env?.LENET_TRAIN_POOL_SPARSE_DX !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) `poolBackwardGradients`' input gradient that skips each
+ * pooling window's three zero gradients (a quarter of the multiply-adds, its own summation order)
+ * where {@link poolSparseInputGradTakes}: off, it runs the direct gather on the scattered
+ * gradient. Read at every step. `LENET_TRAIN_POOL_SPARSE_DX=0` starts with it off.
+ */
+export function setTrainPoolSparseInputGradEnabled(on: boolean): void {
+  poolSparseDx = on;
+}
+
+/** Whether `poolBackwardGradients` skips the windows' zeros in the input gradient of `g` (kw·ci ≤ 32, co ≤ 64). */
+export function poolSparseInputGradTakes(g: ConvGeometry): boolean {
+  return poolSparseDx && g.kw * g.ci <= 32 && g.co <= 64;
+}
+
+/**
+ * Floats of scratch `poolBackwardGradients` needs for convolution `g` (per thread): one image's
+ * conv-output gradient, and the sparse kernels' sums and channel lists where they may run.
+ */
+export function poolBackwardScratch(g: ConvGeometry): number {
+  // The sparse input gradient's channel lists (4 × 64 bytes) and counts after the sums. Whether
+  // the switches are on or not: they may change after a step's buffers are laid out.
+  return g.oh * g.ow * g.co + (g.kw * g.ci <= 32 ? g.co * g.kh * 32 + 68 : 0);
+}
+
+/**
+ * Whether `poolBackwardGradients` takes the filter and input gradients (`needDx`) or the filter
+ * gradient alone of convolution `g` (whose 2×2/2 max pooling ran fused, keeping its argmax):
+ * stride 1, the direct filter gradient (the direct input gradient is the caller's to check),
+ * output channels a multiple of 4 (the scattered gradient's kernels), or any number for the
+ * filter gradient alone where {@link poolSparseFilterGradTakes} (nothing scattered), with
+ * {@link setTrainPoolBackwardEnabled} on. LeNet-5's second conv (6 → 16, 5×5), and its first
+ * (1 → 6) with the sparse filter gradient.
+ */
+export function poolBackwardTakes(g: ConvGeometry, needDx: boolean): boolean {
+  if (!poolBackward || g.sh !== 1 || g.sw !== 1 || filterGradKernel(g) !== 'direct') return false;
+  return g.co % 4 === 0 || (!needDx && poolSparseFilterGradTakes(g));
+}
+
+/**
+ * The filter gradient and the padded input gradient of a stride-1 conv2d whose 2×2/2 max pooling
+ * ran fused with it, from the pooled gradient `dy` [n, oh/2, ow/2, co] (the activation's gradient
+ * applied) and the argmax bytes `arg`, image by image (`lenet_conv_backward_pool2_arg`): each
+ * image's conv-output gradient only in a scratch the size of one image's. Bit for bit
+ * {@link filterGradient} and the direct input gradient from the scattered gradient (the filter
+ * gradient in its own order where {@link poolSparseFilterGradTakes}, the input gradient where
+ * {@link poolSparseInputGradTakes}), split over
+ * the helper threads by images as they split (the partial filter gradients added up). `wt`: the
+ * filter rearranged by `lenet_input_grad_filter` (`l4` floats a row); `dxp` 0 when the input
+ * gradient is not wanted; `scratch`: {@link poolBackwardScratch} floats. When {@link poolBackwardTakes}.
+ */
+export function poolBackwardGradients(
+  simd: SimdKernels,
+  g: ConvGeometry,
+  io: { xp: number; dy: number; arg: number; wt: number; l4: number },
+  out: { dw: number; dxp: number },
+  scratch: number,
+): void {
+  const { n, ci, co, kh, kw, oh, ow, hp, wp } = g;
+  const { l4 } = io;
+  const pooled = (oh / 2) * (ow / 2) * co;
+  const dx = out.dxp !== 0;
+  const sparse = poolSparseFilterGradTakes(g);
+  const sparseDx = dx && poolSparseInputGradTakes(g);
+  runSplit(simd, {
+    fn: 'lenet_conv_backward_pool2_arg',
+    // The filter gradient's work, as filterGradient splits it (the same partial sums).
+    macs: n * oh * ow * co * kh * kw * ci,
+    items: n,
+    perItem: [
+      { ptr: io.xp, floats: hp * wp * ci },
+      { ptr: io.dy, floats: pooled },
+      // A byte a value: whole floats, as the argmax's forward pass keeps them (trainPoolFits).
+      { ptr: io.arg, floats: pooled / 4 },
+    ],
+    whole: [{ ptr: io.wt, floats: dx ? kh * co * l4 : 0 }],
+    out: { ptr: out.dw, floats: kh * kw * ci * co, sum: true },
+    outs: dx ? [{ ptr: out.dxp, floats: hp * wp * ci }] : [],
+    scratch: { ptr: scratch, floats: poolBackwardScratch(g) },
+    args: (p, count) => [
+      p.perItem[0],
+      p.perItem[1],
+      p.perItem[2],
+      p.whole[0],
+      p.out,
+      dx ? p.outs[0] : 0,
+      p.scratch,
+      count,
+      hp,
+      wp,
+      ci,
+      oh,
+      ow,
+      co,
+      kh,
+      kw,
+      l4,
+      sparse ? 1 : 0,
+      sparseDx ? 1 : 0,
+      poolSparseRows ? 1 : 0,
+    ],
+  });
+}
+
 /** Conv2DBackpropFilter for the wasm backend, which ships none (tfjs-backend-wasm 4.22). */
 export const conv2dBackpropFilterConfig: KernelConfig = {
   kernelName: Conv2DBackpropFilter,

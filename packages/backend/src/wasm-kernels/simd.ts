@@ -619,6 +619,28 @@ export interface SimdExports {
     fw: number,
     kind: number,
   ): void;
+  lenet_conv_backward_pool2_arg(
+    xp: number,
+    dy: number,
+    arg: number,
+    wt: number,
+    dw: number,
+    dxp: number,
+    scratch: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    kh: number,
+    kw: number,
+    l4: number,
+    sparse: number,
+    sparseDx: number,
+    rows: number,
+  ): void;
 }
 
 /** The kernels bound to one backend instance's memory, with scratch allocation on its heap. */
