@@ -264,8 +264,8 @@ let poolSparseDw = globalThis.process?.env?.LENET_TRAIN_POOL_SPARSE_DW !== '0';
 /**
  * Turns on or off (for A/B measurements) `poolBackwardGradients`' filter gradient that skips each
  * pooling window's three zero gradients (a quarter of the multiply-adds, its own summation order)
- * where {@link poolSparseFilterGradTakes}: off, it sums the scattered gradient as
- * {@link filterGradient} does. Read at every step. `LENET_TRAIN_POOL_SPARSE_DW=0` starts with it off.
+ * where `poolSparseFilterGradTakes`: off, it sums the scattered gradient as
+ * `filterGradient` does. Read at every step. `LENET_TRAIN_POOL_SPARSE_DW=0` starts with it off.
  */
 export function setTrainPoolSparseFilterGradEnabled(on: boolean): void {
   poolSparseDw = on;
@@ -292,7 +292,7 @@ let poolSparseDx = globalThis.process?.env?.LENET_TRAIN_POOL_SPARSE_DX !== '0';
 /**
  * Turns on or off (for A/B measurements) `poolBackwardGradients`' input gradient that skips each
  * pooling window's three zero gradients (a quarter of the multiply-adds, its own summation order)
- * where {@link poolSparseInputGradTakes}: off, it runs the direct gather on the scattered
+ * where `poolSparseInputGradTakes`: off, it runs the direct gather on the scattered
  * gradient. Read at every step. `LENET_TRAIN_POOL_SPARSE_DX=0` starts with it off.
  */
 export function setTrainPoolSparseInputGradEnabled(on: boolean): void {
