@@ -101,6 +101,7 @@ export {
 export {
   setTrainPoolBackwardEnabled,
   setTrainPoolFilterGradEnabled,
+  setTrainPoolSparseDxMasksEnabled,
   setTrainPoolSparseFilterGradEnabled,
   setTrainPoolSparseInputGradEnabled,
   setTrainPoolSparseRowsEnabled,

@@ -7,6 +7,7 @@ import { setConvPoolTanhHalvesEnabled, setTrainNarrowPoolEnabled } from '../wasm
 import {
   setTrainPoolBackwardEnabled,
   setTrainPoolFilterGradEnabled,
+  setTrainPoolSparseDxMasksEnabled,
   setTrainPoolSparseFilterGradEnabled,
   setTrainPoolSparseInputGradEnabled,
   setTrainPoolSparseRowsEnabled,
@@ -538,15 +539,16 @@ function lenet5Spec(
   h: number,
   padding: 'valid' | 'same',
   filters1 = 6,
+  filters2 = 16,
 ): { spec: NetSpec; vars: tf.Variable[] } {
   const p1 = (h - 4) / 2;
   const p2 = (padding === 'valid' ? p1 - 4 : p1) / 2;
   const vars = [
     seededVariable([5, 5, 1, filters1], 91, 0.4),
     seededVariable([filters1], 92, 0.1),
-    seededVariable([5, 5, filters1, 16], 93, 0.2),
-    seededVariable([16], 94, 0.1),
-    seededVariable([p2 * p2 * 16, 10], 95, 0.2),
+    seededVariable([5, 5, filters1, filters2], 93, 0.2),
+    seededVariable([filters2], 94, 0.1),
+    seededVariable([p2 * p2 * filters2, 10], 95, 0.2),
     seededVariable([10], 96, 0.1),
   ];
   const conv = (kernel: tf.Variable, bias: tf.Variable, pad: 'valid' | 'same'): NetLayer => ({
@@ -587,13 +589,13 @@ function trainLenet5(
   x: Float32Array,
   n: number,
   use: PoolBackward,
-  { h = 28, padding = 'valid' as 'valid' | 'same', filters1 = 6 } = {},
+  { h = 28, padding = 'valid' as 'valid' | 'same', filters1 = 6, filters2 = 16 } = {},
 ) {
   setTrainPoolBackwardEnabled(use.pooled);
   setTrainPoolSparseFilterGradEnabled(use.dw);
   setTrainPoolSparseInputGradEnabled(use.dx);
   try {
-    const { spec, vars } = lenet5Spec(h, padding, filters1);
+    const { spec, vars } = lenet5Spec(h, padding, filters1, filters2);
     const net = compile(spec, true);
     const names = stageNames(net);
     const seen = sgdSteps(net, x, n, 60);
@@ -665,6 +667,24 @@ describe("LeNet-5's convs: their backward pass from the pooled gradient", () => 
         expectBits(rows.seen, trainLenet5(x, 3, SPARSE[2], { filters1 }).seen);
       } finally {
         setTrainPoolSparseRowsEnabled(true);
+      }
+    }
+  });
+
+  it("finds the sparse input gradient's channels by bit masks, bit for bit the sorted lists (16 and 32 channels: compares; 12: scalar)", () => {
+    const n = 3;
+    const x = randomArray(n * 28 * 28, 108);
+    // Image 1 constant: ties in every window (the first maximum wins).
+    x.fill(0.5, 784, 2 * 784);
+    for (const padding of ['valid', 'same'] as const) {
+      for (const filters2 of [16, 32, 12]) {
+        const masks = trainLenet5(x, n, SPARSE[1], { padding, filters2 });
+        setTrainPoolSparseDxMasksEnabled(false);
+        try {
+          expectBits(masks.seen, trainLenet5(x, n, SPARSE[1], { padding, filters2 }).seen);
+        } finally {
+          setTrainPoolSparseDxMasksEnabled(true);
+        }
       }
     }
   });

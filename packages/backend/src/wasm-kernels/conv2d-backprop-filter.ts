@@ -299,6 +299,18 @@ export function setTrainPoolSparseInputGradEnabled(on: boolean): void {
   poolSparseDx = on;
 }
 
+let poolSparseDxMasks = globalThis.process?.env?.LENET_TRAIN_POOL_SPARSE_DX_MASKS !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the sparse input gradient's channel bit masks (per
+ * pooled pixel and window maximum, walked in increasing channel order): off, it sorts the
+ * channels into lists through memory. Bit for bit the same. Read at every step.
+ * `LENET_TRAIN_POOL_SPARSE_DX_MASKS=0` starts with it off.
+ */
+export function setTrainPoolSparseDxMasksEnabled(on: boolean): void {
+  poolSparseDxMasks = on;
+}
+
 /** Whether `poolBackwardGradients` skips the windows' zeros in the input gradient of `g` (kw·ci ≤ 32, co ≤ 64). */
 export function poolSparseInputGradTakes(g: ConvGeometry): boolean {
   return poolSparseDx && g.kw * g.ci <= 32 && g.co <= 64;
@@ -387,7 +399,7 @@ export function poolBackwardGradients(
       kw,
       l4,
       sparse ? 1 : 0,
-      sparseDx ? 1 : 0,
+      sparseDx ? (poolSparseDxMasks ? 2 : 1) : 0,
       poolSparseRows ? 1 : 0,
     ],
   });
