@@ -89,6 +89,7 @@ export {
   setWinogradInputGradPadFreeEnabled,
   setWinogradInteriorEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradResidentEnabled,
   setWinogradTrainPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';

@@ -31,6 +31,7 @@ import {
   setWinogradInputGradPadFreeEnabled,
   setWinogradInteriorEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradResidentEnabled,
   setWinogradTrainPadFreeEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
@@ -83,6 +84,7 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
  * `winograd-dw`: the Winograd filter gradient alone;
  * `wino-interior`: the Winograd forward kernel's bound-free transforms of interior tiles (forward and input gradient);
+ * `wino-resident`: the compiled inference pass's Winograd filter transforms kept in the helper threads' memory;
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
  * `dw-columns`: that split by rows of the gradient (columns of x) rather than over the batch;
  * `dw-transpose`: the dense weight gradient reading xᵀ in contiguous rows (x transposed first);
@@ -129,6 +131,7 @@ const AB_SWITCHES = {
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
   'wino-train-pad-free': setWinogradTrainPadFreeEnabled,
   'wino-interior': setWinogradInteriorEnabled,
+  'wino-resident': setWinogradResidentEnabled,
   'narrow-direct': setNarrowDirectEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
   'bn-variance': setBatchNormVarianceFusedEnabled,

@@ -274,7 +274,8 @@ export class ConvStage implements Stage {
         const u = this.winoFilter.get([filter.dataId, winogradForwardTile(g)], (dst) => {
           winogradForwardFilter(simd, g, simd.ptr(filter), dst);
         });
-        winogradForwardTransformed(simd, g, xp, u, io.y, this.wWork, options);
+        const resident = { owner: this.winoFilter, version: this.winoFilter.version };
+        winogradForwardTransformed(simd, g, xp, u, io.y, this.wWork, { ...options, resident });
       } else if (this.wino.forward)
         winogradForward(simd, g, xp, simd.ptr(kernel), io.y, { u: this.wpk, work: this.wWork }, options);
       else wideForward(simd, g, xp, simd.ptr(kernel), io.y, this.wpk);
