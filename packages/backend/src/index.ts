@@ -96,6 +96,7 @@ export {
 /** The direct conv + 2×2 pooling kernel's levers, on or off (for A/B measurements). */
 export {
   setConvPoolTanhHalvesEnabled,
+  setDirectEpilogueEnabled,
   setNarrowDirectEnabled,
   setTrainNarrowPoolEnabled,
 } from './wasm-kernels/conv2d.js';

@@ -5,6 +5,7 @@ import {
   setBatchNormPoolGradFusedEnabled,
   setBatchNormVarianceFusedEnabled,
   setConvPoolFusionEnabled,
+  setDirectEpilogueEnabled,
   setConvPoolTanhHalvesEnabled,
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
@@ -84,6 +85,7 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
  * `winograd-dw`: the Winograd filter gradient alone;
  * `wino-interior`: the Winograd forward kernel's bound-free transforms of interior tiles (forward and input gradient);
+ * `direct-epilogue`: the compiled inference pass's unpooled direct conv adding its bias and relu inside its split;
  * `wino-resident`: the compiled inference pass's Winograd filter transforms kept in the helper threads' memory;
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
  * `dw-columns`: that split by rows of the gradient (columns of x) rather than over the batch;
@@ -133,6 +135,7 @@ const AB_SWITCHES = {
   'wino-interior': setWinogradInteriorEnabled,
   'wino-resident': setWinogradResidentEnabled,
   'narrow-direct': setNarrowDirectEnabled,
+  'direct-epilogue': setDirectEpilogueEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
   'bn-variance': setBatchNormVarianceFusedEnabled,
   'bn-grad': setBatchNormGradFusedEnabled,

@@ -30,6 +30,7 @@ import {
 import {
   convForward,
   convPoolForward,
+  directEpilogueEnabled,
   forwardKernel,
   inferenceForwardKernel,
   trainPoolForwardKernel,
@@ -116,6 +117,8 @@ export class ConvStage implements Stage {
   private readonly epilogue: boolean;
   /** With the Winograd forward: whether it (and in training the Winograd filter gradient) reads the input unpadded (no padded copy). */
   private readonly padFree: boolean;
+  /** Inference with the direct kernel unpooled: whether its split adds the bias and the relu (see `setDirectEpilogueEnabled`). */
+  private readonly directEpilogue: boolean;
   /** Training with the Winograd input gradient: whether it reads dy unpadded (no padded copy). */
   private readonly dxPadFree: boolean;
 
@@ -174,6 +177,12 @@ export class ConvStage implements Stage {
         ? winogradPadFreeEnabled()
         : this.dwKernel === 'winograd' && winogradTrainPadFreeEnabled());
     this.dxPadFree = mode !== 'infer' && this.wino.dx && winogradInputGradPadFreeEnabled();
+    this.directEpilogue =
+      mode === 'infer' &&
+      yKernel === 'direct' &&
+      pool === null &&
+      (act === 'relu' || act === 'linear') &&
+      directEpilogueEnabled();
     const poolFits = mode === 'infer' ? inferPoolFits(g, act) : pool !== null && trainPoolFits(g, act, pool);
     if (pool !== null && !poolFits) {
       throw new BackendError(
@@ -318,6 +327,11 @@ export class ConvStage implements Stage {
       // The padded input still feeds the filter gradient.
       if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
       this.registered('Conv2D', { x: io.xInfo, filter: kernel }, { dilations: [1, 1] }, io.y);
+    } else if (this.directEpilogue) {
+      const bias = biasInfo ? simd.ptr(biasInfo) : 0;
+      const epilogue = { bias, relu: this.act === 'relu', tile: this.tile, t: this.t };
+      convForward(simd, g, io.x, simd.ptr(kernel), io.y, { xp: this.xp, w4: this.w4 }, epilogue);
+      return;
     } else {
       convForward(simd, g, io.x, simd.ptr(kernel), io.y, { xp: this.xp, w4: this.w4 });
     }
