@@ -543,21 +543,9 @@ describe('convForward with its bias and relu inside the split', () => {
   it("gives the unfused conv and bias + relu pass's output bit for bit, and the sums within 1e-3", () => {
     let seed = 300;
     for (const [shape, filter, pad] of [
-      [
-        [2, 9, 8, 3],
-        [3, 3, 3, 32],
-        'same',
-      ],
-      [
-        [3, 7, 7, 1],
-        [5, 5, 1, 6],
-        'valid',
-      ],
-      [
-        [2, 6, 5, 2],
-        [3, 3, 2, 5],
-        'same',
-      ],
+      [[2, 9, 8, 3], [3, 3, 3, 32], 'same'],
+      [[3, 7, 7, 1], [5, 5, 1, 6], 'valid'],
+      [[2, 6, 5, 2], [3, 3, 2, 5], 'same'],
     ] as const)
       for (const act of ['relu', 'linear'] as const)
         for (const withBias of [true, false]) {
@@ -568,8 +556,9 @@ describe('convForward with its bias and relu inside the split', () => {
             pad,
             act,
             withBias,
-            (seed += 3),
+            seed,
           );
+          seed += 3;
           expect(fused, label).toEqual(unfused);
           const finite = (a: ArrayLike<number>) => Array.from(a).map((v) => (Number.isNaN(v) ? 0 : v));
           expect(fused.some(Number.isNaN), label).toBe(true);
