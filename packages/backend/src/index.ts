@@ -129,3 +129,5 @@ export {
   setPoolFastEnabled,
 } from './wasm-kernels/pool-util.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';
+/** The compiled inference pass keeping a convolution's output in the helper threads for the next one, on or off (for A/B measurements). */
+export { setSplitChainEnabled } from './wasm-kernels/split.js';

@@ -5,7 +5,6 @@ import {
   setBatchNormPoolGradFusedEnabled,
   setBatchNormVarianceFusedEnabled,
   setConvPoolFusionEnabled,
-  setDirectEpilogueEnabled,
   setConvPoolTanhHalvesEnabled,
   setDenseGradientColumnSplitEnabled,
   setDenseGradientSplitEnabled,
@@ -13,11 +12,13 @@ import {
   setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
+  setDirectEpilogueEnabled,
   setInferenceFusionEnabled,
   setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
   setPoolArgmaxWideEnabled,
   setPoolFastEnabled,
+  setSplitChainEnabled,
   setTrainBatchNormPoolFusionEnabled,
   setTrainConvAvgPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
@@ -86,6 +87,7 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `winograd-dw`: the Winograd filter gradient alone;
  * `wino-interior`: the Winograd forward kernel's bound-free transforms of interior tiles (forward and input gradient);
  * `direct-epilogue`: the compiled inference pass's unpooled direct conv adding its bias and relu inside its split;
+ * `split-chain`: the compiled inference pass leaving a conv's output in the helper threads for the next conv;
  * `wino-resident`: the compiled inference pass's Winograd filter transforms kept in the helper threads' memory;
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
  * `dw-columns`: that split by rows of the gradient (columns of x) rather than over the batch;
@@ -136,6 +138,7 @@ const AB_SWITCHES = {
   'wino-resident': setWinogradResidentEnabled,
   'narrow-direct': setNarrowDirectEnabled,
   'direct-epilogue': setDirectEpilogueEnabled,
+  'split-chain': setSplitChainEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
   'bn-variance': setBatchNormVarianceFusedEnabled,
   'bn-grad': setBatchNormGradFusedEnabled,

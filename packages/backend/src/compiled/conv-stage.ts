@@ -119,6 +119,7 @@ export class ConvStage implements Stage {
   private readonly padFree: boolean;
   /** Inference with the direct kernel unpooled: whether its split adds the bias and the relu (see `setDirectEpilogueEnabled`). */
   private readonly directEpilogue: boolean;
+  readonly splitChain?: { input: boolean; output: boolean };
   /** Training with the Winograd input gradient: whether it reads dy unpadded (no padded copy). */
   private readonly dxPadFree: boolean;
 
@@ -183,6 +184,15 @@ export class ConvStage implements Stage {
       pool === null &&
       (act === 'relu' || act === 'linear') &&
       directEpilogueEnabled();
+    if (mode === 'infer') {
+      // The Winograd forward with its epilogue reads x (unpadded or not padded) and writes y in
+      // its split call alone; the direct one with its epilogue writes y so, after a padded copy.
+      const winoAlone = this.wino.forward && inferencePackingEnabled();
+      this.splitChain = {
+        input: winoAlone && (!g.padded || this.padFree),
+        output: (winoAlone && this.epilogue) || this.directEpilogue,
+      };
+    }
     const poolFits = mode === 'infer' ? inferPoolFits(g, act) : pool !== null && trainPoolFits(g, act, pool);
     if (pool !== null && !poolFits) {
       throw new BackendError(

@@ -297,7 +297,8 @@ function run(
       },
       ...(bias !== 0 ? [{ ptr: bias, floats: outc }] : []),
     ],
-    out: { ptr: out, floats: outPixels * outc },
+    // With its epilogue the output is final: the compiled inference pass may keep it (split.ts).
+    out: { ptr: out, floats: outPixels * outc, keep: epilogue !== null },
     scratch: { ptr: scratch, floats: scratchFloats(oh, ow, inc) },
     args: (p, count) => [
       p.perItem[0],

@@ -274,7 +274,23 @@ export function convForward(
       ...common,
       fn: 'lenet_conv_forward',
       whole: [{ ptr: wk, floats: rows * co4 }],
-      args: (p, count) => [p.perItem[0], p.whole[0], p.out, count, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw],
+      args: (p, count) => [
+        p.perItem[0],
+        p.whole[0],
+        p.out,
+        count,
+        hp,
+        wp,
+        ci,
+        oh,
+        ow,
+        co,
+        co4,
+        kh,
+        kw,
+        sh,
+        sw,
+      ],
     });
     return;
   }
@@ -282,6 +298,8 @@ export function convForward(
   if (bias !== 0) f.lenet_fill_tile(bias, tile, co, t);
   runSplit(simd, {
     ...common,
+    // The output is final: the compiled inference pass may keep it (split.ts).
+    out: { ...common.out, keep: true },
     fn: 'lenet_conv_forward_bias_act',
     whole: [
       { ptr: wk, floats: rows * co4 },

@@ -230,6 +230,12 @@ export class KernelThreads {
     return block.at;
   }
 
+  /** Whether `owner`'s resident block of `floats` floats holds `version` (a call would not fill it). */
+  residentCurrent(owner: object, version: number, floats: number): boolean {
+    const block = this.residents.get(owner);
+    return block !== undefined && block.floats === floats && block.version === version;
+  }
+
   /** Forgets `owner`'s resident block (its space comes back when all are forgotten). */
   releaseResident(owner: object): void {
     this.residents.delete(owner);
