@@ -263,6 +263,9 @@ export function convForward(
   if (padded) f.lenet_pad_nhwc(x, xp, n, h, w, ci, hp, wp, top, left);
   const wk = co4 !== co ? scratch.w4 : filter;
   if (co4 !== co) f.lenet_copy_rows(filter, co, wk, co4, rows, co, rows * co4);
+  // lenet_conv_forward's arguments (lenet_conv_forward_bias_act's first ones).
+  const convArgs = (p: { perItem: number[]; whole: number[]; out: number }, count: number) =>
+    [p.perItem[0], p.whole[0], p.out, count, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw] as const;
   const common = {
     macs: n * oh * ow * co * rows,
     items: n,
@@ -274,28 +277,13 @@ export function convForward(
       ...common,
       fn: 'lenet_conv_forward',
       whole: [{ ptr: wk, floats: rows * co4 }],
-      args: (p, count) => [
-        p.perItem[0],
-        p.whole[0],
-        p.out,
-        count,
-        hp,
-        wp,
-        ci,
-        oh,
-        ow,
-        co,
-        co4,
-        kh,
-        kw,
-        sh,
-        sw,
-      ],
+      args: (p, count) => [...convArgs(p, count)],
     });
     return;
   }
   const { bias, relu, tile, t } = epilogue;
   if (bias !== 0) f.lenet_fill_tile(bias, tile, co, t);
+  const withBias = bias !== 0;
   runSplit(simd, {
     ...common,
     // The output is final: the compiled inference pass may keep it (split.ts).
@@ -303,7 +291,7 @@ export function convForward(
     fn: 'lenet_conv_forward_bias_act',
     whole: [
       { ptr: wk, floats: rows * co4 },
-      ...(bias !== 0
+      ...(withBias
         ? [
             { ptr: tile, floats: t },
             { ptr: bias, floats: co },
@@ -311,23 +299,9 @@ export function convForward(
         : []),
     ],
     args: (p, count) => [
-      p.perItem[0],
-      p.whole[0],
-      p.out,
-      count,
-      hp,
-      wp,
-      ci,
-      oh,
-      ow,
-      co,
-      co4,
-      kh,
-      kw,
-      sh,
-      sw,
-      bias !== 0 ? p.whole[1] : 0,
-      bias !== 0 ? p.whole[2] : 0,
+      ...convArgs(p, count),
+      withBias ? p.whole[1] : 0,
+      withBias ? p.whole[2] : 0,
       t,
       relu ? 1 : 0,
     ],
