@@ -8,7 +8,12 @@ import { useBackend } from '../use-backend.js';
 import { setWinogradEnabled } from '../wasm-kernels/conv-winograd.js';
 import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { SimdKernels, setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
-import { setSplitChainEnabled, splitCalls, splitChainEnabled, splitCopiedFloats } from '../wasm-kernels/split.js';
+import {
+  setSplitChainEnabled,
+  splitCalls,
+  splitChainEnabled,
+  splitCopiedFloats,
+} from '../wasm-kernels/split.js';
 import { inferenceFusionEnabled, setInferenceFusionEnabled } from './fold.js';
 import { type CompiledInferenceNet, compileInferenceNet, type InferenceNetOptions } from './inference-net.js';
 import type { NetLayer, NetSpec } from './net-spec.js';
