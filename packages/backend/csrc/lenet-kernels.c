@@ -2949,3 +2949,24 @@ void lenet_conv_backward_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *
       for (i32 j = 0; j < run; j++)
         for (i32 o = 0; o < co; o++) dw[(a * run + j) * co + o] = dwt[(o * kh + a) * 32 + j];
 }
+
+// ---------------------------------------------------------------------------------------------
+// vgginfer (round 12b): the direct convolution with the bias and a relu after it, image by image,
+// for the compiled inference pass's unpooled narrow first layers (vgg-cifar10's 32×32×3 → 32):
+// each image's output gets lenet_bias_act (or lenet_relu without a bias) while it is in cache and
+// on the thread that computed it, instead of one pass over the whole batch on the calling
+// thread after the split. The same sums in the same order and the same add and relu: bit for bit
+// lenet_conv_forward then lenet_bias_act / lenet_relu. tile: the bias repeated (lenet_fill_tile),
+// t floats; bias 0: none.
+EXPORT(lenet_conv_forward_bias_act)
+void lenet_conv_forward_bias_act(const f32 *xp, const f32 *w, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                                 i32 co, i32 co4, i32 kh, i32 kw, i32 sh, i32 sw, const f32 *tile, const f32 *bias,
+                                 i32 t, i32 relu) {
+  const i32 image = hp * wp * ci, outImage = oh * ow * co;
+  for (i32 b = 0; b < n; b++) {
+    f32 *o = out + b * outImage;
+    lenet_conv_forward(xp + b * image, w, o, 1, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw);
+    if (bias) lenet_bias_act(o, tile, bias, o, outImage, co, t, relu);
+    else if (relu) lenet_relu(o, o, outImage);
+  }
+}

@@ -89,12 +89,14 @@ export {
   setWinogradInputGradPadFreeEnabled,
   setWinogradInteriorEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradResidentEnabled,
   setWinogradTrainPadFreeEnabled,
   winogradEnabled,
 } from './wasm-kernels/conv-winograd.js';
 /** The direct conv + 2×2 pooling kernel's levers, on or off (for A/B measurements). */
 export {
   setConvPoolTanhHalvesEnabled,
+  setDirectEpilogueEnabled,
   setNarrowDirectEnabled,
   setTrainNarrowPoolEnabled,
 } from './wasm-kernels/conv2d.js';
@@ -128,3 +130,5 @@ export {
   setPoolFastEnabled,
 } from './wasm-kernels/pool-util.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';
+/** The compiled inference pass keeping a convolution's output in the helper threads for the next one, on or off (for A/B measurements). */
+export { setSplitChainEnabled } from './wasm-kernels/split.js';

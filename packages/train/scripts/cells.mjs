@@ -12,11 +12,13 @@ import {
   setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
+  setDirectEpilogueEnabled,
   setInferenceFusionEnabled,
   setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
   setPoolArgmaxWideEnabled,
   setPoolFastEnabled,
+  setSplitChainEnabled,
   setTrainBatchNormPoolFusionEnabled,
   setTrainConvAvgPoolFusionEnabled,
   setTrainConvPoolFusionEnabled,
@@ -32,6 +34,7 @@ import {
   setWinogradInputGradPadFreeEnabled,
   setWinogradInteriorEnabled,
   setWinogradPadFreeEnabled,
+  setWinogradResidentEnabled,
   setWinogradTrainPadFreeEnabled,
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
@@ -84,6 +87,10 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
  * `winograd-dw`: the Winograd filter gradient alone;
  * `wino-interior`: the Winograd forward kernel's bound-free transforms of interior tiles (forward and input gradient);
+ * `direct-epilogue`: the compiled inference pass's unpooled direct conv adding its bias and relu inside its split;
+ * `split-chain`: the compiled inference pass leaving a conv's output in the helper threads for the next conv;
+ *   `vgg-infer`: those three (round 12b's vgg-cifar10 inference levers) together;
+ * `wino-resident`: the compiled inference pass's Winograd filter transforms kept in the helper threads' memory;
  * `dw-split`: the dense weight gradient's batch split over the helper threads;
  * `dw-columns`: that split by rows of the gradient (columns of x) rather than over the batch;
  * `dw-transpose`: the dense weight gradient reading xᵀ in contiguous rows (x transposed first);
@@ -132,7 +139,10 @@ const AB_SWITCHES = {
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
   'wino-train-pad-free': setWinogradTrainPadFreeEnabled,
   'wino-interior': setWinogradInteriorEnabled,
+  'wino-resident': setWinogradResidentEnabled,
   'narrow-direct': setNarrowDirectEnabled,
+  'direct-epilogue': setDirectEpilogueEnabled,
+  'split-chain': setSplitChainEnabled,
   'bn-pool': setBatchNormPoolFusionEnabled,
   'bn-variance': setBatchNormVarianceFusedEnabled,
   'bn-grad': setBatchNormGradFusedEnabled,
@@ -161,6 +171,12 @@ const AB_SWITCHES = {
     setWinogradPadFreeEnabled(on);
     setNarrowDirectEnabled(on);
     setBatchNormPoolFusionEnabled(on);
+  },
+  // Round 12b's levers of vgg-cifar10's inference (each is listed above too).
+  'vgg-infer': (on) => {
+    setWinogradResidentEnabled(on);
+    setDirectEpilogueEnabled(on);
+    setSplitChainEnabled(on);
   },
   // Round 12's levers of LeNet-5's second conv in training (each is listed above too).
   'conv2-train': (on) => {

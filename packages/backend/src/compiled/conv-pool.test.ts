@@ -487,3 +487,101 @@ describe('convPoolForward', () => {
     }
   });
 });
+
+describe('convForward with its bias and relu inside the split', () => {
+  /** The direct conv with the epilogue, the unfused conv + biasActivation, and a plain-loop reference. */
+  function withAndWithout(
+    shape: [number, number, number, number],
+    filter: [number, number, number, number],
+    pad: 'same' | 'valid',
+    act: 'relu' | 'linear',
+    withBias: boolean,
+    seed: number,
+    /** Whether to form the plain-loop reference (slow on big shapes). */
+    withReference = true,
+  ): { fused: Float32Array; unfused: Float32Array; reference: Float64Array } {
+    const simd = simdKernels(tf.backend() as BackendWasm);
+    if (simd === undefined) throw new Error('no SIMD kernels');
+    const g = convGeometry(convInfo(shape, filter, { strides: [1, 1], pad }));
+    const { n, h, w, hp, wp, ci, co, kh, kw, oh, ow, top, left } = g;
+    const xs = randomArray(n * h * w * ci, seed).map((v) => 2 * v - 1);
+    xs[5] = Number.NaN;
+    const ks = randomArray(kh * kw * ci * co, seed + 1).map((v) => v - 0.5);
+    const bs = randomArray(co, seed + 2).map((v) => v - 0.5);
+    const co4 = roundUp4(co);
+    const t = tileFloats(co);
+    const outFloats = n * oh * ow * co;
+    const sizes = [xs.length, ks.length, co, n * hp * wp * ci, kh * kw * ci * co4, t, outFloats, outFloats];
+    const [fused, unfused] = simd.withScratch(sizes, ([x, k, b, xp, w4, tile, y1, y2]) => {
+      simd.floats(x, xs.length).set(xs);
+      simd.floats(k, ks.length).set(ks);
+      simd.floats(b, co).set(bs);
+      const bias = withBias ? b : 0;
+      convForward(simd, g, x, k, y1, { xp, w4 }, { bias, relu: act === 'relu', tile, t });
+      convForward(simd, g, x, k, y2, { xp, w4 });
+      biasActivation(simd, y2, bias, tile, outFloats, co, t, act);
+      return [simd.floats(y1, outFloats).slice(), simd.floats(y2, outFloats).slice()];
+    });
+    const reference = new Float64Array(withReference ? outFloats : 0);
+    for (let b = 0; b < (withReference ? n : 0); b++)
+      for (let y = 0; y < oh; y++)
+        for (let x = 0; x < ow; x++)
+          for (let o = 0; o < co; o++) {
+            let s = withBias ? bs[o] : 0;
+            for (let i = 0; i < kh; i++)
+              for (let j = 0; j < kw; j++) {
+                const [iy, ix] = [y + i - top, x + j - left];
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                for (let c = 0; c < ci; c++)
+                  s += xs[((b * h + iy) * w + ix) * ci + c] * ks[((i * kw + j) * ci + c) * co + o];
+              }
+            reference[((b * oh + y) * ow + x) * co + o] = act === 'relu' && s < 0 ? 0 : s;
+          }
+    return { fused, unfused, reference };
+  }
+
+  it("gives the unfused conv and bias + relu pass's output bit for bit, and the sums within 1e-3", () => {
+    let seed = 300;
+    for (const [shape, filter, pad] of [
+      [[2, 9, 8, 3], [3, 3, 3, 32], 'same'],
+      [[3, 7, 7, 1], [5, 5, 1, 6], 'valid'],
+      [[2, 6, 5, 2], [3, 3, 2, 5], 'same'],
+    ] as const)
+      for (const act of ['relu', 'linear'] as const)
+        for (const withBias of [true, false]) {
+          const label = `${shape} * ${filter} ${pad}, ${act}, bias ${withBias}`;
+          const { fused, unfused, reference } = withAndWithout(
+            [...shape],
+            [...filter],
+            pad,
+            act,
+            withBias,
+            seed,
+          );
+          seed += 3;
+          expect(fused, label).toEqual(unfused);
+          const finite = (a: ArrayLike<number>) => Array.from(a).map((v) => (Number.isNaN(v) ? 0 : v));
+          expect(fused.some(Number.isNaN), label).toBe(true);
+          expect(relativeError(finite(fused), finite(reference)), label).toBeLessThan(1e-3);
+        }
+  });
+
+  it("splits over the helper threads by images with the one-thread result (vgg's first layer)", async () => {
+    try {
+      // 3 images: 2.7 M multiply-adds, split in uneven shares.
+      await setWasmKernelThreads(1);
+      const one = withAndWithout([3, 32, 32, 3], [3, 3, 3, 32], 'same', 'relu', true, 400, false);
+      await setWasmKernelThreads(2);
+      const before = splitCalls();
+      const two = withAndWithout([3, 32, 32, 3], [3, 3, 3, 32], 'same', 'relu', true, 400, false);
+      expect(splitCalls() - before).toBeGreaterThanOrEqual(2);
+      // Bytes compared (NaNs included): toEqual is slow on 98 K floats.
+      const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      expect(bytes(two.fused).equals(bytes(one.fused))).toBe(true);
+      expect(bytes(two.fused).equals(bytes(one.unfused))).toBe(true);
+      expect(bytes(two.fused).equals(bytes(two.unfused))).toBe(true);
+    } finally {
+      await setWasmKernelThreads(1);
+    }
+  });
+});

@@ -30,6 +30,7 @@ import {
 import {
   convForward,
   convPoolForward,
+  directEpilogueEnabled,
   forwardKernel,
   inferenceForwardKernel,
   trainPoolForwardKernel,
@@ -116,6 +117,9 @@ export class ConvStage implements Stage {
   private readonly epilogue: boolean;
   /** With the Winograd forward: whether it (and in training the Winograd filter gradient) reads the input unpadded (no padded copy). */
   private readonly padFree: boolean;
+  /** Inference with the direct kernel unpooled: whether its split adds the bias and the relu (see `setDirectEpilogueEnabled`). */
+  private readonly directEpilogue: boolean;
+  readonly splitChain?: { input: boolean; output: boolean };
   /** Training with the Winograd input gradient: whether it reads dy unpadded (no padded copy). */
   private readonly dxPadFree: boolean;
 
@@ -174,6 +178,21 @@ export class ConvStage implements Stage {
         ? winogradPadFreeEnabled()
         : this.dwKernel === 'winograd' && winogradTrainPadFreeEnabled());
     this.dxPadFree = mode !== 'infer' && this.wino.dx && winogradInputGradPadFreeEnabled();
+    this.directEpilogue =
+      mode === 'infer' &&
+      yKernel === 'direct' &&
+      pool === null &&
+      (act === 'relu' || act === 'linear') &&
+      directEpilogueEnabled();
+    if (mode === 'infer') {
+      // The Winograd forward with its epilogue reads x (unpadded or not padded) and writes y in
+      // its split call alone; the direct one with its epilogue writes y so, after a padded copy.
+      const winoAlone = this.wino.forward && inferencePackingEnabled();
+      this.splitChain = {
+        input: winoAlone && (!g.padded || this.padFree),
+        output: (winoAlone && this.epilogue) || this.directEpilogue,
+      };
+    }
     const poolFits = mode === 'infer' ? inferPoolFits(g, act) : pool !== null && trainPoolFits(g, act, pool);
     if (pool !== null && !poolFits) {
       throw new BackendError(
@@ -274,7 +293,8 @@ export class ConvStage implements Stage {
         const u = this.winoFilter.get([filter.dataId, winogradForwardTile(g)], (dst) => {
           winogradForwardFilter(simd, g, simd.ptr(filter), dst);
         });
-        winogradForwardTransformed(simd, g, xp, u, io.y, this.wWork, options);
+        const resident = { owner: this.winoFilter, version: this.winoFilter.version };
+        winogradForwardTransformed(simd, g, xp, u, io.y, this.wWork, { ...options, resident });
       } else if (this.wino.forward)
         winogradForward(simd, g, xp, simd.ptr(kernel), io.y, { u: this.wpk, work: this.wWork }, options);
       else wideForward(simd, g, xp, simd.ptr(kernel), io.y, this.wpk);
@@ -317,6 +337,11 @@ export class ConvStage implements Stage {
       // The padded input still feeds the filter gradient.
       if (padded) simd.fn.lenet_pad_nhwc(io.x, this.xp, n, h, w, ci, hp, wp, top, left);
       this.registered('Conv2D', { x: io.xInfo, filter: kernel }, { dilations: [1, 1] }, io.y);
+    } else if (this.directEpilogue) {
+      const bias = biasInfo ? simd.ptr(biasInfo) : 0;
+      const epilogue = { bias, relu: this.act === 'relu', tile: this.tile, t: this.t };
+      convForward(simd, g, io.x, simd.ptr(kernel), io.y, { xp: this.xp, w4: this.w4 }, epilogue);
+      return;
     } else {
       convForward(simd, g, io.x, simd.ptr(kernel), io.y, { xp: this.xp, w4: this.w4 });
     }

@@ -2,6 +2,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { TensorInfo } from '../tfjs.js';
 import type { SimdKernels } from '../wasm-kernels/simd.js';
+import { flushSplitOutput, keepSplitOutputs, splitChainEnabled } from '../wasm-kernels/split.js';
 import { compileTarget, makeStages, stillActive } from './make-stage.js';
 import { NetBuffers, SLACK_BYTES, scratchBytes, softmaxOf } from './net-buffers.js';
 import type { NetSpec } from './net-spec.js';
@@ -71,6 +72,11 @@ class InferenceNet implements CompiledInferenceNet {
     },
   };
   private disposed = false;
+  /**
+   * Per stage: whether the helpers may keep their shares of its output for the next stage that
+   * is not a pass-through (its split kernel reads them; see `keepSplitOutputs`).
+   */
+  private readonly keeps: boolean[];
 
   constructor(
     private readonly simd: SimdKernels,
@@ -82,6 +88,10 @@ class InferenceNet implements CompiledInferenceNet {
     const made = makeStages(simd, backend, spec, 'infer');
     this.stages = made.stages;
     this.outputs = made.outputs;
+    this.keeps = this.stages.map((stage, i) => {
+      const next = this.stages.slice(i + 1).find((st) => !st.passThrough);
+      return stage.splitChain?.output === true && next?.splitChain?.input === true;
+    });
     this.buffers = new NetBuffers(simd, backend);
     // The buffers' bytes for n samples, a·n + b: the input and every layer's output (each with its
     // slack), and the scratch block (part of it grows with the batch).
@@ -149,9 +159,18 @@ class InferenceNet implements CompiledInferenceNet {
       n === this.capacity
         ? this.io
         : this.io.map((l) => ({ ...l, xInfo: withBatch(l.xInfo, n), yInfo: withBatch(l.yInfo, n) }));
-    this.stages.forEach((stage, i) => {
-      stage.forward(io[i], this.step);
-    });
+    const chain = splitChainEnabled();
+    try {
+      this.stages.forEach((stage, i) => {
+        // A kept output is read by this stage's split kernel, or copied back first.
+        if (!stage.passThrough && !stage.splitChain?.input) flushSplitOutput(this.simd);
+        keepSplitOutputs(chain && this.keeps[i]);
+        stage.forward(io[i], this.step);
+      });
+    } finally {
+      keepSplitOutputs(false);
+      flushSplitOutput(this.simd);
+    }
     const logits = io.length > 0 ? io[io.length - 1].yInfo : withBatch(input, n);
     softmaxOf(this.simd, this.backend, logits, n, this.outputs, (p) => {
       out.set(p, at);

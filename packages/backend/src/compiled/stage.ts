@@ -46,6 +46,13 @@ export interface Stage {
   readonly outShape: number[];
   /** True when the output is the input itself (flatten, a linear activation, dropout at rate 0). */
   readonly passThrough: boolean;
+  /**
+   * Inference: whether its forward reads x only as the first per-image input of one split kernel
+   * call (nothing on the calling thread reads x first), and whether it writes y only as that
+   * call's per-image output, last. The net then leaves the helpers' shares of an output where
+   * they are for the next stage to read (see `keepSplitOutputs`). Absent: neither.
+   */
+  readonly splitChain?: { input: boolean; output: boolean };
   /** Takes its scratch (and, in a training net, weight-gradient) buffers for batches of up to `n`. */
   layout(n: number, take: Take): void;
   forward(io: StageIO, step: StepInfo): void;

@@ -115,6 +115,18 @@ export function setWinogradInteriorEnabled(on: boolean): void {
   interior = on;
 }
 
+let residentFilter = globalThis.process?.env?.LENET_WINOGRAD_RESIDENT !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled inference pass keeping its Winograd filter
+ * transforms in the helper threads' memory from call to call, as it keeps the dense panels (off:
+ * each split call copies the transformed filter in again: 1.1 M floats a call on vgg-cifar10).
+ * Read at each call. `LENET_WINOGRAD_RESIDENT=0` starts with it off.
+ */
+export function setWinogradResidentEnabled(on: boolean): void {
+  residentFilter = on;
+}
+
 /** What the forward kernel runs on each output tile after the convolution (see {@link winogradEpilogueTakes}). */
 export interface WinogradEpilogue {
   /** The bias's data (co floats), or 0 for none. */
@@ -232,6 +244,11 @@ export interface WinogradForwardOptions {
    * kernel (no padded copy; see {@link setWinogradPadFreeEnabled}), rather than the padded input.
    */
   unpadded?: boolean;
+  /**
+   * The owner and version of a transformed filter kept from call to call (see
+   * {@link setWinogradResidentEnabled}): the helper threads then keep their copy of it too.
+   */
+  resident?: { owner: object; version: number };
 }
 
 /**
@@ -258,6 +275,7 @@ function run(
   out: number,
   scratch: number,
   epilogue: WinogradEpilogue | null = null,
+  resident?: { owner: object; version: number },
 ): void {
   const { n, hp, wp, inc, oh, ow, outc, top = 0, left = 0 } = d;
   const m = tileOf(oh, ow);
@@ -272,10 +290,15 @@ function run(
     items: n,
     perItem: [{ ptr: xp, floats: hp * wp * inc }],
     whole: [
-      { ptr: u, floats: Math.ceil(outc / BLOCK) * BLOCK * points(m) * inc },
+      {
+        ptr: u,
+        floats: Math.ceil(outc / BLOCK) * BLOCK * points(m) * inc,
+        resident: residentFilter ? resident : undefined,
+      },
       ...(bias !== 0 ? [{ ptr: bias, floats: outc }] : []),
     ],
-    out: { ptr: out, floats: outPixels * outc },
+    // With its epilogue the output is final: the compiled inference pass may keep it (split.ts).
+    out: { ptr: out, floats: outPixels * outc, keep: epilogue !== null },
     scratch: { ptr: scratch, floats: scratchFloats(oh, ow, inc) },
     args: (p, count) => [
       p.perItem[0],
@@ -346,7 +369,16 @@ export function winogradForwardTransformed(
   const input = options.unpadded
     ? { hp: g.h, wp: g.w, top: g.top, left: g.left }
     : { hp: g.hp, wp: g.wp, top: 0, left: 0 };
-  run(simd, { n, ...input, inc: ci, oh, ow, outc: co }, xp, u, out, work, options.epilogue ?? null);
+  run(
+    simd,
+    { n, ...input, inc: ci, oh, ow, outc: co },
+    xp,
+    u,
+    out,
+    work,
+    options.epilogue ?? null,
+    options.resident,
+  );
 }
 
 /**

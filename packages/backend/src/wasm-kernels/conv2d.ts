@@ -68,6 +68,25 @@ export function inferenceForwardKernel(g: ConvGeometry): 'direct' | 'winograd' |
   return kernel === 'wide' && narrowDirect && g.ci <= DIRECT_NARROW_MAX_IN_CHANNELS ? 'direct' : kernel;
 }
 
+let directEpilogue = globalThis.process?.env?.LENET_INFER_DIRECT_EPILOGUE !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled inference pass's direct convolution without
+ * a pooling after it (vgg-cifar10's first layer) adding the bias and applying a relu to each
+ * image's output inside its split, on the thread that computed it while the image is in cache
+ * (off: one bias and relu pass over the whole batch on the calling thread after the split; the
+ * same values bit for bit). Read when a net is compiled. `LENET_INFER_DIRECT_EPILOGUE=0` starts
+ * with it off.
+ */
+export function setDirectEpilogueEnabled(on: boolean): void {
+  directEpilogue = on;
+}
+
+/** Whether {@link setDirectEpilogueEnabled} (or `LENET_INFER_DIRECT_EPILOGUE`) leaves it on. */
+export function directEpilogueEnabled(): boolean {
+  return directEpilogue;
+}
+
 let trainNarrowPool = globalThis.process?.env?.LENET_TRAIN_NARROW_POOL !== '0';
 
 let tanhHalves = globalThis.process?.env?.LENET_CONV_POOL_TANH_HALVES !== '0';
@@ -230,6 +249,11 @@ export function convForward(
   filter: number,
   out: number,
   scratch: { xp: number; w4: number },
+  /**
+   * The bias (its data or 0) and a relu (or none) run on each image's output inside the split
+   * (see {@link setDirectEpilogueEnabled}); `tile` is `t` = `tileFloats(co)` floats of scratch.
+   */
+  epilogue: { bias: number; relu: boolean; tile: number; t: number } | null = null,
 ): void {
   const { n, h, w, ci, co, kh, kw, oh, ow, sh, sw, top, left, hp, wp, padded } = g;
   const f = simd.fn;
@@ -239,14 +263,48 @@ export function convForward(
   if (padded) f.lenet_pad_nhwc(x, xp, n, h, w, ci, hp, wp, top, left);
   const wk = co4 !== co ? scratch.w4 : filter;
   if (co4 !== co) f.lenet_copy_rows(filter, co, wk, co4, rows, co, rows * co4);
-  runSplit(simd, {
-    fn: 'lenet_conv_forward',
+  // lenet_conv_forward's arguments (lenet_conv_forward_bias_act's first ones).
+  const convArgs = (p: { perItem: number[]; whole: number[]; out: number }, count: number) =>
+    [p.perItem[0], p.whole[0], p.out, count, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw] as const;
+  const common = {
     macs: n * oh * ow * co * rows,
     items: n,
     perItem: [{ ptr: xp, floats: hp * wp * ci }],
-    whole: [{ ptr: wk, floats: rows * co4 }],
     out: { ptr: out, floats: oh * ow * co },
-    args: (p, count) => [p.perItem[0], p.whole[0], p.out, count, hp, wp, ci, oh, ow, co, co4, kh, kw, sh, sw],
+  };
+  if (epilogue === null) {
+    runSplit(simd, {
+      ...common,
+      fn: 'lenet_conv_forward',
+      whole: [{ ptr: wk, floats: rows * co4 }],
+      args: (p, count) => [...convArgs(p, count)],
+    });
+    return;
+  }
+  const { bias, relu, tile, t } = epilogue;
+  if (bias !== 0) f.lenet_fill_tile(bias, tile, co, t);
+  const withBias = bias !== 0;
+  runSplit(simd, {
+    ...common,
+    // The output is final: the compiled inference pass may keep it (split.ts).
+    out: { ...common.out, keep: true },
+    fn: 'lenet_conv_forward_bias_act',
+    whole: [
+      { ptr: wk, floats: rows * co4 },
+      ...(withBias
+        ? [
+            { ptr: tile, floats: t },
+            { ptr: bias, floats: co },
+          ]
+        : []),
+    ],
+    args: (p, count) => [
+      ...convArgs(p, count),
+      withBias ? p.whole[1] : 0,
+      withBias ? p.whole[2] : 0,
+      t,
+      relu ? 1 : 0,
+    ],
   });
 }
 

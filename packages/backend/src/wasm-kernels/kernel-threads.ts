@@ -100,6 +100,7 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_winograd_interior',
   'lenet_conv_forward_pool2_full',
   'lenet_conv_backward_pool2_arg',
+  'lenet_conv_forward_bias_act',
 ];
 
 /** Byte offset of the first resident block (the bytes before it stay unused, as before). */
@@ -227,6 +228,12 @@ export class KernelThreads {
       block.version = version;
     }
     return block.at;
+  }
+
+  /** Whether `owner`'s resident block of `floats` floats holds `version` (a call would not fill it). */
+  residentCurrent(owner: object, version: number, floats: number): boolean {
+    const block = this.residents.get(owner);
+    return block !== undefined && block.floats === floats && block.version === version;
   }
 
   /** Forgets `owner`'s resident block (its space comes back when all are forgotten). */

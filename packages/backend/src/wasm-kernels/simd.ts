@@ -201,6 +201,27 @@ export interface SimdExports {
     a7: number,
     a9: number,
   ): void;
+  lenet_conv_forward_bias_act(
+    xp: number,
+    w: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    co4: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    tile: number,
+    bias: number,
+    t: number,
+    relu: number,
+  ): void;
   lenet_conv_forward_pool2_full(
     xp: number,
     w: number,

@@ -45,9 +45,12 @@ export interface SplitCall {
   whole: (Region & { resident?: { owner: object; version: number } })[];
   /**
    * The output: per item (each thread writes its items'), or, with `sum`, one output of
-   * `floats` that every thread computes a partial sum of, added up at the end.
+   * `floats` that every thread computes a partial sum of, added up at the end. With `keep` (per
+   * item, no `outs`) and {@link keepingSplitOutputs} on, the helpers' shares stay in the shared
+   * memory until a split call reads them as its first per-item input or {@link flushSplitOutput}
+   * copies them back (see there).
    */
-  out: Region & { sum?: boolean };
+  out: Region & { sum?: boolean; keep?: boolean };
   /** More outputs per item (not `sum`), each thread writing its items' share as of `out`. */
   outs?: Region[];
   /** Working memory each thread needs (`floats` each; `ptr` is the calling thread's), or none. */
@@ -74,6 +77,75 @@ export interface SplitCall {
 }
 
 /**
+ * A split call's output whose helpers' shares are still in the shared memory only (their items
+ * of `ptr` in tfjs's memory are stale): where each helper's share is, and the byte range they span.
+ */
+interface KeptOutput {
+  threads: KernelThreads;
+  ptr: number;
+  floats: number;
+  bounds: number[];
+  at: number[];
+  start: number;
+  end: number;
+}
+
+let chainOn = globalThis.process?.env?.LENET_INFER_SPLIT_CHAIN !== '0';
+
+/**
+ * Turns on or off (for A/B measurements) the compiled inference pass leaving a convolution's
+ * output in the helper threads' memory for the next convolution split the same way (see
+ * {@link keepSplitOutputs}; off: every split output is copied back and the next call's share
+ * copied in again). Read at each call. `LENET_INFER_SPLIT_CHAIN=0` starts with it off.
+ */
+export function setSplitChainEnabled(on: boolean): void {
+  chainOn = on;
+}
+
+/** Whether {@link setSplitChainEnabled} (or `LENET_INFER_SPLIT_CHAIN`) leaves it on. */
+export function splitChainEnabled(): boolean {
+  return chainOn;
+}
+
+let kept: KeptOutput | null = null;
+let keeping = false;
+
+/**
+ * Lets (on) or stops the next split calls whose output has `keep` leaving their helpers' shares
+ * in the shared memory (see {@link flushSplitOutput}). The compiled inference pass turns it on
+ * around a stage whose output the next stage's split kernel reads image by image with the same
+ * shares: a chain of convolutions then copies only its first input in and its last output back,
+ * not every activation out and in again.
+ */
+export function keepSplitOutputs(on: boolean): void {
+  keeping = on;
+}
+
+/** Whether {@link keepSplitOutputs} is on. */
+export function keepingSplitOutputs(): boolean {
+  return keeping;
+}
+
+/**
+ * Copies a kept output's helper shares back into tfjs's memory (none kept: nothing). Whoever
+ * turned {@link keepSplitOutputs} on calls it before anything but a split call reads that output.
+ * A split call that does not read it as its first per-item input calls it first itself.
+ */
+export function flushSplitOutput(simd: SimdKernels): void {
+  if (kept === null) return;
+  const k = kept;
+  kept = null;
+  const mem = simd.heap();
+  const view = k.threads.view();
+  k.at.forEach((at, h) => {
+    const first = k.bounds[h + 1];
+    const floats = (k.bounds[h + 2] - first) * k.floats;
+    mem.set(view.subarray(at / 4, at / 4 + floats), k.ptr / 4 + first * k.floats);
+    copiedFloats += floats;
+  });
+}
+
+/**
  * Runs `call` split between the calling thread (items from 0, in tfjs's memory) and the helper
  * threads (their items copied into the shared memory, results copied back), when helpers run
  * and there are enough items; otherwise on this thread alone. Returns whether it was split.
@@ -83,9 +155,11 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
   const parts = (threads?.count ?? 0) + 1;
   const run = simd.fn[call.fn] as (...a: number[]) => void;
   if (threads === undefined || call.items < parts || call.macs < (call.minMacs ?? SPLIT_MIN_MACS)) {
+    flushSplitOutput(simd);
     run(...call.args(inPlace(call), call.items));
     return false;
   }
+  if (kept !== null && !reads(kept, threads, call)) flushSplitOutput(simd);
   splitAcross(threads, simd, call, parts, run);
   splitCount++;
   return true;
@@ -102,6 +176,28 @@ function inPlace(call: SplitCall): Parameters<SplitCall['args']>[0] {
     outs: (call.outs ?? []).map((r) => r.ptr),
     scratch: call.scratch?.ptr ?? 0,
   };
+}
+
+/**
+ * Whether `call` reads the kept output `k` as its first per-item input, in the same shares,
+ * without filling a resident block (which could land where the kept shares are).
+ */
+function reads(k: KeptOutput, threads: KernelThreads, call: SplitCall): boolean {
+  const input = call.perItem[0];
+  const parts = threads.count + 1;
+  return (
+    k.threads === threads &&
+    input !== undefined &&
+    input.rows === undefined &&
+    input.ptr === k.ptr &&
+    input.floats === k.floats &&
+    k.bounds.length === parts + 1 &&
+    k.bounds[parts] === call.items &&
+    call.whole.every(
+      (r) =>
+        r.resident === undefined || threads.residentCurrent(r.resident.owner, r.resident.version, r.floats),
+    )
+  );
 }
 
 function splitAcross(
@@ -123,19 +219,42 @@ function splitAcross(
           copiedFloats += r.floats;
         }),
   );
-  let offset = threads.callStart;
+  // The kept output this call reads (reads() checked it): its shares stay where they are.
+  const input = kept;
+  kept = null;
+  const keep = keeping && call.out.keep === true && call.out.sum !== true && call.outs === undefined;
   // 64 bytes after each region: kernels may read a vector past their input (see
   // lenet_conv_filter_grad), never past that.
+  const bytesOf = (floats: number) => Math.ceil((floats * 4) / 16) * 16 + 64;
+  const ownFloats = (h: number) => {
+    const count = bounds[h + 2] - bounds[h + 1];
+    return call.perItem.map((r, i) =>
+      i === 0 && input !== null ? -1 : r.floats * count * (r.rows?.count ?? 1),
+    );
+  };
+  // This call's regions below the kept shares where they fit, else above them.
+  let offset = threads.callStart;
+  if (input !== null) {
+    let bytes = call.whole.reduce((b, r) => b + (r.resident === undefined ? bytesOf(r.floats) : 0), 0);
+    for (let h = 0; h < parts - 1; h++) {
+      const count = bounds[h + 2] - bounds[h + 1];
+      bytes += ownFloats(h).reduce((b, f) => b + (f < 0 ? 0 : bytesOf(f)), 0);
+      bytes += bytesOf(call.out.sum ? call.out.floats : call.out.floats * count);
+      bytes += (call.outs ?? []).reduce((b, r) => b + bytesOf(r.floats * count), 0);
+      bytes += call.scratch ? bytesOf(call.scratch.floats) : 0;
+    }
+    if (offset + bytes > input.start) offset = Math.max(offset, input.end);
+  }
   const place = (floats: number) => {
     const at = offset;
-    offset += Math.ceil((floats * 4) / 16) * 16 + 64;
+    offset += bytesOf(floats);
     return at;
   };
   const wholeAt = call.whole.map((r, i) => (r.resident === undefined ? place(r.floats) : residentAt[i]));
   const helperAt = Array.from({ length: parts - 1 }, (_, h) => {
     const count = bounds[h + 2] - bounds[h + 1];
     return {
-      perItem: call.perItem.map((r) => place(r.floats * count * (r.rows?.count ?? 1))),
+      perItem: ownFloats(h).map((f) => (f < 0 ? (input as KeptOutput).at[h] : place(f))),
       out: place(call.out.sum ? call.out.floats : call.out.floats * count),
       outs: (call.outs ?? []).map((r) => place(r.floats * count)),
       scratch: call.scratch ? place(call.scratch.floats) : 0,
@@ -143,13 +262,17 @@ function splitAcross(
       first: bounds[h + 1],
     };
   });
-  threads.reserve(offset);
+  threads.reserve(Math.max(offset, input?.end ?? 0));
   copiedFloats += call.whole.reduce((sum, r) => sum + (r.resident ? 0 : r.floats * (parts - 1)), 0);
   copiedFloats += helperAt.reduce(
     (sum, h) =>
       sum +
-      call.perItem.reduce((f, r) => f + r.floats * h.count * (r.rows?.count ?? 1), 0) +
-      (call.out.sum ? call.out.floats : call.out.floats * h.count) +
+      call.perItem.reduce(
+        (f, r, i) => f + (i === 0 && input !== null ? 0 : r.floats * h.count * (r.rows?.count ?? 1)),
+        0,
+      ) +
+      // A kept output counts when it is copied back (flushSplitOutput).
+      (keep ? 0 : call.out.sum ? call.out.floats : call.out.floats * h.count) +
       (call.outs ?? []).reduce((f, r) => f + r.floats * h.count, 0),
     0,
   );
@@ -160,6 +283,7 @@ function splitAcross(
   });
   helperAt.forEach((h, k) => {
     call.perItem.forEach((r, i) => {
+      if (i === 0 && input !== null) return;
       const from = r.ptr / 4 + h.first * r.floats;
       const width = h.count * r.floats;
       if (r.rows === undefined) {
@@ -202,6 +326,12 @@ function splitAcross(
     }
   });
   if (failure !== null) throw failure;
+  if (keep) {
+    const at = helperAt.map((h) => h.out);
+    const end = Math.max(...helperAt.map((h) => h.out + bytesOf(h.count * call.out.floats)));
+    kept = { threads, ptr: call.out.ptr, floats: call.out.floats, bounds, at, start: Math.min(...at), end };
+    return;
+  }
   const mem = simd.heap();
   const view = threads.view();
   for (const h of helperAt) {
