@@ -95,7 +95,7 @@ let chainOn = globalThis.process?.env?.LENET_INFER_SPLIT_CHAIN !== '0';
 /**
  * Turns on or off (for A/B measurements) the compiled inference pass leaving a convolution's
  * output in the helper threads' memory for the next convolution split the same way (see
- * {@link keepSplitOutputs}; off: every split output is copied back and the next call's share
+ * `keepSplitOutputs`; off: every split output is copied back and the next call's share
  * copied in again). Read at each call. `LENET_INFER_SPLIT_CHAIN=0` starts with it off.
  */
 export function setSplitChainEnabled(on: boolean): void {
