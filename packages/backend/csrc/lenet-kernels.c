@@ -2749,12 +2749,10 @@ SPARSE_DW_ROWS(2, 5)
 // (16 channels a compare where co is a multiple of 16) replaced a scalar sort of the channels
 // into lists through memory: the same channels in the same order, 13 % less time for LeNet-5's
 // second layer (helper lenetb64). dx: the image's padded input gradient [hp, wp, ci], zeroed by
-// the caller; wt from lenet_input_grad_filter; co ≤ 64. (order, count: unused scratch.)
+// the caller; wt from lenet_input_grad_filter; co ≤ 64.
 #define SPARSE_DX(V)                                                                                        \
   static NOINLINE void sparse_dx_##V(const f32 *dy, const uint8_t *arg, const f32 *wt, f32 *dx, i32 wp, i32 ci,     \
-                            i32 ph, i32 pw, i32 co, i32 kh, i32 l4, i32 last, uint8_t *order, i32 *count) { \
-    (void)order;                                                                                            \
-    (void)count;                                                                                            \
+                            i32 ph, i32 pw, i32 co, i32 kh, i32 l4, i32 last) { \
     const i32 wpci = wp * ci;                                                                               \
     for (i32 py = 0; py < ph; py++)                                                                         \
       for (i32 px = 0; px < pw; px++) {                                                                     \
@@ -2812,53 +2810,6 @@ SPARSE_DX(6)
 SPARSE_DX(7)
 SPARSE_DX(8)
 
-// sparse_dx_V as it was before the masks (the channels sorted into lists through memory), for
-// A/B timing (`setTrainPoolSparseDxMasksEnabled(false)`): the same sums in the same order.
-#define SPARSE_DX_SORTED(V)                                                                                        \
-  static NOINLINE void sparse_dx_sorted_##V(const f32 *dy, const uint8_t *arg, const f32 *wt, f32 *dx, i32 wp, i32 ci,     \
-                            i32 ph, i32 pw, i32 co, i32 kh, i32 l4, i32 last, uint8_t *order, i32 *count) { \
-    const i32 wpci = wp * ci;                                                                               \
-    for (i32 py = 0; py < ph; py++)                                                                         \
-      for (i32 px = 0; px < pw; px++) {                                                                     \
-        const i32 k = (py * pw + px) * co;                                                                  \
-        count[0] = count[1] = count[2] = count[3] = 0;                                                      \
-        for (i32 o = 0; o < co; o++) {                                                                      \
-          const i32 id = arg[k + o];                                                                        \
-          order[id * 64 + count[id]++] = (uint8_t)o;                                                        \
-        }                                                                                                   \
-        for (i32 c = 0; c < 4; c++) {                                                                       \
-          if (count[c] == 0) continue;                                                                      \
-          f32 *base = dx + (2 * py + (c >> 1)) * wpci + (2 * px + (c & 1)) * ci;                            \
-          for (i32 a = 0; a < kh; a++) {                                                                    \
-            f32 *d = base + a * wpci;                                                                       \
-            v128_t acc[V];                                                                                  \
-            _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++) acc[v] = wasm_v128_load(d + 4 * v); \
-            acc[V - 1] = last == 4 ? wasm_v128_load(d + 4 * (V - 1)) : load_lanes(d + 4 * (V - 1), last);  \
-            const f32 *wa = wt + a * co * l4;                                                               \
-            for (i32 j = 0; j < count[c]; j++) {                                                            \
-              const i32 o = order[c * 64 + j];                                                              \
-              const v128_t g = wasm_v128_load32_splat(dy + k + o);                                          \
-              const f32 *w = wa + o * l4;                                                                   \
-              _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++)                                \
-                acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(g, wasm_v128_load(w + 4 * v)));              \
-            }                                                                                               \
-            _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++) wasm_v128_store(d + 4 * v, acc[v]); \
-            if (last == 4) wasm_v128_store(d + 4 * (V - 1), acc[V - 1]);                                    \
-            else store_lanes_partial(d + 4 * (V - 1), acc[V - 1], last);                                    \
-          }                                                                                                 \
-        }                                                                                                   \
-      }                                                                                                     \
-  }
-
-SPARSE_DX_SORTED(1)
-SPARSE_DX_SORTED(2)
-SPARSE_DX_SORTED(3)
-SPARSE_DX_SORTED(4)
-SPARSE_DX_SORTED(5)
-SPARSE_DX_SORTED(6)
-SPARSE_DX_SORTED(7)
-SPARSE_DX_SORTED(8)
-
 // The filter gradient and the padded input gradient of a stride-1 conv2d whose 2×2/2 max pooling
 // ran fused with it (lenet_conv_forward_pool2 keeping arg), image by image from the pooled
 // gradient: each image's conv-output gradient is scattered (lenet_max_pool_grad_2x2_arg) into
@@ -2869,8 +2820,7 @@ SPARSE_DX_SORTED(8)
 // order), so dw and dxp are bit for bit theirs. With `sparse` (kw·ci ≤ 32) the filter gradient
 // skips each window's three zeros instead (sparse_dw_V, its own summation order; scratch then
 // holds co·kh·32 more floats), and with `sparseDx` (kw·ci ≤ 32, co ≤ 64) the input gradient
-// (sparse_dx_V with sparseDx 2, sparse_dx_sorted_V with 1: the same sums; scratch then holds
-// co·kh·32 + 68 more floats); with both, no gradient is
+// (sparse_dx_V; scratch then holds co·kh·32 more floats); with both, no gradient is
 // scattered at all. `rows`: the sparse filter gradient keeps all filter rows' sums in registers
 // where sparse_dw_rows takes the shape (bit for bit the same). xp: [n, hp, wp, ci];
 // dy: [n, oh/2, ow/2, co] with the activation's gradient applied; arg: the same as bytes; co a
@@ -2915,28 +2865,16 @@ void lenet_conv_backward_pool2_arg(const f32 *xp, const f32 *dy, const uint8_t *
       const f32 *g = dy + b * pooled;
       const uint8_t *id = arg + b * pooled;
       f32 *d = dxp + b * image;
-      uint8_t *order = (uint8_t *)(dwt + co * kh * 32);
-      i32 *count = (i32 *)(dwt + co * kh * 32 + 64);
       __builtin_memset(d, 0, (uint32_t)image * 4u);
-      if (sparseDx == 1) switch (V) {
-        case 1: sparse_dx_sorted_1(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 2: sparse_dx_sorted_2(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 3: sparse_dx_sorted_3(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 4: sparse_dx_sorted_4(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 5: sparse_dx_sorted_5(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 6: sparse_dx_sorted_6(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 7: sparse_dx_sorted_7(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        default: sparse_dx_sorted_8(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-      }
-      else switch (V) {
-        case 1: sparse_dx_1(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 2: sparse_dx_2(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 3: sparse_dx_3(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 4: sparse_dx_4(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 5: sparse_dx_5(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 6: sparse_dx_6(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        case 7: sparse_dx_7(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
-        default: sparse_dx_8(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last, order, count); break;
+      switch (V) {
+        case 1: sparse_dx_1(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last); break;
+        case 2: sparse_dx_2(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last); break;
+        case 3: sparse_dx_3(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last); break;
+        case 4: sparse_dx_4(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last); break;
+        case 5: sparse_dx_5(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last); break;
+        case 6: sparse_dx_6(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last); break;
+        case 7: sparse_dx_7(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last); break;
+        default: sparse_dx_8(g, id, wt, d, wp, ci, ph, pw, co, kh, l4, last); break;
       }
       if (sparse) continue;
     }

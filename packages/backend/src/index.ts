@@ -103,7 +103,6 @@ export {
 export {
   setTrainPoolBackwardEnabled,
   setTrainPoolFilterGradEnabled,
-  setTrainPoolSparseDxMasksEnabled,
   setTrainPoolSparseFilterGradEnabled,
   setTrainPoolSparseInputGradEnabled,
   setTrainPoolSparseRowsEnabled,

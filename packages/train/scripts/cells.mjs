@@ -25,7 +25,6 @@ import {
   setTrainNarrowPoolEnabled,
   setTrainPoolBackwardEnabled,
   setTrainPoolFilterGradEnabled,
-  setTrainPoolSparseDxMasksEnabled,
   setTrainPoolSparseFilterGradEnabled,
   setTrainPoolSparseInputGradEnabled,
   setTrainPoolSparseRowsEnabled,
@@ -109,8 +108,7 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   image from the pooled gradient; `train-pool-sparse-dw`, `train-pool-sparse-dx`: its filter,
  *   input gradient skipping the windows' zeros; `train-pool-sparse-rows`: the sparse filter
  *   gradient's sums of all filter rows in registers; `conv2-train`: round 12's levers of
- *   LeNet-5's convs (all four); `train-pool-sparse-dx-masks`: the sparse input gradient's
- *   channels by bit masks rather than sorted lists.
+ *   LeNet-5's convs (all four).
  */
 const AB_SWITCHES = {
   pool: setPoolFastEnabled,
@@ -132,7 +130,6 @@ const AB_SWITCHES = {
   'train-pool-backward': setTrainPoolBackwardEnabled,
   'train-pool-sparse-dw': setTrainPoolSparseFilterGradEnabled,
   'train-pool-sparse-dx': setTrainPoolSparseInputGradEnabled,
-  'train-pool-sparse-dx-masks': setTrainPoolSparseDxMasksEnabled,
   'train-pool-sparse-rows': setTrainPoolSparseRowsEnabled,
   'wino-epilogue': setWinogradEpilogueEnabled,
   'wino-pad-free': setWinogradPadFreeEnabled,

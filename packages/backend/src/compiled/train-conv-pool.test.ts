@@ -7,7 +7,6 @@ import { setConvPoolTanhHalvesEnabled, setTrainNarrowPoolEnabled } from '../wasm
 import {
   setTrainPoolBackwardEnabled,
   setTrainPoolFilterGradEnabled,
-  setTrainPoolSparseDxMasksEnabled,
   setTrainPoolSparseFilterGradEnabled,
   setTrainPoolSparseInputGradEnabled,
   setTrainPoolSparseRowsEnabled,
@@ -671,20 +670,15 @@ describe("LeNet-5's convs: their backward pass from the pooled gradient", () => 
     }
   });
 
-  it("finds the sparse input gradient's channels by bit masks, bit for bit the sorted lists (16 and 32 channels: compares; 12: scalar)", () => {
+  it("finds the sparse input gradient's channels by bit masks within 1e-5 of the dense sums (16 and 32 channels: compares; 12: scalar; ties)", () => {
     const n = 3;
     const x = randomArray(n * 28 * 28, 108);
     // Image 1 constant: ties in every window (the first maximum wins).
     x.fill(0.5, 784, 2 * 784);
     for (const padding of ['valid', 'same'] as const) {
       for (const filters2 of [16, 32, 12]) {
-        const masks = trainLenet5(x, n, SPARSE[1], { padding, filters2 });
-        setTrainPoolSparseDxMasksEnabled(false);
-        try {
-          expectBits(masks.seen, trainLenet5(x, n, SPARSE[1], { padding, filters2 }).seen);
-        } finally {
-          setTrainPoolSparseDxMasksEnabled(true);
-        }
+        const dense = trainLenet5(x, n, DENSE, { padding, filters2 });
+        expectClose(trainLenet5(x, n, SPARSE[1], { padding, filters2 }).seen, dense.seen, 1e-5);
       }
     }
   });

@@ -299,18 +299,6 @@ export function setTrainPoolSparseInputGradEnabled(on: boolean): void {
   poolSparseDx = on;
 }
 
-let poolSparseDxMasks = globalThis.process?.env?.LENET_TRAIN_POOL_SPARSE_DX_MASKS !== '0';
-
-/**
- * Turns on or off (for A/B measurements) the sparse input gradient's channel bit masks (per
- * pooled pixel and window maximum, walked in increasing channel order): off, it sorts the
- * channels into lists through memory. Bit for bit the same. Read at every step.
- * `LENET_TRAIN_POOL_SPARSE_DX_MASKS=0` starts with it off.
- */
-export function setTrainPoolSparseDxMasksEnabled(on: boolean): void {
-  poolSparseDxMasks = on;
-}
-
 /** Whether `poolBackwardGradients` skips the windows' zeros in the input gradient of `g` (kw·ci ≤ 32, co ≤ 64). */
 export function poolSparseInputGradTakes(g: ConvGeometry): boolean {
   return poolSparseDx && g.kw * g.ci <= 32 && g.co <= 64;
@@ -318,12 +306,12 @@ export function poolSparseInputGradTakes(g: ConvGeometry): boolean {
 
 /**
  * Floats of scratch `poolBackwardGradients` needs for convolution `g` (per thread): one image's
- * conv-output gradient, and the sparse kernels' sums and channel lists where they may run.
+ * conv-output gradient, and the sparse kernels' sums where they may run.
  */
 export function poolBackwardScratch(g: ConvGeometry): number {
-  // The sparse input gradient's channel lists (4 × 64 bytes) and counts after the sums. Whether
-  // the switches are on or not: they may change after a step's buffers are laid out.
-  return g.oh * g.ow * g.co + (g.kw * g.ci <= 32 ? g.co * g.kh * 32 + 68 : 0);
+  // The sparse kernels' sums, whether their switches are on or not: they may change after a
+  // step's buffers are laid out.
+  return g.oh * g.ow * g.co + (g.kw * g.ci <= 32 ? g.co * g.kh * 32 : 0);
 }
 
 /**
@@ -399,7 +387,7 @@ export function poolBackwardGradients(
       kw,
       l4,
       sparse ? 1 : 0,
-      sparseDx ? (poolSparseDxMasks ? 2 : 1) : 0,
+      sparseDx ? 1 : 0,
       poolSparseRows ? 1 : 0,
     ],
   });
