@@ -122,6 +122,7 @@ export {
   setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
+  setDenseSparseInputEnabled,
 } from './wasm-kernels/matmul.js';
 export {
   poolFastEnabled,

@@ -12,6 +12,7 @@ import {
   setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
+  setDenseSparseInputEnabled,
   setDirectEpilogueEnabled,
   setInferenceFusionEnabled,
   setNarrowDirectEnabled,
@@ -97,6 +98,8 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `dx-panels`: the dense input gradient reading Wᵀ in panels (read when a step is compiled);
  * `dense-resident`: the compiled inference pass's dense panels kept in the helper threads' memory
  *   (and its products split by rows from 2M multiply-adds);
+ * `dense-sparse`: the compiled nets' dense products over the nonzero entries of a mostly-zero
+ *   input only (mlp2's first layer on MNIST: forward and weight gradient);
  * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
  *   infer-stages.mjs compiles one per variant);
  * `bn-variance`, `bn-grad`: the training batch norm's variance in one pass, its input gradient
@@ -122,6 +125,7 @@ const AB_SWITCHES = {
   'dx-panels': setDenseInputGradientPanelsEnabled,
   'dense-resident': setDenseResidentEnabled,
   'resident-split': setDenseResidentSplitEnabled,
+  'dense-sparse': setDenseSparseInputEnabled,
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
   'train-conv-pool': setTrainConvPoolFusionEnabled,

@@ -5,9 +5,13 @@ import {
   gemmRows,
   gemmTransposedA,
   inputGradientPanels,
+  denseSparseInputEnabled,
   packPanels,
   panelColumns,
   panelFloats,
+  sparseGradientListFloats,
+  sparseInputTakes,
+  sparseListFloats,
   transposesA,
 } from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
@@ -58,6 +62,14 @@ export class DenseStage implements Stage {
    */
   private readonly panels: PackedWeights | null;
   private panelOut = 0;
+  /**
+   * The sparse products' lists (see `sparseInputTakes`; 0: not laid out), whether this step's
+   * forward ran sparse (its backward then does too), and the kernel data last found finite.
+   */
+  private sparseList = 0;
+  private sparseGradList = 0;
+  private sparseStep = false;
+  private finiteKernel: unknown = null;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -91,6 +103,9 @@ export class DenseStage implements Stage {
 
   layout(n: number, take: Take): void {
     const { k, u, u4, k4 } = this;
+    const sparse = denseSparseInputEnabled() && u % 4 === 0;
+    this.sparseList = sparse ? take(sparseListFloats(k)) : 0;
+    this.sparseGradList = sparse && this.mode !== 'infer' ? take(sparseGradientListFloats(n, k)) : 0;
     if (this.panels) {
       this.tile = take(this.t);
       this.panelOut = take(n * panelColumns(u));
@@ -144,6 +159,8 @@ export class DenseStage implements Stage {
     const { n } = step;
     // First: a fold may allocate.
     const { kernel, bias } = this.weights();
+    this.sparseStep = this.sparseForward(io, n, kernel, bias);
+    if (this.sparseStep) return;
     if (this.panels) {
       const relu = this.fused && act === 'relu';
       const b = this.packedKernel(this.panels, kernel, bias);
@@ -169,6 +186,25 @@ export class DenseStage implements Stage {
     biasActivation(simd, io.y, bias ? simd.ptr(bias) : 0, this.tile, n * u, u, this.t, act);
   }
 
+  /**
+   * The forward product over the input's nonzero entries when it is sparse enough and the kernel
+   * finite (else false: the dense product runs). Bit for bit the dense kernel's sums otherwise.
+   */
+  private sparseForward(io: StageIO, n: number, kernel: TensorInfo, bias: TensorInfo | undefined): boolean {
+    const { simd, k, u, act } = this;
+    if (this.sparseList === 0 || !sparseInputTakes(simd, io.x, n, k, u)) return false;
+    const w = simd.ptr(kernel);
+    if (this.finiteKernel !== kernel.dataId) {
+      if (simd.fn.lenet_all_finite(w, k * u) !== 1) return false;
+      this.finiteKernel = kernel.dataId;
+    }
+    const biasIn = this.fused && bias ? simd.ptr(bias) : 0;
+    const relu = this.fused && act === 'relu' ? 1 : 0;
+    simd.fn.lenet_gemm_sparse_a(io.x, w, biasIn, io.y, n, u, k, relu, this.sparseList);
+    if (!this.fused) biasActivation(simd, io.y, bias ? simd.ptr(bias) : 0, this.tile, n * u, u, this.t, act);
+    return true;
+  }
+
   backward(io: StageIO, step: StepInfo, needDx: boolean): void {
     const { simd, k, u, u4, k4 } = this;
     const { n } = step;
@@ -178,7 +214,11 @@ export class DenseStage implements Stage {
     // dW [k, u] = xᵀ·dy, as the registered kernel forms it.
     const dyB = u4 !== u ? this.dy4 : io.dy;
     if (u4 !== u) f.lenet_copy_rows(io.dy, u, dyB, u4, n, u, n * u4);
-    gemmTransposedA(simd, io.x, dyB, this.gKernel, { m: k, n: u, n4: u4, k: n }, this.xT);
+    // Over the input's nonzero entries as the forward ran (u is a multiple of 4 there), where dy
+    // is finite: a term 0·dy the sparse sums skip is NaN for an infinite dy.
+    if (this.sparseStep && this.sparseGradList !== 0 && f.lenet_all_finite(io.dy, n * u) === 1)
+      f.lenet_gemm_sparse_at(io.x, io.dy, this.gKernel, n, u, k, this.sparseGradList);
+    else gemmTransposedA(simd, io.x, dyB, this.gKernel, { m: k, n: u, n4: u4, k: n }, this.xT);
     if (!needDx) return;
     if (this.wTPanels !== 0) {
       // dx [n, k] = dy·Wᵀ with Wᵀ packed in panels straight from W: a transposed copy's rows are
