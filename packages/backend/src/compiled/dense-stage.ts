@@ -1,11 +1,11 @@
 import type * as tf from '../tfjs.js';
 import type { TensorInfo } from '../tfjs.js';
 import {
+  denseSparseInputEnabled,
   gemmPanels,
   gemmRows,
   gemmTransposedA,
   inputGradientPanels,
-  denseSparseInputEnabled,
   packPanels,
   panelColumns,
   panelFloats,

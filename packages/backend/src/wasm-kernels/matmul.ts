@@ -306,7 +306,16 @@ export function sparseGradientListFloats(m: number, k: number): number {
  */
 export function sparseInputTakes(simd: SimdKernels, a: number, m: number, k: number, n: number): boolean {
   if (!sparseInput || n % 4 !== 0 || m * k === 0) return false;
-  return simd.fn.lenet_count_nonzero(a, m * k) <= Math.floor(m * k * SPARSE_MAX_DENSITY);
+  const takes = simd.fn.lenet_count_nonzero(a, m * k) <= Math.floor(m * k * SPARSE_MAX_DENSITY);
+  if (takes) sparseCount++;
+  return takes;
+}
+
+let sparseCount = 0;
+
+/** Inputs `sparseInputTakes` found sparse enough so far (for tests). */
+export function sparseInputCalls(): number {
+  return sparseCount;
 }
 
 const PANEL = 16;
