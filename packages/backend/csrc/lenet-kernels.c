@@ -1809,18 +1809,19 @@ void lenet_gemm_sparse_a(const f32 *a, const f32 *b, const f32 *bias, f32 *c, i3
   }
 }
 
-// C [k, n] = Aᵀ · B with A [m, k], B [m, n] (a dense layer's weight gradient xᵀ·dy, m the batch)
+// C [k, n] = Aᵀ · B with A [m, k] (rows lda floats apart: a share of columns read in place), B
+// [m, n] (a dense layer's weight gradient xᵀ·dy, m the batch)
 // over A's nonzero entries: A's columns as lists (values and B row offsets, image order), counted
 // first, a spare slot after each column's so that a zero lane's write lands in its own column.
 // list: 2 (k + 1) ints of counts and starts, then 2 (nnz + k) floats (nnz: A's nonzero entries).
 EXPORT(lenet_gemm_sparse_at)
-void lenet_gemm_sparse_at(const f32 *a, const f32 *b, f32 *c, i32 m, i32 n, i32 k, f32 *list) {
+void lenet_gemm_sparse_at(const f32 *a, i32 lda, const f32 *b, f32 *c, i32 m, i32 n, i32 k, f32 *list) {
   const v128_t zero = wasm_f32x4_splat(0.0f);
   i32 *pos = (i32 *)list;
   i32 *start = pos + k + 1;
   for (i32 kk = 0; kk < k; kk++) pos[kk] = 0;
   for (i32 i = 0; i < m; i++) {
-    const f32 *ai = a + i * k;
+    const f32 *ai = a + i * lda;
     i32 kk = 0;
     for (; kk + 4 <= k; kk += 4) {
       if (!wasm_v128_any_true(wasm_f32x4_ne(wasm_v128_load(ai + kk), zero))) continue;
@@ -1838,7 +1839,7 @@ void lenet_gemm_sparse_at(const f32 *a, const f32 *b, f32 *c, i32 m, i32 n, i32 
   f32 *vals = list + 2 * (k + 1);
   i32 *offs = (i32 *)(vals + total);
   for (i32 i = 0; i < m; i++) {
-    const f32 *ai = a + i * k;
+    const f32 *ai = a + i * lda;
     i32 kk = 0;
     for (; kk + 4 <= k; kk += 4) {
       if (!wasm_v128_any_true(wasm_f32x4_ne(wasm_v128_load(ai + kk), zero))) continue;

@@ -123,6 +123,7 @@ export {
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
   setDenseSparseInputEnabled,
+  setDenseSparseSplitEnabled,
 } from './wasm-kernels/matmul.js';
 export {
   poolFastEnabled,

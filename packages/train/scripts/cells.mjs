@@ -13,6 +13,7 @@ import {
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
   setDenseSparseInputEnabled,
+  setDenseSparseSplitEnabled,
   setDirectEpilogueEnabled,
   setInferenceFusionEnabled,
   setNarrowDirectEnabled,
@@ -99,7 +100,8 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `dense-resident`: the compiled inference pass's dense panels kept in the helper threads' memory
  *   (and its products split by rows from 2M multiply-adds);
  * `dense-sparse`: the compiled nets' dense products over the nonzero entries of a mostly-zero
- *   input only (mlp2's first layer on MNIST: forward and weight gradient);
+ *   input only (mlp2's first layer on MNIST: forward and weight gradient); `dense-sparse-split`:
+ *   its forward split over the helper threads by rows;
  * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
  *   infer-stages.mjs compiles one per variant);
  * `bn-variance`, `bn-grad`: the training batch norm's variance in one pass, its input gradient
@@ -126,6 +128,7 @@ const AB_SWITCHES = {
   'dense-resident': setDenseResidentEnabled,
   'resident-split': setDenseResidentSplitEnabled,
   'dense-sparse': setDenseSparseInputEnabled,
+  'dense-sparse-split': setDenseSparseSplitEnabled,
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
   'train-conv-pool': setTrainConvPoolFusionEnabled,

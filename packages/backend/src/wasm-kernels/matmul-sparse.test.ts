@@ -1,13 +1,18 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomArray } from '../testing/helpers.js';
 import { guarded, wasmSimdKernels } from '../testing/simd-guard.js';
+import { setWasmKernelThreads } from './kernel-threads.js';
 import {
+  gemmSparse,
+  gemmSparseTransposedA,
   setDenseSparseInputEnabled,
+  setDenseSparseSplitEnabled,
   sparseGradientListFloats,
-  sparseInputTakes,
+  sparseInputEntries,
   sparseListFloats,
 } from './matmul.js';
 import type { SimdKernels } from './simd.js';
+import { splitCalls } from './split.js';
 
 /**
  * A [m, k] random, with about `density` of its entries kept: whole runs of zeros (an image's empty
@@ -73,7 +78,7 @@ describe('the dense products over the nonzero entries of A', () => {
       const contents = [a, b, new Float32Array(k * n), new Float32Array(k * n), new Float32Array(listFloats)];
       const { out, guardsIntact } = guarded(simd, contents, ([pa, pb, dense, sparse, list]) => {
         simd.fn.lenet_gemm(pa, 1, k, pb, dense, k, n, n, m, 0, 0);
-        simd.fn.lenet_gemm_sparse_at(pa, pb, sparse, m, n, k, list);
+        simd.fn.lenet_gemm_sparse_at(pa, k, pb, sparse, m, n, k, list);
       });
       expect(guardsIntact).toBe(true);
       expect(sameBits(out[3], out[2])).toBe(true);
@@ -90,7 +95,7 @@ describe('the dense products over the nonzero entries of A', () => {
     const list = new Float32Array(sparseGradientListFloats(m, k));
     const { out } = guarded(simd, [...contents, list], ([pa, pb, pdy, y, dw, pl]) => {
       simd.fn.lenet_gemm_sparse_a(pa, pb, 0, y, m, n, k, 0, pl);
-      simd.fn.lenet_gemm_sparse_at(pa, pdy, dw, m, n, k, pl);
+      simd.fn.lenet_gemm_sparse_at(pa, k, pdy, dw, m, n, k, pl);
     });
     const [y, dw] = [out[3], out[4]];
     for (let j = 0; j < n; j++) {
@@ -111,13 +116,13 @@ describe('the dense products over the nonzero entries of A', () => {
     ];
     for (const [a, n, want] of cases) {
       const { out } = guarded(simd, [a, new Float32Array(1)], ([pa, result]) => {
-        simd.heap()[result / 4] = sparseInputTakes(simd, pa, m, k, n) ? 1 : 0;
+        simd.heap()[result / 4] = sparseInputEntries(simd, pa, m, k, n) >= 0 ? 1 : 0;
       });
       expect(out[1][0] === 1).toBe(want);
     }
     setDenseSparseInputEnabled(false);
     const { out } = guarded(simd, [new Float32Array(m * k), new Float32Array(1)], ([pa, result]) => {
-      simd.heap()[result / 4] = sparseInputTakes(simd, pa, m, k, 8) ? 1 : 0;
+      simd.heap()[result / 4] = sparseInputEntries(simd, pa, m, k, 8) >= 0 ? 1 : 0;
     });
     expect(out[1][0]).toBe(0);
   });
@@ -132,5 +137,55 @@ describe('the dense products over the nonzero entries of A', () => {
         });
         expect(out[1][0], `${bad} at ${at}`).toBe(at < 0 ? 1 : 0);
       }
+  });
+});
+
+describe('the sparse products split over helper threads', () => {
+  let simd: SimdKernels;
+  beforeAll(async () => {
+    simd = await wasmSimdKernels();
+  });
+  afterEach(async () => {
+    setDenseSparseSplitEnabled(true);
+    await setWasmKernelThreads(1);
+  });
+
+  it('give the single-thread sums bit for bit, forward by rows (B resident or copied) and the gradient by rows of C', async () => {
+    // ~25 k nonzero entries × 100 columns: past the split thresholds (2 M, 1.5 M resident).
+    const [m, k, n] = [256, 400, 100];
+    const a = sparseMatrix(m, k, 0.3, 90);
+    const b = randomArray(k * n, 91);
+    const bias = randomArray(n, 92);
+    const dy = randomArray(m * n, 93);
+    const owner = {};
+    const run = () =>
+      guarded(
+        simd,
+        [
+          a,
+          b,
+          bias,
+          dy,
+          new Float32Array(m * n),
+          new Float32Array(m * n),
+          new Float32Array(k * n),
+          new Float32Array(sparseGradientListFloats(m, k)),
+        ],
+        ([pa, pb, pBias, pdy, y, yResident, dw, list]) => {
+          const entries = sparseInputEntries(simd, pa, m, k, n);
+          expect(entries).toBeGreaterThan(0);
+          gemmSparse(simd, pa, pb, pBias, y, { m, n, k }, true, list, entries);
+          gemmSparse(simd, pa, pb, 0, yResident, { m, n, k }, false, list, entries, { owner, version: 1 });
+          gemmSparseTransposedA(simd, pa, pdy, dw, { m, n, k }, list, entries);
+        },
+      );
+    await setWasmKernelThreads(1);
+    const single = run();
+    await setWasmKernelThreads(2);
+    const before = splitCalls();
+    const split = run();
+    expect(splitCalls() - before).toBe(3);
+    expect(split.guardsIntact).toBe(true);
+    for (const i of [4, 5, 6]) expect(sameBits(split.out[i], single.out[i]), `output ${i}`).toBe(true);
   });
 });

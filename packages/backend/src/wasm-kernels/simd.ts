@@ -464,7 +464,16 @@ export interface SimdExports {
     relu: number,
     list: number,
   ): void;
-  lenet_gemm_sparse_at(a: number, b: number, c: number, m: number, n: number, k: number, list: number): void;
+  lenet_gemm_sparse_at(
+    a: number,
+    lda: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    list: number,
+  ): void;
   lenet_count_nonzero(x: number, len: number): number;
   lenet_all_finite(x: number, len: number): number;
   lenet_pack_panels(
