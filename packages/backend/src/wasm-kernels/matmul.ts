@@ -284,8 +284,8 @@ export function denseSparseInputEnabled(): boolean {
 /**
  * Share of nonzero entries of A up to which the sparse products run. They cost ~1.4× the dense
  * kernel's time per multiply-add kept (mlp2's 784→100 on MNIST, one thread: 19 % nonzero, 3.8×
- * faster forward, 2.9× the gradient), and run on one thread where a dense product this big is
- * split over two.
+ * faster forward, 2.9× the gradient), so up to ~70 % would still pay on one thread; 30 % leaves
+ * room for a dense product that splits over two threads where the sparse one would not.
  */
 const SPARSE_MAX_DENSITY = 0.3;
 
