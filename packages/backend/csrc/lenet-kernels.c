@@ -1722,6 +1722,174 @@ void lenet_gemm_panels(const f32 *a, i32 aRow, i32 aCol, const f32 *bp, f32 *c, 
   }
 }
 
+// Products over the nonzero entries of a dense layer's input only: MNIST's pixels are ~80 %
+// zeros, and mlp2's first layer (784 → 100) then does a fifth of the multiply-adds, forward
+// (x·W) and for the weight gradient (xᵀ·dy). A list holds, for each kept entry, its value and
+// the offset (floats) of the row of B it multiplies; a row of C is bias + Σ value · B row over
+// the list in k's order: the dense kernels' sums minus their terms 0·b, which add nothing where
+// B is finite (callers check, and take the dense kernels otherwise). NaN entries are kept. B's
+// rows are n floats, n a multiple of 4; C's rows are n floats; bias 0 or n floats.
+
+// One block of V vectors of a row of C over a list of cnt entries.
+#define GEMM_SPARSE_BLOCK(V)                                                                            \
+  static void gemm_sparse_##V(const f32 *vals, const i32 *offs, i32 cnt, const f32 *b, const f32 *bias, \
+                              i32 relu, f32 *c) {                                                       \
+    v128_t acc[V];                                                                                      \
+    for (i32 v = 0; v < V; v++) acc[v] = bias ? wasm_v128_load(bias + 4 * v) : wasm_f32x4_splat(0.0f);  \
+    for (i32 t = 0; t < cnt; t++) {                                                                     \
+      const v128_t s = wasm_v128_load32_splat(vals + t);                                                \
+      const f32 *bk = b + offs[t];                                                                      \
+      for (i32 v = 0; v < V; v++) acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(s, wasm_v128_load(bk + 4 * v))); \
+    }                                                                                                   \
+    for (i32 v = 0; v < V; v++)                                                                         \
+      wasm_v128_store(c + 4 * v, relu ? wasm_f32x4_pmax(acc[v], wasm_f32x4_splat(0.0f)) : acc[v]);      \
+  }
+
+GEMM_SPARSE_BLOCK(1)
+GEMM_SPARSE_BLOCK(2)
+GEMM_SPARSE_BLOCK(3)
+GEMM_SPARSE_BLOCK(4)
+GEMM_SPARSE_BLOCK(5)
+GEMM_SPARSE_BLOCK(6)
+GEMM_SPARSE_BLOCK(7)
+GEMM_SPARSE_BLOCK(8)
+
+// A row of C [n] over a list, in blocks of equal width up to 8 vectors (25 vectors: 7, 6, 6, 6,
+// not 8, 8, 8 and a lone one).
+static void gemm_sparse_row(const f32 *vals, const i32 *offs, i32 cnt, const f32 *b, i32 n, const f32 *bias,
+                            i32 relu, f32 *c) {
+  const i32 vecs = n / 4;
+  const i32 blocks = (vecs + 7) / 8;
+  for (i32 q = 0, v0 = 0; q < blocks; q++) {
+    const i32 w = (vecs - v0 + (blocks - q) - 1) / (blocks - q);
+    const f32 *bq = b + 4 * v0;
+    const f32 *biasq = bias ? bias + 4 * v0 : 0;
+    f32 *cq = c + 4 * v0;
+    switch (w) {
+      case 1: gemm_sparse_1(vals, offs, cnt, bq, biasq, relu, cq); break;
+      case 2: gemm_sparse_2(vals, offs, cnt, bq, biasq, relu, cq); break;
+      case 3: gemm_sparse_3(vals, offs, cnt, bq, biasq, relu, cq); break;
+      case 4: gemm_sparse_4(vals, offs, cnt, bq, biasq, relu, cq); break;
+      case 5: gemm_sparse_5(vals, offs, cnt, bq, biasq, relu, cq); break;
+      case 6: gemm_sparse_6(vals, offs, cnt, bq, biasq, relu, cq); break;
+      case 7: gemm_sparse_7(vals, offs, cnt, bq, biasq, relu, cq); break;
+      default: gemm_sparse_8(vals, offs, cnt, bq, biasq, relu, cq); break;
+    }
+    v0 += w;
+  }
+}
+
+// C [m, n] = A [m, k] · B [k, n] (+ bias, then relu) over A's nonzero entries; list: 2k floats.
+// A row's whole zero vectors (an image's empty border) are skipped with one test; in the others
+// each lane is written to the list and kept (cnt advanced) where it is not zero, without a branch.
+EXPORT(lenet_gemm_sparse_a)
+void lenet_gemm_sparse_a(const f32 *a, const f32 *b, const f32 *bias, f32 *c, i32 m, i32 n, i32 k, i32 relu,
+                         f32 *list) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  f32 *vals = list;
+  i32 *offs = (i32 *)(list + k);
+  for (i32 i = 0; i < m; i++) {
+    const f32 *ai = a + i * k;
+    i32 cnt = 0;
+    i32 kk = 0;
+    for (; kk + 4 <= k; kk += 4) {
+      if (!wasm_v128_any_true(wasm_f32x4_ne(wasm_v128_load(ai + kk), zero))) continue;
+      for (i32 l = 0; l < 4; l++) {
+        vals[cnt] = ai[kk + l];
+        offs[cnt] = (kk + l) * n;
+        cnt += ai[kk + l] != 0.0f;
+      }
+    }
+    for (; kk < k; kk++) {
+      vals[cnt] = ai[kk];
+      offs[cnt] = kk * n;
+      cnt += ai[kk] != 0.0f;
+    }
+    gemm_sparse_row(vals, offs, cnt, b, n, bias, relu, c + i * n);
+  }
+}
+
+// C [k, n] = Aᵀ · B with A [m, k] (rows lda floats apart: a share of columns read in place), B
+// [m, n] (a dense layer's weight gradient xᵀ·dy, m the batch)
+// over A's nonzero entries: A's columns as lists (values and B row offsets, image order), counted
+// first, a spare slot after each column's so that a zero lane's write lands in its own column.
+// list: 2 (k + 1) ints of counts and starts, then 2 (nnz + k) floats (nnz: A's nonzero entries).
+EXPORT(lenet_gemm_sparse_at)
+void lenet_gemm_sparse_at(const f32 *a, i32 lda, const f32 *b, f32 *c, i32 m, i32 n, i32 k, f32 *list) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  i32 *pos = (i32 *)list;
+  i32 *start = pos + k + 1;
+  for (i32 kk = 0; kk < k; kk++) pos[kk] = 0;
+  for (i32 i = 0; i < m; i++) {
+    const f32 *ai = a + i * lda;
+    i32 kk = 0;
+    for (; kk + 4 <= k; kk += 4) {
+      if (!wasm_v128_any_true(wasm_f32x4_ne(wasm_v128_load(ai + kk), zero))) continue;
+      for (i32 l = 0; l < 4; l++) pos[kk + l] += ai[kk + l] != 0.0f;
+    }
+    for (; kk < k; kk++) pos[kk] += ai[kk] != 0.0f;
+  }
+  i32 total = 0;
+  for (i32 kk = 0; kk < k; kk++) {
+    start[kk] = total;
+    total += pos[kk] + 1;
+    pos[kk] = start[kk];
+  }
+  start[k] = total;
+  f32 *vals = list + 2 * (k + 1);
+  i32 *offs = (i32 *)(vals + total);
+  for (i32 i = 0; i < m; i++) {
+    const f32 *ai = a + i * lda;
+    i32 kk = 0;
+    for (; kk + 4 <= k; kk += 4) {
+      if (!wasm_v128_any_true(wasm_f32x4_ne(wasm_v128_load(ai + kk), zero))) continue;
+      for (i32 l = 0; l < 4; l++) {
+        const i32 p = pos[kk + l];
+        vals[p] = ai[kk + l];
+        offs[p] = i * n;
+        pos[kk + l] = p + (ai[kk + l] != 0.0f);
+      }
+    }
+    for (; kk < k; kk++) {
+      const i32 p = pos[kk];
+      vals[p] = ai[kk];
+      offs[p] = i * n;
+      pos[kk] = p + (ai[kk] != 0.0f);
+    }
+  }
+  for (i32 kk = 0; kk < k; kk++)
+    gemm_sparse_row(vals + start[kk], offs + start[kk], pos[kk] - start[kk], b, n, 0, 0, c + kk * n);
+}
+
+// The entries of x [len] that are not zero (NaN counted): whether a sparse product pays.
+EXPORT(lenet_count_nonzero)
+i32 lenet_count_nonzero(const f32 *x, i32 len) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t cnt = wasm_i32x4_splat(0);
+  i32 i = 0;
+  // ne gives -1 per nonzero lane.
+  for (; i + 4 <= len; i += 4) cnt = wasm_i32x4_sub(cnt, wasm_f32x4_ne(wasm_v128_load(x + i), zero));
+  i32 total = wasm_i32x4_extract_lane(cnt, 0) + wasm_i32x4_extract_lane(cnt, 1) + wasm_i32x4_extract_lane(cnt, 2) +
+              wasm_i32x4_extract_lane(cnt, 3);
+  for (; i < len; i++) total += x[i] != 0.0f;
+  return total;
+}
+
+// 1 when every entry of x [len] is finite (v − v is 0 for those, NaN for ±Inf and NaN), else 0.
+EXPORT(lenet_all_finite)
+i32 lenet_all_finite(const f32 *x, i32 len) {
+  v128_t bad = wasm_i32x4_splat(0);
+  i32 i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t d = wasm_f32x4_sub(v, v);
+    bad = wasm_v128_or(bad, wasm_f32x4_ne(d, d));
+  }
+  i32 ok = !wasm_v128_any_true(bad);
+  for (; i < len; i++) ok &= (x[i] - x[i]) == 0.0f;
+  return ok;
+}
+
 // dst [cols, rows] = transpose of src [rows, cols], rows of dst padded to dstStride floats
 // (the padding is left as it is: callers clear it).
 EXPORT(lenet_transpose)

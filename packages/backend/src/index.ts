@@ -121,6 +121,8 @@ export {
   setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
+  setDenseSparseInputEnabled,
+  setDenseSparseSplitEnabled,
 } from './wasm-kernels/matmul.js';
 export {
   poolFastEnabled,

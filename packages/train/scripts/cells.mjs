@@ -12,6 +12,8 @@ import {
   setDenseInputGradientPanelsEnabled,
   setDenseResidentEnabled,
   setDenseResidentSplitEnabled,
+  setDenseSparseInputEnabled,
+  setDenseSparseSplitEnabled,
   setDirectEpilogueEnabled,
   setInferenceFusionEnabled,
   setNarrowDirectEnabled,
@@ -96,6 +98,9 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `dx-panels`: the dense input gradient reading Wᵀ in panels (read when a step is compiled);
  * `dense-resident`: the compiled inference pass's dense panels kept in the helper threads' memory
  *   (and its products split by rows from 2M multiply-adds);
+ * `dense-sparse`: the compiled nets' dense products over the nonzero entries of a mostly-zero
+ *   input only (mlp2's first layer on MNIST: forward and weight gradient); `dense-sparse-split`:
+ *   its forward split over the helper threads by rows;
  * `fusion`: the compiled inference pass's graph fusion (read when a net is compiled:
  *   infer-stages.mjs compiles one per variant);
  * `bn-variance`, `bn-grad`: the training batch norm's variance in one pass, its input gradient
@@ -120,6 +125,8 @@ const AB_SWITCHES = {
   'dx-panels': setDenseInputGradientPanelsEnabled,
   'dense-resident': setDenseResidentEnabled,
   'resident-split': setDenseResidentSplitEnabled,
+  'dense-sparse': setDenseSparseInputEnabled,
+  'dense-sparse-split': setDenseSparseSplitEnabled,
   fusion: setInferenceFusionEnabled,
   'conv-pool': setConvPoolFusionEnabled,
   'train-conv-pool': setTrainConvPoolFusionEnabled,

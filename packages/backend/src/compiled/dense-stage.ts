@@ -1,13 +1,20 @@
 import type * as tf from '../tfjs.js';
 import type { TensorInfo } from '../tfjs.js';
+import { kernelThreads } from '../wasm-kernels/kernel-threads.js';
 import {
+  denseSparseInputEnabled,
   gemmPanels,
   gemmRows,
+  gemmSparse,
+  gemmSparseTransposedA,
   gemmTransposedA,
   inputGradientPanels,
   packPanels,
   panelColumns,
   panelFloats,
+  sparseGradientListFloats,
+  sparseInputEntries,
+  sparseListFloats,
   transposesA,
 } from '../wasm-kernels/matmul.js';
 import { roundUp4, type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
@@ -58,6 +65,18 @@ export class DenseStage implements Stage {
    */
   private readonly panels: PackedWeights | null;
   private panelOut = 0;
+  /**
+   * The sparse products' lists (see `sparseInputEntries`; 0: not laid out), the input's nonzero
+   * entries where this step's forward ran sparse (its backward then does too; else -1), and the
+   * kernel data last found finite.
+   */
+  private sparseList = 0;
+  private sparseGradList = 0;
+  private sparseStep = -1;
+  private finiteKernel: unknown = null;
+  /** The helper threads' copy of the kernel for the sparse product (inference: kept while it stays). */
+  private readonly sparseOwner = {};
+  private sparseVersion = 0;
 
   constructor(
     private readonly simd: SimdKernels,
@@ -91,6 +110,9 @@ export class DenseStage implements Stage {
 
   layout(n: number, take: Take): void {
     const { k, u, u4, k4 } = this;
+    const sparse = denseSparseInputEnabled() && u % 4 === 0;
+    this.sparseList = sparse ? take(sparseListFloats(k)) : 0;
+    this.sparseGradList = sparse && this.mode !== 'infer' ? take(sparseGradientListFloats(n, k)) : 0;
     if (this.panels) {
       this.tile = take(this.t);
       this.panelOut = take(n * panelColumns(u));
@@ -144,6 +166,8 @@ export class DenseStage implements Stage {
     const { n } = step;
     // First: a fold may allocate.
     const { kernel, bias } = this.weights();
+    this.sparseStep = this.sparseForward(io, n, kernel, bias);
+    if (this.sparseStep >= 0) return;
     if (this.panels) {
       const relu = this.fused && act === 'relu';
       const b = this.packedKernel(this.panels, kernel, bias);
@@ -169,6 +193,32 @@ export class DenseStage implements Stage {
     biasActivation(simd, io.y, bias ? simd.ptr(bias) : 0, this.tile, n * u, u, this.t, act);
   }
 
+  /**
+   * The forward product over the input's nonzero entries when it is sparse enough and the kernel
+   * finite: returns their count (else -1: the dense product runs). Bit for bit the dense kernel's
+   * sums otherwise.
+   */
+  private sparseForward(io: StageIO, n: number, kernel: TensorInfo, bias: TensorInfo | undefined): number {
+    const { simd, k, u, act } = this;
+    if (this.sparseList === 0) return -1;
+    const entries = sparseInputEntries(simd, io.x, n, k, u);
+    if (entries < 0) return -1;
+    const w = simd.ptr(kernel);
+    if (this.finiteKernel !== kernel.dataId) {
+      if (simd.fn.lenet_all_finite(w, k * u) !== 1) return -1;
+      this.finiteKernel = kernel.dataId;
+      this.sparseVersion++;
+    }
+    const biasIn = this.fused && bias ? simd.ptr(bias) : 0;
+    const relu = this.fused && act === 'relu';
+    // Inference keeps its weights from call to call: the helpers keep their copy of the kernel.
+    const resident =
+      this.mode === 'infer' ? { owner: this.sparseOwner, version: this.sparseVersion } : undefined;
+    gemmSparse(simd, io.x, w, biasIn, io.y, { m: n, n: u, k }, relu, this.sparseList, entries, resident);
+    if (!this.fused) biasActivation(simd, io.y, bias ? simd.ptr(bias) : 0, this.tile, n * u, u, this.t, act);
+    return entries;
+  }
+
   backward(io: StageIO, step: StepInfo, needDx: boolean): void {
     const { simd, k, u, u4, k4 } = this;
     const { n } = step;
@@ -178,7 +228,19 @@ export class DenseStage implements Stage {
     // dW [k, u] = xᵀ·dy, as the registered kernel forms it.
     const dyB = u4 !== u ? this.dy4 : io.dy;
     if (u4 !== u) f.lenet_copy_rows(io.dy, u, dyB, u4, n, u, n * u4);
-    gemmTransposedA(simd, io.x, dyB, this.gKernel, { m: k, n: u, n4: u4, k: n }, this.xT);
+    // Over the input's nonzero entries as the forward ran (u is a multiple of 4 there), where dy
+    // is finite: a term 0·dy the sparse sums skip is NaN for an infinite dy.
+    if (this.sparseStep >= 0 && this.sparseGradList !== 0 && f.lenet_all_finite(io.dy, n * u) === 1)
+      gemmSparseTransposedA(
+        simd,
+        io.x,
+        io.dy,
+        this.gKernel,
+        { m: n, n: u, k },
+        this.sparseGradList,
+        this.sparseStep,
+      );
+    else gemmTransposedA(simd, io.x, dyB, this.gKernel, { m: k, n: u, n4: u4, k: n }, this.xT);
     if (!needDx) return;
     if (this.wTPanels !== 0) {
       // dx [n, k] = dy·Wᵀ with Wᵀ packed in panels straight from W: a transposed copy's rows are
@@ -198,6 +260,7 @@ export class DenseStage implements Stage {
   }
 
   dispose(): void {
+    kernelThreads()?.releaseResident(this.sparseOwner);
     this.panels?.dispose();
     this.folded?.dispose();
   }

@@ -7,6 +7,7 @@ import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setWinogradEnabled } from '../wasm-kernels/conv-winograd.js';
 import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
+import { setDenseSparseInputEnabled, sparseInputCalls } from '../wasm-kernels/matmul.js';
 import { SimdKernels, setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
 import {
   setSplitChainEnabled,
@@ -571,6 +572,65 @@ describe('compileInferenceNet over helper threads', () => {
       setSplitChainEnabled(was);
       await setWasmKernelThreads(1);
       net.dispose();
+      model.dispose();
+    }
+  });
+});
+
+describe('compileInferenceNet on a mostly-zero input', () => {
+  it("gives the dense products' probabilities bit for bit with its first dense layer over the input's nonzero entries, and the dense ones for an infinite weight", () => {
+    const init = (k: number) => tf.initializers.glorotUniform({ seed: 40 + k });
+    const layers = [
+      tf.layers.flatten({ inputShape: [6, 6, 1] }),
+      tf.layers.dense({
+        units: 8,
+        activation: 'relu',
+        kernelInitializer: init(1),
+        biasInitializer: 'glorotUniform',
+      }),
+      tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(2) }),
+    ];
+    const model = tf.sequential({ layers });
+    const vars = (l: tf.layers.Layer) => l.weights.map((w) => w.read() as tf.Variable);
+    const [k1, b1] = vars(layers[1]);
+    const [k2, b2] = vars(layers[2]);
+    const spec: NetSpec = {
+      input: [6, 6, 1],
+      layers: [
+        { type: 'flatten' },
+        { type: 'dense', kernel: k1, bias: b1, activation: 'relu' },
+        { type: 'dense', kernel: k2, bias: b2, activation: 'softmax' },
+      ],
+    };
+    const n = 5;
+    const x = randomArray(n * 36, 14).map((v, i) => (i % 36 < 6 || v < 0.5 ? 0 : v));
+    const run = (sparse: boolean) => {
+      setDenseSparseInputEnabled(sparse);
+      const net = compile(spec);
+      const calls = sparseInputCalls();
+      const out = net.probabilities(x, n, new Float32Array(n * 3));
+      const sparseRuns = sparseInputCalls() - calls;
+      net.dispose();
+      return { out, sparseRuns };
+    };
+    try {
+      const want = tf.tidy(() => (model.predict(tf.tensor4d(x, [n, 6, 6, 1])) as tf.Tensor).dataSync());
+      const dense = run(false);
+      const sparse = run(true);
+      expect(dense.sparseRuns).toBe(0);
+      expect(sparse.sparseRuns).toBe(1);
+      expect(sparse.out).toEqual(dense.out);
+      expect(relativeError(sparse.out, want as Float32Array)).toBeLessThan(1e-5);
+      // An infinite weight in a row the input leaves at zero: 0·∞ makes the dense sums NaN.
+      const w = k1.dataSync().slice();
+      w[0] = Number.POSITIVE_INFINITY;
+      k1.assign(tf.tensor2d(w, [36, 8]));
+      const denseInf = run(false);
+      const sparseInf = run(true);
+      expect(denseInf.out.some((v) => Number.isNaN(v))).toBe(true);
+      expect(sparseInf.out).toEqual(denseInf.out);
+    } finally {
+      setDenseSparseInputEnabled(true);
       model.dispose();
     }
   });

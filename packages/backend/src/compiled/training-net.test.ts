@@ -5,7 +5,11 @@ import { INPUT, network, perturb } from '../testing/net.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setWinogradTrainPadFreeEnabled } from '../wasm-kernels/conv-winograd.js';
-import { setDenseInputGradientPanelsEnabled } from '../wasm-kernels/matmul.js';
+import {
+  setDenseInputGradientPanelsEnabled,
+  setDenseSparseInputEnabled,
+  sparseInputCalls,
+} from '../wasm-kernels/matmul.js';
 import { setPoolArgmaxMinFloats } from '../wasm-kernels/pool-util.js';
 import { setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
 import {
@@ -581,5 +585,79 @@ describe('compileTrainingNet', () => {
     await useBackend('wasm');
     net?.dispose();
     model.dispose();
+  });
+});
+
+describe('compileTrainingNet on a mostly-zero input', () => {
+  it("gives the tape's gradients with its first dense layer's products over the input's nonzero entries, bit for bit the dense products'", () => {
+    const init = (k: number) => tf.initializers.glorotUniform({ seed: 30 + k });
+    const layers = [
+      tf.layers.flatten({ inputShape: [6, 6, 1] }),
+      tf.layers.dense({
+        units: 12,
+        activation: 'relu',
+        kernelInitializer: init(1),
+        biasInitializer: 'glorotUniform',
+      }),
+      tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(2) }),
+    ];
+    const model = tf.sequential({ layers });
+    const vars = (l: tf.layers.Layer) => l.weights.map((w) => w.read() as tf.Variable);
+    const [k1, b1] = vars(layers[1]);
+    const [k2, b2] = vars(layers[2]);
+    const spec: NetSpec = {
+      input: [6, 6, 1],
+      layers: [
+        { type: 'flatten' },
+        { type: 'dense', kernel: k1, bias: b1, activation: 'relu' },
+        { type: 'dense', kernel: k2, bias: b2, activation: 'softmax' },
+      ],
+    };
+    const n = 7;
+    // Pixels as MNIST's: an empty border, about a quarter of the rest lit.
+    const x = randomArray(n * 36, 12).map((v, i) => {
+      const [row, col] = [Math.floor((i % 36) / 6), i % 6];
+      return row === 0 || col === 0 || v < 0.5 ? 0 : v;
+    });
+    const r = randomArray(n * 3, 13);
+    const trainable = netTrainableVariables(spec);
+    const xt = tf.tensor4d(x, [n, 6, 6, 1]);
+    const rt = tf.tensor2d(r, [n, 3]);
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(model.apply(xt, { training: true }) as tf.Tensor, rt)) as tf.Scalar,
+      trainable,
+    );
+    const expected = trainable.map((v) => grads[v.name].dataSync());
+    const run = (sparse: boolean) => {
+      setDenseSparseInputEnabled(sparse);
+      const net = compileTrainingNet(spec);
+      if (net === undefined) throw new Error('no compiled net on wasm');
+      const calls = sparseInputCalls();
+      net.forward(x, n, [11]);
+      const logits = tf.tensor2d(Float32Array.from(net.output()), [n, 3]);
+      const dLogits = tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.softmax(z), rt)))(logits);
+      net.outputGradient().set(dLogits.dataSync());
+      net.backward();
+      const got = net.gradients().map((g) => Float32Array.from(g));
+      const sparseRuns = sparseInputCalls() - calls;
+      net.dispose();
+      tf.dispose([logits, dLogits]);
+      return { got, sparseRuns };
+    };
+    try {
+      const dense = run(false);
+      const sparse = run(true);
+      expect(dense.sparseRuns).toBe(0);
+      // The first dense layer only: the second's 3 units are not whole vectors.
+      expect(sparse.sparseRuns).toBe(1);
+      sparse.got.forEach((g, k) => {
+        expect(g, `gradient ${k}`).toEqual(dense.got[k]);
+        expect(relativeError(g, expected[k]), trainable[k].name).toBeLessThan(1e-5);
+      });
+    } finally {
+      setDenseSparseInputEnabled(true);
+      tf.dispose([...Object.values(grads), xt, rt]);
+      model.dispose();
+    }
   });
 });

@@ -91,6 +91,8 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_filter_grad',
   'lenet_gemm',
   'lenet_gemm_panels',
+  'lenet_gemm_sparse_a',
+  'lenet_gemm_sparse_at',
   'lenet_conv_wide',
   'lenet_conv_filter_grad_wide',
   'lenet_conv_winograd',

@@ -453,6 +453,29 @@ export interface SimdExports {
     relu: number,
   ): void;
   lenet_transpose(src: number, dst: number, rows: number, cols: number, dstStride: number): void;
+  lenet_gemm_sparse_a(
+    a: number,
+    b: number,
+    bias: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    relu: number,
+    list: number,
+  ): void;
+  lenet_gemm_sparse_at(
+    a: number,
+    lda: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    list: number,
+  ): void;
+  lenet_count_nonzero(x: number, len: number): number;
+  lenet_all_finite(x: number, len: number): number;
   lenet_pack_panels(
     src: number,
     sRow: number,
