@@ -2693,19 +2693,22 @@ INLINE void winom_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i3
   }
 }
 
-// `count` mr × mc tiles of one image, tile t at (ys + 4·(t / cols), xs + 4·(t % cols)) of the
-// output, `capacity` at a time: their input transforms, then per block of 16 output channels the
-// products of tile pairs and their output transforms (as conv_winograd).
-INLINE void winom_group(const f32 *xb, f32 *ob, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow, i32 co, const f32 *u,
-                        f32 *scratch, i32 capacity, i32 count, i32 ys, i32 xs, i32 cols, i32 top, i32 left,
-                        i32 interior, i32 mr, i32 mc) {
-  const i32 nxi = (mr + 2) * (mc + 2), tileStride = 36 * ci;
+// The mr × mc tiles of n images, `per` an image, tile k of an image at (ys + 4·(k / cols), xs +
+// 4·(k % cols)) of its output, `capacity` at a time (across images, so that the few edge tiles
+// of an image still pair up for the products): their input transforms, then per block of 16
+// output channels the products of tile pairs and their output transforms (as conv_winograd).
+INLINE void winom_group(const f32 *xp, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow, i32 co,
+                        const f32 *u, f32 *scratch, i32 capacity, i32 per, i32 ys, i32 xs, i32 cols, i32 top,
+                        i32 left, i32 interior, i32 mr, i32 mc) {
+  const i32 nxi = (mr + 2) * (mc + 2), tileStride = 36 * ci, count = n * per;
   f32 *prod = scratch + capacity * tileStride;
   for (i32 t0 = 0; t0 < count; t0 += capacity) {
     const i32 tiles = count - t0 < capacity ? count - t0 : capacity;
     for (i32 t = 0; t < tiles; t++) {
       f32 *v = scratch + t * tileStride;
-      const i32 y0 = ys + 4 * ((t0 + t) / cols), x0 = xs + 4 * ((t0 + t) % cols);
+      const i32 b = (t0 + t) / per, k = (t0 + t) % per;
+      const f32 *xb = xp + b * hp * wp * ci;
+      const i32 y0 = ys + 4 * (k / cols), x0 = xs + 4 * (k % cols);
       if (mr == 4 && mc == 4) {
         const i32 inside = y0 >= top && x0 >= left && y0 - top + 6 <= hp && x0 - left + 6 <= wp && ci % 4 == 0;
         if (interior && inside) wino4_input_tile_full(xb, wp, ci, y0 - top, x0 - left, v, ci);
@@ -2717,13 +2720,14 @@ INLINE void winom_group(const f32 *xb, f32 *ob, i32 hp, i32 wp, i32 ci, i32 oh, 
     for (i32 cb = 0; cb * 16 < co; cb++) {
       const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
       const f32 *ub = u + cb * nxi * ci * 16;
-      f32 *o = ob + cb * 16;
       for (i32 t = 0; t < tiles; t += 2) {
         const i32 pair = t + 1 < tiles;
         if (pair) wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
         else wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
         for (i32 k = 0; k <= pair; k++) {
-          const i32 oy = ys + 4 * ((t0 + t + k) / cols), ox = xs + 4 * ((t0 + t + k) % cols);
+          const i32 b = (t0 + t + k) / per, j = (t0 + t + k) % per;
+          f32 *o = out + b * oh * ow * co + cb * 16;
+          const i32 oy = ys + 4 * (j / cols), ox = xs + 4 * (j % cols);
           if (mr == 4 && mc == 4) {
             if (interior && lanes == 16 && oy + 4 <= oh && ox + 4 <= ow) wino4_output_tile_full(prod + 16 * k, o, oy, ox, ow, co);
             else wino4_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
@@ -2736,12 +2740,12 @@ INLINE void winom_group(const f32 *xb, f32 *ob, i32 hp, i32 wp, i32 ci, i32 oh, 
   }
 }
 
-static NOINLINE void winom_group_any(const f32 *xb, f32 *ob, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow, i32 co,
-                                     const f32 *u, f32 *scratch, i32 capacity, i32 count, i32 ys, i32 xs, i32 cols,
-                                     i32 top, i32 left, i32 interior, i32 mr, i32 mc) {
-#define WINOM_GROUP_CASE(R, C)                                                                                \
-  if (mr == R && mc == C)                                                                                     \
-    return winom_group(xb, ob, hp, wp, ci, oh, ow, co, u, scratch, capacity, count, ys, xs, cols, top, left, \
+static NOINLINE void winom_group_any(const f32 *xp, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                                     i32 co, const f32 *u, f32 *scratch, i32 capacity, i32 per, i32 ys, i32 xs,
+                                     i32 cols, i32 top, i32 left, i32 interior, i32 mr, i32 mc) {
+#define WINOM_GROUP_CASE(R, C)                                                                                 \
+  if (mr == R && mc == C)                                                                                      \
+    return winom_group(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, per, ys, xs, cols, top, left, \
                        interior, R, C);
   WINOM_SHAPES(WINOM_GROUP_CASE)
 #undef WINOM_GROUP_CASE
@@ -2758,18 +2762,14 @@ void lenet_conv_winograd_mixed(const f32 *xp, const f32 *u, f32 *out, i32 n, i32
   const i32 b16 = (co + 15) / 16 * 16 * ci;
   const f32 *u44 = u, *u4c = u44 + winom_shape_floats(b16, 4, 4), *ur4 = u4c + winom_shape_floats(b16, 4, c);
   const f32 *urc = ur4 + winom_shape_floats(b16, r, 4);
-  for (i32 b = 0; b < n; b++) {
-    const f32 *xb = xp + b * hp * wp * ci;
-    f32 *ob = out + b * oh * ow * co;
-    if (th > 0 && tw > 0)
-      winom_group_any(xb, ob, hp, wp, ci, oh, ow, co, u44, scratch, capacity, th * tw, 0, 0, tw, top, left, interior, 4, 4);
-    if (th > 0 && ec)
-      winom_group_any(xb, ob, hp, wp, ci, oh, ow, co, u4c, scratch, capacity, th, 0, 4 * tw, 1, top, left, interior, 4, ec);
-    if (er && tw > 0)
-      winom_group_any(xb, ob, hp, wp, ci, oh, ow, co, ur4, scratch, capacity, tw, 4 * th, 0, tw, top, left, interior, er, 4);
-    if (er && ec)
-      winom_group_any(xb, ob, hp, wp, ci, oh, ow, co, urc, scratch, capacity, 1, 4 * th, 4 * tw, 1, top, left, interior, er, ec);
-  }
+  if (th > 0 && tw > 0)
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u44, scratch, capacity, th * tw, 0, 0, tw, top, left, interior, 4, 4);
+  if (th > 0 && ec)
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u4c, scratch, capacity, th, 0, 4 * tw, 1, top, left, interior, 4, ec);
+  if (er && tw > 0)
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, ur4, scratch, capacity, tw, 4 * th, 0, tw, top, left, interior, er, 4);
+  if (er && ec)
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, urc, scratch, capacity, 1, 4 * th, 4 * tw, 1, top, left, interior, er, ec);
 }
 
 // ---------------------------------------------------------------------------------------------

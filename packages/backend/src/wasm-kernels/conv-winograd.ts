@@ -264,8 +264,15 @@ function bandRows(m: Tile, oh: number, ow: number): number {
  */
 function scratchFloats(oh: number, ow: number, inc: number): number {
   const need = (m: Tile) => bandRows(m, oh, ow) * Math.ceil(ow / m) * points(m) * inc + points(m) * 2 * BLOCK;
-  return Math.max(need(2), need(4));
+  const mixed = mixedPoints(oh, ow) > 0 ? MIXED_TILES * points(4) * inc + points(4) * 2 * BLOCK : 0;
+  return Math.max(need(2), need(4), mixed);
 }
+
+/**
+ * Tiles the mixed kernel transforms at a time, across images (so that an image's few edge tiles,
+ * or keras-deep's one 3×3 tile, still pair up for the products), as {@link BAND_TILES}.
+ */
+const MIXED_TILES = BAND_TILES;
 
 /** Floats of scratch {@link winogradForward} needs (per thread). */
 export function winogradForwardScratch(g: ConvGeometry): number {
@@ -344,7 +351,7 @@ function run(
         oh,
         ow,
         outc,
-        band * Math.ceil(ow / 4),
+        MIXED_TILES,
         p.scratch,
         top,
         left,
