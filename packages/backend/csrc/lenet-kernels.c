@@ -2223,7 +2223,7 @@ static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x
 
 // m[ξ][t][16] = Σ_i v_t[ξ][i] · u[ξ][i][16] for PB tiles (v_t at v + t·tileStride), ξ < nxi.
 #define WINO_GEMM(PB)                                                                                    \
-  static void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m, i32 nxi) {      \
+  static NOINLINE void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m, i32 nxi) {      \
     for (i32 xi = 0; xi < nxi; xi++) {                                                                   \
       v128_t acc[PB][4];                                                                                 \
       for (i32 t = 0; t < PB; t++)                                                                       \
@@ -2621,20 +2621,26 @@ static NOINLINE void winom_filter_any(const f32 *w, f32 *u, i32 ci, i32 co, i32 
 // Floats of one shape's transformed filter: 16·blocks·inc·(mr + 2)(mc + 2).
 static i32 winom_shape_floats(i32 blocks16inc, i32 mr, i32 mc) { return blocks16inc * (mr + 2) * (mc + 2); }
 
-// lenet_wino_filter for the mixed tiles of an output with er rows and ec columns past its last
-// whole 4 (0: none; else 2 or 3): the four shapes 4×4, 4×ec, er×4, er×ec one after the other
-// (a side of 0 taken as 4), (10 + er')·(10 + ec')·16·blocks·inc floats in all.
+// lenet_wino_filter for the mixed tiles of an oh × ow output, er = oh mod 4 rows and ec = ow mod
+// 4 columns past its last whole 4 (neither 1): the shapes it has tiles of, 4×4, 4×ec, er×4,
+// er×ec, one after the other (3 × 3 has only er×ec), 16·blocks·inc·(mr + 2)(mc + 2) floats each.
 EXPORT(lenet_wino_filter_mixed)
-void lenet_wino_filter_mixed(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip, i32 er, i32 ec) {
+void lenet_wino_filter_mixed(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip, i32 oh, i32 ow) {
   const i32 outc = flip ? ci : co, inc = flip ? co : ci, b16 = (outc + 15) / 16 * 16 * inc;
-  const i32 r = er ? er : 4, c = ec ? ec : 4;
-  winom_filter_any(w, u, ci, co, flip, 4, 4);
-  u += winom_shape_floats(b16, 4, 4);
-  winom_filter_any(w, u, ci, co, flip, 4, c);
-  u += winom_shape_floats(b16, 4, c);
-  winom_filter_any(w, u, ci, co, flip, r, 4);
-  u += winom_shape_floats(b16, r, 4);
-  winom_filter_any(w, u, ci, co, flip, r, c);
+  const i32 th = oh / 4, tw = ow / 4, er = oh % 4, ec = ow % 4;
+  if (th > 0 && tw > 0) {
+    winom_filter_any(w, u, ci, co, flip, 4, 4);
+    u += winom_shape_floats(b16, 4, 4);
+  }
+  if (th > 0 && ec) {
+    winom_filter_any(w, u, ci, co, flip, 4, ec);
+    u += winom_shape_floats(b16, 4, ec);
+  }
+  if (er && tw > 0) {
+    winom_filter_any(w, u, ci, co, flip, er, 4);
+    u += winom_shape_floats(b16, er, 4);
+  }
+  if (er && ec) winom_filter_any(w, u, ci, co, flip, er, ec);
 }
 
 // B^T d B of the (mr + 2) × (mc + 2) patch at (y0, x0) (outside the image read as zeros), for
@@ -2752,24 +2758,28 @@ static NOINLINE void winom_group_any(const f32 *xp, f32 *out, i32 n, i32 hp, i32
 }
 
 // lenet_conv_winograd (F(4×4), no epilogue) with mixed tiles: u is lenet_wino_filter_mixed's for
-// er = oh mod 4, ec = ow mod 4 (neither 1); scratch: capacity·36·ci + 36·32 floats (capacity:
+// oh, ow; scratch: capacity·36·ci + 36·32 floats (capacity:
 // tiles transformed at a time). interior: the F(4×4) tiles inside the image and the output
 // transformed without bound checks, as lenet_conv_winograd_interior.
 EXPORT(lenet_conv_winograd_mixed)
 void lenet_conv_winograd_mixed(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
                                i32 co, i32 capacity, f32 *scratch, i32 top, i32 left, i32 interior) {
-  const i32 th = oh / 4, tw = ow / 4, er = oh % 4, ec = ow % 4, r = er ? er : 4, c = ec ? ec : 4;
+  const i32 th = oh / 4, tw = ow / 4, er = oh % 4, ec = ow % 4;
   const i32 b16 = (co + 15) / 16 * 16 * ci;
-  const f32 *u44 = u, *u4c = u44 + winom_shape_floats(b16, 4, 4), *ur4 = u4c + winom_shape_floats(b16, 4, c);
-  const f32 *urc = ur4 + winom_shape_floats(b16, r, 4);
-  if (th > 0 && tw > 0)
-    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u44, scratch, capacity, th * tw, 0, 0, tw, top, left, interior, 4, 4);
-  if (th > 0 && ec)
-    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u4c, scratch, capacity, th, 0, 4 * tw, 1, top, left, interior, 4, ec);
-  if (er && tw > 0)
-    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, ur4, scratch, capacity, tw, 4 * th, 0, tw, top, left, interior, er, 4);
+  if (th > 0 && tw > 0) {
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, th * tw, 0, 0, tw, top, left, interior, 4, 4);
+    u += winom_shape_floats(b16, 4, 4);
+  }
+  if (th > 0 && ec) {
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, th, 0, 4 * tw, 1, top, left, interior, 4, ec);
+    u += winom_shape_floats(b16, 4, ec);
+  }
+  if (er && tw > 0) {
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, tw, 4 * th, 0, tw, top, left, interior, er, 4);
+    u += winom_shape_floats(b16, er, 4);
+  }
   if (er && ec)
-    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, urc, scratch, capacity, 1, 4 * th, 4 * tw, 1, top, left, interior, er, ec);
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, 1, 4 * th, 4 * tw, 1, top, left, interior, er, ec);
 }
 
 // ---------------------------------------------------------------------------------------------

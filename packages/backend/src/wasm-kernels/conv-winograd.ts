@@ -152,10 +152,16 @@ function edgesOf(oh: number, ow: number): { er: number; ec: number } | null {
   return er === 1 || ec === 1 || (er === 0 && ec === 0) ? null : { er, ec };
 }
 
-/** Transformed points of the mixed tiles' four shapes on an oh × ow output (0: it has none). */
+/**
+ * Transformed points of the mixed tiles' shapes on an oh × ow output, those it has tiles of
+ * (0: it has no edges), as lenet_wino_filter_mixed lays them out.
+ */
 function mixedPoints(oh: number, ow: number): number {
   const e = edgesOf(oh, ow);
-  return e === null ? 0 : (10 + (e.er || 4)) * (10 + (e.ec || 4));
+  if (e === null) return 0;
+  const rows = [...(oh >= 4 ? [4] : []), ...(e.er > 0 ? [e.er] : [])];
+  const cols = [...(ow >= 4 ? [4] : []), ...(e.ec > 0 ? [e.ec] : [])];
+  return rows.reduce((sum, r) => sum + cols.reduce((t, c) => t + (r + 2) * (c + 2), 0), 0);
 }
 
 /** The edges the mixed tiles run with on an oh × ow output now, or null for the plain F(4×4) tiles. */
@@ -421,7 +427,7 @@ export function winogradForward(
   const mixed = options.mixed && !options.epilogue && !options.resident ? mixedEdges(g.oh, g.ow) : null;
   if (mixed !== null) {
     const { n, ci, co, oh, ow } = g;
-    simd.fn.lenet_wino_filter_mixed(filter, scratch.u, ci, co, 0, mixed.er, mixed.ec);
+    simd.fn.lenet_wino_filter_mixed(filter, scratch.u, ci, co, 0, oh, ow);
     const input = options.unpadded
       ? { hp: g.h, wp: g.w, top: g.top, left: g.left }
       : { hp: g.hp, wp: g.wp, top: 0, left: 0 };
@@ -505,7 +511,7 @@ export function winogradInputGradient(
   const { n, h, w, ci, co, oh, ow } = g;
   const pad = dyPadding(g);
   const mixed = mixedEdges(h, w);
-  if (mixed !== null) simd.fn.lenet_wino_filter_mixed(filter, scratch.u, ci, co, 1, mixed.er, mixed.ec);
+  if (mixed !== null) simd.fn.lenet_wino_filter_mixed(filter, scratch.u, ci, co, 1, h, w);
   else simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 1, tileOf(h, w));
   if (scratch.dyp === 0) {
     const input = { hp: oh, wp: ow, top: pad.top, left: pad.left };
