@@ -127,7 +127,9 @@ export function setWinogradResidentEnabled(on: boolean): void {
   residentFilter = on;
 }
 
-let mixedTiles = globalThis.process?.env?.LENET_WINOGRAD_MIXED !== '0';
+const mixedEnv = globalThis.process?.env?.LENET_WINOGRAD_MIXED;
+let mixedTiles = mixedEnv !== '0';
+let mixedEverywhere = mixedEnv === 'all';
 
 /**
  * Turns on or off (for A/B measurements) the mixed tiles of the compiled training step's Winograd
@@ -135,11 +137,16 @@ let mixedTiles = globalThis.process?.env?.LENET_WINOGRAD_MIXED !== '0';
  * (14, 7, 3) covered exactly by F(4×4) tiles inside and F(4×2), F(2×2), F(3×3)… tiles along its
  * bottom and right edges, rather than by F(4×4) tiles whose outputs past the edge are thrown away
  * (on 14 × 14, 16% fewer products; 7 × 7, 16%; 3 × 3, 31%). Different sums (the edge tiles
- * round differently), within the Winograd tolerance. Read at each call.
- * `LENET_WINOGRAD_MIXED=0` starts with it off.
+ * round differently), within the Winograd tolerance. Read at each call. By default only on
+ * outputs under 4 on a side (keras-deep's 3 × 3: one 3×3 tile, its images' tiles paired up for
+ * the products, where F(4×4) ran one lone tile per image); `everywhere` on every output with
+ * edges (on 14 × 14 and 7 × 7 the products' saving was measured eaten by the larger filter
+ * transform, made on the main thread, and its copy to the helper threads).
+ * `LENET_WINOGRAD_MIXED=0` starts with it off, `all` everywhere.
  */
-export function setWinogradMixedEnabled(on: boolean): void {
+export function setWinogradMixedEnabled(on: boolean, everywhere = false): void {
   mixedTiles = on;
+  mixedEverywhere = everywhere;
 }
 
 /**
@@ -166,7 +173,7 @@ function mixedPoints(oh: number, ow: number): number {
 
 /** The edges the mixed tiles run with on an oh × ow output now, or null for the plain F(4×4) tiles. */
 function mixedEdges(oh: number, ow: number): { er: number; ec: number } | null {
-  return mixedTiles && tileOf(oh, ow) === 4 ? edgesOf(oh, ow) : null;
+  return mixedTiles && (mixedEverywhere || oh < 4 || ow < 4) && tileOf(oh, ow) === 4 ? edgesOf(oh, ow) : null;
 }
 
 /** What the forward kernel runs on each output tile after the convolution (see {@link winogradEpilogueTakes}). */
