@@ -89,8 +89,8 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `winograd-dw`: the Winograd filter gradient alone;
  * `wino-interior`: the Winograd forward kernel's bound-free transforms of interior tiles (forward and input gradient);
  * `wino-mixed`: the training step's Winograd forward and input gradient with F(4×4) tiles inside and narrower ones
- *   at the edges of outputs whose sides are not multiples of 4, by default only under 4 on a side (keras-deep's 3×3);
- *   `wino-mixed-all`: those on every such output (14×14 and 7×7 too);
+ *   at the edges of outputs whose sides are not multiples of 4, by default where they pay (keras-deep's 14×14 and 3×3);
+ *   `wino-mixed-all`: those on every such output (7×7 too);
  * `direct-epilogue`: the compiled inference pass's unpooled direct conv adding its bias and relu inside its split;
  * `split-chain`: the compiled inference pass leaving a conv's output in the helper threads for the next conv;
  *   `vgg-infer`: those three (round 12b's vgg-cifar10 inference levers) together;

@@ -137,11 +137,12 @@ let mixedEverywhere = mixedEnv === 'all';
  * (14, 7, 3) covered exactly by F(4×4) tiles inside and F(4×2), F(2×2), F(3×3)… tiles along its
  * bottom and right edges, rather than by F(4×4) tiles whose outputs past the edge are thrown away
  * (on 14 × 14, 16% fewer products; 7 × 7, 16%; 3 × 3, 31%). Different sums (the edge tiles
- * round differently), within the Winograd tolerance. Read at each call. By default only on
- * outputs under 4 on a side (keras-deep's 3 × 3: one 3×3 tile, its images' tiles paired up for
- * the products, where F(4×4) ran one lone tile per image); `everywhere` on every output with
- * edges (on 14 × 14 and 7 × 7 the products' saving was measured eaten by the larger filter
- * transform, made on the main thread, and its copy to the helper threads).
+ * round differently), within the Winograd tolerance. Read at each call. By default on outputs
+ * under 4 on a side (keras-deep's 3 × 3: one 3×3 tile, its images' tiles paired up for the
+ * products, where F(4×4) ran one lone tile per image) and where whole 4×4 tiles are at least half
+ * the tiles (14 × 14: 9 of 16); `everywhere` on every output with edges (on 7 × 7, one whole tile
+ * of four, the saving was measured eaten by the filter transforms of four shapes, 121 points
+ * against 36, made on the main thread and copied to the helper threads).
  * `LENET_WINOGRAD_MIXED=0` starts with it off, `all` everywhere.
  */
 export function setWinogradMixedEnabled(on: boolean, everywhere = false): void {
@@ -173,7 +174,9 @@ function mixedPoints(oh: number, ow: number): number {
 
 /** The edges the mixed tiles run with on an oh × ow output now, or null for the plain F(4×4) tiles. */
 function mixedEdges(oh: number, ow: number): { er: number; ec: number } | null {
-  return mixedTiles && (mixedEverywhere || oh < 4 || ow < 4) && tileOf(oh, ow) === 4 ? edgesOf(oh, ow) : null;
+  const whole = Math.floor(oh / 4) * Math.floor(ow / 4);
+  const pays = mixedEverywhere || oh < 4 || ow < 4 || 2 * whole >= Math.ceil(oh / 4) * Math.ceil(ow / 4);
+  return mixedTiles && pays && tileOf(oh, ow) === 4 ? edgesOf(oh, ow) : null;
 }
 
 /** What the forward kernel runs on each output tile after the convolution (see {@link winogradEpilogueTakes}). */
