@@ -236,7 +236,11 @@ export class ConvStage implements Stage {
     this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
     this.dw4 = this.co4 !== co && this.dwKernel === 'direct' ? take(this.rows * this.co4) : 0;
     this.wt = this.directDx ? take(kh * co * this.l4) : 0;
-    const dxPack = wino.dx ? winogradFilterFloats(co, ci, this.g.h, this.g.w) : this.wide.dx ? packedFloats(kh * kw * co, ci) : 0;
+    const dxPack = wino.dx
+      ? winogradFilterFloats(co, ci, this.g.h, this.g.w)
+      : this.wide.dx
+        ? packedFloats(kh * kw * co, ci)
+        : 0;
     const pack = Math.max(forwardPack, dxPack);
     this.wpk = pack > 0 ? take(pack) : 0;
     const dyPad = dyPadding({ ...this.g, n });

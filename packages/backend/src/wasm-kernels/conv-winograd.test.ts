@@ -359,7 +359,7 @@ describe('Winograd kernels called directly', () => {
       for (let b = 0; b < n; b++)
         for (let y = 0; y < h; y++)
           xp.set(
-            x.subarray(((b * h + y) * w) * ci, ((b * h + y) * w + w) * ci),
+            x.subarray((b * h + y) * w * ci, ((b * h + y) * w + w) * ci),
             ((b * hp + y + top) * wp + left) * ci,
           );
       const expected = new Float32Array(n * oh * ow * co);
@@ -370,10 +370,32 @@ describe('Winograd kernels called directly', () => {
       const run = (interior: number) =>
         guarded(
           simd,
-          [x, wt, new Float32Array(winogradFilterFloats(ci, co, oh, ow)), new Float32Array(work), new Float32Array(expected.length)],
+          [
+            x,
+            wt,
+            new Float32Array(winogradFilterFloats(ci, co, oh, ow)),
+            new Float32Array(work),
+            new Float32Array(expected.length),
+          ],
           ([px, pw, pu, pwork, po]) => {
             simd.fn.lenet_wino_filter_mixed(pw, pu, ci, co, 0, oh, ow);
-            simd.fn.lenet_conv_winograd_mixed(px, pu, po, n, h, w, ci, oh, ow, co, capacity, pwork, top, left, interior);
+            simd.fn.lenet_conv_winograd_mixed(
+              px,
+              pu,
+              po,
+              n,
+              h,
+              w,
+              ci,
+              oh,
+              ow,
+              co,
+              capacity,
+              pwork,
+              top,
+              left,
+              interior,
+            );
           },
         );
       const mixed = run(1);

@@ -441,7 +441,17 @@ export function winogradForward(
     const input = options.unpadded
       ? { hp: g.h, wp: g.w, top: g.top, left: g.left }
       : { hp: g.hp, wp: g.wp, top: 0, left: 0 };
-    run(simd, { n, ...input, inc: ci, oh, ow, outc: co }, xp, scratch.u, out, scratch.work, null, undefined, mixed);
+    run(
+      simd,
+      { n, ...input, inc: ci, oh, ow, outc: co },
+      xp,
+      scratch.u,
+      out,
+      scratch.work,
+      null,
+      undefined,
+      mixed,
+    );
     return;
   }
   winogradForwardFilter(simd, g, filter, scratch.u);
@@ -525,7 +535,17 @@ export function winogradInputGradient(
   else simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 1, tileOf(h, w));
   if (scratch.dyp === 0) {
     const input = { hp: oh, wp: ow, top: pad.top, left: pad.left };
-    run(simd, { n, ...input, inc: co, oh: h, ow: w, outc: ci }, dy, scratch.u, dx, scratch.work, null, undefined, mixed);
+    run(
+      simd,
+      { n, ...input, inc: co, oh: h, ow: w, outc: ci },
+      dy,
+      scratch.u,
+      dx,
+      scratch.work,
+      null,
+      undefined,
+      mixed,
+    );
     return;
   }
   simd.fn.lenet_pad_nhwc(dy, scratch.dyp, n, oh, ow, co, pad.hp, pad.wp, pad.top, pad.left);

@@ -324,7 +324,15 @@ export interface SimdExports {
   /** lenet_conv_winograd with bound-free transforms of the tiles inside the input and output (the same sums; see csrc/lenet-kernels.c). */
   lenet_conv_winograd_interior: SimdExports['lenet_conv_winograd'];
   /** The Winograd filter transforms of the mixed tiles: F(4×4) and the edge shapes (see csrc/lenet-kernels.c). */
-  lenet_wino_filter_mixed(w: number, u: number, ci: number, co: number, flip: number, oh: number, ow: number): void;
+  lenet_wino_filter_mixed(
+    w: number,
+    u: number,
+    ci: number,
+    co: number,
+    flip: number,
+    oh: number,
+    ow: number,
+  ): void;
   /** lenet_conv_winograd with F(4×4) tiles inside and narrower tiles at the edges, no epilogue (see csrc/lenet-kernels.c). */
   lenet_conv_winograd_mixed(
     xp: number,
