@@ -2222,6 +2222,8 @@ static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x
 }
 
 // m[ξ][t][16] = Σ_i v_t[ξ][i] · u[ξ][i][16] for PB tiles (v_t at v + t·tileStride), ξ < nxi.
+// Out of line: inlined into each of winom_group's nine tile shapes, the mixed kernel's products ran
+// ~30 % slower than lenet_conv_winograd's (measured one thread, keras-deep's input gradient shapes).
 #define WINO_GEMM(PB)                                                                                    \
   static NOINLINE void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m, i32 nxi) {      \
     for (i32 xi = 0; xi < nxi; xi++) {                                                                   \
