@@ -2390,8 +2390,10 @@ static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x
 }
 
 // m[ξ][t][16] = Σ_i v_t[ξ][i] · u[ξ][i][16] for PB tiles (v_t at v + t·tileStride), ξ < nxi.
+// Out of line: inlined into each of winom_group's nine tile shapes, the mixed kernel's products ran
+// ~30 % slower than lenet_conv_winograd's (measured one thread, keras-deep's input gradient shapes).
 #define WINO_GEMM(PB)                                                                                    \
-  static void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m, i32 nxi) {      \
+  static NOINLINE void wino_gemm_##PB(const f32 *v, i32 tileStride, const f32 *u, i32 ci, f32 *m, i32 nxi) {      \
     for (i32 xi = 0; xi < nxi; xi++) {                                                                   \
       v128_t acc[PB][4];                                                                                 \
       for (i32 t = 0; t < PB; t++)                                                                       \
@@ -2675,6 +2677,279 @@ static void conv_winograd(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, 
       }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mixed tiles (round 13): an output whose side is not a multiple of 4 (14, 7, 3: keras-deep's
+// maps) is covered exactly by F(4×4) tiles inside and narrower F(r×c, 3×3) tiles (r, c ∈ {2, 3,
+// 4}) along its bottom and right edges, instead of F(4×4) tiles whose outputs past the edge are
+// computed and thrown away: on 14 × 14, 4·4·36 = 576 products per channel pair become
+// 9·36 + 6·24 + 16 = 484; on 7 × 7, 144 become 121; on 3 × 3, 36 become 25. The tiles are
+// separable: rows and columns each take the 1-D transforms of their own side. F(3, 3) (points
+// 0, 1, −1, 2, ∞):
+//   input  f(d0..d4) = (2d0 − d1 − 2d2 + d3, −2d1 − d2 + d3, 2d1 − 3d2 + d3, d3 − d1,
+//                       2d1 − d2 − 2d3 + d4)
+//   filter h(g0..g2) = (g0/2, −(g0 + g1 + g2)/2, (g1 − g0 − g2)/6, (g0 + 2g1 + 4g2)/6, g2)
+//   output a(m0..m4) = (m0 + m1 + m2 + m3, m1 − m2 + 2m3, m1 + m2 + 4m3 + m4)
+// F(2, 3) and F(4, 3) are those above. The F(4×4) tiles run wino4_input_tile / wino4_output_tile
+// as lenet_conv_winograd does: the same values, bit for bit, where both have those tiles.
+
+// The 1-D input transform of F(m, 3): m + 2 values d to q, q + s, … (lanes channels).
+INLINE void winom_in_1d(i32 m, const v128_t *d, f32 *q, i32 s, i32 lanes) {
+  if (m == 4) {
+    wino4_in_1d(d[0], d[1], d[2], d[3], d[4], d[5], q, s, lanes);
+  } else if (m == 3) {
+    const v128_t two = wasm_f32x4_splat(2.0f), three = wasm_f32x4_splat(3.0f);
+    const v128_t d31 = wasm_f32x4_sub(d[3], d[1]);
+    store_lanes(q, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(two, wasm_f32x4_sub(d[0], d[2])), d[1]), d[3]), lanes);
+    store_lanes(q + s, wasm_f32x4_sub(wasm_f32x4_sub(d[3], d[2]), wasm_f32x4_mul(two, d[1])), lanes);
+    store_lanes(q + 2 * s, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(two, d[1]), wasm_f32x4_mul(three, d[2])), d[3]),
+                lanes);
+    store_lanes(q + 3 * s, d31, lanes);
+    store_lanes(q + 4 * s, wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(two, wasm_f32x4_neg(d31)), d[2]), d[4]), lanes);
+  } else {
+    store_lanes(q, wasm_f32x4_sub(d[0], d[2]), lanes);
+    store_lanes(q + s, wasm_f32x4_add(d[1], d[2]), lanes);
+    store_lanes(q + 2 * s, wasm_f32x4_sub(d[2], d[1]), lanes);
+    store_lanes(q + 3 * s, wasm_f32x4_sub(d[1], d[3]), lanes);
+  }
+}
+
+// The 1-D output transform of F(m, 3): m + 2 products to m results.
+INLINE void winom_out_1d(i32 m, const v128_t *p, v128_t *y) {
+  if (m == 4) {
+    wino4_out_1d(p[0], p[1], p[2], p[3], p[4], p[5], y);
+  } else if (m == 3) {
+    const v128_t two = wasm_f32x4_splat(2.0f), four = wasm_f32x4_splat(4.0f);
+    const v128_t a = wasm_f32x4_add(p[1], p[2]);
+    y[0] = wasm_f32x4_add(wasm_f32x4_add(p[0], a), p[3]);
+    y[1] = wasm_f32x4_add(wasm_f32x4_sub(p[1], p[2]), wasm_f32x4_mul(two, p[3]));
+    y[2] = wasm_f32x4_add(wasm_f32x4_add(a, wasm_f32x4_mul(four, p[3])), p[4]);
+  } else {
+    y[0] = wasm_f32x4_add(wasm_f32x4_add(p[0], p[1]), p[2]);
+    y[1] = wasm_f32x4_sub(wasm_f32x4_sub(p[1], p[2]), p[3]);
+  }
+}
+
+// The 1-D filter transform of F(m, 3): 3 taps to m + 2 values.
+INLINE void winom_filter_1d(i32 m, v128_t g0, v128_t g1, v128_t g2, v128_t *h) {
+  if (m == 4) {
+    wino4_filter_1d(g0, g1, g2, h);
+  } else if (m == 3) {
+    const v128_t half = wasm_f32x4_splat(0.5f), s6 = wasm_f32x4_splat(1.0f / 6.0f);
+    const v128_t two = wasm_f32x4_splat(2.0f), four = wasm_f32x4_splat(4.0f);
+    const v128_t even = wasm_f32x4_add(g0, g2);
+    h[0] = wasm_f32x4_mul(half, g0);
+    h[1] = wasm_f32x4_neg(wasm_f32x4_mul(half, wasm_f32x4_add(even, g1)));
+    h[2] = wasm_f32x4_mul(s6, wasm_f32x4_sub(g1, even));
+    h[3] = wasm_f32x4_mul(s6, wasm_f32x4_add(wasm_f32x4_add(g0, wasm_f32x4_mul(two, g1)), wasm_f32x4_mul(four, g2)));
+    h[4] = g2;
+  } else {
+    const v128_t half = wasm_f32x4_splat(0.5f);
+    h[0] = g0;
+    h[1] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_add(g0, g1), g2));
+    h[2] = wasm_f32x4_mul(half, wasm_f32x4_add(wasm_f32x4_sub(g0, g1), g2));
+    h[3] = g2;
+  }
+}
+
+// The filter transforms of one shape (mr × mc output tiles) to u[block][ξ][i][16], ξ = (mc + 2)·row
+// + column (lenet_wino_filter's layout for that shape).
+INLINE void winom_filter_shape(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip, i32 mr, i32 mc) {
+  const i32 outc = flip ? ci : co, inc = flip ? co : ci, blocks = (outc + 15) / 16;
+  const i32 pr = mr + 2, pc = mc + 2, nxi = pr * pc, xs = inc * 16;
+  for (i32 cb = 0; cb < blocks; cb++)
+    for (i32 i = 0; i < inc; i++)
+      for (i32 l = 0; l < 16; l += 4) {
+        v128_t g[3][3];
+        wino_filter_taps(w, ci, co, flip, outc, i, cb * 16 + l, g);
+        f32 *dst = u + ((cb * nxi) * inc + i) * 16 + l;
+        v128_t r[6][3];
+        _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 3; b++) {
+          v128_t h[6];
+          winom_filter_1d(mr, g[0][b], g[1][b], g[2][b], h);
+          _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) if (a < pr) r[a][b] = h[a];
+        }
+        _Pragma("clang loop unroll(full)") for (i32 a = 0; a < 6; a++) {
+          if (a >= pr) continue;
+          v128_t h[6];
+          winom_filter_1d(mc, r[a][0], r[a][1], r[a][2], h);
+          _Pragma("clang loop unroll(full)") for (i32 b = 0; b < 6; b++) if (b < pc) wasm_v128_store(dst + (pc * a + b) * xs, h[b]);
+        }
+      }
+}
+
+#define WINOM_SHAPES(X) X(4, 4) X(4, 3) X(4, 2) X(3, 4) X(3, 3) X(3, 2) X(2, 4) X(2, 3) X(2, 2)
+
+static NOINLINE void winom_filter_any(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip, i32 mr, i32 mc) {
+#define WINOM_FILTER_CASE(R, C) \
+  if (mr == R && mc == C) return winom_filter_shape(w, u, ci, co, flip, R, C);
+  WINOM_SHAPES(WINOM_FILTER_CASE)
+#undef WINOM_FILTER_CASE
+}
+
+// Floats of one shape's transformed filter: 16·blocks·inc·(mr + 2)(mc + 2).
+static i32 winom_shape_floats(i32 blocks16inc, i32 mr, i32 mc) { return blocks16inc * (mr + 2) * (mc + 2); }
+
+// lenet_wino_filter for the mixed tiles of an oh × ow output, er = oh mod 4 rows and ec = ow mod
+// 4 columns past its last whole 4 (neither 1): the shapes it has tiles of, 4×4, 4×ec, er×4,
+// er×ec, one after the other (3 × 3 has only er×ec), 16·blocks·inc·(mr + 2)(mc + 2) floats each.
+EXPORT(lenet_wino_filter_mixed)
+void lenet_wino_filter_mixed(const f32 *w, f32 *u, i32 ci, i32 co, i32 flip, i32 oh, i32 ow) {
+  const i32 outc = flip ? ci : co, inc = flip ? co : ci, b16 = (outc + 15) / 16 * 16 * inc;
+  const i32 th = oh / 4, tw = ow / 4, er = oh % 4, ec = ow % 4;
+  if (th > 0 && tw > 0) {
+    winom_filter_any(w, u, ci, co, flip, 4, 4);
+    u += winom_shape_floats(b16, 4, 4);
+  }
+  if (th > 0 && ec) {
+    winom_filter_any(w, u, ci, co, flip, 4, ec);
+    u += winom_shape_floats(b16, 4, ec);
+  }
+  if (er && tw > 0) {
+    winom_filter_any(w, u, ci, co, flip, er, 4);
+    u += winom_shape_floats(b16, er, 4);
+  }
+  if (er && ec) winom_filter_any(w, u, ci, co, flip, er, ec);
+}
+
+// B^T d B of the (mr + 2) × (mc + 2) patch at (y0, x0) (outside the image read as zeros), for
+// every channel, to v[ξ · xs + channel], ξ = (mc + 2)·row + column.
+INLINE void winom_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x0, f32 *v, i32 xs, i32 mr, i32 mc) {
+  const i32 pr = mr + 2, pc = mc + 2;
+  const i32 rows = hp - y0 < pr ? hp - y0 : pr, cols = wp - x0 < pc ? wp - x0 : pc;
+  const i32 r0 = y0 < 0 ? -y0 : 0, q0 = x0 < 0 ? -x0 : 0;
+  const i32 wpci = wp * ci;
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (i32 c = 0; c < ci; c += 4) {
+    const i32 lanes = ci - c < 4 ? ci - c : 4;
+    const i32 at = y0 * wpci + x0 * ci + c;
+    f32 *o = v + c;
+    _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
+      if (r >= pr) continue;
+      v128_t d[6];
+      _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++)
+        d[q] = q < pc && r >= r0 && r < rows && q >= q0 && q < cols ? wino_load(xb + at + r * wpci + q * ci, lanes) : z;
+      winom_in_1d(mc, d, o + pc * r * xs, xs, lanes);
+    }
+    _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++) {
+      if (q >= pc) continue;
+      v128_t d[6];
+      _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) d[r] = r < pr ? wino_load(o + (pc * r + q) * xs, lanes) : z;
+      winom_in_1d(mr, d, o + q * xs, pc * xs, lanes);
+    }
+  }
+}
+
+// A^T m A of one mr × mc tile's products (m[ξ] at m + ξ·32, overwritten by the row pass) to the
+// output pixels of the tile at (oy, ox) that exist, `lanes` channels at o.
+INLINE void winom_output_tile(f32 *m, f32 *o, i32 oy, i32 ox, i32 oh, i32 ow, i32 co, i32 lanes, i32 mr, i32 mc) {
+  const i32 pr = mr + 2, pc = mc + 2;
+  const i32 rows = oh - oy < mr ? oh - oy : mr, cols = ow - ox < mc ? ow - ox : mc;
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (i32 k = 0; 4 * k < lanes; k++) {
+    const i32 n = lanes - 4 * k < 4 ? lanes - 4 * k : 4;
+    _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) {
+      if (r >= pr) continue;
+      f32 *mr_ = m + pc * r * 32 + 4 * k;
+      v128_t p[6], y[4];
+      _Pragma("clang loop unroll(full)") for (i32 q = 0; q < 6; q++) p[q] = q < pc ? wasm_v128_load(mr_ + 32 * q) : z;
+      winom_out_1d(mc, p, y);
+      _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) if (j < mc) wasm_v128_store(mr_ + 32 * j, y[j]);
+    }
+    f32 *pk = o + (oy * ow + ox) * co + 4 * k;
+    _Pragma("clang loop unroll(full)") for (i32 j = 0; j < 4; j++) {
+      if (j >= mc || j >= cols) continue;
+      const f32 *mc_ = m + j * 32 + 4 * k;
+      v128_t p[6], y[4];
+      _Pragma("clang loop unroll(full)") for (i32 r = 0; r < 6; r++) p[r] = r < pr ? wasm_v128_load(mc_ + pc * 32 * r) : z;
+      winom_out_1d(mr, p, y);
+      _Pragma("clang loop unroll(full)") for (i32 i = 0; i < 4; i++) if (i < mr && i < rows) store_lanes(pk + (i * ow + j) * co, y[i], n);
+    }
+  }
+}
+
+// The mr × mc tiles of n images, `per` an image, tile k of an image at (ys + 4·(k / cols), xs +
+// 4·(k % cols)) of its output, `capacity` at a time (across images, so that the few edge tiles
+// of an image still pair up for the products): their input transforms, then per block of 16
+// output channels the products of tile pairs and their output transforms (as conv_winograd).
+INLINE void winom_group(const f32 *xp, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow, i32 co,
+                        const f32 *u, f32 *scratch, i32 capacity, i32 per, i32 ys, i32 xs, i32 cols, i32 top,
+                        i32 left, i32 interior, i32 mr, i32 mc) {
+  const i32 nxi = (mr + 2) * (mc + 2), tileStride = 36 * ci, count = n * per;
+  f32 *prod = scratch + capacity * tileStride;
+  for (i32 t0 = 0; t0 < count; t0 += capacity) {
+    const i32 tiles = count - t0 < capacity ? count - t0 : capacity;
+    for (i32 t = 0; t < tiles; t++) {
+      f32 *v = scratch + t * tileStride;
+      const i32 b = (t0 + t) / per, k = (t0 + t) % per;
+      const f32 *xb = xp + b * hp * wp * ci;
+      const i32 y0 = ys + 4 * (k / cols), x0 = xs + 4 * (k % cols);
+      if (mr == 4 && mc == 4) {
+        const i32 inside = y0 >= top && x0 >= left && y0 - top + 6 <= hp && x0 - left + 6 <= wp && ci % 4 == 0;
+        if (interior && inside) wino4_input_tile_full(xb, wp, ci, y0 - top, x0 - left, v, ci);
+        else wino4_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v, ci);
+      } else {
+        winom_input_tile(xb, hp, wp, ci, y0 - top, x0 - left, v, ci, mr, mc);
+      }
+    }
+    for (i32 cb = 0; cb * 16 < co; cb++) {
+      const i32 lanes = co - cb * 16 < 16 ? co - cb * 16 : 16;
+      const f32 *ub = u + cb * nxi * ci * 16;
+      for (i32 t = 0; t < tiles; t += 2) {
+        const i32 pair = t + 1 < tiles;
+        if (pair) wino_gemm_2(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
+        else wino_gemm_1(scratch + t * tileStride, tileStride, ub, ci, prod, nxi);
+        for (i32 k = 0; k <= pair; k++) {
+          const i32 b = (t0 + t + k) / per, j = (t0 + t + k) % per;
+          f32 *o = out + b * oh * ow * co + cb * 16;
+          const i32 oy = ys + 4 * (j / cols), ox = xs + 4 * (j % cols);
+          if (mr == 4 && mc == 4) {
+            if (interior && lanes == 16 && oy + 4 <= oh && ox + 4 <= ow) wino4_output_tile_full(prod + 16 * k, o, oy, ox, ow, co);
+            else wino4_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes);
+          } else {
+            winom_output_tile(prod + 16 * k, o, oy, ox, oh, ow, co, lanes, mr, mc);
+          }
+        }
+      }
+    }
+  }
+}
+
+static NOINLINE void winom_group_any(const f32 *xp, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                                     i32 co, const f32 *u, f32 *scratch, i32 capacity, i32 per, i32 ys, i32 xs,
+                                     i32 cols, i32 top, i32 left, i32 interior, i32 mr, i32 mc) {
+#define WINOM_GROUP_CASE(R, C)                                                                                 \
+  if (mr == R && mc == C)                                                                                      \
+    return winom_group(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, per, ys, xs, cols, top, left, \
+                       interior, R, C);
+  WINOM_SHAPES(WINOM_GROUP_CASE)
+#undef WINOM_GROUP_CASE
+}
+
+// lenet_conv_winograd (F(4×4), no epilogue) with mixed tiles: u is lenet_wino_filter_mixed's for
+// oh, ow; scratch: capacity·36·ci + 36·32 floats (capacity:
+// tiles transformed at a time). interior: the F(4×4) tiles inside the image and the output
+// transformed without bound checks, as lenet_conv_winograd_interior.
+EXPORT(lenet_conv_winograd_mixed)
+void lenet_conv_winograd_mixed(const f32 *xp, const f32 *u, f32 *out, i32 n, i32 hp, i32 wp, i32 ci, i32 oh, i32 ow,
+                               i32 co, i32 capacity, f32 *scratch, i32 top, i32 left, i32 interior) {
+  const i32 th = oh / 4, tw = ow / 4, er = oh % 4, ec = ow % 4;
+  const i32 b16 = (co + 15) / 16 * 16 * ci;
+  if (th > 0 && tw > 0) {
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, th * tw, 0, 0, tw, top, left, interior, 4, 4);
+    u += winom_shape_floats(b16, 4, 4);
+  }
+  if (th > 0 && ec) {
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, th, 0, 4 * tw, 1, top, left, interior, 4, ec);
+    u += winom_shape_floats(b16, 4, ec);
+  }
+  if (er && tw > 0) {
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, tw, 4 * th, 0, tw, top, left, interior, er, 4);
+    u += winom_shape_floats(b16, er, 4);
+  }
+  if (er && ec)
+    winom_group_any(xp, out, n, hp, wp, ci, oh, ow, co, u, scratch, capacity, 1, 4 * th, 4 * tw, 1, top, left, interior, er, ec);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ export {
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
   setWinogradInteriorEnabled,
+  setWinogradMixedEnabled,
   setWinogradPadFreeEnabled,
   setWinogradResidentEnabled,
   setWinogradTrainPadFreeEnabled,

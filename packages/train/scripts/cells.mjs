@@ -34,6 +34,7 @@ import {
   setWinogradEpilogueEnabled,
   setWinogradInputGradPadFreeEnabled,
   setWinogradInteriorEnabled,
+  setWinogradMixedEnabled,
   setWinogradPadFreeEnabled,
   setWinogradResidentEnabled,
   setWinogradTrainPadFreeEnabled,
@@ -88,6 +89,9 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  * `pool-arg`: the compiled step's max pooling keeps its argmax for every input size, or never;
  * `winograd-dw`: the Winograd filter gradient alone;
  * `wino-interior`: the Winograd forward kernel's bound-free transforms of interior tiles (forward and input gradient);
+ * `wino-mixed`: the training step's Winograd forward and input gradient with F(4×4) tiles inside and narrower ones
+ *   at the edges of outputs whose sides are not multiples of 4, by default where they pay (keras-deep's 14×14 and 3×3);
+ *   `wino-mixed-all`: those on every such output (7×7 too);
  * `direct-epilogue`: the compiled inference pass's unpooled direct conv adding its bias and relu inside its split;
  * `split-chain`: the compiled inference pass leaving a conv's output in the helper threads for the next conv;
  *   `vgg-infer`: those three (round 12b's vgg-cifar10 inference levers) together;
@@ -143,6 +147,8 @@ const AB_SWITCHES = {
   'wino-dx-pad-free': setWinogradInputGradPadFreeEnabled,
   'wino-train-pad-free': setWinogradTrainPadFreeEnabled,
   'wino-interior': setWinogradInteriorEnabled,
+  'wino-mixed': setWinogradMixedEnabled,
+  'wino-mixed-all': (on) => setWinogradMixedEnabled(on, on),
   'wino-resident': setWinogradResidentEnabled,
   'narrow-direct': setNarrowDirectEnabled,
   'direct-epilogue': setDirectEpilogueEnabled,

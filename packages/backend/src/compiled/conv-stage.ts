@@ -211,7 +211,7 @@ export class ConvStage implements Stage {
     const { hp, wp, ci, co, kh, kw, padded } = this.g;
     const direct = !this.xnnpack && !this.wide.forward;
     const forwardPack = this.wino.forward
-      ? winogradFilterFloats(ci, co)
+      ? winogradFilterFloats(ci, co, this.g.oh, this.g.ow)
       : this.wide.forward
         ? packedFloats(this.rows, co)
         : 0;
@@ -236,7 +236,11 @@ export class ConvStage implements Stage {
     this.w4 = this.co4 !== co && direct ? take(this.rows * this.co4) : 0;
     this.dw4 = this.co4 !== co && this.dwKernel === 'direct' ? take(this.rows * this.co4) : 0;
     this.wt = this.directDx ? take(kh * co * this.l4) : 0;
-    const dxPack = wino.dx ? winogradFilterFloats(co, ci) : this.wide.dx ? packedFloats(kh * kw * co, ci) : 0;
+    const dxPack = wino.dx
+      ? winogradFilterFloats(co, ci, this.g.h, this.g.w)
+      : this.wide.dx
+        ? packedFloats(kh * kw * co, ci)
+        : 0;
     const pack = Math.max(forwardPack, dxPack);
     this.wpk = pack > 0 ? take(pack) : 0;
     const dyPad = dyPadding({ ...this.g, n });
@@ -287,7 +291,7 @@ export class ConvStage implements Stage {
       const bias = biasInfo ? simd.ptr(biasInfo) : 0;
       const act = this.act === 'relu' ? 'relu' : 'linear';
       const epilogue = this.epilogue ? ({ bias, act, pool: this.pool } as const) : null;
-      const options = { epilogue, unpadded: this.padFree };
+      const options = { epilogue, unpadded: this.padFree, mixed: this.mode !== 'infer' };
       if (this.winoFilter) {
         const filter = kernel;
         const u = this.winoFilter.get([filter.dataId, winogradForwardTile(g)], (dst) => {

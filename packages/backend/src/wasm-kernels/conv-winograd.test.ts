@@ -7,6 +7,7 @@ import { convGeometry, convInfo } from './conv-util.js';
 import {
   setWinogradEnabled,
   setWinogradInputGradPadFreeEnabled,
+  setWinogradMixedEnabled,
   winogradFilterFloats,
   winogradFilterGradTakes,
   winogradForwardTakes,
@@ -81,6 +82,25 @@ describe('Winograd F(2×2, 3×3) and F(4×4, 3×3) convolutions match the cpu ba
         });
       }
     });
+  });
+
+  it('runs the mixed tiles on every output with edges within the tolerance', async () => {
+    // 14×14, 7×7, 3×3 and the 'valid' 3×4 output (one shape: 3×4) take them; the others have a
+    // side of 1 past their last whole 4, or none.
+    setWinogradMixedEnabled(true, true);
+    try {
+      for (const i of [0, 1, 2, 10]) {
+        const c = CASES[i];
+        const seed = 300 + i;
+        const cpu = await onBackend('cpu', () => convForwardAndDx(c, seed));
+        const wino = await onBackend('wasm', () => convForwardAndDx(c, seed));
+        ['y', 'dx', 'dW'].forEach((name, j) => {
+          expect(relativeError(wino[j], cpu[j]), `${name}, ${describeCase(c)}`).toBeLessThan(TOLERANCE);
+        });
+      }
+    } finally {
+      setWinogradMixedEnabled(true);
+    }
   });
 
   it('leaves outputs too small for its tiles to the direct kernels', () => {
@@ -317,6 +337,88 @@ describe('Winograd kernels called directly', () => {
         expect(checked.out.some((v) => v !== 0)).toBe(true);
         expect(interior.out).toEqual(checked.out);
       });
+
+  // [n, h, w, ci, co, top, left, capacity]: keras-deep's outputs (14, 7, 3: edges of 2 and 3 and
+  // no whole tile), edges on one side only, channels that are not a multiple of 4 or 16, odd and
+  // even tile counts per call (pairs spanning images), padded (top 0) and unpadded inputs.
+  const MIXED: number[][] = [
+    [3, 14, 14, 32, 40, 1, 1, 16],
+    [2, 7, 7, 20, 16, 1, 1, 3],
+    [5, 3, 3, 16, 18, 1, 1, 16],
+    [2, 10, 8, 17, 33, 1, 1, 5],
+    [1, 8, 12, 16, 16, 0, 0, 2],
+    [3, 4, 6, 19, 21, 0, 1, 4],
+  ];
+  for (const [n, h, w, ci, co, top, left, capacity] of MIXED)
+    it(`the mixed-tile kernel writes exactly its output, its F(4×4) tiles bit for bit lenet_conv_winograd's (x[${n},${h},${w},${ci}] → ${co}, padding ${top}, ${left})`, () => {
+      const [oh, ow] = [h + 2 * top - 2, w + 2 * left - 2];
+      const x = randomArray(n * h * w * ci, 21);
+      const wt = randomArray(9 * ci * co, 22);
+      const [hp, wp] = [oh + 2, ow + 2];
+      const xp = new Float32Array(n * hp * wp * ci);
+      for (let b = 0; b < n; b++)
+        for (let y = 0; y < h; y++)
+          xp.set(
+            x.subarray((b * h + y) * w * ci, ((b * h + y) * w + w) * ci),
+            ((b * hp + y + top) * wp + left) * ci,
+          );
+      const expected = new Float32Array(n * oh * ow * co);
+      forEachTap([n, hp, wp, ci, co, 3], (xi, wi, yi) => {
+        expected[yi] += xp[xi] * wt[wi];
+      });
+      const work = capacity * 36 * ci + 36 * 32;
+      const run = (interior: number) =>
+        guarded(
+          simd,
+          [
+            x,
+            wt,
+            new Float32Array(winogradFilterFloats(ci, co, oh, ow)),
+            new Float32Array(work),
+            new Float32Array(expected.length),
+          ],
+          ([px, pw, pu, pwork, po]) => {
+            simd.fn.lenet_wino_filter_mixed(pw, pu, ci, co, 0, oh, ow);
+            simd.fn.lenet_conv_winograd_mixed(
+              px,
+              pu,
+              po,
+              n,
+              h,
+              w,
+              ci,
+              oh,
+              ow,
+              co,
+              capacity,
+              pwork,
+              top,
+              left,
+              interior,
+            );
+          },
+        );
+      const mixed = run(1);
+      expect(mixed.guardsIntact).toBe(true);
+      expect(relativeError(mixed.out[4], expected)).toBeLessThan(1e-4);
+      expect(run(0).out[4]).toEqual(mixed.out[4]);
+      // The outputs of whole 4×4 tiles: the plain kernel's sums.
+      const plain = winograd(
+        { n, h, w, ci, co, oh, ow, m: 4, band: 1 },
+        x,
+        wt,
+        { ...PLAIN, top, left },
+        expected.length,
+        'lenet_conv_winograd_interior',
+      ).out;
+      const [th, tw] = [Math.floor(oh / 4), Math.floor(ow / 4)];
+      for (let b = 0; b < n; b++)
+        for (let y = 0; y < 4 * th; y++)
+          for (let x0 = 0; x0 < 4 * tw; x0++) {
+            const at = ((b * oh + y) * ow + x0) * co;
+            expect(mixed.out[4].subarray(at, at + co)).toEqual(plain.subarray(at, at + co));
+          }
+    });
 
   // [n, hp, wp, ci, co, band]: odd outputs (a last tile row and column half outside), channels
   // that are not a multiple of 4 or 16, bands that span images and end partial.

@@ -127,6 +127,58 @@ export function setWinogradResidentEnabled(on: boolean): void {
   residentFilter = on;
 }
 
+const mixedEnv = globalThis.process?.env?.LENET_WINOGRAD_MIXED;
+let mixedTiles = mixedEnv !== '0';
+let mixedEverywhere = mixedEnv === 'all';
+
+/**
+ * Turns on or off (for A/B measurements) the mixed tiles of the compiled training step's Winograd
+ * forward pass and of the Winograd input gradient: an output side that is not a multiple of 4
+ * (14, 7, 3) covered exactly by F(4×4) tiles inside and F(4×2), F(2×2), F(3×3)… tiles along its
+ * bottom and right edges, rather than by F(4×4) tiles whose outputs past the edge are thrown away
+ * (on 14 × 14, 16% fewer products; 7 × 7, 16%; 3 × 3, 31%). Different sums (the edge tiles
+ * round differently), within the Winograd tolerance. Read at each call. By default on outputs
+ * under 4 on a side (keras-deep's 3 × 3: one 3×3 tile, its images' tiles paired up for the
+ * products, where F(4×4) ran one lone tile per image) and where whole 4×4 tiles are at least half
+ * the tiles (14 × 14: 9 of 16); `everywhere` on every output with edges (on 7 × 7, one whole tile
+ * of four, the saving was measured eaten by the filter transforms of four shapes, 121 points
+ * against 36, made on the main thread and copied to the helper threads).
+ * `LENET_WINOGRAD_MIXED=0` starts with it off, `all` everywhere.
+ */
+export function setWinogradMixedEnabled(on: boolean, everywhere = false): void {
+  mixedTiles = on;
+  mixedEverywhere = everywhere;
+}
+
+/**
+ * The sides of the edge tiles of an oh × ow output (rows `er`, columns `ec` past its last whole
+ * 4, 0 for none), when it has some and neither is 1 (an F(1) tile would save nothing); else null.
+ */
+function edgesOf(oh: number, ow: number): { er: number; ec: number } | null {
+  const er = oh % 4;
+  const ec = ow % 4;
+  return er === 1 || ec === 1 || (er === 0 && ec === 0) ? null : { er, ec };
+}
+
+/**
+ * Transformed points of the mixed tiles' shapes on an oh × ow output, those it has tiles of
+ * (0: it has no edges), as lenet_wino_filter_mixed lays them out.
+ */
+function mixedPoints(oh: number, ow: number): number {
+  const e = edgesOf(oh, ow);
+  if (e === null) return 0;
+  const rows = [...(oh >= 4 ? [4] : []), ...(e.er > 0 ? [e.er] : [])];
+  const cols = [...(ow >= 4 ? [4] : []), ...(e.ec > 0 ? [e.ec] : [])];
+  return rows.reduce((sum, r) => sum + cols.reduce((t, c) => t + (r + 2) * (c + 2), 0), 0);
+}
+
+/** The edges the mixed tiles run with on an oh × ow output now, or null for the plain F(4×4) tiles. */
+function mixedEdges(oh: number, ow: number): { er: number; ec: number } | null {
+  const whole = Math.floor(oh / 4) * Math.floor(ow / 4);
+  const pays = mixedEverywhere || oh < 4 || ow < 4 || 2 * whole >= Math.ceil(oh / 4) * Math.ceil(ow / 4);
+  return mixedTiles && pays && tileOf(oh, ow) === 4 ? edgesOf(oh, ow) : null;
+}
+
 /** What the forward kernel runs on each output tile after the convolution (see {@link winogradEpilogueTakes}). */
 export interface WinogradEpilogue {
   /** The bias's data (co floats), or 0 for none. */
@@ -208,10 +260,11 @@ function tileOf(oh: number, ow: number): Tile {
 
 /**
  * Floats of the transformed filter for `inc` input and `outc` output channels: enough for either
- * tile, so that a layer laid out before {@link setWinogradEnabled} changed the tile still fits.
+ * tile, so that a layer laid out before {@link setWinogradEnabled} changed the tile still fits;
+ * given the output's oh × ow, enough for its mixed tiles too (see {@link setWinogradMixedEnabled}).
  */
-export function winogradFilterFloats(inc: number, outc: number): number {
-  return Math.ceil(outc / BLOCK) * BLOCK * points(4) * inc;
+export function winogradFilterFloats(inc: number, outc: number, oh = 0, ow = 0): number {
+  return Math.ceil(outc / BLOCK) * BLOCK * Math.max(points(4), mixedPoints(oh, ow)) * inc;
 }
 
 /** Tile rows per band for an output oh × ow in m × m tiles (at most the tile rows there are). */
@@ -227,8 +280,15 @@ function bandRows(m: Tile, oh: number, ow: number): number {
  */
 function scratchFloats(oh: number, ow: number, inc: number): number {
   const need = (m: Tile) => bandRows(m, oh, ow) * Math.ceil(ow / m) * points(m) * inc + points(m) * 2 * BLOCK;
-  return Math.max(need(2), need(4));
+  const mixed = mixedPoints(oh, ow) > 0 ? MIXED_TILES * points(4) * inc + points(4) * 2 * BLOCK : 0;
+  return Math.max(need(2), need(4), mixed);
 }
+
+/**
+ * Tiles the mixed kernel transforms at a time, across images (so that an image's few edge tiles,
+ * or keras-deep's one 3×3 tile, still pair up for the products), as {@link BAND_TILES}.
+ */
+const MIXED_TILES = BAND_TILES;
 
 /** Floats of scratch {@link winogradForward} needs (per thread). */
 export function winogradForwardScratch(g: ConvGeometry): number {
@@ -244,6 +304,11 @@ export interface WinogradForwardOptions {
    * kernel (no padded copy; see {@link setWinogradPadFreeEnabled}), rather than the padded input.
    */
   unpadded?: boolean;
+  /**
+   * Whether the mixed tiles may run (see {@link setWinogradMixedEnabled}; not with an epilogue):
+   * `scratch.u` then holds {@link winogradFilterFloats}(ci, co, oh, ow) floats.
+   */
+  mixed?: boolean;
   /**
    * The owner and version of a transformed filter kept from call to call (see
    * {@link setWinogradResidentEnabled}): the helper threads then keep their copy of it too.
@@ -276,10 +341,41 @@ function run(
   scratch: number,
   epilogue: WinogradEpilogue | null = null,
   resident?: { owner: object; version: number },
+  /** The mixed tiles' edges (`u` then lenet_wino_filter_mixed's), or null for m × m tiles. */
+  mixed: { er: number; ec: number } | null = null,
 ): void {
   const { n, hp, wp, inc, oh, ow, outc, top = 0, left = 0 } = d;
   const m = tileOf(oh, ow);
   const band = bandRows(m, oh, ow);
+  if (mixed !== null) {
+    runSplit(simd, {
+      fn: 'lenet_conv_winograd_mixed',
+      macs: n * oh * ow * outc * 9 * inc,
+      items: n,
+      perItem: [{ ptr: xp, floats: hp * wp * inc }],
+      whole: [{ ptr: u, floats: winogradFilterFloats(inc, outc, oh, ow) }],
+      out: { ptr: out, floats: oh * ow * outc },
+      scratch: { ptr: scratch, floats: scratchFloats(oh, ow, inc) },
+      args: (p, count) => [
+        p.perItem[0],
+        p.whole[0],
+        p.out,
+        count,
+        hp,
+        wp,
+        inc,
+        oh,
+        ow,
+        outc,
+        MIXED_TILES,
+        p.scratch,
+        top,
+        left,
+        interior ? 1 : 0,
+      ],
+    });
+    return;
+  }
   const bias = epilogue?.bias ?? 0;
   const pool = epilogue?.pool ?? null;
   const outPixels = pool === null ? oh * ow : Math.floor(oh / 2) * Math.floor(ow / 2);
@@ -338,6 +434,26 @@ export function winogradForward(
   scratch: { u: number; work: number },
   options: WinogradForwardOptions = {},
 ): void {
+  const mixed = options.mixed && !options.epilogue && !options.resident ? mixedEdges(g.oh, g.ow) : null;
+  if (mixed !== null) {
+    const { n, ci, co, oh, ow } = g;
+    simd.fn.lenet_wino_filter_mixed(filter, scratch.u, ci, co, 0, oh, ow);
+    const input = options.unpadded
+      ? { hp: g.h, wp: g.w, top: g.top, left: g.left }
+      : { hp: g.hp, wp: g.wp, top: 0, left: 0 };
+    run(
+      simd,
+      { n, ...input, inc: ci, oh, ow, outc: co },
+      xp,
+      scratch.u,
+      out,
+      scratch.work,
+      null,
+      undefined,
+      mixed,
+    );
+    return;
+  }
   winogradForwardFilter(simd, g, filter, scratch.u);
   winogradForwardTransformed(simd, g, xp, scratch.u, out, scratch.work, options);
 }
@@ -401,7 +517,8 @@ export function winogradInputGradScratch(g: ConvGeometry): number {
  * The input gradient by Winograd (when {@link winogradInputGradTakes}): dx [n, h, w, ci] from dy
  * [n, oh, ow, co] zero-padded into `dyp` ({@link dyPadding}: n·hp·wp·co floats), or with `dyp`
  * 0 read unpadded, the kernel's tile loads reading the padding as zeros (the same sums). Scratch:
- * `u` ({@link winogradFilterFloats}(co, ci) floats) and `work` ({@link winogradInputGradScratch}).
+ * `u` ({@link winogradFilterFloats}(co, ci, h, w) floats: the mixed tiles may run, see
+ * {@link setWinogradMixedEnabled}) and `work` ({@link winogradInputGradScratch}).
  */
 export function winogradInputGradient(
   simd: SimdKernels,
@@ -413,10 +530,22 @@ export function winogradInputGradient(
 ): void {
   const { n, h, w, ci, co, oh, ow } = g;
   const pad = dyPadding(g);
-  simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 1, tileOf(h, w));
+  const mixed = mixedEdges(h, w);
+  if (mixed !== null) simd.fn.lenet_wino_filter_mixed(filter, scratch.u, ci, co, 1, h, w);
+  else simd.fn.lenet_wino_filter(filter, scratch.u, ci, co, 1, tileOf(h, w));
   if (scratch.dyp === 0) {
     const input = { hp: oh, wp: ow, top: pad.top, left: pad.left };
-    run(simd, { n, ...input, inc: co, oh: h, ow: w, outc: ci }, dy, scratch.u, dx, scratch.work);
+    run(
+      simd,
+      { n, ...input, inc: co, oh: h, ow: w, outc: ci },
+      dy,
+      scratch.u,
+      dx,
+      scratch.work,
+      null,
+      undefined,
+      mixed,
+    );
     return;
   }
   simd.fn.lenet_pad_nhwc(dy, scratch.dyp, n, oh, ow, co, pad.hp, pad.wp, pad.top, pad.left);
@@ -427,6 +556,9 @@ export function winogradInputGradient(
     scratch.u,
     dx,
     scratch.work,
+    null,
+    undefined,
+    mixed,
   );
 }
 

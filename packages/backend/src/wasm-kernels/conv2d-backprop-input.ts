@@ -158,7 +158,7 @@ function inputGradSimd(
     const pad = dyPadding(g);
     const padFree = winogradInputGradPadFreeEnabled();
     const dyFloats = padFree ? 0 : n * pad.hp * pad.wp * co;
-    const sizes = [dyFloats, winogradFilterFloats(co, ci), winogradInputGradScratch(g)];
+    const sizes = [dyFloats, winogradFilterFloats(co, ci, g.h, g.w), winogradInputGradScratch(g)];
     simd.withScratch(sizes, ([dyp, u, work]) => {
       const scratch = { dyp: padFree ? 0 : dyp, u, work };
       winogradInputGradient(simd, g, simd.ptr(dy), simd.ptr(filter), simd.ptr(out), scratch);

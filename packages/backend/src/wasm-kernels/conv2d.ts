@@ -211,14 +211,25 @@ function directConv(
       const kernel = forwardKernel(g);
       if (kernel === 'winograd' || kernel === 'wide') {
         const pack =
-          kernel === 'winograd' ? winogradFilterFloats(g.ci, g.co) : packedFloats(g.kh * g.kw * g.ci, g.co);
+          kernel === 'winograd'
+            ? winogradFilterFloats(g.ci, g.co, g.oh, g.ow)
+            : packedFloats(g.kh * g.kw * g.ci, g.co);
         const work = kernel === 'winograd' ? winogradForwardScratch(g) : 0;
         simd.withScratch([g.padded ? g.n * g.hp * g.wp * g.ci : 0, pack, work], ([xp, wpk, scratch]) => {
           if (g.padded)
             simd.fn.lenet_pad_nhwc(simd.ptr(x), xp, g.n, g.h, g.w, g.ci, g.hp, g.wp, g.top, g.left);
           const input = g.padded ? xp : simd.ptr(x);
           if (kernel === 'winograd')
-            winogradForward(simd, g, input, simd.ptr(filter), simd.ptr(out), { u: wpk, work: scratch });
+            // The compiled training step's tiles (mixed where they run): autodiff then computes its sums.
+            winogradForward(
+              simd,
+              g,
+              input,
+              simd.ptr(filter),
+              simd.ptr(out),
+              { u: wpk, work: scratch },
+              { mixed: true },
+            );
           else wideForward(simd, g, input, simd.ptr(filter), simd.ptr(out), wpk);
         });
         return out;

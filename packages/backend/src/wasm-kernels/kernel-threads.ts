@@ -100,6 +100,7 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_filter_grad_pool2_arg',
   'lenet_conv_filter_grad_winograd_unpadded',
   'lenet_conv_winograd_interior',
+  'lenet_conv_winograd_mixed',
   'lenet_conv_forward_pool2_full',
   'lenet_conv_backward_pool2_arg',
   'lenet_conv_forward_bias_act',

@@ -323,6 +323,34 @@ export interface SimdExports {
   ): void;
   /** lenet_conv_winograd with bound-free transforms of the tiles inside the input and output (the same sums; see csrc/lenet-kernels.c). */
   lenet_conv_winograd_interior: SimdExports['lenet_conv_winograd'];
+  /** The Winograd filter transforms of the mixed tiles: F(4×4) and the edge shapes (see csrc/lenet-kernels.c). */
+  lenet_wino_filter_mixed(
+    w: number,
+    u: number,
+    ci: number,
+    co: number,
+    flip: number,
+    oh: number,
+    ow: number,
+  ): void;
+  /** lenet_conv_winograd with F(4×4) tiles inside and narrower tiles at the edges, no epilogue (see csrc/lenet-kernels.c). */
+  lenet_conv_winograd_mixed(
+    xp: number,
+    u: number,
+    out: number,
+    n: number,
+    hp: number,
+    wp: number,
+    ci: number,
+    oh: number,
+    ow: number,
+    co: number,
+    capacity: number,
+    scratch: number,
+    top: number,
+    left: number,
+    interior: number,
+  ): void;
   /** dW of a stride-1 3×3 convolution by Winograd F(4×4, 3×3) (see csrc/lenet-kernels.c). */
   lenet_conv_filter_grad_winograd(
     xp: number,
