@@ -109,8 +109,10 @@ export {
   setTrainPoolSparseRowsEnabled,
 } from './wasm-kernels/conv2d-backprop-filter.js';
 /** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
+/** Work for the calling thread while it waits for a helper thread's share of a kernel (`fit` assembles its next batch). */
 export {
   overrideWasmKernelThreads,
+  setKernelIdleWork,
   setWasmKernelThreads,
   type WasmKernelThreadsOverride,
   wasmKernelThreads,

@@ -39,6 +39,7 @@ import {
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
+import { setBatchWriteAheadEnabled } from '../dist/loop.js';
 
 /** The `preset:batch` arguments of `args` (those not starting with `--`), or `fallback`'s. */
 export function parseCells(args, fallback = []) {
@@ -111,8 +112,10 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   gradient's sums of all filter rows in registers; `conv2-train`: round 12's levers of
  *   LeNet-5's convs (all four); `train-pool-sparse-dx-masks`: the sparse input gradient's
  *   channels by bit masks rather than sorted lists.
+ * `write-ahead`: `fit` writing its next batch while a step waits for a helper thread (fit-profile.mjs).
  */
 const AB_SWITCHES = {
+  'write-ahead': setBatchWriteAheadEnabled,
   pool: setPoolFastEnabled,
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),

@@ -292,6 +292,10 @@ for (const { preset, batch } of cells) {
       `  bare: steps on batches() ${f(m('step'))} (${f(m('step') / perEpoch)}/step), on 4 cached batches ${f(m('cached'))}, batches() alone ${f(m('data'))}, sums read ${f(m('read'))}\n` +
       `  validation ${f(m('val'))} (kept inference; a new one ${f(m('valNew'))}, its construction ${f(m('valNew', 'valCompile'))})\n` +
       `  main-thread CPU ms per epoch: ${names.map((n) => `${n} ${f(m(n, 'cpu'))}`).join(', ')}\n` +
-      `  GCs per round (count/ms): ${names.map((n) => `${n} ${m(n, 'gcCount')}/${m(n, 'gcMs').toFixed(1)}`).join(', ')}`,
+      `  GCs per round (count/ms): ${names.map((n) => `${n} ${m(n, 'gcCount')}/${m(n, 'gcMs').toFixed(1)}`).join(', ')}` +
+      // The switch's effect round by round (each round runs both): steadier than a difference of medians.
+      (switches.length > 0
+        ? `\n  ${fitNames[1]} − ${fitNames[0]}, median of the rounds' differences: epoch ${f(median(got[fitNames[1]].map((x, r) => x.epoch - got[fitNames[0]][r].epoch)))} ms, steps-only ${f(median(got[fitNames[1]].map((x, r) => x.stepsOnly - got[fitNames[0]][r].stepsOnly)))} ms`
+        : ''),
   );
 }

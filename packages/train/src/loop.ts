@@ -1,7 +1,8 @@
+import { setKernelIdleWork } from '@lenet/backend';
 import {
   type AugmentOptions,
   type Batch,
-  batches,
+  batchCursor,
   type Dataset,
   type MeanStd,
   mixSeed,
@@ -19,6 +20,20 @@ import type { LearningRateSchedule } from './schedules.js';
 import type { StepRunner } from './step.js';
 import type * as tf from './tfjs.js';
 import { createTrainContext, type LoopState } from './train-context.js';
+
+/**
+ * Whether a step's idle moments (the main thread waiting for a helper thread's share of a split
+ * kernel: 0.8 ms of LeNet-5's 5.7 ms b64 step) write the next batch ahead (shuffle, gather,
+ * normalise, augment: 0.1–0.25 ms a LeNet-5 b64 batch), rather than the loop after the step.
+ */
+let writeAhead = true;
+
+/** Switches the loop's writing of the next batch during a step's idle moments; returns the previous setting. For A/B measurements. */
+export function setBatchWriteAheadEnabled(enabled: boolean): boolean {
+  const previous = writeAhead;
+  writeAhead = enabled;
+  return previous;
+}
 
 /** The checked options the loop runs with (what `fit` prepared). */
 export interface LoopConfig {
@@ -191,7 +206,7 @@ class TrainingLoop {
     const s = this.state;
     const { config, signal } = this.setup;
     let batchIndex = s.batch;
-    const stream = batches(config.train, {
+    const cursor = batchCursor(config.train, {
       batchSize: config.batchSize,
       shuffle: config.shuffle,
       seed: config.seed,
@@ -200,17 +215,23 @@ class TrainingLoop {
       layout: 'NHWC',
       normalize: config.normalize,
       augment: config.augment,
-      // Each batch is done with (stepped, callbacks called) before the next is drawn, and nothing
-      // keeps it: one pair of buffers serves the epoch. Fresh 0.2–0.8 MB buffers per batch made
-      // LeNet-5's b64 steps in fit 5–45 % slower (fit-overhead.mjs), mostly as waiting for the
-      // helper thread, not as main-thread work.
+      // Each batch is done with (stepped, callbacks called) before the one after the next is
+      // drawn, and nothing keeps it: two pairs of buffers serve the epoch. Fresh 0.2–0.8 MB
+      // buffers per batch made LeNet-5's b64 steps in fit 5–45 % slower (fit-profile.mjs), mostly
+      // as waiting for the helper thread, not as main-thread work.
       reuseBuffers: true,
     });
     // A resumed epoch draws the batches it already trained too: the order and the augmentation
     // of the rest come out as in an uninterrupted run.
-    for (let b = 0; b < batchIndex; b++) stream.next();
-    for (const batch of stream) {
-      await this.step(batch);
+    for (let b = 0; b < batchIndex; b++) cursor.next();
+    const ahead = writeAhead ? () => cursor.writeAhead() : null;
+    for (let batch = cursor.next(); batch !== undefined; batch = cursor.next()) {
+      const previous = setKernelIdleWork(ahead);
+      try {
+        await this.step(batch);
+      } finally {
+        setKernelIdleWork(previous);
+      }
       s.batch = batchIndex + 1;
       if (signal) {
         await new Promise<void>((resolve) => setImmediate(resolve));
