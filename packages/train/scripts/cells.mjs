@@ -14,6 +14,7 @@ import {
   setDenseResidentSplitEnabled,
   setDirectEpilogueEnabled,
   setInferenceFusionEnabled,
+  setKernelWaitSpin,
   setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
   setPoolArgmaxWideEnabled,
@@ -116,6 +117,7 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  */
 const AB_SWITCHES = {
   'write-ahead': setBatchWriteAheadEnabled,
+  'wait-spin': (on) => setKernelWaitSpin(on ? 2000 : 0),
   pool: setPoolFastEnabled,
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),

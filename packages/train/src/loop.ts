@@ -2,6 +2,7 @@ import { setKernelIdleWork } from '@lenet/backend';
 import {
   type AugmentOptions,
   type Batch,
+  type BatchCursor,
   batchCursor,
   type Dataset,
   type MeanStd,
@@ -98,6 +99,8 @@ class TrainingLoop {
    * ~20 ms epoch at batch 64 (a fresh net's first call 3.1 ms, a kept one's after training 0.9).
    */
   private validation: ModelInference | undefined;
+  /** The next epoch's batches, written ahead during the end of the epoch before. */
+  private nextCursor: { epoch: number; cursor: BatchCursor } | undefined;
 
   constructor(private readonly setup: LoopSetup) {
     const { config } = setup;
@@ -189,7 +192,17 @@ class TrainingLoop {
     s.epochSamplesBefore = s.epochSamples;
     const done = await this.steps();
     if (s.stopReason !== null && done < config.stepsPerEpoch) return false;
-    const logs = await this.epochLogs();
+    // The next epoch's first batch is written while the end of this one (validation) waits for
+    // the helper threads, as every other batch is during the step before it.
+    const next = writeAhead && epoch + 1 < config.epochs ? this.cursorFor(epoch + 1) : undefined;
+    this.nextCursor = next && { epoch: epoch + 1, cursor: next };
+    const previous = setKernelIdleWork(next ? () => next.writeAhead() : null);
+    let logs: EpochLogs;
+    try {
+      logs = await this.epochLogs();
+    } finally {
+      setKernelIdleWork(previous);
+    }
     schedule.epochEnd(logs);
     history.push(logs);
     s.atBoundary = true;
@@ -206,21 +219,9 @@ class TrainingLoop {
     const s = this.state;
     const { config, signal } = this.setup;
     let batchIndex = s.batch;
-    const cursor = batchCursor(config.train, {
-      batchSize: config.batchSize,
-      shuffle: config.shuffle,
-      seed: config.seed,
-      epoch: s.epoch,
-      dropLast: config.dropLast,
-      layout: 'NHWC',
-      normalize: config.normalize,
-      augment: config.augment,
-      // Each batch is done with (stepped, callbacks called) before the one after the next is
-      // drawn, and nothing keeps it: two pairs of buffers serve the epoch. Fresh 0.2–0.8 MB
-      // buffers per batch made LeNet-5's b64 steps in fit 5–45 % slower (fit-profile.mjs), mostly
-      // as waiting for the helper thread, not as main-thread work.
-      reuseBuffers: true,
-    });
+    const kept = this.nextCursor;
+    this.nextCursor = undefined;
+    const cursor = kept?.epoch === s.epoch ? kept.cursor : this.cursorFor(s.epoch);
     // A resumed epoch draws the batches it already trained too: the order and the augmentation
     // of the rest come out as in an uninterrupted run.
     for (let b = 0; b < batchIndex; b++) cursor.next();
@@ -244,6 +245,26 @@ class TrainingLoop {
       if (s.stopReason !== null) break;
     }
     return batchIndex;
+  }
+
+  /** The batches of `epoch`. */
+  private cursorFor(epoch: number): BatchCursor {
+    const { config } = this.setup;
+    return batchCursor(config.train, {
+      batchSize: config.batchSize,
+      shuffle: config.shuffle,
+      seed: config.seed,
+      epoch,
+      dropLast: config.dropLast,
+      layout: 'NHWC',
+      normalize: config.normalize,
+      augment: config.augment,
+      // Each batch is done with (stepped, callbacks called) before the one after the next is
+      // drawn, and nothing keeps it: two pairs of buffers serve the epoch. Fresh 0.2–0.8 MB
+      // buffers per batch made LeNet-5's b64 steps in fit 5–45 % slower (fit-profile.mjs), mostly
+      // as waiting for the helper thread, not as main-thread work.
+      reuseBuffers: true,
+    });
   }
 
   /** One training step at the schedule's rate, on this thread or data-parallel. */

@@ -20,11 +20,12 @@ vi.mock('@lenet/backend', async (importOriginal) => {
   };
 });
 
-describe('fit writing the next batch ahead during a step', () => {
+describe('fit writing the next batch ahead during a step (and the end of an epoch)', () => {
   it('trains on exactly the batches batches() draws, as without it', async () => {
     await useWasm();
     // 40 samples in batches of 16: a partial last batch; augmentation draws per sample in order.
     const train = await mnistHead('train', 40);
+    const validation = await mnistHead('test', 20);
     const options = { batchSize: 16, seed: 4, learningRate: 1e-3 };
     const epochs = 2;
     const { model: byHand } = model('tiny-bn', 2);
@@ -43,9 +44,10 @@ describe('fit writing the next batch ahead during a step', () => {
       setBatchWriteAheadEnabled(on);
       writtenAhead = 0;
       const { model: viaFit } = model('tiny-bn', 2);
-      const r = await fit(viaFit, train, { ...options, epochs, augment: true });
-      // Each epoch's batches after the first, written whole during the step before them.
-      expect(writtenAhead).toBe(on ? epochs * (40 - 16) : 0);
+      const r = await fit(viaFit, train, { ...options, epochs, augment: true, validation });
+      // Each epoch's batches after its first, written whole during the step before them, and the
+      // first batch of every epoch after the first, during the end of the epoch before.
+      expect(writtenAhead).toBe(on ? epochs * (40 - 16) + (epochs - 1) * 16 : 0);
       expect(r.history.map((h) => h.loss)).toEqual(losses);
       expect(viaFit.getWeights().map((w) => w.dataSync())).toEqual(weights);
       viaFit.dispose();

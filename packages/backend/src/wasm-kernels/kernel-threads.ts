@@ -38,6 +38,19 @@ const STOP = 2;
  */
 let spinMicros = 600;
 
+/**
+ * How long (µs) the calling thread polls for a helper to finish its share before it sleeps in
+ * Atomics.wait (waking from which costs 30–100 µs, as a helper's does).
+ */
+let waitSpinMicros = 0;
+
+/** Sets how long (µs, at most 10000) the calling thread polls before it sleeps waiting for a helper; returns the previous value. For A/B measurements. */
+export function setKernelWaitSpin(micros: number): number {
+  const previous = waitSpinMicros;
+  waitSpinMicros = Math.max(0, Math.min(10_000, Math.round(micros)));
+  return previous;
+}
+
 /** What the calling thread does while it waits for a helper (see {@link setKernelIdleWork}). */
 let idleWork: (() => boolean) | null = null;
 
@@ -287,8 +300,10 @@ export class KernelThreads {
   wait(index: number): void {
     const h = this.helpers[index];
     if (h === undefined || !h.busy) return;
+    const until = waitSpinMicros > 0 ? performance.now() + waitSpinMicros / 1000 : 0;
     while (Atomics.load(h.ctl, CTL.done) === 0) {
       if (idleWork !== null && idleWork()) continue;
+      if (until > 0 && performance.now() < until) continue;
       Atomics.wait(h.ctl, CTL.done, 0, 10_000);
     }
     h.busy = false;
