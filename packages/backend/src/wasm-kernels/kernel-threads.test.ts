@@ -7,6 +7,7 @@ import {
   overrideWasmKernelThreads,
   setKernelIdleWork,
   setKernelThreadSpin,
+  setKernelWaitSpin,
   setWasmKernelThreads,
   wasmKernelThreads,
 } from './kernel-threads.js';
@@ -114,12 +115,21 @@ describe('the SIMD kernels split over helper threads', () => {
         });
       }
       expect(setKernelIdleWork(null)).not.toBeNull();
-      // Without idle work the waits sleep: nothing is called.
+      // Without idle work the waits sleep (or poll first): nothing is called, the same results.
       calls = 0;
-      await onBackend('wasm', work);
+      for (const poll of [0, 2000]) {
+        setKernelWaitSpin(poll);
+        const two = await onBackend('wasm', work);
+        two.forEach((t, i) => {
+          expect(relativeError(t, one[i]), `poll ${poll}: output ${i}`).toBeLessThan(1e-5);
+        });
+      }
       expect(calls).toBe(0);
+      expect(setKernelWaitSpin(1e9)).toBe(2000);
+      expect(setKernelWaitSpin(0)).toBe(10_000);
     } finally {
       setKernelIdleWork(null);
+      setKernelWaitSpin(0);
       setKernelThreadSpin(spin);
     }
   });
