@@ -217,7 +217,7 @@ class TrainingLoop {
    */
   private async steps(): Promise<number> {
     const s = this.state;
-    const { config, signal } = this.setup;
+    const { signal } = this.setup;
     let batchIndex = s.batch;
     const kept = this.nextCursor;
     this.nextCursor = undefined;

@@ -302,7 +302,7 @@ export class KernelThreads {
     if (h === undefined || !h.busy) return;
     const until = waitSpinMicros > 0 ? performance.now() + waitSpinMicros / 1000 : 0;
     while (Atomics.load(h.ctl, CTL.done) === 0) {
-      if (idleWork !== null && idleWork()) continue;
+      if (idleWork?.()) continue;
       if (until > 0 && performance.now() < until) continue;
       Atomics.wait(h.ctl, CTL.done, 0, 10_000);
     }
