@@ -22,12 +22,15 @@ import type { StepRunner } from './step.js';
 import type * as tf from './tfjs.js';
 import { createTrainContext, type LoopState } from './train-context.js';
 
+/** The environment variable that switches the write-ahead below off (`0`) in the process, for A/B runs of the bench. */
+export const BATCH_WRITE_AHEAD_ENV = 'LENET_FIT_WRITE_AHEAD';
+
 /**
  * Whether a step's idle moments (the main thread waiting for a helper thread's share of a split
  * kernel: 0.8 ms of LeNet-5's 5.7 ms b64 step) write the next batch ahead (shuffle, gather,
  * normalise, augment: 0.1–0.25 ms a LeNet-5 b64 batch), rather than the loop after the step.
  */
-let writeAhead = true;
+let writeAhead = process.env[BATCH_WRITE_AHEAD_ENV] !== '0';
 
 /** Switches the loop's writing of the next batch during a step's idle moments; returns the previous setting. For A/B measurements. */
 export function setBatchWriteAheadEnabled(enabled: boolean): boolean {
