@@ -108,9 +108,15 @@ export {
   setTrainPoolSparseInputGradEnabled,
   setTrainPoolSparseRowsEnabled,
 } from './wasm-kernels/conv2d-backprop-filter.js';
-/** How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for good or for a while. */
+/**
+ * How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for
+ * good or for a while; work for the calling thread while it waits for a helper's share of a
+ * kernel (`fit` writes its next batch), and how long it polls before it sleeps.
+ */
 export {
   overrideWasmKernelThreads,
+  setKernelIdleWork,
+  setKernelWaitSpin,
   setWasmKernelThreads,
   type WasmKernelThreadsOverride,
   wasmKernelThreads,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { applyTransform, sampleTransform } from './augment.js';
-import { batchCount, batches, normalizationTable } from './batches.js';
+import { batchCount, batchCursor, batches, normalizationTable } from './batches.js';
 import { createRng } from './random.js';
 import { syntheticDataset } from './testing/synthetic.js';
+import type { Batch } from './types.js';
 
 /** Recovers each sample's index from its first pixel: pixel (0,0,0) of sample i is 3i % 256. */
 function sampleIds(ds: ReturnType<typeof syntheticDataset>, opts: Parameters<typeof batches>[1]): number[] {
@@ -134,6 +135,43 @@ describe('batches', () => {
     expect(() => batches(ds, { batchSize: 4, reuseBuffers: 1 as unknown as boolean }).next()).toThrow(
       /reuseBuffers/,
     );
+  });
+
+  it("batchCursor gives batches()'s batches however far it writes ahead, and never into the batch drawn", () => {
+    const opts = {
+      batchSize: 16,
+      shuffle: true,
+      seed: 3,
+      epoch: 1,
+      augment: { crop: { padding: 1 }, flip: true },
+    };
+    const fresh = [...batches(ds, opts)].map((b) => ({ x: [...b.x], y: [...b.y], shape: b.shape }));
+    // Samples written ahead before each draw: none, part of a batch, all of it (and more asked).
+    for (const ahead of [
+      [0, 0, 0, 0],
+      [5, 16, 1, 0],
+      [99, 99, 99, 99],
+    ]) {
+      for (const reuseBuffers of [false, true]) {
+        const cursor = batchCursor(ds, { ...opts, reuseBuffers });
+        expect(cursor.count).toBe(4);
+        const got: { x: number[]; y: number[]; shape: number[] }[] = [];
+        let last: Batch | undefined;
+        for (let i = 0; ; i++) {
+          for (let k = 0; k < ahead[i % 4]; k++) {
+            if (!cursor.writeAhead()) break;
+            // The batch drawn last stays as it was while the next is written.
+            if (last) expect([...last.x]).toEqual(fresh[i - 1].x);
+          }
+          const b = cursor.next();
+          if (b === undefined) break;
+          got.push({ x: [...b.x], y: [...b.y], shape: b.shape });
+          last = b;
+        }
+        expect(got).toEqual(fresh);
+        expect(cursor.writeAhead()).toBe(false);
+      }
+    }
   });
 
   it('augments reproducibly: same seed same pixels, flip and shift as drawn', () => {

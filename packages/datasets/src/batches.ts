@@ -87,6 +87,40 @@ export function normalizationTable(
  * (except those dropped by `dropLast`); the same seed and epoch give the same order and augmentation.
  */
 export function* batches(ds: Dataset, options: BatchOptions): Generator<Batch, void, undefined> {
+  const cursor = makeCursor(ds, options, 1);
+  for (let batch = cursor.next(); batch !== undefined; batch = cursor.next()) yield batch;
+}
+
+/**
+ * {@link batches} as a cursor that can write the batch after the one drawn ahead of time, a sample
+ * at a time: for a loop with idle moments during a step (`fit` fills them while a helper thread
+ * finishes its share of a kernel). The batches, their order and augmentation are those of
+ * {@link batches} with the same options, however the writing ahead falls.
+ */
+export interface BatchCursor {
+  /** Batches in the epoch. */
+  readonly count: number;
+  /** The next batch (the rest of it written now), or undefined after the last. */
+  next(): Batch | undefined;
+  /**
+   * Writes one more sample of the batch that {@link next} returns next; false when that batch is
+   * already complete or there is none. With `reuseBuffers` the cursor keeps two pairs of buffers
+   * so that this never touches the batch last drawn: a batch is then valid until the one after
+   * the next is drawn.
+   */
+  writeAhead(): boolean;
+}
+
+/**
+ * A {@link BatchCursor} over `ds` with the options of {@link batches}. Throws a DatasetError for
+ * bad options now, not at the first batch.
+ */
+export function batchCursor(ds: Dataset, options: BatchOptions): BatchCursor {
+  return makeCursor(ds, options, 2);
+}
+
+/** The cursor with `inFlight` pairs of reused buffers (1: {@link batches}'s, which never writes ahead). */
+function makeCursor(ds: Dataset, options: BatchOptions, inFlight: 1 | 2): BatchCursor {
   const { batchSize } = options;
   const layout = checkBatchOptions(options);
   const total = batchCount(ds, options);
@@ -101,30 +135,54 @@ export function* batches(ds: Dataset, options: BatchOptions): Generator<Batch, v
   const S = HW * C;
   const shape = (n: number): [number, number, number, number] =>
     layout === 'NHWC' ? [n, H, W, C] : [n, C, H, W];
-  const shared = options.reuseBuffers
-    ? {
-        x: new Float32Array(Math.min(batchSize, ds.count) * S),
-        y: new Int32Array(Math.min(batchSize, ds.count)),
-      }
-    : undefined;
-
-  for (let b = 0; b < total; b++) {
-    const start = b * batchSize;
-    const n = Math.min(batchSize, ds.count - start);
-    const x = shared ? shared.x.subarray(0, n * S) : new Float32Array(n * S);
-    const y = shared ? shared.y.subarray(0, n) : new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const index = order ? order[start + i] : start + i;
-      y[i] = labels[index];
-      const t = augment ? sampleTransform(augmentRng!, augment, H, W) : undefined;
-      if (t && (t.dx !== 0 || t.dy !== 0 || t.flip)) {
-        writeTransformed(images, index * S, x, i * S, H, W, C, layout, lut, t);
-      } else {
-        writePlain(images, index * S, x, i * S, HW, C, layout, lut);
-      }
+  const full = Math.min(batchSize, ds.count);
+  // Reused buffers: one pair per batch in flight (the one drawn, and the one written ahead).
+  const pairs: { x: Float32Array; y: Int32Array }[] = [];
+  const sizeOf = (b: number) => Math.min(batchSize, ds.count - b * batchSize);
+  const buffersOf = (b: number): { x: Float32Array; y: Int32Array } => {
+    const n = sizeOf(b);
+    if (!options.reuseBuffers) return { x: new Float32Array(n * S), y: new Int32Array(n) };
+    const k = b % inFlight;
+    pairs[k] ??= { x: new Float32Array(full * S), y: new Int32Array(full) };
+    return { x: pairs[k].x.subarray(0, n * S), y: pairs[k].y.subarray(0, n) };
+  };
+  // The batch next() returns next, its buffers once its first sample is written, and how many of
+  // its samples are written.
+  let drawn = 0;
+  let pending: { x: Float32Array; y: Int32Array } | undefined;
+  let written = 0;
+  const writeSample = (): void => {
+    pending ??= buffersOf(drawn);
+    const i = written;
+    const j = drawn * batchSize + i;
+    const index = order ? order[j] : j;
+    pending.y[i] = labels[index];
+    const t = augment ? sampleTransform(augmentRng!, augment, H, W) : undefined;
+    if (t && (t.dx !== 0 || t.dy !== 0 || t.flip)) {
+      writeTransformed(images, index * S, pending.x, i * S, H, W, C, layout, lut, t);
+    } else {
+      writePlain(images, index * S, pending.x, i * S, HW, C, layout, lut);
     }
-    yield { x, y, shape: shape(n) };
-  }
+    written++;
+  };
+  return {
+    count: total,
+    next() {
+      if (drawn >= total) return undefined;
+      const n = sizeOf(drawn);
+      while (written < n) writeSample();
+      const { x, y } = pending ?? buffersOf(drawn);
+      pending = undefined;
+      written = 0;
+      drawn++;
+      return { x, y, shape: shape(n) };
+    },
+    writeAhead() {
+      if (drawn >= total || written >= sizeOf(drawn)) return false;
+      writeSample();
+      return true;
+    },
+  };
 }
 
 function writePlain(

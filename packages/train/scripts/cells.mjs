@@ -16,6 +16,7 @@ import {
   setDenseSparseSplitEnabled,
   setDirectEpilogueEnabled,
   setInferenceFusionEnabled,
+  setKernelWaitSpin,
   setNarrowDirectEnabled,
   setPoolArgmaxMinFloats,
   setPoolArgmaxWideEnabled,
@@ -41,6 +42,7 @@ import {
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
+import { setBatchWriteAheadEnabled } from '../dist/loop.js';
 
 /** The `preset:batch` arguments of `args` (those not starting with `--`), or `fallback`'s. */
 export function parseCells(args, fallback = []) {
@@ -118,8 +120,11 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   input gradient skipping the windows' zeros; `train-pool-sparse-rows`: the sparse filter
  *   gradient's sums of all filter rows in registers; `conv2-train`: round 12's levers of
  *   LeNet-5's convs (all four).
+ * `write-ahead`: `fit` writing its next batch while a step waits for a helper thread (fit-profile.mjs).
  */
 const AB_SWITCHES = {
+  'write-ahead': setBatchWriteAheadEnabled,
+  'wait-spin': (on) => setKernelWaitSpin(on ? 2000 : 0),
   pool: setPoolFastEnabled,
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),

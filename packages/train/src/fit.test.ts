@@ -73,8 +73,9 @@ describe('fit on the cpu backend', () => {
 });
 
 describe('fit steps on exactly the batches batches() draws', () => {
-  // fit writes every batch into one pair of buffers: a step that kept a batch past the next draw
-  // (a tensor aliasing it on the cpu backend, a shard still in flight) would train on wrong data.
+  // fit writes its batches into two pairs of buffers, the next one during the step: a step that
+  // kept a batch past the draw after the next (a tensor aliasing it on the cpu backend, a shard
+  // still in flight) would train on wrong data (write-ahead.test.ts makes the writing ahead certain).
   it.each([
     ['cpu (autodiff: tensors alias the batch arrays)', 'cpu'],
     ['wasm (compiled step)', 'wasm'],

@@ -1,7 +1,9 @@
+import { setKernelIdleWork } from '@lenet/backend';
 import {
   type AugmentOptions,
   type Batch,
-  batches,
+  type BatchCursor,
+  batchCursor,
   type Dataset,
   type MeanStd,
   mixSeed,
@@ -19,6 +21,23 @@ import type { LearningRateSchedule } from './schedules.js';
 import type { StepRunner } from './step.js';
 import type * as tf from './tfjs.js';
 import { createTrainContext, type LoopState } from './train-context.js';
+
+/** The environment variable that switches the write-ahead below off (`0`) in the process, for A/B runs of the bench. */
+export const BATCH_WRITE_AHEAD_ENV = 'LENET_FIT_WRITE_AHEAD';
+
+/**
+ * Whether a step's idle moments (the main thread waiting for a helper thread's share of a split
+ * kernel: 0.8 ms of LeNet-5's 5.7 ms b64 step) write the next batch ahead (shuffle, gather,
+ * normalise, augment: 0.1–0.25 ms a LeNet-5 b64 batch), rather than the loop after the step.
+ */
+let writeAhead = process.env[BATCH_WRITE_AHEAD_ENV] !== '0';
+
+/** Switches the loop's writing of the next batch during a step's idle moments; returns the previous setting. For A/B measurements. */
+export function setBatchWriteAheadEnabled(enabled: boolean): boolean {
+  const previous = writeAhead;
+  writeAhead = enabled;
+  return previous;
+}
 
 /** The checked options the loop runs with (what `fit` prepared). */
 export interface LoopConfig {
@@ -83,6 +102,8 @@ class TrainingLoop {
    * ~20 ms epoch at batch 64 (a fresh net's first call 3.1 ms, a kept one's after training 0.9).
    */
   private validation: ModelInference | undefined;
+  /** The next epoch's batches, written ahead during the end of the epoch before. */
+  private nextCursor: { epoch: number; cursor: BatchCursor } | undefined;
 
   constructor(private readonly setup: LoopSetup) {
     const { config } = setup;
@@ -174,7 +195,17 @@ class TrainingLoop {
     s.epochSamplesBefore = s.epochSamples;
     const done = await this.steps();
     if (s.stopReason !== null && done < config.stepsPerEpoch) return false;
-    const logs = await this.epochLogs();
+    // The next epoch's first batch is written while the end of this one (validation) waits for
+    // the helper threads, as every other batch is during the step before it.
+    const next = writeAhead && epoch + 1 < config.epochs ? this.cursorFor(epoch + 1) : undefined;
+    this.nextCursor = next && { epoch: epoch + 1, cursor: next };
+    const previous = setKernelIdleWork(next ? () => next.writeAhead() : null);
+    let logs: EpochLogs;
+    try {
+      logs = await this.epochLogs();
+    } finally {
+      setKernelIdleWork(previous);
+    }
     schedule.epochEnd(logs);
     history.push(logs);
     s.atBoundary = true;
@@ -189,28 +220,22 @@ class TrainingLoop {
    */
   private async steps(): Promise<number> {
     const s = this.state;
-    const { config, signal } = this.setup;
+    const { signal } = this.setup;
     let batchIndex = s.batch;
-    const stream = batches(config.train, {
-      batchSize: config.batchSize,
-      shuffle: config.shuffle,
-      seed: config.seed,
-      epoch: s.epoch,
-      dropLast: config.dropLast,
-      layout: 'NHWC',
-      normalize: config.normalize,
-      augment: config.augment,
-      // Each batch is done with (stepped, callbacks called) before the next is drawn, and nothing
-      // keeps it: one pair of buffers serves the epoch. Fresh 0.2–0.8 MB buffers per batch made
-      // LeNet-5's b64 steps in fit 5–45 % slower (fit-overhead.mjs), mostly as waiting for the
-      // helper thread, not as main-thread work.
-      reuseBuffers: true,
-    });
+    const kept = this.nextCursor;
+    this.nextCursor = undefined;
+    const cursor = kept?.epoch === s.epoch ? kept.cursor : this.cursorFor(s.epoch);
     // A resumed epoch draws the batches it already trained too: the order and the augmentation
     // of the rest come out as in an uninterrupted run.
-    for (let b = 0; b < batchIndex; b++) stream.next();
-    for (const batch of stream) {
-      await this.step(batch);
+    for (let b = 0; b < batchIndex; b++) cursor.next();
+    const ahead = writeAhead ? () => cursor.writeAhead() : null;
+    for (let batch = cursor.next(); batch !== undefined; batch = cursor.next()) {
+      const previous = setKernelIdleWork(ahead);
+      try {
+        await this.step(batch);
+      } finally {
+        setKernelIdleWork(previous);
+      }
       s.batch = batchIndex + 1;
       if (signal) {
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -223,6 +248,26 @@ class TrainingLoop {
       if (s.stopReason !== null) break;
     }
     return batchIndex;
+  }
+
+  /** The batches of `epoch`. */
+  private cursorFor(epoch: number): BatchCursor {
+    const { config } = this.setup;
+    return batchCursor(config.train, {
+      batchSize: config.batchSize,
+      shuffle: config.shuffle,
+      seed: config.seed,
+      epoch,
+      dropLast: config.dropLast,
+      layout: 'NHWC',
+      normalize: config.normalize,
+      augment: config.augment,
+      // Each batch is done with (stepped, callbacks called) before the one after the next is
+      // drawn, and nothing keeps it: two pairs of buffers serve the epoch. Fresh 0.2–0.8 MB
+      // buffers per batch made LeNet-5's b64 steps in fit 5–45 % slower (fit-profile.mjs), mostly
+      // as waiting for the helper thread, not as main-thread work.
+      reuseBuffers: true,
+    });
   }
 
   /** One training step at the schedule's rate, on this thread or data-parallel. */

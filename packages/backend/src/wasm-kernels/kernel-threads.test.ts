@@ -5,7 +5,9 @@ import * as tf from '../tfjs.js';
 import {
   kernelThreads,
   overrideWasmKernelThreads,
+  setKernelIdleWork,
   setKernelThreadSpin,
+  setKernelWaitSpin,
   setWasmKernelThreads,
   wasmKernelThreads,
 } from './kernel-threads.js';
@@ -87,6 +89,48 @@ describe('the SIMD kernels split over helper threads', () => {
       expect(setKernelThreadSpin(previous)).toBe(0);
     } finally {
       setKernelThreadSpin(previous);
+    }
+  });
+
+  it('do the idle work while the calling thread waits for a helper, with the same results', async () => {
+    await setWasmKernelThreads(1);
+    const one = await onBackend('wasm', work);
+    await setWasmKernelThreads(2);
+    // A helper that sleeps between calls takes 30–100 µs to wake: the calling thread, done with
+    // its share first, then waits for it.
+    const spin = setKernelThreadSpin(0);
+    let calls = 0;
+    try {
+      // Work that never runs out (the waits still end with the helper's share), then none.
+      for (const left of [Number.POSITIVE_INFINITY, 0]) {
+        calls = 0;
+        setKernelIdleWork(() => {
+          calls++;
+          return calls < left;
+        });
+        const two = await onBackend('wasm', work);
+        if (left > 0) expect(calls).toBeGreaterThan(0);
+        two.forEach((t, i) => {
+          expect(relativeError(t, one[i]), `output ${i}`).toBeLessThan(1e-5);
+        });
+      }
+      expect(setKernelIdleWork(null)).not.toBeNull();
+      // Without idle work the waits sleep (or poll first): nothing is called, the same results.
+      calls = 0;
+      for (const poll of [0, 2000]) {
+        setKernelWaitSpin(poll);
+        const two = await onBackend('wasm', work);
+        two.forEach((t, i) => {
+          expect(relativeError(t, one[i]), `poll ${poll}: output ${i}`).toBeLessThan(1e-5);
+        });
+      }
+      expect(calls).toBe(0);
+      expect(setKernelWaitSpin(1e9)).toBe(2000);
+      expect(setKernelWaitSpin(0)).toBe(10_000);
+    } finally {
+      setKernelIdleWork(null);
+      setKernelWaitSpin(0);
+      setKernelThreadSpin(spin);
     }
   });
 
