@@ -24,6 +24,7 @@ import {
   winogradInputGradient,
   winogradInputGradPadFreeEnabled,
   winogradInputGradScratch,
+  winogradMixedForwardEnabled,
   winogradPadFreeEnabled,
   winogradTrainPadFreeEnabled,
 } from '../wasm-kernels/conv-winograd.js';
@@ -291,7 +292,11 @@ export class ConvStage implements Stage {
       const bias = biasInfo ? simd.ptr(biasInfo) : 0;
       const act = this.act === 'relu' ? 'relu' : 'linear';
       const epilogue = this.epilogue ? ({ bias, act, pool: this.pool } as const) : null;
-      const options = { epilogue, unpadded: this.padFree, mixed: this.mode !== 'infer' };
+      const options = {
+        epilogue,
+        unpadded: this.padFree,
+        mixed: this.mode !== 'infer' && winogradMixedForwardEnabled(),
+      };
       if (this.winoFilter) {
         const filter = kernel;
         const u = this.winoFilter.get([filter.dataId, winogradForwardTile(g)], (dst) => {

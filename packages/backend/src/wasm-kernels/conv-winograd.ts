@@ -132,8 +132,8 @@ let mixedTiles = mixedEnv !== '0';
 let mixedEverywhere = mixedEnv === 'all';
 
 /**
- * Turns on or off (for A/B measurements) the mixed tiles of the compiled training step's Winograd
- * forward pass and of the Winograd input gradient: an output side that is not a multiple of 4
+ * Turns on or off (for A/B measurements) the mixed tiles of the Winograd input gradient (and,
+ * with `everywhere`, of the forward pass): an output side that is not a multiple of 4
  * (14, 7, 3) covered exactly by F(4×4) tiles inside and F(4×2), F(2×2), F(3×3)… tiles along its
  * bottom and right edges, rather than by F(4×4) tiles whose outputs past the edge are thrown away
  * (on 14 × 14, 16% fewer products; 7 × 7, 16%; 3 × 3, 31%). Different sums (the edge tiles
@@ -142,12 +142,22 @@ let mixedEverywhere = mixedEnv === 'all';
  * products, where F(4×4) ran one lone tile per image) and where whole 4×4 tiles are at least half
  * the tiles (14 × 14: 9 of 16); `everywhere` on every output with edges (on 7 × 7, one whole tile
  * of four, the saving was measured eaten by the filter transforms of four shapes, 121 points
- * against 36, made on the main thread and copied to the helper threads).
+ * against 36, made on the main thread and copied to the helper threads). The forward pass takes
+ * them only with `everywhere`, for A/B runs: the compiled inference pass runs its Winograd convs
+ * with epilogues that the mixed kernel lacks, `predict` through TensorFlow.js (the registered
+ * Conv2D) must equal it bit for bit, and the compiled training step's forward pass must equal that
+ * registered Conv2D (autodiff's) — so all three keep the F(4×4) tiles until the inference pass has
+ * mixed tiles with its epilogues.
  * `LENET_WINOGRAD_MIXED=0` starts with it off, `all` everywhere.
  */
 export function setWinogradMixedEnabled(on: boolean, everywhere = false): void {
   mixedTiles = on;
   mixedEverywhere = everywhere;
+}
+
+/** Whether the Winograd forward pass of training and of the registered Conv2D takes the mixed tiles (see `setWinogradMixedEnabled`). */
+export function winogradMixedForwardEnabled(): boolean {
+  return mixedTiles && mixedEverywhere;
 }
 
 /**

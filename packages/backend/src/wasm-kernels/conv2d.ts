@@ -11,6 +11,7 @@ import {
   winogradForward,
   winogradForwardScratch,
   winogradForwardTakes,
+  winogradMixedForwardEnabled,
 } from './conv-winograd.js';
 import { replacingKernel } from './kernel-config.js';
 import { poolFastEnabled } from './pool-util.js';
@@ -228,7 +229,7 @@ function directConv(
               simd.ptr(filter),
               simd.ptr(out),
               { u: wpk, work: scratch },
-              { mixed: true },
+              { mixed: winogradMixedForwardEnabled() },
             );
           else wideForward(simd, g, input, simd.ptr(filter), simd.ptr(out), wpk);
         });
