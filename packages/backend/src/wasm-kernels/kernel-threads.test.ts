@@ -114,6 +114,18 @@ describe('the SIMD kernels split over helper threads', () => {
           expect(relativeError(t, one[i]), `output ${i}`).toBeLessThan(1e-5);
         });
       }
+      // Idle work that throws: the error reaches the caller after the helper's share, and the
+      // helpers take the next kernels as before.
+      setKernelIdleWork(() => {
+        throw new Error('idle work failed');
+      });
+      await expect(onBackend('wasm', work)).rejects.toThrow('idle work failed');
+      setKernelIdleWork(null);
+      const after = await onBackend('wasm', work);
+      after.forEach((t, i) => {
+        expect(relativeError(t, one[i]), `after the throw: output ${i}`).toBeLessThan(1e-5);
+      });
+      setKernelIdleWork(() => false);
       expect(setKernelIdleWork(null)).not.toBeNull();
       // Without idle work the waits sleep (or poll first): nothing is called, the same results.
       calls = 0;

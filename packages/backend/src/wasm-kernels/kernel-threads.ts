@@ -305,7 +305,19 @@ export class KernelThreads {
     if (h === undefined || !h.busy) return;
     const until = waitSpinMicros > 0 ? performance.now() + waitSpinMicros / 1000 : 0;
     while (Atomics.load(h.ctl, CTL.done) === 0) {
-      if (idleWork?.()) continue;
+      if (idleWork !== null) {
+        let more: boolean;
+        try {
+          more = idleWork();
+        } catch (error) {
+          // The helper is still on its share: it must finish before the error leaves, or the
+          // thread would stay busy and refuse every later kernel.
+          while (Atomics.load(h.ctl, CTL.done) === 0) Atomics.wait(h.ctl, CTL.done, 0, 10_000);
+          h.busy = false;
+          throw error;
+        }
+        if (more) continue;
+      }
       if (until > 0 && performance.now() < until) continue;
       Atomics.wait(h.ctl, CTL.done, 0, 10_000);
     }
