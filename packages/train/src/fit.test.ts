@@ -1,17 +1,7 @@
 import { useBackend } from '@lenet/backend';
-import { batches } from '@lenet/datasets';
 import { describe, expect, it } from 'vitest';
-import {
-  type Callback,
-  CheckpointError,
-  createTrainStep,
-  DEFAULT_AUGMENT,
-  evaluate,
-  fit,
-  predict,
-  TrainError,
-} from './index.js';
-import { mnistHead, model, synthetic, useWasm } from './testing/helpers.js';
+import { type Callback, CheckpointError, evaluate, fit, predict, TrainError } from './index.js';
+import { mnistHead, model, synthetic, trainByHand, useWasm } from './testing/helpers.js';
 import * as tf from './tfjs.js';
 
 async function weightsOf(m: tf.LayersModel): Promise<Float32Array[]> {
@@ -90,19 +80,9 @@ describe('fit steps on exactly the batches batches() draws', () => {
     const epochs = backend === 'cpu' ? 1 : 2;
     const r = await fit(viaFit, train, { ...options, epochs, augment: true });
     const { model: byHand } = model('tiny-bn', 2);
-    const step = createTrainStep(byHand, { seed: options.seed });
-    const losses: number[] = [];
-    let k = 0;
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      step.sums.reset();
-      for (const b of batches(train, { ...options, shuffle: true, epoch, augment: DEFAULT_AUGMENT })) {
-        step.run(b, options.learningRate, k++);
-      }
-      losses.push((await step.sums.read()).loss / train.count);
-    }
+    const losses = await trainByHand(byHand, train, options, epochs);
     expect(r.history.map((h) => h.loss)).toEqual(losses);
     expect(await weightsOf(viaFit)).toEqual(await weightsOf(byHand));
-    step.dispose();
     viaFit.dispose();
     byHand.dispose();
   });

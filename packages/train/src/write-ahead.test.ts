@@ -1,8 +1,7 @@
-import { batches } from '@lenet/datasets';
 import { describe, expect, it, vi } from 'vitest';
-import { createTrainStep, DEFAULT_AUGMENT, fit } from './index.js';
+import { fit } from './index.js';
 import { setBatchWriteAheadEnabled } from './loop.js';
-import { mnistHead, model, useWasm } from './testing/helpers.js';
+import { mnistHead, model, trainByHand, useWasm } from './testing/helpers.js';
 
 /** Samples `fit` wrote ahead through the idle-work hook. */
 let writtenAhead = 0;
@@ -29,16 +28,7 @@ describe('fit writing the next batch ahead during a step (and the end of an epoc
     const options = { batchSize: 16, seed: 4, learningRate: 1e-3 };
     const epochs = 2;
     const { model: byHand } = model('tiny-bn', 2);
-    const step = createTrainStep(byHand, { seed: options.seed });
-    const losses: number[] = [];
-    let k = 0;
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      step.sums.reset();
-      for (const b of batches(train, { ...options, shuffle: true, epoch, augment: DEFAULT_AUGMENT })) {
-        step.run(b, options.learningRate, k++);
-      }
-      losses.push((await step.sums.read()).loss / train.count);
-    }
+    const losses = await trainByHand(byHand, train, options, epochs);
     const weights = byHand.getWeights().map((w) => w.dataSync());
     for (const on of [true, false]) {
       setBatchWriteAheadEnabled(on);
@@ -53,7 +43,6 @@ describe('fit writing the next batch ahead during a step (and the end of an epoc
       viaFit.dispose();
     }
     setBatchWriteAheadEnabled(true);
-    step.dispose();
     byHand.dispose();
   });
 });

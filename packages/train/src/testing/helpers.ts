@@ -1,10 +1,12 @@
 /** Shared test fixtures (not part of the published package: excluded from the build). */
 
 import { useBackend } from '@lenet/backend';
-import { type Dataset, head, loadMnist } from '@lenet/datasets';
+import { batches, type Dataset, head, loadMnist } from '@lenet/datasets';
 import type { ModelSpec } from '@lenet/models';
 import { getPreset } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
+import { DEFAULT_AUGMENT } from '../fit.js';
+import { createTrainStep } from '../step.js';
 import type * as tf from '../tfjs.js';
 
 const cache = new Map<string, Promise<Dataset>>();
@@ -98,4 +100,28 @@ export function synthetic(count: number, options: Partial<Dataset> = {}): Datase
     source: 'synthetic',
     ...options,
   };
+}
+
+/**
+ * `epochs` epochs of `createTrainStep` on `byHand` over the batches `fit` draws (shuffled, seeded,
+ * fit's default augmentation), as a reference for `fit`: each epoch's mean loss.
+ */
+export async function trainByHand(
+  byHand: tf.LayersModel,
+  train: Dataset,
+  options: { batchSize: number; seed: number; learningRate: number },
+  epochs: number,
+): Promise<number[]> {
+  const step = createTrainStep(byHand, { seed: options.seed });
+  const losses: number[] = [];
+  let k = 0;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    step.sums.reset();
+    for (const b of batches(train, { ...options, shuffle: true, epoch, augment: DEFAULT_AUGMENT })) {
+      step.run(b, options.learningRate, k++);
+    }
+    losses.push((await step.sums.read()).loss / train.count);
+  }
+  step.dispose();
+  return losses;
 }
