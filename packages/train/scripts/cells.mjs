@@ -42,6 +42,7 @@ import {
 } from '@lenet/backend';
 import { batches, head } from '@lenet/datasets';
 import { getPreset } from '@lenet/models';
+import { setKernelThreadSpin } from '../../backend/dist/wasm-kernels/kernel-threads.js';
 import { setBatchWriteAheadEnabled } from '../dist/loop.js';
 
 /** The `preset:batch` arguments of `args` (those not starting with `--`), or `fallback`'s. */
@@ -121,10 +122,15 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   gradient's sums of all filter rows in registers; `conv2-train`: round 12's levers of
  *   LeNet-5's convs (all four).
  * `write-ahead`: `fit` writing its next batch while a step waits for a helper thread (fit-profile.mjs).
+ * `spin`: the helper threads polling 3 ms for their next call and the calling thread 3 ms for a
+ *   helper's share before they sleep (off: round 12's 600 µs and 0).
  */
 const AB_SWITCHES = {
   'write-ahead': setBatchWriteAheadEnabled,
-  'wait-spin': (on) => setKernelWaitSpin(on ? 2000 : 0),
+  spin: (on) => {
+    setKernelThreadSpin(on ? 3000 : 600);
+    setKernelWaitSpin(on ? 3000 : 0);
+  },
   pool: setPoolFastEnabled,
   'pool-arg': (on) => setPoolArgmaxMinFloats(on ? 0 : Number.POSITIVE_INFINITY),
   'winograd-dw': (on) => setWinogradEnabled(true, undefined, on),

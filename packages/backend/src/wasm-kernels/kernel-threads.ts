@@ -30,19 +30,23 @@ const RUN = 1;
 const STOP = 2;
 /**
  * How long (µs) a helper polls for its next call before it sleeps in Atomics.wait. Waking a
- * sleeping helper costs ~30 µs, ~100 µs
- * once its core has idled for a millisecond (split-sync.mjs), five times in a LeNet-5 step; the
- * gaps between a step's split calls are 0.1–0.5 ms. Interleaved (load ~2): LeNet-5 b64 3.71 →
- * 3.27 ms a step with 600 µs (300 µs: 3.40), lenet5-classic 3.67 → 3.36, b256 13.1 → 12.6.
- * Bounded, so that an idle helper gives its core back soon after training stops.
+ * sleeping helper costs ~30 µs, ~100 µs once its core has idled for a millisecond on the AMD EPYC
+ * of rounds 5–12 — and 840 µs on a 2-vCPU Intel Xeon KVM guest (split-sync.mjs), where a vCPU
+ * that halts is rescheduled by the host. The gaps between a step's split calls are 0.1–3 ms.
+ * Polling 3 ms here and in the calling thread's wait (`waitSpinMicros`), against the 600 µs and 0
+ * before (ab-spin.mjs, interleaved, medians): LeNet-5 b64 8.1–11.9 → 5.9 ms a step,
+ * lenet5-classic b64 7.7 → 7.0, keras-deep b64 50–55 → 41.6, torch-bn-nodropout b64 10.7–14.0 →
+ * 8.1; at b256 −2 to −6 %. Bounded, so that an idle helper gives its core back soon after
+ * training stops.
  */
-let spinMicros = 600;
+let spinMicros = 3000;
 
 /**
  * How long (µs) the calling thread polls for a helper to finish its share before it sleeps in
- * Atomics.wait (waking from which costs 30–100 µs, as a helper's does).
+ * Atomics.wait (waking from which costs what a helper's wake does: see `spinMicros`). On its own
+ * it did not pay (round 13, mixed); with the helper polling 3 ms too it does.
  */
-let waitSpinMicros = 0;
+let waitSpinMicros = 3000;
 
 /** Sets how long (µs, at most 10000) the calling thread polls before it sleeps waiting for a helper; returns the previous value. For A/B measurements. */
 export function setKernelWaitSpin(micros: number): number {
@@ -68,12 +72,12 @@ export function setKernelIdleWork(work: (() => boolean) | null): (() => boolean)
 }
 
 /**
- * Sets how long (µs, at most 1000) a helper polls before it sleeps (see `spinMicros`); 0 sleeps
+ * Sets how long (µs, at most 10000) a helper polls before it sleeps (see `spinMicros`); 0 sleeps
  * at once. Returns the previous value. For A/B measurements.
  */
 export function setKernelThreadSpin(micros: number): number {
   const previous = spinMicros;
-  spinMicros = Math.max(0, Math.min(1000, Math.round(micros)));
+  spinMicros = Math.max(0, Math.min(10_000, Math.round(micros)));
   return previous;
 }
 
