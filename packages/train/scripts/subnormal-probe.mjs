@@ -28,10 +28,13 @@ const res = await fit(model, data, {
   spec,
   callbacks: [
     {
-      onEpochEnd: async (epoch, logs) => {
+      onEpochEnd: async (epoch) => {
         let w = 0;
         for (const t of model.getWeights()) w += countSub(t.dataSync());
-        const x = tf.tensor4d(Float32Array.from(data.images.subarray(0, 256 * 784), (v) => v / 255), [256, 28, 28, 1]);
+        const x = tf.tensor4d(
+          Float32Array.from(data.images.subarray(0, 256 * 784), (v) => v / 255),
+          [256, 28, 28, 1],
+        );
         const p = model.predict(x);
         const ps = countSub(p.dataSync());
         tf.dispose([x, p]);

@@ -1,0 +1,73 @@
+// This machine's wasm SIMD compute limit, one thread: 12 independent f32x4 multiply + add chains
+// with no loads (GFLOP/s, 2 FLOPs per multiply-add), and what a multiply costs when its input is a
+// subnormal float (wasm has no flush-to-zero; some cores take a slow path for them). Compiles its
+// own tiny module; needs clang with the wasm32 target (as build-simd.mjs).
+//   node packages/backend/scripts/wasm-peak.mjs
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SOURCE = `#include <wasm_simd128.h>
+#define CHAINS(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11)
+#define DECL(j) v128_t a##j = wasm_f32x4_splat(s * (1.0f + (j) * 1e-3f));
+#define MULADD(j) a##j = wasm_f32x4_add(wasm_f32x4_mul(a##j, m), c);
+#define MUL(j) a##j = wasm_f32x4_mul(a##j, m);
+#define SUM(j) r = wasm_f32x4_add(r, a##j);
+__attribute__((export_name("muladd"))) float muladd(int n, float s) {
+  CHAINS(DECL)
+  v128_t m = wasm_f32x4_splat(0.999f), c = wasm_f32x4_splat(1e-3f), r = wasm_f32x4_splat(0);
+  for (int i = 0; i < n; i++) { CHAINS(MULADD) }
+  CHAINS(SUM)
+  return wasm_f32x4_extract_lane(r, 0);
+}
+/* s * k^n with k = 1 passed in (a constant 1 would be folded away): every product equals its
+   input, so a subnormal s stays subnormal throughout. */
+__attribute__((export_name("mul"))) float mul(int n, float s, float k) {
+  CHAINS(DECL)
+  v128_t m = wasm_f32x4_splat(k), r = wasm_f32x4_splat(0);
+  for (int i = 0; i < n; i++) { CHAINS(MUL) }
+  CHAINS(SUM)
+  return wasm_f32x4_extract_lane(r, 0);
+}
+`;
+const dir = mkdtempSync(join(tmpdir(), 'lenet-peak-'));
+let bytes;
+try {
+  writeFileSync(join(dir, 'peak.c'), SOURCE);
+  execFileSync(process.env.CLANG ?? 'clang-14', [
+    '--target=wasm32',
+    '-O3',
+    '-ffp-contract=off',
+    '-msimd128',
+    '-nostdlib',
+    '-Wl,--no-entry',
+    '-o',
+    join(dir, 'peak.wasm'),
+    join(dir, 'peak.c'),
+  ]);
+  bytes = readFileSync(join(dir, 'peak.wasm'));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+const { instance } = await WebAssembly.instantiate(bytes);
+const { muladd, mul } = instance.exports;
+const best = (f, n) => {
+  let b = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 7; r++) {
+    const t0 = performance.now();
+    f(n);
+    b = Math.min(b, performance.now() - t0);
+  }
+  return b;
+};
+const n = 5_000_000;
+const peak = (n * 12 * 4 * 2) / best((k) => muladd(k, 1), n) / 1e6;
+const normal = best((k) => mul(k, 1, 1), n / 10) / ((n / 10) * 12);
+// 1e-39 is below float32's smallest normal, 1.18e-38.
+const subnormal = best((k) => mul(k, 1e-39, 1), n / 100) / ((n / 100) * 12);
+console.log(`${cpus()[0]?.model ?? '?'}, node ${process.version}, one thread`);
+console.log(`f32x4 multiply + add, 12 chains: ${peak.toFixed(1)} GFLOP/s`);
+console.log(
+  `f32x4 multiply: ${(normal * 1e6).toFixed(2)} ns normal, ${(subnormal * 1e6).toFixed(2)} ns subnormal input (${(subnormal / normal).toFixed(0)}×)`,
+);
