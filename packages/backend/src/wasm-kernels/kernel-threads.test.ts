@@ -6,6 +6,7 @@ import {
   kernelThreads,
   overrideWasmKernelThreads,
   setKernelIdleWork,
+  setKernelPollCheck,
   setKernelThreadSpin,
   setKernelWaitSpin,
   setWasmKernelThreads,
@@ -74,15 +75,22 @@ describe('the SIMD kernels split over helper threads', () => {
     await setWasmKernelThreads(2);
     const previous = setKernelThreadSpin(0);
     try {
-      for (const spin of [0, 3000]) {
+      // With polling checked against the runnable threads (Linux) and regardless.
+      for (const [spin, check] of [
+        [0, true],
+        [3000, true],
+        [3000, false],
+      ] as const) {
         setKernelThreadSpin(spin);
+        setKernelPollCheck(check);
         const splitsBefore = splitCalls();
         const two = await onBackend('wasm', work);
         expect(splitCalls() - splitsBefore).toBe(9);
         two.forEach((t, i) => {
-          expect(relativeError(t, one[i]), `spin ${spin}: output ${i}`).toBeLessThan(1e-5);
+          expect(relativeError(t, one[i]), `spin ${spin}, check ${check}: output ${i}`).toBeLessThan(1e-5);
         });
       }
+      expect(setKernelPollCheck(true)).toBe(false);
       // Bounded at 10 ms: a polling helper must not hold a core for long.
       expect(setKernelThreadSpin(50_000)).toBe(3000);
       expect(setKernelThreadSpin(-1)).toBe(10_000);

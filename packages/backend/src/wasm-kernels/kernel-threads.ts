@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError } from '../errors.js';
@@ -37,7 +38,7 @@ const STOP = 2;
  * before (ab-spin.mjs, interleaved, medians): LeNet-5 b64 8.1–11.9 → 5.9 ms a step,
  * lenet5-classic b64 7.7 → 7.0, keras-deep b64 50–55 → 41.6, torch-bn-nodropout b64 10.7–14.0 →
  * 8.1; at b256 −2 to −6 %. Bounded, so that an idle helper gives its core back soon after
- * training stops.
+ * training stops, and only while the runnable threads fit the cores (`pollAllowed`).
  */
 let spinMicros = 3000;
 
@@ -47,6 +48,46 @@ let spinMicros = 3000;
  * it did not pay (round 13, mixed); with the helper polling 3 ms too it does.
  */
 let waitSpinMicros = 3000;
+
+/**
+ * Whether the threads may poll now. Polling threads that outnumber the cores starve the ones they
+ * wait for: two trainings at once on 2 cores ran LeNet-5 b64 at 27 ms a step with 3 ms polls,
+ * 8 ms with round 12's. So before a split call, at most every `POLL_CHECK_MS`, Linux's count of
+ * runnable threads (/proc/loadavg, this thread and a polling helper included) is read: more than
+ * the cores, and neither side polls until a later read finds room (a read costs ~26 µs). Elsewhere
+ * (no /proc) they poll.
+ */
+let pollAllowed = true;
+let pollCheckedAt = Number.NEGATIVE_INFINITY;
+let pollCheck = true;
+const POLL_CHECK_MS = 50;
+const cores = availableParallelism();
+
+function refreshPollAllowed(): void {
+  const now = performance.now();
+  if (now - pollCheckedAt < POLL_CHECK_MS) return;
+  pollCheckedAt = now;
+  pollAllowed = !pollCheck || runnableThreads() <= cores;
+}
+
+/** Linux's runnable threads now (the 4th field of /proc/loadavg, "running/total"); 0 where unknown. */
+function runnableThreads(): number {
+  try {
+    const fields = readFileSync('/proc/loadavg', 'latin1').split(' ');
+    const running = Number.parseInt(fields[3] ?? '', 10);
+    return Number.isFinite(running) ? running : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Turns the runnable-thread check off (always poll) or on; returns the previous setting. For A/B measurements. */
+export function setKernelPollCheck(on: boolean): boolean {
+  const previous = pollCheck;
+  pollCheck = on;
+  pollCheckedAt = Number.NEGATIVE_INFINITY;
+  return previous;
+}
 
 /** Sets how long (µs, at most 10000) the calling thread polls before it sleeps waiting for a helper; returns the previous value. For A/B measurements. */
 export function setKernelWaitSpin(micros: number): number {
@@ -296,7 +337,8 @@ export class KernelThreads {
     h.ctl[CTL.fn] = fnIndex;
     h.ctl[CTL.argc] = args.length;
     h.ctl[CTL.error] = 0;
-    h.ctl[CTL.spinMicros] = spinMicros;
+    if (index === 0) refreshPollAllowed();
+    h.ctl[CTL.spinMicros] = pollAllowed ? spinMicros : 0;
     Atomics.store(h.ctl, CTL.done, 0);
     Atomics.store(h.ctl, CTL.state, RUN);
     Atomics.notify(h.ctl, CTL.state);
@@ -307,7 +349,7 @@ export class KernelThreads {
   wait(index: number): void {
     const h = this.helpers[index];
     if (h === undefined || !h.busy) return;
-    const until = waitSpinMicros > 0 ? performance.now() + waitSpinMicros / 1000 : 0;
+    const until = waitSpinMicros > 0 && pollAllowed ? performance.now() + waitSpinMicros / 1000 : 0;
     while (Atomics.load(h.ctl, CTL.done) === 0) {
       if (idleWork !== null) {
         let more: boolean;
