@@ -54,8 +54,8 @@ let waitSpinMicros = 3000;
  * wait for: two trainings at once on 2 cores ran LeNet-5 b64 at 27 ms a step with 3 ms polls,
  * 8 ms with round 12's. So before a split call, at most every `POLL_CHECK_MS`, Linux's count of
  * runnable threads (/proc/loadavg, this thread and a polling helper included) is read: more than
- * the cores twice in a row, and neither side polls until a later read finds room (a read costs ~26 µs). Elsewhere
- * (no /proc) they poll.
+ * the cores twice in a row, and neither side polls until a later read finds room (a read costs
+ * ~26 µs). Elsewhere (no /proc) they poll.
  */
 let pollAllowed = true;
 let pollCheckedAt = Number.NEGATIVE_INFINITY;
