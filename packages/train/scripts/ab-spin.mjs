@@ -1,5 +1,5 @@
 // A/B of how long the kernels' threads poll before they sleep: a helper for its next call
-// (setKernelThreadSpin) and the calling thread for a helper's share (setKernelWaitSpin), and how
+// (setKernelThreadSpin) and the calling thread for a helper's share (setKernelWaitSpin), and
 // whether they poll only while Linux's runnable threads fit the cores (setKernelPollCheck), on fit's
 // compiled step (Adam) with 2 kernel threads, interleaved in one process (one helper throughout),
 // best and median over rounds; round 12's arm (600 µs, 0) runs first and last.
