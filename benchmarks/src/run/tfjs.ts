@@ -13,7 +13,10 @@ export function describeBackend(info: BackendInfo): string {
   if (info.threads !== undefined) parts.push(`${info.threads} thread${info.threads === 1 ? '' : 's'}`);
   if (info.wasmSimd !== undefined) parts.push(info.wasmSimd ? 'SIMD' : 'no SIMD');
   if (info.kernelThreads !== undefined) {
-    parts.push(`SIMD training kernels on ${info.kernelThreads} thread${info.kernelThreads === 1 ? '' : 's'}`);
+    const fma = info.kernelFma ? ' with fused multiply-adds (relaxed SIMD)' : '';
+    parts.push(
+      `SIMD training kernels${fma} on ${info.kernelThreads} thread${info.kernelThreads === 1 ? '' : 's'}`,
+    );
   }
   if (info.kernels?.length) parts.push(`training kernels: ${info.kernels.join(', ')}`);
   return parts.join(', ');

@@ -21,6 +21,18 @@ typedef int32_t i32;
 // and one that inlined every variant of a kernel compiled for 160 ms (see the sparse kernels).
 #define NOINLINE __attribute__((noinline))
 
+// acc + a * b for the multiply-accumulate loops of the convolution and matrix kernels. Built twice
+// (scripts/build-simd.mjs): with LENET_RELAXED_SIMD it is relaxed SIMD's f32x4.relaxed_madd, which
+// V8 compiles to one fused multiply-add on a core with FMA (one rounding instead of two, so results
+// differ from the plain build in the last bits); without it, a multiply then an add.
+#ifdef LENET_RELAXED_SIMD
+typedef float lenet_f32x4 __attribute__((__vector_size__(16), __aligned__(16)));
+#define LENET_MADD(acc, a, b) \
+  ((v128_t)__builtin_wasm_relaxed_madd_f32x4((lenet_f32x4)(a), (lenet_f32x4)(b), (lenet_f32x4)(acc)))
+#else
+#define LENET_MADD(acc, a, b) wasm_f32x4_add((acc), wasm_f32x4_mul((a), (b)))
+#endif
+
 // ---------------------------------------------------------------------------------------------
 // Copies
 
@@ -81,7 +93,7 @@ void lenet_crop_nhwc(const f32 *src, f32 *dst, i32 n, i32 h, i32 w, i32 c, i32 h
           for (i32 v = 0; v < V; v++) g[v] = wasm_v128_load(d + 4 * v);                                  \
           for (i32 r = 0; r < R; r++) {                                                                  \
             const v128_t s = wasm_v128_load32_splat(px + off[r]);                                        \
-            for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(s, g[v]));  \
+            for (i32 v = 0; v < V; v++) acc[r][v] = LENET_MADD(acc[r][v], s, g[v]);  \
           }                                                                                              \
         }                                                                                                \
       }                                                                                                  \
@@ -232,7 +244,7 @@ INLINE void store_lanes_partial(f32 *p, v128_t v, i32 n) {
         for (i32 p = 0; p < P; p++) s[p] = wasm_v128_load32_splat(g + p * co + o);                           \
         for (i32 v = 0; v < V; v++) {                                                                        \
           const v128_t wv = wasm_v128_load(wo + 4 * v);                                                      \
-          for (i32 p = 0; p < P; p++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(s[p], wv));       \
+          for (i32 p = 0; p < P; p++) acc[p][v] = LENET_MADD(acc[p][v], s[p], wv);       \
         }                                                                                                    \
       }                                                                                                      \
     }                                                                                                        \
@@ -914,7 +926,7 @@ INLINE void store_lanes(f32 *p, v128_t v, i32 n) {
         for (i32 v = 0; v < V; v++) wv[v] = wasm_v128_load(wr + 4 * v);                                  \
         for (i32 p = 0; p < PB; p++) {                                                                    \
           const v128_t s = wasm_v128_load32_splat(row + p * colStep + j);                                 \
-          for (i32 v = 0; v < V; v++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(s, wv[v]));    \
+          for (i32 v = 0; v < V; v++) acc[p][v] = LENET_MADD(acc[p][v], s, wv[v]);    \
         }                                                                                                 \
       }                                                                                                   \
     }                                                                                                     \
@@ -1098,10 +1110,10 @@ INLINE void store_bytes(uint8_t *p, uint32_t v, i32 count) {
         const v128_t s0 = wasm_v128_load32_splat(r0 + j), s1 = wasm_v128_load32_splat(r0 + ci + j);        \
         const v128_t s2 = wasm_v128_load32_splat(r1 + j), s3 = wasm_v128_load32_splat(r1 + ci + j);        \
         _Pragma("unroll") for (i32 v = 0; v < V; v++) {                                                    \
-          acc[0][v] = wasm_f32x4_add(acc[0][v], wasm_f32x4_mul(s0, wv[v]));                                \
-          acc[1][v] = wasm_f32x4_add(acc[1][v], wasm_f32x4_mul(s1, wv[v]));                                \
-          acc[2][v] = wasm_f32x4_add(acc[2][v], wasm_f32x4_mul(s2, wv[v]));                                \
-          acc[3][v] = wasm_f32x4_add(acc[3][v], wasm_f32x4_mul(s3, wv[v]));                                \
+          acc[0][v] = LENET_MADD(acc[0][v], s0, wv[v]);                                \
+          acc[1][v] = LENET_MADD(acc[1][v], s1, wv[v]);                                \
+          acc[2][v] = LENET_MADD(acc[2][v], s2, wv[v]);                                \
+          acc[3][v] = LENET_MADD(acc[3][v], s3, wv[v]);                                \
         }                                                                                                  \
       }                                                                                                    \
     }                                                                                                      \
@@ -1333,7 +1345,7 @@ void lenet_conv_filter_grad_pool2_arg(const f32 *xp, const f32 *dy, const uint8_
                 _Pragma("clang loop unroll(full)") for (i32 ky = 0; ky < 3; ky++)
                   _Pragma("clang loop unroll(full)") for (i32 kx = 0; kx < 3; kx++) {
                     const v128_t x = wasm_v128_load32_splat(at + ky * wpci + (j + kx) * ci);
-                    acc[ky * 3 + kx] = wasm_f32x4_add(acc[ky * 3 + kx], wasm_f32x4_mul(x, g[j]));
+                    acc[ky * 3 + kx] = LENET_MADD(acc[ky * 3 + kx], x, g[j]);
                   }
             }
           }
@@ -1595,7 +1607,7 @@ void lenet_dropout_mask(f32 *out, i32 len, double s0, double s1, double s2, doub
     for (i32 v = 0; v < V; v++) bv[v] = wasm_v128_load(BROW(kk) + 4 * v);                               \
     for (i32 r = 0; r < R; r++) {                                                                       \
       const v128_t s = wasm_v128_load32_splat(a + r * aRow + kk * aCol);                                \
-      for (i32 v = 0; v < V; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(s, bv[v]));      \
+      for (i32 v = 0; v < V; v++) acc[r][v] = LENET_MADD(acc[r][v], s, bv[v]);      \
     }                                                                                                   \
   }                                                                                                     \
   for (i32 r = 0; r < R; r++) {                                                                         \
@@ -1739,7 +1751,7 @@ void lenet_gemm_panels(const f32 *a, i32 aRow, i32 aCol, const f32 *bp, f32 *c, 
     for (i32 t = 0; t < cnt; t++) {                                                                     \
       const v128_t s = wasm_v128_load32_splat(vals + t);                                                \
       const f32 *bk = b + offs[t];                                                                      \
-      for (i32 v = 0; v < V; v++) acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(s, wasm_v128_load(bk + 4 * v))); \
+      for (i32 v = 0; v < V; v++) acc[v] = LENET_MADD(acc[v], s, wasm_v128_load(bk + 4 * v)); \
     }                                                                                                   \
     for (i32 v = 0; v < V; v++)                                                                         \
       wasm_v128_store(c + 4 * v, relu ? wasm_f32x4_pmax(acc[v], wasm_f32x4_splat(0.0f)) : acc[v]);      \
@@ -2121,7 +2133,7 @@ INLINE void store_block16(f32 *op, const v128_t *acc, i32 lanes) {
         for (i32 v = 0; v < 4; v++) wv[v] = wasm_v128_load(wr + 4 * v);                                      \
         for (i32 p = 0; p < PB; p++) {                                                                       \
           const v128_t s = wasm_v128_load32_splat(px[p] + base + j);                                         \
-          for (i32 v = 0; v < 4; v++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(s, wv[v]));       \
+          for (i32 v = 0; v < 4; v++) acc[p][v] = LENET_MADD(acc[p][v], s, wv[v]);       \
         }                                                                                                    \
       }                                                                                                      \
     }                                                                                                        \
@@ -2175,7 +2187,7 @@ static void filter_grad_t16x2(const f32 *xb, const f32 *dyb, f32 *dwt, i32 image
         for (i32 v = 0; v < 4; v++) xv[v] = wasm_v128_load(px + 4 * v);
         for (i32 c = 0; c < 2; c++) {
           const v128_t s = wasm_v128_load32_splat(d + c);
-          for (i32 v = 0; v < 4; v++) acc[c][v] = wasm_f32x4_add(acc[c][v], wasm_f32x4_mul(s, xv[v]));
+          for (i32 v = 0; v < 4; v++) acc[c][v] = LENET_MADD(acc[c][v], s, xv[v]);
         }
       }
     }
@@ -2201,7 +2213,7 @@ static void filter_grad_t16x2(const f32 *xb, const f32 *dyb, f32 *dwt, i32 image
           for (i32 v = 0; v < 4; v++) g[v] = wasm_v128_load(d + 4 * v);                                     \
           for (i32 r = 0; r < R; r++) {                                                                     \
             const v128_t s = wasm_v128_load32_splat(px + off[r]);                                           \
-            for (i32 v = 0; v < 4; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(s, g[v]));     \
+            for (i32 v = 0; v < 4; v++) acc[r][v] = LENET_MADD(acc[r][v], s, g[v]);     \
           }                                                                                                 \
         }                                                                                                   \
       }                                                                                                     \
@@ -2404,7 +2416,7 @@ static void wino_input_tile(const f32 *xb, i32 hp, i32 wp, i32 ci, i32 y0, i32 x
         for (i32 k = 0; k < 4; k++) wv[k] = wasm_v128_load(w + 4 * k);                                   \
         for (i32 t = 0; t < PB; t++) {                                                                   \
           const v128_t s = wasm_v128_load32_splat(a + t * tileStride + i);                               \
-          for (i32 k = 0; k < 4; k++) acc[t][k] = wasm_f32x4_add(acc[t][k], wasm_f32x4_mul(s, wv[k]));   \
+          for (i32 k = 0; k < 4; k++) acc[t][k] = LENET_MADD(acc[t][k], s, wv[k]);   \
         }                                                                                                \
       }                                                                                                  \
       for (i32 t = 0; t < PB; t++)                                                                       \
@@ -3017,7 +3029,7 @@ static void wino4_dy_tile(const f32 *dyb, i32 oh, i32 ow, i32 co, i32 co16, i32 
       for (i32 k = 0; k < 4; k++) g[k] = wasm_v128_load(m + 4 * k);                                     \
       for (i32 r = 0; r < R; r++) {                                                                     \
         const v128_t a = wasm_v128_load32_splat(v + r);                                                 \
-        for (i32 k = 0; k < 4; k++) acc[r][k] = wasm_f32x4_add(acc[r][k], wasm_f32x4_mul(a, g[k]));     \
+        for (i32 k = 0; k < 4; k++) acc[r][k] = LENET_MADD(acc[r][k], a, g[k]);     \
       }                                                                                                 \
     }                                                                                                   \
     for (i32 r = 0; r < R; r++)                                                                         \
@@ -3133,9 +3145,9 @@ static void filter_grad_winograd(const f32 *xp, const f32 *dy, f32 *dw, i32 n, i
             const f32 *at = xa + (2 * py + (id >> 1)) * wpci + (2 * px + (id & 1)) * ci;                    \
             const v128_t g = wasm_v128_load32_splat(dy + k);                                                \
             _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++)                              \
-              acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(g, wasm_v128_load(at + 4 * v)));               \
+              acc[v] = LENET_MADD(acc[v], g, wasm_v128_load(at + 4 * v));               \
             const v128_t t = last == 4 ? wasm_v128_load(at + 4 * (V - 1)) : load_lanes(at + 4 * (V - 1), last); \
-            acc[V - 1] = wasm_f32x4_add(acc[V - 1], wasm_f32x4_mul(g, t));                                  \
+            acc[V - 1] = LENET_MADD(acc[V - 1], g, t);                                  \
           }                                                                                                 \
         _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++) wasm_v128_store(out + 4 * v, acc[v]); \
       }                                                                                                     \
@@ -3171,9 +3183,9 @@ SPARSE_DW(8)
           _Pragma("clang loop unroll(full)") for (i32 a = 0; a < KH; a++) {                                 \
             const f32 *xa = at + a * wpci;                                                                  \
             _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++)                              \
-              acc[a][v] = wasm_f32x4_add(acc[a][v], wasm_f32x4_mul(g, wasm_v128_load(xa + 4 * v)));         \
+              acc[a][v] = LENET_MADD(acc[a][v], g, wasm_v128_load(xa + 4 * v));         \
             const v128_t t = last == 4 ? wasm_v128_load(xa + 4 * (V - 1)) : load_lanes(xa + 4 * (V - 1), last); \
-            acc[a][V - 1] = wasm_f32x4_add(acc[a][V - 1], wasm_f32x4_mul(g, t));                            \
+            acc[a][V - 1] = LENET_MADD(acc[a][V - 1], g, t);                            \
           }                                                                                                 \
         }                                                                                                   \
       _Pragma("clang loop unroll(full)") for (i32 a = 0; a < KH; a++)                                       \
@@ -3234,7 +3246,7 @@ SPARSE_DW_ROWS(2, 5)
               const v128_t g = wasm_v128_load32_splat(dy + k + o);                                          \
               const f32 *w = wa + o * l4;                                                                   \
               _Pragma("clang loop unroll(full)") for (i32 v = 0; v < V; v++)                                \
-                acc[v] = wasm_f32x4_add(acc[v], wasm_f32x4_mul(g, wasm_v128_load(w + 4 * v)));              \
+                acc[v] = LENET_MADD(acc[v], g, wasm_v128_load(w + 4 * v));              \
             }                                                                                               \
             _Pragma("clang loop unroll(full)") for (i32 v = 0; v + 1 < V; v++) wasm_v128_store(d + 4 * v, acc[v]); \
             if (last == 4) wasm_v128_store(d + 4 * (V - 1), acc[V - 1]);                                    \

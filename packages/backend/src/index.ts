@@ -108,6 +108,8 @@ export {
   setTrainPoolSparseInputGradEnabled,
   setTrainPoolSparseRowsEnabled,
 } from './wasm-kernels/conv2d-backprop-filter.js';
+/** The SIMD kernels' relaxed-SIMD build (fused multiply-adds where the runtime has relaxed SIMD), on or off. */
+export { relaxedSimdEnabled, setRelaxedSimdEnabled } from './wasm-kernels/kernel-module.js';
 /**
  * How many threads the wasm SIMD kernels use (the calling thread included; 1 = no helpers), for
  * good or for a while; work for the calling thread while it waits for a helper's share of a

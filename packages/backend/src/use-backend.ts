@@ -10,6 +10,7 @@ import {
 import { registerWasmTrainingKernels } from './register.js';
 import * as tf from './tfjs.js';
 import { wasmHeap } from './tfjs-internals.js';
+import { relaxedSimdEnabled } from './wasm-kernels/kernel-module.js';
 import { wasmKernelThreads } from './wasm-kernels/kernel-threads.js';
 
 /** The backends this package can switch to, fastest first. */
@@ -48,6 +49,8 @@ export interface BackendInfo {
    * over, the calling thread included (see `setWasmKernelThreads`).
    */
   kernelThreads?: number;
+  /** wasm only: whether those kernels run their relaxed-SIMD build (fused multiply-adds). */
+  kernelFma?: boolean;
   /** wasm only: the training kernels this package registered. */
   kernels?: string[];
 }
@@ -157,6 +160,7 @@ async function describeActive(
     if (kernels !== undefined) {
       info.kernels = kernels;
       info.kernelThreads = wasmKernelThreads();
+      info.kernelFma = relaxedSimdEnabled();
     }
   } else if (name === 'cpu') {
     info.threads = 1;

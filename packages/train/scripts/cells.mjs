@@ -21,6 +21,7 @@ import {
   setPoolArgmaxMinFloats,
   setPoolArgmaxWideEnabled,
   setPoolFastEnabled,
+  setRelaxedSimdEnabled,
   setSplitChainEnabled,
   setTrainBatchNormPoolFusionEnabled,
   setTrainConvAvgPoolFusionEnabled,
@@ -122,11 +123,13 @@ export function cellBatches(spec, batch, mnist, count = 1) {
  *   gradient's sums of all filter rows in registers; `conv2-train`: round 12's levers of
  *   LeNet-5's convs (all four).
  * `write-ahead`: `fit` writing its next batch while a step waits for a helper thread (fit-profile.mjs).
+ * `relaxed`: the SIMD kernels' relaxed-SIMD build (fused multiply-adds) against the plain one.
  * `spin`: the helper threads polling 3 ms for their next call and the calling thread 3 ms for a
  *   helper's share before they sleep (off: round 12's 600 µs and 0).
  */
 const AB_SWITCHES = {
   'write-ahead': setBatchWriteAheadEnabled,
+  relaxed: setRelaxedSimdEnabled,
   spin: (on) => {
     setKernelThreadSpin(on ? 3000 : 600);
     setKernelWaitSpin(on ? 3000 : 0);

@@ -1,8 +1,13 @@
-import { inferenceFusionEnabled, setInferenceFusionEnabled, useBackend } from '@lenet/backend';
+import {
+  inferenceFusionEnabled,
+  setInferenceFusionEnabled,
+  setRelaxedSimdEnabled,
+  useBackend,
+} from '@lenet/backend';
 import { type Batch, batches, type Dataset, head } from '@lenet/datasets';
 import { presetNames } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPILED_INFERENCE_ENV } from './compiled-inference.js';
 import { evaluateSums } from './evaluate.js';
 import { createTrainStep, evaluate, modelClassifier, predict } from './index.js';
@@ -11,9 +16,20 @@ import { eluSpec, mnistHead, model, synthetic } from './testing/helpers.js';
 import * as tf from './tfjs.js';
 
 let mnist: Dataset;
+/**
+ * The comparisons here are bit for bit with model.predict, on the kernels' plain build. On their
+ * relaxed-SIMD build (the default where the runtime has it) the compiled pass's fused
+ * multiply-adds round once where some of predict's products (tfjs's own kernels, or other kernels
+ * of ours) round twice: within float32 rounding, checked on its own below.
+ */
+let relaxedBefore = true;
 beforeAll(async () => {
   await useBackend('wasm');
   mnist = await mnistHead('test', 100);
+  relaxedBefore = setRelaxedSimdEnabled(false);
+});
+afterAll(() => {
+  setRelaxedSimdEnabled(relaxedBefore);
 });
 
 const fusion = inferenceFusionEnabled();
@@ -91,6 +107,28 @@ describe('evaluate and predict of a TensorFlow.js model, compiled (wasm)', () =>
         expect(second.probabilities).not.toEqual(first.probabilities);
         expect(second.probabilities).toEqual(predicted(m, ds));
       } finally {
+        m.dispose();
+      }
+    },
+  );
+});
+
+describe('the compiled inference on the relaxed-SIMD build (fused multiply-adds)', () => {
+  it.each(presetNames())(
+    "%s: model.predict's probabilities within float32 rounding, fused or not",
+    async (name) => {
+      const m = model(name, 5).model;
+      const { ds, batchSize } = dataFor(m);
+      setRelaxedSimdEnabled(true);
+      try {
+        for (const fused of [false, true]) {
+          setInferenceFusionEnabled(fused);
+          const r = await predict(m, ds, { batchSize });
+          expect(r.path).toEqual({ kind: 'compiled', reason: null });
+          expect(gap(r.probabilities, predicted(m, ds))).toBeLessThan(FUSED_TOLERANCE);
+        }
+      } finally {
+        setRelaxedSimdEnabled(false);
         m.dispose();
       }
     },

@@ -1,4 +1,4 @@
-import { compileTrainingNet, useBackend } from '@lenet/backend';
+import { compileTrainingNet, setRelaxedSimdEnabled, useBackend } from '@lenet/backend';
 import { type Batch, batches, type Dataset } from '@lenet/datasets';
 import type { LayerSpec, ModelSpec } from '@lenet/models';
 import { buildModel } from '@lenet/models/tf';
@@ -94,9 +94,27 @@ function bothGradients(
 /**
  * Trains two copies of a model (`make`, the same weights each time) on `list`, compiled and with
  * autodiff, checking before each step that the compiled gradients are the tape's within 1e-5, and
- * after the last that the weights agree within 1e-4.
+ * after the last that the weights agree within 1e-4 — on the kernels' plain build, and the
+ * gradients alone on their relaxed-SIMD build, within 5e-5. Its fused multiply-adds round once where
+ * a product on the tape's path that is not the compiled net's kernel (tfjs's own, or another of
+ * ours) rounds twice: gradients within ~3e-6 of the tape's, up to 1.9e-5 for a conv bias whose
+ * gradient sums 10,816 terms that mostly cancel (keras-bn's first). And Adam's first steps, which
+ * move every weight by about the learning rate whatever its gradient's size, turn that into
+ * lr-sized differences where a gradient is near zero (measured: up to 1.6e-3 after 3 steps at lr
+ * 1e-3), so the weights are compared on the plain build, where both paths agree.
  */
 function sameStepsBothWays(make: () => tf.LayersModel, list: Batch[]): void {
+  for (const relaxed of [true, false]) {
+    const previous = setRelaxedSimdEnabled(relaxed);
+    try {
+      sameSteps(make, list, relaxed);
+    } finally {
+      setRelaxedSimdEnabled(previous);
+    }
+  }
+}
+
+function sameSteps(make: () => tf.LayersModel, list: Batch[], relaxed: boolean): void {
   const [a, b] = [make(), make()];
   const compiled = createTrainStep(a, { seed: 1, labelSmoothing: 0.1 });
   const autodiff = createTrainStep(b, { seed: 1, labelSmoothing: 0.1, compiled: false });
@@ -111,13 +129,18 @@ function sameStepsBothWays(make: () => tf.LayersModel, list: Batch[]): void {
     });
     tf.dispose(before);
     for (const [k, d] of relativeDiffs(g.compiled, g.autodiff).entries()) {
-      expect(d, `step ${step} ${a.trainableWeights[k].name}`).toBeLessThanOrEqual(1e-5);
+      expect(
+        d,
+        `step ${step} ${a.trainableWeights[k].name}${relaxed ? ', relaxed SIMD' : ''}`,
+      ).toBeLessThanOrEqual(relaxed ? 5e-5 : 1e-5);
     }
     compiled.run(batch, 1e-3, step);
     autodiff.run(batch, 1e-3, step);
   });
-  for (const [k, d] of relativeDiffs(weightsOf(a), weightsOf(b)).entries()) {
-    expect(d, a.weights[k].name).toBeLessThanOrEqual(1e-4);
+  if (!relaxed) {
+    for (const [k, d] of relativeDiffs(weightsOf(a), weightsOf(b)).entries()) {
+      expect(d, a.weights[k].name).toBeLessThanOrEqual(1e-4);
+    }
   }
   for (const x of [compiled, autodiff, a, b]) x.dispose();
 }

@@ -68,7 +68,17 @@ describe('compileTrainingNet', () => {
     net.outputGradient().set(dLogits.dataSync());
     net.backward();
     const got = net.gradients();
+    expect(trainable[1].name).toMatch(/^conv2d_Conv2D\d+\/bias$/);
     got.forEach((g, k) => {
+      if (k === 1) {
+        // The first conv's bias feeds a batch norm, which removes any constant: its true gradient
+        // is 0, and both sides hold rounding residue (~1e-8, so relative to relativeError's 1e-3
+        // floor it reads ~1e-5 when the relaxed-SIMD build's fused multiply-adds round the
+        // forward pass differently from XNNPACK's). Both must stay at that level.
+        expect(Math.max(...g.map(Math.abs)), trainable[k].name).toBeLessThan(1e-6);
+        expect(Math.max(...expected[k].map(Math.abs)), trainable[k].name).toBeLessThan(1e-6);
+        return;
+      }
       // Average pooling other than 2×2/2 is a loop here and XNNPACK's in tfjs: not bit for bit.
       expect(relativeError(g, expected[k]), trainable[k].name).toBeLessThan(1e-5);
     });
@@ -301,6 +311,13 @@ describe('compileTrainingNet', () => {
       try {
         const [, ...gradients] = run(true);
         gradients.slice(0, trainable.length).forEach((g, k) => {
+          console.log(
+            'RELERR',
+            trainable[k].name,
+            relativeError(g, expected[k]),
+            Math.max(...expected[k].map(Math.abs)),
+            Math.max(...g.map(Math.abs)),
+          );
           expect(relativeError(g, expected[k]), trainable[k].name).toBeLessThan(1e-5);
         });
         for (const infinite of [false, true]) {
@@ -652,6 +669,13 @@ describe('compileTrainingNet on a mostly-zero input', () => {
       expect(sparse.sparseRuns).toBe(1);
       sparse.got.forEach((g, k) => {
         expect(g, `gradient ${k}`).toEqual(dense.got[k]);
+        console.log(
+          'RELERR',
+          trainable[k].name,
+          relativeError(g, expected[k]),
+          Math.max(...expected[k].map(Math.abs)),
+          Math.max(...g.map(Math.abs)),
+        );
         expect(relativeError(g, expected[k]), trainable[k].name).toBeLessThan(1e-5);
       });
     } finally {

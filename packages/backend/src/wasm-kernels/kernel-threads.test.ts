@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '../register.js';
 import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
+import { relaxedSimdEnabled, setRelaxedSimdEnabled } from './kernel-module.js';
 import {
   kernelThreads,
   overrideWasmKernelThreads,
@@ -67,6 +68,36 @@ describe('the SIMD kernels split over helper threads', () => {
     two.forEach((t, i) => {
       expect(relativeError(t, cpu[i]), `output ${i} vs cpu`).toBeLessThan(1e-3);
     });
+  });
+
+  it("run the calling thread's build, relaxed SIMD or plain, switched while they run", async () => {
+    // On by default where the runtime has relaxed SIMD (Node 20 with the flag kernel-module.ts turns on).
+    expect(relaxedSimdEnabled()).toBe(process.env.LENET_RELAXED_SIMD !== '0');
+    const previous = setRelaxedSimdEnabled(true);
+    try {
+      await setWasmKernelThreads(1);
+      setRelaxedSimdEnabled(false);
+      const plainOne = await onBackend('wasm', work);
+      setRelaxedSimdEnabled(true);
+      const relaxedOne = await onBackend('wasm', work);
+      await setWasmKernelThreads(2); // helpers start on the relaxed build
+      const relaxedTwo = await onBackend('wasm', work);
+      setRelaxedSimdEnabled(false); // and instantiate the plain one at its first call
+      const plainTwo = await onBackend('wasm', work);
+      // The forward outputs (0: conv, 3: conv 'same', 6: dense) are computed row by row by the
+      // same code on either thread: bit for bit within a build, so a helper on the other build
+      // would show. The builds differ (one rounding per multiply-add instead of two) within 1e-5.
+      for (const i of [0, 3, 6]) {
+        expect(relaxedTwo[i], `output ${i}, relaxed`).toEqual(relaxedOne[i]);
+        expect(plainTwo[i], `output ${i}, plain`).toEqual(plainOne[i]);
+        expect(relativeError(relaxedOne[i], plainOne[i]), `output ${i}`).toBeLessThan(1e-5);
+      }
+      // And the relaxed build does fuse: V8 compiles relaxed_madd to an FMA instruction on any
+      // x86-64 core with FMA3 (and on arm64), mul + add only on older ones.
+      expect(relaxedOne.some((t, i) => t.some((v, j) => v !== plainOne[i][j]))).toBe(true);
+    } finally {
+      setRelaxedSimdEnabled(previous);
+    }
   });
 
   it('give the same results whether a helper sleeps at once or polls for its next call', async () => {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BackendError } from '../errors.js';
+import { kernelBuild, kernelModuleBytes, relaxedSimdAvailable, SHARED_MAX_PAGES } from './kernel-module.js';
 import type { SimdExports } from './simd.js';
-import { LENET_SIMD_SHARED_WASM_BASE64 } from './simd-binary.js';
 
 /** The part of the WebAssembly global used here (this package compiles without the DOM lib). */
 interface SharedMemory {
@@ -18,12 +18,13 @@ interface WasmApi {
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
-const MAX_PAGES = 32768; // 2 GiB, the build's --max-memory
+const MAX_PAGES = SHARED_MAX_PAGES;
 /**
  * Int32 slots of one helper's control block: state, function, argument count, error, done, and
- * how long (µs) the helper polls for its next call before it sleeps.
+ * how long (µs) the helper polls for its next call before it sleeps, and the kernels' build to run
+ * (kernel-module.ts: the calling thread's, so that both shares of a call round alike).
  */
-const CTL = { state: 0, fn: 1, argc: 2, error: 3, done: 4, spinMicros: 5 } as const;
+const CTL = { state: 0, fn: 1, argc: 2, error: 3, done: 4, spinMicros: 5, build: 6 } as const;
 const CTL_INTS = 16;
 const MAX_ARGS = 24;
 const IDLE = 0;
@@ -130,16 +131,19 @@ export function setKernelThreadSpin(micros: number): number {
 }
 
 /**
- * The helper thread's whole program (evaluated as CommonJS in a worker): instantiate the shared
- * kernels module, then sleep on the control block, run the requested function, signal done.
+ * The helper thread's whole program (evaluated as CommonJS in a worker): sleep on the control
+ * block, run the requested function of the requested build (the one current at start instantiated
+ * on the shared memory first, another at its first call), signal done.
  * It never returns to its event loop while running, so it answers in microseconds.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { module, memory, control, names } = workerData;
-const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const { modules, build, memory, control, names } = workerData;
+const builds = [];
+const kernels = (b) => builds[b] ?? (builds[b] = new WebAssembly.Instance(modules[b], { env: { memory } }).exports);
 const ctl = new Int32Array(control, 0, ${CTL_INTS});
 const args = new Float64Array(control, ${CTL_INTS * 4}, ${MAX_ARGS});
+kernels(build);
 parentPort.postMessage('ready');
 const poll = () => {
   const until = performance.now() + Atomics.load(ctl, ${CTL.spinMicros}) / 1000;
@@ -153,7 +157,7 @@ for (;;) {
   if (state !== ${RUN}) continue;
   let error = 0;
   try {
-    exports[names[ctl[${CTL.fn}]]](...Array.from(args.subarray(0, ctl[${CTL.argc}])));
+    kernels(ctl[${CTL.build}])[names[ctl[${CTL.fn}]]](...Array.from(args.subarray(0, ctl[${CTL.argc}])));
   } catch (e) {
     error = 1;
   }
@@ -217,12 +221,14 @@ export class KernelThreads {
 
   private constructor(count: number) {
     this.memory = new wasmApi.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-    const module = new wasmApi.Module(Buffer.from(LENET_SIMD_SHARED_WASM_BASE64, 'base64'));
+    // The relaxed build too where it runs, so that switching builds needs no restart.
+    const modules = [new wasmApi.Module(kernelModuleBytes(0, true))];
+    if (relaxedSimdAvailable()) modules.push(new wasmApi.Module(kernelModuleBytes(1, true)));
     for (let i = 0; i < count; i++) {
       const control = new SharedArrayBuffer(CTL_INTS * 4 + MAX_ARGS * 8);
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { module, memory: this.memory, control, names: FUNCTIONS },
+        workerData: { modules, build: kernelBuild(), memory: this.memory, control, names: FUNCTIONS },
       });
       // An idle helper sleeps in Atomics.wait; it must not keep the process alive.
       worker.unref();
@@ -344,6 +350,7 @@ export class KernelThreads {
     h.ctl[CTL.fn] = fnIndex;
     h.ctl[CTL.argc] = args.length;
     h.ctl[CTL.error] = 0;
+    h.ctl[CTL.build] = kernelBuild();
     if (index === 0) refreshPollAllowed();
     h.ctl[CTL.spinMicros] = pollAllowed ? spinMicros : 0;
     Atomics.store(h.ctl, CTL.done, 0);

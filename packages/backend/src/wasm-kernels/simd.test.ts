@@ -6,25 +6,7 @@ import { forEachTap, guarded } from '../testing/simd-guard.js';
 import * as tf from '../tfjs.js';
 import { roundUp4, type SimdKernels, simdKernels, tileFloats } from './simd.js';
 import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
-
-/** Section ids of a wasm binary, in order (LEB128 sizes skipped over). */
-function sectionIds(bytes: Uint8Array): number[] {
-  const ids: number[] = [];
-  let i = 8;
-  while (i < bytes.length) {
-    ids.push(bytes[i++]);
-    let size = 0;
-    let shift = 0;
-    for (;;) {
-      const b = bytes[i++];
-      size |= (b & 0x7f) << shift;
-      shift += 7;
-      if ((b & 0x80) === 0) break;
-    }
-    i += size;
-  }
-  return ids;
-}
+import { wasmSections } from './wasm-binary.js';
 
 /** The part of the WebAssembly global used here (this package compiles without the DOM lib). */
 interface ModuleDescriptor {
@@ -50,7 +32,7 @@ describe('the SIMD kernels module', () => {
   it('imports only a memory and owns none of it (no data section), so it can run inside tfjs memory', () => {
     const module = new wasmApi.Module(bytes);
     expect(wasmApi.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-    const ids = sectionIds(bytes);
+    const ids = wasmSections(bytes).map((s) => s.id);
     expect(ids).toContain(10); // code
     expect(ids).not.toContain(11); // data
     const names = wasmApi.Module.exports(module).map((e) => e.name);

@@ -2,7 +2,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.js';
 import type { TensorInfo } from '../tfjs.js';
 import { type WasmHeap, wasmHeap } from '../tfjs-internals.js';
-import { LENET_SIMD_WASM_BASE64 } from './simd-binary.js';
+import { type KernelBuild, kernelBuild, kernelModuleBytes } from './kernel-module.js';
 
 /**
  * The functions of csrc/lenet-kernels.c. Every pointer is a byte offset into tfjs-backend-wasm's
@@ -782,19 +782,22 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let compiled: object | null | undefined;
-/** Per tfjs wasm heap (one per backend instance): its kernels. */
-const bound = new WeakMap<WasmHeap, SimdKernels>();
+/** Per build (kernel-module.ts): its compiled module, or null where it cannot run. */
+const compiled = new Map<KernelBuild, object | null>();
+/** Per tfjs wasm heap (one per backend instance): its kernels, per build. */
+const bound = new WeakMap<WasmHeap, Map<KernelBuild, SimdKernels>>();
 /** Set by tests and measurements to run the JS fallbacks instead. */
 let disabled = false;
 
-function compiledModule(): object | null {
-  if (compiled === undefined) {
-    const bytes = Buffer.from(LENET_SIMD_WASM_BASE64, 'base64');
+function compiledModule(build: KernelBuild): object | null {
+  let module = compiled.get(build);
+  if (module === undefined) {
+    const bytes = kernelModuleBytes(build, false);
     // Runtimes without wasm SIMD reject the module; the kernels then take their JS paths.
-    compiled = wasmApi.validate(bytes) ? new wasmApi.Module(bytes) : null;
+    module = wasmApi.validate(bytes) ? new wasmApi.Module(bytes) : null;
+    compiled.set(build, module);
   }
-  return compiled ?? null;
+  return module;
 }
 
 /**
@@ -804,14 +807,20 @@ function compiledModule(): object | null {
  */
 export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (disabled) return undefined;
-  const module = compiledModule();
+  const build = kernelBuild();
+  const module = compiledModule(build);
   if (module === null) return undefined;
   const wasm = wasmHeap(backend);
-  let kernels = bound.get(wasm);
+  let builds = bound.get(wasm);
+  if (builds === undefined) {
+    builds = new Map();
+    bound.set(wasm, builds);
+  }
+  let kernels = builds.get(build);
   if (kernels === undefined) {
     const instance = new wasmApi.Instance(module, { env: { memory: wasm.memory } });
     kernels = new SimdKernels(wasm, instance.exports as unknown as SimdExports);
-    bound.set(wasm, kernels);
+    builds.set(build, kernels);
   }
   return kernels;
 }
@@ -827,7 +836,7 @@ export function setSimdKernelsEnabled(enabled: boolean): void {
 
 /** True when the SIMD kernels are enabled and this runtime can compile them (wasm SIMD). */
 export function simdKernelsSupported(): boolean {
-  return !disabled && compiledModule() !== null;
+  return !disabled && compiledModule(kernelBuild()) !== null;
 }
 
 /** lcm(c, 4): the floats of a tile that lines rows of c channels up with 4-float vectors. */
