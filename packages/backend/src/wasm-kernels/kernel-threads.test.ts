@@ -4,12 +4,14 @@ import { onBackend, randomArray, relativeError } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
 import { relaxedSimdEnabled, setRelaxedSimdEnabled } from './kernel-module.js';
 import {
+  kernelPollAllowed,
   kernelThreads,
   overrideWasmKernelThreads,
   setKernelIdleWork,
   setKernelPollCheck,
   setKernelThreadSpin,
   setKernelWaitSpin,
+  setRunnableThreadsSource,
   setWasmKernelThreads,
   wasmKernelThreads,
 } from './kernel-threads.js';
@@ -97,6 +99,50 @@ describe('the SIMD kernels split over helper threads', () => {
       expect(relaxedOne.some((t, i) => t.some((v, j) => v !== plainOne[i][j]))).toBe(true);
     } finally {
       setRelaxedSimdEnabled(previous);
+    }
+  });
+
+  it('stop polling after two reads in a row find more runnable threads than cores, and poll again once a read finds room', async () => {
+    await setWasmKernelThreads(2);
+    const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 60)); // past the 50 ms between reads
+    // One split call a phase (a few ms), so that each phase reads the source once.
+    const conv = () => {
+      const x = tf.tensor4d(randomArray(64 * 14 * 14 * 6, 1), [64, 14, 14, 6]);
+      const w = tf.tensor4d(randomArray(5 * 5 * 6 * 16, 2), [5, 5, 6, 16]);
+      return [tf.conv2d(x, w, 1, 'valid')];
+    };
+    const reads: number[] = [];
+    let runnable = 1;
+    const procReader = setRunnableThreadsSource(() => {
+      reads.push(runnable);
+      return runnable;
+    });
+    try {
+      // The default source reads /proc/loadavg: at least this thread runs.
+      if (process.platform === 'linux') expect(procReader()).toBeGreaterThanOrEqual(1);
+      const splitsBefore = splitCalls();
+      const one = await onBackend('wasm', conv);
+      expect(splitCalls() - splitsBefore).toBe(1);
+      expect(reads).toEqual([1]);
+      expect(kernelPollAllowed()).toBe(true);
+      runnable = 1000;
+      await pause();
+      await onBackend('wasm', conv);
+      expect(kernelPollAllowed()).toBe(true); // one busy read: V8's own threads, often
+      await pause();
+      const crowded = await onBackend('wasm', conv);
+      expect(kernelPollAllowed()).toBe(false);
+      runnable = 1;
+      await pause();
+      await onBackend('wasm', conv);
+      expect(kernelPollAllowed()).toBe(true);
+      expect(reads).toEqual([1, 1000, 1000, 1]);
+      // Sleeping at once or polling, the same results.
+      crowded.forEach((t, i) => {
+        expect(t, `output ${i}`).toEqual(one[i]);
+      });
+    } finally {
+      setRunnableThreadsSource(procReader);
     }
   });
 

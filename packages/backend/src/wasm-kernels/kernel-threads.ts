@@ -71,7 +71,7 @@ function refreshPollAllowed(): void {
   const now = performance.now();
   if (now - pollCheckedAt < POLL_CHECK_MS) return;
   pollCheckedAt = now;
-  busyReads = pollCheck && runnableThreads() > cores ? busyReads + 1 : 0;
+  busyReads = pollCheck && runnableSource() > cores ? busyReads + 1 : 0;
   // One busy read is often V8's own background threads (compiler, GC) for a moment: 16 % of the
   // reads in a bench's LeNet cells, with nothing else running. A competitor stays.
   pollAllowed = busyReads < 2;
@@ -86,6 +86,25 @@ function runnableThreads(): number {
   } catch {
     return 0;
   }
+}
+
+let runnableSource: () => number = runnableThreads;
+
+/**
+ * Replaces where the check reads the runnable threads (tests give a fake count); returns the
+ * previous source (the /proc/loadavg reader by default). The next split call reads it at once.
+ */
+export function setRunnableThreadsSource(source: () => number): () => number {
+  const previous = runnableSource;
+  runnableSource = source;
+  pollCheckedAt = Number.NEGATIVE_INFINITY;
+  busyReads = 0;
+  return previous;
+}
+
+/** Whether the threads may poll now, as the last runnable-thread read left it. For tests. */
+export function kernelPollAllowed(): boolean {
+  return pollAllowed;
 }
 
 /** Turns the runnable-thread check off (always poll) or on; returns the previous setting. For A/B measurements. */
