@@ -16,8 +16,10 @@ const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const BASE64: Record<KernelBuild, string> = { 0: LENET_SIMD_WASM_BASE64, 1: LENET_SIMD_RELAXED_WASM_BASE64 };
 const bytesOf = new Map<KernelBuild, Uint8Array>();
-/** Whether the relaxed build may run (LENET_RELAXED_SIMD=0 turns it off; tests and A/B flip it). */
-let relaxedWanted = process.env.LENET_RELAXED_SIMD !== '0';
+/** LENET_RELAXED_SIMD=0: start on the plain build and never turn V8's flag on. */
+const RELAXED_OFF_BY_ENV = process.env.LENET_RELAXED_SIMD === '0';
+/** Whether the relaxed build may run (tests and A/B flip it). */
+let relaxedWanted = !RELAXED_OFF_BY_ENV;
 let relaxedValid: boolean | undefined;
 
 /** The unshared module's bytes of `build`, decoded once. */
@@ -41,7 +43,7 @@ export function relaxedSimdAvailable(): boolean {
   if (relaxedValid === undefined) {
     const bytes = moduleBytes(1);
     relaxedValid = wasmApi.validate(bytes);
-    if (!relaxedValid && process.env.LENET_RELAXED_SIMD !== '0') {
+    if (!relaxedValid && !RELAXED_OFF_BY_ENV) {
       try {
         setFlagsFromString('--experimental-wasm-relaxed-simd');
         relaxedValid = wasmApi.validate(bytes);

@@ -94,8 +94,8 @@ describe('the SIMD kernels split over helper threads', () => {
         expect(plainTwo[i], `output ${i}, plain`).toEqual(plainOne[i]);
         expect(relativeError(relaxedOne[i], plainOne[i]), `output ${i}`).toBeLessThan(1e-5);
       }
-      // And the relaxed build does fuse: V8 compiles relaxed_madd to an FMA instruction on any
-      // x86-64 core with FMA3 (and on arm64), mul + add only on older ones.
+      // And the relaxed build does fuse: V8 compiles relaxed_madd to an FMA instruction on an
+      // x86-64 core with FMA3 (this test fails on one without, where it is a multiply and an add).
       expect(relaxedOne.some((t, i) => t.some((v, j) => v !== plainOne[i][j]))).toBe(true);
     } finally {
       setRelaxedSimdEnabled(previous);

@@ -18,7 +18,6 @@ interface WasmApi {
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const PAGE = 65536;
-const MAX_PAGES = SHARED_MAX_PAGES;
 /**
  * Int32 slots of one helper's control block: state, function, argument count, error, done, and
  * how long (µs) the helper polls for its next call before it sleeps, and the kernels' build to run
@@ -97,9 +96,14 @@ let runnableSource: () => number = runnableThreads;
 export function setRunnableThreadsSource(source: () => number): () => number {
   const previous = runnableSource;
   runnableSource = source;
+  forgetPollReads();
+  return previous;
+}
+
+/** Makes the next split call read the runnable threads afresh, with no busy read counted. */
+function forgetPollReads(): void {
   pollCheckedAt = Number.NEGATIVE_INFINITY;
   busyReads = 0;
-  return previous;
 }
 
 /** Whether the threads may poll now, as the last runnable-thread read left it. For tests. */
@@ -111,8 +115,7 @@ export function kernelPollAllowed(): boolean {
 export function setKernelPollCheck(on: boolean): boolean {
   const previous = pollCheck;
   pollCheck = on;
-  pollCheckedAt = Number.NEGATIVE_INFINITY;
-  busyReads = 0;
+  forgetPollReads();
   return previous;
 }
 
@@ -239,7 +242,7 @@ export class KernelThreads {
   private residentEnd = RESIDENT_START;
 
   private constructor(count: number) {
-    this.memory = new wasmApi.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    this.memory = new wasmApi.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true });
     // The relaxed build too where it runs, so that switching builds needs no restart.
     const modules = [new wasmApi.Module(kernelModuleBytes(0, true))];
     if (relaxedSimdAvailable()) modules.push(new wasmApi.Module(kernelModuleBytes(1, true)));
@@ -297,7 +300,7 @@ export class KernelThreads {
     const have = this.memory.buffer.byteLength;
     if (bytes <= have) return;
     const pages = Math.ceil((bytes - have) / PAGE);
-    if (have / PAGE + pages > MAX_PAGES) {
+    if (have / PAGE + pages > SHARED_MAX_PAGES) {
       throw new BackendError(`kernel threads: ${bytes} bytes exceed the shared memory's 2 GiB`, 'wasm');
     }
     this.memory.grow(pages);
