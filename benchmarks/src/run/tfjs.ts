@@ -14,8 +14,10 @@ export function describeBackend(info: BackendInfo): string {
   if (info.wasmSimd !== undefined) parts.push(info.wasmSimd ? 'SIMD' : 'no SIMD');
   if (info.kernelThreads !== undefined) {
     const fma = info.kernelFma ? ' with fused multiply-adds (relaxed SIMD)' : '';
+    const heap =
+      info.kernelThreads > 1 ? (info.kernelSharedHeap ? ', in place on a shared heap' : ', on copies') : '';
     parts.push(
-      `SIMD training kernels${fma} on ${info.kernelThreads} thread${info.kernelThreads === 1 ? '' : 's'}`,
+      `SIMD training kernels${fma} on ${info.kernelThreads} thread${info.kernelThreads === 1 ? '' : 's'}${heap}`,
     );
   }
   if (info.kernels?.length) parts.push(`training kernels: ${info.kernels.join(', ')}`);

@@ -637,28 +637,18 @@ void lenet_binary_rows(const f32 *a, const f32 *tile, const f32 *b, f32 *out, i3
 // dvar·((x − mean)·2) (2) — the same blocks, adds and order whatever the mode, so the sums of
 // modes 1 and 2 are bit for bit those of writing the values out and summing them. Inlined with
 // the mode known, each caller a loop of its own.
-INLINE void sum_rows_of(const f32 *x, const f32 *meanTile, const f32 *dvarTile, i32 mode, f32 *out, i32 rows, i32 c,
-                        i32 t, f32 divisor, f32 *tile, f32 *acc) {
-  const v128_t two = wasm_f32x4_splat(2.0f);
-  const i32 total = rows * c;
-  const i32 blockFloats = t * 64;
-  __builtin_memset(acc, 0, (uint32_t)t * 4u);
-  i32 i = 0;
-  while (i + t <= total) {
-    __builtin_memset(tile, 0, (uint32_t)t * 4u);
-    const i32 end = i + blockFloats < total ? i + blockFloats : total;
-    for (; i + t <= end; i += t)
-      for (i32 k = 0; k < t; k += 4) {
-        v128_t v = wasm_v128_load(x + i + k);
-        if (mode != 0) {
-          const v128_t d = wasm_f32x4_sub(v, wasm_v128_load(meanTile + k));
-          v = mode == 1 ? wasm_f32x4_mul(d, d) : wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two));
-        }
-        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
-      }
-    for (i32 k = 0; k < t; k += 4)
-      wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
-  }
+// sum_rows_of's term of a vector of x at tile offset k: x, (x − mean)², or dvar·((x − mean)·2).
+INLINE v128_t sum_rows_term(v128_t v, const f32 *meanTile, const f32 *dvarTile, i32 mode, i32 k) {
+  if (mode == 0) return v;
+  const v128_t d = wasm_f32x4_sub(v, wasm_v128_load(meanTile + k));
+  return mode == 1 ? wasm_f32x4_mul(d, d)
+                   : wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, wasm_f32x4_splat(2.0f)));
+}
+
+// sum_rows_of's end: acc (t floats) folded per channel into out, the values from i to total (fewer
+// than a tile) added one by one, and the division.
+INLINE void sum_rows_finish(const f32 *x, const f32 *meanTile, const f32 *dvarTile, i32 mode, f32 *out, i32 i,
+                            i32 total, i32 c, i32 t, f32 divisor, const f32 *acc) {
   for (i32 j = 0; j < c; j++) out[j] = 0.0f;
   for (i32 k = 0; k < t; k++) out[k % c] += acc[k];
   for (; i < total; i++) {
@@ -672,6 +662,59 @@ INLINE void sum_rows_of(const f32 *x, const f32 *meanTile, const f32 *dvarTile, 
   }
   if (divisor != 1.0f)
     for (i32 j = 0; j < c; j++) out[j] /= divisor;
+}
+
+INLINE void sum_rows_of(const f32 *x, const f32 *meanTile, const f32 *dvarTile, i32 mode, f32 *out, i32 rows, i32 c,
+                        i32 t, f32 divisor, f32 *tile, f32 *acc) {
+  const i32 total = rows * c;
+  const i32 blockFloats = t * 64;
+  __builtin_memset(acc, 0, (uint32_t)t * 4u);
+  i32 i = 0;
+  while (i + t <= total) {
+    __builtin_memset(tile, 0, (uint32_t)t * 4u);
+    const i32 end = i + blockFloats < total ? i + blockFloats : total;
+    for (; i + t <= end; i += t)
+      for (i32 k = 0; k < t; k += 4) {
+        v128_t v = sum_rows_term(wasm_v128_load(x + i + k), meanTile, dvarTile, mode, k);
+        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
+      }
+    for (i32 k = 0; k < t; k += 4)
+      wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(tile + k)));
+  }
+  sum_rows_finish(x, meanTile, dvarTile, mode, out, i, total, c, t, divisor, acc);
+}
+
+// Block sums of sum_rows_of, for splitting it between threads: blocks [first, first + count) of
+// 64 tiles (the whole input's last one may be shorter; tiles: the whole input's full tiles), each
+// block's tile sum (t floats) into out, one after the other. lenet_fold_block_sums then adds them
+// up in order: bit for bit sum_rows_of, whichever thread summed which block.
+EXPORT(lenet_block_sums)
+void lenet_block_sums(const f32 *x, const f32 *meanTile, const f32 *dvarTile, i32 mode, f32 *out, i32 first, i32 count,
+                      i32 tiles, i32 t) {
+  for (i32 b = first; b < first + count; b++) {
+    f32 *tile = out + (b - first) * t;
+    __builtin_memset(tile, 0, (uint32_t)t * 4u);
+    const i32 end = (b + 1) * 64 < tiles ? (b + 1) * 64 : tiles;
+    for (i32 q = b * 64; q < end; q++) {
+      const f32 *xq = x + q * t;
+      for (i32 k = 0; k < t; k += 4) {
+        v128_t v = sum_rows_term(wasm_v128_load(xq + k), meanTile, dvarTile, mode, k);
+        wasm_v128_store(tile + k, wasm_f32x4_add(wasm_v128_load(tile + k), v));
+      }
+    }
+  }
+}
+
+// sum_rows_of from lenet_block_sums' blocks (blocks of them, in order): out as sum_rows_of gives it.
+EXPORT(lenet_fold_block_sums)
+void lenet_fold_block_sums(const f32 *sums, i32 blocks, const f32 *x, const f32 *meanTile, const f32 *dvarTile,
+                           i32 mode, f32 *out, i32 rows, i32 c, i32 t, f32 divisor, f32 *acc) {
+  __builtin_memset(acc, 0, (uint32_t)t * 4u);
+  for (i32 b = 0; b < blocks; b++)
+    for (i32 k = 0; k < t; k += 4)
+      wasm_v128_store(acc + k, wasm_f32x4_add(wasm_v128_load(acc + k), wasm_v128_load(sums + b * t + k)));
+  const i32 total = rows * c;
+  sum_rows_finish(x, meanTile, dvarTile, mode, out, total / t * t, total, c, t, divisor, acc);
 }
 
 // out[j] = (Σ_r src[r·c + j]) / divisor for src [rows, c]. Sums blocks of rows into `tile`
@@ -846,20 +889,22 @@ static void bn_pool_scatter_row(const f32 *dyp, const f32 *p, const uint8_t *arg
 }
 
 // The gradient of a fused batch norm + 2×2/2 max pooling (and the relu between when p ≠ 0; p: the
-// pooled output) at the batch norm's output, scattered into dy [n, ih, iw, c] from the pooled
-// gradient dyp and the argmax bytes a pair of input rows at a time, with lenet_batch_norm_grad's
-// sums (dx not formed) over each pair while it is in cache: bit for bit the relu gradient, the
-// scatter and lenet_batch_norm_grad one after the other. ih, iw even, c ≥ 4 (t divides 2·iw·c).
+// pooled output) at the batch norm's output, scattered from the pooled gradient dyp and the argmax
+// bytes a pair of input rows at a time, with lenet_batch_norm_grad's sums (dx not formed) over
+// each pair while it is in cache: bit for bit the relu gradient, the scatter and
+// lenet_batch_norm_grad one after the other. ih, iw even, c ≥ 4 (t divides 2·iw·c). full 1: the
+// scattered gradient is kept in dy [n, ih, iw, c]; 0: dy holds one pair (2·iw·c floats), reused,
+// and lenet_bn_dx_pool2 scatters again instead of reading a full-size gradient that is ¾ zeros.
 EXPORT(lenet_batch_norm_grad_pool2)
 void lenet_batch_norm_grad_pool2(const f32 *x, const f32 *dyp, const f32 *p, const uint8_t *arg, const f32 *meanTile,
-                                 f32 *dy, f32 *sumDy, f32 *sumDyXm, i32 n, i32 ih, i32 iw, i32 c, i32 t,
+                                 f32 *dy, i32 full, f32 *sumDy, f32 *sumDyXm, i32 n, i32 ih, i32 iw, i32 c, i32 t,
                                  f32 *work) {
   f32 *blockDy = work, *blockDyXm = work + t, *accDy = work + 2 * t;
   const i32 pair = 2 * iw * c, prow = iw / 2 * c, tiles = n * ih * iw * c / t;
   __builtin_memset(accDy, 0, (uint32_t)(2 * t) * 4u);
   i32 q = 0;  // tile index over the whole input, as lenet_batch_norm_grad's i / t
   for (i32 r = 0; r < n * ih / 2; r++) {
-    f32 *d = dy + r * pair;
+    f32 *d = full ? dy + r * pair : dy;
     bn_pool_scatter_row(dyp + r * prow, p ? p + r * prow : 0, arg + r * prow, d, iw, c);
     const f32 *xr = x + r * pair;
     for (i32 j = 0; j < pair; j += t, q++) {
@@ -876,24 +921,83 @@ void lenet_batch_norm_grad_pool2(const f32 *x, const f32 *dyp, const f32 *p, con
   bn_grad_sums(work, sumDy, sumDyXm, c, t);
 }
 
-// The batch-norm input gradient in one pass from dy and x, bit for bit lenet_batch_norm_grad's dx,
-// lenet_bn_var_grad and lenet_bn_dx_sum: dx = (dy·gr + dvar·((x − mean)·2)) + dmean, without
-// their two full-size buffers.
-EXPORT(lenet_bn_dx_fused)
-void lenet_bn_dx_fused(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, const f32 *dvarTile,
-                       const f32 *dmeanTile, f32 *dx, i32 total, i32 c, i32 t) {
+// lenet_batch_norm_grad_pool2's sums split between threads: pairs of input rows [first, first +
+// count), first·(2·iw·c / t) a multiple of 64 (a block boundary), scattered one pair at a time into
+// `pair` (2·iw·c floats), each block's two sums (Σ dy, Σ dy·(x − mean): t floats each) into out
+// (2·t floats a block, one block after the other). lenet_fold_bn_grad_blocks then adds them up
+// in order: bit for bit lenet_batch_norm_grad_pool2's sums, whichever thread summed which block.
+EXPORT(lenet_bn_grad_pool2_blocks)
+void lenet_bn_grad_pool2_blocks(const f32 *x, const f32 *dyp, const f32 *p, const uint8_t *arg, const f32 *meanTile,
+                                f32 *pair, f32 *out, i32 first, i32 count, i32 iw, i32 c, i32 t) {
+  const i32 floats = 2 * iw * c, prow = iw / 2 * c, perPair = floats / t;
+  const i32 q0 = first * perPair;
+  for (i32 r = first; r < first + count; r++) {
+    bn_pool_scatter_row(dyp + r * prow, p ? p + r * prow : 0, arg + r * prow, pair, iw, c);
+    const f32 *xr = x + r * floats;
+    for (i32 j = 0, q = r * perPair; j < floats; j += t, q++) {
+      f32 *blockDy = out + (q / 64 - q0 / 64) * 2 * t, *blockDyXm = blockDy + t;
+      if (q % 64 == 0) __builtin_memset(blockDy, 0, (uint32_t)(2 * t) * 4u);
+      for (i32 k = 0; k < t; k += 4) {
+        const v128_t g = wasm_v128_load(pair + j + k);
+        const v128_t xm = wasm_f32x4_sub(wasm_v128_load(xr + j + k), wasm_v128_load(meanTile + k));
+        wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
+        wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
+      }
+    }
+  }
+}
+
+// lenet_batch_norm_grad_pool2's sums from lenet_bn_grad_pool2_blocks' blocks (blocks of them, in
+// order). work: 4·t floats, as there.
+EXPORT(lenet_fold_bn_grad_blocks)
+void lenet_fold_bn_grad_blocks(const f32 *sums, i32 blocks, f32 *sumDy, f32 *sumDyXm, i32 c, i32 t, f32 *work) {
+  __builtin_memset(work + 2 * t, 0, (uint32_t)(2 * t) * 4u);
+  for (i32 b = 0; b < blocks; b++) {
+    __builtin_memcpy(work, sums + b * 2 * t, (uint32_t)(2 * t) * 4u);
+    bn_grad_add_block(work, t);
+  }
+  bn_grad_sums(work, sumDy, sumDyXm, c, t);
+}
+
+// dx = (dy·gr + dvar·((x − mean)·2)) + dmean over `floats` values that start at a tile boundary
+// (whole tiles of t; the rest, fewer than t, one by one).
+INLINE void bn_dx_span(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, const f32 *dvarTile,
+                       const f32 *dmeanTile, f32 *dx, i32 floats, i32 c, i32 t) {
   const v128_t two = wasm_f32x4_splat(2.0f);
   i32 i = 0;
-  for (; i + t <= total; i += t)
+  for (; i + t <= floats; i += t)
     for (i32 k = 0; k < t; k += 4) {
       const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + k), wasm_v128_load(meanTile + k));
       const v128_t p = wasm_f32x4_mul(wasm_v128_load(dy + i + k), wasm_v128_load(grTile + k));
       const v128_t v = wasm_f32x4_mul(wasm_v128_load(dvarTile + k), wasm_f32x4_mul(d, two));
       wasm_v128_store(dx + i + k, wasm_f32x4_add(wasm_f32x4_add(p, v), wasm_v128_load(dmeanTile + k)));
     }
-  for (; i < total; i++) {
+  for (; i < floats; i++) {
     const i32 k = i % c;
     dx[i] = (dy[i] * grTile[k] + dvarTile[k] * ((x[i] - meanTile[k]) * 2.0f)) + dmeanTile[k];
+  }
+}
+
+// The batch-norm input gradient in one pass from dy and x, bit for bit lenet_batch_norm_grad's dx,
+// lenet_bn_var_grad and lenet_bn_dx_sum: dx = (dy·gr + dvar·((x − mean)·2)) + dmean, without
+// their two full-size buffers.
+EXPORT(lenet_bn_dx_fused)
+void lenet_bn_dx_fused(const f32 *x, const f32 *dy, const f32 *meanTile, const f32 *grTile, const f32 *dvarTile,
+                       const f32 *dmeanTile, f32 *dx, i32 total, i32 c, i32 t) {
+  bn_dx_span(x, dy, meanTile, grTile, dvarTile, dmeanTile, dx, total, c, t);
+}
+
+// lenet_bn_dx_fused with dy scattered anew from the pooled gradient a pair of input rows at a time
+// into `pair` (2·iw·c floats), as lenet_batch_norm_grad_pool2 scatters it: the full-size dy is
+// neither written nor read. Bit for bit the same dx. ih, iw even, c ≥ 4 (t divides 2·iw·c).
+EXPORT(lenet_bn_dx_pool2)
+void lenet_bn_dx_pool2(const f32 *x, const f32 *dyp, const f32 *p, const uint8_t *arg, const f32 *meanTile,
+                       const f32 *grTile, const f32 *dvarTile, const f32 *dmeanTile, f32 *dx, f32 *pair, i32 n,
+                       i32 ih, i32 iw, i32 c, i32 t) {
+  const i32 floats = 2 * iw * c, prow = iw / 2 * c;
+  for (i32 r = 0; r < n * ih / 2; r++) {
+    bn_pool_scatter_row(dyp + r * prow, p ? p + r * prow : 0, arg + r * prow, pair, iw, c);
+    bn_dx_span(x + r * floats, pair, meanTile, grTile, dvarTile, dmeanTile, dx + r * floats, floats, c, t);
   }
 }
 
@@ -1562,6 +1666,15 @@ i32 lenet_batch_norm_pool2_arg(const f32 *x, const f32 *meanTile, const f32 *grT
         }
     }
   return wasm_v128_any_true(bad) ? 1 : 0;
+}
+
+// lenet_batch_norm_pool2_arg for a share of the images: writes 1 to *bad when it returns 1 (never 0,
+// so that the threads of one split call can share the flag the caller cleared).
+EXPORT(lenet_batch_norm_pool2_arg_flag)
+void lenet_batch_norm_pool2_arg_flag(const f32 *x, const f32 *meanTile, const f32 *grTile, const f32 *offsetTile,
+                                     f32 *out, uint8_t *arg, i32 n, i32 ih, i32 iw, i32 c, i32 relu, const f32 *mask,
+                                     i32 *bad) {
+  if (lenet_batch_norm_pool2_arg(x, meanTile, grTile, offsetTile, out, arg, n, ih, iw, c, relu, mask)) *bad = 1;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -139,6 +139,8 @@ export {
   setPoolArgmaxWideEnabled,
   setPoolFastEnabled,
 } from './wasm-kernels/pool-util.js';
+/** Whether the wasm backend starts on a shared heap (the helper threads then work in place), for A/B measurements. */
+export { setSharedTfjsHeapEnabled } from './wasm-kernels/shared-heap.js';
 export { setSimdKernelsEnabled, simdKernelsSupported } from './wasm-kernels/simd.js';
 /** The compiled inference pass keeping a convolution's output in the helper threads for the next one, on or off (for A/B measurements). */
 export { setSplitChainEnabled } from './wasm-kernels/split.js';

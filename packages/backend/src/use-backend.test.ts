@@ -19,6 +19,8 @@ describe('useBackend on this machine (tfjs-node packages present without their a
     expect(info.skipped[2].reason).toBe('lower priority');
     expect(info.wasmSimd).toBe(true);
     expect(info.threads).toBe(1);
+    // tfjs's heap started shared: the kernels' helper threads work on it in place.
+    expect(info.kernelSharedHeap).toBe(true);
     expect(info.kernels).toEqual([
       'Conv2DBackpropFilter',
       'Conv2DBackpropInput',

@@ -12,6 +12,7 @@ import * as tf from './tfjs.js';
 import { wasmHeap } from './tfjs-internals.js';
 import { relaxedSimdEnabled } from './wasm-kernels/kernel-module.js';
 import { wasmKernelThreads } from './wasm-kernels/kernel-threads.js';
+import { withSharedTfjsHeap } from './wasm-kernels/shared-heap.js';
 
 /** The backends this package can switch to, fastest first. */
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -51,6 +52,11 @@ export interface BackendInfo {
   kernelThreads?: number;
   /** wasm only: whether those kernels run their relaxed-SIMD build (fused multiply-adds). */
   kernelFma?: boolean;
+  /**
+   * wasm only: whether tfjs's heap is a shared memory, so that the helper threads run their share
+   * of a kernel in place (and the batch norm's passes split too) instead of on copies.
+   */
+  kernelSharedHeap?: boolean;
   /** wasm only: the training kernels this package registered. */
   kernels?: string[];
 }
@@ -124,7 +130,7 @@ async function tryWasm(options: UseBackendOptions): Promise<ProbeResult & { kern
       detail: err instanceof Error ? err.message : String(err),
     };
   }
-  const result = await activate('wasm');
+  const result = await withSharedTfjsHeap(() => activate('wasm'));
   if (!result.ok) return result;
   // The SIMD kernels read tfjs-backend-wasm's internals: a tfjs without them fails here, loudly.
   if (kernels !== undefined) wasmHeap(tf.backend());
@@ -161,6 +167,7 @@ async function describeActive(
       info.kernels = kernels;
       info.kernelThreads = wasmKernelThreads();
       info.kernelFma = relaxedSimdEnabled();
+      info.kernelSharedHeap = wasmHeap(tf.backend()).buffer() instanceof SharedArrayBuffer;
     }
   } else if (name === 'cpu') {
     info.threads = 1;

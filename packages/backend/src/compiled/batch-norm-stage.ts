@@ -1,6 +1,8 @@
 import type * as tf from '../tfjs.js';
 import { dropoutMaskInto } from '../wasm-kernels/dropout.js';
+import { rowSumBlockFloats, sumRows } from '../wasm-kernels/row-sums.js';
 import { type SimdKernels, tileFloats } from '../wasm-kernels/simd.js';
+import { runSplit, SPLIT_MIN_PASS_FLOATS } from '../wasm-kernels/split.js';
 import { checkVariable, netSpecError } from './net-spec.js';
 import { type NetMode, type Stage, type StageIO, type StepInfo, sizeOf, type Take } from './stage.js';
 
@@ -22,6 +24,10 @@ export function checkBatchNorm(
     netSpecError(index, `batchNorm needs momentum in [0, 1] and epsilon > 0, got ${momentum} and ${epsilon}`);
   }
   return c;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }
 
 let varianceFused = globalThis.process?.env?.LENET_BN_VARIANCE !== '0';
@@ -62,7 +68,9 @@ let poolGrad = globalThis.process?.env?.LENET_BN_POOL_GRAD !== '0';
 
 /**
  * Turns on or off (for A/B measurements) the fused batch norm + max pooling's gradient scatter
- * run inside the batch-norm gradient's first pass, a pair of input rows at a time (bit for bit).
+ * run inside the batch-norm gradient's passes, a pair of input rows at a time (bit for bit): in
+ * the sums' pass and again in the input gradient's, so that the full-size gradient at the batch
+ * norm's output (¾ zeros) is neither written nor read. Off: a scatter pass of its own writes it.
  * Read at every step. `LENET_BN_POOL_GRAD=0` starts with it off.
  */
 export function setBatchNormPoolGradFusedEnabled(on: boolean): void {
@@ -118,6 +126,10 @@ export class BatchNormStage implements Stage {
   private dmeanTile = 0;
   private tile = 0;
   private acc = 0;
+  /** A split's block sums (sumRows; two sums a block for the pooled gradient's). */
+  private blocks = 0;
+  /** Where the threads of a split forward pass flag a NaN in a window (an int32). */
+  private badFlag = 0;
   private work = 0;
   private sq = 0;
   private dxp = 0;
@@ -132,6 +144,8 @@ export class BatchNormStage implements Stage {
   /** ... the gradient at the batch norm's output, and its output when the step is redone unfused. */
   private fullGrad = 0;
   private full = 0;
+  /** ... one pair of input rows of that gradient, scattered anew in each pass that reads it. */
+  private pairGrad = 0;
   /** The fused dropout's mask, and whether this step drew one (a rate in (0, 1)). */
   private mask = 0;
   private masked = false;
@@ -205,6 +219,8 @@ export class BatchNormStage implements Stage {
       t,
     ].map(take);
     this.work = take(4 * t);
+    this.blocks = take(2 * rowSumBlockFloats(total / c, c, t));
+    this.badFlag = take(1);
     this.sq = take(total);
     this.dxp = take(total);
     this.sumDy = take(c);
@@ -217,6 +233,7 @@ export class BatchNormStage implements Stage {
       this.arg = take(Math.ceil(pooled / 4));
       this.pooledGrad = take(pooled);
       this.fullGrad = take(total);
+      this.pairGrad = take(2 * this.inShape[1] * this.c);
       // The squares' buffer: free once the variance is summed, and the gradient's relu reads the
       // redone output before the variance path (switched to scratch) writes there.
       this.full = this.sq;
@@ -239,10 +256,12 @@ export class BatchNormStage implements Stage {
       this.inferenceForward(io, total);
       return;
     }
-    f.lenet_sum_rows(io.x, this.mean, rows, c, t, rows, this.tile, this.acc);
+    const sums = { tile: this.tile, acc: this.acc, blocks: this.blocks };
+    sumRows(simd, 'x', io.x, { mean: 0, dvar: 0 }, this.mean, rows, c, t, rows, sums);
     f.lenet_fill_tile(this.mean, this.meanTile, c, t);
     if (varianceFused) {
-      f.lenet_sum_sq_dev(io.x, this.meanTile, this.variance, rows, c, t, rows, this.tile, this.acc);
+      const meanOnly = { mean: this.meanTile, dvar: 0 };
+      sumRows(simd, 'squaredDeviation', io.x, meanOnly, this.variance, rows, c, t, rows, sums);
     } else {
       f.lenet_sq_dev(io.x, this.meanTile, this.sq, total, c, t);
       f.lenet_sum_rows(this.sq, this.variance, rows, c, t, rows, this.tile, this.acc);
@@ -292,10 +311,35 @@ export class BatchNormStage implements Stage {
       dropoutMaskInto(simd, this.mask, total, rate, step.dropoutSeed(dropout.index));
     }
     const mask = this.masked ? this.mask : 0;
-    const { arg } = this;
-    this.redone =
-      f.lenet_batch_norm_pool2_arg(io.x, meanTile, grTile, betaTile, io.y, arg, n, ih, iw, c, relu, mask) !==
-      0;
+    const { arg, badFlag } = this;
+    // Split by images where the heap is shared: every thread flags a NaN window in one int.
+    const image = ih * iw * c;
+    const pooled = oh * ow * c;
+    simd.heap()[badFlag / 4] = 0;
+    runSplit(simd, {
+      fn: 'lenet_batch_norm_pool2_arg_flag',
+      macs: total,
+      minMacs: SPLIT_MIN_PASS_FLOATS,
+      items: n,
+      perItem: [],
+      whole: [],
+      out: { ptr: io.y, floats: pooled },
+      inPlaceOnly: true,
+      args: (p, count) => {
+        const at = p.first;
+        const m = mask === 0 ? 0 : mask + at * image * 4;
+        const into = [
+          io.x + at * image * 4,
+          meanTile,
+          grTile,
+          betaTile,
+          io.y + at * pooled * 4,
+          arg + at * pooled,
+        ];
+        return into.concat([count, ih, iw, c, relu, m, badFlag]);
+      },
+    });
+    this.redone = new Int32Array(simd.heap().buffer, badFlag, 1)[0] !== 0;
     if (!this.redone) return;
     f.lenet_batch_norm(io.x, meanTile, grTile, betaTile, this.full, total, c, t);
     if (this.masked) f.lenet_mul(this.full, this.mask, this.full, total);
@@ -369,11 +413,23 @@ export class BatchNormStage implements Stage {
     const fused = gradFused;
     // With the pooling fused (and no NaN redo), the first pass scatters the pooled gradient itself.
     const scatterInPass = this.pool !== null && !this.redone && !this.masked && fused && poolGrad;
+    // Channels in whole vectors: the gradient is scattered a pair of rows at a time in each pass
+    // that reads it, never written full-size. With c = 6, scattering twice cost more than writing
+    // and reading the full-size gradient (torch-bn b256: 2.7 against 2.2 ms on one thread).
+    const pairPath = scatterInPass && c % 4 === 0;
     const dy =
-      this.pool === null ? io.dy : scatterInPass ? this.fullGrad : this.poolBackward(io, step.n, total);
+      this.pool === null
+        ? io.dy
+        : scatterInPass
+          ? pairPath
+            ? this.pairGrad
+            : this.fullGrad
+          : this.poolBackward(io, step.n, total);
     // FusedBatchNorm's gradient: dx = dy·γr (formed in the last pass when fused), and the
     // per-channel sums for the rest.
-    if (scatterInPass) {
+    if (pairPath) {
+      this.pooledGradientSums(io, step.n);
+    } else if (scatterInPass) {
       const [ih, iw] = this.inShape;
       const { meanTile, sumDy, sumDyXm, work } = this;
       const pooledOut = this.relu ? io.y : 0;
@@ -384,6 +440,7 @@ export class BatchNormStage implements Stage {
         this.arg,
         meanTile,
         dy,
+        1,
         sumDy,
         sumDyXm,
         step.n,
@@ -427,17 +484,9 @@ export class BatchNormStage implements Stage {
     this.fillTile(this.dvarTile, dvarN);
     // Square's and Sub's gradient (the variance path to x), and its sum for Sub's mean input.
     if (fused) {
-      f.lenet_bn_var_grad_sum(
-        io.x,
-        this.meanTile,
-        this.dvarTile,
-        this.sumVarPath,
-        rows,
-        c,
-        t,
-        this.tile,
-        this.acc,
-      );
+      const sums = { tile: this.tile, acc: this.acc, blocks: this.blocks };
+      const terms = { mean: this.meanTile, dvar: this.dvarTile };
+      sumRows(simd, 'varianceGradient', io.x, terms, this.sumVarPath, rows, c, t, 1, sums);
     } else {
       f.lenet_bn_var_grad(io.x, this.meanTile, this.dvarTile, this.sq, total, c, t);
       f.lenet_sum_rows(this.sq, this.sumVarPath, rows, c, t, 1, this.tile, this.acc);
@@ -447,7 +496,9 @@ export class BatchNormStage implements Stage {
     // The mean's gradient (FusedBatchNorm's, then Sub's), through Mean's: divided by the rows.
     for (let k = 0; k < c; k++) dmeanN[k] = Math.fround(dmean[k] + -sumVarPath[k]) / rows;
     this.fillTile(this.dmeanTile, dmeanN);
-    if (fused) {
+    if (pairPath) {
+      this.pooledInputGradient(io, step.n);
+    } else if (fused) {
       const { meanTile, grTile, dvarTile, dmeanTile } = this;
       f.lenet_bn_dx_fused(io.x, dy, meanTile, grTile, dvarTile, dmeanTile, io.dx, total, c, t);
     } else {
@@ -457,5 +508,102 @@ export class BatchNormStage implements Stage {
 
   gradients(): number[] {
     return [this.gGamma, this.gBeta];
+  }
+
+  /**
+   * The batch-norm gradient's sums (Σ dy, Σ dy·(x − mean)) from the pooled gradient, scattered a
+   * pair of input rows at a time. Where tfjs's heap is shared, the threads sum groups of pairs
+   * that start at a block of 64 tiles into block sums, added up in order afterwards: bit for bit
+   * `lenet_batch_norm_grad_pool2`'s sums.
+   */
+  private pooledGradientSums(io: StageIO, n: number): void {
+    const { simd, c, t, arg, meanTile, pairGrad, blocks, sumDy, sumDyXm, work } = this;
+    const f = simd.fn;
+    const [ih, iw] = this.inShape;
+    const p = this.relu ? io.y : 0;
+    const total = n * ih * iw * c;
+    if (!simd.shared || total < SPLIT_MIN_PASS_FLOATS) {
+      f.lenet_batch_norm_grad_pool2(
+        io.x,
+        io.dy,
+        p,
+        arg,
+        meanTile,
+        pairGrad,
+        0,
+        sumDy,
+        sumDyXm,
+        n,
+        ih,
+        iw,
+        c,
+        t,
+        work,
+      );
+      return;
+    }
+    const pairs = (n * ih) / 2;
+    const perPair = (2 * iw * c) / t;
+    const group = 64 / gcd(64, perPair);
+    runSplit(simd, {
+      fn: 'lenet_bn_grad_pool2_blocks',
+      macs: total,
+      minMacs: SPLIT_MIN_PASS_FLOATS,
+      items: Math.ceil(pairs / group),
+      perItem: [],
+      whole: [],
+      out: { ptr: blocks, floats: 2 * t },
+      scratch: { ptr: pairGrad, floats: 2 * iw * c },
+      inPlaceOnly: true,
+      args: (a, count) => {
+        const first = a.first * group;
+        const sums = blocks + ((first * perPair) / 64) * 2 * t * 4;
+        return [
+          io.x,
+          io.dy,
+          p,
+          arg,
+          meanTile,
+          a.scratch,
+          sums,
+          first,
+          Math.min(count * group, pairs - first),
+        ].concat([iw, c, t]);
+      },
+    });
+    f.lenet_fold_bn_grad_blocks(blocks, Math.ceil((pairs * perPair) / 64), sumDy, sumDyXm, c, t, work);
+  }
+
+  /** The input gradient from the pooled gradient scattered anew (`lenet_bn_dx_pool2`), split by images. */
+  private pooledInputGradient(io: StageIO, n: number): void {
+    const { simd, c, t, arg, meanTile, grTile, dvarTile, dmeanTile } = this;
+    const [ih, iw] = this.inShape;
+    const [oh, ow] = this.outShape;
+    const p = this.relu ? io.y : 0;
+    const image = ih * iw * c;
+    const pooled = oh * ow * c;
+    runSplit(simd, {
+      fn: 'lenet_bn_dx_pool2',
+      macs: n * image,
+      minMacs: SPLIT_MIN_PASS_FLOATS,
+      items: n,
+      perItem: [],
+      whole: [],
+      out: { ptr: io.dx, floats: image },
+      scratch: { ptr: this.pairGrad, floats: 2 * iw * c },
+      inPlaceOnly: true,
+      args: (a, count) => {
+        const at = a.first;
+        const pAt = p === 0 ? 0 : p + at * pooled * 4;
+        return [
+          io.x + at * image * 4,
+          io.dy + at * pooled * 4,
+          pAt,
+          arg + at * pooled,
+          meanTile,
+          grTile,
+        ].concat([dvarTile, dmeanTile, io.dx + at * image * 4, a.scratch, count, ih, iw, c, t]);
+      },
+    });
   }
 }

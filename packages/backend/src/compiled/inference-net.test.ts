@@ -3,18 +3,12 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BackendError } from '../errors.js';
 import { randomArray, relativeError } from '../testing/helpers.js';
 import { INPUT, network, perturb } from '../testing/net.js';
+import { splitChainCase } from '../testing/split-chain.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
 import { setWinogradEnabled } from '../wasm-kernels/conv-winograd.js';
-import { setWasmKernelThreads } from '../wasm-kernels/kernel-threads.js';
 import { setDenseSparseInputEnabled, sparseInputCalls } from '../wasm-kernels/matmul.js';
 import { SimdKernels, setSimdKernelsEnabled } from '../wasm-kernels/simd.js';
-import {
-  setSplitChainEnabled,
-  splitCalls,
-  splitChainEnabled,
-  splitCopiedFloats,
-} from '../wasm-kernels/split.js';
 import { inferenceFusionEnabled, setInferenceFusionEnabled } from './fold.js';
 import { type CompiledInferenceNet, compileInferenceNet, type InferenceNetOptions } from './inference-net.js';
 import type { NetLayer, NetSpec } from './net-spec.js';
@@ -488,92 +482,17 @@ describe('compileInferenceNet graph fusion', () => {
 });
 
 describe('compileInferenceNet over helper threads', () => {
-  it("leaves each conv's output in the helpers for the next conv: the probabilities bit for bit, fewer floats copied", async () => {
-    // vgg-cifar10's chain in small: the narrow direct conv with its epilogue, a dropout, Winograd
-    // with a pooling epilogue, Winograd unpooled, then a dense layer that needs the whole batch.
-    const init = (k: number) => tf.initializers.glorotUniform({ seed: 60 + k });
-    const conv = (filters: number, k: number, inputShape?: number[]) =>
-      tf.layers.conv2d({
-        ...(inputShape ? { inputShape } : {}),
-        filters,
-        kernelSize: 3,
-        padding: 'same',
-        activation: 'relu',
-        kernelInitializer: init(k),
-      });
-    const model = tf.sequential({
-      layers: [
-        conv(32, 1, [16, 16, 3]),
-        tf.layers.dropout({ rate: 0.25 }),
-        conv(32, 2),
-        tf.layers.maxPooling2d({ poolSize: 2 }),
-        conv(64, 3),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: init(4) }),
-      ],
-    });
-    perturb(model);
-    const v = model.weights.map((w) => w.read() as tf.Variable);
-    const c = (i: number): NetLayer => ({
-      type: 'conv2d',
-      kernel: v[2 * i],
-      bias: v[2 * i + 1],
-      strides: [1, 1],
-      padding: 'same',
-      activation: 'relu',
-    });
-    const spec: NetSpec = {
-      input: [16, 16, 3],
-      layers: [
-        c(0),
-        { type: 'dropout', rate: 0.25 },
-        c(1),
-        { type: 'pool', op: 'max', size: [2, 2], strides: [2, 2] },
-        c(2),
-        { type: 'flatten' },
-        { type: 'dense', kernel: v[6], bias: v[7], activation: 'softmax' },
-      ],
-    };
-    const n = 17; // every conv ≥ 1.5 M multiply-adds: split, in uneven shares
-    const x = randomArray(n * 16 * 16 * 3, 61);
-    x[7] = Number.NaN;
-    const was = splitChainEnabled();
-    const net = compile(spec);
-    try {
-      await setWasmKernelThreads(1);
-      const one = net.probabilities(x, n);
-      await setWasmKernelThreads(2);
-      const run = (chain: boolean) => {
-        setSplitChainEnabled(chain);
-        const [calls, copied] = [splitCalls(), splitCopiedFloats()];
-        const p = net.probabilities(x, n);
-        return { p, calls: splitCalls() - calls, copied: splitCopiedFloats() - copied };
-      };
-      run(true); // the resident filter transforms copied in
-      const off = run(false);
-      const on = run(true);
-      expect(off.calls).toBeGreaterThanOrEqual(3);
-      expect(on.calls).toBe(off.calls);
-      const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-      expect(bytes(on.p).equals(bytes(off.p))).toBe(true);
-      expect(bytes(on.p).equals(bytes(one))).toBe(true);
-      expect(Number.isNaN(on.p[0])).toBe(true);
-      expect(Number.isNaN(on.p[10])).toBe(false);
-      // The helper's shares of conv 1's and conv 2's outputs stay: 9·16·16·32 + 9·8·8·32 floats
-      // out, as many in.
-      expect(off.copied - on.copied).toBe(2 * (9 * 16 * 16 * 32 + 9 * 8 * 8 * 32));
-      // A later call (and a net used after one that kept) reads fresh inputs.
-      const y = randomArray(n * 16 * 16 * 3, 62);
-      setSplitChainEnabled(false);
-      const yOff = net.probabilities(y, n);
-      setSplitChainEnabled(true);
-      expect(bytes(net.probabilities(y, n)).equals(bytes(yOff))).toBe(true);
-    } finally {
-      setSplitChainEnabled(was);
-      await setWasmKernelThreads(1);
-      net.dispose();
-      model.dispose();
+  it("runs the helpers' shares in place on the shared heap: nothing copied, the probabilities bit for bit", async () => {
+    const got = await splitChainCase();
+    expect(got.shared).toBe(true);
+    for (const r of [got.off, got.on]) {
+      expect(r.calls).toBeGreaterThanOrEqual(3);
+      expect(r.copied).toBe(0);
+      expect(r.p).toEqual(got.one);
     }
+    expect(Number.isNaN(got.on.p[0])).toBe(true);
+    expect(Number.isNaN(got.on.p[10])).toBe(false);
+    expect(got.later.on).toEqual(got.later.off);
   });
 });
 

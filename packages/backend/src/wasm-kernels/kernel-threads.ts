@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { BackendError } from '../errors.js';
 import { kernelBuild, kernelModuleBytes, relaxedSimdAvailable, SHARED_MAX_PAGES } from './kernel-module.js';
 import type { SimdExports } from './simd.js';
@@ -20,10 +20,11 @@ const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const PAGE = 65536;
 /**
  * Int32 slots of one helper's control block: state, function, argument count, error, done, and
- * how long (µs) the helper polls for its next call before it sleeps, and the kernels' build to run
- * (kernel-module.ts: the calling thread's, so that both shares of a call round alike).
+ * how long (µs) the helper polls for its next call before it sleeps, the kernels' build to run
+ * (kernel-module.ts: the calling thread's, so that both shares of a call round alike), and the
+ * memory the call's offsets point into (0: the threads' own; others: adopted, see `adopt`).
  */
-const CTL = { state: 0, fn: 1, argc: 2, error: 3, done: 4, spinMicros: 5, build: 6 } as const;
+const CTL = { state: 0, fn: 1, argc: 2, error: 3, done: 4, spinMicros: 5, build: 6, memory: 7 } as const;
 const CTL_INTS = 16;
 const MAX_ARGS = 24;
 const IDLE = 0;
@@ -159,13 +160,28 @@ export function setKernelThreadSpin(micros: number): number {
  * It never returns to its event loop while running, so it answers in microseconds.
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { modules, build, memory, control, names } = workerData;
-const builds = [];
-const kernels = (b) => builds[b] ?? (builds[b] = new WebAssembly.Instance(modules[b], { env: { memory } }).exports);
+const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
+const { modules, build, memory, control, names, port } = workerData;
+// Per memory index: the memory, and its instances per build (adopted memories arrive on port).
+const memories = new Map([[0, { memory, builds: [] }]]);
+const adopt = () => {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    const { index, memory } = m.message;
+    if (memory === null) memories.delete(index);
+    else memories.set(index, { memory, builds: [] });
+  }
+};
+const kernels = (b, index) => {
+  let m = memories.get(index);
+  if (m === undefined) {
+    adopt();
+    m = memories.get(index);
+  }
+  return m.builds[b] ?? (m.builds[b] = new WebAssembly.Instance(modules[b], { env: { memory: m.memory } }).exports);
+};
 const ctl = new Int32Array(control, 0, ${CTL_INTS});
 const args = new Float64Array(control, ${CTL_INTS * 4}, ${MAX_ARGS});
-kernels(build);
+kernels(build, 0);
 parentPort.postMessage('ready');
 const poll = () => {
   const until = performance.now() + Atomics.load(ctl, ${CTL.spinMicros}) / 1000;
@@ -179,7 +195,7 @@ for (;;) {
   if (state !== ${RUN}) continue;
   let error = 0;
   try {
-    kernels(ctl[${CTL.build}])[names[ctl[${CTL.fn}]]](...Array.from(args.subarray(0, ctl[${CTL.argc}])));
+    kernels(ctl[${CTL.build}], ctl[${CTL.memory}])[names[ctl[${CTL.fn}]]](...Array.from(args.subarray(0, ctl[${CTL.argc}])));
   } catch (e) {
     error = 1;
   }
@@ -211,6 +227,10 @@ const FUNCTIONS: ReadonlyArray<keyof SimdExports> = [
   'lenet_conv_forward_pool2_full',
   'lenet_conv_backward_pool2_arg',
   'lenet_conv_forward_bias_act',
+  'lenet_block_sums',
+  'lenet_bn_grad_pool2_blocks',
+  'lenet_batch_norm_pool2_arg_flag',
+  'lenet_bn_dx_pool2',
 ];
 
 /** Byte offset of the first resident block (the bytes before it stay unused, as before). */
@@ -221,6 +241,8 @@ const RESIDENT_MAX_BYTES = 64 * 1024 * 1024;
 /** One helper thread and its control block. */
 interface Helper {
   worker: Worker;
+  /** Where adopted memories are posted (the helper reads them synchronously when a call names one). */
+  port: MessagePort;
   ctl: Int32Array;
   args: Float64Array;
   busy: boolean;
@@ -240,6 +262,8 @@ export class KernelThreads {
   private readonly residents = new Map<object, { at: number; floats: number; version: number }>();
   /** Byte offset past the resident blocks: where a call's own regions start. */
   private residentEnd = RESIDENT_START;
+  /** The memory adopted last (tfjs's shared heap) and its index in the helpers' control blocks. */
+  private adopted: { memory: object; index: number } | null = null;
 
   private constructor(count: number) {
     this.memory = new wasmApi.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true });
@@ -248,14 +272,25 @@ export class KernelThreads {
     if (relaxedSimdAvailable()) modules.push(new wasmApi.Module(kernelModuleBytes(1, true)));
     for (let i = 0; i < count; i++) {
       const control = new SharedArrayBuffer(CTL_INTS * 4 + MAX_ARGS * 8);
+      const { port1, port2 } = new MessageChannel();
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { modules, build: kernelBuild(), memory: this.memory, control, names: FUNCTIONS },
+        workerData: {
+          modules,
+          build: kernelBuild(),
+          memory: this.memory,
+          control,
+          names: FUNCTIONS,
+          port: port2,
+        },
+        transferList: [port2],
       });
       // An idle helper sleeps in Atomics.wait; it must not keep the process alive.
       worker.unref();
+      port1.unref();
       this.helpers.push({
         worker,
+        port: port1,
         ctl: new Int32Array(control, 0, CTL_INTS),
         args: new Float64Array(control, CTL_INTS * 4, MAX_ARGS),
         busy: false,
@@ -359,8 +394,27 @@ export class KernelThreads {
     this.residentEnd = RESIDENT_START;
   }
 
-  /** Starts `fn(args)` on helper `index` (byte offsets into the shared memory). */
-  run(index: number, fn: keyof SimdExports, args: readonly number[]): void {
+  /**
+   * The index by which a call names `memory` (a shared `WebAssembly.Memory`: tfjs's heap), posting
+   * it to the helpers when it is new. One memory is adopted at a time: adopting another makes the
+   * helpers drop the previous one (a backend that was replaced), so an old heap is not kept alive.
+   */
+  adopt(memory: object): number {
+    if (this.adopted?.memory === memory) return this.adopted.index;
+    const index = (this.adopted?.index ?? 0) + 1;
+    for (const h of this.helpers) {
+      if (this.adopted !== null) h.port.postMessage({ index: this.adopted.index, memory: null });
+      h.port.postMessage({ index, memory });
+    }
+    this.adopted = { memory, index };
+    return index;
+  }
+
+  /**
+   * Starts `fn(args)` on helper `index`: byte offsets into the threads' own shared memory, or into
+   * the memory that {@link adopt} gave `memory` as its index.
+   */
+  run(index: number, fn: keyof SimdExports, args: readonly number[], memory = 0): void {
     const h = this.helpers[index];
     if (h === undefined || this.closed)
       throw new BackendError(`kernel thread ${index + 1} is not running`, 'wasm');
@@ -373,6 +427,7 @@ export class KernelThreads {
     h.ctl[CTL.argc] = args.length;
     h.ctl[CTL.error] = 0;
     h.ctl[CTL.build] = kernelBuild();
+    h.ctl[CTL.memory] = memory;
     if (index === 0) refreshPollAllowed();
     h.ctl[CTL.spinMicros] = pollAllowed ? spinMicros : 0;
     Atomics.store(h.ctl, CTL.done, 0);
@@ -417,6 +472,7 @@ export class KernelThreads {
         Atomics.store(h.ctl, CTL.state, STOP);
         Atomics.notify(h.ctl, CTL.state);
         await h.worker.terminate();
+        h.port.close();
       }),
     );
   }

@@ -631,7 +631,93 @@ export interface SimdExports {
     c: number,
     t: number,
   ): void;
-  /** The fused batch norm + max pool's gradient scattered into dy with lenet_batch_norm_grad's sums, a pair of rows at a time (see csrc/lenet-kernels.c). */
+  /** sum_rows_of's block sums for blocks [first, first + count), for a split (see csrc/lenet-kernels.c). */
+  lenet_block_sums(
+    x: number,
+    meanTile: number,
+    dvarTile: number,
+    mode: number,
+    out: number,
+    first: number,
+    count: number,
+    tiles: number,
+    t: number,
+  ): void;
+  /** sum_rows_of from lenet_block_sums' blocks, bit for bit (see csrc/lenet-kernels.c). */
+  lenet_fold_block_sums(
+    sums: number,
+    blocks: number,
+    x: number,
+    meanTile: number,
+    dvarTile: number,
+    mode: number,
+    out: number,
+    rows: number,
+    c: number,
+    t: number,
+    divisor: number,
+    acc: number,
+  ): void;
+  /** lenet_batch_norm_grad_pool2's block sums for pairs of rows [first, first + count), for a split (see csrc/lenet-kernels.c). */
+  lenet_bn_grad_pool2_blocks(
+    x: number,
+    dyp: number,
+    p: number,
+    arg: number,
+    meanTile: number,
+    pair: number,
+    out: number,
+    first: number,
+    count: number,
+    iw: number,
+    c: number,
+    t: number,
+  ): void;
+  /** lenet_batch_norm_grad_pool2's sums from lenet_bn_grad_pool2_blocks' blocks, bit for bit. */
+  lenet_fold_bn_grad_blocks(
+    sums: number,
+    blocks: number,
+    sumDy: number,
+    sumDyXm: number,
+    c: number,
+    t: number,
+    work: number,
+  ): void;
+  /** lenet_batch_norm_pool2_arg writing 1 to `bad` instead of returning it, for a split. */
+  lenet_batch_norm_pool2_arg_flag(
+    x: number,
+    meanTile: number,
+    grTile: number,
+    offsetTile: number,
+    out: number,
+    arg: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    relu: number,
+    mask: number,
+    bad: number,
+  ): void;
+  /** lenet_bn_dx_fused with dy scattered anew  /** lenet_bn_dx_fused with dy scattered anew from the pooled gradient a pair of rows at a time into `pair` (see csrc/lenet-kernels.c). */
+  lenet_bn_dx_pool2(
+    x: number,
+    dyp: number,
+    p: number,
+    arg: number,
+    meanTile: number,
+    grTile: number,
+    dvarTile: number,
+    dmeanTile: number,
+    dx: number,
+    pair: number,
+    n: number,
+    ih: number,
+    iw: number,
+    c: number,
+    t: number,
+  ): void;
+  /** The fused batch norm + max pool's gradient scattered a pair of rows at a time (into dy whole, or one pair when `full` is 0) with lenet_batch_norm_grad's sums (see csrc/lenet-kernels.c). */
   lenet_batch_norm_grad_pool2(
     x: number,
     dyp: number,
@@ -639,6 +725,7 @@ export interface SimdExports {
     arg: number,
     meanTile: number,
     dy: number,
+    full: number,
     sumDy: number,
     sumDyXm: number,
     n: number,
@@ -723,6 +810,16 @@ export class SimdKernels {
     readonly fn: SimdExports,
   ) {}
 
+  /** tfjs's wasm memory (a `WebAssembly.Memory`), which the module imports. */
+  get memory(): object {
+    return this.wasm.memory;
+  }
+
+  /** Whether that memory is shared, so that the helper threads can run kernels on it in place. */
+  get shared(): boolean {
+    return this.wasm.buffer() instanceof SharedArrayBuffer;
+  }
+
   /** Byte offset of a tensor's data in the wasm memory. */
   ptr(t: TensorInfo): number {
     const offset = this.wasm.offset(t.dataId);
@@ -782,20 +879,21 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** Per build (kernel-module.ts): its compiled module, or null where it cannot run. */
-const compiled = new Map<KernelBuild, object | null>();
+/** Per build (kernel-module.ts) and memory kind: its compiled module, or null where it cannot run. */
+const compiled = new Map<string, object | null>();
 /** Per tfjs wasm heap (one per backend instance): its kernels, per build. */
 const bound = new WeakMap<WasmHeap, Map<KernelBuild, SimdKernels>>();
 /** Set by tests and measurements to run the JS fallbacks instead. */
 let disabled = false;
 
-function compiledModule(build: KernelBuild): object | null {
-  let module = compiled.get(build);
+function compiledModule(build: KernelBuild, shared: boolean): object | null {
+  const key = `${build}/${shared}`;
+  let module = compiled.get(key);
   if (module === undefined) {
-    const bytes = kernelModuleBytes(build, false);
+    const bytes = kernelModuleBytes(build, shared);
     // Runtimes without wasm SIMD reject the module; the kernels then take their JS paths.
     module = wasmApi.validate(bytes) ? new wasmApi.Module(bytes) : null;
-    compiled.set(build, module);
+    compiled.set(key, module);
   }
   return module;
 }
@@ -808,9 +906,10 @@ function compiledModule(build: KernelBuild): object | null {
 export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (disabled) return undefined;
   const build = kernelBuild();
-  const module = compiledModule(build);
-  if (module === null) return undefined;
   const wasm = wasmHeap(backend);
+  // tfjs's heap is shared where the backend started through withSharedTfjsHeap (shared-heap.ts).
+  const module = compiledModule(build, wasm.buffer() instanceof SharedArrayBuffer);
+  if (module === null) return undefined;
   let builds = bound.get(wasm);
   if (builds === undefined) {
     builds = new Map();
@@ -836,7 +935,7 @@ export function setSimdKernelsEnabled(enabled: boolean): void {
 
 /** True when the SIMD kernels are enabled and this runtime can compile them (wasm SIMD). */
 export function simdKernelsSupported(): boolean {
-  return !disabled && compiledModule(kernelBuild()) !== null;
+  return !disabled && compiledModule(kernelBuild(), false) !== null;
 }
 
 /** lcm(c, 4): the floats of a tile that lines rows of c channels up with 4-float vectors. */

@@ -4,6 +4,12 @@ import type { SimdExports, SimdKernels } from './simd.js';
 /** Work (multiply-adds) below which a kernel call stays on one thread: the copies would not pay. */
 export const SPLIT_MIN_MACS = 1_500_000;
 
+/**
+ * Values below which an in-place pass without multiply-add loops (batch norm's) stays on one
+ * thread: a pass over 1 MB takes ~0.1 ms, a split call's hand-over some µs.
+ */
+export const SPLIT_MIN_PASS_FLOATS = 262_144;
+
 let splitCount = 0;
 let copiedFloats = 0;
 
@@ -55,6 +61,12 @@ export interface SplitCall {
   outs?: Region[];
   /** Working memory each thread needs (`floats` each; `ptr` is the calling thread's), or none. */
   scratch?: Region;
+  /**
+   * Split only where the helpers run on tfjs's heap in place (otherwise one thread runs it all):
+   * for passes whose copies would cost what the split saves. Its `args` may then place any buffer
+   * of its own by `first` (every thread's pointers are tfjs's).
+   */
+  inPlaceOnly?: boolean;
   /**
    * Arguments of `fn` for `count` items, given pointers to those items' share of each
    * `perItem` input (and, in `strides`, the floats between its rows: `rows.stride` in place, the
@@ -147,22 +159,119 @@ export function flushSplitOutput(simd: SimdKernels): void {
 
 /**
  * Runs `call` split between the calling thread (items from 0, in tfjs's memory) and the helper
- * threads (their items copied into the shared memory, results copied back), when helpers run
- * and there are enough items; otherwise on this thread alone. Returns whether it was split.
+ * threads, when helpers run and there are enough items; otherwise on this thread alone. Returns
+ * whether it was split. Where tfjs's heap is shared (shared-heap.ts) the helpers run their items
+ * in place; otherwise their items are copied into the threads' shared memory and results back.
  */
 export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
   const threads = kernelThreads();
   const parts = (threads?.count ?? 0) + 1;
   const run = simd.fn[call.fn] as (...a: number[]) => void;
-  if (threads === undefined || call.items < parts || call.macs < (call.minMacs ?? SPLIT_MIN_MACS)) {
+  if (
+    threads === undefined ||
+    call.items < parts ||
+    call.macs < (call.minMacs ?? SPLIT_MIN_MACS) ||
+    (call.inPlaceOnly === true && !simd.shared)
+  ) {
     flushSplitOutput(simd);
     run(...call.args(inPlace(call), call.items));
     return false;
   }
-  if (kept !== null && !reads(kept, threads, call)) flushSplitOutput(simd);
-  splitAcross(threads, simd, call, parts, run);
+  if (simd.shared) {
+    flushSplitOutput(simd);
+    splitInPlace(threads, simd, call, parts, run);
+  } else {
+    if (kept !== null && !reads(kept, threads, call)) flushSplitOutput(simd);
+    splitAcross(threads, simd, call, parts, run);
+  }
   splitCount++;
   return true;
+}
+
+/** Per tfjs heap: a block for the helpers' scratch and partial sums in place, grown as calls need. */
+const inPlaceBlocks = new WeakMap<SimdKernels, { ptr: number; bytes: number }>();
+
+/** Byte offset of at least `bytes` bytes of `simd`'s heap kept for the helpers' regions. */
+function inPlaceBlock(simd: SimdKernels, bytes: number): number {
+  const block = inPlaceBlocks.get(simd);
+  if (block !== undefined && block.bytes >= bytes) return block.ptr;
+  if (block !== undefined) simd.free(block.ptr);
+  inPlaceBlocks.delete(simd);
+  const grown = Math.max(bytes, (block?.bytes ?? 0) * 2);
+  const ptr = simd.allocate(grown / 4);
+  inPlaceBlocks.set(simd, { ptr, bytes: grown });
+  return ptr;
+}
+
+/**
+ * `call` split with every thread on tfjs's shared heap: each helper reads and writes its items
+ * where they are; only a summed output and the scratch get regions of their own per helper. The
+ * same items per thread, and the partial sums added in the same order, as {@link splitAcross}.
+ */
+function splitInPlace(
+  threads: KernelThreads,
+  simd: SimdKernels,
+  call: SplitCall,
+  parts: number,
+  run: (...a: number[]) => void,
+): void {
+  const memory = threads.adopt(simd.memory);
+  const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.floor((k * call.items) / parts));
+  const bytesOf = (floats: number) => Math.ceil((floats * 4) / 16) * 16 + 64;
+  const own =
+    (call.out.sum ? bytesOf(call.out.floats) : 0) + (call.scratch ? bytesOf(call.scratch.floats) : 0);
+  const base = own > 0 ? inPlaceBlock(simd, own * (parts - 1)) : 0;
+  const helperAt = Array.from({ length: parts - 1 }, (_, h) => {
+    const first = bounds[h + 1];
+    const at = base + h * own;
+    return {
+      first,
+      count: bounds[h + 2] - first,
+      sum: call.out.sum ? at : 0,
+      scratch: call.scratch ? at + (call.out.sum ? bytesOf(call.out.floats) : 0) : 0,
+    };
+  });
+  const strides = call.perItem.map((r) => r.rows?.stride ?? r.floats);
+  helperAt.forEach((h, k) => {
+    threads.run(
+      k,
+      call.fn,
+      call.args(
+        {
+          first: h.first,
+          perItem: call.perItem.map((r) => r.ptr + h.first * r.floats * 4),
+          strides,
+          whole: call.whole.map((r) => r.ptr),
+          out: call.out.sum ? h.sum : call.out.ptr + h.first * call.out.floats * 4,
+          outs: (call.outs ?? []).map((r) => r.ptr + h.first * r.floats * 4),
+          scratch: h.scratch,
+        },
+        h.count,
+      ),
+      memory,
+    );
+  });
+  let failure: unknown = null;
+  try {
+    run(...call.args(inPlace(call), bounds[1]));
+  } catch (error) {
+    failure = error;
+  }
+  helperAt.forEach((_, k) => {
+    try {
+      threads.wait(k);
+    } catch (error) {
+      failure ??= error;
+    }
+  });
+  if (failure !== null) throw failure;
+  if (!call.out.sum) return;
+  const mem = simd.heap();
+  const out = call.out.ptr / 4;
+  for (const h of helperAt) {
+    const src = h.sum / 4;
+    for (let i = 0; i < call.out.floats; i++) mem[out + i] += mem[src + i];
+  }
 }
 
 /** The arguments' pointers for the calling thread: the call's own regions in tfjs's memory. */

@@ -1,4 +1,4 @@
-// Editing a wasm binary's import section. No imports of its own: scripts/build-simd.mjs loads the
+// Editing a wasm binary's import and memory sections. No imports of its own: scripts/build-simd.mjs loads the
 // built copy to check the derivation against clang's own shared-memory build.
 
 /** Reads an unsigned LEB128 at `at`: [value, bytes read]. */
@@ -82,6 +82,34 @@ export function withSharedMemoryImport(bytes: Uint8Array, maxPages: number): Uin
   }
   if (p !== start + size) throw new Error('wasm module: import section size mismatch');
   const encoded = [2, ...writeU32(out.length), ...out];
+  const result = new Uint8Array(bytes.length - (start + size - at) + encoded.length);
+  result.set(bytes.subarray(0, at), 0);
+  result.set(encoded, at);
+  result.set(bytes.subarray(start + size), at + encoded.length);
+  return result;
+}
+
+/**
+ * `bytes` with its one defined memory made shared with `maxPages` pages at most, or null when the
+ * module does not define exactly one memory with a maximum of at least `maxPages` (its initial
+ * size must fit too). Only the memory section changes; its size is re-encoded.
+ */
+export function withSharedMemoryDefinition(bytes: Uint8Array, maxPages: number): Uint8Array | null {
+  const section = wasmSections(bytes).find((s) => s.id === 5);
+  if (section === undefined) return null;
+  const { at, start, size } = section;
+  let p = start;
+  const [count, countLen] = readU32(bytes, p);
+  p += countLen;
+  const flags = bytes[p++];
+  if (count !== 1 || flags !== 1) return null;
+  const [min, minLen] = readU32(bytes, p);
+  p += minLen;
+  const [max, maxLen] = readU32(bytes, p);
+  p += maxLen;
+  if (p !== start + size || max < maxPages || min > maxPages) return null;
+  const body = [1, 3, ...writeU32(min), ...writeU32(maxPages)];
+  const encoded = [5, ...writeU32(body.length), ...body];
   const result = new Uint8Array(bytes.length - (start + size - at) + encoded.length);
   result.set(bytes.subarray(0, at), 0);
   result.set(encoded, at);
