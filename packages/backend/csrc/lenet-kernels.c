@@ -888,6 +888,16 @@ static void bn_pool_scatter_row(const f32 *dyp, const f32 *p, const uint8_t *arg
   }
 }
 
+// One tile of the batch-norm gradient's sums: blockDy += dy, blockDyXm += dy·(x − mean).
+INLINE void bn_grad_tile(f32 *blockDy, f32 *blockDyXm, const f32 *dy, const f32 *x, const f32 *meanTile, i32 t) {
+  for (i32 k = 0; k < t; k += 4) {
+    const v128_t g = wasm_v128_load(dy + k);
+    const v128_t xm = wasm_f32x4_sub(wasm_v128_load(x + k), wasm_v128_load(meanTile + k));
+    wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
+    wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
+  }
+}
+
 // The gradient of a fused batch norm + 2×2/2 max pooling (and the relu between when p ≠ 0; p: the
 // pooled output) at the batch norm's output, scattered from the pooled gradient dyp and the argmax
 // bytes a pair of input rows at a time, with lenet_batch_norm_grad's sums (dx not formed) over
@@ -909,12 +919,7 @@ void lenet_batch_norm_grad_pool2(const f32 *x, const f32 *dyp, const f32 *p, con
     const f32 *xr = x + r * pair;
     for (i32 j = 0; j < pair; j += t, q++) {
       if (q % 64 == 0) __builtin_memset(blockDy, 0, (uint32_t)(2 * t) * 4u);
-      for (i32 k = 0; k < t; k += 4) {
-        const v128_t g = wasm_v128_load(d + j + k);
-        const v128_t xm = wasm_f32x4_sub(wasm_v128_load(xr + j + k), wasm_v128_load(meanTile + k));
-        wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
-        wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
-      }
+      bn_grad_tile(blockDy, blockDyXm, d + j, xr + j, meanTile, t);
       if (q % 64 == 63 || q == tiles - 1) bn_grad_add_block(work, t);
     }
   }
@@ -937,12 +942,7 @@ void lenet_bn_grad_pool2_blocks(const f32 *x, const f32 *dyp, const f32 *p, cons
     for (i32 j = 0, q = r * perPair; j < floats; j += t, q++) {
       f32 *blockDy = out + (q / 64 - q0 / 64) * 2 * t, *blockDyXm = blockDy + t;
       if (q % 64 == 0) __builtin_memset(blockDy, 0, (uint32_t)(2 * t) * 4u);
-      for (i32 k = 0; k < t; k += 4) {
-        const v128_t g = wasm_v128_load(pair + j + k);
-        const v128_t xm = wasm_f32x4_sub(wasm_v128_load(xr + j + k), wasm_v128_load(meanTile + k));
-        wasm_v128_store(blockDy + k, wasm_f32x4_add(wasm_v128_load(blockDy + k), g));
-        wasm_v128_store(blockDyXm + k, wasm_f32x4_add(wasm_v128_load(blockDyXm + k), wasm_f32x4_mul(g, xm)));
-      }
+      bn_grad_tile(blockDy, blockDyXm, pair + j, xr + j, meanTile, t);
     }
   }
 }

@@ -25,8 +25,8 @@ const BUILDS = [
     flags: ['-mrelaxed-simd', '-DLENET_RELAXED_SIMD'],
   },
 ];
-const SHARED_FLAGS = ['-matomics', '-Wl,--shared-memory', '-Wl,--max-memory=2147483648'];
-const SHARED_MAX_PAGES = 32768;
+const SHARED_FLAGS = ['-matomics', '-Wl,--shared-memory', '-Wl,--max-memory=4294967296'];
+const SHARED_MAX_PAGES = 65536;
 const clang = process.env.CLANG ?? 'clang-16';
 const objdump = process.env.LLVM_OBJDUMP ?? 'llvm-objdump-16';
 

@@ -74,13 +74,13 @@ describe('the kernels module builds', () => {
           ),
         ).toBe(true);
       });
-      // 02 (memory) 03 (shared, with a maximum) 02 (min pages) 80 80 02 (32768 pages).
+      // 02 (memory) 03 (shared, with a maximum) 02 (min pages) 80 80 04 (65536 pages).
       const imports = b.find((s) => s.id === 2);
       expect(
         Buffer.from(shared.subarray(imports?.start, (imports?.start ?? 0) + (imports?.size ?? 0))).toString(
           'hex',
         ),
-      ).toBe(`0103656e76066d656d6f7279020302808002`);
+      ).toBe(`0103656e76066d656d6f7279020302808004`);
     });
   }
 

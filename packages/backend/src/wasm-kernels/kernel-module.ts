@@ -76,8 +76,8 @@ export function setRelaxedSimdEnabled(enabled: boolean): boolean {
   return previous;
 }
 
-/** Max pages of the shared memory: 2 GiB, as the threads' `WebAssembly.Memory` declares. */
-export const SHARED_MAX_PAGES = 32768;
+/** Max pages of a shared memory (the threads' own, tfjs's heap): 4 GiB, as tfjs declares its heap's. */
+export const SHARED_MAX_PAGES = 65536;
 
 /**
  * The bytes of `build`'s module: importing an unshared memory (tfjs's own) or, for the helper

@@ -336,7 +336,7 @@ export class KernelThreads {
     if (bytes <= have) return;
     const pages = Math.ceil((bytes - have) / PAGE);
     if (have / PAGE + pages > SHARED_MAX_PAGES) {
-      throw new BackendError(`kernel threads: ${bytes} bytes exceed the shared memory's 2 GiB`, 'wasm');
+      throw new BackendError(`kernel threads: ${bytes} bytes exceed the shared memory's 4 GiB`, 'wasm');
     }
     this.memory.grow(pages);
   }

@@ -37,14 +37,14 @@ interface Instantiated {
 const instantiate = (bytes: Uint8Array) => wasm.instantiate(bytes) as Promise<Instantiated>;
 
 describe('withSharedMemoryDefinition', () => {
-  it("rewrites tfjs-backend-wasm's own module to a shared memory of at most 2 GiB, nothing else changed", () => {
+  it("rewrites tfjs-backend-wasm's own module to a shared memory of at most 4 GiB (as tfjs declares), nothing else changed", () => {
     const require = createRequire(import.meta.url);
     const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
     const bytes = new Uint8Array(readFileSync(join(dir, 'dist', 'tfjs-backend-wasm-simd.wasm')));
     const shared = withSharedMemoryDefinition(bytes, SHARED_MAX_PAGES);
     if (shared === null) throw new Error('not rewritten');
-    // One memory, shared with a maximum (flags 3), tfjs's initial pages, then 32 768 pages.
-    expect(memorySection(shared)).toEqual([1, 3, ...memorySection(bytes).slice(2, -3), 0x80, 0x80, 0x02]);
+    // One memory, shared with a maximum (flags 3), tfjs's initial pages, then 65 536 pages.
+    expect(memorySection(shared)).toEqual([1, 3, ...memorySection(bytes).slice(2, -3), 0x80, 0x80, 0x04]);
     const sections = (b: Uint8Array) => wasmSections(b).map((s) => [s.id, s.size]);
     expect(sections(shared)).toEqual(sections(bytes));
     expect(wasm.validate(shared)).toBe(true);
@@ -56,7 +56,7 @@ describe('withSharedMemoryDefinition', () => {
     const { instance } = await instantiate(shared);
     expect(instance.exports.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(instance.exports.memory.buffer.byteLength).toBe(65536);
-    // No memory section (the kernels import theirs), no maximum, a maximum under 2 GiB, two memories.
+    // No memory section (the kernels import theirs), no maximum, a maximum under 4 GiB, two memories.
     expect(withSharedMemoryDefinition(kernelModuleBytes(0, false), SHARED_MAX_PAGES)).toBeNull();
     expect(withSharedMemoryDefinition(memoryModule([0, 1]), SHARED_MAX_PAGES)).toBeNull();
     expect(withSharedMemoryDefinition(memoryModule([1, 1, 0x80, 0x10]), SHARED_MAX_PAGES)).toBeNull();

@@ -23,7 +23,7 @@ export function setSharedTfjsHeapEnabled(on: boolean): boolean {
 /**
  * Runs `init` (the first `tf.setBackend('wasm')`, which instantiates tfjs-backend-wasm's module)
  * so that the module's memory is shared: its memory section rewritten to a shared one of at most
- * {@link SHARED_MAX_PAGES} pages (2 GiB; tfjs declares 4 GiB) before V8 compiles it. The helper
+ * {@link SHARED_MAX_PAGES} pages (4 GiB, as tfjs declares) before V8 compiles it. The helper
  * threads then run their share of a kernel on tfjs's own heap, where the tensors are, instead of
  * on copies in a memory of their own (split.ts). tfjs's single-threaded build never uses the
  * memory from another thread itself, and a shared memory behaves as its own for it (growth

@@ -188,6 +188,27 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
   return true;
 }
 
+/**
+ * Runs the calling thread's share, then waits for each of `helpers` helpers to finish theirs (all
+ * of them, also when a share fails, so that no helper stays busy); throws the first failure.
+ */
+function runOwnShare(threads: KernelThreads, helpers: number, own: () => void): void {
+  let failure: unknown = null;
+  try {
+    own();
+  } catch (error) {
+    failure = error;
+  }
+  for (let k = 0; k < helpers; k++) {
+    try {
+      threads.wait(k);
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  if (failure !== null) throw failure;
+}
+
 /** Per tfjs heap: a block for the helpers' scratch and partial sums in place, grown as calls need. */
 const inPlaceBlocks = new WeakMap<SimdKernels, { ptr: number; bytes: number }>();
 
@@ -251,20 +272,7 @@ function splitInPlace(
       memory,
     );
   });
-  let failure: unknown = null;
-  try {
-    run(...call.args(inPlace(call), bounds[1]));
-  } catch (error) {
-    failure = error;
-  }
-  helperAt.forEach((_, k) => {
-    try {
-      threads.wait(k);
-    } catch (error) {
-      failure ??= error;
-    }
-  });
-  if (failure !== null) throw failure;
+  runOwnShare(threads, helperAt.length, () => run(...call.args(inPlace(call), bounds[1])));
   if (!call.out.sum) return;
   const mem = simd.heap();
   const out = call.out.ptr / 4;
@@ -421,20 +429,7 @@ function splitAcross(
       ),
     );
   });
-  let failure: unknown = null;
-  try {
-    run(...call.args(inPlace(call), bounds[1]));
-  } catch (error) {
-    failure = error;
-  }
-  helperAt.forEach((_, k) => {
-    try {
-      threads.wait(k);
-    } catch (error) {
-      failure ??= error;
-    }
-  });
-  if (failure !== null) throw failure;
+  runOwnShare(threads, helperAt.length, () => run(...call.args(inPlace(call), bounds[1])));
   if (keep) {
     const at = helperAt.map((h) => h.out);
     const end = Math.max(...helperAt.map((h) => h.out + bytesOf(h.count * call.out.floats)));

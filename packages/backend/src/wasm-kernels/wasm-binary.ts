@@ -59,7 +59,7 @@ export function wasmSections(bytes: Uint8Array): WasmSection[] {
 export function withSharedMemoryImport(bytes: Uint8Array, maxPages: number): Uint8Array {
   const section = wasmSections(bytes).find((s) => s.id === 2);
   if (section === undefined) throw new Error('wasm module: no import section');
-  const { at, start, size } = section;
+  const { start, size } = section;
   const out: number[] = [];
   let p = start;
   const [count, countLen] = readU32(bytes, p);
@@ -81,12 +81,7 @@ export function withSharedMemoryImport(bytes: Uint8Array, maxPages: number): Uin
     out.push(kind, 3, ...writeU32(min), ...writeU32(maxPages));
   }
   if (p !== start + size) throw new Error('wasm module: import section size mismatch');
-  const encoded = [2, ...writeU32(out.length), ...out];
-  const result = new Uint8Array(bytes.length - (start + size - at) + encoded.length);
-  result.set(bytes.subarray(0, at), 0);
-  result.set(encoded, at);
-  result.set(bytes.subarray(start + size), at + encoded.length);
-  return result;
+  return withSection(bytes, section, out);
 }
 
 /**
@@ -97,7 +92,7 @@ export function withSharedMemoryImport(bytes: Uint8Array, maxPages: number): Uin
 export function withSharedMemoryDefinition(bytes: Uint8Array, maxPages: number): Uint8Array | null {
   const section = wasmSections(bytes).find((s) => s.id === 5);
   if (section === undefined) return null;
-  const { at, start, size } = section;
+  const { start, size } = section;
   let p = start;
   const [count, countLen] = readU32(bytes, p);
   p += countLen;
@@ -108,8 +103,13 @@ export function withSharedMemoryDefinition(bytes: Uint8Array, maxPages: number):
   const [max, maxLen] = readU32(bytes, p);
   p += maxLen;
   if (p !== start + size || max < maxPages || min > maxPages) return null;
-  const body = [1, 3, ...writeU32(min), ...writeU32(maxPages)];
-  const encoded = [5, ...writeU32(body.length), ...body];
+  return withSection(bytes, section, [1, 3, ...writeU32(min), ...writeU32(maxPages)]);
+}
+
+/** `bytes` with `section`'s contents replaced by `contents` (its size re-encoded). */
+function withSection(bytes: Uint8Array, section: WasmSection, contents: number[]): Uint8Array {
+  const { id, at, start, size } = section;
+  const encoded = [id, ...writeU32(contents.length), ...contents];
   const result = new Uint8Array(bytes.length - (start + size - at) + encoded.length);
   result.set(bytes.subarray(0, at), 0);
   result.set(encoded, at);
