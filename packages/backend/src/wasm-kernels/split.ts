@@ -177,12 +177,14 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
     run(...call.args(inPlace(call), call.items));
     return false;
   }
+  // Items [bounds[k], bounds[k + 1]) go to thread k (0: the calling thread), on either path.
+  const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.floor((k * call.items) / parts));
   if (simd.shared) {
     flushSplitOutput(simd);
-    splitInPlace(threads, simd, call, parts, run);
+    splitInPlace(threads, simd, call, bounds, run);
   } else {
     if (kept !== null && !reads(kept, threads, call)) flushSplitOutput(simd);
-    splitAcross(threads, simd, call, parts, run);
+    splitAcross(threads, simd, call, bounds, run);
   }
   splitCount++;
   return true;
@@ -233,11 +235,11 @@ function splitInPlace(
   threads: KernelThreads,
   simd: SimdKernels,
   call: SplitCall,
-  parts: number,
+  bounds: number[],
   run: (...a: number[]) => void,
 ): void {
   const memory = threads.adopt(simd.memory);
-  const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.floor((k * call.items) / parts));
+  const parts = bounds.length - 1;
   const bytesOf = (floats: number) => Math.ceil((floats * 4) / 16) * 16 + 64;
   const own =
     (call.out.sum ? bytesOf(call.out.floats) : 0) + (call.scratch ? bytesOf(call.scratch.floats) : 0);
@@ -321,10 +323,10 @@ function splitAcross(
   threads: KernelThreads,
   simd: SimdKernels,
   call: SplitCall,
-  parts: number,
+  bounds: number[],
   run: (...a: number[]) => void,
 ): void {
-  const bounds = Array.from({ length: parts + 1 }, (_, k) => Math.floor((k * call.items) / parts));
+  const parts = bounds.length - 1;
   // Shared-memory layout: the resident blocks, the other whole inputs once, then per helper its
   // items' inputs and output. Resident blocks first: a new one moves where the call's regions start.
   const tfjs = simd.heap();
