@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomArray } from '../testing/helpers.js';
 import * as tf from '../tfjs.js';
 import { useBackend } from '../use-backend.js';
-import { setWasmKernelThreads, wasmKernelThreads } from './kernel-threads.js';
+import { kernelThreads, setWasmKernelThreads, takenBackShares, wasmKernelThreads } from './kernel-threads.js';
 import { rowSumBlockFloats, sumRows } from './row-sums.js';
 import { simdKernels, tileFloats } from './simd.js';
 import { splitCalls } from './split.js';
@@ -50,5 +50,37 @@ describe('sumRows', () => {
         }
       });
     }
+  });
+
+  it('runs a helper share itself, bit for bit, when the helper has not started it', () => {
+    // A helper held back stands for one asleep on a halted vCPU: the calling thread, done with
+    // its own share, takes the helper's back instead of waiting for it.
+    const simd = simdKernels(tf.backend() as never);
+    const threads = kernelThreads();
+    if (simd === undefined || threads === undefined) throw new Error('no SIMD kernels or helper threads');
+    const [rows, c] = [40_000, 32];
+    const t = tileFloats(c);
+    const total = rows * c;
+    const floats = [total + 16, t, t, c, c, rowSumBlockFloats(rows, c, t) + 16];
+    simd.withScratch(floats, ([x, tile, acc, out, expected, blocks]) => {
+      simd.floats(x, total).set(randomArray(total, 9));
+      simd.fn.lenet_sum_rows(x, expected, rows, c, t, rows, tile, acc);
+      const sum = () =>
+        sumRows(simd, 'x', x, { mean: 0, dvar: 0 }, out, rows, c, t, rows, { tile, acc, blocks });
+      threads.holdHelpers(true);
+      try {
+        const [calls, taken] = [splitCalls(), takenBackShares()];
+        sum();
+        expect(splitCalls() - calls).toBe(1);
+        expect(takenBackShares() - taken).toBe(1);
+        expect(simd.floats(out, c)).toEqual(simd.floats(expected, c));
+      } finally {
+        threads.holdHelpers(false);
+      }
+      // Let go, the helper takes calls again.
+      simd.floats(out, c).fill(0);
+      sum();
+      expect(simd.floats(out, c)).toEqual(simd.floats(expected, c));
+    });
   });
 });

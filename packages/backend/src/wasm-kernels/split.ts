@@ -192,9 +192,16 @@ export function runSplit(simd: SimdKernels, call: SplitCall): boolean {
 
 /**
  * Runs the calling thread's share, then waits for each of `helpers` helpers to finish theirs (all
- * of them, also when a share fails, so that no helper stays busy); throws the first failure.
+ * of them, also when a share fails, so that no helper stays busy); throws the first failure. With
+ * `share` (in place, where every thread's pointers are the same), a helper's share it has not
+ * started yet is taken back and run here: it would finish later than this thread can.
  */
-function runOwnShare(threads: KernelThreads, helpers: number, own: () => void): void {
+function runOwnShare(
+  threads: KernelThreads,
+  helpers: number,
+  own: () => void,
+  share?: (k: number) => void,
+): void {
   let failure: unknown = null;
   try {
     own();
@@ -203,7 +210,11 @@ function runOwnShare(threads: KernelThreads, helpers: number, own: () => void): 
   }
   for (let k = 0; k < helpers; k++) {
     try {
-      threads.wait(k);
+      if (share !== undefined && threads.takeBack(k)) {
+        if (failure === null) share(k);
+      } else {
+        threads.wait(k);
+      }
     } catch (error) {
       failure ??= error;
     }
@@ -255,26 +266,30 @@ function splitInPlace(
     };
   });
   const strides = call.perItem.map((r) => r.rows?.stride ?? r.floats);
-  helperAt.forEach((h, k) => {
-    threads.run(
-      k,
-      call.fn,
-      call.args(
-        {
-          first: h.first,
-          perItem: call.perItem.map((r) => r.ptr + h.first * r.floats * 4),
-          strides,
-          whole: call.whole.map((r) => r.ptr),
-          out: call.out.sum ? h.sum : call.out.ptr + h.first * call.out.floats * 4,
-          outs: (call.outs ?? []).map((r) => r.ptr + h.first * r.floats * 4),
-          scratch: h.scratch,
-        },
-        h.count,
-      ),
-      memory,
-    );
+  const helperArgs = helperAt.map((h) =>
+    call.args(
+      {
+        first: h.first,
+        perItem: call.perItem.map((r) => r.ptr + h.first * r.floats * 4),
+        strides,
+        whole: call.whole.map((r) => r.ptr),
+        out: call.out.sum ? h.sum : call.out.ptr + h.first * call.out.floats * 4,
+        outs: (call.outs ?? []).map((r) => r.ptr + h.first * r.floats * 4),
+        scratch: h.scratch,
+      },
+      h.count,
+    ),
+  );
+  helperArgs.forEach((args, k) => {
+    threads.run(k, call.fn, args, memory);
   });
-  runOwnShare(threads, helperAt.length, () => run(...call.args(inPlace(call), bounds[1])));
+  // A share taken back runs here with the helper's own arguments (same heap, same regions).
+  runOwnShare(
+    threads,
+    helperAt.length,
+    () => run(...call.args(inPlace(call), bounds[1])),
+    (k) => run(...helperArgs[k]),
+  );
   if (!call.out.sum) return;
   const mem = simd.heap();
   const out = call.out.ptr / 4;
