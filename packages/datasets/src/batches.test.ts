@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyTransform, sampleTransform } from './augment.js';
-import { batchCount, batchCursor, batches, normalizationTable } from './batches.js';
+import { batchBuffers, batchCount, batchCursor, batches, normalizationTable } from './batches.js';
 import { createRng } from './random.js';
 import { syntheticDataset } from './testing/synthetic.js';
 import type { Batch } from './types.js';
@@ -135,6 +135,49 @@ describe('batches', () => {
     expect(() => batches(ds, { batchSize: 4, reuseBuffers: 1 as unknown as boolean }).next()).toThrow(
       /reuseBuffers/,
     );
+  });
+
+  it('with a BatchBuffers keeps the same memory from pass to pass, growing it for bigger batches', () => {
+    const kept = batchBuffers();
+    const opts = { batchSize: 16, shuffle: true, seed: 3 };
+    const seen = new Set<ArrayBufferLike>();
+    for (const epoch of [0, 1, 2]) {
+      const fresh = [...batches(ds, { ...opts, epoch })].map((b) => [...b.x]);
+      const cursor = batchCursor(ds, { ...opts, epoch, reuseBuffers: kept });
+      for (let i = 0, b = cursor.next(); b !== undefined; b = cursor.next(), i++) {
+        seen.add(b.x.buffer);
+        expect([...b.x]).toEqual(fresh[i]);
+      }
+    }
+    // Two slots (the batch drawn and the one written ahead) served all three epochs.
+    expect(seen.size).toBe(2);
+    // A pass with bigger batches grows the slots; the values are still those of fresh buffers.
+    const big = Array.from(batches(ds, { batchSize: 40, reuseBuffers: kept }), (b) => [...b.x]);
+    expect(big).toEqual([...batches(ds, { batchSize: 40 })].map((b) => [...b.x]));
+    expect(() => batches(ds, { batchSize: 4, reuseBuffers: {} as never }).next()).toThrow(
+      /reuseBuffers must be true, false or the result of batchBuffers\(\), got/,
+    );
+  });
+
+  it('writes one-channel images by pixel pairs exactly as pixel by pixel, aligned or not', () => {
+    // 28x28x1: a sample of 784 bytes, whole 4-pixel words, the pair path; the same images one byte
+    // into a buffer cannot be read as words and take the pixel-by-pixel path.
+    const mono = syntheticDataset(9, 28, 28, 1);
+    const shifted = new Uint8Array(mono.images.length + 1);
+    shifted.set(mono.images, 1);
+    const unaligned = { ...mono, images: shifted.subarray(1) };
+    for (const normalize of ['unit', { mean: [0.1307], std: [0.3081] }] as const) {
+      const lut = normalizationTable(1, normalize);
+      const want = Array.from(mono.images, (v) => lut[v]);
+      for (const source of [mono, unaligned]) {
+        for (const reuseBuffers of [false, true]) {
+          const got = Array.from(batches(source, { batchSize: 4, normalize, reuseBuffers }), (b) => [
+            ...b.x,
+          ]).flat();
+          expect(got).toEqual(want);
+        }
+      }
+    }
   });
 
   it("batchCursor gives batches()'s batches however far it writes ahead, and never into the batch drawn", () => {

@@ -6,9 +6,19 @@ export type { AugmentOptions, SampleTransform } from './augment.js';
 export { applyTransform, sampleTransform } from './augment.js';
 /** Options of `batches` and per-channel normalisation. */
 export type { BatchOptions, MeanStd } from './batches.js';
-/** Float32 batches (NHWC or NCHW) one at a time, and how many there will be. */
-/** The same batches through a cursor that can write the next one ahead, a sample at a time. */
-export { type BatchCursor, batchCount, batchCursor, batches } from './batches.js';
+/**
+ * Float32 batches (NHWC or NCHW) one at a time, and how many there will be; the same batches through a
+ * cursor that can write the next one ahead; and memory for batches kept from pass to pass
+ * (`reuseBuffers`), so that no epoch writes into new pages.
+ */
+export {
+  type BatchBuffers,
+  type BatchCursor,
+  batchBuffers,
+  batchCount,
+  batchCursor,
+  batches,
+} from './batches.js';
 /** Options and data sets of the CIFAR loaders. */
 export type { Cifar10Options, Cifar100Dataset, Cifar100Options } from './cifar.js';
 /** CIFAR-10/100 binary-batch loaders, their default size limit and the default CIFAR-10 class names. */

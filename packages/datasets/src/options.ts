@@ -1,6 +1,13 @@
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, OptionError } from '@lenet/common';
+import {
+  checkBoolean,
+  checkInteger,
+  checkNumber,
+  checkOneOf,
+  describeValue,
+  OptionError,
+} from '@lenet/common';
 import type { AugmentOptions } from './augment.js';
-import type { BatchOptions } from './batches.js';
+import { type BatchOptions, isBatchBuffers } from './batches.js';
 import type { ImageFolderOptions } from './folder.js';
 import type { DecodeImageOptions, FolderFit, FolderKernel } from './folder-decode.js';
 import type { ReadIdxOptions } from './idx.js';
@@ -65,7 +72,13 @@ export function checkBatchOptions(options: BatchOptions): Layout {
   if (options.seed !== undefined) checkNumber('seed', options.seed);
   if (options.epoch !== undefined) checkInteger('epoch', options.epoch, { min: 0 });
   if (options.augment !== undefined) checkAugment(options.augment);
-  if (options.reuseBuffers !== undefined) checkBoolean('reuseBuffers', options.reuseBuffers);
+  const reuse = options.reuseBuffers;
+  if (reuse !== undefined && typeof reuse !== 'boolean' && !isBatchBuffers(reuse)) {
+    throw new OptionError(
+      'reuseBuffers',
+      `reuseBuffers must be true, false or the result of batchBuffers(), got ${describeValue(reuse)}`,
+    );
+  }
   return checkOneOf('layout', options.layout ?? 'NHWC', LAYOUTS);
 }
 
