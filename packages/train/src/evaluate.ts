@@ -5,7 +5,7 @@ import {
   type ImageLayout,
   nonFiniteIndex,
 } from '@lenet/common';
-import { batches, type Dataset, type MeanStd } from '@lenet/datasets';
+import { type Batch, type BatchBuffers, batches, type Dataset, type MeanStd } from '@lenet/datasets';
 import { type InferencePath, type ModelInference, modelInference } from './compiled-inference.js';
 import { checkCompiledOption } from './compiled-step.js';
 import { TrainError } from './errors.js';
@@ -76,7 +76,8 @@ interface Sums {
  * its sums added on the host in float64 from `model.predict`'s probabilities (so they differ from
  * the device's float32 sums in the last digits only). `kept`: the model's inference to run (one a
  * caller keeps from call to call, such as `fit`'s validation from epoch to epoch), not disposed
- * here; without it one is made and disposed.
+ * here; without it one is made and disposed. `buffers`: memory for the batches that the caller
+ * keeps from call to call (`fit`, epoch to epoch); without it each call writes into new memory.
  */
 export async function evaluateSums(
   model: tf.LayersModel,
@@ -87,12 +88,15 @@ export async function evaluateSums(
   labelSmoothing = 0,
   compiled = true,
   kept?: ModelInference,
+  buffers?: BatchBuffers,
 ): Promise<Sums> {
+  // Each batch is done with (copied into a tensor or the compiled pass's input) before the next.
+  const stream = () => batches(ds, { batchSize, normalize, layout: 'NHWC', reuseBuffers: buffers ?? false });
   if (compiled && !info.fromLogits) {
     const inference = kept ?? modelInference(model, info, { compiled });
     try {
       if (inference.path.kind === 'compiled') {
-        return await hostSums(inference, ds, info, batchSize, normalize, labelSmoothing);
+        return await hostSums(inference, stream(), info, labelSmoothing);
       }
     } finally {
       if (inference !== kept) inference.dispose();
@@ -101,7 +105,7 @@ export async function evaluateSums(
   const lossOptions = { classes: info.classes, fromLogits: info.fromLogits };
   // [smoothed loss, plain cross-entropy, correct]; without smoothing the first two are one number.
   let sums: tf.Tensor = tf.zeros([3]);
-  for (const batch of batches(ds, { batchSize, normalize, layout: 'NHWC' })) {
+  for (const batch of stream()) {
     const next = tf.tidy(() => {
       const x = tf.tensor4d(batch.x, batch.shape);
       const y = tf.tensor1d(batch.y, 'int32');
@@ -121,17 +125,15 @@ export async function evaluateSums(
 /** {@link evaluateSums} over the compiled pass of a softmax model: the losses of its probabilities on the host. */
 async function hostSums(
   inference: ModelInference,
-  ds: Dataset,
+  stream: Iterable<Batch>,
   info: ModelInfo,
-  batchSize: number,
-  normalize: 'unit' | MeanStd,
   labelSmoothing: number,
 ): Promise<Sums> {
   const options = { classes: info.classes, fromLogits: false };
   const sums: Sums = { loss: 0, crossEntropy: 0, correct: 0 };
   // The loss gradient crossEntropyHost also writes is not needed here.
   let unused = new Float32Array(0);
-  for (const batch of batches(ds, { batchSize, normalize, layout: 'NHWC' })) {
+  for (const batch of stream) {
     const p = await inference.probabilities(batch);
     if (unused.length < p.length) unused = new Float32Array(p.length);
     const plain = crossEntropyHost(p, p, batch.y, options, unused);

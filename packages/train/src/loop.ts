@@ -3,6 +3,7 @@ import {
   type AugmentOptions,
   type Batch,
   type BatchCursor,
+  batchBuffers,
   batchCursor,
   type Dataset,
   type MeanStd,
@@ -104,6 +105,13 @@ class TrainingLoop {
   private validation: ModelInference | undefined;
   /** The next epoch's batches, written ahead during the end of the epoch before. */
   private nextCursor: { epoch: number; cursor: BatchCursor } | undefined;
+  /**
+   * The memory every epoch's training batches, and every validation's, are written into: new
+   * memory each epoch cost a small net's 20-batch epoch up to a quarter of its time in page faults
+   * (mlp2, 2-core VM).
+   */
+  private readonly trainBuffers = batchBuffers();
+  private readonly valBuffers = batchBuffers();
 
   constructor(private readonly setup: LoopSetup) {
     const { config } = setup;
@@ -263,10 +271,11 @@ class TrainingLoop {
       normalize: config.normalize,
       augment: config.augment,
       // Each batch is done with (stepped, callbacks called) before the one after the next is
-      // drawn, and nothing keeps it: two pairs of buffers serve the epoch. Fresh 0.2–0.8 MB
-      // buffers per batch made LeNet-5's b64 steps in fit 5–45 % slower (fit-profile.mjs), mostly
-      // as waiting for the helper thread, not as main-thread work.
-      reuseBuffers: true,
+      // drawn, and nothing keeps it: two pairs of buffers serve every epoch (the last batch of one
+      // is done before the next epoch's first is written ahead). Fresh 0.2–0.8 MB buffers per
+      // batch made LeNet-5's b64 steps in fit 5–45 % slower (fit-profile.mjs), mostly as waiting
+      // for the helper thread, not as main-thread work.
+      reuseBuffers: this.trainBuffers,
     });
   }
 
@@ -318,6 +327,7 @@ class TrainingLoop {
         config.labelSmoothing,
         config.compiled,
         this.validation,
+        this.valBuffers,
       );
       logs.valLoss = v.loss / config.val.count;
       logs.valCrossEntropy = v.crossEntropy / config.val.count;
