@@ -5,7 +5,7 @@ import { fit } from '@lenet/train';
 import { fitToInput, type MnistPair } from '../data.js';
 import type { RoundPartner } from '../measure.js';
 import { CellMemoryProbe } from '../memory.js';
-import type { ParallelBudget } from '../profiles.js';
+import { type ParallelBudget, VALIDATION_PER_TRAINING_IMAGE } from '../profiles.js';
 import { type CellResult, FIT_BACKENDS, type FitBackend } from '../types.js';
 import { cellId, pairedWith } from './common.js';
 
@@ -32,12 +32,6 @@ export function epochStats(rates: readonly number[]): { mean: number; spreadPct:
   const spreadPct = mean > 0 ? ((Math.max(...rates) - Math.min(...rates)) / 2 / mean) * 100 : 0;
   return { mean, spreadPct };
 }
-
-/**
- * Validation images per training image: the CLI's default recipe holds out 10 % of the training
- * set, so 1 image is validated for every 9 trained on.
- */
-export const VALIDATION_PER_TRAINING_IMAGE = 1 / 9;
 
 /**
  * The training and validation sets of a `fit` cell: the first `batchesPerEpoch × batch` MNIST
