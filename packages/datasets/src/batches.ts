@@ -175,7 +175,7 @@ function makeCursor(ds: Dataset, options: BatchOptions, inFlight: 1 | 2): BatchC
   const withPairs = (x: Float32Array, y: Int32Array): Buffers => ({
     x,
     y,
-    x2: new Float64Array(x.buffer, x.byteOffset, x.length >>> 1),
+    x2: paired ? new Float64Array(x.buffer, x.byteOffset, x.length >>> 1) : NO_PAIRS,
   });
   const buffersOf = (b: number): Buffers => {
     const n = sizeOf(b);
@@ -228,6 +228,9 @@ function makeCursor(ds: Dataset, options: BatchOptions, inFlight: 1 | 2): BatchC
     },
   };
 }
+
+/** `x2` of a batch whose source is not written by pairs. */
+const NO_PAIRS = new Float64Array(0);
 
 /** A batch's buffers; `x2` views `x` (from its start) as pairs of floats, for {@link writePairs}. */
 interface Buffers {

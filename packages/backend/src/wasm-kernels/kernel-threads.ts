@@ -207,8 +207,10 @@ for (;;) {
   if (state !== ${RUN}) continue;
   // Held (tests): leave the call to the calling thread's takeBack, for at most a second (a
   // calling thread that never takes it back is then waited for, not hung).
-  const heldUntil = performance.now() + 1000;
-  while (Atomics.load(ctl, ${CTL.hold}) === 1 && Atomics.load(ctl, ${CTL.state}) === ${RUN} && performance.now() < heldUntil);
+  if (Atomics.load(ctl, ${CTL.hold}) === 1) {
+    const heldUntil = performance.now() + 1000;
+    while (Atomics.load(ctl, ${CTL.hold}) === 1 && Atomics.load(ctl, ${CTL.state}) === ${RUN} && performance.now() < heldUntil);
+  }
   // The calling thread may have taken the share back meanwhile: run it only once claimed.
   if (Atomics.compareExchange(ctl, ${CTL.state}, ${RUN}, ${CLAIMED}) !== ${RUN}) continue;
   let error = 0;
